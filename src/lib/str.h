@@ -1,0 +1,41 @@
+#ifndef RAVELIN_STR_H
+#define RAVELIN_STR_H
+/*
+ * str: length-carrying string views.  Everything that came from the network
+ * is handled as a struct str {ptr, len}; NUL termination is a convenience,
+ * never the length.  A str never owns its bytes.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct str {
+	const char *ptr;
+	size_t len;
+};
+
+#define STR(lit) ((struct str){ (lit), sizeof(lit) - 1 })
+#define STR_NULL ((struct str){ NULL, 0 })
+
+static inline struct str str_from(const char *ptr, size_t len)
+{
+	return (struct str){ ptr, len };
+}
+
+/* str_c wraps a NUL-terminated C string (may be NULL: gives the empty str). */
+struct str str_c(const char *s);
+
+bool str_eq(struct str a, struct str b);
+bool str_case_eq(struct str a, struct str b);          /* ASCII case-insensitive */
+bool str_case_prefix(struct str s, struct str prefix); /* ASCII case-insensitive */
+struct str str_trim(struct str s);                     /* drops SP/HTAB/CR/LF both ends */
+struct str str_sub(struct str s, size_t from, size_t len); /* clamped to s */
+/* str_chr returns the index of the first c in s, or -1. */
+long str_chr(struct str s, char c);
+/*
+ * str_to_u64 parses a strict unsigned decimal (no sign, no spaces, at least
+ * one digit) that is at most max.  Returns 0, or -1 on any other input.
+ */
+int str_to_u64(struct str s, uint64_t max, uint64_t *out);
+
+#endif

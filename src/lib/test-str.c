@@ -1,0 +1,54 @@
+/* Unit tests for str. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "lib/str.h"
+
+static void test_eq_and_case(void **state)
+{
+	(void)state;
+	assert_true(str_eq(STR("abc"), str_c("abc")));
+	assert_false(str_eq(STR("abc"), STR("abd")));
+	assert_true(str_case_eq(STR("MAIL"), STR("mail")));
+	assert_true(str_case_prefix(STR("MAIL FROM:<a@b>"), STR("mail from:")));
+	assert_false(str_case_prefix(STR("MAI"), STR("mail")));
+}
+
+static void test_trim_sub_chr(void **state)
+{
+	(void)state;
+	assert_true(str_eq(str_trim(STR(" \t x y\r\n")), STR("x y")));
+	assert_true(str_eq(str_trim(STR("   ")), STR("")));
+	assert_true(str_eq(str_sub(STR("hello"), 1, 100), STR("ello")));
+	assert_true(str_eq(str_sub(STR("hello"), 9, 1), STR("")));
+	assert_int_equal(str_chr(STR("a:b"), ':'), 1);
+	assert_int_equal(str_chr(STR("ab"), ':'), -1);
+}
+
+static void test_to_u64(void **state)
+{
+	uint64_t v = 0;
+	(void)state;
+	assert_int_equal(str_to_u64(STR("12345"), 99999, &v), 0);
+	assert_int_equal(v, 12345);
+	/* One past the maximum is refused. */
+	assert_int_equal(str_to_u64(STR("100000"), 99999, &v), -1);
+	assert_int_equal(str_to_u64(STR("18446744073709551615"), UINT64_MAX, &v), 0);
+	assert_int_equal(str_to_u64(STR("18446744073709551616"), UINT64_MAX, &v), -1);
+	assert_int_equal(str_to_u64(STR(""), 10, &v), -1);
+	assert_int_equal(str_to_u64(STR("-1"), 10, &v), -1);
+	assert_int_equal(str_to_u64(STR(" 1"), 10, &v), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_eq_and_case),
+		cmocka_unit_test(test_trim_sub_chr),
+		cmocka_unit_test(test_to_u64),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

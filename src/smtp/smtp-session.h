@@ -1,0 +1,118 @@
+#ifndef RAVELIN_SMTP_SESSION_H
+#define RAVELIN_SMTP_SESSION_H
+/*
+ * smtp-session: the RFC 5321 server dialogue as a push-based state machine
+ * with no I/O of its own.  The front feeds it the bytes a client sent and
+ * sends what it outputs; look-ups and the spool are asked for through
+ * callbacks and answered later (asynchronously) through the *_result calls.
+ * While an answer is outstanding the session consumes no more input, so
+ * pipelined commands wait in the caller's buffer in order.
+ *
+ * Extensions: PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES,
+ * CHUNKING (BDAT), STARTTLS (when the caller offers it).  VRFY gives the
+ * "disabled" 252 answer; EXPN 502.
+ *
+ * Security properties the caller relies on:
+ *  - DATA ends only at CRLF "." CRLF where the first CRLF is a real CRLF
+ *    (not a bare LF or bare CR): the SMTP smuggling attack.  Bare LF and bare
+ *    CR inside the data are normalised to CRLF and never end the data.
+ *  - After STARTTLS, every byte that followed the STARTTLS line in the
+ *    same input is discarded (the STARTTLS command injection attack).
+ *  - Limits: command line length (SMTP_MAX_LINE), recipients per message,
+ *    message size, errors per session; going over gives a protocol error.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "lib/str.h"
+
+/* RFC 5321 4.5.3.1.4 says 512 for a command line; leave room for long
+ * ESMTP parameters and SMTPUTF8 addresses while keeping it small. */
+#define SMTP_MAX_LINE 4096
+/* RFC 5321 4.5.3.1.8 requires at least 100 recipients to be accepted. */
+#define SMTP_DEFAULT_MAX_RECIPIENTS 1000
+/* A client making this many errors is not a mail client: close. */
+#define SMTP_MAX_ERRORS 20
+/* RFC 5321 4.5.3.1.3: a path is at most 256 octets. */
+#define SMTP_MAX_PATH 256
+
+struct smtp_settings {
+	const char *hostname;     /* our name in the greeting and Received: */
+	uint64_t max_message_size;
+	unsigned max_recipients;
+	bool tls_offered;         /* advertise and accept STARTTLS */
+	bool tls_active;          /* this session already runs under TLS */
+};
+
+enum smtp_rcpt_status {
+	SMTP_RCPT_OK,             /* 250 */
+	SMTP_RCPT_UNKNOWN,        /* 550 5.1.1 */
+	SMTP_RCPT_TEMPFAIL,       /* 451 4.3.0 (look-up not possible now) */
+};
+
+/* One accepted recipient of the current transaction. */
+struct smtp_rcpt {
+	struct str address;       /* the forward-path without <> */
+	uint64_t *accounts;       /* local account ids it resolves to */
+	size_t account_count;
+};
+
+struct smtp_transaction {
+	struct str mail_from;     /* reverse-path without <>; empty for <> */
+	const struct smtp_rcpt *rcpts;
+	size_t rcpt_count;
+	bool body_8bitmime;
+	bool smtputf8;
+};
+
+struct smtp_callbacks {
+	/* Bytes to send to the client. */
+	void (*output)(void *ctx, const char *data, size_t len);
+	/* Resolve a recipient; answer with smtp_session_rcpt_result. */
+	void (*rcpt_lookup)(void *ctx, struct str address);
+	/* A message starts; return 0, or -1 if it cannot be taken now (451). */
+	int (*data_begin)(void *ctx, const struct smtp_transaction *t);
+	/* Message bytes in order (Received: first, then content with dot
+	 * stuffing removed and line ends as CRLF); return 0 or -1. */
+	int (*data_chunk)(void *ctx, const char *data, size_t len);
+	/* All bytes given; make it durable and answer with
+	 * smtp_session_data_result.  ok is false when the message was refused
+	 * (too big, aborted): the callee drops what it got and must still answer. */
+	void (*data_end)(void *ctx, bool ok);
+	/* "220 Ready to start TLS" was output: start the handshake and call
+	 * smtp_session_tls_started once it is done. */
+	void (*starttls)(void *ctx);
+	/* The session is over (QUIT, too many errors, fatal): flush and close. */
+	void (*close)(void *ctx);
+};
+
+struct smtp_session;
+
+/* smtp_session_new makes a session for one connection; settings are copied
+ * (hostname must outlive the session).  remote_ip is text. */
+struct smtp_session *smtp_session_new(const struct smtp_settings *settings,
+				      const struct smtp_callbacks *callbacks, void *ctx,
+				      const char *remote_ip, const char *session_id);
+void smtp_session_free(struct smtp_session **session);
+/* smtp_session_start outputs the 220 greeting. */
+void smtp_session_start(struct smtp_session *session);
+/*
+ * smtp_session_input consumes as much of in as it can (bytes it consumed
+ * are removed from in) and stops early while waiting for a callback's
+ * answer or after the session closed.  Call it again after each answer.
+ */
+void smtp_session_input(struct smtp_session *session, struct buf *in);
+void smtp_session_rcpt_result(struct smtp_session *session, enum smtp_rcpt_status status,
+			      const uint64_t *accounts, size_t account_count);
+/* ok: the message is durable (250, with queue_id in the text); else 451. */
+void smtp_session_data_result(struct smtp_session *session, bool ok, const char *queue_id);
+/* TLS is up: forget HELO/EHLO and any transaction (RFC 3207 4.2). */
+void smtp_session_tls_started(struct smtp_session *session);
+/* The idle or total time ran out: outputs 421 4.4.2 and calls close. */
+void smtp_session_timeout(struct smtp_session *session);
+/* smtp_session_waiting is true while an answer to a callback is awaited. */
+bool smtp_session_waiting(const struct smtp_session *session);
+
+#endif

@@ -1,0 +1,104 @@
+#ifndef RAVELIN_STORE_H
+#define RAVELIN_STORE_H
+/*
+ * store: one account's mail (and later calendars and contacts).  This is the
+ * whole interface the worker sees; backends sit behind a table of functions
+ * (store-sqlite.c is the embedded default: SQLite in WAL mode, synchronous
+ * FULL, message files named by content hash).  No backend types leak out,
+ * so a PostgreSQL + object-store backend can stand behind the same calls.
+ *
+ * Durability: a call that adds or changes data returns 0 only after the data
+ * is on disk (files fsynced and renamed, directory fsynced, transaction
+ * committed with a full sync).
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "mail/mime.h"
+
+struct store;
+
+enum store_special_use {
+	STORE_SPECIAL_NONE = 0,
+	STORE_SPECIAL_INBOX,
+	STORE_SPECIAL_SENT,
+	STORE_SPECIAL_DRAFTS,
+	STORE_SPECIAL_TRASH,
+	STORE_SPECIAL_JUNK,
+	STORE_SPECIAL_ARCHIVE,
+};
+
+/* Message flags as a bit set (keywords are kept separately). */
+#define STORE_FLAG_SEEN     0x01u
+#define STORE_FLAG_ANSWERED 0x02u
+#define STORE_FLAG_FLAGGED  0x04u
+#define STORE_FLAG_DELETED  0x08u
+#define STORE_FLAG_DRAFT    0x10u
+
+struct store_mailbox {
+	int64_t id;
+	char *name;                       /* UTF-8, '/' separates levels */
+	enum store_special_use special_use;
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+	uint64_t messages;
+	uint64_t unseen;
+	uint64_t bytes;                   /* sum of message sizes */
+	bool subscribed;
+};
+
+struct store_message {
+	uint32_t uid;
+	uint32_t flags;                   /* STORE_FLAG_* */
+	uint64_t modseq;
+	uint64_t size;
+	int64_t internal_date;            /* Unix time */
+	char hash[65];                    /* hex SHA-256 of the content, names the file */
+};
+
+/*
+ * store_create makes a new empty store in dir (which must exist and be
+ * empty or hold an earlier store_create's result: it is idempotent), with
+ * the mailboxes INBOX, Sent, Drafts, Trash, Junk and Archive and their
+ * special-use attributes.  Returns 0 or -1 with *error_r.
+ */
+int store_create(const char *dir, const char **error_r);
+/* store_open opens the store in dir (made by store_create). */
+int store_open(const char *dir, struct store **store_r, const char **error_r);
+/* store_close releases everything and sets *store to NULL. */
+void store_close(struct store **store);
+
+/*
+ * store_mailbox_list returns all mailboxes with counts, sorted by name
+ * (INBOX first).  Free with store_mailbox_list_free.
+ */
+int store_mailbox_list(struct store *store, struct store_mailbox **list_r, size_t *count_r,
+		       const char **error_r);
+void store_mailbox_list_free(struct store_mailbox **list, size_t count);
+
+/*
+ * store_deliver adds one message to mailbox (by name, e.g. "INBOX").
+ * The content is the concatenation of iov[0..iovcnt) (so a Return-Path line
+ * can be put in front of a spooled file without copying it); msg is the
+ * parse of exactly that content.  delivery_key names this delivery
+ * (queue id + recipient): a second call with a key already stored changes
+ * nothing, sets *duplicate_r and gives the first delivery's UID, so a
+ * delivery repeated after a crash never duplicates a message.
+ * Returns 0 once the message is durable, or -1 with *error_r.
+ */
+int store_deliver(struct store *store, const char *mailbox, const char *delivery_key,
+		  const struct iovec *iov, int iovcnt, const struct mime_message *msg,
+		  int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
+		  const char **error_r);
+
+/* store_message_list returns the messages of a mailbox in UID order. */
+int store_message_list(struct store *store, const char *mailbox, struct store_message **list_r,
+		       size_t *count_r, const char **error_r);
+/* store_message_open opens a message's content read-only; returns an fd or -1. */
+int store_message_open(struct store *store, const char *mailbox, uint32_t uid,
+		       const char **error_r);
+
+#endif
