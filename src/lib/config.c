@@ -1,0 +1,304 @@
+/* config: the typed, bounded configuration table (see config.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "str.h"
+
+/* A configuration file is small; anything bigger is a mistake. */
+#define CONFIG_MAX_FILE (256 * 1024)
+
+enum config_type { CT_STRING, CT_U64, CT_LISTEN };
+
+struct config_param {
+	const char *name;
+	enum config_type type;
+	size_t offset;
+	size_t size;          /* for strings: the field size */
+	const char *def;
+	uint64_t min, max;    /* for numbers */
+	const char *help;
+};
+
+#define S(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
+#define U(field) offsetof(struct config, field), 0
+
+static const struct config_param params[] = {
+	{ "hostname", CT_STRING, S(hostname), "localhost", 0, 0,
+	  "name in greetings and Received: headers" },
+	{ "data", CT_STRING, S(data), "./data", 0, 0, "data directory" },
+	{ "user", CT_STRING, S(user), "", 0, 0,
+	  "when started as root, children run as this user (empty: no change)" },
+	{ "log.level", CT_STRING, S(log_level), "info", 0, 0, "debug, info, warn or error" },
+	{ "tls.cert", CT_STRING, S(tls_cert), "", 0, 0,
+	  "PEM certificate chain (empty: DATA/tls/cert.pem, self-signed on first start)" },
+	{ "tls.key", CT_STRING, S(tls_key), "", 0, 0,
+	  "PEM private key (empty: DATA/tls/key.pem)" },
+	{ "listen.smtp", CT_LISTEN, S(listen_smtp), "127.0.0.1:2525", 0, 0,
+	  "SMTP (MX) listeners, comma-separated host:port" },
+	{ "front.processes", CT_U64, U(front_processes), "0", 0, 64,
+	  "front processes (0: one per core)" },
+	{ "smtp.max_message_size", CT_U64, U(smtp_max_message_size), "52428800", 1024,
+	  1073741824, "largest message accepted, bytes (SIZE)" },
+	{ "smtp.max_recipients", CT_U64, U(smtp_max_recipients), "1000", 1, 100000,
+	  "recipients per message" },
+	{ "smtp.idle_timeout", CT_U64, U(smtp_idle_timeout), "300", 1, 3600,
+	  "seconds a client may stay silent (RFC 5321 4.5.3.2)" },
+	{ "smtp.session_timeout", CT_U64, U(smtp_session_timeout), "3600", 1, 86400,
+	  "seconds one SMTP connection may last in all" },
+	{ "smtp.max_connections", CT_U64, U(smtp_max_connections), "1000", 1, 1000000,
+	  "SMTP connections per front process" },
+	{ "smtp.max_connections_per_ip", CT_U64, U(smtp_max_connections_per_ip), "20", 1,
+	  100000, "SMTP connections from one address per front process" },
+	{ "worker.idle_timeout", CT_U64, U(worker_idle_timeout), "60", 1, 86400,
+	  "seconds an account's worker stays without work before it exits" },
+	{ "queue.retry_delay", CT_U64, U(queue_retry_delay), "60", 1, 86400,
+	  "seconds before the first retry of a delivery that failed for now" },
+};
+
+#define N_PARAMS (sizeof(params) / sizeof(params[0]))
+
+static const struct config_param *param_find(const char *key)
+{
+	for (size_t i = 0; i < N_PARAMS; i++)
+		if (strcmp(params[i].name, key) == 0)
+			return &params[i];
+	return NULL;
+}
+
+int config_parse_listen(const char *addr, char *host, size_t hostsize, uint16_t *port)
+{
+	const char *colon;
+	const char *h = addr;
+	size_t hlen;
+
+	if (addr[0] == '[') {
+		const char *end = strchr(addr, ']');
+		if (end == NULL || end[1] != ':')
+			return -1;
+		h = addr + 1;
+		hlen = (size_t)(end - h);
+		colon = end + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (colon == NULL)
+			return -1;
+		hlen = (size_t)(colon - addr);
+	}
+	uint64_t p;
+	if (hlen == 0 || hlen >= hostsize || str_to_u64(str_c(colon + 1), 65535, &p) < 0 || p == 0)
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static int set_listen(struct config_listen *l, const char *value)
+{
+	struct str rest = str_c(value);
+
+	l->count = 0;
+	while (rest.len > 0) {
+		long comma = str_chr(rest, ',');
+		struct str item = str_trim(comma < 0 ? rest : str_sub(rest, 0, (size_t)comma));
+		rest = comma < 0 ? STR_NULL : str_sub(rest, (size_t)comma + 1, SIZE_MAX);
+		if (item.len == 0)
+			continue;
+		if (l->count == CONFIG_MAX_LISTEN || item.len >= sizeof(l->addr[0]))
+			return -1;
+		memcpy(l->addr[l->count], item.ptr, item.len);
+		l->addr[l->count][item.len] = '\0';
+		char host[80];
+		uint16_t port;
+		if (config_parse_listen(l->addr[l->count], host, sizeof(host), &port) < 0)
+			return -1;
+		l->count++;
+	}
+	return 0;
+}
+
+int config_set(struct config *config, const char *key, const char *value, char *errbuf,
+	       size_t errsize)
+{
+	const struct config_param *p = param_find(key);
+	char *field;
+
+	if (p == NULL) {
+		snprintf(errbuf, errsize, "unknown key '%s'", key);
+		return -1;
+	}
+	field = (char *)config + p->offset;
+	switch (p->type) {
+	case CT_STRING:
+		if (strlen(value) >= p->size) {
+			snprintf(errbuf, errsize, "'%s': value longer than %zu bytes", key,
+				 p->size - 1);
+			return -1;
+		}
+		snprintf(field, p->size, "%s", value);
+		if (strcmp(key, "log.level") == 0 && log_level_parse(value) < 0) {
+			snprintf(errbuf, errsize, "'%s': must be debug, info, warn or error", key);
+			return -1;
+		}
+		break;
+	case CT_U64: {
+		uint64_t v;
+		if (str_to_u64(str_c(value), UINT64_MAX, &v) < 0 || v < p->min || v > p->max) {
+			snprintf(errbuf, errsize, "'%s': '%s' is not a number from %llu to %llu",
+				 key, value, (unsigned long long)p->min,
+				 (unsigned long long)p->max);
+			return -1;
+		}
+		memcpy(field, &v, sizeof(v));
+		break;
+	}
+	case CT_LISTEN:
+		if (set_listen((struct config_listen *)(void *)field, value) < 0) {
+			snprintf(errbuf, errsize,
+				 "'%s': '%s' is not a list of at most %d host:port addresses", key,
+				 value, CONFIG_MAX_LISTEN);
+			return -1;
+		}
+		break;
+	}
+	return 0;
+}
+
+void config_defaults(struct config *config, bool with_listeners)
+{
+	char err[256];
+
+	memset(config, 0, sizeof(*config));
+	for (size_t i = 0; i < N_PARAMS; i++) {
+		const char *def = params[i].def;
+		if (params[i].type == CT_LISTEN && !with_listeners)
+			def = "";
+		if (config_set(config, params[i].name, def, err, sizeof(err)) < 0)
+			abort(); /* the table itself is wrong */
+	}
+}
+
+int config_load_text(struct config *config, const char *text, size_t len, const char *origin,
+		     char *errbuf, size_t errsize)
+{
+	struct str rest = str_from(text, len);
+	unsigned lineno = 0;
+
+	while (rest.len > 0) {
+		long nl = str_chr(rest, '\n');
+		struct str line = nl < 0 ? rest : str_sub(rest, 0, (size_t)nl);
+		rest = nl < 0 ? STR_NULL : str_sub(rest, (size_t)nl + 1, SIZE_MAX);
+		lineno++;
+		long hash = str_chr(line, '#');
+		if (hash >= 0)
+			line = str_sub(line, 0, (size_t)hash);
+		line = str_trim(line);
+		if (line.len == 0)
+			continue;
+		long eq = str_chr(line, '=');
+		if (eq < 0) {
+			snprintf(errbuf, errsize, "%s:%u: expected 'key = value'", origin, lineno);
+			return -1;
+		}
+		struct str k = str_trim(str_sub(line, 0, (size_t)eq));
+		struct str v = str_trim(str_sub(line, (size_t)eq + 1, SIZE_MAX));
+		char key[64], value[CONFIG_MAX_STRING * 2];
+		if (k.len >= sizeof(key) || v.len >= sizeof(value) || memchr(v.ptr, '\0', v.len)) {
+			snprintf(errbuf, errsize, "%s:%u: key or value too long", origin, lineno);
+			return -1;
+		}
+		memcpy(key, k.ptr, k.len);
+		key[k.len] = '\0';
+		memcpy(value, v.ptr, v.len);
+		value[v.len] = '\0';
+		char err[512];
+		if (config_set(config, key, value, err, sizeof(err)) < 0) {
+			snprintf(errbuf, errsize, "%s:%u: %s", origin, lineno, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int config_load_file(struct config *config, const char *path, char *errbuf, size_t errsize)
+{
+	struct buf text;
+	char chunk[4096];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(errbuf, errsize, "open(%s) failed: %s", path, strerror(errno));
+		return -1;
+	}
+	buf_init(&text, CONFIG_MAX_FILE);
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n == 0)
+			break;
+		if (n < 0 || buf_append(&text, chunk, (size_t)n) < 0) {
+			snprintf(errbuf, errsize, "read(%s) failed: %s", path,
+				 n < 0 ? strerror(errno) : "file too large");
+			close(fd);
+			buf_free(&text);
+			return -1;
+		}
+	}
+	close(fd);
+	int r = config_load_text(config, text.data ? text.data : "", text.len, path, errbuf,
+				 errsize);
+	buf_free(&text);
+	return r;
+}
+
+long config_dump(const struct config *config, char *out, size_t size)
+{
+	size_t used = 0;
+
+	for (size_t i = 0; i < N_PARAMS; i++) {
+		const struct config_param *p = &params[i];
+		const char *field = (const char *)config + p->offset;
+		char value[CONFIG_MAX_STRING * 2] = "";
+		if (p->type == CT_STRING) {
+			snprintf(value, sizeof(value), "%s", field);
+		} else if (p->type == CT_U64) {
+			uint64_t v;
+			memcpy(&v, field, sizeof(v));
+			snprintf(value, sizeof(value), "%llu", (unsigned long long)v);
+		} else {
+			const struct config_listen *l = (const void *)field;
+			size_t vl = 0;
+			for (unsigned j = 0; j < l->count; j++) {
+				int n = snprintf(value + vl, sizeof(value) - vl, "%s%s",
+						 j ? "," : "", l->addr[j]);
+				if (n > 0)
+					vl += (size_t)n;
+			}
+		}
+		int n = snprintf(out + used, size - used, "%s = %s\n", p->name, value);
+		if (n < 0 || (size_t)n >= size - used)
+			return -1;
+		used += (size_t)n;
+	}
+	return (long)used;
+}
+
+void config_describe(int fd)
+{
+	for (size_t i = 0; i < N_PARAMS; i++) {
+		const struct config_param *p = &params[i];
+		if (p->type == CT_U64)
+			dprintf(fd, "%-28s default %-16s (%llu..%llu) %s\n", p->name, p->def,
+				(unsigned long long)p->min, (unsigned long long)p->max, p->help);
+		else
+			dprintf(fd, "%-28s default %-16s %s\n", p->name,
+				p->def[0] ? p->def : "\"\"", p->help);
+	}
+}

@@ -1,0 +1,67 @@
+#ifndef RAVELIN_CONFIG_H
+#define RAVELIN_CONFIG_H
+/*
+ * config: every configuration parameter has a name, a default and bounds,
+ * declared once in the table in config.c.  A file is "key = value" lines
+ * ('#' starts a comment).  The loader refuses an unknown key or a value out
+ * of bounds, naming the key and line.
+ *
+ * Without a file the embedded defaults apply, including the listeners of a
+ * first run (SMTP on 127.0.0.1:2525).  With a file, a listen.* key that the
+ * file leaves out is not started: the file says which services run.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A listen.* value holds up to this many "addr:port" entries. */
+#define CONFIG_MAX_LISTEN 8
+#define CONFIG_MAX_STRING 512
+
+struct config_listen {
+	unsigned count;
+	char addr[CONFIG_MAX_LISTEN][80]; /* "127.0.0.1:2525", "[::1]:2525" */
+};
+
+struct config {
+	char hostname[256];
+	char data[CONFIG_MAX_STRING];
+	char user[64];
+	char log_level[16];
+	char tls_cert[CONFIG_MAX_STRING];
+	char tls_key[CONFIG_MAX_STRING];
+	struct config_listen listen_smtp;
+	uint64_t front_processes;
+	uint64_t smtp_max_message_size;
+	uint64_t smtp_max_recipients;
+	uint64_t smtp_idle_timeout;
+	uint64_t smtp_session_timeout;
+	uint64_t smtp_max_connections;
+	uint64_t smtp_max_connections_per_ip;
+	uint64_t worker_idle_timeout;
+	uint64_t queue_retry_delay;
+};
+
+/* config_defaults fills the embedded defaults (with_listeners: the first
+ * run's listeners too). */
+void config_defaults(struct config *config, bool with_listeners);
+/* config_load_file applies a file over config.  Returns 0, or -1 with an
+ * error in errbuf naming the file, line and key. */
+int config_load_file(struct config *config, const char *path, char *errbuf, size_t errsize);
+/* config_load_text does the same for text already in memory (the copy
+ * master hands to its children). */
+int config_load_text(struct config *config, const char *text, size_t len, const char *origin,
+		     char *errbuf, size_t errsize);
+/* config_set applies one key = value (also for --set on the command line). */
+int config_set(struct config *config, const char *key, const char *value, char *errbuf,
+	       size_t errsize);
+/* config_dump writes every key as "key = value\n" into out (NUL-terminated);
+ * returns the length, or -1 if it does not fit. */
+long config_dump(const struct config *config, char *out, size_t size);
+/* config_describe prints the table (key, default, bounds, meaning). */
+void config_describe(int fd);
+
+/* config_parse_listen splits "host:port" / "[v6]:port" into parts. */
+int config_parse_listen(const char *addr, char *host, size_t hostsize, uint16_t *port);
+
+#endif

@@ -1,0 +1,419 @@
+/* ipc: typed, length-checked messages over socketpairs (see ipc.h). */
+#include "ipc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* What each kind may carry: payload bounds and whether a descriptor must
+ * come with it.  Anything else is a malformed message. */
+static const struct {
+	const char *name;
+	size_t min_len, max_len;
+	bool fd;
+} kinds[IPC_KIND_MAX] = {
+	[IPC_LOG] = { "log", 16, 16 + 2048, false },
+	[IPC_PEER] = { "peer", 16, 16, true },
+	[IPC_LISTEN] = { "listen", 8, 8, true },
+	[IPC_RCPT_LOOKUP] = { "rcpt-lookup", 8, 8 + 1024, false },
+	[IPC_RCPT_RESULT] = { "rcpt-result", 16, 16 + 8 * 1024, false },
+	[IPC_QUEUE_BEGIN] = { "queue-begin", 24, IPC_MAX_PAYLOAD, false },
+	[IPC_QUEUE_DATA] = { "queue-data", 1, IPC_MAX_PAYLOAD, false },
+	[IPC_QUEUE_END] = { "queue-end", 8, 8, false },
+	[IPC_QUEUE_RESULT] = { "queue-result", 16, 16 + 64, false },
+	[IPC_WORKER_REQUEST] = { "worker-request", 8, 8, false },
+	[IPC_WORKER_CONN] = { "worker-conn", 8, 8, true },
+	[IPC_DELIVER] = { "deliver", 32, 32 + 2048, true },
+	[IPC_DELIVER_RESULT] = { "deliver-result", 24, 24 + 512, false },
+	[IPC_WORKER_IDLE] = { "worker-idle", 0, 0, false },
+	[IPC_WORKER_RETIRE] = { "worker-retire", 0, 0, false },
+};
+
+struct ipc_out {
+	struct ipc_out *next;
+	int fd;
+	size_t len;
+	unsigned char data[];
+};
+
+struct ipc {
+	struct ev *ev;
+	struct ev_io *io;
+	int fd;
+	char peer[48];
+	ipc_handler_fn *handler;
+	ipc_closed_fn *closed;
+	void (*drained)(struct ipc *ipc, void *ctx);
+	void *ctx;
+	struct ipc_out *out_head, *out_tail;
+	size_t queued;
+	bool in_handler;
+	bool dead;
+	unsigned char inbuf[sizeof(struct ipc_header) + IPC_MAX_PAYLOAD];
+};
+
+const char *ipc_kind_name(enum ipc_kind kind)
+{
+	return kind > 0 && kind < IPC_KIND_MAX ? kinds[kind].name : "unknown";
+}
+
+static void ipc_free(struct ipc *ipc)
+{
+	struct ipc_out *o = ipc->out_head;
+	while (o != NULL) {
+		struct ipc_out *next = o->next;
+		if (o->fd >= 0)
+			close(o->fd);
+		free(o);
+		o = next;
+	}
+	ev_io_del(&ipc->io);
+	close(ipc->fd);
+	free(ipc);
+}
+
+void ipc_close(struct ipc **ipcp)
+{
+	struct ipc *ipc = *ipcp;
+	if (ipc == NULL)
+		return;
+	*ipcp = NULL;
+	if (ipc->in_handler) {
+		/* Freed when the handler returns. */
+		ipc->dead = true;
+		ipc->closed = NULL;
+		return;
+	}
+	ipc_free(ipc);
+}
+
+static void ipc_fail(struct ipc *ipc)
+{
+	ipc_closed_fn *closed = ipc->closed;
+	ipc->closed = NULL;
+	ipc->dead = true;
+	/* ipc_ready frees it once the callbacks have returned. */
+	if (closed != NULL)
+		closed(ipc, ipc->ctx);
+}
+
+static void update_events(struct ipc *ipc)
+{
+	ev_io_set(ipc->io, EV_READ | (ipc->out_head != NULL ? EV_WRITE : 0));
+}
+
+static int send_one(int fd, const unsigned char *data, size_t len, int pass_fd)
+{
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (pass_fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	}
+	ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0)
+		return -1;
+	return 0; /* SEQPACKET: all or nothing */
+}
+
+static int flush_out(struct ipc *ipc)
+{
+	while (ipc->out_head != NULL) {
+		struct ipc_out *o = ipc->out_head;
+		if (send_one(ipc->fd, o->data, o->len, o->fd) < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+				break;
+			return -1;
+		}
+		ipc->out_head = o->next;
+		if (ipc->out_head == NULL)
+			ipc->out_tail = NULL;
+		ipc->queued -= o->len;
+		if (o->fd >= 0)
+			close(o->fd);
+		free(o);
+	}
+	return 0;
+}
+
+static bool check_message(struct ipc *ipc, const struct ipc_header *h, size_t got, int fd)
+{
+	const char *why = NULL;
+
+	if (h->kind == 0 || h->kind >= IPC_KIND_MAX || kinds[h->kind].name == NULL)
+		why = "unknown kind";
+	else if (h->len != got - sizeof(*h))
+		why = "length does not match";
+	else if (h->len < kinds[h->kind].min_len || h->len > kinds[h->kind].max_len)
+		why = "length out of bounds";
+	else if (kinds[h->kind].fd != (fd >= 0))
+		why = "descriptor missing or unexpected";
+	if (why == NULL)
+		return true;
+	log_error("malformed message from %s (kind %u, %u bytes): %s; closing the link",
+		  ipc->peer, h->kind, h->len, why);
+	return false;
+}
+
+static void ipc_readable(struct ipc *ipc)
+{
+	/* A bounded number per wake-up keeps one busy peer from starving others. */
+	for (int round = 0; round < 64 && !ipc->dead; round++) {
+		struct iovec iov = { .iov_base = ipc->inbuf, .iov_len = sizeof(ipc->inbuf) };
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * 4)];
+			struct cmsghdr align;
+		} u;
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+				     .msg_controllen = sizeof(u.buf) };
+		ssize_t n = recvmsg(ipc->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n <= 0) {
+			if (n < 0)
+				log_warn("recvmsg(%s) failed: %m", ipc->peer);
+			ipc_fail(ipc);
+			return;
+		}
+		int fd = -1, extra = 0;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < nfd; i++) {
+				int f;
+				memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (fd < 0) {
+					fd = f;
+				} else {
+					close(f);
+					extra++;
+				}
+			}
+		}
+		struct ipc_header h;
+		bool ok = (size_t)n >= sizeof(h) && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
+			  extra == 0;
+		if (ok) {
+			memcpy(&h, ipc->inbuf, sizeof(h));
+			ok = check_message(ipc, &h, (size_t)n, fd);
+		} else {
+			log_error("malformed message from %s: truncated or extra descriptors; "
+				  "closing the link", ipc->peer);
+		}
+		if (!ok) {
+			if (fd >= 0)
+				close(fd);
+			ipc_fail(ipc);
+			return;
+		}
+		struct ipc_msg msg = { .kind = (enum ipc_kind)h.kind, .id = h.id,
+				       .payload = ipc->inbuf + sizeof(h), .len = h.len, .fd = fd };
+		ipc->in_handler = true;
+		ipc->handler(ipc, &msg, ipc->ctx);
+		ipc->in_handler = false;
+	}
+}
+
+static void ipc_ready(struct ev_io *io, unsigned events, void *ctx)
+{
+	struct ipc *ipc = ctx;
+	(void)io;
+	if (events & EV_WRITE) {
+		if (flush_out(ipc) < 0) {
+			ipc_fail(ipc);
+			return;
+		}
+		if (ipc->out_head == NULL && ipc->drained != NULL)
+			ipc->drained(ipc, ipc->ctx);
+	}
+	if (events & EV_READ)
+		ipc_readable(ipc);
+	if (ipc->dead) {
+		if (!ipc->in_handler)
+			ipc_free(ipc);
+		return;
+	}
+	update_events(ipc);
+}
+
+struct ipc *ipc_new(struct ev *ev, int fd, const char *peer_name, ipc_handler_fn *handler,
+		    ipc_closed_fn *closed, void *ctx)
+{
+	struct ipc *ipc = calloc(1, sizeof(*ipc));
+	if (ipc == NULL)
+		return NULL;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	ipc->ev = ev;
+	ipc->fd = fd;
+	ipc->handler = handler;
+	ipc->closed = closed;
+	ipc->ctx = ctx;
+	snprintf(ipc->peer, sizeof(ipc->peer), "%s", peer_name);
+	ipc->io = ev_io_add(ev, fd, EV_READ, ipc_ready, ipc);
+	if (ipc->io == NULL) {
+		free(ipc);
+		return NULL;
+	}
+	return ipc;
+}
+
+void ipc_set_ctx(struct ipc *ipc, void *ctx)
+{
+	ipc->ctx = ctx;
+}
+
+const char *ipc_peer_name(const struct ipc *ipc)
+{
+	return ipc->peer;
+}
+
+size_t ipc_queued(const struct ipc *ipc)
+{
+	return ipc->queued;
+}
+
+void ipc_set_drained(struct ipc *ipc, void (*fn)(struct ipc *ipc, void *ctx))
+{
+	ipc->drained = fn;
+}
+
+int ipc_send(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const void *payload, size_t len,
+	     int fd)
+{
+	if (ipc->dead || len > IPC_MAX_PAYLOAD)
+		return -1;
+	struct ipc_header h = { .kind = (uint32_t)kind, .len = (uint32_t)len, .id = id };
+	size_t total = sizeof(h) + len;
+	if (ipc->out_head == NULL) {
+		unsigned char tmp[sizeof(h) + IPC_MAX_PAYLOAD];
+		memcpy(tmp, &h, sizeof(h));
+		if (len > 0)
+			memcpy(tmp + sizeof(h), payload, len);
+		if (send_one(ipc->fd, tmp, total, fd) == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
+			log_warn("sendmsg(%s) failed: %m", ipc->peer);
+			return -1;
+		}
+	}
+	if (ipc->queued + total > IPC_MAX_QUEUED) {
+		log_error("%s does not read its link (%zu bytes queued); closing it", ipc->peer,
+			  ipc->queued);
+		return -1;
+	}
+	struct ipc_out *o = malloc(sizeof(*o) + total);
+	if (o == NULL)
+		return -1;
+	o->next = NULL;
+	o->len = total;
+	o->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
+	memcpy(o->data, &h, sizeof(h));
+	if (len > 0)
+		memcpy(o->data + sizeof(h), payload, len);
+	if (ipc->out_tail != NULL)
+		ipc->out_tail->next = o;
+	else
+		ipc->out_head = o;
+	ipc->out_tail = o;
+	ipc->queued += total;
+	update_events(ipc);
+	return 0;
+}
+
+int ipc_send_buf(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const struct buf *payload,
+		 int fd)
+{
+	return ipc_send(ipc, kind, id, payload->data, payload->len, fd);
+}
+
+int ipc_send_blocking(int fd, enum ipc_kind kind, uint64_t id, const void *payload, size_t len,
+		      int pass_fd)
+{
+	unsigned char tmp[sizeof(struct ipc_header) + IPC_MAX_PAYLOAD];
+	struct ipc_header h = { .kind = (uint32_t)kind, .len = (uint32_t)len, .id = id };
+
+	if (len > IPC_MAX_PAYLOAD)
+		return -1;
+	memcpy(tmp, &h, sizeof(h));
+	if (len > 0)
+		memcpy(tmp + sizeof(h), payload, len);
+	for (;;) {
+		if (send_one(fd, tmp, sizeof(h) + len, pass_fd) == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
+			return -1;
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		if (poll(&p, 1, 1000) <= 0)
+			return -1;
+	}
+}
+
+int ipc_put_u64(struct buf *b, uint64_t v)
+{
+	return buf_append(b, &v, sizeof(v));
+}
+
+int ipc_put_str(struct buf *b, struct str s)
+{
+	if (ipc_put_u64(b, s.len) < 0)
+		return -1;
+	return buf_append(b, s.ptr, s.len);
+}
+
+void ipc_reader_init(struct ipc_reader *r, const struct ipc_msg *msg)
+{
+	r->p = msg->payload;
+	r->left = msg->len;
+	r->bad = false;
+}
+
+uint64_t ipc_get_u64(struct ipc_reader *r)
+{
+	uint64_t v = 0;
+	if (r->bad || r->left < sizeof(v)) {
+		r->bad = true;
+		return 0;
+	}
+	memcpy(&v, r->p, sizeof(v));
+	r->p += sizeof(v);
+	r->left -= sizeof(v);
+	return v;
+}
+
+struct str ipc_get_str(struct ipc_reader *r, size_t max)
+{
+	uint64_t len = ipc_get_u64(r);
+	if (r->bad || len > max || len > r->left) {
+		r->bad = true;
+		return STR_NULL;
+	}
+	struct str s = str_from((const char *)r->p, (size_t)len);
+	r->p += len;
+	r->left -= (size_t)len;
+	return s;
+}
+
+bool ipc_reader_ok(const struct ipc_reader *r)
+{
+	return !r->bad && r->left == 0;
+}

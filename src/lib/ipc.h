@@ -1,0 +1,122 @@
+#ifndef RAVELIN_IPC_H
+#define RAVELIN_IPC_H
+/*
+ * ipc: typed, length-checked messages between Ravelin's processes over
+ * SOCK_SEQPACKET socketpairs that master creates and hands down (nobody
+ * connects by path).  A message is a fixed header (kind, length, id) and a
+ * payload of at most IPC_MAX_PAYLOAD bytes, with at most one descriptor
+ * passed alongside.  The reader checks kind, length and descriptor against
+ * the kind table before a handler sees the payload; a malformed message
+ * closes that link and is logged (DESIGN rule 9).
+ *
+ * Payloads are sequences of fields written with ipc_put_* and read back
+ * with an ipc_reader, which fails (sticky) instead of reading past the end.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "ev.h"
+#include "str.h"
+
+/* Big enough for a message chunk worth a syscall, small enough to fit the
+ * default socket buffer whole. */
+#define IPC_MAX_PAYLOAD (64 * 1024)
+/* Bytes queued for a peer that does not read before the link is dropped. */
+#define IPC_MAX_QUEUED (64 * 1024 * 1024)
+
+enum ipc_kind {
+	IPC_LOG = 1,          /* child -> master: level, text */
+	IPC_PEER,             /* master -> child: peer role, index; fd */
+	IPC_LISTEN,           /* master -> front: service; fd */
+	IPC_RCPT_LOOKUP,      /* front -> auth: address */
+	IPC_RCPT_RESULT,      /* auth -> front: status, count, account ids */
+	IPC_QUEUE_BEGIN,      /* front -> queue: envelope */
+	IPC_QUEUE_DATA,       /* front -> queue: message bytes */
+	IPC_QUEUE_END,        /* front -> queue: ok */
+	IPC_QUEUE_RESULT,     /* queue -> front: ok, queue id */
+	IPC_WORKER_REQUEST,   /* queue -> master: account id */
+	IPC_WORKER_CONN,      /* master -> queue or worker: account id; fd */
+	IPC_DELIVER,          /* queue -> worker: key, sender, offset; fd */
+	IPC_DELIVER_RESULT,   /* worker -> queue: status, uid, text */
+	IPC_WORKER_IDLE,      /* worker -> master: may I exit? */
+	IPC_WORKER_RETIRE,    /* master -> worker: exit once your sessions end */
+	IPC_KIND_MAX,
+};
+
+/* Who is at the other end of an IPC_PEER descriptor. */
+enum ipc_role {
+	IPC_ROLE_MASTER = 0,
+	IPC_ROLE_FRONT,
+	IPC_ROLE_AUTH,
+	IPC_ROLE_QUEUE,
+	IPC_ROLE_WORKER,
+};
+
+struct ipc_header {
+	uint32_t kind;
+	uint32_t len;
+	uint64_t id;
+};
+
+struct ipc;
+
+/* A received message; fd is -1 or a descriptor the handler now owns. */
+struct ipc_msg {
+	enum ipc_kind kind;
+	uint64_t id;
+	const unsigned char *payload;
+	size_t len;
+	int fd;
+};
+
+typedef void ipc_handler_fn(struct ipc *ipc, const struct ipc_msg *msg, void *ctx);
+/* Called once when the link is gone (peer closed, error or malformed
+ * message); the ipc is freed right after. */
+typedef void ipc_closed_fn(struct ipc *ipc, void *ctx);
+
+/* ipc_new takes over fd (made non-blocking) and watches it on ev. */
+struct ipc *ipc_new(struct ev *ev, int fd, const char *peer_name, ipc_handler_fn *handler,
+		    ipc_closed_fn *closed, void *ctx);
+/* ipc_close closes the link now (closed is not called) and sets *ipc NULL. */
+void ipc_close(struct ipc **ipc);
+void ipc_set_ctx(struct ipc *ipc, void *ctx);
+const char *ipc_peer_name(const struct ipc *ipc);
+
+/* ipc_send queues one message (fd: -1 or a descriptor to pass, which stays
+ * the caller's).  Returns 0, or -1 if the payload is too big or the peer
+ * has not read IPC_MAX_QUEUED bytes (the link is then closed). */
+int ipc_send(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const void *payload, size_t len,
+	     int fd);
+int ipc_send_buf(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const struct buf *payload,
+		 int fd);
+/* ipc_send_blocking writes one message now, waiting if needed (used before
+ * a loop runs, and for the last records of a dying process). */
+int ipc_send_blocking(int fd, enum ipc_kind kind, uint64_t id, const void *payload, size_t len,
+		      int pass_fd);
+/* Bytes queued but not yet taken by the peer. */
+size_t ipc_queued(const struct ipc *ipc);
+/* ipc_set_drained calls fn once the queue is empty again (flow control). */
+void ipc_set_drained(struct ipc *ipc, void (*fn)(struct ipc *ipc, void *ctx));
+
+/* Payload fields. */
+int ipc_put_u64(struct buf *b, uint64_t v);
+int ipc_put_str(struct buf *b, struct str s);
+
+struct ipc_reader {
+	const unsigned char *p;
+	size_t left;
+	bool bad;
+};
+
+void ipc_reader_init(struct ipc_reader *r, const struct ipc_msg *msg);
+uint64_t ipc_get_u64(struct ipc_reader *r);
+/* ipc_get_str returns a view into the payload of at most max bytes. */
+struct str ipc_get_str(struct ipc_reader *r, size_t max);
+/* ipc_reader_ok is true if every field was there and nothing is left. */
+bool ipc_reader_ok(const struct ipc_reader *r);
+
+const char *ipc_kind_name(enum ipc_kind kind);
+
+#endif

@@ -1,0 +1,125 @@
+/* tls: server contexts and the first-run self-signed certificate. */
+#include "tls.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+const char *tls_error(void)
+{
+	static char text[256];
+	unsigned long e = ERR_get_error();
+	if (e == 0)
+		return "unknown TLS error";
+	ERR_error_string_n(e, text, sizeof(text));
+	ERR_clear_error();
+	return text;
+}
+
+SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, const char **error_r)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (ctx == NULL) {
+		*error_r = tls_error();
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+				      SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		*error_r = tls_error();
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+static int write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -1;
+	FILE *f = fdopen(fd, "w");
+	if (f == NULL) {
+		close(fd);
+		return -1;
+	}
+	int ok = key != NULL ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL)
+			     : PEM_write_X509(f, cert);
+	if (fflush(f) != 0 || fsync(fileno(f)) < 0)
+		ok = 0;
+	if (fclose(f) != 0)
+		ok = 0;
+	if (!ok || rename(tmp, path) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int tls_make_self_signed(const char *cert_path, const char *key_path, const char *hostname,
+			 const char **error_r)
+{
+	if (access(cert_path, F_OK) == 0 && access(key_path, F_OK) == 0)
+		return 0;
+
+	int ret = -1;
+	X509 *cert = NULL;
+	X509_EXTENSION *ext = NULL;
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	if (key == NULL || (cert = X509_new()) == NULL) {
+		*error_r = tls_error();
+		goto out;
+	}
+	X509_set_version(cert, 2);
+	unsigned char serial[16];
+	FILE *r = fopen("/dev/urandom", "re");
+	if (r == NULL || fread(serial, 1, sizeof(serial), r) != sizeof(serial)) {
+		if (r != NULL)
+			fclose(r);
+		*error_r = "cannot read /dev/urandom";
+		goto out;
+	}
+	fclose(r);
+	serial[0] &= 0x7f;
+	BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
+	BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert));
+	BN_free(bn);
+	X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(cert), 10L * 365 * 24 * 3600);
+	X509_set_pubkey(cert, key);
+	X509_NAME *name = X509_get_subject_name(cert);
+	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"Ravelin", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)hostname, -1, -1, 0);
+	X509_set_issuer_name(cert, name);
+	char san[512];
+	snprintf(san, sizeof(san), "DNS:%s,DNS:localhost,IP:127.0.0.1,IP:::1", hostname);
+	ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san);
+	if (ext == NULL || !X509_add_ext(cert, ext, -1) || !X509_sign(cert, key, EVP_sha256())) {
+		*error_r = tls_error();
+		goto out;
+	}
+	if (write_pem(key_path, 0600, key, NULL) < 0 || write_pem(cert_path, 0644, NULL, cert) < 0) {
+		*error_r = strerror(errno);
+		goto out;
+	}
+	ret = 1;
+out:
+	X509_EXTENSION_free(ext);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return ret;
+}

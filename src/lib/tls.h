@@ -1,0 +1,21 @@
+#ifndef RAVELIN_TLS_H
+#define RAVELIN_TLS_H
+/*
+ * tls: OpenSSL 3 server contexts and the first-run certificate.
+ * Contexts allow TLS 1.2 and 1.3 only, with OpenSSL's default secure
+ * ciphers, no compression, no renegotiation, and session tickets.
+ */
+#include <openssl/ssl.h>
+
+/* tls_server_ctx loads a PEM chain and key; NULL with *error_r on failure. */
+SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, const char **error_r);
+/* tls_make_self_signed writes a new P-256 key and a self-signed
+ * certificate for hostname (valid ten years) unless both files exist.
+ * The key file is created mode 0600.  Returns 1 if made, 0 if present,
+ * -1 with *error_r. */
+int tls_make_self_signed(const char *cert_path, const char *key_path, const char *hostname,
+			 const char **error_r);
+/* tls_error returns OpenSSL's last error as text (static buffer). */
+const char *tls_error(void);
+
+#endif
