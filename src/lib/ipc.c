@@ -24,7 +24,8 @@ static const struct {
 	[IPC_LISTEN] = { "listen", 8, 8, true },
 	[IPC_RCPT_LOOKUP] = { "rcpt-lookup", 8, 8 + 1024, false },
 	[IPC_RCPT_RESULT] = { "rcpt-result", 16, 16 + 8 * 1024, false },
-	[IPC_QUEUE_BEGIN] = { "queue-begin", 24, IPC_MAX_PAYLOAD, false },
+	[IPC_QUEUE_BEGIN] = { "queue-begin", 16, 16 + 512, false },
+	[IPC_QUEUE_RCPT] = { "queue-rcpt", 16, IPC_MAX_PAYLOAD, false },
 	[IPC_QUEUE_DATA] = { "queue-data", 1, IPC_MAX_PAYLOAD, false },
 	[IPC_QUEUE_END] = { "queue-end", 8, 8, false },
 	[IPC_QUEUE_RESULT] = { "queue-result", 16, 16 + 64, false },
@@ -34,6 +35,7 @@ static const struct {
 	[IPC_DELIVER_RESULT] = { "deliver-result", 24, 24 + 512, false },
 	[IPC_WORKER_IDLE] = { "worker-idle", 0, 0, false },
 	[IPC_WORKER_RETIRE] = { "worker-retire", 0, 0, false },
+	[IPC_WORKER_UNAVAILABLE] = { "worker-unavailable", 8, 8, false },
 };
 
 struct ipc_out {

@@ -32,7 +32,8 @@ enum ipc_kind {
 	IPC_LISTEN,           /* master -> front: service; fd */
 	IPC_RCPT_LOOKUP,      /* front -> auth: address */
 	IPC_RCPT_RESULT,      /* auth -> front: status, count, account ids */
-	IPC_QUEUE_BEGIN,      /* front -> queue: envelope */
+	IPC_QUEUE_BEGIN,      /* front -> queue: sender, flags */
+	IPC_QUEUE_RCPT,       /* front -> queue: one recipient and its accounts */
 	IPC_QUEUE_DATA,       /* front -> queue: message bytes */
 	IPC_QUEUE_END,        /* front -> queue: ok */
 	IPC_QUEUE_RESULT,     /* queue -> front: ok, queue id */
@@ -42,6 +43,7 @@ enum ipc_kind {
 	IPC_DELIVER_RESULT,   /* worker -> queue: status, uid, text */
 	IPC_WORKER_IDLE,      /* worker -> master: may I exit? */
 	IPC_WORKER_RETIRE,    /* master -> worker: exit once your sessions end */
+	IPC_WORKER_UNAVAILABLE, /* master -> queue: account id has no store */
 	IPC_KIND_MAX,
 };
 

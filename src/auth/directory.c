@@ -1,0 +1,627 @@
+/* directory: domains, accounts, aliases, credentials (see directory.h). */
+#include "directory.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "lib/buf.h"
+
+#define DIRECTORY_SCHEMA_VERSION 1
+
+struct directory {
+	sqlite3 *db;
+	char error[512];
+	/* A real hash to verify against when the account does not exist, so a
+	 * wrong address costs the same time as a wrong password. */
+	char dummy_hash[crypto_pwhash_STRBYTES];
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+	"CREATE TABLE IF NOT EXISTS domains(name TEXT PRIMARY KEY, created INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS accounts("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  address TEXT NOT NULL UNIQUE,"
+	"  domain TEXT NOT NULL REFERENCES domains(name),"
+	"  password TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  quota INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS aliases("
+	"  alias TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  domain TEXT NOT NULL REFERENCES domains(name),"
+	"  PRIMARY KEY(alias, target));"
+	"INSERT OR IGNORE INTO meta VALUES('schema', '1');";
+
+static int db_fail(struct directory *dir, const char *what, const char **error_r)
+{
+	snprintf(dir->error, sizeof(dir->error), "%s: %s", what, sqlite3_errmsg(dir->db));
+	*error_r = dir->error;
+	return -1;
+}
+
+static int fail(struct directory *dir, const char **error_r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct directory *dir, const char **error_r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(dir->error, sizeof(dir->error), fmt, ap);
+	va_end(ap);
+	*error_r = dir->error;
+	return -1;
+}
+
+int directory_open(const char *data_dir, bool create, struct directory **dir_r,
+		   const char **error_r)
+{
+	static char err[512];
+	char path[4096];
+
+	if (sodium_init() < 0) {
+		*error_r = "libsodium failed to initialise";
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/directory", data_dir);
+	if (create && mkdir(path, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, sizeof(err), "mkdir(%s) failed: %s", path, strerror(errno));
+		*error_r = err;
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/directory/directory.db", data_dir);
+	struct directory *dir = calloc(1, sizeof(*dir));
+	if (dir == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) |
+		    SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(path, &dir->db, flags, NULL) != SQLITE_OK) {
+		snprintf(err, sizeof(err), "cannot open %s: %s", path,
+			 dir->db ? sqlite3_errmsg(dir->db) : "out of memory");
+		*error_r = err;
+		sqlite3_close(dir->db);
+		free(dir);
+		return -1;
+	}
+	sqlite3_db_config(dir->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_busy_timeout(dir->db, 10000);
+	char *msg = NULL;
+	if (sqlite3_exec(dir->db,
+			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+			 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+			 NULL, NULL, &msg) != SQLITE_OK ||
+	    (create && sqlite3_exec(dir->db, schema, NULL, NULL, &msg) != SQLITE_OK)) {
+		snprintf(err, sizeof(err), "%s: %s", path, msg ? msg : "error");
+		sqlite3_free(msg);
+		*error_r = err;
+		sqlite3_close(dir->db);
+		free(dir);
+		return -1;
+	}
+	*dir_r = dir;
+	return 0;
+}
+
+void directory_close(struct directory **dirp)
+{
+	if (*dirp == NULL)
+		return;
+	sqlite3_close((*dirp)->db);
+	sodium_memzero(*dirp, sizeof(**dirp));
+	free(*dirp);
+	*dirp = NULL;
+}
+
+static bool domain_char_ok(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+	       c >= 0x80;
+}
+
+int directory_normalize(struct str address, char out[DIRECTORY_MAX_ADDRESS + 1],
+			const char **error_r)
+{
+	long at = -1;
+
+	if (address.len == 0 || address.len > DIRECTORY_MAX_ADDRESS) {
+		*error_r = "address is empty or longer than 254 bytes";
+		return -1;
+	}
+	for (size_t i = 0; i < address.len; i++) {
+		unsigned char c = (unsigned char)address.ptr[i];
+		if (c <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == '"' ||
+		    c == '\\') {
+			*error_r = "address has a space, control or special character";
+			return -1;
+		}
+		if (c == '@')
+			at = (long)i;
+		out[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+	}
+	out[address.len] = '\0';
+	/* The domain part starts after the last '@'; an empty local part is
+	 * allowed only for the catch-all form "@domain". */
+	if (at < 0 || (size_t)at + 1 == address.len) {
+		*error_r = "address must look like user@domain";
+		return -1;
+	}
+	for (size_t i = (size_t)at + 1; i < address.len; i++)
+		if (!domain_char_ok((unsigned char)out[i])) {
+			*error_r = "domain has a character that is not allowed";
+			return -1;
+		}
+	return 0;
+}
+
+static int normalize_domain(struct directory *dir, const char *domain, char *out,
+			    const char **error_r)
+{
+	char tmp[DIRECTORY_MAX_ADDRESS + 1];
+	char with_at[DIRECTORY_MAX_ADDRESS + 2];
+
+	snprintf(with_at, sizeof(with_at), "x@%s", domain);
+	if (strlen(domain) == 0 || strchr(domain, '@') != NULL ||
+	    directory_normalize(str_c(with_at), tmp, error_r) < 0 || strchr(domain, '.') == NULL)
+		return fail(dir, error_r, "'%s' is not a domain name", domain);
+	snprintf(out, DIRECTORY_MAX_ADDRESS + 1, "%s", tmp + 2);
+	return 0;
+}
+
+/* exec_bound runs one statement with text parameters; returns the number
+ * of rows changed, or -1. */
+static int exec_bound(struct directory *dir, const char *sql, const char **error_r, int n, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+
+	if (sqlite3_prepare_v2(dir->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(dir, "prepare", error_r);
+	va_start(ap, n);
+	for (int i = 0; i < n; i++) {
+		const char *v = va_arg(ap, const char *);
+		sqlite3_bind_text(st, i + 1, v, -1, SQLITE_TRANSIENT);
+	}
+	va_end(ap);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_fail(dir, "write", error_r);
+	return sqlite3_changes(dir->db);
+}
+
+/* count_rows returns the integer the query gives (0 if no row), or -1. */
+static int64_t query_int(struct directory *dir, const char *sql, const char *arg,
+			 const char **error_r)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(dir->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(dir, "prepare", error_r);
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+	int64_t v = 0;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(dir, "read", error_r);
+	return v;
+}
+
+int directory_domain_add(struct directory *dir, const char *domain, const char **error_r)
+{
+	char name[DIRECTORY_MAX_ADDRESS + 1];
+	char now[32];
+
+	if (normalize_domain(dir, domain, name, error_r) < 0)
+		return -1;
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	int n = exec_bound(dir, "INSERT OR IGNORE INTO domains VALUES(?, ?)", error_r, 2, name, now);
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		return fail(dir, error_r, "domain %s exists already", name);
+	return 0;
+}
+
+int directory_domain_del(struct directory *dir, const char *domain, const char **error_r)
+{
+	char name[DIRECTORY_MAX_ADDRESS + 1];
+
+	if (normalize_domain(dir, domain, name, error_r) < 0)
+		return -1;
+	int64_t users = query_int(dir, "SELECT count(*) FROM accounts WHERE domain = ?", name,
+				  error_r);
+	if (users < 0)
+		return -1;
+	int64_t aliases = query_int(dir, "SELECT count(*) FROM aliases WHERE domain = ?", name,
+				    error_r);
+	if (aliases < 0)
+		return -1;
+	if (users > 0 || aliases > 0)
+		return fail(dir, error_r,
+			    "domain %s still has %lld accounts and %lld alias targets: delete "
+			    "them first",
+			    name, (long long)users, (long long)aliases);
+	int n = exec_bound(dir, "DELETE FROM domains WHERE name = ?", error_r, 1, name);
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		return fail(dir, error_r, "no domain %s", name);
+	return 0;
+}
+
+int directory_domain_list(struct directory *dir, void (*fn)(const char *domain, void *ctx),
+			  void *ctx, const char **error_r)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(dir->db, "SELECT name FROM domains ORDER BY name", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_fail(dir, "prepare", error_r);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn((const char *)sqlite3_column_text(st, 0), ctx);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(dir, "read", error_r);
+}
+
+/* split_address points *domain_r at the domain part of a normal address. */
+static const char *domain_of(const char *address)
+{
+	const char *at = strrchr(address, '@');
+	return at != NULL ? at + 1 : "";
+}
+
+static int domain_exists(struct directory *dir, const char *domain, const char **error_r)
+{
+	int64_t n = query_int(dir, "SELECT count(*) FROM domains WHERE name = ?", domain, error_r);
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		return fail(dir, error_r, "no domain %s: add it first with 'ravelin domain add %s'",
+			    domain, domain);
+	return 0;
+}
+
+static int hash_password(struct directory *dir, struct str password,
+			 char hash[crypto_pwhash_STRBYTES], const char **error_r)
+{
+	if (password.len == 0 || password.len > DIRECTORY_MAX_PASSWORD)
+		return fail(dir, error_r, "password must be 1 to %d bytes", DIRECTORY_MAX_PASSWORD);
+	if (crypto_pwhash_str(hash, password.ptr, password.len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		return fail(dir, error_r, "hashing the password failed (out of memory?)");
+	return 0;
+}
+
+int directory_account_add(struct directory *dir, const char *address, struct str password,
+			  uint64_t *id_r, const char **error_r)
+{
+	char addr[DIRECTORY_MAX_ADDRESS + 1];
+	char hash[crypto_pwhash_STRBYTES];
+	char now[32];
+
+	if (directory_normalize(str_c(address), addr, error_r) < 0)
+		return fail(dir, error_r, "%s: %s", address, *error_r);
+	if (addr[0] == '@')
+		return fail(dir, error_r, "an account needs a user part before the @");
+	if (domain_exists(dir, domain_of(addr), error_r) < 0)
+		return -1;
+	int64_t taken = query_int(dir, "SELECT count(*) FROM aliases WHERE alias = ?", addr,
+				  error_r);
+	if (taken < 0)
+		return -1;
+	if (taken > 0)
+		return fail(dir, error_r, "%s is an alias already", addr);
+	if (hash_password(dir, password, hash, error_r) < 0)
+		return -1;
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	int n = exec_bound(dir,
+			   "INSERT OR IGNORE INTO accounts(address, domain, password, created) "
+			   "VALUES(?, ?, ?, ?)",
+			   error_r, 4, addr, domain_of(addr), hash, now);
+	sodium_memzero(hash, sizeof(hash));
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		return fail(dir, error_r, "account %s exists already", addr);
+	*id_r = (uint64_t)sqlite3_last_insert_rowid(dir->db);
+	return 0;
+}
+
+int directory_account_passwd(struct directory *dir, const char *address, struct str password,
+			     const char **error_r)
+{
+	char addr[DIRECTORY_MAX_ADDRESS + 1];
+	char hash[crypto_pwhash_STRBYTES];
+
+	if (directory_normalize(str_c(address), addr, error_r) < 0)
+		return fail(dir, error_r, "%s: %s", address, *error_r);
+	if (hash_password(dir, password, hash, error_r) < 0)
+		return -1;
+	int n = exec_bound(dir, "UPDATE accounts SET password = ? WHERE address = ?", error_r, 2,
+			   hash, addr);
+	sodium_memzero(hash, sizeof(hash));
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		return fail(dir, error_r, "no account %s", addr);
+	return 0;
+}
+
+int directory_account_get(struct directory *dir, const char *address,
+			  struct directory_account *account_r, const char **error_r)
+{
+	char addr[DIRECTORY_MAX_ADDRESS + 1];
+	sqlite3_stmt *st;
+
+	if (directory_normalize(str_c(address), addr, error_r) < 0)
+		return fail(dir, error_r, "%s: %s", address, *error_r);
+	if (sqlite3_prepare_v2(dir->db, "SELECT id, created FROM accounts WHERE address = ?", -1,
+			       &st, NULL) != SQLITE_OK)
+		return db_fail(dir, "prepare", error_r);
+	sqlite3_bind_text(st, 1, addr, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		account_r->id = (uint64_t)sqlite3_column_int64(st, 0);
+		account_r->created = sqlite3_column_int64(st, 1);
+		snprintf(account_r->address, sizeof(account_r->address), "%s", addr);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return fail(dir, error_r, "no account %s", addr);
+	return db_fail(dir, "read", error_r);
+}
+
+int directory_account_del(struct directory *dir, const char *address, uint64_t *id_r,
+			  const char **error_r)
+{
+	struct directory_account a;
+
+	if (directory_account_get(dir, address, &a, error_r) < 0)
+		return -1;
+	if (sqlite3_exec(dir->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(dir, "begin", error_r);
+	if (exec_bound(dir, "DELETE FROM aliases WHERE target = ?", error_r, 1, a.address) < 0 ||
+	    exec_bound(dir, "DELETE FROM accounts WHERE address = ?", error_r, 1, a.address) < 0) {
+		sqlite3_exec(dir->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	if (sqlite3_exec(dir->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(dir, "commit", error_r);
+	*id_r = a.id;
+	return 0;
+}
+
+int directory_account_list(struct directory *dir,
+			   void (*fn)(const struct directory_account *account, void *ctx),
+			   void *ctx, const char **error_r)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(dir->db,
+			       "SELECT id, address, created FROM accounts ORDER BY domain, address",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(dir, "prepare", error_r);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct directory_account a = { .id = (uint64_t)sqlite3_column_int64(st, 0),
+					       .created = sqlite3_column_int64(st, 2) };
+		snprintf(a.address, sizeof(a.address), "%s", sqlite3_column_text(st, 1));
+		fn(&a, ctx);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(dir, "read", error_r);
+}
+
+int directory_verify_password(struct directory *dir, struct str address, struct str password,
+			      uint64_t *id_r, const char **error_r)
+{
+	char addr[DIRECTORY_MAX_ADDRESS + 1];
+	char hash[crypto_pwhash_STRBYTES] = "";
+	uint64_t id = 0;
+	sqlite3_stmt *st;
+
+	if (password.len > DIRECTORY_MAX_PASSWORD)
+		return 0;
+	if (dir->dummy_hash[0] == '\0' &&
+	    crypto_pwhash_str(dir->dummy_hash, "x", 1, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		return fail(dir, error_r, "hashing failed (out of memory?)");
+	if (directory_normalize(address, addr, error_r) == 0) {
+		if (sqlite3_prepare_v2(dir->db, "SELECT id, password FROM accounts WHERE address = ?",
+				       -1, &st, NULL) != SQLITE_OK)
+			return db_fail(dir, "prepare", error_r);
+		sqlite3_bind_text(st, 1, addr, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			id = (uint64_t)sqlite3_column_int64(st, 0);
+			snprintf(hash, sizeof(hash), "%s", sqlite3_column_text(st, 1));
+		}
+		sqlite3_finalize(st);
+	}
+	bool known = hash[0] != '\0';
+	int ok = crypto_pwhash_str_verify(known ? hash : dir->dummy_hash, password.ptr,
+					  password.len) == 0;
+	sodium_memzero(hash, sizeof(hash));
+	if (!known || !ok)
+		return 0;
+	*id_r = id;
+	return 1;
+}
+
+int directory_alias_add(struct directory *dir, const char *alias, const char *const *targets,
+			size_t target_count, const char **error_r)
+{
+	char a[DIRECTORY_MAX_ADDRESS + 1];
+
+	if (directory_normalize(str_c(alias), a, error_r) < 0)
+		return fail(dir, error_r, "%s: %s", alias, *error_r);
+	if (domain_exists(dir, domain_of(a), error_r) < 0)
+		return -1;
+	int64_t taken = query_int(dir, "SELECT count(*) FROM accounts WHERE address = ?", a,
+				  error_r);
+	if (taken < 0)
+		return -1;
+	if (taken > 0)
+		return fail(dir, error_r, "%s is an account already", a);
+	if (target_count == 0)
+		return fail(dir, error_r, "an alias needs at least one target");
+	if (sqlite3_exec(dir->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(dir, "begin", error_r);
+	for (size_t i = 0; i < target_count; i++) {
+		char t[DIRECTORY_MAX_ADDRESS + 1];
+		static uint64_t ids[DIRECTORY_MAX_EXPANSION];
+		size_t n;
+		if (directory_normalize(str_c(targets[i]), t, error_r) < 0 || t[0] == '@') {
+			fail(dir, error_r, "target %s: not an address", targets[i]);
+			goto rollback;
+		}
+		/* Targets must be delivered here: forwarding to other servers
+		 * needs outbound delivery, which the relay process brings. */
+		if (strcmp(t, a) != 0) {
+			int r = directory_resolve(dir, str_c(t), ids, DIRECTORY_MAX_EXPANSION, &n,
+						  error_r);
+			if (r < 0)
+				goto rollback;
+			if (r == 0) {
+				fail(dir, error_r, "target %s is not a local account or alias", t);
+				goto rollback;
+			}
+		}
+		if (exec_bound(dir, "INSERT OR IGNORE INTO aliases VALUES(?, ?, ?)", error_r, 3, a,
+			       t, domain_of(a)) < 0)
+			goto rollback;
+	}
+	if (sqlite3_exec(dir->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(dir, "commit", error_r);
+	return 0;
+rollback:
+	sqlite3_exec(dir->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+int directory_alias_del(struct directory *dir, const char *alias, const char **error_r)
+{
+	char a[DIRECTORY_MAX_ADDRESS + 1];
+
+	if (directory_normalize(str_c(alias), a, error_r) < 0)
+		return fail(dir, error_r, "%s: %s", alias, *error_r);
+	int n = exec_bound(dir, "DELETE FROM aliases WHERE alias = ?", error_r, 1, a);
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		return fail(dir, error_r, "no alias %s", a);
+	return 0;
+}
+
+int directory_alias_list(struct directory *dir,
+			 void (*fn)(const char *alias, const char *targets, void *ctx), void *ctx,
+			 const char **error_r)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(dir->db,
+			       "SELECT alias, group_concat(target, ', ') FROM "
+			       "(SELECT alias, target FROM aliases ORDER BY alias, target) "
+			       "GROUP BY alias ORDER BY alias",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(dir, "prepare", error_r);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+		   ctx);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(dir, "read", error_r);
+}
+
+static int add_id(uint64_t *ids, size_t max, size_t *n, uint64_t id)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (ids[i] == id)
+			return 0;
+	if (*n == max)
+		return -1;
+	ids[(*n)++] = id;
+	return 0;
+}
+
+/* resolve_exact: an account or alias named exactly addr; 1, 0 or -1. */
+static int resolve_exact(struct directory *dir, const char *addr, unsigned depth, uint64_t *ids,
+			 size_t max, size_t *n, const char **error_r)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (depth > DIRECTORY_MAX_ALIAS_DEPTH)
+		return fail(dir, error_r, "aliases nest deeper than %d (a loop?) at %s",
+			    DIRECTORY_MAX_ALIAS_DEPTH, addr);
+	int64_t id = query_int(dir, "SELECT id FROM accounts WHERE address = ?", addr, error_r);
+	if (id < 0)
+		return -1;
+	if (id > 0) {
+		if (add_id(ids, max, n, (uint64_t)id) < 0)
+			return fail(dir, error_r, "%s expands to more than %zu accounts", addr, max);
+		return 1;
+	}
+	if (sqlite3_prepare_v2(dir->db, "SELECT target FROM aliases WHERE alias = ?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_fail(dir, "prepare", error_r);
+	sqlite3_bind_text(st, 1, addr, -1, SQLITE_TRANSIENT);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char target[DIRECTORY_MAX_ADDRESS + 1];
+		snprintf(target, sizeof(target), "%s", sqlite3_column_text(st, 0));
+		found = 1;
+		if (strcmp(target, addr) == 0)
+			continue;
+		if (resolve_exact(dir, target, depth + 1, ids, max, n, error_r) < 0) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(dir, "read", error_r);
+	return found;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int directory_resolve(struct directory *dir, struct str address, uint64_t *ids, size_t max_ids,
+		      size_t *count_r, const char **error_r)
+{
+	char addr[DIRECTORY_MAX_ADDRESS + 1];
+	char alt[DIRECTORY_MAX_ADDRESS + 1];
+	const char *why;
+
+	*count_r = 0;
+	if (directory_normalize(address, addr, &why) < 0 || addr[0] == '@')
+		return 0;
+	int r = resolve_exact(dir, addr, 0, ids, max_ids, count_r, error_r);
+	const char *at = strrchr(addr, '@');
+	/* user+tag@domain reaches user@domain when nobody owns the tagged form. */
+	const char *plus = strchr(addr, '+');
+	if (r == 0 && plus != NULL && plus < at) {
+		snprintf(alt, sizeof(alt), "%.*s%s", (int)(plus - addr), addr, at);
+		r = resolve_exact(dir, alt, 0, ids, max_ids, count_r, error_r);
+	}
+	/* A catch-all alias "@domain" takes what is left. */
+	if (r == 0) {
+		snprintf(alt, sizeof(alt), "%s", at);
+		r = resolve_exact(dir, alt, 0, ids, max_ids, count_r, error_r);
+	}
+	if (r > 0)
+		qsort(ids, *count_r, sizeof(*ids), cmp_u64);
+	return r;
+}

@@ -1,0 +1,87 @@
+#ifndef RAVELIN_DIRECTORY_H
+#define RAVELIN_DIRECTORY_H
+/*
+ * directory: domains, accounts, aliases and credentials, in
+ * DATA/directory/directory.db.  Read by the auth process (the only process
+ * that judges credentials) and changed by the `ravelin` command line.
+ * Passwords are stored as argon2id hashes (libsodium's crypto_pwhash_str).
+ *
+ * Addresses are compared in a normal form: ASCII letters lower-cased in the
+ * whole address (local parts are case-insensitive here, as users expect).
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/str.h"
+
+/* RFC 5321 4.5.3.1.3: a path is at most 256 octets, so an address 254. */
+#define DIRECTORY_MAX_ADDRESS 254
+/* Aliases pointing at aliases: deeper than this is a loop or a mistake. */
+#define DIRECTORY_MAX_ALIAS_DEPTH 8
+/* Accounts one address may expand to (a list alias). */
+#define DIRECTORY_MAX_EXPANSION 1000
+/* Passwords longer than this are refused (argon2id hashes any length, but
+ * nobody types more and it bounds the work of a hostile login). */
+#define DIRECTORY_MAX_PASSWORD 1024
+
+struct directory;
+
+struct directory_account {
+	uint64_t id;
+	char address[DIRECTORY_MAX_ADDRESS + 1];
+	int64_t created;
+};
+
+/* directory_open opens (create: also makes) DATA/directory/directory.db. */
+int directory_open(const char *data_dir, bool create, struct directory **dir_r,
+		   const char **error_r);
+void directory_close(struct directory **dir);
+
+/* directory_normalize checks an address and writes its normal form. */
+int directory_normalize(struct str address, char out[DIRECTORY_MAX_ADDRESS + 1],
+			const char **error_r);
+
+int directory_domain_add(struct directory *dir, const char *domain, const char **error_r);
+int directory_domain_del(struct directory *dir, const char *domain, const char **error_r);
+/* directory_domain_list calls fn for each domain in name order. */
+int directory_domain_list(struct directory *dir, void (*fn)(const char *domain, void *ctx),
+			  void *ctx, const char **error_r);
+
+int directory_account_add(struct directory *dir, const char *address, struct str password,
+			  uint64_t *id_r, const char **error_r);
+int directory_account_passwd(struct directory *dir, const char *address, struct str password,
+			     const char **error_r);
+/* directory_account_del removes the account (and aliases naming it) and
+ * gives its id, so the caller can remove its store. */
+int directory_account_del(struct directory *dir, const char *address, uint64_t *id_r,
+			  const char **error_r);
+int directory_account_get(struct directory *dir, const char *address,
+			  struct directory_account *account_r, const char **error_r);
+int directory_account_list(struct directory *dir,
+			   void (*fn)(const struct directory_account *account, void *ctx),
+			   void *ctx, const char **error_r);
+/* directory_verify_password: 1 if right (and *id_r), 0 if wrong or no such
+ * account (same time either way), -1 on error. */
+int directory_verify_password(struct directory *dir, struct str address, struct str password,
+			      uint64_t *id_r, const char **error_r);
+
+int directory_alias_add(struct directory *dir, const char *alias, const char *const *targets,
+			size_t target_count, const char **error_r);
+int directory_alias_del(struct directory *dir, const char *alias, const char **error_r);
+/* directory_alias_list calls fn for each alias with its targets joined by
+ * ", ". */
+int directory_alias_list(struct directory *dir,
+			 void (*fn)(const char *alias, const char *targets, void *ctx), void *ctx,
+			 const char **error_r);
+
+/*
+ * directory_resolve finds the accounts mail for address goes to: an
+ * account, an alias (recursively), user+tag@ as user@, or a catch-all
+ * alias @domain.  Returns 1 (found; ids in ids[0..*count_r), sorted and
+ * without repeats), 0 (nobody has that address), -1 on error.
+ */
+int directory_resolve(struct directory *dir, struct str address, uint64_t *ids, size_t max_ids,
+		      size_t *count_r, const char **error_r);
+
+#endif

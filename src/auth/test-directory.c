@@ -1,0 +1,129 @@
+/* Unit tests for directory: domains, accounts, aliases, resolution. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "auth/directory.h"
+
+static char tmpdir[64];
+
+static int setup(void **state)
+{
+	struct directory *dir;
+	const char *error;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ravelin-dir-XXXXXX");
+	if (mkdtemp(tmpdir) == NULL || directory_open(tmpdir, true, &dir, &error) < 0)
+		return -1;
+	*state = dir;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct directory *dir = *state;
+	char cmd[128];
+	directory_close(&dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_accounts_and_resolve(void **state)
+{
+	struct directory *dir = *state;
+	const char *error;
+	uint64_t id1, id2, ids[8], got;
+	size_t n;
+
+	assert_int_equal(directory_domain_add(dir, "Example.ORG", &error), 0);
+	assert_int_equal(directory_domain_add(dir, "example.org", &error), -1);
+	assert_int_equal(directory_domain_add(dir, "nodot", &error), -1);
+	/* An account needs its domain. */
+	assert_int_equal(directory_account_add(dir, "a@other.org", STR("pw"), &id1, &error), -1);
+	assert_int_equal(directory_account_add(dir, "Alice@example.org", STR("secret"), &id1, &error), 0);
+	assert_int_equal(directory_account_add(dir, "bob@example.org", STR("pw2"), &id2, &error), 0);
+	assert_int_equal(directory_account_add(dir, "alice@EXAMPLE.org", STR("x"), &got, &error), -1);
+
+	assert_int_equal(directory_resolve(dir, STR("ALICE@example.org"), ids, 8, &n, &error), 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], id1);
+	/* Plus addressing. */
+	assert_int_equal(directory_resolve(dir, STR("alice+lists@example.org"), ids, 8, &n, &error), 1);
+	assert_int_equal(ids[0], id1);
+	assert_int_equal(directory_resolve(dir, STR("carol@example.org"), ids, 8, &n, &error), 0);
+
+	const char *targets[] = { "alice@example.org", "bob@example.org", "alice@example.org" };
+	assert_int_equal(directory_alias_add(dir, "team@example.org", targets, 3, &error), 0);
+	assert_int_equal(directory_resolve(dir, STR("team@example.org"), ids, 8, &n, &error), 1);
+	assert_int_equal(n, 2);
+	/* An alias of an alias. */
+	const char *t2[] = { "team@example.org" };
+	assert_int_equal(directory_alias_add(dir, "all@example.org", t2, 1, &error), 0);
+	assert_int_equal(directory_resolve(dir, STR("all@example.org"), ids, 8, &n, &error), 1);
+	assert_int_equal(n, 2);
+	/* Targets must exist here. */
+	const char *bad[] = { "nobody@elsewhere.net" };
+	assert_int_equal(directory_alias_add(dir, "x@example.org", bad, 1, &error), -1);
+	/* Catch-all. */
+	const char *t3[] = { "bob@example.org" };
+	int catchall = directory_alias_add(dir, "@example.org", t3, 1, &error);
+	if (catchall != 0)
+		fprintf(stderr, "catch-all: %s\n", error);
+	assert_int_equal(catchall, 0);
+	assert_int_equal(directory_resolve(dir, STR("whoever@example.org"), ids, 8, &n, &error), 1);
+	assert_int_equal(ids[0], id2);
+
+	assert_int_equal(directory_verify_password(dir, STR("alice@example.org"), STR("secret"), &got, &error), 1);
+	assert_int_equal(got, id1);
+	assert_int_equal(directory_verify_password(dir, STR("alice@example.org"), STR("wrong"), &got, &error), 0);
+	assert_int_equal(directory_verify_password(dir, STR("nobody@example.org"), STR("x"), &got, &error), 0);
+
+	/* A domain with accounts cannot go. */
+	assert_int_equal(directory_domain_del(dir, "example.org", &error), -1);
+	assert_int_equal(directory_account_del(dir, "alice@example.org", &got, &error), 0);
+	assert_int_equal(got, id1);
+	assert_int_equal(directory_resolve(dir, STR("alice@example.org"), ids, 8, &n, &error), 1);
+	assert_int_equal(ids[0], id2); /* now caught by the catch-all */
+}
+
+static void test_limits(void **state)
+{
+	struct directory *dir = *state;
+	const char *error;
+	char out[DIRECTORY_MAX_ADDRESS + 1];
+	char addr[DIRECTORY_MAX_ADDRESS + 2];
+	uint64_t id;
+
+	/* 254 bytes is the longest address; one more is refused. */
+	memset(addr, 'a', sizeof(addr));
+	memcpy(addr + DIRECTORY_MAX_ADDRESS - 8, "@abc.org", 8);
+	addr[DIRECTORY_MAX_ADDRESS] = '\0';
+	assert_int_equal(directory_normalize(str_c(addr), out, &error), 0);
+	memset(addr, 'a', sizeof(addr));
+	memcpy(addr + DIRECTORY_MAX_ADDRESS + 1 - 8, "@abc.org", 8);
+	addr[DIRECTORY_MAX_ADDRESS + 1] = '\0';
+	assert_int_equal(directory_normalize(str_c(addr), out, &error), -1);
+	assert_int_equal(directory_normalize(STR("a b@c.org"), out, &error), -1);
+	assert_int_equal(directory_normalize(STR("nodomain"), out, &error), -1);
+
+	assert_int_equal(directory_domain_add(dir, "loop.org", &error), 0);
+	/* Passwords: one past the maximum is refused. */
+	char *pw = malloc(DIRECTORY_MAX_PASSWORD + 1);
+	memset(pw, 'p', DIRECTORY_MAX_PASSWORD + 1);
+	assert_int_equal(directory_account_add(dir, "u@loop.org", str_from(pw, DIRECTORY_MAX_PASSWORD + 1), &id, &error), -1);
+	assert_int_equal(directory_account_add(dir, "u@loop.org", str_from(pw, DIRECTORY_MAX_PASSWORD), &id, &error), 0);
+	free(pw);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_accounts_and_resolve, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,144 @@
+/* cli-serve: configuration loading and `ravelin serve` (first-run set-up). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "auth/directory.h"
+#include "cli.h"
+#include "lib/tls.h"
+#include "master/master.h"
+
+/* The demo password: 16 characters from an alphabet without look-alikes. */
+#define DEMO_PASSWORD_LEN 16
+
+int cli_load_config(struct cli_options *opts)
+{
+	char err[1024];
+	char abs[PATH_MAX];
+
+	config_defaults(&opts->config, opts->config_path == NULL);
+	if (opts->config_path != NULL &&
+	    config_load_file(&opts->config, opts->config_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ravelin: %s\n", err);
+		return -1;
+	}
+	if (opts->data != NULL &&
+	    config_set(&opts->config, "data", opts->data, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ravelin: --data: %s\n", err);
+		return -1;
+	}
+	/* Children and later commands must see the same folder whatever
+	 * their working directory: make it absolute. */
+	if (mkdir(opts->config.data, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "ravelin: mkdir(%s) failed: %s\n", opts->config.data,
+			strerror(errno));
+		return -1;
+	}
+	if (realpath(opts->config.data, abs) == NULL ||
+	    config_set(&opts->config, "data", abs, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ravelin: data directory %s: %s\n", opts->config.data,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int cli_make_data_dirs(const char *data)
+{
+	static const char *const dirs[] = { "directory", "spool", "accounts", "log", "audit",
+					    "tls" };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", data, dirs[i]);
+		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+			fprintf(stderr, "ravelin: mkdir(%s) failed: %s\n", path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int make_demo(struct directory *dir, const char *data)
+{
+	static const char alphabet[] = "abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679";
+	char password[DEMO_PASSWORD_LEN + 1];
+	const char *error;
+	uint64_t id;
+	char path[PATH_MAX];
+
+	for (int i = 0; i < DEMO_PASSWORD_LEN; i++)
+		password[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
+	password[DEMO_PASSWORD_LEN] = '\0';
+	if (directory_domain_add(dir, "example.org", &error) < 0 ||
+	    directory_account_add(dir, "demo@example.org", str_c(password), &id, &error) < 0) {
+		fprintf(stderr, "ravelin: demo account: %s\n", error);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/accounts/%llu", data, (unsigned long long)id);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "ravelin: mkdir(%s) failed: %s\n", path, strerror(errno));
+		return -1;
+	}
+	printf("\n"
+	       "  First start: made the domain example.org and the demo account\n"
+	       "      demo@example.org   password: %s\n"
+	       "  (shown this once; change it with 'ravelin account passwd demo@example.org')\n\n",
+	       password);
+	fflush(stdout);
+	sodium_memzero(password, sizeof(password));
+	return 0;
+}
+
+int cli_serve(struct cli_options *opts)
+{
+	struct config *c = &opts->config;
+	char path[PATH_MAX], err[512];
+	const char *error;
+
+	if (cli_make_data_dirs(c->data) < 0)
+		return 1;
+	/* The first run's certificate, when none is configured. */
+	if (c->tls_cert[0] == '\0' && c->tls_key[0] == '\0') {
+		char cert[PATH_MAX], key[PATH_MAX];
+		snprintf(cert, sizeof(cert), "%s/tls/cert.pem", c->data);
+		snprintf(key, sizeof(key), "%s/tls/key.pem", c->data);
+		int made = tls_make_self_signed(cert, key, c->hostname, &error);
+		if (made < 0) {
+			fprintf(stderr, "ravelin: making a certificate failed: %s\n", error);
+			return 1;
+		}
+		if (made == 1)
+			printf("Made a self-signed certificate for %s: %s\n", c->hostname, cert);
+		if (config_set(c, "tls.cert", cert, err, sizeof(err)) < 0 ||
+		    config_set(c, "tls.key", key, err, sizeof(err)) < 0) {
+			fprintf(stderr, "ravelin: %s\n", err);
+			return 1;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/directory/directory.db", c->data);
+	bool first_run = access(path, F_OK) < 0;
+	struct directory *dir;
+	if (directory_open(c->data, true, &dir, &error) < 0) {
+		fprintf(stderr, "ravelin: %s\n", error);
+		return 1;
+	}
+	int r = first_run && opts->config_path == NULL ? make_demo(dir, c->data) : 0;
+	directory_close(&dir);
+	if (r < 0)
+		return 1;
+	/* A queue with many messages in flight holds a descriptor for each. */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+	return master_main(c);
+}

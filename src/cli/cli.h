@@ -1,0 +1,22 @@
+#ifndef RAVELIN_CLI_H
+#define RAVELIN_CLI_H
+/* cli: the `ravelin` command.  Internal header of src/cli. */
+#include "lib/config.h"
+
+struct cli_options {
+	const char *config_path;  /* --config */
+	const char *data;         /* --data */
+	const char *password_file;/* --password-file */
+	struct config config;     /* defaults, then the file, then --data */
+};
+
+/* cli_load_config fills opts->config; prints the error and returns -1. */
+int cli_load_config(struct cli_options *opts);
+int cli_serve(struct cli_options *opts);
+int cli_domain(struct cli_options *opts, int argc, char **argv);
+int cli_account(struct cli_options *opts, int argc, char **argv);
+int cli_alias(struct cli_options *opts, int argc, char **argv);
+/* cli_make_data_dirs creates DATA and the folders of every process. */
+int cli_make_data_dirs(const char *data);
+
+#endif

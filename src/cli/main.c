@@ -1,0 +1,140 @@
+/*
+ * NAME
+ *	ravelin - mail, calendar and contacts server
+ * SYNOPSIS
+ *	ravelin serve [--config FILE] [--data DIR]
+ *	ravelin domain add|del|list [DOMAIN]
+ *	ravelin account add|del|passwd|show|list [ADDRESS] [--password-file F]
+ *	ravelin alias add|del|list [ALIAS [TARGET...]]
+ *	ravelin config
+ * DESCRIPTION
+ *	One binary for the administrator's commands and for every server
+ *	process: master re-executes it with --role for each child.
+ * SECURITY
+ *	The administrative commands act on the data directory directly and
+ *	need the rights of its owner.  --role is for master only: a child
+ *	expects the descriptors master sets up and refuses to run without.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "cli.h"
+#include "front/front.h"
+#include "lib/log.h"
+#include "lib/process.h"
+#include "lib/str.h"
+#include "queue/queue.h"
+#include "worker/worker.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: ravelin COMMAND [ARGS] [--config FILE] [--data DIR]\n"
+		"\n"
+		"  serve                           run the server (foreground; Ctrl-C stops it)\n"
+		"  domain add|del DOMAIN           add or remove a mail domain\n"
+		"  domain list\n"
+		"  account add ADDRESS             add an account (password from the terminal,\n"
+		"                                  --password-file F, or standard input)\n"
+		"  account passwd ADDRESS          set a new password\n"
+		"  account del ADDRESS             remove an account (its mail is kept aside)\n"
+		"  account show ADDRESS            mailboxes with message counts and sizes\n"
+		"  account list\n"
+		"  alias add ALIAS TARGET...       deliver ALIAS to local addresses;\n"
+		"                                  ALIAS '@domain' catches all unknown users\n"
+		"  alias del ALIAS\n"
+		"  alias list\n"
+		"  config                          list the configuration keys and defaults\n"
+		"\n"
+		"--data DIR (default ./data) and --config FILE work with every command.\n");
+}
+
+static int run_role(int argc, char **argv)
+{
+	const char *role = argv[2];
+	uint64_t n = 0;
+
+	/* A role runs only under master: the link must be there. */
+	struct stat st;
+	if (fstat(PROCESS_FD_MASTER, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "ravelin: --role is started by 'ravelin serve' only\n");
+		return 2;
+	}
+	if (argc == 5 && str_to_u64(str_c(argv[4]), UINT32_MAX, &n) < 0)
+		return 2;
+	if (strcmp(role, "front") == 0 && argc == 5 && strcmp(argv[3], "--index") == 0)
+		return front_main((unsigned)n);
+	if (strcmp(role, "auth") == 0 && argc == 3)
+		return auth_main();
+	if (strcmp(role, "queue") == 0 && argc == 3)
+		return queue_main();
+	if (strcmp(role, "worker") == 0 && argc == 5 && strcmp(argv[3], "--account") == 0 && n > 0)
+		return worker_main(n);
+	fprintf(stderr, "ravelin: unknown role\n");
+	return 2;
+}
+
+/* take_options removes --config, --data and --password-file (anywhere on
+ * the line) into opts; returns the remaining argc or -1. */
+static int take_options(int argc, char **argv, struct cli_options *opts)
+{
+	int out = 0;
+	for (int i = 0; i < argc; i++) {
+		const char **slot = NULL;
+		if (strcmp(argv[i], "--config") == 0)
+			slot = &opts->config_path;
+		else if (strcmp(argv[i], "--data") == 0)
+			slot = &opts->data;
+		else if (strcmp(argv[i], "--password-file") == 0)
+			slot = &opts->password_file;
+		if (slot == NULL) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (i + 1 == argc) {
+			fprintf(stderr, "ravelin: %s needs a value\n", argv[i]);
+			return -1;
+		}
+		*slot = argv[++i];
+	}
+	argv[out] = NULL;
+	return out;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_options opts = { 0 };
+
+	if (argc >= 3 && strcmp(argv[1], "--role") == 0)
+		return run_role(argc, argv);
+	log_init("ravelin");
+	argc = take_options(argc, argv, &opts);
+	if (argc < 0)
+		return 2;
+	if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "config") == 0) {
+		config_describe(STDOUT_FILENO);
+		return 0;
+	}
+	if (cli_load_config(&opts) < 0)
+		return 1;
+	if (strcmp(cmd, "serve") == 0 && argc == 2)
+		return cli_serve(&opts);
+	if (strcmp(cmd, "domain") == 0)
+		return cli_domain(&opts, argc - 2, argv + 2);
+	if (strcmp(cmd, "account") == 0)
+		return cli_account(&opts, argc - 2, argv + 2);
+	if (strcmp(cmd, "alias") == 0)
+		return cli_alias(&opts, argc - 2, argv + 2);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,259 @@
+/*
+ * front-smtp: joins a connection to the SMTP dialogue (src/smtp) and to
+ * the two processes it needs: auth for recipients, queue for the message.
+ * The dialogue itself has no I/O; this file turns its callbacks into
+ * typed messages and the answers back into calls.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "front.h"
+#include "lib/log.h"
+#include "smtp/smtp-session.h"
+
+static void cb_output(void *ctx, const char *data, size_t len)
+{
+	front_conn_output(ctx, data, len);
+}
+
+static void cb_rcpt_lookup(void *ctx, struct str address)
+{
+	struct conn *c = ctx;
+	struct front *f = c->front;
+	struct buf b;
+
+	buf_init(&b, 2048);
+	if (f->auth == NULL || ipc_put_str(&b, address) < 0 ||
+	    ipc_send_buf(f->auth, IPC_RCPT_LOOKUP, c->id, &b, -1) < 0) {
+		c->deferred_rcpt = SMTP_RCPT_TEMPFAIL;
+	} else {
+		c->waiting_auth = true;
+	}
+	buf_free(&b);
+}
+
+static int cb_data_begin(void *ctx, const struct smtp_transaction *t)
+{
+	struct conn *c = ctx;
+	struct front *f = c->front;
+	struct buf b;
+	int r = 0;
+
+	if (f->queue == NULL)
+		return -1;
+	buf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_put_str(&b, t->mail_from);
+	ipc_put_u64(&b, (t->body_8bitmime ? 1u : 0u) | (t->smtputf8 ? 2u : 0u));
+	if (ipc_send_buf(f->queue, IPC_QUEUE_BEGIN, c->id, &b, -1) < 0)
+		r = -1;
+	for (size_t i = 0; r == 0 && i < t->rcpt_count; i++) {
+		const struct smtp_rcpt *rc = &t->rcpts[i];
+		buf_reset(&b);
+		ipc_put_str(&b, rc->address);
+		ipc_put_u64(&b, rc->account_count);
+		for (size_t j = 0; j < rc->account_count; j++)
+			ipc_put_u64(&b, rc->accounts[j]);
+		if (ipc_send_buf(f->queue, IPC_QUEUE_RCPT, c->id, &b, -1) < 0)
+			r = -1;
+	}
+	buf_free(&b);
+	if (r == 0) {
+		c->in_txn = true;
+		c->txn_ended = false;
+	}
+	return r;
+}
+
+static int cb_data_chunk(void *ctx, const char *data, size_t len)
+{
+	struct conn *c = ctx;
+	struct front *f = c->front;
+
+	if (f->queue == NULL || !c->in_txn)
+		return -1;
+	while (len > 0) {
+		size_t n = len > IPC_MAX_PAYLOAD ? IPC_MAX_PAYLOAD : len;
+		if (ipc_send(f->queue, IPC_QUEUE_DATA, c->id, data, n, -1) < 0)
+			return -1;
+		data += n;
+		len -= n;
+	}
+	if (ipc_queued(f->queue) > FRONT_QUEUE_BACKLOG)
+		f->queue_congested = true;
+	return 0;
+}
+
+static void cb_data_end(void *ctx, bool ok)
+{
+	struct conn *c = ctx;
+	struct front *f = c->front;
+	uint64_t v = ok ? 1 : 0;
+
+	if (f->queue == NULL || !c->in_txn ||
+	    ipc_send(f->queue, IPC_QUEUE_END, c->id, &v, sizeof(v), -1) < 0) {
+		c->in_txn = false;
+		c->deferred_data = 0;
+		return;
+	}
+	c->txn_ended = true;
+}
+
+static void cb_starttls(void *ctx)
+{
+	struct conn *c = ctx;
+	c->tls_pending = true;
+}
+
+static void cb_close(void *ctx)
+{
+	struct conn *c = ctx;
+	c->closing = true;
+}
+
+static const struct smtp_callbacks callbacks = {
+	.output = cb_output,
+	.rcpt_lookup = cb_rcpt_lookup,
+	.data_begin = cb_data_begin,
+	.data_chunk = cb_data_chunk,
+	.data_end = cb_data_end,
+	.starttls = cb_starttls,
+	.close = cb_close,
+};
+
+int front_smtp_start(struct conn *c)
+{
+	struct front *f = c->front;
+	struct smtp_settings set = {
+		.hostname = f->config.hostname,
+		.max_message_size = f->config.smtp_max_message_size,
+		.max_recipients = (unsigned)f->config.smtp_max_recipients,
+		.tls_offered = f->tls != NULL,
+		.tls_active = false,
+	};
+	char session_id[32];
+
+	snprintf(session_id, sizeof(session_id), "%X.%llX", f->index, (unsigned long long)c->id);
+	c->smtp = smtp_session_new(&set, &callbacks, c, c->ip, session_id);
+	if (c->smtp == NULL)
+		return -1;
+	smtp_session_start(c->smtp);
+	return 0;
+}
+
+void front_smtp_input(struct conn *c)
+{
+	/* Answers decided inside a callback are given here, outside it. */
+	for (int i = 0; i < 1000 && !c->dead; i++) {
+		smtp_session_input(c->smtp, &c->in);
+		if (c->deferred_rcpt >= 0) {
+			int st = c->deferred_rcpt;
+			c->deferred_rcpt = -1;
+			smtp_session_rcpt_result(c->smtp, (enum smtp_rcpt_status)st, NULL, 0);
+			continue;
+		}
+		if (c->deferred_data >= 0) {
+			c->deferred_data = -1;
+			smtp_session_data_result(c->smtp, false, NULL);
+			continue;
+		}
+		break;
+	}
+}
+
+void front_smtp_tls_started(struct conn *c)
+{
+	smtp_session_tls_started(c->smtp);
+}
+
+void front_smtp_timeout(struct conn *c)
+{
+	smtp_session_timeout(c->smtp);
+}
+
+bool front_smtp_waiting(struct conn *c)
+{
+	return c->smtp != NULL && smtp_session_waiting(c->smtp);
+}
+
+void front_smtp_closed(struct conn *c)
+{
+	struct front *f = c->front;
+	/* A message cut off mid-way is thrown away by the queue. */
+	if (c->in_txn && !c->txn_ended && f->queue != NULL) {
+		uint64_t v = 0;
+		ipc_send(f->queue, IPC_QUEUE_END, c->id, &v, sizeof(v), -1);
+	}
+	smtp_session_free(&c->smtp);
+}
+
+void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg)
+{
+	struct ipc_reader r;
+	uint64_t ids[1000];
+	struct conn *c = front_conn_find(f, msg->id);
+
+	if (c == NULL || !c->waiting_auth)
+		return;
+	ipc_reader_init(&r, msg);
+	uint64_t status = ipc_get_u64(&r);
+	uint64_t n = ipc_get_u64(&r);
+	if (n > 1000)
+		r.bad = true;
+	for (uint64_t i = 0; i < n && !r.bad; i++)
+		ids[i] = ipc_get_u64(&r);
+	c->waiting_auth = false;
+	enum smtp_rcpt_status st = SMTP_RCPT_TEMPFAIL;
+	if (ipc_reader_ok(&r) && status == 0 && n > 0)
+		st = SMTP_RCPT_OK;
+	else if (ipc_reader_ok(&r) && status == 1)
+		st = SMTP_RCPT_UNKNOWN;
+	smtp_session_rcpt_result(c->smtp, st, st == SMTP_RCPT_OK ? ids : NULL,
+				 st == SMTP_RCPT_OK ? (size_t)n : 0);
+	front_conn_resume(c);
+}
+
+void front_smtp_queue_message(struct front *f, const struct ipc_msg *msg)
+{
+	struct ipc_reader r;
+	char qid[64];
+	struct conn *c = front_conn_find(f, msg->id);
+
+	if (c == NULL || !c->in_txn)
+		return;
+	ipc_reader_init(&r, msg);
+	uint64_t ok = ipc_get_u64(&r);
+	struct str id = ipc_get_str(&r, 48);
+	snprintf(qid, sizeof(qid), "%.*s", (int)id.len, id.ptr ? id.ptr : "");
+	c->in_txn = false;
+	c->txn_ended = false;
+	smtp_session_data_result(c->smtp, ipc_reader_ok(&r) && ok == 1, qid);
+	front_conn_resume(c);
+}
+
+void front_smtp_auth_lost(struct front *f)
+{
+	for (struct conn *c = f->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		if (!c->waiting_auth)
+			continue;
+		c->waiting_auth = false;
+		smtp_session_rcpt_result(c->smtp, SMTP_RCPT_TEMPFAIL, NULL, 0);
+		front_conn_resume(c);
+	}
+}
+
+void front_smtp_queue_lost(struct front *f)
+{
+	for (struct conn *c = f->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		if (!c->in_txn)
+			continue;
+		c->in_txn = false;
+		if (c->txn_ended) {
+			c->txn_ended = false;
+			smtp_session_data_result(c->smtp, false, NULL);
+			front_conn_resume(c);
+		}
+	}
+}

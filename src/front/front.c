@@ -1,0 +1,485 @@
+/*
+ * NAME
+ *	front - speaks to the network
+ * DESCRIPTION
+ *	Accepts connections, runs TLS, and holds each protocol's dialogue up
+ *	to the point where an account is involved.  For SMTP in, that is the
+ *	whole dialogue: recipients are checked by auth and the message goes to
+ *	queue, which writes it to disk.  Several fronts (one per core) share
+ *	the listening sockets.
+ * SECURITY
+ *	Front is the code an attacker reaches before any login, so it can do
+ *	the least: after loading its TLS key it enters a Landlock domain with
+ *	no file access at all, with no_new_privs, as the configured user.  It
+ *	holds no store and no credentials; it reaches accounts only through
+ *	auth's answers and the queue, over typed links master gave it.
+ */
+#include "front.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/jail.h"
+#include "lib/log.h"
+#include "lib/process.h"
+#include "lib/tls.h"
+
+/* Buckets of the connection-by-id and address tables. */
+#define FRONT_HASH_SIZE 4096
+/* Connections accepted per wake-up of one listener (fairness). */
+#define FRONT_ACCEPT_BATCH 64
+
+struct ip_count {
+	struct ip_count *next;
+	unsigned count;
+	char ip[INET6_ADDRSTRLEN];
+};
+
+static struct conn *conn_hash[FRONT_HASH_SIZE];
+static struct ip_count *ip_hash[FRONT_HASH_SIZE];
+
+static unsigned hash_text(const char *s)
+{
+	unsigned h = 2166136261u;
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h % FRONT_HASH_SIZE;
+}
+
+static struct ip_count *ip_acquire(const char *ip, unsigned limit)
+{
+	unsigned h = hash_text(ip);
+	struct ip_count *e;
+	for (e = ip_hash[h]; e != NULL; e = e->next)
+		if (strcmp(e->ip, ip) == 0)
+			break;
+	if (e == NULL) {
+		e = calloc(1, sizeof(*e));
+		if (e == NULL)
+			return NULL;
+		snprintf(e->ip, sizeof(e->ip), "%s", ip);
+		e->next = ip_hash[h];
+		ip_hash[h] = e;
+	}
+	if (e->count >= limit)
+		return NULL;
+	e->count++;
+	return e;
+}
+
+static void ip_release(struct ip_count *e)
+{
+	if (e == NULL || --e->count > 0)
+		return;
+	struct ip_count **pp = &ip_hash[hash_text(e->ip)];
+	while (*pp != e)
+		pp = &(*pp)->next;
+	*pp = e->next;
+	free(e);
+}
+
+struct conn *front_conn_find(struct front *f, uint64_t id)
+{
+	(void)f;
+	for (struct conn *c = conn_hash[id % FRONT_HASH_SIZE]; c != NULL; c = c->hash_next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void conn_free(struct conn *c)
+{
+	struct front *f = c->front;
+
+	front_smtp_closed(c);
+	if (c->timer != NULL)
+		ev_timer_del(&c->timer);
+	ev_io_del(&c->io);
+	stream_close(&c->stream);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	ip_release(c->ip_count);
+	struct conn **pp = &conn_hash[c->id % FRONT_HASH_SIZE];
+	while (*pp != c)
+		pp = &(*pp)->hash_next;
+	*pp = c->hash_next;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		f->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	f->conn_count--;
+	free(c);
+}
+
+void front_conn_output(struct conn *c, const char *data, size_t len)
+{
+	if (buf_append(&c->out, data, len) < 0) {
+		log_info("%s: client does not read its replies; dropping it", c->ip);
+		c->dead = true;
+	}
+}
+
+static void conn_update(struct conn *c)
+{
+	unsigned events = 0;
+	bool reading = !c->closing && !c->tls_pending && !front_smtp_waiting(c) &&
+		       c->in.len < FRONT_MAX_INPUT / 2 &&
+		       !(c->front->queue_congested && c->in_txn);
+	if (c->stream.handshaking) {
+		events = c->stream.want_write ? EV_WRITE : EV_READ;
+	} else {
+		if (reading)
+			events |= EV_READ;
+		if (c->out.len > 0 || c->stream.want_write)
+			events |= EV_WRITE;
+	}
+	ev_io_set(c->io, events);
+}
+
+/* conn_flush writes what it can; false if the connection is broken. */
+static bool conn_flush(struct conn *c)
+{
+	while (c->out.len > 0) {
+		ssize_t n = stream_write(&c->stream, c->out.data, c->out.len);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return true;
+			return false;
+		}
+		buf_consume(&c->out, (size_t)n);
+	}
+	return true;
+}
+
+static void conn_handshake(struct conn *c)
+{
+	const char *error;
+	enum stream_status st = stream_handshake(&c->stream, &error);
+	if (st == STREAM_AGAIN)
+		return;
+	if (st == STREAM_ERROR) {
+		log_info("%s: TLS handshake failed: %s", c->ip, error);
+		c->dead = true;
+		return;
+	}
+	log_debug("%s: TLS established (%s, %s)", c->ip, SSL_get_version(c->stream.ssl),
+		  SSL_get_cipher_name(c->stream.ssl));
+	front_smtp_tls_started(c);
+}
+
+/* conn_work does everything that can be done now, then closes the
+ * connection or sets which events to wait for. */
+static void conn_work(struct conn *c, bool readable)
+{
+	char chunk[FRONT_READ_CHUNK];
+
+	for (int round = 0; round < 16 && !c->dead; round++) {
+		if (c->stream.handshaking) {
+			conn_handshake(c);
+			if (c->stream.handshaking || c->dead)
+				break;
+			readable = true;
+		}
+		front_smtp_input(c);
+		if (!conn_flush(c)) {
+			c->dead = true;
+			break;
+		}
+		if (c->tls_pending && c->out.len == 0) {
+			c->tls_pending = false;
+			if (stream_start_tls(&c->stream, c->front->tls) < 0) {
+				c->dead = true;
+				break;
+			}
+			continue;
+		}
+		bool can_read = !c->closing && !c->tls_pending && !front_smtp_waiting(c) &&
+				c->in.len < FRONT_MAX_INPUT / 2 &&
+				!(c->front->queue_congested && c->in_txn);
+		if (!can_read || !(readable || stream_pending(&c->stream)))
+			break;
+		ssize_t n = stream_read(&c->stream, chunk, sizeof(chunk));
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			readable = false;
+			if (!c->stream.want_write)
+				break;
+			continue;
+		}
+		if (n <= 0) {
+			c->dead = true;
+			break;
+		}
+		c->last_activity = ev_now(c->front->ev);
+		if (buf_append(&c->in, chunk, (size_t)n) < 0) {
+			c->dead = true;
+			break;
+		}
+	}
+	if (c->dead || (c->closing && c->out.len == 0)) {
+		conn_free(c);
+		return;
+	}
+	conn_update(c);
+}
+
+static void conn_ready(struct ev_io *io, unsigned events, void *ctx)
+{
+	struct conn *c = ctx;
+	(void)io;
+	conn_work(c, (events & EV_READ) != 0);
+}
+
+void front_conn_resume(struct conn *c)
+{
+	conn_work(c, true);
+}
+
+static void conn_timer(struct ev_timer *t, void *ctx)
+{
+	struct conn *c = ctx;
+	struct front *f = c->front;
+	uint64_t now = ev_now(f->ev);
+	uint64_t idle_end = c->last_activity + f->config.smtp_idle_timeout * 1000;
+	uint64_t total_end = c->started + f->config.smtp_session_timeout * 1000;
+	(void)t;
+
+	c->timer = NULL;
+	if (now >= idle_end || now >= total_end) {
+		log_info("%s: %s timeout; closing", c->ip, now >= total_end ? "session" : "idle");
+		front_smtp_timeout(c);
+		c->closing = true;
+		conn_work(c, false);
+		return;
+	}
+	uint64_t next = idle_end < total_end ? idle_end : total_end;
+	c->timer = ev_timer_add(f->ev, next - now, conn_timer, c);
+}
+
+static void refuse(int fd, const char *reply)
+{
+	/* Best effort: the socket is new, so its buffer has room. */
+	if (write(fd, reply, strlen(reply)) < 0) {
+		/* nothing to do */
+	}
+	close(fd);
+}
+
+static void accept_one(struct front *f, int fd, const struct sockaddr_storage *sa)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (sa->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
+	else if (sa->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
+	if (f->conn_count >= f->config.smtp_max_connections) {
+		log_warn("%s: refused, %u connections already", ip, f->conn_count);
+		refuse(fd, "421 4.3.2 Too many connections, try again later\r\n");
+		return;
+	}
+	struct ip_count *ipc = ip_acquire(ip, (unsigned)f->config.smtp_max_connections_per_ip);
+	if (ipc == NULL) {
+		log_warn("%s: refused, too many connections from this address", ip);
+		refuse(fd, "421 4.7.0 Too many connections from your address\r\n");
+		return;
+	}
+	struct conn *c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		ip_release(ipc);
+		refuse(fd, "421 4.3.2 Out of memory\r\n");
+		return;
+	}
+	c->front = f;
+	c->id = ++f->next_id;
+	c->ip_count = ipc;
+	c->deferred_rcpt = -1;
+	c->deferred_data = -1;
+	snprintf(c->ip, sizeof(c->ip), "%s", ip);
+	stream_init(&c->stream, fd);
+	buf_init(&c->in, FRONT_MAX_INPUT);
+	buf_init(&c->out, FRONT_MAX_OUTPUT);
+	c->started = c->last_activity = ev_now(f->ev);
+	c->io = ev_io_add(f->ev, fd, EV_READ, conn_ready, c);
+	c->hash_next = conn_hash[c->id % FRONT_HASH_SIZE];
+	conn_hash[c->id % FRONT_HASH_SIZE] = c;
+	c->next = f->conns;
+	if (f->conns != NULL)
+		f->conns->prev = c;
+	f->conns = c;
+	f->conn_count++;
+	uint64_t first = f->config.smtp_idle_timeout < f->config.smtp_session_timeout
+				 ? f->config.smtp_idle_timeout
+				 : f->config.smtp_session_timeout;
+	c->timer = ev_timer_add(f->ev, first * 1000, conn_timer, c);
+	if (c->io == NULL || c->timer == NULL || front_smtp_start(c) < 0) {
+		c->dead = true;
+		conn_work(c, false);
+		return;
+	}
+	log_debug("%s: connected (connection %llu)", ip, (unsigned long long)c->id);
+	conn_work(c, false);
+}
+
+struct listener {
+	struct front *front;
+	int fd;
+};
+
+static void listener_ready(struct ev_io *io, unsigned events, void *ctx)
+{
+	struct listener *l = ctx;
+	struct front *f = l->front;
+	(void)io;
+	(void)events;
+	for (int i = 0; i < FRONT_ACCEPT_BATCH; i++) {
+		struct sockaddr_storage sa;
+		socklen_t len = sizeof(sa);
+		int fd = accept4(l->fd, (struct sockaddr *)&sa, &len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
+				log_warn("accept() failed: %m");
+			return;
+		}
+		accept_one(f, fd, &sa);
+	}
+}
+
+static void peer_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	struct front *f = ctx;
+	if (ipc == f->auth && msg->kind == IPC_RCPT_RESULT) {
+		front_smtp_auth_message(f, msg);
+		return;
+	}
+	if (ipc == f->queue && msg->kind == IPC_QUEUE_RESULT) {
+		front_smtp_queue_message(f, msg);
+		return;
+	}
+	log_error("unexpected %s message from %s", ipc_kind_name(msg->kind), ipc_peer_name(ipc));
+	if (msg->fd >= 0)
+		close(msg->fd);
+}
+
+static void peer_closed(struct ipc *ipc, void *ctx)
+{
+	struct front *f = ctx;
+	if (ipc == f->auth) {
+		f->auth = NULL;
+		front_smtp_auth_lost(f);
+	} else if (ipc == f->queue) {
+		f->queue = NULL;
+		f->queue_congested = false;
+		front_smtp_queue_lost(f);
+	}
+}
+
+static void queue_drained(struct ipc *ipc, void *ctx)
+{
+	struct front *f = ctx;
+	(void)ipc;
+	if (!f->queue_congested)
+		return;
+	f->queue_congested = false;
+	for (struct conn *c = f->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->in_txn)
+			front_conn_resume(c);
+	}
+}
+
+static void master_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	struct front *f = ctx;
+	struct ipc_reader r;
+	(void)ipc;
+
+	ipc_reader_init(&r, msg);
+	if (msg->kind == IPC_LISTEN) {
+		struct listener *l = malloc(sizeof(*l));
+		if (l == NULL) {
+			close(msg->fd);
+			return;
+		}
+		l->front = f;
+		l->fd = msg->fd;
+		if (ev_io_add(f->ev, l->fd, EV_READ, listener_ready, l) == NULL) {
+			close(msg->fd);
+			free(l);
+		}
+		return;
+	}
+	if (msg->kind == IPC_PEER) {
+		uint64_t role = ipc_get_u64(&r);
+		struct ipc **slot = role == IPC_ROLE_AUTH ? &f->auth
+				    : role == IPC_ROLE_QUEUE ? &f->queue : NULL;
+		if (slot == NULL) {
+			close(msg->fd);
+			return;
+		}
+		if (*slot != NULL)
+			ipc_close(slot);
+		*slot = ipc_new(f->ev, msg->fd, process_role_name((enum ipc_role)role), peer_message,
+				peer_closed, f);
+		if (*slot == NULL)
+			close(msg->fd);
+		else if (role == IPC_ROLE_QUEUE)
+			ipc_set_drained(*slot, queue_drained);
+		return;
+	}
+	log_error("unexpected %s message from master", ipc_kind_name(msg->kind));
+	if (msg->fd >= 0)
+		close(msg->fd);
+}
+
+static void on_term(int signo, void *ctx)
+{
+	struct front *f = ctx;
+	(void)signo;
+	ev_stop(f->ev);
+}
+
+int front_main(unsigned index)
+{
+	static struct front f;
+	char name[32], cert[4096], key[4096];
+	const char *error;
+
+	snprintf(name, sizeof(name), "front %u", index);
+	if (process_child_init(name, &f.config) < 0)
+		return 1;
+	f.index = index;
+	tzset();
+	snprintf(cert, sizeof(cert), "%s", f.config.tls_cert);
+	snprintf(key, sizeof(key), "%s", f.config.tls_key);
+	f.tls = tls_server_ctx(cert, key, &error);
+	if (f.tls == NULL)
+		log_warn("TLS is off: loading %s and %s failed: %s", cert, key, error);
+
+	/* The jail: no files at all from here on. */
+	struct jail jail = { .name = name, .user = f.config.user, .path_count = 0 };
+	if (jail_enter(&jail) < 0)
+		return 1;
+
+	f.ev = ev_new();
+	if (f.ev == NULL)
+		return 1;
+	f.master = process_master_link(f.ev, master_message, &f);
+	if (f.master == NULL)
+		return 1;
+	ev_signal_add(f.ev, SIGTERM, on_term, &f);
+	signal(SIGPIPE, SIG_IGN);
+	ev_run(f.ev);
+	while (f.conns != NULL)
+		conn_free(f.conns);
+	return 0;
+}

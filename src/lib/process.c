@@ -1,0 +1,84 @@
+/* process: a child's start-up, and its log going to master (see process.h). */
+#include "process.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+
+/* The configuration master hands down is small (the table's keys). */
+#define PROCESS_MAX_CONFIG (64 * 1024)
+
+static struct ipc *master_link;
+
+static void child_log_sink(enum log_level level, const char *record, size_t len)
+{
+	struct buf b;
+	unsigned char space[LOG_MAX_RECORD + 32];
+
+	buf_init(&b, sizeof(space));
+	if (ipc_put_u64(&b, (uint64_t)level) < 0 || ipc_put_str(&b, str_from(record, len)) < 0) {
+		buf_free(&b);
+		return;
+	}
+	if (master_link != NULL)
+		ipc_send(master_link, IPC_LOG, 0, b.data, b.len, -1);
+	else
+		ipc_send_blocking(PROCESS_FD_MASTER, IPC_LOG, 0, b.data, b.len, -1);
+	buf_free(&b);
+}
+
+int process_child_init(const char *name, struct config *config)
+{
+	char err[512];
+	struct buf text;
+	char chunk[4096];
+
+	log_init(name);
+	log_set_sink(child_log_sink);
+	buf_init(&text, PROCESS_MAX_CONFIG);
+	for (;;) {
+		ssize_t n = pread(PROCESS_FD_CONFIG, chunk, sizeof(chunk), (off_t)text.len);
+		if (n == 0)
+			break;
+		if (n < 0 || buf_append(&text, chunk, (size_t)n) < 0) {
+			log_error("reading the configuration from master failed");
+			buf_free(&text);
+			return -1;
+		}
+	}
+	close(PROCESS_FD_CONFIG);
+	config_defaults(config, false);
+	int r = config_load_text(config, text.data ? text.data : "", text.len, "master", err,
+				 sizeof(err));
+	buf_free(&text);
+	if (r < 0) {
+		log_error("configuration from master: %s", err);
+		return -1;
+	}
+	log_set_level((enum log_level)log_level_parse(config->log_level));
+	return 0;
+}
+
+static void master_closed(struct ipc *ipc, void *ctx)
+{
+	(void)ipc;
+	(void)ctx;
+	/* Without master there is no log, no peers and no restarts: stop. */
+	master_link = NULL;
+	_exit(0);
+}
+
+struct ipc *process_master_link(struct ev *ev, ipc_handler_fn *handler, void *ctx)
+{
+	master_link = ipc_new(ev, PROCESS_FD_MASTER, "master", handler, master_closed, ctx);
+	return master_link;
+}
+
+const char *process_role_name(enum ipc_role role)
+{
+	static const char *const names[] = { "master", "front", "auth", "queue", "worker" };
+	return (unsigned)role < sizeof(names) / sizeof(names[0]) ? names[role] : "unknown";
+}

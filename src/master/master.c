@@ -1,0 +1,570 @@
+/*
+ * NAME
+ *	master - the one process that starts privileged
+ * DESCRIPTION
+ *	Reads the configuration, opens the listening sockets, starts every
+ *	other process (fork + exec of this binary with its role), connects
+ *	them with socketpairs, restarts the ones that die, starts an account's
+ *	worker when the queue asks for it, and is the only writer of the log.
+ * SECURITY
+ *	Master parses nothing from the network.  It reads only typed messages
+ *	from its children, checked by the ipc layer, and decides itself which
+ *	account directory a worker is confined to (from the directory's ids,
+ *	never from names in a request).  It keeps the privileges it started
+ *	with: it must bind ports and start children as another user.
+ */
+#include "master.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/ev.h"
+#include "lib/ipc.h"
+#include "lib/log.h"
+#include "lib/process.h"
+
+/* Children of all kinds at once (fronts, auth, queue, workers). */
+#define MASTER_MAX_CHILDREN 4096
+/* A child that dies within this long of its start is restarted with a
+ * growing delay, so a crash loop cannot spin the machine. */
+#define MASTER_QUICK_DEATH_MS 10000
+#define MASTER_MAX_RESTART_DELAY_MS 30000
+/* How long children get to finish after SIGTERM before SIGKILL. */
+#define MASTER_STOP_GRACE_MS 5000
+
+struct child {
+	pid_t pid;
+	enum ipc_role role;
+	unsigned index;           /* front number */
+	uint64_t account;         /* worker's account id */
+	struct ipc *link;
+	uint64_t started;
+	uint64_t restart_delay;
+	bool retiring;            /* a worker that asked to exit */
+	struct ev_timer *restart_timer;
+	bool in_use;
+};
+
+struct master {
+	struct ev *ev;
+	const struct config *config;
+	char exe[PATH_MAX];
+	int config_fd;
+	int log_fd;
+	unsigned front_count;
+	int listen_fds[CONFIG_MAX_LISTEN];
+	unsigned listen_count;
+	struct child children[MASTER_MAX_CHILDREN];
+	bool stopping;
+	uint64_t stop_deadline;
+};
+
+static struct master *the_master;
+
+static void master_write_log(const char *record, size_t len)
+{
+	char line[LOG_MAX_RECORD + 64];
+	size_t n = log_format_line(line, sizeof(line), record, len);
+
+	if (write(STDERR_FILENO, line, n) < 0) {
+		/* stderr gone: the file below still has it */
+	}
+	if (the_master != NULL && the_master->log_fd >= 0 && write(the_master->log_fd, line, n) < 0) {
+		/* the disk is full: nothing better to do than go on */
+	}
+}
+
+static void master_log_sink(enum log_level level, const char *record, size_t len)
+{
+	(void)level;
+	master_write_log(record, len);
+}
+
+static struct child *child_alloc(void)
+{
+	for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++)
+		if (!the_master->children[i].in_use) {
+			memset(&the_master->children[i], 0, sizeof(the_master->children[i]));
+			the_master->children[i].in_use = true;
+			return &the_master->children[i];
+		}
+	return NULL;
+}
+
+static struct child *child_by_pid(pid_t pid)
+{
+	for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++)
+		if (the_master->children[i].in_use && the_master->children[i].pid == pid)
+			return &the_master->children[i];
+	return NULL;
+}
+
+static struct child *live_child(enum ipc_role role, uint64_t account)
+{
+	for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
+		struct child *c = &the_master->children[i];
+		if (c->in_use && c->pid > 0 && c->role == role && c->link != NULL &&
+		    (role != IPC_ROLE_WORKER || (c->account == account && !c->retiring)))
+			return c;
+	}
+	return NULL;
+}
+
+static void child_name(const struct child *c, char *out, size_t size)
+{
+	if (c->role == IPC_ROLE_FRONT)
+		snprintf(out, size, "front %u", c->index);
+	else if (c->role == IPC_ROLE_WORKER)
+		snprintf(out, size, "worker %llu", (unsigned long long)c->account);
+	else
+		snprintf(out, size, "%s", process_role_name(c->role));
+}
+
+/* connect_peers gives a and b the two ends of a new link. */
+static void connect_peers(struct child *a, struct child *b)
+{
+	int sv[2];
+	struct buf pa, pb;
+	uint64_t tmp[2];
+
+	if (a->link == NULL || b->link == NULL)
+		return;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("socketpair() failed: %m");
+		return;
+	}
+	buf_init(&pa, sizeof(tmp));
+	buf_init(&pb, sizeof(tmp));
+	ipc_put_u64(&pa, b->role);
+	ipc_put_u64(&pa, b->index);
+	ipc_put_u64(&pb, a->role);
+	ipc_put_u64(&pb, a->index);
+	ipc_send_buf(a->link, IPC_PEER, 0, &pa, sv[0]);
+	ipc_send_buf(b->link, IPC_PEER, 0, &pb, sv[1]);
+	buf_free(&pa);
+	buf_free(&pb);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void child_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx);
+static void child_link_closed(struct ipc *ipc, void *ctx);
+
+static int child_spawn(struct child *c)
+{
+	struct master *m = the_master;
+	int sv[2];
+	char name[64], index[24], account[24];
+	char *argv[8];
+	int argc = 0;
+
+	child_name(c, name, sizeof(name));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("socketpair() failed: %m");
+		return -1;
+	}
+	argv[argc++] = (char *)"ravelin";
+	argv[argc++] = (char *)"--role";
+	argv[argc++] = (char *)process_role_name(c->role);
+	if (c->role == IPC_ROLE_FRONT) {
+		snprintf(index, sizeof(index), "%u", c->index);
+		argv[argc++] = (char *)"--index";
+		argv[argc++] = index;
+	} else if (c->role == IPC_ROLE_WORKER) {
+		snprintf(account, sizeof(account), "%llu", (unsigned long long)c->account);
+		argv[argc++] = (char *)"--account";
+		argv[argc++] = account;
+	}
+	argv[argc] = NULL;
+
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_error("fork() for %s failed: %m", name);
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* Exactly the link and the configuration cross the exec. */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (dup2(sv[1], PROCESS_FD_MASTER) < 0 ||
+		    dup2(m->config_fd, PROCESS_FD_CONFIG) < 0)
+			_exit(127);
+		close_range(PROCESS_FD_CONFIG + 1, ~0U, 0);
+		execv(m->exe, argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	c->pid = pid;
+	c->started = ev_now(m->ev);
+	c->link = ipc_new(m->ev, sv[0], name, child_handler, child_link_closed, c);
+	if (c->link == NULL) {
+		close(sv[0]);
+		kill(pid, SIGKILL);
+		return -1;
+	}
+	log_debug("started %s as pid %d", name, (int)pid);
+	return 0;
+}
+
+/* wire_child gives a (re)started child its peers and, for fronts, the
+ * listening sockets. */
+static void wire_child(struct child *c)
+{
+	struct master *m = the_master;
+
+	if (c->role == IPC_ROLE_FRONT) {
+		for (unsigned i = 0; i < m->listen_count; i++) {
+			uint64_t service = 0; /* SMTP (MX) */
+			ipc_send(c->link, IPC_LISTEN, i, &service, sizeof(service), m->listen_fds[i]);
+		}
+		struct child *auth = live_child(IPC_ROLE_AUTH, 0);
+		struct child *queue = live_child(IPC_ROLE_QUEUE, 0);
+		if (auth != NULL)
+			connect_peers(c, auth);
+		if (queue != NULL)
+			connect_peers(c, queue);
+	} else if (c->role == IPC_ROLE_AUTH || c->role == IPC_ROLE_QUEUE) {
+		for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
+			struct child *f = &m->children[i];
+			if (f->in_use && f->role == IPC_ROLE_FRONT && f->link != NULL)
+				connect_peers(f, c);
+		}
+	}
+}
+
+static void restart_timer_fired(struct ev_timer *t, void *ctx)
+{
+	struct child *c = ctx;
+	(void)t;
+	c->restart_timer = NULL;
+	if (the_master->stopping)
+		return;
+	if (child_spawn(c) == 0)
+		wire_child(c);
+	else
+		c->restart_timer = ev_timer_add(the_master->ev, 1000, restart_timer_fired, c);
+}
+
+/* start_worker finds or starts the worker of account and gives the queue
+ * (requester) one end of a new link to it. */
+static void start_worker(struct child *requester, uint64_t account)
+{
+	struct master *m = the_master;
+	char dir[PATH_MAX];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/accounts/%llu", m->config->data,
+		 (unsigned long long)account);
+	if (account == 0 || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		log_warn("no store for account %llu", (unsigned long long)account);
+		ipc_send(requester->link, IPC_WORKER_UNAVAILABLE, account, &account,
+			 sizeof(account), -1);
+		return;
+	}
+	struct child *w = live_child(IPC_ROLE_WORKER, account);
+	if (w == NULL) {
+		w = child_alloc();
+		if (w == NULL) {
+			log_error("too many processes (%d) to start a worker", MASTER_MAX_CHILDREN);
+			ipc_send(requester->link, IPC_WORKER_UNAVAILABLE, account, &account,
+				 sizeof(account), -1);
+			return;
+		}
+		w->role = IPC_ROLE_WORKER;
+		w->account = account;
+		if (child_spawn(w) < 0) {
+			w->in_use = false;
+			ipc_send(requester->link, IPC_WORKER_UNAVAILABLE, account, &account,
+				 sizeof(account), -1);
+			return;
+		}
+	}
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("socketpair() failed: %m");
+		return;
+	}
+	ipc_send(w->link, IPC_WORKER_CONN, account, &account, sizeof(account), sv[0]);
+	ipc_send(requester->link, IPC_WORKER_CONN, account, &account, sizeof(account), sv[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void child_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	struct child *c = ctx;
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, msg);
+	switch (msg->kind) {
+	case IPC_LOG: {
+		ipc_get_u64(&r);
+		struct str text = ipc_get_str(&r, LOG_MAX_RECORD);
+		if (!ipc_reader_ok(&r))
+			break;
+		master_write_log(text.ptr, text.len);
+		return;
+	}
+	case IPC_WORKER_REQUEST:
+		if (c->role != IPC_ROLE_QUEUE)
+			break;
+		start_worker(c, ipc_get_u64(&r));
+		return;
+	case IPC_WORKER_IDLE:
+		if (c->role != IPC_ROLE_WORKER)
+			break;
+		/* No new sessions go to it from now on; a new worker starts if
+		 * the account is needed before this one is gone. */
+		c->retiring = true;
+		ipc_send(c->link, IPC_WORKER_RETIRE, 0, NULL, 0, -1);
+		return;
+	default:
+		break;
+	}
+	char name[64];
+	child_name(c, name, sizeof(name));
+	log_error("unexpected %s message from %s: closing its link", ipc_kind_name(msg->kind),
+		  name);
+	if (msg->fd >= 0)
+		close(msg->fd);
+	c->link = NULL;
+	ipc_close(&ipc);
+}
+
+static void child_link_closed(struct ipc *ipc, void *ctx)
+{
+	struct child *c = ctx;
+	(void)ipc;
+	c->link = NULL;
+}
+
+static void child_exited(struct child *c, int status)
+{
+	struct master *m = the_master;
+	char name[64], how[64];
+
+	child_name(c, name, sizeof(name));
+	if (WIFEXITED(status))
+		snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(how, sizeof(how), "was killed by signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else
+		snprintf(how, sizeof(how), "stopped");
+	if (c->link != NULL)
+		ipc_close(&c->link);
+	c->pid = 0;
+	if (c->role == IPC_ROLE_WORKER) {
+		bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		if (clean)
+			log_debug("%s %s", name, how);
+		else
+			log_error("%s %s; it starts again when its account is next needed", name,
+				  how);
+		c->in_use = false;
+		return;
+	}
+	if (m->stopping)
+		return;
+	uint64_t lived = ev_now(m->ev) - c->started;
+	if (lived < MASTER_QUICK_DEATH_MS)
+		c->restart_delay = c->restart_delay ? c->restart_delay * 2 : 500;
+	else
+		c->restart_delay = 500;
+	if (c->restart_delay > MASTER_MAX_RESTART_DELAY_MS)
+		c->restart_delay = MASTER_MAX_RESTART_DELAY_MS;
+	log_error("%s %s; restarting it in %llu ms", name, how,
+		  (unsigned long long)c->restart_delay);
+	c->restart_timer = ev_timer_add(m->ev, c->restart_delay, restart_timer_fired, c);
+}
+
+static void on_sigchld(int signo, void *ctx)
+{
+	struct master *m = ctx;
+	int status;
+	pid_t pid;
+	(void)signo;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct child *c = child_by_pid(pid);
+		if (c != NULL)
+			child_exited(c, status);
+	}
+	if (m->stopping) {
+		for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++)
+			if (m->children[i].in_use && m->children[i].pid > 0)
+				return;
+		ev_stop(m->ev);
+	}
+}
+
+static void stop_deadline_fired(struct ev_timer *t, void *ctx)
+{
+	struct master *m = ctx;
+	(void)t;
+	for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++)
+		if (m->children[i].in_use && m->children[i].pid > 0)
+			kill(m->children[i].pid, SIGKILL);
+}
+
+static void on_stop(int signo, void *ctx)
+{
+	struct master *m = ctx;
+	if (m->stopping)
+		return;
+	m->stopping = true;
+	log_info("stopping (signal %d)", signo);
+	bool any = false;
+	for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
+		struct child *c = &m->children[i];
+		if (c->in_use && c->restart_timer != NULL)
+			ev_timer_del(&c->restart_timer);
+		if (c->in_use && c->pid > 0) {
+			kill(c->pid, SIGTERM);
+			any = true;
+		}
+	}
+	if (!any)
+		ev_stop(m->ev);
+	else
+		ev_timer_add(m->ev, MASTER_STOP_GRACE_MS, stop_deadline_fired, m);
+}
+
+static int open_listener(const char *addr)
+{
+	char host[80];
+	uint16_t port;
+	char service[8];
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE };
+	struct addrinfo *ai;
+
+	if (config_parse_listen(addr, host, sizeof(host), &port) < 0)
+		return -1;
+	snprintf(service, sizeof(service), "%u", port);
+	int e = getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, service, &hints, &ai);
+	if (e != 0) {
+		log_error("listen address %s: %s (use a numeric address)", addr, gai_strerror(e));
+		return -1;
+	}
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int one = 1;
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
+		log_error("listening on %s failed: %m", addr);
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static int make_config_fd(const struct config *config)
+{
+	char text[64 * 1024];
+	long len = config_dump(config, text, sizeof(text));
+	int fd = memfd_create("ravelin-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (len < 0 || fd < 0 || write(fd, text, (size_t)len) != len) {
+		log_error("writing the configuration for children failed: %m");
+		return -1;
+	}
+	/* Children may read it but nobody may change it. */
+	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+	return fd;
+}
+
+static struct child *start_role(enum ipc_role role, unsigned index)
+{
+	struct child *c = child_alloc();
+	if (c == NULL)
+		return NULL;
+	c->role = role;
+	c->index = index;
+	if (child_spawn(c) < 0) {
+		c->in_use = false;
+		return NULL;
+	}
+	return c;
+}
+
+int master_main(const struct config *config)
+{
+	static struct master m;
+	char path[PATH_MAX];
+
+	the_master = &m;
+	m.config = config;
+	m.log_fd = -1;
+	log_init("master");
+	log_set_level((enum log_level)log_level_parse(config->log_level));
+	snprintf(path, sizeof(path), "%s/log/ravelin.log", config->data);
+	m.log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (m.log_fd < 0)
+		log_warn("open(%s) failed: %m; logging to stderr only", path);
+	log_set_sink(master_log_sink);
+
+	ssize_t n = readlink("/proc/self/exe", m.exe, sizeof(m.exe) - 1);
+	if (n <= 0) {
+		log_error("readlink(/proc/self/exe) failed: %m");
+		return 1;
+	}
+	m.exe[n] = '\0';
+	m.config_fd = make_config_fd(config);
+	if (m.config_fd < 0)
+		return 1;
+	for (unsigned i = 0; i < config->listen_smtp.count; i++) {
+		int fd = open_listener(config->listen_smtp.addr[i]);
+		if (fd < 0)
+			return 1;
+		m.listen_fds[m.listen_count++] = fd;
+	}
+	m.ev = ev_new();
+	if (m.ev == NULL)
+		return 1;
+	ev_signal_add(m.ev, SIGCHLD, on_sigchld, &m);
+	ev_signal_add(m.ev, SIGTERM, on_stop, &m);
+	ev_signal_add(m.ev, SIGINT, on_stop, &m);
+	signal(SIGPIPE, SIG_IGN);
+
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	m.front_count = config->front_processes ? (unsigned)config->front_processes
+						: (unsigned)(cores > 0 ? cores : 1);
+	struct child *auth = start_role(IPC_ROLE_AUTH, 0);
+	struct child *queue = start_role(IPC_ROLE_QUEUE, 0);
+	if (auth == NULL || queue == NULL)
+		return 1;
+	for (unsigned i = 0; i < m.front_count; i++) {
+		struct child *f = start_role(IPC_ROLE_FRONT, i);
+		if (f == NULL)
+			return 1;
+		wire_child(f);
+	}
+	for (unsigned i = 0; i < config->listen_smtp.count; i++)
+		log_info("SMTP listening on %s", config->listen_smtp.addr[i]);
+	log_info("ravelin started: %u front processes, data in %s", m.front_count, config->data);
+	int r = ev_run(m.ev);
+	log_info("stopped");
+	return r == 0 ? 0 : 1;
+}

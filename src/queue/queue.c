@@ -1,0 +1,692 @@
+/*
+ * NAME
+ *	queue - owns the spool; delivers accepted mail to accounts
+ * DESCRIPTION
+ *	Receives messages from the fronts, writes each durably (fsynced and
+ *	renamed into spool/q) before the front may answer 250, then delivers
+ *	each recipient through that account's worker, which master starts on
+ *	request.  A message leaves the spool when every recipient has it.
+ *	After a crash, every message in spool/q is delivered again; workers
+ *	refuse a delivery key they have seen, so nothing is duplicated.
+ * SECURITY
+ *	Confined by Landlock to DATA/spool.  It never opens an account's
+ *	store: it passes the open spool file to the account's worker.  Input
+ *	from fronts is typed messages; addresses are checked for control
+ *	characters before they reach the envelope text.
+ */
+#include "queue.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/ev.h"
+#include "lib/ipc.h"
+#include "lib/jail.h"
+#include "lib/log.h"
+#include "lib/process.h"
+#include "spool.h"
+
+/* Deliveries sent to one worker before it answers. */
+#define QUEUE_MAX_INFLIGHT 64
+/* A worker link unused for this long is closed, so the worker may exit. */
+#define QUEUE_LINK_IDLE_MS 5000
+/* The longest wait between two delivery attempts. */
+#define QUEUE_MAX_RETRY_DELAY_S 3600
+/* Slack over smtp.max_message_size for the Received: line a front adds. */
+#define QUEUE_SIZE_SLACK (64 * 1024)
+#define QUEUE_MAX_ADDRESS 512
+
+enum rcpt_state { RCPT_PENDING, RCPT_INFLIGHT, RCPT_DONE, RCPT_WAITING };
+
+struct txn {
+	struct txn *next;
+	struct ipc *front;
+	uint64_t id;
+	int fd;
+	char qid[SPOOL_QID_SIZE];
+	struct buf mail_from;
+	uint64_t flags;
+	struct spool_rcpt *rcpts;
+	size_t rcpt_count, rcpt_cap;
+	bool header_written;
+	bool failed;
+	uint64_t bytes;
+};
+
+struct qmsg {
+	struct qmsg *next;
+	char qid[SPOOL_QID_SIZE];
+	int fd;
+	uint64_t offset;
+	struct buf text;
+	struct spool_envelope env;
+	unsigned char *state;
+	size_t remaining;
+	unsigned attempts;
+	struct ev_timer *retry;
+};
+
+struct inflight {
+	struct inflight *next;
+	uint64_t seq;
+	struct qmsg *msg;
+	size_t rcpt;
+};
+
+struct wlink {
+	struct wlink *next;
+	uint64_t account;
+	struct ipc *ipc;
+	bool requested;
+	uint64_t last_used;
+	unsigned inflight_count;
+	struct inflight *inflight;
+};
+
+struct queue {
+	struct ev *ev;
+	struct config config;
+	struct ipc *master;
+	struct spool *spool;
+	struct txn *txns;
+	struct qmsg *msgs;
+	struct wlink *links;
+	uint64_t next_seq;
+	bool dispatch_scheduled;
+};
+
+static struct queue q;
+
+static void dispatch_all(void);
+
+/* --- receiving from fronts ------------------------------------------- */
+
+static struct txn *txn_find(struct ipc *front, uint64_t id)
+{
+	for (struct txn *t = q.txns; t != NULL; t = t->next)
+		if (t->front == front && t->id == id)
+			return t;
+	return NULL;
+}
+
+static void txn_free(struct txn *t, bool abort_file)
+{
+	struct txn **pp = &q.txns;
+	while (*pp != t)
+		pp = &(*pp)->next;
+	*pp = t->next;
+	if (abort_file && t->fd >= 0)
+		spool_abort(q.spool, t->qid, t->fd);
+	else if (t->fd >= 0)
+		close(t->fd);
+	for (size_t i = 0; i < t->rcpt_count; i++)
+		free((void *)t->rcpts[i].address.ptr);
+	free(t->rcpts);
+	buf_free(&t->mail_from);
+	free(t);
+}
+
+static bool clean_address(struct str s)
+{
+	if (s.len > QUEUE_MAX_ADDRESS)
+		return false;
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		if (c <= 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static void txn_begin(struct ipc *front, const struct ipc_msg *msg)
+{
+	struct ipc_reader r;
+	ipc_reader_init(&r, msg);
+	struct str from = ipc_get_str(&r, QUEUE_MAX_ADDRESS);
+	uint64_t flags = ipc_get_u64(&r);
+	if (!ipc_reader_ok(&r) || !(from.len == 0 || clean_address(from)) ||
+	    txn_find(front, msg->id) != NULL) {
+		log_error("malformed queue-begin from %s", ipc_peer_name(front));
+		return;
+	}
+	struct txn *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return;
+	t->front = front;
+	t->id = msg->id;
+	t->flags = flags;
+	buf_init(&t->mail_from, QUEUE_MAX_ADDRESS);
+	buf_append_str(&t->mail_from, from);
+	t->fd = spool_create(q.spool, t->qid);
+	if (t->fd < 0)
+		t->failed = true;
+	t->next = q.txns;
+	q.txns = t;
+}
+
+static void txn_rcpt(struct ipc *front, const struct ipc_msg *msg)
+{
+	struct txn *t = txn_find(front, msg->id);
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, msg);
+	struct str address = ipc_get_str(&r, QUEUE_MAX_ADDRESS);
+	uint64_t n = ipc_get_u64(&r);
+	if (t == NULL || r.bad || !clean_address(address) || n > 1000 || t->header_written) {
+		log_error("malformed queue-rcpt from %s", ipc_peer_name(front));
+		if (t != NULL)
+			t->failed = true;
+		return;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t account = ipc_get_u64(&r);
+		if (r.bad)
+			break;
+		bool seen = false;
+		for (size_t j = 0; j < t->rcpt_count; j++)
+			seen |= t->rcpts[j].account == account;
+		if (seen)
+			continue;
+		if (t->rcpt_count == SPOOL_MAX_RCPTS) {
+			t->failed = true;
+			return;
+		}
+		if (t->rcpt_count == t->rcpt_cap) {
+			size_t cap = t->rcpt_cap ? t->rcpt_cap * 2 : 4;
+			void *p = realloc(t->rcpts, cap * sizeof(*t->rcpts));
+			if (p == NULL) {
+				t->failed = true;
+				return;
+			}
+			t->rcpts = p;
+			t->rcpt_cap = cap;
+		}
+		char *copy = strndup(address.ptr, address.len);
+		if (copy == NULL) {
+			t->failed = true;
+			return;
+		}
+		t->rcpts[t->rcpt_count].account = account;
+		t->rcpts[t->rcpt_count].address = str_from(copy, address.len);
+		t->rcpt_count++;
+	}
+	if (!ipc_reader_ok(&r))
+		t->failed = true;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int txn_write_header(struct txn *t)
+{
+	struct spool_envelope env = { .mail_from = buf_str(&t->mail_from), .flags = t->flags,
+				      .arrived = time(NULL), .rcpts = t->rcpts,
+				      .rcpt_count = t->rcpt_count };
+	struct buf text;
+	buf_init(&text, SPOOL_MAX_ENVELOPE);
+	int r = spool_envelope_format(&text, &env);
+	if (r == 0)
+		r = write_all(t->fd, text.data, text.len);
+	buf_free(&text);
+	t->header_written = true;
+	return r;
+}
+
+static void txn_data(struct ipc *front, const struct ipc_msg *msg)
+{
+	struct txn *t = txn_find(front, msg->id);
+	if (t == NULL || t->failed)
+		return;
+	if (!t->header_written && txn_write_header(t) < 0) {
+		log_error("writing spool file %s failed: %m", t->qid);
+		t->failed = true;
+		return;
+	}
+	t->bytes += msg->len;
+	if (t->bytes > q.config.smtp_max_message_size + QUEUE_SIZE_SLACK) {
+		log_error("front sent more than the size limit for %s; refusing it", t->qid);
+		t->failed = true;
+		return;
+	}
+	if (write_all(t->fd, (const char *)msg->payload, msg->len) < 0) {
+		log_error("writing spool file %s failed: %m", t->qid);
+		t->failed = true;
+	}
+}
+
+static void load_message(const char *qid, void *ctx);
+
+static void txn_end(struct ipc *front, const struct ipc_msg *msg)
+{
+	struct txn *t = txn_find(front, msg->id);
+	struct buf out;
+	uint64_t ok_in;
+
+	memcpy(&ok_in, msg->payload, sizeof(ok_in));
+	if (t == NULL)
+		return;
+	bool ok = ok_in == 1 && !t->failed && t->rcpt_count > 0;
+	if (ok && !t->header_written && txn_write_header(t) < 0)
+		ok = false;
+	if (ok && spool_commit(q.spool, t->qid, t->fd) < 0)
+		ok = false;
+	char qid[SPOOL_QID_SIZE];
+	memcpy(qid, t->qid, sizeof(qid));
+	if (ok) {
+		log_info("%s: accepted from <%.*s>, %llu bytes, %zu recipients", qid,
+			 (int)t->mail_from.len, t->mail_from.data ? t->mail_from.data : "",
+			 (unsigned long long)t->bytes, t->rcpt_count);
+		txn_free(t, false);
+	} else {
+		txn_free(t, true);
+	}
+	buf_init(&out, 128);
+	ipc_put_u64(&out, ok ? 1 : 0);
+	ipc_put_str(&out, str_c(ok ? qid : ""));
+	ipc_send_buf(front, IPC_QUEUE_RESULT, msg->id, &out, -1);
+	buf_free(&out);
+	if (ok)
+		load_message(qid, NULL);
+}
+
+static void front_closed(struct ipc *front, void *ctx)
+{
+	(void)ctx;
+	struct txn *t = q.txns;
+	while (t != NULL) {
+		struct txn *next = t->next;
+		if (t->front == front)
+			txn_free(t, true);
+		t = next;
+	}
+}
+
+static void front_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	(void)ctx;
+	switch (msg->kind) {
+	case IPC_QUEUE_BEGIN:
+		txn_begin(ipc, msg);
+		return;
+	case IPC_QUEUE_RCPT:
+		txn_rcpt(ipc, msg);
+		return;
+	case IPC_QUEUE_DATA:
+		txn_data(ipc, msg);
+		return;
+	case IPC_QUEUE_END:
+		txn_end(ipc, msg);
+		return;
+	default:
+		break;
+	}
+	log_error("unexpected %s message from %s: closing its link", ipc_kind_name(msg->kind),
+		  ipc_peer_name(ipc));
+	if (msg->fd >= 0)
+		close(msg->fd);
+	front_closed(ipc, NULL);
+	ipc_close(&ipc);
+}
+
+/* --- delivering to workers ------------------------------------------- */
+
+static void load_message(const char *qid, void *ctx)
+{
+	(void)ctx;
+	struct qmsg *m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return;
+	snprintf(m->qid, sizeof(m->qid), "%s", qid);
+	m->fd = spool_open_message(q.spool, qid, &m->text, &m->env, &m->offset);
+	if (m->fd < 0) {
+		free(m);
+		return;
+	}
+	m->state = calloc(m->env.rcpt_count ? m->env.rcpt_count : 1, 1);
+	if (m->state == NULL) {
+		close(m->fd);
+		spool_envelope_free(&m->env);
+		buf_free(&m->text);
+		free(m);
+		return;
+	}
+	m->remaining = m->env.rcpt_count;
+	m->next = q.msgs;
+	q.msgs = m;
+	dispatch_all();
+}
+
+static void msg_done(struct qmsg *m)
+{
+	struct qmsg **pp = &q.msgs;
+	while (*pp != m)
+		pp = &(*pp)->next;
+	*pp = m->next;
+	spool_remove(q.spool, m->qid);
+	log_info("%s: delivered to all recipients, removed from the spool", m->qid);
+	if (m->retry != NULL)
+		ev_timer_del(&m->retry);
+	close(m->fd);
+	spool_envelope_free(&m->env);
+	buf_free(&m->text);
+	free(m->state);
+	free(m);
+}
+
+static void retry_fired(struct ev_timer *t, void *ctx)
+{
+	struct qmsg *m = ctx;
+	(void)t;
+	m->retry = NULL;
+	for (size_t i = 0; i < m->env.rcpt_count; i++)
+		if (m->state[i] == RCPT_WAITING)
+			m->state[i] = RCPT_PENDING;
+	dispatch_all();
+}
+
+static void schedule_retry(struct qmsg *m)
+{
+	if (m->retry != NULL)
+		return;
+	uint64_t delay = q.config.queue_retry_delay;
+	for (unsigned i = 0; i < m->attempts && delay < QUEUE_MAX_RETRY_DELAY_S; i++)
+		delay *= 2;
+	if (delay > QUEUE_MAX_RETRY_DELAY_S)
+		delay = QUEUE_MAX_RETRY_DELAY_S;
+	m->attempts++;
+	m->retry = ev_timer_add(q.ev, delay * 1000, retry_fired, m);
+}
+
+static struct wlink *link_for(uint64_t account)
+{
+	for (struct wlink *w = q.links; w != NULL; w = w->next)
+		if (w->account == account)
+			return w;
+	struct wlink *w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return NULL;
+	w->account = account;
+	w->next = q.links;
+	q.links = w;
+	return w;
+}
+
+static void link_free(struct wlink *w)
+{
+	struct wlink **pp = &q.links;
+	while (*pp != w)
+		pp = &(*pp)->next;
+	*pp = w->next;
+	while (w->inflight != NULL) {
+		struct inflight *f = w->inflight;
+		w->inflight = f->next;
+		/* Not answered: deliver again (the key makes it safe). */
+		if (f->msg->state[f->rcpt] == RCPT_INFLIGHT)
+			f->msg->state[f->rcpt] = RCPT_PENDING;
+		free(f);
+	}
+	if (w->ipc != NULL)
+		ipc_close(&w->ipc);
+	free(w);
+}
+
+static void send_delivery(struct wlink *w, struct qmsg *m, size_t i)
+{
+	struct inflight *f = calloc(1, sizeof(*f));
+	struct buf out;
+	char key[SPOOL_QID_SIZE + 32];
+
+	if (f == NULL)
+		return;
+	f->seq = ++q.next_seq;
+	f->msg = m;
+	f->rcpt = i;
+	snprintf(key, sizeof(key), "%s/%llu", m->qid, (unsigned long long)m->env.rcpts[i].account);
+	buf_init(&out, 4096);
+	ipc_put_str(&out, str_c(key));
+	ipc_put_str(&out, m->env.mail_from);
+	ipc_put_u64(&out, m->offset);
+	ipc_put_u64(&out, (uint64_t)m->env.arrived);
+	if (ipc_send_buf(w->ipc, IPC_DELIVER, f->seq, &out, m->fd) < 0) {
+		free(f);
+		buf_free(&out);
+		return;
+	}
+	buf_free(&out);
+	m->state[i] = RCPT_INFLIGHT;
+	f->next = w->inflight;
+	w->inflight = f;
+	w->inflight_count++;
+	w->last_used = ev_now(q.ev);
+}
+
+static void dispatch_now(struct ev_timer *t, void *ctx)
+{
+	(void)t;
+	(void)ctx;
+	q.dispatch_scheduled = false;
+	for (struct qmsg *m = q.msgs; m != NULL; m = m->next) {
+		for (size_t i = 0; i < m->env.rcpt_count; i++) {
+			if (m->state[i] != RCPT_PENDING)
+				continue;
+			struct wlink *w = link_for(m->env.rcpts[i].account);
+			if (w == NULL)
+				continue;
+			if (w->ipc == NULL) {
+				if (!w->requested && q.master != NULL) {
+					uint64_t account = w->account;
+					ipc_send(q.master, IPC_WORKER_REQUEST, account, &account,
+						 sizeof(account), -1);
+					w->requested = true;
+				}
+				continue;
+			}
+			if (w->inflight_count < QUEUE_MAX_INFLIGHT)
+				send_delivery(w, m, i);
+		}
+	}
+}
+
+/* dispatch_all runs once per loop turn however often it is asked for. */
+static void dispatch_all(void)
+{
+	if (q.dispatch_scheduled)
+		return;
+	q.dispatch_scheduled = true;
+	ev_timer_add(q.ev, 0, dispatch_now, NULL);
+}
+
+static void worker_result(struct wlink *w, const struct ipc_msg *msg)
+{
+	struct ipc_reader r;
+	ipc_reader_init(&r, msg);
+	uint64_t status = ipc_get_u64(&r);
+	uint64_t uid = ipc_get_u64(&r);
+	struct str text = ipc_get_str(&r, 512);
+	if (!ipc_reader_ok(&r))
+		return;
+	struct inflight **pp = &w->inflight;
+	while (*pp != NULL && (*pp)->seq != msg->id)
+		pp = &(*pp)->next;
+	struct inflight *f = *pp;
+	if (f == NULL)
+		return;
+	*pp = f->next;
+	w->inflight_count--;
+	w->last_used = ev_now(q.ev);
+	struct qmsg *m = f->msg;
+	struct spool_rcpt *rc = &m->env.rcpts[f->rcpt];
+	free(f);
+	if (status == 0 || status == 2) {
+		if (status == 0)
+			log_info("%s: delivered to <%.*s> (account %llu, uid %llu)", m->qid,
+				 (int)rc->address.len, rc->address.ptr,
+				 (unsigned long long)rc->account, (unsigned long long)uid);
+		else
+			log_error("%s: delivery to <%.*s> failed for good: %.*s", m->qid,
+				  (int)rc->address.len, rc->address.ptr, (int)text.len, text.ptr);
+		m->state[rc - m->env.rcpts] = RCPT_DONE;
+		if (--m->remaining == 0)
+			msg_done(m);
+	} else {
+		log_warn("%s: delivery to <%.*s> failed for now: %.*s", m->qid, (int)rc->address.len,
+			 rc->address.ptr, (int)text.len, text.ptr);
+		m->state[rc - m->env.rcpts] = RCPT_WAITING;
+		schedule_retry(m);
+	}
+	dispatch_all();
+}
+
+static void worker_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	struct wlink *w = ctx;
+	if (msg->kind == IPC_DELIVER_RESULT) {
+		worker_result(w, msg);
+		return;
+	}
+	log_error("unexpected %s message from %s", ipc_kind_name(msg->kind), ipc_peer_name(ipc));
+	if (msg->fd >= 0)
+		close(msg->fd);
+}
+
+static void worker_closed(struct ipc *ipc, void *ctx)
+{
+	struct wlink *w = ctx;
+	(void)ipc;
+	w->ipc = NULL;
+	link_free(w);
+	dispatch_all();
+}
+
+static void worker_unavailable(uint64_t account)
+{
+	for (struct wlink *w = q.links; w != NULL; w = w->next)
+		if (w->account == account)
+			w->requested = false;
+	struct qmsg *m = q.msgs;
+	while (m != NULL) {
+		struct qmsg *next = m->next;
+		for (size_t i = 0; i < m->env.rcpt_count; i++) {
+			if (m->env.rcpts[i].account != account || m->state[i] == RCPT_DONE)
+				continue;
+			log_error("%s: account %llu of <%.*s> no longer exists; not delivered", m->qid,
+				  (unsigned long long)account, (int)m->env.rcpts[i].address.len,
+				  m->env.rcpts[i].address.ptr);
+			m->state[i] = RCPT_DONE;
+			m->remaining--;
+		}
+		if (m->remaining == 0)
+			msg_done(m);
+		m = next;
+	}
+}
+
+static void idle_sweep(struct ev_timer *t, void *ctx)
+{
+	(void)t;
+	(void)ctx;
+	struct wlink *w = q.links;
+	while (w != NULL) {
+		struct wlink *next = w->next;
+		if (w->ipc != NULL && w->inflight_count == 0 &&
+		    ev_now(q.ev) - w->last_used > QUEUE_LINK_IDLE_MS)
+			link_free(w);
+		w = next;
+	}
+	ev_timer_add(q.ev, QUEUE_LINK_IDLE_MS, idle_sweep, NULL);
+}
+
+static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	struct ipc_reader r;
+	(void)ctx;
+	(void)ipc;
+	ipc_reader_init(&r, msg);
+	switch (msg->kind) {
+	case IPC_PEER: {
+		uint64_t role = ipc_get_u64(&r);
+		uint64_t index = ipc_get_u64(&r);
+		char name[32];
+		snprintf(name, sizeof(name), "front %llu", (unsigned long long)index);
+		if (role != IPC_ROLE_FRONT ||
+		    ipc_new(q.ev, msg->fd, name, front_handler, front_closed, NULL) == NULL)
+			close(msg->fd);
+		return;
+	}
+	case IPC_WORKER_CONN: {
+		uint64_t account = ipc_get_u64(&r);
+		struct wlink *w = link_for(account);
+		char name[48];
+		snprintf(name, sizeof(name), "worker %llu", (unsigned long long)account);
+		if (w == NULL || w->ipc != NULL) {
+			close(msg->fd);
+			return;
+		}
+		w->requested = false;
+		w->last_used = ev_now(q.ev);
+		w->ipc = ipc_new(q.ev, msg->fd, name, worker_handler, worker_closed, w);
+		if (w->ipc == NULL)
+			close(msg->fd);
+		dispatch_all();
+		return;
+	}
+	case IPC_WORKER_UNAVAILABLE:
+		worker_unavailable(ipc_get_u64(&r));
+		return;
+	default:
+		log_error("unexpected %s message from master", ipc_kind_name(msg->kind));
+		if (msg->fd >= 0)
+			close(msg->fd);
+	}
+}
+
+static void on_term(int signo, void *ctx)
+{
+	(void)signo;
+	(void)ctx;
+	ev_stop(q.ev);
+}
+
+int queue_main(void)
+{
+	char dir[PATH_MAX];
+
+	if (process_child_init("queue", &q.config) < 0)
+		return 1;
+	tzset();
+	if (spool_open(q.config.data, &q.spool) < 0)
+		return 1;
+	snprintf(dir, sizeof(dir), "%s/spool", q.config.data);
+	struct jail jail = { .name = "queue", .user = q.config.user,
+			     .paths = { { dir, true } }, .path_count = 1 };
+	if (jail_enter(&jail) < 0)
+		return 1;
+	q.ev = ev_new();
+	if (q.ev == NULL)
+		return 1;
+	q.master = process_master_link(q.ev, master_handler, NULL);
+	if (q.master == NULL)
+		return 1;
+	ev_signal_add(q.ev, SIGTERM, on_term, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* Whatever was accepted before a stop or crash is delivered now. */
+	spool_list(q.spool, load_message, NULL);
+	ev_timer_add(q.ev, QUEUE_LINK_IDLE_MS, idle_sweep, NULL);
+	ev_run(q.ev);
+	return 0;
+}

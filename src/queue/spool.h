@@ -1,0 +1,65 @@
+#ifndef RAVELIN_SPOOL_H
+#define RAVELIN_SPOOL_H
+/*
+ * spool: accepted messages on disk until every recipient has them.
+ * One file per message, named by its queue id (ours, never the client's):
+ *   DATA/spool/tmp/<qid>   while it is received
+ *   DATA/spool/q/<qid>     once accepted (fsynced, renamed, dir fsynced)
+ * The file is an envelope in text followed by the message:
+ *   RAVELIN-SPOOL 1\n  from <addr>\n  flags <n>\n  arrived <unix>\n
+ *   rcpt <account> <addr>\n ...  \n  <message bytes>
+ * Delivery progress is not written here: every delivery carries the key
+ * "<qid>/<account>" and the account's store refuses a key twice, so a
+ * queue restarted after a crash simply delivers everything again.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "lib/str.h"
+
+#define SPOOL_QID_SIZE 24
+/* An envelope is at most this big when read back (1000 recipients of the
+ * longest address fit several times over). */
+#define SPOOL_MAX_ENVELOPE (1024 * 1024)
+#define SPOOL_MAX_RCPTS 100000
+
+struct spool_rcpt {
+	uint64_t account;
+	struct str address;
+};
+
+struct spool_envelope {
+	struct str mail_from;
+	uint64_t flags;
+	int64_t arrived;
+	struct spool_rcpt *rcpts;
+	size_t rcpt_count;
+};
+
+struct spool;
+
+/* spool_open prepares DATA/spool (tmp/ and q/), removing leftovers in tmp/. */
+int spool_open(const char *data_dir, struct spool **spool_r);
+void spool_close(struct spool **spool);
+/* spool_create starts a message file in tmp/; returns its fd, or -1. */
+int spool_create(struct spool *spool, char qid[SPOOL_QID_SIZE]);
+/* spool_envelope_format appends the envelope text to out. */
+int spool_envelope_format(struct buf *out, const struct spool_envelope *env);
+/* spool_commit makes the message durable: fsync, rename into q/, fsync q/. */
+int spool_commit(struct spool *spool, const char *qid, int fd);
+/* spool_abort throws a message in tmp/ away. */
+void spool_abort(struct spool *spool, const char *qid, int fd);
+/* spool_remove deletes a delivered message from q/. */
+void spool_remove(struct spool *spool, const char *qid);
+/* spool_open_message opens q/<qid> read-only and parses its envelope into
+ * env (strings point into *text, which the caller frees); *offset_r is
+ * where the message starts. Returns the fd or -1. */
+int spool_open_message(struct spool *spool, const char *qid, struct buf *text,
+		       struct spool_envelope *env, uint64_t *offset_r);
+/* spool_list calls fn with each qid in q/. */
+int spool_list(struct spool *spool, void (*fn)(const char *qid, void *ctx), void *ctx);
+/* spool_envelope_free frees env->rcpts. */
+void spool_envelope_free(struct spool_envelope *env);
+
+#endif

@@ -1,0 +1,281 @@
+/*
+ * NAME
+ *	worker - serves exactly one account
+ * DESCRIPTION
+ *	Opens that account's store and does everything that touches it:
+ *	local delivery now, IMAP/DAV/JMAP sessions later.  Master starts it
+ *	when the account is needed and hands it connections; it exits after
+ *	worker.idle_timeout without any.
+ * SECURITY
+ *	Confined by Landlock to DATA/accounts/<id> (the id comes from master's
+ *	argv, which master took from the directory, never from a request), so
+ *	code execution inside it still cannot read another account's mail.
+ *	Messages to deliver arrive as descriptors of spool files it could not
+ *	open itself.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/ev.h"
+#include "lib/ipc.h"
+#include "lib/jail.h"
+#include "lib/log.h"
+#include "lib/process.h"
+#include "mail/mime.h"
+#include "store/store.h"
+
+/* Connections (queue links, later sessions) one worker holds at once. */
+#define WORKER_MAX_LINKS 1024
+#define WORKER_MAX_KEY 128
+#define WORKER_MAX_SENDER 512
+
+struct worker {
+	struct ev *ev;
+	struct config config;
+	uint64_t account;
+	struct store *store;
+	unsigned links;
+	bool retiring;
+	bool idle_asked;
+	uint64_t last_activity;
+};
+
+static struct worker w;
+
+/* A message whose MIME structure passes the parser's limits is still kept:
+ * it is stored as one opaque part, so nothing acknowledged is lost. */
+static void opaque_structure(struct mime_message *msg, struct mime_part *part, uint64_t size,
+			     char *bs, size_t bs_size)
+{
+	memset(msg, 0, sizeof(*msg));
+	memset(part, 0, sizeof(*part));
+	snprintf(bs, bs_size, "(\"application\" \"octet-stream\" NIL NIL NIL \"7bit\" %llu)",
+		 (unsigned long long)size);
+	part->section = STR("");
+	part->body_size = size;
+	part->content_type = STR("application/octet-stream");
+	msg->parts = part;
+	msg->part_count = 1;
+	msg->envelope = STR("(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+	msg->body = str_c(bs);
+	msg->bodystructure = str_c(bs);
+	msg->date = -1;
+	msg->size = size;
+}
+
+/* deliver stores one message; returns 0 ok, 1 try later, 2 never. */
+static int deliver(int fd, struct str key, struct str sender, uint64_t offset, int64_t arrived,
+		   uint32_t *uid_r, const char **error_r)
+{
+	struct stat st;
+	char keyz[WORKER_MAX_KEY + 1];
+	struct buf rp;
+	int result = 1;
+
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < offset) {
+		*error_r = "spool file is shorter than its envelope";
+		return 2;
+	}
+	size_t size = (size_t)((uint64_t)st.st_size - offset);
+	void *map = NULL;
+	if (size > 0) {
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			*error_r = "mmap of the spool file failed";
+			return 1;
+		}
+	}
+	const char *content = map != NULL ? (const char *)map + offset : "";
+	/* RFC 5321 4.4: the delivering server records the envelope sender. */
+	buf_init(&rp, WORKER_MAX_SENDER + 32);
+	buf_printf(&rp, "Return-Path: <%.*s>\r\n", (int)sender.len, sender.ptr);
+
+	struct mime_limits limits;
+	mime_limits_default(&limits);
+	struct mime_parser *parser = mime_parser_new(&limits);
+	const struct mime_message *parsed = NULL;
+	struct mime_message opaque;
+	struct mime_part opaque_part;
+	char bs[128];
+	const char *perr;
+	if (parser == NULL) {
+		*error_r = "out of memory";
+		goto out;
+	}
+	if (mime_parser_feed(parser, rp.data, rp.len, &perr) < 0 ||
+	    mime_parser_feed(parser, content, size, &perr) < 0 ||
+	    mime_parser_finish(parser, &parsed, &perr) < 0) {
+		log_warn("message %.*s is past the MIME limits (%s): stored as one opaque part",
+			 (int)key.len, key.ptr, perr);
+		opaque_structure(&opaque, &opaque_part, rp.len + size, bs, sizeof(bs));
+		parsed = &opaque;
+	}
+	struct iovec iov[2] = { { rp.data, rp.len }, { (void *)content, size } };
+	bool duplicate = false;
+	snprintf(keyz, sizeof(keyz), "%.*s", (int)key.len, key.ptr);
+	if (store_deliver(w.store, "INBOX", keyz, iov, 2, parsed, arrived, uid_r, &duplicate,
+			  error_r) < 0) {
+		result = 1;
+		goto out;
+	}
+	if (duplicate)
+		log_info("delivery %s was stored before (uid %u): not stored twice", keyz, *uid_r);
+	result = 0;
+out:
+	mime_parser_free(&parser);
+	buf_free(&rp);
+	if (map != NULL)
+		munmap(map, (size_t)st.st_size);
+	return result;
+}
+
+static void deliver_request(struct ipc *ipc, const struct ipc_msg *msg)
+{
+	struct ipc_reader r;
+	struct buf out;
+	uint32_t uid = 0;
+	const char *error = "";
+
+	ipc_reader_init(&r, msg);
+	struct str key = ipc_get_str(&r, WORKER_MAX_KEY);
+	struct str sender = ipc_get_str(&r, WORKER_MAX_SENDER);
+	uint64_t offset = ipc_get_u64(&r);
+	uint64_t arrived = ipc_get_u64(&r);
+	int status;
+	if (!ipc_reader_ok(&r)) {
+		status = 2;
+		error = "malformed delivery request";
+	} else {
+		status = deliver(msg->fd, key, sender, offset, (int64_t)arrived, &uid, &error);
+	}
+	close(msg->fd);
+	buf_init(&out, 1024);
+	ipc_put_u64(&out, (uint64_t)status);
+	ipc_put_u64(&out, uid);
+	ipc_put_str(&out, str_sub(str_c(error), 0, 500));
+	ipc_send_buf(ipc, IPC_DELIVER_RESULT, msg->id, &out, -1);
+	buf_free(&out);
+	w.last_activity = ev_now(w.ev);
+}
+
+static void maybe_exit(void)
+{
+	if (w.retiring && w.links == 0)
+		ev_stop(w.ev);
+}
+
+static void link_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	(void)ctx;
+	if (msg->kind == IPC_DELIVER) {
+		deliver_request(ipc, msg);
+		return;
+	}
+	log_error("unexpected %s message from %s: closing its link", ipc_kind_name(msg->kind),
+		  ipc_peer_name(ipc));
+	if (msg->fd >= 0)
+		close(msg->fd);
+	w.links--;
+	ipc_close(&ipc);
+	maybe_exit();
+}
+
+static void link_closed(struct ipc *ipc, void *ctx)
+{
+	(void)ipc;
+	(void)ctx;
+	w.links--;
+	w.last_activity = ev_now(w.ev);
+	maybe_exit();
+}
+
+static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	(void)ipc;
+	(void)ctx;
+	switch (msg->kind) {
+	case IPC_WORKER_CONN:
+		if (w.links >= WORKER_MAX_LINKS ||
+		    ipc_new(w.ev, msg->fd, "queue", link_handler, link_closed, NULL) == NULL) {
+			close(msg->fd);
+			return;
+		}
+		w.links++;
+		w.idle_asked = false;
+		w.last_activity = ev_now(w.ev);
+		return;
+	case IPC_WORKER_RETIRE:
+		w.retiring = true;
+		maybe_exit();
+		return;
+	default:
+		log_error("unexpected %s message from master", ipc_kind_name(msg->kind));
+		if (msg->fd >= 0)
+			close(msg->fd);
+	}
+}
+
+static void idle_check(struct ev_timer *t, void *ctx)
+{
+	struct ipc *master = ctx;
+	(void)t;
+	if (!w.retiring && !w.idle_asked && w.links == 0 &&
+	    ev_now(w.ev) - w.last_activity >= w.config.worker_idle_timeout * 1000) {
+		ipc_send(master, IPC_WORKER_IDLE, 0, NULL, 0, -1);
+		w.idle_asked = true;
+	}
+	ev_timer_add(w.ev, 1000, idle_check, master);
+}
+
+static void on_term(int signo, void *ctx)
+{
+	(void)signo;
+	(void)ctx;
+	ev_stop(w.ev);
+}
+
+int worker_main(uint64_t account)
+{
+	char name[48], dir[PATH_MAX];
+	const char *error;
+
+	snprintf(name, sizeof(name), "worker %llu", (unsigned long long)account);
+	if (process_child_init(name, &w.config) < 0)
+		return 1;
+	w.account = account;
+	tzset();
+	snprintf(dir, sizeof(dir), "%s/accounts/%llu", w.config.data, (unsigned long long)account);
+	/* The jail: this account's directory and nothing else. */
+	struct jail jail = { .name = name, .user = w.config.user,
+			     .paths = { { dir, true } }, .path_count = 1 };
+	if (jail_enter(&jail) < 0)
+		return 1;
+	if (store_create(dir, &error) < 0 || store_open(dir, &w.store, &error) < 0) {
+		log_error("opening the store failed: %s", error);
+		return 1;
+	}
+	w.ev = ev_new();
+	if (w.ev == NULL)
+		return 1;
+	struct ipc *master = process_master_link(w.ev, master_handler, NULL);
+	if (master == NULL)
+		return 1;
+	ev_signal_add(w.ev, SIGTERM, on_term, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	w.last_activity = ev_now(w.ev);
+	ev_timer_add(w.ev, 1000, idle_check, master);
+	ev_run(w.ev);
+	store_close(&w.store);
+	return 0;
+}
