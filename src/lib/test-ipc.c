@@ -1,0 +1,119 @@
+/* Unit tests for ipc and ev: messages, descriptors, malformed input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "lib/ev.h"
+#include "lib/ipc.h"
+
+struct result {
+	int got;
+	int closed;
+	uint64_t value;
+	char text[64];
+	int fd;
+	struct ev *ev;
+};
+
+static void handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	struct result *r = ctx;
+	struct ipc_reader rd;
+	(void)ipc;
+	ipc_reader_init(&rd, msg);
+	r->value = ipc_get_u64(&rd);
+	struct str s = ipc_get_str(&rd, 64);
+	if (ipc_reader_ok(&rd))
+		snprintf(r->text, sizeof(r->text), "%.*s", (int)s.len, s.ptr);
+	r->fd = msg->fd;
+	r->got++;
+	ev_stop(r->ev);
+}
+
+static void closed(struct ipc *ipc, void *ctx)
+{
+	struct result *r = ctx;
+	(void)ipc;
+	r->closed++;
+	ev_stop(r->ev);
+}
+
+static void timeout(struct ev_timer *t, void *ctx)
+{
+	(void)t;
+	ev_stop(ctx);
+}
+
+static void test_message_with_descriptor(void **state)
+{
+	int sv[2], p[2];
+	struct result r = { .fd = -1 };
+	struct buf b;
+	(void)state;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	assert_int_equal(pipe(p), 0);
+	r.ev = ev_new();
+	struct ipc *a = ipc_new(r.ev, sv[0], "a", handler, closed, &r);
+	struct ipc *bb = ipc_new(r.ev, sv[1], "b", handler, closed, &r);
+	buf_init(&b, 1024);
+	ipc_put_u64(&b, 42);
+	ipc_put_str(&b, STR("x@example.org"));
+	/* RCPT_RESULT takes no descriptor; WORKER_CONN must have one. */
+	assert_int_equal(ipc_send(a, IPC_WORKER_CONN, 7, b.data, 8, p[1]), 0);
+	ev_timer_add(r.ev, 2000, timeout, r.ev);
+	ev_run(r.ev);
+	assert_int_equal(r.got, 1);
+	assert_true(r.fd >= 0);
+	assert_int_equal(write(r.fd, "z", 1), 1);
+	char c;
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(r.fd);
+
+	/* A message whose kind forbids a descriptor but carries one is
+	 * malformed: the receiving side closes the link. */
+	buf_reset(&b);
+	ipc_put_u64(&b, 1);
+	ipc_put_str(&b, STR("hello"));
+	assert_int_equal(ipc_send(a, IPC_RCPT_LOOKUP, 1, b.data + 8, b.len - 8, p[1]), 0);
+	ev_run(r.ev);
+	assert_int_equal(r.closed, 1);
+	(void)bb;
+	ipc_close(&a);
+	buf_free(&b);
+	close(p[0]);
+	close(p[1]);
+	ev_free(&r.ev);
+}
+
+static void test_reader_bounds(void **state)
+{
+	unsigned char payload[16];
+	uint64_t big = 1000;
+	(void)state;
+	memcpy(payload, &big, 8);
+	memcpy(payload + 8, "abcdefgh", 8);
+	struct ipc_msg msg = { .payload = payload, .len = sizeof(payload), .fd = -1 };
+	struct ipc_reader r;
+	ipc_reader_init(&r, &msg);
+	/* A string claiming more bytes than are there fails, sticky. */
+	struct str s = ipc_get_str(&r, 4096);
+	assert_null(s.ptr);
+	assert_false(ipc_reader_ok(&r));
+	assert_int_equal(ipc_get_u64(&r), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_message_with_descriptor),
+		cmocka_unit_test(test_reader_bounds),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
