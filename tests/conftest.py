@@ -121,7 +121,7 @@ class Server:
         db = sqlite3.connect(f"file:{d}/store.db?mode=ro", uri=True)
         try:
             rows = db.execute(
-                "SELECT m.blob_hash FROM messages m JOIN mailboxes b "
+                "SELECT m.blob FROM messages m JOIN mailboxes b "
                 "ON m.mailbox_id = b.id WHERE b.name = 'INBOX' ORDER BY m.uid").fetchall()
         finally:
             db.close()

@@ -10,6 +10,12 @@
  * Durability: a call that adds or changes data returns 0 only after the data
  * is on disk (files fsynced and renamed, directory fsynced, transaction
  * committed with a full sync).
+ *
+ * Errors: a call that fails returns -1 and sets *error_r to text for a log
+ * ("sqlite: ...", "open(blobs/ab) failed: ...").  The text is static or
+ * kept by the store, valid until the next call on that store; for
+ * store_create and store_open, until the next of them in the same thread.
+ * Nothing here logs.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -60,6 +66,15 @@ struct store_message {
 };
 
 /*
+ * store_preinit does, once per process and before it is confined to one
+ * account directory, the setup that reads files elsewhere: it seeds
+ * SQLite's random numbers (from /dev/urandom) and loads SHA-256 from
+ * OpenSSL (which reads openssl.cnf).  Calling it is optional outside a
+ * jail.  Returns 0 or -1 with *error_r.
+ */
+int store_preinit(const char **error_r);
+
+/*
  * store_create makes a new empty store in dir (which must exist and be
  * empty or hold an earlier store_create's result: it is idempotent), with
  * the mailboxes INBOX, Sent, Drafts, Trash, Junk and Archive and their
@@ -94,7 +109,8 @@ int store_deliver(struct store *store, const char *mailbox, const char *delivery
 		  int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
 		  const char **error_r);
 
-/* store_message_list returns the messages of a mailbox in UID order. */
+/* store_message_list returns the messages of a mailbox in UID order (an
+ * unknown mailbox is an error).  Free *list_r with free(). */
 int store_message_list(struct store *store, const char *mailbox, struct store_message **list_r,
 		       size_t *count_r, const char **error_r);
 /* store_message_open opens a message's content read-only; returns an fd or -1. */

@@ -53,7 +53,7 @@ struct worker {
 
 static struct worker w;
 
-/* A message whose MIME structure passes the parser's limits is still kept:
+/* A message whose MIME structure goes past the parser's limits is still kept:
  * it is stored as one opaque part, so nothing acknowledged is lost. */
 static void opaque_structure(struct mime_message *msg, struct mime_part *part, uint64_t size,
 			     char *bs, size_t bs_size)
@@ -259,6 +259,11 @@ int worker_main(uint64_t account)
 	/* The jail: this account's directory and nothing else. */
 	struct jail jail = { .name = name, .user = w.config.user,
 			     .paths = { { dir, true } }, .path_count = 1 };
+	/* Libraries read what they need from outside before the jail shuts. */
+	if (store_preinit(&error) < 0) {
+		log_error("%s", error);
+		return 1;
+	}
 	if (jail_enter(&jail) < 0)
 		return 1;
 	if (store_create(dir, &error) < 0 || store_open(dir, &w.store, &error) < 0) {

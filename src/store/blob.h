@@ -1,0 +1,79 @@
+#ifndef RAVELIN_BLOB_H
+#define RAVELIN_BLOB_H
+/*
+ * blob: an account's message files, named by the SHA-256 of their content.
+ *
+ *   <account>/blobs/ab/ab12...ef   one file per distinct content (64 hex)
+ *   <account>/blobs/tmp/           files being written
+ *
+ * A file is written under a temporary name, fsynced, renamed into place and
+ * its directory fsynced, so a final name always holds complete, durable
+ * content.  Names are made from hashes only, never from request data.
+ * Everything is opened relative to directory descriptors held here, so the
+ * module touches nothing outside the account directory.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+/* Hex SHA-256: 64 digits and the NUL. */
+#define BLOB_HASH_SIZE 65
+/* Room for one error message with a system error in it. */
+#define BLOB_ERROR_MAX 256
+
+struct blob_store {
+	int blobs_fd;   /* <account>/blobs */
+	int tmp_fd;     /* <account>/blobs/tmp */
+	uint32_t counter;
+	char error[BLOB_ERROR_MAX];
+};
+
+/*
+ * blob_preinit fetches SHA-256 from OpenSSL once, so that OpenSSL reads its
+ * configuration before the process is confined rather than inside the jail.
+ * Returns 0, or -1 with *error_r (static).
+ */
+int blob_preinit(const char **error_r);
+
+/*
+ * blob_store_open opens <account>/blobs below account_fd (the account
+ * directory), creating blobs/ and blobs/tmp/ if create is set, and removes
+ * temporaries left by a crash more than BLOB_TMP_STALE_SECONDS ago.
+ * Returns 0, or -1 with *error_r pointing into bs (valid until the next
+ * call on bs).  On -1 nothing stays open.
+ */
+int blob_store_open(int account_fd, bool create, struct blob_store *bs, const char **error_r);
+/* blob_store_close closes the directories (safe on a closed store). */
+void blob_store_close(struct blob_store *bs);
+
+/*
+ * blob_hash computes the hex SHA-256 of the concatenation of iov[0..iovcnt)
+ * into hash_r and its length into size_r.  Returns 0, or -1 with *error_r
+ * (static) if OpenSSL fails.
+ */
+int blob_hash(const struct iovec *iov, int iovcnt, char hash_r[BLOB_HASH_SIZE],
+	      uint64_t *size_r, const char **error_r);
+
+/* blob_hash_valid says whether hash is exactly 64 lower-case hex digits. */
+bool blob_hash_valid(const char *hash);
+
+/*
+ * blob_write makes the content iov[0..iovcnt) (whose blob_hash is hash and
+ * length size) durable as blobs/<hash[0..2]>/<hash>.  When that file exists
+ * already with the same size (the same content delivered before), it is
+ * reused and only its directory is fsynced.  Otherwise the fsyncs are: the
+ * file, its directory, and blobs/ when the two-digit directory was new.
+ * Returns 0, or -1 with *error_r pointing into bs.
+ */
+int blob_write(struct blob_store *bs, const char *hash, uint64_t size,
+	       const struct iovec *iov, int iovcnt, const char **error_r);
+
+/*
+ * blob_open opens the file of hash read-only (O_CLOEXEC, no symlinks).
+ * Returns the descriptor (the caller closes it), or -1 with *error_r
+ * pointing into bs.
+ */
+int blob_open(struct blob_store *bs, const char *hash, const char **error_r);
+
+#endif

@@ -1,0 +1,1084 @@
+/*
+ * store-sqlite: the embedded store backend.  One account directory holds
+ *
+ *   store.db (+ -wal, -shm)   SQLite: mailboxes, messages, parts, deliveries
+ *   blobs/ab/ab12...          message files named by SHA-256 (blob.c)
+ *
+ * The database runs in WAL mode with synchronous=FULL, so a COMMIT returns
+ * after the WAL is fsynced; temp_store=MEMORY keeps SQLite from opening
+ * temporary files, so nothing outside the account directory is touched
+ * (the worker runs under Landlock confined to it).  Statements are prepared
+ * once per store and kept.
+ *
+ * A delivery costs three fsyncs: the message file, its directory (blob.c)
+ * and the WAL at COMMIT (plus one of blobs/ the first time a two-digit
+ * directory is made, and the occasional WAL checkpoint).
+ *
+ * A store is one connection (opened SQLITE_OPEN_NOMUTEX): one thread uses
+ * it at a time.  Other processes may open the same account concurrently;
+ * SQLite's locks and BEGIN IMMEDIATE keep UID allocation serial.
+ */
+#include "store-private.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "blob.h"
+
+/* Wait this long for another connection's write lock before failing: a
+ * delivery transaction takes milliseconds, a checkpoint a little more. */
+#define STORE_BUSY_TIMEOUT_MS 5000
+/* UIDs are 32-bit unsigned and never 0 (RFC 9051 2.3.1.1). */
+#define STORE_UID_MAX UINT32_MAX
+/* Longest account directory path accepted (the kernel's own limit). */
+#define STORE_PATH_MAX PATH_MAX
+
+enum stmt_id {
+	STMT_BEGIN,
+	STMT_BEGIN_IMMEDIATE,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_DELIVERY_GET,
+	STMT_DELIVERY_INSERT,
+	STMT_MAILBOX_GET,
+	STMT_MAILBOX_ADVANCE,
+	STMT_MAILBOX_LIST,
+	STMT_MESSAGE_INSERT,
+	STMT_MESSAGE_LIST,
+	STMT_MESSAGE_BLOB,
+	STMT_PART_INSERT,
+	STMT_COUNT
+};
+
+/* STMT_MAILBOX_LIST counts unseen messages as those without bit 1. */
+_Static_assert(STORE_FLAG_SEEN == 1, "STMT_MAILBOX_LIST hard-codes the \\Seen bit");
+
+static const char *const stmt_sql[STMT_COUNT] = {
+	[STMT_BEGIN] = "BEGIN",
+	[STMT_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_DELIVERY_GET] = "SELECT uid FROM deliveries WHERE key = ?1",
+	[STMT_DELIVERY_INSERT] =
+		"INSERT INTO deliveries (key, message_id, mailbox_id, uid, at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)",
+	[STMT_MAILBOX_GET] = "SELECT id, uidnext, highestmodseq FROM mailboxes WHERE name = ?1",
+	[STMT_MAILBOX_ADVANCE] =
+		"UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1",
+	[STMT_MAILBOX_LIST] =
+		"SELECT b.id, b.name, b.special_use, b.uidvalidity, b.uidnext,"
+		" b.highestmodseq, b.subscribed, count(m.id),"
+		" coalesce(sum((m.flags & 1) = 0), 0), coalesce(sum(m.size), 0)"
+		" FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id"
+		" GROUP BY b.id ORDER BY b.name = 'INBOX' DESC, b.name",
+	[STMT_MESSAGE_INSERT] =
+		"INSERT INTO messages (mailbox_id, uid, blob, size, internal_date, modseq,"
+		" flags, keywords, envelope, body, bodystructure, subject, from_addr, to_addr,"
+		" cc_addr, message_id, in_reply_to, refs, sent_date, lines)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, '', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+		" ?15, ?16, ?17, ?18)",
+	[STMT_MESSAGE_LIST] =
+		"SELECT uid, flags, modseq, size, internal_date, blob FROM messages"
+		" WHERE mailbox_id = ?1 ORDER BY uid",
+	[STMT_MESSAGE_BLOB] =
+		"SELECT m.blob FROM messages m JOIN mailboxes b ON m.mailbox_id = b.id"
+		" WHERE b.name = ?1 AND m.uid = ?2",
+	[STMT_PART_INSERT] =
+		"INSERT INTO parts (message_id, idx, section, depth, child_count, is_message,"
+		" header_offset, header_size, body_offset, body_size, body_lines, content_type)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+};
+
+/*
+ * Schema version 1.  Shaped for the IMAP server on top: UIDVALIDITY/UIDNEXT
+ * and HIGHESTMODSEQ per mailbox (CONDSTORE/QRESYNC), the pre-parsed FETCH
+ * answers and decoded headers per message (SORT/THREAD, SEARCH), part
+ * offsets for BODY[section], expunged UIDs with their MODSEQ (QRESYNC
+ * VANISHED), and delivery keys that survive the message (a repeated
+ * delivery stays refused after an expunge).
+ */
+static const char schema_v1[] =
+	"CREATE TABLE meta ("
+	" key TEXT PRIMARY KEY,"
+	" value TEXT NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE mailboxes ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" special_use INTEGER NOT NULL DEFAULT 0,"
+	" uidvalidity INTEGER NOT NULL CHECK (uidvalidity BETWEEN 1 AND 4294967295),"
+	" uidnext INTEGER NOT NULL DEFAULT 1 CHECK (uidnext BETWEEN 1 AND 4294967296),"
+	" highestmodseq INTEGER NOT NULL DEFAULT 1 CHECK (highestmodseq >= 1),"
+	" subscribed INTEGER NOT NULL DEFAULT 0,"
+	" created INTEGER NOT NULL"
+	");"
+	"CREATE TABLE messages ("
+	" id INTEGER PRIMARY KEY,"
+	" mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	" uid INTEGER NOT NULL CHECK (uid BETWEEN 1 AND 4294967295),"
+	" blob TEXT NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" internal_date INTEGER NOT NULL,"
+	" modseq INTEGER NOT NULL,"
+	" flags INTEGER NOT NULL DEFAULT 0,"
+	" keywords TEXT NOT NULL DEFAULT '',"
+	" envelope TEXT NOT NULL,"
+	" body TEXT NOT NULL,"
+	" bodystructure TEXT NOT NULL,"
+	" subject TEXT NOT NULL,"
+	" from_addr TEXT NOT NULL,"
+	" to_addr TEXT NOT NULL,"
+	" cc_addr TEXT NOT NULL,"
+	" message_id TEXT NOT NULL,"
+	" in_reply_to TEXT NOT NULL,"
+	" refs TEXT NOT NULL,"
+	" sent_date INTEGER,"
+	" lines INTEGER NOT NULL,"
+	" UNIQUE (mailbox_id, uid)"
+	");"
+	"CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);"
+	"CREATE INDEX messages_blob ON messages(blob);"
+	"CREATE TABLE parts ("
+	" message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+	" idx INTEGER NOT NULL,"
+	" section TEXT NOT NULL,"
+	" depth INTEGER NOT NULL,"
+	" child_count INTEGER NOT NULL,"
+	" is_message INTEGER NOT NULL,"
+	" header_offset INTEGER NOT NULL,"
+	" header_size INTEGER NOT NULL,"
+	" body_offset INTEGER NOT NULL,"
+	" body_size INTEGER NOT NULL,"
+	" body_lines INTEGER NOT NULL,"
+	" content_type TEXT NOT NULL,"
+	" PRIMARY KEY (message_id, idx)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE deliveries ("
+	" key TEXT PRIMARY KEY,"
+	" message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,"
+	" mailbox_id INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL,"
+	" at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX deliveries_message ON deliveries(message_id);"
+	"CREATE INDEX deliveries_at ON deliveries(at);"
+	"CREATE TABLE expunged ("
+	" mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	" uid INTEGER NOT NULL,"
+	" modseq INTEGER NOT NULL,"
+	" PRIMARY KEY (mailbox_id, uid)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);";
+
+struct sqlite_store {
+	struct store store; /* first: store.c sees only this */
+	sqlite3 *db;
+	int dir_fd;
+	struct blob_store blobs;
+	sqlite3_stmt *stmts[STMT_COUNT];
+	char error[STORE_ERROR_MAX];
+};
+
+/* Errors of store_create/store_open outlive the store they came from. */
+static _Thread_local char detached_error[STORE_ERROR_MAX];
+
+static struct sqlite_store *sqlite_store(struct store *store)
+{
+	assert(store->backend == &store_backend_sqlite);
+	return (struct sqlite_store *)store;
+}
+
+/* fail formats an error into the store and returns -1. */
+static int fail(struct sqlite_store *s, const char **error_r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct sqlite_store *s, const char **error_r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->error, sizeof(s->error), fmt, ap);
+	va_end(ap);
+	*error_r = s->error;
+	return -1;
+}
+
+/* sql_fail reports SQLite's last error on the connection, naming what was
+ * being done, and returns -1. */
+static int sql_fail(struct sqlite_store *s, const char *what, const char **error_r)
+{
+	return fail(s, error_r, "sqlite: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+/* stmt_get returns the kept statement id, preparing it on first use, reset
+ * and without bindings.  Returns NULL with *error_r. */
+static sqlite3_stmt *stmt_get(struct sqlite_store *s, enum stmt_id id, const char **error_r)
+{
+	if (s->stmts[id] == NULL &&
+	    sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+			       &s->stmts[id], NULL) != SQLITE_OK) {
+		sql_fail(s, "prepare", error_r);
+		return NULL;
+	}
+	return s->stmts[id];
+}
+
+/* stmt_done makes a statement ready for its next use. */
+static void stmt_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/*
+ * A binder sets parameters ?1, ?2, ... in order and remembers the first
+ * failure, so a long INSERT reads as a list of values checked once.
+ * Texts are bound SQLITE_STATIC: they must live until stmt_done.
+ */
+struct binder {
+	sqlite3_stmt *st;
+	int n;
+	int rc;
+};
+
+static void bind_i64(struct binder *b, int64_t v)
+{
+	b->n++;
+	if (b->rc == SQLITE_OK)
+		b->rc = sqlite3_bind_int64(b->st, b->n, v);
+}
+
+/* bind_u64 stores an unsigned count; SQLite integers are signed 64-bit. */
+static void bind_u64(struct binder *b, uint64_t v)
+{
+	if (v > INT64_MAX && b->rc == SQLITE_OK)
+		b->rc = SQLITE_TOOBIG;
+	bind_i64(b, (int64_t)v);
+}
+
+static void bind_str(struct binder *b, struct str v)
+{
+	b->n++;
+	if (b->rc != SQLITE_OK)
+		return;
+	if (v.ptr == NULL)
+		v = STR("");
+	if (v.len > INT_MAX)
+		b->rc = SQLITE_TOOBIG;
+	else
+		b->rc = sqlite3_bind_text(b->st, b->n, v.ptr, (int)v.len, SQLITE_STATIC);
+}
+
+static void bind_cstr(struct binder *b, const char *v)
+{
+	bind_str(b, str_c(v));
+}
+
+static void bind_null(struct binder *b)
+{
+	b->n++;
+	if (b->rc == SQLITE_OK)
+		b->rc = sqlite3_bind_null(b->st, b->n);
+}
+
+/* bind_check turns a binder's failure into an error.  Returns 0 or -1. */
+static int bind_check(struct sqlite_store *s, const struct binder *b, const char **error_r)
+{
+	if (b->rc == SQLITE_OK)
+		return 0;
+	return fail(s, error_r, "sqlite: bind: %s", sqlite3_errstr(b->rc));
+}
+
+/* step_done runs a statement that returns no rows and resets it.
+ * Returns 0 or -1 with *error_r. */
+static int step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
+		     const char **error_r)
+{
+	int ret = 0;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		ret = sql_fail(s, what, error_r);
+	stmt_done(st);
+	return ret;
+}
+
+/* run executes one kept statement without parameters (BEGIN, COMMIT...). */
+static int run(struct sqlite_store *s, enum stmt_id id, const char **error_r)
+{
+	sqlite3_stmt *st = stmt_get(s, id, error_r);
+	if (st == NULL)
+		return -1;
+	return step_done(s, st, stmt_sql[id], error_r);
+}
+
+/* rollback ends an open transaction, keeping the error already reported. */
+static void rollback(struct sqlite_store *s)
+{
+	const char *ignored;
+	if (!sqlite3_get_autocommit(s->db))
+		(void)run(s, STMT_ROLLBACK, &ignored);
+}
+
+/* exec runs SQL text once (schema, pragmas), not kept.  Returns 0 or -1. */
+static int exec(struct sqlite_store *s, const char *sql, const char **error_r)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return sql_fail(s, "exec", error_r);
+	return 0;
+}
+
+/* query_int runs SQL that yields one integer (0 when there is no row). */
+static int query_int(struct sqlite_store *s, const char *sql, const char *param,
+		     int64_t *value_r, const char **error_r)
+{
+	sqlite3_stmt *st;
+	int ret = 0;
+
+	*value_r = 0;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(s, "prepare", error_r);
+	if (param != NULL && sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC) != SQLITE_OK)
+		ret = sql_fail(s, "bind", error_r);
+	if (ret == 0) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			*value_r = sqlite3_column_int64(st, 0);
+		else if (rc != SQLITE_DONE)
+			ret = sql_fail(s, "query", error_r);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* meta_set stores an integer under key in meta (inside the caller's
+ * transaction). */
+static int meta_set(struct sqlite_store *s, const char *key, int64_t value, const char **error_r)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(s, "prepare", error_r);
+	struct binder b = { st, 0, SQLITE_OK };
+	bind_cstr(&b, key);
+	bind_i64(&b, value);
+	int ret = bind_check(s, &b, error_r);
+	if (ret == 0 && sqlite3_step(st) != SQLITE_DONE)
+		ret = sql_fail(s, "meta", error_r);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/*
+ * next_uidvalidity gives a UIDVALIDITY for a new mailbox: the current time,
+ * but always above every earlier one, so a mailbox deleted and created
+ * again within a second still gets a new value (RFC 9051 2.3.1.1).
+ */
+static int next_uidvalidity(struct sqlite_store *s, uint32_t *value_r, const char **error_r)
+{
+	int64_t last;
+
+	if (query_int(s, "SELECT value FROM meta WHERE key = 'last_uidvalidity'", NULL, &last,
+		      error_r) < 0)
+		return -1;
+	int64_t now = (int64_t)time(NULL);
+	int64_t next = now > last ? now : last + 1;
+	/* Past 2106 (or a clock far off): start again low, still non-zero. */
+	if (next <= 0 || next > UINT32_MAX)
+		next = 1;
+	if (meta_set(s, "last_uidvalidity", next, error_r) < 0)
+		return -1;
+	*value_r = (uint32_t)next;
+	return 0;
+}
+
+/* mailbox_insert creates one empty mailbox (inside the caller's
+ * transaction); a name that exists already is left as it is. */
+static int mailbox_insert(struct sqlite_store *s, const char *name,
+			  enum store_special_use special_use, bool subscribed,
+			  const char **error_r)
+{
+	uint32_t uidvalidity;
+	sqlite3_stmt *st;
+
+	if (next_uidvalidity(s, &uidvalidity, error_r) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT OR IGNORE INTO mailboxes (name, special_use, uidvalidity,"
+			       " uidnext, highestmodseq, subscribed, created)"
+			       " VALUES (?1, ?2, ?3, 1, 1, ?4, ?5)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(s, "prepare", error_r);
+	struct binder b = { st, 0, SQLITE_OK };
+	bind_cstr(&b, name);
+	bind_i64(&b, special_use);
+	bind_i64(&b, uidvalidity);
+	bind_i64(&b, subscribed);
+	bind_i64(&b, (int64_t)time(NULL));
+	int ret = bind_check(s, &b, error_r);
+	if (ret == 0 && sqlite3_step(st) != SQLITE_DONE)
+		ret = sql_fail(s, "create mailbox", error_r);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* create_default_mailboxes makes the mailboxes every new account has. */
+static int create_default_mailboxes(struct sqlite_store *s, const char **error_r)
+{
+	static const struct {
+		const char *name;
+		enum store_special_use special_use;
+	} defaults[] = {
+		{ "INBOX", STORE_SPECIAL_INBOX },   { "Sent", STORE_SPECIAL_SENT },
+		{ "Drafts", STORE_SPECIAL_DRAFTS }, { "Trash", STORE_SPECIAL_TRASH },
+		{ "Junk", STORE_SPECIAL_JUNK },     { "Archive", STORE_SPECIAL_ARCHIVE },
+	};
+
+	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+		if (mailbox_insert(s, defaults[i].name, defaults[i].special_use, true, error_r) < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * The migration hook: entry i takes the schema from version i to i + 1 (SQL
+ * first, then an optional function for data).  A schema change appends an
+ * entry; store_open applies the missing ones in one transaction.
+ */
+static const struct migration {
+	const char *sql;
+	int (*after)(struct sqlite_store *s, const char **error_r);
+} migrations[] = {
+	{ schema_v1, create_default_mailboxes },
+};
+#define SCHEMA_VERSION ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* schema_version reads the schema version (0 for an empty database). */
+static int schema_version(struct sqlite_store *s, int64_t *version_r, const char **error_r)
+{
+	int64_t has_meta;
+
+	*version_r = 0;
+	if (query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+		      "meta", &has_meta, error_r) < 0)
+		return -1;
+	if (has_meta == 0)
+		return 0;
+	return query_int(s, "SELECT value FROM meta WHERE key = 'schema_version'", NULL,
+			 version_r, error_r);
+}
+
+/*
+ * migrate brings the schema to SCHEMA_VERSION under the write lock (a
+ * concurrent opener may have done it meanwhile: the version is read again).
+ * An empty database is refused unless create is set; a newer one always.
+ */
+static int migrate(struct sqlite_store *s, bool create, const char **error_r)
+{
+	int64_t version;
+
+	if (run(s, STMT_BEGIN_IMMEDIATE, error_r) < 0)
+		return -1;
+	if (schema_version(s, &version, error_r) < 0)
+		goto failed;
+	if (version > SCHEMA_VERSION) {
+		fail(s, error_r, "store: schema version %lld is newer than this program's %lld",
+		     (long long)version, (long long)SCHEMA_VERSION);
+		goto failed;
+	}
+	if (version == 0 && !create) {
+		fail(s, error_r, "store: not created (empty database)");
+		goto failed;
+	}
+	for (int64_t v = version; v < SCHEMA_VERSION; v++) {
+		if (exec(s, migrations[v].sql, error_r) < 0)
+			goto failed;
+		if (migrations[v].after != NULL && migrations[v].after(s, error_r) < 0)
+			goto failed;
+	}
+	if (version != SCHEMA_VERSION && meta_set(s, "schema_version", SCHEMA_VERSION, error_r) < 0)
+		goto failed;
+	return run(s, STMT_COMMIT, error_r) < 0 ? (rollback(s), -1) : 0;
+failed:
+	rollback(s);
+	return -1;
+}
+
+/* db_configure applies the connection settings of the file header. */
+static int db_configure(struct sqlite_store *s, const char **error_r)
+{
+	int on = 0;
+
+	sqlite3_extended_result_codes(s->db, 1);
+	/* Defensive: no writable_schema, no direct shadow-table writes; an
+	 * untrusted schema cannot call functions with side effects. */
+	if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, &on) != SQLITE_OK || !on)
+		return sql_fail(s, "defensive mode", error_r);
+	if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL) != SQLITE_OK)
+		return sql_fail(s, "trusted_schema", error_r);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+
+	/* The pragma answers with the mode now in force. */
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(s, "prepare", error_r);
+	int rc = sqlite3_step(st);
+	const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	bool wal = mode != NULL && sqlite3_stricmp(mode, "wal") == 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return sql_fail(s, "journal_mode", error_r);
+	if (!wal)
+		return fail(s, error_r, "sqlite: WAL journal mode not available");
+	return exec(s,
+		    "PRAGMA synchronous = FULL;"
+		    "PRAGMA foreign_keys = ON;"
+		    "PRAGMA temp_store = MEMORY;",
+		    error_r);
+}
+
+/* sqlite_close finalizes the kept statements, closes the database (the
+ * last connection checkpoints the WAL) and the directories, frees s. */
+static void sqlite_close(struct store *store)
+{
+	struct sqlite_store *s = sqlite_store(store);
+
+	for (int i = 0; i < STMT_COUNT; i++)
+		sqlite3_finalize(s->stmts[i]);
+	/* Every statement is finalized, so close cannot be refused. */
+	sqlite3_close(s->db);
+	blob_store_close(&s->blobs);
+	if (s->dir_fd >= 0)
+		close(s->dir_fd);
+	free(s);
+}
+
+/* detach copies an error kept by a store into the thread's buffer, for
+ * callers that are about to free that store. */
+static void detach(const char **error_r)
+{
+	snprintf(detached_error, sizeof(detached_error), "%s", *error_r);
+	*error_r = detached_error;
+}
+
+/*
+ * open_store opens (and with create, first makes) the store in dir.
+ * Returns 0 with *s_r, or -1 with *error_r in the thread's buffer.
+ */
+static int open_store(const char *dir, bool create, struct sqlite_store **s_r,
+		      const char **error_r)
+{
+	char path[STORE_PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s/store.db", dir);
+
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		*error_r = "store: directory path too long";
+		return -1;
+	}
+	struct sqlite_store *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		*error_r = "store: out of memory";
+		return -1;
+	}
+	s->store.backend = &store_backend_sqlite;
+	s->blobs.blobs_fd = -1;
+	s->blobs.tmp_fd = -1;
+	s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dir_fd < 0) {
+		fail(s, error_r, "open(%s) failed: %m", dir);
+		goto failed;
+	}
+	if (blob_store_open(s->dir_fd, create, &s->blobs, error_r) < 0)
+		goto failed;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+		if (s->db == NULL)
+			*error_r = "sqlite: out of memory";
+		else
+			sql_fail(s, "open(store.db)", error_r);
+		goto failed;
+	}
+	if (db_configure(s, error_r) < 0 || migrate(s, create, error_r) < 0)
+		goto failed;
+	/* The new store.db entry (and its -wal) must survive a crash too. */
+	if (create && fsync(s->dir_fd) < 0) {
+		fail(s, error_r, "fsync(%s) failed: %m", dir);
+		goto failed;
+	}
+	*s_r = s;
+	return 0;
+failed:
+	detach(error_r);
+	sqlite_close(&s->store);
+	return -1;
+}
+
+/* sqlite_preinit initialises SQLite and seeds its generator, then loads
+ * SHA-256 (blob_preinit). */
+static int sqlite_preinit(const char **error_r)
+{
+	unsigned char seed[8];
+
+	if (sqlite3_initialize() != SQLITE_OK) {
+		*error_r = "sqlite: initialize failed";
+		return -1;
+	}
+	/* The first call seeds SQLite's generator from /dev/urandom (it is
+	 * used for WAL salts); inside the jail that file is out of reach. */
+	sqlite3_randomness(sizeof(seed), seed);
+	return blob_preinit(error_r);
+}
+
+/* sqlite_create makes (or completes, or finds) the store in dir and closes
+ * it again. */
+static int sqlite_create(const char *dir, const char **error_r)
+{
+	struct sqlite_store *s;
+
+	if (open_store(dir, true, &s, error_r) < 0)
+		return -1;
+	sqlite_close(&s->store);
+	return 0;
+}
+
+/* sqlite_open opens an existing store, migrating an older schema. */
+static int sqlite_open(const char *dir, struct store **store_r, const char **error_r)
+{
+	struct sqlite_store *s;
+
+	if (open_store(dir, false, &s, error_r) < 0)
+		return -1;
+	*store_r = &s->store;
+	return 0;
+}
+
+/* delivery_get looks a delivery key up; *found_r says whether it exists
+ * and *uid_r then holds its UID. */
+static int delivery_get(struct sqlite_store *s, const char *key, uint32_t *uid_r,
+			bool *found_r, const char **error_r)
+{
+	sqlite3_stmt *st = stmt_get(s, STMT_DELIVERY_GET, error_r);
+	if (st == NULL)
+		return -1;
+	struct binder b = { st, 0, SQLITE_OK };
+	bind_cstr(&b, key);
+	int ret = bind_check(s, &b, error_r);
+	*found_r = false;
+	if (ret == 0) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*found_r = true;
+			*uid_r = (uint32_t)sqlite3_column_int64(st, 0);
+		} else if (rc != SQLITE_DONE) {
+			ret = sql_fail(s, "delivery lookup", error_r);
+		}
+	}
+	stmt_done(st);
+	return ret;
+}
+
+struct mailbox_row {
+	int64_t id;
+	int64_t uidnext;
+	int64_t highestmodseq;
+};
+
+/* mailbox_get looks a mailbox up by name; *found_r says whether it exists. */
+static int mailbox_get(struct sqlite_store *s, const char *name, struct mailbox_row *row_r,
+		       bool *found_r, const char **error_r)
+{
+	sqlite3_stmt *st = stmt_get(s, STMT_MAILBOX_GET, error_r);
+	if (st == NULL)
+		return -1;
+	struct binder b = { st, 0, SQLITE_OK };
+	bind_cstr(&b, name);
+	int ret = bind_check(s, &b, error_r);
+	*found_r = false;
+	if (ret == 0) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*found_r = true;
+			row_r->id = sqlite3_column_int64(st, 0);
+			row_r->uidnext = sqlite3_column_int64(st, 1);
+			row_r->highestmodseq = sqlite3_column_int64(st, 2);
+		} else if (rc != SQLITE_DONE) {
+			ret = sql_fail(s, "mailbox lookup", error_r);
+		}
+	}
+	stmt_done(st);
+	return ret;
+}
+
+/* mailbox_require is mailbox_get where a missing mailbox is an error. */
+static int mailbox_require(struct sqlite_store *s, const char *name, struct mailbox_row *row_r,
+			   const char **error_r)
+{
+	bool found;
+
+	if (mailbox_get(s, name, row_r, &found, error_r) < 0)
+		return -1;
+	if (!found)
+		return fail(s, error_r, "store: no such mailbox: %s", name);
+	return 0;
+}
+
+/* message_insert adds the message row; *rowid_r gets its id. */
+static int message_insert(struct sqlite_store *s, const struct mailbox_row *mb, uint32_t uid,
+			  uint64_t modseq, const char *hash, const struct mime_message *msg,
+			  int64_t internal_date, int64_t *rowid_r, const char **error_r)
+{
+	sqlite3_stmt *st = stmt_get(s, STMT_MESSAGE_INSERT, error_r);
+	if (st == NULL)
+		return -1;
+	struct binder b = { st, 0, SQLITE_OK };
+	bind_i64(&b, mb->id);
+	bind_i64(&b, uid);
+	bind_cstr(&b, hash);
+	bind_u64(&b, msg->size);
+	bind_i64(&b, internal_date);
+	bind_u64(&b, modseq);
+	bind_str(&b, msg->envelope);
+	bind_str(&b, msg->body);
+	bind_str(&b, msg->bodystructure);
+	bind_str(&b, msg->subject);
+	bind_str(&b, msg->from);
+	bind_str(&b, msg->to);
+	bind_str(&b, msg->cc);
+	bind_str(&b, msg->message_id);
+	bind_str(&b, msg->in_reply_to);
+	bind_str(&b, msg->references);
+	if (msg->date < 0)
+		bind_null(&b);
+	else
+		bind_i64(&b, msg->date);
+	bind_u64(&b, msg->lines);
+	if (bind_check(s, &b, error_r) < 0) {
+		stmt_done(st);
+		return -1;
+	}
+	if (step_done(s, st, "insert message", error_r) < 0)
+		return -1;
+	*rowid_r = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+/* parts_insert adds the part rows of message rowid. */
+static int parts_insert(struct sqlite_store *s, int64_t rowid, const struct mime_message *msg,
+			const char **error_r)
+{
+	sqlite3_stmt *st = stmt_get(s, STMT_PART_INSERT, error_r);
+	if (st == NULL)
+		return -1;
+	for (size_t i = 0; i < msg->part_count; i++) {
+		const struct mime_part *p = &msg->parts[i];
+		struct binder b = { st, 0, SQLITE_OK };
+		bind_i64(&b, rowid);
+		bind_u64(&b, i);
+		bind_str(&b, p->section);
+		bind_i64(&b, p->depth);
+		bind_i64(&b, p->child_count);
+		bind_i64(&b, p->is_embedded_message != 0);
+		bind_u64(&b, p->header_offset);
+		bind_u64(&b, p->header_size);
+		bind_u64(&b, p->body_offset);
+		bind_u64(&b, p->body_size);
+		bind_u64(&b, p->body_lines);
+		bind_str(&b, p->content_type);
+		if (bind_check(s, &b, error_r) < 0) {
+			stmt_done(st);
+			return -1;
+		}
+		if (step_done(s, st, "insert part", error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* deliver_locked does the database part of a delivery inside BEGIN
+ * IMMEDIATE (the caller commits or rolls back). */
+static int deliver_locked(struct sqlite_store *s, const char *mailbox, const char *key,
+			  const char *hash, const struct mime_message *msg,
+			  int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
+			  const char **error_r)
+{
+	struct mailbox_row mb;
+	bool found;
+	int64_t rowid;
+	sqlite3_stmt *st;
+
+	/* Checked again under the write lock: a concurrent writer may have
+	 * stored the key since the first look. */
+	if (delivery_get(s, key, uid_r, &found, error_r) < 0)
+		return -1;
+	if (found) {
+		*duplicate_r = true;
+		return 0;
+	}
+	if (mailbox_require(s, mailbox, &mb, error_r) < 0)
+		return -1;
+	if (mb.uidnext < 1 || mb.uidnext > STORE_UID_MAX)
+		return fail(s, error_r, "store: mailbox %s has no UIDs left", mailbox);
+	uint32_t uid = (uint32_t)mb.uidnext;
+	uint64_t modseq = (uint64_t)mb.highestmodseq + 1;
+
+	if ((st = stmt_get(s, STMT_MAILBOX_ADVANCE, error_r)) == NULL)
+		return -1;
+	struct binder b = { st, 0, SQLITE_OK };
+	bind_i64(&b, mb.id);
+	bind_i64(&b, (int64_t)uid + 1);
+	bind_u64(&b, modseq);
+	if (bind_check(s, &b, error_r) < 0 || step_done(s, st, "advance mailbox", error_r) < 0) {
+		stmt_done(st);
+		return -1;
+	}
+	if (message_insert(s, &mb, uid, modseq, hash, msg, internal_date, &rowid, error_r) < 0 ||
+	    parts_insert(s, rowid, msg, error_r) < 0)
+		return -1;
+
+	if ((st = stmt_get(s, STMT_DELIVERY_INSERT, error_r)) == NULL)
+		return -1;
+	b = (struct binder){ st, 0, SQLITE_OK };
+	bind_cstr(&b, key);
+	bind_i64(&b, rowid);
+	bind_i64(&b, mb.id);
+	bind_i64(&b, uid);
+	bind_i64(&b, (int64_t)time(NULL));
+	if (bind_check(s, &b, error_r) < 0 || step_done(s, st, "insert delivery", error_r) < 0) {
+		stmt_done(st);
+		return -1;
+	}
+	*uid_r = uid;
+	return 0;
+}
+
+/*
+ * sqlite_deliver: a duplicate or an unknown mailbox is caught before the
+ * file is written; the file is durable before BEGIN IMMEDIATE, so the write
+ * lock is held only for the inserts and the COMMIT's WAL fsync.  A crash
+ * between the file and the COMMIT leaves an unreferenced file, never a
+ * message without its content.
+ */
+static int sqlite_deliver(struct store *store, const char *mailbox, const char *delivery_key,
+			  const struct iovec *iov, int iovcnt, const struct mime_message *msg,
+			  int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
+			  const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	char hash[BLOB_HASH_SIZE];
+	struct mailbox_row mb;
+	uint64_t size;
+	bool found;
+
+	if (delivery_get(s, delivery_key, uid_r, &found, error_r) < 0)
+		return -1;
+	if (found) {
+		*duplicate_r = true;
+		return 0;
+	}
+	if (mailbox_require(s, mailbox, &mb, error_r) < 0)
+		return -1;
+	if (blob_hash(iov, iovcnt, hash, &size, error_r) < 0 ||
+	    blob_write(&s->blobs, hash, size, iov, iovcnt, error_r) < 0)
+		return -1;
+	assert(size == msg->size);
+
+	if (run(s, STMT_BEGIN_IMMEDIATE, error_r) < 0)
+		return -1;
+	if (deliver_locked(s, mailbox, delivery_key, hash, msg, internal_date, uid_r,
+			   duplicate_r, error_r) < 0 ||
+	    run(s, *duplicate_r ? STMT_ROLLBACK : STMT_COMMIT, error_r) < 0) {
+		rollback(s);
+		*uid_r = 0;
+		*duplicate_r = false;
+		return -1;
+	}
+	return 0;
+}
+
+/* sqlite_mailbox_list reads all mailboxes with their counts in one query
+ * (so one snapshot), INBOX first, then by name in byte order. */
+static int sqlite_mailbox_list(struct store *store, struct store_mailbox **list_r,
+			       size_t *count_r, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	struct store_mailbox *list = NULL;
+	size_t count = 0, cap = 0;
+	int rc, ret = 0;
+
+	sqlite3_stmt *st = stmt_get(s, STMT_MAILBOX_LIST, error_r);
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == cap) {
+			size_t new_cap = cap == 0 ? 16 : cap * 2;
+			struct store_mailbox *p = reallocarray(list, new_cap, sizeof(*list));
+			if (p == NULL) {
+				ret = fail(s, error_r, "store: out of memory");
+				break;
+			}
+			list = p;
+			cap = new_cap;
+		}
+		struct store_mailbox *m = &list[count];
+		memset(m, 0, sizeof(*m));
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		m->name = strdup(name != NULL ? name : "");
+		if (m->name == NULL) {
+			ret = fail(s, error_r, "store: out of memory");
+			break;
+		}
+		count++;
+		m->id = sqlite3_column_int64(st, 0);
+		m->special_use = (enum store_special_use)sqlite3_column_int(st, 2);
+		m->uidvalidity = (uint32_t)sqlite3_column_int64(st, 3);
+		m->uidnext = (uint32_t)sqlite3_column_int64(st, 4);
+		m->highestmodseq = (uint64_t)sqlite3_column_int64(st, 5);
+		m->subscribed = sqlite3_column_int(st, 6) != 0;
+		m->messages = (uint64_t)sqlite3_column_int64(st, 7);
+		m->unseen = (uint64_t)sqlite3_column_int64(st, 8);
+		m->bytes = (uint64_t)sqlite3_column_int64(st, 9);
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = sql_fail(s, "list mailboxes", error_r);
+	stmt_done(st);
+	if (ret < 0) {
+		store_mailbox_list_free(&list, count);
+		return -1;
+	}
+	*list_r = list;
+	*count_r = count;
+	return 0;
+}
+
+/* message_rows reads the messages of mailbox id into a new array. */
+static int message_rows(struct sqlite_store *s, int64_t mailbox_id, struct store_message **list_r,
+			size_t *count_r, const char **error_r)
+{
+	struct store_message *list = NULL;
+	size_t count = 0, cap = 0;
+	int rc, ret = 0;
+
+	sqlite3_stmt *st = stmt_get(s, STMT_MESSAGE_LIST, error_r);
+	if (st == NULL)
+		return -1;
+	struct binder b = { st, 0, SQLITE_OK };
+	bind_i64(&b, mailbox_id);
+	if (bind_check(s, &b, error_r) < 0) {
+		stmt_done(st);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == cap) {
+			size_t new_cap = cap == 0 ? 64 : cap * 2;
+			struct store_message *p = reallocarray(list, new_cap, sizeof(*list));
+			if (p == NULL) {
+				ret = fail(s, error_r, "store: out of memory");
+				break;
+			}
+			list = p;
+			cap = new_cap;
+		}
+		struct store_message *m = &list[count++];
+		memset(m, 0, sizeof(*m));
+		m->uid = (uint32_t)sqlite3_column_int64(st, 0);
+		m->flags = (uint32_t)sqlite3_column_int64(st, 1);
+		m->modseq = (uint64_t)sqlite3_column_int64(st, 2);
+		m->size = (uint64_t)sqlite3_column_int64(st, 3);
+		m->internal_date = sqlite3_column_int64(st, 4);
+		const char *hash = (const char *)sqlite3_column_text(st, 5);
+		if (hash != NULL && sqlite3_column_bytes(st, 5) == BLOB_HASH_SIZE - 1)
+			memcpy(m->hash, hash, BLOB_HASH_SIZE);
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = sql_fail(s, "list messages", error_r);
+	stmt_done(st);
+	if (ret < 0) {
+		free(list);
+		return -1;
+	}
+	*list_r = list;
+	*count_r = count;
+	return 0;
+}
+
+/* sqlite_message_list lists a mailbox's messages in UID order; an unknown
+ * mailbox is an error, an empty one gives count 0 and a NULL list. */
+static int sqlite_message_list(struct store *store, const char *mailbox,
+			       struct store_message **list_r, size_t *count_r,
+			       const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	struct mailbox_row mb;
+
+	/* One read transaction: the mailbox cannot vanish between the two. */
+	if (run(s, STMT_BEGIN, error_r) < 0)
+		return -1;
+	if (mailbox_require(s, mailbox, &mb, error_r) < 0 ||
+	    message_rows(s, mb.id, list_r, count_r, error_r) < 0) {
+		rollback(s);
+		return -1;
+	}
+	if (run(s, STMT_COMMIT, error_r) < 0) {
+		free(*list_r);
+		*list_r = NULL;
+		*count_r = 0;
+		rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* sqlite_message_open finds the message's blob hash and opens that file. */
+static int sqlite_message_open(struct store *store, const char *mailbox, uint32_t uid,
+			       const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	char hash[BLOB_HASH_SIZE] = "";
+	int rc, ret = 0;
+
+	sqlite3_stmt *st = stmt_get(s, STMT_MESSAGE_BLOB, error_r);
+	if (st == NULL)
+		return -1;
+	struct binder b = { st, 0, SQLITE_OK };
+	bind_cstr(&b, mailbox);
+	bind_i64(&b, uid);
+	if (bind_check(s, &b, error_r) < 0) {
+		ret = -1;
+	} else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *text = (const char *)sqlite3_column_text(st, 0);
+		if (text != NULL && sqlite3_column_bytes(st, 0) == BLOB_HASH_SIZE - 1)
+			memcpy(hash, text, BLOB_HASH_SIZE);
+	} else if (rc == SQLITE_DONE) {
+		ret = fail(s, error_r, "store: no message %s UID %u", mailbox, uid);
+	} else {
+		ret = sql_fail(s, "message lookup", error_r);
+	}
+	stmt_done(st);
+	if (ret < 0)
+		return -1;
+	/* blob_open refuses anything but a hash as a file name. */
+	return blob_open(&s->blobs, hash, error_r);
+}
+
+const struct store_backend store_backend_sqlite = {
+	.name = "sqlite",
+	.preinit = sqlite_preinit,
+	.create = sqlite_create,
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.mailbox_list = sqlite_mailbox_list,
+	.deliver = sqlite_deliver,
+	.message_list = sqlite_message_list,
+	.message_open = sqlite_message_open,
+};

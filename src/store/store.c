@@ -1,0 +1,182 @@
+/*
+ * store: the public calls of store.h.  Each one checks its arguments (the
+ * promises listed in store-private.h) and dispatches to the backend.  Only
+ * the SQLite + files backend exists; choosing another one (by
+ * configuration) will happen here.
+ */
+#include "store-private.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The backend for new and opened stores. */
+static const struct store_backend *const default_backend = &store_backend_sqlite;
+
+/* mailbox_name_check refuses names that are empty, too long or contain
+ * control characters, and returns the canonical spelling: IMAP names INBOX
+ * case-insensitively (RFC 9051 5.1), the store keeps it as "INBOX". */
+static const char *mailbox_name_check(const char *name, const char **error_r)
+{
+	size_t len = strnlen(name, STORE_MAILBOX_NAME_MAX + 1);
+
+	if (len == 0 || len > STORE_MAILBOX_NAME_MAX) {
+		*error_r = "store: invalid mailbox name length";
+		return NULL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c < 0x20 || c == 0x7f) {
+			*error_r = "store: control character in mailbox name";
+			return NULL;
+		}
+	}
+	return strcasecmp(name, "INBOX") == 0 ? "INBOX" : name;
+}
+
+/* message_check verifies that msg describes content of total bytes: the
+ * size matches and every part lies inside it, so the offsets stored for
+ * FETCH can be trusted later.  Returns 0 or -1 with *error_r. */
+static int message_check(const struct mime_message *msg, uint64_t total, const char **error_r)
+{
+	if (msg->size != total) {
+		*error_r = "store: parsed size differs from content size";
+		return -1;
+	}
+	if (msg->part_count > 0 && msg->parts == NULL) {
+		*error_r = "store: parts missing";
+		return -1;
+	}
+	for (size_t i = 0; i < msg->part_count; i++) {
+		const struct mime_part *p = &msg->parts[i];
+		if (p->header_offset > total || p->header_size > total - p->header_offset ||
+		    p->body_offset > total || p->body_size > total - p->body_offset) {
+			*error_r = "store: part outside the message";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* store_preinit: see store.h; process-wide, for the default backend. */
+int store_preinit(const char **error_r)
+{
+	assert(error_r != NULL);
+	return default_backend->preinit(error_r);
+}
+
+/* store_create: see store.h; creates a store of the default backend. */
+int store_create(const char *dir, const char **error_r)
+{
+	assert(dir != NULL && error_r != NULL);
+	return default_backend->create(dir, error_r);
+}
+
+/* store_open: see store.h; *store_r is NULL unless 0 is returned. */
+int store_open(const char *dir, struct store **store_r, const char **error_r)
+{
+	assert(dir != NULL && store_r != NULL && error_r != NULL);
+	*store_r = NULL;
+	if (default_backend->open(dir, store_r, error_r) < 0)
+		return -1;
+	assert((*store_r)->backend == default_backend);
+	return 0;
+}
+
+/* store_close: see store.h; safe on NULL. */
+void store_close(struct store **store)
+{
+	if (*store == NULL)
+		return;
+	(*store)->backend->close(*store);
+	*store = NULL;
+}
+
+/* store_mailbox_list: see store.h; *list_r is NULL and *count_r 0 on -1. */
+int store_mailbox_list(struct store *store, struct store_mailbox **list_r, size_t *count_r,
+		       const char **error_r)
+{
+	assert(store != NULL && list_r != NULL && count_r != NULL && error_r != NULL);
+	*list_r = NULL;
+	*count_r = 0;
+	return store->backend->mailbox_list(store, list_r, count_r, error_r);
+}
+
+/* store_mailbox_list_free frees the names and the array, sets *list NULL. */
+void store_mailbox_list_free(struct store_mailbox **list, size_t count)
+{
+	if (*list == NULL)
+		return;
+	for (size_t i = 0; i < count; i++)
+		free((*list)[i].name);
+	free(*list);
+	*list = NULL;
+}
+
+/* store_deliver checks every argument (store-private.h lists the promises
+ * the backend gets) before the backend touches the disk. */
+int store_deliver(struct store *store, const char *mailbox, const char *delivery_key,
+		  const struct iovec *iov, int iovcnt, const struct mime_message *msg,
+		  int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
+		  const char **error_r)
+{
+	assert(store != NULL && mailbox != NULL && delivery_key != NULL && msg != NULL);
+	assert(uid_r != NULL && duplicate_r != NULL && error_r != NULL);
+	*uid_r = 0;
+	*duplicate_r = false;
+
+	const char *name = mailbox_name_check(mailbox, error_r);
+	if (name == NULL)
+		return -1;
+	size_t key_len = strnlen(delivery_key, STORE_DELIVERY_KEY_MAX + 1);
+	if (key_len == 0 || key_len > STORE_DELIVERY_KEY_MAX) {
+		*error_r = "store: invalid delivery key length";
+		return -1;
+	}
+	if (iovcnt < 0 || (iovcnt > 0 && iov == NULL)) {
+		*error_r = "store: invalid content vector";
+		return -1;
+	}
+	uint64_t total = 0;
+	for (int i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len > UINT64_MAX - total) {
+			*error_r = "store: content too large";
+			return -1;
+		}
+		total += iov[i].iov_len;
+	}
+	if (message_check(msg, total, error_r) < 0)
+		return -1;
+	return store->backend->deliver(store, name, delivery_key, iov, iovcnt, msg,
+				       internal_date, uid_r, duplicate_r, error_r);
+}
+
+/* store_message_list: see store.h; free the list with free(). */
+int store_message_list(struct store *store, const char *mailbox, struct store_message **list_r,
+		       size_t *count_r, const char **error_r)
+{
+	assert(store != NULL && mailbox != NULL && list_r != NULL && count_r != NULL);
+	assert(error_r != NULL);
+	*list_r = NULL;
+	*count_r = 0;
+	const char *name = mailbox_name_check(mailbox, error_r);
+	if (name == NULL)
+		return -1;
+	return store->backend->message_list(store, name, list_r, count_r, error_r);
+}
+
+/* store_message_open: see store.h; the caller closes the fd. */
+int store_message_open(struct store *store, const char *mailbox, uint32_t uid,
+		       const char **error_r)
+{
+	assert(store != NULL && mailbox != NULL && error_r != NULL);
+	const char *name = mailbox_name_check(mailbox, error_r);
+	if (name == NULL)
+		return -1;
+	if (uid == 0) {
+		*error_r = "store: UID 0 does not exist";
+		return -1;
+	}
+	return store->backend->message_open(store, name, uid, error_r);
+}
