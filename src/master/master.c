@@ -202,8 +202,11 @@ static int child_spawn(struct child *c)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(sv[1], PROCESS_FD_MASTER) < 0 ||
-		    dup2(m->config_fd, PROCESS_FD_CONFIG) < 0)
+		/* Move both above the targets first: either may sit on 3 or 4. */
+		int link = fcntl(sv[1], F_DUPFD, 10);
+		int conf = fcntl(m->config_fd, F_DUPFD, 10);
+		if (link < 0 || conf < 0 || dup2(link, PROCESS_FD_MASTER) < 0 ||
+		    dup2(conf, PROCESS_FD_CONFIG) < 0)
 			_exit(127);
 		close_range(PROCESS_FD_CONFIG + 1, ~0U, 0);
 		execv(m->exe, argv);
