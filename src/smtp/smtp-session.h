@@ -20,6 +20,14 @@
  *    same input is discarded (the STARTTLS command injection attack).
  *  - Limits: command line length (SMTP_MAX_LINE), recipients per message,
  *    message size, errors per session; going over gives a protocol error.
+ *
+ * Answers and input (PIPELINING): smtp_session_input stops consuming as soon
+ * as a callback's answer is owed (rcpt_lookup, data_end, starttls).  The
+ * *_result / tls_started calls output the reply but never consume input by
+ * themselves; the caller calls smtp_session_input again afterwards to go on
+ * with the commands still in its buffer.  An answer may also be given from
+ * inside the callback that asked for it.  Answers that are not awaited are
+ * ignored.  Callbacks must not free the session or call smtp_session_input.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -70,7 +78,8 @@ struct smtp_transaction {
 struct smtp_callbacks {
 	/* Bytes to send to the client. */
 	void (*output)(void *ctx, const char *data, size_t len);
-	/* Resolve a recipient; answer with smtp_session_rcpt_result. */
+	/* Resolve a recipient; answer with smtp_session_rcpt_result.  address
+	 * stays valid until the transaction ends. */
 	void (*rcpt_lookup)(void *ctx, struct str address);
 	/* A message starts; return 0, or -1 if it cannot be taken now (451). */
 	int (*data_begin)(void *ctx, const struct smtp_transaction *t);
@@ -79,7 +88,9 @@ struct smtp_callbacks {
 	int (*data_chunk)(void *ctx, const char *data, size_t len);
 	/* All bytes given; make it durable and answer with
 	 * smtp_session_data_result.  ok is false when the message was refused
-	 * (too big, aborted): the callee drops what it got and must still answer. */
+	 * (too big, aborted): the callee drops what it got and must still answer.
+	 * A session that closes mid-message (timeout, too many errors, free)
+	 * does not call data_end: the caller drops the partial message. */
 	void (*data_end)(void *ctx, bool ok);
 	/* "220 Ready to start TLS" was output: start the handshake and call
 	 * smtp_session_tls_started once it is done. */
@@ -102,6 +113,9 @@ void smtp_session_start(struct smtp_session *session);
  * smtp_session_input consumes as much of in as it can (bytes it consumed
  * are removed from in) and stops early while waiting for a callback's
  * answer or after the session closed.  Call it again after each answer.
+ * While the TLS handshake is awaited, every byte given is discarded (it was
+ * sent in clear before the handshake).  in must be able to hold
+ * SMTP_MAX_LINE octets: a command line is at most that, line end included.
  */
 void smtp_session_input(struct smtp_session *session, struct buf *in);
 void smtp_session_rcpt_result(struct smtp_session *session, enum smtp_rcpt_status status,
