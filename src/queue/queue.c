@@ -41,6 +41,8 @@
 /* Slack over smtp.max_message_size for the Received: line a front adds. */
 #define QUEUE_SIZE_SLACK (64 * 1024)
 #define QUEUE_MAX_ADDRESS 512
+/* Messages made durable by one directory fsync (group commit). */
+#define QUEUE_MAX_GROUP_COMMIT 256
 
 enum rcpt_state { RCPT_PENDING, RCPT_INFLIGHT, RCPT_DONE, RCPT_WAITING };
 
@@ -56,6 +58,7 @@ struct txn {
 	size_t rcpt_count, rcpt_cap;
 	bool header_written;
 	bool failed;
+	bool committing;       /* in the group commit list; front may be gone */
 	uint64_t bytes;
 };
 
@@ -95,6 +98,8 @@ struct queue {
 	struct ipc *master;
 	struct spool *spool;
 	struct txn *txns;
+	struct txn *commits[QUEUE_MAX_GROUP_COMMIT];
+	size_t commit_count;
 	struct qmsg *msgs;
 	struct wlink *links;
 	uint64_t next_seq;
@@ -269,39 +274,79 @@ static void txn_data(struct ipc *front, const struct ipc_msg *msg)
 	}
 }
 
+
+
 static void load_message(const char *qid, void *ctx);
+
+static void txn_reply(struct ipc *front, uint64_t id, bool ok, const char *qid)
+{
+	struct buf out;
+	buf_init(&out, 128);
+	ipc_put_u64(&out, ok ? 1 : 0);
+	ipc_put_str(&out, str_c(ok ? qid : ""));
+	ipc_send_buf(front, IPC_QUEUE_RESULT, id, &out, -1);
+	buf_free(&out);
+}
+
+/*
+ * commit_group makes every message that ended in this turn of the loop
+ * durable with one directory fsync, then answers the fronts.  Messages
+ * arriving while the fsyncs run form the next group, so under load one
+ * fsync of spool/q covers many messages.
+ */
+static void commit_group(struct ev_timer *timer, void *ctx)
+{
+	struct txn *group[QUEUE_MAX_GROUP_COMMIT];
+	bool ok[QUEUE_MAX_GROUP_COMMIT];
+	size_t n = q.commit_count;
+	(void)timer;
+	(void)ctx;
+
+	memcpy(group, q.commits, n * sizeof(group[0]));
+	q.commit_count = 0;
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		ok[i] = spool_commit_file(q.spool, group[i]->qid, group[i]->fd) == 0;
+		any |= ok[i];
+	}
+	if (any && spool_commit_dir(q.spool) < 0)
+		memset(ok, 0, sizeof(ok));
+	for (size_t i = 0; i < n; i++) {
+		struct txn *t = group[i];
+		char qid[SPOOL_QID_SIZE];
+		memcpy(qid, t->qid, sizeof(qid));
+		if (ok[i])
+			log_info("%s: accepted from <%.*s>, %llu bytes, %zu recipients", qid,
+				 (int)t->mail_from.len, t->mail_from.data ? t->mail_from.data : "",
+				 (unsigned long long)t->bytes, t->rcpt_count);
+		if (t->front != NULL)
+			txn_reply(t->front, t->id, ok[i], qid);
+		txn_free(t, !ok[i]);
+		if (ok[i])
+			load_message(qid, NULL);
+	}
+}
 
 static void txn_end(struct ipc *front, const struct ipc_msg *msg)
 {
 	struct txn *t = txn_find(front, msg->id);
-	struct buf out;
 	uint64_t ok_in;
 
 	memcpy(&ok_in, msg->payload, sizeof(ok_in));
-	if (t == NULL)
+	if (t == NULL || t->committing)
 		return;
 	bool ok = ok_in == 1 && !t->failed && t->rcpt_count > 0;
 	if (ok && !t->header_written && txn_write_header(t) < 0)
 		ok = false;
-	if (ok && spool_commit(q.spool, t->qid, t->fd) < 0)
-		ok = false;
-	char qid[SPOOL_QID_SIZE];
-	memcpy(qid, t->qid, sizeof(qid));
-	if (ok) {
-		log_info("%s: accepted from <%.*s>, %llu bytes, %zu recipients", qid,
-			 (int)t->mail_from.len, t->mail_from.data ? t->mail_from.data : "",
-			 (unsigned long long)t->bytes, t->rcpt_count);
-		txn_free(t, false);
-	} else {
+	if (!ok || q.commit_count == QUEUE_MAX_GROUP_COMMIT) {
 		txn_free(t, true);
+		txn_reply(front, msg->id, false, "");
+		return;
 	}
-	buf_init(&out, 128);
-	ipc_put_u64(&out, ok ? 1 : 0);
-	ipc_put_str(&out, str_c(ok ? qid : ""));
-	ipc_send_buf(front, IPC_QUEUE_RESULT, msg->id, &out, -1);
-	buf_free(&out);
-	if (ok)
-		load_message(qid, NULL);
+	t->committing = true;
+	if (q.commit_count == 0)
+		ev_timer_add(q.ev, 0, commit_group, NULL);
+	q.commits[q.commit_count++] = t;
 }
 
 static void front_closed(struct ipc *front, void *ctx)
@@ -310,7 +355,10 @@ static void front_closed(struct ipc *front, void *ctx)
 	struct txn *t = q.txns;
 	while (t != NULL) {
 		struct txn *next = t->next;
-		if (t->front == front)
+		/* A message being committed is kept: it was complete. */
+		if (t->front == front && t->committing)
+			t->front = NULL;
+		else if (t->front == front)
 			txn_free(t, true);
 		t = next;
 	}

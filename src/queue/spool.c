@@ -108,7 +108,7 @@ int spool_envelope_format(struct buf *out, const struct spool_envelope *env)
 	return buf_putc(out, '\n');
 }
 
-int spool_commit(struct spool *s, const char *qid, int fd)
+int spool_commit_file(struct spool *s, const char *qid, int fd)
 {
 	if (fdatasync(fd) < 0) {
 		log_error("fdatasync(spool %s) failed: %m", qid);
@@ -118,11 +118,23 @@ int spool_commit(struct spool *s, const char *qid, int fd)
 		log_error("rename(spool %s) failed: %m", qid);
 		return -1;
 	}
+	return 0;
+}
+
+int spool_commit_dir(struct spool *s)
+{
 	if (fsync(s->q_fd) < 0) {
 		log_error("fsync(spool/q) failed: %m");
 		return -1;
 	}
 	return 0;
+}
+
+int spool_commit(struct spool *s, const char *qid, int fd)
+{
+	if (spool_commit_file(s, qid, fd) < 0)
+		return -1;
+	return spool_commit_dir(s);
 }
 
 void spool_abort(struct spool *s, const char *qid, int fd)
