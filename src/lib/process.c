@@ -1,6 +1,7 @@
 /* process: a child's start-up, and its log going to master (see process.h). */
 #include "process.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,6 +39,9 @@ int process_child_init(const char *name, struct config *config)
 
 	log_init(name);
 	log_set_sink(child_log_sink);
+	/* Ctrl-C reaches the whole process group; master alone decides how
+	 * the children stop (SIGTERM, after which they finish what they do). */
+	signal(SIGINT, SIG_IGN);
 	buf_init(&text, PROCESS_MAX_CONFIG);
 	for (;;) {
 		ssize_t n = pread(PROCESS_FD_CONFIG, chunk, sizeof(chunk), (off_t)text.len);
