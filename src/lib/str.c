@@ -82,3 +82,14 @@ int str_to_u64(struct str s, uint64_t max, uint64_t *out)
 	*out = v;
 	return 0;
 }
+
+int str_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -37,5 +37,7 @@ long str_chr(struct str s, char c);
  * one digit) that is at most max.  Returns 0, or -1 on any other input.
  */
 int str_to_u64(struct str s, uint64_t max, uint64_t *out);
+/* str_hex_digit gives the value of one hex digit (either case), or -1. */
+int str_hex_digit(char c);
 
 #endif

@@ -17,17 +17,6 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* parse_word recognises an encoded word starting at in[i] ("=?").  Returns
  * true and fills w, or false when the text there is not one; then *resume
  * is where the next word can begin at the earliest.  An encoded text that
@@ -75,9 +64,9 @@ static int decode_q(struct buf *out, struct str t)
 		char c = t.ptr[i];
 		if (c == '_') {
 			c = ' ';
-		} else if (c == '=' && i + 2 < t.len && hex_value(t.ptr[i + 1]) >= 0 &&
-			   hex_value(t.ptr[i + 2]) >= 0) {
-			c = (char)(hex_value(t.ptr[i + 1]) * 16 + hex_value(t.ptr[i + 2]));
+		} else if (c == '=' && i + 2 < t.len && str_hex_digit(t.ptr[i + 1]) >= 0 &&
+			   str_hex_digit(t.ptr[i + 2]) >= 0) {
+			c = (char)(str_hex_digit(t.ptr[i + 1]) * 16 + str_hex_digit(t.ptr[i + 2]));
 			i += 2;
 		}
 		if (buf_putc(out, c) < 0)

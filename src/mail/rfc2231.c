@@ -80,25 +80,14 @@ static void split_key(struct raw_param *r)
 	r->key.len = (size_t)star;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* percent_decode appends value with %XX sequences decoded. */
 static int percent_decode(struct buf *out, struct str v)
 {
 	for (size_t i = 0; i < v.len; i++) {
 		char c = v.ptr[i];
-		if (c == '%' && i + 2 < v.len && hex_digit(v.ptr[i + 1]) >= 0 &&
-		    hex_digit(v.ptr[i + 2]) >= 0) {
-			c = (char)(hex_digit(v.ptr[i + 1]) * 16 + hex_digit(v.ptr[i + 2]));
+		if (c == '%' && i + 2 < v.len && str_hex_digit(v.ptr[i + 1]) >= 0 &&
+		    str_hex_digit(v.ptr[i + 2]) >= 0) {
+			c = (char)(str_hex_digit(v.ptr[i + 1]) * 16 + str_hex_digit(v.ptr[i + 2]));
 			i += 2;
 		}
 		if (buf_putc(out, c) < 0)
