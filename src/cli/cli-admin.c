@@ -27,6 +27,10 @@ static struct directory *open_directory(struct cli_options *opts)
 		fprintf(stderr, "ravelin: %s\n", error);
 		return NULL;
 	}
+	if (cli_own_data(&opts->config) < 0) {
+		directory_close(&dir);
+		return NULL;
+	}
 	return dir;
 }
 
@@ -212,6 +216,8 @@ static int account_add(struct cli_options *opts, struct directory *dir, const ch
 			errno ? strerror(errno) : error);
 		return 1;
 	}
+	if (cli_own(&opts->config, path, true) < 0)
+		return 1;
 	printf("account %s added (id %llu)\n", address, (unsigned long long)id);
 	return 0;
 }

@@ -52,8 +52,8 @@ int cli_load_config(struct cli_options *opts)
 
 int cli_make_data_dirs(const char *data)
 {
-	static const char *const dirs[] = { "directory", "spool", "accounts", "log", "audit",
-					    "tls" };
+	static const char *const dirs[] = { "directory", "spool", "spool/tmp", "spool/q",
+					    "accounts", "log", "audit", "tls" };
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
@@ -133,6 +133,8 @@ int cli_serve(struct cli_options *opts)
 	int r = first_run && opts->config_path == NULL ? make_demo(dir, c->data) : 0;
 	directory_close(&dir);
 	if (r < 0)
+		return 1;
+	if (cli_own_data(c) < 0)
 		return 1;
 	/* A queue with many messages in flight holds a descriptor for each. */
 	struct rlimit nofile;
