@@ -1,6 +1,8 @@
 /* blob: message files named by content hash (see blob.h). */
 #include "blob.h"
 
+#include "lib/str.h"
+
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
@@ -272,6 +274,101 @@ int blob_write(struct blob_store *bs, const char *hash, uint64_t size,
 	}
 	close(dir_fd);
 	return ret;
+}
+
+/* blob_write_start: see blob.h. */
+int blob_write_start(struct blob_store *bs, const char *hash, uint64_t size,
+		     const struct iovec *iov, int iovcnt, struct blob_pending *p,
+		     const char **error_r)
+{
+	char rel[BLOB_REL_PATH_MAX];
+	struct stat st;
+
+	assert(blob_hash_valid(hash));
+	_Static_assert(BLOB_PENDING_TMP_MAX >= BLOB_TMP_NAME_MAX, "temporary name room");
+	snprintf(p->hash, sizeof(p->hash), "%s", hash);
+	p->fd = -1;
+	p->tmp[0] = '\0';
+	snprintf(rel, sizeof(rel), "%c%c/%s", hash[0], hash[1], hash);
+	if (fstatat(bs->blobs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size == size)
+		return 0; /* the same content is there: only its directory is synced */
+	snprintf(p->tmp, sizeof(p->tmp), "%llx.%ld.%u", (unsigned long long)time(NULL),
+		 (long)getpid(), bs->counter++);
+	p->fd = openat(bs->tmp_fd, p->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		       0600);
+	if (p->fd < 0)
+		return fail(bs, error_r, "open(blobs/tmp/%s) failed: %m", p->tmp);
+	if (write_all(p->fd, iov, iovcnt) < 0) {
+		fail(bs, error_r, "write(blobs/tmp/%s) failed: %m", p->tmp);
+		blob_write_cancel(bs, p, 1);
+		return -1;
+	}
+	/* Start the writeback now, so the batch's files go to disk together. */
+	(void)sync_file_range(p->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	return 0;
+}
+
+/* blob_write_finish: see blob.h. */
+int blob_write_finish(struct blob_store *bs, struct blob_pending *pending, size_t count,
+		      const char **error_r)
+{
+	bool touched[256] = { false };
+	bool created_any = false;
+
+	for (size_t i = 0; i < count; i++) {
+		struct blob_pending *p = &pending[i];
+		char dir_name[3] = { p->hash[0], p->hash[1], '\0' };
+		unsigned idx = (unsigned)(str_hex_digit(p->hash[0]) * 16 + str_hex_digit(p->hash[1]));
+		touched[idx] = true;
+		if (p->fd < 0)
+			continue;
+		if (fdatasync(p->fd) < 0)
+			return fail(bs, error_r, "fdatasync(blobs/tmp/%s) failed: %m", p->tmp);
+		close(p->fd);
+		p->fd = -1;
+		bool created;
+		int dir_fd = open_subdir(bs->blobs_fd, dir_name, true, &created);
+		if (dir_fd < 0)
+			return fail(bs, error_r, "open(blobs/%s) failed: %m", dir_name);
+		created_any |= created;
+		int r = renameat(bs->tmp_fd, p->tmp, dir_fd, p->hash);
+		close(dir_fd);
+		if (r < 0)
+			return fail(bs, error_r, "rename(blobs/tmp/%s) failed: %m", p->tmp);
+		p->tmp[0] = '\0';
+	}
+	/* After the renames: the first directory fsync commits the journal
+	 * with all of them, the others find little left to do. */
+	for (unsigned idx = 0; idx < 256; idx++) {
+		if (!touched[idx])
+			continue;
+		char dir_name[3];
+		snprintf(dir_name, sizeof(dir_name), "%02x", idx);
+		int dir_fd = open_subdir(bs->blobs_fd, dir_name, false, NULL);
+		if (dir_fd < 0 || fsync(dir_fd) < 0) {
+			if (dir_fd >= 0)
+				close(dir_fd);
+			return fail(bs, error_r, "fsync(blobs/%s) failed: %m", dir_name);
+		}
+		close(dir_fd);
+	}
+	if (created_any && fsync(bs->blobs_fd) < 0)
+		return fail(bs, error_r, "fsync(blobs) failed: %m");
+	return 0;
+}
+
+/* blob_write_cancel: see blob.h. */
+void blob_write_cancel(struct blob_store *bs, struct blob_pending *pending, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (pending[i].fd >= 0)
+			close(pending[i].fd);
+		pending[i].fd = -1;
+		if (pending[i].tmp[0] != '\0')
+			unlinkat(bs->tmp_fd, pending[i].tmp, 0);
+		pending[i].tmp[0] = '\0';
+	}
 }
 
 /* blob_open: see blob.h. */

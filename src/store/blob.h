@@ -70,6 +70,28 @@ int blob_write(struct blob_store *bs, const char *hash, uint64_t size,
 	       const struct iovec *iov, int iovcnt, const char **error_r);
 
 /*
+ * Group commit: blob_write_start writes the content to a temporary file and
+ * starts its writeback without waiting; blob_write_finish then waits for
+ * every pending file (fdatasync, their writebacks overlap), renames each
+ * into place and fsyncs each directory touched once, so a batch of n
+ * messages costs n file syncs that run together and a handful of directory
+ * syncs.  Nothing of a batch is durable before blob_write_finish returns 0.
+ * blob_write_cancel throws pending files away.
+ */
+#define BLOB_PENDING_TMP_MAX 40
+struct blob_pending {
+	int fd;                          /* -1: content already stored */
+	char tmp[BLOB_PENDING_TMP_MAX];
+	char hash[BLOB_HASH_SIZE];
+};
+int blob_write_start(struct blob_store *bs, const char *hash, uint64_t size,
+		     const struct iovec *iov, int iovcnt, struct blob_pending *pending,
+		     const char **error_r);
+int blob_write_finish(struct blob_store *bs, struct blob_pending *pending, size_t count,
+		      const char **error_r);
+void blob_write_cancel(struct blob_store *bs, struct blob_pending *pending, size_t count);
+
+/*
  * blob_open opens the file of hash read-only (O_CLOEXEC, no symlinks).
  * Returns the descriptor (the caller closes it), or -1 with *error_r
  * pointing into bs.

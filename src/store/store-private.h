@@ -37,6 +37,13 @@ struct store_backend {
 		       const struct iovec *iov, int iovcnt, const struct mime_message *msg,
 		       int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
 		       const char **error_r);
+	int (*batch_begin)(struct store *store, const char **error_r);
+	int (*batch_deliver)(struct store *store, const char *mailbox, const char *delivery_key,
+			     const struct iovec *iov, int iovcnt, const struct mime_message *msg,
+			     int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
+			     const char **error_r);
+	int (*batch_commit)(struct store *store, const char **error_r);
+	void (*batch_abort)(struct store *store);
 	int (*message_list)(struct store *store, const char *mailbox,
 			    struct store_message **list_r, size_t *count_r, const char **error_r);
 	int (*message_open)(struct store *store, const char *mailbox, uint32_t uid,

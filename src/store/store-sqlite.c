@@ -187,6 +187,10 @@ struct sqlite_store {
 	struct blob_store blobs;
 	sqlite3_stmt *stmts[STMT_COUNT];
 	char error[STORE_ERROR_MAX];
+	/* An open batch: one transaction and the files written for it. */
+	bool in_batch;
+	struct blob_pending *pending;
+	size_t pending_count, pending_cap;
 };
 
 /* Errors of store_create/store_open outlive the store they came from. */
@@ -550,6 +554,13 @@ static int db_configure(struct sqlite_store *s, const char **error_r)
  * last connection checkpoints the WAL) and the directories, frees s. */
 static void sqlite_close(struct store *store)
 {
+	struct sqlite_store *batch_owner = (struct sqlite_store *)store;
+	if (batch_owner->in_batch) {
+		blob_write_cancel(&batch_owner->blobs, batch_owner->pending,
+				  batch_owner->pending_count);
+		rollback(batch_owner);
+	}
+	free(batch_owner->pending);
 	struct sqlite_store *s = sqlite_store(store);
 
 	for (int i = 0; i < STMT_COUNT; i++)
@@ -906,6 +917,113 @@ static int sqlite_deliver(struct store *store, const char *mailbox, const char *
 	return 0;
 }
 
+/* sqlite_batch_begin opens the batch's transaction (the write lock is held
+ * until the commit: one worker per account is the only writer anyway). */
+static int sqlite_batch_begin(struct store *store, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+
+	if (s->in_batch)
+		return fail(s, error_r, "store: a batch is open already");
+	if (run(s, STMT_BEGIN_IMMEDIATE, error_r) < 0)
+		return -1;
+	s->in_batch = true;
+	s->pending_count = 0;
+	return 0;
+}
+
+/*
+ * sqlite_batch_deliver is sqlite_deliver inside the open batch: the file is
+ * written but not yet synced, the rows go in under a savepoint so that one
+ * failed delivery leaves the rest of the batch intact.  A key delivered
+ * earlier in the same batch is seen (same transaction) and reported as a
+ * duplicate.
+ */
+static int sqlite_batch_deliver(struct store *store, const char *mailbox,
+				const char *delivery_key, const struct iovec *iov, int iovcnt,
+				const struct mime_message *msg, int64_t internal_date,
+				uint32_t *uid_r, bool *duplicate_r, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	char hash[BLOB_HASH_SIZE];
+	struct mailbox_row mb;
+	uint64_t size;
+	bool found;
+
+	if (!s->in_batch)
+		return fail(s, error_r, "store: no batch is open");
+	if (delivery_get(s, delivery_key, uid_r, &found, error_r) < 0)
+		return -1;
+	if (found) {
+		*duplicate_r = true;
+		return 0;
+	}
+	if (mailbox_require(s, mailbox, &mb, error_r) < 0)
+		return -1;
+	if (s->pending_count == s->pending_cap) {
+		size_t cap = s->pending_cap ? s->pending_cap * 2 : 16;
+		void *np = realloc(s->pending, cap * sizeof(*s->pending));
+		if (np == NULL)
+			return fail(s, error_r, "store: out of memory");
+		s->pending = np;
+		s->pending_cap = cap;
+	}
+	struct blob_pending *p = &s->pending[s->pending_count];
+	if (blob_hash(iov, iovcnt, hash, &size, error_r) < 0 ||
+	    blob_write_start(&s->blobs, hash, size, iov, iovcnt, p, error_r) < 0)
+		return -1;
+	assert(size == msg->size);
+	if (exec(s, "SAVEPOINT delivery", error_r) < 0) {
+		blob_write_cancel(&s->blobs, p, 1);
+		return -1;
+	}
+	if (deliver_locked(s, mailbox, delivery_key, hash, msg, internal_date, uid_r,
+			   duplicate_r, error_r) < 0) {
+		const char *ignored;
+		(void)exec(s, "ROLLBACK TO delivery; RELEASE delivery", &ignored);
+		blob_write_cancel(&s->blobs, p, 1);
+		*uid_r = 0;
+		*duplicate_r = false;
+		return -1;
+	}
+	if (exec(s, "RELEASE delivery", error_r) < 0) {
+		blob_write_cancel(&s->blobs, p, 1);
+		return -1;
+	}
+	s->pending_count++;
+	return 0;
+}
+
+static void sqlite_batch_abort(struct store *store)
+{
+	struct sqlite_store *s = sqlite_store(store);
+
+	if (!s->in_batch)
+		return;
+	blob_write_cancel(&s->blobs, s->pending, s->pending_count);
+	rollback(s);
+	s->in_batch = false;
+	s->pending_count = 0;
+}
+
+/* sqlite_batch_commit: files first (synced, renamed, directories synced),
+ * then the COMMIT's one WAL fsync; a failure anywhere rolls back all. */
+static int sqlite_batch_commit(struct store *store, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+
+	if (!s->in_batch)
+		return fail(s, error_r, "store: no batch is open");
+	if (blob_write_finish(&s->blobs, s->pending, s->pending_count, error_r) < 0 ||
+	    run(s, STMT_COMMIT, error_r) < 0) {
+		sqlite_batch_abort(store);
+		return -1;
+	}
+	s->in_batch = false;
+	s->pending_count = 0;
+	return 0;
+}
+
 /* sqlite_mailbox_list reads all mailboxes with their counts in one query
  * (so one snapshot), INBOX first, then by name in byte order. */
 static int sqlite_mailbox_list(struct store *store, struct store_mailbox **list_r,
@@ -1079,6 +1197,10 @@ const struct store_backend store_backend_sqlite = {
 	.close = sqlite_close,
 	.mailbox_list = sqlite_mailbox_list,
 	.deliver = sqlite_deliver,
+	.batch_begin = sqlite_batch_begin,
+	.batch_deliver = sqlite_batch_deliver,
+	.batch_commit = sqlite_batch_commit,
+	.batch_abort = sqlite_batch_abort,
 	.message_list = sqlite_message_list,
 	.message_open = sqlite_message_open,
 };

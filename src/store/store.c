@@ -114,12 +114,12 @@ void store_mailbox_list_free(struct store_mailbox **list, size_t count)
 	*list = NULL;
 }
 
-/* store_deliver checks every argument (store-private.h lists the promises
- * the backend gets) before the backend touches the disk. */
-int store_deliver(struct store *store, const char *mailbox, const char *delivery_key,
-		  const struct iovec *iov, int iovcnt, const struct mime_message *msg,
-		  int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
-		  const char **error_r)
+/* deliver_check checks every argument of a delivery (store-private.h lists
+ * the promises the backend gets) and gives the mailbox name to use. */
+static const char *deliver_check(struct store *store, const char *mailbox,
+				 const char *delivery_key, const struct iovec *iov, int iovcnt,
+				 const struct mime_message *msg, uint32_t *uid_r,
+				 bool *duplicate_r, const char **error_r)
 {
 	assert(store != NULL && mailbox != NULL && delivery_key != NULL && msg != NULL);
 	assert(uid_r != NULL && duplicate_r != NULL && error_r != NULL);
@@ -128,28 +128,74 @@ int store_deliver(struct store *store, const char *mailbox, const char *delivery
 
 	const char *name = mailbox_name_check(mailbox, error_r);
 	if (name == NULL)
-		return -1;
+		return NULL;
 	size_t key_len = strnlen(delivery_key, STORE_DELIVERY_KEY_MAX + 1);
 	if (key_len == 0 || key_len > STORE_DELIVERY_KEY_MAX) {
 		*error_r = "store: invalid delivery key length";
-		return -1;
+		return NULL;
 	}
 	if (iovcnt < 0 || (iovcnt > 0 && iov == NULL)) {
 		*error_r = "store: invalid content vector";
-		return -1;
+		return NULL;
 	}
 	uint64_t total = 0;
 	for (int i = 0; i < iovcnt; i++) {
 		if (iov[i].iov_len > UINT64_MAX - total) {
 			*error_r = "store: content too large";
-			return -1;
+			return NULL;
 		}
 		total += iov[i].iov_len;
 	}
 	if (message_check(msg, total, error_r) < 0)
+		return NULL;
+	return name;
+}
+
+/* store_deliver: see store.h; the arguments are checked before the
+ * backend touches the disk. */
+int store_deliver(struct store *store, const char *mailbox, const char *delivery_key,
+		  const struct iovec *iov, int iovcnt, const struct mime_message *msg,
+		  int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
+		  const char **error_r)
+{
+	const char *name = deliver_check(store, mailbox, delivery_key, iov, iovcnt, msg, uid_r,
+					 duplicate_r, error_r);
+	if (name == NULL)
 		return -1;
 	return store->backend->deliver(store, name, delivery_key, iov, iovcnt, msg,
 				       internal_date, uid_r, duplicate_r, error_r);
+}
+
+int store_batch_begin(struct store *store, const char **error_r)
+{
+	assert(store != NULL && error_r != NULL);
+	return store->backend->batch_begin(store, error_r);
+}
+
+/* store_batch_deliver: see store.h; checked like store_deliver. */
+int store_batch_deliver(struct store *store, const char *mailbox, const char *delivery_key,
+			const struct iovec *iov, int iovcnt, const struct mime_message *msg,
+			int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
+			const char **error_r)
+{
+	const char *name = deliver_check(store, mailbox, delivery_key, iov, iovcnt, msg, uid_r,
+					 duplicate_r, error_r);
+	if (name == NULL)
+		return -1;
+	return store->backend->batch_deliver(store, name, delivery_key, iov, iovcnt, msg,
+					     internal_date, uid_r, duplicate_r, error_r);
+}
+
+int store_batch_commit(struct store *store, const char **error_r)
+{
+	assert(store != NULL && error_r != NULL);
+	return store->backend->batch_commit(store, error_r);
+}
+
+void store_batch_abort(struct store *store)
+{
+	assert(store != NULL);
+	store->backend->batch_abort(store);
 }
 
 /* store_message_list: see store.h; free the list with free(). */

@@ -109,6 +109,23 @@ int store_deliver(struct store *store, const char *mailbox, const char *delivery
 		  int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
 		  const char **error_r);
 
+/*
+ * Group commit.  store_batch_begin opens a batch; store_batch_deliver takes
+ * the same arguments and gives the same answers as store_deliver (a key
+ * already stored, in this batch or before, is a duplicate), but nothing it
+ * adds is durable, or may be acknowledged, until store_batch_commit returns
+ * 0.  One delivery that fails leaves the others of the batch intact.  If
+ * the commit fails, nothing of the batch remains.  store_batch_abort drops
+ * an open batch.  One batch at a time per store.
+ */
+int store_batch_begin(struct store *store, const char **error_r);
+int store_batch_deliver(struct store *store, const char *mailbox, const char *delivery_key,
+			const struct iovec *iov, int iovcnt, const struct mime_message *msg,
+			int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
+			const char **error_r);
+int store_batch_commit(struct store *store, const char **error_r);
+void store_batch_abort(struct store *store);
+
 /* store_message_list returns the messages of a mailbox in UID order (an
  * unknown mailbox is an error).  Free *list_r with free(). */
 int store_message_list(struct store *store, const char *mailbox, struct store_message **list_r,

@@ -621,6 +621,99 @@ static void test_preinit(void **state)
 	assert_int_equal(store_preinit(&error), 0);
 }
 
+/* batch_deliver_text is deliver_text inside an open batch; returns the
+ * store's answer. */
+static int batch_deliver_text(struct store *store, const char *mailbox, const char *key,
+			      const char *text, uint32_t *uid_r, bool *duplicate_r)
+{
+	struct iovec iov = { (void *)text, strlen(text) };
+	struct test_msg t;
+	const char *error = NULL;
+
+	test_msg_init(&t, &iov, 1, "batch");
+	return store_batch_deliver(store, mailbox, key, &iov, 1, &t.msg, 1700000002, uid_r,
+				   duplicate_r, &error);
+}
+
+static uint64_t inbox_messages(struct store *store)
+{
+	struct store_mailbox *list;
+	size_t count;
+	const char *error;
+	assert_int_equal(store_mailbox_list(store, &list, &count, &error), 0);
+	uint64_t n = find_mailbox(list, count, "INBOX")->messages;
+	store_mailbox_list_free(&list, count);
+	return n;
+}
+
+static void test_batch(void **state)
+{
+	struct test_dir *d = *state;
+	const char *error;
+	uint32_t uid;
+	bool dup;
+	char key[32], text[128];
+
+	assert_int_equal(store_create(d->path, &error), 0);
+	struct store *store = open_store(d->path);
+	bool earlier_dup;
+	assert_int_equal(deliver_text(store, "INBOX", "before", "Subject: a\r\n\r\nx\r\n",
+				      &earlier_dup), 1);
+
+	assert_int_equal(store_batch_begin(store, &error), 0);
+	for (int i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		snprintf(text, sizeof(text), "Subject: %d\r\n\r\nbody %d\r\n", i, i);
+		assert_int_equal(batch_deliver_text(store, "INBOX", key, text, &uid, &dup), 0);
+		assert_false(dup);
+		assert_int_equal(uid, 2 + i);
+		/* A bad mailbox in the middle leaves the rest alone. */
+		if (i == 25)
+			assert_int_equal(batch_deliver_text(store, "Nowhere", "bad", text, &uid,
+							    &dup), -1);
+	}
+	/* The same key twice in one batch, and a key committed earlier. */
+	assert_int_equal(batch_deliver_text(store, "INBOX", "k7", "Subject: x\r\n\r\n", &uid,
+					    &dup), 0);
+	assert_true(dup);
+	assert_int_equal(uid, 9);
+	assert_int_equal(batch_deliver_text(store, "INBOX", "before", "Subject: y\r\n\r\n",
+					    &uid, &dup), 0);
+	assert_true(dup);
+	assert_int_equal(uid, 1);
+	assert_int_equal(store_batch_commit(store, &error), 0);
+	assert_int_equal(inbox_messages(store), 51);
+	/* The batch is durable: a new connection sees it. */
+	store_close(&store);
+	store = open_store(d->path);
+	assert_int_equal(inbox_messages(store), 51);
+	int fd = store_message_open(store, "INBOX", 30, &error);
+	assert_true(fd >= 0);
+	char *content = read_all(fd);
+	assert_string_equal(content, "Subject: 28\r\n\r\nbody 28\r\n");
+	free(content);
+	close(fd);
+
+	/* An aborted batch leaves nothing, and UIDs go on where they were. */
+	assert_int_equal(store_batch_begin(store, &error), 0);
+	assert_int_equal(batch_deliver_text(store, "INBOX", "lost", "Subject: l\r\n\r\n", &uid,
+					    &dup), 0);
+	store_batch_abort(store);
+	assert_int_equal(inbox_messages(store), 51);
+	assert_int_equal(store_batch_begin(store, &error), 0);
+	assert_int_equal(batch_deliver_text(store, "INBOX", "lost", "Subject: l\r\n\r\n", &uid,
+					    &dup), 0);
+	assert_false(dup);
+	assert_int_equal(uid, 52);
+	assert_int_equal(store_batch_commit(store, &error), 0);
+	/* store_deliver still works between batches. */
+	assert_int_equal(deliver_text(store, "INBOX", "after", "Subject: z\r\n\r\n", &dup), 53);
+	char tmp[4200];
+	snprintf(tmp, sizeof(tmp), "%s/blobs/tmp", d->path);
+	assert_int_equal(count_files(tmp), 0);
+	store_close(&store);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -635,6 +728,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shared_blob, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_crash_leftovers, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_batch, setup_dir, teardown_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

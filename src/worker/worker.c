@@ -37,8 +37,31 @@
 
 /* Connections (queue links, later sessions) one worker holds at once. */
 #define WORKER_MAX_LINKS 1024
+/* Deliveries made durable by one commit (group commit). */
+#define WORKER_MAX_BATCH 256
 #define WORKER_MAX_KEY 128
 #define WORKER_MAX_SENDER 512
+
+/* A link to the worker; kept until no pending delivery refers to it. */
+struct link {
+	struct ipc *ipc;
+	unsigned refs;
+	bool closed;
+};
+
+struct pending {
+	struct pending *next;
+	struct link *link;
+	uint64_t id;
+	int fd;
+	int status;               /* 0 ok, 1 try later, 2 never */
+	uint32_t uid;
+	const char *error;
+	char key[WORKER_MAX_KEY + 1];
+	char sender[WORKER_MAX_SENDER + 1];
+	uint64_t offset;
+	int64_t arrived;
+};
 
 struct worker {
 	struct ev *ev;
@@ -49,6 +72,8 @@ struct worker {
 	bool retiring;
 	bool idle_asked;
 	uint64_t last_activity;
+	struct pending *batch_head, **batch_tail;
+	unsigned batch_count;
 };
 
 static struct worker w;
@@ -74,32 +99,31 @@ static void opaque_structure(struct mime_message *msg, struct mime_part *part, u
 	msg->size = size;
 }
 
-/* deliver stores one message; returns 0 ok, 1 try later, 2 never. */
-static int deliver(int fd, struct str key, struct str sender, uint64_t offset, int64_t arrived,
-		   uint32_t *uid_r, const char **error_r)
+/* deliver adds one message to the open batch; returns 0 ok (durable only
+ * once the batch commits), 1 try later, 2 never. */
+static int deliver(struct pending *p)
 {
 	struct stat st;
-	char keyz[WORKER_MAX_KEY + 1];
 	struct buf rp;
 	int result = 1;
 
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < offset) {
-		*error_r = "spool file is shorter than its envelope";
+	if (fstat(p->fd, &st) < 0 || (uint64_t)st.st_size < p->offset) {
+		p->error = "spool file is shorter than its envelope";
 		return 2;
 	}
-	size_t size = (size_t)((uint64_t)st.st_size - offset);
+	size_t size = (size_t)((uint64_t)st.st_size - p->offset);
 	void *map = NULL;
 	if (size > 0) {
-		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, p->fd, 0);
 		if (map == MAP_FAILED) {
-			*error_r = "mmap of the spool file failed";
+			p->error = "mmap of the spool file failed";
 			return 1;
 		}
 	}
-	const char *content = map != NULL ? (const char *)map + offset : "";
+	const char *content = map != NULL ? (const char *)map + p->offset : "";
 	/* RFC 5321 4.4: the delivering server records the envelope sender. */
 	buf_init(&rp, WORKER_MAX_SENDER + 32);
-	buf_printf(&rp, "Return-Path: <%.*s>\r\n", (int)sender.len, sender.ptr);
+	buf_printf(&rp, "Return-Path: <%s>\r\n", p->sender);
 
 	struct mime_limits limits;
 	mime_limits_default(&limits);
@@ -110,27 +134,26 @@ static int deliver(int fd, struct str key, struct str sender, uint64_t offset, i
 	char bs[128];
 	const char *perr;
 	if (parser == NULL) {
-		*error_r = "out of memory";
+		p->error = "out of memory";
 		goto out;
 	}
 	if (mime_parser_feed(parser, rp.data, rp.len, &perr) < 0 ||
 	    mime_parser_feed(parser, content, size, &perr) < 0 ||
 	    mime_parser_finish(parser, &parsed, &perr) < 0) {
-		log_warn("message %.*s is past the MIME limits (%s): stored as one opaque part",
-			 (int)key.len, key.ptr, perr);
+		log_warn("message %s is past the MIME limits (%s): stored as one opaque part",
+			 p->key, perr);
 		opaque_structure(&opaque, &opaque_part, rp.len + size, bs, sizeof(bs));
 		parsed = &opaque;
 	}
 	struct iovec iov[2] = { { rp.data, rp.len }, { (void *)content, size } };
 	bool duplicate = false;
-	snprintf(keyz, sizeof(keyz), "%.*s", (int)key.len, key.ptr);
-	if (store_deliver(w.store, "INBOX", keyz, iov, 2, parsed, arrived, uid_r, &duplicate,
-			  error_r) < 0) {
+	if (store_batch_deliver(w.store, "INBOX", p->key, iov, 2, parsed, p->arrived, &p->uid,
+				&duplicate, &p->error) < 0) {
 		result = 1;
 		goto out;
 	}
 	if (duplicate)
-		log_info("delivery %s was stored before (uid %u): not stored twice", keyz, *uid_r);
+		log_info("delivery %s was stored before (uid %u): not stored twice", p->key, p->uid);
 	result = 0;
 out:
 	mime_parser_free(&parser);
@@ -140,64 +163,139 @@ out:
 	return result;
 }
 
-static void deliver_request(struct ipc *ipc, const struct ipc_msg *msg)
+static void maybe_exit(void);
+
+static void link_unref(struct link *l)
+{
+	if (--l->refs == 0 && l->closed)
+		free(l);
+}
+
+/*
+ * run_batch delivers everything that arrived in this turn of the loop in
+ * one store batch: one commit (and one fsync per touched directory) makes
+ * them all durable, and only then is any of them acknowledged.
+ */
+static void run_batch(struct ev_timer *timer, void *ctx)
+{
+	struct pending *list = w.batch_head;
+	const char *error = "";
+	(void)timer;
+	(void)ctx;
+
+	w.batch_head = NULL;
+	w.batch_tail = &w.batch_head;
+	w.batch_count = 0;
+	bool open = store_batch_begin(w.store, &error) == 0;
+	for (struct pending *p = list; p != NULL; p = p->next) {
+		if (!open) {
+			p->status = 1;
+			p->error = error;
+		} else {
+			p->status = deliver(p);
+		}
+		close(p->fd);
+	}
+	if (open && store_batch_commit(w.store, &error) < 0) {
+		log_error("committing %u deliveries failed: %s", w.batch_count, error);
+		for (struct pending *p = list; p != NULL; p = p->next)
+			if (p->status == 0) {
+				p->status = 1;
+				p->error = error;
+			}
+	}
+	while (list != NULL) {
+		struct pending *p = list;
+		list = p->next;
+		if (!p->link->closed) {
+			struct buf out;
+			buf_init(&out, 1024);
+			ipc_put_u64(&out, (uint64_t)p->status);
+			ipc_put_u64(&out, p->status == 0 ? p->uid : 0);
+			ipc_put_str(&out, str_sub(str_c(p->status == 0 ? "" : p->error), 0, 500));
+			ipc_send_buf(p->link->ipc, IPC_DELIVER_RESULT, p->id, &out, -1);
+			buf_free(&out);
+		}
+		link_unref(p->link);
+		free(p);
+	}
+	w.last_activity = ev_now(w.ev);
+	maybe_exit();
+}
+
+static void deliver_request(struct link *l, const struct ipc_msg *msg)
 {
 	struct ipc_reader r;
-	struct buf out;
-	uint32_t uid = 0;
-	const char *error = "";
+	struct pending *p = calloc(1, sizeof(*p));
 
 	ipc_reader_init(&r, msg);
 	struct str key = ipc_get_str(&r, WORKER_MAX_KEY);
 	struct str sender = ipc_get_str(&r, WORKER_MAX_SENDER);
 	uint64_t offset = ipc_get_u64(&r);
 	uint64_t arrived = ipc_get_u64(&r);
-	int status;
-	if (!ipc_reader_ok(&r)) {
-		status = 2;
-		error = "malformed delivery request";
-	} else {
-		status = deliver(msg->fd, key, sender, offset, (int64_t)arrived, &uid, &error);
+	if (p == NULL || !ipc_reader_ok(&r) || str_chr(key, '\0') >= 0 ||
+	    str_chr(sender, '\0') >= 0 || w.batch_count == WORKER_MAX_BATCH) {
+		struct buf out;
+		buf_init(&out, 256);
+		ipc_put_u64(&out, p == NULL || w.batch_count == WORKER_MAX_BATCH ? 1 : 2);
+		ipc_put_u64(&out, 0);
+		ipc_put_str(&out, STR("malformed or too many delivery requests"));
+		ipc_send_buf(l->ipc, IPC_DELIVER_RESULT, msg->id, &out, -1);
+		buf_free(&out);
+		close(msg->fd);
+		free(p);
+		return;
 	}
-	close(msg->fd);
-	buf_init(&out, 1024);
-	ipc_put_u64(&out, (uint64_t)status);
-	ipc_put_u64(&out, uid);
-	ipc_put_str(&out, str_sub(str_c(error), 0, 500));
-	ipc_send_buf(ipc, IPC_DELIVER_RESULT, msg->id, &out, -1);
-	buf_free(&out);
-	w.last_activity = ev_now(w.ev);
+	p->link = l;
+	l->refs++;
+	p->id = msg->id;
+	p->fd = msg->fd;
+	snprintf(p->key, sizeof(p->key), "%.*s", (int)key.len, key.ptr);
+	snprintf(p->sender, sizeof(p->sender), "%.*s", (int)sender.len, sender.ptr);
+	p->offset = offset;
+	p->arrived = (int64_t)arrived;
+	if (w.batch_count++ == 0)
+		ev_timer_add(w.ev, 0, run_batch, NULL);
+	*w.batch_tail = p;
+	w.batch_tail = &p->next;
 }
 
 static void maybe_exit(void)
 {
-	if (w.retiring && w.links == 0)
+	if (w.retiring && w.links == 0 && w.batch_count == 0)
 		ev_stop(w.ev);
+}
+
+static void link_gone(struct link *l)
+{
+	l->closed = true;
+	l->ipc = NULL;
+	w.links--;
+	w.last_activity = ev_now(w.ev);
+	if (l->refs == 0)
+		free(l);
+	maybe_exit();
 }
 
 static void link_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
-	(void)ctx;
+	struct link *l = ctx;
 	if (msg->kind == IPC_DELIVER) {
-		deliver_request(ipc, msg);
+		deliver_request(l, msg);
 		return;
 	}
 	log_error("unexpected %s message from %s: closing its link", ipc_kind_name(msg->kind),
 		  ipc_peer_name(ipc));
 	if (msg->fd >= 0)
 		close(msg->fd);
-	w.links--;
 	ipc_close(&ipc);
-	maybe_exit();
+	link_gone(l);
 }
 
 static void link_closed(struct ipc *ipc, void *ctx)
 {
 	(void)ipc;
-	(void)ctx;
-	w.links--;
-	w.last_activity = ev_now(w.ev);
-	maybe_exit();
+	link_gone(ctx);
 }
 
 static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
@@ -205,9 +303,12 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 	(void)ipc;
 	(void)ctx;
 	switch (msg->kind) {
-	case IPC_WORKER_CONN:
-		if (w.links >= WORKER_MAX_LINKS ||
-		    ipc_new(w.ev, msg->fd, "queue", link_handler, link_closed, NULL) == NULL) {
+	case IPC_WORKER_CONN: {
+		struct link *l = w.links < WORKER_MAX_LINKS ? calloc(1, sizeof(*l)) : NULL;
+		if (l != NULL)
+			l->ipc = ipc_new(w.ev, msg->fd, "queue", link_handler, link_closed, l);
+		if (l == NULL || l->ipc == NULL) {
+			free(l);
 			close(msg->fd);
 			return;
 		}
@@ -215,6 +316,7 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		w.idle_asked = false;
 		w.last_activity = ev_now(w.ev);
 		return;
+	}
 	case IPC_WORKER_RETIRE:
 		w.retiring = true;
 		maybe_exit();
@@ -254,6 +356,7 @@ int worker_main(uint64_t account)
 	if (process_child_init(name, &w.config) < 0)
 		return 1;
 	w.account = account;
+	w.batch_tail = &w.batch_head;
 	tzset();
 	snprintf(dir, sizeof(dir), "%s/accounts/%llu", w.config.data, (unsigned long long)account);
 	/* The jail: this account's directory and nothing else. */
