@@ -55,7 +55,7 @@ static const struct config_param params[] = {
 	  "seconds one SMTP connection may last in all" },
 	{ "smtp.max_connections", CT_U64, U(smtp_max_connections), "1000", 1, 1000000,
 	  "SMTP connections per front process" },
-	{ "smtp.max_connections_per_ip", CT_U64, U(smtp_max_connections_per_ip), "20", 1,
+	{ "smtp.max_connections_per_ip", CT_U64, U(smtp_max_connections_per_ip), "50", 1,
 	  100000, "SMTP connections from one address per front process" },
 	{ "worker.idle_timeout", CT_U64, U(worker_idle_timeout), "60", 1, 86400,
 	  "seconds an account's worker stays without work before it exits" },
