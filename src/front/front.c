@@ -466,7 +466,8 @@ int front_main(unsigned index)
 		log_warn("TLS is off: loading %s and %s failed: %s", cert, key, error);
 
 	/* The jail: no files at all from here on. */
-	struct jail jail = { .name = name, .user = f.config.user, .path_count = 0 };
+	struct jail jail = { .name = name, .user = f.config.user, .path_count = 0,
+			     .no_new_connections = true };
 	if (jail_enter(&jail) < 0)
 		return 1;
 

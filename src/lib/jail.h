@@ -8,7 +8,11 @@
  *  3. Landlock (where the kernel has it): file access only beneath the
  *     paths listed, read-only or read-write; an empty list means no file
  *     access at all.  Descriptors opened before stay usable.
- *  4. Resource limits: no core dumps (memory may hold mail or secrets).
+ *  4. seccomp (when no_new_connections is set): the system calls that make
+ *     new network endpoints, run programs or reach into other processes
+ *     fail with EPERM (socket, connect, bind, listen, execve, ptrace, ...).
+ *     Descriptors passed in (accepted connections, links) still work.
+ *  5. Resource limits: no core dumps (memory may hold mail or secrets).
  * Returns 0, or -1 with a logged reason (callers treat -1 as fatal).
  */
 #include <stdbool.h>
@@ -25,6 +29,7 @@ struct jail {
 	const char *user;                  /* NULL or "": keep the current user */
 	struct jail_path paths[JAIL_MAX_PATHS];
 	unsigned path_count;
+	bool no_new_connections;
 };
 
 int jail_enter(const struct jail *jail);

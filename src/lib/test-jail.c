@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -22,7 +23,7 @@ static int run_jailed(const char *inside, const char *outside, bool give_inside)
 	pid_t pid = fork();
 	if (pid == 0) {
 		struct jail j = { .name = "test", .path_count = give_inside ? 1 : 0,
-				  .paths = { { inside, true } } };
+				  .paths = { { inside, true } }, .no_new_connections = true };
 		if (jail_enter(&j) < 0)
 			_exit(100);
 		int bits = 0;
@@ -47,6 +48,17 @@ static int run_jailed(const char *inside, const char *outside, bool give_inside)
 		}
 		if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
 			_exit(101);
+		/* seccomp: no new sockets, no programs; socketpair still works. */
+		errno = 0;
+		if (socket(AF_INET, SOCK_STREAM, 0) >= 0 || errno != EPERM)
+			_exit(102);
+		char *argv[] = { (char *)"true", NULL };
+		errno = 0;
+		if (execv("/bin/true", argv) == 0 || errno != EPERM)
+			_exit(103);
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+			_exit(104);
 		_exit(bits);
 	}
 	int status;

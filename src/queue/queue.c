@@ -721,7 +721,8 @@ int queue_main(void)
 		return 1;
 	snprintf(dir, sizeof(dir), "%s/spool", q.config.data);
 	struct jail jail = { .name = "queue", .user = q.config.user,
-			     .paths = { { dir, true } }, .path_count = 1 };
+			     .paths = { { dir, true } }, .path_count = 1,
+			     .no_new_connections = true };
 	if (jail_enter(&jail) < 0)
 		return 1;
 	q.ev = ev_new();

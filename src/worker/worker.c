@@ -361,7 +361,8 @@ int worker_main(uint64_t account)
 	snprintf(dir, sizeof(dir), "%s/accounts/%llu", w.config.data, (unsigned long long)account);
 	/* The jail: this account's directory and nothing else. */
 	struct jail jail = { .name = name, .user = w.config.user,
-			     .paths = { { dir, true } }, .path_count = 1 };
+			     .paths = { { dir, true } }, .path_count = 1,
+			     .no_new_connections = true };
 	/* Libraries read what they need from outside before the jail shuts. */
 	if (store_preinit(&error) < 0) {
 		log_error("%s", error);
