@@ -59,23 +59,14 @@ int blob_hash(const struct iovec *iov, int iovcnt, char hash_r[BLOB_HASH_SIZE],
 bool blob_hash_valid(const char *hash);
 
 /*
- * blob_write makes the content iov[0..iovcnt) (whose blob_hash is hash and
- * length size) durable as blobs/<hash[0..2]>/<hash>.  When that file exists
- * already with the same size (the same content delivered before), it is
- * reused and only its directory is fsynced.  Otherwise the fsyncs are: the
- * file, its directory, and blobs/ when the two-digit directory was new.
- * Returns 0, or -1 with *error_r pointing into bs.
- */
-int blob_write(struct blob_store *bs, const char *hash, uint64_t size,
-	       const struct iovec *iov, int iovcnt, const char **error_r);
-
-/*
- * Group commit: blob_write_start writes the content to a temporary file and
+ * Writing: blob_write_start writes the content to a temporary file and
  * starts its writeback without waiting; blob_write_finish then waits for
  * every pending file (fdatasync, their writebacks overlap), renames each
  * into place and fsyncs each directory touched once, so a batch of n
  * messages costs n file syncs that run together and a handful of directory
  * syncs.  Nothing of a batch is durable before blob_write_finish returns 0.
+ * When the file of hash exists already with the same size (the same content
+ * delivered before) it is reused and only its directory is synced.
  * blob_write_cancel throws pending files away.
  */
 #define BLOB_PENDING_TMP_MAX 40

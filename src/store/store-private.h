@@ -33,10 +33,6 @@ struct store_backend {
 	void (*close)(struct store *store);
 	int (*mailbox_list)(struct store *store, struct store_mailbox **list_r, size_t *count_r,
 			    const char **error_r);
-	int (*deliver)(struct store *store, const char *mailbox, const char *delivery_key,
-		       const struct iovec *iov, int iovcnt, const struct mime_message *msg,
-		       int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
-		       const char **error_r);
 	int (*batch_begin)(struct store *store, const char **error_r);
 	int (*batch_deliver)(struct store *store, const char *mailbox, const char *delivery_key,
 			     const struct iovec *iov, int iovcnt, const struct mime_message *msg,

@@ -873,50 +873,6 @@ static int deliver_locked(struct sqlite_store *s, const char *mailbox, const cha
 	return 0;
 }
 
-/*
- * sqlite_deliver: a duplicate or an unknown mailbox is caught before the
- * file is written; the file is durable before BEGIN IMMEDIATE, so the write
- * lock is held only for the inserts and the COMMIT's WAL fsync.  A crash
- * between the file and the COMMIT leaves an unreferenced file, never a
- * message without its content.
- */
-static int sqlite_deliver(struct store *store, const char *mailbox, const char *delivery_key,
-			  const struct iovec *iov, int iovcnt, const struct mime_message *msg,
-			  int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
-			  const char **error_r)
-{
-	struct sqlite_store *s = sqlite_store(store);
-	char hash[BLOB_HASH_SIZE];
-	struct mailbox_row mb;
-	uint64_t size;
-	bool found;
-
-	if (delivery_get(s, delivery_key, uid_r, &found, error_r) < 0)
-		return -1;
-	if (found) {
-		*duplicate_r = true;
-		return 0;
-	}
-	if (mailbox_require(s, mailbox, &mb, error_r) < 0)
-		return -1;
-	if (blob_hash(iov, iovcnt, hash, &size, error_r) < 0 ||
-	    blob_write(&s->blobs, hash, size, iov, iovcnt, error_r) < 0)
-		return -1;
-	assert(size == msg->size);
-
-	if (run(s, STMT_BEGIN_IMMEDIATE, error_r) < 0)
-		return -1;
-	if (deliver_locked(s, mailbox, delivery_key, hash, msg, internal_date, uid_r,
-			   duplicate_r, error_r) < 0 ||
-	    run(s, *duplicate_r ? STMT_ROLLBACK : STMT_COMMIT, error_r) < 0) {
-		rollback(s);
-		*uid_r = 0;
-		*duplicate_r = false;
-		return -1;
-	}
-	return 0;
-}
-
 /* sqlite_batch_begin opens the batch's transaction (the write lock is held
  * until the commit: one worker per account is the only writer anyway). */
 static int sqlite_batch_begin(struct store *store, const char **error_r)
@@ -1196,7 +1152,6 @@ const struct store_backend store_backend_sqlite = {
 	.open = sqlite_open,
 	.close = sqlite_close,
 	.mailbox_list = sqlite_mailbox_list,
-	.deliver = sqlite_deliver,
 	.batch_begin = sqlite_batch_begin,
 	.batch_deliver = sqlite_batch_deliver,
 	.batch_commit = sqlite_batch_commit,

@@ -151,19 +151,25 @@ static const char *deliver_check(struct store *store, const char *mailbox,
 	return name;
 }
 
-/* store_deliver: see store.h; the arguments are checked before the
- * backend touches the disk. */
+/* store_deliver is a batch of one, so there is one delivery path to trust. */
 int store_deliver(struct store *store, const char *mailbox, const char *delivery_key,
 		  const struct iovec *iov, int iovcnt, const struct mime_message *msg,
 		  int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
 		  const char **error_r)
 {
-	const char *name = deliver_check(store, mailbox, delivery_key, iov, iovcnt, msg, uid_r,
-					 duplicate_r, error_r);
-	if (name == NULL)
+	if (store_batch_begin(store, error_r) < 0)
 		return -1;
-	return store->backend->deliver(store, name, delivery_key, iov, iovcnt, msg,
-				       internal_date, uid_r, duplicate_r, error_r);
+	if (store_batch_deliver(store, mailbox, delivery_key, iov, iovcnt, msg, internal_date,
+				uid_r, duplicate_r, error_r) < 0) {
+		store_batch_abort(store);
+		return -1;
+	}
+	if (store_batch_commit(store, error_r) < 0) {
+		*uid_r = 0;
+		*duplicate_r = false;
+		return -1;
+	}
+	return 0;
 }
 
 int store_batch_begin(struct store *store, const char **error_r)
