@@ -182,7 +182,10 @@ static void conn_work(struct conn *c, bool readable)
 {
 	char chunk[FRONT_READ_CHUNK];
 
-	for (int round = 0; round < 16 && !c->dead; round++) {
+	/* A bounded number of rounds keeps one busy client from starving the
+	 * others; decrypted bytes TLS already holds (at most one record) are
+	 * always taken, since no readiness event would announce them. */
+	for (int round = 0; (round < 16 || stream_pending(&c->stream)) && !c->dead; round++) {
 		if (c->stream.handshaking) {
 			conn_handshake(c);
 			if (c->stream.handshaking || c->dead)
