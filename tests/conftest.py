@@ -46,6 +46,8 @@ class Server:
         self.tmp = tmp
         self.data = os.path.join(tmp, "data")
         self.smtp_port = free_port()
+        self.pop3_port = free_port()
+        self.pop3s_port = free_port()
         self.config_path = os.path.join(tmp, "ravelin.conf")
         self.extra_config = extra_config
         self.proc = None
@@ -56,6 +58,8 @@ class Server:
         with open(self.config_path, "w") as f:
             f.write(f"data = {self.data}\nhostname = mx.test\n"
                     f"listen.smtp = 127.0.0.1:{self.smtp_port}\n"
+                    f"listen.pop3 = 127.0.0.1:{self.pop3_port}\n"
+                    f"listen.pop3s = 127.0.0.1:{self.pop3s_port}\n"
                     f"front.processes = 2\nlog.level = info\n"
                     f"queue.retry_delay = 1\nworker.idle_timeout = 5\n"
                     f"{self.extra_config}\n")

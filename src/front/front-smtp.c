@@ -121,7 +121,7 @@ static const struct smtp_callbacks callbacks = {
 	.close = cb_close,
 };
 
-int front_smtp_start(struct conn *c)
+static int smtp_start(struct conn *c)
 {
 	struct front *f = c->front;
 	struct smtp_settings set = {
@@ -141,7 +141,7 @@ int front_smtp_start(struct conn *c)
 	return 0;
 }
 
-void front_smtp_input(struct conn *c)
+static void smtp_input(struct conn *c)
 {
 	/* Answers decided inside a callback are given here, outside it. */
 	for (int i = 0; i < 1000 && !c->dead; i++) {
@@ -161,22 +161,22 @@ void front_smtp_input(struct conn *c)
 	}
 }
 
-void front_smtp_tls_started(struct conn *c)
+static void smtp_tls_started(struct conn *c)
 {
 	smtp_session_tls_started(c->smtp);
 }
 
-void front_smtp_timeout(struct conn *c)
+static void smtp_timeout(struct conn *c)
 {
 	smtp_session_timeout(c->smtp);
 }
 
-bool front_smtp_waiting(struct conn *c)
+static bool smtp_waiting(struct conn *c)
 {
 	return c->smtp != NULL && smtp_session_waiting(c->smtp);
 }
 
-void front_smtp_closed(struct conn *c)
+static void smtp_closed(struct conn *c)
 {
 	struct front *f = c->front;
 	/* A message cut off mid-way is thrown away by the queue. */
@@ -187,13 +187,22 @@ void front_smtp_closed(struct conn *c)
 	smtp_session_free(&c->smtp);
 }
 
+const struct front_protocol front_smtp_protocol = {
+	.start = smtp_start,
+	.input = smtp_input,
+	.tls_started = smtp_tls_started,
+	.timeout = smtp_timeout,
+	.closed = smtp_closed,
+	.waiting = smtp_waiting,
+};
+
 void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg)
 {
 	struct ipc_reader r;
 	uint64_t ids[1000];
 	struct conn *c = front_conn_find(f, msg->id);
 
-	if (c == NULL || !c->waiting_auth)
+	if (c == NULL || !c->waiting_auth || c->smtp == NULL)
 		return;
 	ipc_reader_init(&r, msg);
 	uint64_t status = ipc_get_u64(&r);
@@ -235,7 +244,7 @@ void front_smtp_auth_lost(struct front *f)
 {
 	for (struct conn *c = f->conns, *next; c != NULL; c = next) {
 		next = c->next;
-		if (!c->waiting_auth)
+		if (!c->waiting_auth || c->smtp == NULL)
 			continue;
 		c->waiting_auth = false;
 		smtp_session_rcpt_result(c->smtp, SMTP_RCPT_TEMPFAIL, NULL, 0);
@@ -247,7 +256,7 @@ void front_smtp_queue_lost(struct front *f)
 {
 	for (struct conn *c = f->conns, *next; c != NULL; c = next) {
 		next = c->next;
-		if (!c->in_txn)
+		if (!c->in_txn || c->smtp == NULL)
 			continue;
 		c->in_txn = false;
 		if (c->txn_ended) {

@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,9 +99,15 @@ static void conn_free(struct conn *c)
 {
 	struct front *f = c->front;
 
-	front_smtp_closed(c);
+	c->proto->closed(c);
 	if (c->timer != NULL)
 		ev_timer_del(&c->timer);
+	if (c->delay != NULL)
+		ev_timer_del(&c->delay);
+	ev_io_del(&c->session_io);
+	if (c->session_fd >= 0)
+		close(c->session_fd);
+	buf_free(&c->to_session);
 	ev_io_del(&c->io);
 	stream_close(&c->stream);
 	buf_free(&c->in);
@@ -128,12 +135,21 @@ void front_conn_output(struct conn *c, const char *data, size_t len)
 	}
 }
 
+/* conn_can_read says whether more client input is wanted now. */
+static bool conn_can_read(struct conn *c)
+{
+	if (c->closing || c->tls_pending || c->stream.handshaking)
+		return false;
+	if (c->relaying)
+		return c->to_session.len < FRONT_MAX_TO_SESSION;
+	return !c->proto->waiting(c) && c->in.len < FRONT_MAX_INPUT / 2 &&
+	       !(c->front->queue_congested && c->in_txn);
+}
+
 static void conn_update(struct conn *c)
 {
 	unsigned events = 0;
-	bool reading = !c->closing && !c->tls_pending && !front_smtp_waiting(c) &&
-		       c->in.len < FRONT_MAX_INPUT / 2 &&
-		       !(c->front->queue_congested && c->in_txn);
+	bool reading = conn_can_read(c);
 	if (c->stream.handshaking) {
 		events = c->stream.want_write ? EV_WRITE : EV_READ;
 	} else {
@@ -143,6 +159,26 @@ static void conn_update(struct conn *c)
 			events |= EV_WRITE;
 	}
 	ev_io_set(c->io, events);
+	if (c->session_io != NULL)
+		ev_io_set(c->session_io, (c->out.len < FRONT_MAX_OUTPUT / 2 ? EV_READ : 0) |
+						 (c->to_session.len > 0 ? EV_WRITE : 0));
+}
+
+/* session_flush writes client bytes to the worker; false if it is gone. */
+static bool session_flush(struct conn *c)
+{
+	if (c->in.len > 0) {
+		if (buf_append(&c->to_session, c->in.data, c->in.len) < 0)
+			return false;
+		buf_reset(&c->in);
+	}
+	while (c->to_session.len > 0) {
+		ssize_t n = write(c->session_fd, c->to_session.data, c->to_session.len);
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+		buf_consume(&c->to_session, (size_t)n);
+	}
+	return true;
 }
 
 /* conn_flush writes what it can; false if the connection is broken. */
@@ -173,7 +209,13 @@ static void conn_handshake(struct conn *c)
 	}
 	log_debug("%s: TLS established (%s, %s)", c->ip, SSL_get_version(c->stream.ssl),
 		  SSL_get_cipher_name(c->stream.ssl));
-	front_smtp_tls_started(c);
+	if (c->greet_after_tls) {
+		c->greet_after_tls = false;
+		if (c->proto->start(c) < 0)
+			c->dead = true;
+		return;
+	}
+	c->proto->tls_started(c);
 }
 
 /* conn_work does everything that can be done now, then closes the
@@ -192,7 +234,14 @@ static void conn_work(struct conn *c, bool readable)
 				break;
 			readable = true;
 		}
-		front_smtp_input(c);
+		if (c->relaying) {
+			if (!session_flush(c)) {
+				c->dead = true;
+				break;
+			}
+		} else {
+			c->proto->input(c);
+		}
 		if (!conn_flush(c)) {
 			c->dead = true;
 			break;
@@ -205,10 +254,7 @@ static void conn_work(struct conn *c, bool readable)
 			}
 			continue;
 		}
-		bool can_read = !c->closing && !c->tls_pending && !front_smtp_waiting(c) &&
-				c->in.len < FRONT_MAX_INPUT / 2 &&
-				!(c->front->queue_congested && c->in_txn);
-		if (!can_read || !(readable || stream_pending(&c->stream)))
+		if (!conn_can_read(c) || !(readable || stream_pending(&c->stream)))
 			break;
 		ssize_t n = stream_read(&c->stream, chunk, sizeof(chunk));
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -246,25 +292,68 @@ void front_conn_resume(struct conn *c)
 	conn_work(c, true);
 }
 
+static uint64_t conn_idle_timeout(const struct conn *c)
+{
+	return c->service == IPC_SERVICE_SMTP ? c->front->config.smtp_idle_timeout
+					      : c->front->config.pop3_idle_timeout;
+}
+
+/* POP3 sessions may last as long as the client keeps talking. */
+static uint64_t conn_session_timeout(const struct conn *c)
+{
+	return c->service == IPC_SERVICE_SMTP ? c->front->config.smtp_session_timeout : 86400;
+}
+
 static void conn_timer(struct ev_timer *t, void *ctx)
 {
 	struct conn *c = ctx;
 	struct front *f = c->front;
 	uint64_t now = ev_now(f->ev);
-	uint64_t idle_end = c->last_activity + f->config.smtp_idle_timeout * 1000;
-	uint64_t total_end = c->started + f->config.smtp_session_timeout * 1000;
+	uint64_t idle_end = c->last_activity + conn_idle_timeout(c) * 1000;
+	uint64_t total_end = c->started + conn_session_timeout(c) * 1000;
 	(void)t;
 
 	c->timer = NULL;
 	if (now >= idle_end || now >= total_end) {
 		log_info("%s: %s timeout; closing", c->ip, now >= total_end ? "session" : "idle");
-		front_smtp_timeout(c);
+		if (!c->relaying)
+			c->proto->timeout(c);
 		c->closing = true;
 		conn_work(c, false);
 		return;
 	}
 	uint64_t next = idle_end < total_end ? idle_end : total_end;
 	c->timer = ev_timer_add(f->ev, next - now, conn_timer, c);
+}
+
+static void session_ready(struct ev_io *io, unsigned events, void *ctx)
+{
+	struct conn *c = ctx;
+	char chunk[FRONT_READ_CHUNK];
+	(void)io;
+
+	if ((events & EV_READ) && c->out.len < FRONT_MAX_OUTPUT / 2) {
+		ssize_t n = read(c->session_fd, chunk, sizeof(chunk));
+		if (n > 0) {
+			front_conn_output(c, chunk, (size_t)n);
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			/* The worker ended the session (after its last answer). */
+			ev_io_del(&c->session_io);
+			c->closing = true;
+		}
+	}
+	conn_work(c, false);
+}
+
+void front_conn_relay(struct conn *c, int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	c->session_fd = fd;
+	c->relaying = true;
+	c->session_io = ev_io_add(c->front->ev, fd, EV_READ, session_ready, c);
+	if (c->session_io == NULL)
+		c->dead = true;
+	conn_work(c, true);
 }
 
 static void refuse(int fd, const char *reply)
@@ -276,7 +365,8 @@ static void refuse(int fd, const char *reply)
 	close(fd);
 }
 
-static void accept_one(struct front *f, int fd, const struct sockaddr_storage *sa)
+static void accept_one(struct front *f, int fd, const struct sockaddr_storage *sa,
+		       enum ipc_service service)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 
@@ -306,6 +396,10 @@ static void accept_one(struct front *f, int fd, const struct sockaddr_storage *s
 	c->ip_count = ipc;
 	c->deferred_rcpt = -1;
 	c->deferred_data = -1;
+	c->service = service;
+	c->proto = service == IPC_SERVICE_SMTP ? &front_smtp_protocol : &front_pop3_protocol;
+	c->session_fd = -1;
+	buf_init(&c->to_session, FRONT_MAX_TO_SESSION + FRONT_READ_CHUNK);
 	snprintf(c->ip, sizeof(c->ip), "%s", ip);
 	stream_init(&c->stream, fd);
 	buf_init(&c->in, FRONT_MAX_INPUT);
@@ -319,11 +413,15 @@ static void accept_one(struct front *f, int fd, const struct sockaddr_storage *s
 		f->conns->prev = c;
 	f->conns = c;
 	f->conn_count++;
-	uint64_t first = f->config.smtp_idle_timeout < f->config.smtp_session_timeout
-				 ? f->config.smtp_idle_timeout
-				 : f->config.smtp_session_timeout;
+	uint64_t first = conn_idle_timeout(c) < conn_session_timeout(c) ? conn_idle_timeout(c)
+									  : conn_session_timeout(c);
 	c->timer = ev_timer_add(f->ev, first * 1000, conn_timer, c);
-	if (c->io == NULL || c->timer == NULL || front_smtp_start(c) < 0) {
+	bool implicit_tls = service == IPC_SERVICE_POP3S;
+	if (implicit_tls && (f->tls == NULL || stream_start_tls(&c->stream, f->tls) < 0))
+		c->dead = true;
+	c->greet_after_tls = implicit_tls;
+	if (c->dead || c->io == NULL || c->timer == NULL ||
+	    (!implicit_tls && c->proto->start(c) < 0)) {
 		c->dead = true;
 		conn_work(c, false);
 		return;
@@ -335,6 +433,7 @@ static void accept_one(struct front *f, int fd, const struct sockaddr_storage *s
 struct listener {
 	struct front *front;
 	int fd;
+	enum ipc_service service;
 };
 
 static void listener_ready(struct ev_io *io, unsigned events, void *ctx)
@@ -353,7 +452,7 @@ static void listener_ready(struct ev_io *io, unsigned events, void *ctx)
 				log_warn("accept() failed: %m");
 			return;
 		}
-		accept_one(f, fd, &sa);
+		accept_one(f, fd, &sa, l->service);
 	}
 }
 
@@ -362,6 +461,10 @@ static void peer_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 	struct front *f = ctx;
 	if (ipc == f->auth && msg->kind == IPC_RCPT_RESULT) {
 		front_smtp_auth_message(f, msg);
+		return;
+	}
+	if (ipc == f->auth && msg->kind == IPC_LOGIN_RESULT) {
+		front_pop3_login_result(f, msg);
 		return;
 	}
 	if (ipc == f->queue && msg->kind == IPC_QUEUE_RESULT) {
@@ -379,6 +482,7 @@ static void peer_closed(struct ipc *ipc, void *ctx)
 	if (ipc == f->auth) {
 		f->auth = NULL;
 		front_smtp_auth_lost(f);
+		front_pop3_auth_lost(f);
 	} else if (ipc == f->queue) {
 		f->queue = NULL;
 		f->queue_congested = false;
@@ -413,12 +517,23 @@ static void master_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 			close(msg->fd);
 			return;
 		}
+		uint64_t service = ipc_get_u64(&r);
+		if (service > IPC_SERVICE_POP3S) {
+			close(msg->fd);
+			free(l);
+			return;
+		}
 		l->front = f;
 		l->fd = msg->fd;
+		l->service = (enum ipc_service)service;
 		if (ev_io_add(f->ev, l->fd, EV_READ, listener_ready, l) == NULL) {
 			close(msg->fd);
 			free(l);
 		}
+		return;
+	}
+	if (msg->kind == IPC_SESSION_READY || msg->kind == IPC_SESSION_REFUSED) {
+		front_pop3_session_message(f, msg);
 		return;
 	}
 	if (msg->kind == IPC_PEER) {

@@ -22,6 +22,9 @@
 #define FRONT_MAX_OUTPUT (1024 * 1024)
 /* One read from a socket. */
 #define FRONT_READ_CHUNK (16 * 1024)
+/* Client bytes queued towards a worker session before the front stops
+ * reading from the client. */
+#define FRONT_MAX_TO_SESSION (256 * 1024)
 /* Bytes queued towards the queue process before fronts stop reading
  * message data (flow control back to the clients). */
 #define FRONT_QUEUE_BACKLOG (8 * 1024 * 1024)
@@ -29,7 +32,22 @@
 int front_main(unsigned index);
 
 struct front;
+struct conn;
 struct smtp_session;
+struct pop3_login;
+
+/* What a connection speaks before login; the front calls these. */
+struct front_protocol {
+	int (*start)(struct conn *c);         /* session and greeting */
+	void (*input)(struct conn *c);        /* consume c->in */
+	void (*tls_started)(struct conn *c);  /* after STARTTLS/STLS */
+	void (*timeout)(struct conn *c);      /* say why, then close */
+	void (*closed)(struct conn *c);       /* release what it holds */
+	bool (*waiting)(struct conn *c);      /* an answer is awaited */
+};
+
+extern const struct front_protocol front_smtp_protocol;
+extern const struct front_protocol front_pop3_protocol;
 
 struct conn {
 	struct conn *next, *prev;     /* all connections */
@@ -41,13 +59,24 @@ struct conn {
 	char ip[INET6_ADDRSTRLEN];
 	struct ip_count *ip_count;
 	struct buf in, out;
+	enum ipc_service service;
+	const struct front_protocol *proto;
 	struct smtp_session *smtp;
+	struct pop3_login *pop3;
 	struct ev_timer *timer;
+	struct ev_timer *delay;       /* a failed login's answer waits */
+	/* After a login: the byte stream to the account's worker. */
+	bool relaying;
+	int session_fd;
+	struct ev_io *session_io;
+	struct buf to_session;
 	uint64_t started, last_activity;
 	bool closing;                 /* close once output is flushed */
 	bool dead;                    /* close now */
 	bool tls_pending;             /* start TLS once output is flushed */
 	bool waiting_auth;
+	bool waiting_session;         /* a ticket went to master */
+	bool greet_after_tls;         /* implicit TLS: greet once it is up */
 	bool in_txn;                  /* a queue transaction is open */
 	bool txn_ended;               /* ... and its end was sent */
 	/* An answer decided inside a callback, given once input returns. */
@@ -74,16 +103,19 @@ struct conn *front_conn_find(struct front *f, uint64_t id);
 void front_conn_resume(struct conn *c);
 void front_conn_output(struct conn *c, const char *data, size_t len);
 
-/* front-smtp.c: the SMTP dialogue of a connection. */
-int front_smtp_start(struct conn *c);
-void front_smtp_input(struct conn *c);
-void front_smtp_tls_started(struct conn *c);
-void front_smtp_timeout(struct conn *c);
-void front_smtp_closed(struct conn *c);
-bool front_smtp_waiting(struct conn *c);
+/* front_conn_relay switches a connection to relaying between the client
+ * and the worker session on fd (taken over). */
+void front_conn_relay(struct conn *c, int fd);
+
+/* front-smtp.c: messages for the SMTP dialogues. */
 void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg);
 void front_smtp_queue_message(struct front *f, const struct ipc_msg *msg);
 void front_smtp_auth_lost(struct front *f);
 void front_smtp_queue_lost(struct front *f);
+
+/* front-pop3.c: messages for the POP3 logins. */
+void front_pop3_login_result(struct front *f, const struct ipc_msg *msg);
+void front_pop3_session_message(struct front *f, const struct ipc_msg *msg);
+void front_pop3_auth_lost(struct front *f);
 
 #endif

@@ -31,6 +31,8 @@ struct config {
 	char tls_cert[CONFIG_MAX_STRING];
 	char tls_key[CONFIG_MAX_STRING];
 	struct config_listen listen_smtp;
+	struct config_listen listen_pop3;
+	struct config_listen listen_pop3s;
 	uint64_t front_processes;
 	uint64_t smtp_max_message_size;
 	uint64_t smtp_max_recipients;
@@ -38,6 +40,7 @@ struct config {
 	uint64_t smtp_session_timeout;
 	uint64_t smtp_max_connections;
 	uint64_t smtp_max_connections_per_ip;
+	uint64_t pop3_idle_timeout;
 	uint64_t worker_idle_timeout;
 	uint64_t queue_retry_delay;
 };

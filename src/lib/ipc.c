@@ -36,6 +36,13 @@ static const struct {
 	[IPC_WORKER_IDLE] = { "worker-idle", 0, 0, false },
 	[IPC_WORKER_RETIRE] = { "worker-retire", 0, 0, false },
 	[IPC_WORKER_UNAVAILABLE] = { "worker-unavailable", 8, 8, false },
+	[IPC_TICKET_KEY] = { "ticket-key", 32, 32, false },
+	[IPC_LOGIN] = { "login", 24, 24 + 2048, false },
+	[IPC_LOGIN_RESULT] = { "login-result", 24, 24 + 64, false },
+	[IPC_SESSION_OPEN] = { "session-open", 16, 16 + 64, false },
+	[IPC_SESSION_READY] = { "session-ready", 8, 8, true },
+	[IPC_SESSION_REFUSED] = { "session-refused", 8, 8, false },
+	[IPC_SESSION] = { "session", 8, 8, true },
 };
 
 struct ipc_out {
@@ -60,6 +67,19 @@ struct ipc {
 	bool dead;
 	unsigned char inbuf[sizeof(struct ipc_header) + IPC_MAX_PAYLOAD];
 };
+
+const char *ipc_service_name(enum ipc_service service)
+{
+	switch (service) {
+	case IPC_SERVICE_SMTP:
+		return "SMTP";
+	case IPC_SERVICE_POP3:
+		return "POP3";
+	case IPC_SERVICE_POP3S:
+		return "POP3S";
+	}
+	return "unknown";
+}
 
 const char *ipc_kind_name(enum ipc_kind kind)
 {

@@ -44,6 +44,13 @@ enum ipc_kind {
 	IPC_WORKER_IDLE,      /* worker -> master: may I exit? */
 	IPC_WORKER_RETIRE,    /* master -> worker: exit once your sessions end */
 	IPC_WORKER_UNAVAILABLE, /* master -> queue: account id has no store */
+	IPC_TICKET_KEY,       /* master -> auth: the key tickets are sealed with */
+	IPC_LOGIN,            /* front -> auth: user, password, client address */
+	IPC_LOGIN_RESULT,     /* auth -> front: status, delay, sealed ticket */
+	IPC_SESSION_OPEN,     /* front -> master: protocol, sealed ticket */
+	IPC_SESSION_READY,    /* master -> front: account; fd (the session) */
+	IPC_SESSION_REFUSED,  /* master -> front: why (a code) */
+	IPC_SESSION,          /* master -> worker: protocol; fd (the session) */
 	IPC_KIND_MAX,
 };
 
@@ -54,6 +61,21 @@ enum ipc_role {
 	IPC_ROLE_AUTH,
 	IPC_ROLE_QUEUE,
 	IPC_ROLE_WORKER,
+};
+
+/* What a listening socket serves (IPC_LISTEN). */
+enum ipc_service {
+	IPC_SERVICE_SMTP = 0,
+	IPC_SERVICE_POP3 = 1,
+	IPC_SERVICE_POP3S = 2,
+};
+
+const char *ipc_service_name(enum ipc_service service);
+
+/* What an authenticated session speaks (IPC_SESSION_OPEN, IPC_SESSION). */
+enum ipc_protocol {
+	IPC_PROTO_POP3 = 1,
+	IPC_PROTO_IMAP = 2,
 };
 
 struct ipc_header {

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -35,6 +36,7 @@
 #include "lib/ipc.h"
 #include "lib/log.h"
 #include "lib/process.h"
+#include "lib/ticket.h"
 
 /* Children of all kinds at once (fronts, auth, queue, workers). */
 #define MASTER_MAX_CHILDREN 4096
@@ -42,6 +44,8 @@
  * growing delay, so a crash loop cannot spin the machine. */
 #define MASTER_QUICK_DEATH_MS 10000
 #define MASTER_MAX_RESTART_DELAY_MS 30000
+/* Listening sockets of all services together. */
+#define MASTER_MAX_LISTENERS (4 * CONFIG_MAX_LISTEN)
 /* How long children get to finish after SIGTERM before SIGKILL. */
 #define MASTER_STOP_GRACE_MS 5000
 
@@ -65,11 +69,14 @@ struct master {
 	int config_fd;
 	int log_fd;
 	unsigned front_count;
-	int listen_fds[CONFIG_MAX_LISTEN];
+	int listen_fds[MASTER_MAX_LISTENERS];
+	uint64_t listen_services[MASTER_MAX_LISTENERS];
 	unsigned listen_count;
 	struct child children[MASTER_MAX_CHILDREN];
 	bool stopping;
 	uint64_t stop_deadline;
+	/* Made at start, given to auth only: auth seals tickets, master opens. */
+	unsigned char ticket_key[TICKET_KEY_SIZE];
 };
 
 static struct master *the_master;
@@ -232,10 +239,9 @@ static void wire_child(struct child *c)
 	struct master *m = the_master;
 
 	if (c->role == IPC_ROLE_FRONT) {
-		for (unsigned i = 0; i < m->listen_count; i++) {
-			uint64_t service = 0; /* SMTP (MX) */
-			ipc_send(c->link, IPC_LISTEN, i, &service, sizeof(service), m->listen_fds[i]);
-		}
+		for (unsigned i = 0; i < m->listen_count; i++)
+			ipc_send(c->link, IPC_LISTEN, i, &m->listen_services[i],
+				 sizeof(m->listen_services[i]), m->listen_fds[i]);
 		struct child *auth = live_child(IPC_ROLE_AUTH, 0);
 		struct child *queue = live_child(IPC_ROLE_QUEUE, 0);
 		if (auth != NULL)
@@ -243,6 +249,8 @@ static void wire_child(struct child *c)
 		if (queue != NULL)
 			connect_peers(c, queue);
 	} else if (c->role == IPC_ROLE_AUTH || c->role == IPC_ROLE_QUEUE) {
+		if (c->role == IPC_ROLE_AUTH)
+			ipc_send(c->link, IPC_TICKET_KEY, 0, m->ticket_key, TICKET_KEY_SIZE, -1);
 		for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
 			struct child *f = &m->children[i];
 			if (f->in_use && f->role == IPC_ROLE_FRONT && f->link != NULL)
@@ -264,9 +272,9 @@ static void restart_timer_fired(struct ev_timer *t, void *ctx)
 		c->restart_timer = ev_timer_add(the_master->ev, 1000, restart_timer_fired, c);
 }
 
-/* start_worker finds or starts the worker of account and gives the queue
- * (requester) one end of a new link to it. */
-static void start_worker(struct child *requester, uint64_t account)
+/* worker_for finds or starts the worker of account; NULL if the account
+ * has no store (deleted) or no process can be started. */
+static struct child *worker_for(uint64_t account)
 {
 	struct master *m = the_master;
 	char dir[PATH_MAX];
@@ -276,35 +284,75 @@ static void start_worker(struct child *requester, uint64_t account)
 		 (unsigned long long)account);
 	if (account == 0 || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		log_warn("no store for account %llu", (unsigned long long)account);
+		return NULL;
+	}
+	struct child *w = live_child(IPC_ROLE_WORKER, account);
+	if (w != NULL)
+		return w;
+	w = child_alloc();
+	if (w == NULL) {
+		log_error("too many processes (%d) to start a worker", MASTER_MAX_CHILDREN);
+		return NULL;
+	}
+	w->role = IPC_ROLE_WORKER;
+	w->account = account;
+	if (child_spawn(w) < 0) {
+		w->in_use = false;
+		return NULL;
+	}
+	return w;
+}
+
+/* start_worker gives the queue (requester) one end of a new link to the
+ * worker of account. */
+static void start_worker(struct child *requester, uint64_t account)
+{
+	struct child *w = worker_for(account);
+	int sv[2];
+
+	if (w == NULL || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		ipc_send(requester->link, IPC_WORKER_UNAVAILABLE, account, &account,
 			 sizeof(account), -1);
 		return;
 	}
-	struct child *w = live_child(IPC_ROLE_WORKER, account);
-	if (w == NULL) {
-		w = child_alloc();
-		if (w == NULL) {
-			log_error("too many processes (%d) to start a worker", MASTER_MAX_CHILDREN);
-			ipc_send(requester->link, IPC_WORKER_UNAVAILABLE, account, &account,
-				 sizeof(account), -1);
-			return;
-		}
-		w->role = IPC_ROLE_WORKER;
-		w->account = account;
-		if (child_spawn(w) < 0) {
-			w->in_use = false;
-			ipc_send(requester->link, IPC_WORKER_UNAVAILABLE, account, &account,
-				 sizeof(account), -1);
-			return;
-		}
-	}
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		log_error("socketpair() failed: %m");
-		return;
-	}
 	ipc_send(w->link, IPC_WORKER_CONN, account, &account, sizeof(account), sv[0]);
 	ipc_send(requester->link, IPC_WORKER_CONN, account, &account, sizeof(account), sv[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/*
+ * open_session: a front shows a ticket after a login.  Only a ticket auth
+ * sealed, unexpired, names the account; the front then gets one end of a
+ * byte stream whose other end goes to that account's worker.
+ */
+static void open_session(struct child *front, const struct ipc_msg *msg)
+{
+	struct ipc_reader r;
+	struct ticket t;
+	uint64_t refused = 1;
+	int sv[2];
+
+	ipc_reader_init(&r, msg);
+	uint64_t protocol = ipc_get_u64(&r);
+	struct str sealed = ipc_get_str(&r, TICKET_SIZE);
+	if (!ipc_reader_ok(&r) || (protocol != IPC_PROTO_POP3 && protocol != IPC_PROTO_IMAP) ||
+	    ticket_open(the_master->ticket_key, (const unsigned char *)sealed.ptr, sealed.len,
+			(uint64_t)time(NULL), &t) < 0) {
+		char name[64];
+		child_name(front, name, sizeof(name));
+		log_error("%s showed an invalid or expired ticket: no session", name);
+		ipc_send(front->link, IPC_SESSION_REFUSED, msg->id, &refused, sizeof(refused), -1);
+		return;
+	}
+	struct child *w = worker_for(t.account);
+	if (w == NULL || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		refused = 2;
+		ipc_send(front->link, IPC_SESSION_REFUSED, msg->id, &refused, sizeof(refused), -1);
+		return;
+	}
+	ipc_send(w->link, IPC_SESSION, msg->id, &protocol, sizeof(protocol), sv[0]);
+	ipc_send(front->link, IPC_SESSION_READY, msg->id, &t.account, sizeof(t.account), sv[1]);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -328,6 +376,11 @@ static void child_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 		if (c->role != IPC_ROLE_QUEUE)
 			break;
 		start_worker(c, ipc_get_u64(&r));
+		return;
+	case IPC_SESSION_OPEN:
+		if (c->role != IPC_ROLE_FRONT)
+			break;
+		open_session(c, msg);
 		return;
 	case IPC_WORKER_IDLE:
 		if (c->role != IPC_ROLE_WORKER)
@@ -534,14 +587,31 @@ int master_main(const struct config *config)
 		return 1;
 	}
 	m.exe[n] = '\0';
+	if (getrandom(m.ticket_key, sizeof(m.ticket_key), 0) != (ssize_t)sizeof(m.ticket_key)) {
+		log_error("getrandom() failed: %m");
+		return 1;
+	}
 	m.config_fd = make_config_fd(config);
 	if (m.config_fd < 0)
 		return 1;
-	for (unsigned i = 0; i < config->listen_smtp.count; i++) {
-		int fd = open_listener(config->listen_smtp.addr[i]);
-		if (fd < 0)
-			return 1;
-		m.listen_fds[m.listen_count++] = fd;
+	const struct {
+		const struct config_listen *list;
+		enum ipc_service service;
+	} services[] = {
+		{ &config->listen_smtp, IPC_SERVICE_SMTP },
+		{ &config->listen_pop3, IPC_SERVICE_POP3 },
+		{ &config->listen_pop3s, IPC_SERVICE_POP3S },
+	};
+	for (size_t s = 0; s < sizeof(services) / sizeof(services[0]); s++) {
+		for (unsigned i = 0; i < services[s].list->count; i++) {
+			int fd = open_listener(services[s].list->addr[i]);
+			if (fd < 0)
+				return 1;
+			m.listen_fds[m.listen_count] = fd;
+			m.listen_services[m.listen_count++] = services[s].service;
+			log_info("%s listening on %s", ipc_service_name(services[s].service),
+				 services[s].list->addr[i]);
+		}
 	}
 	m.ev = ev_new();
 	if (m.ev == NULL)
@@ -558,14 +628,13 @@ int master_main(const struct config *config)
 	struct child *queue = start_role(IPC_ROLE_QUEUE, 0);
 	if (auth == NULL || queue == NULL)
 		return 1;
+	wire_child(auth);
 	for (unsigned i = 0; i < m.front_count; i++) {
 		struct child *f = start_role(IPC_ROLE_FRONT, i);
 		if (f == NULL)
 			return 1;
 		wire_child(f);
 	}
-	for (unsigned i = 0; i < config->listen_smtp.count; i++)
-		log_info("SMTP listening on %s", config->listen_smtp.addr[i]);
 	log_info("ravelin started: %u front processes, data in %s", m.front_count, config->data);
 	int r = ev_run(m.ev);
 	log_info("stopped");

@@ -101,6 +101,7 @@ struct queue {
 	struct txn *commits[QUEUE_MAX_GROUP_COMMIT];
 	size_t commit_count;
 	struct qmsg *msgs;
+	struct qmsg **msgs_tail;  /* oldest first, so mail arrives in order */
 	struct wlink *links;
 	uint64_t next_seq;
 	bool dispatch_scheduled;
@@ -414,8 +415,8 @@ static void load_message(const char *qid, void *ctx)
 		return;
 	}
 	m->remaining = m->env.rcpt_count;
-	m->next = q.msgs;
-	q.msgs = m;
+	*q.msgs_tail = m;
+	q.msgs_tail = &m->next;
 	dispatch_all();
 }
 
@@ -425,6 +426,8 @@ static void msg_done(struct qmsg *m)
 	while (*pp != m)
 		pp = &(*pp)->next;
 	*pp = m->next;
+	if (q.msgs_tail == &m->next)
+		q.msgs_tail = pp;
 	spool_remove(q.spool, m->qid);
 	log_info("%s: delivered to all recipients, removed from the spool", m->qid);
 	if (m->retry != NULL)
@@ -714,6 +717,7 @@ int queue_main(void)
 {
 	char dir[PATH_MAX];
 
+	q.msgs_tail = &q.msgs;
 	if (process_child_init("queue", &q.config) < 0)
 		return 1;
 	tzset();

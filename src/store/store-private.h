@@ -44,6 +44,8 @@ struct store_backend {
 			    struct store_message **list_r, size_t *count_r, const char **error_r);
 	int (*message_open)(struct store *store, const char *mailbox, uint32_t uid,
 			    const char **error_r);
+	int (*expunge)(struct store *store, const char *mailbox, const uint32_t *uids,
+		       size_t count, const char **error_r);
 };
 
 struct store {

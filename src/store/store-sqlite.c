@@ -1113,6 +1113,70 @@ static int sqlite_message_list(struct store *store, const char *mailbox,
 	return 0;
 }
 
+/* sqlite_expunge removes messages in one transaction, recording each with
+ * the new MODSEQ for QRESYNC; their files stay (shared content) until a
+ * clean-up pass collects files no message names. */
+static int sqlite_expunge(struct store *store, const char *mailbox, const uint32_t *uids,
+			  size_t count, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	struct mailbox_row mb;
+	sqlite3_stmt *del = NULL, *rec = NULL, *adv = NULL;
+	int ret = -1;
+
+	if (s->in_batch)
+		return fail(s, error_r, "store: a batch is open");
+	if (run(s, STMT_BEGIN_IMMEDIATE, error_r) < 0)
+		return -1;
+	if (mailbox_require(s, mailbox, &mb, error_r) < 0)
+		goto out;
+	uint64_t modseq = (uint64_t)mb.highestmodseq + 1;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ?", -1,
+			       &del, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO expunged VALUES (?, ?, ?)", -1, &rec,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "UPDATE mailboxes SET highestmodseq = ? WHERE id = ?", -1,
+			       &adv, NULL) != SQLITE_OK) {
+		sql_fail(s, "prepare expunge", error_r);
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		sqlite3_reset(del);
+		sqlite3_bind_int64(del, 1, mb.id);
+		sqlite3_bind_int64(del, 2, uids[i]);
+		if (sqlite3_step(del) != SQLITE_DONE) {
+			sql_fail(s, "expunge", error_r);
+			goto out;
+		}
+		if (sqlite3_changes(s->db) == 0)
+			continue;
+		sqlite3_reset(rec);
+		sqlite3_bind_int64(rec, 1, mb.id);
+		sqlite3_bind_int64(rec, 2, uids[i]);
+		sqlite3_bind_int64(rec, 3, (int64_t)modseq);
+		if (sqlite3_step(rec) != SQLITE_DONE) {
+			sql_fail(s, "record expunge", error_r);
+			goto out;
+		}
+	}
+	sqlite3_bind_int64(adv, 1, (int64_t)modseq);
+	sqlite3_bind_int64(adv, 2, mb.id);
+	if (sqlite3_step(adv) != SQLITE_DONE) {
+		sql_fail(s, "advance modseq", error_r);
+		goto out;
+	}
+	if (run(s, STMT_COMMIT, error_r) < 0)
+		goto out;
+	ret = 0;
+out:
+	sqlite3_finalize(del);
+	sqlite3_finalize(rec);
+	sqlite3_finalize(adv);
+	if (ret < 0)
+		rollback(s);
+	return ret;
+}
+
 /* sqlite_message_open finds the message's blob hash and opens that file. */
 static int sqlite_message_open(struct store *store, const char *mailbox, uint32_t uid,
 			       const char **error_r)
@@ -1158,4 +1222,5 @@ const struct store_backend store_backend_sqlite = {
 	.batch_abort = sqlite_batch_abort,
 	.message_list = sqlite_message_list,
 	.message_open = sqlite_message_open,
+	.expunge = sqlite_expunge,
 };

@@ -232,3 +232,14 @@ int store_message_open(struct store *store, const char *mailbox, uint32_t uid,
 	}
 	return store->backend->message_open(store, name, uid, error_r);
 }
+
+/* store_expunge: see store.h. */
+int store_expunge(struct store *store, const char *mailbox, const uint32_t *uids, size_t count,
+		  const char **error_r)
+{
+	assert(store != NULL && mailbox != NULL && (uids != NULL || count == 0));
+	const char *name = mailbox_name_check(mailbox, error_r);
+	if (name == NULL)
+		return -1;
+	return store->backend->expunge(store, name, uids, count, error_r);
+}

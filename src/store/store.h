@@ -134,4 +134,12 @@ int store_message_list(struct store *store, const char *mailbox, struct store_me
 int store_message_open(struct store *store, const char *mailbox, uint32_t uid,
 		       const char **error_r);
 
+/*
+ * store_expunge removes the messages uids[0..count) of mailbox (UIDs that
+ * are not there are skipped) and records them with a new MODSEQ for
+ * QRESYNC.  Durable on return 0.
+ */
+int store_expunge(struct store *store, const char *mailbox, const uint32_t *uids, size_t count,
+		  const char **error_r);
+
 #endif

@@ -711,6 +711,13 @@ static void test_batch(void **state)
 	char tmp[4200];
 	snprintf(tmp, sizeof(tmp), "%s/blobs/tmp", d->path);
 	assert_int_equal(count_files(tmp), 0);
+
+	/* Expunge: gone from the lists, a UID that is not there is skipped. */
+	uint32_t gone[] = { 1, 30, 9999 };
+	assert_int_equal(store_expunge(store, "INBOX", gone, 3, &error), 0);
+	assert_int_equal(inbox_messages(store), 51);
+	assert_true(store_message_open(store, "INBOX", 30, &error) < 0);
+	assert_int_equal(store_expunge(store, "Nowhere", gone, 1, &error), -1);
 	store_close(&store);
 }
 

@@ -34,6 +34,7 @@
 #include "lib/process.h"
 #include "mail/mime.h"
 #include "store/store.h"
+#include "worker-session.h"
 
 /* Connections (queue links, later sessions) one worker holds at once. */
 #define WORKER_MAX_LINKS 1024
@@ -298,6 +299,13 @@ static void link_closed(struct ipc *ipc, void *ctx)
 	link_gone(ctx);
 }
 
+static void session_closed(void)
+{
+	w.links--;
+	w.last_activity = ev_now(w.ev);
+	maybe_exit();
+}
+
 static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
 	(void)ipc;
@@ -315,6 +323,20 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		w.links++;
 		w.idle_asked = false;
 		w.last_activity = ev_now(w.ev);
+		return;
+	}
+	case IPC_SESSION: {
+		uint64_t protocol;
+		memcpy(&protocol, msg->payload, sizeof(protocol));
+		static struct worker_session_env env;
+		env.ev = w.ev;
+		env.store = w.store;
+		env.closed = session_closed;
+		if (worker_session_open(&env, msg->fd, protocol) == 0) {
+			w.links++;
+			w.idle_asked = false;
+			w.last_activity = ev_now(w.ev);
+		}
 		return;
 	}
 	case IPC_WORKER_RETIRE:

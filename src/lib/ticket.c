@@ -1,0 +1,35 @@
+/* ticket: sealed proof of a login (see ticket.h). */
+#include "ticket.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#define TICKET_VERSION 1
+#define TICKET_BODY 32
+
+void ticket_seal(const unsigned char key[TICKET_KEY_SIZE], const struct ticket *t,
+		 unsigned char out[TICKET_SIZE])
+{
+	uint64_t fields[4] = { TICKET_VERSION, t->account, t->expires, 0 };
+
+	randombytes_buf(&fields[3], sizeof(fields[3]));
+	memcpy(out, fields, TICKET_BODY);
+	crypto_auth_hmacsha256(out + TICKET_BODY, out, TICKET_BODY, key);
+}
+
+int ticket_open(const unsigned char key[TICKET_KEY_SIZE], const unsigned char *in, size_t len,
+		uint64_t now, struct ticket *t)
+{
+	uint64_t fields[4];
+
+	if (len != TICKET_SIZE ||
+	    crypto_auth_hmacsha256_verify(in + TICKET_BODY, in, TICKET_BODY, key) != 0)
+		return -1;
+	memcpy(fields, in, TICKET_BODY);
+	if (fields[0] != TICKET_VERSION || fields[1] == 0 || fields[2] < now)
+		return -1;
+	t->account = fields[1];
+	t->expires = fields[2];
+	return 0;
+}

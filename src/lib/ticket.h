@@ -1,0 +1,33 @@
+#ifndef RAVELIN_TICKET_H
+#define RAVELIN_TICKET_H
+/*
+ * ticket: the proof that auth accepted a login.  auth seals (account id,
+ * expiry, nonce) with HMAC-SHA-256 under a key that master makes at start
+ * and gives to auth only; front carries the sealed ticket to master, which
+ * opens it with the same key and only then gives front a session on that
+ * account's worker.  Front can neither make nor alter one (DESIGN rule 2:
+ * the account a session touches is decided by auth, not by request bytes).
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#define TICKET_KEY_SIZE 32
+/* version, account, expiry, nonce (8 bytes each) and the 32-byte MAC */
+#define TICKET_SIZE 64
+/* A ticket only has to live from the login to the session's start. */
+#define TICKET_LIFETIME_SECONDS 30
+
+struct ticket {
+	uint64_t account;
+	uint64_t expires;  /* Unix time */
+};
+
+/* ticket_seal writes the sealed ticket for t into out. */
+void ticket_seal(const unsigned char key[TICKET_KEY_SIZE], const struct ticket *t,
+		 unsigned char out[TICKET_SIZE]);
+/* ticket_open checks the MAC (in constant time), the version and the
+ * expiry against now; 0 with *t filled, or -1. */
+int ticket_open(const unsigned char key[TICKET_KEY_SIZE], const unsigned char *in, size_t len,
+		uint64_t now, struct ticket *t);
+
+#endif

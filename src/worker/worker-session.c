@@ -1,0 +1,203 @@
+/* worker-session: authenticated sessions in the worker (see worker-session.h). */
+#include "worker-session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/ipc.h"
+#include "lib/log.h"
+#include "pop3/pop3-session.h"
+
+/* Client bytes held before the protocol consumes them. */
+#define SESSION_MAX_INPUT (64 * 1024)
+/* Output not yet taken by the front; a RETR of the largest message fits. */
+#define SESSION_MAX_OUTPUT ((size_t)2 * 1024 * 1024 * 1024)
+#define SESSION_READ_CHUNK (16 * 1024)
+
+struct session {
+	const struct worker_session_env *env;
+	int fd;
+	struct ev_io *io;
+	struct buf in, out;
+	struct pop3_session *pop3;
+	bool closing;
+	bool dead;
+};
+
+static void session_free(struct session *s)
+{
+	ev_io_del(&s->io);
+	close(s->fd);
+	pop3_session_free(&s->pop3);
+	buf_free(&s->in);
+	buf_free(&s->out);
+	const struct worker_session_env *env = s->env;
+	free(s);
+	env->closed();
+}
+
+static void cb_output(void *ctx, const char *data, size_t len)
+{
+	struct session *s = ctx;
+	if (buf_append(&s->out, data, len) < 0)
+		s->dead = true;
+}
+
+static int cb_read_message(void *ctx, uint32_t uid, struct buf *out)
+{
+	struct session *s = ctx;
+	const char *error;
+	char chunk[65536];
+	int fd = store_message_open(s->env->store, "INBOX", uid, &error);
+
+	if (fd < 0) {
+		log_error("reading message %u failed: %s", uid, error);
+		return -1;
+	}
+	ssize_t n;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_append(out, chunk, (size_t)n) < 0)
+			break;
+	close(fd);
+	return n == 0 ? 0 : -1;
+}
+
+static int cb_expunge(void *ctx, const uint32_t *uids, size_t n)
+{
+	struct session *s = ctx;
+	const char *error;
+	if (store_expunge(s->env->store, "INBOX", uids, n, &error) < 0) {
+		log_error("POP3 deletions failed: %s", error);
+		return -1;
+	}
+	log_info("POP3: %zu messages deleted by their owner", n);
+	return 0;
+}
+
+static void cb_close(void *ctx)
+{
+	struct session *s = ctx;
+	s->closing = true;
+}
+
+static const struct pop3_callbacks pop3_callbacks = {
+	.output = cb_output,
+	.read_message = cb_read_message,
+	.expunge = cb_expunge,
+	.close = cb_close,
+};
+
+static void session_work(struct session *s, bool readable)
+{
+	char chunk[SESSION_READ_CHUNK];
+
+	if (readable && !s->closing && s->in.len < SESSION_MAX_INPUT) {
+		ssize_t n = read(s->fd, chunk, sizeof(chunk));
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			s->dead = true;
+		else if (n > 0 && buf_append(&s->in, chunk, (size_t)n) < 0)
+			s->dead = true;
+	}
+	if (!s->dead && !s->closing)
+		pop3_session_input(s->pop3, &s->in);
+	while (!s->dead && s->out.len > 0) {
+		ssize_t n = write(s->fd, s->out.data, s->out.len);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				s->dead = true;
+			break;
+		}
+		buf_consume(&s->out, (size_t)n);
+	}
+	if (s->dead || (s->closing && s->out.len == 0)) {
+		session_free(s);
+		return;
+	}
+	/* Pipelined commands wait while earlier answers are still going out. */
+	unsigned events = s->out.len > 0 ? EV_WRITE : EV_READ;
+	ev_io_set(s->io, events);
+}
+
+static void session_ready(struct ev_io *io, unsigned events, void *ctx)
+{
+	(void)io;
+	session_work(ctx, (events & EV_READ) != 0);
+}
+
+/* inbox_snapshot lists INBOX for a POP3 maildrop. */
+static int inbox_snapshot(struct store *store, uint32_t *uidvalidity_r,
+			  struct pop3_message **list_r, size_t *count_r)
+{
+	struct store_mailbox *boxes;
+	struct store_message *msgs;
+	size_t nboxes, nmsgs;
+	const char *error;
+
+	if (store_mailbox_list(store, &boxes, &nboxes, &error) < 0) {
+		log_error("listing mailboxes failed: %s", error);
+		return -1;
+	}
+	*uidvalidity_r = 0;
+	for (size_t i = 0; i < nboxes; i++)
+		if (strcmp(boxes[i].name, "INBOX") == 0)
+			*uidvalidity_r = boxes[i].uidvalidity;
+	store_mailbox_list_free(&boxes, nboxes);
+	if (store_message_list(store, "INBOX", &msgs, &nmsgs, &error) < 0) {
+		log_error("listing INBOX failed: %s", error);
+		return -1;
+	}
+	*list_r = calloc(nmsgs ? nmsgs : 1, sizeof(**list_r));
+	if (*list_r == NULL) {
+		free(msgs);
+		return -1;
+	}
+	for (size_t i = 0; i < nmsgs; i++) {
+		(*list_r)[i].uid = msgs[i].uid;
+		(*list_r)[i].size = msgs[i].size;
+	}
+	*count_r = nmsgs;
+	free(msgs);
+	return 0;
+}
+
+int worker_session_open(const struct worker_session_env *env, int fd, uint64_t protocol)
+{
+	struct pop3_message *list;
+	size_t count;
+	uint32_t uidvalidity;
+
+	if (protocol != IPC_PROTO_POP3 || inbox_snapshot(env->store, &uidvalidity, &list, &count) < 0) {
+		close(fd);
+		return -1;
+	}
+	struct session *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		free(list);
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	s->env = env;
+	s->fd = fd;
+	buf_init(&s->in, SESSION_MAX_INPUT + SESSION_READ_CHUNK);
+	buf_init(&s->out, SESSION_MAX_OUTPUT);
+	s->pop3 = pop3_session_new(&pop3_callbacks, s, uidvalidity, list, count);
+	free(list);
+	s->io = ev_io_add(env->ev, fd, EV_READ, session_ready, s);
+	if (s->pop3 == NULL || s->io == NULL) {
+		ev_io_del(&s->io);
+		pop3_session_free(&s->pop3);
+		buf_free(&s->in);
+		buf_free(&s->out);
+		free(s);
+		close(fd);
+		return -1;
+	}
+	pop3_session_start(s->pop3);
+	session_work(s, false);
+	return 0;
+}

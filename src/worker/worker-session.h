@@ -1,0 +1,25 @@
+#ifndef RAVELIN_WORKER_SESSION_H
+#define RAVELIN_WORKER_SESSION_H
+/*
+ * worker-session: an authenticated client session inside the account's
+ * worker.  The descriptor is one end of a byte stream whose other end the
+ * front holds (it relays the client's decrypted bytes); the protocol runs
+ * here, against this account's store only.
+ */
+#include <stdint.h>
+
+#include "lib/ev.h"
+#include "store/store.h"
+
+struct worker_session_env {
+	struct ev *ev;
+	struct store *store;
+	/* Called when a session ends (the worker counts its connections). */
+	void (*closed)(void);
+};
+
+/* worker_session_open starts a session of protocol (enum ipc_protocol) on
+ * fd, which it takes over.  Returns 0, or -1 (fd closed, closed not called). */
+int worker_session_open(const struct worker_session_env *env, int fd, uint64_t protocol);
+
+#endif
