@@ -137,3 +137,15 @@ def test_fetchmail_downloads_everything(mailbox):
     assert mbox.count(b"Subject: pop ") == 3
     # fetchmail deletes what it fetched (no 'keep'): the maildrop is empty.
     assert mailbox.inbox_count("alice@example.org") == 0
+
+
+def test_curl_lists_and_fetches(mailbox):
+    base = f"pop3s://127.0.0.1:{mailbox.pop3s_port}/"
+    auth = ["--user", f"alice@example.org:{PASSWORD}", "--insecure", "--silent",
+            "--show-error"]
+    listing = subprocess.run(["curl", *auth, base], capture_output=True, text=True, timeout=30)
+    assert listing.returncode == 0, listing.stderr
+    assert len(listing.stdout.split("\n")) >= 3
+    one = subprocess.run(["curl", *auth, base + "2"], capture_output=True, text=True,
+                         timeout=30)
+    assert one.returncode == 0 and "Subject: pop 1" in one.stdout
