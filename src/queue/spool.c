@@ -251,21 +251,43 @@ int spool_open_message(struct spool *s, const char *qid, struct buf *text,
 	return fd;
 }
 
+static int cmp_qid(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
 int spool_list(struct spool *s, void (*fn)(const char *qid, void *ctx), void *ctx)
 {
 	int dfd = dup(s->q_fd);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	struct dirent *e;
+	char (*qids)[SPOOL_QID_SIZE] = NULL;
+	size_t n = 0, cap = 0;
 
 	if (d == NULL) {
 		log_error("reading spool/q failed: %m");
 		return -1;
 	}
 	rewinddir(d);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.' && strlen(e->d_name) < SPOOL_QID_SIZE)
-			fn(e->d_name, ctx);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= SPOOL_QID_SIZE)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			void *p = realloc(qids, cap * sizeof(*qids));
+			if (p == NULL)
+				break;
+			qids = p;
+		}
+		snprintf(qids[n++], SPOOL_QID_SIZE, "%s", e->d_name);
+	}
 	closedir(d);
+	/* Queue ids sort by the time they were made: oldest mail first. */
+	if (n > 0)
+		qsort(qids, n, sizeof(*qids), cmp_qid);
+	for (size_t i = 0; i < n; i++)
+		fn(qids[i], ctx);
+	free(qids);
 	return 0;
 }
 
