@@ -67,7 +67,8 @@ def test_deletions_without_quit_are_not_applied(mailbox):
     p = login(mailbox)
     p.dele(1)
     p.dele(2)
-    p.sock.close()  # the client vanishes: RFC 1939 says nothing is deleted
+    p.sock.shutdown(socket.SHUT_RDWR)  # the client vanishes: RFC 1939 says
+    p.sock.close()                     # nothing is deleted then
     time.sleep(0.5)
     p = login(mailbox)
     assert p.stat()[0] == 3
@@ -149,3 +150,16 @@ def test_curl_lists_and_fetches(mailbox):
     one = subprocess.run(["curl", *auth, base + "2"], capture_output=True, text=True,
                          timeout=30)
     assert one.returncode == 0 and "Subject: pop 1" in one.stdout
+
+
+def test_maildrop_is_exclusive(mailbox):
+    first = login(mailbox)
+    p = poplib.POP3("127.0.0.1", mailbox.pop3_port, timeout=10)
+    p.stls(context=CTX)
+    p.user("alice@example.org")
+    with pytest.raises(poplib.error_proto) as e:
+        p.pass_(PASSWORD)
+    assert b"[IN-USE]" in e.value.args[0]
+    first.quit()
+    # Free again once the first session ended.
+    login(mailbox).quit()

@@ -18,6 +18,9 @@
 #define SESSION_MAX_OUTPUT ((size_t)2 * 1024 * 1024 * 1024)
 #define SESSION_READ_CHUNK (16 * 1024)
 
+/* RFC 1939 4: a POP3 session holds the maildrop exclusively. */
+static unsigned pop3_sessions;
+
 struct session {
 	const struct worker_session_env *env;
 	int fd;
@@ -30,6 +33,8 @@ struct session {
 
 static void session_free(struct session *s)
 {
+	if (s->pop3 != NULL)
+		pop3_sessions--;
 	ev_io_del(&s->io);
 	close(s->fd);
 	pop3_session_free(&s->pop3);
@@ -170,7 +175,20 @@ int worker_session_open(const struct worker_session_env *env, int fd, uint64_t p
 	size_t count;
 	uint32_t uidvalidity;
 
-	if (protocol != IPC_PROTO_POP3 || inbox_snapshot(env->store, &uidvalidity, &list, &count) < 0) {
+	if (protocol != IPC_PROTO_POP3) {
+		close(fd);
+		return -1;
+	}
+	if (pop3_sessions > 0) {
+		static const char busy[] = "-ERR [IN-USE] Mailbox is open in another POP3 session\r\n";
+		if (write(fd, busy, sizeof(busy) - 1) < 0) {
+			/* the client is gone anyway */
+		}
+		log_info("POP3: second session refused, the maildrop is in use");
+		close(fd);
+		return -1;
+	}
+	if (inbox_snapshot(env->store, &uidvalidity, &list, &count) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -197,6 +215,7 @@ int worker_session_open(const struct worker_session_env *env, int fd, uint64_t p
 		close(fd);
 		return -1;
 	}
+	pop3_sessions++;
 	pop3_session_start(s->pop3);
 	session_work(s, false);
 	return 0;
