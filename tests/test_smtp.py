@@ -173,7 +173,7 @@ def test_too_many_recipients(make):
 
 def test_hundred_concurrent_deliveries(make):
     # All from one address, so the per-address limit must allow them.
-    server = make("smtp.max_connections_per_ip = 200")
+    server = make("front.max_connections_per_ip = 200")
     errors = []
     start = threading.Barrier(100)
 
@@ -290,7 +290,7 @@ def test_slow_client_is_dropped_at_its_timeout(make):
 
 
 def test_connections_per_address_limit(make):
-    server = make("smtp.max_connections_per_ip = 2\nfront.processes = 1")
+    server = make("front.max_connections_per_ip = 2\nfront.processes = 1")
     time.sleep(0.5)  # the start-up probe's connection must be gone first
     socks = [raw(server.smtp_port) for _ in range(2)]
     for s, f in socks:

@@ -374,15 +374,19 @@ static void accept_one(struct front *f, int fd, const struct sockaddr_storage *s
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
 	else if (sa->ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
-	if (f->conn_count >= f->config.smtp_max_connections) {
+	if (f->conn_count >= f->config.front_max_connections) {
 		log_warn("%s: refused, %u connections already", ip, f->conn_count);
-		refuse(fd, "421 4.3.2 Too many connections, try again later\r\n");
+		refuse(fd, service == IPC_SERVICE_SMTP
+				   ? "421 4.3.2 Too many connections, try again later\r\n"
+				   : "-ERR [SYS/TEMP] Too many connections, try again later\r\n");
 		return;
 	}
-	struct ip_count *ipc = ip_acquire(ip, (unsigned)f->config.smtp_max_connections_per_ip);
+	struct ip_count *ipc = ip_acquire(ip, (unsigned)f->config.front_max_connections_per_ip);
 	if (ipc == NULL) {
 		log_warn("%s: refused, too many connections from this address", ip);
-		refuse(fd, "421 4.7.0 Too many connections from your address\r\n");
+		refuse(fd, service == IPC_SERVICE_SMTP
+				   ? "421 4.7.0 Too many connections from your address\r\n"
+				   : "-ERR [SYS/TEMP] Too many connections from your address\r\n");
 		return;
 	}
 	struct conn *c = calloc(1, sizeof(*c));

@@ -38,8 +38,8 @@ struct config {
 	uint64_t smtp_max_recipients;
 	uint64_t smtp_idle_timeout;
 	uint64_t smtp_session_timeout;
-	uint64_t smtp_max_connections;
-	uint64_t smtp_max_connections_per_ip;
+	uint64_t front_max_connections;
+	uint64_t front_max_connections_per_ip;
 	uint64_t pop3_idle_timeout;
 	uint64_t worker_idle_timeout;
 	uint64_t queue_retry_delay;
