@@ -13,12 +13,15 @@
  */
 #include "auth.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -42,6 +45,32 @@
 /* Addresses tracked at once; the oldest entry makes room. */
 #define AUTH_MAX_TRACKED 4096
 #define AUTH_MAX_IP 64
+/* Logins waiting for the password check; more are answered "try later". */
+#define AUTH_MAX_PENDING_LOGINS 256
+
+/* A front's link, kept while a login from it is being checked. */
+struct front_link {
+	struct ipc *ipc;
+	unsigned refs;
+	bool closed;
+};
+
+/* One login between the look-up (main thread) and its answer; the
+ * argon2id check runs on the checker thread, so recipient look-ups are
+ * never stuck behind it. */
+struct login_job {
+	struct login_job *next;
+	struct front_link *link;
+	uint64_t id;
+	uint64_t account;
+	bool known;
+	bool ok;
+	char hash[DIRECTORY_HASH_SIZE];
+	char *password;         /* sodium_malloc'd, wiped after the check */
+	size_t password_len;
+	char user[DIRECTORY_MAX_ADDRESS + 1];
+	char ip[AUTH_MAX_IP];
+};
 
 struct failure {
 	char ip[AUTH_MAX_IP];
@@ -56,6 +85,12 @@ struct auth {
 	unsigned char ticket_key[TICKET_KEY_SIZE];
 	bool have_key;
 	struct failure failures[AUTH_MAX_TRACKED];
+	/* The checker thread and what it shares with the main thread. */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct login_job *todo, **todo_tail, *done;
+	unsigned pending;
+	int done_fd;
 };
 
 static void rcpt_lookup(struct auth *a, struct ipc *ipc, const struct ipc_msg *msg)
@@ -111,36 +146,46 @@ static struct failure *failure_slot(struct auth *a, struct str ip, bool create)
 	return oldest;
 }
 
-static void login(struct auth *a, struct ipc *ipc, const struct ipc_msg *msg)
+static void job_free(struct login_job *job)
 {
-	struct ipc_reader r;
-	struct buf out;
-	unsigned char sealed[TICKET_SIZE];
-	uint64_t account = 0, status, delay = 0;
-	const char *error;
+	if (job->password != NULL)
+		sodium_free(job->password);
+	if (--job->link->refs == 0 && job->link->closed)
+		free(job->link);
+	sodium_memzero(job, sizeof(*job));
+	free(job);
+}
 
-	ipc_reader_init(&r, msg);
-	struct str user = ipc_get_str(&r, DIRECTORY_MAX_ADDRESS + 64);
-	struct str pass = ipc_get_str(&r, DIRECTORY_MAX_PASSWORD + 64);
-	struct str ip = ipc_get_str(&r, AUTH_MAX_IP - 1);
-	if (!ipc_reader_ok(&r)) {
-		log_error("malformed login from %s", ipc_peer_name(ipc));
-		return;
-	}
-	int ok = a->have_key ? directory_verify_password(a->dir, user, pass, &account, &error) : -1;
-	if (ok < 0)
-		log_error("login check failed: %s", a->have_key ? error : "no ticket key yet");
-	if (ok > 0) {
+static void login_answer(struct ipc *ipc, uint64_t id, uint64_t status, uint64_t delay,
+			 const unsigned char *sealed)
+{
+	struct buf out;
+	buf_init(&out, 128);
+	ipc_put_u64(&out, status);
+	ipc_put_u64(&out, delay);
+	ipc_put_str(&out, str_from((const char *)sealed, status == 0 ? TICKET_SIZE : 0));
+	ipc_send_buf(ipc, IPC_LOGIN_RESULT, id, &out, -1);
+	buf_free(&out);
+}
+
+/* login_finish answers a checked login (main thread). */
+static void login_finish(struct auth *a, struct login_job *job)
+{
+	unsigned char sealed[TICKET_SIZE];
+	uint64_t status, delay = 0;
+	struct str ip = str_c(job->ip);
+
+	if (job->known && job->ok) {
 		struct failure *f = failure_slot(a, ip, false);
 		if (f != NULL)
 			f->count = 0;
-		struct ticket t = { .account = account,
+		struct ticket t = { .account = job->account,
 				    .expires = (uint64_t)time(NULL) + TICKET_LIFETIME_SECONDS };
 		ticket_seal(a->ticket_key, &t, sealed);
 		status = 0;
-		log_info("login: %.*s from %.*s (account %llu)", (int)user.len, user.ptr,
-			 (int)ip.len, ip.ptr, (unsigned long long)account);
-	} else if (ok == 0) {
+		log_info("login: %s from %s (account %llu)", job->user, job->ip,
+			 (unsigned long long)job->account);
+	} else {
 		struct failure *f = failure_slot(a, ip, true);
 		f->count++;
 		f->last = time(NULL);
@@ -150,30 +195,140 @@ static void login(struct auth *a, struct ipc *ipc, const struct ipc_msg *msg)
 		if (delay > AUTH_MAX_DELAY_MS)
 			delay = AUTH_MAX_DELAY_MS;
 		status = 1;
-		log_warn("login failed: %.*s from %.*s (%u failures from there)", (int)user.len,
-			 user.ptr, (int)ip.len, ip.ptr, f->count);
-	} else {
-		status = 2;
+		log_warn("login failed: %s from %s (%u failures from there)", job->user, job->ip,
+			 f->count);
 	}
-	buf_init(&out, 128);
-	ipc_put_u64(&out, status);
-	ipc_put_u64(&out, delay);
-	ipc_put_str(&out, str_from((const char *)sealed, status == 0 ? TICKET_SIZE : 0));
-	ipc_send_buf(ipc, IPC_LOGIN_RESULT, msg->id, &out, -1);
-	buf_free(&out);
+	if (!job->link->closed)
+		login_answer(job->link->ipc, job->id, status, delay, sealed);
 	sodium_memzero(sealed, sizeof(sealed));
+}
+
+static void *checker(void *arg)
+{
+	struct auth *a = arg;
+	for (;;) {
+		pthread_mutex_lock(&a->lock);
+		while (a->todo == NULL)
+			pthread_cond_wait(&a->wake, &a->lock);
+		struct login_job *job = a->todo;
+		a->todo = job->next;
+		if (a->todo == NULL)
+			a->todo_tail = &a->todo;
+		pthread_mutex_unlock(&a->lock);
+
+		job->ok = directory_password_matches(job->hash,
+						     str_from(job->password, job->password_len));
+		sodium_memzero(job->hash, sizeof(job->hash));
+		sodium_free(job->password);
+		job->password = NULL;
+
+		pthread_mutex_lock(&a->lock);
+		job->next = a->done;
+		a->done = job;
+		pthread_mutex_unlock(&a->lock);
+		uint64_t one = 1;
+		if (write(a->done_fd, &one, sizeof(one)) < 0) {
+			/* the counter cannot overflow at this rate */
+		}
+	}
+	return NULL;
+}
+
+static void checked(struct ev_io *io, unsigned events, void *ctx)
+{
+	struct auth *a = ctx;
+	uint64_t n;
+	(void)io;
+	(void)events;
+	if (read(a->done_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&a->lock);
+	struct login_job *list = a->done;
+	a->done = NULL;
+	pthread_mutex_unlock(&a->lock);
+	while (list != NULL) {
+		struct login_job *job = list;
+		list = job->next;
+		a->pending--;
+		login_finish(a, job);
+		job_free(job);
+	}
+}
+
+static void login(struct auth *a, struct front_link *link, const struct ipc_msg *msg)
+{
+	struct ipc_reader r;
+	const char *error;
+
+	ipc_reader_init(&r, msg);
+	struct str user = ipc_get_str(&r, DIRECTORY_MAX_ADDRESS);
+	struct str pass = ipc_get_str(&r, DIRECTORY_MAX_PASSWORD);
+	struct str ip = ipc_get_str(&r, AUTH_MAX_IP - 1);
+	if (!ipc_reader_ok(&r)) {
+		/* Too long a name or password is a wrong one, not an attack on
+		 * the link: answer, and count it as a failure. */
+		ipc_reader_init(&r, msg);
+		ipc_get_str(&r, SIZE_MAX);
+		ipc_get_str(&r, SIZE_MAX);
+		ip = ipc_get_str(&r, AUTH_MAX_IP - 1);
+		user = STR("(too long)");
+		pass = STR_NULL;
+	}
+	struct login_job *job = calloc(1, sizeof(*job));
+	if (job == NULL || !a->have_key || a->pending >= AUTH_MAX_PENDING_LOGINS) {
+		free(job);
+		login_answer(link->ipc, msg->id, 2, 0, NULL);
+		return;
+	}
+	job->link = link;
+	link->refs++;
+	job->id = msg->id;
+	snprintf(job->user, sizeof(job->user), "%.*s", (int)user.len, user.ptr);
+	snprintf(job->ip, sizeof(job->ip), "%.*s", (int)ip.len, ip.ptr ? ip.ptr : "");
+	int found = directory_password_lookup(a->dir, user, &job->account, job->hash, &error);
+	job->password = sodium_malloc(pass.len + 1);
+	if (found < 0 || job->password == NULL) {
+		if (found < 0)
+			log_error("login look-up failed: %s", error);
+		login_answer(link->ipc, msg->id, 2, 0, NULL);
+		job_free(job);
+		return;
+	}
+	job->known = found == 1 && pass.ptr != NULL;
+	if (pass.len > 0)
+		memcpy(job->password, pass.ptr, pass.len);
+	job->password_len = pass.len;
+	a->pending++;
+	pthread_mutex_lock(&a->lock);
+	*a->todo_tail = job;
+	a->todo_tail = &job->next;
+	pthread_cond_signal(&a->wake);
+	pthread_mutex_unlock(&a->lock);
+}
+
+static struct auth *the_auth;
+
+static void front_closed(struct ipc *ipc, void *ctx)
+{
+	struct front_link *link = ctx;
+	(void)ipc;
+	link->closed = true;
+	link->ipc = NULL;
+	if (link->refs == 0)
+		free(link);
 }
 
 static void front_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
-	struct auth *a = ctx;
+	struct front_link *link = ctx;
+	struct auth *a = the_auth;
 
 	if (msg->kind == IPC_RCPT_LOOKUP) {
 		rcpt_lookup(a, ipc, msg);
 		return;
 	}
 	if (msg->kind == IPC_LOGIN) {
-		login(a, ipc, msg);
+		login(a, link, msg);
 		return;
 	}
 	log_error("unexpected %s message from %s: closing its link", ipc_kind_name(msg->kind),
@@ -181,6 +336,7 @@ static void front_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 	if (msg->fd >= 0)
 		close(msg->fd);
 	ipc_close(&ipc);
+	front_closed(NULL, link);
 }
 
 static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
@@ -194,9 +350,13 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		uint64_t index = ipc_get_u64(&r);
 		char name[32];
 		snprintf(name, sizeof(name), "front %llu", (unsigned long long)index);
-		if (role != IPC_ROLE_FRONT ||
-		    ipc_new(a->ev, msg->fd, name, front_handler, NULL, a) == NULL)
+		struct front_link *link = role == IPC_ROLE_FRONT ? calloc(1, sizeof(*link)) : NULL;
+		if (link != NULL)
+			link->ipc = ipc_new(a->ev, msg->fd, name, front_handler, front_closed, link);
+		if (link == NULL || link->ipc == NULL) {
+			free(link);
 			close(msg->fd);
+		}
 		return;
 	}
 	if (msg->kind == IPC_TICKET_KEY) {
@@ -243,6 +403,19 @@ int auth_main(void)
 		return 1;
 	ev_signal_add(a.ev, SIGTERM, on_term, &a);
 	signal(SIGPIPE, SIG_IGN);
+	/* Made after the signals are blocked, so the thread inherits the mask
+	 * and they all reach the loop's signalfd. */
+	the_auth = &a;
+	a.todo_tail = &a.todo;
+	pthread_t thread;
+	a.done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (a.done_fd < 0 || pthread_mutex_init(&a.lock, NULL) != 0 ||
+	    pthread_cond_init(&a.wake, NULL) != 0 ||
+	    ev_io_add(a.ev, a.done_fd, EV_READ, checked, &a) == NULL ||
+	    pthread_create(&thread, NULL, checker, &a) != 0) {
+		log_error("starting the password checker failed: %m");
+		return 1;
+	}
 	ev_run(a.ev);
 	directory_close(&a.dir);
 	return 0;

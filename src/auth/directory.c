@@ -15,12 +15,14 @@
 
 #define DIRECTORY_SCHEMA_VERSION 1
 
+_Static_assert(DIRECTORY_HASH_SIZE == crypto_pwhash_STRBYTES, "the hash text fits");
+
 struct directory {
 	sqlite3 *db;
 	char error[512];
 	/* A real hash to verify against when the account does not exist, so a
 	 * wrong address costs the same time as a wrong password. */
-	char dummy_hash[crypto_pwhash_STRBYTES];
+	char dummy_hash[DIRECTORY_HASH_SIZE];
 };
 
 static const char schema[] =
@@ -422,36 +424,54 @@ int directory_account_list(struct directory *dir,
 	return rc == SQLITE_DONE ? 0 : db_fail(dir, "read", error_r);
 }
 
-int directory_verify_password(struct directory *dir, struct str address, struct str password,
-			      uint64_t *id_r, const char **error_r)
+int directory_password_lookup(struct directory *dir, struct str address, uint64_t *id_r,
+			      char hash_r[DIRECTORY_HASH_SIZE], const char **error_r)
 {
 	char addr[DIRECTORY_MAX_ADDRESS + 1];
-	char hash[crypto_pwhash_STRBYTES] = "";
-	uint64_t id = 0;
 	sqlite3_stmt *st;
+	int found = 0;
 
-	if (password.len > DIRECTORY_MAX_PASSWORD)
-		return 0;
 	if (dir->dummy_hash[0] == '\0' &&
 	    crypto_pwhash_str(dir->dummy_hash, "x", 1, crypto_pwhash_OPSLIMIT_INTERACTIVE,
 			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
 		return fail(dir, error_r, "hashing failed (out of memory?)");
+	*id_r = 0;
 	if (directory_normalize(address, addr, error_r) == 0) {
 		if (sqlite3_prepare_v2(dir->db, "SELECT id, password FROM accounts WHERE address = ?",
 				       -1, &st, NULL) != SQLITE_OK)
 			return db_fail(dir, "prepare", error_r);
 		sqlite3_bind_text(st, 1, addr, -1, SQLITE_TRANSIENT);
 		if (sqlite3_step(st) == SQLITE_ROW) {
-			id = (uint64_t)sqlite3_column_int64(st, 0);
-			snprintf(hash, sizeof(hash), "%s", sqlite3_column_text(st, 1));
+			*id_r = (uint64_t)sqlite3_column_int64(st, 0);
+			snprintf(hash_r, DIRECTORY_HASH_SIZE, "%s", sqlite3_column_text(st, 1));
+			found = 1;
 		}
 		sqlite3_finalize(st);
 	}
-	bool known = hash[0] != '\0';
-	int ok = crypto_pwhash_str_verify(known ? hash : dir->dummy_hash, password.ptr,
-					  password.len) == 0;
+	if (!found)
+		snprintf(hash_r, DIRECTORY_HASH_SIZE, "%s", dir->dummy_hash);
+	return found;
+}
+
+bool directory_password_matches(const char hash[DIRECTORY_HASH_SIZE], struct str password)
+{
+	if (password.len > DIRECTORY_MAX_PASSWORD)
+		return false;
+	return crypto_pwhash_str_verify(hash, password.ptr, password.len) == 0;
+}
+
+int directory_verify_password(struct directory *dir, struct str address, struct str password,
+			      uint64_t *id_r, const char **error_r)
+{
+	char hash[DIRECTORY_HASH_SIZE];
+	uint64_t id;
+
+	int found = directory_password_lookup(dir, address, &id, hash, error_r);
+	if (found < 0)
+		return -1;
+	bool ok = directory_password_matches(hash, password);
 	sodium_memzero(hash, sizeof(hash));
-	if (!known || !ok)
+	if (found == 0 || !ok)
 		return 0;
 	*id_r = id;
 	return 1;

@@ -61,6 +61,18 @@ int directory_account_get(struct directory *dir, const char *address,
 int directory_account_list(struct directory *dir,
 			   void (*fn)(const struct directory_account *account, void *ctx),
 			   void *ctx, const char **error_r);
+/* An argon2id hash in its text form (crypto_pwhash_STRBYTES). */
+#define DIRECTORY_HASH_SIZE 128
+
+/* directory_password_lookup gives the hash to check a password against:
+ * 1 (the account's, *id_r set), 0 (no such account: a real hash of
+ * nothing, so that checking takes the same time), -1 on error.  The check
+ * itself (directory_password_matches) touches no database, so it can run
+ * on another thread. */
+int directory_password_lookup(struct directory *dir, struct str address, uint64_t *id_r,
+			      char hash_r[DIRECTORY_HASH_SIZE], const char **error_r);
+bool directory_password_matches(const char hash[DIRECTORY_HASH_SIZE], struct str password);
+
 /* directory_verify_password: 1 if right (and *id_r), 0 if wrong or no such
  * account (same time either way), -1 on error. */
 int directory_verify_password(struct directory *dir, struct str address, struct str password,
