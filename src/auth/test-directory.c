@@ -117,6 +117,22 @@ static void test_limits(void **state)
 	assert_int_equal(directory_account_add(dir, "u@loop.org", str_from(pw, DIRECTORY_MAX_PASSWORD + 1), &id, &error), -1);
 	assert_int_equal(directory_account_add(dir, "u@loop.org", str_from(pw, DIRECTORY_MAX_PASSWORD), &id, &error), 0);
 	free(pw);
+
+	/* Aliases nested DIRECTORY_MAX_ALIAS_DEPTH deep resolve; one more is
+	 * an error, never a loop. */
+	char name[64], target[64];
+	uint64_t ids[4];
+	size_t n;
+	for (int i = 0; i <= DIRECTORY_MAX_ALIAS_DEPTH; i++) {
+		snprintf(name, sizeof(name), "a%d@loop.org", i);
+		snprintf(target, sizeof(target), i == 0 ? "u@loop.org" : "a%d@loop.org", i - 1);
+		const char *t[] = { target };
+		assert_int_equal(directory_alias_add(dir, name, t, 1, &error), 0);
+	}
+	snprintf(name, sizeof(name), "a%d@loop.org", DIRECTORY_MAX_ALIAS_DEPTH - 1);
+	assert_int_equal(directory_resolve(dir, str_c(name), ids, 4, &n, &error), 1);
+	snprintf(name, sizeof(name), "a%d@loop.org", DIRECTORY_MAX_ALIAS_DEPTH);
+	assert_int_equal(directory_resolve(dir, str_c(name), ids, 4, &n, &error), -1);
 }
 
 int main(void)

@@ -339,7 +339,7 @@ int ipc_send(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const void *paylo
 		}
 	}
 	if (ipc->queued + total > IPC_MAX_QUEUED) {
-		log_error("%s does not read its link (%zu bytes queued); closing it", ipc->peer,
+		log_error("%s does not read its link (%zu bytes queued); refusing more", ipc->peer,
 			  ipc->queued);
 		return -1;
 	}

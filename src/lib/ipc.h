@@ -110,7 +110,7 @@ const char *ipc_peer_name(const struct ipc *ipc);
 
 /* ipc_send queues one message (fd: -1 or a descriptor to pass, which stays
  * the caller's).  Returns 0, or -1 if the payload is too big or the peer
- * has not read IPC_MAX_QUEUED bytes (the link is then closed). */
+ * has not read IPC_MAX_QUEUED bytes (the caller then gives up on it). */
 int ipc_send(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const void *payload, size_t len,
 	     int fd);
 int ipc_send_buf(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const struct buf *payload,

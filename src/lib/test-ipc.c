@@ -92,6 +92,31 @@ static void test_message_with_descriptor(void **state)
 	ev_free(&r.ev);
 }
 
+static void test_payload_limit(void **state)
+{
+	int sv[2];
+	static unsigned char big[IPC_MAX_PAYLOAD + 1];
+	struct result r = { .fd = -1 };
+	(void)state;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	r.ev = ev_new();
+	struct ipc *a = ipc_new(r.ev, sv[0], "a", handler, closed, &r);
+	/* The largest payload goes; one byte more is refused at the sender. */
+	assert_int_equal(ipc_send(a, IPC_QUEUE_DATA, 1, big, IPC_MAX_PAYLOAD, -1), 0);
+	assert_int_equal(ipc_send(a, IPC_QUEUE_DATA, 1, big, IPC_MAX_PAYLOAD + 1, -1), -1);
+	/* A peer that never reads: past IPC_MAX_QUEUED the send fails. */
+	int sent = 0;
+	while (ipc_send(a, IPC_QUEUE_DATA, 1, big, IPC_MAX_PAYLOAD, -1) == 0 &&
+	       sent < 2 * (IPC_MAX_QUEUED / IPC_MAX_PAYLOAD))
+		sent++;
+	assert_true(sent < 2 * (IPC_MAX_QUEUED / IPC_MAX_PAYLOAD));
+	assert_true(ipc_queued(a) <= IPC_MAX_QUEUED);
+	ipc_close(&a);
+	close(sv[1]);
+	ev_free(&r.ev);
+}
+
 static void test_reader_bounds(void **state)
 {
 	unsigned char payload[16];
@@ -114,6 +139,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_message_with_descriptor),
 		cmocka_unit_test(test_reader_bounds),
+		cmocka_unit_test(test_payload_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
