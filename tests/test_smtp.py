@@ -322,3 +322,26 @@ def test_front_killed_is_restarted(server):
             time.sleep(0.2)
     server.wait_inbox("alice@example.org", 1)
     assert re.search(r"front \d+ was killed by signal 9.*restarting", server.log())
+
+
+def test_client_that_never_reads_is_dropped(server):
+    # Replies pile up in the front (FRONT_MAX_OUTPUT, 1 MiB) once the
+    # kernel's buffers are full; past that the client is dropped, instead
+    # of the front's memory growing without bound.
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", server.smtp_port))
+    s.settimeout(20)
+    chunk = b"NOOP\r\n" * 10000
+    dropped = False
+    start = time.monotonic()
+    try:
+        while time.monotonic() - start < 60:
+            s.sendall(chunk)
+    except OSError:
+        dropped = True
+    assert dropped
+    assert "does not read its replies" in server.log()
+    s.close()
+    with smtplib.SMTP("127.0.0.1", server.smtp_port) as c:
+        assert c.noop()[0] == 250
