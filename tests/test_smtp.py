@@ -290,16 +290,26 @@ def test_slow_client_is_dropped_at_its_timeout(make):
 
 
 def test_connections_per_address_limit(make):
-    server = make("front.max_connections_per_ip = 2\nfront.processes = 1")
+    # Two fronts: the limit holds for the address across both of them.
+    server = make("front.max_connections_per_ip = 2\nfront.processes = 2")
     time.sleep(0.5)  # the start-up probe's connection must be gone first
     socks = [raw(server.smtp_port) for _ in range(2)]
     for s, f in socks:
         assert reply(f)[0] == 220
-    s3, f3 = raw(server.smtp_port)
-    code, text = reply(f3)
-    assert code == 421 and "4.7.0" in text, server.log()[-3000:]
-    for s, f in socks + [(s3, f3)]:
+    # Whichever front takes them, the third and fourth are refused.
+    for _ in range(2):
+        s3, f3 = raw(server.smtp_port)
+        code, text = reply(f3)
+        assert code == 421 and "4.7.0" in text, server.log()[-3000:]
+        s3.close()
+    for s, f in socks:
+        s.shutdown(socket.SHUT_RDWR)  # the makefile() keeps the fd open
         s.close()
+    # Closed connections free their places.
+    time.sleep(0.5)
+    s4, f4 = raw(server.smtp_port)
+    assert reply(f4)[0] == 220
+    s4.close()
 
 
 def test_front_killed_is_restarted(server):

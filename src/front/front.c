@@ -27,64 +27,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/conncount.h"
 #include "lib/jail.h"
 #include "lib/log.h"
 #include "lib/process.h"
 #include "lib/tls.h"
 
-/* Buckets of the connection-by-id and address tables. */
+/* Buckets of the connection-by-id table. */
 #define FRONT_HASH_SIZE 4096
 /* Connections accepted per wake-up of one listener (fairness). */
 #define FRONT_ACCEPT_BATCH 64
 
-struct ip_count {
-	struct ip_count *next;
-	unsigned count;
-	char ip[INET6_ADDRSTRLEN];
-};
-
 static struct conn *conn_hash[FRONT_HASH_SIZE];
-static struct ip_count *ip_hash[FRONT_HASH_SIZE];
-
-static unsigned hash_text(const char *s)
-{
-	unsigned h = 2166136261u;
-	while (*s != '\0')
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h % FRONT_HASH_SIZE;
-}
-
-static struct ip_count *ip_acquire(const char *ip, unsigned limit)
-{
-	unsigned h = hash_text(ip);
-	struct ip_count *e;
-	for (e = ip_hash[h]; e != NULL; e = e->next)
-		if (strcmp(e->ip, ip) == 0)
-			break;
-	if (e == NULL) {
-		e = calloc(1, sizeof(*e));
-		if (e == NULL)
-			return NULL;
-		snprintf(e->ip, sizeof(e->ip), "%s", ip);
-		e->next = ip_hash[h];
-		ip_hash[h] = e;
-	}
-	if (e->count >= limit)
-		return NULL;
-	e->count++;
-	return e;
-}
-
-static void ip_release(struct ip_count *e)
-{
-	if (e == NULL || --e->count > 0)
-		return;
-	struct ip_count **pp = &ip_hash[hash_text(e->ip)];
-	while (*pp != e)
-		pp = &(*pp)->next;
-	*pp = e->next;
-	free(e);
-}
 
 struct conn *front_conn_find(struct front *f, uint64_t id)
 {
@@ -112,7 +66,8 @@ static void conn_free(struct conn *c)
 	stream_close(&c->stream);
 	buf_free(&c->in);
 	buf_free(&c->out);
-	ip_release(c->ip_count);
+	if (c->ip_counted)
+		conncount_release(f->conncount, c->ip_slot);
 	struct conn **pp = &conn_hash[c->id % FRONT_HASH_SIZE];
 	while (*pp != c)
 		pp = &(*pp)->hash_next;
@@ -381,8 +336,9 @@ static void accept_one(struct front *f, int fd, const struct sockaddr_storage *s
 				   : "-ERR [SYS/TEMP] Too many connections, try again later\r\n");
 		return;
 	}
-	struct ip_count *ipc = ip_acquire(ip, (unsigned)f->config.front_max_connections_per_ip);
-	if (ipc == NULL) {
+	uint32_t slot = conncount_slot(ip);
+	if (f->conncount != NULL &&
+	    !conncount_acquire(f->conncount, slot, (unsigned)f->config.front_max_connections_per_ip)) {
 		log_warn("%s: refused, too many connections from this address", ip);
 		refuse(fd, service == IPC_SERVICE_SMTP
 				   ? "421 4.7.0 Too many connections from your address\r\n"
@@ -391,13 +347,15 @@ static void accept_one(struct front *f, int fd, const struct sockaddr_storage *s
 	}
 	struct conn *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		ip_release(ipc);
+		if (f->conncount != NULL)
+			conncount_release(f->conncount, slot);
 		refuse(fd, "421 4.3.2 Out of memory\r\n");
 		return;
 	}
 	c->front = f;
 	c->id = ++f->next_id;
-	c->ip_count = ipc;
+	c->ip_slot = slot;
+	c->ip_counted = f->conncount != NULL;
 	c->deferred_rcpt = -1;
 	c->deferred_data = -1;
 	c->service = service;
@@ -536,6 +494,15 @@ static void master_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		}
 		return;
 	}
+	if (msg->kind == IPC_CONNCOUNT) {
+		uint64_t fronts = ipc_get_u64(&r);
+		if (f->conncount == NULL)
+			f->conncount = conncount_attach(msg->fd, (unsigned)fronts, f->index);
+		if (f->conncount == NULL)
+			log_error("the shared connection table is not usable: no per-address limit");
+		close(msg->fd);
+		return;
+	}
 	if (msg->kind == IPC_SESSION_READY || msg->kind == IPC_SESSION_REFUSED) {
 		front_pop3_session_message(f, msg);
 		return;
@@ -604,5 +571,6 @@ int front_main(unsigned index)
 	ev_run(f.ev);
 	while (f.conns != NULL)
 		conn_free(f.conns);
+	conncount_detach(&f.conncount);
 	return 0;
 }

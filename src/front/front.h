@@ -57,7 +57,8 @@ struct conn {
 	struct stream stream;
 	struct ev_io *io;
 	char ip[INET6_ADDRSTRLEN];
-	struct ip_count *ip_count;
+	uint32_t ip_slot;
+	bool ip_counted;
 	struct buf in, out;
 	enum ipc_service service;
 	const struct front_protocol *proto;
@@ -93,6 +94,7 @@ struct front {
 	bool queue_congested;
 	uint64_t next_id;
 	unsigned conn_count;
+	struct conncount *conncount;
 	struct conn *conns;
 };
 

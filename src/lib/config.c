@@ -60,7 +60,7 @@ static const struct config_param params[] = {
 	{ "front.max_connections", CT_U64, U(front_max_connections), "1000", 1, 1000000,
 	  "client connections (all services) per front process" },
 	{ "front.max_connections_per_ip", CT_U64, U(front_max_connections_per_ip), "50", 1,
-	  100000, "client connections from one address per front process" },
+	  100000, "client connections from one address (all fronts together)" },
 	{ "pop3.idle_timeout", CT_U64, U(pop3_idle_timeout), "600", 1, 3600,
 	  "seconds a POP3 client may stay silent (RFC 1939: at least 600)" },
 	{ "worker.idle_timeout", CT_U64, U(worker_idle_timeout), "60", 1, 86400,

@@ -43,6 +43,7 @@ static const struct {
 	[IPC_SESSION_READY] = { "session-ready", 8, 8, true },
 	[IPC_SESSION_REFUSED] = { "session-refused", 8, 8, false },
 	[IPC_SESSION] = { "session", 8, 8, true },
+	[IPC_CONNCOUNT] = { "conncount", 8, 8, true },
 };
 
 struct ipc_out {

@@ -51,6 +51,7 @@ enum ipc_kind {
 	IPC_SESSION_READY,    /* master -> front: account; fd (the session) */
 	IPC_SESSION_REFUSED,  /* master -> front: why (a code) */
 	IPC_SESSION,          /* master -> worker: protocol; fd (the session) */
+	IPC_CONNCOUNT,        /* master -> front: fronts; fd (the shared counts) */
 	IPC_KIND_MAX,
 };
 

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/conncount.h"
 #include "lib/ev.h"
 #include "lib/ipc.h"
 #include "lib/log.h"
@@ -69,6 +70,7 @@ struct master {
 	int config_fd;
 	int log_fd;
 	unsigned front_count;
+	int conncount_fd;        /* connections per address, shared by fronts */
 	int listen_fds[MASTER_MAX_LISTENERS];
 	uint64_t listen_services[MASTER_MAX_LISTENERS];
 	unsigned listen_count;
@@ -239,6 +241,8 @@ static void wire_child(struct child *c)
 	struct master *m = the_master;
 
 	if (c->role == IPC_ROLE_FRONT) {
+		uint64_t fronts = m->front_count;
+		ipc_send(c->link, IPC_CONNCOUNT, 0, &fronts, sizeof(fronts), m->conncount_fd);
 		for (unsigned i = 0; i < m->listen_count; i++)
 			ipc_send(c->link, IPC_LISTEN, i, &m->listen_services[i],
 				 sizeof(m->listen_services[i]), m->listen_fds[i]);
@@ -624,6 +628,13 @@ int master_main(const struct config *config)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	m.front_count = config->front_processes ? (unsigned)config->front_processes
 						: (unsigned)(cores > 0 ? cores : 1);
+	if (m.front_count > CONNCOUNT_MAX_FRONTS)
+		m.front_count = CONNCOUNT_MAX_FRONTS;
+	m.conncount_fd = conncount_create(m.front_count);
+	if (m.conncount_fd < 0) {
+		log_error("making the shared connection table failed: %m");
+		return 1;
+	}
 	struct child *auth = start_role(IPC_ROLE_AUTH, 0);
 	struct child *queue = start_role(IPC_ROLE_QUEUE, 0);
 	if (auth == NULL || queue == NULL)
