@@ -331,11 +331,7 @@ static void front_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 		login(a, link, msg);
 		return;
 	}
-	log_error("unexpected %s message from %s: closing its link", ipc_kind_name(msg->kind),
-		  ipc_peer_name(ipc));
-	if (msg->fd >= 0)
-		close(msg->fd);
-	ipc_close(&ipc);
+	ipc_reject(&ipc, msg);
 	front_closed(NULL, link);
 }
 

@@ -14,11 +14,6 @@
 #include "lib/ticket.h"
 #include "pop3/pop3-login.h"
 
-static void cb_output(void *ctx, const char *data, size_t len)
-{
-	front_conn_output(ctx, data, len);
-}
-
 static void cb_login(void *ctx, struct str user, struct str password)
 {
 	struct conn *c = ctx;
@@ -37,23 +32,11 @@ static void cb_login(void *ctx, struct str user, struct str password)
 	buf_free(&b);
 }
 
-static void cb_starttls(void *ctx)
-{
-	struct conn *c = ctx;
-	c->tls_pending = true;
-}
-
-static void cb_close(void *ctx)
-{
-	struct conn *c = ctx;
-	c->closing = true;
-}
-
 static const struct pop3_login_callbacks callbacks = {
-	.output = cb_output,
+	.output = front_cb_output,
 	.login = cb_login,
-	.starttls = cb_starttls,
-	.close = cb_close,
+	.starttls = front_cb_starttls,
+	.close = front_cb_close,
 };
 
 static int pop3_start(struct conn *c)

@@ -12,11 +12,6 @@
 #include "lib/log.h"
 #include "smtp/smtp-session.h"
 
-static void cb_output(void *ctx, const char *data, size_t len)
-{
-	front_conn_output(ctx, data, len);
-}
-
 static void cb_rcpt_lookup(void *ctx, struct str address)
 {
 	struct conn *c = ctx;
@@ -99,26 +94,14 @@ static void cb_data_end(void *ctx, bool ok)
 	c->txn_ended = true;
 }
 
-static void cb_starttls(void *ctx)
-{
-	struct conn *c = ctx;
-	c->tls_pending = true;
-}
-
-static void cb_close(void *ctx)
-{
-	struct conn *c = ctx;
-	c->closing = true;
-}
-
 static const struct smtp_callbacks callbacks = {
-	.output = cb_output,
+	.output = front_cb_output,
 	.rcpt_lookup = cb_rcpt_lookup,
 	.data_begin = cb_data_begin,
 	.data_chunk = cb_data_chunk,
 	.data_end = cb_data_end,
-	.starttls = cb_starttls,
-	.close = cb_close,
+	.starttls = front_cb_starttls,
+	.close = front_cb_close,
 };
 
 static int smtp_start(struct conn *c)

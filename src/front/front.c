@@ -101,6 +101,24 @@ static bool conn_can_read(struct conn *c)
 	       !(c->front->queue_congested && c->in_txn);
 }
 
+void front_cb_output(void *ctx, const char *data, size_t len)
+{
+	front_conn_output(ctx, data, len);
+}
+
+/* The reply that announced TLS goes out first; conn_work then starts it. */
+void front_cb_starttls(void *ctx)
+{
+	struct conn *c = ctx;
+	c->tls_pending = true;
+}
+
+void front_cb_close(void *ctx)
+{
+	struct conn *c = ctx;
+	c->closing = true;
+}
+
 static void conn_update(struct conn *c)
 {
 	unsigned events = 0;

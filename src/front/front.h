@@ -105,6 +105,11 @@ struct conn *front_conn_find(struct front *f, uint64_t id);
 void front_conn_resume(struct conn *c);
 void front_conn_output(struct conn *c, const char *data, size_t len);
 
+/* Callbacks every protocol's dialogue uses the same way (ctx: the conn). */
+void front_cb_output(void *ctx, const char *data, size_t len);
+void front_cb_starttls(void *ctx);
+void front_cb_close(void *ctx);
+
 /* front_conn_relay switches a connection to relaying between the client
  * and the worker session on fd (taken over). */
 void front_conn_relay(struct conn *c, int fd);

@@ -300,6 +300,15 @@ struct ipc *ipc_new(struct ev *ev, int fd, const char *peer_name, ipc_handler_fn
 	return ipc;
 }
 
+void ipc_reject(struct ipc **ipc, const struct ipc_msg *msg)
+{
+	log_error("unexpected %s message from %s: closing its link", ipc_kind_name(msg->kind),
+		  ipc_peer_name(*ipc));
+	if (msg->fd >= 0)
+		close(msg->fd);
+	ipc_close(ipc);
+}
+
 void ipc_set_ctx(struct ipc *ipc, void *ctx)
 {
 	ipc->ctx = ctx;

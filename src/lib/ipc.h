@@ -120,6 +120,10 @@ int ipc_send_buf(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const struct 
  * a loop runs, and for the last records of a dying process). */
 int ipc_send_blocking(int fd, enum ipc_kind kind, uint64_t id, const void *payload, size_t len,
 		      int pass_fd);
+/* ipc_reject treats msg as an attack, not a hint (DESIGN rule 9): logs it,
+ * closes any descriptor that came with it, closes the link (closed is not
+ * called) and sets *ipc to NULL. */
+void ipc_reject(struct ipc **ipc, const struct ipc_msg *msg);
 /* Bytes queued but not yet taken by the peer. */
 size_t ipc_queued(const struct ipc *ipc);
 /* ipc_set_drained calls fn once the queue is empty again (flow control). */

@@ -384,12 +384,8 @@ static void front_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 	default:
 		break;
 	}
-	log_error("unexpected %s message from %s: closing its link", ipc_kind_name(msg->kind),
-		  ipc_peer_name(ipc));
-	if (msg->fd >= 0)
-		close(msg->fd);
 	front_closed(ipc, NULL);
-	ipc_close(&ipc);
+	ipc_reject(&ipc, msg);
 }
 
 /* --- delivering to workers ------------------------------------------- */

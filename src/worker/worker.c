@@ -285,11 +285,7 @@ static void link_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 		deliver_request(l, msg);
 		return;
 	}
-	log_error("unexpected %s message from %s: closing its link", ipc_kind_name(msg->kind),
-		  ipc_peer_name(ipc));
-	if (msg->fd >= 0)
-		close(msg->fd);
-	ipc_close(&ipc);
+	ipc_reject(&ipc, msg);
 	link_gone(l);
 }
 
