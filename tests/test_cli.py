@@ -2,6 +2,7 @@
 import os
 import subprocess
 import tempfile
+import time
 
 from conftest import BIN, ENV, Server
 
@@ -81,3 +82,28 @@ def test_first_start_makes_certificate_and_demo_account():
         p.terminate()
         p.wait(timeout=15)
     del conf
+
+
+def test_queue_list_shows_waiting_mail_until_delivered():
+    from conftest import make_server
+    s = make_server()
+    assert "queue is empty" in s.cli("queue", "list").stdout
+    account = s.account_dir("alice@example.org").rsplit("/", 1)[1]
+    qid = "0000000010000000000001"
+    os.makedirs(os.path.join(s.data, "spool", "q"), exist_ok=True)
+    with open(os.path.join(s.data, "spool", "q", qid), "wb") as f:
+        f.write(f"RAVELIN-SPOOL 1\nfrom sender@remote.test\nflags 0\narrived 1700000000\n"
+                f"rcpt {account} alice@example.org\n\n".encode())
+        f.write(b"Subject: waited in the queue\r\n\r\nbody\r\n")
+    out = s.cli("queue", "list").stdout
+    assert qid in out and "<sender@remote.test>" in out and "alice@example.org" in out
+    assert "1 messages waiting" in out
+    s.start()
+    try:
+        s.wait_inbox("alice@example.org", 1)
+        end = time.monotonic() + 10
+        while "queue is empty" not in s.cli("queue", "list").stdout and time.monotonic() < end:
+            time.sleep(0.1)
+        assert "queue is empty" in s.cli("queue", "list").stdout
+    finally:
+        s.stop()

@@ -18,6 +18,7 @@ int cli_serve(struct cli_options *opts);
 int cli_domain(struct cli_options *opts, int argc, char **argv);
 int cli_account(struct cli_options *opts, int argc, char **argv);
 int cli_alias(struct cli_options *opts, int argc, char **argv);
+int cli_queue(struct cli_options *opts, int argc, char **argv);
 /* cli_make_data_dirs creates DATA and the folders of every process. */
 int cli_make_data_dirs(const char *data);
 /* cli_own gives path (recursive: and all below it) to the `user` of the

@@ -6,6 +6,7 @@
  *	ravelin domain add|del|list [DOMAIN]
  *	ravelin account add|del|passwd|show|list [ADDRESS] [--password-file F]
  *	ravelin alias add|del|list [ALIAS [TARGET...]]
+ *	ravelin queue list
  *	ravelin config
  * DESCRIPTION
  *	One binary for the administrator's commands and for every server
@@ -48,6 +49,7 @@ static void usage(FILE *out)
 		"                                  ALIAS '@domain' catches all unknown users\n"
 		"  alias del ALIAS\n"
 		"  alias list\n"
+		"  queue list                      mail accepted but not yet delivered\n"
 		"  config                          list the configuration keys and defaults\n"
 		"\n"
 		"--data DIR (default ./data) and --config FILE work with every command.\n");
@@ -135,6 +137,8 @@ int main(int argc, char **argv)
 		return cli_account(&opts, argc - 2, argv + 2);
 	if (strcmp(cmd, "alias") == 0)
 		return cli_alias(&opts, argc - 2, argv + 2);
+	if (strcmp(cmd, "queue") == 0)
+		return cli_queue(&opts, argc - 2, argv + 2);
 	usage(stderr);
 	return 2;
 }

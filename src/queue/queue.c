@@ -717,7 +717,7 @@ int queue_main(void)
 	if (process_child_init("queue", &q.config) < 0)
 		return 1;
 	tzset();
-	if (spool_open(q.config.data, &q.spool) < 0)
+	if (spool_open(q.config.data, true, &q.spool) < 0)
 		return 1;
 	snprintf(dir, sizeof(dir), "%s/spool", q.config.data);
 	struct jail jail = { .name = "queue", .user = q.config.user,

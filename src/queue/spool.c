@@ -31,7 +31,7 @@ static int open_dir(const char *path)
 	return fd;
 }
 
-int spool_open(const char *data_dir, struct spool **spool_r)
+int spool_open(const char *data_dir, bool cleanup, struct spool **spool_r)
 {
 	char path[4096];
 	struct spool *s = calloc(1, sizeof(*s));
@@ -54,7 +54,7 @@ int spool_open(const char *data_dir, struct spool **spool_r)
 		return -1;
 	}
 	/* A message still in tmp/ was never acknowledged: drop it. */
-	int dfd = dup(s->tmp_fd);
+	int dfd = cleanup ? dup(s->tmp_fd) : -1;
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	struct dirent *e;
 	while (d != NULL && (e = readdir(d)) != NULL)

@@ -12,6 +12,7 @@
  * "<qid>/<account>" and the account's store refuses a key twice, so a
  * queue restarted after a crash simply delivers everything again.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,8 +40,10 @@ struct spool_envelope {
 
 struct spool;
 
-/* spool_open prepares DATA/spool (tmp/ and q/), removing leftovers in tmp/. */
-int spool_open(const char *data_dir, struct spool **spool_r);
+/* spool_open prepares DATA/spool (tmp/ and q/).  The queue process opens
+ * it as owner (cleanup: removing leftovers in tmp/, which were never
+ * acknowledged); `ravelin queue list` opens it just to look. */
+int spool_open(const char *data_dir, bool cleanup, struct spool **spool_r);
 void spool_close(struct spool **spool);
 /* spool_create starts a message file in tmp/; returns its fd, or -1. */
 int spool_create(struct spool *spool, char qid[SPOOL_QID_SIZE]);

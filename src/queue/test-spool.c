@@ -29,7 +29,7 @@ static void test_roundtrip(void **state)
 	(void)state;
 
 	assert_non_null(mkdtemp(dir));
-	assert_int_equal(spool_open(dir, &s), 0);
+	assert_int_equal(spool_open(dir, true, &s), 0);
 	int fd = spool_create(s, qid);
 	assert_true(fd >= 0);
 	struct spool_rcpt rcpts[2] = { { 7, STR("a@example.org") }, { 9, STR("b@example.org") } };
