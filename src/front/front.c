@@ -5,14 +5,17 @@
  *	Accepts connections, runs TLS, and holds each protocol's dialogue up
  *	to the point where an account is involved.  For SMTP in, that is the
  *	whole dialogue: recipients are checked by auth and the message goes to
- *	queue, which writes it to disk.  Several fronts (one per core) share
- *	the listening sockets.
+ *	queue, which writes it to disk.  For POP3, it is the login: after
+ *	auth's ticket has bought a session from master, the front only relays
+ *	the client's bytes to the account's worker and back.  Several fronts
+ *	(one per core) share the listening sockets.
  * SECURITY
  *	Front is the code an attacker reaches before any login, so it can do
  *	the least: after loading its TLS key it enters a Landlock domain with
- *	no file access at all, with no_new_privs, as the configured user.  It
- *	holds no store and no credentials; it reaches accounts only through
- *	auth's answers and the queue, over typed links master gave it.
+ *	no file access at all, with no_new_privs and a seccomp filter (no new
+ *	sockets, no exec), as the configured user.  It holds no store and no
+ *	credentials; it reaches accounts only through auth's answers, the
+ *	queue, and session streams master hands it for a valid ticket.
  */
 #include "front.h"
 
