@@ -168,6 +168,8 @@ static bool conn_flush(struct conn *c)
 			return false;
 		}
 		buf_consume(&c->out, (size_t)n);
+		/* A client taking a long download is not idle. */
+		c->last_activity = ev_now(c->front->ev);
 	}
 	return true;
 }
