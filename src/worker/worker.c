@@ -57,7 +57,7 @@ struct pending {
 	int fd;
 	int status;               /* 0 ok, 1 try later, 2 never */
 	uint32_t uid;
-	const char *error;
+	char error[256];         /* copied: store error texts do not last */
 	char key[WORKER_MAX_KEY + 1];
 	char sender[WORKER_MAX_SENDER + 1];
 	uint64_t offset;
@@ -109,7 +109,7 @@ static int deliver(struct pending *p)
 	int result = 1;
 
 	if (fstat(p->fd, &st) < 0 || (uint64_t)st.st_size < p->offset) {
-		p->error = "spool file is shorter than its envelope";
+		snprintf(p->error, sizeof(p->error), "spool file is shorter than its envelope");
 		return 2;
 	}
 	size_t size = (size_t)((uint64_t)st.st_size - p->offset);
@@ -117,7 +117,7 @@ static int deliver(struct pending *p)
 	if (size > 0) {
 		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, p->fd, 0);
 		if (map == MAP_FAILED) {
-			p->error = "mmap of the spool file failed";
+			snprintf(p->error, sizeof(p->error), "mmap of the spool file failed");
 			return 1;
 		}
 	}
@@ -135,7 +135,7 @@ static int deliver(struct pending *p)
 	char bs[128];
 	const char *perr;
 	if (parser == NULL) {
-		p->error = "out of memory";
+		snprintf(p->error, sizeof(p->error), "out of memory");
 		goto out;
 	}
 	if (mime_parser_feed(parser, rp.data, rp.len, &perr) < 0 ||
@@ -148,8 +148,10 @@ static int deliver(struct pending *p)
 	}
 	struct iovec iov[2] = { { rp.data, rp.len }, { (void *)content, size } };
 	bool duplicate = false;
+	const char *error;
 	if (store_batch_deliver(w.store, "INBOX", p->key, iov, 2, parsed, p->arrived, &p->uid,
-				&duplicate, &p->error) < 0) {
+				&duplicate, &error) < 0) {
+		snprintf(p->error, sizeof(p->error), "%s", error);
 		result = 1;
 		goto out;
 	}
@@ -184,6 +186,7 @@ static void run_batch(struct ev_timer *timer, void *ctx)
 	(void)timer;
 	(void)ctx;
 
+	unsigned count = w.batch_count;
 	w.batch_head = NULL;
 	w.batch_tail = &w.batch_head;
 	w.batch_count = 0;
@@ -191,18 +194,18 @@ static void run_batch(struct ev_timer *timer, void *ctx)
 	for (struct pending *p = list; p != NULL; p = p->next) {
 		if (!open) {
 			p->status = 1;
-			p->error = error;
+			snprintf(p->error, sizeof(p->error), "%s", error);
 		} else {
 			p->status = deliver(p);
 		}
 		close(p->fd);
 	}
 	if (open && store_batch_commit(w.store, &error) < 0) {
-		log_error("committing %u deliveries failed: %s", w.batch_count, error);
+		log_error("committing %u deliveries failed: %s", count, error);
 		for (struct pending *p = list; p != NULL; p = p->next)
 			if (p->status == 0) {
 				p->status = 1;
-				p->error = error;
+				snprintf(p->error, sizeof(p->error), "%s", error);
 			}
 	}
 	while (list != NULL) {
