@@ -41,21 +41,26 @@ static int fail(struct blob_store *bs, const char **error_r, const char *fmt, ..
 }
 
 /* open_subdir opens name below parent as a directory (creating it with mode
- * 0700 if create is set; *created_r says whether it was made now).  Returns
- * the descriptor or -1 with errno. */
+ * 0700 if create is set and it is missing; *created_r says whether it was
+ * made now).  It opens first and creates only on ENOENT: the directories
+ * exist almost always, and a mkdir that fails costs more than an open.
+ * Returns the descriptor or -1 with errno. */
 static int open_subdir(int parent, const char *name, bool create, bool *created_r)
 {
+	const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW;
 	bool created = false;
 
-	if (create) {
+	int fd = openat(parent, name, flags);
+	if (fd < 0 && errno == ENOENT && create) {
 		if (mkdirat(parent, name, 0700) == 0)
 			created = true;
 		else if (errno != EEXIST)
 			return -1;
+		fd = openat(parent, name, flags);
 	}
 	if (created_r != NULL)
 		*created_r = created;
-	return openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	return fd;
 }
 
 /* remove_stale_tmp unlinks the temporaries older than the stale age.  Errors

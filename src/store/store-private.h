@@ -33,6 +33,8 @@ struct store_backend {
 	void (*close)(struct store *store);
 	int (*mailbox_list)(struct store *store, struct store_mailbox **list_r, size_t *count_r,
 			    const char **error_r);
+	/* The batch calls keep the batch's state and check it themselves (a
+	 * batch open or not); store.c checks their arguments only. */
 	int (*batch_begin)(struct store *store, const char **error_r);
 	int (*batch_deliver)(struct store *store, const char *mailbox, const char *delivery_key,
 			     const struct iovec *iov, int iovcnt, const struct mime_message *msg,

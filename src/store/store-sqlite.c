@@ -10,9 +10,12 @@
  * (the worker runs under Landlock confined to it).  Statements are prepared
  * once per store and kept.
  *
- * A delivery costs three fsyncs: the message file, its directory (blob.c)
- * and the WAL at COMMIT (plus one of blobs/ the first time a two-digit
- * directory is made, and the occasional WAL checkpoint).
+ * Deliveries go in batches (group commit; store_deliver is a batch of one).
+ * A batch of n costs n file syncs (started as each file is written, awaited
+ * at the commit), one sync per blobs/xx directory touched and one WAL sync
+ * at COMMIT (plus one of blobs/ when a two-digit directory is made, and the
+ * occasional WAL checkpoint).  With 256 directories the directory syncs
+ * dominate: a batch of 64 touches about 57 of them.
  *
  * A store is one connection (opened SQLITE_OPEN_NOMUTEX): one thread uses
  * it at a time.  Other processes may open the same account concurrently;
@@ -48,6 +51,9 @@ enum stmt_id {
 	STMT_BEGIN_IMMEDIATE,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
+	STMT_SAVEPOINT,
+	STMT_RELEASE,
+	STMT_ROLLBACK_TO,
 	STMT_DELIVERY_GET,
 	STMT_DELIVERY_INSERT,
 	STMT_MAILBOX_GET,
@@ -68,6 +74,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
+	/* One savepoint per delivery in a batch: a failed one is undone alone. */
+	[STMT_SAVEPOINT] = "SAVEPOINT delivery",
+	[STMT_RELEASE] = "RELEASE delivery",
+	[STMT_ROLLBACK_TO] = "ROLLBACK TO delivery",
 	[STMT_DELIVERY_GET] = "SELECT uid FROM deliveries WHERE key = ?1",
 	[STMT_DELIVERY_INSERT] =
 		"INSERT INTO deliveries (key, message_id, mailbox_id, uid, at)"
@@ -332,6 +342,14 @@ static void rollback(struct sqlite_store *s)
 		(void)run(s, STMT_ROLLBACK, &ignored);
 }
 
+/* no_batch refuses a call made while a batch is open (see store.h). */
+static int no_batch(struct sqlite_store *s, const char **error_r)
+{
+	if (s->in_batch)
+		return fail(s, error_r, "store: a batch is open");
+	return 0;
+}
+
 /* exec runs SQL text once (schema, pragmas), not kept.  Returns 0 or -1. */
 static int exec(struct sqlite_store *s, const char *sql, const char **error_r)
 {
@@ -550,19 +568,17 @@ static int db_configure(struct sqlite_store *s, const char **error_r)
 		    error_r);
 }
 
+static void sqlite_batch_abort(struct store *store);
+
 /* sqlite_close finalizes the kept statements, closes the database (the
  * last connection checkpoints the WAL) and the directories, frees s. */
 static void sqlite_close(struct store *store)
 {
-	struct sqlite_store *batch_owner = (struct sqlite_store *)store;
-	if (batch_owner->in_batch) {
-		blob_write_cancel(&batch_owner->blobs, batch_owner->pending,
-				  batch_owner->pending_count);
-		rollback(batch_owner);
-	}
-	free(batch_owner->pending);
 	struct sqlite_store *s = sqlite_store(store);
 
+	/* An open batch is dropped: nothing of it was promised durable. */
+	sqlite_batch_abort(store);
+	free(s->pending);
 	for (int i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(s->stmts[i]);
 	/* Every statement is finalized, so close cannot be refused. */
@@ -816,26 +832,18 @@ static int parts_insert(struct sqlite_store *s, int64_t rowid, const struct mime
 	return 0;
 }
 
-/* deliver_locked does the database part of a delivery inside BEGIN
- * IMMEDIATE (the caller commits or rolls back). */
+/* deliver_locked does the database part of a delivery of a key not stored
+ * yet, inside the batch's transaction (the caller releases or rolls back its
+ * savepoint): the next UID and MODSEQ of the mailbox, message, parts and
+ * delivery rows. */
 static int deliver_locked(struct sqlite_store *s, const char *mailbox, const char *key,
 			  const char *hash, const struct mime_message *msg,
-			  int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
-			  const char **error_r)
+			  int64_t internal_date, uint32_t *uid_r, const char **error_r)
 {
 	struct mailbox_row mb;
-	bool found;
 	int64_t rowid;
 	sqlite3_stmt *st;
 
-	/* Checked again under the write lock: a concurrent writer may have
-	 * stored the key since the first look. */
-	if (delivery_get(s, key, uid_r, &found, error_r) < 0)
-		return -1;
-	if (found) {
-		*duplicate_r = true;
-		return 0;
-	}
 	if (mailbox_require(s, mailbox, &mb, error_r) < 0)
 		return -1;
 	if (mb.uidnext < 1 || mb.uidnext > STORE_UID_MAX)
@@ -873,27 +881,60 @@ static int deliver_locked(struct sqlite_store *s, const char *mailbox, const cha
 	return 0;
 }
 
-/* sqlite_batch_begin opens the batch's transaction (the write lock is held
- * until the commit: one worker per account is the only writer anyway). */
+/* batch_usable checks that a batch is open and its transaction still
+ * holds: SQLite may roll a whole transaction back on its own after an I/O
+ * error, a full disk or lack of memory in any statement, and a delivery
+ * made after that would run (and commit) outside the batch. */
+static int batch_usable(struct sqlite_store *s, const char **error_r)
+{
+	if (!s->in_batch)
+		return fail(s, error_r, "store: no batch is open");
+	if (sqlite3_get_autocommit(s->db))
+		return fail(s, error_r, "store: the batch's transaction was rolled back");
+	return 0;
+}
+
+/* sqlite_batch_begin opens the batch's transaction.  The write lock is held
+ * until the commit: other writers of the account (there is one worker per
+ * account) wait up to STORE_BUSY_TIMEOUT_MS, readers are not held up (WAL). */
 static int sqlite_batch_begin(struct store *store, const char **error_r)
 {
 	struct sqlite_store *s = sqlite_store(store);
 
-	if (s->in_batch)
-		return fail(s, error_r, "store: a batch is open already");
+	if (no_batch(s, error_r) < 0)
+		return -1;
+	assert(s->pending_count == 0);
 	if (run(s, STMT_BEGIN_IMMEDIATE, error_r) < 0)
 		return -1;
 	s->in_batch = true;
-	s->pending_count = 0;
+	return 0;
+}
+
+/* pending_reserve makes room for one more file in the batch, refusing past
+ * STORE_BATCH_MAX. */
+static int pending_reserve(struct sqlite_store *s, const char **error_r)
+{
+	if (s->pending_count == STORE_BATCH_MAX)
+		return fail(s, error_r, "store: batch is full (%d messages)", STORE_BATCH_MAX);
+	if (s->pending_count < s->pending_cap)
+		return 0;
+	size_t cap = s->pending_cap == 0 ? 16 : s->pending_cap * 2;
+	if (cap > STORE_BATCH_MAX)
+		cap = STORE_BATCH_MAX;
+	struct blob_pending *p = reallocarray(s->pending, cap, sizeof(*p));
+	if (p == NULL)
+		return fail(s, error_r, "store: out of memory");
+	s->pending = p;
+	s->pending_cap = cap;
 	return 0;
 }
 
 /*
- * sqlite_batch_deliver is sqlite_deliver inside the open batch: the file is
- * written but not yet synced, the rows go in under a savepoint so that one
- * failed delivery leaves the rest of the batch intact.  A key delivered
- * earlier in the same batch is seen (same transaction) and reported as a
- * duplicate.
+ * sqlite_batch_deliver adds one delivery to the open batch: the file is
+ * written and its writeback started (blob_write_start), the rows go in
+ * under a savepoint, so that a delivery that fails is undone alone and the
+ * batch goes on.  A key delivered earlier in the same batch is seen (same
+ * transaction) and reported as a duplicate.  Nothing is synced here.
  */
 static int sqlite_batch_deliver(struct store *store, const char *mailbox,
 				const char *delivery_key, const struct iovec *iov, int iovcnt,
@@ -906,50 +947,50 @@ static int sqlite_batch_deliver(struct store *store, const char *mailbox,
 	uint64_t size;
 	bool found;
 
-	if (!s->in_batch)
-		return fail(s, error_r, "store: no batch is open");
+	if (batch_usable(s, error_r) < 0)
+		return -1;
 	if (delivery_get(s, delivery_key, uid_r, &found, error_r) < 0)
 		return -1;
 	if (found) {
 		*duplicate_r = true;
 		return 0;
 	}
-	if (mailbox_require(s, mailbox, &mb, error_r) < 0)
+	/* Checked before any file is written (deliver_locked checks again). */
+	if (mailbox_require(s, mailbox, &mb, error_r) < 0 || pending_reserve(s, error_r) < 0)
 		return -1;
-	if (s->pending_count == s->pending_cap) {
-		size_t cap = s->pending_cap ? s->pending_cap * 2 : 16;
-		void *np = realloc(s->pending, cap * sizeof(*s->pending));
-		if (np == NULL)
-			return fail(s, error_r, "store: out of memory");
-		s->pending = np;
-		s->pending_cap = cap;
-	}
 	struct blob_pending *p = &s->pending[s->pending_count];
 	if (blob_hash(iov, iovcnt, hash, &size, error_r) < 0 ||
 	    blob_write_start(&s->blobs, hash, size, iov, iovcnt, p, error_r) < 0)
 		return -1;
 	assert(size == msg->size);
-	if (exec(s, "SAVEPOINT delivery", error_r) < 0) {
+	if (run(s, STMT_SAVEPOINT, error_r) < 0) {
 		blob_write_cancel(&s->blobs, p, 1);
 		return -1;
 	}
 	if (deliver_locked(s, mailbox, delivery_key, hash, msg, internal_date, uid_r,
-			   duplicate_r, error_r) < 0) {
+			   error_r) < 0) {
+		/* Undo this delivery only; if SQLite rolled the whole
+		 * transaction back, batch_usable refuses what follows. */
 		const char *ignored;
-		(void)exec(s, "ROLLBACK TO delivery; RELEASE delivery", &ignored);
+		if (run(s, STMT_ROLLBACK_TO, &ignored) == 0)
+			(void)run(s, STMT_RELEASE, &ignored);
 		blob_write_cancel(&s->blobs, p, 1);
 		*uid_r = 0;
 		*duplicate_r = false;
 		return -1;
 	}
-	if (exec(s, "RELEASE delivery", error_r) < 0) {
+	if (run(s, STMT_RELEASE, error_r) < 0) {
 		blob_write_cancel(&s->blobs, p, 1);
+		*uid_r = 0;
+		*duplicate_r = false;
 		return -1;
 	}
 	s->pending_count++;
 	return 0;
 }
 
+/* sqlite_batch_abort rolls the batch's transaction back and removes the
+ * temporaries it wrote; a no-op without a batch. */
 static void sqlite_batch_abort(struct store *store)
 {
 	struct sqlite_store *s = sqlite_store(store);
@@ -963,14 +1004,17 @@ static void sqlite_batch_abort(struct store *store)
 }
 
 /* sqlite_batch_commit: files first (synced, renamed, directories synced),
- * then the COMMIT's one WAL fsync; a failure anywhere rolls back all. */
+ * then the COMMIT's one WAL fsync, so that no committed row ever names a
+ * file that is not durable.  A failure anywhere rolls the batch back (files
+ * renamed already stay, unnamed by any row, for a clean-up pass). */
 static int sqlite_batch_commit(struct store *store, const char **error_r)
 {
 	struct sqlite_store *s = sqlite_store(store);
 
 	if (!s->in_batch)
 		return fail(s, error_r, "store: no batch is open");
-	if (blob_write_finish(&s->blobs, s->pending, s->pending_count, error_r) < 0 ||
+	if (batch_usable(s, error_r) < 0 ||
+	    blob_write_finish(&s->blobs, s->pending, s->pending_count, error_r) < 0 ||
 	    run(s, STMT_COMMIT, error_r) < 0) {
 		sqlite_batch_abort(store);
 		return -1;
@@ -990,6 +1034,8 @@ static int sqlite_mailbox_list(struct store *store, struct store_mailbox **list_
 	size_t count = 0, cap = 0;
 	int rc, ret = 0;
 
+	if (no_batch(s, error_r) < 0)
+		return -1;
 	sqlite3_stmt *st = stmt_get(s, STMT_MAILBOX_LIST, error_r);
 	if (st == NULL)
 		return -1;
@@ -1095,6 +1141,8 @@ static int sqlite_message_list(struct store *store, const char *mailbox,
 	struct sqlite_store *s = sqlite_store(store);
 	struct mailbox_row mb;
 
+	if (no_batch(s, error_r) < 0)
+		return -1;
 	/* One read transaction: the mailbox cannot vanish between the two. */
 	if (run(s, STMT_BEGIN, error_r) < 0)
 		return -1;
@@ -1124,8 +1172,8 @@ static int sqlite_expunge(struct store *store, const char *mailbox, const uint32
 	sqlite3_stmt *del = NULL, *rec = NULL, *adv = NULL;
 	int ret = -1;
 
-	if (s->in_batch)
-		return fail(s, error_r, "store: a batch is open");
+	if (no_batch(s, error_r) < 0)
+		return -1;
 	if (run(s, STMT_BEGIN_IMMEDIATE, error_r) < 0)
 		return -1;
 	if (mailbox_require(s, mailbox, &mb, error_r) < 0)
@@ -1185,6 +1233,8 @@ static int sqlite_message_open(struct store *store, const char *mailbox, uint32_
 	char hash[BLOB_HASH_SIZE] = "";
 	int rc, ret = 0;
 
+	if (no_batch(s, error_r) < 0)
+		return -1;
 	sqlite3_stmt *st = stmt_get(s, STMT_MESSAGE_BLOB, error_r);
 	if (st == NULL)
 		return -1;

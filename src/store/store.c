@@ -151,12 +151,16 @@ static const char *deliver_check(struct store *store, const char *mailbox,
 	return name;
 }
 
-/* store_deliver is a batch of one, so there is one delivery path to trust. */
+/* store_deliver is a batch of one, so there is one delivery path to trust;
+ * a duplicate commits an empty transaction, which syncs nothing. */
 int store_deliver(struct store *store, const char *mailbox, const char *delivery_key,
 		  const struct iovec *iov, int iovcnt, const struct mime_message *msg,
 		  int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
 		  const char **error_r)
 {
+	assert(uid_r != NULL && duplicate_r != NULL);
+	*uid_r = 0;
+	*duplicate_r = false;
 	if (store_batch_begin(store, error_r) < 0)
 		return -1;
 	if (store_batch_deliver(store, mailbox, delivery_key, iov, iovcnt, msg, internal_date,
@@ -172,6 +176,7 @@ int store_deliver(struct store *store, const char *mailbox, const char *delivery
 	return 0;
 }
 
+/* store_batch_begin: see store.h; the backend refuses a second batch. */
 int store_batch_begin(struct store *store, const char **error_r)
 {
 	assert(store != NULL && error_r != NULL);
@@ -192,12 +197,14 @@ int store_batch_deliver(struct store *store, const char *mailbox, const char *de
 					     internal_date, uid_r, duplicate_r, error_r);
 }
 
+/* store_batch_commit: see store.h; the batch is over whatever it returns. */
 int store_batch_commit(struct store *store, const char **error_r)
 {
 	assert(store != NULL && error_r != NULL);
 	return store->backend->batch_commit(store, error_r);
 }
 
+/* store_batch_abort: see store.h; safe without an open batch. */
 void store_batch_abort(struct store *store)
 {
 	assert(store != NULL);

@@ -102,7 +102,8 @@ void store_mailbox_list_free(struct store_mailbox **list, size_t count);
  * (queue id + recipient): a second call with a key already stored changes
  * nothing, sets *duplicate_r and gives the first delivery's UID, so a
  * delivery repeated after a crash never duplicates a message.
- * Returns 0 once the message is durable, or -1 with *error_r.
+ * Returns 0 once the message is durable, or -1 with *error_r.  It is a
+ * batch of one (below), so it fails while a batch is open.
  */
 int store_deliver(struct store *store, const char *mailbox, const char *delivery_key,
 		  const struct iovec *iov, int iovcnt, const struct mime_message *msg,
@@ -110,14 +111,44 @@ int store_deliver(struct store *store, const char *mailbox, const char *delivery
 		  const char **error_r);
 
 /*
- * Group commit.  store_batch_begin opens a batch; store_batch_deliver takes
- * the same arguments and gives the same answers as store_deliver (a key
- * already stored, in this batch or before, is a duplicate), but nothing it
- * adds is durable, or may be acknowledged, until store_batch_commit returns
- * 0.  One delivery that fails leaves the others of the batch intact.  If
- * the commit fails, nothing of the batch remains.  store_batch_abort drops
- * an open batch.  One batch at a time per store.
+ * Group commit: deliveries that arrive together share one transaction and
+ * their syncs, so n messages cost n file syncs (which the kernel runs
+ * together), one sync per directory touched and one WAL sync, instead of
+ * 3n syncs in sequence.
+ *
+ *   store_batch_begin(store, &error);
+ *   for each message: store_batch_deliver(store, ..., &uid[i], &dup[i], &error);
+ *   if (store_batch_commit(store, &error) == 0) acknowledge the ones that
+ *       returned 0; else report every one of them as failed (try later).
+ *
+ * store_batch_begin opens a batch (and takes the account's write lock until
+ * the commit or abort: keep batches short).  One batch at a time per store;
+ * while it is open, every call but store_batch_deliver, store_batch_commit,
+ * store_batch_abort and store_close fails (store_deliver included).
+ *
+ * store_batch_deliver takes the arguments of store_deliver and gives its
+ * answers, but nothing it adds is durable, or may be acknowledged, before
+ * store_batch_commit returns 0.  A key already stored, before or earlier in
+ * the same batch, is a duplicate: nothing is added and *uid_r is the first
+ * delivery's UID.  A delivery that fails (-1, e.g. an unknown mailbox)
+ * leaves no trace and the rest of the batch intact; the others may go on
+ * and be committed.  The UIDs and MODSEQs a batch gives out are the
+ * mailbox's next ones in call order, exactly as separate store_deliver
+ * calls would have given them.  At most STORE_BATCH_MAX messages are
+ * stored per batch: past that the call fails, commit and start another.
+ *
+ * store_batch_commit makes the whole batch durable and returns 0, or
+ * returns -1 with *error_r having kept nothing of the batch (UIDNEXT as
+ * before it; its deliveries, duplicates of keys of the batch included,
+ * must be reported as failed).  Either way the batch is over.
+ *
+ * store_batch_abort drops an open batch the same way (a no-op without
+ * one); store_close aborts an open batch.
  */
+/* Each message in a batch keeps its file open until the commit (where its
+ * sync is awaited), so this bounds the descriptors a batch holds; the
+ * worker batches at most 256. */
+#define STORE_BATCH_MAX 512
 int store_batch_begin(struct store *store, const char **error_r);
 int store_batch_deliver(struct store *store, const char *mailbox, const char *delivery_key,
 			const struct iovec *iov, int iovcnt, const struct mime_message *msg,

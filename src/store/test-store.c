@@ -1,7 +1,7 @@
 /*
  * Unit tests for store: create/open, delivery (UIDs, MODSEQ, duplicates,
  * unknown mailboxes), listing, reading content back, shared blobs, reopen,
- * crash leftovers, schema versions.
+ * crash leftovers, schema versions, batches (group commit), expunge.
  * Messages are described by hand-made struct mime_message values, so these
  * tests do not depend on the MIME parser.  Each test works in its own
  * mkdtemp directory, removed afterwards.
@@ -622,102 +622,458 @@ static void test_preinit(void **state)
 }
 
 /* batch_deliver_text is deliver_text inside an open batch; returns the
- * store's answer. */
+ * store's answer (*error_r gets the error text). */
 static int batch_deliver_text(struct store *store, const char *mailbox, const char *key,
-			      const char *text, uint32_t *uid_r, bool *duplicate_r)
+			      const char *text, uint32_t *uid_r, bool *duplicate_r,
+			      const char **error_r)
 {
 	struct iovec iov = { (void *)text, strlen(text) };
 	struct test_msg t;
-	const char *error = NULL;
 
 	test_msg_init(&t, &iov, 1, "batch");
 	return store_batch_deliver(store, mailbox, key, &iov, 1, &t.msg, 1700000002, uid_r,
-				   duplicate_r, &error);
+				   duplicate_r, error_r);
 }
 
-static uint64_t inbox_messages(struct store *store)
+/* batch_ok delivers text under key into the open batch, expects success
+ * and no duplicate, and returns the UID. */
+static uint32_t batch_ok(struct store *store, const char *mailbox, const char *key,
+			 const char *text)
 {
-	struct store_mailbox *list;
-	size_t count;
-	const char *error;
-	assert_int_equal(store_mailbox_list(store, &list, &count, &error), 0);
-	uint64_t n = find_mailbox(list, count, "INBOX")->messages;
-	store_mailbox_list_free(&list, count);
-	return n;
+	const char *error = NULL;
+	uint32_t uid = 0;
+	bool dup = true;
+
+	if (batch_deliver_text(store, mailbox, key, text, &uid, &dup, &error) != 0)
+		fail_msg("store_batch_deliver(%s): %s", key, error);
+	assert_false(dup);
+	return uid;
 }
 
-static void test_batch(void **state)
+/* mailbox_state gives a mailbox's entry of store_mailbox_list (name is not
+ * copied: only the numbers are meant to be read). */
+static struct store_mailbox mailbox_state(struct store *store, const char *name)
+{
+	struct store_mailbox *list, m;
+	size_t count;
+	const char *error = NULL;
+	if (store_mailbox_list(store, &list, &count, &error) != 0)
+		fail_msg("store_mailbox_list: %s", error);
+	m = *find_mailbox(list, count, name);
+	m.name = NULL;
+	store_mailbox_list_free(&list, count);
+	return m;
+}
+
+/* tmp_files counts the temporaries left in the store's blobs/tmp. */
+static int tmp_files(const struct test_dir *d)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/blobs/tmp", d->path);
+	return count_files(path);
+}
+
+/* content_of reads message uid of mailbox back (the caller frees it). */
+static char *content_of(struct store *store, const char *mailbox, uint32_t uid)
+{
+	const char *error = NULL;
+	int fd = store_message_open(store, mailbox, uid, &error);
+	if (fd < 0)
+		fail_msg("store_message_open(%u): %s", uid, error);
+	char *content = read_all(fd);
+	close(fd);
+	return content;
+}
+
+/* A batch of 50: UIDs 1..50 and MODSEQs 2..51 in call order, counts right,
+ * every content readable, durable for a new connection, no temporaries. */
+static void test_batch_commit(void **state)
 {
 	struct test_dir *d = *state;
-	const char *error;
-	uint32_t uid;
-	bool dup;
+	const char *error = NULL;
 	char key[32], text[128];
+	uint64_t bytes = 0;
 
 	assert_int_equal(store_create(d->path, &error), 0);
 	struct store *store = open_store(d->path);
-	bool earlier_dup;
-	assert_int_equal(deliver_text(store, "INBOX", "before", "Subject: a\r\n\r\nx\r\n",
-				      &earlier_dup), 1);
-
 	assert_int_equal(store_batch_begin(store, &error), 0);
 	for (int i = 0; i < 50; i++) {
-		snprintf(key, sizeof(key), "k%d", i);
+		snprintf(key, sizeof(key), "q%d bob", i);
 		snprintf(text, sizeof(text), "Subject: %d\r\n\r\nbody %d\r\n", i, i);
-		assert_int_equal(batch_deliver_text(store, "INBOX", key, text, &uid, &dup), 0);
-		assert_false(dup);
-		assert_int_equal(uid, 2 + i);
-		/* A bad mailbox in the middle leaves the rest alone. */
-		if (i == 25)
-			assert_int_equal(batch_deliver_text(store, "Nowhere", "bad", text, &uid,
-							    &dup), -1);
+		bytes += strlen(text);
+		assert_int_equal(batch_ok(store, "INBOX", key, text), 1 + i);
 	}
-	/* The same key twice in one batch, and a key committed earlier. */
-	assert_int_equal(batch_deliver_text(store, "INBOX", "k7", "Subject: x\r\n\r\n", &uid,
-					    &dup), 0);
-	assert_true(dup);
-	assert_int_equal(uid, 9);
-	assert_int_equal(batch_deliver_text(store, "INBOX", "before", "Subject: y\r\n\r\n",
-					    &uid, &dup), 0);
+	assert_int_equal(store_batch_commit(store, &error), 0);
+	store_close(&store);
+
+	store = open_store(d->path);
+	struct store_mailbox inbox = mailbox_state(store, "INBOX");
+	assert_int_equal(inbox.messages, 50);
+	assert_int_equal(inbox.unseen, 50);
+	assert_int_equal(inbox.bytes, bytes);
+	assert_int_equal(inbox.uidnext, 51);
+	assert_int_equal(inbox.highestmodseq, 51);
+	struct store_message *msgs;
+	size_t count;
+	assert_int_equal(store_message_list(store, "INBOX", &msgs, &count, &error), 0);
+	assert_int_equal(count, 50);
+	for (size_t i = 0; i < count; i++) {
+		assert_int_equal(msgs[i].uid, i + 1);
+		assert_int_equal(msgs[i].modseq, i + 2);
+		assert_int_equal(msgs[i].internal_date, 1700000002);
+	}
+	free(msgs);
+	for (uint32_t uid = 1; uid <= 50; uid++) {
+		char *content = content_of(store, "INBOX", uid);
+		snprintf(text, sizeof(text), "Subject: %u\r\n\r\nbody %u\r\n", uid - 1, uid - 1);
+		assert_string_equal(content, text);
+		free(content);
+	}
+	assert_int_equal(tmp_files(d), 0);
+	store_close(&store);
+}
+
+/* The same key twice in one batch: the second is a duplicate with the
+ * first's UID and adds nothing, whatever its content or mailbox. */
+static void test_batch_duplicate_in_batch(void **state)
+{
+	struct test_dir *d = *state;
+	const char *error = NULL;
+	uint32_t uid = 0;
+	bool dup = false;
+
+	assert_int_equal(store_create(d->path, &error), 0);
+	struct store *store = open_store(d->path);
+	assert_int_equal(store_batch_begin(store, &error), 0);
+	assert_int_equal(batch_ok(store, "INBOX", "a", "Subject: a\r\n\r\na\r\n"), 1);
+	assert_int_equal(batch_ok(store, "INBOX", "b", "Subject: b\r\n\r\nb\r\n"), 2);
+	assert_int_equal(batch_deliver_text(store, "INBOX", "a", "Subject: a\r\n\r\na\r\n", &uid,
+					    &dup, &error), 0);
 	assert_true(dup);
 	assert_int_equal(uid, 1);
+	assert_int_equal(batch_deliver_text(store, "Sent", "b", "other\r\n", &uid, &dup, &error),
+			 0);
+	assert_true(dup);
+	assert_int_equal(uid, 2);
+	assert_int_equal(batch_ok(store, "INBOX", "c", "Subject: c\r\n\r\nc\r\n"), 3);
 	assert_int_equal(store_batch_commit(store, &error), 0);
-	assert_int_equal(inbox_messages(store), 51);
-	/* The batch is durable: a new connection sees it. */
+
+	struct store_mailbox inbox = mailbox_state(store, "INBOX");
+	assert_int_equal(inbox.messages, 3);
+	assert_int_equal(inbox.uidnext, 4);
+	assert_int_equal(inbox.highestmodseq, 4);
+	assert_int_equal(mailbox_state(store, "Sent").messages, 0);
+	assert_int_equal(tmp_files(d), 0);
+	store_close(&store);
+}
+
+/* A key committed before (by store_deliver or an earlier batch) is a
+ * duplicate inside a batch, with its UID. */
+static void test_batch_duplicate_committed(void **state)
+{
+	struct test_dir *d = *state;
+	const char *error = NULL;
+	uint32_t uid = 0;
+	bool dup = false;
+
+	assert_int_equal(store_create(d->path, &error), 0);
+	struct store *store = open_store(d->path);
+	assert_int_equal(deliver_text(store, "INBOX", "early", "Subject: e\r\n\r\ne\r\n", &dup), 1);
+	assert_int_equal(store_batch_begin(store, &error), 0);
+	assert_int_equal(batch_ok(store, "INBOX", "batch1", "Subject: 1\r\n\r\n1\r\n"), 2);
+	assert_int_equal(store_batch_commit(store, &error), 0);
+
+	assert_int_equal(store_batch_begin(store, &error), 0);
+	assert_int_equal(batch_deliver_text(store, "INBOX", "early", "Subject: e\r\n\r\ne\r\n",
+					    &uid, &dup, &error), 0);
+	assert_true(dup);
+	assert_int_equal(uid, 1);
+	assert_int_equal(batch_deliver_text(store, "INBOX", "batch1", "x\r\n", &uid, &dup, &error),
+			 0);
+	assert_true(dup);
+	assert_int_equal(uid, 2);
+	assert_int_equal(batch_ok(store, "INBOX", "new", "Subject: n\r\n\r\nn\r\n"), 3);
+	assert_int_equal(store_batch_commit(store, &error), 0);
+	assert_int_equal(mailbox_state(store, "INBOX").messages, 3);
+	store_close(&store);
+}
+
+/* A delivery that fails in the middle of a batch (unknown mailbox, bad
+ * arguments) fails alone: the others keep consecutive UIDs and commit, and
+ * the failed key stays free. */
+static void test_batch_bad_in_middle(void **state)
+{
+	struct test_dir *d = *state;
+	const char *error = NULL;
+	uint32_t uid = 99;
+	bool dup = true;
+	char key[32], text[64];
+	char path[4096];
+
+	assert_int_equal(store_create(d->path, &error), 0);
+	struct store *store = open_store(d->path);
+	assert_int_equal(store_batch_begin(store, &error), 0);
+	for (uint32_t i = 0; i < 10; i++) {
+		snprintf(key, sizeof(key), "k%u", i);
+		snprintf(text, sizeof(text), "Subject: %u\r\n\r\n%u\r\n", i, i);
+		assert_int_equal(batch_ok(store, "INBOX", key, text), i + 1);
+		if (i != 4)
+			continue;
+		assert_int_equal(batch_deliver_text(store, "Nowhere", "bad", "Subject: b\r\n\r\n",
+						    &uid, &dup, &error), -1);
+		assert_non_null(strstr(error, "no such mailbox"));
+		assert_int_equal(uid, 0);
+		assert_false(dup);
+		assert_int_equal(batch_deliver_text(store, "INBOX", "", "Subject: b\r\n\r\n", &uid,
+						    &dup, &error), -1);
+		/* The message's description does not match its content. */
+		struct iovec iov = { (void *)"Subject: b\r\n\r\n", 14 };
+		struct test_msg t;
+		test_msg_init(&t, &iov, 1, "bad");
+		t.msg.size++;
+		assert_int_equal(store_batch_deliver(store, "INBOX", "bad2", &iov, 1, &t.msg, 0,
+						     &uid, &dup, &error), -1);
+	}
+	assert_int_equal(store_batch_commit(store, &error), 0);
+
+	struct store_mailbox inbox = mailbox_state(store, "INBOX");
+	assert_int_equal(inbox.messages, 10);
+	assert_int_equal(inbox.uidnext, 11);
+	assert_int_equal(inbox.highestmodseq, 11);
+	snprintf(path, sizeof(path), "%s/blobs", d->path);
+	assert_int_equal(count_files(path), 10);
+	char *content = content_of(store, "INBOX", 6);
+	assert_string_equal(content, "Subject: 5\r\n\r\n5\r\n");
+	free(content);
+	/* The failed keys were not stored. */
+	assert_int_equal(deliver_text(store, "INBOX", "bad", "Subject: b\r\n\r\n", &dup), 11);
+	assert_false(dup);
+	store_close(&store);
+}
+
+/* An aborted batch leaves nothing (rows, UIDs, files), its keys stay free,
+ * and the next batch and store_deliver go on from where the store was. */
+static void test_batch_abort(void **state)
+{
+	struct test_dir *d = *state;
+	const char *error = NULL;
+	bool dup;
+	char path[4096];
+
+	assert_int_equal(store_create(d->path, &error), 0);
+	struct store *store = open_store(d->path);
+	assert_int_equal(deliver_text(store, "INBOX", "first", "Subject: 1\r\n\r\n1\r\n", &dup), 1);
+	struct store_mailbox before = mailbox_state(store, "INBOX");
+
+	assert_int_equal(store_batch_begin(store, &error), 0);
+	assert_int_equal(batch_ok(store, "INBOX", "lost1", "Subject: l1\r\n\r\nl1\r\n"), 2);
+	assert_int_equal(batch_ok(store, "INBOX", "lost2", "Subject: l2\r\n\r\nl2\r\n"), 3);
+	store_batch_abort(store);
+	store_batch_abort(store); /* a second abort does nothing */
+
+	struct store_mailbox after = mailbox_state(store, "INBOX");
+	assert_int_equal(after.messages, before.messages);
+	assert_int_equal(after.uidnext, before.uidnext);
+	assert_int_equal(after.highestmodseq, before.highestmodseq);
+	snprintf(path, sizeof(path), "%s/blobs", d->path);
+	assert_int_equal(count_files(path), 1);
+
+	assert_int_equal(store_batch_begin(store, &error), 0);
+	assert_int_equal(batch_ok(store, "INBOX", "lost2", "Subject: l2\r\n\r\nl2\r\n"), 2);
+	assert_int_equal(store_batch_commit(store, &error), 0);
+	assert_int_equal(deliver_text(store, "INBOX", "lost1", "Subject: l1\r\n\r\nl1\r\n", &dup), 3);
+	assert_false(dup);
+	assert_int_equal(mailbox_state(store, "INBOX").messages, 3);
+
+	/* Closing a store with a batch open aborts it. */
+	assert_int_equal(store_batch_begin(store, &error), 0);
+	assert_int_equal(batch_ok(store, "INBOX", "closed", "Subject: c\r\n\r\nc\r\n"), 4);
 	store_close(&store);
 	store = open_store(d->path);
-	assert_int_equal(inbox_messages(store), 51);
-	int fd = store_message_open(store, "INBOX", 30, &error);
-	assert_true(fd >= 0);
-	char *content = read_all(fd);
-	assert_string_equal(content, "Subject: 28\r\n\r\nbody 28\r\n");
-	free(content);
-	close(fd);
+	assert_int_equal(mailbox_state(store, "INBOX").uidnext, 4);
+	assert_int_equal(tmp_files(d), 0);
+	store_close(&store);
+}
 
-	/* An aborted batch leaves nothing, and UIDs go on where they were. */
+/* store_deliver works between batches; while a batch is open the other
+ * calls (store_deliver included) are refused and leave the batch intact;
+ * the batch calls refuse to run out of order. */
+static void test_batch_and_other_calls(void **state)
+{
+	struct test_dir *d = *state;
+	const char *error = NULL;
+	uint32_t uid = 7;
+	bool dup = true;
+	struct store_mailbox *list;
+	struct store_message *msgs;
+	size_t count;
+	uint32_t uids[] = { 1 };
+
+	assert_int_equal(store_create(d->path, &error), 0);
+	struct store *store = open_store(d->path);
+	assert_int_equal(store_batch_commit(store, &error), -1);
+	assert_int_equal(batch_deliver_text(store, "INBOX", "x", "x\r\n", &uid, &dup, &error), -1);
+	assert_int_equal(deliver_text(store, "INBOX", "d1", "Subject: 1\r\n\r\n1\r\n", &dup), 1);
+
 	assert_int_equal(store_batch_begin(store, &error), 0);
-	assert_int_equal(batch_deliver_text(store, "INBOX", "lost", "Subject: l\r\n\r\n", &uid,
-					    &dup), 0);
-	store_batch_abort(store);
-	assert_int_equal(inbox_messages(store), 51);
-	assert_int_equal(store_batch_begin(store, &error), 0);
-	assert_int_equal(batch_deliver_text(store, "INBOX", "lost", "Subject: l\r\n\r\n", &uid,
-					    &dup), 0);
-	assert_false(dup);
-	assert_int_equal(uid, 52);
+	assert_int_equal(store_batch_begin(store, &error), -1);
+	assert_int_equal(batch_ok(store, "INBOX", "b1", "Subject: b\r\n\r\nb\r\n"), 2);
+	struct iovec iov = { (void *)"Subject: d\r\n\r\n", 14 };
+	struct test_msg t;
+	test_msg_init(&t, &iov, 1, "d");
+	assert_int_equal(store_deliver(store, "INBOX", "d2", &iov, 1, &t.msg, 0, &uid, &dup,
+				       &error), -1);
+	assert_non_null(strstr(error, "batch"));
+	assert_int_equal(uid, 0);
+	assert_int_equal(store_mailbox_list(store, &list, &count, &error), -1);
+	assert_int_equal(store_message_list(store, "INBOX", &msgs, &count, &error), -1);
+	assert_int_equal(store_message_open(store, "INBOX", 1, &error), -1);
+	assert_int_equal(store_expunge(store, "INBOX", uids, 1, &error), -1);
+	assert_int_equal(batch_ok(store, "INBOX", "b2", "Subject: b2\r\n\r\nb2\r\n"), 3);
 	assert_int_equal(store_batch_commit(store, &error), 0);
-	/* store_deliver still works between batches. */
-	assert_int_equal(deliver_text(store, "INBOX", "after", "Subject: z\r\n\r\n", &dup), 53);
-	char tmp[4200];
-	snprintf(tmp, sizeof(tmp), "%s/blobs/tmp", d->path);
-	assert_int_equal(count_files(tmp), 0);
 
-	/* Expunge: gone from the lists, a UID that is not there is skipped. */
-	uint32_t gone[] = { 1, 30, 9999 };
-	assert_int_equal(store_expunge(store, "INBOX", gone, 3, &error), 0);
-	assert_int_equal(inbox_messages(store), 51);
-	assert_true(store_message_open(store, "INBOX", 30, &error) < 0);
-	assert_int_equal(store_expunge(store, "Nowhere", gone, 1, &error), -1);
+	assert_int_equal(deliver_text(store, "INBOX", "d2", "Subject: d\r\n\r\n", &dup), 4);
+	assert_int_equal(deliver_text(store, "INBOX", "b1", "other\r\n", &dup), 2);
+	assert_true(dup);
+	assert_int_equal(mailbox_state(store, "INBOX").messages, 4);
+
+	/* Expunge after batches: gone, the UID is not given again. */
+	assert_int_equal(store_expunge(store, "INBOX", uids, 1, &error), 0);
+	assert_int_equal(store_batch_begin(store, &error), 0);
+	assert_int_equal(batch_ok(store, "INBOX", "b3", "Subject: b3\r\n\r\n"), 5);
+	assert_int_equal(store_batch_commit(store, &error), 0);
+	struct store_mailbox inbox = mailbox_state(store, "INBOX");
+	assert_int_equal(inbox.messages, 4);
+	assert_int_equal(inbox.highestmodseq, 7);
+	store_close(&store);
+}
+
+/* A batch stores at most STORE_BATCH_MAX messages; one past it fails alone
+ * and the batch still commits.  Equal content is stored once. */
+static void test_batch_full(void **state)
+{
+	struct test_dir *d = *state;
+	const char *error = NULL;
+	uint32_t uid;
+	bool dup;
+	char key[32], path[4096];
+
+	assert_int_equal(store_create(d->path, &error), 0);
+	struct store *store = open_store(d->path);
+	assert_int_equal(store_batch_begin(store, &error), 0);
+	for (uint32_t i = 0; i < STORE_BATCH_MAX; i++) {
+		snprintf(key, sizeof(key), "k%u", i);
+		assert_int_equal(batch_ok(store, "INBOX", key, i % 2 ? "Subject: odd\r\n\r\n"
+								 : "Subject: even\r\n\r\n"),
+				 i + 1);
+	}
+	assert_int_equal(batch_deliver_text(store, "INBOX", "one more", "x\r\n", &uid, &dup,
+					    &error), -1);
+	assert_non_null(strstr(error, "full"));
+	/* A duplicate stores nothing, so it is still answered. */
+	assert_int_equal(batch_deliver_text(store, "INBOX", "k3", "x\r\n", &uid, &dup, &error), 0);
+	assert_true(dup);
+	assert_int_equal(uid, 4);
+	assert_int_equal(store_batch_commit(store, &error), 0);
+	assert_int_equal(mailbox_state(store, "INBOX").messages, STORE_BATCH_MAX);
+	snprintf(path, sizeof(path), "%s/blobs", d->path);
+	assert_int_equal(count_files(path), 2);
+	store_close(&store);
+}
+
+/* A commit whose files cannot be put in place (every blobs/xx name is
+ * taken by a plain file) fails and keeps nothing of the batch; once the
+ * obstacle is gone the same deliveries go through. */
+static void test_batch_commit_fails(void **state)
+{
+	struct test_dir *d = *state;
+	const char *error = NULL;
+	bool dup;
+	char path[4096];
+
+	assert_int_equal(store_create(d->path, &error), 0);
+	struct store *store = open_store(d->path);
+	for (int i = 0; i < 256; i++) {
+		snprintf(path, sizeof(path), "%s/blobs/%02x", d->path, i);
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fclose(f);
+	}
+	assert_int_equal(store_batch_begin(store, &error), 0);
+	assert_int_equal(batch_ok(store, "INBOX", "a", "Subject: a\r\n\r\na\r\n"), 1);
+	assert_int_equal(batch_ok(store, "INBOX", "b", "Subject: b\r\n\r\nb\r\n"), 2);
+	assert_int_equal(store_batch_commit(store, &error), -1);
+	assert_non_null(strstr(error, "blobs/"));
+	struct store_mailbox inbox = mailbox_state(store, "INBOX");
+	assert_int_equal(inbox.messages, 0);
+	assert_int_equal(inbox.uidnext, 1);
+	assert_int_equal(inbox.highestmodseq, 1);
+	assert_int_equal(tmp_files(d), 0);
+	/* The batch is over. */
+	assert_int_equal(store_batch_commit(store, &error), -1);
+
+	for (int i = 0; i < 256; i++) {
+		snprintf(path, sizeof(path), "%s/blobs/%02x", d->path, i);
+		assert_int_equal(unlink(path), 0);
+	}
+	assert_int_equal(store_batch_begin(store, &error), 0);
+	assert_int_equal(batch_ok(store, "INBOX", "a", "Subject: a\r\n\r\na\r\n"), 1);
+	assert_int_equal(batch_ok(store, "INBOX", "b", "Subject: b\r\n\r\nb\r\n"), 2);
+	assert_int_equal(store_batch_commit(store, &error), 0);
+	assert_int_equal(deliver_text(store, "INBOX", "b", "x\r\n", &dup), 2);
+	assert_true(dup);
+	char *content = content_of(store, "INBOX", 2);
+	assert_string_equal(content, "Subject: b\r\n\r\nb\r\n");
+	free(content);
+	store_close(&store);
+}
+
+/* The connection of the store under test, caught as SQLite opens it, so a
+ * test can do to it what SQLite does on its own after an I/O error, a full
+ * disk or lack of memory: roll the whole transaction back. */
+static sqlite3 *last_db;
+
+static int catch_db(sqlite3 *db, char **error_r, const void *api)
+{
+	(void)error_r;
+	(void)api;
+	last_db = db;
+	return SQLITE_OK;
+}
+
+/* After SQLite has dropped the batch's transaction, no delivery of the
+ * batch may be stored (not even committed on its own outside the batch),
+ * and the commit fails. */
+static void test_batch_transaction_lost(void **state)
+{
+	struct test_dir *d = *state;
+	const char *error = NULL;
+	uint32_t uid;
+	bool dup;
+
+	assert_int_equal(store_create(d->path, &error), 0);
+	assert_int_equal(sqlite3_auto_extension((void (*)(void))catch_db), SQLITE_OK);
+	struct store *store = open_store(d->path);
+	sqlite3_cancel_auto_extension((void (*)(void))catch_db);
+	assert_non_null(last_db);
+	assert_int_equal(store_batch_begin(store, &error), 0);
+	assert_int_equal(batch_ok(store, "INBOX", "a", "Subject: a\r\n\r\na\r\n"), 1);
+	assert_int_equal(sqlite3_exec(last_db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(batch_deliver_text(store, "INBOX", "b", "Subject: b\r\n\r\nb\r\n", &uid,
+					    &dup, &error), -1);
+	assert_non_null(strstr(error, "rolled back"));
+	assert_int_equal(store_batch_commit(store, &error), -1);
+	last_db = NULL;
+	store_close(&store);
+
+	store = open_store(d->path);
+	struct store_mailbox inbox = mailbox_state(store, "INBOX");
+	assert_int_equal(inbox.messages, 0);
+	assert_int_equal(inbox.uidnext, 1);
+	assert_int_equal(tmp_files(d), 0);
+	assert_int_equal(store_batch_begin(store, &error), 0);
+	assert_int_equal(batch_ok(store, "INBOX", "b", "Subject: b\r\n\r\nb\r\n"), 1);
+	assert_int_equal(store_batch_commit(store, &error), 0);
 	store_close(&store);
 }
 
@@ -735,7 +1091,19 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shared_blob, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_crash_leftovers, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_batch, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_batch_commit, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_batch_duplicate_in_batch, setup_dir,
+						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_batch_duplicate_committed, setup_dir,
+						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_batch_bad_in_middle, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_batch_abort, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_batch_and_other_calls, setup_dir,
+						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_batch_full, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_batch_commit_fails, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_batch_transaction_lost, setup_dir,
+						teardown_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
