@@ -170,11 +170,13 @@ static bool is_tag_char(unsigned char c)
 	return is_atom_char(c) && c != '+' && c != '%' && c != '*';
 }
 
+/* is_digit: RFC 5234 DIGIT. */
 static bool is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
 }
 
+/* ascii_upper upper-cases an ASCII letter and leaves other bytes alone. */
 static unsigned char ascii_upper(unsigned char c)
 {
 	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 'a' + 'A') : c;
@@ -373,7 +375,8 @@ static int end_command(struct imap_parser *p, unsigned char c)
 {
 	if (p->name_len == 0)
 		return fail(p, ERR_NO_COMMAND, c);
-	if (p->uid && p->name_len == p->word_start)
+	if ((p->uid && p->name_len == p->word_start) ||
+	    (p->name_len == 3 && memcmp(p->name, "UID", 3) == 0))
 		return fail(p, ERR_NO_UID_COMMAND, c);
 	if (p->depth > 0)
 		return fail(p, ERR_OPEN, c);
@@ -389,14 +392,17 @@ static int end_command(struct imap_parser *p, unsigned char c)
 	return IMAP_PARSE_COMMAND;
 }
 
+/* step_tag reads the tag up to its SP, at most max_tag octets. */
 static int step_tag(struct imap_parser *p, unsigned char c)
 {
+	if (c == ' ' && p->tag.len == 0)
+		return fail(p, ERR_TAG, c);
 	if (c == ' ') {
 		p->tag_done = true;
 		p->state = ST_NAME;
 		return IMAP_PARSE_MORE;
 	}
-	if (c == '\r' || c == '\n') {
+	if ((c == '\r' || c == '\n') && p->tag.len > 0) {
 		p->tag_done = true;
 		return fail(p, ERR_NO_COMMAND, c);
 	}
@@ -415,6 +421,8 @@ static bool is_name_char(unsigned char c)
 	       c == '_' || c == '.';
 }
 
+/* step_name reads the command name, upper-cased, joining "UID" with the
+ * word after it; extra spaces between the words are skipped. */
 static int step_name(struct imap_parser *p, unsigned char c)
 {
 	if (c == ' ') {
@@ -476,11 +484,13 @@ struct cursor {
 	size_t pos;
 };
 
+/* cur_peek returns the octet at the cursor, or -1 at the end. */
 static int cur_peek(const struct cursor *c)
 {
 	return c->pos < c->len ? (unsigned char)c->p[c->pos] : -1;
 }
 
+/* cur_take advances past ch and returns true if ch is at the cursor. */
 static bool cur_take(struct cursor *c, char ch)
 {
 	if (cur_peek(c) != (unsigned char)ch)
@@ -546,8 +556,12 @@ static long cur_header_list(struct imap_parser *p, struct cursor *c, struct str 
 				c->pos++;
 				if (ch == '"')
 					break;
-				if (ch == '\\')
-					ch = cur_peek(c), c->pos++;
+				if (ch == '\\') {
+					ch = cur_peek(c);
+					if (ch < 0)
+						return -1;
+					c->pos++;
+				}
 				if (copy != NULL)
 					copy[out] = (char)ch;
 				out++;
@@ -583,15 +597,14 @@ static int parse_section(struct imap_parser *p, struct str text, struct imap_sec
 	if (open <= 0 || !section_att(str_from(text.ptr, (size_t)open), &att))
 		return 0;
 	struct imap_section *s = pool_alloc(p->pool, sizeof(*s));
-	uint32_t *parts = pool_alloc(p->pool, IMAP_MAX_SECTION_PARTS * sizeof(*parts));
-	if (s == NULL || parts == NULL) {
+	uint32_t parts[IMAP_MAX_SECTION_PARTS];
+	if (s == NULL) {
 		*error_r = ERR_COMMAND_BIG;
 		return -1;
 	}
 	bool binary = att >= IMAP_SECTION_ATT_BINARY;
 	s->att = att;
 	s->name = str_from(text.ptr, (size_t)open);
-	s->parts = parts;
 	struct cursor c = { text.ptr, text.len, (size_t)open + 1 };
 
 	/* section-part: nz-number *("." nz-number), then "." section-text */
@@ -660,6 +673,15 @@ static int parse_section(struct imap_parser *p, struct str text, struct imap_sec
 	}
 	if (c.pos != c.len)
 		return -1;
+	if (s->part_count > 0) {
+		uint32_t *copy = pool_alloc(p->pool, s->part_count * sizeof(*copy));
+		if (copy == NULL) {
+			*error_r = ERR_COMMAND_BIG;
+			return -1;
+		}
+		memcpy(copy, parts, s->part_count * sizeof(*copy));
+		s->parts = copy;
+	}
 	*section_r = s;
 	return 1;
 }
@@ -717,6 +739,8 @@ static void start_literal(struct imap_parser *p, bool binary)
 	p->state = ST_LITERAL_SIZE;
 }
 
+/* step_args is between arguments: spaces, line end, list brackets, or the
+ * first octet of a quoted string, literal announcement or atom. */
 static int step_args(struct imap_parser *p, unsigned char c)
 {
 	switch (c) {
@@ -768,6 +792,8 @@ static int step_args(struct imap_parser *p, unsigned char c)
 	return IMAP_PARSE_MORE;
 }
 
+/* step_atom collects an atom up to SP, ")" or the line end; "[" enters a
+ * section and "~{" turns out to announce a literal8. */
 static int step_atom(struct imap_parser *p, unsigned char c)
 {
 	if (c == ' ' || c == ')' || c == '\r' || c == '\n')
@@ -786,6 +812,8 @@ static int step_atom(struct imap_parser *p, unsigned char c)
 	return IMAP_PARSE_MORE;
 }
 
+/* step_section collects the inside of "[...]" of an atom, where spaces and
+ * parentheses belong to the atom; "]" leaves it. */
 static int step_section(struct imap_parser *p, unsigned char c)
 {
 	if (c == '\r' || c == '\n')
@@ -803,6 +831,8 @@ static int step_section(struct imap_parser *p, unsigned char c)
 	return IMAP_PARSE_MORE;
 }
 
+/* step_section_quoted collects a quoted string inside a section as it is
+ * (escapes kept), so that a "]" in it does not end the section. */
 static int step_section_quoted(struct imap_parser *p, unsigned char c)
 {
 	if (c == '\r' || c == '\n')
@@ -822,6 +852,7 @@ static int step_section_quoted(struct imap_parser *p, unsigned char c)
 	return IMAP_PARSE_MORE;
 }
 
+/* step_quoted collects a quoted string's value with escapes removed. */
 static int step_quoted(struct imap_parser *p, unsigned char c)
 {
 	if (c == '\r' || c == '\n')
@@ -855,11 +886,10 @@ static int literal_refused(struct imap_parser *p, const char *text)
 	return IMAP_PARSE_ERROR;
 }
 
-/* announce checks a complete literal announcement (its LF is c) and hands
+/* announce checks a complete literal announcement (its LF was read) and hands
  * the decision to the caller.  Nothing of the literal is reserved yet. */
-static int announce(struct imap_parser *p, unsigned char c)
+static int announce(struct imap_parser *p)
 {
-	(void)c;
 	if (p->nodes >= p->limits.max_args)
 		return literal_refused(p, ERR_ARGS);
 	if (p->lit.size > p->limits.max_literal)
@@ -894,46 +924,37 @@ static int announce(struct imap_parser *p, unsigned char c)
 	return IMAP_PARSE_LITERAL;
 }
 
+/* step_literal reads "{" number64 ["+" / "-"] "}" CRLF after the "{". */
 static int step_literal(struct imap_parser *p, unsigned char c)
 {
-	switch (p->state) {
-	case ST_LITERAL_SIZE:
-		if (is_digit(c)) {
-			unsigned d = (unsigned)(c - '0');
-			if (p->lit_digits >= IMAP_MAX_NUMBER_DIGITS ||
-			    p->lit.size > (IMAP_NUMBER64_MAX - d) / 10)
-				return fail(p, ERR_LITERAL_SIZE, c);
-			p->lit.size = p->lit.size * 10 + d;
-			p->lit_digits++;
-			return IMAP_PARSE_MORE;
-		}
-		if (p->lit_digits == 0)
+	if (p->state == ST_LITERAL_SIZE && is_digit(c)) {
+		unsigned d = (unsigned)(c - '0');
+		if (p->lit_digits >= IMAP_MAX_NUMBER_DIGITS ||
+		    p->lit.size > (IMAP_NUMBER64_MAX - d) / 10)
 			return fail(p, ERR_LITERAL_SIZE, c);
-		if (c == '+' || c == '-') {
-			p->lit_nonsync = true;
-			p->state = ST_LITERAL_CLOSE;
-			return IMAP_PARSE_MORE;
-		}
-		/* fall through */
-	case ST_LITERAL_CLOSE:
-		if (c != '}')
+		p->lit.size = p->lit.size * 10 + d;
+		p->lit_digits++;
+		return IMAP_PARSE_MORE;
+	}
+	if (p->state == ST_LITERAL_SIZE && p->lit_digits > 0 && (c == '+' || c == '-')) {
+		p->lit_nonsync = true;
+		p->state = ST_LITERAL_CLOSE;
+		return IMAP_PARSE_MORE;
+	}
+	if (p->state == ST_LITERAL_SIZE || p->state == ST_LITERAL_CLOSE) {
+		if (c != '}' || p->lit_digits == 0)
 			return fail(p, ERR_LITERAL_SIZE, c);
 		p->state = ST_LITERAL_CR;
 		return IMAP_PARSE_MORE;
-	case ST_LITERAL_CR:
-		if (c == '\r') {
-			p->state = ST_LITERAL_LF;
-			return IMAP_PARSE_MORE;
-		}
-		/* fall through: a bare LF is taken as CRLF */
-	case ST_LITERAL_LF:
-		if (c != '\n')
-			return fail(p, ERR_LITERAL_CRLF, c);
-		return announce(p, c);
-	default:
-		assert(!"not a literal state");
-		return fatal_error(p, ERR_MEMORY);
 	}
+	if (p->state == ST_LITERAL_CR && c == '\r') {
+		p->state = ST_LITERAL_LF;
+		return IMAP_PARSE_MORE;
+	}
+	/* After "}" a bare LF is taken as CRLF. */
+	if (c != '\n')
+		return fail(p, ERR_LITERAL_CRLF, c);
+	return announce(p);
 }
 
 /* step_raw collects a line for imap_parser_expect_line. */
@@ -976,8 +997,6 @@ static int step(struct imap_parser *p, unsigned char c)
 			p->state = ST_LINE_START;
 			return IMAP_PARSE_MORE;
 		}
-		if (begin_command(p, '\r') == IMAP_PARSE_ERROR)
-			return IMAP_PARSE_ERROR;
 		return fail(p, ERR_CR, c);
 	case ST_TAG:
 		return step_tag(p, c);
@@ -1121,13 +1140,14 @@ int imap_parser_literal_accept(struct imap_parser *p)
 int imap_parser_literal_refuse(struct imap_parser *p)
 {
 	assert(p->state == ST_LITERAL_DECIDE);
-	return literal_refused(p, ERR_LITERAL_REFUSED) == IMAP_PARSE_ERROR && p->fatal ? -1 : 0;
+	literal_refused(p, ERR_LITERAL_REFUSED);
+	return p->fatal ? -1 : 0;
 }
 
 const char *imap_parser_error(const struct imap_parser *p, struct str *tag_r, bool *fatal_r)
 {
 	if (tag_r != NULL)
-		*tag_r = p->tag_done || p->tag.len > 0 ? buf_str(&p->tag) : STR("");
+		*tag_r = p->tag_done ? buf_str(&p->tag) : STR("");
 	if (fatal_r != NULL)
 		*fatal_r = p->fatal;
 	return p->error != NULL ? p->error : "";

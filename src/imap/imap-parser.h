@@ -47,16 +47,26 @@
  * and goes on feeding.  Two cases are fatal (imap_parser_error's fatal_r is
  * true, and the parser refuses all further input): a refused
  * non-synchronising literal, whose octets the client sends anyway, and a
- * bad line that ends with a literal announcement ({n}, {n+}, {n-}), because
- * what the client sends next can no longer be told apart from commands.
+ * bad line that ends with something shaped like a literal announcement
+ * ("{" digits ["+" / "-"] "}", even with a size too large to parse; also
+ * inside an unterminated quoted string), because what the client sends
+ * next can no longer be told apart from commands.
  * The caller then answers BAD, sends "* BYE" and closes.  A synchronising
  * literal that is refused (by the size limits or by the caller) is not
  * fatal: the client waits for "+" and gets the tagged answer instead
  * (RFC 9051 section 4.3), and the next line is a new command.
  *
+ * Refused on purpose: 8-bit octets outside quoted strings and literals
+ * (RFC 9051 has UTF-8 only in quoted strings), a literal inside a section,
+ * "\" inside an atom, and an atom that opens "[" without closing it before
+ * the line ends (so an unquoted mailbox "a[b" is a BAD; clients quote it).
+ *
  * Memory: each command's arguments and literals live in a pool of their
  * own, freed when the next command starts; the line itself is copied token
- * by token, so at most limits.max_line octets of line text are held.
+ * by token, so at most limits.max_line octets of line text are held.  An
+ * accepted literal is reserved whole when it is accepted (the caller agreed
+ * to its size) and held until the command is done: APPEND of a big message
+ * costs its size in memory.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -97,7 +107,7 @@
 #define IMAP_MAX_SECTION_PARTS 64
 
 struct imap_parser_limits {
-	size_t max_line;       /* command text without literal octets */
+	size_t max_line;       /* command text without literal octets, CRLFs included */
 	uint64_t max_literal;  /* one literal; larger ones are refused unasked */
 	uint64_t max_command;  /* line text and literals together */
 	unsigned max_depth;    /* nesting of parenthesised lists */
