@@ -149,11 +149,6 @@ void ev_io_set(struct ev_io *io, unsigned events)
 		log_error("epoll_ctl(mod %d) failed: %m", io->fd);
 }
 
-unsigned ev_io_events(const struct ev_io *io)
-{
-	return io->events;
-}
-
 void ev_io_del(struct ev_io **iop)
 {
 	struct ev_io *io = *iop;

@@ -30,7 +30,6 @@ uint64_t ev_now(struct ev *ev);
 /* ev_io_add watches fd for events (EV_READ|EV_WRITE); NULL on failure. */
 struct ev_io *ev_io_add(struct ev *ev, int fd, unsigned events, ev_io_fn *fn, void *ctx);
 void ev_io_set(struct ev_io *io, unsigned events);
-unsigned ev_io_events(const struct ev_io *io);
 /* ev_io_del stops watching (the fd is not closed) and sets *io to NULL. */
 void ev_io_del(struct ev_io **io);
 

@@ -309,11 +309,6 @@ void ipc_reject(struct ipc **ipc, const struct ipc_msg *msg)
 	ipc_close(ipc);
 }
 
-void ipc_set_ctx(struct ipc *ipc, void *ctx)
-{
-	ipc->ctx = ctx;
-}
-
 const char *ipc_peer_name(const struct ipc *ipc)
 {
 	return ipc->peer;

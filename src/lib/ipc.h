@@ -106,7 +106,6 @@ struct ipc *ipc_new(struct ev *ev, int fd, const char *peer_name, ipc_handler_fn
 		    ipc_closed_fn *closed, void *ctx);
 /* ipc_close closes the link now (closed is not called) and sets *ipc NULL. */
 void ipc_close(struct ipc **ipc);
-void ipc_set_ctx(struct ipc *ipc, void *ctx);
 const char *ipc_peer_name(const struct ipc *ipc);
 
 /* ipc_send queues one message (fd: -1 or a descriptor to pass, which stays

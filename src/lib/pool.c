@@ -84,8 +84,3 @@ struct str pool_str(struct pool *pool, struct str s)
 	char *d = pool_strndup(pool, s.ptr, s.len);
 	return d == NULL ? STR_NULL : str_from(d, s.len);
 }
-
-size_t pool_used(const struct pool *pool)
-{
-	return pool->used;
-}

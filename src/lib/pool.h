@@ -23,6 +23,5 @@ void *pool_alloc(struct pool *pool, size_t n);
 char *pool_strndup(struct pool *pool, const char *s, size_t n);
 /* pool_str copies s into the pool and returns a view of the copy. */
 struct str pool_str(struct pool *pool, struct str s);
-size_t pool_used(const struct pool *pool);
 
 #endif

@@ -121,8 +121,3 @@ bool stream_pending(const struct stream *s)
 {
 	return s->ssl != NULL && SSL_pending(s->ssl) > 0;
 }
-
-bool stream_is_tls(const struct stream *s)
-{
-	return s->ssl != NULL;
-}

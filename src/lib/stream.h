@@ -34,6 +34,5 @@ ssize_t stream_read(struct stream *s, void *buf, size_t len);
 ssize_t stream_write(struct stream *s, const void *buf, size_t len);
 /* stream_pending is true if TLS holds decrypted bytes not yet read. */
 bool stream_pending(const struct stream *s);
-bool stream_is_tls(const struct stream *s);
 
 #endif

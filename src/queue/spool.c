@@ -130,13 +130,6 @@ int spool_commit_dir(struct spool *s)
 	return 0;
 }
 
-int spool_commit(struct spool *s, const char *qid, int fd)
-{
-	if (spool_commit_file(s, qid, fd) < 0)
-		return -1;
-	return spool_commit_dir(s);
-}
-
 void spool_abort(struct spool *s, const char *qid, int fd)
 {
 	close(fd);

@@ -49,11 +49,10 @@ void spool_close(struct spool **spool);
 int spool_create(struct spool *spool, char qid[SPOOL_QID_SIZE]);
 /* spool_envelope_format appends the envelope text to out. */
 int spool_envelope_format(struct buf *out, const struct spool_envelope *env);
-/* spool_commit makes the message durable: fsync, rename into q/, fsync q/. */
-int spool_commit(struct spool *spool, const char *qid, int fd);
-/* Group commit, in two steps: spool_commit_file (fdatasync and rename) for
- * each message of a batch, then one spool_commit_dir (fsync q/); no message
- * of the batch is durable before spool_commit_dir returns 0. */
+/* Making messages durable, in two steps (group commit): spool_commit_file
+ * (fdatasync and rename into q/) for each message of a batch, then one
+ * spool_commit_dir (fsync q/); no message of the batch is durable before
+ * spool_commit_dir returns 0. */
 int spool_commit_file(struct spool *spool, const char *qid, int fd);
 int spool_commit_dir(struct spool *spool);
 /* spool_abort throws a message in tmp/ away. */

@@ -39,7 +39,8 @@ static void test_roundtrip(void **state)
 	assert_int_equal(spool_envelope_format(&env_text, &env), 0);
 	assert_int_equal(write(fd, env_text.data, env_text.len), (ssize_t)env_text.len);
 	assert_int_equal(write(fd, "Subject: x\r\n\r\nbody\r\n", 20), 20);
-	assert_int_equal(spool_commit(s, qid, fd), 0);
+	assert_int_equal(spool_commit_file(s, qid, fd), 0);
+	assert_int_equal(spool_commit_dir(s), 0);
 	close(fd);
 
 	int count = 0;
