@@ -62,6 +62,7 @@ struct store_message {
 	uint64_t modseq;
 	uint64_t size;
 	int64_t internal_date;            /* Unix time */
+	uint64_t keywords;                /* bit i: keyword i (store_keyword_list) */
 	char hash[65];                    /* hex SHA-256 of the content, names the file */
 };
 
@@ -172,5 +173,201 @@ int store_message_open(struct store *store, const char *mailbox, uint32_t uid,
  */
 int store_expunge(struct store *store, const char *mailbox, const uint32_t *uids, size_t count,
 		  const char **error_r);
+
+/* ---------------------------------------------------------------------
+ * The calls below serve IMAP (and later JMAP).  They return STORE_OK (0)
+ * or a negative enum store_status; every failure but STORE_ERROR is a
+ * user-level answer (the IMAP session maps it to NO [NONEXISTENT],
+ * NO [ALREADYEXISTS], NO [OVERQUOTA], ...) and *error_r then holds a
+ * short text fit for the client.  STORE_ERROR is an internal failure, whose
+ * *error_r is for the log only.
+ */
+enum store_status {
+	STORE_OK = 0,
+	STORE_ERROR = -1,          /* internal: log it, answer NO [SERVERBUG] */
+	STORE_NOT_FOUND = -2,      /* no such mailbox */
+	STORE_EXISTS = -3,         /* the target mailbox exists */
+	STORE_OVER_QUOTA = -4,     /* the account's quota would be passed */
+	STORE_NOT_ALLOWED = -5,    /* e.g. deleting INBOX, renaming into itself */
+	STORE_LIMIT = -6,          /* e.g. keyword table full, too many mailboxes */
+};
+
+/* Keywords ($Forwarded, $Junk, $label1, ...) are account-wide names with a
+ * number 0..STORE_KEYWORDS_MAX-1; a message holds them as a bit set.
+ * Clients use about a dozen (Thunderbird's five labels, $Junk/$NotJunk,
+ * $Forwarded, $MDNSent, Apple's $MailFlagBit0-2); 64 leaves room while a
+ * message's keywords stay one integer. */
+#define STORE_KEYWORDS_MAX 64
+/* Longest keyword (an IMAP atom). */
+#define STORE_KEYWORD_LEN_MAX 128
+/* Mailboxes per account: far beyond any folder tree a person keeps. */
+#define STORE_MAILBOXES_MAX 10000
+
+/* store_keyword_list gives the account's keyword names, index = bit
+ * number.  The array and names belong to the store and stay valid until
+ * the next call that may add a keyword (store_keyword_index with create). */
+int store_keyword_list(struct store *store, const char *const **names_r, size_t *count_r,
+		       const char **error_r);
+/* store_keyword_index finds a keyword by name (case-insensitive, RFC 9051
+ * 2.3.2) and, with create, adds it: STORE_OK with *index_r, STORE_NOT_FOUND
+ * (create false), or STORE_LIMIT when the table is full. */
+int store_keyword_index(struct store *store, const char *name, bool create, unsigned *index_r,
+			const char **error_r);
+
+/* store_mailbox_get fills *box_r (its name malloc'd: free box_r->name) for
+ * one mailbox, with counts.  STORE_NOT_FOUND when there is none. */
+int store_mailbox_get(struct store *store, const char *name, struct store_mailbox *box_r,
+		      const char **error_r);
+/* store_mailbox_create adds an empty mailbox with a new UIDVALIDITY (one
+ * never given before in this account).  Parent levels are not created
+ * (IMAP shows them as \NonExistent \HasChildren).  STORE_EXISTS. */
+int store_mailbox_create(struct store *store, const char *name, const char **error_r);
+/* store_mailbox_delete removes a mailbox and its messages (children stay).
+ * INBOX: STORE_NOT_ALLOWED. */
+int store_mailbox_delete(struct store *store, const char *name, const char **error_r);
+/* store_mailbox_rename renames from to to, and every "from/..." to
+ * "to/...".  Renaming INBOX moves all its messages into a new mailbox "to"
+ * and leaves INBOX empty (RFC 9051 6.3.6).  The renamed mailboxes keep
+ * their UIDVALIDITY and special use.  STORE_NOT_FOUND, STORE_EXISTS (to or
+ * one of the renamed children exists), STORE_NOT_ALLOWED (to is inside
+ * from, or to is INBOX). */
+int store_mailbox_rename(struct store *store, const char *from, const char *to,
+			 const char **error_r);
+/* store_mailbox_subscribe sets or clears the subscription.  Subscribing to
+ * a mailbox that does not exist is STORE_NOT_FOUND. */
+int store_mailbox_subscribe(struct store *store, const char *name, bool subscribed,
+			    const char **error_r);
+
+/* store_message_range gives the messages of mailbox whose UID lies in
+ * first..last (inclusive), in UID order, with flags, keywords and MODSEQ.
+ * Free *list_r with free().  STORE_NOT_FOUND for an unknown mailbox. */
+int store_message_range(struct store *store, const char *mailbox, uint32_t first,
+			uint32_t last, struct store_message **list_r, size_t *count_r,
+			const char **error_r);
+
+/* What FETCH and SEARCH read about one message beyond struct
+ * store_message: the pre-parsed answers, the decoded header fields and the
+ * parts, all from one allocation (free with store_message_meta_free). */
+struct store_part {
+	const char *section;           /* "", "1", "1.2" */
+	uint64_t header_offset, header_size;
+	uint64_t body_offset, body_size, body_lines;
+	const char *content_type;      /* lower-case "type/subtype" */
+	unsigned depth, child_count;
+	bool is_message;               /* an embedded message's own entry */
+};
+
+struct store_message_meta {
+	struct store_message msg;
+	const char *envelope;          /* IMAP ENVELOPE text, without the word */
+	const char *body;              /* IMAP BODY */
+	const char *bodystructure;     /* IMAP BODYSTRUCTURE */
+	const char *subject, *from, *to, *cc;   /* decoded UTF-8, "" if absent */
+	const char *message_id, *in_reply_to, *references;
+	int64_t sent_date;             /* Date: header as Unix time, -1 absent */
+	uint64_t lines;
+	struct store_part *parts;      /* parts[0] is the whole message */
+	size_t part_count;
+};
+
+int store_message_meta(struct store *store, const char *mailbox, uint32_t uid,
+		       struct store_message_meta **meta_r, const char **error_r);
+void store_message_meta_free(struct store_message_meta **meta);
+
+/* How store_flags_update changes flags. */
+enum store_flags_mode {
+	STORE_FLAGS_SET,
+	STORE_FLAGS_ADD,
+	STORE_FLAGS_REMOVE,
+};
+
+/*
+ * store_flags_update changes the flags and keywords of the messages
+ * uids[0..count) of mailbox (UIDs not there are skipped).  Every message
+ * whose flags or keywords really change gets a new MODSEQ (one new value
+ * for the whole call, HIGHESTMODSEQ raised to it); messages left as they
+ * were keep theirs.  unchangedsince > 0 (CONDSTORE STORE UNCHANGEDSINCE)
+ * leaves alone every message whose MODSEQ is above it and lists its UID in
+ * *failed_r.  *changed_r lists the messages that changed, with their new
+ * state, in UID order.  Free both lists with free(); either may be
+ * empty (NULL, 0).  Durable on STORE_OK.
+ */
+int store_flags_update(struct store *store, const char *mailbox, const uint32_t *uids,
+		       size_t count, enum store_flags_mode mode, uint32_t flags,
+		       uint64_t keywords, uint64_t unchangedsince,
+		       struct store_message **changed_r, size_t *changed_count_r,
+		       uint32_t **failed_r, size_t *failed_count_r, const char **error_r);
+
+/*
+ * store_copy copies the messages uids[0..count) of from into to (UIDs not
+ * there are skipped) in UID order, with flags, keywords and internal date;
+ * the content files are shared, not copied.  With move, the originals are
+ * expunged in the same transaction (RFC 6851: atomic).  *src_r and *dst_r
+ * (free()) give the source UIDs copied and the UIDs they got, pairwise, for
+ * COPYUID; *uidvalidity_r is to's.  STORE_NOT_FOUND (either mailbox),
+ * STORE_OVER_QUOTA (a copy passing the quota; nothing is copied).
+ * Copying a mailbox onto itself is allowed (COPY), moving onto itself is
+ * STORE_NOT_ALLOWED.
+ */
+int store_copy(struct store *store, const char *from, const uint32_t *uids, size_t count,
+	       const char *to, bool move, uint32_t *uidvalidity_r, uint32_t **src_r,
+	       uint32_t **dst_r, size_t *copied_r, const char **error_r);
+
+/* One message of an APPEND. */
+struct store_append_msg {
+	const struct iovec *iov;
+	int iovcnt;
+	const struct mime_message *msg;   /* the parse of exactly that content */
+	uint32_t flags;
+	uint64_t keywords;
+	int64_t internal_date;
+};
+
+/*
+ * store_append adds msgs[0..count) to mailbox in one transaction (MULTIAPPEND
+ * is all or nothing) and gives their UIDs in uids_r[0..count) and the
+ * mailbox's UIDVALIDITY.  STORE_NOT_FOUND (IMAP: NO [TRYCREATE]),
+ * STORE_OVER_QUOTA.  Durable on STORE_OK.
+ */
+int store_append(struct store *store, const char *mailbox, const struct store_append_msg *msgs,
+		 size_t count, uint32_t *uidvalidity_r, uint32_t *uids_r, const char **error_r);
+
+/*
+ * store_changes lists what changed in mailbox after modseq: the messages
+ * whose MODSEQ is above it (new ones and changed flags; struct
+ * store_message, UID order) and the UIDs expunged after it (ascending).
+ * This is how a session learns of other sessions' and deliveries' changes
+ * (EXISTS, EXPUNGE, FETCH FLAGS) and how QRESYNC answers VANISHED
+ * (EARLIER).  Free both with free().  *highestmodseq_r is the mailbox's now.
+ */
+int store_changes(struct store *store, const char *mailbox, uint64_t modseq,
+		  struct store_message **changed_r, size_t *changed_count_r,
+		  uint32_t **expunged_r, size_t *expunged_count_r, uint64_t *highestmodseq_r,
+		  const char **error_r);
+
+/* Full-text search (SQLite FTS5), filled at delivery, APPEND and COPY. */
+enum store_text_field {
+	STORE_TEXT_SUBJECT,
+	STORE_TEXT_FROM,
+	STORE_TEXT_TO,
+	STORE_TEXT_CC,
+	STORE_TEXT_BCC,
+	STORE_TEXT_BODY,     /* the decoded text of the text parts */
+	STORE_TEXT_ANY,      /* IMAP TEXT: header and body */
+};
+/*
+ * store_text_search gives the UIDs (ascending, free()) of mailbox's
+ * messages whose field contains text as a substring, case-insensitively
+ * (IMAP SEARCH semantics), answered from the index.
+ */
+int store_text_search(struct store *store, const char *mailbox, enum store_text_field field,
+		      const char *text, uint32_t **uids_r, size_t *count_r,
+		      const char **error_r);
+
+/* Quota (RFC 9208): the account's STORAGE limit in bytes (0: none) and
+ * what is used (sum of message sizes of all mailboxes). */
+int store_quota_get(struct store *store, uint64_t *limit_r, uint64_t *used_r,
+		    const char **error_r);
+int store_quota_set(struct store *store, uint64_t limit, const char **error_r);
 
 #endif

@@ -1,0 +1,1 @@
+/* imap-fetch: to be written */

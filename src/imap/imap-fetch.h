@@ -1,0 +1,71 @@
+#ifndef RAVELIN_IMAP_FETCH_H
+#define RAVELIN_IMAP_FETCH_H
+/*
+ * imap-fetch: the FETCH command's items (RFC 9051 6.4.5, RFC 3516 BINARY,
+ * RFC 7162 CHANGEDSINCE/VANISHED/MODSEQ) and the writing of one message's
+ * "* n FETCH (...)" answer.  The session resolves the sequence set, loads
+ * what the plan needs from the store and calls imap_fetch_write per
+ * message; no store calls are made here except reading the content
+ * descriptor it is given.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imap-parser.h"
+#include "lib/buf.h"
+#include "lib/pool.h"
+#include "store/store.h"
+
+struct imap_fetch_plan;
+
+/* What the session must load for each message, and the modifiers. */
+struct imap_fetch_needs {
+	bool meta;            /* store_message_meta (ENVELOPE, BODY*, sections) */
+	bool content;         /* the content descriptor (BODY[...], BINARY, RFC822*) */
+	bool sets_seen;       /* a non-PEEK BODY[...] / RFC822 / RFC822.TEXT: set \Seen */
+	bool modseq;          /* MODSEQ item asked for (the session enables CONDSTORE) */
+	bool changedsince;    /* (CHANGEDSINCE n) modifier */
+	uint64_t changedsince_modseq;
+	bool vanished;        /* (VANISHED) modifier, UID FETCH with QRESYNC only */
+};
+
+/*
+ * imap_fetch_parse reads the arguments after the sequence set: a macro
+ * (ALL, FAST, FULL), one item or a list of items, then an optional list of
+ * modifiers.  uid: UID FETCH (UID is then always answered).  Allocates from
+ * pool.  Returns 0, or -1 with a static text for BAD in *error_r.
+ */
+int imap_fetch_parse(struct pool *pool, const struct imap_arg *args, size_t count, bool uid,
+		     struct imap_fetch_plan **plan_r, const char **error_r);
+void imap_fetch_plan_needs(const struct imap_fetch_plan *plan, struct imap_fetch_needs *needs_r);
+
+struct imap_fetch_input {
+	uint32_t seq;
+	const struct store_message *msg;        /* current UID, flags, MODSEQ, size, date */
+	const struct store_message_meta *meta;  /* when needs.meta, else NULL */
+	int fd;                                 /* content when needs.content, else -1 */
+	const char *const *keywords;            /* keyword names, bit i = keywords[i] */
+	size_t keyword_count;
+	bool condstore;       /* CONDSTORE/QRESYNC enabled: answer MODSEQ always */
+	bool flags_changed;   /* \Seen was just set implicitly: answer FLAGS too */
+};
+
+enum imap_fetch_status {
+	IMAP_FETCH_OK = 0,
+	IMAP_FETCH_ERROR = -1,         /* reading the content failed (log) */
+	IMAP_FETCH_UNKNOWN_CTE = -2,   /* BINARY of a part it cannot decode */
+	IMAP_FETCH_FULL = -3,          /* out is full */
+};
+
+/*
+ * imap_fetch_write appends "* seq FETCH (...)\r\n" for one message.  Items
+ * come in the order asked for; BODY[...] answers use literals, with the
+ * partial <offset> echoed; BINARY[...] decodes base64 and
+ * quoted-printable parts (literal8 "~{n}" when the result holds NUL).
+ * On an error nothing is appended for this message.
+ */
+int imap_fetch_write(const struct imap_fetch_plan *plan, const struct imap_fetch_input *in,
+		     struct buf *out, const char **error_r);
+
+#endif

@@ -1,0 +1,1 @@
+/* imap-flags: to be written */

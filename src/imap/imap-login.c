@@ -1,0 +1,1 @@
+/* imap-login: to be written */

@@ -1,0 +1,1 @@
+/* imap-search-run: to be written */

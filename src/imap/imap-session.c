@@ -1,0 +1,1 @@
+/* imap-session: to be written */

@@ -1,0 +1,1 @@
+/* imap-sort: to be written */

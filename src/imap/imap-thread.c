@@ -1,0 +1,1 @@
+/* imap-thread: to be written */
