@@ -1,0 +1,1 @@
+/* mail-decode: to be written */
