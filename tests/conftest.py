@@ -48,6 +48,8 @@ class Server:
         self.smtp_port = free_port()
         self.pop3_port = free_port()
         self.pop3s_port = free_port()
+        self.imap_port = free_port()
+        self.imaps_port = free_port()
         self.config_path = os.path.join(tmp, "ravelin.conf")
         self.extra_config = extra_config
         self.proc = None
@@ -60,6 +62,8 @@ class Server:
                     f"listen.smtp = 127.0.0.1:{self.smtp_port}\n"
                     f"listen.pop3 = 127.0.0.1:{self.pop3_port}\n"
                     f"listen.pop3s = 127.0.0.1:{self.pop3s_port}\n"
+                    f"listen.imap = 127.0.0.1:{self.imap_port}\n"
+                    f"listen.imaps = 127.0.0.1:{self.imaps_port}\n"
                     f"front.processes = 2\nlog.level = info\n"
                     f"queue.retry_delay = 1\nworker.idle_timeout = 5\n"
                     f"{self.extra_config}\n")

@@ -177,6 +177,8 @@ const struct front_protocol front_smtp_protocol = {
 	.timeout = smtp_timeout,
 	.closed = smtp_closed,
 	.waiting = smtp_waiting,
+	.busy_reply = "421 4.3.2 Too many connections, try again later\r\n",
+	.per_ip_reply = "421 4.7.0 Too many connections from your address\r\n",
 };
 
 void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg)

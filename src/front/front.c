@@ -5,10 +5,10 @@
  *	Accepts connections, runs TLS, and holds each protocol's dialogue up
  *	to the point where an account is involved.  For SMTP in, that is the
  *	whole dialogue: recipients are checked by auth and the message goes to
- *	queue, which writes it to disk.  For POP3, it is the login: after
- *	auth's ticket has bought a session from master, the front only relays
- *	the client's bytes to the account's worker and back.  Several fronts
- *	(one per core) share the listening sockets.
+ *	queue, which writes it to disk.  For POP3 and IMAP, it is the login:
+ *	after auth's ticket has bought a session from master, the front only
+ *	relays the client's bytes to the account's worker and back.  Several
+ *	fronts (one per core) share the listening sockets.
  * SECURITY
  *	Front is the code an attacker reaches before any login, so it can do
  *	the least: after loading its TLS key it enters a Landlock domain with
@@ -40,6 +40,23 @@
 #define FRONT_HASH_SIZE 4096
 /* Connections accepted per wake-up of one listener (fairness). */
 #define FRONT_ACCEPT_BATCH 64
+/* Seconds a relayed IMAP session may stay silent.  The worker's autologout
+ * (30 minutes, the least RFC 9051 5.4 allows) ends idle sessions and says
+ * so; this only catches a session nobody ends, so it must be longer. */
+#define FRONT_IMAP_SESSION_IDLE_TIMEOUT (40 * 60)
+
+/* What each listening service speaks, and whether TLS comes first. */
+static const struct {
+	const struct front_protocol *proto;
+	bool implicit_tls;
+} front_services[] = {
+	[IPC_SERVICE_SMTP] = { &front_smtp_protocol, false },
+	[IPC_SERVICE_POP3] = { &front_pop3_protocol, false },
+	[IPC_SERVICE_POP3S] = { &front_pop3_protocol, true },
+	[IPC_SERVICE_IMAP] = { &front_imap_protocol, false },
+	[IPC_SERVICE_IMAPS] = { &front_imap_protocol, true },
+};
+#define FRONT_SERVICES (sizeof(front_services) / sizeof(front_services[0]))
 
 static struct conn *conn_hash[FRONT_HASH_SIZE];
 
@@ -272,11 +289,22 @@ void front_conn_resume(struct conn *c)
 
 static uint64_t conn_idle_timeout(const struct conn *c)
 {
-	return c->service == IPC_SERVICE_SMTP ? c->front->config.smtp_idle_timeout
-					      : c->front->config.pop3_idle_timeout;
+	const struct config *config = &c->front->config;
+
+	switch (c->service) {
+	case IPC_SERVICE_SMTP:
+		return config->smtp_idle_timeout;
+	case IPC_SERVICE_POP3:
+	case IPC_SERVICE_POP3S:
+		return config->pop3_idle_timeout;
+	case IPC_SERVICE_IMAP:
+	case IPC_SERVICE_IMAPS:
+		return c->relaying ? FRONT_IMAP_SESSION_IDLE_TIMEOUT : config->imap_login_timeout;
+	}
+	return config->smtp_idle_timeout;
 }
 
-/* POP3 sessions may last as long as the client keeps talking. */
+/* POP3 and IMAP sessions may last as long as the client keeps talking. */
 static uint64_t conn_session_timeout(const struct conn *c)
 {
 	return c->service == IPC_SERVICE_SMTP ? c->front->config.smtp_session_timeout : 86400;
@@ -337,16 +365,24 @@ void front_conn_relay(struct conn *c, int fd)
 static void refuse(int fd, const char *reply)
 {
 	/* Best effort: the socket is new, so its buffer has room. */
-	if (write(fd, reply, strlen(reply)) < 0) {
+	if (reply != NULL && write(fd, reply, strlen(reply)) < 0) {
 		/* nothing to do */
 	}
 	close(fd);
+}
+
+/* refuse_reply is what a refused connection is told: nothing on an
+ * implicit-TLS port, where a TLS client could not read clear text. */
+static const char *refuse_reply(enum ipc_service service, const char *reply)
+{
+	return front_services[service].implicit_tls ? NULL : reply;
 }
 
 static void accept_one(struct front *f, int fd, const struct sockaddr_storage *sa,
 		       enum ipc_service service)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
+	const struct front_protocol *proto = front_services[service].proto;
 
 	if (sa->ss_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
@@ -354,25 +390,21 @@ static void accept_one(struct front *f, int fd, const struct sockaddr_storage *s
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
 	if (f->conn_count >= f->config.front_max_connections) {
 		log_warn("%s: refused, %u connections already", ip, f->conn_count);
-		refuse(fd, service == IPC_SERVICE_SMTP
-				   ? "421 4.3.2 Too many connections, try again later\r\n"
-				   : "-ERR [SYS/TEMP] Too many connections, try again later\r\n");
+		refuse(fd, refuse_reply(service, proto->busy_reply));
 		return;
 	}
 	uint32_t slot = conncount_slot(ip);
 	if (f->conncount != NULL &&
 	    !conncount_acquire(f->conncount, slot, (unsigned)f->config.front_max_connections_per_ip)) {
 		log_warn("%s: refused, too many connections from this address", ip);
-		refuse(fd, service == IPC_SERVICE_SMTP
-				   ? "421 4.7.0 Too many connections from your address\r\n"
-				   : "-ERR [SYS/TEMP] Too many connections from your address\r\n");
+		refuse(fd, refuse_reply(service, proto->per_ip_reply));
 		return;
 	}
 	struct conn *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		if (f->conncount != NULL)
 			conncount_release(f->conncount, slot);
-		refuse(fd, "421 4.3.2 Out of memory\r\n");
+		refuse(fd, refuse_reply(service, proto->busy_reply));
 		return;
 	}
 	c->front = f;
@@ -382,7 +414,7 @@ static void accept_one(struct front *f, int fd, const struct sockaddr_storage *s
 	c->deferred_rcpt = -1;
 	c->deferred_data = -1;
 	c->service = service;
-	c->proto = service == IPC_SERVICE_SMTP ? &front_smtp_protocol : &front_pop3_protocol;
+	c->proto = proto;
 	c->session_fd = -1;
 	buf_init(&c->to_session, FRONT_MAX_TO_SESSION + FRONT_READ_CHUNK);
 	snprintf(c->ip, sizeof(c->ip), "%s", ip);
@@ -401,7 +433,7 @@ static void accept_one(struct front *f, int fd, const struct sockaddr_storage *s
 	uint64_t first = conn_idle_timeout(c) < conn_session_timeout(c) ? conn_idle_timeout(c)
 									  : conn_session_timeout(c);
 	c->timer = ev_timer_add(f->ev, first * 1000, conn_timer, c);
-	bool implicit_tls = service == IPC_SERVICE_POP3S;
+	bool implicit_tls = front_services[service].implicit_tls;
 	if (implicit_tls && (f->tls == NULL || stream_start_tls(&c->stream, f->tls) < 0))
 		c->dead = true;
 	c->greet_after_tls = implicit_tls;
@@ -449,7 +481,7 @@ static void peer_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 		return;
 	}
 	if (ipc == f->auth && msg->kind == IPC_LOGIN_RESULT) {
-		front_pop3_login_result(f, msg);
+		front_login_auth_message(f, msg);
 		return;
 	}
 	if (ipc == f->queue && msg->kind == IPC_QUEUE_RESULT) {
@@ -467,7 +499,7 @@ static void peer_closed(struct ipc *ipc, void *ctx)
 	if (ipc == f->auth) {
 		f->auth = NULL;
 		front_smtp_auth_lost(f);
-		front_pop3_auth_lost(f);
+		front_login_auth_lost(f);
 	} else if (ipc == f->queue) {
 		f->queue = NULL;
 		f->queue_congested = false;
@@ -503,7 +535,7 @@ static void master_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 			return;
 		}
 		uint64_t service = ipc_get_u64(&r);
-		if (service > IPC_SERVICE_POP3S) {
+		if (service >= FRONT_SERVICES || front_services[service].proto == NULL) {
 			close(msg->fd);
 			free(l);
 			return;
@@ -527,7 +559,7 @@ static void master_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		return;
 	}
 	if (msg->kind == IPC_SESSION_READY || msg->kind == IPC_SESSION_REFUSED) {
-		front_pop3_session_message(f, msg);
+		front_login_session_message(f, msg);
 		return;
 	}
 	if (msg->kind == IPC_PEER) {

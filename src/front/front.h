@@ -35,6 +35,7 @@ struct front;
 struct conn;
 struct smtp_session;
 struct pop3_login;
+struct imap_login;
 
 /* What a connection speaks before login; the front calls these. */
 struct front_protocol {
@@ -44,10 +45,21 @@ struct front_protocol {
 	void (*timeout)(struct conn *c);      /* say why, then close */
 	void (*closed)(struct conn *c);       /* release what it holds */
 	bool (*waiting)(struct conn *c);      /* an answer is awaited */
+	/* Written to a connection refused at accept, when the front is full
+	 * or the address has too many connections (not on implicit-TLS
+	 * ports, where nothing readable can be sent before the handshake). */
+	const char *busy_reply;
+	const char *per_ip_reply;
+	/* Protocols with a login (front-login.c); NULL for SMTP. */
+	enum ipc_protocol session_protocol;   /* what the worker is to speak */
+	void (*login_result)(struct conn *c, bool ok, bool temporary);
+	void (*session_ready)(struct conn *c);   /* before the relay starts */
+	void (*session_refused)(struct conn *c); /* say so to the client */
 };
 
 extern const struct front_protocol front_smtp_protocol;
 extern const struct front_protocol front_pop3_protocol;
+extern const struct front_protocol front_imap_protocol;
 
 struct conn {
 	struct conn *next, *prev;     /* all connections */
@@ -64,6 +76,7 @@ struct conn {
 	const struct front_protocol *proto;
 	struct smtp_session *smtp;
 	struct pop3_login *pop3;
+	struct imap_login *imap;
 	struct ev_timer *timer;
 	struct ev_timer *delay;       /* a failed login's answer waits */
 	/* After a login: the byte stream to the account's worker. */
@@ -120,9 +133,12 @@ void front_smtp_queue_message(struct front *f, const struct ipc_msg *msg);
 void front_smtp_auth_lost(struct front *f);
 void front_smtp_queue_lost(struct front *f);
 
-/* front-pop3.c: messages for the POP3 logins. */
-void front_pop3_login_result(struct front *f, const struct ipc_msg *msg);
-void front_pop3_session_message(struct front *f, const struct ipc_msg *msg);
-void front_pop3_auth_lost(struct front *f);
+/* front-login.c: the login of POP3 and IMAP, after the credentials.
+ * front_login_send hands them to auth (the protocol's login_result gets
+ * the answer, at once when auth cannot be asked). */
+void front_login_send(struct conn *c, struct str user, struct str password);
+void front_login_auth_message(struct front *f, const struct ipc_msg *msg);
+void front_login_session_message(struct front *f, const struct ipc_msg *msg);
+void front_login_auth_lost(struct front *f);
 
 #endif

@@ -1,1 +1,1174 @@
-/* imap-fetch: to be written */
+/* imap-fetch: FETCH items and one message's answer (see imap-fetch.h). */
+#include "imap-fetch.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "imap-flags.h"
+#include "mail/imap-quote.h"
+#include "mail/mail-decode.h"
+
+/* Items in one FETCH.  Clients ask for a dozen at most (Thunderbird sends
+ * about ten); every item costs work for every message, so a list of
+ * thousands is refused rather than answered a thousand times over. */
+#define IMAP_FETCH_MAX_ITEMS 256
+/* A header block is read whole for HEADER.FIELDS and for a part's
+ * Content-Transfer-Encoding.  The MIME parser refuses blocks over
+ * MIME_MAX_HEADER_BYTES at delivery; four times that leaves room for a
+ * raised limit while a corrupt part table cannot make us read a whole
+ * message into memory. */
+#define IMAP_FETCH_MAX_HEADER (4u * MIME_MAX_HEADER_BYTES)
+/* BINARY decodes a part this many encoded bytes at a time, so memory stays
+ * at a chunk (plus the answer itself) whatever the part's size. */
+#define IMAP_FETCH_DECODE_CHUNK (64u * 1024)
+
+/* The FETCH items that are not sections; bit (1 << kind) in plan->asked. */
+enum fetch_kind {
+	FETCH_FLAGS,
+	FETCH_UID,
+	FETCH_INTERNALDATE,
+	FETCH_RFC822_SIZE,
+	FETCH_ENVELOPE,
+	FETCH_BODY,          /* the structure, non-extensible */
+	FETCH_BODYSTRUCTURE,
+	FETCH_MODSEQ,
+	FETCH_RFC822,
+	FETCH_RFC822_HEADER,
+	FETCH_RFC822_TEXT,
+	FETCH_SECTION,       /* BODY[...], BINARY[...], BINARY.SIZE[...] */
+};
+
+static const struct {
+	const char *name;
+	enum fetch_kind kind;
+} simple_items[] = {
+	{ "FLAGS", FETCH_FLAGS },
+	{ "UID", FETCH_UID },
+	{ "INTERNALDATE", FETCH_INTERNALDATE },
+	{ "RFC822.SIZE", FETCH_RFC822_SIZE },
+	{ "ENVELOPE", FETCH_ENVELOPE },
+	{ "BODY", FETCH_BODY },
+	{ "BODYSTRUCTURE", FETCH_BODYSTRUCTURE },
+	{ "MODSEQ", FETCH_MODSEQ },
+	{ "RFC822", FETCH_RFC822 },
+	{ "RFC822.HEADER", FETCH_RFC822_HEADER },
+	{ "RFC822.TEXT", FETCH_RFC822_TEXT },
+};
+
+struct fetch_item {
+	enum fetch_kind kind;
+	const struct imap_section *section; /* FETCH_SECTION */
+	struct str answer;                  /* FETCH_SECTION: "BODY[1.MIME]<0>" */
+};
+
+struct imap_fetch_plan {
+	struct fetch_item *items;
+	size_t count;
+	unsigned asked;      /* 1 << enum fetch_kind of the simple items */
+	bool uid_first;      /* UID FETCH without UID in the list */
+	struct imap_fetch_needs needs;
+};
+
+/* ---------- parsing ---------- */
+
+/* is_atom says whether a header field name can be echoed as an atom. */
+static bool is_atom(struct str s)
+{
+	if (s.len == 0)
+		return false;
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
+			return false;
+	}
+	return true;
+}
+
+/* field_was_quoted says whether HEADER.FIELDS name number index came as a
+ * quoted string in the section text as sent (the parser keeps only its
+ * value), so that it is echoed the same way. */
+static bool field_was_quoted(struct str spec, size_t index)
+{
+	long open = str_chr(spec, '(');
+	size_t i = open < 0 ? spec.len : (size_t)open + 1;
+
+	for (size_t n = 0; i < spec.len && spec.ptr[i] != ')'; n++) {
+		while (i < spec.len && spec.ptr[i] == ' ')
+			i++;
+		bool quoted = i < spec.len && spec.ptr[i] == '"';
+		if (n == index)
+			return quoted;
+		if (quoted) {
+			for (i++; i < spec.len && spec.ptr[i] != '"'; i++)
+				if (spec.ptr[i] == '\\')
+					i++;
+			i++;
+		} else {
+			while (i < spec.len && spec.ptr[i] != ' ' && spec.ptr[i] != ')')
+				i++;
+		}
+		while (i < spec.len && spec.ptr[i] == ' ')
+			i++;
+	}
+	return false;
+}
+
+/* field_answer writes a HEADER.FIELDS name upper-cased, as an atom or, as
+ * it was sent or when it must be, as a string. */
+static int field_answer(struct buf *b, const struct imap_section *s, size_t index)
+{
+	struct str name = s->fields[index];
+	struct buf upper;
+
+	buf_init(&upper, name.len + 1);
+	int r = buf_append_str(&upper, name);
+	for (size_t k = 0; r == 0 && k < upper.len; k++)
+		if (upper.data[k] >= 'a' && upper.data[k] <= 'z')
+			upper.data[k] = (char)(upper.data[k] - 'a' + 'A');
+	if (r == 0)
+		r = is_atom(name) && !field_was_quoted(s->spec, index) ?
+			    buf_append_str(b, buf_str(&upper)) : imap_quote_string(b, buf_str(&upper));
+	buf_free(&upper);
+	return r;
+}
+
+/* section_answer writes the name a section item is answered with: BODY.PEEK
+ * answers as BODY and BINARY.PEEK as BINARY (RFC 9051 7.5.2), keywords and
+ * field names upper-cased and the partial's origin alone, as Dovecot does. */
+static int section_answer(struct buf *b, const struct imap_section *s)
+{
+	static const char *const texts[] = {
+		[IMAP_SECTION_WHOLE] = "",
+		[IMAP_SECTION_HEADER] = "HEADER",
+		[IMAP_SECTION_HEADER_FIELDS] = "HEADER.FIELDS",
+		[IMAP_SECTION_HEADER_FIELDS_NOT] = "HEADER.FIELDS.NOT",
+		[IMAP_SECTION_TEXT] = "TEXT",
+		[IMAP_SECTION_MIME] = "MIME",
+	};
+	const char *att = "BODY";
+
+	if (s->att == IMAP_SECTION_ATT_BINARY_SIZE)
+		att = "BINARY.SIZE";
+	else if (s->att == IMAP_SECTION_ATT_BINARY || s->att == IMAP_SECTION_ATT_BINARY_PEEK)
+		att = "BINARY";
+	int r = buf_printf(b, "%s[", att);
+
+	for (size_t i = 0; r == 0 && i < s->part_count; i++)
+		r = buf_printf(b, "%s%u", i > 0 ? "." : "", s->parts[i]);
+	if (r == 0 && s->text != IMAP_SECTION_WHOLE)
+		r = buf_printf(b, "%s%s", s->part_count > 0 ? "." : "", texts[s->text]);
+	if (r == 0 && s->field_count > 0) {
+		r = buf_append_str(b, STR(" ("));
+		for (size_t i = 0; r == 0 && i < s->field_count; i++) {
+			if (i > 0)
+				r = buf_putc(b, ' ');
+			if (r == 0)
+				r = field_answer(b, s, i);
+		}
+		if (r == 0)
+			r = buf_putc(b, ')');
+	}
+	if (r == 0)
+		r = buf_putc(b, ']');
+	if (r == 0 && s->partial)
+		r = buf_printf(b, "<%llu>", (unsigned long long)s->partial_offset);
+	return r;
+}
+
+/* add_simple adds a simple item unless it is there already. */
+static void add_simple(struct imap_fetch_plan *plan, enum fetch_kind kind)
+{
+	if ((plan->asked & (1u << kind)) != 0)
+		return;
+	plan->asked |= 1u << kind;
+	plan->items[plan->count++] = (struct fetch_item){ .kind = kind };
+	switch (kind) {
+	case FETCH_ENVELOPE:
+	case FETCH_BODY:
+	case FETCH_BODYSTRUCTURE:
+		plan->needs.meta = true;
+		break;
+	case FETCH_MODSEQ:
+		plan->needs.modseq = true;
+		break;
+	case FETCH_RFC822:
+		plan->needs.content = true;
+		plan->needs.sets_seen = true;
+		break;
+	case FETCH_RFC822_TEXT:
+		plan->needs.sets_seen = true;
+		/* fall through */
+	case FETCH_RFC822_HEADER:
+		plan->needs.content = true;
+		plan->needs.meta = true;
+		break;
+	default:
+		break;
+	}
+}
+
+/* add_section adds a BODY[...] / BINARY[...] item unless one with the
+ * same answer is there already (BODY[1] and BODY.PEEK[1] answer alike). */
+static int add_section(struct pool *pool, struct imap_fetch_plan *plan,
+		       const struct imap_section *s, const char **error_r)
+{
+	struct buf name;
+
+	/* The section came in one command line; quoting its field names at
+	 * most doubles them (or adds a literal's "{n}" each). */
+	buf_init(&name, 4 * IMAP_DEFAULT_MAX_LINE);
+	if (section_answer(&name, s) < 0) {
+		buf_free(&name);
+		*error_r = "FETCH section too long";
+		return -1;
+	}
+	struct str answer = pool_str(pool, buf_str(&name));
+	buf_free(&name);
+	if (answer.ptr == NULL) {
+		*error_r = "[LIMIT] Out of memory";
+		return -1;
+	}
+	if (s->att == IMAP_SECTION_ATT_BODY || s->att == IMAP_SECTION_ATT_BINARY)
+		plan->needs.sets_seen = true;
+	plan->needs.content = true;
+	/* BODY[] alone is read with the message size; the rest needs parts. */
+	if (s->part_count > 0 || s->text != IMAP_SECTION_WHOLE ||
+	    s->att >= IMAP_SECTION_ATT_BINARY)
+		plan->needs.meta = true;
+	for (size_t i = 0; i < plan->count; i++)
+		if (plan->items[i].kind == FETCH_SECTION && str_eq(plan->items[i].answer, answer))
+			return 0;
+	plan->items[plan->count++] = (struct fetch_item){
+		.kind = FETCH_SECTION, .section = s, .answer = answer,
+	};
+	return 0;
+}
+
+/* add_item adds one fetch-att (an atom or a section). */
+static int add_item(struct pool *pool, struct imap_fetch_plan *plan, const struct imap_arg *arg,
+		    const char **error_r)
+{
+	if (arg->type == IMAP_ARG_SECTION)
+		return add_section(pool, plan, arg->section, error_r);
+	if (arg->type == IMAP_ARG_ATOM) {
+		for (size_t i = 0; i < sizeof(simple_items) / sizeof(simple_items[0]); i++) {
+			if (imap_arg_is_atom(arg, simple_items[i].name)) {
+				add_simple(plan, simple_items[i].kind);
+				return 0;
+			}
+		}
+	}
+	*error_r = "Unknown FETCH item";
+	return -1;
+}
+
+/* add_macro expands ALL, FAST and FULL (RFC 9051 6.4.5); false when arg is
+ * none of them. */
+static bool add_macro(struct imap_fetch_plan *plan, const struct imap_arg *arg)
+{
+	bool all = imap_arg_is_atom(arg, "ALL"), full = imap_arg_is_atom(arg, "FULL");
+
+	if (!all && !full && !imap_arg_is_atom(arg, "FAST"))
+		return false;
+	add_simple(plan, FETCH_FLAGS);
+	add_simple(plan, FETCH_INTERNALDATE);
+	add_simple(plan, FETCH_RFC822_SIZE);
+	if (all || full)
+		add_simple(plan, FETCH_ENVELOPE);
+	if (full)
+		add_simple(plan, FETCH_BODY);
+	return true;
+}
+
+/* parse_modifiers reads "(CHANGEDSINCE n VANISHED)" (RFC 7162 3.1.4, 3.2.6). */
+static int parse_modifiers(struct imap_fetch_plan *plan, const struct imap_arg *arg,
+			   const char **error_r)
+{
+	const struct imap_arg *mods;
+	size_t count;
+
+	if (!imap_arg_get_list(arg, &mods, &count) || count == 0) {
+		*error_r = "Invalid FETCH modifiers";
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (imap_arg_is_atom(&mods[i], "CHANGEDSINCE") && !plan->needs.changedsince) {
+			/* mod-sequence-value: at most 2^63-1 */
+			if (i + 1 == count || mods[i + 1].type != IMAP_ARG_ATOM ||
+			    str_to_u64(mods[i + 1].text, INT64_MAX,
+				       &plan->needs.changedsince_modseq) < 0) {
+				*error_r = "Invalid CHANGEDSINCE value";
+				return -1;
+			}
+			plan->needs.changedsince = true;
+			i++;
+		} else if (imap_arg_is_atom(&mods[i], "VANISHED") && !plan->needs.vanished) {
+			plan->needs.vanished = true;
+		} else {
+			*error_r = "Unknown or repeated FETCH modifier";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int imap_fetch_parse(struct pool *pool, const struct imap_arg *args, size_t count, bool uid,
+		     struct imap_fetch_plan **plan_r, const char **error_r)
+{
+	const struct imap_arg *list = args;
+	size_t list_count = 1;
+
+	*plan_r = NULL;
+	if (count == 0 || count > 2) {
+		*error_r = count == 0 ? "FETCH items missing" : "Too many FETCH arguments";
+		return -1;
+	}
+	if (args[0].type == IMAP_ARG_LIST)
+		(void)imap_arg_get_list(&args[0], &list, &list_count);
+	/* Macros expand to at most five items. */
+	if (list_count > IMAP_FETCH_MAX_ITEMS) {
+		*error_r = "Too many FETCH items";
+		return -1;
+	}
+	struct imap_fetch_plan *plan = pool_alloc(pool, sizeof(*plan));
+	struct fetch_item *items = pool_alloc(pool, (list_count + 5) * sizeof(*items));
+	if (plan == NULL || items == NULL) {
+		*error_r = "[LIMIT] Out of memory";
+		return -1;
+	}
+	plan->items = items;
+	if (args[0].type != IMAP_ARG_LIST && add_macro(plan, &args[0])) {
+		/* done */
+	} else {
+		for (size_t i = 0; i < list_count; i++)
+			if (add_item(pool, plan, &list[i], error_r) < 0)
+				return -1;
+	}
+	if (count == 2 && parse_modifiers(plan, &args[1], error_r) < 0)
+		return -1;
+	plan->uid_first = uid && (plan->asked & (1u << FETCH_UID)) == 0;
+	if (plan->count == 0 && !plan->uid_first) {
+		*error_r = "FETCH items missing";
+		return -1;
+	}
+	*plan_r = plan;
+	return 0;
+}
+
+void imap_fetch_plan_needs(const struct imap_fetch_plan *plan, struct imap_fetch_needs *needs_r)
+{
+	*needs_r = plan->needs;
+}
+
+/* ---------- reading the message ---------- */
+
+/* The state of writing one message's answer. */
+struct fetch_ctx {
+	const struct imap_fetch_input *in;
+	struct buf *out;
+	const char **error_r;
+};
+
+static char fetch_error[160];
+
+/* fail_errno sets a log text for a failed call; valid until the next one. */
+static int fail_errno(struct fetch_ctx *ctx, const char *call)
+{
+	snprintf(fetch_error, sizeof(fetch_error), "%s failed: %s", call, strerror(errno));
+	*ctx->error_r = fetch_error;
+	return IMAP_FETCH_ERROR;
+}
+
+static int fail_text(struct fetch_ctx *ctx, int status, const char *text)
+{
+	*ctx->error_r = text;
+	return status;
+}
+
+static int fail_full(struct fetch_ctx *ctx)
+{
+	return fail_text(ctx, IMAP_FETCH_FULL, "The answer does not fit in the output buffer");
+}
+
+/* read_at fills dst with n bytes of the message at offset off. */
+static int read_at(struct fetch_ctx *ctx, uint64_t off, char *dst, size_t n)
+{
+	while (n > 0) {
+		if (off > INT64_MAX)
+			return fail_text(ctx, IMAP_FETCH_ERROR, "Part offset out of range");
+		ssize_t r = pread(ctx->in->fd, dst, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return fail_errno(ctx, "pread(message)");
+		if (r == 0)
+			return fail_text(ctx, IMAP_FETCH_ERROR,
+					 "Message file shorter than its part table says");
+		dst += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return IMAP_FETCH_OK;
+}
+
+/* read_into_buf replaces b's content with n bytes of the message at off. */
+static int read_into_buf(struct fetch_ctx *ctx, uint64_t off, uint64_t n, struct buf *b)
+{
+	buf_reset(b);
+	if (n > SIZE_MAX || buf_reserve(b, (size_t)n) < 0)
+		return fail_text(ctx, IMAP_FETCH_ERROR, "Header block too large");
+	int r = read_at(ctx, off, b->data, (size_t)n);
+	if (r != IMAP_FETCH_OK)
+		return r;
+	b->len = (size_t)n;
+	b->data[n] = '\0';
+	return IMAP_FETCH_OK;
+}
+
+/* insert_at puts p in front of the bytes of out from at on. */
+static int insert_at(struct buf *out, size_t at, const char *p, size_t n)
+{
+	assert(at <= out->len);
+	if (buf_reserve(out, n) < 0)
+		return -1;
+	memmove(out->data + at + n, out->data + at, out->len - at);
+	memcpy(out->data + at, p, n);
+	out->len += n;
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+/* ---------- finding sections ---------- */
+
+static bool part_is_multipart(const struct store_part *p)
+{
+	return p->content_type != NULL && str_case_prefix(str_c(p->content_type), STR("multipart/"));
+}
+
+/* part_next_sibling gives the index after part i's subtree. */
+static size_t part_next_sibling(const struct store_message_meta *meta, size_t i)
+{
+	size_t j = i + 1;
+	while (j < meta->part_count && meta->parts[j].depth > meta->parts[i].depth)
+		j++;
+	return j;
+}
+
+/* part_embedded gives the message inside message/rfc822 part i (its only
+ * child, flagged is_message), or -1 when i is no such part. */
+static long part_embedded(const struct store_message_meta *meta, size_t i)
+{
+	if (i + 1 < meta->part_count && meta->parts[i + 1].is_message &&
+	    meta->parts[i + 1].depth == meta->parts[i].depth + 1)
+		return (long)(i + 1);
+	return -1;
+}
+
+/* part_child gives child number num (from 1) of multipart i, or -1. */
+static long part_child(const struct store_message_meta *meta, size_t i, uint32_t num)
+{
+	size_t j = i + 1;
+	for (uint32_t k = 1; k < num && j < meta->part_count; k++) {
+		if (meta->parts[j].depth != meta->parts[i].depth + 1)
+			return -1;
+		j = part_next_sibling(meta, j);
+	}
+	if (j >= meta->part_count || meta->parts[j].depth != meta->parts[i].depth + 1)
+		return -1;
+	return (long)j;
+}
+
+/*
+ * part_find resolves part numbers as Dovecot does (RFC 9051 6.4.5): the
+ * parts of a multipart are numbered from 1; a part that is not multipart
+ * only has a "1", itself; numbers after a message/rfc822 part go on in the
+ * message inside it.  Returns the index in meta->parts, or -1 when there is
+ * no such part.
+ */
+static long part_find(const struct store_message_meta *meta, const uint32_t *nums, size_t n)
+{
+	long i = 0;
+
+	for (size_t k = 0; k < n && i >= 0; k++) {
+		bool more = k + 1 < n;
+		if (part_is_multipart(&meta->parts[i]))
+			i = part_child(meta, (size_t)i, nums[k]);
+		else if (nums[k] != 1 || (more && part_embedded(meta, (size_t)i) < 0))
+			i = -1;
+		if (i >= 0 && more && part_embedded(meta, (size_t)i) >= 0)
+			i = part_embedded(meta, (size_t)i);
+	}
+	return i;
+}
+
+/* What a section's answer is made of. */
+enum content_kind {
+	CONTENT_NONE,     /* no such part: the empty string */
+	CONTENT_RAW,      /* bytes of the message as they are */
+	CONTENT_FIELDS,   /* some fields of a header block, and a blank line */
+	CONTENT_BINARY,   /* BINARY: bytes of the message with every encoded
+			   * leaf part in them decoded */
+};
+
+struct content {
+	enum content_kind kind;
+	uint64_t off, len;       /* RAW, BINARY: the bytes; FIELDS: the header block */
+	size_t index;            /* BINARY: the part whose subtree holds the leaves */
+};
+
+static void content_header(struct content *c, const struct store_part *p)
+{
+	c->kind = CONTENT_RAW;
+	c->off = p->header_offset;
+	c->len = p->header_size;
+}
+
+static void content_body(struct content *c, const struct store_part *p)
+{
+	c->kind = CONTENT_RAW;
+	c->off = p->body_offset;
+	c->len = p->body_size;
+}
+
+/* section_content says where section s of the message is. */
+static void section_content(const struct imap_fetch_input *in, const struct imap_section *s,
+			    struct content *c)
+{
+	const struct store_message_meta *meta = in->meta;
+	bool binary = s->att >= IMAP_SECTION_ATT_BINARY;
+	long i = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (s->part_count == 0 && s->text == IMAP_SECTION_WHOLE && !binary) {
+		c->kind = CONTENT_RAW;
+		c->len = in->msg->size;
+		return;
+	}
+	assert(meta != NULL);
+	if (meta->part_count == 0)
+		return;
+	if (s->part_count > 0 && (i = part_find(meta, s->parts, s->part_count)) < 0)
+		return;
+	const struct store_part *p = &meta->parts[i];
+	/* HEADER and TEXT of a numbered part address the message inside a
+	 * message/rfc822 part; any other part has none. */
+	if (s->part_count > 0 &&
+	    (s->text == IMAP_SECTION_HEADER || s->text == IMAP_SECTION_HEADER_FIELDS ||
+	     s->text == IMAP_SECTION_HEADER_FIELDS_NOT || s->text == IMAP_SECTION_TEXT)) {
+		long e = part_embedded(meta, (size_t)i);
+		if (e < 0)
+			return;
+		p = &meta->parts[e];
+	}
+	switch (s->text) {
+	case IMAP_SECTION_WHOLE:
+		if (s->part_count == 0) {
+			c->kind = CONTENT_RAW;
+			c->len = in->msg->size;
+		} else {
+			content_body(c, p);
+		}
+		if (binary) {
+			c->kind = CONTENT_BINARY;
+			c->index = (size_t)i;
+		}
+		return;
+	case IMAP_SECTION_MIME:
+	case IMAP_SECTION_HEADER:
+		content_header(c, p);
+		return;
+	case IMAP_SECTION_TEXT:
+		content_body(c, p);
+		return;
+	case IMAP_SECTION_HEADER_FIELDS:
+	case IMAP_SECTION_HEADER_FIELDS_NOT:
+		content_header(c, p);
+		c->kind = CONTENT_FIELDS;
+		return;
+	}
+}
+
+/* ---------- writing content ---------- */
+
+/* The window of a content that is answered: bytes [from, to) of it. */
+struct window {
+	uint64_t pos;        /* content bytes passed so far */
+	uint64_t from, to;
+	size_t data_start;   /* where the answered bytes start in out */
+};
+
+static void window_init(struct window *w, const struct imap_section *s, size_t data_start)
+{
+	w->pos = 0;
+	w->from = s != NULL && s->partial ? s->partial_offset : 0;
+	w->to = s != NULL && s->partial && s->partial_length <= UINT64_MAX - w->from ?
+			w->from + s->partial_length : UINT64_MAX;
+	w->data_start = data_start;
+}
+
+static bool window_done(const struct window *w)
+{
+	return w->pos >= w->to;
+}
+
+/* window_data passes n content bytes at p, appending those in the window. */
+static int window_data(struct fetch_ctx *ctx, struct window *w, const char *p, size_t n)
+{
+	uint64_t start = w->pos, end = w->pos + n;
+
+	w->pos = end;
+	if (end <= w->from || start >= w->to)
+		return IMAP_FETCH_OK;
+	uint64_t a = start > w->from ? start : w->from;
+	uint64_t b = end < w->to ? end : w->to;
+	if (buf_append(ctx->out, p + (a - start), (size_t)(b - a)) < 0)
+		return fail_full(ctx);
+	return IMAP_FETCH_OK;
+}
+
+/* window_raw passes n content bytes that are the message's bytes at off,
+ * reading only those in the window, straight into out. */
+static int window_raw(struct fetch_ctx *ctx, struct window *w, uint64_t off, uint64_t n)
+{
+	uint64_t start = w->pos, end = w->pos + n;
+
+	w->pos = end;
+	if (end <= w->from || start >= w->to)
+		return IMAP_FETCH_OK;
+	uint64_t a = start > w->from ? start : w->from;
+	uint64_t b = end < w->to ? end : w->to;
+	if (b - a > SIZE_MAX || buf_reserve(ctx->out, (size_t)(b - a)) < 0)
+		return fail_full(ctx);
+	int r = read_at(ctx, off + (a - start), ctx->out->data + ctx->out->len, (size_t)(b - a));
+	if (r != IMAP_FETCH_OK)
+		return r;
+	ctx->out->len += (size_t)(b - a);
+	ctx->out->data[ctx->out->len] = '\0';
+	return IMAP_FETCH_OK;
+}
+
+/* field_end gives the index after the field (first line and continuation
+ * lines) that starts at block[line]. */
+static size_t field_end(struct str block, size_t line)
+{
+	size_t end = line;
+	do {
+		long lf = str_chr(str_sub(block, end, SIZE_MAX), '\n');
+		end = lf < 0 ? block.len : end + (size_t)lf + 1;
+	} while (end < block.len && (block.ptr[end] == ' ' || block.ptr[end] == '\t'));
+	return end;
+}
+
+/* field_name gives the name of a field (before the colon, trailing white
+ * space dropped); false when the line has no colon. */
+static bool field_name(struct str field, struct str *name_r)
+{
+	long colon = str_chr(field, ':');
+	if (colon < 0)
+		return false;
+	*name_r = str_from(field.ptr, (size_t)colon);
+	while (name_r->len > 0 &&
+	       (name_r->ptr[name_r->len - 1] == ' ' || name_r->ptr[name_r->len - 1] == '\t'))
+		name_r->len--;
+	return true;
+}
+
+static bool is_blank_line(struct str block, size_t line)
+{
+	return block.ptr[line] == '\n' ||
+	       (block.ptr[line] == '\r' && line + 1 < block.len && block.ptr[line + 1] == '\n');
+}
+
+/* header_fields passes the fields of block named (or, with not, not named)
+ * in s->fields, as they are in the message, then the blank line. */
+static int header_fields(struct fetch_ctx *ctx, struct window *w, const struct imap_section *s,
+			 struct str block)
+{
+	bool not = s->text == IMAP_SECTION_HEADER_FIELDS_NOT;
+	size_t line = 0;
+
+	while (line < block.len && !is_blank_line(block, line)) {
+		size_t end = field_end(block, line);
+		struct str field = str_from(block.ptr + line, end - line), name;
+		bool named = false;
+		if (field_name(field, &name)) {
+			for (size_t i = 0; i < s->field_count && !named; i++)
+				named = str_case_eq(name, s->fields[i]);
+		}
+		if (named != not) {
+			int r = window_data(ctx, w, field.ptr, field.len);
+			if (r != IMAP_FETCH_OK)
+				return r;
+		}
+		line = end;
+	}
+	return window_data(ctx, w, "\r\n", 2);
+}
+
+/* leaf_header reads the header block of part index into header and its
+ * Content-Transfer-Encoding.  A message's own header counts only with
+ * MIME-Version or Content-Type, as the MIME parser (and Dovecot) decided
+ * for BODYSTRUCTURE, so BINARY agrees with the encoding shown there. */
+static int leaf_header(struct fetch_ctx *ctx, size_t index, struct buf *header,
+		       enum mail_cte *cte_r)
+{
+	const struct store_part *p = &ctx->in->meta->parts[index];
+	struct buf value;
+
+	*cte_r = MAIL_CTE_7BIT;
+	int r = read_into_buf(ctx, p->header_offset, p->header_size, header);
+	if (r != IMAP_FETCH_OK)
+		return r;
+	struct str block = buf_str(header);
+	/* A value is never longer than the block it is in. */
+	buf_init(&value, block.len + 1);
+	bool mime = !(index == 0 || p->is_message) ||
+		    mail_header_field(block, "MIME-Version", &value) ||
+		    mail_header_field(block, "Content-Type", &value);
+	buf_reset(&value);
+	if (mime && mail_header_field(block, "Content-Transfer-Encoding", &value))
+		*cte_r = mail_cte_parse(buf_str(&value));
+	buf_free(&value);
+	return IMAP_FETCH_OK;
+}
+
+/* header_rewritten passes a decoded leaf's header block with its
+ * Content-Transfer-Encoding made "binary", as Dovecot does, so that the
+ * header says what the body now is. */
+static int header_rewritten(struct fetch_ctx *ctx, struct window *w, struct str block)
+{
+	static const char cte_binary[] = "Content-Transfer-Encoding: binary\r\n";
+	size_t line = 0;
+	int r = IMAP_FETCH_OK;
+
+	while (r == IMAP_FETCH_OK && line < block.len && !is_blank_line(block, line)) {
+		size_t end = field_end(block, line);
+		struct str field = str_from(block.ptr + line, end - line), name;
+		if (field_name(field, &name) &&
+		    str_case_eq(name, STR("Content-Transfer-Encoding")))
+			r = window_data(ctx, w, cte_binary, sizeof(cte_binary) - 1);
+		else
+			r = window_data(ctx, w, field.ptr, field.len);
+		line = end;
+	}
+	if (r == IMAP_FETCH_OK)
+		r = window_data(ctx, w, block.ptr + line, block.len - line);
+	return r;
+}
+
+static bool is_base64_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '+' || c == '/';
+}
+
+/* decode_cut gives how much of the encoded bytes in (not the last of the
+ * part) can be decoded now without splitting an encoded unit.  Base64: up
+ * to the end of the last whole group of four.  Quoted-printable: all but
+ * a final run of white space, CR, "=" and "=X", whose meaning depends on
+ * what follows (a soft line break, transport padding before a line end,
+ * an "=XX" cut in two). */
+static size_t decode_cut(enum mail_cte cte, struct str in)
+{
+	size_t cut = 0;
+
+	if (cte == MAIL_CTE_BASE64) {
+		size_t count = 0;
+		for (size_t i = 0; i < in.len; i++) {
+			if (in.ptr[i] == '=')
+				return in.len;  /* the end of the data */
+			if (is_base64_char((unsigned char)in.ptr[i]) && ++count % 4 == 0)
+				cut = i + 1;
+		}
+		return cut;
+	}
+	cut = in.len;
+	while (cut > 0 && (in.ptr[cut - 1] == ' ' || in.ptr[cut - 1] == '\t' ||
+			   in.ptr[cut - 1] == '\r' || in.ptr[cut - 1] == '=' ||
+			   (cut >= 2 && in.ptr[cut - 2] == '=')))
+		cut--;
+	/* Nothing but such a run in a whole buffer: only hostile input looks
+	 * like that; decoding it now at worst keeps some white space. */
+	return cut > 0 ? cut : in.len;
+}
+
+/* decoded passes the decoded body of c (base64 or quoted-printable), a
+ * chunk at a time, and stops reading once the window is full.  Memory: the
+ * encoded buffer (a chunk and the few bytes a cut carries over) and the
+ * decoded piece, never the whole part. */
+static int decoded(struct fetch_ctx *ctx, struct window *w, uint64_t off, uint64_t len,
+		   enum mail_cte cte)
+{
+	const size_t enc_max = 2 * IMAP_FETCH_DECODE_CHUNK;
+	struct buf enc, dec;
+	uint64_t done = 0;
+	int r = IMAP_FETCH_OK;
+
+	buf_init(&enc, enc_max);
+	buf_init(&dec, enc_max); /* decoding never makes data longer */
+	while (r == IMAP_FETCH_OK && !window_done(w) && done < len) {
+		uint64_t n = len - done;
+		if (n > IMAP_FETCH_DECODE_CHUNK)
+			n = IMAP_FETCH_DECODE_CHUNK;
+		if (n > enc_max - enc.len)
+			n = enc_max - enc.len;  /* >= 1: a cut never keeps all */
+		if (buf_reserve(&enc, (size_t)n) < 0) {
+			r = fail_text(ctx, IMAP_FETCH_ERROR, "Out of memory");
+			break;
+		}
+		r = read_at(ctx, off + done, enc.data + enc.len, (size_t)n);
+		if (r != IMAP_FETCH_OK)
+			break;
+		enc.len += (size_t)n;
+		done += n;
+		size_t cut = done == len ? enc.len : decode_cut(cte, buf_str(&enc));
+		struct str piece = str_from(enc.data, cut);
+		bool end = cte == MAIL_CTE_BASE64 && str_chr(piece, '=') >= 0;
+		buf_reset(&dec);
+		if (mail_decode(cte, piece, &dec) < 0) {
+			r = fail_text(ctx, IMAP_FETCH_ERROR, "Out of memory");
+			break;
+		}
+		buf_consume(&enc, cut);
+		if (cte == MAIL_CTE_BASE64) {
+			/* Only the alphabet matters in what is carried: < 4 bytes. */
+			size_t keep = 0;
+			for (size_t i = 0; i < enc.len; i++)
+				if (is_base64_char((unsigned char)enc.data[i]))
+					enc.data[keep++] = enc.data[i];
+			enc.len = keep;
+		}
+		r = window_data(ctx, w, dec.data, dec.len);
+		if (end)
+			break;
+	}
+	buf_free(&enc);
+	buf_free(&dec);
+	return r;
+}
+
+/*
+ * binary_content passes c's bytes with every leaf part in them whose body
+ * is base64 or quoted-printable decoded (RFC 3516; a single part is the
+ * usual case, a multipart or message/rfc822 part is done as Dovecot does:
+ * decoded leaves, their headers saying "binary").  Raw stretches between
+ * leaves are read only where they meet the window; decoded leaves are
+ * decoded in chunks.  A leaf with an encoding we do not know fails the
+ * whole answer with IMAP_FETCH_UNKNOWN_CTE (the session answers NO
+ * [UNKNOWN-CTE]).
+ */
+static int binary_content(struct fetch_ctx *ctx, struct window *w, const struct content *c)
+{
+	const struct store_message_meta *meta = ctx->in->meta;
+	uint64_t cursor = c->off, end = c->off + c->len;
+	size_t last = part_next_sibling(meta, c->index);
+	struct buf header;
+	int r = IMAP_FETCH_OK;
+
+	buf_init(&header, IMAP_FETCH_MAX_HEADER);
+	for (size_t j = c->index; r == IMAP_FETCH_OK && j < last && !window_done(w); j++) {
+		const struct store_part *p = &meta->parts[j];
+		enum mail_cte cte;
+		if (part_is_multipart(p) || part_embedded(meta, j) >= 0)
+			continue;  /* composite: its own encoding is 7bit, 8bit or binary */
+		if (p->body_offset < cursor || p->body_offset > end ||
+		    p->body_size > end - p->body_offset)
+			continue;  /* a broken part table: leave those bytes raw */
+		if ((r = leaf_header(ctx, j, &header, &cte)) != IMAP_FETCH_OK)
+			break;
+		if (cte == MAIL_CTE_UNKNOWN) {
+			r = fail_text(ctx, IMAP_FETCH_UNKNOWN_CTE,
+				      "[UNKNOWN-CTE] Unknown Content-Transfer-Encoding");
+			break;
+		}
+		if (cte != MAIL_CTE_BASE64 && cte != MAIL_CTE_QP)
+			continue;
+		/* The leaf's header is in c unless c is the leaf's body. */
+		if (p->header_offset >= cursor && p->header_offset <= p->body_offset) {
+			r = window_raw(ctx, w, cursor, p->header_offset - cursor);
+			if (r == IMAP_FETCH_OK)
+				r = header_rewritten(ctx, w, buf_str(&header));
+		} else {
+			r = window_raw(ctx, w, cursor, p->body_offset - cursor);
+		}
+		if (r == IMAP_FETCH_OK)
+			r = decoded(ctx, w, p->body_offset, p->body_size, cte);
+		cursor = p->body_offset + p->body_size;
+	}
+	if (r == IMAP_FETCH_OK)
+		r = window_raw(ctx, w, cursor, end - cursor);
+	buf_free(&header);
+	return r;
+}
+
+/* content_write passes c's bytes (not FIELDS) through the window. */
+static int content_write(struct fetch_ctx *ctx, struct window *w, const struct content *c)
+{
+	if (c->len > UINT64_MAX - c->off)
+		return fail_text(ctx, IMAP_FETCH_ERROR, "Part offset out of range");
+	switch (c->kind) {
+	case CONTENT_NONE:
+	case CONTENT_FIELDS:
+		return IMAP_FETCH_OK;
+	case CONTENT_RAW:
+		return window_raw(ctx, w, c->off, c->len);
+	case CONTENT_BINARY:
+		return binary_content(ctx, w, c);
+	}
+	return IMAP_FETCH_OK;
+}
+
+/* ---------- items ---------- */
+
+/* write_literal writes "name {n}\r\n" and the content.  Text answers have
+ * NULs made 0x80, as Dovecot does (IMAP strings cannot hold NUL); BINARY
+ * answers holding NUL are sent as literal8 "~{n}" (RFC 3516 4.2).  The
+ * size of raw bytes is known before they are read, so they go straight
+ * behind their "{n}"; decoded or filtered content gets its "{n}" put in
+ * front once it is there. */
+static int write_literal(struct fetch_ctx *ctx, struct str name, const struct imap_section *s,
+			 const struct content *c, bool binary)
+{
+	struct buf *out = ctx->out;
+	bool known = c->kind == CONTENT_RAW || c->kind == CONTENT_NONE;
+	struct window w;
+	int r;
+
+	if (buf_append_str(out, name) < 0 || buf_putc(out, ' ') < 0)
+		return fail_full(ctx);
+	size_t prefix_at = out->len;
+	uint64_t announced = 0;
+	window_init(&w, s, out->len);
+	if (known) {
+		uint64_t len = c->kind == CONTENT_RAW ? c->len : 0;
+		uint64_t end = len < w.to ? len : w.to;
+		announced = end > w.from ? end - w.from : 0;
+		if (buf_printf(out, "{%llu}\r\n", (unsigned long long)announced) < 0)
+			return fail_full(ctx);
+		w.data_start = out->len;
+	}
+	if (c->kind == CONTENT_FIELDS) {
+		struct buf block;
+		if (c->len > IMAP_FETCH_MAX_HEADER)
+			return fail_text(ctx, IMAP_FETCH_ERROR, "Header block too large");
+		buf_init(&block, IMAP_FETCH_MAX_HEADER);
+		r = read_into_buf(ctx, c->off, c->len, &block);
+		if (r == IMAP_FETCH_OK)
+			r = header_fields(ctx, &w, s, buf_str(&block));
+		buf_free(&block);
+	} else {
+		r = content_write(ctx, &w, c);
+	}
+	if (r != IMAP_FETCH_OK)
+		return r;
+	char *data = out->data + w.data_start;
+	size_t n = out->len - w.data_start;
+	assert(!known || n == announced);
+	bool nul = n > 0 && memchr(data, '\0', n) != NULL;
+	if (nul && !binary) {
+		for (size_t i = 0; i < n; i++)
+			if (data[i] == '\0')
+				data[i] = (char)0x80;
+	}
+	if (known) {
+		r = nul && binary ? insert_at(out, prefix_at, "~", 1) : 0;
+	} else {
+		char prefix[40];
+		int len = snprintf(prefix, sizeof(prefix), "%s{%zu}\r\n", nul && binary ? "~" : "",
+				   n);
+		assert(len > 0 && (size_t)len < sizeof(prefix));
+		r = insert_at(out, prefix_at, prefix, (size_t)len);
+	}
+	return r < 0 ? fail_full(ctx) : IMAP_FETCH_OK;
+}
+
+/* binary_size counts the decoded bytes of c (BINARY.SIZE, RFC 3516 4.2). */
+static int binary_size(struct fetch_ctx *ctx, const struct content *c, uint64_t *size_r)
+{
+	struct window w;
+
+	*size_r = 0;
+	if (c->kind == CONTENT_NONE)
+		return IMAP_FETCH_OK;
+	if (c->kind == CONTENT_RAW) {
+		*size_r = c->len;
+		return IMAP_FETCH_OK;
+	}
+	/* Through a window that starts after any content: nothing is kept
+	 * or read raw, and pos counts the decoded bytes. */
+	window_init(&w, NULL, ctx->out->len);
+	w.from = w.to = UINT64_MAX;
+	int r = content_write(ctx, &w, c);
+	*size_r = w.pos;
+	return r;
+}
+
+static int write_section(struct fetch_ctx *ctx, const struct fetch_item *item)
+{
+	const struct imap_section *s = item->section;
+	struct content c;
+
+	section_content(ctx->in, s, &c);
+	if (s->att == IMAP_SECTION_ATT_BINARY_SIZE) {
+		uint64_t size;
+		int r = binary_size(ctx, &c, &size);
+		if (r != IMAP_FETCH_OK)
+			return r;
+		if (buf_append_str(ctx->out, item->answer) < 0 ||
+		    buf_printf(ctx->out, " %llu", (unsigned long long)size) < 0)
+			return fail_full(ctx);
+		return IMAP_FETCH_OK;
+	}
+	return write_literal(ctx, item->answer, s, &c, s->att >= IMAP_SECTION_ATT_BINARY);
+}
+
+/* write_internaldate writes "17-Jul-1996 02:44:25 +0000" (UTC). */
+static int write_internaldate(struct buf *out, int64_t when)
+{
+	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t t = (time_t)when;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_mon < 0 || tm.tm_mon > 11 ||
+	    tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+		t = 0;
+		gmtime_r(&t, &tm);
+	}
+	return buf_printf(out, "INTERNALDATE \"%02d-%s-%04d %02d:%02d:%02d +0000\"", tm.tm_mday,
+			  months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static int write_flags(struct fetch_ctx *ctx)
+{
+	const struct imap_fetch_input *in = ctx->in;
+
+	if (buf_append_str(ctx->out, STR("FLAGS ")) < 0 ||
+	    imap_flags_write(ctx->out, in->msg->flags, in->msg->keywords, in->keywords,
+			     in->keyword_count) < 0)
+		return fail_full(ctx);
+	return IMAP_FETCH_OK;
+}
+
+/* write_meta writes "NAME text" for a text the store computed at delivery. */
+static int write_meta(struct fetch_ctx *ctx, const char *name, const char *text)
+{
+	if (text == NULL)
+		return fail_text(ctx, IMAP_FETCH_ERROR, "Message data not loaded");
+	if (buf_printf(ctx->out, "%s %s", name, text) < 0)
+		return fail_full(ctx);
+	return IMAP_FETCH_OK;
+}
+
+static int write_item(struct fetch_ctx *ctx, const struct fetch_item *item)
+{
+	const struct imap_fetch_input *in = ctx->in;
+	const struct store_message_meta *meta = in->meta;
+	struct content c = { .kind = CONTENT_RAW };
+	int r = 0;
+
+	switch (item->kind) {
+	case FETCH_FLAGS:
+		return write_flags(ctx);
+	case FETCH_UID:
+		r = buf_printf(ctx->out, "UID %u", in->msg->uid);
+		break;
+	case FETCH_INTERNALDATE:
+		r = write_internaldate(ctx->out, in->msg->internal_date);
+		break;
+	case FETCH_RFC822_SIZE:
+		r = buf_printf(ctx->out, "RFC822.SIZE %llu", (unsigned long long)in->msg->size);
+		break;
+	case FETCH_MODSEQ:
+		r = buf_printf(ctx->out, "MODSEQ (%llu)", (unsigned long long)in->msg->modseq);
+		break;
+	case FETCH_ENVELOPE:
+		return write_meta(ctx, "ENVELOPE", meta != NULL ? meta->envelope : NULL);
+	case FETCH_BODY:
+		return write_meta(ctx, "BODY", meta != NULL ? meta->body : NULL);
+	case FETCH_BODYSTRUCTURE:
+		return write_meta(ctx, "BODYSTRUCTURE", meta != NULL ? meta->bodystructure : NULL);
+	case FETCH_RFC822:
+		c.len = in->msg->size;
+		return write_literal(ctx, STR("RFC822"), NULL, &c, false);
+	case FETCH_RFC822_HEADER:
+	case FETCH_RFC822_TEXT:
+		if (meta == NULL || meta->part_count == 0)
+			return fail_text(ctx, IMAP_FETCH_ERROR, "Message parts not loaded");
+		if (item->kind == FETCH_RFC822_HEADER)
+			content_header(&c, &meta->parts[0]);
+		else
+			content_body(&c, &meta->parts[0]);
+		return write_literal(ctx, item->kind == FETCH_RFC822_HEADER ?
+					  STR("RFC822.HEADER") : STR("RFC822.TEXT"),
+				     NULL, &c, false);
+	case FETCH_SECTION: {
+		const struct imap_section *s = item->section;
+		/* BODY[] alone is read with the message size (see add_section). */
+		bool whole = s->part_count == 0 && s->text == IMAP_SECTION_WHOLE &&
+			     s->att < IMAP_SECTION_ATT_BINARY;
+		if (!whole && (meta == NULL || meta->part_count == 0))
+			return fail_text(ctx, IMAP_FETCH_ERROR, "Message parts not loaded");
+		return write_section(ctx, item);
+	}
+	}
+	return r < 0 ? fail_full(ctx) : IMAP_FETCH_OK;
+}
+
+int imap_fetch_write(const struct imap_fetch_plan *plan, const struct imap_fetch_input *in,
+		     struct buf *out, const char **error_r)
+{
+	struct fetch_ctx ctx = { .in = in, .out = out, .error_r = error_r };
+	size_t start = out->len;
+	bool first = true;
+	int r = IMAP_FETCH_OK;
+
+	assert(plan != NULL && in != NULL && in->msg != NULL);
+	*error_r = "";
+	if (plan->needs.content && in->fd < 0) {
+		*error_r = "Message content not opened";
+		return IMAP_FETCH_ERROR;
+	}
+	if (buf_printf(out, "* %u FETCH (", in->seq) < 0)
+		r = fail_full(&ctx);
+	if (r == IMAP_FETCH_OK && plan->uid_first) {
+		if (buf_printf(out, "UID %u", in->msg->uid) < 0)
+			r = fail_full(&ctx);
+		first = false;
+	}
+	for (size_t i = 0; r == IMAP_FETCH_OK && i < plan->count; i++) {
+		if (!first && buf_putc(out, ' ') < 0)
+			r = fail_full(&ctx);
+		first = false;
+		if (r == IMAP_FETCH_OK)
+			r = write_item(&ctx, &plan->items[i]);
+	}
+	/* \Seen was set by this FETCH: the client learns it here (RFC 9051
+	 * 6.4.5); with CONDSTORE every FETCH answer carries MODSEQ (RFC 7162
+	 * 3.1.4.1), CHANGEDSINCE included. */
+	if (r == IMAP_FETCH_OK && in->flags_changed && (plan->asked & (1u << FETCH_FLAGS)) == 0) {
+		if (!first && buf_putc(out, ' ') < 0)
+			r = fail_full(&ctx);
+		first = false;
+		if (r == IMAP_FETCH_OK)
+			r = write_flags(&ctx);
+	}
+	if (r == IMAP_FETCH_OK && (in->condstore || plan->needs.changedsince) &&
+	    (plan->asked & (1u << FETCH_MODSEQ)) == 0) {
+		if (buf_printf(out, "%sMODSEQ (%llu)", first ? "" : " ",
+			       (unsigned long long)in->msg->modseq) < 0)
+			r = fail_full(&ctx);
+	}
+	if (r == IMAP_FETCH_OK && buf_append_str(out, STR(")\r\n")) < 0)
+		r = fail_full(&ctx);
+	if (r != IMAP_FETCH_OK) {
+		out->len = start;
+		if (out->data != NULL)
+			out->data[start] = '\0';
+	}
+	return r;
+}

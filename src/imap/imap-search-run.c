@@ -1,1 +1,1106 @@
-/* imap-search-run: to be written */
+/*
+ * imap-search-run: SEARCH, SORT and THREAD against the store (see
+ * imap-search-run.h).
+ *
+ * A program (imap-search.c) is compiled into a tree of the same shape
+ * that holds what can be asked once per command: the UIDs the full-text
+ * index gives for each TEXT/BODY/SUBJECT/FROM/TO/CC/BCC key (one
+ * store_text_search per key, then a binary search per message), keyword
+ * numbers, days of dates, normalised sequence sets.  The messages come
+ * from one store_message_range over the view's UID span, matched to the
+ * view by UID: a message the view has and the store no longer has
+ * (expunged by another session) matches nothing, not even NOT ALL.
+ *
+ * Evaluation is per message, cheapest first: the children of AND and OR
+ * are ordered so that keys answered by struct store_message (flags,
+ * size, dates, MODSEQ, sets, index hits) come before SENT* (which load
+ * the message's meta from the store) and HEADER (which reads the header
+ * from the message file); both loads are lazy and at most once per
+ * message, so "SEEN SENTSINCE x" loads the meta of seen messages only.
+ *
+ * Semantics worth knowing:
+ *  - RECENT never matches: there is no \Recent here (RFC 9051 dropped
+ *    it); so NEW (RECENT UNSEEN) matches nothing and OLD everything.
+ *  - BEFORE/ON/SINCE compare the UTC day of the internal date; SENT*
+ *    the UTC day of the Date: header (the store keeps it as Unix time, so
+ *    the sender's own zone is not known).  A message without a usable
+ *    Date: matches no SENT* key (RFC 3501/9051 define SENT* by the
+ *    header; absent, there is nothing earlier, later or equal).
+ *  - Strings are matched as UTF-8 whatever the charset said: US-ASCII
+ *    is a subset, and clients without UTF8=ACCEPT send UTF-8 anyway.
+ *  - HEADER matches every occurrence of the field, RFC 2047-decoded,
+ *    ASCII case-insensitively; an empty value matches having the field.
+ *    At most SEARCH_HEADER_MAX octets of a header are read.
+ *  - "(MODSEQ n)" / "MODSEQ n" is answered when the program has a
+ *    MODSEQ key (RFC 7162 3.1.5; using the key enables CONDSTORE).
+ */
+#include "imap-search-run.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imap-search.h"
+#include "imap-seqset.h"
+#include "imap-sort.h"
+#include "imap-thread.h"
+#include "mail/mail-decode.h"
+#include "mail/rfc2047.h"
+
+/* Octets of a message's header read for HEADER keys.  Real headers are
+ * a few KiB (long Received chains reach tens); a field past 1 MiB is not
+ * searched, which bounds what one message costs. */
+#define SEARCH_HEADER_MAX (1024u * 1024)
+/* The decoded value of one header field, for HEADER matching. */
+#define SEARCH_FIELD_MAX SEARCH_HEADER_MAX
+/* Collation keys of one SORT: four per message at most. */
+#define SORT_KEYS_PER_MESSAGE 4
+
+#define ERR_MEMORY "Out of memory"
+#define ERR_TOO_LARGE "[LIMIT] Result too large"
+#define ERR_GONE "[NONEXISTENT] Mailbox no longer exists"
+
+/* How much evaluating a key costs, in the order AND and OR try them. */
+enum search_cost {
+	COST_MESSAGE,      /* struct store_message or a compiled answer */
+	COST_META,         /* store_message_meta */
+	COST_CONTENT,      /* the header read from the message file */
+};
+
+/* One key of the program with what was computed for it once. */
+struct search_node {
+	enum imap_search_type type;
+	enum search_cost cost;
+	struct search_node *children;
+	size_t child_count;
+	uint64_t number;            /* LARGER, SMALLER, MODSEQ */
+	int64_t day;                /* dates: days since 1970-01-01 */
+	struct imap_seqset set;     /* UID, SEQSET: normalised */
+	uint32_t *uids;             /* text keys: the index's answer (malloc'd) */
+	size_t uid_count;
+	bool match_all;             /* text key with an empty string */
+	bool keyword_known;         /* KEYWORD/UNKEYWORD: the account has it */
+	unsigned keyword;
+	const char *field;          /* HEADER: the name, NUL-terminated */
+	struct str needle;          /* HEADER: the value, ASCII lower-cased */
+};
+
+/* One evaluation: the command's state and the message at hand. */
+struct search_run {
+	struct pool *pool;
+	const struct imap_search_view *view;
+	const char *error;
+	bool has_modseq;            /* the program has a MODSEQ key */
+	/* the message being evaluated */
+	size_t pos;                 /* in view->uids */
+	const struct store_message *msg;
+	struct store_message_meta *meta;
+	bool gone;                  /* expunged while we looked */
+	bool header_loaded;
+	struct buf header;          /* its header, up to SEARCH_HEADER_MAX */
+	struct buf field;           /* scratch: one field's value */
+	struct buf decoded;         /* scratch: the value decoded, lower-cased */
+};
+
+/* What a search found: view positions (ascending) and their messages. */
+struct search_result {
+	struct store_message *list; /* store_message_range's answer (owned) */
+	uint32_t *positions;        /* 0-based, in view->uids */
+	const struct store_message **msgs;
+	size_t count;
+	bool has_modseq;
+};
+
+static void result_free(struct search_result *res)
+{
+	free(res->list);
+	free(res->positions);
+	free(res->msgs);
+	memset(res, 0, sizeof(*res));
+}
+
+/* store_status maps a failed store call to a run status. */
+static int store_status(int status)
+{
+	return status == STORE_ERROR ? IMAP_RUN_ERROR : IMAP_RUN_NO;
+}
+
+/* days_from_civil counts days from 1970-01-01 to y-m-d (proleptic
+ * Gregorian), H. Hinnant's algorithm. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* day_of is the UTC day of a Unix time (floor division). */
+static int64_t day_of(int64_t t)
+{
+	return t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+}
+
+static bool uid_in(const uint32_t *uids, size_t count, uint32_t uid)
+{
+	size_t lo = 0, hi = count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (uids[mid] == uid)
+			return true;
+		if (uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static bool saved_has(const struct imap_search_view *view, uint32_t uid)
+{
+	if (view->saved_uids == NULL || *view->saved_uids == NULL)
+		return false;
+	return uid_in(*view->saved_uids, *view->saved_count, uid);
+}
+
+static void lower_ascii(char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] >= 'A' && p[i] <= 'Z')
+			p[i] = (char)(p[i] - 'A' + 'a');
+}
+
+/* ---------- compiling ---------- */
+
+static int compile(struct search_run *r, const struct imap_search_key *key,
+		   struct search_node *node);
+
+/* text_field is the index field of a text key. */
+static enum store_text_field text_field(enum imap_search_type type)
+{
+	switch (type) {
+	case IMAP_SEARCH_BCC:
+		return STORE_TEXT_BCC;
+	case IMAP_SEARCH_BODY:
+		return STORE_TEXT_BODY;
+	case IMAP_SEARCH_CC:
+		return STORE_TEXT_CC;
+	case IMAP_SEARCH_FROM:
+		return STORE_TEXT_FROM;
+	case IMAP_SEARCH_SUBJECT:
+		return STORE_TEXT_SUBJECT;
+	case IMAP_SEARCH_TO:
+		return STORE_TEXT_TO;
+	default:
+		return STORE_TEXT_ANY;
+	}
+}
+
+/* compile_text asks the index once for a text key. */
+static int compile_text(struct search_run *r, const struct imap_search_key *key,
+			struct search_node *node)
+{
+	const char *error;
+
+	if (key->value.len == 0) {
+		node->match_all = true; /* every text holds the empty string */
+		return IMAP_RUN_OK;
+	}
+	if (memchr(key->value.ptr, '\0', key->value.len) != NULL) {
+		r->error = "NUL in search string";
+		return IMAP_RUN_BAD;
+	}
+	char *text = pool_strndup(r->pool, key->value.ptr, key->value.len);
+	if (text == NULL) {
+		r->error = ERR_MEMORY;
+		return IMAP_RUN_ERROR;
+	}
+	int ret = store_text_search(r->view->store, r->view->mailbox, text_field(key->type), text,
+				    &node->uids, &node->uid_count, &error);
+	if (ret != STORE_OK) {
+		r->error = error;
+		return store_status(ret);
+	}
+	return IMAP_RUN_OK;
+}
+
+/* compile_keyword looks the keyword up without adding it. */
+static int compile_keyword(struct search_run *r, const struct imap_search_key *key,
+			   struct search_node *node)
+{
+	const char *error;
+	char *name = pool_strndup(r->pool, key->value.ptr, key->value.len);
+
+	if (name == NULL) {
+		r->error = ERR_MEMORY;
+		return IMAP_RUN_ERROR;
+	}
+	int ret = store_keyword_index(r->view->store, name, false, &node->keyword, &error);
+	if (ret == STORE_NOT_FOUND)
+		return IMAP_RUN_OK;
+	if (ret != STORE_OK) {
+		r->error = error;
+		return store_status(ret);
+	}
+	node->keyword_known = true;
+	return IMAP_RUN_OK;
+}
+
+/* compile_set copies and normalises a sequence set: UIDs with "*" the
+ * last UID of the view, sequence numbers with "*" the message count. */
+static int compile_set(struct search_run *r, const struct imap_search_key *key,
+		       struct search_node *node)
+{
+	const struct imap_search_view *v = r->view;
+	uint32_t star;
+
+	if (key->type == IMAP_SEARCH_UID)
+		star = v->count > 0 ? v->uids[v->count - 1] : 0;
+	else
+		star = v->count > UINT32_MAX ? UINT32_MAX : (uint32_t)v->count;
+	node->set = key->seqset;
+	if (key->seqset.count > 0) {
+		node->set.ranges = pool_alloc(r->pool, key->seqset.count * sizeof(*node->set.ranges));
+		if (node->set.ranges == NULL) {
+			r->error = ERR_MEMORY;
+			return IMAP_RUN_ERROR;
+		}
+		memcpy(node->set.ranges, key->seqset.ranges,
+		       key->seqset.count * sizeof(*node->set.ranges));
+	}
+	imap_seqset_normalize(&node->set, star);
+	return IMAP_RUN_OK;
+}
+
+/* compile_header keeps the field name as a C string and the value
+ * lower-cased for matching. */
+static int compile_header(struct search_run *r, const struct imap_search_key *key,
+			  struct search_node *node)
+{
+	char *field = pool_strndup(r->pool, key->field.ptr, key->field.len);
+	char *needle = pool_strndup(r->pool, key->value.ptr, key->value.len);
+
+	if (field == NULL || needle == NULL) {
+		r->error = ERR_MEMORY;
+		return IMAP_RUN_ERROR;
+	}
+	lower_ascii(needle, key->value.len);
+	node->field = field;
+	node->needle = str_from(needle, key->value.len);
+	return IMAP_RUN_OK;
+}
+
+/* compile_children compiles the children, then orders them cheapest
+ * first (AND and OR are commutative; insertion sort keeps the client's
+ * order among equals). */
+static int compile_children(struct search_run *r, const struct imap_search_key *key,
+			    struct search_node *node)
+{
+	node->children = pool_alloc(r->pool, key->child_count * sizeof(*node->children));
+	if (node->children == NULL) {
+		r->error = ERR_MEMORY;
+		return IMAP_RUN_ERROR;
+	}
+	node->child_count = key->child_count;
+	for (size_t i = 0; i < key->child_count; i++) {
+		int ret = compile(r, &key->children[i], &node->children[i]);
+		if (ret != IMAP_RUN_OK)
+			return ret;
+		if (node->children[i].cost > node->cost)
+			node->cost = node->children[i].cost;
+	}
+	for (size_t i = 1; i < node->child_count; i++) {
+		struct search_node tmp = node->children[i];
+		size_t j = i;
+		for (; j > 0 && node->children[j - 1].cost > tmp.cost; j--)
+			node->children[j] = node->children[j - 1];
+		node->children[j] = tmp;
+	}
+	return IMAP_RUN_OK;
+}
+
+/* compile fills node for key; the recursion follows the program, whose
+ * depth the parser bounded (IMAP_SEARCH_DEFAULT_MAX_DEPTH). */
+static int compile(struct search_run *r, const struct imap_search_key *key,
+		   struct search_node *node)
+{
+	memset(node, 0, sizeof(*node));
+	node->type = key->type;
+	node->number = key->number;
+	switch (key->type) {
+	case IMAP_SEARCH_BCC:
+	case IMAP_SEARCH_BODY:
+	case IMAP_SEARCH_CC:
+	case IMAP_SEARCH_FROM:
+	case IMAP_SEARCH_SUBJECT:
+	case IMAP_SEARCH_TEXT:
+	case IMAP_SEARCH_TO:
+		return compile_text(r, key, node);
+	case IMAP_SEARCH_HEADER:
+		node->cost = COST_CONTENT;
+		return compile_header(r, key, node);
+	case IMAP_SEARCH_KEYWORD:
+	case IMAP_SEARCH_UNKEYWORD:
+		return compile_keyword(r, key, node);
+	case IMAP_SEARCH_SENTBEFORE:
+	case IMAP_SEARCH_SENTON:
+	case IMAP_SEARCH_SENTSINCE:
+		node->cost = COST_META;
+		/* fall through */
+	case IMAP_SEARCH_BEFORE:
+	case IMAP_SEARCH_ON:
+	case IMAP_SEARCH_SINCE:
+		node->day = days_from_civil(key->date.year, key->date.month, key->date.day);
+		return IMAP_RUN_OK;
+	case IMAP_SEARCH_MODSEQ:
+		r->has_modseq = true;
+		return IMAP_RUN_OK;
+	case IMAP_SEARCH_UID:
+	case IMAP_SEARCH_SEQSET:
+		return compile_set(r, key, node);
+	case IMAP_SEARCH_NOT:
+	case IMAP_SEARCH_OR:
+	case IMAP_SEARCH_AND:
+		return compile_children(r, key, node);
+	default:
+		return IMAP_RUN_OK;
+	}
+}
+
+/* node_free releases what compile allocated outside the pool. */
+static void node_free(struct search_node *node)
+{
+	free(node->uids);
+	node->uids = NULL;
+	for (size_t i = 0; i < node->child_count; i++)
+		node_free(&node->children[i]);
+}
+
+/* ---------- evaluating ---------- */
+
+/* load_meta gives the message's meta: 1, 0 when it is gone, -1 on error. */
+static int load_meta(struct search_run *r)
+{
+	const char *error;
+
+	if (r->meta != NULL)
+		return 1;
+	if (r->gone)
+		return 0;
+	int ret = store_message_meta(r->view->store, r->view->mailbox, r->msg->uid, &r->meta,
+				     &error);
+	if (ret == STORE_NOT_FOUND) {
+		r->gone = true;
+		return 0;
+	}
+	if (ret != STORE_OK) {
+		r->error = error;
+		return -1;
+	}
+	return 1;
+}
+
+/* load_header reads the message's header (at most SEARCH_HEADER_MAX
+ * octets) into r->header: 1, 0 when gone, -1 on error. */
+static int load_header(struct search_run *r)
+{
+	const char *error;
+
+	if (r->header_loaded)
+		return 1;
+	int c = load_meta(r);
+	if (c <= 0)
+		return c;
+	buf_reset(&r->header);
+	r->header_loaded = true;
+	if (r->meta->part_count == 0)
+		return 1;
+	const struct store_part *whole = &r->meta->parts[0];
+	size_t size = whole->header_size < SEARCH_HEADER_MAX ? (size_t)whole->header_size
+							     : SEARCH_HEADER_MAX;
+	int fd = store_message_open(r->view->store, r->view->mailbox, r->msg->uid, &error);
+	if (fd < 0) {
+		r->error = error;
+		return -1;
+	}
+	if (buf_reserve(&r->header, size) < 0) {
+		close(fd);
+		r->error = ERR_MEMORY;
+		return -1;
+	}
+	while (r->header.len < size) {
+		ssize_t n = pread(fd, r->header.data + r->header.len, size - r->header.len,
+				  (off_t)(whole->header_offset + r->header.len));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r->error = "read(message) failed";
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break; /* shorter than recorded: search what is there */
+		r->header.len += (size_t)n;
+	}
+	r->header.data[r->header.len] = '\0';
+	close(fd);
+	return 1;
+}
+
+/* field_value_matches: does one raw field (name, colon, folded value)
+ * hold the node's needle, after unfolding and RFC 2047 decoding? */
+static bool field_value_matches(struct search_run *r, const struct search_node *node,
+				struct str raw)
+{
+	buf_reset(&r->field);
+	buf_reset(&r->decoded);
+	if (!mail_header_field(raw, node->field, &r->field))
+		return false;
+	if (rfc2047_decode(&r->decoded, buf_str(&r->field)) < 0) {
+		buf_reset(&r->decoded);
+		if (buf_append_str(&r->decoded, buf_str(&r->field)) < 0)
+			return false;
+	}
+	lower_ascii(r->decoded.data, r->decoded.len);
+	return node->needle.len <= r->decoded.len &&
+	       memmem(r->decoded.data, r->decoded.len, node->needle.ptr, node->needle.len) != NULL;
+}
+
+/* eval_header walks the header field by field (a field is its first line
+ * and the lines after it that start with white space) and tests every
+ * field of the node's name. */
+static int eval_header(struct search_run *r, const struct search_node *node)
+{
+	int c = load_header(r);
+	if (c <= 0)
+		return c;
+	const char *p = r->header.data, *end = p + r->header.len;
+	struct str name = str_c(node->field);
+
+	while (p < end && *p != '\r' && *p != '\n') {
+		const char *start = p;
+		do {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			p = nl != NULL ? nl + 1 : end;
+		} while (p < end && (*p == ' ' || *p == '\t'));
+		const char *colon = memchr(start, ':', (size_t)(p - start));
+		if (colon == NULL)
+			continue;
+		struct str fname = str_from(start, (size_t)(colon - start));
+		while (fname.len > 0 && (fname.ptr[fname.len - 1] == ' ' ||
+					 fname.ptr[fname.len - 1] == '\t'))
+			fname.len--;
+		if (!str_case_eq(fname, name))
+			continue;
+		if (node->needle.len == 0 ||
+		    field_value_matches(r, node, str_from(start, (size_t)(p - start))))
+			return 1;
+	}
+	return 0;
+}
+
+/* sent_day gives the UTC day of the Date: header: 1, 0 when the message
+ * has none or is gone, -1 on error. */
+static int sent_day(struct search_run *r, int64_t *day_r)
+{
+	int c = load_meta(r);
+	if (c <= 0)
+		return c;
+	if (r->meta->sent_date < 0)
+		return 0;
+	*day_r = day_of(r->meta->sent_date);
+	return 1;
+}
+
+static bool set_has(const struct search_run *r, const struct search_node *node, uint32_t n)
+{
+	return imap_seqset_contains(&node->set, n) || (node->set.saved && saved_has(r->view, r->msg->uid));
+}
+
+/* eval: does the message at hand match node?  1, 0, or -1 on error; the
+ * recursion follows the program (depth bounded by the parser). */
+static int eval(struct search_run *r, const struct search_node *node)
+{
+	const struct store_message *m = r->msg;
+	int64_t day;
+	int c;
+
+	switch (node->type) {
+	case IMAP_SEARCH_ALL:
+	case IMAP_SEARCH_OLD:
+		return 1;
+	case IMAP_SEARCH_NEW:
+	case IMAP_SEARCH_RECENT:
+		return 0;
+	case IMAP_SEARCH_ANSWERED:
+		return (m->flags & STORE_FLAG_ANSWERED) != 0;
+	case IMAP_SEARCH_DELETED:
+		return (m->flags & STORE_FLAG_DELETED) != 0;
+	case IMAP_SEARCH_DRAFT:
+		return (m->flags & STORE_FLAG_DRAFT) != 0;
+	case IMAP_SEARCH_FLAGGED:
+		return (m->flags & STORE_FLAG_FLAGGED) != 0;
+	case IMAP_SEARCH_SEEN:
+		return (m->flags & STORE_FLAG_SEEN) != 0;
+	case IMAP_SEARCH_UNANSWERED:
+		return (m->flags & STORE_FLAG_ANSWERED) == 0;
+	case IMAP_SEARCH_UNDELETED:
+		return (m->flags & STORE_FLAG_DELETED) == 0;
+	case IMAP_SEARCH_UNDRAFT:
+		return (m->flags & STORE_FLAG_DRAFT) == 0;
+	case IMAP_SEARCH_UNFLAGGED:
+		return (m->flags & STORE_FLAG_FLAGGED) == 0;
+	case IMAP_SEARCH_UNSEEN:
+		return (m->flags & STORE_FLAG_SEEN) == 0;
+	case IMAP_SEARCH_BCC:
+	case IMAP_SEARCH_BODY:
+	case IMAP_SEARCH_CC:
+	case IMAP_SEARCH_FROM:
+	case IMAP_SEARCH_SUBJECT:
+	case IMAP_SEARCH_TEXT:
+	case IMAP_SEARCH_TO:
+		return node->match_all || uid_in(node->uids, node->uid_count, m->uid);
+	case IMAP_SEARCH_HEADER:
+		return eval_header(r, node);
+	case IMAP_SEARCH_KEYWORD:
+		return node->keyword_known && ((m->keywords >> node->keyword) & 1) != 0;
+	case IMAP_SEARCH_UNKEYWORD:
+		return !node->keyword_known || ((m->keywords >> node->keyword) & 1) == 0;
+	case IMAP_SEARCH_BEFORE:
+		return day_of(m->internal_date) < node->day;
+	case IMAP_SEARCH_ON:
+		return day_of(m->internal_date) == node->day;
+	case IMAP_SEARCH_SINCE:
+		return day_of(m->internal_date) >= node->day;
+	case IMAP_SEARCH_SENTBEFORE:
+		return (c = sent_day(r, &day)) <= 0 ? c : day < node->day;
+	case IMAP_SEARCH_SENTON:
+		return (c = sent_day(r, &day)) <= 0 ? c : day == node->day;
+	case IMAP_SEARCH_SENTSINCE:
+		return (c = sent_day(r, &day)) <= 0 ? c : day >= node->day;
+	case IMAP_SEARCH_LARGER:
+		return m->size > node->number;
+	case IMAP_SEARCH_SMALLER:
+		return m->size < node->number;
+	case IMAP_SEARCH_MODSEQ:
+		return m->modseq >= node->number;
+	case IMAP_SEARCH_UID:
+		return set_has(r, node, m->uid);
+	case IMAP_SEARCH_SEQSET:
+		return set_has(r, node, (uint32_t)(r->pos + 1));
+	case IMAP_SEARCH_NOT:
+		c = eval(r, &node->children[0]);
+		return c < 0 ? c : !c;
+	case IMAP_SEARCH_OR:
+		for (size_t i = 0; i < node->child_count; i++)
+			if ((c = eval(r, &node->children[i])) != 0)
+				return c;
+		return 0;
+	case IMAP_SEARCH_AND:
+		for (size_t i = 0; i < node->child_count; i++)
+			if ((c = eval(r, &node->children[i])) <= 0)
+				return c;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * search_run evaluates prog over the view into *res.  Returns
+ * IMAP_RUN_OK, or another status with the text in *error_r.
+ */
+static int search_run(struct pool *pool, const struct imap_search_view *view,
+		      const struct imap_search_program *prog, struct search_result *res,
+		      const char **error_r)
+{
+	struct search_run r = { .pool = pool, .view = view };
+	struct search_node root;
+	const char *error;
+	size_t list_count = 0;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	ret = compile(&r, &prog->root, &root);
+	res->has_modseq = r.has_modseq;
+	if (ret != IMAP_RUN_OK || view->count == 0) {
+		*error_r = r.error;
+		node_free(&root);
+		return ret;
+	}
+	ret = store_message_range(view->store, view->mailbox, view->uids[0],
+				  view->uids[view->count - 1], &res->list, &list_count, &error);
+	if (ret != STORE_OK) {
+		node_free(&root);
+		*error_r = ret == STORE_NOT_FOUND ? ERR_GONE : error;
+		return store_status(ret);
+	}
+	res->positions = malloc(view->count * sizeof(*res->positions));
+	res->msgs = malloc(view->count * sizeof(*res->msgs));
+	buf_init(&r.header, SEARCH_HEADER_MAX);
+	buf_init(&r.field, SEARCH_FIELD_MAX);
+	buf_init(&r.decoded, SEARCH_FIELD_MAX);
+	ret = IMAP_RUN_OK;
+	if (res->positions == NULL || res->msgs == NULL) {
+		r.error = ERR_MEMORY;
+		ret = IMAP_RUN_ERROR;
+	}
+	size_t j = 0;
+	for (size_t i = 0; i < view->count && ret == IMAP_RUN_OK; i++) {
+		while (j < list_count && res->list[j].uid < view->uids[i])
+			j++;
+		if (j == list_count || res->list[j].uid != view->uids[i])
+			continue; /* expunged meanwhile: matches nothing */
+		r.pos = i;
+		r.msg = &res->list[j];
+		r.gone = false;
+		r.header_loaded = false;
+		int c = eval(&r, &root);
+		if (r.meta != NULL)
+			store_message_meta_free(&r.meta);
+		if (c < 0) {
+			ret = IMAP_RUN_ERROR;
+		} else if (c > 0 && !r.gone) {
+			res->positions[res->count] = (uint32_t)i;
+			res->msgs[res->count++] = r.msg;
+		}
+	}
+	buf_free(&r.header);
+	buf_free(&r.field);
+	buf_free(&r.decoded);
+	node_free(&root);
+	if (ret != IMAP_RUN_OK) {
+		*error_r = r.error;
+		result_free(res);
+		res->has_modseq = r.has_modseq;
+	}
+	return ret;
+}
+
+/* ---------- answers ---------- */
+
+static uint32_t number_of(const struct imap_search_view *view, const struct search_result *res,
+			  size_t i, bool uid)
+{
+	return uid ? view->uids[res->positions[i]] : res->positions[i] + 1;
+}
+
+/* write_set writes the found numbers (ascending) as a sequence set, runs
+ * as ranges: "2:4,7" (RFC 4731 ALL). */
+static int write_set(struct buf *out, const struct imap_search_view *view,
+		     const struct search_result *res, bool uid)
+{
+	for (size_t i = 0; i < res->count;) {
+		uint32_t first = number_of(view, res, i, uid), last = first;
+		size_t k = i + 1;
+		while (k < res->count && number_of(view, res, k, uid) == last + 1)
+			last = number_of(view, res, k++, uid);
+		if (buf_printf(out, "%s%u", i > 0 ? "," : "", (unsigned)first) < 0 ||
+		    (last != first && buf_printf(out, ":%u", (unsigned)last) < 0))
+			return -1;
+		i = k;
+	}
+	return 0;
+}
+
+/* write_tag writes the tag as a quoted string (it is an atom, so
+ * escaping never happens in practice). */
+static int write_tag(struct buf *out, struct str tag)
+{
+	if (buf_printf(out, "* ESEARCH (TAG \"") < 0)
+		return -1;
+	for (size_t i = 0; i < tag.len; i++) {
+		if ((tag.ptr[i] == '"' || tag.ptr[i] == '\\') && buf_putc(out, '\\') < 0)
+			return -1;
+		if (buf_putc(out, tag.ptr[i]) < 0)
+			return -1;
+	}
+	return buf_printf(out, "\")");
+}
+
+/*
+ * write_esearch writes the RFC 4731 answer.  MIN, MAX and ALL only when
+ * something matched, COUNT always; MODSEQ (RFC 4731 3.2) is the highest
+ * of the messages returned: of MIN and/or MAX alone when only those were
+ * asked, else of all.
+ */
+static int write_esearch(struct buf *out, const struct imap_search_view *view,
+			 const struct search_result *res, unsigned opts, bool uid, struct str tag)
+{
+	bool all = (opts & (IMAP_SEARCH_RETURN_ALL | IMAP_SEARCH_RETURN_COUNT)) != 0;
+	uint64_t modseq = 0;
+
+	if (write_tag(out, tag) < 0 || (uid && buf_printf(out, " UID") < 0))
+		return -1;
+	if (res->count > 0) {
+		size_t last = res->count - 1;
+		if ((opts & IMAP_SEARCH_RETURN_MIN) &&
+		    buf_printf(out, " MIN %u", (unsigned)number_of(view, res, 0, uid)) < 0)
+			return -1;
+		if ((opts & IMAP_SEARCH_RETURN_MAX) &&
+		    buf_printf(out, " MAX %u", (unsigned)number_of(view, res, last, uid)) < 0)
+			return -1;
+		if ((opts & IMAP_SEARCH_RETURN_ALL) &&
+		    (buf_printf(out, " ALL ") < 0 || write_set(out, view, res, uid) < 0))
+			return -1;
+		for (size_t i = 0; i < res->count; i++) {
+			bool returned = all || (i == 0 && (opts & IMAP_SEARCH_RETURN_MIN)) ||
+					(i == last && (opts & IMAP_SEARCH_RETURN_MAX));
+			if (returned && res->msgs[i]->modseq > modseq)
+				modseq = res->msgs[i]->modseq;
+		}
+	}
+	if ((opts & IMAP_SEARCH_RETURN_COUNT) && buf_printf(out, " COUNT %zu", res->count) < 0)
+		return -1;
+	if (res->has_modseq && res->count > 0 &&
+	    buf_printf(out, " MODSEQ %llu", (unsigned long long)modseq) < 0)
+		return -1;
+	return buf_printf(out, "\r\n");
+}
+
+/* write_search writes "* SEARCH n ... [(MODSEQ m)]". */
+static int write_search(struct buf *out, const struct imap_search_view *view,
+			const struct search_result *res, bool uid)
+{
+	uint64_t modseq = 0;
+
+	if (buf_printf(out, "* SEARCH") < 0)
+		return -1;
+	for (size_t i = 0; i < res->count; i++) {
+		if (buf_printf(out, " %u", (unsigned)number_of(view, res, i, uid)) < 0)
+			return -1;
+		if (res->msgs[i]->modseq > modseq)
+			modseq = res->msgs[i]->modseq;
+	}
+	if (res->has_modseq && res->count > 0 &&
+	    buf_printf(out, " (MODSEQ %llu)", (unsigned long long)modseq) < 0)
+		return -1;
+	return buf_printf(out, "\r\n");
+}
+
+/* set_saved replaces the SEARCHRES variable with uids (taken). */
+static void set_saved(const struct imap_search_view *view, uint32_t *uids, size_t count)
+{
+	if (view->saved_uids == NULL) {
+		free(uids);
+		return;
+	}
+	free(*view->saved_uids);
+	*view->saved_uids = uids;
+	*view->saved_count = count;
+}
+
+/*
+ * save_result is RETURN (SAVE) (RFC 5182 2.4): MIN and/or MAX alone save
+ * just those messages, anything else (SAVE alone, ALL, COUNT) all of
+ * them.  Returns 0, or -1 when memory is exhausted.
+ */
+static int save_result(const struct imap_search_view *view, const struct search_result *res,
+		       unsigned opts)
+{
+	bool all = (opts & (IMAP_SEARCH_RETURN_ALL | IMAP_SEARCH_RETURN_COUNT)) != 0 ||
+		   (opts & (IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX)) == 0;
+	uint32_t *uids = malloc((res->count + 1) * sizeof(*uids));
+	size_t n = 0;
+
+	if (uids == NULL)
+		return -1;
+	for (size_t i = 0; i < res->count; i++) {
+		bool keep = all || (i == 0 && (opts & IMAP_SEARCH_RETURN_MIN)) ||
+			    (i == res->count - 1 && (opts & IMAP_SEARCH_RETURN_MAX));
+		if (keep)
+			uids[n++] = number_of(view, res, i, true);
+	}
+	set_saved(view, uids, n);
+	return 0;
+}
+
+/* truncate_out cuts out back to len (a partly written answer). */
+static void truncate_out(struct buf *out, size_t len)
+{
+	out->len = len;
+	if (out->data != NULL)
+		out->data[len] = '\0';
+}
+
+int imap_search_command(struct pool *pool, const struct imap_search_view *view,
+			const struct imap_arg *args, size_t count, bool uid, struct str tag,
+			struct buf *out, const char **error_r)
+{
+	struct imap_search_program prog;
+	struct search_result res;
+	size_t start = out->len;
+
+	int ret = imap_search_parse(pool, args, count, NULL, &prog, error_r);
+	if (ret != IMAP_SEARCH_OK)
+		return ret == IMAP_SEARCH_NO ? IMAP_RUN_NO : IMAP_RUN_BAD;
+	bool save = prog.has_return && (prog.return_options & IMAP_SEARCH_RETURN_SAVE);
+	ret = search_run(pool, view, &prog, &res, error_r);
+	if (ret == IMAP_RUN_OK) {
+		int w = 0;
+		unsigned opts = prog.return_options & ~IMAP_SEARCH_RETURN_SAVE;
+		if (!prog.has_return)
+			w = write_search(out, view, &res, uid);
+		else if (opts != 0) /* SAVE alone answers nothing (RFC 5182) */
+			w = write_esearch(out, view, &res, opts, uid, tag);
+		if (w < 0) {
+			truncate_out(out, start);
+			*error_r = ERR_TOO_LARGE;
+			ret = IMAP_RUN_NO;
+		} else if (save && save_result(view, &res, prog.return_options) < 0) {
+			truncate_out(out, start);
+			*error_r = ERR_MEMORY;
+			ret = IMAP_RUN_ERROR;
+		}
+	}
+	/* RFC 5182 2.1: a SEARCH with SAVE that fails empties the variable
+	 * (a BAD, above, leaves it alone). */
+	if (ret != IMAP_RUN_OK && ret != IMAP_RUN_BAD && save)
+		set_saved(view, NULL, 0);
+	result_free(&res);
+	return ret;
+}
+
+/* ---------- SORT and THREAD ---------- */
+
+/*
+ * parse_charset_program reads "charset program" (SORT and THREAD have no
+ * RETURN, and their charset is not optional).
+ */
+static int parse_charset_program(struct pool *pool, const struct imap_arg *args, size_t count,
+				 struct imap_search_program *prog, const char **error_r)
+{
+	struct str charset;
+
+	if (count < 2 || !imap_arg_get_astring(&args[0], &charset)) {
+		*error_r = "Missing charset or search program";
+		return IMAP_RUN_BAD;
+	}
+	if (!str_case_eq(charset, STR("UTF-8")) && !str_case_eq(charset, STR("US-ASCII"))) {
+		*error_r = "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset";
+		return IMAP_RUN_NO;
+	}
+	int ret = imap_search_parse(pool, &args[1], count - 1, NULL, prog, error_r);
+	if (ret != IMAP_SEARCH_OK)
+		return ret == IMAP_SEARCH_NO ? IMAP_RUN_NO : IMAP_RUN_BAD;
+	if (prog->has_return || prog->charset != IMAP_SEARCH_CHARSET_NONE) {
+		*error_r = "Unknown search key";
+		return IMAP_RUN_BAD;
+	}
+	return IMAP_RUN_OK;
+}
+
+/* The scratch space of one SORT: keys live in a pool (they never move),
+ * text is prepared in the two buffers. */
+struct sort_space {
+	struct pool *keys;
+	struct buf text;            /* a base subject or an addr-mailbox */
+	struct buf key;             /* its collation key */
+};
+
+/* sort_key makes the collation key of text (of its base subject with
+ * subject) in the pool. */
+static int sort_key(struct sort_space *sp, struct str text, bool subject, struct str *key_r)
+{
+	bool refwd;
+
+	if (subject) {
+		buf_reset(&sp->text);
+		if (imap_sort_base_subject(text, &sp->text, &refwd) < 0)
+			return -1;
+		text = buf_str(&sp->text);
+	}
+	buf_reset(&sp->key);
+	if (imap_sort_collate_key(text, &sp->key) < 0)
+		return -1;
+	*key_r = pool_str(sp->keys, buf_str(&sp->key));
+	return key_r->ptr != NULL ? 0 : -1;
+}
+
+/* sort_fill reads what the criteria need of one found message: STORE_OK,
+ * STORE_NOT_FOUND (expunged since the search) or an error. */
+static int sort_fill(const struct imap_search_view *view, const struct store_message *msg,
+		     const struct imap_sort_criterion *crit, size_t ncrit, struct imap_sort_msg *sm,
+		     struct sort_space *sp, const char **error_r)
+{
+	static const enum imap_sort_field addr_field[] = { IMAP_SORT_FROM, IMAP_SORT_TO,
+							   IMAP_SORT_CC };
+	struct str *addr_key[] = { &sm->from, &sm->to, &sm->cc };
+	struct store_message_meta *meta = NULL;
+	bool want[3] = { false, false, false }, subject = false;
+
+	sm->uid = msg->uid;
+	sm->arrival = msg->internal_date;
+	sm->sent_date = msg->internal_date;
+	sm->size = msg->size;
+	if (!imap_sort_needs_meta(crit, ncrit))
+		return STORE_OK;
+	int ret = store_message_meta(view->store, view->mailbox, msg->uid, &meta, error_r);
+	if (ret != STORE_OK)
+		return ret;
+	/* RFC 5256 2.2: without a Date:, the internal date is the sent date. */
+	if (meta->sent_date >= 0)
+		sm->sent_date = meta->sent_date;
+	for (size_t i = 0; i < ncrit; i++) {
+		subject |= crit[i].field == IMAP_SORT_SUBJECT;
+		for (size_t a = 0; a < 3; a++)
+			want[a] |= crit[i].field == addr_field[a];
+	}
+	if (subject && sort_key(sp, str_c(meta->subject), true, &sm->subject) < 0)
+		ret = STORE_ERROR;
+	for (size_t a = 0; a < 3 && ret == STORE_OK; a++) {
+		if (!want[a])
+			continue;
+		buf_reset(&sp->text);
+		/* A broken ENVELOPE sorts as no address. */
+		if (!imap_sort_envelope_mailbox(str_c(meta->envelope), addr_field[a], &sp->text))
+			buf_reset(&sp->text);
+		if (sort_key(sp, buf_str(&sp->text), false, addr_key[a]) < 0)
+			ret = STORE_ERROR;
+	}
+	if (ret != STORE_OK)
+		*error_r = ERR_MEMORY;
+	store_message_meta_free(&meta);
+	return ret;
+}
+
+int imap_sort_command(struct pool *pool, const struct imap_search_view *view,
+		      const struct imap_arg *args, size_t count, bool uid, struct str tag,
+		      struct buf *out, const char **error_r)
+{
+	struct imap_sort_criterion crit[IMAP_SORT_MAX_CRITERIA];
+	struct imap_search_program prog;
+	struct search_result res;
+	size_t ncrit, n = 0, start = out->len;
+
+	(void)tag;
+	if (count < 1) {
+		*error_r = "Missing sort criteria";
+		return IMAP_RUN_BAD;
+	}
+	if (imap_sort_parse_criteria(&args[0], crit, &ncrit, error_r) < 0)
+		return IMAP_RUN_BAD;
+	int ret = parse_charset_program(pool, &args[1], count - 1, &prog, error_r);
+	if (ret != IMAP_RUN_OK)
+		return ret;
+	if ((ret = search_run(pool, view, &prog, &res, error_r)) != IMAP_RUN_OK)
+		return ret;
+
+	/* Each key is at most IMAP_SORT_KEY_MAX octets, plus the pool's
+	 * rounding; a view of n messages needs at most this much. */
+	struct sort_space sp = {
+		.keys = pool_new((res.count + 1) * SORT_KEYS_PER_MESSAGE * (IMAP_SORT_KEY_MAX + 32)),
+	};
+	struct imap_sort_msg *msgs = calloc(res.count + 1, sizeof(*msgs));
+	buf_init(&sp.text, 4 * IMAP_SORT_KEY_MAX + 1);
+	buf_init(&sp.key, IMAP_SORT_KEY_MAX + 1);
+	if (msgs == NULL || sp.keys == NULL) {
+		*error_r = ERR_MEMORY;
+		ret = IMAP_RUN_ERROR;
+	}
+	for (size_t i = 0; i < res.count && ret == IMAP_RUN_OK; i++) {
+		int s = sort_fill(view, res.msgs[i], crit, ncrit, &msgs[n], &sp, error_r);
+		if (s == STORE_NOT_FOUND)
+			continue;
+		if (s != STORE_OK) {
+			ret = store_status(s);
+			break;
+		}
+		msgs[n++].seq = res.positions[i] + 1;
+	}
+	if (ret == IMAP_RUN_OK) {
+		imap_sort_msgs(msgs, n, crit, ncrit);
+		int w = buf_printf(out, "* SORT");
+		for (size_t i = 0; i < n && w == 0; i++)
+			w = buf_printf(out, " %u", (unsigned)(uid ? msgs[i].uid : msgs[i].seq));
+		if (w < 0 || buf_printf(out, "\r\n") < 0) {
+			truncate_out(out, start);
+			*error_r = ERR_TOO_LARGE;
+			ret = IMAP_RUN_NO;
+		}
+	}
+	pool_free(&sp.keys);
+	buf_free(&sp.text);
+	buf_free(&sp.key);
+	free(msgs);
+	result_free(&res);
+	return ret;
+}
+
+int imap_thread_command(struct pool *pool, const struct imap_search_view *view,
+			const struct imap_arg *args, size_t count, bool uid, struct str tag,
+			struct buf *out, const char **error_r)
+{
+	struct imap_search_program prog;
+	struct search_result res;
+	enum imap_thread_algorithm alg;
+	size_t start = out->len;
+
+	(void)tag;
+	if (count >= 1 && imap_arg_is_atom(&args[0], "REFERENCES")) {
+		alg = IMAP_THREAD_REFERENCES;
+	} else if (count >= 1 && imap_arg_is_atom(&args[0], "ORDEREDSUBJECT")) {
+		alg = IMAP_THREAD_ORDEREDSUBJECT;
+	} else {
+		*error_r = "Unknown threading algorithm";
+		return IMAP_RUN_BAD;
+	}
+	int ret = parse_charset_program(pool, &args[1], count - 1, &prog, error_r);
+	if (ret != IMAP_RUN_OK)
+		return ret;
+	if ((ret = search_run(pool, view, &prog, &res, error_r)) != IMAP_RUN_OK)
+		return ret;
+
+	struct imap_thread *t = imap_thread_new(alg, res.count);
+	if (t == NULL) {
+		*error_r = ERR_MEMORY;
+		ret = IMAP_RUN_ERROR;
+	}
+	for (size_t i = 0; i < res.count && ret == IMAP_RUN_OK; i++) {
+		struct store_message_meta *meta = NULL;
+		int s = store_message_meta(view->store, view->mailbox, res.msgs[i]->uid, &meta,
+					   error_r);
+		if (s == STORE_NOT_FOUND)
+			continue; /* expunged since the search */
+		if (s != STORE_OK) {
+			ret = store_status(s);
+			break;
+		}
+		struct imap_thread_msg m = {
+			.uid = res.msgs[i]->uid,
+			.seq = res.positions[i] + 1,
+			.subject = str_c(meta->subject),
+			.message_id = str_c(meta->message_id),
+			.in_reply_to = str_c(meta->in_reply_to),
+			.references = str_c(meta->references),
+			.sent_date = meta->sent_date >= 0 ? meta->sent_date : res.msgs[i]->internal_date,
+		};
+		if (imap_thread_add(t, &m) < 0) {
+			*error_r = ERR_MEMORY;
+			ret = IMAP_RUN_ERROR;
+		}
+		store_message_meta_free(&meta);
+	}
+	if (ret == IMAP_RUN_OK) {
+		size_t before;
+		int w = buf_printf(out, "* THREAD");
+		before = out->len;
+		if (w == 0 && buf_putc(out, ' ') == 0) {
+			w = imap_thread_write(t, uid, out);
+			if (w == 0 && out->len == before + 1)
+				truncate_out(out, before); /* no thread: "* THREAD" alone */
+		} else {
+			w = -1;
+		}
+		if (w < 0 || buf_printf(out, "\r\n") < 0) {
+			truncate_out(out, start);
+			*error_r = ERR_TOO_LARGE;
+			ret = IMAP_RUN_NO;
+		}
+	}
+	imap_thread_free(&t);
+	result_free(&res);
+	return ret;
+}

@@ -20,6 +20,7 @@
 #define ERR_KEYWORD "Invalid keyword"
 #define ERR_DATE "Invalid date"
 #define ERR_NUMBER "Invalid number"
+#define ERR_MODSEQ_ENTRY "Invalid MODSEQ entry"
 #define ERR_RETURN "Invalid RETURN option"
 #define ERR_CHARSET_MISSING "Missing charset"
 #define ERR_CHARSET "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset"
@@ -36,6 +37,7 @@ enum key_arg {
 	KA_KEYWORD,
 	KA_DATE,
 	KA_NUMBER,
+	KA_MODSEQ,
 	KA_SEQSET,
 	KA_NOT,
 	KA_OR,
@@ -78,6 +80,7 @@ static const struct {
 	{ "SENTSINCE", IMAP_SEARCH_SENTSINCE, KA_DATE },
 	{ "LARGER", IMAP_SEARCH_LARGER, KA_NUMBER },
 	{ "SMALLER", IMAP_SEARCH_SMALLER, KA_NUMBER },
+	{ "MODSEQ", IMAP_SEARCH_MODSEQ, KA_MODSEQ },
 	{ "UID", IMAP_SEARCH_UID, KA_SEQSET },
 	{ "NOT", IMAP_SEARCH_NOT, KA_NOT },
 	{ "OR", IMAP_SEARCH_OR, KA_OR },
@@ -200,6 +203,37 @@ static bool parse_children(struct search_parser *sp, struct arg_cursor *c, unsig
 	return true;
 }
 
+/*
+ * parse_modseq reads what follows MODSEQ (RFC 7162 3.1.5):
+ *   [entry-name SP entry-type-req SP] mod-sequence-valzer
+ * entry-name is a quoted "/flags/<flag>", entry-type-req priv, shared or
+ * all; both are checked and dropped (see imap-search.h).
+ */
+static bool parse_modseq(struct search_parser *sp, struct arg_cursor *c,
+			 struct imap_search_key *key)
+{
+	const struct imap_arg *value = next_arg(sp, c);
+	struct str entry;
+
+	if (value == NULL)
+		return false;
+	if (imap_arg_get_string(value, &entry)) {
+		if (!str_case_prefix(entry, STR("/flags/")) || entry.len == 7)
+			return set_error(sp, ERR_MODSEQ_ENTRY);
+		if ((value = next_arg(sp, c)) == NULL)
+			return false;
+		if (!imap_arg_is_atom(value, "priv") && !imap_arg_is_atom(value, "shared") &&
+		    !imap_arg_is_atom(value, "all"))
+			return set_error(sp, ERR_MODSEQ_ENTRY);
+		if ((value = next_arg(sp, c)) == NULL)
+			return false;
+	}
+	if (value->type != IMAP_ARG_ATOM ||
+	    str_to_u64(value->text, IMAP_SEARCH_NUMBER64_MAX, &key->number) < 0)
+		return set_error(sp, ERR_NUMBER);
+	return true;
+}
+
 /* parse_seqset_key reads a sequence set argument into key. */
 static bool parse_seqset_arg(struct search_parser *sp, const struct imap_arg *arg,
 			     struct imap_search_key *key)
@@ -290,6 +324,8 @@ static bool parse_key(struct search_parser *sp, struct arg_cursor *c, unsigned d
 		    str_to_u64(value->text, IMAP_SEARCH_NUMBER64_MAX, &key->number) < 0)
 			return set_error(sp, ERR_NUMBER);
 		return true;
+	case KA_MODSEQ:
+		return parse_modseq(sp, c, key);
 	case KA_SEQSET:
 		if ((value = next_arg(sp, c)) == NULL)
 			return false;
@@ -465,6 +501,7 @@ static int print_key(const struct imap_search_key *key, struct buf *out, bool to
 		return buf_printf(out, " %u-%s-%04u", key->date.day, month_names[key->date.month - 1],
 				  key->date.year);
 	case KA_NUMBER:
+	case KA_MODSEQ:
 		return buf_printf(out, " %llu", (unsigned long long)key->number);
 	case KA_SEQSET:
 		return buf_putc(out, ' ') < 0 ? -1 : imap_seqset_print(&key->seqset, out);

@@ -12,8 +12,11 @@
  *
  * Keys are case-insensitive.  CHARSET may be UTF-8 or US-ASCII; any other
  * gets NO [BADCHARSET (UTF-8 US-ASCII)].  RECENT, NEW and OLD (RFC 3501,
- * gone from RFC 9051) are accepted for IMAP4rev1 clients.  MODSEQ and the
- * SAVEDBEFORE family are not supported (BAD "Unknown search key").
+ * gone from RFC 9051) are accepted for IMAP4rev1 clients.  MODSEQ (RFC 7162
+ * 3.1.5) takes its optional entry name and type, which are checked and
+ * then ignored: flags have no mod-sequences of their own here, so every
+ * entry type asks the same question.  The SAVEDBEFORE family is not
+ * supported (BAD "Unknown search key").
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -81,6 +84,8 @@ enum imap_search_type {
 	/* number: size in octets */
 	IMAP_SEARCH_LARGER,
 	IMAP_SEARCH_SMALLER,
+	/* number: mod-sequence-valzer (RFC 7162), matches MODSEQ >= number */
+	IMAP_SEARCH_MODSEQ,
 	/* seqset */
 	IMAP_SEARCH_UID,
 	IMAP_SEARCH_SEQSET,      /* message sequence numbers */
@@ -102,7 +107,7 @@ struct imap_search_key {
 	struct str field;               /* HEADER */
 	struct str value;               /* strings, HEADER, KEYWORD */
 	struct imap_date date;
-	uint64_t number;                /* LARGER, SMALLER */
+	uint64_t number;                /* LARGER, SMALLER, MODSEQ */
 	struct imap_seqset seqset;      /* UID, SEQSET */
 	struct imap_search_key *children;
 	size_t child_count;

@@ -131,7 +131,6 @@ static void test_errors(void **state)
 	(void)state;
 	bad("", IMAP_SEARCH_BAD, "Missing search key");
 	bad("FOO", IMAP_SEARCH_BAD, "Unknown search key");
-	bad("MODSEQ 5", IMAP_SEARCH_BAD, "Unknown search key");
 	bad("SAVEDBEFORE 1-Feb-1994", IMAP_SEARCH_BAD, "Unknown search key");
 	bad("\"ALL\"", IMAP_SEARCH_BAD, "Unknown search key");
 	bad("NIL", IMAP_SEARCH_BAD, "Unknown search key");
@@ -163,6 +162,30 @@ static void test_errors(void **state)
 	bad("CHARSET \"UTF-16\" ALL", IMAP_SEARCH_NO,
 	    "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
 	bad("ALL CHARSET UTF-8", IMAP_SEARCH_BAD, "Unknown search key");
+}
+
+/* MODSEQ (RFC 7162 3.1.5): the number, with the entry name and type
+ * checked and dropped. */
+static void test_modseq(void **state)
+{
+	(void)state;
+	ok("MODSEQ 720162338", "MODSEQ 720162338");
+	ok("modseq 0 SEEN", "MODSEQ 0 SEEN");
+	ok("MODSEQ \"/flags/\\\\draft\" all 620162338", "MODSEQ 620162338");
+	ok("MODSEQ \"/flags/$Junk\" PRIV 5 NOT MODSEQ {12}\r\n/flags/\\Seen shared 7",
+	   "MODSEQ 5 NOT MODSEQ 7");
+	ok("OR MODSEQ 9223372036854775807 (MODSEQ 1 UID 1:*)",
+	   "OR MODSEQ 9223372036854775807 (MODSEQ 1 UID 1:*)");
+	bad("MODSEQ", IMAP_SEARCH_BAD, "Missing search key argument");
+	bad("MODSEQ x", IMAP_SEARCH_BAD, "Invalid number");
+	bad("MODSEQ -1", IMAP_SEARCH_BAD, "Invalid number");
+	bad("MODSEQ 9223372036854775808", IMAP_SEARCH_BAD, "Invalid number");
+	bad("MODSEQ \"/flags/\\\\seen\" all", IMAP_SEARCH_BAD, "Missing search key argument");
+	bad("MODSEQ \"/flags/\\\\seen\" any 5", IMAP_SEARCH_BAD, "Invalid MODSEQ entry");
+	bad("MODSEQ \"/other/x\" all 5", IMAP_SEARCH_BAD, "Invalid MODSEQ entry");
+	bad("MODSEQ \"/flags/\" all 5", IMAP_SEARCH_BAD, "Invalid MODSEQ entry");
+	bad("MODSEQ \"/flags/x\" \"all\" 5", IMAP_SEARCH_BAD, "Invalid MODSEQ entry");
+	bad("MODSEQ \"/flags/x\" all \"5\"", IMAP_SEARCH_BAD, "Invalid number");
 }
 
 static void test_dates(void **state)
@@ -255,6 +278,7 @@ int main(void)
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_clients),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_modseq),
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_limits),
 	};

@@ -33,6 +33,8 @@ struct config {
 	struct config_listen listen_smtp;
 	struct config_listen listen_pop3;
 	struct config_listen listen_pop3s;
+	struct config_listen listen_imap;
+	struct config_listen listen_imaps;
 	uint64_t front_processes;
 	uint64_t smtp_max_message_size;
 	uint64_t smtp_max_recipients;
@@ -41,6 +43,7 @@ struct config {
 	uint64_t front_max_connections;
 	uint64_t front_max_connections_per_ip;
 	uint64_t pop3_idle_timeout;
+	uint64_t imap_login_timeout;
 	uint64_t worker_idle_timeout;
 	uint64_t queue_retry_delay;
 };

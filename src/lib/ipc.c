@@ -78,6 +78,10 @@ const char *ipc_service_name(enum ipc_service service)
 		return "POP3";
 	case IPC_SERVICE_POP3S:
 		return "POP3S";
+	case IPC_SERVICE_IMAP:
+		return "IMAP";
+	case IPC_SERVICE_IMAPS:
+		return "IMAPS";
 	}
 	return "unknown";
 }

@@ -69,6 +69,8 @@ enum ipc_service {
 	IPC_SERVICE_SMTP = 0,
 	IPC_SERVICE_POP3 = 1,
 	IPC_SERVICE_POP3S = 2,
+	IPC_SERVICE_IMAP = 3,
+	IPC_SERVICE_IMAPS = 4,
 };
 
 const char *ipc_service_name(enum ipc_service service);

@@ -45,8 +45,9 @@
  * growing delay, so a crash loop cannot spin the machine. */
 #define MASTER_QUICK_DEATH_MS 10000
 #define MASTER_MAX_RESTART_DELAY_MS 30000
-/* Listening sockets of all services together. */
-#define MASTER_MAX_LISTENERS (4 * CONFIG_MAX_LISTEN)
+/* Listening sockets of all services together: each of SMTP, POP3, POP3S,
+ * IMAP and IMAPS may have CONFIG_MAX_LISTEN. */
+#define MASTER_MAX_LISTENERS (5 * CONFIG_MAX_LISTEN)
 /* How long children get to finish after SIGTERM before SIGKILL. */
 #define MASTER_STOP_GRACE_MS 5000
 
@@ -605,7 +606,12 @@ int master_main(const struct config *config)
 		{ &config->listen_smtp, IPC_SERVICE_SMTP },
 		{ &config->listen_pop3, IPC_SERVICE_POP3 },
 		{ &config->listen_pop3s, IPC_SERVICE_POP3S },
+		{ &config->listen_imap, IPC_SERVICE_IMAP },
+		{ &config->listen_imaps, IPC_SERVICE_IMAPS },
 	};
+	_Static_assert(sizeof(services) / sizeof(services[0]) * CONFIG_MAX_LISTEN <=
+			       MASTER_MAX_LISTENERS,
+		       "every service's listeners fit in listen_fds");
 	for (size_t s = 0; s < sizeof(services) / sizeof(services[0]); s++) {
 		for (unsigned i = 0; i < services[s].list->count; i++) {
 			int fd = open_listener(services[s].list->addr[i]);

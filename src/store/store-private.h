@@ -48,6 +48,46 @@ struct store_backend {
 			    const char **error_r);
 	int (*expunge)(struct store *store, const char *mailbox, const uint32_t *uids,
 		       size_t count, const char **error_r);
+	/* The IMAP calls: the same meaning and statuses as in store.h. */
+	int (*keyword_list)(struct store *store, const char *const **names_r, size_t *count_r,
+			    const char **error_r);
+	int (*keyword_index)(struct store *store, const char *name, bool create,
+			     unsigned *index_r, const char **error_r);
+	int (*mailbox_get)(struct store *store, const char *name, struct store_mailbox *box_r,
+			   const char **error_r);
+	int (*mailbox_create)(struct store *store, const char *name, const char **error_r);
+	int (*mailbox_delete)(struct store *store, const char *name, const char **error_r);
+	int (*mailbox_rename)(struct store *store, const char *from, const char *to,
+			      const char **error_r);
+	int (*mailbox_subscribe)(struct store *store, const char *name, bool subscribed,
+				 const char **error_r);
+	int (*message_range)(struct store *store, const char *mailbox, uint32_t first,
+			     uint32_t last, struct store_message **list_r, size_t *count_r,
+			     const char **error_r);
+	int (*message_meta)(struct store *store, const char *mailbox, uint32_t uid,
+			    struct store_message_meta **meta_r, const char **error_r);
+	void (*message_meta_free)(struct store_message_meta *meta);
+	int (*flags_update)(struct store *store, const char *mailbox, const uint32_t *uids,
+			    size_t count, enum store_flags_mode mode, uint32_t flags,
+			    uint64_t keywords, uint64_t unchangedsince,
+			    struct store_message **changed_r, size_t *changed_count_r,
+			    uint32_t **failed_r, size_t *failed_count_r, const char **error_r);
+	int (*copy)(struct store *store, const char *from, const uint32_t *uids, size_t count,
+		    const char *to, bool move, uint32_t *uidvalidity_r, uint32_t **src_r,
+		    uint32_t **dst_r, size_t *copied_r, const char **error_r);
+	int (*append)(struct store *store, const char *mailbox, const struct store_append_msg *msgs,
+		      size_t count, uint32_t *uidvalidity_r, uint32_t *uids_r,
+		      const char **error_r);
+	int (*changes)(struct store *store, const char *mailbox, uint64_t modseq,
+		       struct store_message **changed_r, size_t *changed_count_r,
+		       uint32_t **expunged_r, size_t *expunged_count_r, uint64_t *highestmodseq_r,
+		       const char **error_r);
+	int (*text_search)(struct store *store, const char *mailbox, enum store_text_field field,
+			   const char *text, uint32_t **uids_r, size_t *count_r,
+			   const char **error_r);
+	int (*quota_get)(struct store *store, uint64_t *limit_r, uint64_t *used_r,
+			 const char **error_r);
+	int (*quota_set)(struct store *store, uint64_t limit, const char **error_r);
 };
 
 struct store {

@@ -31,12 +31,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "blob.h"
+#include "mail/charset.h"
+#include "mail/mail-decode.h"
 
 /* Wait this long for another connection's write lock before failing: a
  * delivery transaction takes milliseconds, a checkpoint a little more. */
@@ -63,6 +66,10 @@ enum stmt_id {
 	STMT_MESSAGE_LIST,
 	STMT_MESSAGE_BLOB,
 	STMT_PART_INSERT,
+	STMT_MESSAGE_RANGE,
+	STMT_FTS_INSERT,
+	STMT_FTS_DELETE,
+	STMT_MESSAGE_CHANGED,
 	STMT_COUNT
 };
 
@@ -95,10 +102,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"INSERT INTO messages (mailbox_id, uid, blob, size, internal_date, modseq,"
 		" flags, keywords, envelope, body, bodystructure, subject, from_addr, to_addr,"
 		" cc_addr, message_id, in_reply_to, refs, sent_date, lines)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, '', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?19, ?20, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
 		" ?15, ?16, ?17, ?18)",
 	[STMT_MESSAGE_LIST] =
-		"SELECT uid, flags, modseq, size, internal_date, blob FROM messages"
+		"SELECT uid, flags, modseq, size, internal_date, blob, keywords FROM messages"
 		" WHERE mailbox_id = ?1 ORDER BY uid",
 	[STMT_MESSAGE_BLOB] =
 		"SELECT m.blob FROM messages m JOIN mailboxes b ON m.mailbox_id = b.id"
@@ -107,6 +114,16 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"INSERT INTO parts (message_id, idx, section, depth, child_count, is_message,"
 		" header_offset, header_size, body_offset, body_size, body_lines, content_type)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[STMT_MESSAGE_RANGE] =
+		"SELECT uid, flags, modseq, size, internal_date, blob, keywords FROM messages"
+		" WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
+	[STMT_FTS_INSERT] =
+		"INSERT INTO fts (rowid, subject, from_addr, to_addr, cc_addr, bcc, body)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[STMT_FTS_DELETE] = "DELETE FROM fts WHERE rowid = ?1",
+	[STMT_MESSAGE_CHANGED] =
+		"SELECT uid, flags, modseq, size, internal_date, blob, keywords FROM messages"
+		" WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
 };
 
 /*
@@ -190,6 +207,24 @@ static const char schema_v1[] =
 	") WITHOUT ROWID;"
 	"CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);";
 
+/*
+ * Schema version 2, for IMAP: account-wide keyword names (a message keeps
+ * its keywords as a bit set in messages.keywords, an integer from now on)
+ * and the full-text index.  FTS5 with the trigram tokenizer answers IMAP's
+ * case-insensitive substring SEARCH from the index for strings of three
+ * characters or more.  The table keeps its own copy of the text (a
+ * contentless table cannot delete rows in SQLite 3.40): rows are removed
+ * explicitly with their message.
+ */
+static const char schema_v2[] =
+	"CREATE TABLE keywords ("
+	" bit INTEGER PRIMARY KEY CHECK (bit BETWEEN 0 AND 63),"
+	" name TEXT NOT NULL UNIQUE COLLATE NOCASE"
+	");"
+	"UPDATE messages SET keywords = 0 WHERE keywords = '';"
+	"CREATE VIRTUAL TABLE fts USING fts5(subject, from_addr, to_addr, cc_addr, bcc, body,"
+	" tokenize = 'trigram case_sensitive 0');";
+
 struct sqlite_store {
 	struct store store; /* first: store.c sees only this */
 	sqlite3 *db;
@@ -201,6 +236,10 @@ struct sqlite_store {
 	bool in_batch;
 	struct blob_pending *pending;
 	size_t pending_count, pending_cap;
+	/* Keyword names by bit (NULL: free), loaded on first use. */
+	bool keywords_loaded;
+	char *keywords[STORE_KEYWORDS_MAX];
+	size_t keyword_count;     /* highest bit in use + 1 */
 };
 
 /* Errors of store_create/store_open outlive the store they came from. */
@@ -481,6 +520,7 @@ static const struct migration {
 	int (*after)(struct sqlite_store *s, const char **error_r);
 } migrations[] = {
 	{ schema_v1, create_default_mailboxes },
+	{ schema_v2, NULL },
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -569,6 +609,7 @@ static int db_configure(struct sqlite_store *s, const char **error_r)
 }
 
 static void sqlite_batch_abort(struct store *store);
+static void keywords_forget(struct sqlite_store *s);
 
 /* sqlite_close finalizes the kept statements, closes the database (the
  * last connection checkpoints the WAL) and the directories, frees s. */
@@ -578,6 +619,7 @@ static void sqlite_close(struct store *store)
 
 	/* An open batch is dropped: nothing of it was promised durable. */
 	sqlite_batch_abort(store);
+	keywords_forget(s);
 	free(s->pending);
 	for (int i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(s->stmts[i]);
@@ -763,7 +805,8 @@ static int mailbox_require(struct sqlite_store *s, const char *name, struct mail
 /* message_insert adds the message row; *rowid_r gets its id. */
 static int message_insert(struct sqlite_store *s, const struct mailbox_row *mb, uint32_t uid,
 			  uint64_t modseq, const char *hash, const struct mime_message *msg,
-			  int64_t internal_date, int64_t *rowid_r, const char **error_r)
+			  int64_t internal_date, uint32_t flags, uint64_t keywords,
+			  int64_t *rowid_r, const char **error_r)
 {
 	sqlite3_stmt *st = stmt_get(s, STMT_MESSAGE_INSERT, error_r);
 	if (st == NULL)
@@ -790,6 +833,8 @@ static int message_insert(struct sqlite_store *s, const struct mailbox_row *mb, 
 	else
 		bind_i64(&b, msg->date);
 	bind_u64(&b, msg->lines);
+	bind_i64(&b, flags);
+	bind_i64(&b, (int64_t)keywords);
 	if (bind_check(s, &b, error_r) < 0) {
 		stmt_done(st);
 		return -1;
@@ -832,13 +877,150 @@ static int parts_insert(struct sqlite_store *s, int64_t rowid, const struct mime
 	return 0;
 }
 
+/* Text of one message indexed for SEARCH BODY/TEXT: enough for any real
+ * mail's words, while a 50 MB log attached as text/plain costs the index
+ * no more than this. */
+#define STORE_INDEX_BODY_MAX (1024u * 1024)
+/* Header bytes read for the Bcc field and a part's encodings. */
+#define STORE_INDEX_HEADER_MAX (256u * 1024)
+
+/* iov_copy appends content bytes [off, off + len) to out. */
+static void iov_copy(const struct iovec *iov, int iovcnt, uint64_t off, uint64_t len,
+		     struct buf *out)
+{
+	for (int i = 0; i < iovcnt && len > 0; i++) {
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		uint64_t n = iov[i].iov_len - off < len ? iov[i].iov_len - off : len;
+		if (buf_append(out, (const char *)iov[i].iov_base + off, (size_t)n) < 0)
+			return;
+		len -= n;
+		off = 0;
+	}
+}
+
+/* content_charset finds the charset parameter of a Content-Type value. */
+static struct str content_charset(struct str ct)
+{
+	for (size_t i = 0; i + 8 <= ct.len; i++) {
+		if (strncasecmp(ct.ptr + i, "charset=", 8) != 0 ||
+		    (i > 0 && ct.ptr[i - 1] != ';' && ct.ptr[i - 1] != ' ' && ct.ptr[i - 1] != '\t'))
+			continue;
+		size_t start = i + 8, end;
+		if (start < ct.len && ct.ptr[start] == '"') {
+			start++;
+			for (end = start; end < ct.len && ct.ptr[end] != '"'; end++)
+				;
+		} else {
+			for (end = start; end < ct.len && ct.ptr[end] != ';' && ct.ptr[end] != ' ' &&
+					  ct.ptr[end] != '\t'; end++)
+				;
+		}
+		return str_from(ct.ptr + start, end - start);
+	}
+	return STR("us-ascii");
+}
+
+/* index_part appends the decoded UTF-8 text of a text/... leaf part. */
+static void index_part(const struct mime_part *p, const struct iovec *iov, int iovcnt,
+		       struct buf *text)
+{
+	struct buf header, raw, decoded, value;
+	uint64_t hsize = p->header_size < STORE_INDEX_HEADER_MAX ? p->header_size
+								 : STORE_INDEX_HEADER_MAX;
+	uint64_t room = text->max > text->len ? text->max - text->len : 0;
+	uint64_t bsize = p->body_size < room * 2 + 4 ? p->body_size : room * 2 + 4;
+
+	buf_init(&header, hsize + 1);
+	buf_init(&raw, bsize + 1);
+	buf_init(&decoded, bsize + 1);
+	buf_init(&value, 4096);
+	iov_copy(iov, iovcnt, p->header_offset, hsize, &header);
+	iov_copy(iov, iovcnt, p->body_offset, bsize, &raw);
+	enum mail_cte cte = MAIL_CTE_7BIT;
+	if (mail_header_field(buf_str(&header), "Content-Transfer-Encoding", &value))
+		cte = mail_cte_parse(buf_str(&value));
+	buf_reset(&value);
+	struct str charset = STR("us-ascii");
+	if (mail_header_field(buf_str(&header), "Content-Type", &value))
+		charset = content_charset(buf_str(&value));
+	if (cte != MAIL_CTE_UNKNOWN && mail_decode(cte, buf_str(&raw), &decoded) == 0) {
+		if (text->len > 0)
+			buf_putc(text, '\n');
+		charset_to_utf8(text, charset, buf_str(&decoded));
+	}
+	buf_free(&header);
+	buf_free(&raw);
+	buf_free(&decoded);
+	buf_free(&value);
+}
+
+/* fts_insert adds the message's row to the full-text index. */
+static int fts_insert(struct sqlite_store *s, int64_t rowid, const struct mime_message *msg,
+		      const struct iovec *iov, int iovcnt, const char **error_r)
+{
+	struct buf header, bcc, body;
+	int ret = -1;
+
+	buf_init(&header, STORE_INDEX_HEADER_MAX);
+	buf_init(&bcc, 64 * 1024);
+	buf_init(&body, STORE_INDEX_BODY_MAX);
+	if (msg->part_count > 0) {
+		const struct mime_part *top = &msg->parts[0];
+		iov_copy(iov, iovcnt, top->header_offset,
+			 top->header_size < STORE_INDEX_HEADER_MAX ? top->header_size
+								  : STORE_INDEX_HEADER_MAX,
+			 &header);
+		mail_header_field(buf_str(&header), "Bcc", &bcc);
+	}
+	for (size_t i = 0; i < msg->part_count && body.len < body.max; i++) {
+		const struct mime_part *p = &msg->parts[i];
+		if (p->child_count == 0 && !p->is_embedded_message &&
+		    str_case_prefix(p->content_type, STR("text/")))
+			index_part(p, iov, iovcnt, &body);
+	}
+	sqlite3_stmt *st = stmt_get(s, STMT_FTS_INSERT, error_r);
+	if (st != NULL) {
+		struct binder b = { st, 0, SQLITE_OK };
+		bind_i64(&b, rowid);
+		bind_str(&b, msg->subject);
+		bind_str(&b, msg->from);
+		bind_str(&b, msg->to);
+		bind_str(&b, msg->cc);
+		bind_str(&b, buf_str(&bcc));
+		bind_str(&b, buf_str(&body));
+		if (bind_check(s, &b, error_r) == 0)
+			ret = step_done(s, st, "index message", error_r);
+		else
+			stmt_done(st);
+	}
+	buf_free(&header);
+	buf_free(&bcc);
+	buf_free(&body);
+	return ret;
+}
+
+/* fts_delete removes message rowid from the index. */
+static int fts_delete(struct sqlite_store *s, int64_t rowid, const char **error_r)
+{
+	sqlite3_stmt *st = stmt_get(s, STMT_FTS_DELETE, error_r);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, rowid);
+	return step_done(s, st, "unindex message", error_r);
+}
+
 /* deliver_locked does the database part of a delivery of a key not stored
  * yet, inside the batch's transaction (the caller releases or rolls back its
  * savepoint): the next UID and MODSEQ of the mailbox, message, parts and
  * delivery rows. */
 static int deliver_locked(struct sqlite_store *s, const char *mailbox, const char *key,
 			  const char *hash, const struct mime_message *msg,
-			  int64_t internal_date, uint32_t *uid_r, const char **error_r)
+			  int64_t internal_date, uint32_t flags, uint64_t keywords,
+			  const struct iovec *iov, int iovcnt, uint32_t *uid_r,
+			  const char **error_r)
 {
 	struct mailbox_row mb;
 	int64_t rowid;
@@ -861,9 +1043,15 @@ static int deliver_locked(struct sqlite_store *s, const char *mailbox, const cha
 		stmt_done(st);
 		return -1;
 	}
-	if (message_insert(s, &mb, uid, modseq, hash, msg, internal_date, &rowid, error_r) < 0 ||
-	    parts_insert(s, rowid, msg, error_r) < 0)
+	if (message_insert(s, &mb, uid, modseq, hash, msg, internal_date, flags, keywords, &rowid,
+			   error_r) < 0 ||
+	    parts_insert(s, rowid, msg, error_r) < 0 ||
+	    fts_insert(s, rowid, msg, iov, iovcnt, error_r) < 0)
 		return -1;
+	if (key == NULL) {
+		*uid_r = uid;
+		return 0;
+	}
 
 	if ((st = stmt_get(s, STMT_DELIVERY_INSERT, error_r)) == NULL)
 		return -1;
@@ -936,20 +1124,19 @@ static int pending_reserve(struct sqlite_store *s, const char **error_r)
  * batch goes on.  A key delivered earlier in the same batch is seen (same
  * transaction) and reported as a duplicate.  Nothing is synced here.
  */
-static int sqlite_batch_deliver(struct store *store, const char *mailbox,
-				const char *delivery_key, const struct iovec *iov, int iovcnt,
-				const struct mime_message *msg, int64_t internal_date,
-				uint32_t *uid_r, bool *duplicate_r, const char **error_r)
+static int batch_add(struct sqlite_store *s, const char *mailbox, const char *delivery_key,
+		     const struct iovec *iov, int iovcnt, const struct mime_message *msg,
+		     int64_t internal_date, uint32_t flags, uint64_t keywords, uint32_t *uid_r,
+		     bool *duplicate_r, const char **error_r)
 {
-	struct sqlite_store *s = sqlite_store(store);
 	char hash[BLOB_HASH_SIZE];
 	struct mailbox_row mb;
 	uint64_t size;
-	bool found;
+	bool found = false;
 
 	if (batch_usable(s, error_r) < 0)
 		return -1;
-	if (delivery_get(s, delivery_key, uid_r, &found, error_r) < 0)
+	if (delivery_key != NULL && delivery_get(s, delivery_key, uid_r, &found, error_r) < 0)
 		return -1;
 	if (found) {
 		*duplicate_r = true;
@@ -967,8 +1154,8 @@ static int sqlite_batch_deliver(struct store *store, const char *mailbox,
 		blob_write_cancel(&s->blobs, p, 1);
 		return -1;
 	}
-	if (deliver_locked(s, mailbox, delivery_key, hash, msg, internal_date, uid_r,
-			   error_r) < 0) {
+	if (deliver_locked(s, mailbox, delivery_key, hash, msg, internal_date, flags, keywords,
+			   iov, iovcnt, uid_r, error_r) < 0) {
 		/* Undo this delivery only; if SQLite rolled the whole
 		 * transaction back, batch_usable refuses what follows. */
 		const char *ignored;
@@ -987,6 +1174,15 @@ static int sqlite_batch_deliver(struct store *store, const char *mailbox,
 	}
 	s->pending_count++;
 	return 0;
+}
+
+static int sqlite_batch_deliver(struct store *store, const char *mailbox,
+				const char *delivery_key, const struct iovec *iov, int iovcnt,
+				const struct mime_message *msg, int64_t internal_date,
+				uint32_t *uid_r, bool *duplicate_r, const char **error_r)
+{
+	return batch_add(sqlite_store(store), mailbox, delivery_key, iov, iovcnt, msg,
+			 internal_date, 0, 0, uid_r, duplicate_r, error_r);
 }
 
 /* sqlite_batch_abort rolls the batch's transaction back and removes the
@@ -1081,19 +1277,36 @@ static int sqlite_mailbox_list(struct store *store, struct store_mailbox **list_
 	return 0;
 }
 
+static int message_query(struct sqlite_store *s, enum stmt_id id, int64_t mailbox_id, int64_t p2,
+			 int64_t p3, struct store_message **list_r, size_t *count_r,
+			 const char **error_r);
+
 /* message_rows reads the messages of mailbox id into a new array. */
 static int message_rows(struct sqlite_store *s, int64_t mailbox_id, struct store_message **list_r,
 			size_t *count_r, const char **error_r)
+{
+	return message_query(s, STMT_MESSAGE_LIST, mailbox_id, 0, 0, list_r, count_r, error_r);
+}
+
+/* message_query runs one of the message-listing statements: LIST (mailbox),
+ * RANGE (mailbox, first UID, last UID) or CHANGED (mailbox, modseq). */
+static int message_query(struct sqlite_store *s, enum stmt_id id, int64_t mailbox_id, int64_t p2,
+			 int64_t p3, struct store_message **list_r, size_t *count_r,
+			 const char **error_r)
 {
 	struct store_message *list = NULL;
 	size_t count = 0, cap = 0;
 	int rc, ret = 0;
 
-	sqlite3_stmt *st = stmt_get(s, STMT_MESSAGE_LIST, error_r);
+	sqlite3_stmt *st = stmt_get(s, id, error_r);
 	if (st == NULL)
 		return -1;
 	struct binder b = { st, 0, SQLITE_OK };
 	bind_i64(&b, mailbox_id);
+	if (id != STMT_MESSAGE_LIST)
+		bind_i64(&b, p2);
+	if (id == STMT_MESSAGE_RANGE)
+		bind_i64(&b, p3);
 	if (bind_check(s, &b, error_r) < 0) {
 		stmt_done(st);
 		return -1;
@@ -1119,6 +1332,7 @@ static int message_rows(struct sqlite_store *s, int64_t mailbox_id, struct store
 		const char *hash = (const char *)sqlite3_column_text(st, 5);
 		if (hash != NULL && sqlite3_column_bytes(st, 5) == BLOB_HASH_SIZE - 1)
 			memcpy(m->hash, hash, BLOB_HASH_SIZE);
+		m->keywords = (uint64_t)sqlite3_column_int64(st, 6);
 	}
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = sql_fail(s, "list messages", error_r);
@@ -1179,7 +1393,7 @@ static int sqlite_expunge(struct store *store, const char *mailbox, const uint32
 	if (mailbox_require(s, mailbox, &mb, error_r) < 0)
 		goto out;
 	uint64_t modseq = (uint64_t)mb.highestmodseq + 1;
-	if (sqlite3_prepare_v2(s->db, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ?", -1,
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ? RETURNING id", -1,
 			       &del, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO expunged VALUES (?, ?, ?)", -1, &rec,
 			       NULL) != SQLITE_OK ||
@@ -1192,12 +1406,16 @@ static int sqlite_expunge(struct store *store, const char *mailbox, const uint32
 		sqlite3_reset(del);
 		sqlite3_bind_int64(del, 1, mb.id);
 		sqlite3_bind_int64(del, 2, uids[i]);
-		if (sqlite3_step(del) != SQLITE_DONE) {
+		int rc = sqlite3_step(del);
+		if (rc == SQLITE_DONE)
+			continue; /* not there */
+		int64_t rowid = sqlite3_column_int64(del, 0);
+		if (rc != SQLITE_ROW || sqlite3_step(del) != SQLITE_DONE) {
 			sql_fail(s, "expunge", error_r);
 			goto out;
 		}
-		if (sqlite3_changes(s->db) == 0)
-			continue;
+		if (fts_delete(s, rowid, error_r) < 0)
+			goto out;
 		sqlite3_reset(rec);
 		sqlite3_bind_int64(rec, 1, mb.id);
 		sqlite3_bind_int64(rec, 2, uids[i]);
@@ -1259,6 +1477,1068 @@ static int sqlite_message_open(struct store *store, const char *mailbox, uint32_
 	return blob_open(&s->blobs, hash, error_r);
 }
 
+/* ---------------------------------------------------------------------
+ * IMAP calls (store.h, "The calls below serve IMAP").
+ */
+
+/* prepare makes a one-off statement; NULL with *error_r. */
+static sqlite3_stmt *prepare(struct sqlite_store *s, const char *sql, const char **error_r)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sql_fail(s, "prepare", error_r);
+		return NULL;
+	}
+	return st;
+}
+
+/* begin_write opens a write transaction after refusing an open batch. */
+static int begin_write(struct sqlite_store *s, const char **error_r)
+{
+	if (no_batch(s, error_r) < 0)
+		return -1;
+	return run(s, STMT_BEGIN_IMMEDIATE, error_r);
+}
+
+/* commit ends a write transaction; on failure it is rolled back. */
+static int commit(struct sqlite_store *s, const char **error_r)
+{
+	if (run(s, STMT_COMMIT, error_r) < 0) {
+		rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* status_fail rolls back and returns a user-level status with its text. */
+static int status_fail(struct sqlite_store *s, int status, const char **error_r,
+		       const char *text)
+{
+	rollback(s);
+	snprintf(s->error, sizeof(s->error), "%s", text);
+	*error_r = s->error;
+	return status;
+}
+
+static void keywords_forget(struct sqlite_store *s)
+{
+	for (size_t i = 0; i < STORE_KEYWORDS_MAX; i++) {
+		free(s->keywords[i]);
+		s->keywords[i] = NULL;
+	}
+	s->keyword_count = 0;
+	s->keywords_loaded = false;
+}
+
+static int keywords_load(struct sqlite_store *s, const char **error_r)
+{
+	if (s->keywords_loaded)
+		return 0;
+	keywords_forget(s);
+	sqlite3_stmt *st = prepare(s, "SELECT bit, name FROM keywords ORDER BY bit", error_r);
+	if (st == NULL)
+		return -1;
+	int rc, ret = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t bit = sqlite3_column_int64(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		if (bit < 0 || bit >= STORE_KEYWORDS_MAX || name == NULL)
+			continue;
+		if ((s->keywords[bit] = strdup(name)) == NULL) {
+			ret = fail(s, error_r, "store: out of memory");
+			break;
+		}
+		s->keyword_count = (size_t)bit + 1;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = sql_fail(s, "keywords", error_r);
+	sqlite3_finalize(st);
+	if (ret == 0)
+		s->keywords_loaded = true;
+	else
+		keywords_forget(s);
+	return ret;
+}
+
+static int sqlite_keyword_list(struct store *store, const char *const **names_r,
+			       size_t *count_r, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	if (keywords_load(s, error_r) < 0)
+		return STORE_ERROR;
+	*names_r = (const char *const *)s->keywords;
+	*count_r = s->keyword_count;
+	return STORE_OK;
+}
+
+static int sqlite_keyword_index(struct store *store, const char *name, bool create,
+				unsigned *index_r, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	if (keywords_load(s, error_r) < 0)
+		return STORE_ERROR;
+	int free_bit = -1;
+	for (size_t i = 0; i < STORE_KEYWORDS_MAX; i++) {
+		if (s->keywords[i] != NULL && strcasecmp(s->keywords[i], name) == 0) {
+			*index_r = (unsigned)i;
+			return STORE_OK;
+		}
+		if (s->keywords[i] == NULL && free_bit < 0)
+			free_bit = (int)i;
+	}
+	if (!create)
+		return STORE_NOT_FOUND;
+	if (free_bit < 0) {
+		*error_r = "Too many keywords in this account";
+		return STORE_LIMIT;
+	}
+	if (begin_write(s, error_r) < 0)
+		return STORE_ERROR;
+	sqlite3_stmt *st = prepare(s, "INSERT OR IGNORE INTO keywords (bit, name) VALUES (?1, ?2)",
+				   error_r);
+	int ret = -1;
+	if (st != NULL) {
+		sqlite3_bind_int(st, 1, free_bit);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+		ret = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_fail(s, "add keyword", error_r);
+		sqlite3_finalize(st);
+	}
+	if (ret < 0) {
+		rollback(s);
+		return STORE_ERROR;
+	}
+	if (commit(s, error_r) < 0)
+		return STORE_ERROR;
+	/* Another process may have added it meanwhile: read the table again. */
+	s->keywords_loaded = false;
+	if (keywords_load(s, error_r) < 0)
+		return STORE_ERROR;
+	for (size_t i = 0; i < STORE_KEYWORDS_MAX; i++)
+		if (s->keywords[i] != NULL && strcasecmp(s->keywords[i], name) == 0) {
+			*index_r = (unsigned)i;
+			return STORE_OK;
+		}
+	*error_r = "Too many keywords in this account";
+	return STORE_LIMIT;
+}
+
+static int sqlite_mailbox_get(struct store *store, const char *name, struct store_mailbox *box_r,
+			      const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	if (no_batch(s, error_r) < 0)
+		return STORE_ERROR;
+	sqlite3_stmt *st = prepare(s,
+		"SELECT b.id, b.name, b.special_use, b.uidvalidity, b.uidnext,"
+		" b.highestmodseq, b.subscribed,"
+		" (SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id),"
+		" (SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id AND (m.flags & 1) = 0),"
+		" (SELECT coalesce(sum(size), 0) FROM messages m WHERE m.mailbox_id = b.id)"
+		" FROM mailboxes b WHERE b.name = ?1", error_r);
+	if (st == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st), ret = STORE_OK;
+	if (rc == SQLITE_ROW) {
+		memset(box_r, 0, sizeof(*box_r));
+		box_r->id = sqlite3_column_int64(st, 0);
+		box_r->name = strdup((const char *)sqlite3_column_text(st, 1));
+		box_r->special_use = (enum store_special_use)sqlite3_column_int(st, 2);
+		box_r->uidvalidity = (uint32_t)sqlite3_column_int64(st, 3);
+		box_r->uidnext = (uint32_t)sqlite3_column_int64(st, 4);
+		box_r->highestmodseq = (uint64_t)sqlite3_column_int64(st, 5);
+		box_r->subscribed = sqlite3_column_int(st, 6) != 0;
+		box_r->messages = (uint64_t)sqlite3_column_int64(st, 7);
+		box_r->unseen = (uint64_t)sqlite3_column_int64(st, 8);
+		box_r->bytes = (uint64_t)sqlite3_column_int64(st, 9);
+		if (box_r->name == NULL)
+			ret = fail(s, error_r, "store: out of memory");
+	} else if (rc == SQLITE_DONE) {
+		*error_r = "No such mailbox";
+		ret = STORE_NOT_FOUND;
+	} else {
+		ret = sql_fail(s, "mailbox", error_r);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int sqlite_mailbox_create(struct store *store, const char *name, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	struct mailbox_row mb;
+	bool found;
+	int64_t count;
+
+	if (begin_write(s, error_r) < 0)
+		return STORE_ERROR;
+	if (mailbox_get(s, name, &mb, &found, error_r) < 0 ||
+	    query_int(s, "SELECT count(*) FROM mailboxes", NULL, &count, error_r) < 0) {
+		rollback(s);
+		return STORE_ERROR;
+	}
+	if (found)
+		return status_fail(s, STORE_EXISTS, error_r, "Mailbox already exists");
+	if (count >= STORE_MAILBOXES_MAX)
+		return status_fail(s, STORE_LIMIT, error_r, "Too many mailboxes");
+	if (mailbox_insert(s, name, STORE_SPECIAL_NONE, false, error_r) < 0) {
+		rollback(s);
+		return STORE_ERROR;
+	}
+	return commit(s, error_r) < 0 ? STORE_ERROR : STORE_OK;
+}
+
+static int sqlite_mailbox_delete(struct store *store, const char *name, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	struct mailbox_row mb;
+	bool found;
+
+	if (strcmp(name, "INBOX") == 0) {
+		*error_r = "INBOX cannot be deleted";
+		return STORE_NOT_ALLOWED;
+	}
+	if (begin_write(s, error_r) < 0)
+		return STORE_ERROR;
+	if (mailbox_get(s, name, &mb, &found, error_r) < 0) {
+		rollback(s);
+		return STORE_ERROR;
+	}
+	if (!found)
+		return status_fail(s, STORE_NOT_FOUND, error_r, "No such mailbox");
+	sqlite3_stmt *a = prepare(s, "DELETE FROM fts WHERE rowid IN"
+				     " (SELECT id FROM messages WHERE mailbox_id = ?1)", error_r);
+	sqlite3_stmt *b = a == NULL ? NULL : prepare(s, "DELETE FROM mailboxes WHERE id = ?1", error_r);
+	int ret = -1;
+	if (b != NULL) {
+		sqlite3_bind_int64(a, 1, mb.id);
+		sqlite3_bind_int64(b, 1, mb.id);
+		if (sqlite3_step(a) == SQLITE_DONE && sqlite3_step(b) == SQLITE_DONE)
+			ret = 0;
+		else
+			sql_fail(s, "delete mailbox", error_r);
+	}
+	sqlite3_finalize(a);
+	sqlite3_finalize(b);
+	if (ret < 0) {
+		rollback(s);
+		return STORE_ERROR;
+	}
+	return commit(s, error_r) < 0 ? STORE_ERROR : STORE_OK;
+}
+
+/* rename_inbox moves every INBOX message into the new mailbox to, with UIDs
+ * from 1 in order, and records them as expunged from INBOX. */
+static int rename_inbox(struct sqlite_store *s, const char *to, const char **error_r)
+{
+	struct mailbox_row inbox, dst;
+	bool found;
+
+	if (mailbox_require(s, "INBOX", &inbox, error_r) < 0 ||
+	    mailbox_insert(s, to, STORE_SPECIAL_NONE, false, error_r) < 0 ||
+	    mailbox_get(s, to, &dst, &found, error_r) < 0 || !found)
+		return -1;
+	uint64_t modseq = (uint64_t)inbox.highestmodseq + 1;
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "INSERT OR REPLACE INTO expunged SELECT mailbox_id, uid, %llu FROM messages"
+		 " WHERE mailbox_id = %lld;"
+		 "UPDATE messages SET mailbox_id = %lld, modseq = 1,"
+		 " uid = (SELECT count(*) FROM messages m2 WHERE m2.mailbox_id = %lld"
+		 " AND m2.uid <= messages.uid) WHERE mailbox_id = %lld;"
+		 "UPDATE mailboxes SET highestmodseq = %llu WHERE id = %lld;",
+		 (unsigned long long)modseq, (long long)inbox.id, (long long)dst.id,
+		 (long long)inbox.id, (long long)inbox.id, (unsigned long long)modseq,
+		 (long long)inbox.id);
+	if (exec(s, sql, error_r) < 0)
+		return -1;
+	snprintf(sql, sizeof(sql),
+		 "UPDATE mailboxes SET uidnext = 1 + (SELECT count(*) FROM messages"
+		 " WHERE mailbox_id = %lld) WHERE id = %lld;",
+		 (long long)dst.id, (long long)dst.id);
+	return exec(s, sql, error_r);
+}
+
+static int sqlite_mailbox_rename(struct store *store, const char *from, const char *to,
+				 const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	struct mailbox_row mb;
+	bool found;
+	size_t fl = strlen(from), tl = strlen(to);
+
+	if (strcmp(to, "INBOX") == 0 || strcmp(from, to) == 0 ||
+	    (strncmp(to, from, fl) == 0 && to[fl] == '/')) {
+		*error_r = "Cannot rename a mailbox into itself or onto INBOX";
+		return STORE_NOT_ALLOWED;
+	}
+	if (begin_write(s, error_r) < 0)
+		return STORE_ERROR;
+	if (mailbox_get(s, from, &mb, &found, error_r) < 0)
+		goto failed;
+	if (!found)
+		return status_fail(s, STORE_NOT_FOUND, error_r, "No such mailbox");
+	if (mailbox_get(s, to, &mb, &found, error_r) < 0)
+		goto failed;
+	if (found)
+		return status_fail(s, STORE_EXISTS, error_r, "Target mailbox exists");
+	if (strcmp(from, "INBOX") == 0) {
+		if (rename_inbox(s, to, error_r) < 0)
+			goto failed;
+		return commit(s, error_r) < 0 ? STORE_ERROR : STORE_OK;
+	}
+	/* The mailbox and its children: every new name must be free. */
+	sqlite3_stmt *list = prepare(s, "SELECT id, name FROM mailboxes WHERE name = ?1"
+					" OR substr(name, 1, ?2) = ?1 || '/'", error_r);
+	sqlite3_stmt *upd = list == NULL ? NULL
+			  : prepare(s, "UPDATE mailboxes SET name = ?2 WHERE id = ?1", error_r);
+	int ret = upd == NULL ? STORE_ERROR : STORE_OK;
+	if (upd != NULL) {
+		sqlite3_bind_text(list, 1, from, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(list, 2, (int64_t)fl + 1);
+		while (ret == STORE_OK && sqlite3_step(list) == SQLITE_ROW) {
+			const char *name = (const char *)sqlite3_column_text(list, 1);
+			size_t rest = strlen(name) - fl;
+			char *new_name = malloc(tl + rest + 1);
+			if (new_name == NULL) {
+				ret = fail(s, error_r, "store: out of memory");
+				break;
+			}
+			memcpy(new_name, to, tl);
+			memcpy(new_name + tl, name + fl, rest + 1);
+			sqlite3_reset(upd);
+			sqlite3_bind_int64(upd, 1, sqlite3_column_int64(list, 0));
+			sqlite3_bind_text(upd, 2, new_name, -1, SQLITE_TRANSIENT);
+			int rc = sqlite3_step(upd);
+			if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT)
+				ret = STORE_EXISTS;
+			else if (rc != SQLITE_DONE)
+				ret = sql_fail(s, "rename", error_r);
+			free(new_name);
+		}
+	}
+	sqlite3_finalize(list);
+	sqlite3_finalize(upd);
+	if (ret == STORE_EXISTS)
+		return status_fail(s, STORE_EXISTS, error_r, "A renamed child mailbox exists");
+	if (ret != STORE_OK)
+		goto failed;
+	return commit(s, error_r) < 0 ? STORE_ERROR : STORE_OK;
+failed:
+	rollback(s);
+	return STORE_ERROR;
+}
+
+static int sqlite_mailbox_subscribe(struct store *store, const char *name, bool subscribed,
+				    const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	if (begin_write(s, error_r) < 0)
+		return STORE_ERROR;
+	sqlite3_stmt *st = prepare(s, "UPDATE mailboxes SET subscribed = ?2 WHERE name = ?1",
+				   error_r);
+	if (st == NULL) {
+		rollback(s);
+		return STORE_ERROR;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, subscribed);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		sql_fail(s, "subscribe", error_r);
+		rollback(s);
+		return STORE_ERROR;
+	}
+	if (sqlite3_changes(s->db) == 0)
+		return status_fail(s, STORE_NOT_FOUND, error_r, "No such mailbox");
+	return commit(s, error_r) < 0 ? STORE_ERROR : STORE_OK;
+}
+
+/* read_begin opens a read transaction (one snapshot for several queries). */
+static int read_begin(struct sqlite_store *s, const char **error_r)
+{
+	if (no_batch(s, error_r) < 0)
+		return -1;
+	return run(s, STMT_BEGIN, error_r);
+}
+
+/* read_mailbox opens a read transaction and finds the mailbox:
+ * STORE_OK, STORE_NOT_FOUND or STORE_ERROR (transaction closed then). */
+static int read_mailbox(struct sqlite_store *s, const char *name, struct mailbox_row *mb,
+			const char **error_r)
+{
+	bool found;
+	if (read_begin(s, error_r) < 0)
+		return STORE_ERROR;
+	if (mailbox_get(s, name, mb, &found, error_r) < 0) {
+		rollback(s);
+		return STORE_ERROR;
+	}
+	if (!found)
+		return status_fail(s, STORE_NOT_FOUND, error_r, "No such mailbox");
+	return STORE_OK;
+}
+
+static int sqlite_message_range(struct store *store, const char *mailbox, uint32_t first,
+				 uint32_t last, struct store_message **list_r, size_t *count_r,
+				 const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	struct mailbox_row mb;
+	int ret = read_mailbox(s, mailbox, &mb, error_r);
+	*list_r = NULL;
+	*count_r = 0;
+	if (ret != STORE_OK)
+		return ret;
+	if (message_query(s, STMT_MESSAGE_RANGE, mb.id, first, last, list_r, count_r, error_r) < 0) {
+		rollback(s);
+		return STORE_ERROR;
+	}
+	rollback(s); /* read only: ending it is all */
+	return STORE_OK;
+}
+
+struct meta_block {
+	struct store_message_meta meta;
+	char *strings;
+};
+
+static int sqlite_message_meta(struct store *store, const char *mailbox, uint32_t uid,
+			       struct store_message_meta **meta_r, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	struct mailbox_row mb;
+	int ret = read_mailbox(s, mailbox, &mb, error_r);
+	if (ret != STORE_OK)
+		return ret;
+	sqlite3_stmt *st = prepare(s,
+		"SELECT id, uid, flags, modseq, size, internal_date, blob, keywords, envelope, body,"
+		" bodystructure, subject, from_addr, to_addr, cc_addr, message_id, in_reply_to,"
+		" refs, sent_date, lines FROM messages WHERE mailbox_id = ?1 AND uid = ?2", error_r);
+	sqlite3_stmt *ps = st == NULL ? NULL : prepare(s,
+		"SELECT section, header_offset, header_size, body_offset, body_size, body_lines,"
+		" content_type, depth, child_count, is_message FROM parts WHERE message_id = ?1"
+		" ORDER BY idx", error_r);
+	struct meta_block *mbk = NULL;
+	ret = STORE_ERROR;
+	if (ps == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, mb.id);
+	sqlite3_bind_int64(st, 2, uid);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = STORE_NOT_FOUND;
+		*error_r = "No such message";
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		sql_fail(s, "message", error_r);
+		goto out;
+	}
+	/* Strings: columns 8..17, then the parts' section and content type. */
+	size_t total = 0;
+	for (int c = 8; c <= 17; c++)
+		total += (size_t)sqlite3_column_bytes(st, c) + 1;
+	size_t nparts = 0, parts_text = 0;
+	sqlite3_bind_int64(ps, 1, sqlite3_column_int64(st, 0));
+	while ((rc = sqlite3_step(ps)) == SQLITE_ROW) {
+		nparts++;
+		parts_text += (size_t)sqlite3_column_bytes(ps, 0) + (size_t)sqlite3_column_bytes(ps, 6) + 2;
+	}
+	if (rc != SQLITE_DONE) {
+		sql_fail(s, "parts", error_r);
+		goto out;
+	}
+	sqlite3_reset(ps);
+	mbk = calloc(1, sizeof(*mbk));
+	char *text = malloc(total + parts_text + 1);
+	struct store_part *parts = calloc(nparts + 1, sizeof(*parts));
+	if (mbk == NULL || text == NULL || parts == NULL) {
+		free(text);
+		free(parts);
+		fail(s, error_r, "store: out of memory");
+		goto out;
+	}
+	mbk->strings = text;
+	struct store_message_meta *m = &mbk->meta;
+	m->parts = parts;
+	m->part_count = nparts;
+	m->msg.uid = (uint32_t)sqlite3_column_int64(st, 1);
+	m->msg.flags = (uint32_t)sqlite3_column_int64(st, 2);
+	m->msg.modseq = (uint64_t)sqlite3_column_int64(st, 3);
+	m->msg.size = (uint64_t)sqlite3_column_int64(st, 4);
+	m->msg.internal_date = sqlite3_column_int64(st, 5);
+	const char *hash = (const char *)sqlite3_column_text(st, 6);
+	if (hash != NULL && sqlite3_column_bytes(st, 6) == BLOB_HASH_SIZE - 1)
+		memcpy(m->msg.hash, hash, BLOB_HASH_SIZE);
+	m->msg.keywords = (uint64_t)sqlite3_column_int64(st, 7);
+	const char **fields[] = { &m->envelope, &m->body, &m->bodystructure, &m->subject,
+				  &m->from, &m->to, &m->cc, &m->message_id, &m->in_reply_to,
+				  &m->references };
+	char *p = text;
+	for (int c = 8; c <= 17; c++) {
+		size_t n = (size_t)sqlite3_column_bytes(st, c);
+		const unsigned char *v = sqlite3_column_text(st, c);
+		if (n > 0 && v != NULL)
+			memcpy(p, v, n);
+		p[n] = '\0';
+		*fields[c - 8] = p;
+		p += n + 1;
+	}
+	m->sent_date = sqlite3_column_type(st, 18) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 18);
+	m->lines = (uint64_t)sqlite3_column_int64(st, 19);
+	for (size_t i = 0; i < nparts && sqlite3_step(ps) == SQLITE_ROW; i++) {
+		struct store_part *pt = &parts[i];
+		for (int c = 0; c <= 6; c += 6) {
+			size_t n = (size_t)sqlite3_column_bytes(ps, c);
+			const unsigned char *v = sqlite3_column_text(ps, c);
+			if (n > 0 && v != NULL)
+				memcpy(p, v, n);
+			p[n] = '\0';
+			if (c == 0)
+				pt->section = p;
+			else
+				pt->content_type = p;
+			p += n + 1;
+		}
+		pt->header_offset = (uint64_t)sqlite3_column_int64(ps, 1);
+		pt->header_size = (uint64_t)sqlite3_column_int64(ps, 2);
+		pt->body_offset = (uint64_t)sqlite3_column_int64(ps, 3);
+		pt->body_size = (uint64_t)sqlite3_column_int64(ps, 4);
+		pt->body_lines = (uint64_t)sqlite3_column_int64(ps, 5);
+		pt->depth = (unsigned)sqlite3_column_int(ps, 7);
+		pt->child_count = (unsigned)sqlite3_column_int(ps, 8);
+		pt->is_message = sqlite3_column_int(ps, 9) != 0;
+	}
+	*meta_r = m;
+	mbk = NULL;
+	ret = STORE_OK;
+out:
+	free(mbk);
+	sqlite3_finalize(st);
+	sqlite3_finalize(ps);
+	rollback(s);
+	return ret;
+}
+
+static void sqlite_message_meta_free(struct store_message_meta *meta)
+{
+	struct meta_block *mbk = (struct meta_block *)meta;
+	free(mbk->strings);
+	free(meta->parts);
+	free(mbk);
+}
+
+/* message_row_get reads one message's state (and row id) by UID. */
+static int message_row_get(struct sqlite_store *s, sqlite3_stmt *st, int64_t mailbox_id,
+			   uint32_t uid, struct store_message *m, int64_t *rowid_r, bool *found_r,
+			   const char **error_r)
+{
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	int rc = sqlite3_step(st);
+	*found_r = rc == SQLITE_ROW;
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return sql_fail(s, "message", error_r);
+	memset(m, 0, sizeof(*m));
+	m->uid = uid;
+	m->flags = (uint32_t)sqlite3_column_int64(st, 0);
+	m->modseq = (uint64_t)sqlite3_column_int64(st, 1);
+	m->size = (uint64_t)sqlite3_column_int64(st, 2);
+	m->internal_date = sqlite3_column_int64(st, 3);
+	const char *hash = (const char *)sqlite3_column_text(st, 4);
+	if (hash != NULL && sqlite3_column_bytes(st, 4) == BLOB_HASH_SIZE - 1)
+		memcpy(m->hash, hash, BLOB_HASH_SIZE);
+	m->keywords = (uint64_t)sqlite3_column_int64(st, 5);
+	*rowid_r = sqlite3_column_int64(st, 6);
+	return 0;
+}
+
+#define MESSAGE_ROW_SQL \
+	"SELECT flags, modseq, size, internal_date, blob, keywords, id FROM messages" \
+	" WHERE mailbox_id = ?1 AND uid = ?2"
+
+static int sqlite_flags_update(struct store *store, const char *mailbox, const uint32_t *uids,
+			       size_t count, enum store_flags_mode mode, uint32_t flags,
+			       uint64_t keywords, uint64_t unchangedsince,
+			       struct store_message **changed_r, size_t *changed_count_r,
+			       uint32_t **failed_r, size_t *failed_count_r, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	struct mailbox_row mb;
+	bool found;
+
+	*changed_r = NULL;
+	*failed_r = NULL;
+	*changed_count_r = *failed_count_r = 0;
+	if (begin_write(s, error_r) < 0)
+		return STORE_ERROR;
+	if (mailbox_get(s, mailbox, &mb, &found, error_r) < 0) {
+		rollback(s);
+		return STORE_ERROR;
+	}
+	if (!found)
+		return status_fail(s, STORE_NOT_FOUND, error_r, "No such mailbox");
+	uint64_t modseq = (uint64_t)mb.highestmodseq + 1;
+	struct store_message *changed = calloc(count + 1, sizeof(*changed));
+	uint32_t *failed = calloc(count + 1, sizeof(*failed));
+	sqlite3_stmt *get = prepare(s, MESSAGE_ROW_SQL, error_r);
+	sqlite3_stmt *upd = get == NULL ? NULL : prepare(s,
+		"UPDATE messages SET flags = ?2, keywords = ?3, modseq = ?4 WHERE id = ?1", error_r);
+	size_t nc = 0, nf = 0;
+	int ret = upd != NULL && changed != NULL && failed != NULL ? STORE_OK : STORE_ERROR;
+	if (ret == STORE_OK && (changed == NULL || failed == NULL))
+		ret = fail(s, error_r, "store: out of memory");
+	for (size_t i = 0; ret == STORE_OK && i < count; i++) {
+		struct store_message m;
+		int64_t rowid;
+		if (message_row_get(s, get, mb.id, uids[i], &m, &rowid, &found, error_r) < 0) {
+			ret = STORE_ERROR;
+			break;
+		}
+		if (!found)
+			continue;
+		if (unchangedsince > 0 && m.modseq > unchangedsince) {
+			failed[nf++] = uids[i];
+			continue;
+		}
+		uint32_t nfl = mode == STORE_FLAGS_SET   ? flags
+			       : mode == STORE_FLAGS_ADD ? m.flags | flags
+							 : m.flags & ~flags;
+		uint64_t nkw = mode == STORE_FLAGS_SET   ? keywords
+			       : mode == STORE_FLAGS_ADD ? m.keywords | keywords
+							 : m.keywords & ~keywords;
+		if (nfl == m.flags && nkw == m.keywords)
+			continue;
+		sqlite3_reset(upd);
+		sqlite3_bind_int64(upd, 1, rowid);
+		sqlite3_bind_int64(upd, 2, nfl);
+		sqlite3_bind_int64(upd, 3, (int64_t)nkw);
+		sqlite3_bind_int64(upd, 4, (int64_t)modseq);
+		if (sqlite3_step(upd) != SQLITE_DONE) {
+			ret = sql_fail(s, "update flags", error_r);
+			break;
+		}
+		m.flags = nfl;
+		m.keywords = nkw;
+		m.modseq = modseq;
+		changed[nc++] = m;
+	}
+	sqlite3_finalize(get);
+	sqlite3_finalize(upd);
+	if (ret == STORE_OK && nc > 0) {
+		char sql[128];
+		snprintf(sql, sizeof(sql), "UPDATE mailboxes SET highestmodseq = %llu WHERE id = %lld",
+			 (unsigned long long)modseq, (long long)mb.id);
+		if (exec(s, sql, error_r) < 0)
+			ret = STORE_ERROR;
+	}
+	if (ret != STORE_OK || commit(s, error_r) < 0) {
+		rollback(s);
+		free(changed);
+		free(failed);
+		return STORE_ERROR;
+	}
+	*changed_r = changed;
+	*changed_count_r = nc;
+	*failed_r = failed;
+	*failed_count_r = nf;
+	return STORE_OK;
+}
+
+/* quota_check refuses adding bytes past the account's limit. */
+static int quota_check(struct sqlite_store *s, uint64_t adding, const char **error_r)
+{
+	int64_t limit, used;
+	if (query_int(s, "SELECT value FROM meta WHERE key = 'quota_storage'", NULL, &limit,
+		      error_r) < 0 ||
+	    query_int(s, "SELECT coalesce(sum(size), 0) FROM messages", NULL, &used, error_r) < 0)
+		return STORE_ERROR;
+	if (limit > 0 && (uint64_t)used + adding > (uint64_t)limit) {
+		*error_r = "Quota exceeded";
+		return STORE_OVER_QUOTA;
+	}
+	return STORE_OK;
+}
+
+static int copy_one(struct sqlite_store *s, int64_t rowid, const struct mailbox_row *dst,
+		    uint32_t uid, uint64_t modseq, const char **error_r)
+{
+	char sql[1024];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO messages (mailbox_id, uid, blob, size, internal_date, modseq, flags,"
+		 " keywords, envelope, body, bodystructure, subject, from_addr, to_addr, cc_addr,"
+		 " message_id, in_reply_to, refs, sent_date, lines) SELECT %lld, %u, blob, size,"
+		 " internal_date, %llu, flags, keywords, envelope, body, bodystructure, subject,"
+		 " from_addr, to_addr, cc_addr, message_id, in_reply_to, refs, sent_date, lines"
+		 " FROM messages WHERE id = %lld",
+		 (long long)dst->id, uid, (unsigned long long)modseq, (long long)rowid);
+	if (exec(s, sql, error_r) < 0)
+		return -1;
+	int64_t new_id = sqlite3_last_insert_rowid(s->db);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO parts SELECT %lld, idx, section, depth, child_count, is_message,"
+		 " header_offset, header_size, body_offset, body_size, body_lines, content_type"
+		 " FROM parts WHERE message_id = %lld;"
+		 "INSERT INTO fts (rowid, subject, from_addr, to_addr, cc_addr, bcc, body)"
+		 " SELECT %lld, subject, from_addr, to_addr, cc_addr, bcc, body FROM fts"
+		 " WHERE rowid = %lld;",
+		 (long long)new_id, (long long)rowid, (long long)new_id, (long long)rowid);
+	return exec(s, sql, error_r);
+}
+
+static int sqlite_copy(struct store *store, const char *from, const uint32_t *uids, size_t count,
+		       const char *to, bool move, uint32_t *uidvalidity_r, uint32_t **src_r,
+		       uint32_t **dst_r, size_t *copied_r, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	struct mailbox_row src, dst;
+	bool found_src, found_dst;
+	int64_t uidvalidity;
+
+	*src_r = *dst_r = NULL;
+	*copied_r = 0;
+	if (move && strcmp(from, to) == 0) {
+		*error_r = "Cannot move messages into the same mailbox";
+		return STORE_NOT_ALLOWED;
+	}
+	if (begin_write(s, error_r) < 0)
+		return STORE_ERROR;
+	if (mailbox_get(s, from, &src, &found_src, error_r) < 0 ||
+	    mailbox_get(s, to, &dst, &found_dst, error_r) < 0 ||
+	    query_int(s, "SELECT uidvalidity FROM mailboxes WHERE name = ?1", to, &uidvalidity,
+		      error_r) < 0) {
+		rollback(s);
+		return STORE_ERROR;
+	}
+	if (!found_src || !found_dst)
+		return status_fail(s, STORE_NOT_FOUND, error_r, "No such mailbox");
+	uint32_t *sv = calloc(count + 1, sizeof(*sv)), *dv = calloc(count + 1, sizeof(*dv));
+	sqlite3_stmt *get = prepare(s, MESSAGE_ROW_SQL, error_r);
+	int ret = get != NULL && sv != NULL && dv != NULL ? STORE_OK : STORE_ERROR;
+	uint64_t bytes = 0;
+	size_t n = 0;
+	/* First pass: which messages, how many bytes (quota before any change). */
+	int64_t *rowids = calloc(count + 1, sizeof(*rowids));
+	if (rowids == NULL)
+		ret = STORE_ERROR;
+	for (size_t i = 0; ret == STORE_OK && i < count; i++) {
+		struct store_message m;
+		bool found;
+		if (message_row_get(s, get, src.id, uids[i], &m, &rowids[n], &found, error_r) < 0)
+			ret = STORE_ERROR;
+		else if (found) {
+			sv[n++] = uids[i];
+			bytes += m.size;
+		}
+	}
+	sqlite3_finalize(get);
+	if (ret == STORE_OK && !move)
+		ret = quota_check(s, bytes, error_r);
+	if (ret == STORE_OK && dst.uidnext + (int64_t)n - 1 > STORE_UID_MAX)
+		ret = fail(s, error_r, "store: mailbox %s has no UIDs left", to);
+	uint64_t dst_modseq = (uint64_t)dst.highestmodseq + 1;
+	uint64_t src_modseq = (uint64_t)src.highestmodseq + 1;
+	if (strcmp(from, to) == 0)
+		dst_modseq = src_modseq;
+	char sql[512];
+	for (size_t i = 0; ret == STORE_OK && i < n; i++) {
+		dv[i] = (uint32_t)(dst.uidnext + (int64_t)i);
+		if (move) {
+			snprintf(sql, sizeof(sql),
+				 "INSERT OR REPLACE INTO expunged VALUES (%lld, %u, %llu);"
+				 "UPDATE messages SET mailbox_id = %lld, uid = %u, modseq = %llu"
+				 " WHERE id = %lld;",
+				 (long long)src.id, sv[i], (unsigned long long)src_modseq,
+				 (long long)dst.id, dv[i], (unsigned long long)dst_modseq,
+				 (long long)rowids[i]);
+			if (exec(s, sql, error_r) < 0)
+				ret = STORE_ERROR;
+		} else if (copy_one(s, rowids[i], &dst, dv[i], dst_modseq, error_r) < 0) {
+			ret = STORE_ERROR;
+		}
+	}
+	if (ret == STORE_OK && n > 0) {
+		snprintf(sql, sizeof(sql),
+			 "UPDATE mailboxes SET uidnext = %lld, highestmodseq = max(highestmodseq, %llu)"
+			 " WHERE id = %lld;",
+			 (long long)(dst.uidnext + (int64_t)n), (unsigned long long)dst_modseq,
+			 (long long)dst.id);
+		if (exec(s, sql, error_r) < 0)
+			ret = STORE_ERROR;
+		if (ret == STORE_OK && move) {
+			snprintf(sql, sizeof(sql),
+				 "UPDATE mailboxes SET highestmodseq = max(highestmodseq, %llu)"
+				 " WHERE id = %lld;",
+				 (unsigned long long)src_modseq, (long long)src.id);
+			if (exec(s, sql, error_r) < 0)
+				ret = STORE_ERROR;
+		}
+	}
+	free(rowids);
+	if (ret != STORE_OK) {
+		free(sv);
+		free(dv);
+		rollback(s);
+		return ret == STORE_OVER_QUOTA ? ret : STORE_ERROR;
+	}
+	if (commit(s, error_r) < 0) {
+		free(sv);
+		free(dv);
+		return STORE_ERROR;
+	}
+	*uidvalidity_r = (uint32_t)uidvalidity;
+	*src_r = sv;
+	*dst_r = dv;
+	*copied_r = n;
+	return STORE_OK;
+}
+
+static int sqlite_append(struct store *store, const char *mailbox,
+			 const struct store_append_msg *msgs, size_t count, uint32_t *uidvalidity_r,
+			 uint32_t *uids_r, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	struct mailbox_row mb;
+	bool found;
+	int64_t uidvalidity;
+	uint64_t bytes = 0;
+
+	if (count > STORE_BATCH_MAX)
+		return fail(s, error_r, "store: too many messages in one append");
+	if (sqlite_batch_begin(store, error_r) < 0)
+		return STORE_ERROR;
+	if (mailbox_get(s, mailbox, &mb, &found, error_r) < 0 ||
+	    query_int(s, "SELECT uidvalidity FROM mailboxes WHERE name = ?1", mailbox,
+		      &uidvalidity, error_r) < 0) {
+		sqlite_batch_abort(store);
+		return STORE_ERROR;
+	}
+	if (!found) {
+		sqlite_batch_abort(store);
+		*error_r = "No such mailbox";
+		return STORE_NOT_FOUND;
+	}
+	for (size_t i = 0; i < count; i++)
+		bytes += msgs[i].msg->size;
+	int ret = quota_check(s, bytes, error_r);
+	if (ret != STORE_OK) {
+		if (ret == STORE_OVER_QUOTA) {
+			snprintf(s->error, sizeof(s->error), "%s", *error_r);
+			*error_r = s->error;
+		}
+		sqlite_batch_abort(store);
+		return ret;
+	}
+	for (size_t i = 0; i < count; i++) {
+		bool dup = false;
+		if (batch_add(s, mailbox, NULL, msgs[i].iov, msgs[i].iovcnt, msgs[i].msg,
+			      msgs[i].internal_date, msgs[i].flags, msgs[i].keywords, &uids_r[i],
+			      &dup, error_r) < 0) {
+			sqlite_batch_abort(store);
+			return STORE_ERROR;
+		}
+	}
+	if (sqlite_batch_commit(store, error_r) < 0)
+		return STORE_ERROR;
+	*uidvalidity_r = (uint32_t)uidvalidity;
+	return STORE_OK;
+}
+
+static int sqlite_changes(struct store *store, const char *mailbox, uint64_t modseq,
+			  struct store_message **changed_r, size_t *changed_count_r,
+			  uint32_t **expunged_r, size_t *expunged_count_r, uint64_t *highestmodseq_r,
+			  const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	struct mailbox_row mb;
+
+	*changed_r = NULL;
+	*expunged_r = NULL;
+	*changed_count_r = *expunged_count_r = 0;
+	int ret = read_mailbox(s, mailbox, &mb, error_r);
+	if (ret != STORE_OK)
+		return ret;
+	*highestmodseq_r = (uint64_t)mb.highestmodseq;
+	if (modseq >= (uint64_t)mb.highestmodseq) {
+		rollback(s);
+		return STORE_OK; /* nothing happened since */
+	}
+	if (message_query(s, STMT_MESSAGE_CHANGED, mb.id, (int64_t)modseq, 0, changed_r,
+			  changed_count_r, error_r) < 0) {
+		rollback(s);
+		return STORE_ERROR;
+	}
+	sqlite3_stmt *st = prepare(s, "SELECT uid FROM expunged WHERE mailbox_id = ?1"
+				      " AND modseq > ?2 ORDER BY uid", error_r);
+	size_t n = 0, cap = 0;
+	uint32_t *list = NULL;
+	ret = st == NULL ? STORE_ERROR : STORE_OK;
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, mb.id);
+		sqlite3_bind_int64(st, 2, (int64_t)modseq);
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				uint32_t *p = reallocarray(list, cap, sizeof(*p));
+				if (p == NULL) {
+					ret = fail(s, error_r, "store: out of memory");
+					break;
+				}
+				list = p;
+			}
+			list[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+		}
+		if (ret == STORE_OK && rc != SQLITE_DONE)
+			ret = sql_fail(s, "expunged", error_r);
+		sqlite3_finalize(st);
+	}
+	rollback(s);
+	if (ret != STORE_OK) {
+		free(list);
+		free(*changed_r);
+		*changed_r = NULL;
+		*changed_count_r = 0;
+		return STORE_ERROR;
+	}
+	*expunged_r = list;
+	*expunged_count_r = n;
+	return STORE_OK;
+}
+
+static const char *const fts_columns[] = {
+	[STORE_TEXT_SUBJECT] = "subject", [STORE_TEXT_FROM] = "from_addr",
+	[STORE_TEXT_TO] = "to_addr",      [STORE_TEXT_CC] = "cc_addr",
+	[STORE_TEXT_BCC] = "bcc",         [STORE_TEXT_BODY] = "body",
+	[STORE_TEXT_ANY] = NULL,
+};
+
+/* utf8_chars counts code points. */
+static size_t utf8_chars(const char *t)
+{
+	size_t n = 0;
+	for (; *t != '\0'; t++)
+		n += ((unsigned char)*t & 0xc0) != 0x80;
+	return n;
+}
+
+static int sqlite_text_search(struct store *store, const char *mailbox,
+			      enum store_text_field field, const char *text, uint32_t **uids_r,
+			      size_t *count_r, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	struct mailbox_row mb;
+	char sql[768];
+	struct buf query;
+
+	*uids_r = NULL;
+	*count_r = 0;
+	int ret = read_mailbox(s, mailbox, &mb, error_r);
+	if (ret != STORE_OK)
+		return ret;
+	const char *col = fts_columns[field];
+	bool indexed = utf8_chars(text) >= 3;
+	buf_init(&query, strlen(text) * 2 + 64);
+	if (indexed) {
+		/* A phrase of the whole string: trigram matches it as a substring. */
+		if (col != NULL)
+			buf_printf(&query, "%s : ", col);
+		buf_putc(&query, '"');
+		for (const char *p = text; *p != '\0'; p++) {
+			if (*p == '"')
+				buf_putc(&query, '"');
+			buf_putc(&query, *p);
+		}
+		buf_putc(&query, '"');
+		snprintf(sql, sizeof(sql),
+			 "SELECT m.uid FROM fts JOIN messages m ON m.id = fts.rowid"
+			 " WHERE fts MATCH ?2 AND m.mailbox_id = ?1 ORDER BY m.uid");
+	} else {
+		/* Too short for a trigram: scan this mailbox's rows (still only
+		 * the indexed text, never the message files). */
+		buf_append(&query, text, strlen(text));
+		if (col != NULL)
+			snprintf(sql, sizeof(sql),
+				 "SELECT m.uid FROM messages m JOIN fts ON fts.rowid = m.id"
+				 " WHERE m.mailbox_id = ?1 AND instr(lower(fts.%s), lower(?2)) > 0"
+				 " ORDER BY m.uid", col);
+		else
+			snprintf(sql, sizeof(sql),
+				 "SELECT m.uid FROM messages m JOIN fts ON fts.rowid = m.id"
+				 " WHERE m.mailbox_id = ?1 AND instr(lower(fts.subject || ' ' ||"
+				 " fts.from_addr || ' ' || fts.to_addr || ' ' || fts.cc_addr || ' ' ||"
+				 " fts.bcc || ' ' || fts.body), lower(?2)) > 0 ORDER BY m.uid");
+	}
+	sqlite3_stmt *st = prepare(s, sql, error_r);
+	size_t n = 0, cap = 0;
+	uint32_t *list = NULL;
+	ret = st == NULL ? STORE_ERROR : STORE_OK;
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, mb.id);
+		sqlite3_bind_text(st, 2, query.data != NULL ? query.data : "", (int)query.len,
+				  SQLITE_STATIC);
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				uint32_t *p = reallocarray(list, cap, sizeof(*p));
+				if (p == NULL) {
+					ret = fail(s, error_r, "store: out of memory");
+					break;
+				}
+				list = p;
+			}
+			list[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+		}
+		if (ret == STORE_OK && rc != SQLITE_DONE)
+			ret = sql_fail(s, "search", error_r);
+		sqlite3_finalize(st);
+	}
+	buf_free(&query);
+	rollback(s);
+	if (ret != STORE_OK) {
+		free(list);
+		return STORE_ERROR;
+	}
+	*uids_r = list;
+	*count_r = n;
+	return STORE_OK;
+}
+
+static int sqlite_quota_get(struct store *store, uint64_t *limit_r, uint64_t *used_r,
+			    const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	int64_t limit, used;
+	if (no_batch(s, error_r) < 0 ||
+	    query_int(s, "SELECT value FROM meta WHERE key = 'quota_storage'", NULL, &limit,
+		      error_r) < 0 ||
+	    query_int(s, "SELECT coalesce(sum(size), 0) FROM messages", NULL, &used, error_r) < 0)
+		return STORE_ERROR;
+	*limit_r = limit > 0 ? (uint64_t)limit : 0;
+	*used_r = used > 0 ? (uint64_t)used : 0;
+	return STORE_OK;
+}
+
+static int sqlite_quota_set(struct store *store, uint64_t limit, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	if (limit > INT64_MAX)
+		return fail(s, error_r, "store: quota too large");
+	if (begin_write(s, error_r) < 0)
+		return STORE_ERROR;
+	if (meta_set(s, "quota_storage", (int64_t)limit, error_r) < 0) {
+		rollback(s);
+		return STORE_ERROR;
+	}
+	return commit(s, error_r) < 0 ? STORE_ERROR : STORE_OK;
+}
+
 const struct store_backend store_backend_sqlite = {
 	.name = "sqlite",
 	.preinit = sqlite_preinit,
@@ -1273,4 +2553,21 @@ const struct store_backend store_backend_sqlite = {
 	.message_list = sqlite_message_list,
 	.message_open = sqlite_message_open,
 	.expunge = sqlite_expunge,
+	.keyword_list = sqlite_keyword_list,
+	.keyword_index = sqlite_keyword_index,
+	.mailbox_get = sqlite_mailbox_get,
+	.mailbox_create = sqlite_mailbox_create,
+	.mailbox_delete = sqlite_mailbox_delete,
+	.mailbox_rename = sqlite_mailbox_rename,
+	.mailbox_subscribe = sqlite_mailbox_subscribe,
+	.message_range = sqlite_message_range,
+	.message_meta = sqlite_message_meta,
+	.message_meta_free = sqlite_message_meta_free,
+	.flags_update = sqlite_flags_update,
+	.copy = sqlite_copy,
+	.append = sqlite_append,
+	.changes = sqlite_changes,
+	.text_search = sqlite_text_search,
+	.quota_get = sqlite_quota_get,
+	.quota_set = sqlite_quota_set,
 };

@@ -250,3 +250,185 @@ int store_expunge(struct store *store, const char *mailbox, const uint32_t *uids
 		return -1;
 	return store->backend->expunge(store, name, uids, count, error_r);
 }
+
+/* ---------- the IMAP calls: names checked, then the backend ---------- */
+
+#define NAME_OR_FAIL(var, mailbox)                                  \
+	const char *var = mailbox_name_check(mailbox, error_r);     \
+	if (var == NULL)                                            \
+		return STORE_NOT_ALLOWED
+
+int store_keyword_list(struct store *store, const char *const **names_r, size_t *count_r,
+		       const char **error_r)
+{
+	assert(store != NULL && names_r != NULL && count_r != NULL && error_r != NULL);
+	return store->backend->keyword_list(store, names_r, count_r, error_r);
+}
+
+int store_keyword_index(struct store *store, const char *name, bool create, unsigned *index_r,
+			const char **error_r)
+{
+	assert(store != NULL && name != NULL && index_r != NULL && error_r != NULL);
+	size_t len = strnlen(name, STORE_KEYWORD_LEN_MAX + 1);
+	if (len == 0 || len > STORE_KEYWORD_LEN_MAX) {
+		*error_r = "Invalid keyword";
+		return STORE_NOT_ALLOWED;
+	}
+	return store->backend->keyword_index(store, name, create, index_r, error_r);
+}
+
+int store_mailbox_get(struct store *store, const char *name, struct store_mailbox *box_r,
+		      const char **error_r)
+{
+	assert(store != NULL && name != NULL && box_r != NULL && error_r != NULL);
+	NAME_OR_FAIL(n, name);
+	return store->backend->mailbox_get(store, n, box_r, error_r);
+}
+
+int store_mailbox_create(struct store *store, const char *name, const char **error_r)
+{
+	assert(store != NULL && name != NULL && error_r != NULL);
+	NAME_OR_FAIL(n, name);
+	return store->backend->mailbox_create(store, n, error_r);
+}
+
+int store_mailbox_delete(struct store *store, const char *name, const char **error_r)
+{
+	assert(store != NULL && name != NULL && error_r != NULL);
+	NAME_OR_FAIL(n, name);
+	return store->backend->mailbox_delete(store, n, error_r);
+}
+
+int store_mailbox_rename(struct store *store, const char *from, const char *to,
+			 const char **error_r)
+{
+	assert(store != NULL && from != NULL && to != NULL && error_r != NULL);
+	NAME_OR_FAIL(f, from);
+	NAME_OR_FAIL(t, to);
+	return store->backend->mailbox_rename(store, f, t, error_r);
+}
+
+int store_mailbox_subscribe(struct store *store, const char *name, bool subscribed,
+			    const char **error_r)
+{
+	assert(store != NULL && name != NULL && error_r != NULL);
+	NAME_OR_FAIL(n, name);
+	return store->backend->mailbox_subscribe(store, n, subscribed, error_r);
+}
+
+int store_message_range(struct store *store, const char *mailbox, uint32_t first,
+			uint32_t last, struct store_message **list_r, size_t *count_r,
+			const char **error_r)
+{
+	assert(store != NULL && mailbox != NULL && list_r != NULL && count_r != NULL);
+	*list_r = NULL;
+	*count_r = 0;
+	NAME_OR_FAIL(n, mailbox);
+	if (first > last)
+		return STORE_OK;
+	return store->backend->message_range(store, n, first, last, list_r, count_r, error_r);
+}
+
+int store_message_meta(struct store *store, const char *mailbox, uint32_t uid,
+		       struct store_message_meta **meta_r, const char **error_r)
+{
+	assert(store != NULL && mailbox != NULL && meta_r != NULL && error_r != NULL);
+	*meta_r = NULL;
+	NAME_OR_FAIL(n, mailbox);
+	return store->backend->message_meta(store, n, uid, meta_r, error_r);
+}
+
+void store_message_meta_free(struct store_message_meta **meta)
+{
+	if (meta == NULL || *meta == NULL)
+		return;
+	/* Only one backend exists; it owns the layout of the allocation. */
+	store_backend_sqlite.message_meta_free(*meta);
+	*meta = NULL;
+}
+
+int store_flags_update(struct store *store, const char *mailbox, const uint32_t *uids,
+		       size_t count, enum store_flags_mode mode, uint32_t flags,
+		       uint64_t keywords, uint64_t unchangedsince,
+		       struct store_message **changed_r, size_t *changed_count_r,
+		       uint32_t **failed_r, size_t *failed_count_r, const char **error_r)
+{
+	assert(store != NULL && mailbox != NULL && (uids != NULL || count == 0));
+	*changed_r = NULL;
+	*failed_r = NULL;
+	*changed_count_r = *failed_count_r = 0;
+	NAME_OR_FAIL(n, mailbox);
+	return store->backend->flags_update(store, n, uids, count, mode, flags, keywords,
+					    unchangedsince, changed_r, changed_count_r, failed_r,
+					    failed_count_r, error_r);
+}
+
+int store_copy(struct store *store, const char *from, const uint32_t *uids, size_t count,
+	       const char *to, bool move, uint32_t *uidvalidity_r, uint32_t **src_r,
+	       uint32_t **dst_r, size_t *copied_r, const char **error_r)
+{
+	assert(store != NULL && from != NULL && to != NULL && (uids != NULL || count == 0));
+	*src_r = *dst_r = NULL;
+	*copied_r = 0;
+	NAME_OR_FAIL(f, from);
+	NAME_OR_FAIL(t, to);
+	return store->backend->copy(store, f, uids, count, t, move, uidvalidity_r, src_r, dst_r,
+				    copied_r, error_r);
+}
+
+int store_append(struct store *store, const char *mailbox, const struct store_append_msg *msgs,
+		 size_t count, uint32_t *uidvalidity_r, uint32_t *uids_r, const char **error_r)
+{
+	assert(store != NULL && mailbox != NULL && msgs != NULL && uids_r != NULL);
+	NAME_OR_FAIL(n, mailbox);
+	for (size_t i = 0; i < count; i++) {
+		uint64_t total = 0;
+		if (msgs[i].iovcnt < 0 || msgs[i].msg == NULL)
+			return STORE_ERROR;
+		for (int k = 0; k < msgs[i].iovcnt; k++)
+			total += msgs[i].iov[k].iov_len;
+		if (message_check(msgs[i].msg, total, error_r) < 0)
+			return STORE_ERROR;
+	}
+	return store->backend->append(store, n, msgs, count, uidvalidity_r, uids_r, error_r);
+}
+
+int store_changes(struct store *store, const char *mailbox, uint64_t modseq,
+		  struct store_message **changed_r, size_t *changed_count_r,
+		  uint32_t **expunged_r, size_t *expunged_count_r, uint64_t *highestmodseq_r,
+		  const char **error_r)
+{
+	assert(store != NULL && mailbox != NULL && highestmodseq_r != NULL);
+	*changed_r = NULL;
+	*expunged_r = NULL;
+	*changed_count_r = *expunged_count_r = 0;
+	NAME_OR_FAIL(n, mailbox);
+	return store->backend->changes(store, n, modseq, changed_r, changed_count_r, expunged_r,
+				       expunged_count_r, highestmodseq_r, error_r);
+}
+
+int store_text_search(struct store *store, const char *mailbox, enum store_text_field field,
+		      const char *text, uint32_t **uids_r, size_t *count_r,
+		      const char **error_r)
+{
+	assert(store != NULL && mailbox != NULL && text != NULL && uids_r != NULL);
+	*uids_r = NULL;
+	*count_r = 0;
+	NAME_OR_FAIL(n, mailbox);
+	if ((unsigned)field > STORE_TEXT_ANY)
+		return STORE_ERROR;
+	return store->backend->text_search(store, n, field, text, uids_r, count_r, error_r);
+}
+
+int store_quota_get(struct store *store, uint64_t *limit_r, uint64_t *used_r,
+		    const char **error_r)
+{
+	assert(store != NULL && limit_r != NULL && used_r != NULL && error_r != NULL);
+	return store->backend->quota_get(store, limit_r, used_r, error_r);
+}
+
+int store_quota_set(struct store *store, uint64_t limit, const char **error_r)
+{
+	assert(store != NULL && error_r != NULL);
+	return store->backend->quota_set(store, limit, error_r);
+}

@@ -9,6 +9,7 @@
 
 #include "lib/buf.h"
 #include "lib/ipc.h"
+#include "imap/imap-session.h"
 #include "lib/log.h"
 #include "pop3/pop3-session.h"
 
@@ -25,19 +26,34 @@ struct session {
 	const struct worker_session_env *env;
 	int fd;
 	struct ev_io *io;
+	struct ev_timer *timer;       /* IMAP autologout */
+	uint64_t last_input;
 	struct buf in, out;
 	struct pop3_session *pop3;
+	struct imap_session *imap;
+	struct session *next, **prev; /* IMAP sessions, for change notices */
 	bool closing;
 	bool dead;
 };
+
+static struct session *imap_sessions;
+static unsigned imap_session_count;
 
 static void session_free(struct session *s)
 {
 	if (s->pop3 != NULL)
 		pop3_sessions--;
+	if (s->imap != NULL) {
+		imap_session_count--;
+		*s->prev = s->next;
+		if (s->next != NULL)
+			s->next->prev = s->prev;
+	}
 	ev_io_del(&s->io);
+	ev_timer_del(&s->timer);
 	close(s->fd);
 	pop3_session_free(&s->pop3);
+	imap_session_free(&s->imap);
 	buf_free(&s->in);
 	buf_free(&s->out);
 	const struct worker_session_env *env = s->env;
@@ -96,6 +112,9 @@ static const struct pop3_callbacks pop3_callbacks = {
 	.close = cb_close,
 };
 
+static void session_flush(struct session *s);
+static void session_ready(struct ev_io *io, unsigned events, void *ctx);
+
 static void session_work(struct session *s, bool readable)
 {
 	char chunk[SESSION_READ_CHUNK];
@@ -106,9 +125,19 @@ static void session_work(struct session *s, bool readable)
 			s->dead = true;
 		else if (n > 0 && buf_append(&s->in, chunk, (size_t)n) < 0)
 			s->dead = true;
+		else if (n > 0)
+			s->last_input = ev_now(s->env->ev);
 	}
-	if (!s->dead && !s->closing)
+	if (!s->dead && !s->closing && s->pop3 != NULL)
 		pop3_session_input(s->pop3, &s->in);
+	else if (!s->dead && !s->closing && s->imap != NULL)
+		imap_session_input(s->imap, &s->in);
+	session_flush(s);
+}
+
+/* session_flush sends what is waiting and chooses what to wait for. */
+static void session_flush(struct session *s)
+{
 	while (!s->dead && s->out.len > 0) {
 		ssize_t n = write(s->fd, s->out.data, s->out.len);
 		if (n < 0) {
@@ -122,9 +151,100 @@ static void session_work(struct session *s, bool readable)
 		session_free(s);
 		return;
 	}
-	/* Pipelined commands wait while earlier answers are still going out. */
-	unsigned events = s->out.len > 0 ? EV_WRITE : EV_READ;
-	ev_io_set(s->io, events);
+	/* Pipelined commands wait while earlier answers are still going out;
+	 * an IMAP session goes on with a long FETCH once its output is sent. */
+	ev_io_set(s->io, s->out.len > 0 ? EV_WRITE : EV_READ);
+}
+
+/* ---------- IMAP ---------- */
+
+static void imap_cb_close(void *ctx)
+{
+	struct session *s = ctx;
+	s->closing = true;
+}
+
+static void imap_cb_changed(void *ctx)
+{
+	(void)ctx;
+	worker_session_notify_all();
+}
+
+static const struct imap_session_callbacks imap_callbacks = {
+	.close = imap_cb_close,
+	.changed = imap_cb_changed,
+};
+
+void worker_session_notify_all(void)
+{
+	for (struct session *s = imap_sessions, *next; s != NULL; s = next) {
+		next = s->next;
+		size_t before = s->out.len;
+		imap_session_notify(s->imap);
+		if (s->out.len != before)
+			session_flush(s);
+	}
+}
+
+static void autologout_check(struct ev_timer *t, void *ctx)
+{
+	struct session *s = ctx;
+	(void)t;
+	s->timer = NULL;
+	uint64_t limit = (uint64_t)IMAP_SESSION_AUTOLOGOUT_SECONDS * 1000;
+	uint64_t idle = ev_now(s->env->ev) - s->last_input;
+	if (idle >= limit) {
+		imap_session_timeout(s->imap);
+		session_flush(s);
+		return;
+	}
+	s->timer = ev_timer_add(s->env->ev, limit - idle + 100, autologout_check, s);
+}
+
+static int imap_open(const struct worker_session_env *env, int fd)
+{
+	if (imap_session_count >= env->max_imap_sessions) {
+		static const char busy[] = "* BYE [LIMIT] Too many sessions for this account\r\n";
+		if (write(fd, busy, sizeof(busy) - 1) < 0) {
+			/* the client is gone anyway */
+		}
+		log_info("IMAP: session refused, the account has %u already", imap_session_count);
+		close(fd);
+		return -1;
+	}
+	struct session *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	s->env = env;
+	s->fd = fd;
+	s->last_input = ev_now(env->ev);
+	buf_init(&s->in, SESSION_MAX_INPUT + SESSION_READ_CHUNK);
+	buf_init(&s->out, SESSION_MAX_OUTPUT);
+	struct imap_session_settings settings = { .max_append = env->max_message_size };
+	s->imap = imap_session_new(env->store, &s->out, &settings, &imap_callbacks, s);
+	s->io = ev_io_add(env->ev, fd, EV_READ, session_ready, s);
+	s->timer = ev_timer_add(env->ev, (uint64_t)IMAP_SESSION_AUTOLOGOUT_SECONDS * 1000,
+				autologout_check, s);
+	if (s->imap == NULL || s->io == NULL || s->timer == NULL) {
+		ev_io_del(&s->io);
+		ev_timer_del(&s->timer);
+		imap_session_free(&s->imap);
+		buf_free(&s->in);
+		buf_free(&s->out);
+		free(s);
+		close(fd);
+		return -1;
+	}
+	imap_session_count++;
+	s->next = imap_sessions;
+	if (s->next != NULL)
+		s->next->prev = &s->next;
+	s->prev = &imap_sessions;
+	imap_sessions = s;
+	return 0;
 }
 
 static void session_ready(struct ev_io *io, unsigned events, void *ctx)
@@ -175,6 +295,8 @@ int worker_session_open(const struct worker_session_env *env, int fd, uint64_t p
 	size_t count;
 	uint32_t uidvalidity;
 
+	if (protocol == IPC_PROTO_IMAP)
+		return imap_open(env, fd);
 	if (protocol != IPC_PROTO_POP3) {
 		close(fd);
 		return -1;

@@ -16,10 +16,15 @@ struct worker_session_env {
 	struct store *store;
 	/* Called when a session ends (the worker counts its connections). */
 	void (*closed)(void);
+	uint64_t max_message_size;    /* APPEND's limit */
+	unsigned max_imap_sessions;   /* IMAP sessions of this account at once */
 };
 
 /* worker_session_open starts a session of protocol (enum ipc_protocol) on
  * fd, which it takes over.  Returns 0, or -1 (fd closed, closed not called). */
 int worker_session_open(const struct worker_session_env *env, int fd, uint64_t protocol);
+/* worker_session_notify_all tells every IMAP session the store changed
+ * (after a delivery, or a change made by one of them). */
+void worker_session_notify_all(void);
 
 #endif

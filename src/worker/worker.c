@@ -38,6 +38,11 @@
 
 /* Connections (queue links, later sessions) one worker holds at once. */
 #define WORKER_MAX_LINKS 1024
+/* IMAP sessions of one account at once: a person's phone, laptop and
+ * desktop keep a few each (Thunderbird up to 5 per account); Dovecot's
+ * default per user and address is 10.  100 covers a shared mailbox used
+ * by a team while one runaway client cannot take the worker's descriptors. */
+#define WORKER_MAX_IMAP_SESSIONS 100
 /* Deliveries made durable by one commit (group commit). */
 #define WORKER_MAX_BATCH 256
 #define WORKER_MAX_KEY 128
@@ -224,6 +229,7 @@ static void run_batch(struct ev_timer *timer, void *ctx)
 		free(p);
 	}
 	w.last_activity = ev_now(w.ev);
+	worker_session_notify_all();
 	maybe_exit();
 }
 
@@ -331,6 +337,8 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		env.ev = w.ev;
 		env.store = w.store;
 		env.closed = session_closed;
+		env.max_message_size = w.config.smtp_max_message_size;
+		env.max_imap_sessions = WORKER_MAX_IMAP_SESSIONS;
 		if (worker_session_open(&env, msg->fd, protocol) == 0) {
 			w.links++;
 			w.idle_asked = false;
