@@ -188,8 +188,81 @@ static int account_show(struct cli_options *opts, struct directory *dir, const c
 	}
 	printf("  %-24s %8llu messages %12llu bytes\n", "total", (unsigned long long)total,
 	       (unsigned long long)bytes);
+	uint64_t limit, used;
+	if (store_quota_get(store, &limit, &used, &error) == STORE_OK) {
+		if (limit > 0)
+			printf("  quota %llu bytes, %llu used (%.1f%%)\n", (unsigned long long)limit,
+			       (unsigned long long)used, 100.0 * (double)used / (double)limit);
+		else
+			printf("  quota none, %llu bytes used\n", (unsigned long long)used);
+	}
 	store_mailbox_list_free(&boxes, count);
 	store_close(&store);
+	return 0;
+}
+
+/* parse_size reads "500M", "2G", "1048576", "0" or "none" (1024-based units). */
+static int parse_size(const char *text, uint64_t *size_r)
+{
+	static const char units[] = "KMGT";
+	char *end;
+
+	if (strcmp(text, "none") == 0) {
+		*size_r = 0;
+		return 0;
+	}
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (errno != 0 || end == text || text[0] == '-')
+		return -1;
+	uint64_t mult = 1;
+	if (*end != '\0') {
+		const char *u = strchr(units, *end & ~0x20);
+		if (u == NULL || (end[1] != '\0' && !((end[1] == 'B' || end[1] == 'b') && end[2] == '\0')))
+			return -1;
+		for (const char *k = units; k <= u; k++)
+			mult *= 1024;
+	}
+	if (v > UINT64_MAX / mult)
+		return -1;
+	*size_r = v * mult;
+	return 0;
+}
+
+/* account_quota sets the account's storage quota (RFC 9208 STORAGE). */
+static int account_quota(struct cli_options *opts, struct directory *dir, const char *address,
+			 const char *size_text)
+{
+	struct directory_account a;
+	const char *error;
+	char path[PATH_MAX];
+	struct store *store;
+	uint64_t size;
+
+	if (parse_size(size_text, &size) < 0) {
+		fprintf(stderr, "ravelin: '%s' is not a size (e.g. 500M, 2G, none)\n", size_text);
+		return 2;
+	}
+	if (directory_account_get(dir, address, &a, &error) < 0) {
+		fprintf(stderr, "ravelin: %s\n", error);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/accounts/%llu", opts->config.data,
+		 (unsigned long long)a.id);
+	if (store_open(path, &store, &error) < 0) {
+		fprintf(stderr, "ravelin: store of %s: %s\n", a.address, error);
+		return 1;
+	}
+	int r = store_quota_set(store, size, &error);
+	if (r != STORE_OK)
+		fprintf(stderr, "ravelin: setting the quota failed: %s\n", error);
+	store_close(&store);
+	if (r != STORE_OK || cli_own(&opts->config, path, true) < 0)
+		return 1;
+	if (size > 0)
+		printf("quota of %s set to %llu bytes\n", a.address, (unsigned long long)size);
+	else
+		printf("quota of %s removed\n", a.address);
 	return 0;
 }
 
@@ -227,8 +300,10 @@ int cli_account(struct cli_options *opts, int argc, char **argv)
 	const char *error = "";
 	int r = 0;
 
-	if (argc < 1 || (strcmp(argv[0], "list") != 0 && argc != 2)) {
-		fprintf(stderr, "usage: ravelin account add|del|passwd|show ADDRESS | account list\n");
+	bool quota = argc == 3 && strcmp(argv[0], "quota") == 0;
+	if (argc < 1 || (strcmp(argv[0], "list") != 0 && argc != 2 && !quota)) {
+		fprintf(stderr, "usage: ravelin account add|del|passwd|show ADDRESS | "
+				"account quota ADDRESS SIZE | account list\n");
 		return 2;
 	}
 	struct directory *dir = open_directory(opts);
@@ -237,6 +312,11 @@ int cli_account(struct cli_options *opts, int argc, char **argv)
 	const char *cmd = argv[0];
 	if (strcmp(cmd, "add") == 0) {
 		r = account_add(opts, dir, argv[1]);
+		directory_close(&dir);
+		return r;
+	}
+	if (quota) {
+		r = account_quota(opts, dir, argv[1], argv[2]);
 		directory_close(&dir);
 		return r;
 	}

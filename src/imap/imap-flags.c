@@ -52,7 +52,7 @@ static bool keyword_valid(struct str s)
 static int flag_one(struct store *store, const struct imap_arg *arg, bool create,
 		    uint32_t *flags, uint64_t *keywords, const char **error_r)
 {
-	if (arg->type != IMAP_ARG_ATOM) {
+	if (arg->type != IMAP_ARG_ATOM && arg->type != IMAP_ARG_NIL) {
 		*error_r = "Flags must be atoms";
 		return IMAP_FLAGS_BAD;
 	}

@@ -84,6 +84,7 @@ enum {
 	RET_SPECIAL_USE = 16,
 	RET_STATUS = 32,
 	LIST_EXTENDED = 64,
+	SEL_RECURSIVE = 128,
 };
 
 static const char *const special_names[] = {
@@ -98,6 +99,7 @@ struct list_entry {
 	const char *name;
 	const struct store_mailbox *box; /* NULL: \NonExistent parent */
 	bool children;
+	bool subscribed_child;           /* a descendant is subscribed */
 };
 
 static int entry_cmp(const void *a, const void *b)
@@ -152,8 +154,13 @@ static struct list_entry *build_entries(struct imap_session *s, struct store_mai
 		}
 	for (size_t i = 0; i < count; i++) {
 		size_t len = strlen(e[i].name);
-		for (size_t k = 0; k < count && !e[i].children; k++)
-			e[i].children = strncmp(e[k].name, e[i].name, len) == 0 && e[k].name[len] == '/';
+		for (size_t k = 0; k < count; k++) {
+			if (strncmp(e[k].name, e[i].name, len) != 0 || e[k].name[len] != '/')
+				continue;
+			e[i].children = true;
+			if (e[k].box != NULL && e[k].box->subscribed)
+				e[i].subscribed_child = true;
+		}
 	}
 	*count_r = count;
 	return e;
@@ -248,9 +255,10 @@ static int list_options(const struct imap_arg *arg, bool selection, unsigned *op
 			*opts |= selection ? SEL_SUBSCRIBED | RET_SUBSCRIBED : RET_SUBSCRIBED;
 		else if (imap_arg_is_atom(a, "SPECIAL-USE"))
 			*opts |= selection ? SEL_SPECIAL_USE : RET_SPECIAL_USE;
-		else if (selection && (imap_arg_is_atom(a, "REMOTE") ||
-				       imap_arg_is_atom(a, "RECURSIVEMATCH")))
+		else if (selection && imap_arg_is_atom(a, "REMOTE"))
 			continue;
+		else if (selection && imap_arg_is_atom(a, "RECURSIVEMATCH"))
+			*opts |= SEL_RECURSIVE;
 		else if (!selection && imap_arg_is_atom(a, "CHILDREN"))
 			*opts |= RET_CHILDREN;
 		else if (!selection && imap_arg_is_atom(a, "STATUS") && i + 1 < n &&
@@ -317,7 +325,9 @@ static enum imap_command_result list_common(struct imap_session *s,
 
 	if (!lsub && argc > 0 && args[0].type == IMAP_ARG_LIST) {
 		opts |= LIST_EXTENDED;
-		if (list_options(&args[i++], true, &opts, &items) < 0) {
+		/* RFC 5258 3: RECURSIVEMATCH needs another selection option. */
+		if (list_options(&args[i++], true, &opts, &items) < 0 ||
+		    ((opts & SEL_RECURSIVE) && !(opts & (SEL_SUBSCRIBED | SEL_SPECIAL_USE)))) {
 			session_tagged(s, "BAD", "Invalid LIST selection options");
 			return CMD_DONE;
 		}
@@ -383,7 +393,24 @@ static enum imap_command_result list_common(struct imap_session *s,
 			match = name_matches(e[k].name, patterns[p]);
 		if (!match)
 			continue;
-		if ((opts & SEL_SUBSCRIBED) && (e[k].box == NULL || !e[k].box->subscribed))
+		bool subscribed = e[k].box != NULL && e[k].box->subscribed;
+		if (lsub && !subscribed && e[k].subscribed_child) {
+			/* RFC 3501 6.3.9: "foo" with \Noselect when only "foo/bar"
+			 * is subscribed and "%" stops at the level of foo. */
+			buf_append(s->out, "* LSUB (\\Noselect) \"/\" ", 23);
+			session_write_mailbox(s, e[k].name);
+			buf_append(s->out, "\r\n", 2);
+			continue;
+		}
+		if ((opts & SEL_RECURSIVE) && !subscribed && e[k].subscribed_child) {
+			/* RFC 5258 3.5: a parent of subscribed mailboxes. */
+			struct list_entry parent = e[k];
+			write_entry(s, &parent, opts & ~RET_SUBSCRIBED, false);
+			s->out->len -= 2; /* the CRLF */
+			buf_append(s->out, " (CHILDINFO (\"SUBSCRIBED\"))\r\n", 29);
+			continue;
+		}
+		if ((opts & SEL_SUBSCRIBED) && !subscribed)
 			continue;
 		if ((opts & SEL_SPECIAL_USE) &&
 		    (e[k].box == NULL || special_names[e[k].box->special_use] == NULL))

@@ -459,6 +459,18 @@ static int load_messages(struct imap_session *s, const uint32_t *uids, size_t n,
 	return STORE_OK;
 }
 
+/* condstore_enable: RFC 7162 3.1: the first CONDSTORE-enabling command of
+ * a selected mailbox tells the client the mailbox's HIGHESTMODSEQ. */
+static void condstore_enable(struct imap_session *s)
+{
+	if (s->condstore)
+		return;
+	s->condstore = true;
+	if (s->selected)
+		session_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest",
+				 (unsigned long long)s->modseq);
+}
+
 /* ---------- commands of any state ---------- */
 
 static enum imap_command_result cmd_capability(struct imap_session *s,
@@ -925,7 +937,7 @@ static enum imap_command_result cmd_fetch(struct imap_session *s, const struct i
 		return CMD_DONE;
 	}
 	if (job->needs.modseq || job->needs.changedsince)
-		s->condstore = true;
+		condstore_enable(s);
 	if (resolve_set(s, &cmd->args[0], uid, &job->uids, &job->seqs, &job->count) < 0) {
 		free(job);
 		return CMD_DONE;
@@ -990,7 +1002,7 @@ static enum imap_command_result cmd_store(struct imap_session *s, const struct i
 			session_tagged(s, "BAD", "Invalid STORE modifier");
 			return CMD_DONE;
 		}
-		s->condstore = true;
+		condstore_enable(s);
 		a = 2;
 	}
 	if (argc != a + 2 || args[a].type != IMAP_ARG_ATOM) {

@@ -118,8 +118,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"SELECT uid, flags, modseq, size, internal_date, blob, keywords FROM messages"
 		" WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
 	[STMT_FTS_INSERT] =
-		"INSERT INTO fts (rowid, subject, from_addr, to_addr, cc_addr, bcc, body)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		"INSERT INTO fts (rowid, subject, from_addr, to_addr, cc_addr, bcc, body, header)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[STMT_FTS_DELETE] = "DELETE FROM fts WHERE rowid = ?1",
 	[STMT_MESSAGE_CHANGED] =
 		"SELECT uid, flags, modseq, size, internal_date, blob, keywords FROM messages"
@@ -222,7 +222,7 @@ static const char schema_v2[] =
 	" name TEXT NOT NULL UNIQUE COLLATE NOCASE"
 	");"
 	"UPDATE messages SET keywords = 0 WHERE keywords = '';"
-	"CREATE VIRTUAL TABLE fts USING fts5(subject, from_addr, to_addr, cc_addr, bcc, body,"
+	"CREATE VIRTUAL TABLE fts USING fts5(subject, from_addr, to_addr, cc_addr, bcc, body, header,"
 	" tokenize = 'trigram case_sensitive 0');";
 
 struct sqlite_store {
@@ -991,6 +991,7 @@ static int fts_insert(struct sqlite_store *s, int64_t rowid, const struct mime_m
 		bind_str(&b, msg->cc);
 		bind_str(&b, buf_str(&bcc));
 		bind_str(&b, buf_str(&body));
+		bind_str(&b, buf_str(&header));
 		if (bind_check(s, &b, error_r) == 0)
 			ret = step_done(s, st, "index message", error_r);
 		else
@@ -2184,8 +2185,8 @@ static int copy_one(struct sqlite_store *s, int64_t rowid, const struct mailbox_
 		 "INSERT INTO parts SELECT %lld, idx, section, depth, child_count, is_message,"
 		 " header_offset, header_size, body_offset, body_size, body_lines, content_type"
 		 " FROM parts WHERE message_id = %lld;"
-		 "INSERT INTO fts (rowid, subject, from_addr, to_addr, cc_addr, bcc, body)"
-		 " SELECT %lld, subject, from_addr, to_addr, cc_addr, bcc, body FROM fts"
+		 "INSERT INTO fts (rowid, subject, from_addr, to_addr, cc_addr, bcc, body, header)"
+		 " SELECT %lld, subject, from_addr, to_addr, cc_addr, bcc, body, header FROM fts"
 		 " WHERE rowid = %lld;",
 		 (long long)new_id, (long long)rowid, (long long)new_id, (long long)rowid);
 	return exec(s, sql, error_r);
@@ -2202,10 +2203,6 @@ static int sqlite_copy(struct store *store, const char *from, const uint32_t *ui
 
 	*src_r = *dst_r = NULL;
 	*copied_r = 0;
-	if (move && strcmp(from, to) == 0) {
-		*error_r = "Cannot move messages into the same mailbox";
-		return STORE_NOT_ALLOWED;
-	}
 	if (begin_write(s, error_r) < 0)
 		return STORE_ERROR;
 	if (mailbox_get(s, from, &src, &found_src, error_r) < 0 ||
@@ -2415,7 +2412,7 @@ static const char *const fts_columns[] = {
 	[STORE_TEXT_SUBJECT] = "subject", [STORE_TEXT_FROM] = "from_addr",
 	[STORE_TEXT_TO] = "to_addr",      [STORE_TEXT_CC] = "cc_addr",
 	[STORE_TEXT_BCC] = "bcc",         [STORE_TEXT_BODY] = "body",
-	[STORE_TEXT_ANY] = NULL,
+	[STORE_TEXT_ANY] = NULL, /* every column: the raw header is one of them */
 };
 
 /* utf8_chars counts code points. */
@@ -2472,7 +2469,8 @@ static int sqlite_text_search(struct store *store, const char *mailbox,
 				 "SELECT m.uid FROM messages m JOIN fts ON fts.rowid = m.id"
 				 " WHERE m.mailbox_id = ?1 AND instr(lower(fts.subject || ' ' ||"
 				 " fts.from_addr || ' ' || fts.to_addr || ' ' || fts.cc_addr || ' ' ||"
-				 " fts.bcc || ' ' || fts.body), lower(?2)) > 0 ORDER BY m.uid");
+				 " fts.bcc || ' ' || fts.body || ' ' || fts.header), lower(?2)) > 0"
+				 " ORDER BY m.uid");
 	}
 	sqlite3_stmt *st = prepare(s, sql, error_r);
 	size_t n = 0, cap = 0;
