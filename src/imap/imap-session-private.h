@@ -54,6 +54,7 @@ struct imap_session {
 	size_t pending_count;
 	uint64_t own_modseqs[IMAP_OWN_MODSEQS];
 	size_t own_count;
+	size_t keywords_known;         /* keywords the client was told of in FLAGS */
 	uint32_t *saved;               /* SEARCHRES "$", UIDs */
 	size_t saved_count;
 };

@@ -284,6 +284,53 @@ static void write_flags_fetch(struct imap_session *s, uint32_t seq, const struct
 	buf_append(s->out, ")\r\n", 3);
 }
 
+/* write_keyword_list writes " $a $b" for the account's keywords. */
+static size_t write_keyword_list(struct imap_session *s)
+{
+	const char *const *names = NULL;
+	size_t n = 0;
+	const char *error;
+	if (store_keyword_list(s->store, &names, &n, &error) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (names[i] != NULL)
+			buf_printf(s->out, " %s", names[i]);
+	return n;
+}
+
+static void announce_permanent(struct imap_session *s)
+{
+	if (s->readonly) {
+		session_untagged(s, "OK [PERMANENTFLAGS ()] Read-only mailbox");
+		return;
+	}
+	buf_append(s->out, "* OK [PERMANENTFLAGS (" IMAP_SYSTEM_FLAGS,
+		   22 + sizeof(IMAP_SYSTEM_FLAGS) - 1);
+	size_t n = write_keyword_list(s);
+	buf_printf(s->out, "%s)] Flags permitted\r\n", n < STORE_KEYWORDS_MAX ? " \\*" : "");
+}
+
+/*
+ * announce_flags sends FLAGS (and with permanent, PERMANENTFLAGS) when the
+ * account has keywords the client has not been told of: RFC 3501 7.2.6
+ * wants a keyword in FLAGS before a FETCH shows it.
+ */
+static void announce_flags(struct imap_session *s, bool permanent)
+{
+	const char *const *names = NULL;
+	size_t n = 0;
+	const char *error;
+	if (store_keyword_list(s->store, &names, &n, &error) < 0 ||
+	    (n <= s->keywords_known && s->keywords_known > 0))
+		return;
+	buf_append(s->out, "* FLAGS (" IMAP_SYSTEM_FLAGS, 9 + sizeof(IMAP_SYSTEM_FLAGS) - 1);
+	write_keyword_list(s);
+	buf_append(s->out, ")\r\n", 3);
+	if (permanent)
+		announce_permanent(s);
+	s->keywords_known = n > 0 ? n : 1;
+}
+
 static int add_pending(struct imap_session *s, uint32_t uid)
 {
 	uint32_t *p = realloc(s->pending_expunges, (s->pending_count + 1) * sizeof(*p));
@@ -304,6 +351,7 @@ void session_sync(struct imap_session *s, bool expunge)
 
 	if (!s->selected)
 		return;
+	announce_flags(s, true);
 	int ret = store_changes(s->store, s->mailbox, s->modseq, &changed, &nchanged, &expunged,
 				&nexpunged, &highest, &error);
 	if (ret == STORE_NOT_FOUND) {
@@ -655,29 +703,15 @@ static enum imap_command_result cmd_select(struct imap_session *s, const struct 
 	s->pending_count = 0;
 	s->own_count = 0;
 
-	const char *const *names = NULL;
-	size_t nk = 0;
-	if (store_keyword_list(s->store, &names, &nk, &error) < 0)
-		nk = 0;
-	buf_append(s->out, "* FLAGS (" IMAP_SYSTEM_FLAGS, 9 + sizeof(IMAP_SYSTEM_FLAGS) - 1);
-	for (size_t i = 0; i < nk; i++)
-		buf_printf(s->out, " %s", names[i]);
-	buf_append(s->out, ")\r\n", 3);
+	s->keywords_known = 0;
+	announce_flags(s, false);
 	session_untagged(s, "%zu EXISTS", s->count);
 	if (!s->rev2) {
 		session_untagged(s, "0 RECENT");
 		if (first_unseen != 0)
 			session_untagged(s, "OK [UNSEEN %u] First unseen", first_unseen);
 	}
-	if (examine) {
-		session_untagged(s, "OK [PERMANENTFLAGS ()] Read-only mailbox");
-	} else {
-		buf_append(s->out, "* OK [PERMANENTFLAGS (" IMAP_SYSTEM_FLAGS,
-			   22 + sizeof(IMAP_SYSTEM_FLAGS) - 1);
-		for (size_t i = 0; i < nk; i++)
-			buf_printf(s->out, " %s", names[i]);
-		buf_printf(s->out, "%s)] Flags permitted\r\n", nk < STORE_KEYWORDS_MAX ? " \\*" : "");
-	}
+	announce_permanent(s);
 	session_untagged(s, "OK [UIDVALIDITY %u] UIDs valid", box.uidvalidity);
 	session_untagged(s, "OK [UIDNEXT %u] Predicted next UID", box.uidnext);
 	if (s->condstore)
@@ -1064,6 +1098,7 @@ static enum imap_command_result cmd_store(struct imap_session *s, const struct i
 		remember_own(s, changed[0].modseq);
 		session_changed(s);
 	}
+	announce_flags(s, true);
 	/* Answer FETCH FLAGS for every message in the set still there (not
 	 * .SILENT); with CONDSTORE, .SILENT still reports the new MODSEQ. */
 	if (!silent || s->condstore) {
