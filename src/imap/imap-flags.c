@@ -26,6 +26,11 @@ int imap_flags_write(struct buf *out, uint32_t flags, uint64_t keywords,
 			return -1;
 		first = false;
 	}
+	if (flags & STORE_FLAG_RECENT) {
+		if (buf_printf(out, "%s\\Recent", first ? "" : " ") < 0)
+			return -1;
+		first = false;
+	}
 	for (size_t i = 0; i < name_count && i < 64; i++) {
 		if ((keywords & (UINT64_C(1) << i)) == 0 || names[i] == NULL)
 			continue;

@@ -230,7 +230,7 @@ static void write_status(struct imap_session *s, const struct store_mailbox *box
 		sep = " ";                                                           \
 	}
 	ITEM(ST_MESSAGES, "MESSAGES %llu", box->messages)
-	ITEM(ST_RECENT, "RECENT %llu", 0)
+	ITEM(ST_RECENT, "RECENT %llu", box->recent)
 	ITEM(ST_UIDNEXT, "UIDNEXT %llu", box->uidnext)
 	ITEM(ST_UIDVALIDITY, "UIDVALIDITY %llu", box->uidvalidity)
 	ITEM(ST_UNSEEN, "UNSEEN %llu", box->unseen)

@@ -14,6 +14,10 @@
 /* A command's memory (arguments, resolved UID lists); the parser's own
  * pool holds the arguments separately. */
 #define IMAP_COMMAND_POOL_MAX (64u * 1024 * 1024)
+/* Ranges of UIDs that are \Recent for a session (one per claim; a
+ * session that holds a mailbox open for days claims once per delivery
+ * burst, and the oldest ranges are forgotten past this). */
+#define IMAP_RECENT_RANGES 32
 /* Own flag changes remembered so that they are not reported back. */
 #define IMAP_OWN_MODSEQS 16
 
@@ -54,6 +58,10 @@ struct imap_session {
 	size_t pending_count;
 	uint64_t own_modseqs[IMAP_OWN_MODSEQS];
 	size_t own_count;
+	struct {
+		uint32_t first, next;
+	} recent[IMAP_RECENT_RANGES];      /* UIDs \Recent for this session */
+	size_t recent_count;
 	size_t keywords_known;         /* keywords the client was told of in FLAGS */
 	uint32_t *saved;               /* SEARCHRES "$", UIDs */
 	size_t saved_count;
@@ -78,6 +86,8 @@ void session_changed(struct imap_session *s);
 /* session_sync reports the changes since the session's view (allowing
  * EXPUNGE when expunge is set). */
 void session_sync(struct imap_session *s, bool expunge);
+/* session_is_recent: is uid \Recent for this session (IMAP4rev1)? */
+bool session_is_recent(const struct imap_session *s, uint32_t uid);
 /* session_unselect leaves the selected state without expunging. */
 void session_unselect(struct imap_session *s);
 

@@ -204,6 +204,45 @@ static void view_remove(struct imap_session *s, size_t i)
 	s->count--;
 }
 
+/* is_recent: is uid \Recent for this session? */
+bool session_is_recent(const struct imap_session *s, uint32_t uid)
+{
+	for (size_t i = 0; i < s->recent_count; i++)
+		if (uid >= s->recent[i].first && uid < s->recent[i].next)
+			return true;
+	return false;
+}
+
+/* claim_recent takes the \Recent of the messages nobody has seen yet. */
+static void claim_recent(struct imap_session *s)
+{
+	uint32_t first, next;
+	const char *error;
+
+	if (s->readonly ||
+	    store_mailbox_claim_recent(s->store, s->mailbox, &first, &next, &error) != STORE_OK ||
+	    first >= next)
+		return;
+	if (s->recent_count > 0 && s->recent[s->recent_count - 1].next == first) {
+		s->recent[s->recent_count - 1].next = next;
+		return;
+	}
+	if (s->recent_count == IMAP_RECENT_RANGES) {
+		memmove(&s->recent[0], &s->recent[1], (IMAP_RECENT_RANGES - 1) * sizeof(s->recent[0]));
+		s->recent_count--;
+	}
+	s->recent[s->recent_count].first = first;
+	s->recent[s->recent_count++].next = next;
+}
+
+static size_t recent_in_view(const struct imap_session *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->recent_count; i++)
+		n += view_lower_bound(s, s->recent[i].next) - view_lower_bound(s, s->recent[i].first);
+	return n;
+}
+
 static bool own_modseq(const struct imap_session *s, uint64_t modseq)
 {
 	for (size_t i = 0; i < s->own_count; i++)
@@ -278,7 +317,8 @@ static void write_flags_fetch(struct imap_session *s, uint32_t seq, const struct
 	if (with_uid)
 		buf_printf(s->out, "UID %u ", m->uid);
 	buf_append(s->out, "FLAGS ", 6);
-	imap_flags_write(s->out, m->flags, m->keywords, names, n);
+	imap_flags_write(s->out, m->flags | (session_is_recent(s, m->uid) ? STORE_FLAG_RECENT : 0),
+			 m->keywords, names, n);
 	if (s->condstore)
 		buf_printf(s->out, " MODSEQ (%llu)", (unsigned long long)m->modseq);
 	buf_append(s->out, ")\r\n", 3);
@@ -386,6 +426,10 @@ void session_sync(struct imap_session *s, bool expunge)
 			if (changed[i].uid > maxuid)
 				s->uids[s->count++] = changed[i].uid;
 		session_untagged(s, "%zu EXISTS", s->count);
+		if (!s->rev2) {
+			claim_recent(s);
+			session_untagged(s, "%zu RECENT", recent_in_view(s));
+		}
 	}
 	s->modseq = highest > s->modseq ? highest : s->modseq;
 	s->own_count = 0;
@@ -702,12 +746,21 @@ static enum imap_command_result cmd_select(struct imap_session *s, const struct 
 	s->modseq = highest;
 	s->pending_count = 0;
 	s->own_count = 0;
+	s->recent_count = 0;
+	if (!examine) {
+		claim_recent(s);
+	} else if (box.recent > 0 && box.recent <= s->count) {
+		/* EXAMINE shows what is recent without taking it. */
+		s->recent[0].first = s->uids[s->count - box.recent];
+		s->recent[0].next = box.uidnext;
+		s->recent_count = 1;
+	}
 
 	s->keywords_known = 0;
 	announce_flags(s, false);
 	session_untagged(s, "%zu EXISTS", s->count);
 	if (!s->rev2) {
-		session_untagged(s, "0 RECENT");
+		session_untagged(s, "%zu RECENT", recent_in_view(s));
 		if (first_unseen != 0)
 			session_untagged(s, "OK [UNSEEN %u] First unseen", first_unseen);
 	}
@@ -896,6 +949,8 @@ static void fetch_step(struct imap_session *s)
 		struct store_message m = list[k];
 		bool flags_changed = (m.flags & 0x80000000u) != 0;
 		m.flags &= ~0x80000000u;
+		if (session_is_recent(s, m.uid))
+			m.flags |= STORE_FLAG_RECENT;
 		if (job->needs.changedsince && m.modseq <= job->needs.changedsince_modseq)
 			continue;
 		struct imap_fetch_input in = {

@@ -56,6 +56,8 @@ struct store_backend {
 	int (*mailbox_get)(struct store *store, const char *name, struct store_mailbox *box_r,
 			   const char **error_r);
 	int (*mailbox_create)(struct store *store, const char *name, const char **error_r);
+	int (*mailbox_claim_recent)(struct store *store, const char *name, uint32_t *first_r,
+				    uint32_t *next_r, const char **error_r);
 	int (*mailbox_delete)(struct store *store, const char *name, const char **error_r);
 	int (*mailbox_rename)(struct store *store, const char *from, const char *to,
 			      const char **error_r);

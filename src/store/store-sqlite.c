@@ -222,6 +222,7 @@ static const char schema_v2[] =
 	" name TEXT NOT NULL UNIQUE COLLATE NOCASE"
 	");"
 	"UPDATE messages SET keywords = 0 WHERE keywords = '';"
+	"ALTER TABLE mailboxes ADD COLUMN first_recent INTEGER NOT NULL DEFAULT 1;"
 	"CREATE VIRTUAL TABLE fts USING fts5(subject, from_addr, to_addr, cc_addr, bcc, body, header,"
 	" tokenize = 'trigram case_sensitive 0');";
 
@@ -1634,7 +1635,9 @@ static int sqlite_mailbox_get(struct store *store, const char *name, struct stor
 		" b.highestmodseq, b.subscribed,"
 		" (SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id),"
 		" (SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id AND (m.flags & 1) = 0),"
-		" (SELECT coalesce(sum(size), 0) FROM messages m WHERE m.mailbox_id = b.id)"
+		" (SELECT coalesce(sum(size), 0) FROM messages m WHERE m.mailbox_id = b.id),"
+		" (SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id"
+		"  AND m.uid >= b.first_recent)"
 		" FROM mailboxes b WHERE b.name = ?1", error_r);
 	if (st == NULL)
 		return STORE_ERROR;
@@ -1652,6 +1655,7 @@ static int sqlite_mailbox_get(struct store *store, const char *name, struct stor
 		box_r->messages = (uint64_t)sqlite3_column_int64(st, 7);
 		box_r->unseen = (uint64_t)sqlite3_column_int64(st, 8);
 		box_r->bytes = (uint64_t)sqlite3_column_int64(st, 9);
+		box_r->recent = (uint64_t)sqlite3_column_int64(st, 10);
 		if (box_r->name == NULL)
 			ret = fail(s, error_r, "store: out of memory");
 	} else if (rc == SQLITE_DONE) {
@@ -1662,6 +1666,43 @@ static int sqlite_mailbox_get(struct store *store, const char *name, struct stor
 	}
 	sqlite3_finalize(st);
 	return ret;
+}
+
+static int sqlite_mailbox_claim_recent(struct store *store, const char *name, uint32_t *first_r,
+				       uint32_t *next_r, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	int64_t first;
+	struct mailbox_row mb;
+	bool found;
+
+	if (begin_write(s, error_r) < 0)
+		return STORE_ERROR;
+	if (mailbox_get(s, name, &mb, &found, error_r) < 0) {
+		rollback(s);
+		return STORE_ERROR;
+	}
+	if (!found)
+		return status_fail(s, STORE_NOT_FOUND, error_r, "No such mailbox");
+	if (query_int(s, "SELECT first_recent FROM mailboxes WHERE name = ?1", name, &first,
+		      error_r) < 0) {
+		rollback(s);
+		return STORE_ERROR;
+	}
+	if (first < mb.uidnext) {
+		char sql[128];
+		snprintf(sql, sizeof(sql), "UPDATE mailboxes SET first_recent = %lld WHERE id = %lld",
+			 (long long)mb.uidnext, (long long)mb.id);
+		if (exec(s, sql, error_r) < 0 || commit(s, error_r) < 0) {
+			rollback(s);
+			return STORE_ERROR;
+		}
+	} else {
+		rollback(s);
+	}
+	*first_r = (uint32_t)(first < mb.uidnext ? first : mb.uidnext);
+	*next_r = (uint32_t)(mb.uidnext > UINT32_MAX ? UINT32_MAX : mb.uidnext);
+	return STORE_OK;
 }
 
 static int sqlite_mailbox_create(struct store *store, const char *name, const char **error_r)
@@ -2555,6 +2596,7 @@ const struct store_backend store_backend_sqlite = {
 	.keyword_index = sqlite_keyword_index,
 	.mailbox_get = sqlite_mailbox_get,
 	.mailbox_create = sqlite_mailbox_create,
+	.mailbox_claim_recent = sqlite_mailbox_claim_recent,
 	.mailbox_delete = sqlite_mailbox_delete,
 	.mailbox_rename = sqlite_mailbox_rename,
 	.mailbox_subscribe = sqlite_mailbox_subscribe,

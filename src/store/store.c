@@ -285,6 +285,14 @@ int store_mailbox_get(struct store *store, const char *name, struct store_mailbo
 	return store->backend->mailbox_get(store, n, box_r, error_r);
 }
 
+int store_mailbox_claim_recent(struct store *store, const char *name, uint32_t *first_r,
+			       uint32_t *next_r, const char **error_r)
+{
+	assert(store != NULL && name != NULL && first_r != NULL && next_r != NULL);
+	NAME_OR_FAIL(n, name);
+	return store->backend->mailbox_claim_recent(store, n, first_r, next_r, error_r);
+}
+
 int store_mailbox_create(struct store *store, const char *name, const char **error_r)
 {
 	assert(store != NULL && name != NULL && error_r != NULL);

@@ -42,6 +42,9 @@ enum store_special_use {
 #define STORE_FLAG_FLAGGED  0x04u
 #define STORE_FLAG_DELETED  0x08u
 #define STORE_FLAG_DRAFT    0x10u
+/* Never stored: an IMAP session marks the messages that are \Recent for it
+ * (store_mailbox_claim_recent) with this bit in its own copies. */
+#define STORE_FLAG_RECENT   0x20u
 
 struct store_mailbox {
 	int64_t id;
@@ -53,6 +56,7 @@ struct store_mailbox {
 	uint64_t messages;
 	uint64_t unseen;
 	uint64_t bytes;                   /* sum of message sizes */
+	uint64_t recent;                  /* not yet claimed (store_mailbox_get only) */
 	bool subscribed;
 };
 
@@ -218,6 +222,14 @@ int store_keyword_index(struct store *store, const char *name, bool create, unsi
  * one mailbox, with counts.  STORE_NOT_FOUND when there is none. */
 int store_mailbox_get(struct store *store, const char *name, struct store_mailbox *box_r,
 		      const char **error_r);
+/*
+ * store_mailbox_claim_recent: IMAP4rev1's \Recent (RFC 3501 2.3.2) goes to
+ * the first session that selects a mailbox after a message arrived.  The
+ * messages with UIDs in *first_r .. *next_r - 1 are recent for the caller,
+ * and for nobody after it.
+ */
+int store_mailbox_claim_recent(struct store *store, const char *name, uint32_t *first_r,
+			       uint32_t *next_r, const char **error_r);
 /* store_mailbox_create adds an empty mailbox with a new UIDVALIDITY (one
  * never given before in this account).  Parent levels are not created
  * (IMAP shows them as \NonExistent \HasChildren).  STORE_EXISTS. */
