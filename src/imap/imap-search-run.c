@@ -19,11 +19,11 @@
  * message, so "SEEN SENTSINCE x" loads the meta of seen messages only.
  *
  * Semantics worth knowing:
- *  - RECENT never matches: there is no \Recent here (RFC 9051 dropped
- *    it); so NEW (RECENT UNSEEN) matches nothing and OLD everything.
+ *  - RECENT, NEW and OLD ask the session (view->is_recent): \Recent is
+ *    IMAP4rev1's, kept by the session that claimed it.
  *  - BEFORE/ON/SINCE compare the UTC day of the internal date; SENT*
- *    the UTC day of the Date: header (the store keeps it as Unix time, so
- *    the sender's own zone is not known).  A message without a usable
+ *    the day of the Date: header as written, in the sender's own zone
+ *    (RFC 9051 6.4.4 disregards time and timezone).  A message without a usable
  *    Date: matches no SENT* key (RFC 3501/9051 define SENT* by the
  *    header; absent, there is nothing earlier, later or equal).
  *  - Strings are matched as UTF-8 whatever the charset said: US-ASCII
@@ -511,7 +511,8 @@ static int sent_day(struct search_run *r, int64_t *day_r)
 		return c;
 	if (r->meta->sent_date < 0)
 		return 0;
-	*day_r = day_of(r->meta->sent_date);
+	/* RFC 9051 6.4.4: the date as written, in the sender's zone. */
+	*day_r = day_of(r->meta->sent_date + (int64_t)r->meta->sent_zone * 60);
 	return 1;
 }
 
@@ -522,6 +523,11 @@ static bool set_has(const struct search_run *r, const struct search_node *node, 
 
 /* eval: does the message at hand match node?  1, 0, or -1 on error; the
  * recursion follows the program (depth bounded by the parser). */
+static bool is_recent(const struct search_run *r)
+{
+	return r->view->is_recent != NULL && r->view->is_recent(r->view->recent_ctx, r->msg->uid);
+}
+
 static int eval(struct search_run *r, const struct search_node *node)
 {
 	const struct store_message *m = r->msg;
@@ -530,11 +536,13 @@ static int eval(struct search_run *r, const struct search_node *node)
 
 	switch (node->type) {
 	case IMAP_SEARCH_ALL:
-	case IMAP_SEARCH_OLD:
 		return 1;
-	case IMAP_SEARCH_NEW:
+	case IMAP_SEARCH_OLD:
+		return !is_recent(r);
 	case IMAP_SEARCH_RECENT:
-		return 0;
+		return is_recent(r);
+	case IMAP_SEARCH_NEW:
+		return is_recent(r) && (m->flags & STORE_FLAG_SEEN) == 0;
 	case IMAP_SEARCH_ANSWERED:
 		return (m->flags & STORE_FLAG_ANSWERED) != 0;
 	case IMAP_SEARCH_DELETED:

@@ -30,6 +30,9 @@ struct imap_search_view {
 	 * program reads it and RETURN (SAVE) replaces it (free() the old). */
 	uint32_t **saved_uids;
 	size_t *saved_count;
+	/* IMAP4rev1 \Recent for RECENT, NEW and OLD (NULL: nothing is recent). */
+	bool (*is_recent)(const void *ctx, uint32_t uid);
+	const void *recent_ctx;
 };
 
 enum imap_run_status {

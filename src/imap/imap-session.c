@@ -1271,6 +1271,11 @@ static enum imap_command_result cmd_copy(struct imap_session *s, const struct im
 
 /* ---------- SEARCH / SORT / THREAD ---------- */
 
+static bool view_is_recent(const void *ctx, uint32_t uid)
+{
+	return session_is_recent(ctx, uid);
+}
+
 /*
  * search_to_esearch: RFC 9051 has no SEARCH response; an IMAP4rev2 client
  * gets ESEARCH for a plain SEARCH (RFC 9051 6.4.4: as if RETURN (ALL)).
@@ -1328,7 +1333,7 @@ static enum imap_command_result cmd_search(struct imap_session *s, const struct 
 	struct imap_search_view view = {
 		.store = s->store, .mailbox = s->mailbox, .uids = s->uids, .count = s->count,
 		.condstore = s->condstore, .utf8 = s->utf8, .saved_uids = &s->saved,
-		.saved_count = &s->saved_count,
+		.saved_count = &s->saved_count, .is_recent = view_is_recent, .recent_ctx = s,
 	};
 	int ret;
 	size_t start = s->out->len;

@@ -96,6 +96,12 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 
 int mail_date_parse(struct str value, int64_t *time_r)
 {
+	int zone;
+	return mail_date_parse_zone(value, time_r, &zone);
+}
+
+int mail_date_parse_zone(struct str value, int64_t *time_r, int *zone_r)
+{
 	struct rfc822_lexer lx;
 	struct token t;
 	int day, month, year, hour, min, sec = 0, zone = 0;
@@ -148,5 +154,6 @@ int mail_date_parse(struct str value, int64_t *time_r)
 	}
 	int64_t days = days_from_civil(year, month, day);
 	*time_r = days * 86400 + hour * 3600 + min * 60 + sec - (int64_t)zone * 60;
+	*zone_r = zone;
 	return 0;
 }

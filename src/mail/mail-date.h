@@ -13,5 +13,8 @@
  * value is not a date.
  */
 int mail_date_parse(struct str value, int64_t *time_r);
+/* mail_date_parse_zone also gives the zone as written, in minutes east of
+ * UTC (IMAP's SENTON compares the date in the sender's own zone). */
+int mail_date_parse_zone(struct str value, int64_t *time_r, int *zone_r);
 
 #endif

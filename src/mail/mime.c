@@ -597,8 +597,11 @@ static int results(struct mime_parser *p)
 	if (m->references.ptr == NULL)
 		m->references = STR("");
 	m->date = -1;
-	if (env->date.ptr != NULL && mail_date_parse(env->date, &m->date) < 0)
+	m->date_zone = 0;
+	if (env->date.ptr != NULL && mail_date_parse_zone(env->date, &m->date, &m->date_zone) < 0) {
 		m->date = -1;
+		m->date_zone = 0;
+	}
 	return ret;
 }
 

@@ -71,6 +71,7 @@ struct mime_message {
 	struct str in_reply_to;
 	struct str references;
 	int64_t date;             /* Date: as a Unix time, or -1 if absent/bad */
+	int date_zone;            /* its zone as written, minutes east of UTC */
 
 	uint64_t size;            /* bytes fed */
 	uint64_t lines;           /* lines in the whole message */

@@ -101,9 +101,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_MESSAGE_INSERT] =
 		"INSERT INTO messages (mailbox_id, uid, blob, size, internal_date, modseq,"
 		" flags, keywords, envelope, body, bodystructure, subject, from_addr, to_addr,"
-		" cc_addr, message_id, in_reply_to, refs, sent_date, lines)"
+		" cc_addr, message_id, in_reply_to, refs, sent_date, lines, sent_zone)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?19, ?20, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-		" ?15, ?16, ?17, ?18)",
+		" ?15, ?16, ?17, ?18, ?21)",
 	[STMT_MESSAGE_LIST] =
 		"SELECT uid, flags, modseq, size, internal_date, blob, keywords FROM messages"
 		" WHERE mailbox_id = ?1 ORDER BY uid",
@@ -223,6 +223,7 @@ static const char schema_v2[] =
 	");"
 	"UPDATE messages SET keywords = 0 WHERE keywords = '';"
 	"ALTER TABLE mailboxes ADD COLUMN first_recent INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE messages ADD COLUMN sent_zone INTEGER NOT NULL DEFAULT 0;"
 	"CREATE VIRTUAL TABLE fts USING fts5(subject, from_addr, to_addr, cc_addr, bcc, body, header,"
 	" tokenize = 'trigram case_sensitive 0');";
 
@@ -836,6 +837,7 @@ static int message_insert(struct sqlite_store *s, const struct mailbox_row *mb, 
 	bind_u64(&b, msg->lines);
 	bind_i64(&b, flags);
 	bind_i64(&b, (int64_t)keywords);
+	bind_i64(&b, msg->date < 0 ? 0 : msg->date_zone);
 	if (bind_check(s, &b, error_r) < 0) {
 		stmt_done(st);
 		return -1;
@@ -1957,7 +1959,8 @@ static int sqlite_message_meta(struct store *store, const char *mailbox, uint32_
 	sqlite3_stmt *st = prepare(s,
 		"SELECT id, uid, flags, modseq, size, internal_date, blob, keywords, envelope, body,"
 		" bodystructure, subject, from_addr, to_addr, cc_addr, message_id, in_reply_to,"
-		" refs, sent_date, lines FROM messages WHERE mailbox_id = ?1 AND uid = ?2", error_r);
+		" refs, sent_date, lines, sent_zone FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+		error_r);
 	sqlite3_stmt *ps = st == NULL ? NULL : prepare(s,
 		"SELECT section, header_offset, header_size, body_offset, body_size, body_lines,"
 		" content_type, depth, child_count, is_message FROM parts WHERE message_id = ?1"
@@ -2030,6 +2033,7 @@ static int sqlite_message_meta(struct store *store, const char *mailbox, uint32_
 	}
 	m->sent_date = sqlite3_column_type(st, 18) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 18);
 	m->lines = (uint64_t)sqlite3_column_int64(st, 19);
+	m->sent_zone = sqlite3_column_int(st, 20);
 	for (size_t i = 0; i < nparts && sqlite3_step(ps) == SQLITE_ROW; i++) {
 		struct store_part *pt = &parts[i];
 		for (int c = 0; c <= 6; c += 6) {
@@ -2214,10 +2218,10 @@ static int copy_one(struct sqlite_store *s, int64_t rowid, const struct mailbox_
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO messages (mailbox_id, uid, blob, size, internal_date, modseq, flags,"
 		 " keywords, envelope, body, bodystructure, subject, from_addr, to_addr, cc_addr,"
-		 " message_id, in_reply_to, refs, sent_date, lines) SELECT %lld, %u, blob, size,"
+		 " message_id, in_reply_to, refs, sent_date, lines, sent_zone) SELECT %lld, %u, blob, size,"
 		 " internal_date, %llu, flags, keywords, envelope, body, bodystructure, subject,"
-		 " from_addr, to_addr, cc_addr, message_id, in_reply_to, refs, sent_date, lines"
-		 " FROM messages WHERE id = %lld",
+		 " from_addr, to_addr, cc_addr, message_id, in_reply_to, refs, sent_date, lines,"
+		 " sent_zone FROM messages WHERE id = %lld",
 		 (long long)dst->id, uid, (unsigned long long)modseq, (long long)rowid);
 	if (exec(s, sql, error_r) < 0)
 		return -1;

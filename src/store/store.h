@@ -277,6 +277,7 @@ struct store_message_meta {
 	const char *subject, *from, *to, *cc;   /* decoded UTF-8, "" if absent */
 	const char *message_id, *in_reply_to, *references;
 	int64_t sent_date;             /* Date: header as Unix time, -1 absent */
+	int sent_zone;                 /* its zone as written, minutes east of UTC */
 	uint64_t lines;
 	struct store_part *parts;      /* parts[0] is the whole message */
 	size_t part_count;
