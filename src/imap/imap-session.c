@@ -114,6 +114,14 @@ const char *session_mailbox_arg(struct imap_session *s, const struct imap_arg *a
 	struct buf b;
 	buf_init(&b, 4 * name.len + 16);
 	if (imap_utf7_decode(name, &b) < 0) {
+		bool eight_bit = false;
+		for (size_t i = 0; i < name.len; i++)
+			eight_bit |= (unsigned char)name.ptr[i] >= 0x80;
+		if (!eight_bit) {
+			buf_free(&b);
+			session_tagged(s, "NO", "[CANNOT] Invalid modified UTF-7 in mailbox name");
+			return NULL;
+		}
 		/* Lenient: an 8-bit name from a client that did not enable UTF-8. */
 		buf_reset(&b);
 		buf_append(&b, name.ptr, name.len);

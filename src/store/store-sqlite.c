@@ -1787,14 +1787,47 @@ static int rename_inbox(struct sqlite_store *s, const char *to, const char **err
 	snprintf(sql, sizeof(sql),
 		 "INSERT OR REPLACE INTO expunged SELECT mailbox_id, uid, %llu FROM messages"
 		 " WHERE mailbox_id = %lld;"
-		 "UPDATE messages SET mailbox_id = %lld, modseq = 1,"
-		 " uid = (SELECT count(*) FROM messages m2 WHERE m2.mailbox_id = %lld"
-		 " AND m2.uid <= messages.uid) WHERE mailbox_id = %lld;"
 		 "UPDATE mailboxes SET highestmodseq = %llu WHERE id = %lld;",
-		 (unsigned long long)modseq, (long long)inbox.id, (long long)dst.id,
-		 (long long)inbox.id, (long long)inbox.id, (unsigned long long)modseq,
+		 (unsigned long long)modseq, (long long)inbox.id, (unsigned long long)modseq,
 		 (long long)inbox.id);
 	if (exec(s, sql, error_r) < 0)
+		return -1;
+	/* UIDs 1..n in the old order, one row at a time. */
+	sqlite3_stmt *list = prepare(s, "SELECT id FROM messages WHERE mailbox_id = ?1 ORDER BY uid",
+				     error_r);
+	sqlite3_stmt *move = list == NULL ? NULL : prepare(s,
+		"UPDATE messages SET mailbox_id = ?2, uid = ?3, modseq = 1 WHERE id = ?1", error_r);
+	int ret = move == NULL ? -1 : 0;
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	if (move != NULL) {
+		/* The ids first: rows leave INBOX while they are renumbered. */
+		sqlite3_bind_int64(list, 1, inbox.id);
+		while (ret == 0 && sqlite3_step(list) == SQLITE_ROW) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 256;
+				int64_t *p = reallocarray(ids, cap, sizeof(*p));
+				if (p == NULL) {
+					ret = fail(s, error_r, "store: out of memory");
+					break;
+				}
+				ids = p;
+			}
+			ids[n++] = sqlite3_column_int64(list, 0);
+		}
+		for (size_t i = 0; ret == 0 && i < n; i++) {
+			sqlite3_reset(move);
+			sqlite3_bind_int64(move, 1, ids[i]);
+			sqlite3_bind_int64(move, 2, dst.id);
+			sqlite3_bind_int64(move, 3, (int64_t)i + 1);
+			if (sqlite3_step(move) != SQLITE_DONE)
+				ret = sql_fail(s, "rename INBOX", error_r);
+		}
+	}
+	free(ids);
+	sqlite3_finalize(list);
+	sqlite3_finalize(move);
+	if (ret < 0)
 		return -1;
 	snprintf(sql, sizeof(sql),
 		 "UPDATE mailboxes SET uidnext = 1 + (SELECT count(*) FROM messages"
