@@ -90,6 +90,7 @@ struct store_backend {
 	int (*quota_get)(struct store *store, uint64_t *limit_r, uint64_t *used_r,
 			 const char **error_r);
 	int (*quota_set)(struct store *store, uint64_t limit, const char **error_r);
+	void (*release_memory)(struct store *store);
 };
 
 struct store {

@@ -2601,6 +2601,13 @@ static int sqlite_quota_get(struct store *store, uint64_t *limit_r, uint64_t *us
 	return STORE_OK;
 }
 
+static void sqlite_release_memory(struct store *store)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	if (!s->in_batch)
+		sqlite3_db_release_memory(s->db);
+}
+
 static int sqlite_quota_set(struct store *store, uint64_t limit, const char **error_r)
 {
 	struct sqlite_store *s = sqlite_store(store);
@@ -2647,4 +2654,5 @@ const struct store_backend store_backend_sqlite = {
 	.text_search = sqlite_text_search,
 	.quota_get = sqlite_quota_get,
 	.quota_set = sqlite_quota_set,
+	.release_memory = sqlite_release_memory,
 };

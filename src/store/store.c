@@ -435,6 +435,12 @@ int store_quota_get(struct store *store, uint64_t *limit_r, uint64_t *used_r,
 	return store->backend->quota_get(store, limit_r, used_r, error_r);
 }
 
+void store_release_memory(struct store *store)
+{
+	assert(store != NULL);
+	store->backend->release_memory(store);
+}
+
 int store_quota_set(struct store *store, uint64_t limit, const char **error_r)
 {
 	assert(store != NULL && error_r != NULL);

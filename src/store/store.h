@@ -377,6 +377,10 @@ int store_text_search(struct store *store, const char *mailbox, enum store_text_
 		      const char *text, uint32_t **uids_r, size_t *count_r,
 		      const char **error_r);
 
+/* store_release_memory gives back the caches an idle store holds (SQLite's
+ * page cache); they refill from the kernel's page cache on the next call. */
+void store_release_memory(struct store *store);
+
 /* Quota (RFC 9208): the account's STORAGE limit in bytes (0: none) and
  * what is used (sum of message sizes of all mailboxes). */
 int store_quota_get(struct store *store, uint64_t *limit_r, uint64_t *used_r,

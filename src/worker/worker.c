@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -43,6 +44,9 @@
  * default per user and address is 10.  100 covers a shared mailbox used
  * by a team while one runaway client cannot take the worker's descriptors. */
 #define WORKER_MAX_IMAP_SESSIONS 100
+/* How often the worker returns cached memory (SQLite's page cache, free
+ * heap) to the system. */
+#define WORKER_TRIM_INTERVAL_MS 30000
 /* Deliveries made durable by one commit (group commit). */
 #define WORKER_MAX_BATCH 256
 #define WORKER_MAX_KEY 128
@@ -78,6 +82,7 @@ struct worker {
 	bool retiring;
 	bool idle_asked;
 	uint64_t last_activity;
+	uint64_t last_trim;
 	struct pending *batch_head, **batch_tail;
 	unsigned batch_count;
 };
@@ -365,6 +370,13 @@ static void idle_check(struct ev_timer *t, void *ctx)
 	    ev_now(w.ev) - w.last_activity >= w.config.worker_idle_timeout * 1000) {
 		ipc_send(master, IPC_WORKER_IDLE, 0, NULL, 0, -1);
 		w.idle_asked = true;
+	}
+	/* A worker kept only by idle IMAP sessions gives its caches back, so
+	 * an account whose clients sit in IDLE costs as little as it can. */
+	if (ev_now(w.ev) - w.last_trim >= WORKER_TRIM_INTERVAL_MS) {
+		store_release_memory(w.store);
+		malloc_trim(0);
+		w.last_trim = ev_now(w.ev);
 	}
 	ev_timer_add(w.ev, 1000, idle_check, master);
 }
