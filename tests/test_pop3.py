@@ -106,7 +106,8 @@ def test_wrong_password_is_refused_and_slowed(server):
         times.append(time.monotonic() - start)
         assert b"[AUTH]" in e.value.args[0]
         p.quit()
-    assert times[0] >= 0.4 and times[1] >= times[0] * 1.5, times
+    # 0.5 s, then 1 s (the password check itself adds the same to both).
+    assert times[0] >= 0.4 and times[1] >= times[0] + 0.3, times
     # The right password still works (and resets the count).
     login(server).quit()
 
