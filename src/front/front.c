@@ -268,6 +268,12 @@ static void conn_work(struct conn *c, bool readable)
 			break;
 		}
 	}
+	/* The last round's bytes are handed on too: no event would come for
+	 * them once the client has sent everything. */
+	if (!c->dead && c->in.len > 0 && !c->stream.handshaking) {
+		if (c->relaying ? !session_flush(c) : (c->proto->input(c), !conn_flush(c)))
+			c->dead = true;
+	}
 	if (c->dead || (c->closing && c->out.len == 0)) {
 		conn_free(c);
 		return;

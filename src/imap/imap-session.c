@@ -1576,6 +1576,11 @@ void imap_session_input(struct imap_session *s, struct buf *in)
 	}
 }
 
+bool imap_session_pending(const struct imap_session *s)
+{
+	return s->job != NULL;
+}
+
 void imap_session_notify(struct imap_session *s)
 {
 	if (s->idling && !s->closed)

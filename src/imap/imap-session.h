@@ -52,6 +52,9 @@ struct imap_session *imap_session_new(struct store *store, struct buf *out,
 void imap_session_free(struct imap_session **session);
 /* imap_session_input consumes what it can of in (see above). */
 void imap_session_input(struct imap_session *session, struct buf *in);
+/* imap_session_pending: a long answer is waiting to be continued (call
+ * imap_session_input again once the output is sent). */
+bool imap_session_pending(const struct imap_session *session);
 /* imap_session_notify: the store changed; report it when allowed. */
 void imap_session_notify(struct imap_session *session);
 /* imap_session_timeout: the client was silent too long (BYE and close). */

@@ -153,7 +153,12 @@ static void session_flush(struct session *s)
 	}
 	/* Pipelined commands wait while earlier answers are still going out;
 	 * an IMAP session goes on with a long FETCH once its output is sent. */
-	ev_io_set(s->io, s->out.len > 0 ? EV_WRITE : EV_READ);
+	/* A FETCH stopped at the output mark, or commands it held back, go on
+	 * as soon as the socket can take more: a writable socket wakes the
+	 * loop at once, while other sessions get their turn in between. */
+	bool more = s->imap != NULL && !s->closing &&
+		    (imap_session_pending(s->imap) || s->in.len > 0);
+	ev_io_set(s->io, s->out.len > 0 || more ? EV_WRITE : EV_READ);
 }
 
 /* ---------- IMAP ---------- */
