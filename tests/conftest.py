@@ -29,9 +29,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout=20):
+def wait_port(port, timeout=20, proc=None):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            break
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
                 s.recv(100)
@@ -80,11 +82,23 @@ class Server:
         return self.cli("account", "add", address, input=password + "\n")
 
     def start(self):
-        self.logf = open(self.log_path, "a")
-        self.proc = subprocess.Popen([BIN, "serve", "--config", self.config_path],
-                                     stdout=self.logf, stderr=subprocess.STDOUT,
-                                     env=ENV, start_new_session=True)
-        wait_port(self.smtp_port)
+        # A port picked free can be taken by another process before the
+        # server binds it (the server then stops): pick new ones and retry.
+        for attempt in range(3):
+            self.logf = open(self.log_path, "a")
+            self.proc = subprocess.Popen([BIN, "serve", "--config", self.config_path],
+                                         stdout=self.logf, stderr=subprocess.STDOUT,
+                                         env=ENV, start_new_session=True)
+            try:
+                wait_port(self.smtp_port, proc=self.proc)
+                return self
+            except TimeoutError:
+                if self.proc.poll() is None or attempt == 2:
+                    raise
+                self.proc = None
+                for name in ("smtp", "pop3", "pop3s", "imap", "imaps"):
+                    setattr(self, name + "_port", free_port())
+                self.write_config()
         return self
 
     def stop(self):

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
@@ -207,13 +208,16 @@ static int parse_size(const char *text, uint64_t *size_r)
 	static const char units[] = "KMGT";
 	char *end;
 
-	if (strcmp(text, "none") == 0) {
+	if (strcasecmp(text, "none") == 0) {
 		*size_r = 0;
 		return 0;
 	}
+	/* strtoull alone would take " 5", "+5" and "-5" (as a huge number). */
+	if (text[0] < '0' || text[0] > '9')
+		return -1;
 	errno = 0;
 	unsigned long long v = strtoull(text, &end, 10);
-	if (errno != 0 || end == text || text[0] == '-')
+	if (errno != 0 || end == text)
 		return -1;
 	uint64_t mult = 1;
 	if (*end != '\0') {

@@ -5,6 +5,7 @@
  *	ravelin serve [--config FILE] [--data DIR]
  *	ravelin domain add|del|list [DOMAIN]
  *	ravelin account add|del|passwd|show|list [ADDRESS] [--password-file F]
+ *	ravelin account quota ADDRESS SIZE
  *	ravelin alias add|del|list [ALIAS [TARGET...]]
  *	ravelin queue list
  *	ravelin config
@@ -43,7 +44,8 @@ static void usage(FILE *out)
 		"                                  --password-file F, or standard input)\n"
 		"  account passwd ADDRESS          set a new password\n"
 		"  account del ADDRESS             remove an account (its mail is kept aside)\n"
-		"  account show ADDRESS            mailboxes with message counts and sizes\n"
+		"  account show ADDRESS            mailboxes with message counts, sizes, quota\n"
+		"  account quota ADDRESS SIZE      storage quota, e.g. 500M, 2G or none\n"
 		"  account list\n"
 		"  alias add ALIAS TARGET...       deliver ALIAS to local addresses;\n"
 		"                                  ALIAS '@domain' catches all unknown users\n"

@@ -9,6 +9,9 @@
  *   - mailbox names are at most STORE_MAILBOX_NAME_MAX bytes, with INBOX
  *     spelled "INBOX" whatever case the caller used;
  *   - delivery keys are 1..STORE_DELIVERY_KEY_MAX bytes;
+ *   - flags to store_flags_update are within STORE_FLAGS_KEPT (APPEND's
+ *     are not: the backend masks them); the UIDs given to copy and
+ *     flags_update are ascending without repeats;
  *   - msg->size equals the content length and every part lies inside it.
  * A backend embeds struct store as the first member of its own structure.
  * Lists it returns are allocated with malloc (names too): store.c frees them.
@@ -22,6 +25,10 @@
 #define STORE_DELIVERY_KEY_MAX 512
 /* Room for one error message kept by a store. */
 #define STORE_ERROR_MAX 512
+/* The flags a message keeps (STORE_FLAG_RECENT is a session's own). */
+#define STORE_FLAGS_KEPT                                                              \
+	(STORE_FLAG_SEEN | STORE_FLAG_ANSWERED | STORE_FLAG_FLAGGED | STORE_FLAG_DELETED | \
+	 STORE_FLAG_DRAFT)
 
 struct store_backend {
 	const char *name;

@@ -59,6 +59,54 @@ static int message_check(const struct mime_message *msg, uint64_t total, const c
 	return 0;
 }
 
+/* content_check checks a content vector (the message is the concatenation
+ * of iov[0..iovcnt)) and that msg describes exactly that content. */
+static int content_check(const struct iovec *iov, int iovcnt, const struct mime_message *msg,
+			 const char **error_r)
+{
+	uint64_t total = 0;
+
+	if (iovcnt < 0 || (iovcnt > 0 && iov == NULL)) {
+		*error_r = "store: invalid content vector";
+		return -1;
+	}
+	for (int i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len > UINT64_MAX - total) {
+			*error_r = "store: content too large";
+			return -1;
+		}
+		total += iov[i].iov_len;
+	}
+	return message_check(msg, total, error_r);
+}
+
+static int uid_compare(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* uids_sorted gives uids[0..count) ascending and without repeats in a new
+ * array (free()), so that a copy or a flags update takes each message
+ * once, in UID order. */
+static int uids_sorted(const uint32_t *uids, size_t count, uint32_t **sorted_r, size_t *count_r)
+{
+	uint32_t *v = reallocarray(NULL, count + 1, sizeof(*v));
+	size_t n = 0;
+
+	if (v == NULL)
+		return -1;
+	if (count > 0)
+		memcpy(v, uids, count * sizeof(*v));
+	qsort(v, count, sizeof(*v), uid_compare);
+	for (size_t i = 0; i < count; i++)
+		if (n == 0 || v[i] != v[n - 1])
+			v[n++] = v[i];
+	*sorted_r = v;
+	*count_r = n;
+	return 0;
+}
+
 /* store_preinit: see store.h; process-wide, for the default backend. */
 int store_preinit(const char **error_r)
 {
@@ -134,19 +182,7 @@ static const char *deliver_check(struct store *store, const char *mailbox,
 		*error_r = "store: invalid delivery key length";
 		return NULL;
 	}
-	if (iovcnt < 0 || (iovcnt > 0 && iov == NULL)) {
-		*error_r = "store: invalid content vector";
-		return NULL;
-	}
-	uint64_t total = 0;
-	for (int i = 0; i < iovcnt; i++) {
-		if (iov[i].iov_len > UINT64_MAX - total) {
-			*error_r = "store: content too large";
-			return NULL;
-		}
-		total += iov[i].iov_len;
-	}
-	if (message_check(msg, total, error_r) < 0)
+	if (content_check(iov, iovcnt, msg, error_r) < 0)
 		return NULL;
 	return name;
 }
@@ -258,17 +294,23 @@ int store_expunge(struct store *store, const char *mailbox, const uint32_t *uids
 	if (var == NULL)                                            \
 		return STORE_NOT_ALLOWED
 
+/* store_keyword_list: see store.h; *names_r is NULL and *count_r 0 on failure. */
 int store_keyword_list(struct store *store, const char *const **names_r, size_t *count_r,
 		       const char **error_r)
 {
 	assert(store != NULL && names_r != NULL && count_r != NULL && error_r != NULL);
+	*names_r = NULL;
+	*count_r = 0;
 	return store->backend->keyword_list(store, names_r, count_r, error_r);
 }
 
+/* store_keyword_index: see store.h; an empty or too long name is
+ * STORE_NOT_ALLOWED. */
 int store_keyword_index(struct store *store, const char *name, bool create, unsigned *index_r,
 			const char **error_r)
 {
 	assert(store != NULL && name != NULL && index_r != NULL && error_r != NULL);
+	*index_r = 0;
 	size_t len = strnlen(name, STORE_KEYWORD_LEN_MAX + 1);
 	if (len == 0 || len > STORE_KEYWORD_LEN_MAX) {
 		*error_r = "Invalid keyword";
@@ -277,10 +319,12 @@ int store_keyword_index(struct store *store, const char *name, bool create, unsi
 	return store->backend->keyword_index(store, name, create, index_r, error_r);
 }
 
+/* store_mailbox_get: see store.h; box_r->name is NULL on failure. */
 int store_mailbox_get(struct store *store, const char *name, struct store_mailbox *box_r,
 		      const char **error_r)
 {
 	assert(store != NULL && name != NULL && box_r != NULL && error_r != NULL);
+	memset(box_r, 0, sizeof(*box_r));
 	NAME_OR_FAIL(n, name);
 	return store->backend->mailbox_get(store, n, box_r, error_r);
 }
@@ -362,13 +406,28 @@ int store_flags_update(struct store *store, const char *mailbox, const uint32_t 
 		       uint32_t **failed_r, size_t *failed_count_r, const char **error_r)
 {
 	assert(store != NULL && mailbox != NULL && (uids != NULL || count == 0));
+	assert(changed_r != NULL && failed_r != NULL && error_r != NULL);
 	*changed_r = NULL;
 	*failed_r = NULL;
 	*changed_count_r = *failed_count_r = 0;
 	NAME_OR_FAIL(n, mailbox);
-	return store->backend->flags_update(store, n, uids, count, mode, flags, keywords,
-					    unchangedsince, changed_r, changed_count_r, failed_r,
-					    failed_count_r, error_r);
+	if ((unsigned)mode > STORE_FLAGS_REMOVE) {
+		*error_r = "store: invalid flags mode";
+		return STORE_ERROR;
+	}
+	/* \Recent belongs to a session; it is never stored. */
+	flags &= STORE_FLAGS_KEPT;
+	uint32_t *sorted;
+	size_t sorted_count;
+	if (uids_sorted(uids, count, &sorted, &sorted_count) < 0) {
+		*error_r = "store: out of memory";
+		return STORE_ERROR;
+	}
+	int ret = store->backend->flags_update(store, n, sorted, sorted_count, mode, flags,
+					       keywords, unchangedsince, changed_r,
+					       changed_count_r, failed_r, failed_count_r, error_r);
+	free(sorted);
+	return ret;
 }
 
 int store_copy(struct store *store, const char *from, const uint32_t *uids, size_t count,
@@ -376,26 +435,43 @@ int store_copy(struct store *store, const char *from, const uint32_t *uids, size
 	       uint32_t **dst_r, size_t *copied_r, const char **error_r)
 {
 	assert(store != NULL && from != NULL && to != NULL && (uids != NULL || count == 0));
+	assert(uidvalidity_r != NULL && src_r != NULL && dst_r != NULL && error_r != NULL);
 	*src_r = *dst_r = NULL;
 	*copied_r = 0;
+	*uidvalidity_r = 0;
 	NAME_OR_FAIL(f, from);
 	NAME_OR_FAIL(t, to);
-	return store->backend->copy(store, f, uids, count, t, move, uidvalidity_r, src_r, dst_r,
-				    copied_r, error_r);
+	uint32_t *sorted;
+	size_t n;
+	if (uids_sorted(uids, count, &sorted, &n) < 0) {
+		*error_r = "store: out of memory";
+		return STORE_ERROR;
+	}
+	int ret = store->backend->copy(store, f, sorted, n, t, move, uidvalidity_r, src_r, dst_r,
+				       copied_r, error_r);
+	free(sorted);
+	return ret;
 }
 
+/* store_append: see store.h; every message is checked as a delivery is,
+ * and more than STORE_BATCH_MAX of them is STORE_LIMIT. */
 int store_append(struct store *store, const char *mailbox, const struct store_append_msg *msgs,
 		 size_t count, uint32_t *uidvalidity_r, uint32_t *uids_r, const char **error_r)
 {
-	assert(store != NULL && mailbox != NULL && msgs != NULL && uids_r != NULL);
+	assert(store != NULL && mailbox != NULL && (msgs != NULL || count == 0));
+	assert(uidvalidity_r != NULL && (uids_r != NULL || count == 0) && error_r != NULL);
+	*uidvalidity_r = 0;
 	NAME_OR_FAIL(n, mailbox);
+	if (count > STORE_BATCH_MAX) {
+		*error_r = "Too many messages in one APPEND";
+		return STORE_LIMIT;
+	}
 	for (size_t i = 0; i < count; i++) {
-		uint64_t total = 0;
-		if (msgs[i].iovcnt < 0 || msgs[i].msg == NULL)
+		if (msgs[i].msg == NULL) {
+			*error_r = "store: APPEND without a parse";
 			return STORE_ERROR;
-		for (int k = 0; k < msgs[i].iovcnt; k++)
-			total += msgs[i].iov[k].iov_len;
-		if (message_check(msgs[i].msg, total, error_r) < 0)
+		}
+		if (content_check(msgs[i].iov, msgs[i].iovcnt, msgs[i].msg, error_r) < 0)
 			return STORE_ERROR;
 	}
 	return store->backend->append(store, n, msgs, count, uidvalidity_r, uids_r, error_r);
@@ -406,10 +482,11 @@ int store_changes(struct store *store, const char *mailbox, uint64_t modseq,
 		  uint32_t **expunged_r, size_t *expunged_count_r, uint64_t *highestmodseq_r,
 		  const char **error_r)
 {
-	assert(store != NULL && mailbox != NULL && highestmodseq_r != NULL);
+	assert(store != NULL && mailbox != NULL && highestmodseq_r != NULL && error_r != NULL);
 	*changed_r = NULL;
 	*expunged_r = NULL;
 	*changed_count_r = *expunged_count_r = 0;
+	*highestmodseq_r = 0;
 	NAME_OR_FAIL(n, mailbox);
 	return store->backend->changes(store, n, modseq, changed_r, changed_count_r, expunged_r,
 				       expunged_count_r, highestmodseq_r, error_r);
@@ -420,11 +497,14 @@ int store_text_search(struct store *store, const char *mailbox, enum store_text_
 		      const char **error_r)
 {
 	assert(store != NULL && mailbox != NULL && text != NULL && uids_r != NULL);
+	assert(count_r != NULL && error_r != NULL);
 	*uids_r = NULL;
 	*count_r = 0;
 	NAME_OR_FAIL(n, mailbox);
-	if ((unsigned)field > STORE_TEXT_ANY)
+	if ((unsigned)field > STORE_TEXT_ANY) {
+		*error_r = "store: invalid search field";
 		return STORE_ERROR;
+	}
 	return store->backend->text_search(store, n, field, text, uids_r, count_r, error_r);
 }
 
@@ -432,6 +512,7 @@ int store_quota_get(struct store *store, uint64_t *limit_r, uint64_t *used_r,
 		    const char **error_r)
 {
 	assert(store != NULL && limit_r != NULL && used_r != NULL && error_r != NULL);
+	*limit_r = *used_r = 0;
 	return store->backend->quota_get(store, limit_r, used_r, error_r);
 }
 

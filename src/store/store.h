@@ -319,8 +319,8 @@ int store_flags_update(struct store *store, const char *mailbox, const uint32_t 
  * (free()) give the source UIDs copied and the UIDs they got, pairwise, for
  * COPYUID; *uidvalidity_r is to's.  STORE_NOT_FOUND (either mailbox),
  * STORE_OVER_QUOTA (a copy passing the quota; nothing is copied).
- * Copying a mailbox onto itself is allowed (COPY), moving onto itself is
- * STORE_NOT_ALLOWED.
+ * Copying or moving within one mailbox is allowed: the messages get new
+ * UIDs (a move records the old ones as expunged), as IMAP's MOVE wants.
  */
 int store_copy(struct store *store, const char *from, const uint32_t *uids, size_t count,
 	       const char *to, bool move, uint32_t *uidvalidity_r, uint32_t **src_r,

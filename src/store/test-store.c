@@ -1,7 +1,8 @@
 /*
  * Unit tests for store: create/open, delivery (UIDs, MODSEQ, duplicates,
  * unknown mailboxes), listing, reading content back, shared blobs, reopen,
- * crash leftovers, schema versions, batches (group commit), expunge.
+ * crash leftovers, schema versions, batches (group commit), expunge; the
+ * IMAP calls are tested in test-store-imap.c, run from main here.
  * Messages are described by hand-made struct mime_message values, so these
  * tests do not depend on the MIME parser.  Each test works in its own
  * mkdtemp directory, removed afterwards.
@@ -23,12 +24,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
-
-#define TEST_DIR_TEMPLATE "/tmp/ravelin-store-test-XXXXXX"
-
-struct test_dir {
-	char path[sizeof(TEST_DIR_TEMPLATE)];
-};
+#include "store/test-store.h"
 
 /* A hand-made parse of a one-part message: header up to the blank line. */
 struct test_msg {
@@ -44,7 +40,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 	return remove(path);
 }
 
-static int setup_dir(void **state)
+int setup_dir(void **state)
 {
 	struct test_dir *d = calloc(1, sizeof(*d));
 	if (d == NULL)
@@ -58,7 +54,7 @@ static int setup_dir(void **state)
 	return 0;
 }
 
-static int teardown_dir(void **state)
+int teardown_dir(void **state)
 {
 	struct test_dir *d = *state;
 	nftw(d->path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -130,8 +126,8 @@ static uint32_t deliver_text(struct store *store, const char *mailbox, const cha
 	return uid;
 }
 
-/* read_all reads fd to the end into a new NUL-terminated string. */
-static char *read_all(int fd)
+/* read_all: see test-store.h. */
+char *read_all(int fd)
 {
 	size_t cap = 1024, len = 0;
 	char *p = malloc(cap);
@@ -152,8 +148,8 @@ static char *read_all(int fd)
 	return p;
 }
 
-/* count_files counts the regular files below dir (recursively). */
-static int count_files(const char *dir)
+/* count_files: see test-store.h. */
+int count_files(const char *dir)
 {
 	DIR *d = opendir(dir);
 	int n = 0;
@@ -1105,5 +1101,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch_transaction_lost, setup_dir,
 						teardown_dir),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	return failed + test_store_imap_run();
 }
