@@ -118,7 +118,9 @@ def test_wrong_password_is_refused_after_a_delay(server):
             c.login(ALICE, "wrong")
         times.append(time.monotonic() - start)
         assert "[AUTHENTICATIONFAILED] Authentication failed" in str(e.value)
-    assert times[0] >= 0.4 and times[1] >= times[0] * 1.5, times
+    # 0.5 s, then 1 s (counted from the request, so a slow password check
+    # under load does not add to it).
+    assert times[0] >= 0.4 and times[1] >= 0.9, times
     # Still not authenticated, and the right password works on the same
     # connection.
     assert c.noop()[0] == "OK"

@@ -106,8 +106,9 @@ def test_wrong_password_is_refused_and_slowed(server):
         times.append(time.monotonic() - start)
         assert b"[AUTH]" in e.value.args[0]
         p.quit()
-    # 0.5 s, then 1 s (the password check itself adds the same to both).
-    assert times[0] >= 0.4 and times[1] >= times[0] + 0.3, times
+    # 0.5 s, then 1 s (counted from the request, so a slow password check
+    # under load does not add to it).
+    assert times[0] >= 0.4 and times[1] >= 0.9, times
     # The right password still works (and resets the count).
     login(server).quit()
 

@@ -88,6 +88,8 @@ enum stmt_id {
 	STMT_FTS_ROW,
 	STMT_MOVE_MESSAGE,
 	STMT_FLAGS_SET,
+	STMT_META_MESSAGE,
+	STMT_META_PARTS,
 	STMT_COUNT
 };
 
@@ -144,6 +146,14 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"SELECT subject, from_addr, to_addr, cc_addr FROM messages WHERE id = ?1",
 	[STMT_FTS_DELETE] = "DELETE FROM fts WHERE rowid = ?1",
 	/* After nearly every IMAP command: only the rows changed since. */
+	[STMT_META_MESSAGE] =
+		"SELECT id, uid, flags, modseq, size, internal_date, blob, keywords, envelope, body,"
+		" bodystructure, subject, from_addr, to_addr, cc_addr, message_id, in_reply_to,"
+		" refs, sent_date, lines, sent_zone FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+	[STMT_META_PARTS] =
+		"SELECT section, header_offset, header_size, body_offset, body_size, body_lines,"
+		" content_type, depth, child_count, is_message FROM parts WHERE message_id = ?1"
+		" ORDER BY idx",
 	[STMT_MESSAGE_CHANGED] =
 		"SELECT uid, flags, modseq, size, internal_date, blob, keywords FROM messages"
 		" INDEXED BY messages_modseq WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
@@ -1871,7 +1881,18 @@ static int sqlite_mailbox_claim_recent(struct store *store, const char *name, ui
 	int64_t first;
 	struct mailbox_row mb;
 	bool found;
+	int64_t unchanged;
 
+	/* Usually nothing arrived since the last claim: answer that without
+	 * the write lock and the commit's sync (every SELECT asks). */
+	if (no_batch(s, error_r) < 0 ||
+	    query_int(s, "SELECT CASE WHEN first_recent < uidnext THEN 0 ELSE uidnext END"
+			 " FROM mailboxes WHERE name = ?1", name, &unchanged, error_r) < 0)
+		return STORE_ERROR;
+	if (unchanged > 0) {
+		*first_r = *next_r = (uint32_t)(unchanged > UINT32_MAX ? UINT32_MAX : unchanged);
+		return STORE_OK;
+	}
 	if (begin_write(s, error_r) < 0)
 		return STORE_ERROR;
 	if (mailbox_get(s, name, &mb, &found, error_r) < 0) {
@@ -2135,15 +2156,9 @@ static int sqlite_message_meta(struct store *store, const char *mailbox, uint32_
 	int ret = read_mailbox(s, mailbox, &mb, error_r);
 	if (ret != STORE_OK)
 		return ret;
-	sqlite3_stmt *st = prepare(s,
-		"SELECT id, uid, flags, modseq, size, internal_date, blob, keywords, envelope, body,"
-		" bodystructure, subject, from_addr, to_addr, cc_addr, message_id, in_reply_to,"
-		" refs, sent_date, lines, sent_zone FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
-		error_r);
-	sqlite3_stmt *ps = st == NULL ? NULL : prepare(s,
-		"SELECT section, header_offset, header_size, body_offset, body_size, body_lines,"
-		" content_type, depth, child_count, is_message FROM parts WHERE message_id = ?1"
-		" ORDER BY idx", error_r);
+	/* Kept statements: FETCH asks this once per message. */
+	sqlite3_stmt *st = stmt_get(s, STMT_META_MESSAGE, error_r);
+	sqlite3_stmt *ps = st == NULL ? NULL : stmt_get(s, STMT_META_PARTS, error_r);
 	struct meta_block *mbk = NULL;
 	ret = STORE_ERROR;
 	if (ps == NULL)
@@ -2241,8 +2256,10 @@ static int sqlite_message_meta(struct store *store, const char *mailbox, uint32_
 	ret = STORE_OK;
 out:
 	free(mbk);
-	sqlite3_finalize(st);
-	sqlite3_finalize(ps);
+	if (st != NULL)
+		stmt_done(st);
+	if (ps != NULL)
+		stmt_done(ps);
 	rollback(s);
 	return ret;
 }
