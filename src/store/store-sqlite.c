@@ -1839,12 +1839,11 @@ static int sqlite_mailbox_get(struct store *store, const char *name, struct stor
 	sqlite3_stmt *st = prepare(s,
 		"SELECT b.id, b.name, b.special_use, b.uidvalidity, b.uidnext,"
 		" b.highestmodseq, b.subscribed,"
-		" (SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id),"
-		" (SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id AND (m.flags & 1) = 0),"
-		" (SELECT coalesce(sum(size), 0) FROM messages m WHERE m.mailbox_id = b.id),"
-		" (SELECT count(*) FROM messages m WHERE m.mailbox_id = b.id"
-		"  AND m.uid >= b.first_recent)"
-		" FROM mailboxes b WHERE b.name = ?1", error_r);
+		/* One pass over the mailbox's rows for all four counts. */
+		" count(m.id), coalesce(sum((m.flags & 1) = 0), 0), coalesce(sum(m.size), 0),"
+		" coalesce(sum(m.uid >= b.first_recent), 0)"
+		" FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id"
+		" WHERE b.name = ?1 GROUP BY b.id", error_r);
 	if (st == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
