@@ -55,6 +55,7 @@ fuzz: deps-test build-fuzz/build.ninja
 bench: build
 	@./scripts/install-deps bench
 	./bench/smtp-in
+	./bench/imap
 
 clean:
 	rm -rf build build-test build-fuzz
