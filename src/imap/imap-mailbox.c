@@ -13,7 +13,6 @@
 #include <time.h>
 
 #include "imap-flags.h"
-#include "imap-utf7.h"
 #include "lib/log.h"
 #include "mail/mime.h"
 
@@ -299,19 +298,10 @@ static void write_entry(struct imap_session *s, const struct list_entry *e, unsi
 static const char *pattern_arg(struct imap_session *s, const struct imap_arg *arg)
 {
 	struct str v;
+	bool invalid; /* a pattern that is not modified UTF-7 is matched as sent */
 	if (!imap_arg_get_astring(arg, &v))
 		return NULL;
-	if (s->utf8 || v.len == 0)
-		return pool_strndup(s->pool, v.ptr, v.len);
-	struct buf b;
-	buf_init(&b, v.len * 4 + 16);
-	if (imap_utf7_decode(v, &b) < 0) {
-		buf_reset(&b);
-		buf_append(&b, v.ptr, v.len);
-	}
-	const char *r = pool_strndup(s->pool, b.data != NULL ? b.data : "", b.len);
-	buf_free(&b);
-	return r;
+	return session_decode_name(s, v, &invalid);
 }
 
 static enum imap_command_result list_common(struct imap_session *s,

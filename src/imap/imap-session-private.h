@@ -79,6 +79,10 @@ void session_store_failed(struct imap_session *s, int status, const char *error)
  * UTF-7 decoded for IMAP4rev1 clients), from the command pool; NULL and a
  * BAD written when it is not a valid name. */
 const char *session_mailbox_arg(struct imap_session *s, const struct imap_arg *arg);
+/* session_decode_name gives a mailbox name or LIST pattern as UTF-8 (from
+ * the command pool; NULL without memory).  *invalid_r is set for ASCII that
+ * is not valid modified UTF-7, whose raw text is then returned. */
+const char *session_decode_name(struct imap_session *s, struct str name, bool *invalid_r);
 /* session_write_mailbox writes a name as the client expects it. */
 int session_write_mailbox(struct imap_session *s, const char *name);
 /* session_changed: this session changed the store. */

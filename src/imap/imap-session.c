@@ -94,6 +94,28 @@ void session_store_failed(struct imap_session *s, int status, const char *error)
 	}
 }
 
+const char *session_decode_name(struct imap_session *s, struct str name, bool *invalid_r)
+{
+	*invalid_r = false;
+	if (s->utf8)
+		return pool_strndup(s->pool, name.ptr, name.len);
+	struct buf b;
+	buf_init(&b, 4 * name.len + 16);
+	if (imap_utf7_decode(name, &b) < 0) {
+		/* Lenient with an 8-bit name from a client that did not enable
+		 * UTF-8; plain ASCII that is not modified UTF-7 is invalid. */
+		bool eight_bit = false;
+		for (size_t i = 0; i < name.len; i++)
+			eight_bit |= (unsigned char)name.ptr[i] >= 0x80;
+		*invalid_r = !eight_bit;
+		buf_reset(&b);
+		buf_append(&b, name.ptr, name.len);
+	}
+	const char *r = pool_strndup(s->pool, b.data != NULL ? b.data : "", b.len);
+	buf_free(&b);
+	return r;
+}
+
 const char *session_mailbox_arg(struct imap_session *s, const struct imap_arg *arg)
 {
 	struct str name;
@@ -105,29 +127,12 @@ const char *session_mailbox_arg(struct imap_session *s, const struct imap_arg *a
 	/* A trailing separator names the same mailbox (CREATE "a/"). */
 	while (name.len > 1 && name.ptr[name.len - 1] == '/')
 		name.len--;
-	if (s->utf8) {
-		const char *r = pool_strndup(s->pool, name.ptr, name.len);
-		if (r == NULL)
-			session_tagged(s, "NO", "[LIMIT] Out of memory");
-		return r;
+	bool invalid;
+	const char *r = session_decode_name(s, name, &invalid);
+	if (invalid) {
+		session_tagged(s, "NO", "[CANNOT] Invalid modified UTF-7 in mailbox name");
+		return NULL;
 	}
-	struct buf b;
-	buf_init(&b, 4 * name.len + 16);
-	if (imap_utf7_decode(name, &b) < 0) {
-		bool eight_bit = false;
-		for (size_t i = 0; i < name.len; i++)
-			eight_bit |= (unsigned char)name.ptr[i] >= 0x80;
-		if (!eight_bit) {
-			buf_free(&b);
-			session_tagged(s, "NO", "[CANNOT] Invalid modified UTF-7 in mailbox name");
-			return NULL;
-		}
-		/* Lenient: an 8-bit name from a client that did not enable UTF-8. */
-		buf_reset(&b);
-		buf_append(&b, name.ptr, name.len);
-	}
-	const char *r = pool_strndup(s->pool, b.data != NULL ? b.data : "", b.len);
-	buf_free(&b);
 	if (r == NULL)
 		session_tagged(s, "NO", "[LIMIT] Out of memory");
 	return r;

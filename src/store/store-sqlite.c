@@ -1687,6 +1687,40 @@ static int sqlite_message_open(struct store *store, const char *mailbox, uint32_
  * IMAP calls (store.h, "The calls below serve IMAP").
  */
 
+static int read_begin(struct sqlite_store *s, const char **error_r);
+static int begin_write(struct sqlite_store *s, const char **error_r);
+static int status_fail(struct sqlite_store *s, int status, const char **error_r,
+		       const char *text);
+/* open_mailbox opens a transaction (a write one with write) and finds the
+ * mailbox: STORE_OK with the transaction open, or STORE_NOT_FOUND or
+ * STORE_ERROR with it closed. */
+static int open_mailbox(struct sqlite_store *s, const char *name, bool write,
+			struct mailbox_row *mb, const char **error_r)
+{
+	bool found;
+	if ((write ? begin_write(s, error_r) : read_begin(s, error_r)) < 0)
+		return STORE_ERROR;
+	if (mailbox_get(s, name, mb, &found, error_r) < 0) {
+		rollback(s);
+		return STORE_ERROR;
+	}
+	if (!found)
+		return status_fail(s, STORE_NOT_FOUND, error_r, "No such mailbox");
+	return STORE_OK;
+}
+
+static int read_mailbox(struct sqlite_store *s, const char *name, struct mailbox_row *mb,
+			const char **error_r)
+{
+	return open_mailbox(s, name, false, mb, error_r);
+}
+
+static int write_mailbox(struct sqlite_store *s, const char *name, struct mailbox_row *mb,
+			 const char **error_r)
+{
+	return open_mailbox(s, name, true, mb, error_r);
+}
+
 /* prepare makes a one-off statement; NULL with *error_r. */
 static sqlite3_stmt *prepare(struct sqlite_store *s, const char *sql, const char **error_r)
 {
@@ -1879,7 +1913,6 @@ static int sqlite_mailbox_claim_recent(struct store *store, const char *name, ui
 	struct sqlite_store *s = sqlite_store(store);
 	int64_t first;
 	struct mailbox_row mb;
-	bool found;
 	int64_t unchanged;
 
 	/* Usually nothing arrived since the last claim: answer that without
@@ -1892,14 +1925,9 @@ static int sqlite_mailbox_claim_recent(struct store *store, const char *name, ui
 		*first_r = *next_r = (uint32_t)(unchanged > UINT32_MAX ? UINT32_MAX : unchanged);
 		return STORE_OK;
 	}
-	if (begin_write(s, error_r) < 0)
-		return STORE_ERROR;
-	if (mailbox_get(s, name, &mb, &found, error_r) < 0) {
-		rollback(s);
-		return STORE_ERROR;
-	}
-	if (!found)
-		return status_fail(s, STORE_NOT_FOUND, error_r, "No such mailbox");
+	int opened = write_mailbox(s, name, &mb, error_r);
+	if (opened != STORE_OK)
+		return opened;
 	if (query_int(s, "SELECT first_recent FROM mailboxes WHERE name = ?1", name, &first,
 		      error_r) < 0) {
 		rollback(s);
@@ -1960,20 +1988,14 @@ static int sqlite_mailbox_delete(struct store *store, const char *name, const ch
 {
 	struct sqlite_store *s = sqlite_store(store);
 	struct mailbox_row mb;
-	bool found;
 
 	if (strcmp(name, "INBOX") == 0) {
 		*error_r = "INBOX cannot be deleted";
 		return STORE_NOT_ALLOWED;
 	}
-	if (begin_write(s, error_r) < 0)
-		return STORE_ERROR;
-	if (mailbox_get(s, name, &mb, &found, error_r) < 0) {
-		rollback(s);
-		return STORE_ERROR;
-	}
-	if (!found)
-		return status_fail(s, STORE_NOT_FOUND, error_r, "No such mailbox");
+	int opened = write_mailbox(s, name, &mb, error_r);
+	if (opened != STORE_OK)
+		return opened;
 	sqlite3_stmt *a = prepare(s, "DELETE FROM fts WHERE rowid IN"
 				     " (SELECT id FROM messages WHERE mailbox_id = ?1)", error_r);
 	sqlite3_stmt *b = a == NULL ? NULL : prepare(s, "DELETE FROM mailboxes WHERE id = ?1", error_r);
@@ -2104,23 +2126,6 @@ static int read_begin(struct sqlite_store *s, const char **error_r)
 	if (no_batch(s, error_r) < 0)
 		return -1;
 	return run(s, STMT_BEGIN, error_r);
-}
-
-/* read_mailbox opens a read transaction and finds the mailbox:
- * STORE_OK, STORE_NOT_FOUND or STORE_ERROR (transaction closed then). */
-static int read_mailbox(struct sqlite_store *s, const char *name, struct mailbox_row *mb,
-			const char **error_r)
-{
-	bool found;
-	if (read_begin(s, error_r) < 0)
-		return STORE_ERROR;
-	if (mailbox_get(s, name, mb, &found, error_r) < 0) {
-		rollback(s);
-		return STORE_ERROR;
-	}
-	if (!found)
-		return status_fail(s, STORE_NOT_FOUND, error_r, "No such mailbox");
-	return STORE_OK;
 }
 
 static int sqlite_message_range(struct store *store, const char *mailbox, uint32_t first,
@@ -2395,16 +2400,10 @@ static int sqlite_flags_update(struct store *store, const char *mailbox, const u
 	struct sqlite_store *s = sqlite_store(store);
 	struct flags_result r = { NULL, NULL, 0, 0 };
 	struct mailbox_row mb;
-	bool found;
 
-	if (begin_write(s, error_r) < 0)
-		return STORE_ERROR;
-	if (mailbox_get(s, mailbox, &mb, &found, error_r) < 0) {
-		rollback(s);
-		return STORE_ERROR;
-	}
-	if (!found)
-		return status_fail(s, STORE_NOT_FOUND, error_r, "No such mailbox");
+	int opened = write_mailbox(s, mailbox, &mb, error_r);
+	if (opened != STORE_OK)
+		return opened;
 	if (flags_locked(s, &mb, uids, count, mode, flags, keywords, unchangedsince, &r,
 			 error_r) < 0 ||
 	    commit(s, error_r) < 0) {
