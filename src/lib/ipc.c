@@ -44,6 +44,11 @@ static const struct {
 	[IPC_SESSION_REFUSED] = { "session-refused", 8, 8, false },
 	[IPC_SESSION] = { "session", 8, 8, true },
 	[IPC_CONNCOUNT] = { "conncount", 8, 8, true },
+	[IPC_KEY_SIGN] = { "key-sign", 16, 16 + IPC_KEY_MAX_INPUT, false },
+	[IPC_KEY_SIGNATURE] = { "key-signature", 16, 16 + IPC_KEY_MAX_SIGNATURE, false },
+	[IPC_PREAUTH_CONN] = { "preauth-conn", 8, 8, true },
+	[IPC_PREAUTH_STATE] = { "preauth-state", 8, 8, false },
+	[IPC_HANDOFF] = { "handoff", 8, IPC_MAX_PAYLOAD, true },
 };
 
 struct ipc_out {

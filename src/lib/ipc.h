@@ -52,6 +52,11 @@ enum ipc_kind {
 	IPC_SESSION_REFUSED,  /* master -> front: why (a code) */
 	IPC_SESSION,          /* master -> worker: protocol; fd (the session) */
 	IPC_CONNCOUNT,        /* master -> front: fronts; fd (the shared counts) */
+	IPC_KEY_SIGN,         /* pre-auth -> keys: enum ipc_key_op, input */
+	IPC_KEY_SIGNATURE,    /* keys -> pre-auth: enum ipc_key_status, signature */
+	IPC_PREAUTH_CONN,     /* spawner -> pre-auth: service; fd (the client) */
+	IPC_PREAUTH_STATE,    /* pre-auth -> spawner: enum ipc_preauth_state */
+	IPC_HANDOFF,          /* pre-auth -> worker: the session (see ipc_handoff); fd */
 	IPC_KIND_MAX,
 };
 
@@ -62,6 +67,9 @@ enum ipc_role {
 	IPC_ROLE_AUTH,
 	IPC_ROLE_QUEUE,
 	IPC_ROLE_WORKER,
+	IPC_ROLE_SPAWNER,
+	IPC_ROLE_PREAUTH,
+	IPC_ROLE_KEYS,
 };
 
 /* What a listening socket serves (IPC_LISTEN). */
@@ -79,6 +87,26 @@ const char *ipc_service_name(enum ipc_service service);
 enum ipc_protocol {
 	IPC_PROTO_POP3 = 1,
 	IPC_PROTO_IMAP = 2,
+};
+
+/* IPC_KEY_SIGN: what the keys process is asked to do with the TLS key. */
+enum ipc_key_op {
+	IPC_KEY_OP_ECDSA = 1,      /* input: a digest (20 to 64 bytes) */
+	IPC_KEY_OP_RSA_RAW = 2,    /* input: one padded block, the modulus' size */
+};
+/* Largest IPC_KEY_SIGN input and IPC_KEY_SIGNATURE output: an RSA block
+ * of an 8192-bit key. */
+#define IPC_KEY_MAX_INPUT 1024
+#define IPC_KEY_MAX_SIGNATURE 1024
+enum ipc_key_status {
+	IPC_KEY_OK = 0,
+	IPC_KEY_REFUSED = 1,       /* not handshake-shaped, or over the rate */
+	IPC_KEY_FAILED = 2,        /* the signature could not be made */
+};
+
+/* IPC_PREAUTH_STATE: what a pre-auth process tells its spawner. */
+enum ipc_preauth_state {
+	IPC_PREAUTH_LOGGED_IN = 1, /* it relays one logged-in session now */
 };
 
 struct ipc_header {

@@ -83,6 +83,7 @@ struct ipc *process_master_link(struct ev *ev, ipc_handler_fn *handler, void *ct
 
 const char *process_role_name(enum ipc_role role)
 {
-	static const char *const names[] = { "master", "front", "auth", "queue", "worker" };
+	static const char *const names[] = { "master", "front", "auth", "queue", "worker",
+					      "spawner", "preauth", "keys" };
 	return (unsigned)role < sizeof(names) / sizeof(names[0]) ? names[role] : "unknown";
 }
