@@ -24,13 +24,13 @@ def test_children_run_as_the_configured_user():
         roles = {}
         for line in ps.splitlines():
             user, args = line.split(None, 1)
-            for role in ("front", "auth", "queue", "worker"):
+            for role in ("spawner", "auth", "queue", "worker"):
                 if f"--role {role}" in args:
                     roles.setdefault(role, set()).add(user)
             if "serve" in args:
                 roles.setdefault("master", set()).add(user)
         assert roles["master"] == {"root"}, ps
-        for role in ("front", "auth", "queue", "worker"):
+        for role in ("spawner", "auth", "queue", "worker"):
             assert roles.get(role) == {"nobody"}, ps
     finally:
         server.stop()

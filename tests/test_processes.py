@@ -60,6 +60,6 @@ def test_malformed_link_message_is_refused_by_a_child():
     # The ipc unit tests cover the reader; here: a child refuses to run
     # outside master (no link on descriptor 3).
     from conftest import BIN
-    r = subprocess.run([BIN, "--role", "front", "--index", "0"], capture_output=True,
+    r = subprocess.run([BIN, "--role", "spawner", "--index", "0"], capture_output=True,
                        text=True, timeout=10, stdin=subprocess.DEVNULL)
     assert r.returncode == 2 and "started by 'ravelin serve' only" in r.stderr

@@ -316,7 +316,7 @@ def test_front_killed_is_restarted(server):
     import os
     import re
     import signal as sig
-    out = subprocess.run(["pgrep", "-f", "--", "--role front"], capture_output=True, text=True)
+    out = subprocess.run(["pgrep", "-f", "--", "--role spawner"], capture_output=True, text=True)
     pids = [int(p) for p in out.stdout.split()]
     mine = [p for p in pids if os.getpgid(p) == server.proc.pid]
     assert mine
@@ -331,7 +331,7 @@ def test_front_killed_is_restarted(server):
         except (OSError, smtplib.SMTPException):
             time.sleep(0.2)
     server.wait_inbox("alice@example.org", 1)
-    assert re.search(r"front \d+ was killed by signal 9.*restarting", server.log())
+    assert re.search(r"spawner \d+ was killed by signal 9.*restarting", server.log())
 
 
 def test_client_that_never_reads_is_dropped(server):

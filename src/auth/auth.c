@@ -335,6 +335,21 @@ static void front_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 	front_closed(NULL, link);
 }
 
+/* A spawner made a pre-auth process: its link asks recipients and logins. */
+static void preauth_link_new(int fd, uint64_t serial, void *ctx)
+{
+	struct auth *a = ctx;
+	char name[40];
+	snprintf(name, sizeof(name), "preauth %llu", (unsigned long long)serial);
+	struct front_link *link = calloc(1, sizeof(*link));
+	if (link != NULL)
+		link->ipc = ipc_new(a->ev, fd, name, front_handler, front_closed, link);
+	if (link == NULL || link->ipc == NULL) {
+		free(link);
+		close(fd);
+	}
+}
+
 static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
 	struct auth *a = ctx;
@@ -345,14 +360,10 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		uint64_t role = ipc_get_u64(&r);
 		uint64_t index = ipc_get_u64(&r);
 		char name[32];
-		snprintf(name, sizeof(name), "front %llu", (unsigned long long)index);
-		struct front_link *link = role == IPC_ROLE_FRONT ? calloc(1, sizeof(*link)) : NULL;
-		if (link != NULL)
-			link->ipc = ipc_new(a->ev, msg->fd, name, front_handler, front_closed, link);
-		if (link == NULL || link->ipc == NULL) {
-			free(link);
+		snprintf(name, sizeof(name), "spawner %llu", (unsigned long long)index);
+		if (role != IPC_ROLE_SPAWNER ||
+		    ipc_spawner_link_new(a->ev, msg->fd, name, preauth_link_new, a) == NULL)
 			close(msg->fd);
-		}
 		return;
 	}
 	if (msg->kind == IPC_TICKET_KEY) {

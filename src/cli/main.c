@@ -25,7 +25,7 @@
 
 #include "auth/auth.h"
 #include "cli.h"
-#include "front/front.h"
+#include "front/spawner.h"
 #include "lib/log.h"
 #include "lib/process.h"
 #include "lib/str.h"
@@ -70,8 +70,8 @@ static int run_role(int argc, char **argv)
 	}
 	if (argc == 5 && str_to_u64(str_c(argv[4]), UINT32_MAX, &n) < 0)
 		return 2;
-	if (strcmp(role, "front") == 0 && argc == 5 && strcmp(argv[3], "--index") == 0)
-		return front_main((unsigned)n);
+	if (strcmp(role, "spawner") == 0 && argc == 5 && strcmp(argv[3], "--index") == 0)
+		return spawner_main((unsigned)n);
 	if (strcmp(role, "auth") == 0 && argc == 3)
 		return auth_main();
 	if (strcmp(role, "queue") == 0 && argc == 3)
@@ -113,6 +113,7 @@ int main(int argc, char **argv)
 {
 	struct cli_options opts = { 0 };
 
+	process_set_argv(argc, argv);
 	if (argc >= 3 && strcmp(argv[1], "--role") == 0)
 		return run_role(argc, argv);
 	log_init("ravelin");

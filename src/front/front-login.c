@@ -100,7 +100,7 @@ void front_login_session_message(struct front *f, const struct ipc_msg *msg)
 	c->waiting_session = false;
 	if (msg->kind == IPC_SESSION_READY) {
 		c->proto->session_ready(c);
-		front_conn_relay(c, msg->fd);
+		front_conn_handoff(c, msg->fd);
 		return;
 	}
 	log_warn("%s: logged in, but no session could be started", c->ip);

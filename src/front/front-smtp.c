@@ -116,7 +116,7 @@ static int smtp_start(struct conn *c)
 	};
 	char session_id[32];
 
-	snprintf(session_id, sizeof(session_id), "%X.%llX", f->index, (unsigned long long)c->id);
+	snprintf(session_id, sizeof(session_id), "%llX", (unsigned long long)f->serial);
 	c->smtp = smtp_session_new(&set, &callbacks, c, c->ip, session_id);
 	if (c->smtp == NULL)
 		return -1;

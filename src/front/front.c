@@ -1,21 +1,23 @@
 /*
  * NAME
- *	front - speaks to the network
+ *	pre-auth - serves one connection up to the login
  * DESCRIPTION
- *	Accepts connections, runs TLS, and holds each protocol's dialogue up
- *	to the point where an account is involved.  For SMTP in, that is the
- *	whole dialogue: recipients are checked by auth and the message goes to
- *	queue, which writes it to disk.  For POP3 and IMAP, it is the login:
- *	after auth's ticket has bought a session from master, the front only
- *	relays the client's bytes to the account's worker and back.  Several
- *	fronts (one per core) share the listening sockets.
+ *	A pre-auth process is forked by the spawner before its connection
+ *	arrives and serves exactly that one connection: TLS (the signature
+ *	comes from the keys process), the protocol's dialogue up to the point
+ *	where an account is involved, and the limits.  For SMTP in, that is
+ *	the whole dialogue: recipients are checked by auth and the message
+ *	goes to queue, which writes it to disk.  For POP3 and IMAP, after
+ *	auth's ticket has bought a session from master, the connection is
+ *	handed to the account's worker (front-handoff.c) and this process
+ *	ends, or, where the session cannot be handed over, it relays the
+ *	bytes of that one session.
  * SECURITY
- *	Front is the code an attacker reaches before any login, so it can do
- *	the least: after loading its TLS key it enters a Landlock domain with
- *	no file access at all, with no_new_privs and a seccomp filter (no new
- *	sockets, no exec), as the configured user.  It holds no store and no
- *	credentials; it reaches accounts only through auth's answers, the
- *	queue, and session streams master hands it for a valid ticket.
+ *	This is the code an attacker reaches before any login, so it can do
+ *	the least: no file access at all (the spawner's Landlock domain), no
+ *	new sockets, no exec, as an unprivileged user; no private key, no
+ *	ticket key, and only its own client's bytes and password.  A bug in
+ *	it reaches the connection it serves and nothing else.
  */
 #include "front.h"
 
@@ -26,22 +28,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "lib/conncount.h"
-#include "lib/jail.h"
 #include "lib/log.h"
 #include "lib/process.h"
 #include "lib/tls.h"
+#include "spawner.h"
 
-/* Buckets of the connection-by-id table. */
-#define FRONT_HASH_SIZE 4096
-/* Connections accepted per wake-up of one listener (fairness). */
-#define FRONT_ACCEPT_BATCH 64
+/* Buckets of the connection-by-id table (one connection, but the code
+ * that finds it by id is shared with the message handlers). */
+#define FRONT_HASH_SIZE 16
+/* How long a pre-auth process about to exit waits for its last messages
+ * (log records, the end of a transaction) to leave. */
+#define FRONT_EXIT_FLUSH_MS 2000
 /* Seconds a relayed IMAP session may stay silent.  The worker's autologout
  * (30 minutes, the least RFC 9051 5.4 allows) ends idle sessions and says
  * so; this only catches a session nobody ends, so it must be longer. */
@@ -61,6 +65,8 @@ static const struct {
 #define FRONT_SERVICES (sizeof(front_services) / sizeof(front_services[0]))
 
 static struct conn *conn_hash[FRONT_HASH_SIZE];
+
+static void set_title(struct front *f, uint64_t service);
 
 struct conn *front_conn_find(struct front *f, uint64_t id)
 {
@@ -88,8 +94,6 @@ static void conn_free(struct conn *c)
 	stream_close(&c->stream);
 	buf_free(&c->in);
 	buf_free(&c->out);
-	if (c->ip_counted)
-		conncount_release(f->conncount, c->ip_slot);
 	struct conn **pp = &conn_hash[c->id % FRONT_HASH_SIZE];
 	while (*pp != c)
 		pp = &(*pp)->hash_next;
@@ -102,6 +106,9 @@ static void conn_free(struct conn *c)
 		c->next->prev = c->prev;
 	f->conn_count--;
 	free(c);
+	/* The one connection is over: so is this process. */
+	if (f->conns == NULL)
+		ev_stop(f->ev);
 }
 
 void front_conn_output(struct conn *c, const char *data, size_t len)
@@ -370,59 +377,44 @@ void front_conn_relay(struct conn *c, int fd)
 	conn_work(c, true);
 }
 
-static void refuse(int fd, const char *reply)
+const struct front_protocol *front_service_protocol(uint64_t service)
 {
-	/* Best effort: the socket is new, so its buffer has room. */
-	if (reply != NULL && write(fd, reply, strlen(reply)) < 0) {
-		/* nothing to do */
-	}
-	close(fd);
+	return service < FRONT_SERVICES ? front_services[service].proto : NULL;
 }
 
-/* refuse_reply is what a refused connection is told: nothing on an
- * implicit-TLS port, where a TLS client could not read clear text. */
-static const char *refuse_reply(enum ipc_service service, const char *reply)
+bool front_service_implicit_tls(uint64_t service)
 {
-	return front_services[service].implicit_tls ? NULL : reply;
+	return service < FRONT_SERVICES && front_services[service].implicit_tls;
 }
 
-static void accept_one(struct front *f, int fd, const struct sockaddr_storage *sa,
-		       enum ipc_service service)
+/* conn_start begins serving the client on fd (a new connection). */
+static void conn_start(struct front *f, int fd, enum ipc_service service)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof(sa);
 	const struct front_protocol *proto = front_services[service].proto;
 
 	/* Answers are written whole; Nagle's algorithm would hold the tail of
 	 * one back for the client's delayed ACK (40 ms per FETCH). */
 	int one = 1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (sa->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
-	else if (sa->ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
-	if (f->conn_count >= f->config.front_max_connections) {
-		log_warn("%s: refused, %u connections already", ip, f->conn_count);
-		refuse(fd, refuse_reply(service, proto->busy_reply));
-		return;
-	}
-	uint32_t slot = conncount_slot(ip);
-	if (f->conncount != NULL &&
-	    !conncount_acquire(f->conncount, slot, (unsigned)f->config.front_max_connections_per_ip)) {
-		log_warn("%s: refused, too many connections from this address", ip);
-		refuse(fd, refuse_reply(service, proto->per_ip_reply));
-		return;
+	if (getpeername(fd, (struct sockaddr *)&sa, &salen) == 0) {
+		if (sa.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)&sa)->sin_addr, ip,
+				  sizeof(ip));
+		else if (sa.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&sa)->sin6_addr, ip,
+				  sizeof(ip));
 	}
 	struct conn *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		if (f->conncount != NULL)
-			conncount_release(f->conncount, slot);
-		refuse(fd, refuse_reply(service, proto->busy_reply));
+		close(fd);
+		ev_stop(f->ev);
 		return;
 	}
 	c->front = f;
 	c->id = ++f->next_id;
-	c->ip_slot = slot;
-	c->ip_counted = f->conncount != NULL;
 	c->deferred_rcpt = -1;
 	c->deferred_data = -1;
 	c->service = service;
@@ -455,34 +447,8 @@ static void accept_one(struct front *f, int fd, const struct sockaddr_storage *s
 		conn_work(c, false);
 		return;
 	}
-	log_debug("%s: connected (connection %llu)", ip, (unsigned long long)c->id);
+	log_debug("%s: connected (%s)", ip, ipc_service_name(service));
 	conn_work(c, false);
-}
-
-struct listener {
-	struct front *front;
-	int fd;
-	enum ipc_service service;
-};
-
-static void listener_ready(struct ev_io *io, unsigned events, void *ctx)
-{
-	struct listener *l = ctx;
-	struct front *f = l->front;
-	(void)io;
-	(void)events;
-	for (int i = 0; i < FRONT_ACCEPT_BATCH; i++) {
-		struct sockaddr_storage sa;
-		socklen_t len = sizeof(sa);
-		int fd = accept4(l->fd, (struct sockaddr *)&sa, &len,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
-				log_warn("accept() failed: %m");
-			return;
-		}
-		accept_one(f, fd, &sa, l->service);
-	}
 }
 
 static void peer_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
@@ -536,65 +502,48 @@ static void queue_drained(struct ipc *ipc, void *ctx)
 static void master_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
 	struct front *f = ctx;
-	struct ipc_reader r;
-	(void)ipc;
 
-	ipc_reader_init(&r, msg);
-	if (msg->kind == IPC_LISTEN) {
-		struct listener *l = malloc(sizeof(*l));
-		if (l == NULL) {
-			close(msg->fd);
-			return;
-		}
-		uint64_t service = ipc_get_u64(&r);
-		if (service >= FRONT_SERVICES || front_services[service].proto == NULL) {
-			close(msg->fd);
-			free(l);
-			return;
-		}
-		l->front = f;
-		l->fd = msg->fd;
-		l->service = (enum ipc_service)service;
-		if (ev_io_add(f->ev, l->fd, EV_READ, listener_ready, l) == NULL) {
-			close(msg->fd);
-			free(l);
-		}
-		return;
-	}
-	if (msg->kind == IPC_CONNCOUNT) {
-		uint64_t fronts = ipc_get_u64(&r);
-		if (f->conncount == NULL)
-			f->conncount = conncount_attach(msg->fd, (unsigned)fronts, f->index);
-		if (f->conncount == NULL)
-			log_error("the shared connection table is not usable: no per-address limit");
-		close(msg->fd);
-		return;
-	}
 	if (msg->kind == IPC_SESSION_READY || msg->kind == IPC_SESSION_REFUSED) {
 		front_login_session_message(f, msg);
 		return;
 	}
-	if (msg->kind == IPC_PEER) {
-		uint64_t role = ipc_get_u64(&r);
-		struct ipc **slot = role == IPC_ROLE_AUTH ? &f->auth
-				    : role == IPC_ROLE_QUEUE ? &f->queue : NULL;
-		if (slot == NULL) {
-			close(msg->fd);
-			return;
-		}
-		if (*slot != NULL)
-			ipc_close(slot);
-		*slot = ipc_new(f->ev, msg->fd, process_role_name((enum ipc_role)role), peer_message,
-				peer_closed, f);
-		if (*slot == NULL)
-			close(msg->fd);
-		else if (role == IPC_ROLE_QUEUE)
-			ipc_set_drained(*slot, queue_drained);
+	ipc_reject(&ipc, msg);
+}
+
+/* The spawner's one message: the connection this process is for. */
+static void control_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	struct front *f = ctx;
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, msg);
+	uint64_t service = ipc_get_u64(&r);
+	if (msg->kind != IPC_PREAUTH_CONN || f->conn_count > 0 || !ipc_reader_ok(&r) ||
+	    front_service_protocol(service) == NULL) {
+		ipc_reject(&ipc, msg);
+		f->control = NULL;
+		ev_stop(f->ev);
 		return;
 	}
-	log_error("unexpected %s message from master", ipc_kind_name(msg->kind));
-	if (msg->fd >= 0)
-		close(msg->fd);
+	set_title(f, service);
+	conn_start(f, msg->fd, (enum ipc_service)service);
+}
+
+static void control_closed(struct ipc *ipc, void *ctx)
+{
+	struct front *f = ctx;
+	(void)ipc;
+	f->control = NULL;
+	/* A spare whose spawner is gone will never get a connection. */
+	if (f->conn_count == 0)
+		ev_stop(f->ev);
+}
+
+void front_logged_in(struct front *f)
+{
+	uint64_t state = IPC_PREAUTH_LOGGED_IN;
+	if (f->control != NULL)
+		(void)ipc_send(f->control, IPC_PREAUTH_STATE, 0, &state, sizeof(state), -1);
 }
 
 static void on_term(int signo, void *ctx)
@@ -604,40 +553,81 @@ static void on_term(int signo, void *ctx)
 	ev_stop(f->ev);
 }
 
-int front_main(unsigned index)
+/* set_title shows what this process serves in ps (argv is overwritten). */
+static void set_title(struct front *f, uint64_t service)
+{
+	char title[64];
+	snprintf(title, sizeof(title), "ravelin preauth %s %llu", ipc_service_name(service),
+		 (unsigned long long)f->serial);
+	process_set_title(title);
+}
+
+/* adopt_links moves the inherited links to fixed numbers and closes every
+ * other descriptor the spawner had (listeners, its own links, other
+ * spares' links, its event loop). */
+static int adopt_links(const int fds[PREAUTH_LINKS], int out[PREAUTH_LINKS])
+{
+	int high[PREAUTH_LINKS];
+	for (unsigned i = 0; i < PREAUTH_LINKS; i++) {
+		high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 64);
+		if (high[i] < 0)
+			return -1;
+	}
+	for (unsigned i = 0; i < PREAUTH_LINKS; i++) {
+		out[i] = PROCESS_FD_MASTER + (int)i;
+		if (dup3(high[i], out[i], O_CLOEXEC) < 0)
+			return -1;
+	}
+	close_range((unsigned)(PROCESS_FD_MASTER + PREAUTH_LINKS), ~0U, 0);
+	return 0;
+}
+
+void preauth_main(const struct config *config, SSL_CTX *tls, uint64_t serial,
+		  const int fds[PREAUTH_LINKS])
 {
 	static struct front f;
-	char name[32], cert[4096], key[4096];
-	const char *error;
+	int links[PREAUTH_LINKS];
+	char name[48];
+	sigset_t none;
 
-	snprintf(name, sizeof(name), "front %u", index);
-	if (process_child_init(name, &f.config) < 0)
-		return 1;
-	f.index = index;
-	tzset();
-	snprintf(cert, sizeof(cert), "%s", f.config.tls_cert);
-	snprintf(key, sizeof(key), "%s", f.config.tls_key);
-	f.tls = tls_server_ctx(cert, key, &error);
-	if (f.tls == NULL)
-		log_warn("TLS is off: loading %s and %s failed: %s", cert, key, error);
-
-	/* The jail: no files at all from here on. */
-	struct jail jail = { .name = name, .user = f.config.user, .path_count = 0,
-			     .no_new_connections = true };
-	if (jail_enter(&jail) < 0)
-		return 1;
-
+	/* Nothing of the spawner's loop is ours: its signals come back to
+	 * their defaults, and its objects are left untouched (their
+	 * descriptors are closed below; their memory dies with us). */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	process_forget_master_link();
+	if (adopt_links(fds, links) < 0)
+		_exit(1);
+	/* The spawner gone, nobody would reap or limit this process. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		_exit(0);
+	snprintf(name, sizeof(name), "preauth %llu", (unsigned long long)serial);
+	log_init(name);
+	f.config = *config;
+	f.tls = tls;
+	f.serial = serial;
 	f.ev = ev_new();
 	if (f.ev == NULL)
-		return 1;
+		_exit(1);
 	f.master = process_master_link(f.ev, master_message, &f);
-	if (f.master == NULL)
-		return 1;
+	f.auth = ipc_new(f.ev, links[PREAUTH_LINK_AUTH], "auth", peer_message, peer_closed, &f);
+	f.queue = ipc_new(f.ev, links[PREAUTH_LINK_QUEUE], "queue", peer_message, peer_closed, &f);
+	f.control = ipc_new(f.ev, links[PREAUTH_LINK_CONTROL], "spawner", control_message,
+			    control_closed, &f);
+	f.keys_fd = links[PREAUTH_LINK_KEYS];
+	if (f.master == NULL || f.control == NULL)
+		_exit(1);
+	if (f.queue != NULL)
+		ipc_set_drained(f.queue, queue_drained);
 	ev_signal_add(f.ev, SIGTERM, on_term, &f);
-	signal(SIGPIPE, SIG_IGN);
 	ev_run(f.ev);
 	while (f.conns != NULL)
 		conn_free(f.conns);
-	conncount_detach(&f.conncount);
-	return 0;
+	if (f.queue != NULL)
+		(void)ipc_flush_blocking(f.queue, FRONT_EXIT_FLUSH_MS);
+	(void)ipc_flush_blocking(f.master, FRONT_EXIT_FLUSH_MS);
 }

@@ -1,9 +1,10 @@
 #ifndef RAVELIN_FRONT_H
 #define RAVELIN_FRONT_H
 /*
- * front: the process that speaks to the network (see front.c).  This
- * header is internal to src/front: the connection and the process state
- * shared by the connection code and the protocol glue.
+ * front: the pre-auth process that serves one connection (see front.c,
+ * and spawner.c, which forks it).  This header is internal to src/front:
+ * the connection and the process state shared by the connection code and
+ * the protocol glue.
  */
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -28,8 +29,6 @@
 /* Bytes queued towards the queue process before fronts stop reading
  * message data (flow control back to the clients). */
 #define FRONT_QUEUE_BACKLOG (8 * 1024 * 1024)
-
-int front_main(unsigned index);
 
 struct front;
 struct conn;
@@ -69,8 +68,6 @@ struct conn {
 	struct stream stream;
 	struct ev_io *io;
 	char ip[INET6_ADDRSTRLEN];
-	uint32_t ip_slot;
-	bool ip_counted;
 	struct buf in, out;
 	enum ipc_service service;
 	const struct front_protocol *proto;
@@ -98,18 +95,27 @@ struct conn {
 	int deferred_data;            /* -1 none, 0 failed */
 };
 
+/* The pre-auth process: one connection (conns holds at most one). */
 struct front {
 	struct ev *ev;
 	struct config config;
-	unsigned index;
+	uint64_t serial;              /* the spawner's number for this process */
 	SSL_CTX *tls;
 	struct ipc *master, *auth, *queue;
+	struct ipc *control;          /* the spawner */
+	int keys_fd;                  /* the keys process (blocking requests) */
 	bool queue_congested;
 	uint64_t next_id;
 	unsigned conn_count;
-	struct conncount *conncount;
 	struct conn *conns;
 };
+
+/* The protocol a listening service speaks, NULL for an unknown one, and
+ * whether TLS comes first (the spawner refuses with these). */
+const struct front_protocol *front_service_protocol(uint64_t service);
+bool front_service_implicit_tls(uint64_t service);
+/* front_logged_in tells the spawner this process now relays a session. */
+void front_logged_in(struct front *f);
 
 /* Connection helpers the protocol glue uses. */
 struct conn *front_conn_find(struct front *f, uint64_t id);
@@ -122,6 +128,10 @@ void front_conn_output(struct conn *c, const char *data, size_t len);
 void front_cb_output(void *ctx, const char *data, size_t len);
 void front_cb_starttls(void *ctx);
 void front_cb_close(void *ctx);
+
+/* front_conn_handoff gives the logged-in connection to the account's
+ * worker over link_fd (master's session link, taken over). */
+void front_conn_handoff(struct conn *c, int link_fd);
 
 /* front_conn_relay switches a connection to relaying between the client
  * and the worker session on fd (taken over). */

@@ -323,6 +323,21 @@ const char *ipc_peer_name(const struct ipc *ipc)
 	return ipc->peer;
 }
 
+int ipc_flush_blocking(struct ipc *ipc, int timeout_ms)
+{
+	while (ipc->out_head != NULL && !ipc->dead) {
+		if (flush_out(ipc) < 0)
+			return -1;
+		if (ipc->out_head == NULL)
+			break;
+		struct pollfd p = { .fd = ipc->fd, .events = POLLOUT };
+		if (timeout_ms <= 0 || poll(&p, 1, 100) < 0)
+			return -1;
+		timeout_ms -= 100;
+	}
+	return ipc->out_head == NULL ? 0 : -1;
+}
+
 size_t ipc_queued(const struct ipc *ipc)
 {
 	return ipc->queued;
@@ -402,6 +417,47 @@ int ipc_send_blocking(int fd, enum ipc_kind kind, uint64_t id, const void *paylo
 		if (poll(&p, 1, 1000) <= 0)
 			return -1;
 	}
+}
+
+struct spawner_link {
+	ipc_preauth_fn *fn;
+	void *ctx;
+};
+
+static void spawner_link_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	struct spawner_link *l = ctx;
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, msg);
+	uint64_t role = ipc_get_u64(&r);
+	uint64_t serial = ipc_get_u64(&r);
+	if (msg->kind != IPC_PEER || !ipc_reader_ok(&r) || role != IPC_ROLE_PREAUTH) {
+		ipc_reject(&ipc, msg);
+		free(l);
+		return;
+	}
+	l->fn(msg->fd, serial, l->ctx);
+}
+
+static void spawner_link_closed(struct ipc *ipc, void *ctx)
+{
+	(void)ipc;
+	free(ctx);
+}
+
+struct ipc *ipc_spawner_link_new(struct ev *ev, int fd, const char *peer_name,
+				 ipc_preauth_fn *fn, void *ctx)
+{
+	struct spawner_link *l = malloc(sizeof(*l));
+	if (l == NULL)
+		return NULL;
+	l->fn = fn;
+	l->ctx = ctx;
+	struct ipc *ipc = ipc_new(ev, fd, peer_name, spawner_link_message, spawner_link_closed, l);
+	if (ipc == NULL)
+		free(l);
+	return ipc;
 }
 
 int ipc_put_u64(struct buf *b, uint64_t v)

@@ -153,10 +153,20 @@ int ipc_send_blocking(int fd, enum ipc_kind kind, uint64_t id, const void *paylo
  * closes any descriptor that came with it, closes the link (closed is not
  * called) and sets *ipc to NULL. */
 void ipc_reject(struct ipc **ipc, const struct ipc_msg *msg);
+/* ipc_flush_blocking writes what is queued, waiting up to timeout_ms in
+ * all (a process about to exit); -1 if something is left. */
+int ipc_flush_blocking(struct ipc *ipc, int timeout_ms);
 /* Bytes queued but not yet taken by the peer. */
 size_t ipc_queued(const struct ipc *ipc);
 /* ipc_set_drained calls fn once the queue is empty again (flow control). */
 void ipc_set_drained(struct ipc *ipc, void (*fn)(struct ipc *ipc, void *ctx));
+
+/* A spawner's link to a long-lived process carries only IPC_PEER
+ * messages (role IPC_ROLE_PREAUTH, serial; fd): each one a new pre-auth
+ * process's link, given to fn (which owns fd).  Anything else closes it. */
+typedef void ipc_preauth_fn(int fd, uint64_t serial, void *ctx);
+struct ipc *ipc_spawner_link_new(struct ev *ev, int fd, const char *peer_name,
+				 ipc_preauth_fn *fn, void *ctx);
 
 /* Payload fields. */
 int ipc_put_u64(struct buf *b, uint64_t v);

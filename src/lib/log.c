@@ -1,6 +1,8 @@
 /* log: the one logger (see log.h). */
 #include "log.h"
 
+#include <stdbool.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,6 +42,31 @@ int log_level_parse(const char *name)
 const char *log_level_name(enum log_level level)
 {
 	return (unsigned)level < 4 ? level_names[level] : "?";
+}
+
+size_t log_escape(char *out, size_t size, const char *in, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	if (size == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)in[i];
+		bool control = ch < 0x20 || ch == 0x7f;
+		if (n + (control ? 4 : 1) >= size)
+			break;
+		if (!control) {
+			out[n++] = (char)ch;
+			continue;
+		}
+		out[n++] = '\\';
+		out[n++] = 'x';
+		out[n++] = hex[ch >> 4];
+		out[n++] = hex[ch & 15];
+	}
+	out[n] = '\0';
+	return n;
 }
 
 size_t log_format_line(char *out, size_t size, const char *record, size_t len)

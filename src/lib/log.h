@@ -40,5 +40,9 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 /* log_format_line writes "2026-01-02T03:04:05Z name[pid]: level: text\n"
  * for master's file and stderr; returns the length (cut to size). */
 size_t log_format_line(char *out, size_t size, const char *record, size_t len);
+/* log_escape copies len bytes of in to out (size bytes, NUL-terminated),
+ * with control characters written as \xNN so a record is one line whose
+ * bytes cannot pose as another; returns the length written. */
+size_t log_escape(char *out, size_t size, const char *in, size_t len);
 
 #endif

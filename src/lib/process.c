@@ -81,6 +81,35 @@ struct ipc *process_master_link(struct ev *ev, ipc_handler_fn *handler, void *ct
 	return master_link;
 }
 
+void process_forget_master_link(void)
+{
+	master_link = NULL;
+}
+
+static char *title_area;
+static size_t title_size;
+
+void process_set_argv(int argc, char **argv)
+{
+	if (argc < 1)
+		return;
+	/* The strings of argv are contiguous; their whole span is ours. */
+	char *end = argv[argc - 1] + strlen(argv[argc - 1]);
+	title_area = argv[0];
+	title_size = (size_t)(end - argv[0]);
+}
+
+void process_set_title(const char *title)
+{
+	if (title_area == NULL || title_size == 0)
+		return;
+	size_t n = strlen(title);
+	if (n > title_size)
+		n = title_size;
+	memcpy(title_area, title, n);
+	memset(title_area + n, '\0', title_size - n + 1);
+}
+
 const char *process_role_name(enum ipc_role role)
 {
 	static const char *const names[] = { "master", "front", "auth", "queue", "worker",

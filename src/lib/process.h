@@ -19,6 +19,13 @@ int process_child_init(const char *name, struct config *config);
 /* process_master_link wraps PROCESS_FD_MASTER in an ipc on ev; log records
  * go through it from then on.  A closed master link ends the process. */
 struct ipc *process_master_link(struct ev *ev, ipc_handler_fn *handler, void *ctx);
+/* process_forget_master_link drops the inherited master link object
+ * without touching it (a forked pre-auth process makes its own). */
+void process_forget_master_link(void);
+/* process_set_argv records where argv lives so process_set_title can
+ * overwrite it (what ps shows); main calls it first. */
+void process_set_argv(int argc, char **argv);
+void process_set_title(const char *title);
 /* process_role_name maps an ipc_role to its name. */
 const char *process_role_name(enum ipc_role role);
 

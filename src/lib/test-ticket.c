@@ -31,10 +31,42 @@ static void test_ticket(void **state)
 	assert_int_equal(ticket_open(key, sealed, sizeof(sealed) - 1, 999, &got), -1);
 }
 
+/* A ticket opens one session: shown twice, the second is a replay; once
+ * it has expired its slot serves another. */
+static void test_ticket_replay(void **state)
+{
+	static struct ticket_replay replay;
+	unsigned char key[TICKET_KEY_SIZE], sealed[TICKET_SIZE];
+	struct ticket t = { .account = 7, .expires = 1030 }, got;
+	(void)state;
+
+	randombytes_buf(key, sizeof(key));
+	ticket_seal(key, &t, sealed);
+	assert_int_equal(ticket_open(key, sealed, sizeof(sealed), 1000, &got), 0);
+	assert_int_equal(ticket_replay_use(&replay, &got, 1000), 0);
+	assert_int_equal(ticket_open(key, sealed, sizeof(sealed), 1001, &got), 0);
+	assert_int_equal(ticket_replay_use(&replay, &got, 1001), -1);
+	/* Another ticket is not a replay of it. */
+	ticket_seal(key, &t, sealed);
+	assert_int_equal(ticket_open(key, sealed, sizeof(sealed), 1001, &got), 0);
+	assert_int_equal(ticket_replay_use(&replay, &got, 1001), 0);
+	/* A window full of live tickets refuses (fails closed)... */
+	struct ticket same = { .account = 7, .expires = 2000 };
+	for (uint64_t i = 0; i < TICKET_REPLAY_PROBES; i++) {
+		same.nonce = 5 + i * TICKET_REPLAY_SLOTS;
+		assert_int_equal(ticket_replay_use(&replay, &same, 1500), 0);
+	}
+	same.nonce = 5 + TICKET_REPLAY_PROBES * (uint64_t)TICKET_REPLAY_SLOTS;
+	assert_int_equal(ticket_replay_use(&replay, &same, 1500), -1);
+	/* ... until they expire. */
+	assert_int_equal(ticket_replay_use(&replay, &same, 2001), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ticket),
+		cmocka_unit_test(test_ticket_replay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,5 +31,29 @@ int ticket_open(const unsigned char key[TICKET_KEY_SIZE], const unsigned char *i
 		return -1;
 	t->account = fields[1];
 	t->expires = fields[2];
+	t->nonce = fields[3];
+	return 0;
+}
+
+int ticket_replay_use(struct ticket_replay *r, const struct ticket *t, uint64_t now)
+{
+	/* A nonce lives in one of the TICKET_REPLAY_PROBES slots after its
+	 * hash (nonces are random, so well spread); a slot whose ticket has
+	 * expired is free again.  So the window is all a look-up reads. */
+	size_t start = (size_t)(t->nonce % TICKET_REPLAY_SLOTS);
+	size_t free_slot = TICKET_REPLAY_SLOTS;
+	for (size_t i = 0; i < TICKET_REPLAY_PROBES; i++) {
+		size_t k = (start + i) % TICKET_REPLAY_SLOTS;
+		if (r->seen[k].expires < now) {
+			if (free_slot == TICKET_REPLAY_SLOTS)
+				free_slot = k;
+		} else if (r->seen[k].nonce == t->nonce) {
+			return -1;
+		}
+	}
+	if (free_slot == TICKET_REPLAY_SLOTS)
+		return -1;
+	r->seen[free_slot].nonce = t->nonce;
+	r->seen[free_slot].expires = t->expires;
 	return 0;
 }

@@ -20,7 +20,25 @@
 struct ticket {
 	uint64_t account;
 	uint64_t expires;  /* Unix time */
+	uint64_t nonce;    /* random, set by ticket_seal */
 };
+
+/* Tickets shown and not yet expired, so each opens a session once: one
+ * login a millisecond for a ticket's whole life fits. */
+#define TICKET_REPLAY_SLOTS (32 * 1024)
+/* Slots a nonce may take after its hash: a full window refuses. */
+#define TICKET_REPLAY_PROBES 64
+
+struct ticket_replay {
+	struct {
+		uint64_t nonce;
+		uint64_t expires;
+	} seen[TICKET_REPLAY_SLOTS];
+};
+
+/* ticket_replay_use records t's nonce; -1 if it was used before (a replay)
+ * or if the table is full of live tickets (refuse: fail closed). */
+int ticket_replay_use(struct ticket_replay *r, const struct ticket *t, uint64_t now);
 
 /* ticket_seal writes the sealed ticket for t into out. */
 void ticket_seal(const unsigned char key[TICKET_KEY_SIZE], const struct ticket *t,

@@ -39,7 +39,7 @@
 #include "lib/process.h"
 #include "lib/ticket.h"
 
-/* Children of all kinds at once (fronts, auth, queue, workers). */
+/* Children of all kinds at once (spawners, auth, queue, workers). */
 #define MASTER_MAX_CHILDREN 4096
 /* A child that dies within this long of its start is restarted with a
  * growing delay, so a crash loop cannot spin the machine. */
@@ -48,13 +48,16 @@
 /* Listening sockets of all services together: each of SMTP, POP3, POP3S,
  * IMAP and IMAPS may have CONFIG_MAX_LISTEN. */
 #define MASTER_MAX_LISTENERS (5 * CONFIG_MAX_LISTEN)
+/* Links of pre-auth processes at once, all spawners together (each
+ * spawner has at most front.max_connections plus its spares). */
+#define MASTER_MAX_PREAUTH (64 * 1024)
 /* How long children get to finish after SIGTERM before SIGKILL. */
 #define MASTER_STOP_GRACE_MS 5000
 
 struct child {
 	pid_t pid;
 	enum ipc_role role;
-	unsigned index;           /* front number */
+	unsigned index;           /* spawner number */
 	uint64_t account;         /* worker's account id */
 	struct ipc *link;
 	uint64_t started;
@@ -70,8 +73,8 @@ struct master {
 	char exe[PATH_MAX];
 	int config_fd;
 	int log_fd;
-	unsigned front_count;
-	int conncount_fd;        /* connections per address, shared by fronts */
+	unsigned spawner_count;
+	int conncount_fd;        /* connections per address, shared by spawners */
 	int listen_fds[MASTER_MAX_LISTENERS];
 	uint64_t listen_services[MASTER_MAX_LISTENERS];
 	unsigned listen_count;
@@ -80,6 +83,19 @@ struct master {
 	uint64_t stop_deadline;
 	/* Made at start, given to auth only: auth seals tickets, master opens. */
 	unsigned char ticket_key[TICKET_KEY_SIZE];
+	/* Tickets already shown: each opens one session. */
+	struct ticket_replay replay;
+	/* Links of pre-auth processes (the spawners' children). */
+	struct preauth *preauths;
+	unsigned preauth_count;
+};
+
+/* A pre-auth process's link: it logs and shows tickets here. */
+struct preauth {
+	struct preauth *next, **prev;
+	struct ipc *link;
+	uint64_t serial;
+	char name[40];
 };
 
 static struct master *the_master;
@@ -135,8 +151,8 @@ static struct child *live_child(enum ipc_role role, uint64_t account)
 
 static void child_name(const struct child *c, char *out, size_t size)
 {
-	if (c->role == IPC_ROLE_FRONT)
-		snprintf(out, size, "front %u", c->index);
+	if (c->role == IPC_ROLE_SPAWNER)
+		snprintf(out, size, "spawner %u", c->index);
 	else if (c->role == IPC_ROLE_WORKER)
 		snprintf(out, size, "worker %llu", (unsigned long long)c->account);
 	else
@@ -189,7 +205,7 @@ static int child_spawn(struct child *c)
 	argv[argc++] = (char *)"ravelin";
 	argv[argc++] = (char *)"--role";
 	argv[argc++] = (char *)process_role_name(c->role);
-	if (c->role == IPC_ROLE_FRONT) {
+	if (c->role == IPC_ROLE_SPAWNER) {
 		snprintf(index, sizeof(index), "%u", c->index);
 		argv[argc++] = (char *)"--index";
 		argv[argc++] = index;
@@ -235,15 +251,15 @@ static int child_spawn(struct child *c)
 	return 0;
 }
 
-/* wire_child gives a (re)started child its peers and, for fronts, the
+/* wire_child gives a (re)started child its peers and, for spawners, the
  * listening sockets. */
 static void wire_child(struct child *c)
 {
 	struct master *m = the_master;
 
-	if (c->role == IPC_ROLE_FRONT) {
-		uint64_t fronts = m->front_count;
-		ipc_send(c->link, IPC_CONNCOUNT, 0, &fronts, sizeof(fronts), m->conncount_fd);
+	if (c->role == IPC_ROLE_SPAWNER) {
+		uint64_t spawners = m->spawner_count;
+		ipc_send(c->link, IPC_CONNCOUNT, 0, &spawners, sizeof(spawners), m->conncount_fd);
 		for (unsigned i = 0; i < m->listen_count; i++)
 			ipc_send(c->link, IPC_LISTEN, i, &m->listen_services[i],
 				 sizeof(m->listen_services[i]), m->listen_fds[i]);
@@ -258,7 +274,7 @@ static void wire_child(struct child *c)
 			ipc_send(c->link, IPC_TICKET_KEY, 0, m->ticket_key, TICKET_KEY_SIZE, -1);
 		for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
 			struct child *f = &m->children[i];
-			if (f->in_use && f->role == IPC_ROLE_FRONT && f->link != NULL)
+			if (f->in_use && f->role == IPC_ROLE_SPAWNER && f->link != NULL)
 				connect_peers(f, c);
 		}
 	}
@@ -327,12 +343,14 @@ static void start_worker(struct child *requester, uint64_t account)
 }
 
 /*
- * open_session: a front shows a ticket after a login.  Only a ticket auth
- * sealed, unexpired, names the account; the front then gets one end of a
- * byte stream whose other end goes to that account's worker.
+ * open_session: a pre-auth process shows a ticket after a login.  Only a
+ * ticket auth sealed, unexpired and never shown before names the account;
+ * the pre-auth process then gets one end of a link whose other end goes to
+ * that account's worker, and hands the connection over on it.
  */
-static void open_session(struct child *front, const struct ipc_msg *msg)
+static void open_session(struct preauth *p, const struct ipc_msg *msg)
 {
+	struct master *m = the_master;
 	struct ipc_reader r;
 	struct ticket t;
 	uint64_t refused = 1;
@@ -341,25 +359,120 @@ static void open_session(struct child *front, const struct ipc_msg *msg)
 	ipc_reader_init(&r, msg);
 	uint64_t protocol = ipc_get_u64(&r);
 	struct str sealed = ipc_get_str(&r, TICKET_SIZE);
+	uint64_t now = (uint64_t)time(NULL);
 	if (!ipc_reader_ok(&r) || (protocol != IPC_PROTO_POP3 && protocol != IPC_PROTO_IMAP) ||
-	    ticket_open(the_master->ticket_key, (const unsigned char *)sealed.ptr, sealed.len,
-			(uint64_t)time(NULL), &t) < 0) {
-		char name[64];
-		child_name(front, name, sizeof(name));
-		log_error("%s showed an invalid or expired ticket: no session", name);
-		ipc_send(front->link, IPC_SESSION_REFUSED, msg->id, &refused, sizeof(refused), -1);
+	    ticket_open(m->ticket_key, (const unsigned char *)sealed.ptr, sealed.len, now, &t) < 0) {
+		log_error("%s showed an invalid or expired ticket: no session", p->name);
+		ipc_send(p->link, IPC_SESSION_REFUSED, msg->id, &refused, sizeof(refused), -1);
+		return;
+	}
+	if (ticket_replay_use(&m->replay, &t, now) < 0) {
+		log_error("%s showed a ticket that was used before: no session", p->name);
+		ipc_send(p->link, IPC_SESSION_REFUSED, msg->id, &refused, sizeof(refused), -1);
 		return;
 	}
 	struct child *w = worker_for(t.account);
-	if (w == NULL || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+	if (w == NULL || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		refused = 2;
-		ipc_send(front->link, IPC_SESSION_REFUSED, msg->id, &refused, sizeof(refused), -1);
+		ipc_send(p->link, IPC_SESSION_REFUSED, msg->id, &refused, sizeof(refused), -1);
 		return;
 	}
-	ipc_send(w->link, IPC_SESSION, msg->id, &protocol, sizeof(protocol), sv[0]);
-	ipc_send(front->link, IPC_SESSION_READY, msg->id, &t.account, sizeof(t.account), sv[1]);
+	if (ipc_send(w->link, IPC_SESSION, msg->id, &protocol, sizeof(protocol), sv[0]) < 0 ||
+	    ipc_send(p->link, IPC_SESSION_READY, msg->id, &t.account, sizeof(t.account), sv[1]) < 0)
+		log_error("%s: the session could not be passed on", p->name);
 	close(sv[0]);
 	close(sv[1]);
+}
+
+/*
+ * write_child_log writes a record a child sent.  Its bytes are the
+ * child's: control characters are escaped (no forged lines), and a record
+ * that does not start with the sender's own name is marked as its.
+ */
+static void write_child_log(const char *name, struct str text)
+{
+	char line[LOG_MAX_RECORD * 4 + 64];
+	size_t n = 0, name_len = strlen(name);
+
+	if (text.len <= name_len || memcmp(text.ptr, name, name_len) != 0 ||
+	    text.ptr[name_len] != '[')
+		n = (size_t)snprintf(line, sizeof(line), "(from %s) ", name);
+	n += log_escape(line + n, sizeof(line) - n, text.ptr, text.len);
+	master_write_log(line, n);
+}
+
+static void preauth_free(struct preauth *p)
+{
+	*p->prev = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	the_master->preauth_count--;
+	ipc_close(&p->link);
+	free(p);
+}
+
+static void preauth_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	struct preauth *p = ctx;
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, msg);
+	if (msg->kind == IPC_LOG) {
+		ipc_get_u64(&r);
+		struct str text = ipc_get_str(&r, LOG_MAX_RECORD);
+		if (ipc_reader_ok(&r))
+			write_child_log(p->name, text);
+		return;
+	}
+	if (msg->kind == IPC_SESSION_OPEN) {
+		open_session(p, msg);
+		return;
+	}
+	(void)ipc;
+	ipc_reject(&p->link, msg);
+	preauth_free(p);
+}
+
+static void preauth_closed(struct ipc *ipc, void *ctx)
+{
+	struct preauth *p = ctx;
+	(void)ipc;
+	p->link = NULL;
+	preauth_free(p);
+}
+
+/* A spawner made a spare: master takes the spare's end of its link. */
+static void preauth_add(struct child *spawner, const struct ipc_msg *msg)
+{
+	struct master *m = the_master;
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, msg);
+	uint64_t role = ipc_get_u64(&r);
+	uint64_t serial = ipc_get_u64(&r);
+	struct preauth *p = NULL;
+	if (ipc_reader_ok(&r) && role == IPC_ROLE_PREAUTH && m->preauth_count < MASTER_MAX_PREAUTH)
+		p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		log_error("spawner %u: no link for a pre-auth process (%u already)", spawner->index,
+			  m->preauth_count);
+		close(msg->fd);
+		return;
+	}
+	p->serial = serial;
+	snprintf(p->name, sizeof(p->name), "preauth %llu", (unsigned long long)serial);
+	p->link = ipc_new(m->ev, msg->fd, p->name, preauth_handler, preauth_closed, p);
+	if (p->link == NULL) {
+		close(msg->fd);
+		free(p);
+		return;
+	}
+	p->next = m->preauths;
+	if (m->preauths != NULL)
+		m->preauths->prev = &p->next;
+	m->preauths = p;
+	p->prev = &m->preauths;
+	m->preauth_count++;
 }
 
 static void child_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
@@ -374,18 +487,20 @@ static void child_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 		struct str text = ipc_get_str(&r, LOG_MAX_RECORD);
 		if (!ipc_reader_ok(&r))
 			break;
-		master_write_log(text.ptr, text.len);
+		char name[64];
+		child_name(c, name, sizeof(name));
+		write_child_log(name, text);
 		return;
 	}
+	case IPC_PEER:
+		if (c->role != IPC_ROLE_SPAWNER)
+			break;
+		preauth_add(c, msg);
+		return;
 	case IPC_WORKER_REQUEST:
 		if (c->role != IPC_ROLE_QUEUE)
 			break;
 		start_worker(c, ipc_get_u64(&r));
-		return;
-	case IPC_SESSION_OPEN:
-		if (c->role != IPC_ROLE_FRONT)
-			break;
-		open_session(c, msg);
 		return;
 	case IPC_WORKER_IDLE:
 		if (c->role != IPC_ROLE_WORKER)
@@ -632,11 +747,11 @@ int master_main(const struct config *config)
 	signal(SIGPIPE, SIG_IGN);
 
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	m.front_count = config->front_processes ? (unsigned)config->front_processes
-						: (unsigned)(cores > 0 ? cores : 1);
-	if (m.front_count > CONNCOUNT_MAX_FRONTS)
-		m.front_count = CONNCOUNT_MAX_FRONTS;
-	m.conncount_fd = conncount_create(m.front_count);
+	m.spawner_count = config->front_processes ? (unsigned)config->front_processes
+						  : (unsigned)(cores > 0 ? cores : 1);
+	if (m.spawner_count > CONNCOUNT_MAX_FRONTS)
+		m.spawner_count = CONNCOUNT_MAX_FRONTS;
+	m.conncount_fd = conncount_create(m.spawner_count);
 	if (m.conncount_fd < 0) {
 		log_error("making the shared connection table failed: %m");
 		return 1;
@@ -646,13 +761,14 @@ int master_main(const struct config *config)
 	if (auth == NULL || queue == NULL)
 		return 1;
 	wire_child(auth);
-	for (unsigned i = 0; i < m.front_count; i++) {
-		struct child *f = start_role(IPC_ROLE_FRONT, i);
+	for (unsigned i = 0; i < m.spawner_count; i++) {
+		struct child *f = start_role(IPC_ROLE_SPAWNER, i);
 		if (f == NULL)
 			return 1;
 		wire_child(f);
 	}
-	log_info("ravelin started: %u front processes, data in %s", m.front_count, config->data);
+	log_info("ravelin started: %u spawners (one process per connection), data in %s",
+		 m.spawner_count, config->data);
 	int r = ev_run(m.ev);
 	log_info("stopped");
 	return r == 0 ? 0 : 1;

@@ -658,6 +658,16 @@ static void idle_sweep(struct ev_timer *t, void *ctx)
 	ev_timer_add(q.ev, QUEUE_LINK_IDLE_MS, idle_sweep, NULL);
 }
 
+/* A spawner made a pre-auth process: its link brings SMTP transactions. */
+static void preauth_link_new(int fd, uint64_t serial, void *ctx)
+{
+	char name[40];
+	(void)ctx;
+	snprintf(name, sizeof(name), "preauth %llu", (unsigned long long)serial);
+	if (ipc_new(q.ev, fd, name, front_handler, front_closed, NULL) == NULL)
+		close(fd);
+}
+
 static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
 	struct ipc_reader r;
@@ -669,9 +679,9 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		uint64_t role = ipc_get_u64(&r);
 		uint64_t index = ipc_get_u64(&r);
 		char name[32];
-		snprintf(name, sizeof(name), "front %llu", (unsigned long long)index);
-		if (role != IPC_ROLE_FRONT ||
-		    ipc_new(q.ev, msg->fd, name, front_handler, front_closed, NULL) == NULL)
+		snprintf(name, sizeof(name), "spawner %llu", (unsigned long long)index);
+		if (role != IPC_ROLE_SPAWNER ||
+		    ipc_spawner_link_new(q.ev, msg->fd, name, preauth_link_new, NULL) == NULL)
 			close(msg->fd);
 		return;
 	}

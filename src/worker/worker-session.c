@@ -206,7 +206,7 @@ static void autologout_check(struct ev_timer *t, void *ctx)
 	s->timer = ev_timer_add(s->env->ev, limit - idle + 100, autologout_check, s);
 }
 
-static int imap_open(const struct worker_session_env *env, int fd)
+static int imap_open(const struct worker_session_env *env, int fd, struct str pending)
 {
 	if (imap_session_count >= env->max_imap_sessions) {
 		static const char busy[] = "* BYE [LIMIT] Too many sessions for this account\r\n";
@@ -230,6 +230,8 @@ static int imap_open(const struct worker_session_env *env, int fd)
 	buf_init(&s->out, SESSION_MAX_OUTPUT);
 	struct imap_session_settings settings = { .max_append = env->max_message_size };
 	s->imap = imap_session_new(env->store, &s->out, &settings, &imap_callbacks, s);
+	if (buf_append_str(&s->in, pending) < 0)
+		s->dead = true;
 	s->io = ev_io_add(env->ev, fd, EV_READ, session_ready, s);
 	s->timer = ev_timer_add(env->ev, (uint64_t)IMAP_SESSION_AUTOLOGOUT_SECONDS * 1000,
 				autologout_check, s);
@@ -249,6 +251,9 @@ static int imap_open(const struct worker_session_env *env, int fd)
 		s->next->prev = &s->next;
 	s->prev = &imap_sessions;
 	imap_sessions = s;
+	/* What the client sent after its login is answered now. */
+	if (s->in.len > 0)
+		session_work(s, false);
 	return 0;
 }
 
@@ -294,15 +299,20 @@ static int inbox_snapshot(struct store *store, uint32_t *uidvalidity_r,
 	return 0;
 }
 
-int worker_session_open(const struct worker_session_env *env, int fd, uint64_t protocol)
+int worker_session_open(const struct worker_session_env *env, int fd, const struct handoff *h)
 {
 	struct pop3_message *list;
 	size_t count;
 	uint32_t uidvalidity;
 
-	if (protocol == IPC_PROTO_IMAP)
-		return imap_open(env, fd);
-	if (protocol != IPC_PROTO_POP3) {
+	if (h->mode == HANDOFF_TLS13) {
+		log_error("a TLS 1.3 hand-off is not taken yet");
+		close(fd);
+		return -1;
+	}
+	if (h->protocol == IPC_PROTO_IMAP)
+		return imap_open(env, fd, h->plain_in);
+	if (h->protocol != IPC_PROTO_POP3) {
 		close(fd);
 		return -1;
 	}
@@ -332,6 +342,8 @@ int worker_session_open(const struct worker_session_env *env, int fd, uint64_t p
 	buf_init(&s->out, SESSION_MAX_OUTPUT);
 	s->pop3 = pop3_session_new(&pop3_callbacks, s, uidvalidity, list, count);
 	free(list);
+	if (buf_append_str(&s->in, h->plain_in) < 0)
+		s->dead = true;
 	s->io = ev_io_add(env->ev, fd, EV_READ, session_ready, s);
 	if (s->pop3 == NULL || s->io == NULL) {
 		ev_io_del(&s->io);

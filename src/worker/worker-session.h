@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "lib/ev.h"
+#include "lib/handoff.h"
 #include "store/store.h"
 
 struct worker_session_env {
@@ -20,9 +21,11 @@ struct worker_session_env {
 	unsigned max_imap_sessions;   /* IMAP sessions of this account at once */
 };
 
-/* worker_session_open starts a session of protocol (enum ipc_protocol) on
- * fd, which it takes over.  Returns 0, or -1 (fd closed, closed not called). */
-int worker_session_open(const struct worker_session_env *env, int fd, uint64_t protocol);
+/* worker_session_open starts the session a pre-auth process handed over
+ * (h: its protocol, how the client is reached, what it already sent) on
+ * fd, which it takes over.  Returns 0, or -1 (fd closed, closed not
+ * called). */
+int worker_session_open(const struct worker_session_env *env, int fd, const struct handoff *h);
 /* worker_session_notify_all tells every IMAP session the store changed
  * (after a delivery, or a change made by one of them). */
 void worker_session_notify_all(void);

@@ -29,6 +29,7 @@
 
 #include "lib/buf.h"
 #include "lib/ev.h"
+#include "lib/handoff.h"
 #include "lib/ipc.h"
 #include "lib/jail.h"
 #include "lib/log.h"
@@ -316,6 +317,57 @@ static void session_closed(void)
 	maybe_exit();
 }
 
+/* A session being handed over: the link master made, until the pre-auth
+ * process's one message arrives on it. */
+struct pending_session {
+	struct ipc *link;
+	uint64_t protocol;            /* what master's ticket check allowed */
+};
+
+static void handoff_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	struct pending_session *p = ctx;
+	struct handoff h;
+	(void)ipc;
+	const char *error = msg->kind == IPC_HANDOFF ? NULL : "unexpected message";
+	static struct worker_session_env env;
+
+	if (msg->kind == IPC_HANDOFF && handoff_decode(msg->payload, msg->len, &h, &error) == 0 &&
+	    h.protocol != p->protocol)
+		error = "a protocol other than the ticket's";
+	else if (msg->kind == IPC_HANDOFF && error == NULL)
+		error = NULL;
+	if (msg->kind != IPC_HANDOFF || error != NULL) {
+		log_error("session hand-off refused: %s", error);
+		if (msg->fd >= 0)
+			close(msg->fd);
+		ipc_close(&p->link);
+		free(p);
+		session_closed();
+		return;
+	}
+	env.ev = w.ev;
+	env.store = w.store;
+	env.closed = session_closed;
+	env.max_message_size = w.config.smtp_max_message_size;
+	env.max_imap_sessions = WORKER_MAX_IMAP_SESSIONS;
+	/* The session now counts in place of the link that brought it. */
+	if (worker_session_open(&env, msg->fd, &h) < 0)
+		session_closed();
+	handoff_wipe(&h);
+	ipc_close(&p->link);
+	free(p);
+}
+
+static void handoff_closed(struct ipc *ipc, void *ctx)
+{
+	struct pending_session *p = ctx;
+	(void)ipc;
+	log_warn("a pre-auth process closed its session link without handing over");
+	free(p);
+	session_closed();
+}
+
 static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
 	(void)ipc;
@@ -336,19 +388,21 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		return;
 	}
 	case IPC_SESSION: {
-		uint64_t protocol;
-		memcpy(&protocol, msg->payload, sizeof(protocol));
-		static struct worker_session_env env;
-		env.ev = w.ev;
-		env.store = w.store;
-		env.closed = session_closed;
-		env.max_message_size = w.config.smtp_max_message_size;
-		env.max_imap_sessions = WORKER_MAX_IMAP_SESSIONS;
-		if (worker_session_open(&env, msg->fd, protocol) == 0) {
-			w.links++;
-			w.idle_asked = false;
-			w.last_activity = ev_now(w.ev);
+		/* The session arrives on this link: one IPC_HANDOFF from the
+		 * pre-auth process that served the login. */
+		struct pending_session *p = calloc(1, sizeof(*p));
+		if (p != NULL) {
+			memcpy(&p->protocol, msg->payload, sizeof(p->protocol));
+			p->link = ipc_new(w.ev, msg->fd, "pre-auth", handoff_message, handoff_closed, p);
 		}
+		if (p == NULL || p->link == NULL) {
+			free(p);
+			close(msg->fd);
+			return;
+		}
+		w.links++;
+		w.idle_asked = false;
+		w.last_activity = ev_now(w.ev);
 		return;
 	}
 	case IPC_WORKER_RETIRE:

@@ -1,0 +1,531 @@
+/*
+ * NAME
+ *	spawner - accepts connections and gives each one a process of its own
+ * DESCRIPTION
+ *	Owns the listening sockets master opened.  It accepts, applies the
+ *	limits that need no byte from the client (pre-auth processes per
+ *	spawner, connections per address across spawners), and gives each
+ *	connection to a ready spare: a pre-auth process forked from this one
+ *	before the connection arrived, already holding its own links to
+ *	master, auth, queue and keys.  A spare serves exactly one connection
+ *	and exits; a new spare is forked to take its place.
+ * SECURITY
+ *	The spawner never reads a byte from the network: it calls accept()
+ *	and, when it must refuse, writes one fixed line.  It holds no private
+ *	key, no ticket key, no credentials and no file (a Landlock domain
+ *	without file access), so what its children inherit from it is only
+ *	the configuration, the certificate and a TLS context whose signatures
+ *	are made by the keys process.  Under pressure it ends the oldest
+ *	connections that have not logged in, so slow clients holding every
+ *	place cannot lock out a new one.
+ */
+#include "spawner.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "front.h"
+#include "lib/conncount.h"
+#include "lib/jail.h"
+#include "lib/log.h"
+#include "lib/process.h"
+#include "lib/tls.h"
+
+/* Connections accepted per wake-up of one listener (fairness). */
+#define SPAWNER_ACCEPT_BATCH 64
+/* Ready spares kept: a burst of this many connections is served without
+ * waiting for a fork; more are forked as the burst goes on. */
+#define SPAWNER_SPARES 4
+/* Under pressure (this share of the places taken, in percent), a
+ * connection that has not logged in may last only SPAWNER_STRESS_TIMEOUT
+ * seconds: slow clients cannot keep every place. */
+#define SPAWNER_STRESS_PERCENT 75
+#define SPAWNER_STRESS_TIMEOUT 10
+/* How often the pressure check runs (ms). */
+#define SPAWNER_SWEEP_MS 1000
+/* Listening sockets: every service's, as master's table allows. */
+#define SPAWNER_MAX_LISTENERS 64
+
+/* One pre-auth process: a spare until it gets its connection. */
+struct child {
+	struct child *next, **prev;
+	pid_t pid;
+	struct ipc *control;          /* our end of its control link */
+	uint64_t serial;
+	uint64_t started;             /* when it got its connection */
+	uint32_t ip_slot;
+	bool ip_counted;
+	bool busy;                    /* it has its connection */
+	bool logged_in;               /* it relays a logged-in session */
+	bool ended;                   /* killed by us; waiting for the reap */
+};
+
+struct listener {
+	int fd;
+	enum ipc_service service;
+	struct ev_io *io;
+};
+
+struct spawner {
+	struct ev *ev;
+	struct config config;
+	unsigned index;
+	SSL_CTX *tls;
+	struct ipc *master;
+	/* Links to the long-lived processes; each spare gets links of its own
+	 * to them through these (IPC_PEER with role IPC_ROLE_PREAUTH). */
+	struct ipc *auth, *queue, *keys;
+	struct conncount *conncount;
+	struct listener listeners[SPAWNER_MAX_LISTENERS];
+	unsigned listener_count;
+	struct child *spares, *busy;
+	unsigned spare_count, busy_count;
+	uint64_t next_serial;
+	bool stopping;
+};
+
+static struct spawner sp;
+
+static void child_control_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	struct child *c = ctx;
+	struct ipc_reader r;
+
+	ipc_reader_init(&r, msg);
+	if (msg->kind == IPC_PREAUTH_STATE) {
+		uint64_t state = ipc_get_u64(&r);
+		if (ipc_reader_ok(&r) && state == IPC_PREAUTH_LOGGED_IN) {
+			c->logged_in = true;
+			return;
+		}
+	}
+	ipc_reject(&ipc, msg);
+	c->control = NULL;
+}
+
+static void child_control_closed(struct ipc *ipc, void *ctx)
+{
+	struct child *c = ctx;
+	(void)ipc;
+	c->control = NULL;
+}
+
+static void child_unlink(struct child *c)
+{
+	*c->prev = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->next = NULL;
+	c->prev = NULL;
+}
+
+static void child_link(struct child **head, struct child *c)
+{
+	c->next = *head;
+	if (*head != NULL)
+		(*head)->prev = &c->next;
+	*head = c;
+	c->prev = head;
+}
+
+/* send_peer gives a long-lived process one end of a new pre-auth link. */
+static int send_peer(struct ipc *to, uint64_t serial, int fd)
+{
+	uint64_t payload[2] = { IPC_ROLE_PREAUTH, serial };
+	if (to == NULL)
+		return -1;
+	return ipc_send(to, IPC_PEER, serial, payload, sizeof(payload), fd);
+}
+
+/* The master link is special: without it the spare could neither log nor
+ * open a session, so no spare is made without it. */
+static int send_master_peer(uint64_t serial, int fd)
+{
+	uint64_t payload[2] = { IPC_ROLE_PREAUTH, serial };
+	return ipc_send(sp.master, IPC_PEER, serial, payload, sizeof(payload), fd);
+}
+
+/* spare_make forks one spare; -1 if it could not (logged). */
+static int spare_make(void)
+{
+	int pair[PREAUTH_LINKS][2];
+	unsigned made = 0;
+
+	for (; made < PREAUTH_LINKS; made++)
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair[made]) < 0)
+			break;
+	struct child *c = made == PREAUTH_LINKS ? calloc(1, sizeof(*c)) : NULL;
+	if (c == NULL) {
+		log_error("making a pre-auth process failed: %m");
+		for (unsigned i = 0; i < made; i++) {
+			close(pair[i][0]);
+			close(pair[i][1]);
+		}
+		return -1;
+	}
+	c->serial = ((uint64_t)sp.index << 48) | ++sp.next_serial;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int mine[PREAUTH_LINKS];
+		for (unsigned i = 0; i < PREAUTH_LINKS; i++) {
+			close(pair[i][0]);
+			mine[i] = pair[i][1];
+		}
+		preauth_main(&sp.config, sp.tls, c->serial, mine);
+		_exit(0);
+	}
+	for (unsigned i = 0; i < PREAUTH_LINKS; i++)
+		close(pair[i][1]);
+	if (pid < 0) {
+		log_error("fork() of a pre-auth process failed: %m");
+		for (unsigned i = 0; i < PREAUTH_LINKS; i++)
+			close(pair[i][0]);
+		free(c);
+		return -1;
+	}
+	c->pid = pid;
+	/* Each long-lived process gets its end; a missing one (restarting)
+	 * just leaves the spare without it, and it says so when asked. */
+	send_master_peer(c->serial, pair[PREAUTH_LINK_MASTER][0]);
+	send_peer(sp.auth, c->serial, pair[PREAUTH_LINK_AUTH][0]);
+	send_peer(sp.queue, c->serial, pair[PREAUTH_LINK_QUEUE][0]);
+	send_peer(sp.keys, c->serial, pair[PREAUTH_LINK_KEYS][0]);
+	for (unsigned i = 0; i < PREAUTH_LINK_CONTROL; i++)
+		close(pair[i][0]);
+	c->control = ipc_new(sp.ev, pair[PREAUTH_LINK_CONTROL][0], "pre-auth", child_control_message,
+			     child_control_closed, c);
+	if (c->control == NULL)
+		close(pair[PREAUTH_LINK_CONTROL][0]);
+	child_link(&sp.spares, c);
+	sp.spare_count++;
+	return 0;
+}
+
+/* spares_fill forks spares up to the pool size, within the process bound. */
+static void spares_fill(void)
+{
+	while (!sp.stopping && sp.master != NULL && sp.spare_count < SPAWNER_SPARES &&
+	       sp.spare_count + sp.busy_count < sp.config.front_max_connections + SPAWNER_SPARES)
+		if (spare_make() < 0)
+			return;
+}
+
+/* spares_renew ends every spare: they hold links to a process that was
+ * restarted, so new ones must be made with links to its successor. */
+static void spares_renew(void)
+{
+	while (sp.spares != NULL) {
+		struct child *c = sp.spares;
+		child_unlink(c);
+		sp.spare_count--;
+		kill(c->pid, SIGKILL);
+		c->ended = true;
+		child_link(&sp.busy, c);   /* reaped like the others */
+		sp.busy_count++;
+	}
+	spares_fill();
+}
+
+static void child_free(struct child *c)
+{
+	child_unlink(c);
+	if (c->busy || c->ended)
+		sp.busy_count--;
+	else
+		sp.spare_count--;
+	if (c->ip_counted)
+		conncount_release(sp.conncount, c->ip_slot);
+	ipc_close(&c->control);
+	free(c);
+}
+
+static struct child *child_by_pid(pid_t pid)
+{
+	for (struct child *c = sp.busy; c != NULL; c = c->next)
+		if (c->pid == pid)
+			return c;
+	for (struct child *c = sp.spares; c != NULL; c = c->next)
+		if (c->pid == pid)
+			return c;
+	return NULL;
+}
+
+static void on_sigchld(int signo, void *ctx)
+{
+	int status;
+	pid_t pid;
+	(void)signo;
+	(void)ctx;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct child *c = child_by_pid(pid);
+		if (c == NULL)
+			continue;
+		if (WIFSIGNALED(status) && !c->ended)
+			log_error("pre-auth process %d was killed by signal %d (%s)", (int)pid,
+				  WTERMSIG(status), strsignal(WTERMSIG(status)));
+		child_free(c);
+	}
+	if (sp.stopping && sp.busy == NULL && sp.spares == NULL)
+		ev_stop(sp.ev);
+	spares_fill();
+}
+
+/* evict_oldest ends the connection that has waited longest without a
+ * login; false if every place holds a logged-in session. */
+static bool evict_oldest(void)
+{
+	struct child *oldest = NULL;
+	for (struct child *c = sp.busy; c != NULL; c = c->next)
+		if (!c->logged_in && !c->ended && (oldest == NULL || c->started < oldest->started))
+			oldest = c;
+	if (oldest == NULL)
+		return false;
+	log_info("all %u places taken: ending the oldest connection without a login (pid %d)",
+		 sp.busy_count, (int)oldest->pid);
+	kill(oldest->pid, SIGKILL);
+	oldest->ended = true;
+	return true;
+}
+
+static void pressure_sweep(struct ev_timer *t, void *ctx)
+{
+	(void)t;
+	(void)ctx;
+	uint64_t now = ev_now(sp.ev);
+	unsigned places = (unsigned)sp.config.front_max_connections;
+	if (sp.busy_count * 100 >= places * SPAWNER_STRESS_PERCENT) {
+		for (struct child *c = sp.busy; c != NULL; c = c->next)
+			if (!c->logged_in && !c->ended &&
+			    now - c->started >= SPAWNER_STRESS_TIMEOUT * 1000) {
+				kill(c->pid, SIGKILL);
+				c->ended = true;
+			}
+	}
+	if (!sp.stopping)
+		ev_timer_add(sp.ev, SPAWNER_SWEEP_MS, pressure_sweep, NULL);
+}
+
+static void refuse(int fd, enum ipc_service service, const char *reply)
+{
+	/* Nothing readable can be said on an implicit-TLS port. */
+	if (!front_service_implicit_tls(service) && reply != NULL &&
+	    write(fd, reply, strlen(reply)) < 0) {
+		/* best effort: the socket is new, so its buffer has room */
+	}
+	close(fd);
+}
+
+static void accept_one(struct listener *l, int fd, const struct sockaddr_storage *sa)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	const struct front_protocol *proto = front_service_protocol(l->service);
+
+	if (sa->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
+	else if (sa->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
+	if (sp.busy_count >= sp.config.front_max_connections && !evict_oldest()) {
+		log_warn("%s: refused, %u connections already", ip, sp.busy_count);
+		refuse(fd, l->service, proto->busy_reply);
+		return;
+	}
+	uint32_t slot = conncount_slot(ip);
+	if (sp.conncount != NULL &&
+	    !conncount_acquire(sp.conncount, slot,
+			       (unsigned)sp.config.front_max_connections_per_ip)) {
+		log_warn("%s: refused, too many connections from this address", ip);
+		refuse(fd, l->service, proto->per_ip_reply);
+		return;
+	}
+	if (sp.spares == NULL)
+		spares_fill();
+	struct child *c = sp.spares;
+	uint64_t service = l->service;
+	if (c == NULL || c->control == NULL ||
+	    ipc_send(c->control, IPC_PREAUTH_CONN, 0, &service, sizeof(service), fd) < 0) {
+		if (sp.conncount != NULL)
+			conncount_release(sp.conncount, slot);
+		refuse(fd, l->service, proto->busy_reply);
+		if (c != NULL && c->control == NULL) {
+			/* A spare whose link is gone is of no use. */
+			kill(c->pid, SIGKILL);
+			c->ended = true;
+			child_unlink(c);
+			sp.spare_count--;
+			child_link(&sp.busy, c);
+			sp.busy_count++;
+		}
+		return;
+	}
+	close(fd);
+	child_unlink(c);
+	sp.spare_count--;
+	c->busy = true;
+	c->started = ev_now(sp.ev);
+	c->ip_slot = slot;
+	c->ip_counted = sp.conncount != NULL;
+	child_link(&sp.busy, c);
+	sp.busy_count++;
+}
+
+static void listener_ready(struct ev_io *io, unsigned events, void *ctx)
+{
+	struct listener *l = ctx;
+	(void)io;
+	(void)events;
+	for (int i = 0; i < SPAWNER_ACCEPT_BATCH; i++) {
+		struct sockaddr_storage sa;
+		socklen_t len = sizeof(sa);
+		int fd = accept4(l->fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
+				log_warn("accept() failed: %m");
+			break;
+		}
+		accept_one(l, fd, &sa);
+	}
+	spares_fill();
+}
+
+/* A long-lived peer's link: a lost one is re-wired by master (IPC_PEER). */
+static void peer_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	(void)ctx;
+	ipc_reject(&ipc, msg);
+}
+
+static void peer_closed(struct ipc *ipc, void *ctx)
+{
+	(void)ctx;
+	if (ipc == sp.auth)
+		sp.auth = NULL;
+	else if (ipc == sp.queue)
+		sp.queue = NULL;
+	else if (ipc == sp.keys)
+		sp.keys = NULL;
+}
+
+static void add_listener(const struct ipc_msg *msg, uint64_t service)
+{
+	if (sp.listener_count == SPAWNER_MAX_LISTENERS || front_service_protocol(service) == NULL) {
+		close(msg->fd);
+		return;
+	}
+	struct listener *l = &sp.listeners[sp.listener_count];
+	l->fd = msg->fd;
+	l->service = (enum ipc_service)service;
+	l->io = ev_io_add(sp.ev, l->fd, EV_READ, listener_ready, l);
+	if (l->io == NULL) {
+		close(msg->fd);
+		return;
+	}
+	sp.listener_count++;
+}
+
+static void master_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	struct ipc_reader r;
+	(void)ipc;
+	(void)ctx;
+
+	ipc_reader_init(&r, msg);
+	if (msg->kind == IPC_LISTEN) {
+		add_listener(msg, ipc_get_u64(&r));
+		return;
+	}
+	if (msg->kind == IPC_CONNCOUNT) {
+		uint64_t spawners = ipc_get_u64(&r);
+		if (sp.conncount == NULL)
+			sp.conncount = conncount_attach(msg->fd, (unsigned)spawners, sp.index);
+		if (sp.conncount == NULL)
+			log_error("the shared connection table is not usable: no per-address limit");
+		close(msg->fd);
+		return;
+	}
+	if (msg->kind == IPC_PEER) {
+		uint64_t role = ipc_get_u64(&r);
+		struct ipc **slot = role == IPC_ROLE_AUTH    ? &sp.auth
+				    : role == IPC_ROLE_QUEUE ? &sp.queue
+				    : role == IPC_ROLE_KEYS  ? &sp.keys
+							     : NULL;
+		if (slot == NULL) {
+			close(msg->fd);
+			return;
+		}
+		if (*slot != NULL)
+			ipc_close(slot);
+		*slot = ipc_new(sp.ev, msg->fd, process_role_name((enum ipc_role)role), peer_message,
+				peer_closed, NULL);
+		if (*slot == NULL)
+			close(msg->fd);
+		spares_renew();
+		return;
+	}
+	log_error("unexpected %s message from master", ipc_kind_name(msg->kind));
+	if (msg->fd >= 0)
+		close(msg->fd);
+}
+
+static void on_term(int signo, void *ctx)
+{
+	(void)signo;
+	(void)ctx;
+	if (sp.stopping)
+		return;
+	sp.stopping = true;
+	for (unsigned i = 0; i < sp.listener_count; i++)
+		ev_io_del(&sp.listeners[i].io);
+	for (struct child *c = sp.spares; c != NULL; c = c->next)
+		kill(c->pid, SIGKILL);
+	for (struct child *c = sp.busy; c != NULL; c = c->next)
+		kill(c->pid, SIGTERM);
+	if (sp.busy == NULL && sp.spares == NULL)
+		ev_stop(sp.ev);
+}
+
+int spawner_main(unsigned index)
+{
+	char name[32];
+	const char *error;
+
+	snprintf(name, sizeof(name), "spawner %u", index);
+	if (process_child_init(name, &sp.config) < 0)
+		return 1;
+	sp.index = index;
+	tzset();
+	sp.tls = tls_server_ctx(sp.config.tls_cert, sp.config.tls_key, &error);
+	if (sp.tls == NULL)
+		log_warn("TLS is off: loading %s and %s failed: %s", sp.config.tls_cert,
+			 sp.config.tls_key, error);
+
+	/* The jail: no files at all from here on; its children inherit it. */
+	struct jail jail = { .name = name, .user = sp.config.user, .path_count = 0,
+			     .no_new_connections = true };
+	if (jail_enter(&jail) < 0)
+		return 1;
+
+	sp.ev = ev_new();
+	if (sp.ev == NULL)
+		return 1;
+	sp.master = process_master_link(sp.ev, master_message, NULL);
+	if (sp.master == NULL)
+		return 1;
+	ev_signal_add(sp.ev, SIGTERM, on_term, NULL);
+	ev_signal_add(sp.ev, SIGCHLD, on_sigchld, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	ev_timer_add(sp.ev, SPAWNER_SWEEP_MS, pressure_sweep, NULL);
+	ev_run(sp.ev);
+	conncount_detach(&sp.conncount);
+	return 0;
+}
