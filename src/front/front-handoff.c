@@ -9,9 +9,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "front.h"
 #include "lib/handoff.h"
 #include "lib/log.h"
+#include "lib/tls-tap.h"
+
+/* The worker takes TLS 1.3 sessions itself. */
+#define FRONT_HANDOFF_TLS13 false
 
 /* relay_handoff gives the worker one end of a byte stream and keeps the
  * other, through which this process relays the session. */
@@ -43,8 +49,67 @@ static void relay_handoff(struct conn *c, int link_fd, uint64_t protocol)
 	front_conn_relay(c, sv[1]);
 }
 
+/* tls13_handoff gives the worker the client's socket and the TLS 1.3
+ * state; 0 when done (this process then ends), -1 if the connection
+ * cannot be handed over now (why logged at debug), -2 if it failed. */
+static int tls13_handoff(struct conn *c, int link_fd, uint64_t protocol)
+{
+	struct handoff h = { .protocol = protocol };
+	const char *why;
+	char chunk[FRONT_READ_CHUNK];
+	struct buf b;
+
+	/* What TLS has decrypted but nobody read goes along as plaintext. */
+	while (stream_pending(&c->stream)) {
+		ssize_t n = stream_read(&c->stream, chunk, sizeof(chunk));
+		if (n <= 0 || buf_append(&c->in, chunk, (size_t)n) < 0)
+			return -1;
+	}
+	if (tls_tap_export(c->stream.ssl, c->stream.tap, &h, &why) < 0) {
+		log_debug("%s: session relayed: %s", c->ip, why);
+		return -1;
+	}
+	h.plain_in = buf_str(&c->in);
+	if (h.cipher_in.len + h.plain_in.len > HANDOFF_MAX_PENDING) {
+		handoff_wipe(&h);
+		log_debug("%s: session relayed: too many bytes pending", c->ip);
+		return -1;
+	}
+	buf_init(&b, IPC_MAX_PAYLOAD);
+	int r = handoff_encode(&h, &b) == 0 &&
+			ipc_send_blocking(link_fd, IPC_HANDOFF, c->id, b.data, b.len, c->stream.fd) == 0
+		? 0 : -2;
+	sodium_memzero(b.data, b.cap);
+	buf_free(&b);
+	handoff_wipe(&h);
+	tls_tap_wipe(c->stream.tap);
+	sodium_memzero(c->in.data, c->in.len);
+	buf_reset(&c->in);
+	if (r < 0) {
+		log_error("%s: handing the session to its worker failed", c->ip);
+		c->dead = true;
+		return -2;
+	}
+	/* The worker writes the next record: this process must not. */
+	c->stream.handed_off = true;
+	c->dead = true;
+	log_debug("%s: session handed to the worker", c->ip);
+	return 0;
+}
+
 void front_conn_handoff(struct conn *c, int link_fd)
 {
-	relay_handoff(c, link_fd, c->proto->session_protocol);
+	/* Everything said so far must be on the wire first: the worker's
+	 * first record follows this process's last one. */
+	if (c->out.len > 0 || c->stream.want_write) {
+		c->handoff_fd = link_fd;
+		return;
+	}
+	c->handoff_fd = -1;
+	int r = -1;
+	if (FRONT_HANDOFF_TLS13 && c->stream.ssl != NULL)
+		r = tls13_handoff(c, link_fd, c->proto->session_protocol);
+	if (r == -1)
+		relay_handoff(c, link_fd, c->proto->session_protocol);
 	close(link_fd);
 }

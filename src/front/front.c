@@ -89,6 +89,8 @@ static void conn_free(struct conn *c)
 	ev_io_del(&c->session_io);
 	if (c->session_fd >= 0)
 		close(c->session_fd);
+	if (c->handoff_fd >= 0)
+		close(c->handoff_fd);
 	buf_free(&c->to_session);
 	ev_io_del(&c->io);
 	stream_close(&c->stream);
@@ -122,7 +124,7 @@ void front_conn_output(struct conn *c, const char *data, size_t len)
 /* conn_can_read says whether more client input is wanted now. */
 static bool conn_can_read(struct conn *c)
 {
-	if (c->closing || c->tls_pending || c->stream.handshaking)
+	if (c->closing || c->tls_pending || c->stream.handshaking || c->handoff_fd >= 0)
 		return false;
 	if (c->relaying)
 		return c->to_session.len < FRONT_MAX_TO_SESSION;
@@ -249,6 +251,11 @@ static void conn_work(struct conn *c, bool readable)
 		if (!conn_flush(c)) {
 			c->dead = true;
 			break;
+		}
+		if (c->handoff_fd >= 0 && c->out.len == 0 && !c->stream.want_write) {
+			front_conn_handoff(c, c->handoff_fd);
+			if (c->dead)
+				break;
 		}
 		if (c->tls_pending && c->out.len == 0) {
 			c->tls_pending = false;
@@ -420,6 +427,7 @@ static void conn_start(struct front *f, int fd, enum ipc_service service)
 	c->service = service;
 	c->proto = proto;
 	c->session_fd = -1;
+	c->handoff_fd = -1;
 	buf_init(&c->to_session, FRONT_MAX_TO_SESSION + FRONT_READ_CHUNK);
 	snprintf(c->ip, sizeof(c->ip), "%s", ip);
 	stream_init(&c->stream, fd);

@@ -78,6 +78,7 @@ struct conn {
 	struct ev_timer *delay;       /* a failed login's answer waits */
 	/* After a login: the byte stream to the account's worker. */
 	bool relaying;
+	int handoff_fd;               /* master's session link, until output is sent */
 	int session_fd;
 	struct ev_io *session_io;
 	struct buf to_session;

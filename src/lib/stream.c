@@ -2,27 +2,36 @@
 #include "stream.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 
+#include "tls-tap.h"
 #include "tls.h"
 
 void stream_init(struct stream *s, int fd)
 {
 	s->fd = fd;
 	s->ssl = NULL;
+	s->tap = NULL;
 	s->handshaking = false;
 	s->want_write = false;
+	s->handed_off = false;
 }
 
 void stream_close(struct stream *s)
 {
 	if (s->ssl != NULL) {
-		if (!s->handshaking)
+		if (!s->handshaking && !s->handed_off)
 			SSL_shutdown(s->ssl);
 		SSL_free(s->ssl);
 		s->ssl = NULL;
+	}
+	if (s->tap != NULL) {
+		tls_tap_wipe(s->tap);
+		free(s->tap);
+		s->tap = NULL;
 	}
 	if (s->fd >= 0)
 		close(s->fd);
@@ -33,7 +42,8 @@ void stream_close(struct stream *s)
 int stream_start_tls(struct stream *s, SSL_CTX *ctx)
 {
 	s->ssl = SSL_new(ctx);
-	if (s->ssl == NULL || SSL_set_fd(s->ssl, s->fd) != 1)
+	s->tap = malloc(sizeof(*s->tap));
+	if (s->ssl == NULL || s->tap == NULL || tls_tap_attach(s->ssl, s->tap, s->fd) < 0)
 		return -1;
 	SSL_set_accept_state(s->ssl);
 	s->handshaking = true;
@@ -74,6 +84,7 @@ enum stream_status stream_handshake(struct stream *s, const char **error_r)
 	if (r == 1) {
 		s->handshaking = false;
 		s->want_write = false;
+		tls_tap_handshake_done(s->tap);
 		return STREAM_OK;
 	}
 	int e = SSL_get_error(s->ssl, r);

@@ -11,17 +11,22 @@
 
 #include <openssl/ssl.h>
 
+struct tls_tap;
+
 struct stream {
 	int fd;
 	SSL *ssl;
+	struct tls_tap *tap; /* the socket side of TLS, kept for a hand-off */
 	bool handshaking;
 	bool want_write;   /* the last TLS call needs the socket writable */
+	bool handed_off;   /* another process has the connection: no close_notify */
 };
 
 enum stream_status { STREAM_OK = 1, STREAM_AGAIN = 0, STREAM_ERROR = -1 };
 
 void stream_init(struct stream *s, int fd);
-/* stream_close shuts TLS down politely (no waiting) and closes fd. */
+/* stream_close shuts TLS down politely (no waiting; not after a hand-off)
+ * and closes fd. */
 void stream_close(struct stream *s);
 /* stream_start_tls begins a server handshake on the stream. */
 int stream_start_tls(struct stream *s, SSL_CTX *ctx);
