@@ -101,6 +101,7 @@ void front_login_session_message(struct front *f, const struct ipc_msg *msg)
 	if (msg->kind == IPC_SESSION_READY) {
 		c->proto->session_ready(c);
 		front_conn_handoff(c, msg->fd);
+		front_conn_resume(c);
 		return;
 	}
 	log_warn("%s: logged in, but no session could be started", c->ip);

@@ -381,7 +381,6 @@ void front_conn_relay(struct conn *c, int fd)
 	c->session_io = ev_io_add(c->front->ev, fd, EV_READ, session_ready, c);
 	if (c->session_io == NULL)
 		c->dead = true;
-	conn_work(c, true);
 }
 
 const struct front_protocol *front_service_protocol(uint64_t service)

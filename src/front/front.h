@@ -131,11 +131,12 @@ void front_cb_starttls(void *ctx);
 void front_cb_close(void *ctx);
 
 /* front_conn_handoff gives the logged-in connection to the account's
- * worker over link_fd (master's session link, taken over). */
+ * worker over link_fd (master's session link, taken over), once what was
+ * said to the client is sent; the caller then resumes the connection. */
 void front_conn_handoff(struct conn *c, int link_fd);
 
 /* front_conn_relay switches a connection to relaying between the client
- * and the worker session on fd (taken over). */
+ * and the worker session on fd (taken over); the caller then resumes it. */
 void front_conn_relay(struct conn *c, int fd);
 
 /* front-smtp.c: messages for the SMTP dialogues. */
