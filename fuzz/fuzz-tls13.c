@@ -22,8 +22,8 @@
  * content length and the content. */
 #define OP_KEY_UPDATE 0xff
 #define OP_BIG 0xfe
-/* The server reads into a plain buffer of one record, so it must stop
- * early and resume when it would overflow. */
+/* Bound on the ciphertext one input can produce or hold.  (The server's
+ * plain buffer is a single record, so it must stop early and resume.) */
 #define FUZZ_WIRE_MAX (1 << 20)
 
 static const uint16_t suites[] = {
@@ -58,6 +58,7 @@ static bool fuzz_init(struct fuzz_state *f, uint16_t suite)
 	return a == 0 && b == 0;
 }
 
+/* fuzz_free clears both states and frees the buffers. */
 static void fuzz_free(struct fuzz_state *f)
 {
 	tls13_clear(&f->server);
