@@ -26,6 +26,7 @@
 #include "auth/auth.h"
 #include "cli.h"
 #include "front/spawner.h"
+#include "keys/keys.h"
 #include "lib/log.h"
 #include "lib/process.h"
 #include "lib/str.h"
@@ -74,6 +75,8 @@ static int run_role(int argc, char **argv)
 		return spawner_main((unsigned)n);
 	if (strcmp(role, "auth") == 0 && argc == 3)
 		return auth_main();
+	if (strcmp(role, "keys") == 0 && argc == 3)
+		return keys_main();
 	if (strcmp(role, "queue") == 0 && argc == 3)
 		return queue_main();
 	if (strcmp(role, "worker") == 0 && argc == 5 && strcmp(argv[3], "--account") == 0 && n > 0)

@@ -1,6 +1,7 @@
 /* ipc: typed, length-checked messages over socketpairs (see ipc.h). */
 #include "ipc.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -186,7 +188,9 @@ static int flush_out(struct ipc *ipc)
 	return 0;
 }
 
-static bool check_message(struct ipc *ipc, const struct ipc_header *h, size_t got, int fd)
+/* check_message holds a received message against the kind table; false
+ * (logged, naming peer) if it is malformed. */
+static bool check_message(const char *peer, const struct ipc_header *h, size_t got, int fd)
 {
 	const char *why = NULL;
 
@@ -201,64 +205,96 @@ static bool check_message(struct ipc *ipc, const struct ipc_header *h, size_t go
 	if (why == NULL)
 		return true;
 	log_error("malformed message from %s (kind %u, %u bytes): %s; closing the link",
-		  ipc->peer, h->kind, h->len, why);
+		  peer, h->kind, h->len, why);
 	return false;
 }
 
-static void ipc_readable(struct ipc *ipc)
+/* What recv_message found. */
+enum recv_result {
+	RECV_MESSAGE,   /* *msg is a well-formed message */
+	RECV_NONE,      /* nothing waiting */
+	RECV_EOF,       /* the peer closed the link */
+	RECV_ERROR,     /* recvmsg failed (errno) */
+	RECV_MALFORMED, /* logged; its descriptors are closed */
+};
+
+/* recv_message takes one waiting message from fd into buf (size bytes,
+ * header included) and checks it against the kind table, the one check
+ * both readers share.  On RECV_MESSAGE, msg->payload points into buf and
+ * msg->fd (-1 or a descriptor) is the caller's. */
+static enum recv_result recv_message(int fd, unsigned char *buf, size_t size, const char *peer,
+				     struct ipc_msg *msg)
 {
-	/* A bounded number per wake-up keeps one busy peer from starving others. */
-	for (int round = 0; round < 64 && !ipc->dead; round++) {
-		struct iovec iov = { .iov_base = ipc->inbuf, .iov_len = sizeof(ipc->inbuf) };
-		union {
-			char buf[CMSG_SPACE(sizeof(int) * 4)];
-			struct cmsghdr align;
-		} u;
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-				     .msg_controllen = sizeof(u.buf) };
-		ssize_t n = recvmsg(ipc->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-			return;
-		if (n <= 0) {
-			if (n < 0)
-				log_warn("recvmsg(%s) failed: %m", ipc->peer);
-			ipc_fail(ipc);
-			return;
-		}
-		int fd = -1, extra = 0;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-				continue;
-			size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			for (size_t i = 0; i < nfd; i++) {
-				int f;
-				memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-				if (fd < 0) {
-					fd = f;
-				} else {
-					close(f);
-					extra++;
-				}
+	struct iovec iov = { .iov_base = buf, .iov_len = size };
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return RECV_NONE;
+	if (n < 0)
+		return RECV_ERROR;
+	if (n == 0)
+		return RECV_EOF;
+	int passed = -1, extra = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int f;
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (passed < 0) {
+				passed = f;
+			} else {
+				close(f);
+				extra++;
 			}
 		}
-		struct ipc_header h;
-		bool ok = (size_t)n >= sizeof(h) && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
-			  extra == 0;
-		if (ok) {
-			memcpy(&h, ipc->inbuf, sizeof(h));
-			ok = check_message(ipc, &h, (size_t)n, fd);
-		} else {
-			log_error("malformed message from %s: truncated or extra descriptors; "
-				  "closing the link", ipc->peer);
-		}
-		if (!ok) {
-			if (fd >= 0)
-				close(fd);
+	}
+	struct ipc_header h;
+	bool ok = (size_t)n >= sizeof(h) && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
+		  extra == 0;
+	if (ok) {
+		memcpy(&h, buf, sizeof(h));
+		ok = check_message(peer, &h, (size_t)n, passed);
+	} else {
+		log_error("malformed message from %s: truncated or extra descriptors; "
+			  "closing the link", peer);
+	}
+	if (!ok) {
+		if (passed >= 0)
+			close(passed);
+		return RECV_MALFORMED;
+	}
+	*msg = (struct ipc_msg){ .kind = (enum ipc_kind)h.kind, .id = h.id,
+				 .payload = buf + sizeof(h), .len = h.len, .fd = passed };
+	return RECV_MESSAGE;
+}
+
+/* ipc_readable hands the waiting messages to the handler, a bounded number
+ * per wake-up so that one busy peer does not starve the others. */
+static void ipc_readable(struct ipc *ipc)
+{
+	for (int round = 0; round < 64 && !ipc->dead; round++) {
+		struct ipc_msg msg;
+		switch (recv_message(ipc->fd, ipc->inbuf, sizeof(ipc->inbuf), ipc->peer, &msg)) {
+		case RECV_NONE:
+			return;
+		case RECV_ERROR:
+			log_warn("recvmsg(%s) failed: %m", ipc->peer);
 			ipc_fail(ipc);
 			return;
+		case RECV_EOF:
+		case RECV_MALFORMED:
+			ipc_fail(ipc);
+			return;
+		case RECV_MESSAGE:
+			break;
 		}
-		struct ipc_msg msg = { .kind = (enum ipc_kind)h.kind, .id = h.id,
-				       .payload = ipc->inbuf + sizeof(h), .len = h.len, .fd = fd };
 		ipc->in_handler = true;
 		ipc->handler(ipc, &msg, ipc->ctx);
 		ipc->in_handler = false;
@@ -458,6 +494,45 @@ struct ipc *ipc_spawner_link_new(struct ev *ev, int fd, const char *peer_name,
 	if (ipc == NULL)
 		free(l);
 	return ipc;
+}
+
+int ipc_recv_blocking(int fd, struct ipc_msg *msg, void *buf, size_t bufsize, int timeout_ms)
+{
+	char peer[32];
+	struct timespec start, now;
+
+	assert(bufsize >= sizeof(struct ipc_header));
+	snprintf(peer, sizeof(peer), "link %d", fd);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long long spent = (now.tv_sec - start.tv_sec) * 1000LL +
+				  (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (spent >= timeout_ms) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int ready = poll(&p, 1, (int)(timeout_ms - spent));
+		if (ready < 0 && errno != EINTR)
+			return -1;
+		if (ready <= 0)
+			continue;
+		switch (recv_message(fd, buf, bufsize, peer, msg)) {
+		case RECV_MESSAGE:
+			return 0;
+		case RECV_NONE:
+			continue;
+		case RECV_EOF:
+			errno = ECONNRESET;
+			return -1;
+		case RECV_MALFORMED:
+			errno = EPROTO;
+			return -1;
+		case RECV_ERROR:
+			return -1;
+		}
+	}
 }
 
 int ipc_put_u64(struct buf *b, uint64_t v)

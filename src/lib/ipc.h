@@ -28,7 +28,8 @@
 
 enum ipc_kind {
 	IPC_LOG = 1,          /* child -> master: level, text */
-	IPC_PEER,             /* master -> child: peer role, index; fd */
+	IPC_PEER,             /* master -> child: peer role, index; fd (and spawner
+			       * -> keys: IPC_ROLE_PREAUTH, index; fd) */
 	IPC_LISTEN,           /* master -> front: service; fd */
 	IPC_RCPT_LOOKUP,      /* front -> auth: address */
 	IPC_RCPT_RESULT,      /* auth -> front: status, count, account ids */
@@ -52,8 +53,8 @@ enum ipc_kind {
 	IPC_SESSION_REFUSED,  /* master -> front: why (a code) */
 	IPC_SESSION,          /* master -> worker: protocol; fd (the session) */
 	IPC_CONNCOUNT,        /* master -> front: fronts; fd (the shared counts) */
-	IPC_KEY_SIGN,         /* pre-auth -> keys: enum ipc_key_op, input */
-	IPC_KEY_SIGNATURE,    /* keys -> pre-auth: enum ipc_key_status, signature */
+	IPC_KEY_SIGN,         /* pre-auth -> keys: op, input (see ipc_key_op) */
+	IPC_KEY_SIGNATURE,    /* keys -> pre-auth: status, signature */
 	IPC_PREAUTH_CONN,     /* spawner -> pre-auth: service; fd (the client) */
 	IPC_PREAUTH_STATE,    /* pre-auth -> spawner: enum ipc_preauth_state */
 	IPC_HANDOFF,          /* pre-auth -> worker: the session (see ipc_handoff); fd */
@@ -89,10 +90,20 @@ enum ipc_protocol {
 	IPC_PROTO_IMAP = 2,
 };
 
-/* IPC_KEY_SIGN: what the keys process is asked to do with the TLS key. */
+/* IPC_KEY_SIGN: what the keys process is asked to do with the TLS key.
+ * Payload: u64 op, str input; the reply (same message id) is
+ * IPC_KEY_SIGNATURE: u64 status, str signature (empty unless IPC_KEY_OK).
+ * Keys signs only handshake-shaped input (see src/keys/keys-sign.c). */
 enum ipc_key_op {
-	IPC_KEY_OP_ECDSA = 1,      /* input: a digest (20 to 64 bytes) */
-	IPC_KEY_OP_RSA_RAW = 2,    /* input: one padded block, the modulus' size */
+	/* input: the digest to sign (20, 28, 32, 48 or 64 bytes);
+	 * signature: DER ECDSA-Sig-Value */
+	IPC_KEY_OP_ECDSA = 1,
+	/* input: one block exactly the modulus' size, already padded by the
+	 * requester: an EMSA-PSS encoding (RFC 8017 9.1, salt as long as the
+	 * hash: TLS 1.3 and 1.2) or an EMSA-PKCS1-v1_5 encoding 00 01 FF..FF
+	 * 00 DigestInfo (TLS 1.2); signature: block^d mod n, the modulus'
+	 * size, big-endian */
+	IPC_KEY_OP_RSA_RAW = 2,
 };
 /* Largest IPC_KEY_SIGN input and IPC_KEY_SIGNATURE output: an RSA block
  * of an 8192-bit key. */
@@ -149,6 +160,16 @@ int ipc_send_buf(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const struct 
  * a loop runs, and for the last records of a dying process). */
 int ipc_send_blocking(int fd, enum ipc_kind kind, uint64_t id, const void *payload, size_t len,
 		      int pass_fd);
+/* ipc_recv_blocking waits up to timeout_ms for one message on fd (a
+ * SEQPACKET link not wrapped in an ipc) and checks it against the kind
+ * table exactly as the event-driven reader does.  buf (bufsize bytes, at
+ * least a header) receives it: a message bigger than buf is malformed, so
+ * the buffer is the caller's bound on what it accepts.  Returns 0 with msg
+ * filled (payload points into buf; msg->fd, -1 or a descriptor, is the
+ * caller's), or -1 with errno ETIMEDOUT, ECONNRESET (peer closed), EPROTO
+ * (malformed: logged, the caller should give up on the link) or the
+ * system call's. */
+int ipc_recv_blocking(int fd, struct ipc_msg *msg, void *buf, size_t bufsize, int timeout_ms);
 /* ipc_reject treats msg as an attack, not a hint (DESIGN rule 9): logs it,
  * closes any descriptor that came with it, closes the link (closed is not
  * called) and sets *ipc to NULL. */

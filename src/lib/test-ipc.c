@@ -1,4 +1,5 @@
 /* Unit tests for ipc and ev: messages, descriptors, malformed input. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -134,12 +135,54 @@ static void test_reader_bounds(void **state)
 	assert_int_equal(ipc_get_u64(&r), 0);
 }
 
+/* ipc_recv_blocking: a good message, a timeout, and the kind table's
+ * checks (a descriptor where none may come, a message bigger than the
+ * caller's buffer) all as the event-driven reader applies them. */
+static void test_recv_blocking(void **state)
+{
+	int sv[2], p[2];
+	unsigned char buf[sizeof(struct ipc_header) + 64];
+	struct ipc_msg msg;
+	uint64_t v = 7;
+	(void)state;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(ipc_send_blocking(sv[0], IPC_SESSION_REFUSED, 9, &v, sizeof(v), -1), 0);
+	assert_int_equal(ipc_recv_blocking(sv[1], &msg, buf, sizeof(buf), 1000), 0);
+	assert_int_equal(msg.kind, IPC_SESSION_REFUSED);
+	assert_int_equal(msg.id, 9);
+	assert_int_equal(msg.len, sizeof(v));
+	assert_int_equal(msg.fd, -1);
+	assert_memory_equal(msg.payload, &v, sizeof(v));
+
+	assert_int_equal(ipc_recv_blocking(sv[1], &msg, buf, sizeof(buf), 50), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+
+	assert_int_equal(ipc_send_blocking(sv[0], IPC_SESSION_REFUSED, 1, &v, sizeof(v), p[0]), 0);
+	assert_int_equal(ipc_recv_blocking(sv[1], &msg, buf, sizeof(buf), 1000), -1);
+	assert_int_equal(errno, EPROTO);
+
+	unsigned char big[128] = { 0 };
+	assert_int_equal(ipc_send_blocking(sv[0], IPC_QUEUE_DATA, 1, big, sizeof(big), -1), 0);
+	assert_int_equal(ipc_recv_blocking(sv[1], &msg, buf, sizeof(buf), 1000), -1);
+	assert_int_equal(errno, EPROTO);
+
+	close(sv[0]);
+	assert_int_equal(ipc_recv_blocking(sv[1], &msg, buf, sizeof(buf), 1000), -1);
+	assert_int_equal(errno, ECONNRESET);
+	close(sv[1]);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_message_with_descriptor),
 		cmocka_unit_test(test_reader_bounds),
 		cmocka_unit_test(test_payload_limit),
+		cmocka_unit_test(test_recv_blocking),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "tls-key.h"
+
 const char *tls_error(void)
 {
 	static char text[256];
@@ -23,7 +25,9 @@ const char *tls_error(void)
 	return text;
 }
 
-SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, const char **error_r)
+/* server_ctx_new makes a server context with the options every Ravelin
+ * context has (TLS 1.2 and 1.3, no compression, no renegotiation). */
+static SSL_CTX *server_ctx_new(const char **error_r)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	if (ctx == NULL) {
@@ -35,9 +39,52 @@ SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, const char 
 				      SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	return ctx;
+}
+
+SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, const char **error_r)
+{
+	SSL_CTX *ctx = server_ctx_new(error_r);
+	if (ctx == NULL)
+		return NULL;
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
+		*error_r = tls_error();
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+SSL_CTX *tls_server_ctx_remote(const char *cert_path, const char **error_r)
+{
+	SSL_CTX *ctx = server_ctx_new(error_r);
+	if (ctx == NULL)
+		return NULL;
+	/* A pre-auth process holds no ticket key and lives for one
+	 * connection, so there is nothing to resume: no tickets (TLS 1.3 and
+	 * 1.2) and no session cache. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* RSA key exchange would need keys to decrypt, which it never does
+	 * (a decryption oracle for whoever holds a link); ECDHE and DHE
+	 * suites need only a signature. */
+	if (SSL_CTX_set_cipher_list(ctx, "DEFAULT:!kRSA") != 1 ||
+	    SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1) {
+		*error_r = tls_error();
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	EVP_PKEY *key = tls_key_remote(SSL_CTX_get0_certificate(ctx), error_r);
+	if (key == NULL) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	int ok = SSL_CTX_use_PrivateKey(ctx, key) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+	EVP_PKEY_free(key);
+	if (!ok) {
 		*error_r = tls_error();
 		SSL_CTX_free(ctx);
 		return NULL;
