@@ -17,7 +17,7 @@
 #include "lib/tls-tap.h"
 
 /* The worker takes TLS 1.3 sessions itself. */
-#define FRONT_HANDOFF_TLS13 false
+#define FRONT_HANDOFF_TLS13 true
 
 /* relay_handoff gives the worker one end of a byte stream and keeps the
  * other, through which this process relays the session. */

@@ -37,6 +37,7 @@
 
 #include "lib/log.h"
 #include "lib/process.h"
+#include "lib/tls-key.h"
 #include "lib/tls.h"
 #include "spawner.h"
 
@@ -614,6 +615,7 @@ void preauth_main(const struct config *config, SSL_CTX *tls, uint64_t serial,
 		_exit(0);
 	snprintf(name, sizeof(name), "preauth %llu", (unsigned long long)serial);
 	log_init(name);
+	process_set_title("ravelin preauth (spare)");
 	f.config = *config;
 	f.tls = tls;
 	f.serial = serial;
@@ -626,6 +628,7 @@ void preauth_main(const struct config *config, SSL_CTX *tls, uint64_t serial,
 	f.control = ipc_new(f.ev, links[PREAUTH_LINK_CONTROL], "spawner", control_message,
 			    control_closed, &f);
 	f.keys_fd = links[PREAUTH_LINK_KEYS];
+	tls_key_set_fd(f.keys_fd);
 	if (f.master == NULL || f.control == NULL)
 		_exit(1);
 	if (f.queue != NULL)

@@ -504,10 +504,10 @@ int spawner_main(unsigned index)
 		return 1;
 	sp.index = index;
 	tzset();
-	sp.tls = tls_server_ctx(sp.config.tls_cert, sp.config.tls_key, &error);
+	/* The certificate only: signatures come from the keys process. */
+	sp.tls = tls_server_ctx_remote(sp.config.tls_cert, &error);
 	if (sp.tls == NULL)
-		log_warn("TLS is off: loading %s and %s failed: %s", sp.config.tls_cert,
-			 sp.config.tls_key, error);
+		log_warn("TLS is off: loading %s failed: %s", sp.config.tls_cert, error);
 
 	/* The jail: no files at all from here on; its children inherit it. */
 	struct jail jail = { .name = name, .user = sp.config.user, .path_count = 0,

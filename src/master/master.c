@@ -263,13 +263,14 @@ static void wire_child(struct child *c)
 		for (unsigned i = 0; i < m->listen_count; i++)
 			ipc_send(c->link, IPC_LISTEN, i, &m->listen_services[i],
 				 sizeof(m->listen_services[i]), m->listen_fds[i]);
-		struct child *auth = live_child(IPC_ROLE_AUTH, 0);
-		struct child *queue = live_child(IPC_ROLE_QUEUE, 0);
-		if (auth != NULL)
-			connect_peers(c, auth);
-		if (queue != NULL)
-			connect_peers(c, queue);
-	} else if (c->role == IPC_ROLE_AUTH || c->role == IPC_ROLE_QUEUE) {
+		static const enum ipc_role peers[] = { IPC_ROLE_AUTH, IPC_ROLE_QUEUE, IPC_ROLE_KEYS };
+		for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++) {
+			struct child *peer = live_child(peers[i], 0);
+			if (peer != NULL)
+				connect_peers(c, peer);
+		}
+	} else if (c->role == IPC_ROLE_AUTH || c->role == IPC_ROLE_QUEUE ||
+		   c->role == IPC_ROLE_KEYS) {
 		if (c->role == IPC_ROLE_AUTH)
 			ipc_send(c->link, IPC_TICKET_KEY, 0, m->ticket_key, TICKET_KEY_SIZE, -1);
 		for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
@@ -758,7 +759,8 @@ int master_main(const struct config *config)
 	}
 	struct child *auth = start_role(IPC_ROLE_AUTH, 0);
 	struct child *queue = start_role(IPC_ROLE_QUEUE, 0);
-	if (auth == NULL || queue == NULL)
+	struct child *keys = start_role(IPC_ROLE_KEYS, 0);
+	if (auth == NULL || queue == NULL || keys == NULL)
 		return 1;
 	wire_child(auth);
 	for (unsigned i = 0; i < m.spawner_count; i++) {

@@ -12,6 +12,7 @@
 #include "imap/imap-session.h"
 #include "lib/log.h"
 #include "pop3/pop3-session.h"
+#include "worker-transport.h"
 
 /* Client bytes held before the protocol consumes them. */
 #define SESSION_MAX_INPUT (64 * 1024)
@@ -24,7 +25,7 @@ static unsigned pop3_sessions;
 
 struct session {
 	const struct worker_session_env *env;
-	int fd;
+	struct transport t;           /* the client, plain or TLS 1.3 */
 	struct ev_io *io;
 	struct ev_timer *timer;       /* IMAP autologout */
 	uint64_t last_input;
@@ -51,7 +52,7 @@ static void session_free(struct session *s)
 	}
 	ev_io_del(&s->io);
 	ev_timer_del(&s->timer);
-	close(s->fd);
+	transport_close(&s->t);
 	pop3_session_free(&s->pop3);
 	imap_session_free(&s->imap);
 	buf_free(&s->in);
@@ -117,15 +118,14 @@ static void session_ready(struct ev_io *io, unsigned events, void *ctx);
 
 static void session_work(struct session *s, bool readable)
 {
-	char chunk[SESSION_READ_CHUNK];
-
-	if (readable && !s->closing && s->in.len < SESSION_MAX_INPUT) {
-		ssize_t n = read(s->fd, chunk, sizeof(chunk));
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+	if (!s->closing && s->in.len < SESSION_MAX_INPUT) {
+		size_t before = s->in.len;
+		int r = transport_read(&s->t, &s->in, readable);
+		if (r < 0)
 			s->dead = true;
-		else if (n > 0 && buf_append(&s->in, chunk, (size_t)n) < 0)
-			s->dead = true;
-		else if (n > 0)
+		else if (r == 0 && s->in.len == before)
+			s->dead = true;   /* the client has finished */
+		if (s->in.len > before)
 			s->last_input = ev_now(s->env->ev);
 	}
 	if (!s->dead && !s->closing && s->pop3 != NULL)
@@ -138,16 +138,10 @@ static void session_work(struct session *s, bool readable)
 /* session_flush sends what is waiting and chooses what to wait for. */
 static void session_flush(struct session *s)
 {
-	while (!s->dead && s->out.len > 0) {
-		ssize_t n = write(s->fd, s->out.data, s->out.len);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				s->dead = true;
-			break;
-		}
-		buf_consume(&s->out, (size_t)n);
-	}
-	if (s->dead || (s->closing && s->out.len == 0)) {
+	if (!s->dead && transport_write(&s->t, &s->out) < 0)
+		s->dead = true;
+	bool unsent = s->out.len > 0 || transport_want_write(&s->t);
+	if (s->dead || (s->closing && !unsent)) {
 		session_free(s);
 		return;
 	}
@@ -156,9 +150,10 @@ static void session_flush(struct session *s)
 	/* A FETCH stopped at the output mark, or commands it held back, go on
 	 * as soon as the socket can take more: a writable socket wakes the
 	 * loop at once, while other sessions get their turn in between. */
-	bool more = s->imap != NULL && !s->closing &&
-		    (imap_session_pending(s->imap) || s->in.len > 0);
-	ev_io_set(s->io, s->out.len > 0 || more ? EV_WRITE : EV_READ);
+	bool more = !s->closing && ((s->imap != NULL && (imap_session_pending(s->imap) ||
+							   s->in.len > 0)) ||
+				    transport_pending(&s->t));
+	ev_io_set(s->io, unsent || more ? EV_WRITE : EV_READ);
 }
 
 /* ---------- IMAP ---------- */
@@ -206,25 +201,22 @@ static void autologout_check(struct ev_timer *t, void *ctx)
 	s->timer = ev_timer_add(s->env->ev, limit - idle + 100, autologout_check, s);
 }
 
-static int imap_open(const struct worker_session_env *env, int fd, struct str pending)
+static int imap_open(const struct worker_session_env *env, struct transport *t,
+		     struct str pending)
 {
 	if (imap_session_count >= env->max_imap_sessions) {
-		static const char busy[] = "* BYE [LIMIT] Too many sessions for this account\r\n";
-		if (write(fd, busy, sizeof(busy) - 1) < 0) {
-			/* the client is gone anyway */
-		}
+		transport_say(t, "* BYE [LIMIT] Too many sessions for this account\r\n");
 		log_info("IMAP: session refused, the account has %u already", imap_session_count);
-		close(fd);
+		transport_close(t);
 		return -1;
 	}
 	struct session *s = calloc(1, sizeof(*s));
 	if (s == NULL) {
-		close(fd);
+		transport_close(t);
 		return -1;
 	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	s->env = env;
-	s->fd = fd;
+	s->t = *t;
 	s->last_input = ev_now(env->ev);
 	buf_init(&s->in, SESSION_MAX_INPUT + SESSION_READ_CHUNK);
 	buf_init(&s->out, SESSION_MAX_OUTPUT);
@@ -232,7 +224,7 @@ static int imap_open(const struct worker_session_env *env, int fd, struct str pe
 	s->imap = imap_session_new(env->store, &s->out, &settings, &imap_callbacks, s);
 	if (buf_append_str(&s->in, pending) < 0)
 		s->dead = true;
-	s->io = ev_io_add(env->ev, fd, EV_READ, session_ready, s);
+	s->io = ev_io_add(env->ev, s->t.fd, EV_READ, session_ready, s);
 	s->timer = ev_timer_add(env->ev, (uint64_t)IMAP_SESSION_AUTOLOGOUT_SECONDS * 1000,
 				autologout_check, s);
 	if (s->imap == NULL || s->io == NULL || s->timer == NULL) {
@@ -241,8 +233,8 @@ static int imap_open(const struct worker_session_env *env, int fd, struct str pe
 		imap_session_free(&s->imap);
 		buf_free(&s->in);
 		buf_free(&s->out);
+		transport_close(&s->t);
 		free(s);
-		close(fd);
 		return -1;
 	}
 	imap_session_count++;
@@ -252,7 +244,7 @@ static int imap_open(const struct worker_session_env *env, int fd, struct str pe
 	s->prev = &imap_sessions;
 	imap_sessions = s;
 	/* What the client sent after its login is answered now. */
-	if (s->in.len > 0)
+	if (s->in.len > 0 || transport_pending(&s->t))
 		session_work(s, false);
 	return 0;
 }
@@ -304,54 +296,52 @@ int worker_session_open(const struct worker_session_env *env, int fd, const stru
 	struct pop3_message *list;
 	size_t count;
 	uint32_t uidvalidity;
+	struct transport t;
+	const char *error = NULL;
 
-	if (h->mode == HANDOFF_TLS13) {
-		log_error("a TLS 1.3 hand-off is not taken yet");
+	if (transport_init(&t, fd, h, &error) < 0) {
+		log_error("the session's TLS state is unusable: %s", error);
 		close(fd);
 		return -1;
 	}
 	if (h->protocol == IPC_PROTO_IMAP)
-		return imap_open(env, fd, h->plain_in);
+		return imap_open(env, &t, h->plain_in);
 	if (h->protocol != IPC_PROTO_POP3) {
-		close(fd);
+		transport_close(&t);
 		return -1;
 	}
 	if (pop3_sessions > 0) {
-		static const char busy[] = "-ERR [IN-USE] Mailbox is open in another POP3 session\r\n";
-		if (write(fd, busy, sizeof(busy) - 1) < 0) {
-			/* the client is gone anyway */
-		}
+		transport_say(&t, "-ERR [IN-USE] Mailbox is open in another POP3 session\r\n");
 		log_info("POP3: second session refused, the maildrop is in use");
-		close(fd);
+		transport_close(&t);
 		return -1;
 	}
 	if (inbox_snapshot(env->store, &uidvalidity, &list, &count) < 0) {
-		close(fd);
+		transport_close(&t);
 		return -1;
 	}
 	struct session *s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		free(list);
-		close(fd);
+		transport_close(&t);
 		return -1;
 	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	s->env = env;
-	s->fd = fd;
+	s->t = t;
 	buf_init(&s->in, SESSION_MAX_INPUT + SESSION_READ_CHUNK);
 	buf_init(&s->out, SESSION_MAX_OUTPUT);
 	s->pop3 = pop3_session_new(&pop3_callbacks, s, uidvalidity, list, count);
 	free(list);
 	if (buf_append_str(&s->in, h->plain_in) < 0)
 		s->dead = true;
-	s->io = ev_io_add(env->ev, fd, EV_READ, session_ready, s);
+	s->io = ev_io_add(env->ev, s->t.fd, EV_READ, session_ready, s);
 	if (s->pop3 == NULL || s->io == NULL) {
 		ev_io_del(&s->io);
 		pop3_session_free(&s->pop3);
 		buf_free(&s->in);
 		buf_free(&s->out);
+		transport_close(&s->t);
 		free(s);
-		close(fd);
 		return -1;
 	}
 	pop3_sessions++;
