@@ -335,7 +335,7 @@ static void open_session(struct child *front, const struct ipc_msg *msg)
 {
 	struct ipc_reader r;
 	struct ticket t;
-	uint64_t refused = 1;
+	uint64_t refused = IPC_SESSION_BAD_TICKET;
 	int sv[2];
 
 	ipc_reader_init(&r, msg);
@@ -352,7 +352,7 @@ static void open_session(struct child *front, const struct ipc_msg *msg)
 	}
 	struct child *w = worker_for(t.account);
 	if (w == NULL || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		refused = 2;
+		refused = IPC_SESSION_NO_WORKER;
 		ipc_send(front->link, IPC_SESSION_REFUSED, msg->id, &refused, sizeof(refused), -1);
 		return;
 	}
