@@ -79,6 +79,7 @@ struct conn {
 	struct imap_login *imap;
 	struct ev_timer *timer;
 	struct ev_timer *delay;       /* a failed login's answer waits */
+	unsigned too_long_logins;     /* credentials refused here, unsent */
 	/* After a login: the byte stream to the account's worker. */
 	bool relaying;
 	int session_fd;
