@@ -80,6 +80,8 @@ static void auth_plain(struct pop3_login *l, struct str b64)
 
 	if (sodium_base642bin(raw, sizeof(raw), b64.ptr, b64.len, NULL, &len, NULL,
 			      sodium_base64_VARIANT_ORIGINAL) != 0) {
+		/* Decoding may have stopped half way through the password. */
+		sodium_memzero(raw, sizeof(raw));
 		err(l, "-ERR Invalid base64\r\n");
 		return;
 	}
