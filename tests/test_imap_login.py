@@ -267,6 +267,28 @@ def test_overlong_credentials_are_a_failed_login(server):
     assert_still_serves(server)
 
 
+def test_failed_login_delay_is_per_client_address(server):
+    """Two addresses of one /24 (loopback aliases) each have their own
+    count of failures."""
+    def wrong(r, tag):
+        start = time.monotonic()
+        tagged = r.cmd(tag, f"LOGIN {ALICE} wrong")[1]
+        assert tagged.startswith(tag.encode() + b" NO [AUTHENTICATIONFAILED]"), tagged
+        return time.monotonic() - start
+
+    two = Raw(server.imaps_port, tls=True, timeout=30, source="127.0.0.2")
+    assert wrong(two, "a") >= 0.4
+    assert wrong(two, "b") >= 0.9
+    three = Raw(server.imaps_port, tls=True, timeout=30, source="127.0.0.3")
+    # Its first failure: 0.5 s, not the 2 s of 127.0.0.2's third.
+    assert wrong(three, "a") < 1.8
+    assert wrong(two, "c") >= 1.9
+    two.close()
+    three.close()
+    log = server.log()
+    assert "from 127.0.0.2 (2 failures" in log and "from 127.0.0.3 (1 failures" in log, log
+
+
 def test_huge_literal_before_login(server):
     r = Raw(server.imaps_port, tls=True)
     # Synchronising: refused unasked (nothing reserved), connection goes on.
