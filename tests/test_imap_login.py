@@ -3,6 +3,7 @@ capabilities, STARTTLS, LOGIN, AUTHENTICATE PLAIN, limits.  What follows the
 tagged OK of a login is the worker's (tests/test_imap.py)."""
 import base64
 import imaplib
+import smtplib
 import socket
 import ssl
 import time
@@ -17,8 +18,9 @@ ALICE = "alice@example.org"
 class Raw:
     """A connection that sends exactly what a test writes."""
 
-    def __init__(self, port, tls=False, timeout=10):
-        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, tls=False, timeout=10, source=None):
+        s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                     source_address=(source, 0) if source else None)
         self.sock = CTX.wrap_socket(s) if tls else s
         self.f = self.sock.makefile("rb")
         self.greeting = self.line()
@@ -209,6 +211,82 @@ def test_pipelined_commands_after_login_are_not_read_by_the_front(server):
         pass
     assert b"Log in first" not in rest, rest
     r.close()
+
+
+def assert_still_serves(server, times=4):
+    """New connections (spread over both fronts) log in and get their RCPT
+    answered: auth is still reachable from every front."""
+    for _ in range(times):
+        c = imaplib.IMAP4_SSL("127.0.0.1", server.imaps_port, ssl_context=CTX, timeout=10)
+        assert c.login(ALICE, PASSWORD)[0] == "OK"
+        c.logout()
+        with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=10) as s:
+            s.ehlo("client.test")
+            assert s.mail("sender@remote.test")[0] == 250
+            assert s.rcpt(ALICE)[0] == 250
+    log = server.log()
+    assert "malformed message" not in log, log[-3000:]
+    assert not front_restarts(server), log[-3000:]
+
+
+def test_overlong_credentials_are_a_failed_login(server):
+    """Credentials longer than auth takes are refused by the front itself,
+    like a wrong password (with the growing delay), and never cost the
+    front its link to auth."""
+    r = Raw(server.imaps_port, tls=True, timeout=30)
+    times = []
+    # 2 KB password, quoted on the command line.
+    start = time.monotonic()
+    _, tagged = r.cmd("a", f'LOGIN {ALICE} "{"p" * 2048}"')
+    times.append(time.monotonic() - start)
+    assert tagged.startswith(b"a NO [AUTHENTICATIONFAILED]"), tagged
+    # 70 KB password as a literal: past the literal limit, refused before
+    # a byte of it is sent.
+    r.send(f"b LOGIN {ALICE} {{{70 * 1024}}}\r\n")
+    line = r.line()
+    assert line.startswith(b"b BAD [TOOBIG]"), line
+    # 5 KB password as a literal: within the literal limit, so it reaches
+    # the front's check.
+    r.send(f"c LOGIN {ALICE} {{{5 * 1024}}}\r\n")
+    assert r.line().startswith(b"+ ")
+    start = time.monotonic()
+    r.send("q" * (5 * 1024) + "\r\n")
+    tagged = r.answer("c")[1]
+    times.append(time.monotonic() - start)
+    assert tagged.startswith(b"c NO [AUTHENTICATIONFAILED]"), tagged
+    # AUTHENTICATE PLAIN with 3 KB of password, as an initial response.
+    start = time.monotonic()
+    _, tagged = r.cmd("d", "AUTHENTICATE PLAIN " + plain_token(password="z" * 3072))
+    times.append(time.monotonic() - start)
+    assert tagged.startswith(b"d NO [AUTHENTICATIONFAILED]"), tagged
+    # 0.5 s, 1 s, 2 s: the delay grows as for wrong passwords.
+    assert times[0] >= 0.4 and times[1] >= 0.9 and times[2] >= 1.9, times
+    # The same connection (and so the same front) still logs in.
+    assert_logged_in(r.cmd("e", f"LOGIN {ALICE} {PASSWORD}")[1], "e")
+    r.close()
+    assert_still_serves(server)
+
+
+def test_failed_login_delay_is_per_client_address(server):
+    """Two addresses of one /24 (loopback aliases) each have their own
+    count of failures."""
+    def wrong(r, tag):
+        start = time.monotonic()
+        tagged = r.cmd(tag, f"LOGIN {ALICE} wrong")[1]
+        assert tagged.startswith(tag.encode() + b" NO [AUTHENTICATIONFAILED]"), tagged
+        return time.monotonic() - start
+
+    two = Raw(server.imaps_port, tls=True, timeout=30, source="127.0.0.2")
+    assert wrong(two, "a") >= 0.4
+    assert wrong(two, "b") >= 0.9
+    three = Raw(server.imaps_port, tls=True, timeout=30, source="127.0.0.3")
+    # Its first failure: 0.5 s, not the 2 s of 127.0.0.2's third.
+    assert wrong(three, "a") < 1.8
+    assert wrong(two, "c") >= 1.9
+    two.close()
+    three.close()
+    log = server.log()
+    assert "from 127.0.0.2 (2 failures" in log and "from 127.0.0.3 (1 failures" in log, log
 
 
 def test_huge_literal_before_login(server):

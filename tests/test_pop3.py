@@ -113,6 +113,49 @@ def test_wrong_password_is_refused_and_slowed(server):
     login(server).quit()
 
 
+def test_overlong_credentials_are_a_failed_login(server):
+    """USER/PASS and AUTH PLAIN with more than auth takes: refused by the
+    front like a wrong password, and the server goes on serving."""
+    p = poplib.POP3("127.0.0.1", server.pop3_port, timeout=30)
+    p.stls(context=CTX)
+    times = []
+    p.user("alice@example.org")
+    start = time.monotonic()
+    with pytest.raises(poplib.error_proto) as e:
+        p.pass_("p" * 2048)
+    times.append(time.monotonic() - start)
+    assert e.value.args[0].startswith(b"-ERR [AUTH]"), e.value.args
+    token = base64.b64encode(b"\0alice@example.org\0" + b"z" * 3072).decode()
+    start = time.monotonic()
+    with pytest.raises(poplib.error_proto) as e:
+        p._shortcmd("AUTH PLAIN " + token)
+    times.append(time.monotonic() - start)
+    assert e.value.args[0].startswith(b"-ERR [AUTH]"), e.value.args
+    assert times[0] >= 0.4 and times[1] >= 0.9, times
+    # The same connection (the same front) still logs in.
+    p.user("alice@example.org")
+    assert p.pass_(PASSWORD).startswith(b"+OK")
+    p.quit()
+    # A 70 KB password is past the line limit: -ERR, and closed.
+    s = socket.create_connection(("127.0.0.1", server.pop3s_port), timeout=10)
+    s = CTX.wrap_socket(s)
+    f = s.makefile("rb")
+    f.readline()
+    s.sendall(b"USER alice@example.org\r\n")
+    assert f.readline().startswith(b"+OK")
+    s.sendall(b"PASS " + b"p" * (70 * 1024) + b"\r\n")
+    assert f.readline().startswith(b"-ERR")
+    s.close()
+    # New connections over both fronts: logins and RCPTs are answered.
+    for _ in range(4):
+        login(server).quit()
+        with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=10) as c:
+            c.ehlo("client.test")
+            assert c.mail("s@remote.test")[0] == 250
+            assert c.rcpt("alice@example.org")[0] == 250
+    assert "malformed message" not in server.log(), server.log()[-3000:]
+
+
 def test_long_line_is_refused(server):
     s = socket.create_connection(("127.0.0.1", server.pop3_port), timeout=10)
     f = s.makefile("rb")

@@ -26,6 +26,7 @@
 
 #include <sodium.h>
 
+#include "auth-queue.h"
 #include "directory.h"
 #include "lib/buf.h"
 #include "lib/ev.h"
@@ -35,18 +36,14 @@
 #include "lib/process.h"
 #include "lib/ticket.h"
 
-/* Failed logins are remembered per client address for this long. */
-#define AUTH_FAILURE_MEMORY_S 900
-/* The answer to a failed login waits longer for each failure from the same
- * address, doubling from AUTH_FIRST_DELAY_MS up to AUTH_MAX_DELAY_MS: a
- * password guesser gets a few tries a minute instead of thousands. */
-#define AUTH_FIRST_DELAY_MS 500
-#define AUTH_MAX_DELAY_MS 15000
-/* Addresses tracked at once; the oldest entry makes room. */
-#define AUTH_MAX_TRACKED 4096
-#define AUTH_MAX_IP 64
-/* Logins waiting for the password check; more are answered "try later". */
-#define AUTH_MAX_PENDING_LOGINS 256
+/* Password checks that run at once, each on its own thread: argon2id at
+ * the interactive cost takes 64 MiB and tens of milliseconds, and the
+ * queue gives one network at most one of them, so a guesser cannot keep
+ * every checker busy while a user waits. */
+#define AUTH_CHECKERS 2
+
+_Static_assert(DIRECTORY_MAX_PASSWORD == IPC_LOGIN_MAX_PASSWORD,
+	       "a password that can be set can be sent to log in");
 
 /* A front's link, kept while a login from it is being checked. */
 struct front_link {
@@ -55,9 +52,9 @@ struct front_link {
 	bool closed;
 };
 
-/* One login between the look-up (main thread) and its answer; the
- * argon2id check runs on the checker thread, so recipient look-ups are
- * never stuck behind it. */
+/* One login from its arrival (main thread: parsed, hash looked up, queued)
+ * to its answer; the argon2id check runs on a checker thread, so
+ * recipient look-ups are never stuck behind it. */
 struct login_job {
 	struct login_job *next;
 	struct front_link *link;
@@ -69,13 +66,7 @@ struct login_job {
 	char *password;         /* sodium_malloc'd, wiped after the check */
 	size_t password_len;
 	char user[DIRECTORY_MAX_ADDRESS + 1];
-	char ip[AUTH_MAX_IP];
-};
-
-struct failure {
-	char ip[AUTH_MAX_IP];
-	unsigned count;
-	time_t last;
+	char ip[IPC_LOGIN_MAX_IP + 1];
 };
 
 struct auth {
@@ -84,15 +75,17 @@ struct auth {
 	struct directory *dir;
 	unsigned char ticket_key[TICKET_KEY_SIZE];
 	bool have_key;
-	struct failure failures[AUTH_MAX_TRACKED];
-	/* The checker thread and what it shares with the main thread. */
+	/* Logins waiting for a checker, in flight, and the penalties. */
+	struct auth_queue *queue;
+	unsigned idle_checkers;
+	/* The checker threads and what they share with the main thread. */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct login_job *todo, **todo_tail, *done;
-	unsigned pending;
 	int done_fd;
 };
 
+/* rcpt_lookup answers which accounts an address delivers to. */
 static void rcpt_lookup(struct auth *a, struct ipc *ipc, const struct ipc_msg *msg)
 {
 	struct ipc_reader r;
@@ -102,7 +95,7 @@ static void rcpt_lookup(struct auth *a, struct ipc *ipc, const struct ipc_msg *m
 	struct buf out;
 
 	ipc_reader_init(&r, msg);
-	struct str address = ipc_get_str(&r, DIRECTORY_MAX_ADDRESS + 64);
+	struct str address = ipc_get_str(&r, IPC_MAX_PATH);
 	if (!ipc_reader_ok(&r)) {
 		log_error("malformed recipient look-up from %s", ipc_peer_name(ipc));
 		return;
@@ -110,13 +103,12 @@ static void rcpt_lookup(struct auth *a, struct ipc *ipc, const struct ipc_msg *m
 	int found = directory_resolve(a->dir, address, ids, DIRECTORY_MAX_EXPANSION, &count, &error);
 	if (found < 0)
 		log_error("recipient look-up failed: %s", error);
-	/* 0 ok, 1 unknown, 2 try later */
-	uint64_t status = found > 0 ? 0 : found == 0 ? 1 : 2;
-	buf_init(&out, 16 + 8 * 1024);
+	uint64_t status = found > 0 ? IPC_RCPT_OK : found == 0 ? IPC_RCPT_UNKNOWN : IPC_RCPT_TEMPFAIL;
+	buf_init(&out, 2 * IPC_U64_SIZE + IPC_U64_SIZE * IPC_RCPT_MAX_ACCOUNTS);
 	ipc_put_u64(&out, status);
 	size_t n = found > 0 ? count : 0;
-	if (n > 1000)
-		n = 1000;
+	if (n > IPC_RCPT_MAX_ACCOUNTS)
+		n = IPC_RCPT_MAX_ACCOUNTS;
 	ipc_put_u64(&out, n);
 	for (size_t i = 0; i < n; i++)
 		ipc_put_u64(&out, ids[i]);
@@ -124,28 +116,7 @@ static void rcpt_lookup(struct auth *a, struct ipc *ipc, const struct ipc_msg *m
 	buf_free(&out);
 }
 
-/* failure_slot finds the entry of ip (or the one to reuse for it). */
-static struct failure *failure_slot(struct auth *a, struct str ip, bool create)
-{
-	struct failure *oldest = &a->failures[0];
-	time_t now = time(NULL);
-
-	for (size_t i = 0; i < AUTH_MAX_TRACKED; i++) {
-		struct failure *f = &a->failures[i];
-		if (f->count > 0 && now - f->last > AUTH_FAILURE_MEMORY_S)
-			f->count = 0;
-		if (f->count > 0 && str_eq(str_c(f->ip), ip))
-			return f;
-		if (f->count == 0 || f->last < oldest->last)
-			oldest = f;
-	}
-	if (!create)
-		return NULL;
-	memset(oldest, 0, sizeof(*oldest));
-	snprintf(oldest->ip, sizeof(oldest->ip), "%.*s", (int)ip.len, ip.ptr);
-	return oldest;
-}
-
+/* job_free wipes and releases a job (its password already gone or not). */
 static void job_free(struct login_job *job)
 {
 	if (job->password != NULL)
@@ -156,15 +127,17 @@ static void job_free(struct login_job *job)
 	free(job);
 }
 
-static void login_answer(struct ipc *ipc, uint64_t id, uint64_t status, uint64_t delay,
-			 const unsigned char *sealed)
+/* login_answer sends auth's verdict (sealed: the ticket, for IPC_LOGIN_OK). */
+static void login_answer(struct ipc *ipc, uint64_t id, enum ipc_login_status status,
+			 uint64_t delay, const unsigned char *sealed)
 {
 	struct buf out;
-	buf_init(&out, 128);
+	buf_init(&out, 2 * IPC_U64_SIZE + IPC_STR_SIZE(TICKET_SIZE));
 	ipc_put_u64(&out, status);
 	ipc_put_u64(&out, delay);
-	ipc_put_str(&out, str_from((const char *)sealed, status == 0 ? TICKET_SIZE : 0));
+	ipc_put_str(&out, str_from((const char *)sealed, status == IPC_LOGIN_OK ? TICKET_SIZE : 0));
 	ipc_send_buf(ipc, IPC_LOGIN_RESULT, id, &out, -1);
+	sodium_memzero(out.data, out.len);
 	buf_free(&out);
 }
 
@@ -172,37 +145,29 @@ static void login_answer(struct ipc *ipc, uint64_t id, uint64_t status, uint64_t
 static void login_finish(struct auth *a, struct login_job *job)
 {
 	unsigned char sealed[TICKET_SIZE];
-	uint64_t status, delay = 0;
-	struct str ip = str_c(job->ip);
+	enum ipc_login_status status = IPC_LOGIN_REFUSED;
+	unsigned failures;
+	bool ok = job->known && job->ok;
 
-	if (job->known && job->ok) {
-		struct failure *f = failure_slot(a, ip, false);
-		if (f != NULL)
-			f->count = 0;
+	uint64_t delay = auth_queue_done(a->queue, job, ok, time(NULL), &failures);
+	if (ok) {
 		struct ticket t = { .account = job->account,
 				    .expires = (uint64_t)time(NULL) + TICKET_LIFETIME_SECONDS };
 		ticket_seal(a->ticket_key, &t, sealed);
-		status = 0;
+		status = IPC_LOGIN_OK;
 		log_info("login: %s from %s (account %llu)", job->user, job->ip,
 			 (unsigned long long)job->account);
 	} else {
-		struct failure *f = failure_slot(a, ip, true);
-		f->count++;
-		f->last = time(NULL);
-		delay = AUTH_FIRST_DELAY_MS;
-		for (unsigned i = 1; i < f->count && delay < AUTH_MAX_DELAY_MS; i++)
-			delay *= 2;
-		if (delay > AUTH_MAX_DELAY_MS)
-			delay = AUTH_MAX_DELAY_MS;
-		status = 1;
 		log_warn("login failed: %s from %s (%u failures from there)", job->user, job->ip,
-			 f->count);
+			 failures);
 	}
 	if (!job->link->closed)
 		login_answer(job->link->ipc, job->id, status, delay, sealed);
 	sodium_memzero(sealed, sizeof(sealed));
 }
 
+/* checker is a password-checking thread: it takes jobs from todo, runs
+ * argon2id, wipes the password and hash, and puts the job on done. */
 static void *checker(void *arg)
 {
 	struct auth *a = arg;
@@ -234,6 +199,25 @@ static void *checker(void *arg)
 	return NULL;
 }
 
+/* dispatch hands the queue's next logins to idle checkers (main thread). */
+static void dispatch(struct auth *a)
+{
+	while (a->idle_checkers > 0) {
+		struct login_job *job = auth_queue_next(a->queue);
+		if (job == NULL)
+			return;
+		a->idle_checkers--;
+		job->next = NULL;
+		pthread_mutex_lock(&a->lock);
+		*a->todo_tail = job;
+		a->todo_tail = &job->next;
+		pthread_cond_signal(&a->wake);
+		pthread_mutex_unlock(&a->lock);
+	}
+}
+
+/* checked answers the logins the checkers have finished, then gives them
+ * the next ones. */
 static void checked(struct ev_io *io, unsigned events, void *ctx)
 {
 	struct auth *a = ctx;
@@ -249,35 +233,41 @@ static void checked(struct ev_io *io, unsigned events, void *ctx)
 	while (list != NULL) {
 		struct login_job *job = list;
 		list = job->next;
-		a->pending--;
+		a->idle_checkers++;
 		login_finish(a, job);
 		job_free(job);
 	}
+	dispatch(a);
 }
 
+/* login takes an IPC_LOGIN: looks the hash up now, queues the check.  The
+ * payload is wiped by ipc once this returns; the password is copied into
+ * locked memory that is wiped after the check. */
 static void login(struct auth *a, struct front_link *link, const struct ipc_msg *msg)
 {
 	struct ipc_reader r;
 	const char *error;
+	struct auth_client client;
 
 	ipc_reader_init(&r, msg);
-	struct str user = ipc_get_str(&r, DIRECTORY_MAX_ADDRESS);
-	struct str pass = ipc_get_str(&r, DIRECTORY_MAX_PASSWORD);
-	struct str ip = ipc_get_str(&r, AUTH_MAX_IP - 1);
+	struct str user = ipc_get_str(&r, IPC_LOGIN_MAX_USER);
+	struct str pass = ipc_get_str(&r, IPC_LOGIN_MAX_PASSWORD);
+	struct str ip = ipc_get_str(&r, IPC_LOGIN_MAX_IP);
 	if (!ipc_reader_ok(&r)) {
-		/* Too long a name or password is a wrong one, not an attack on
-		 * the link: answer, and count it as a failure. */
+		/* A long name with a short password fits the message but not
+		 * the fields: a wrong login, not an attack on the link.
+		 * Answer, and count it as a failure. */
 		ipc_reader_init(&r, msg);
 		ipc_get_str(&r, SIZE_MAX);
 		ipc_get_str(&r, SIZE_MAX);
-		ip = ipc_get_str(&r, AUTH_MAX_IP - 1);
+		ip = ipc_get_str(&r, IPC_LOGIN_MAX_IP);
 		user = STR("(too long)");
 		pass = STR_NULL;
 	}
-	struct login_job *job = calloc(1, sizeof(*job));
-	if (job == NULL || !a->have_key || a->pending >= AUTH_MAX_PENDING_LOGINS) {
-		free(job);
-		login_answer(link->ipc, msg->id, 2, 0, NULL);
+	auth_client_from_ip(ip, &client);
+	struct login_job *job = a->have_key ? calloc(1, sizeof(*job)) : NULL;
+	if (job == NULL) {
+		login_answer(link->ipc, msg->id, IPC_LOGIN_TEMPFAIL, 0, NULL);
 		return;
 	}
 	job->link = link;
@@ -287,10 +277,13 @@ static void login(struct auth *a, struct front_link *link, const struct ipc_msg 
 	snprintf(job->ip, sizeof(job->ip), "%.*s", (int)ip.len, ip.ptr ? ip.ptr : "");
 	int found = directory_password_lookup(a->dir, user, &job->account, job->hash, &error);
 	job->password = sodium_malloc(pass.len + 1);
-	if (found < 0 || job->password == NULL) {
+	if (found < 0 || job->password == NULL ||
+	    auth_queue_push(a->queue, &client, job, time(NULL)) < 0) {
 		if (found < 0)
 			log_error("login look-up failed: %s", error);
-		login_answer(link->ipc, msg->id, 2, 0, NULL);
+		else if (job->password != NULL)
+			log_warn("login from %s: too many waiting; try later", job->ip);
+		login_answer(link->ipc, msg->id, IPC_LOGIN_TEMPFAIL, 0, NULL);
 		job_free(job);
 		return;
 	}
@@ -298,12 +291,7 @@ static void login(struct auth *a, struct front_link *link, const struct ipc_msg 
 	if (pass.len > 0)
 		memcpy(job->password, pass.ptr, pass.len);
 	job->password_len = pass.len;
-	a->pending++;
-	pthread_mutex_lock(&a->lock);
-	*a->todo_tail = job;
-	a->todo_tail = &job->next;
-	pthread_cond_signal(&a->wake);
-	pthread_mutex_unlock(&a->lock);
+	dispatch(a);
 }
 
 static struct auth *the_auth;
@@ -414,14 +402,21 @@ int auth_main(void)
 	 * and they all reach the loop's signalfd. */
 	the_auth = &a;
 	a.todo_tail = &a.todo;
-	pthread_t thread;
+	a.queue = auth_queue_new();
 	a.done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (a.done_fd < 0 || pthread_mutex_init(&a.lock, NULL) != 0 ||
+	if (a.queue == NULL || a.done_fd < 0 || pthread_mutex_init(&a.lock, NULL) != 0 ||
 	    pthread_cond_init(&a.wake, NULL) != 0 ||
-	    ev_io_add(a.ev, a.done_fd, EV_READ, checked, &a) == NULL ||
-	    pthread_create(&thread, NULL, checker, &a) != 0) {
-		log_error("starting the password checker failed: %m");
+	    ev_io_add(a.ev, a.done_fd, EV_READ, checked, &a) == NULL) {
+		log_error("starting the password checkers failed: %m");
 		return 1;
+	}
+	for (unsigned i = 0; i < AUTH_CHECKERS; i++) {
+		pthread_t thread;
+		if (pthread_create(&thread, NULL, checker, &a) != 0) {
+			log_error("starting a password checker failed: %m");
+			return 1;
+		}
+		a.idle_checkers++;
 	}
 	ev_run(a.ev);
 	directory_close(&a.dir);

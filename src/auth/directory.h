@@ -13,17 +13,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/ipc-limits.h"
 #include "lib/str.h"
 
 /* RFC 5321 4.5.3.1.3: a path is at most 256 octets, so an address 254. */
-#define DIRECTORY_MAX_ADDRESS 254
+#define DIRECTORY_MAX_ADDRESS IPC_MAX_ADDRESS
 /* Aliases pointing at aliases: deeper than this is a loop or a mistake. */
 #define DIRECTORY_MAX_ALIAS_DEPTH 8
-/* Accounts one address may expand to (a list alias). */
-#define DIRECTORY_MAX_EXPANSION 1000
-/* Passwords longer than this are refused (argon2id hashes any length, but
- * nobody types more and it bounds the work of a hostile login). */
-#define DIRECTORY_MAX_PASSWORD 1024
+/* Accounts one address may expand to (a list alias): what one recipient
+ * look-up can answer. */
+#define DIRECTORY_MAX_EXPANSION IPC_RCPT_MAX_ACCOUNTS
+/* Passwords longer than this are refused, when set and at login: what can
+ * be set is what a login can carry to auth (IPC_LOGIN). */
+#define DIRECTORY_MAX_PASSWORD IPC_LOGIN_MAX_PASSWORD
 
 struct directory;
 

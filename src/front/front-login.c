@@ -15,32 +15,65 @@
 #include "lib/log.h"
 #include "lib/ticket.h"
 
-/* auth's answer to IPC_LOGIN. */
-enum login_status {
-	LOGIN_OK = 0,
-	LOGIN_REFUSED = 1,  /* wrong credentials; answer after the delay */
-	LOGIN_TEMPFAIL = 2, /* the check could not be made */
-};
+static void delay_over(struct ev_timer *t, void *ctx);
+
+/* refuse_after answers a refused login once delay_ms have passed; false
+ * if it cannot wait (no delay, or no timer): the caller answers now.  The
+ * connection reads nothing meanwhile. */
+static bool refuse_after(struct conn *c, uint64_t delay_ms)
+{
+	if (delay_ms == 0)
+		return false;
+	c->delay = ev_timer_add(c->front->ev, delay_ms, delay_over, c);
+	return c->delay != NULL;
+}
+
+/* refuse_too_long answers credentials longer than auth takes as a failed
+ * login, never sending them: the same answer and the same doubling delay
+ * (counted per connection here) as a wrong password. */
+static void refuse_too_long(struct conn *c)
+{
+	uint64_t delay = IPC_LOGIN_FIRST_DELAY_MS;
+	for (unsigned i = 0; i < c->too_long_logins && delay < IPC_LOGIN_MAX_DELAY_MS; i++)
+		delay *= 2;
+	if (delay > IPC_LOGIN_MAX_DELAY_MS)
+		delay = IPC_LOGIN_MAX_DELAY_MS;
+	c->too_long_logins++;
+	log_warn("login refused: credentials from %s longer than auth takes", c->ip);
+	/* Called from inside the protocol's login callback: an answer given
+	 * now needs no resume (the protocol goes on by itself). */
+	if (!refuse_after(c, delay))
+		c->proto->login_result(c, false, false);
+}
 
 void front_login_send(struct conn *c, struct str user, struct str password)
 {
 	struct front *f = c->front;
 	struct buf b;
 
-	/* A field too long for a message is auth's to judge (it counts as a
-	 * failed login there), so the bound is the message, not a guess. */
-	buf_init(&b, IPC_MAX_PAYLOAD);
-	if (f->auth == NULL || ipc_put_str(&b, user) < 0 || ipc_put_str(&b, password) < 0 ||
-	    ipc_put_str(&b, str_c(c->ip)) < 0 ||
+	/* Longer fields than auth reads would be a malformed message there,
+	 * and cost this front its link to auth: refused here instead. */
+	if (user.len > IPC_LOGIN_MAX_USER || password.len > IPC_LOGIN_MAX_PASSWORD) {
+		refuse_too_long(c);
+		return;
+	}
+	buf_init(&b, IPC_STR_SIZE(IPC_LOGIN_MAX_USER) + IPC_STR_SIZE(IPC_LOGIN_MAX_PASSWORD) +
+			     IPC_STR_SIZE(IPC_LOGIN_MAX_IP));
+	/* All of it at once, so the buffer never moves and leaves no copy
+	 * of the password behind. */
+	if (buf_reserve(&b, b.max) < 0 || f->auth == NULL || ipc_put_str(&b, user) < 0 ||
+	    ipc_put_str(&b, password) < 0 || ipc_put_str(&b, str_c(c->ip)) < 0 ||
 	    ipc_send_buf(f->auth, IPC_LOGIN, c->id, &b, -1) < 0) {
 		c->proto->login_result(c, false, true);
 	} else {
 		c->waiting_auth = true;
 	}
-	sodium_memzero(b.data, b.len);
+	if (b.data != NULL)
+		sodium_memzero(b.data, b.cap);
 	buf_free(&b);
 }
 
+/* delay_over gives the refusal a delayed login was waiting for. */
 static void delay_over(struct ev_timer *t, void *ctx)
 {
 	struct conn *c = ctx;
@@ -63,8 +96,8 @@ void front_login_auth_message(struct front *f, const struct ipc_msg *msg)
 	uint64_t delay = ipc_get_u64(&r);
 	struct str ticket = ipc_get_str(&r, TICKET_SIZE);
 	if (!ipc_reader_ok(&r))
-		status = LOGIN_TEMPFAIL;
-	if (status == LOGIN_OK) {
+		status = IPC_LOGIN_TEMPFAIL;
+	if (status == IPC_LOGIN_OK) {
 		/* Logged in: the ticket goes to master, unread. */
 		struct buf b;
 		buf_init(&b, 128);
@@ -79,12 +112,10 @@ void front_login_auth_message(struct front *f, const struct ipc_msg *msg)
 		front_conn_resume(c);
 		return;
 	}
-	if (status == LOGIN_REFUSED && delay > 0) {
-		c->delay = ev_timer_add(f->ev, delay, delay_over, c);
-		if (c->delay != NULL)
-			return;
-	}
-	c->proto->login_result(c, false, status != LOGIN_REFUSED);
+	if (status == IPC_LOGIN_REFUSED &&
+	    refuse_after(c, delay > IPC_LOGIN_MAX_DELAY_MS ? IPC_LOGIN_MAX_DELAY_MS : delay))
+		return;
+	c->proto->login_result(c, false, status != IPC_LOGIN_REFUSED);
 	front_conn_resume(c);
 }
 

@@ -12,15 +12,20 @@
 #include "lib/log.h"
 #include "smtp/smtp-session.h"
 
+/* Paths from the SMTP parser fit the queue's and auth's messages. */
+_Static_assert(SMTP_MAX_PATH <= IPC_MAX_PATH, "an SMTP path fits IPC_RCPT_LOOKUP");
+
 static void cb_rcpt_lookup(void *ctx, struct str address)
 {
 	struct conn *c = ctx;
 	struct front *f = c->front;
 	struct buf b;
 
-	buf_init(&b, 2048);
-	if (f->auth == NULL || ipc_put_str(&b, address) < 0 ||
-	    ipc_send_buf(f->auth, IPC_RCPT_LOOKUP, c->id, &b, -1) < 0) {
+	buf_init(&b, IPC_STR_SIZE(IPC_MAX_PATH));
+	if (address.len > IPC_MAX_PATH) {
+		c->deferred_rcpt = SMTP_RCPT_UNKNOWN;
+	} else if (f->auth == NULL || ipc_put_str(&b, address) < 0 ||
+		   ipc_send_buf(f->auth, IPC_RCPT_LOOKUP, c->id, &b, -1) < 0) {
 		c->deferred_rcpt = SMTP_RCPT_TEMPFAIL;
 	} else {
 		c->waiting_auth = true;
@@ -35,15 +40,20 @@ static int cb_data_begin(void *ctx, const struct smtp_transaction *t)
 	struct buf b;
 	int r = 0;
 
-	if (f->queue == NULL)
+	if (f->queue == NULL || t->mail_from.len > IPC_MAX_PATH)
 		return -1;
 	buf_init(&b, IPC_MAX_PAYLOAD);
 	ipc_put_str(&b, t->mail_from);
-	ipc_put_u64(&b, (t->body_8bitmime ? 1u : 0u) | (t->smtputf8 ? 2u : 0u));
+	ipc_put_u64(&b, (t->body_8bitmime ? IPC_QUEUE_8BITMIME : 0u) |
+				(t->smtputf8 ? IPC_QUEUE_SMTPUTF8 : 0u));
 	if (ipc_send_buf(f->queue, IPC_QUEUE_BEGIN, c->id, &b, -1) < 0)
 		r = -1;
 	for (size_t i = 0; r == 0 && i < t->rcpt_count; i++) {
 		const struct smtp_rcpt *rc = &t->rcpts[i];
+		if (rc->address.len > IPC_MAX_PATH || rc->account_count > IPC_RCPT_MAX_ACCOUNTS) {
+			r = -1;
+			break;
+		}
 		buf_reset(&b);
 		ipc_put_str(&b, rc->address);
 		ipc_put_u64(&b, rc->account_count);
@@ -83,7 +93,7 @@ static void cb_data_end(void *ctx, bool ok)
 {
 	struct conn *c = ctx;
 	struct front *f = c->front;
-	uint64_t v = ok ? 1 : 0;
+	uint64_t v = ok ? IPC_QUEUE_OK : IPC_QUEUE_FAILED;
 
 	if (f->queue == NULL || !c->in_txn ||
 	    ipc_send(f->queue, IPC_QUEUE_END, c->id, &v, sizeof(v), -1) < 0) {
@@ -164,7 +174,7 @@ static void smtp_closed(struct conn *c)
 	struct front *f = c->front;
 	/* A message cut off mid-way is thrown away by the queue. */
 	if (c->in_txn && !c->txn_ended && f->queue != NULL) {
-		uint64_t v = 0;
+		uint64_t v = IPC_QUEUE_FAILED;
 		ipc_send(f->queue, IPC_QUEUE_END, c->id, &v, sizeof(v), -1);
 	}
 	smtp_session_free(&c->smtp);
@@ -184,7 +194,7 @@ const struct front_protocol front_smtp_protocol = {
 void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg)
 {
 	struct ipc_reader r;
-	uint64_t ids[1000];
+	uint64_t ids[IPC_RCPT_MAX_ACCOUNTS];
 	struct conn *c = front_conn_find(f, msg->id);
 
 	if (c == NULL || !c->waiting_auth || c->smtp == NULL)
@@ -192,15 +202,15 @@ void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg)
 	ipc_reader_init(&r, msg);
 	uint64_t status = ipc_get_u64(&r);
 	uint64_t n = ipc_get_u64(&r);
-	if (n > 1000)
+	if (n > IPC_RCPT_MAX_ACCOUNTS)
 		r.bad = true;
 	for (uint64_t i = 0; i < n && !r.bad; i++)
 		ids[i] = ipc_get_u64(&r);
 	c->waiting_auth = false;
 	enum smtp_rcpt_status st = SMTP_RCPT_TEMPFAIL;
-	if (ipc_reader_ok(&r) && status == 0 && n > 0)
+	if (ipc_reader_ok(&r) && status == IPC_RCPT_OK && n > 0)
 		st = SMTP_RCPT_OK;
-	else if (ipc_reader_ok(&r) && status == 1)
+	else if (ipc_reader_ok(&r) && status == IPC_RCPT_UNKNOWN)
 		st = SMTP_RCPT_UNKNOWN;
 	smtp_session_rcpt_result(c->smtp, st, st == SMTP_RCPT_OK ? ids : NULL,
 				 st == SMTP_RCPT_OK ? (size_t)n : 0);
@@ -210,18 +220,18 @@ void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg)
 void front_smtp_queue_message(struct front *f, const struct ipc_msg *msg)
 {
 	struct ipc_reader r;
-	char qid[64];
+	char qid[IPC_QUEUE_MAX_ID + 1];
 	struct conn *c = front_conn_find(f, msg->id);
 
 	if (c == NULL || !c->in_txn)
 		return;
 	ipc_reader_init(&r, msg);
 	uint64_t ok = ipc_get_u64(&r);
-	struct str id = ipc_get_str(&r, 48);
+	struct str id = ipc_get_str(&r, IPC_QUEUE_MAX_ID);
 	snprintf(qid, sizeof(qid), "%.*s", (int)id.len, id.ptr ? id.ptr : "");
 	c->in_txn = false;
 	c->txn_ended = false;
-	smtp_session_data_result(c->smtp, ipc_reader_ok(&r) && ok == 1, qid);
+	smtp_session_data_result(c->smtp, ipc_reader_ok(&r) && ok == IPC_QUEUE_OK, qid);
 	front_conn_resume(c);
 }
 

@@ -76,6 +76,7 @@ struct conn {
 	struct imap_login *imap;
 	struct ev_timer *timer;
 	struct ev_timer *delay;       /* a failed login's answer waits */
+	unsigned too_long_logins;     /* credentials refused here, unsent */
 	/* After a login: the byte stream to the account's worker. */
 	bool relaying;
 	int handoff_fd;               /* master's session link, until output is sent */

@@ -50,6 +50,7 @@ static const struct imap_parser_limits login_limits = {
 	.max_depth = IMAP_LOGIN_MAX_DEPTH,
 	.max_args = IMAP_LOGIN_MAX_ARGS,
 	.max_tag = IMAP_DEFAULT_MAX_TAG,
+	.secret = true, /* LOGIN and AUTHENTICATE carry passwords */
 };
 
 static void say(struct imap_login *l, const char *text)
@@ -182,6 +183,8 @@ static void auth_plain(struct imap_login *l, struct str b64)
 	if (!str_eq(b64, STR("=")) &&
 	    sodium_base642bin(raw, sizeof(raw), b64.ptr, b64.len, NULL, &len, NULL,
 			      sodium_base64_VARIANT_ORIGINAL) != 0) {
+		/* Decoding may have stopped half way through the password. */
+		sodium_memzero(raw, sizeof(raw));
 		/* RFC 9051 6.2.2: invalid base64 MUST be answered BAD. */
 		fail(l, saved_tag(l), "BAD", "Invalid base64");
 		return;

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "lib/buf.h"
 #include "lib/pool.h"
 
@@ -202,9 +204,20 @@ static void tail_update(struct imap_parser *p, unsigned char c)
 	p->tail = t;
 }
 
+/* wipe_secrets zeroes what a secret-holding parser's command left behind. */
+static void wipe_secrets(struct imap_parser *p)
+{
+	if (!p->limits.secret)
+		return;
+	pool_wipe(p->pool);
+	if (p->tok.data != NULL)
+		sodium_memzero(p->tok.data, p->tok.cap);
+}
+
 /* command_reset forgets the last command and frees its memory. */
 static void command_reset(struct imap_parser *p)
 {
+	wipe_secrets(p);
 	pool_free(&p->pool);
 	buf_reset(&p->tag);
 	buf_reset(&p->tok);
@@ -258,6 +271,11 @@ struct imap_parser *imap_parser_new(const struct imap_parser_limits *limits)
 	p->pool_max = max > SIZE_MAX ? SIZE_MAX : (size_t)max;
 	buf_init(&p->tag, l.max_tag);
 	buf_init(&p->tok, l.max_line);
+	if (l.secret && buf_reserve(&p->tok, l.max_line) < 0) {
+		buf_free(&p->tag);
+		free(p);
+		return NULL;
+	}
 	p->state = ST_LINE_START;
 	return p;
 }
@@ -267,6 +285,7 @@ void imap_parser_free(struct imap_parser **pp)
 	struct imap_parser *p = *pp;
 	if (p == NULL)
 		return;
+	wipe_secrets(p);
 	pool_free(&p->pool);
 	buf_free(&p->tag);
 	buf_free(&p->tok);

@@ -113,6 +113,10 @@ struct imap_parser_limits {
 	unsigned max_depth;    /* nesting of parenthesised lists */
 	unsigned max_args;     /* arguments and list items, all levels */
 	size_t max_tag;        /* octets of the tag */
+	/* Commands may hold passwords (before login): the token buffer is
+	 * made full size at once, so it never moves, and it and the pool are
+	 * wiped when a command is done and at free. */
+	bool secret;
 };
 
 /* The defaults above, for a worker; the pre-login front lowers max_literal. */

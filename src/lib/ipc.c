@@ -12,50 +12,74 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include <sodium.h>
 
-/* What each kind may carry: payload bounds and whether a descriptor must
- * come with it.  Anything else is a malformed message. */
+#include "log.h"
+#include "ticket.h"
+
+/* What each kind may carry: payload bounds (from the field limits the
+ * senders use, ipc-limits.h), whether a descriptor must come with it, and
+ * whether the payload is a secret (wiped from ipc's buffers once handled).
+ * Anything else is a malformed message. */
+#define U64 IPC_U64_SIZE
 static const struct {
 	const char *name;
 	size_t min_len, max_len;
 	bool fd;
+	bool secret;
 } kinds[IPC_KIND_MAX] = {
-	[IPC_LOG] = { "log", 16, 16 + 2048, false },
-	[IPC_PEER] = { "peer", 16, 16, true },
-	[IPC_LISTEN] = { "listen", 8, 8, true },
-	[IPC_RCPT_LOOKUP] = { "rcpt-lookup", 8, 8 + 1024, false },
-	[IPC_RCPT_RESULT] = { "rcpt-result", 16, 16 + 8 * 1024, false },
-	[IPC_QUEUE_BEGIN] = { "queue-begin", 16, 16 + 512, false },
-	[IPC_QUEUE_RCPT] = { "queue-rcpt", 16, IPC_MAX_PAYLOAD, false },
-	[IPC_QUEUE_DATA] = { "queue-data", 1, IPC_MAX_PAYLOAD, false },
-	[IPC_QUEUE_END] = { "queue-end", 8, 8, false },
-	[IPC_QUEUE_RESULT] = { "queue-result", 16, 16 + 64, false },
-	[IPC_WORKER_REQUEST] = { "worker-request", 8, 8, false },
-	[IPC_WORKER_CONN] = { "worker-conn", 8, 8, true },
-	[IPC_DELIVER] = { "deliver", 32, 32 + 2048, true },
-	[IPC_DELIVER_RESULT] = { "deliver-result", 24, 24 + 512, false },
-	[IPC_WORKER_IDLE] = { "worker-idle", 0, 0, false },
-	[IPC_WORKER_RETIRE] = { "worker-retire", 0, 0, false },
-	[IPC_WORKER_UNAVAILABLE] = { "worker-unavailable", 8, 8, false },
-	[IPC_TICKET_KEY] = { "ticket-key", 32, 32, false },
-	[IPC_LOGIN] = { "login", 24, 24 + 2048, false },
-	[IPC_LOGIN_RESULT] = { "login-result", 24, 24 + 64, false },
-	[IPC_SESSION_OPEN] = { "session-open", 16, 16 + 64, false },
-	[IPC_SESSION_READY] = { "session-ready", 8, 8, true },
-	[IPC_SESSION_REFUSED] = { "session-refused", 8, 8, false },
-	[IPC_SESSION] = { "session", 8, 8, true },
-	[IPC_CONNCOUNT] = { "conncount", 8, 8, true },
-	[IPC_KEY_SIGN] = { "key-sign", 16, 16 + IPC_KEY_MAX_INPUT, false },
-	[IPC_KEY_SIGNATURE] = { "key-signature", 16, 16 + IPC_KEY_MAX_SIGNATURE, false },
-	[IPC_PREAUTH_CONN] = { "preauth-conn", 8, 8, true },
-	[IPC_PREAUTH_STATE] = { "preauth-state", 8, 8, false },
-	[IPC_HANDOFF] = { "handoff", 8, IPC_MAX_PAYLOAD, true },
+	[IPC_LOG] = { "log", 2 * U64, U64 + IPC_STR_SIZE(LOG_MAX_RECORD), false, false },
+	[IPC_PEER] = { "peer", 2 * U64, 2 * U64, true, false },
+	[IPC_LISTEN] = { "listen", U64, U64, true, false },
+	[IPC_RCPT_LOOKUP] = { "rcpt-lookup", U64, IPC_STR_SIZE(IPC_MAX_PATH), false, false },
+	[IPC_RCPT_RESULT] = { "rcpt-result", 2 * U64, 2 * U64 + U64 * IPC_RCPT_MAX_ACCOUNTS,
+			      false, false },
+	[IPC_QUEUE_BEGIN] = { "queue-begin", 2 * U64, IPC_STR_SIZE(IPC_MAX_PATH) + U64, false,
+			      false },
+	[IPC_QUEUE_RCPT] = { "queue-rcpt", 2 * U64,
+			     IPC_STR_SIZE(IPC_MAX_PATH) + U64 + U64 * IPC_RCPT_MAX_ACCOUNTS, false,
+			     false },
+	[IPC_QUEUE_DATA] = { "queue-data", 1, IPC_MAX_PAYLOAD, false, false },
+	[IPC_QUEUE_END] = { "queue-end", U64, U64, false, false },
+	[IPC_QUEUE_RESULT] = { "queue-result", 2 * U64, U64 + IPC_STR_SIZE(IPC_QUEUE_MAX_ID),
+			       false, false },
+	[IPC_WORKER_REQUEST] = { "worker-request", U64, U64, false, false },
+	[IPC_WORKER_CONN] = { "worker-conn", U64, U64, true, false },
+	[IPC_DELIVER] = { "deliver", 4 * U64,
+			  IPC_STR_SIZE(IPC_DELIVER_MAX_KEY) + IPC_STR_SIZE(IPC_MAX_PATH) + 2 * U64,
+			  true, false },
+	[IPC_DELIVER_RESULT] = { "deliver-result", 3 * U64,
+				 2 * U64 + IPC_STR_SIZE(IPC_DELIVER_MAX_TEXT), false, false },
+	[IPC_WORKER_IDLE] = { "worker-idle", 0, 0, false, false },
+	[IPC_WORKER_RETIRE] = { "worker-retire", 0, 0, false, false },
+	[IPC_WORKER_UNAVAILABLE] = { "worker-unavailable", U64, U64, false, false },
+	[IPC_TICKET_KEY] = { "ticket-key", TICKET_KEY_SIZE, TICKET_KEY_SIZE, false, true },
+	[IPC_LOGIN] = { "login", 3 * U64,
+			IPC_STR_SIZE(IPC_LOGIN_MAX_USER) + IPC_STR_SIZE(IPC_LOGIN_MAX_PASSWORD) +
+				IPC_STR_SIZE(IPC_LOGIN_MAX_IP),
+			false, true },
+	[IPC_LOGIN_RESULT] = { "login-result", 3 * U64, 2 * U64 + IPC_STR_SIZE(TICKET_SIZE),
+			       false, false },
+	[IPC_SESSION_OPEN] = { "session-open", 2 * U64, U64 + IPC_STR_SIZE(TICKET_SIZE), false,
+			       false },
+	[IPC_SESSION_READY] = { "session-ready", U64, U64, true, false },
+	[IPC_SESSION_REFUSED] = { "session-refused", U64, U64, false, false },
+	[IPC_SESSION] = { "session", U64, U64, true, false },
+	[IPC_CONNCOUNT] = { "conncount", U64, U64, true, false },
+	[IPC_KEY_SIGN] = { "key-sign", 2 * U64, U64 + IPC_STR_SIZE(IPC_KEY_MAX_INPUT), false,
+			   false },
+	[IPC_KEY_SIGNATURE] = { "key-signature", 2 * U64,
+				U64 + IPC_STR_SIZE(IPC_KEY_MAX_SIGNATURE), false, false },
+	[IPC_PREAUTH_CONN] = { "preauth-conn", U64, U64, true, false },
+	[IPC_PREAUTH_STATE] = { "preauth-state", U64, U64, false, false },
+	[IPC_HANDOFF] = { "handoff", U64, IPC_MAX_PAYLOAD, true, true },
 };
+#undef U64
 
 struct ipc_out {
 	struct ipc_out *next;
 	int fd;
+	bool secret;              /* wiped before it is freed */
 	size_t len;
 	unsigned char data[];
 };
@@ -98,14 +122,28 @@ const char *ipc_kind_name(enum ipc_kind kind)
 	return kind > 0 && kind < IPC_KIND_MAX ? kinds[kind].name : "unknown";
 }
 
+/* kind_secret: is the payload of kind a secret that ipc wipes after use? */
+static bool kind_secret(enum ipc_kind kind)
+{
+	return kind > 0 && kind < IPC_KIND_MAX && kinds[kind].secret;
+}
+
+/* out_free releases one queued message, wiping it first if it is secret. */
+static void out_free(struct ipc_out *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	if (o->secret)
+		sodium_memzero(o->data, o->len);
+	free(o);
+}
+
 static void ipc_free(struct ipc *ipc)
 {
 	struct ipc_out *o = ipc->out_head;
 	while (o != NULL) {
 		struct ipc_out *next = o->next;
-		if (o->fd >= 0)
-			close(o->fd);
-		free(o);
+		out_free(o);
 		o = next;
 	}
 	ev_io_del(&ipc->io);
@@ -181,9 +219,7 @@ static int flush_out(struct ipc *ipc)
 		if (ipc->out_head == NULL)
 			ipc->out_tail = NULL;
 		ipc->queued -= o->len;
-		if (o->fd >= 0)
-			close(o->fd);
-		free(o);
+		out_free(o);
 	}
 	return 0;
 }
@@ -298,6 +334,9 @@ static void ipc_readable(struct ipc *ipc)
 		ipc->in_handler = true;
 		ipc->handler(ipc, &msg, ipc->ctx);
 		ipc->in_handler = false;
+		/* The handler has copied what it keeps of a secret. */
+		if (kinds[msg.kind].secret)
+			sodium_memzero(ipc->inbuf, sizeof(struct ipc_header) + msg.len);
 	}
 }
 
@@ -396,7 +435,12 @@ int ipc_send(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const void *paylo
 		memcpy(tmp, &h, sizeof(h));
 		if (len > 0)
 			memcpy(tmp + sizeof(h), payload, len);
-		if (send_one(ipc->fd, tmp, total, fd) == 0)
+		int sent = send_one(ipc->fd, tmp, total, fd);
+		int saved = errno;
+		if (kind_secret(kind))
+			sodium_memzero(tmp, total);
+		errno = saved;
+		if (sent == 0)
 			return 0;
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
 			log_warn("sendmsg(%s) failed: %m", ipc->peer);
@@ -412,6 +456,7 @@ int ipc_send(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const void *paylo
 	if (o == NULL)
 		return -1;
 	o->next = NULL;
+	o->secret = kind_secret(kind);
 	o->len = total;
 	o->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
 	memcpy(o->data, &h, sizeof(h));
@@ -444,15 +489,21 @@ int ipc_send_blocking(int fd, enum ipc_kind kind, uint64_t id, const void *paylo
 	memcpy(tmp, &h, sizeof(h));
 	if (len > 0)
 		memcpy(tmp + sizeof(h), payload, len);
+	int r = -1;
 	for (;;) {
-		if (send_one(fd, tmp, sizeof(h) + len, pass_fd) == 0)
-			return 0;
+		if (send_one(fd, tmp, sizeof(h) + len, pass_fd) == 0) {
+			r = 0;
+			break;
+		}
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
-			return -1;
+			break;
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 		if (poll(&p, 1, 1000) <= 0)
-			return -1;
+			break;
 	}
+	if (kind_secret(kind))
+		sodium_memzero(tmp, sizeof(h) + len);
+	return r;
 }
 
 struct spawner_link {

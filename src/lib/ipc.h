@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "ev.h"
+#include "ipc-limits.h"
 #include "str.h"
 
 /* Big enough for a message chunk worth a syscall, small enough to fit the
@@ -90,6 +91,52 @@ enum ipc_protocol {
 	IPC_PROTO_IMAP = 2,
 };
 
+/* IPC_LOGIN_RESULT: auth's verdict on a login. */
+enum ipc_login_status {
+	IPC_LOGIN_OK = 0,
+	IPC_LOGIN_REFUSED = 1,  /* wrong credentials; answer after the delay */
+	IPC_LOGIN_TEMPFAIL = 2, /* the check could not be made (now) */
+};
+/* A refused login is answered only after a delay that doubles with each
+ * failure from the same client network, from IPC_LOGIN_FIRST_DELAY_MS up
+ * to IPC_LOGIN_MAX_DELAY_MS: a password guesser gets a few tries a minute
+ * instead of thousands.  auth sends it in IPC_LOGIN_RESULT; a front that
+ * refuses credentials itself (too long to send) waits the same way. */
+#define IPC_LOGIN_FIRST_DELAY_MS 500
+#define IPC_LOGIN_MAX_DELAY_MS 15000
+
+/* IPC_RCPT_RESULT: what a recipient address is. */
+enum ipc_rcpt_status {
+	IPC_RCPT_OK = 0,        /* accounts follow */
+	IPC_RCPT_UNKNOWN = 1,   /* nobody has that address */
+	IPC_RCPT_TEMPFAIL = 2,  /* the look-up could not be made */
+};
+
+/* IPC_QUEUE_BEGIN: flags of the message. */
+enum ipc_queue_flag {
+	IPC_QUEUE_8BITMIME = 1,
+	IPC_QUEUE_SMTPUTF8 = 2,
+};
+/* IPC_QUEUE_END: the front's word on the message; IPC_QUEUE_RESULT: the
+ * queue's (IPC_QUEUE_OK only once the message is durable). */
+enum ipc_queue_status {
+	IPC_QUEUE_FAILED = 0,
+	IPC_QUEUE_OK = 1,
+};
+
+/* IPC_DELIVER_RESULT: how a local delivery went. */
+enum ipc_deliver_status {
+	IPC_DELIVER_OK = 0,
+	IPC_DELIVER_TEMPFAIL = 1, /* try again later */
+	IPC_DELIVER_PERMFAIL = 2, /* never */
+};
+
+/* IPC_SESSION_REFUSED: why master gave no session for a ticket. */
+enum ipc_session_refusal {
+	IPC_SESSION_BAD_TICKET = 1, /* invalid, expired or already used */
+	IPC_SESSION_NO_WORKER = 2,  /* the account's worker cannot be had now */
+};
+
 /* IPC_KEY_SIGN: what the keys process is asked to do with the TLS key.
  * Payload: u64 op, str input; the reply (same message id) is
  * IPC_KEY_SIGNATURE: u64 status, str signature (empty unless IPC_KEY_OK).
@@ -150,8 +197,12 @@ void ipc_close(struct ipc **ipc);
 const char *ipc_peer_name(const struct ipc *ipc);
 
 /* ipc_send queues one message (fd: -1 or a descriptor to pass, which stays
- * the caller's).  Returns 0, or -1 if the payload is too big or the peer
- * has not read IPC_MAX_QUEUED bytes (the caller then gives up on it). */
+ * the caller's).  The payload of a secret kind (IPC_LOGIN) is wiped from
+ * every copy ipc makes once it is sent; the receiving side wipes it from
+ * its buffer once the handler has returned, so a handler that keeps any
+ * of it must copy it (and wipe its copy).  Returns 0, or -1 if the payload
+ * is too big or the peer has not read IPC_MAX_QUEUED bytes (the caller then
+ * gives up on it). */
 int ipc_send(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const void *payload, size_t len,
 	     int fd);
 int ipc_send_buf(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const struct buf *payload,

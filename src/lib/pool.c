@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 /* Blocks of this size amortise malloc for the many small items of a parse. */
 #define POOL_BLOCK_SIZE 8192
 
@@ -41,6 +43,14 @@ void pool_free(struct pool **pool)
 	}
 	free(*pool);
 	*pool = NULL;
+}
+
+void pool_wipe(struct pool *pool)
+{
+	if (pool == NULL)
+		return;
+	for (struct pool_block *b = pool->blocks; b != NULL; b = b->next)
+		sodium_memzero(b->mem, b->used);
 }
 
 void *pool_alloc(struct pool *pool, size_t n)

@@ -16,6 +16,9 @@ struct pool;
 struct pool *pool_new(size_t max);
 /* pool_free releases every allocation and sets *pool to NULL. */
 void pool_free(struct pool **pool);
+/* pool_wipe zeroes every byte handed out so far (a pool that held a
+ * secret, before pool_free); the allocations stay valid.  NULL is ignored. */
+void pool_wipe(struct pool *pool);
 /* pool_alloc returns zeroed memory aligned for any type, or NULL when the
  * pool's maximum would be passed (or memory is exhausted). */
 void *pool_alloc(struct pool *pool, size_t n);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -176,6 +177,79 @@ static void test_recv_blocking(void **state)
 	close(p[1]);
 }
 
+/* A login handler that keeps where its payload was, to look after it. */
+struct login_seen {
+	int got;
+	const unsigned char *payload;
+	size_t len;
+	bool had_password;
+	struct ev *ev;
+};
+
+static void login_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	struct login_seen *seen = ctx;
+	(void)ipc;
+	seen->got++;
+	seen->payload = msg->payload;
+	seen->len = msg->len;
+	seen->had_password = memmem(msg->payload, msg->len, "hunter2", 7) != NULL;
+	ev_stop(seen->ev);
+}
+
+static void login_closed(struct ipc *ipc, void *ctx)
+{
+	struct login_seen *seen = ctx;
+	(void)ipc;
+	seen->got = -1;
+	ev_stop(seen->ev);
+}
+
+/* put_login writes an IPC_LOGIN payload with fields of the given lengths. */
+static void put_login(struct buf *b, size_t user, size_t password)
+{
+	static char x[IPC_MAX_PAYLOAD];
+	memset(x, 'x', sizeof(x));
+	memcpy(x, "hunter2", 7);
+	buf_reset(b);
+	ipc_put_str(b, str_from(x + 7, user));
+	ipc_put_str(b, str_from(x, password));
+	ipc_put_str(b, str_from(x, IPC_LOGIN_MAX_IP));
+}
+
+/* IPC_LOGIN: the largest fields the senders allow fit the kind's bound (one
+ * byte more closes the link), and the password is wiped from the reader's
+ * buffer once the handler has returned. */
+static void test_login_bounds_and_wipe(void **state)
+{
+	int sv[2];
+	struct buf b;
+	struct login_seen seen = { 0 };
+	(void)state;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	seen.ev = ev_new();
+	struct ipc *a = ipc_new(seen.ev, sv[0], "a", login_handler, login_closed, &seen);
+	struct ipc *bb = ipc_new(seen.ev, sv[1], "b", login_handler, login_closed, &seen);
+	buf_init(&b, IPC_MAX_PAYLOAD);
+	put_login(&b, IPC_LOGIN_MAX_USER, IPC_LOGIN_MAX_PASSWORD);
+	assert_int_equal(ipc_send_buf(a, IPC_LOGIN, 1, &b, -1), 0);
+	ev_run(seen.ev);
+	assert_int_equal(seen.got, 1);
+	assert_true(seen.had_password);
+	for (size_t i = 0; i < seen.len; i++)
+		assert_int_equal(seen.payload[i], 0);
+
+	put_login(&b, IPC_LOGIN_MAX_USER, IPC_LOGIN_MAX_PASSWORD + 1);
+	assert_int_equal(ipc_send_buf(a, IPC_LOGIN, 2, &b, -1), 0);
+	ev_run(seen.ev);
+	assert_int_equal(seen.got, -1);
+	(void)bb;
+	ipc_close(&a);
+	buf_free(&b);
+	ev_free(&seen.ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_reader_bounds),
 		cmocka_unit_test(test_payload_limit),
 		cmocka_unit_test(test_recv_blocking),
+		cmocka_unit_test(test_login_bounds_and_wipe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,10 +26,29 @@ static void test_alloc(void **state)
 	assert_null(p);
 }
 
+/* pool_wipe zeroes what was handed out, in every block, and keeps it. */
+static void test_wipe(void **state)
+{
+	(void)state;
+	struct pool *p = pool_new(100000);
+	struct str small = pool_str(p, STR("hunter2"));
+	char *big = pool_alloc(p, 20000); /* a block of its own */
+	memset(big, 'x', 20000);
+	pool_wipe(p);
+	for (size_t i = 0; i < small.len; i++)
+		assert_int_equal(small.ptr[i], 0);
+	for (size_t i = 0; i < 20000; i++)
+		assert_int_equal(big[i], 0);
+	assert_non_null(pool_alloc(p, 16));
+	pool_free(&p);
+	pool_wipe(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alloc),
+		cmocka_unit_test(test_wipe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -354,7 +354,7 @@ static void open_session(struct preauth *p, const struct ipc_msg *msg)
 	struct master *m = the_master;
 	struct ipc_reader r;
 	struct ticket t;
-	uint64_t refused = 1;
+	uint64_t refused = IPC_SESSION_BAD_TICKET;
 	int sv[2];
 
 	ipc_reader_init(&r, msg);
@@ -374,7 +374,7 @@ static void open_session(struct preauth *p, const struct ipc_msg *msg)
 	}
 	struct child *w = worker_for(t.account);
 	if (w == NULL || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		refused = 2;
+		refused = IPC_SESSION_NO_WORKER;
 		ipc_send(p->link, IPC_SESSION_REFUSED, msg->id, &refused, sizeof(refused), -1);
 		return;
 	}

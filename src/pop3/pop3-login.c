@@ -6,6 +6,15 @@
 
 #include <sodium.h>
 
+#include "lib/ipc-limits.h"
+
+/* The longest AUTH PLAIN line auth can take: "AUTH PLAIN ", then base64 of
+ * two user names, two NULs and a password; it fits in a line. */
+#define POP3_AUTH_PLAIN_MAX                                                              \
+	(sizeof("AUTH PLAIN ") - 1 +                                                     \
+	 4 * ((2 * IPC_LOGIN_MAX_USER + 2 + IPC_LOGIN_MAX_PASSWORD + 2) / 3))
+_Static_assert(POP3_AUTH_PLAIN_MAX <= POP3_LOGIN_MAX_LINE, "AUTH PLAIN fits in a line");
+
 enum state { ST_COMMAND, ST_AUTH_CONTINUE, ST_WAIT_LOGIN, ST_WAIT_TLS, ST_DONE, ST_CLOSED };
 
 struct pop3_login {
@@ -71,6 +80,8 @@ static void auth_plain(struct pop3_login *l, struct str b64)
 
 	if (sodium_base642bin(raw, sizeof(raw), b64.ptr, b64.len, NULL, &len, NULL,
 			      sodium_base64_VARIANT_ORIGINAL) != 0) {
+		/* Decoding may have stopped half way through the password. */
+		sodium_memzero(raw, sizeof(raw));
 		err(l, "-ERR Invalid base64\r\n");
 		return;
 	}

@@ -14,9 +14,12 @@
 #include "lib/buf.h"
 #include "lib/str.h"
 
-/* RFC 2449 4 allows 255 octets; an AUTH PLAIN line carries base64 of up
- * to three 255-byte fields. */
-#define POP3_LOGIN_MAX_LINE 1024
+/* RFC 2449 4 allows 255 octets for a command, but AUTH PLAIN carries
+ * base64 of two user names and a password as long as auth takes (about
+ * 2 KiB, asserted in pop3-login.c).  Lines up to 8 KiB are read, so that
+ * credentials too long for auth are answered as a failed login, not as a
+ * broken line; the bytes wait in the front's input buffer meanwhile. */
+#define POP3_LOGIN_MAX_LINE (8u * 1024)
 #define POP3_LOGIN_MAX_ERRORS 10
 
 struct pop3_login_callbacks {

@@ -40,9 +40,15 @@
 #define QUEUE_MAX_RETRY_DELAY_S 3600
 /* Slack over smtp.max_message_size for the Received: line a front adds. */
 #define QUEUE_SIZE_SLACK (64 * 1024)
-#define QUEUE_MAX_ADDRESS 512
+/* A path as fronts send it (IPC_QUEUE_BEGIN, IPC_QUEUE_RCPT) and as it
+ * goes on to workers (IPC_DELIVER). */
+#define QUEUE_MAX_ADDRESS IPC_MAX_PATH
 /* Messages made durable by one directory fsync (group commit). */
 #define QUEUE_MAX_GROUP_COMMIT 256
+
+_Static_assert(SPOOL_QID_SIZE - 1 <= IPC_QUEUE_MAX_ID, "a queue id fits IPC_QUEUE_RESULT");
+/* "queue id/account id" (send_delivery) fits IPC_DELIVER. */
+_Static_assert(SPOOL_QID_SIZE + 32 <= IPC_DELIVER_MAX_KEY, "a delivery key fits IPC_DELIVER");
 
 enum rcpt_state { RCPT_PENDING, RCPT_INFLIGHT, RCPT_DONE, RCPT_WAITING };
 
@@ -184,7 +190,8 @@ static void txn_rcpt(struct ipc *front, const struct ipc_msg *msg)
 	ipc_reader_init(&r, msg);
 	struct str address = ipc_get_str(&r, QUEUE_MAX_ADDRESS);
 	uint64_t n = ipc_get_u64(&r);
-	if (t == NULL || r.bad || !clean_address(address) || n > 1000 || t->header_written) {
+	if (t == NULL || r.bad || !clean_address(address) || n > IPC_RCPT_MAX_ACCOUNTS ||
+	    t->header_written) {
 		log_error("malformed queue-rcpt from %s", ipc_peer_name(front));
 		if (t != NULL)
 			t->failed = true;
@@ -283,7 +290,7 @@ static void txn_reply(struct ipc *front, uint64_t id, bool ok, const char *qid)
 {
 	struct buf out;
 	buf_init(&out, 128);
-	ipc_put_u64(&out, ok ? 1 : 0);
+	ipc_put_u64(&out, ok ? IPC_QUEUE_OK : IPC_QUEUE_FAILED);
 	ipc_put_str(&out, str_c(ok ? qid : ""));
 	ipc_send_buf(front, IPC_QUEUE_RESULT, id, &out, -1);
 	buf_free(&out);
@@ -336,7 +343,7 @@ static void txn_end(struct ipc *front, const struct ipc_msg *msg)
 	memcpy(&ok_in, msg->payload, sizeof(ok_in));
 	if (t == NULL || t->committing)
 		return;
-	bool ok = ok_in == 1 && !t->failed && t->rcpt_count > 0;
+	bool ok = ok_in == IPC_QUEUE_OK && !t->failed && t->rcpt_count > 0;
 	if (ok && !t->header_written && txn_write_header(t) < 0)
 		ok = false;
 	if (!ok || q.commit_count == QUEUE_MAX_GROUP_COMMIT) {
@@ -500,6 +507,14 @@ static void send_delivery(struct wlink *w, struct qmsg *m, size_t i)
 
 	if (f == NULL)
 		return;
+	if (m->env.mail_from.len > QUEUE_MAX_ADDRESS) {
+		/* Only a damaged spool file says so; kept for the admin to see. */
+		log_error("%s: envelope sender longer than a path; not delivered for now", m->qid);
+		free(f);
+		m->state[i] = RCPT_WAITING;
+		schedule_retry(m);
+		return;
+	}
 	f->seq = ++q.next_seq;
 	f->msg = m;
 	f->rcpt = i;
@@ -564,7 +579,7 @@ static void worker_result(struct wlink *w, const struct ipc_msg *msg)
 	ipc_reader_init(&r, msg);
 	uint64_t status = ipc_get_u64(&r);
 	uint64_t uid = ipc_get_u64(&r);
-	struct str text = ipc_get_str(&r, 512);
+	struct str text = ipc_get_str(&r, IPC_DELIVER_MAX_TEXT);
 	if (!ipc_reader_ok(&r))
 		return;
 	struct inflight **pp = &w->inflight;
@@ -579,8 +594,8 @@ static void worker_result(struct wlink *w, const struct ipc_msg *msg)
 	struct qmsg *m = f->msg;
 	struct spool_rcpt *rc = &m->env.rcpts[f->rcpt];
 	free(f);
-	if (status == 0 || status == 2) {
-		if (status == 0)
+	if (status == IPC_DELIVER_OK || status == IPC_DELIVER_PERMFAIL) {
+		if (status == IPC_DELIVER_OK)
 			log_info("%s: delivered to <%.*s> (account %llu, uid %llu)", m->qid,
 				 (int)rc->address.len, rc->address.ptr,
 				 (unsigned long long)rc->account, (unsigned long long)uid);

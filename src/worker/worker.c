@@ -50,8 +50,9 @@
 #define WORKER_TRIM_INTERVAL_MS 30000
 /* Deliveries made durable by one commit (group commit). */
 #define WORKER_MAX_BATCH 256
-#define WORKER_MAX_KEY 128
-#define WORKER_MAX_SENDER 512
+/* IPC_DELIVER's fields, as the queue sends them. */
+#define WORKER_MAX_KEY IPC_DELIVER_MAX_KEY
+#define WORKER_MAX_SENDER IPC_MAX_PATH
 
 /* A link to the worker; kept until no pending delivery refers to it. */
 struct link {
@@ -65,7 +66,7 @@ struct pending {
 	struct link *link;
 	uint64_t id;
 	int fd;
-	int status;               /* 0 ok, 1 try later, 2 never */
+	enum ipc_deliver_status status;
 	uint32_t uid;
 	char error[256];         /* copied: store error texts do not last */
 	char key[WORKER_MAX_KEY + 1];
@@ -111,17 +112,17 @@ static void opaque_structure(struct mime_message *msg, struct mime_part *part, u
 	msg->size = size;
 }
 
-/* deliver adds one message to the open batch; returns 0 ok (durable only
- * once the batch commits), 1 try later, 2 never. */
-static int deliver(struct pending *p)
+/* deliver adds one message to the open batch; returns IPC_DELIVER_OK
+ * (durable only once the batch commits), _TEMPFAIL or _PERMFAIL. */
+static enum ipc_deliver_status deliver(struct pending *p)
 {
 	struct stat st;
 	struct buf rp;
-	int result = 1;
+	enum ipc_deliver_status result = IPC_DELIVER_TEMPFAIL;
 
 	if (fstat(p->fd, &st) < 0 || (uint64_t)st.st_size < p->offset) {
 		snprintf(p->error, sizeof(p->error), "spool file is shorter than its envelope");
-		return 2;
+		return IPC_DELIVER_PERMFAIL;
 	}
 	size_t size = (size_t)((uint64_t)st.st_size - p->offset);
 	void *map = NULL;
@@ -129,7 +130,7 @@ static int deliver(struct pending *p)
 		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, p->fd, 0);
 		if (map == MAP_FAILED) {
 			snprintf(p->error, sizeof(p->error), "mmap of the spool file failed");
-			return 1;
+			return IPC_DELIVER_TEMPFAIL;
 		}
 	}
 	const char *content = map != NULL ? (const char *)map + p->offset : "";
@@ -163,12 +164,12 @@ static int deliver(struct pending *p)
 	if (store_batch_deliver(w.store, "INBOX", p->key, iov, 2, parsed, p->arrived, &p->uid,
 				&duplicate, &error) < 0) {
 		snprintf(p->error, sizeof(p->error), "%s", error);
-		result = 1;
+		result = IPC_DELIVER_TEMPFAIL;
 		goto out;
 	}
 	if (duplicate)
 		log_info("delivery %s was stored before (uid %u): not stored twice", p->key, p->uid);
-	result = 0;
+	result = IPC_DELIVER_OK;
 out:
 	mime_parser_free(&parser);
 	buf_free(&rp);
@@ -204,7 +205,7 @@ static void run_batch(struct ev_timer *timer, void *ctx)
 	bool open = store_batch_begin(w.store, &error) == 0;
 	for (struct pending *p = list; p != NULL; p = p->next) {
 		if (!open) {
-			p->status = 1;
+			p->status = IPC_DELIVER_TEMPFAIL;
 			snprintf(p->error, sizeof(p->error), "%s", error);
 		} else {
 			p->status = deliver(p);
@@ -214,8 +215,8 @@ static void run_batch(struct ev_timer *timer, void *ctx)
 	if (open && store_batch_commit(w.store, &error) < 0) {
 		log_error("committing %u deliveries failed: %s", count, error);
 		for (struct pending *p = list; p != NULL; p = p->next)
-			if (p->status == 0) {
-				p->status = 1;
+			if (p->status == IPC_DELIVER_OK) {
+				p->status = IPC_DELIVER_TEMPFAIL;
 				snprintf(p->error, sizeof(p->error), "%s", error);
 			}
 	}
@@ -226,8 +227,9 @@ static void run_batch(struct ev_timer *timer, void *ctx)
 			struct buf out;
 			buf_init(&out, 1024);
 			ipc_put_u64(&out, (uint64_t)p->status);
-			ipc_put_u64(&out, p->status == 0 ? p->uid : 0);
-			ipc_put_str(&out, str_sub(str_c(p->status == 0 ? "" : p->error), 0, 500));
+			ipc_put_u64(&out, p->status == IPC_DELIVER_OK ? p->uid : 0);
+			ipc_put_str(&out, str_sub(str_c(p->status == IPC_DELIVER_OK ? "" : p->error),
+						  0, IPC_DELIVER_MAX_TEXT));
 			ipc_send_buf(p->link->ipc, IPC_DELIVER_RESULT, p->id, &out, -1);
 			buf_free(&out);
 		}
@@ -253,7 +255,8 @@ static void deliver_request(struct link *l, const struct ipc_msg *msg)
 	    str_chr(sender, '\0') >= 0 || w.batch_count == WORKER_MAX_BATCH) {
 		struct buf out;
 		buf_init(&out, 256);
-		ipc_put_u64(&out, p == NULL || w.batch_count == WORKER_MAX_BATCH ? 1 : 2);
+		ipc_put_u64(&out, p == NULL || w.batch_count == WORKER_MAX_BATCH
+					  ? IPC_DELIVER_TEMPFAIL : IPC_DELIVER_PERMFAIL);
 		ipc_put_u64(&out, 0);
 		ipc_put_str(&out, STR("malformed or too many delivery requests"));
 		ipc_send_buf(l->ipc, IPC_DELIVER_RESULT, msg->id, &out, -1);

@@ -1,0 +1,51 @@
+#ifndef RAVELIN_IPC_LIMITS_H
+#define RAVELIN_IPC_LIMITS_H
+/*
+ * ipc-limits: the longest field of each IPC message, named once.  The
+ * sender refuses anything longer before it sends (answering its client as
+ * the receiver would have), the receiver reads with the same bound, and
+ * the kind table in ipc.c computes each kind's largest payload from these
+ * numbers, so a message the sender allows can never be one the reader
+ * calls malformed (and closes the link for).
+ *
+ * No includes beyond the C library: directory.h and the protocol code take
+ * their bounds from here without pulling in the event loop.
+ */
+#include <netinet/in.h>
+
+/* Each field on the wire: a u64, or a u64 length and that many bytes. */
+#define IPC_U64_SIZE 8
+#define IPC_STR_SIZE(max) (IPC_U64_SIZE + (max))
+
+/* RFC 5321 4.5.3.1.3: a path is at most 256 octets, so an address 254.
+ * Login names are addresses; so are the directory's keys. */
+#define IPC_MAX_ADDRESS 254
+/* RFC 5321 4.5.3.1.3: a reverse- or forward-path as the SMTP parser hands
+ * it over (SMTP_MAX_PATH, which front-smtp.c asserts fits). */
+#define IPC_MAX_PATH 256
+
+/* IPC_LOGIN: a login name is an address. */
+#define IPC_LOGIN_MAX_USER IPC_MAX_ADDRESS
+/* IPC_LOGIN: argon2id hashes any length, but nobody types more than this,
+ * and it bounds the work of a hostile login.  The same bound applies when
+ * a password is set (DIRECTORY_MAX_PASSWORD). */
+#define IPC_LOGIN_MAX_PASSWORD 1024
+/* IPC_LOGIN: the client's address as text (the longest IPv6 form, with an
+ * embedded IPv4 address, is INET6_ADDRSTRLEN - 1 octets). */
+#define IPC_LOGIN_MAX_IP (INET6_ADDRSTRLEN - 1)
+
+/* IPC_RCPT_RESULT, IPC_QUEUE_RCPT: accounts one address may expand to (a
+ * list alias); more is a mistake in the directory, not a mailing list. */
+#define IPC_RCPT_MAX_ACCOUNTS 1000
+
+/* IPC_QUEUE_RESULT: a queue id as the spool names it (SPOOL_QID_SIZE,
+ * which queue.c asserts fits). */
+#define IPC_QUEUE_MAX_ID 32
+
+/* IPC_DELIVER: the delivery key "queue id/account id" (an idempotency key
+ * for the worker). */
+#define IPC_DELIVER_MAX_KEY 128
+/* IPC_DELIVER_RESULT: why a delivery failed, one line for the log. */
+#define IPC_DELIVER_MAX_TEXT 512
+
+#endif
