@@ -38,6 +38,7 @@
 #include "lib/log.h"
 #include "lib/process.h"
 #include "lib/ticket.h"
+#include "master-stderr.h"
 
 /* Children of all kinds at once (spawners, auth, queue, workers). */
 #define MASTER_MAX_CHILDREN 4096
@@ -64,6 +65,7 @@ struct child {
 	uint64_t restart_delay;
 	bool retiring;            /* a worker that asked to exit */
 	struct ev_timer *restart_timer;
+	struct child_stderr *err;   /* its standard error, logged as its own */
 	bool in_use;
 };
 
@@ -117,6 +119,15 @@ static void master_log_sink(enum log_level level, const char *record, size_t len
 {
 	(void)level;
 	master_write_log(record, len);
+}
+
+/* write_child_stderr logs a line a child wrote to its standard error. */
+static void write_child_stderr(const char *name, const char *text, size_t len)
+{
+	char line[MASTER_STDERR_LINE * 4 + 96];
+	size_t n = (size_t)snprintf(line, sizeof(line), "%s (standard error): ", name);
+	n += log_escape(line + n, sizeof(line) - n, text, len);
+	master_write_log(line, n);
 }
 
 static struct child *child_alloc(void)
@@ -197,9 +208,17 @@ static int child_spawn(struct child *c)
 	char *argv[8];
 	int argc = 0;
 
+	int err[2];
+
 	child_name(c, name, sizeof(name));
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_error("socketpair() failed: %m");
+		return -1;
+	}
+	if (pipe2(err, O_CLOEXEC) < 0) {
+		log_error("pipe2() failed: %m");
+		close(sv[0]);
+		close(sv[1]);
 		return -1;
 	}
 	argv[argc++] = (char *)"ravelin";
@@ -221,24 +240,33 @@ static int child_spawn(struct child *c)
 		log_error("fork() for %s failed: %m", name);
 		close(sv[0]);
 		close(sv[1]);
+		close(err[0]);
+		close(err[1]);
 		return -1;
 	}
 	if (pid == 0) {
-		/* Exactly the link and the configuration cross the exec. */
+		/* Exactly the link and the configuration cross the exec, with
+		 * nothing for input and output and a pipe to master for errors:
+		 * no child holds master's log file or terminal. */
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		/* Move both above the targets first: either may sit on 3 or 4. */
 		int link = fcntl(sv[1], F_DUPFD, 10);
 		int conf = fcntl(m->config_fd, F_DUPFD, 10);
-		if (link < 0 || conf < 0 || dup2(link, PROCESS_FD_MASTER) < 0 ||
-		    dup2(conf, PROCESS_FD_CONFIG) < 0)
+		int null = open("/dev/null", O_RDWR);
+		if (link < 0 || conf < 0 || null < 0 || dup2(null, STDIN_FILENO) < 0 ||
+		    dup2(null, STDOUT_FILENO) < 0 || dup2(err[1], STDERR_FILENO) < 0 ||
+		    dup2(link, PROCESS_FD_MASTER) < 0 || dup2(conf, PROCESS_FD_CONFIG) < 0)
 			_exit(127);
 		close_range(PROCESS_FD_CONFIG + 1, ~0U, 0);
 		execv(m->exe, argv);
 		_exit(127);
 	}
 	close(sv[1]);
+	close(err[1]);
+	child_stderr_free(&c->err);
+	c->err = child_stderr_watch(m->ev, err[0], name, write_child_stderr);
 	c->pid = pid;
 	c->started = ev_now(m->ev);
 	c->link = ipc_new(m->ev, sv[0], name, child_handler, child_link_closed, c);
@@ -498,6 +526,18 @@ static void child_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 			break;
 		preauth_add(c, msg);
 		return;
+	case IPC_PEER_REQUEST: {
+		/* A spawner lost a link: a live process gets wired to it again
+		 * (one that is restarting is wired when it is back). */
+		uint64_t role = ipc_get_u64(&r);
+		if (c->role != IPC_ROLE_SPAWNER ||
+		    (role != IPC_ROLE_AUTH && role != IPC_ROLE_QUEUE && role != IPC_ROLE_KEYS))
+			break;
+		struct child *peer = live_child((enum ipc_role)role, 0);
+		if (peer != NULL)
+			connect_peers(c, peer);
+		return;
+	}
 	case IPC_WORKER_REQUEST:
 		if (c->role != IPC_ROLE_QUEUE)
 			break;
@@ -554,6 +594,7 @@ static void child_exited(struct child *c, int status)
 		else
 			log_error("%s %s; it starts again when its account is next needed", name,
 				  how);
+		child_stderr_free(&c->err);
 		c->in_use = false;
 		return;
 	}
