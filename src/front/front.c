@@ -490,6 +490,18 @@ static void peer_closed(struct ipc *ipc, void *ctx)
 		f->queue = NULL;
 		f->queue_congested = false;
 		front_smtp_queue_lost(f);
+	} else {
+		return;
+	}
+	/* This process cannot get its link back: once the client has heard
+	 * why, the connection ends, and the client's next one is served by a
+	 * new process with links to the restarted peer. */
+	for (struct conn *c = f->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->relaying)
+			continue;
+		c->closing = true;
+		front_conn_resume(c);
 	}
 }
 

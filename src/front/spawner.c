@@ -54,6 +54,8 @@
 #define SPAWNER_STRESS_TIMEOUT 10
 /* How often the pressure check runs (ms). */
 #define SPAWNER_SWEEP_MS 1000
+/* How long after losing a link the spawner asks master for a new one. */
+#define SPAWNER_RELINK_MS 1000
 /* Listening sockets: every service's, as master's table allows. */
 #define SPAWNER_MAX_LISTENERS 64
 
@@ -92,6 +94,7 @@ struct spawner {
 	struct child *spares, *busy;
 	unsigned spare_count, busy_count;
 	uint64_t next_serial;
+	struct ev_timer *relink_timer;
 	bool stopping;
 };
 
@@ -405,6 +408,27 @@ static void peer_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 	ipc_reject(&ipc, msg);
 }
 
+/* relink asks master again for the links still missing: a link that
+ * closed while its process lives must not leave this spawner cut off (a
+ * restarted process is wired by master anyway). */
+static void relink(struct ev_timer *t, void *ctx)
+{
+	(void)t;
+	(void)ctx;
+	sp.relink_timer = NULL;
+	const struct {
+		struct ipc *link;
+		enum ipc_role role;
+	} peers[] = { { sp.auth, IPC_ROLE_AUTH }, { sp.queue, IPC_ROLE_QUEUE },
+		      { sp.keys, IPC_ROLE_KEYS } };
+	for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++) {
+		uint64_t role = peers[i].role;
+		if (peers[i].link == NULL &&
+		    ipc_send(sp.master, IPC_PEER_REQUEST, 0, &role, sizeof(role), -1) < 0)
+			log_error("asking master for a %s link failed", process_role_name(peers[i].role));
+	}
+}
+
 static void peer_closed(struct ipc *ipc, void *ctx)
 {
 	(void)ctx;
@@ -414,6 +438,9 @@ static void peer_closed(struct ipc *ipc, void *ctx)
 		sp.queue = NULL;
 	else if (ipc == sp.keys)
 		sp.keys = NULL;
+	/* Not at once: a link that keeps closing must not spin. */
+	if (sp.relink_timer == NULL && !sp.stopping)
+		sp.relink_timer = ev_timer_add(sp.ev, SPAWNER_RELINK_MS, relink, NULL);
 }
 
 static void add_listener(const struct ipc_msg *msg, uint64_t service)

@@ -73,6 +73,7 @@ static const struct {
 	[IPC_PREAUTH_CONN] = { "preauth-conn", U64, U64, true, false },
 	[IPC_PREAUTH_STATE] = { "preauth-state", U64, U64, false, false },
 	[IPC_HANDOFF] = { "handoff", U64, IPC_MAX_PAYLOAD, true, true },
+	[IPC_PEER_REQUEST] = { "peer-request", U64, U64, false, false },
 };
 #undef U64
 

@@ -58,7 +58,8 @@ enum ipc_kind {
 	IPC_KEY_SIGNATURE,    /* keys -> pre-auth: status, signature */
 	IPC_PREAUTH_CONN,     /* spawner -> pre-auth: service; fd (the client) */
 	IPC_PREAUTH_STATE,    /* pre-auth -> spawner: enum ipc_preauth_state */
-	IPC_HANDOFF,          /* pre-auth -> worker: the session (see ipc_handoff); fd */
+	IPC_HANDOFF,          /* pre-auth -> worker: the session (see lib/handoff.h); fd */
+	IPC_PEER_REQUEST,     /* spawner -> master: role whose link it lost */
 	IPC_KIND_MAX,
 };
 
