@@ -54,6 +54,8 @@
 #define SPAWNER_STRESS_TIMEOUT 10
 /* How often the pressure check runs (ms). */
 #define SPAWNER_SWEEP_MS 1000
+/* With every place taken, connections one address may hold. */
+#define SPAWNER_FULL_PER_ADDRESS 2
 /* How long after losing a link the spawner asks master for a new one. */
 #define SPAWNER_RELINK_MS 1000
 /* Listening sockets: every service's, as master's table allows. */
@@ -93,6 +95,7 @@ struct spawner {
 	unsigned listener_count;
 	struct child *spares, *busy;
 	unsigned spare_count, busy_count;
+	unsigned ended_count;         /* of busy: killed, not yet reaped */
 	uint64_t next_serial;
 	struct ev_timer *relink_timer;
 	bool stopping;
@@ -140,6 +143,13 @@ static void child_link(struct child **head, struct child *c)
 		(*head)->prev = &c->next;
 	*head = c;
 	c->prev = head;
+}
+
+/* live_count is the connections served now: ended ones wait only for
+ * their reap, and do not hold a place. */
+static unsigned live_count(void)
+{
+	return sp.busy_count - sp.ended_count;
 }
 
 /* send_peer gives a long-lived process one end of a new pre-auth link. */
@@ -219,24 +229,34 @@ static int spare_make(void)
 static void spares_fill(void)
 {
 	while (!sp.stopping && sp.master != NULL && sp.spare_count < SPAWNER_SPARES &&
-	       sp.spare_count + sp.busy_count < sp.config.front_max_connections + SPAWNER_SPARES)
+	       sp.spare_count + live_count() < sp.config.front_max_connections + SPAWNER_SPARES)
 		if (spare_make() < 0)
 			return;
+}
+
+/* child_end kills a pre-auth process; it holds no place from now on and
+ * is forgotten when reaped. */
+static void child_end(struct child *c)
+{
+	if (c->ended)
+		return;
+	kill(c->pid, SIGKILL);
+	c->ended = true;
+	sp.ended_count++;
+	if (!c->busy) {
+		child_unlink(c);
+		sp.spare_count--;
+		child_link(&sp.busy, c);   /* reaped like the others */
+		sp.busy_count++;
+	}
 }
 
 /* spares_renew ends every spare: they hold links to a process that was
  * restarted, so new ones must be made with links to its successor. */
 static void spares_renew(void)
 {
-	while (sp.spares != NULL) {
-		struct child *c = sp.spares;
-		child_unlink(c);
-		sp.spare_count--;
-		kill(c->pid, SIGKILL);
-		c->ended = true;
-		child_link(&sp.busy, c);   /* reaped like the others */
-		sp.busy_count++;
-	}
+	while (sp.spares != NULL)
+		child_end(sp.spares);
 	spares_fill();
 }
 
@@ -247,6 +267,8 @@ static void child_free(struct child *c)
 		sp.busy_count--;
 	else
 		sp.spare_count--;
+	if (c->ended)
+		sp.ended_count--;
 	if (c->ip_counted)
 		conncount_release(sp.conncount, c->ip_slot);
 	ipc_close(&c->control);
@@ -284,20 +306,27 @@ static void on_sigchld(int signo, void *ctx)
 	spares_fill();
 }
 
-/* evict_oldest ends the connection that has waited longest without a
- * login; false if every place holds a logged-in session. */
+/* evict_oldest ends, of the addresses holding the most connections, the
+ * one that has waited longest without a login; false if every place
+ * holds a logged-in session. */
 static bool evict_oldest(void)
 {
 	struct child *oldest = NULL;
-	for (struct child *c = sp.busy; c != NULL; c = c->next)
-		if (!c->logged_in && !c->ended && (oldest == NULL || c->started < oldest->started))
+	unsigned most = 0;
+	for (struct child *c = sp.busy; c != NULL; c = c->next) {
+		if (c->logged_in || c->ended)
+			continue;
+		unsigned held = c->ip_counted ? conncount_held(sp.conncount, c->ip_slot) : 1;
+		if (oldest == NULL || held > most || (held == most && c->started < oldest->started)) {
 			oldest = c;
+			most = held;
+		}
+	}
 	if (oldest == NULL)
 		return false;
 	log_info("all %u places taken: ending the oldest connection without a login (pid %d)",
-		 sp.busy_count, (int)oldest->pid);
-	kill(oldest->pid, SIGKILL);
-	oldest->ended = true;
+		 live_count(), (int)oldest->pid);
+	child_end(oldest);
 	return true;
 }
 
@@ -307,13 +336,17 @@ static void pressure_sweep(struct ev_timer *t, void *ctx)
 	(void)ctx;
 	uint64_t now = ev_now(sp.ev);
 	unsigned places = (unsigned)sp.config.front_max_connections;
-	if (sp.busy_count * 100 >= places * SPAWNER_STRESS_PERCENT) {
+	if (live_count() * 100 >= places * SPAWNER_STRESS_PERCENT) {
+		unsigned ended = 0;
 		for (struct child *c = sp.busy; c != NULL; c = c->next)
 			if (!c->logged_in && !c->ended &&
 			    now - c->started >= SPAWNER_STRESS_TIMEOUT * 1000) {
-				kill(c->pid, SIGKILL);
-				c->ended = true;
+				child_end(c);
+				ended++;
 			}
+		if (ended > 0)
+			log_info("under pressure (%u of %u places): ended %u connections that did not "
+				 "log in within %d s", live_count(), places, ended, SPAWNER_STRESS_TIMEOUT);
 	}
 	if (!sp.stopping)
 		ev_timer_add(sp.ev, SPAWNER_SWEEP_MS, pressure_sweep, NULL);
@@ -338,17 +371,29 @@ static void accept_one(struct listener *l, int fd, const struct sockaddr_storage
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
 	else if (sa->ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
-	if (sp.busy_count >= sp.config.front_max_connections && !evict_oldest()) {
-		log_warn("%s: refused, %u connections already", ip, sp.busy_count);
-		refuse(fd, l->service, proto->busy_reply);
+	/* The address's own limit first: a client over it must not cost
+	 * anyone else a place.  With every place taken, an address may hold
+	 * only SPAWNER_FULL_PER_ADDRESS: a flood from a few hundred addresses
+	 * is then turned away at accept (no process is made for it), and a
+	 * new client still gets in by ending a flooder's connection. */
+	uint32_t slot = conncount_slot(ip);
+	bool full = live_count() >= sp.config.front_max_connections;
+	unsigned limit = (unsigned)sp.config.front_max_connections_per_ip;
+	if (full && limit > SPAWNER_FULL_PER_ADDRESS)
+		limit = SPAWNER_FULL_PER_ADDRESS;
+	if (sp.conncount != NULL && !conncount_acquire(sp.conncount, slot, limit)) {
+		if (full)
+			log_debug("%s: refused, every place is taken", ip);
+		else
+			log_warn("%s: refused, too many connections from this address", ip);
+		refuse(fd, l->service, full ? proto->busy_reply : proto->per_ip_reply);
 		return;
 	}
-	uint32_t slot = conncount_slot(ip);
-	if (sp.conncount != NULL &&
-	    !conncount_acquire(sp.conncount, slot,
-			       (unsigned)sp.config.front_max_connections_per_ip)) {
-		log_warn("%s: refused, too many connections from this address", ip);
-		refuse(fd, l->service, proto->per_ip_reply);
+	if (live_count() >= sp.config.front_max_connections && !evict_oldest()) {
+		log_warn("%s: refused, %u connections already", ip, sp.busy_count);
+		if (sp.conncount != NULL)
+			conncount_release(sp.conncount, slot);
+		refuse(fd, l->service, proto->busy_reply);
 		return;
 	}
 	if (sp.spares == NULL)
@@ -360,15 +405,8 @@ static void accept_one(struct listener *l, int fd, const struct sockaddr_storage
 		if (sp.conncount != NULL)
 			conncount_release(sp.conncount, slot);
 		refuse(fd, l->service, proto->busy_reply);
-		if (c != NULL && c->control == NULL) {
-			/* A spare whose link is gone is of no use. */
-			kill(c->pid, SIGKILL);
-			c->ended = true;
-			child_unlink(c);
-			sp.spare_count--;
-			child_link(&sp.busy, c);
-			sp.busy_count++;
-		}
+		if (c != NULL && c->control == NULL)
+			child_end(c);   /* a spare whose link is gone is of no use */
 		return;
 	}
 	close(fd);

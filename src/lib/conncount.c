@@ -70,12 +70,18 @@ uint32_t conncount_slot(const char *ip)
 	return h % CONNCOUNT_SLOTS;
 }
 
-bool conncount_acquire(struct conncount *cc, uint32_t slot, unsigned limit)
+unsigned conncount_held(const struct conncount *cc, uint32_t slot)
 {
 	unsigned sum = 0;
 	for (unsigned f = 0; f < cc->fronts; f++)
 		sum += __atomic_load_n(&cc->table[(size_t)f * CONNCOUNT_SLOTS + slot],
 				       __ATOMIC_RELAXED);
+	return sum;
+}
+
+bool conncount_acquire(struct conncount *cc, uint32_t slot, unsigned limit)
+{
+	unsigned sum = conncount_held(cc, slot);
 	uint16_t *own = &cc->table[(size_t)cc->index * CONNCOUNT_SLOTS + slot];
 	if (sum >= limit || __atomic_load_n(own, __ATOMIC_RELAXED) == UINT16_MAX)
 		return false;

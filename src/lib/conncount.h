@@ -33,5 +33,7 @@ uint32_t conncount_slot(const char *ip);
  * together hold limit already; true if counted. */
 bool conncount_acquire(struct conncount *cc, uint32_t slot, unsigned limit);
 void conncount_release(struct conncount *cc, uint32_t slot);
+/* conncount_held is the connections all fronts together hold in slot. */
+unsigned conncount_held(const struct conncount *cc, uint32_t slot);
 
 #endif
