@@ -6,7 +6,6 @@
 #include <grp.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
-#include <linux/landlock.h>
 #include <linux/seccomp.h>
 #include <pwd.h>
 #include <stddef.h>
@@ -17,74 +16,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "jail-private.h"
 #include "log.h"
 
-int jail_landlock_abi(void)
-{
-	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-	return abi < 0 ? 0 : (int)abi;
-}
-
-static uint64_t handled_rights(int abi)
-{
-	uint64_t r = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
-		     LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR |
-		     LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |
-		     LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR |
-		     LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |
-		     LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
-		     LANDLOCK_ACCESS_FS_MAKE_SYM;
-#ifdef LANDLOCK_ACCESS_FS_REFER
-	if (abi >= 2)
-		r |= LANDLOCK_ACCESS_FS_REFER;
-#endif
-#ifdef LANDLOCK_ACCESS_FS_TRUNCATE
-	if (abi >= 3)
-		r |= LANDLOCK_ACCESS_FS_TRUNCATE;
-#endif
-	(void)abi;
-	return r;
-}
-
-static int landlock_enter(const struct jail *jail, int abi)
-{
-	uint64_t handled = handled_rights(abi);
-	uint64_t read_rights = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
-	struct landlock_ruleset_attr attr = { .handled_access_fs = handled };
-
-	int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
-	if (rs < 0) {
-		log_error("%s: landlock_create_ruleset() failed: %m", jail->name);
-		return -1;
-	}
-	for (unsigned i = 0; i < jail->path_count; i++) {
-		const struct jail_path *p = &jail->paths[i];
-		struct landlock_path_beneath_attr pb = {
-			.allowed_access = p->writable ? handled & ~LANDLOCK_ACCESS_FS_EXECUTE
-						      : read_rights,
-		};
-		pb.parent_fd = open(p->path, O_PATH | O_CLOEXEC);
-		if (pb.parent_fd < 0) {
-			log_error("%s: open(%s) failed: %m", jail->name, p->path);
-			close(rs);
-			return -1;
-		}
-		if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0) {
-			log_error("%s: landlock_add_rule(%s) failed: %m", jail->name, p->path);
-			close(pb.parent_fd);
-			close(rs);
-			return -1;
-		}
-		close(pb.parent_fd);
-	}
-	if (syscall(SYS_landlock_restrict_self, rs, 0) < 0) {
-		log_error("%s: landlock_restrict_self() failed: %m", jail->name);
-		close(rs);
-		return -1;
-	}
-	close(rs);
-	return 0;
-}
+/* Room for the Landlock part of the start-up line. */
+#define JAIL_SUMMARY_MAX 160
 
 /* The calls a confined process never needs: new endpoints, new programs,
  * other processes' memory, kernel interfaces that widen the attack surface. */
@@ -166,6 +102,7 @@ static int drop_user(const struct jail *jail)
 int jail_enter(const struct jail *jail)
 {
 	struct rlimit no_core = { 0, 0 };
+	char landlock[JAIL_SUMMARY_MAX];
 
 	if (setrlimit(RLIMIT_CORE, &no_core) < 0)
 		log_warn("%s: setrlimit(RLIMIT_CORE) failed: %m", jail->name);
@@ -179,9 +116,11 @@ int jail_enter(const struct jail *jail)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	int abi = jail_landlock_abi();
 	if (abi == 0)
-		log_debug("%s: kernel has no Landlock; confined by user and process only",
-			  jail->name);
-	else if (landlock_enter(jail, abi) < 0)
+		jail_landlock_describe(0, landlock, sizeof(landlock));
+	else if (jail_landlock_enter(jail, abi, landlock, sizeof(landlock)) < 0)
 		return -1;
-	return jail->no_new_connections ? seccomp_enter(jail) : 0;
+	if (jail->no_new_connections && seccomp_enter(jail) < 0)
+		return -1;
+	log_info("%s: %s", jail->name, landlock);
+	return 0;
 }

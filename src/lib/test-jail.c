@@ -17,7 +17,8 @@
 #include "lib/jail.h"
 
 /* run_jailed forks, jails the child with paths and reports what it could
- * open as a bit set: 1 = inside (read), 2 = inside (create), 4 = outside. */
+ * open as a bit set: 1 = inside (read), 2 = inside (create), 4 = outside,
+ * 8 = truncate outside. */
 static int run_jailed(const char *inside, const char *outside, bool give_inside)
 {
 	pid_t pid = fork();
@@ -46,6 +47,9 @@ static int run_jailed(const char *inside, const char *outside, bool give_inside)
 			bits |= 4;
 			close(fd);
 		}
+		snprintf(path, sizeof(path), "%s/existing", outside);
+		if (truncate(path, 0) == 0)
+			bits |= 8;
 		if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
 			_exit(101);
 		/* seccomp: no new sockets, no programs; socketpair still works. */
@@ -85,13 +89,15 @@ static void test_confinement(void **state)
 	make_dir_with_file(b);
 	if (jail_landlock_abi() == 0) {
 		/* Without Landlock only no_new_privs can be checked. */
-		assert_int_equal(run_jailed(a, b, true), 7);
+		assert_int_equal(run_jailed(a, b, true), 15);
 		skip();
 	}
+	/* Before ABI 3 Landlock cannot refuse truncate(2). */
+	int truncate_outside = jail_landlock_abi() < 3 ? 8 : 0;
 	/* A worker: its own directory, nothing else. */
-	assert_int_equal(run_jailed(a, b, true), 1 | 2);
+	assert_int_equal(run_jailed(a, b, true), 1 | 2 | truncate_outside);
 	/* A front: no file at all. */
-	assert_int_equal(run_jailed(a, b, false), 0);
+	assert_int_equal(run_jailed(a, b, false), truncate_outside);
 }
 
 int main(void)
