@@ -623,7 +623,7 @@ int front_main(unsigned index)
 
 	/* The jail: no files at all from here on. */
 	struct jail jail = { .name = name, .user = f.config.user, .path_count = 0,
-			     .no_new_connections = true };
+			     .role = JAIL_ROLE_FRONT };
 	if (jail_enter(&jail) < 0)
 		return 1;
 

@@ -13,4 +13,8 @@ int jail_landlock_enter(const struct jail *jail, int abi, char *summary, size_t 
  * restricts there: "landlock ABI 6: files, truncate, ioctl, tcp, signals
  * scoped". */
 void jail_landlock_describe(int abi, char *summary, size_t size);
+/* jail_seccomp_enter installs the allow-list of jail->role and returns 1,
+ * or 0 for master (no filter), or -1 (logged). */
+int jail_seccomp_enter(const struct jail *jail);
+
 #endif
