@@ -385,7 +385,7 @@ int auth_main(void)
 	snprintf(dir, sizeof(dir), "%s/directory", a.config.data);
 	struct jail jail = { .name = "auth", .user = a.config.user,
 			     .paths = { { dir, true } }, .path_count = 1,
-			     .no_new_connections = true };
+			     .role = JAIL_ROLE_AUTH };
 	if (directory_open(a.config.data, false, &a.dir, &error) < 0) {
 		log_error("%s", error);
 		return 1;

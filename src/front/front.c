@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/jail.h"
 #include "lib/log.h"
 #include "lib/process.h"
 #include "lib/tls-key.h"
@@ -628,6 +629,10 @@ void preauth_main(const struct config *config, SSL_CTX *tls, uint64_t serial,
 	snprintf(name, sizeof(name), "preauth %llu", (unsigned long long)serial);
 	log_init(name);
 	process_set_title("ravelin preauth (spare)");
+	/* The spawner's jail, and this role's smaller system call table. */
+	struct jail jail = { .name = name, .role = JAIL_ROLE_PREAUTH };
+	if (jail_narrow(&jail) < 0)
+		_exit(1);
 	f.config = *config;
 	f.tls = tls;
 	f.serial = serial;

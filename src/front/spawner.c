@@ -576,7 +576,7 @@ int spawner_main(unsigned index)
 
 	/* The jail: no files at all from here on; its children inherit it. */
 	struct jail jail = { .name = name, .user = sp.config.user, .path_count = 0,
-			     .no_new_connections = true };
+			     .role = JAIL_ROLE_SPAWNER };
 	if (jail_enter(&jail) < 0)
 		return 1;
 

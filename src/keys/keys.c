@@ -352,7 +352,7 @@ int keys_main(void)
 	}
 	/* The jail: no files at all, no new sockets; the key is in memory. */
 	struct jail jail = { .name = "keys", .user = config.user, .path_count = 0,
-			     .no_new_connections = true };
+			     .role = JAIL_ROLE_KEYS };
 	if (jail_enter(&jail) < 0) {
 		keys_key_free(&key);
 		return 1;

@@ -66,7 +66,6 @@ enum ipc_kind {
 /* Who is at the other end of an IPC_PEER descriptor. */
 enum ipc_role {
 	IPC_ROLE_MASTER = 0,
-	IPC_ROLE_FRONT,
 	IPC_ROLE_AUTH,
 	IPC_ROLE_QUEUE,
 	IPC_ROLE_WORKER,

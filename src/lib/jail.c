@@ -1,149 +1,37 @@
-/* jail: drop privileges, no_new_privs, Landlock (see jail.h). */
+/* jail: drop privileges, no_new_privs, Landlock, seccomp (see jail.h);
+ * Landlock is in jail-landlock.c, the system call tables in
+ * jail-seccomp.c. */
 #include "jail.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/landlock.h>
-#include <linux/seccomp.h>
 #include <pwd.h>
 #include <stddef.h>
-#include <stdint.h>
-#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "jail-private.h"
 #include "log.h"
 
-int jail_landlock_abi(void)
+/* Room for the Landlock part of the start-up line. */
+#define JAIL_SUMMARY_MAX 160
+
+/* jail_role_name: see jail.h; "?" for a value outside the enum. */
+const char *jail_role_name(enum jail_role role)
 {
-	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-	return abi < 0 ? 0 : (int)abi;
+	static const char *const names[] = {
+		[JAIL_ROLE_MASTER] = "master",
+		[JAIL_ROLE_SPAWNER] = "spawner", [JAIL_ROLE_PREAUTH] = "preauth",
+		[JAIL_ROLE_AUTH] = "auth", [JAIL_ROLE_QUEUE] = "queue",
+		[JAIL_ROLE_KEYS] = "keys", [JAIL_ROLE_WORKER] = "worker",
+	};
+	if ((size_t)role >= sizeof(names) / sizeof(names[0]) || names[role] == NULL)
+		return "?";
+	return names[role];
 }
 
-static uint64_t handled_rights(int abi)
-{
-	uint64_t r = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
-		     LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR |
-		     LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |
-		     LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR |
-		     LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |
-		     LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
-		     LANDLOCK_ACCESS_FS_MAKE_SYM;
-#ifdef LANDLOCK_ACCESS_FS_REFER
-	if (abi >= 2)
-		r |= LANDLOCK_ACCESS_FS_REFER;
-#endif
-#ifdef LANDLOCK_ACCESS_FS_TRUNCATE
-	if (abi >= 3)
-		r |= LANDLOCK_ACCESS_FS_TRUNCATE;
-#endif
-	(void)abi;
-	return r;
-}
-
-static int landlock_enter(const struct jail *jail, int abi)
-{
-	uint64_t handled = handled_rights(abi);
-	uint64_t read_rights = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
-	struct landlock_ruleset_attr attr = { .handled_access_fs = handled };
-
-	int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
-	if (rs < 0) {
-		log_error("%s: landlock_create_ruleset() failed: %m", jail->name);
-		return -1;
-	}
-	for (unsigned i = 0; i < jail->path_count; i++) {
-		const struct jail_path *p = &jail->paths[i];
-		struct landlock_path_beneath_attr pb = {
-			.allowed_access = p->writable ? handled & ~LANDLOCK_ACCESS_FS_EXECUTE
-						      : read_rights,
-		};
-		pb.parent_fd = open(p->path, O_PATH | O_CLOEXEC);
-		if (pb.parent_fd < 0) {
-			log_error("%s: open(%s) failed: %m", jail->name, p->path);
-			close(rs);
-			return -1;
-		}
-		if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0) {
-			log_error("%s: landlock_add_rule(%s) failed: %m", jail->name, p->path);
-			close(pb.parent_fd);
-			close(rs);
-			return -1;
-		}
-		close(pb.parent_fd);
-	}
-	if (syscall(SYS_landlock_restrict_self, rs, 0) < 0) {
-		log_error("%s: landlock_restrict_self() failed: %m", jail->name);
-		close(rs);
-		return -1;
-	}
-	close(rs);
-	return 0;
-}
-
-/* The calls a confined process never needs: new endpoints, new programs,
- * other processes' memory, kernel interfaces that widen the attack surface. */
-static const int denied_syscalls[] = {
-	SYS_socket, SYS_connect, SYS_bind, SYS_listen, SYS_execve, SYS_execveat,
-	SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, SYS_mount, SYS_umount2,
-	SYS_pivot_root, SYS_chroot, SYS_bpf, SYS_perf_event_open, SYS_userfaultfd,
-	SYS_keyctl, SYS_add_key, SYS_request_key, SYS_kexec_load, SYS_init_module,
-	SYS_finit_module, SYS_delete_module, SYS_unshare, SYS_setns, SYS_personality,
-};
-
-#define DENIED_COUNT (sizeof(denied_syscalls) / sizeof(denied_syscalls[0]))
-
-#if defined(__x86_64__)
-#define JAIL_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define JAIL_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#endif
-/* On x86-64, numbers with this bit are the x32 ABI: a way around a filter
- * written for the 64-bit numbers, so they are denied whole. */
-#define JAIL_X32_SYSCALL_BIT 0x40000000u
-
-static int seccomp_enter(const struct jail *jail)
-{
-#ifndef JAIL_AUDIT_ARCH
-	log_warn("%s: no seccomp filter for this architecture", jail->name);
-	return 0;
-#else
-	/* Check the architecture, load the number, refuse x32 numbers, one test
-	 * per denied call, allow, deny (EPERM); kill on a foreign architecture. */
-	struct sock_filter prog[5 + DENIED_COUNT + 2];
-	unsigned n = 0;
-
-	prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-						 offsetof(struct seccomp_data, arch));
-	prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, JAIL_AUDIT_ARCH, 1, 0);
-	prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
-	prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-						 offsetof(struct seccomp_data, nr));
-	prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, JAIL_X32_SYSCALL_BIT,
-						 (unsigned char)(DENIED_COUNT + 1), 0);
-	for (unsigned i = 0; i < DENIED_COUNT; i++) {
-		/* Equal: jump to the deny at the end; else go on. */
-		unsigned to_deny = (unsigned)(DENIED_COUNT - i);
-		prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-							 (unsigned)denied_syscalls[i],
-							 (unsigned char)to_deny, 0);
-	}
-	prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA));
-	struct sock_fprog fprog = { .len = (unsigned short)n, .filter = prog };
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) < 0) {
-		log_error("%s: installing the seccomp filter failed: %m", jail->name);
-		return -1;
-	}
-	return 0;
-#endif
-}
-
+/* drop_user switches for good to jail->user's uid, gid and groups; 0 or -1
+ * (logged), and -1 too if root could be regained afterwards. */
 static int drop_user(const struct jail *jail)
 {
 	struct passwd *pw = getpwnam(jail->user);
@@ -163,9 +51,13 @@ static int drop_user(const struct jail *jail)
 	return 0;
 }
 
+/* jail_enter: see jail.h.  The order matters: the user is dropped while
+ * getpwnam can still read /etc, Landlock needs no_new_privs, and seccomp
+ * comes last so that the calls the steps before make need no entry. */
 int jail_enter(const struct jail *jail)
 {
 	struct rlimit no_core = { 0, 0 };
+	char landlock[JAIL_SUMMARY_MAX];
 
 	if (setrlimit(RLIMIT_CORE, &no_core) < 0)
 		log_warn("%s: setrlimit(RLIMIT_CORE) failed: %m", jail->name);
@@ -179,9 +71,23 @@ int jail_enter(const struct jail *jail)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	int abi = jail_landlock_abi();
 	if (abi == 0)
-		log_debug("%s: kernel has no Landlock; confined by user and process only",
-			  jail->name);
-	else if (landlock_enter(jail, abi) < 0)
+		jail_landlock_describe(0, landlock, sizeof(landlock));
+	else if (jail_landlock_enter(jail, abi, landlock, sizeof(landlock)) < 0)
 		return -1;
-	return jail->no_new_connections ? seccomp_enter(jail) : 0;
+	int filtered = jail_seccomp_enter(jail);
+	if (filtered < 0)
+		return -1;
+	/* One line per process; pre-auth processes come one per connection. */
+	enum log_level level = jail->role == JAIL_ROLE_PREAUTH ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
+	log_msg(level, "jailed as %s: %s; %s", jail_role_name(jail->role), landlock,
+		filtered ? "seccomp allow-list" : "no system call filter");
+	return 0;
+}
+
+int jail_narrow(const struct jail *jail)
+{
+	if (jail_seccomp_enter(jail) < 0)
+		return -1;
+	log_debug("narrowed to the %s allow-list", jail_role_name(jail->role));
+	return 0;
 }

@@ -4,20 +4,33 @@
  * jail: confines the calling process for the rest of its life.
  *  1. When started as root and a user is named: set groups, gid and uid to
  *     that user (and it cannot be undone: saved ids are dropped too).
- *  2. no_new_privs: nothing it executes can gain privileges.
- *  3. Landlock (where the kernel has it): file access only beneath the
- *     paths listed, read-only or read-write; an empty list means no file
- *     access at all.  Descriptors opened before stay usable.
- *  4. seccomp (when no_new_connections is set): the system calls that make
- *     new network endpoints, run programs or reach into other processes
- *     fail with EPERM (socket, connect, bind, listen, execve, ptrace, ...).
- *     Descriptors passed in (accepted connections, links) still work.
+ *  2. no_new_privs: nothing it executes can gain privileges; not dumpable.
+ *  3. Landlock (where the kernel has it), with every right the running
+ *     kernel knows: file access only beneath the paths listed, read-only or
+ *     read-write (an empty list means no file access at all); no TCP bind or
+ *     connect; no signals to, and no abstract unix sockets of, processes
+ *     outside the jail.  Descriptors opened before stay usable.
+ *  4. seccomp: an allow-list of system calls for the role (jail-seccomp.c);
+ *     anything else fails with EPERM, and the calls only an attacker makes
+ *     (io_uring, ptrace, bpf, mount, ...) kill the process.
  *  5. Resource limits: no core dumps (memory may hold mail or secrets).
+ * One info line per process says what the kernel could confine.
  * Returns 0, or -1 with a logged reason (callers treat -1 as fatal).
  */
 #include <stdbool.h>
 
 #define JAIL_MAX_PATHS 4
+
+/* What the process is; each role has its own system call table. */
+enum jail_role {
+	JAIL_ROLE_MASTER = 0, /* no system call filter (it forks and execs) */
+	JAIL_ROLE_SPAWNER,    /* accepts, forks pre-auth processes */
+	JAIL_ROLE_PREAUTH,    /* one connection before login */
+	JAIL_ROLE_AUTH,       /* credentials, with a checker thread */
+	JAIL_ROLE_QUEUE,      /* the spool */
+	JAIL_ROLE_KEYS,       /* signs with the TLS private keys */
+	JAIL_ROLE_WORKER,     /* one account's store */
+};
 
 struct jail_path {
 	const char *path;
@@ -25,15 +38,21 @@ struct jail_path {
 };
 
 struct jail {
-	const char *name;                  /* for the log: "front", "worker 7" */
+	const char *name;                  /* for the log: "spawner 0", "worker 7" */
 	const char *user;                  /* NULL or "": keep the current user */
 	struct jail_path paths[JAIL_MAX_PATHS];
 	unsigned path_count;
-	bool no_new_connections;
+	enum jail_role role;
 };
 
 int jail_enter(const struct jail *jail);
+/* jail_narrow is for a process forked from a jailed parent (a pre-auth
+ * process from its spawner): it keeps the parent's jail and adds its own
+ * role's system call allow-list (a call must pass both).  0 or -1. */
+int jail_narrow(const struct jail *jail);
 /* jail_landlock_abi returns the kernel's Landlock ABI version, or 0. */
 int jail_landlock_abi(void);
+/* jail_role_name: "spawner", "worker", ... for the log. */
+const char *jail_role_name(enum jail_role role);
 
 #endif

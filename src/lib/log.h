@@ -21,7 +21,7 @@ enum log_level {
 
 typedef void log_sink_fn(enum log_level level, const char *record, size_t len);
 
-/* log_init names this process in every record ("front", "worker 12"). */
+/* log_init names this process in every record ("spawner 0", "worker 12"). */
 void log_init(const char *process_name);
 void log_set_level(enum log_level level);
 /* log_set_sink sends records to sink instead of stderr (NULL: stderr). */

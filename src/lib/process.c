@@ -112,7 +112,10 @@ void process_set_title(const char *title)
 
 const char *process_role_name(enum ipc_role role)
 {
-	static const char *const names[] = { "master", "front", "auth", "queue", "worker",
-					      "spawner", "preauth", "keys" };
+	static const char *const names[] = {
+		[IPC_ROLE_MASTER] = "master", [IPC_ROLE_AUTH] = "auth", [IPC_ROLE_QUEUE] = "queue",
+		[IPC_ROLE_WORKER] = "worker", [IPC_ROLE_SPAWNER] = "spawner",
+		[IPC_ROLE_PREAUTH] = "preauth", [IPC_ROLE_KEYS] = "keys",
+	};
 	return (unsigned)role < sizeof(names) / sizeof(names[0]) ? names[role] : "unknown";
 }

@@ -747,7 +747,7 @@ int queue_main(void)
 	snprintf(dir, sizeof(dir), "%s/spool", q.config.data);
 	struct jail jail = { .name = "queue", .user = q.config.user,
 			     .paths = { { dir, true } }, .path_count = 1,
-			     .no_new_connections = true };
+			     .role = JAIL_ROLE_QUEUE };
 	if (jail_enter(&jail) < 0)
 		return 1;
 	q.ev = ev_new();

@@ -460,7 +460,7 @@ int worker_main(uint64_t account)
 	/* The jail: this account's directory and nothing else. */
 	struct jail jail = { .name = name, .user = w.config.user,
 			     .paths = { { dir, true } }, .path_count = 1,
-			     .no_new_connections = true };
+			     .role = JAIL_ROLE_WORKER };
 	/* Libraries read what they need from outside before the jail shuts. */
 	if (store_preinit(&error) < 0) {
 		log_error("%s", error);
