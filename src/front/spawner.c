@@ -33,6 +33,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "front.h"
@@ -54,6 +55,8 @@
 #define SPAWNER_STRESS_TIMEOUT 10
 /* How often the pressure check runs (ms). */
 #define SPAWNER_SWEEP_MS 1000
+/* Spawn times kept for the figures logged at exit (the latest ones). */
+#define SPAWNER_TIMES 4096
 /* With every place taken, connections one address may hold. */
 #define SPAWNER_FULL_PER_ADDRESS 2
 /* How long after losing a link the spawner asks master for a new one. */
@@ -99,6 +102,9 @@ struct spawner {
 	uint64_t next_serial;
 	struct ev_timer *relink_timer;
 	bool stopping;
+	/* What making a spare costs (fork, links, bookkeeping), in µs. */
+	uint32_t spawn_us[SPAWNER_TIMES];
+	uint64_t spawned;
 };
 
 static struct spawner sp;
@@ -225,13 +231,44 @@ static int spare_make(void)
 	return 0;
 }
 
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 /* spares_fill forks spares up to the pool size, within the process bound. */
 static void spares_fill(void)
 {
 	while (!sp.stopping && sp.master != NULL && sp.spare_count < SPAWNER_SPARES &&
-	       sp.spare_count + live_count() < sp.config.front_max_connections + SPAWNER_SPARES)
+	       sp.spare_count + live_count() < sp.config.front_max_connections + SPAWNER_SPARES) {
+		uint64_t start = now_us();
 		if (spare_make() < 0)
 			return;
+		uint64_t took = now_us() - start;
+		sp.spawn_us[sp.spawned++ % SPAWNER_TIMES] = took > UINT32_MAX ? UINT32_MAX
+									  : (uint32_t)took;
+	}
+}
+
+static int compare_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* log_spawn_cost says what making a pre-auth process cost (bench/ reads it). */
+static void log_spawn_cost(void)
+{
+	size_t n = sp.spawned < SPAWNER_TIMES ? (size_t)sp.spawned : SPAWNER_TIMES;
+	if (n == 0)
+		return;
+	qsort(sp.spawn_us, n, sizeof(sp.spawn_us[0]), compare_u32);
+	log_info("made %llu pre-auth processes; of the last %zu, each took median %u us, "
+		 "p99 %u us, max %u us (fork, links, bookkeeping)",
+		 (unsigned long long)sp.spawned, n, sp.spawn_us[n / 2], sp.spawn_us[n * 99 / 100],
+		 sp.spawn_us[n - 1]);
 }
 
 /* child_end kills a pre-auth process; it holds no place from now on and
@@ -591,6 +628,7 @@ int spawner_main(unsigned index)
 	signal(SIGPIPE, SIG_IGN);
 	ev_timer_add(sp.ev, SPAWNER_SWEEP_MS, pressure_sweep, NULL);
 	ev_run(sp.ev);
+	log_spawn_cost();
 	conncount_detach(&sp.conncount);
 	return 0;
 }
