@@ -76,23 +76,25 @@ static int tls13_handoff(struct conn *c, int link_fd, uint64_t protocol)
 		return -1;
 	}
 	buf_init(&b, IPC_MAX_PAYLOAD);
-	int r = handoff_encode(&h, &b) == 0 &&
-			ipc_send_blocking(link_fd, IPC_HANDOFF, c->id, b.data, b.len, c->stream.fd) == 0
-		? 0 : -2;
-	sodium_memzero(b.data, b.cap);
-	buf_free(&b);
+	int r = handoff_encode(&h, &b) == 0 ? 0 : -2;
 	handoff_wipe(&h);
-	tls_tap_wipe(c->stream.tap);
 	sodium_memzero(c->in.data, c->in.len);
 	buf_reset(&c->in);
+	/* From here on this process writes nothing to the client: its TLS
+	 * state goes (OpenSSL wipes the keys), no close_notify is said, and
+	 * only then does the worker get the state it needs to write the next
+	 * record.  So the two never both hold the write key able to use it. */
+	stream_drop_tls(&c->stream);
+	c->dead = true;
+	if (r == 0)
+		r = ipc_send_blocking(link_fd, IPC_HANDOFF, c->id, b.data, b.len, c->stream.fd) == 0
+			    ? 0 : -2;
+	sodium_memzero(b.data, b.cap);
+	buf_free(&b);
 	if (r < 0) {
 		log_error("%s: handing the session to its worker failed", c->ip);
-		c->dead = true;
 		return -2;
 	}
-	/* The worker writes the next record: this process must not. */
-	c->stream.handed_off = true;
-	c->dead = true;
 	log_debug("%s: session handed to the worker", c->ip);
 	return 0;
 }

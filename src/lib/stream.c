@@ -39,6 +39,20 @@ void stream_close(struct stream *s)
 	ERR_clear_error();
 }
 
+void stream_drop_tls(struct stream *s)
+{
+	s->handed_off = true;
+	if (s->ssl != NULL) {
+		SSL_free(s->ssl);
+		s->ssl = NULL;
+	}
+	if (s->tap != NULL) {
+		tls_tap_wipe(s->tap);
+		free(s->tap);
+		s->tap = NULL;
+	}
+}
+
 int stream_start_tls(struct stream *s, SSL_CTX *ctx)
 {
 	s->ssl = SSL_new(ctx);

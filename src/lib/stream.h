@@ -28,6 +28,9 @@ void stream_init(struct stream *s, int fd);
 /* stream_close shuts TLS down politely (no waiting; not after a hand-off)
  * and closes fd. */
 void stream_close(struct stream *s);
+/* stream_drop_tls frees the TLS state (wiping its keys) without a word to
+ * the peer: after a hand-off another process writes the next record. */
+void stream_drop_tls(struct stream *s);
 /* stream_start_tls begins a server handshake on the stream. */
 int stream_start_tls(struct stream *s, SSL_CTX *ctx);
 /* stream_handshake advances the handshake: STREAM_OK when done. */
