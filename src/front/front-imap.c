@@ -9,6 +9,19 @@
 #include "front.h"
 #include "imap/imap-login.h"
 
+/* The connection's IMAP state (the protocol's one pointer in conn). */
+static struct imap_login *imap_of(const struct conn *c)
+{
+	return c->state;
+}
+
+static void imap_free_state(struct conn *c)
+{
+	struct imap_login *state = c->state;
+	imap_login_free(&state);
+	c->state = NULL;
+}
+
 static void cb_login(void *ctx, struct str user, struct str password)
 {
 	front_login_send(ctx, user, password);
@@ -24,60 +37,76 @@ static const struct imap_login_callbacks callbacks = {
 static int imap_start(struct conn *c)
 {
 	struct front *f = c->front;
-	c->imap = imap_login_new(&callbacks, c, f->tls != NULL,
+	c->state = imap_login_new(&callbacks, c, f->tls != NULL,
 				 c->service == IPC_SERVICE_IMAPS);
-	if (c->imap == NULL)
+	if (imap_of(c) == NULL)
 		return -1;
-	imap_login_start(c->imap);
+	imap_login_start(imap_of(c));
 	return 0;
 }
 
 static void imap_input(struct conn *c)
 {
-	if (c->imap != NULL)
-		imap_login_input(c->imap, &c->in);
+	if (imap_of(c) != NULL)
+		imap_login_input(imap_of(c), &c->in);
 }
 
 static void imap_tls_started(struct conn *c)
 {
-	imap_login_tls_started(c->imap);
+	imap_login_tls_started(imap_of(c));
 }
 
 static void imap_timeout(struct conn *c)
 {
-	if (c->imap != NULL)
-		imap_login_timeout(c->imap);
+	if (imap_of(c) != NULL)
+		imap_login_timeout(imap_of(c));
 }
 
 static void imap_closed(struct conn *c)
 {
-	imap_login_free(&c->imap);
+	imap_free_state(c);
 }
 
 static bool imap_waiting(struct conn *c)
 {
 	/* From the login on, until the relay starts, nothing is read: what
 	 * the client pipelined is the worker's. */
-	return c->imap != NULL && (imap_login_waiting(c->imap) || imap_login_done(c->imap));
+	return imap_of(c) != NULL && (imap_login_waiting(imap_of(c)) || imap_login_done(imap_of(c)));
 }
 
 static void imap_login_answer(struct conn *c, bool ok, bool temporary)
 {
-	if (c->imap != NULL)
-		imap_login_result(c->imap, ok, temporary);
+	if (imap_of(c) != NULL)
+		imap_login_result(imap_of(c), ok, temporary);
 }
 
 static void imap_session_ready(struct conn *c)
 {
-	imap_login_session_ready(c->imap);
-	imap_login_free(&c->imap);
+	imap_login_session_ready(imap_of(c));
+	imap_free_state(c);
 }
 
 /* The client hears NO [UNAVAILABLE] and may try again on this connection;
  * what it pipelined after LOGIN is then answered as before login. */
 static void imap_session_refused(struct conn *c)
 {
-	imap_login_session_refused(c->imap);
+	imap_login_session_refused(imap_of(c));
+}
+
+/* Seconds a relayed IMAP session may stay silent.  The worker's autologout
+ * (30 minutes, the least RFC 9051 5.4 allows) ends idle sessions and says
+ * so; this only catches a session nobody ends, so it must be longer. */
+#define FRONT_IMAP_SESSION_IDLE_TIMEOUT (40 * 60)
+
+static uint64_t imap_idle_timeout(const struct conn *c)
+{
+	return c->relaying ? FRONT_IMAP_SESSION_IDLE_TIMEOUT : c->front->config.imap_login_timeout;
+}
+
+static uint64_t imap_total_timeout(const struct conn *c)
+{
+	(void)c;
+	return FRONT_SESSION_TIMEOUT;
 }
 
 const struct front_protocol front_imap_protocol = {
@@ -87,6 +116,8 @@ const struct front_protocol front_imap_protocol = {
 	.timeout = imap_timeout,
 	.closed = imap_closed,
 	.waiting = imap_waiting,
+	.idle_timeout = imap_idle_timeout,
+	.session_timeout = imap_total_timeout,
 	/* RFC 9051 7.1.5: a BYE greeting refuses the connection. */
 	.busy_reply = "* BYE [UNAVAILABLE] Too many connections, try again later\r\n",
 	.per_ip_reply = "* BYE [UNAVAILABLE] Too many connections from your address\r\n",

@@ -6,6 +6,19 @@
 #include "front.h"
 #include "pop3/pop3-login.h"
 
+/* The connection's POP3 state (the protocol's one pointer in conn). */
+static struct pop3_login *pop3_of(const struct conn *c)
+{
+	return c->state;
+}
+
+static void pop3_free_state(struct conn *c)
+{
+	struct pop3_login *state = c->state;
+	pop3_login_free(&state);
+	c->state = NULL;
+}
+
 static void cb_login(void *ctx, struct str user, struct str password)
 {
 	front_login_send(ctx, user, password);
@@ -21,52 +34,52 @@ static const struct pop3_login_callbacks callbacks = {
 static int pop3_start(struct conn *c)
 {
 	struct front *f = c->front;
-	c->pop3 = pop3_login_new(&callbacks, c, f->tls != NULL,
+	c->state = pop3_login_new(&callbacks, c, f->tls != NULL,
 				 c->service == IPC_SERVICE_POP3S);
-	if (c->pop3 == NULL)
+	if (pop3_of(c) == NULL)
 		return -1;
-	pop3_login_start(c->pop3);
+	pop3_login_start(pop3_of(c));
 	return 0;
 }
 
 static void pop3_input(struct conn *c)
 {
-	if (c->pop3 != NULL && !pop3_login_done(c->pop3))
-		pop3_login_input(c->pop3, &c->in);
+	if (pop3_of(c) != NULL && !pop3_login_done(pop3_of(c)))
+		pop3_login_input(pop3_of(c), &c->in);
 }
 
 static void pop3_tls_started(struct conn *c)
 {
-	pop3_login_tls_started(c->pop3);
+	pop3_login_tls_started(pop3_of(c));
 }
 
 static void pop3_timeout(struct conn *c)
 {
-	if (c->pop3 != NULL)
-		pop3_login_timeout(c->pop3);
+	if (pop3_of(c) != NULL)
+		pop3_login_timeout(pop3_of(c));
 }
 
 static void pop3_closed(struct conn *c)
 {
-	pop3_login_free(&c->pop3);
+	pop3_free_state(c);
 }
 
 static bool pop3_waiting(struct conn *c)
 {
 	/* After the login, until master answers, nothing is read either. */
-	return c->pop3 != NULL && (pop3_login_waiting(c->pop3) || pop3_login_done(c->pop3));
+	return pop3_of(c) != NULL && (pop3_login_waiting(pop3_of(c)) || pop3_login_done(pop3_of(c)));
 }
 
 static void pop3_login_answer(struct conn *c, bool ok, bool temporary)
 {
-	if (c->pop3 != NULL)
-		pop3_login_result(c->pop3, ok, temporary);
+	if (pop3_of(c) != NULL)
+		pop3_login_result(pop3_of(c), ok, temporary);
 }
 
 /* The worker greets the session itself. */
 static void pop3_session_ready(struct conn *c)
 {
-	pop3_login_free(&c->pop3);
+	pop3_free_state(c);
 }
 
 static void pop3_session_refused(struct conn *c)
@@ -77,6 +90,18 @@ static void pop3_session_refused(struct conn *c)
 	c->closing = true;
 }
 
+
+static uint64_t pop3_idle_timeout(const struct conn *c)
+{
+	return c->front->config.pop3_idle_timeout;
+}
+
+static uint64_t pop3_total_timeout(const struct conn *c)
+{
+	(void)c;
+	return FRONT_SESSION_TIMEOUT;
+}
+
 const struct front_protocol front_pop3_protocol = {
 	.start = pop3_start,
 	.input = pop3_input,
@@ -84,6 +109,8 @@ const struct front_protocol front_pop3_protocol = {
 	.timeout = pop3_timeout,
 	.closed = pop3_closed,
 	.waiting = pop3_waiting,
+	.idle_timeout = pop3_idle_timeout,
+	.session_timeout = pop3_total_timeout,
 	.busy_reply = "-ERR [SYS/TEMP] Too many connections, try again later\r\n",
 	.per_ip_reply = "-ERR [SYS/TEMP] Too many connections from your address\r\n",
 	.session_protocol = IPC_PROTO_POP3,

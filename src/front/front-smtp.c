@@ -12,6 +12,19 @@
 #include "lib/log.h"
 #include "smtp/smtp-session.h"
 
+/* The connection's SMTP state (the protocol's one pointer in conn). */
+static struct smtp_session *smtp_of(const struct conn *c)
+{
+	return c->state;
+}
+
+static void smtp_free_state(struct conn *c)
+{
+	struct smtp_session *state = c->state;
+	smtp_session_free(&state);
+	c->state = NULL;
+}
+
 /* Paths from the SMTP parser fit the queue's and auth's messages. */
 _Static_assert(SMTP_MAX_PATH <= IPC_MAX_PATH, "an SMTP path fits IPC_RCPT_LOOKUP");
 
@@ -127,10 +140,10 @@ static int smtp_start(struct conn *c)
 	char session_id[32];
 
 	snprintf(session_id, sizeof(session_id), "%llX", (unsigned long long)f->serial);
-	c->smtp = smtp_session_new(&set, &callbacks, c, c->ip, session_id);
-	if (c->smtp == NULL)
+	c->state = smtp_session_new(&set, &callbacks, c, c->ip, session_id);
+	if (smtp_of(c) == NULL)
 		return -1;
-	smtp_session_start(c->smtp);
+	smtp_session_start(smtp_of(c));
 	return 0;
 }
 
@@ -138,16 +151,16 @@ static void smtp_input(struct conn *c)
 {
 	/* Answers decided inside a callback are given here, outside it. */
 	for (int i = 0; i < 1000 && !c->dead; i++) {
-		smtp_session_input(c->smtp, &c->in);
+		smtp_session_input(smtp_of(c), &c->in);
 		if (c->deferred_rcpt >= 0) {
 			int st = c->deferred_rcpt;
 			c->deferred_rcpt = -1;
-			smtp_session_rcpt_result(c->smtp, (enum smtp_rcpt_status)st, NULL, 0);
+			smtp_session_rcpt_result(smtp_of(c), (enum smtp_rcpt_status)st, NULL, 0);
 			continue;
 		}
 		if (c->deferred_data >= 0) {
 			c->deferred_data = -1;
-			smtp_session_data_result(c->smtp, false, NULL);
+			smtp_session_data_result(smtp_of(c), false, NULL);
 			continue;
 		}
 		break;
@@ -156,17 +169,17 @@ static void smtp_input(struct conn *c)
 
 static void smtp_tls_started(struct conn *c)
 {
-	smtp_session_tls_started(c->smtp);
+	smtp_session_tls_started(smtp_of(c));
 }
 
 static void smtp_timeout(struct conn *c)
 {
-	smtp_session_timeout(c->smtp);
+	smtp_session_timeout(smtp_of(c));
 }
 
 static bool smtp_waiting(struct conn *c)
 {
-	return c->smtp != NULL && smtp_session_waiting(c->smtp);
+	return smtp_of(c) != NULL && smtp_session_waiting(smtp_of(c));
 }
 
 static void smtp_closed(struct conn *c)
@@ -177,7 +190,17 @@ static void smtp_closed(struct conn *c)
 		uint64_t v = IPC_QUEUE_FAILED;
 		ipc_send(f->queue, IPC_QUEUE_END, c->id, &v, sizeof(v), -1);
 	}
-	smtp_session_free(&c->smtp);
+	smtp_free_state(c);
+}
+
+static uint64_t smtp_idle_timeout(const struct conn *c)
+{
+	return c->front->config.smtp_idle_timeout;
+}
+
+static uint64_t smtp_total_timeout(const struct conn *c)
+{
+	return c->front->config.smtp_session_timeout;
 }
 
 const struct front_protocol front_smtp_protocol = {
@@ -187,6 +210,8 @@ const struct front_protocol front_smtp_protocol = {
 	.timeout = smtp_timeout,
 	.closed = smtp_closed,
 	.waiting = smtp_waiting,
+	.idle_timeout = smtp_idle_timeout,
+	.session_timeout = smtp_total_timeout,
 	.busy_reply = "421 4.3.2 Too many connections, try again later\r\n",
 	.per_ip_reply = "421 4.7.0 Too many connections from your address\r\n",
 };
@@ -197,7 +222,7 @@ void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg)
 	uint64_t ids[IPC_RCPT_MAX_ACCOUNTS];
 	struct conn *c = front_conn_find(f, msg->id);
 
-	if (c == NULL || !c->waiting_auth || c->smtp == NULL)
+	if (c == NULL || !c->waiting_auth || smtp_of(c) == NULL)
 		return;
 	ipc_reader_init(&r, msg);
 	uint64_t status = ipc_get_u64(&r);
@@ -212,7 +237,7 @@ void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg)
 		st = SMTP_RCPT_OK;
 	else if (ipc_reader_ok(&r) && status == IPC_RCPT_UNKNOWN)
 		st = SMTP_RCPT_UNKNOWN;
-	smtp_session_rcpt_result(c->smtp, st, st == SMTP_RCPT_OK ? ids : NULL,
+	smtp_session_rcpt_result(smtp_of(c), st, st == SMTP_RCPT_OK ? ids : NULL,
 				 st == SMTP_RCPT_OK ? (size_t)n : 0);
 	front_conn_resume(c);
 }
@@ -231,7 +256,7 @@ void front_smtp_queue_message(struct front *f, const struct ipc_msg *msg)
 	snprintf(qid, sizeof(qid), "%.*s", (int)id.len, id.ptr ? id.ptr : "");
 	c->in_txn = false;
 	c->txn_ended = false;
-	smtp_session_data_result(c->smtp, ipc_reader_ok(&r) && ok == IPC_QUEUE_OK, qid);
+	smtp_session_data_result(smtp_of(c), ipc_reader_ok(&r) && ok == IPC_QUEUE_OK, qid);
 	front_conn_resume(c);
 }
 
@@ -239,10 +264,10 @@ void front_smtp_auth_lost(struct front *f)
 {
 	for (struct conn *c = f->conns, *next; c != NULL; c = next) {
 		next = c->next;
-		if (!c->waiting_auth || c->smtp == NULL)
+		if (!c->waiting_auth || smtp_of(c) == NULL)
 			continue;
 		c->waiting_auth = false;
-		smtp_session_rcpt_result(c->smtp, SMTP_RCPT_TEMPFAIL, NULL, 0);
+		smtp_session_rcpt_result(smtp_of(c), SMTP_RCPT_TEMPFAIL, NULL, 0);
 		front_conn_resume(c);
 	}
 }
@@ -251,12 +276,12 @@ void front_smtp_queue_lost(struct front *f)
 {
 	for (struct conn *c = f->conns, *next; c != NULL; c = next) {
 		next = c->next;
-		if (!c->in_txn || c->smtp == NULL)
+		if (!c->in_txn || smtp_of(c) == NULL)
 			continue;
 		c->in_txn = false;
 		if (c->txn_ended) {
 			c->txn_ended = false;
-			smtp_session_data_result(c->smtp, false, NULL);
+			smtp_session_data_result(smtp_of(c), false, NULL);
 			front_conn_resume(c);
 		}
 	}

@@ -48,10 +48,6 @@
 /* How long a pre-auth process about to exit waits for its last messages
  * (log records, the end of a transaction) to leave. */
 #define FRONT_EXIT_FLUSH_MS 2000
-/* Seconds a relayed IMAP session may stay silent.  The worker's autologout
- * (30 minutes, the least RFC 9051 5.4 allows) ends idle sessions and says
- * so; this only catches a session nobody ends, so it must be longer. */
-#define FRONT_IMAP_SESSION_IDLE_TIMEOUT (40 * 60)
 
 /* What each listening service speaks, and whether TLS comes first. */
 static const struct {
@@ -313,25 +309,12 @@ void front_conn_resume(struct conn *c)
 
 static uint64_t conn_idle_timeout(const struct conn *c)
 {
-	const struct config *config = &c->front->config;
-
-	switch (c->service) {
-	case IPC_SERVICE_SMTP:
-		return config->smtp_idle_timeout;
-	case IPC_SERVICE_POP3:
-	case IPC_SERVICE_POP3S:
-		return config->pop3_idle_timeout;
-	case IPC_SERVICE_IMAP:
-	case IPC_SERVICE_IMAPS:
-		return c->relaying ? FRONT_IMAP_SESSION_IDLE_TIMEOUT : config->imap_login_timeout;
-	}
-	return config->smtp_idle_timeout;
+	return c->proto->idle_timeout(c);
 }
 
-/* POP3 and IMAP sessions may last as long as the client keeps talking. */
 static uint64_t conn_session_timeout(const struct conn *c)
 {
-	return c->service == IPC_SERVICE_SMTP ? c->front->config.smtp_session_timeout : 86400;
+	return c->proto->session_timeout(c);
 }
 
 static void conn_timer(struct ev_timer *t, void *ctx)

@@ -26,15 +26,15 @@
 /* Client bytes queued towards a worker session before the front stops
  * reading from the client. */
 #define FRONT_MAX_TO_SESSION (256 * 1024)
+/* Seconds a logged-in POP3 or IMAP connection may last (as long as the
+ * client keeps talking; a day bounds a forgotten one). */
+#define FRONT_SESSION_TIMEOUT 86400
 /* Bytes queued towards the queue process before fronts stop reading
  * message data (flow control back to the clients). */
 #define FRONT_QUEUE_BACKLOG (8 * 1024 * 1024)
 
 struct front;
 struct conn;
-struct smtp_session;
-struct pop3_login;
-struct imap_login;
 
 /* What a connection speaks before login; the front calls these. */
 struct front_protocol {
@@ -44,6 +44,9 @@ struct front_protocol {
 	void (*timeout)(struct conn *c);      /* say why, then close */
 	void (*closed)(struct conn *c);       /* release what it holds */
 	bool (*waiting)(struct conn *c);      /* an answer is awaited */
+	/* Seconds the client may stay silent, and the connection may last. */
+	uint64_t (*idle_timeout)(const struct conn *c);
+	uint64_t (*session_timeout)(const struct conn *c);
 	/* Written to a connection refused at accept, when the front is full
 	 * or the address has too many connections (not on implicit-TLS
 	 * ports, where nothing readable can be sent before the handshake). */
@@ -71,9 +74,7 @@ struct conn {
 	struct buf in, out;
 	enum ipc_service service;
 	const struct front_protocol *proto;
-	struct smtp_session *smtp;
-	struct pop3_login *pop3;
-	struct imap_login *imap;
+	void *state;                  /* the protocol's own (front-*.c) */
 	struct ev_timer *timer;
 	struct ev_timer *delay;       /* a failed login's answer waits */
 	unsigned too_long_logins;     /* credentials refused here, unsent */
