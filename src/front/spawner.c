@@ -611,6 +611,9 @@ int spawner_main(unsigned index)
 	if (sp.tls == NULL)
 		log_warn("TLS is off: loading %s failed: %s", sp.config.tls_cert, error);
 
+	/* Each pre-auth process adds this table to the spawner's jail. */
+	if (jail_prepare(JAIL_ROLE_PREAUTH) < 0)
+		return 1;
 	/* The jail: no files at all from here on; its children inherit it. */
 	struct jail jail = { .name = name, .user = sp.config.user, .path_count = 0,
 			     .role = JAIL_ROLE_SPAWNER };

@@ -85,6 +85,13 @@ struct ipc_out {
 	unsigned char data[];
 };
 
+/* One receive buffer for every link of the process: a message is handled
+ * before the next is read (handlers copy what they keep, as they must
+ * anyway, since the next message on their own link would overwrite it),
+ * so a process with thousands of links (master, auth, queue and keys have
+ * one per pre-auth process) does not hold 64 KiB for each. */
+static unsigned char ipc_inbuf[sizeof(struct ipc_header) + IPC_MAX_PAYLOAD];
+
 struct ipc {
 	struct ev *ev;
 	struct ev_io *io;
@@ -98,7 +105,6 @@ struct ipc {
 	size_t queued;
 	bool in_handler;
 	bool dead;
-	unsigned char inbuf[sizeof(struct ipc_header) + IPC_MAX_PAYLOAD];
 };
 
 const char *ipc_service_name(enum ipc_service service)
@@ -318,7 +324,7 @@ static void ipc_readable(struct ipc *ipc)
 {
 	for (int round = 0; round < 64 && !ipc->dead; round++) {
 		struct ipc_msg msg;
-		switch (recv_message(ipc->fd, ipc->inbuf, sizeof(ipc->inbuf), ipc->peer, &msg)) {
+		switch (recv_message(ipc->fd, ipc_inbuf, sizeof(ipc_inbuf), ipc->peer, &msg)) {
 		case RECV_NONE:
 			return;
 		case RECV_ERROR:
@@ -337,7 +343,7 @@ static void ipc_readable(struct ipc *ipc)
 		ipc->in_handler = false;
 		/* The handler has copied what it keeps of a secret. */
 		if (kinds[msg.kind].secret)
-			sodium_memzero(ipc->inbuf, sizeof(struct ipc_header) + msg.len);
+			sodium_memzero(ipc_inbuf, sizeof(struct ipc_header) + msg.len);
 	}
 }
 

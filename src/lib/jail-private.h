@@ -16,5 +16,12 @@ void jail_landlock_describe(int abi, char *summary, size_t size);
 /* jail_seccomp_enter installs the allow-list of jail->role and returns 1,
  * or 0 for master (no filter), or -1 (logged). */
 int jail_seccomp_enter(const struct jail *jail);
+/* jail_seccomp_prepare makes role's filter now (in a parent, before it
+ * forks the children that will use it); 0 or -1 (logged). */
+int jail_seccomp_prepare(enum jail_role role);
+/* jail_seccomp_install_prepared installs role's prepared filter, made to
+ * name this process where it says "this process": 1, 0 if none was
+ * prepared, -1 (logged) if it could not. */
+int jail_seccomp_install_prepared(enum jail_role role);
 
 #endif

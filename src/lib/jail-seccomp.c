@@ -16,6 +16,12 @@
 #include "jail-private.h"
 
 #include <errno.h>
+#include <sys/syscall.h>
+#include <linux/seccomp.h>
+#include <linux/filter.h>
+#include <string.h>
+#include <stdlib.h>
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <seccomp.h>
 #include <stddef.h>
@@ -309,6 +315,90 @@ int jail_seccomp_enter(const struct jail *jail)
 		errno = -rc;
 		log_error("%s: installing the seccomp allow-list for %s failed: %m", jail->name,
 			  jail_role_name(jail->role));
+		return -1;
+	}
+	return 1;
+}
+
+/* A "this process" pid in a filter made before the process exists: it is
+ * replaced by the real pid when the filter is installed.  No other
+ * constant of any table has this value (numbers of calls, ioctls, flags
+ * and address families are all far smaller). */
+#define JAIL_SELF_PLACEHOLDER 0x5eccf00du
+/* Instructions a prepared filter may have (the largest table is a few
+ * hundred). */
+#define JAIL_MAX_FILTER 4096
+
+/* Filters prepared by a parent for the children it will fork. */
+static struct {
+	struct sock_filter *prog;
+	unsigned short len;
+} prepared[JAIL_COUNT(jail_tables)];
+
+/* jail_seccomp_prepare: see jail-private.h. */
+int jail_seccomp_prepare(enum jail_role role)
+{
+	int pipefd[2] = { -1, -1 };
+	int rc = -EINVAL;
+	scmp_filter_ctx ctx = NULL;
+	struct sock_filter *prog = NULL;
+
+	if ((size_t)role >= JAIL_COUNT(jail_tables) || jail_tables[role].calls == NULL)
+		return -1;
+	ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+	prog = calloc(JAIL_MAX_FILTER, sizeof(*prog));
+	if (ctx == NULL || prog == NULL || pipe2(pipefd, O_CLOEXEC) < 0)
+		goto out;
+	rc = build(ctx, role, (pid_t)JAIL_SELF_PLACEHOLDER);
+	if (rc == 0)
+		rc = seccomp_export_bpf(ctx, pipefd[1]);
+	close(pipefd[1]);
+	pipefd[1] = -1;
+	size_t got = 0;
+	ssize_t n;
+	while (rc == 0 && got < JAIL_MAX_FILTER * sizeof(*prog) &&
+	       (n = read(pipefd[0], (char *)prog + got, JAIL_MAX_FILTER * sizeof(*prog) - got)) > 0)
+		got += (size_t)n;
+	if (rc == 0 && (got == 0 || got % sizeof(*prog) != 0 ||
+			got == JAIL_MAX_FILTER * sizeof(*prog)))
+		rc = -EINVAL;
+	if (rc == 0) {
+		free(prepared[role].prog);
+		prepared[role].prog = prog;
+		prepared[role].len = (unsigned short)(got / sizeof(*prog));
+		prog = NULL;
+	}
+out:
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	free(prog);
+	if (ctx != NULL)
+		seccomp_release(ctx);
+	if (rc < 0) {
+		errno = -rc;
+		log_error("preparing the %s allow-list failed: %m", jail_role_name(role));
+		return -1;
+	}
+	return 0;
+}
+
+/* jail_seccomp_install_prepared: see jail-private.h. */
+int jail_seccomp_install_prepared(enum jail_role role)
+{
+	if ((size_t)role >= JAIL_COUNT(jail_tables) || prepared[role].prog == NULL)
+		return 0;
+	unsigned short len = prepared[role].len;
+	struct sock_filter prog[JAIL_MAX_FILTER];
+	memcpy(prog, prepared[role].prog, len * sizeof(prog[0]));
+	pid_t self = getpid();
+	for (unsigned short i = 0; i < len; i++)
+		if (prog[i].k == JAIL_SELF_PLACEHOLDER)
+			prog[i].k = (uint32_t)self;
+	struct sock_fprog fprog = { .len = len, .filter = prog };
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0) {
+		log_error("installing the prepared %s allow-list failed: %m", jail_role_name(role));
 		return -1;
 	}
 	return 1;

@@ -84,9 +84,18 @@ int jail_enter(const struct jail *jail)
 	return 0;
 }
 
+int jail_prepare(enum jail_role role)
+{
+	return jail_seccomp_prepare(role);
+}
+
 int jail_narrow(const struct jail *jail)
 {
-	if (jail_seccomp_enter(jail) < 0)
+	/* Made by the parent: building a filter costs more than a fork. */
+	int r = jail_seccomp_install_prepared(jail->role);
+	if (r == 0)
+		r = jail_seccomp_enter(jail);
+	if (r < 0)
 		return -1;
 	log_debug("narrowed to the %s allow-list", jail_role_name(jail->role));
 	return 0;

@@ -50,6 +50,10 @@ int jail_enter(const struct jail *jail);
  * process from its spawner): it keeps the parent's jail and adds its own
  * role's system call allow-list (a call must pass both).  0 or -1. */
 int jail_narrow(const struct jail *jail);
+/* jail_prepare builds role's allow-list now, so that the processes forked
+ * later install it with jail_narrow at the cost of one system call (the
+ * spawner does it for its pre-auth processes).  0 or -1 (logged). */
+int jail_prepare(enum jail_role role);
 /* jail_landlock_abi returns the kernel's Landlock ABI version, or 0. */
 int jail_landlock_abi(void);
 /* jail_role_name: "spawner", "worker", ... for the log. */

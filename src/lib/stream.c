@@ -20,25 +20,6 @@ void stream_init(struct stream *s, int fd)
 	s->handed_off = false;
 }
 
-void stream_close(struct stream *s)
-{
-	if (s->ssl != NULL) {
-		if (!s->handshaking && !s->handed_off)
-			SSL_shutdown(s->ssl);
-		SSL_free(s->ssl);
-		s->ssl = NULL;
-	}
-	if (s->tap != NULL) {
-		tls_tap_wipe(s->tap);
-		free(s->tap);
-		s->tap = NULL;
-	}
-	if (s->fd >= 0)
-		close(s->fd);
-	s->fd = -1;
-	ERR_clear_error();
-}
-
 void stream_drop_tls(struct stream *s)
 {
 	s->handed_off = true;
@@ -52,6 +33,18 @@ void stream_drop_tls(struct stream *s)
 		s->tap = NULL;
 	}
 }
+
+void stream_close(struct stream *s)
+{
+	if (s->ssl != NULL && !s->handshaking && !s->handed_off)
+		SSL_shutdown(s->ssl);
+	stream_drop_tls(s);
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	ERR_clear_error();
+}
+
 
 int stream_start_tls(struct stream *s, SSL_CTX *ctx)
 {
