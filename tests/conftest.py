@@ -23,6 +23,11 @@ ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=1",
            UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow(reason): a test that takes long on purpose (the reason says why)")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
