@@ -454,9 +454,65 @@ static void test_threads_and_fork(void **state)
 	assert_int_equal(run_jailed(JAIL_ROLE_PREAUTH, 0, false, probe_threads, &no), 0);
 }
 
+/* probe_spawned: in a spawner's jail, fork a child that installs the
+ * pre-auth table the spawner prepared, and report what the child could do:
+ * its own signals yes, its parent's and new sockets no, a socketpair yes,
+ * accept (the spawner's) no. */
+static int probe_spawned(void *arg)
+{
+	(void)arg;
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0)
+		return 20;
+	if (pid == 0) {
+		struct jail j = { .name = "spawned", .role = JAIL_ROLE_PREAUTH };
+		int sv[2];
+		if (jail_narrow(&j) < 0)
+			_exit(21);
+		if (kill(getpid(), 0) != 0)
+			_exit(22);
+		if (!failed_with(kill(parent, 0), EPERM))
+			_exit(23);
+		if (!failed_with(socket(AF_INET, SOCK_STREAM, 0), EPERM))
+			_exit(24);
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+			_exit(25);
+		if (!failed_with(accept4(sv[0], NULL, NULL, 0), EPERM))
+			_exit(26);
+		_exit(0);
+	}
+	int status;
+	if (waitpid(pid, &status, 0) != pid)
+		return 27;
+	if (WIFSIGNALED(status))
+		return 40 + WTERMSIG(status);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 28;
+}
+
+/* A spawner prepares the pre-auth table once; each pre-auth process forked
+ * from it installs it (with its own pid where it says "this process"). */
+static void test_prepared_preauth_filter(void **state)
+{
+	(void)state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct jail j = { .name = "spawner", .role = JAIL_ROLE_SPAWNER };
+		if (jail_prepare(JAIL_ROLE_PREAUTH) < 0 || jail_enter(&j) < 0)
+			_exit(JAILED_ENTER_FAILED);
+		_exit(probe_spawned(NULL));
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_prepared_preauth_filter),
 		cmocka_unit_test_setup_teardown(test_confinement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_io_uring_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_sockets, setup, teardown),
