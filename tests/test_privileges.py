@@ -221,3 +221,17 @@ def test_unprivileged_start_says_what_is_not_separated():
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
         logf.close()
+
+
+def test_ids_a_user_namespace_lacks_are_refused_at_start():
+    # Root in a namespace that maps one id, as in a container whose map
+    # holds fewer ids than Ravelin's: it says so instead of children dying.
+    if subprocess.run(["unshare", "-U", "-r", "true"]).returncode != 0:
+        pytest.skip("no user namespaces")
+    tmp = tempfile.mkdtemp(prefix="ravelin-userns-")
+    s = Server(tmp)
+    r = subprocess.run(["unshare", "-U", "-r", BIN, "serve", "--config", s.config_path],
+                       capture_output=True, text=True, env=ENV, timeout=60)
+    assert r.returncode != 0
+    assert "id 2000000000 is not mapped in this user namespace" in r.stderr, r.stderr
+    assert not os.path.exists(os.path.join(s.data, "directory")), "nothing is made first"

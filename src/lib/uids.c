@@ -2,6 +2,7 @@
 #include "uids.h"
 
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -9,6 +10,8 @@
 
 /* Room for an error or the start-up line. */
 #define UIDS_ERROR_MAX 256
+/* Role uids handed out today (spawner, auth, queue, keys). */
+#define UIDS_ROLES_IN_USE 4
 
 _Static_assert(CONFIG_UID_MAX < 0x80000000u, "uids stay below 2^31");
 
@@ -35,7 +38,8 @@ static long role_offset(enum jail_role role)
 	}
 	return -1;
 }
-_Static_assert(3 < CONFIG_ROLE_UIDS, "every role's uid is among those kept for roles");
+_Static_assert(UIDS_ROLES_IN_USE <= CONFIG_ROLE_UIDS,
+	       "every role's uid is among those kept for roles");
 
 /* uids_mode: see uids.h. */
 enum uids_mode uids_mode(const struct config *config)
@@ -122,7 +126,26 @@ int uids_enter_for(const struct config *config, enum jail_role role, uint64_t ac
 	return 0;
 }
 
-/* uids_check: see uids.h. */
+/* id_mapped says whether id exists in this process's user namespace, per
+ * map (/proc/self/uid_map or gid_map: "inside outside count" lines).  Root
+ * in a container often has only 65536 ids, and setresuid to any other
+ * fails.  A map that cannot be read (no user namespaces) maps everything. */
+static bool id_mapped(const char *map, uint64_t id)
+{
+	unsigned long long inside, outside, count;
+	bool found = false;
+	FILE *f = fopen(map, "re");
+
+	if (f == NULL)
+		return true;
+	while (!found && fscanf(f, "%llu %llu %llu", &inside, &outside, &count) == 3)
+		found = id >= inside && id - inside < count;
+	fclose(f);
+	return found;
+}
+
+/* uids_check: see uids.h.  Only the first worker's uid is checked against
+ * the namespace; a later account's worker that cannot drop says so. */
 int uids_check(const struct config *config, char *err, size_t errsize)
 {
 	uid_t first;
@@ -134,7 +157,20 @@ int uids_check(const struct config *config, char *err, size_t errsize)
 			 (unsigned long long)config->uid_base, CONFIG_ROLE_UIDS, CONFIG_UID_MAX);
 		return -1;
 	}
-	return worker_uid(config, 1, &first, err, errsize);
+	if (worker_uid(config, 1, &first, err, errsize) < 0)
+		return -1;
+	for (uint64_t i = 0; i <= UIDS_ROLES_IN_USE; i++) {
+		uint64_t id = i < UIDS_ROLES_IN_USE ? config->uid_base + i : first;
+		if (!id_mapped("/proc/self/uid_map", id) || !id_mapped("/proc/self/gid_map", id)) {
+			snprintf(err, errsize,
+				 "id %llu is not mapped in this user namespace "
+				 "(/proc/self/uid_map, gid_map): set uid_base and worker.uid_base "
+				 "to ids it has",
+				 (unsigned long long)id);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* uids_describe: see uids.h. */

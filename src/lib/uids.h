@@ -40,7 +40,8 @@ int uids_for(const struct config *config, enum jail_role role, uint64_t account,
 int uids_enter_for(const struct config *config, enum jail_role role, uint64_t account,
 		   struct jail_ids *ids);
 /* uids_check refuses a configuration whose role uids do not fit below
- * CONFIG_UID_MAX, or whose first worker uid is a role's; 0 or -1 (err). */
+ * CONFIG_UID_MAX, whose first worker uid is a role's, or whose ids this
+ * user namespace does not map (root in a container); 0 or -1 (err). */
 int uids_check(const struct config *config, char *err, size_t errsize);
 /* uids_describe writes master's start-up line: which separations by uid
  * are made and which are not (always NUL-terminated). */

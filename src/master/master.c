@@ -767,11 +767,7 @@ int master_main(const struct config *config)
 		return 1;
 	}
 	char uids_line[MASTER_UIDS_LINE];
-	if (uids_check(config, uids_line, sizeof(uids_line)) < 0) {
-		log_error("%s", uids_line);
-		return 1;
-	}
-	/* Once, at start: which separations by uid this start could make. */
+	/* Once, at start (cli_serve has checked the ids with uids_check): which separations by uid this start could make. */
 	uids_describe(config, uids_line, sizeof(uids_line));
 	log_msg(uids_mode(config) == UIDS_NAMED_USER ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, "%s",
 		uids_line);
