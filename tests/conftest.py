@@ -51,6 +51,9 @@ def wait_port(port, timeout=20, proc=None):
 class Server:
     def __init__(self, tmp, extra_config=""):
         self.tmp = tmp
+        # Started as root, the processes run as uids of their own and must
+        # pass through the folders above DATA (mkdtemp makes them 0700).
+        os.chmod(tmp, 0o711)
         self.data = os.path.join(tmp, "data")
         self.smtp_port = free_port()
         self.pop3_port = free_port()

@@ -7,7 +7,7 @@
  *	whether a password is right.  It owns DATA/directory/.
  * SECURITY
  *	Confined by Landlock to DATA/directory (read-write) and nothing else;
- *	no_new_privs; runs as the configured user.  Its input is typed
+ *	no_new_privs; runs as a uid of its own (uids.h), owner of DATA/directory.  Its input is typed
  *	messages from fronts, each field length-checked; the directory is
  *	queried with bound parameters only.
  */
@@ -32,6 +32,7 @@
 #include "lib/ev.h"
 #include "lib/ipc.h"
 #include "lib/jail.h"
+#include "lib/uids.h"
 #include "lib/log.h"
 #include "lib/process.h"
 #include "lib/ticket.h"
@@ -383,9 +384,10 @@ int auth_main(void)
 	tzset();
 	/* The jail: the directory and nothing else. */
 	snprintf(dir, sizeof(dir), "%s/directory", a.config.data);
-	struct jail jail = { .name = "auth", .user = a.config.user,
-			     .paths = { { dir, true } }, .path_count = 1,
+	struct jail jail = { .name = "auth", .paths = { { dir, true } }, .path_count = 1,
 			     .role = JAIL_ROLE_AUTH };
+	if (uids_enter_for(&a.config, jail.role, 0, &jail.ids) < 0)
+		return 1;
 	if (directory_open(a.config.data, false, &a.dir, &error) < 0) {
 		log_error("%s", error);
 		return 1;

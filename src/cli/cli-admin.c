@@ -261,7 +261,7 @@ static int account_quota(struct cli_options *opts, struct directory *dir, const 
 	if (r != STORE_OK)
 		fprintf(stderr, "ravelin: setting the quota failed: %s\n", error);
 	store_close(&store);
-	if (r != STORE_OK || cli_own(&opts->config, path, true) < 0)
+	if (r != STORE_OK || cli_own_account(&opts->config, a.id) < 0)
 		return 1;
 	if (size > 0)
 		printf("quota of %s set to %llu bytes\n", a.address, (unsigned long long)size);
@@ -293,7 +293,7 @@ static int account_add(struct cli_options *opts, struct directory *dir, const ch
 			errno ? strerror(errno) : error);
 		return 1;
 	}
-	if (cli_own(&opts->config, path, true) < 0)
+	if (cli_own_account(&opts->config, id) < 0)
 		return 1;
 	printf("account %s added (id %llu)\n", address, (unsigned long long)id);
 	return 0;

@@ -13,6 +13,7 @@
 #include "auth/directory.h"
 #include "cli.h"
 #include "lib/tls.h"
+#include "lib/uids.h"
 #include "master/master.h"
 
 /* The demo password: 16 characters from an alphabet without look-alikes. */
@@ -103,6 +104,11 @@ int cli_serve(struct cli_options *opts)
 	char path[PATH_MAX], err[512];
 	const char *error;
 
+	/* Before anything is made for, or given to, ids that cannot be used. */
+	if (uids_check(c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ravelin: %s\n", err);
+		return 1;
+	}
 	if (cli_make_data_dirs(c->data) < 0)
 		return 1;
 	/* The first run's certificate, when none is configured. */
@@ -134,7 +140,7 @@ int cli_serve(struct cli_options *opts)
 	directory_close(&dir);
 	if (r < 0)
 		return 1;
-	if (cli_own_data(c) < 0)
+	if (cli_own_data(c) < 0 || cli_check_data_reachable(c) < 0)
 		return 1;
 	/* A queue with many messages in flight holds a descriptor for each. */
 	struct rlimit nofile;

@@ -21,10 +21,15 @@ int cli_alias(struct cli_options *opts, int argc, char **argv);
 int cli_queue(struct cli_options *opts, int argc, char **argv);
 /* cli_make_data_dirs creates DATA and the folders of every process. */
 int cli_make_data_dirs(const char *data);
-/* cli_own gives path (recursive: and all below it) to the `user` of the
- * configuration when running as root; 0 (also when nothing to do) or -1. */
-int cli_own(const struct config *config, const char *path, bool recursive);
-/* cli_own_data does that for the folders the processes write. */
+/* cli_own_data gives, when running as root, each folder a process writes
+ * to that process's uid (cli-owner.c); 0 (also when nothing is to change)
+ * or -1, printed. */
 int cli_own_data(const struct config *config);
+/* cli_own_account does that for one account's folder, after the command
+ * line made or changed files in it; -1 too if the account has no uid. */
+int cli_own_account(const struct config *config, uint64_t account);
+/* cli_check_data_reachable refuses (-1, printed) a DATA below a folder
+ * that processes running as uids of their own could not pass through. */
+int cli_check_data_reachable(const struct config *config);
 
 #endif

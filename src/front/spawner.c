@@ -13,9 +13,10 @@
  *	The spawner never reads a byte from the network: it calls accept()
  *	and, when it must refuse, writes one fixed line.  It holds no private
  *	key, no ticket key, no credentials and no file (a Landlock domain
- *	without file access), so what its children inherit from it is only
- *	the configuration, the certificate and a TLS context whose signatures
- *	are made by the keys process.  Under pressure it ends the oldest
+ *	without file access, and a uid of its own that owns no file), so what
+ *	its children inherit from it is only the configuration, the
+ *	certificate and a TLS context whose signatures are made by the keys
+ *	process.  Under pressure it ends the oldest
  *	connections that have not logged in, so slow clients holding every
  *	place cannot lock out a new one.
  */
@@ -39,6 +40,7 @@
 #include "front.h"
 #include "lib/conncount.h"
 #include "lib/jail.h"
+#include "lib/uids.h"
 #include "lib/log.h"
 #include "lib/process.h"
 #include "lib/tls.h"
@@ -615,9 +617,8 @@ int spawner_main(unsigned index)
 	if (jail_prepare(JAIL_ROLE_PREAUTH) < 0)
 		return 1;
 	/* The jail: no files at all from here on; its children inherit it. */
-	struct jail jail = { .name = name, .user = sp.config.user, .path_count = 0,
-			     .role = JAIL_ROLE_SPAWNER };
-	if (jail_enter(&jail) < 0)
+	struct jail jail = { .name = name, .path_count = 0, .role = JAIL_ROLE_SPAWNER };
+	if (uids_enter_for(&sp.config, jail.role, 0, &jail.ids) < 0 || jail_enter(&jail) < 0)
 		return 1;
 
 	sp.ev = ev_new();

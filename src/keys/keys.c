@@ -12,7 +12,7 @@
  * SECURITY
  *	Reads its two files before the jail, then: no file access at all
  *	(Landlock, no paths), no new sockets or programs (seccomp),
- *	no_new_privs, the configured user, no core dumps.  Every request is a
+ *	no_new_privs, a uid of its own (uids.h), no core dumps.  Every request is a
  *	typed message held to the kind table; only handshake-shaped input is
  *	signed (keys-sign.c: a digest's length for ECDSA, a full PSS or
  *	PKCS#1 v1.5 structure for RSA, so it is never an RSA decryption
@@ -33,6 +33,7 @@
 
 #include "lib/buf.h"
 #include "lib/jail.h"
+#include "lib/uids.h"
 #include "lib/log.h"
 #include "lib/process.h"
 
@@ -351,9 +352,8 @@ int keys_main(void)
 		return 1;
 	}
 	/* The jail: no files at all, no new sockets; the key is in memory. */
-	struct jail jail = { .name = "keys", .user = config.user, .path_count = 0,
-			     .role = JAIL_ROLE_KEYS };
-	if (jail_enter(&jail) < 0) {
+	struct jail jail = { .name = "keys", .path_count = 0, .role = JAIL_ROLE_KEYS };
+	if (uids_enter_for(&config, jail.role, 0, &jail.ids) < 0 || jail_enter(&jail) < 0) {
 		keys_key_free(&key);
 		return 1;
 	}

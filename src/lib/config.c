@@ -35,7 +35,19 @@ static const struct config_param params[] = {
 	  "name in greetings and Received: headers" },
 	{ "data", CT_STRING, S(data), "./data", 0, 0, "data directory" },
 	{ "user", CT_STRING, S(user), "", 0, 0,
-	  "when started as root, children run as this user (empty: no change)" },
+	  "when started as root, every child runs as this one user (empty: a uid per "
+	  "process kind and per account, from uid_base and worker.uid_base)" },
+	/* Both ranges are numbers only, with no /etc/passwd entry (as systemd's
+	 * DynamicUser): the defaults sit between the user-namespace ranges
+	 * (subuid from 100000, systemd's containers up to 1879048191) and the
+	 * ids newer systemd reserves below 2^31; docs/design-notes.md says why. */
+	{ "uid_base", CT_U64, U(uid_base), "2000000000", CONFIG_UID_MIN,
+	  CONFIG_UID_MAX - CONFIG_ROLE_UIDS + 1,
+	  "when started as root with `user` empty: spawner (and its pre-auth processes) "
+	  "runs as this uid, auth +1, queue +2, keys +3 (16 are kept for roles)" },
+	{ "worker.uid_base", CT_U64, U(worker_uid_base), "2000065536", CONFIG_UID_MIN,
+	  CONFIG_UID_MAX - 1,
+	  "account N's worker runs as this uid + N (an id past the range is not served)" },
 	{ "log.level", CT_STRING, S(log_level), "info", 0, 0, "debug, info, warn or error" },
 	{ "tls.cert", CT_STRING, S(tls_cert), "", 0, 0,
 	  "PEM certificate chain (empty: DATA/tls/cert.pem, self-signed on first start)" },

@@ -17,6 +17,16 @@
 /* A listen.* value holds up to this many "addr:port" entries. */
 #define CONFIG_MAX_LISTEN 8
 #define CONFIG_MAX_STRING 512
+/* The ids Ravelin hands its processes (uid_base, worker.uid_base).  The
+ * lowest is above the 16-bit ids (nobody is 65534, and Debian's adduser
+ * hands out nothing at or above 65536); the highest stays below 2^31,
+ * since some tools read uid_t as signed, and below 0x7FFE0000, where newer
+ * systemd versions keep ids of their own. */
+#define CONFIG_UID_MIN 65536
+#define CONFIG_UID_MAX 0x7FFDFFFFu
+/* uids kept for roles from uid_base on: four in use (spawner, auth, queue,
+ * keys), the rest for roles to come (relay) without moving anyone. */
+#define CONFIG_ROLE_UIDS 16
 
 struct config_listen {
 	unsigned count;
@@ -46,6 +56,8 @@ struct config {
 	uint64_t imap_login_timeout;
 	uint64_t worker_idle_timeout;
 	uint64_t queue_retry_delay;
+	uint64_t uid_base;
+	uint64_t worker_uid_base;
 };
 
 /* config_defaults fills the embedded defaults (with_listeners: the first

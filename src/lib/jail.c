@@ -4,10 +4,10 @@
 #include "jail.h"
 
 #include <grp.h>
-#include <pwd.h>
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "jail-private.h"
@@ -30,29 +30,39 @@ const char *jail_role_name(enum jail_role role)
 	return names[role];
 }
 
-/* drop_user switches for good to jail->user's uid, gid and groups; 0 or -1
- * (logged), and -1 too if root could be regained afterwards. */
-static int drop_user(const struct jail *jail)
+/* drop_ids switches for good to jail->ids (no supplementary groups); 0 or
+ * -1 (logged), and -1 too if root could be regained afterwards. */
+static int drop_ids(const struct jail *jail)
 {
-	struct passwd *pw = getpwnam(jail->user);
-	if (pw == NULL) {
-		log_error("%s: no user '%s' to run as", jail->name, jail->user);
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+	uid_t uid = jail->ids.uid;
+	gid_t gid = jail->ids.gid;
+
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0) {
+		log_error("%s: dropping to uid %u gid %u failed: %m", jail->name, (unsigned)uid,
+			  (unsigned)gid);
 		return -1;
 	}
-	if (setgroups(1, &pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
-		log_error("%s: dropping to user %s failed: %m", jail->name, jail->user);
+	if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0 ||
+	    ruid != uid || euid != uid || suid != uid || rgid != gid || egid != gid ||
+	    sgid != gid || getgroups(0, NULL) != 0) {
+		log_error("%s: the ids are not what was set", jail->name);
 		return -1;
 	}
-	if (setuid(0) == 0) {
+	if (setuid(0) == 0 || setgid(0) == 0) {
 		log_error("%s: could regain root after dropping it", jail->name);
 		return -1;
 	}
+	/* Whatever it makes is its own only, whatever the umask it was started
+	 * with. */
+	umask(077);
 	return 0;
 }
 
 /* jail_enter: see jail.h.  The order matters: the user is dropped while
- * getpwnam can still read /etc, Landlock needs no_new_privs, and seccomp
+ * nothing is confined yet, Landlock needs no_new_privs, and seccomp
  * comes last so that the calls the steps before make need no entry. */
 int jail_enter(const struct jail *jail)
 {
@@ -61,7 +71,7 @@ int jail_enter(const struct jail *jail)
 
 	if (setrlimit(RLIMIT_CORE, &no_core) < 0)
 		log_warn("%s: setrlimit(RLIMIT_CORE) failed: %m", jail->name);
-	if (geteuid() == 0 && jail->user != NULL && jail->user[0] != '\0' && drop_user(jail) < 0)
+	if (jail->ids.drop && drop_ids(jail) < 0)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		log_error("%s: prctl(PR_SET_NO_NEW_PRIVS) failed: %m", jail->name);

@@ -2,8 +2,9 @@
 #define RAVELIN_JAIL_H
 /*
  * jail: confines the calling process for the rest of its life.
- *  1. When started as root and a user is named: set groups, gid and uid to
- *     that user (and it cannot be undone: saved ids are dropped too).
+ *  1. When ids are given (master started as root; uids.c chooses them):
+ *     clear the supplementary groups, set gid and uid (real, effective and
+ *     saved, so it cannot be undone) and a umask of 077.
  *  2. no_new_privs: nothing it executes can gain privileges; not dumpable.
  *  3. Landlock (where the kernel has it), with every right the running
  *     kernel knows: file access only beneath the paths listed, read-only or
@@ -18,6 +19,7 @@
  * Returns 0, or -1 with a logged reason (callers treat -1 as fatal).
  */
 #include <stdbool.h>
+#include <sys/types.h>
 
 #define JAIL_MAX_PATHS 4
 
@@ -37,9 +39,16 @@ struct jail_path {
 	bool writable;
 };
 
+/* Whom the process becomes; drop false: it keeps the ids it has. */
+struct jail_ids {
+	bool drop;
+	uid_t uid;
+	gid_t gid;
+};
+
 struct jail {
 	const char *name;                  /* for the log: "spawner 0", "worker 7" */
-	const char *user;                  /* NULL or "": keep the current user */
+	struct jail_ids ids;               /* from uids_for() */
 	struct jail_path paths[JAIL_MAX_PATHS];
 	unsigned path_count;
 	enum jail_role role;

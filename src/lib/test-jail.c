@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
 #include <netinet/in.h>
@@ -509,6 +510,51 @@ static void test_prepared_preauth_filter(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* A uid no account or user has, for the test of dropping ids. */
+#define TEST_UID 2000000099
+
+/* probe_ids: the ids are the ones given, for good, with no groups and a
+ * umask that keeps new files private. */
+static int probe_ids(void *arg)
+{
+	(void)arg;
+	if (getuid() != TEST_UID || geteuid() != TEST_UID || getgid() != TEST_UID)
+		return 1;
+	if (getgroups(0, NULL) != 0)
+		return 2;
+	if (setuid(0) == 0 || setgid(0) == 0)
+		return 3;
+	if (umask(0) != 077)
+		return 4;
+	return 0;
+}
+
+/* test_drop_ids: as root, a jail with ids runs as exactly those (skipped
+ * when not root: there is nothing to drop). */
+static void test_drop_ids(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		gid_t some = 4;
+		setgroups(1, &some);
+		/* The role without a system call filter, so that the probe's
+		 * setuid(0) is refused by the kernel's ids, not by seccomp. */
+		struct jail j = { .name = "test", .role = JAIL_ROLE_MASTER,
+				  .ids = { true, TEST_UID, TEST_UID } };
+		if (jail_enter(&j) < 0)
+			_exit(JAILED_ENTER_FAILED);
+		_exit(probe_ids(NULL));
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -522,6 +568,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exec_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_other_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_and_fork, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop_ids, setup, teardown),
 	};
 	/* One start-up line per jailed child would drown the report. */
 	log_set_level(LOG_LEVEL_WARN);

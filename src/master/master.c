@@ -11,7 +11,9 @@
  *	from its children, checked by the ipc layer, and decides itself which
  *	account directory a worker is confined to (from the directory's ids,
  *	never from names in a request).  It keeps the privileges it started
- *	with: it must bind ports and start children as another user.
+ *	with: it must bind ports and start children as other users.  Started
+ *	as root, each child drops to a uid of its own (uids.h); master
+ *	refuses to start the worker of an account that has no uid.
  */
 #include "master.h"
 
@@ -38,6 +40,7 @@
 #include "lib/log.h"
 #include "lib/process.h"
 #include "lib/ticket.h"
+#include "lib/uids.h"
 #include "master-stderr.h"
 
 /* Children of all kinds at once (spawners, auth, queue, workers). */
@@ -54,6 +57,8 @@
 #define MASTER_MAX_PREAUTH (64 * 1024)
 /* How long children get to finish after SIGTERM before SIGKILL. */
 #define MASTER_STOP_GRACE_MS 5000
+/* Room for the start-up line about uids, or the reason of a refusal. */
+#define MASTER_UIDS_LINE 512
 
 struct child {
 	pid_t pid;
@@ -339,6 +344,14 @@ static struct child *worker_for(uint64_t account)
 	struct child *w = live_child(IPC_ROLE_WORKER, account);
 	if (w != NULL)
 		return w;
+	/* Checked here so the refusal is logged once per request, by master,
+	 * rather than by a worker that starts and exits in a loop. */
+	char why[MASTER_UIDS_LINE];
+	struct jail_ids ids;
+	if (uids_for(m->config, JAIL_ROLE_WORKER, account, &ids, why, sizeof(why)) < 0) {
+		log_error("%s: not served", why);
+		return NULL;
+	}
 	w = child_alloc();
 	if (w == NULL) {
 		log_error("too many processes (%d) to start a worker", MASTER_MAX_CHILDREN);
@@ -753,6 +766,11 @@ int master_main(const struct config *config)
 		log_error("getrandom() failed: %m");
 		return 1;
 	}
+	char uids_line[MASTER_UIDS_LINE];
+	/* Once, at start (cli_serve has checked the ids with uids_check): which separations by uid this start could make. */
+	uids_describe(config, uids_line, sizeof(uids_line));
+	log_msg(uids_mode(config) == UIDS_NAMED_USER ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, "%s",
+		uids_line);
 	m.config_fd = make_config_fd(config);
 	if (m.config_fd < 0)
 		return 1;

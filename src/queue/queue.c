@@ -9,7 +9,8 @@
  *	After a crash, every message in spool/q is delivered again; workers
  *	refuse a delivery key they have seen, so nothing is duplicated.
  * SECURITY
- *	Confined by Landlock to DATA/spool.  It never opens an account's
+ *	Confined by Landlock to DATA/spool, and runs as a uid of its own
+ *	(uids.h) that owns the spool.  It never opens an account's
  *	store: it passes the open spool file to the account's worker.  Input
  *	from fronts is typed messages; addresses are checked for control
  *	characters before they reach the envelope text.
@@ -28,6 +29,7 @@
 #include "lib/ev.h"
 #include "lib/ipc.h"
 #include "lib/jail.h"
+#include "lib/uids.h"
 #include "lib/log.h"
 #include "lib/process.h"
 #include "spool.h"
@@ -745,10 +747,9 @@ int queue_main(void)
 	if (spool_open(q.config.data, true, &q.spool) < 0)
 		return 1;
 	snprintf(dir, sizeof(dir), "%s/spool", q.config.data);
-	struct jail jail = { .name = "queue", .user = q.config.user,
-			     .paths = { { dir, true } }, .path_count = 1,
+	struct jail jail = { .name = "queue", .paths = { { dir, true } }, .path_count = 1,
 			     .role = JAIL_ROLE_QUEUE };
-	if (jail_enter(&jail) < 0)
+	if (uids_enter_for(&q.config, jail.role, 0, &jail.ids) < 0 || jail_enter(&jail) < 0)
 		return 1;
 	q.ev = ev_new();
 	if (q.ev == NULL)

@@ -10,6 +10,10 @@
  *	Confined by Landlock to DATA/accounts/<id> (the id comes from master's
  *	argv, which master took from the directory, never from a request), so
  *	code execution inside it still cannot read another account's mail.
+ *	Started as root, it also runs as its account's own uid
+ *	(worker.uid_base + id), owner of that folder (mode 0700), so even
+ *	without Landlock the kernel refuses it other accounts' files and
+ *	signals to other workers.
  *	Messages to deliver arrive as descriptors of spool files it could not
  *	open itself.
  */
@@ -32,6 +36,7 @@
 #include "lib/handoff.h"
 #include "lib/ipc.h"
 #include "lib/jail.h"
+#include "lib/uids.h"
 #include "lib/log.h"
 #include "lib/process.h"
 #include "mail/mime.h"
@@ -458,9 +463,11 @@ int worker_main(uint64_t account)
 	tzset();
 	snprintf(dir, sizeof(dir), "%s/accounts/%llu", w.config.data, (unsigned long long)account);
 	/* The jail: this account's directory and nothing else. */
-	struct jail jail = { .name = name, .user = w.config.user,
-			     .paths = { { dir, true } }, .path_count = 1,
+	struct jail jail = { .name = name, .paths = { { dir, true } }, .path_count = 1,
 			     .role = JAIL_ROLE_WORKER };
+	/* Its uid is this account's own: no other worker's files are open to it. */
+	if (uids_enter_for(&w.config, jail.role, account, &jail.ids) < 0)
+		return 1;
 	/* Libraries read what they need from outside before the jail shuts. */
 	if (store_preinit(&error) < 0) {
 		log_error("%s", error);
