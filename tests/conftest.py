@@ -51,9 +51,8 @@ def wait_port(port, timeout=20, proc=None):
 class Server:
     def __init__(self, tmp, extra_config=""):
         self.tmp = tmp
-        # Started as root, the processes run as uids of their own and must
-        # pass through the folders above DATA (mkdtemp makes them 0700).
-        os.chmod(tmp, 0o711)
+        # mkdtemp makes tmp 0700: the processes, which run as uids of their
+        # own, enter DATA before they drop root, so that must not matter.
         self.data = os.path.join(tmp, "data")
         self.smtp_port = free_port()
         self.pop3_port = free_port()

@@ -186,34 +186,3 @@ int cli_own_data(const struct config *config)
 		return -1;
 	return own_accounts(config);
 }
-
-int cli_check_data_reachable(const struct config *config)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	if (uids_mode(config) != UIDS_PER_PROCESS)
-		return 0;
-	/* DATA is absolute (cli_load_config); each folder above it must let
-	 * other uids pass, or no child could open its own folder. */
-	snprintf(path, sizeof(path), "%s", config->data);
-	for (char *slash = strrchr(path, '/'); slash != NULL; slash = strrchr(path, '/')) {
-		*slash = '\0';
-		const char *dir = path[0] != '\0' ? path : "/";
-		if (stat(dir, &st) < 0) {
-			fprintf(stderr, "ravelin: stat(%s) failed: %s\n", dir, strerror(errno));
-			return -1;
-		}
-		if ((st.st_mode & S_IXOTH) == 0) {
-			fprintf(stderr,
-				"ravelin: %s (mode %04o) lets no other user through, so the "
-				"processes, which run as uids of their own, could not reach %s: "
-				"chmod o+x %s, or put the data elsewhere\n",
-				dir, (unsigned)(st.st_mode & 07777), config->data, dir);
-			return -1;
-		}
-		if (path[0] == '\0')
-			break;
-	}
-	return 0;
-}

@@ -140,7 +140,7 @@ int cli_serve(struct cli_options *opts)
 	directory_close(&dir);
 	if (r < 0)
 		return 1;
-	if (cli_own_data(c) < 0 || cli_check_data_reachable(c) < 0)
+	if (cli_own_data(c) < 0)
 		return 1;
 	/* A queue with many messages in flight holds a descriptor for each. */
 	struct rlimit nofile;

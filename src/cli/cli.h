@@ -28,8 +28,5 @@ int cli_own_data(const struct config *config);
 /* cli_own_account does that for one account's folder, after the command
  * line made or changed files in it; -1 too if the account has no uid. */
 int cli_own_account(const struct config *config, uint64_t account);
-/* cli_check_data_reachable refuses (-1, printed) a DATA below a folder
- * that processes running as uids of their own could not pass through. */
-int cli_check_data_reachable(const struct config *config);
 
 #endif

@@ -1,13 +1,16 @@
 /* process: a child's start-up, and its log going to master (see process.h). */
 #include "process.h"
 
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
+#include "sqlite-vfs.h"
 
 /* The configuration master hands down is small (the table's keys). */
 #define PROCESS_MAX_CONFIG (64 * 1024)
@@ -29,6 +32,19 @@ static void child_log_sink(enum log_level level, const char *record, size_t len)
 	else
 		ipc_send_blocking(PROCESS_FD_MASTER, IPC_LOG, 0, b.data, b.len, -1);
 	buf_free(&b);
+}
+
+/* process_absolute makes a path given relative to where the server was
+ * started absolute, before the child leaves that folder. */
+static void process_absolute(char *path, size_t size)
+{
+	char cwd[PATH_MAX];
+	if (path[0] == '\0' || path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return;
+	char joined[PATH_MAX + CONFIG_MAX_STRING];
+	snprintf(joined, sizeof(joined), "%s/%s", cwd, path);
+	if (strlen(joined) < size)
+		memcpy(path, joined, strlen(joined) + 1);
 }
 
 int process_child_init(const char *name, struct config *config)
@@ -63,6 +79,21 @@ int process_child_init(const char *name, struct config *config)
 		return -1;
 	}
 	log_set_level((enum log_level)log_level_parse(config->log_level));
+	/* A child works relative to DATA, entered now, while it still has the
+	 * rights it was started with: once it runs as a uid of its own, the
+	 * folders above DATA (a home directory of mode 0700, say) need not let
+	 * it through. */
+	process_absolute(config->tls_cert, sizeof(config->tls_cert));
+	process_absolute(config->tls_key, sizeof(config->tls_key));
+	if (config->data[0] != '\0' && chdir(config->data) < 0) {
+		log_error("chdir(%s) failed: %m", config->data);
+		return -1;
+	}
+	snprintf(config->data, sizeof(config->data), ".");
+	if (sqlite_vfs_keep_relative() < 0) {
+		log_error("setting up SQLite for relative paths failed");
+		return -1;
+	}
 	return 0;
 }
 

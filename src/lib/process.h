@@ -14,7 +14,8 @@
 #define PROCESS_FD_CONFIG 4
 
 /* process_child_init names the process for the log, sends log records to
- * master, reads the configuration and closes its descriptor. */
+ * master, reads the configuration and closes its descriptor, and enters
+ * DATA: config->data is "." from then on. */
 int process_child_init(const char *name, struct config *config);
 /* process_master_link wraps PROCESS_FD_MASTER in an ipc on ev; log records
  * go through it from then on.  A closed master link ends the process. */
