@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "front.h"
+#include "spawner.h"
 #include "lib/log.h"
 #include "smtp/smtp-session.h"
 
@@ -139,7 +140,10 @@ static int smtp_start(struct conn *c)
 	};
 	char session_id[32];
 
-	snprintf(session_id, sizeof(session_id), "%llX", (unsigned long long)f->serial);
+	/* The spawner's number, then its count of pre-auth processes. */
+	snprintf(session_id, sizeof(session_id), "%X.%llX",
+		 (unsigned)(f->serial >> PREAUTH_SERIAL_SHIFT),
+		 (unsigned long long)(f->serial & PREAUTH_SERIAL_COUNT));
 	c->state = smtp_session_new(&set, &callbacks, c, c->ip, session_id);
 	if (smtp_of(c) == NULL)
 		return -1;

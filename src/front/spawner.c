@@ -195,7 +195,8 @@ static int spare_make(void)
 		}
 		return -1;
 	}
-	c->serial = ((uint64_t)sp.index << 48) | ++sp.next_serial;
+	c->serial = ((uint64_t)sp.index << PREAUTH_SERIAL_SHIFT) |
+		    (++sp.next_serial & PREAUTH_SERIAL_COUNT);
 	pid_t pid = fork();
 	if (pid == 0) {
 		int mine[PREAUTH_LINKS];
@@ -590,10 +591,11 @@ static void on_term(int signo, void *ctx)
 	sp.stopping = true;
 	for (unsigned i = 0; i < sp.listener_count; i++)
 		ev_io_del(&sp.listeners[i].io);
-	for (struct child *c = sp.spares; c != NULL; c = c->next)
-		kill(c->pid, SIGKILL);
+	while (sp.spares != NULL)
+		child_end(sp.spares);   /* a spare has nothing to finish */
 	for (struct child *c = sp.busy; c != NULL; c = c->next)
-		kill(c->pid, SIGTERM);
+		if (!c->ended)
+			kill(c->pid, SIGTERM);
 	if (sp.busy == NULL && sp.spares == NULL)
 		ev_stop(sp.ev);
 }

@@ -22,6 +22,11 @@ enum preauth_link {
 	PREAUTH_LINKS,
 };
 
+/* A pre-auth process's serial: its spawner's number in the top bits, that
+ * spawner's count of processes made below (unique among all spawners). */
+#define PREAUTH_SERIAL_SHIFT 48
+#define PREAUTH_SERIAL_COUNT ((UINT64_C(1) << PREAUTH_SERIAL_SHIFT) - 1)
+
 int spawner_main(unsigned index);
 /* preauth_main serves the connection the spawner will send on the control
  * link, then returns (the caller exits).  fds: the links, taken over. */
