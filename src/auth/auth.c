@@ -48,9 +48,14 @@ _Static_assert(DIRECTORY_MAX_PASSWORD == IPC_LOGIN_MAX_PASSWORD,
 
 /* A front's link, kept while a login from it is being checked. */
 struct front_link {
+	struct front_link *next, **prev; /* open links, to find one by serial */
 	struct ipc *ipc;
+	uint64_t serial;
 	unsigned refs;
 	bool closed;
+	/* The client's address, as the spawner that accepted it said. */
+	bool ip_known;
+	char ip[IPC_LOGIN_MAX_IP + 1];
 };
 
 /* One login from its arrival (main thread: parsed, hash looked up, queued)
@@ -84,6 +89,7 @@ struct auth {
 	pthread_cond_t wake;
 	struct login_job *todo, **todo_tail, *done;
 	int done_fd;
+	struct front_link *links;
 };
 
 /* rcpt_lookup answers which accounts an address delivers to. */
@@ -265,8 +271,11 @@ static void login(struct auth *a, struct front_link *link, const struct ipc_msg 
 		user = STR("(too long)");
 		pass = STR_NULL;
 	}
+	/* The address is the spawner's word; the one in the message is the
+	 * pre-auth process's and not believed.  Unknown yet: try again. */
+	ip = str_c(link->ip);
 	auth_client_from_ip(ip, &client);
-	struct login_job *job = a->have_key ? calloc(1, sizeof(*job)) : NULL;
+	struct login_job *job = a->have_key && link->ip_known ? calloc(1, sizeof(*job)) : NULL;
 	if (job == NULL) {
 		login_answer(link->ipc, msg->id, IPC_LOGIN_TEMPFAIL, 0, NULL);
 		return;
@@ -301,6 +310,12 @@ static void front_closed(struct ipc *ipc, void *ctx)
 {
 	struct front_link *link = ctx;
 	(void)ipc;
+	if (link->prev != NULL) {
+		*link->prev = link->next;
+		if (link->next != NULL)
+			link->next->prev = link->prev;
+		link->prev = NULL;
+	}
 	link->closed = true;
 	link->ipc = NULL;
 	if (link->refs == 0)
@@ -336,7 +351,27 @@ static void preauth_link_new(int fd, uint64_t serial, void *ctx)
 	if (link == NULL || link->ipc == NULL) {
 		free(link);
 		close(fd);
+		return;
 	}
+	link->serial = serial;
+	link->next = a->links;
+	if (a->links != NULL)
+		a->links->prev = &link->next;
+	a->links = link;
+	link->prev = &a->links;
+}
+
+/* The spawner says whom a pre-auth process serves: its logins are counted
+ * against that address, whatever the process says. */
+static void preauth_client(uint64_t serial, struct str address, void *ctx)
+{
+	struct auth *a = ctx;
+	for (struct front_link *link = a->links; link != NULL; link = link->next)
+		if (link->serial == serial && !link->ip_known) {
+			snprintf(link->ip, sizeof(link->ip), "%.*s", (int)address.len, address.ptr);
+			link->ip_known = true;
+			return;
+		}
 }
 
 static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
@@ -351,7 +386,7 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		char name[32];
 		snprintf(name, sizeof(name), "spawner %llu", (unsigned long long)index);
 		if (role != IPC_ROLE_SPAWNER ||
-		    ipc_spawner_link_new(a->ev, msg->fd, name, preauth_link_new, a) == NULL)
+		    ipc_spawner_link_new(a->ev, msg->fd, name, preauth_link_new, preauth_client, a) == NULL)
 			close(msg->fd);
 		return;
 	}

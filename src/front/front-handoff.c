@@ -45,7 +45,6 @@ static void relay_handoff(struct conn *c, int link_fd, uint64_t protocol)
 	}
 	buf_free(&b);
 	close(sv[0]);
-	front_logged_in(c->front);
 	front_conn_relay(c, sv[1]);
 }
 

@@ -511,7 +511,10 @@ static void master_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		front_login_session_message(f, msg);
 		return;
 	}
-	ipc_reject(&ipc, msg);
+	/* Master speaks nonsense: without master this process is nothing. */
+	log_error("unexpected %s message from master", ipc_kind_name(msg->kind));
+	(void)ipc;
+	_exit(1);
 }
 
 /* The spawner's one message: the connection this process is for. */
@@ -541,13 +544,6 @@ static void control_closed(struct ipc *ipc, void *ctx)
 	/* A spare whose spawner is gone will never get a connection. */
 	if (f->conn_count == 0)
 		ev_stop(f->ev);
-}
-
-void front_logged_in(struct front *f)
-{
-	uint64_t state = IPC_PREAUTH_LOGGED_IN;
-	if (f->control != NULL)
-		(void)ipc_send(f->control, IPC_PREAUTH_STATE, 0, &state, sizeof(state), -1);
 }
 
 static void on_term(int signo, void *ctx)

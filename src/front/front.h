@@ -117,8 +117,7 @@ struct front {
  * whether TLS comes first (the spawner refuses with these). */
 const struct front_protocol *front_service_protocol(uint64_t service);
 bool front_service_implicit_tls(uint64_t service);
-/* front_logged_in tells the spawner this process now relays a session. */
-void front_logged_in(struct front *f);
+
 
 /* Connection helpers the protocol glue uses. */
 struct conn *front_conn_find(struct front *f, uint64_t id);

@@ -111,19 +111,11 @@ struct spawner {
 
 static struct spawner sp;
 
+/* A pre-auth process has nothing to say to its spawner: its connection
+ * comes this way, and it is watched for its end. */
 static void child_control_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
 	struct child *c = ctx;
-	struct ipc_reader r;
-
-	ipc_reader_init(&r, msg);
-	if (msg->kind == IPC_PREAUTH_STATE) {
-		uint64_t state = ipc_get_u64(&r);
-		if (ipc_reader_ok(&r) && state == IPC_PREAUTH_LOGGED_IN) {
-			c->logged_in = true;
-			return;
-		}
-	}
 	ipc_reject(&ipc, msg);
 	c->control = NULL;
 }
@@ -177,6 +169,8 @@ static int send_master_peer(uint64_t serial, int fd)
 	return ipc_send(sp.master, IPC_PEER, serial, payload, sizeof(payload), fd);
 }
 
+static void child_end(struct child *c);
+
 /* spare_make forks one spare; -1 if it could not (logged). */
 static int spare_make(void)
 {
@@ -219,7 +213,7 @@ static int spare_make(void)
 	c->pid = pid;
 	/* Each long-lived process gets its end; a missing one (restarting)
 	 * just leaves the spare without it, and it says so when asked. */
-	send_master_peer(c->serial, pair[PREAUTH_LINK_MASTER][0]);
+	bool usable = send_master_peer(c->serial, pair[PREAUTH_LINK_MASTER][0]) == 0;
 	send_peer(sp.auth, c->serial, pair[PREAUTH_LINK_AUTH][0]);
 	send_peer(sp.queue, c->serial, pair[PREAUTH_LINK_QUEUE][0]);
 	send_peer(sp.keys, c->serial, pair[PREAUTH_LINK_KEYS][0]);
@@ -231,6 +225,12 @@ static int spare_make(void)
 		close(pair[PREAUTH_LINK_CONTROL][0]);
 	child_link(&sp.spares, c);
 	sp.spare_count++;
+	/* Without its master link or control link a spare could serve nobody;
+	 * no new one is made until something else happens (no fork loop). */
+	if (!usable || c->control == NULL) {
+		child_end(c);
+		return -1;
+	}
 	return 0;
 }
 
@@ -402,6 +402,17 @@ static void refuse(int fd, enum ipc_service service, const char *reply)
 	close(fd);
 }
 
+/* tell_auth_client says which address pre-auth process serial serves. */
+static void tell_auth_client(uint64_t serial, const char *ip)
+{
+	struct buf b;
+	buf_init(&b, IPC_MAX_PAYLOAD);
+	if (sp.auth != NULL && (ipc_put_u64(&b, serial) < 0 || ipc_put_str(&b, str_c(ip)) < 0 ||
+				ipc_send_buf(sp.auth, IPC_PREAUTH_CLIENT, serial, &b, -1) < 0))
+		log_warn("%s: auth could not be told the client's address", ip);
+	buf_free(&b);
+}
+
 static void accept_one(struct listener *l, int fd, const struct sockaddr_storage *sa)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
@@ -436,17 +447,28 @@ static void accept_one(struct listener *l, int fd, const struct sockaddr_storage
 		refuse(fd, l->service, proto->busy_reply);
 		return;
 	}
-	if (sp.spares == NULL)
-		spares_fill();
-	struct child *c = sp.spares;
 	uint64_t service = l->service;
-	if (c == NULL || c->control == NULL ||
-	    ipc_send(c->control, IPC_PREAUTH_CONN, 0, &service, sizeof(service), fd) < 0) {
+	struct child *c;
+	/* A spare that cannot take it (its link is gone: it died) is ended,
+	 * and the next one is tried. */
+	for (unsigned tries = 0;; tries++) {
+		if (sp.spares == NULL && tries <= SPAWNER_SPARES)
+			spares_fill();
+		c = sp.spares;
+		/* auth hears the client's address from here, not from the
+		 * pre-auth process, and before the process has the client. */
+		if (c != NULL)
+			tell_auth_client(c->serial, ip);
+		if (c == NULL || (c->control != NULL &&
+				  ipc_send(c->control, IPC_PREAUTH_CONN, 0, &service, sizeof(service),
+					   fd) == 0))
+			break;
+		child_end(c);
+	}
+	if (c == NULL) {
 		if (sp.conncount != NULL)
 			conncount_release(sp.conncount, slot);
 		refuse(fd, l->service, proto->busy_reply);
-		if (c != NULL && c->control == NULL)
-			child_end(c);   /* a spare whose link is gone is of no use */
 		return;
 	}
 	close(fd);
@@ -480,10 +502,16 @@ static void listener_ready(struct ev_io *io, unsigned events, void *ctx)
 }
 
 /* A long-lived peer's link: a lost one is re-wired by master (IPC_PEER). */
+static void relink(struct ev_timer *t, void *ctx);
+
 static void peer_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
 	(void)ctx;
-	ipc_reject(&ipc, msg);
+	/* Nothing comes this way: the link is closed, and its slot cleared. */
+	struct ipc **slot = ipc == sp.auth ? &sp.auth : ipc == sp.queue ? &sp.queue : &sp.keys;
+	ipc_reject(slot, msg);
+	if (sp.relink_timer == NULL && !sp.stopping)
+		sp.relink_timer = ev_timer_add(sp.ev, SPAWNER_RELINK_MS, relink, NULL);
 }
 
 /* relink asks master again for the links still missing: a link that
@@ -556,6 +584,14 @@ static void master_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		if (sp.conncount == NULL)
 			log_error("the shared connection table is not usable: no per-address limit");
 		close(msg->fd);
+		return;
+	}
+	if (msg->kind == IPC_PREAUTH_STATE) {
+		uint64_t serial = ipc_get_u64(&r);
+		uint64_t state = ipc_get_u64(&r);
+		for (struct child *c = sp.busy; c != NULL; c = c->next)
+			if (c->serial == serial && state == IPC_PREAUTH_LOGGED_IN)
+				c->logged_in = true;
 		return;
 	}
 	if (msg->kind == IPC_PEER) {

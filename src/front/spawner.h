@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "lib/config.h"
+#include "lib/ipc.h"
 
 /* The links a pre-auth process is born with, in this order. */
 enum preauth_link {
@@ -21,11 +22,6 @@ enum preauth_link {
 	PREAUTH_LINK_CONTROL,     /* the spawner: its connection, its state */
 	PREAUTH_LINKS,
 };
-
-/* A pre-auth process's serial: its spawner's number in the top bits, that
- * spawner's count of processes made below (unique among all spawners). */
-#define PREAUTH_SERIAL_SHIFT 48
-#define PREAUTH_SERIAL_COUNT ((UINT64_C(1) << PREAUTH_SERIAL_SHIFT) - 1)
 
 int spawner_main(unsigned index);
 /* preauth_main serves the connection the spawner will send on the control

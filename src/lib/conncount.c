@@ -40,6 +40,12 @@ struct conncount *conncount_attach(int fd, unsigned fronts, unsigned index)
 		return NULL;
 	cc->size = table_size(fronts);
 	cc->table = mmap(NULL, cc->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* A process forked from the spawner (a pre-auth process) must not
+	 * get the table: one could then refuse every address, or none. */
+	if (cc->table != MAP_FAILED && madvise(cc->table, cc->size, MADV_DONTFORK) < 0) {
+		munmap(cc->table, cc->size);
+		cc->table = MAP_FAILED;
+	}
 	if (cc->table == MAP_FAILED) {
 		free(cc);
 		return NULL;

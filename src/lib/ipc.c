@@ -71,9 +71,11 @@ static const struct {
 	[IPC_KEY_SIGNATURE] = { "key-signature", 2 * U64,
 				U64 + IPC_STR_SIZE(IPC_KEY_MAX_SIGNATURE), false, false },
 	[IPC_PREAUTH_CONN] = { "preauth-conn", U64, U64, true, false },
-	[IPC_PREAUTH_STATE] = { "preauth-state", U64, U64, false, false },
+	[IPC_PREAUTH_STATE] = { "preauth-state", 2 * U64, 2 * U64, false, false },
 	[IPC_HANDOFF] = { "handoff", U64, IPC_MAX_PAYLOAD, true, true },
 	[IPC_PEER_REQUEST] = { "peer-request", U64, U64, false, false },
+	[IPC_PREAUTH_CLIENT] = { "preauth-client", 2 * U64, U64 + IPC_STR_SIZE(IPC_LOGIN_MAX_IP),
+				 false, false },
 };
 #undef U64
 
@@ -331,8 +333,12 @@ static void ipc_readable(struct ipc *ipc)
 			log_warn("recvmsg(%s) failed: %m", ipc->peer);
 			ipc_fail(ipc);
 			return;
-		case RECV_EOF:
 		case RECV_MALFORMED:
+			/* It may have been a secret kind, cut or too long. */
+			sodium_memzero(ipc_inbuf, sizeof(ipc_inbuf));
+			ipc_fail(ipc);
+			return;
+		case RECV_EOF:
 			ipc_fail(ipc);
 			return;
 		case RECV_MESSAGE:
@@ -466,6 +472,12 @@ int ipc_send(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const void *paylo
 	o->secret = kind_secret(kind);
 	o->len = total;
 	o->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
+	if (fd >= 0 && o->fd < 0) {
+		/* Queued without its descriptor it would be malformed. */
+		log_warn("keeping a descriptor for %s failed: %m", ipc->peer);
+		free(o);
+		return -1;
+	}
 	memcpy(o->data, &h, sizeof(h));
 	if (len > 0)
 		memcpy(o->data + sizeof(h), payload, len);
@@ -515,6 +527,7 @@ int ipc_send_blocking(int fd, enum ipc_kind kind, uint64_t id, const void *paylo
 
 struct spawner_link {
 	ipc_preauth_fn *fn;
+	ipc_preauth_client_fn *client_fn;
 	void *ctx;
 };
 
@@ -524,6 +537,14 @@ static void spawner_link_message(struct ipc *ipc, const struct ipc_msg *msg, voi
 	struct ipc_reader r;
 
 	ipc_reader_init(&r, msg);
+	if (msg->kind == IPC_PREAUTH_CLIENT && l->client_fn != NULL) {
+		uint64_t client = ipc_get_u64(&r);
+		struct str address = ipc_get_str(&r, IPC_LOGIN_MAX_IP);
+		if (ipc_reader_ok(&r)) {
+			l->client_fn(client, address, l->ctx);
+			return;
+		}
+	}
 	uint64_t role = ipc_get_u64(&r);
 	uint64_t serial = ipc_get_u64(&r);
 	if (msg->kind != IPC_PEER || !ipc_reader_ok(&r) || role != IPC_ROLE_PREAUTH) {
@@ -541,12 +562,13 @@ static void spawner_link_closed(struct ipc *ipc, void *ctx)
 }
 
 struct ipc *ipc_spawner_link_new(struct ev *ev, int fd, const char *peer_name,
-				 ipc_preauth_fn *fn, void *ctx)
+				 ipc_preauth_fn *fn, ipc_preauth_client_fn *client_fn, void *ctx)
 {
 	struct spawner_link *l = malloc(sizeof(*l));
 	if (l == NULL)
 		return NULL;
 	l->fn = fn;
+	l->client_fn = client_fn;
 	l->ctx = ctx;
 	struct ipc *ipc = ipc_new(ev, fd, peer_name, spawner_link_message, spawner_link_closed, l);
 	if (ipc == NULL)

@@ -57,9 +57,10 @@ enum ipc_kind {
 	IPC_KEY_SIGN,         /* pre-auth -> keys: op, input (see ipc_key_op) */
 	IPC_KEY_SIGNATURE,    /* keys -> pre-auth: status, signature */
 	IPC_PREAUTH_CONN,     /* spawner -> pre-auth: service; fd (the client) */
-	IPC_PREAUTH_STATE,    /* pre-auth -> spawner: enum ipc_preauth_state */
+	IPC_PREAUTH_STATE,    /* master -> spawner: serial, enum ipc_preauth_state */
 	IPC_HANDOFF,          /* pre-auth -> worker: the session (see lib/handoff.h); fd */
 	IPC_PEER_REQUEST,     /* spawner -> master: role whose link it lost */
+	IPC_PREAUTH_CLIENT,   /* spawner -> auth: serial, the client's address */
 	IPC_KIND_MAX,
 };
 
@@ -162,10 +163,16 @@ enum ipc_key_status {
 	IPC_KEY_FAILED = 2,        /* the signature could not be made */
 };
 
-/* IPC_PREAUTH_STATE: what a pre-auth process tells its spawner. */
+/* IPC_PREAUTH_STATE (master -> spawner: serial, state): what became of a
+ * pre-auth process.  Master says it, not the process: a compromised one
+ * could otherwise claim a login to be spared when places run out. */
 enum ipc_preauth_state {
 	IPC_PREAUTH_LOGGED_IN = 1, /* it relays one logged-in session now */
 };
+/* A pre-auth process's serial: its spawner's number in the top bits, that
+ * spawner's count of processes made below (unique among all spawners). */
+#define PREAUTH_SERIAL_SHIFT 48
+#define PREAUTH_SERIAL_COUNT ((UINT64_C(1) << PREAUTH_SERIAL_SHIFT) - 1)
 
 struct ipc_header {
 	uint32_t kind;
@@ -237,8 +244,12 @@ void ipc_set_drained(struct ipc *ipc, void (*fn)(struct ipc *ipc, void *ctx));
  * messages (role IPC_ROLE_PREAUTH, serial; fd): each one a new pre-auth
  * process's link, given to fn (which owns fd).  Anything else closes it. */
 typedef void ipc_preauth_fn(int fd, uint64_t serial, void *ctx);
+/* client_fn (NULL: such messages close the link) gets IPC_PREAUTH_CLIENT:
+ * the address the spawner accepted pre-auth process serial's client from
+ * (it, not the pre-auth process, is believed). */
+typedef void ipc_preauth_client_fn(uint64_t serial, struct str address, void *ctx);
 struct ipc *ipc_spawner_link_new(struct ev *ev, int fd, const char *peer_name,
-				 ipc_preauth_fn *fn, void *ctx);
+				 ipc_preauth_fn *fn, ipc_preauth_client_fn *client_fn, void *ctx);
 
 /* Payload fields. */
 int ipc_put_u64(struct buf *b, uint64_t v);

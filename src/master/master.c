@@ -165,6 +165,17 @@ static struct child *live_child(enum ipc_role role, uint64_t account)
 	return NULL;
 }
 
+static struct child *live_spawner(unsigned index)
+{
+	for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
+		struct child *c = &the_master->children[i];
+		if (c->in_use && c->pid > 0 && c->role == IPC_ROLE_SPAWNER && c->index == index &&
+		    c->link != NULL)
+			return c;
+	}
+	return NULL;
+}
+
 static void child_name(const struct child *c, char *out, size_t size)
 {
 	if (c->role == IPC_ROLE_SPAWNER)
@@ -420,8 +431,17 @@ static void open_session(struct preauth *p, const struct ipc_msg *msg)
 		return;
 	}
 	if (ipc_send(w->link, IPC_SESSION, msg->id, &protocol, sizeof(protocol), sv[0]) < 0 ||
-	    ipc_send(p->link, IPC_SESSION_READY, msg->id, &t.account, sizeof(t.account), sv[1]) < 0)
+	    ipc_send(p->link, IPC_SESSION_READY, msg->id, &t.account, sizeof(t.account), sv[1]) < 0) {
 		log_error("%s: the session could not be passed on", p->name);
+		refused = IPC_SESSION_NO_WORKER;
+		(void)ipc_send(p->link, IPC_SESSION_REFUSED, msg->id, &refused, sizeof(refused), -1);
+	} else {
+		/* Its spawner spares it when places run out (a relayed session). */
+		struct child *spawner = live_spawner((unsigned)(p->serial >> PREAUTH_SERIAL_SHIFT));
+		uint64_t state[2] = { p->serial, IPC_PREAUTH_LOGGED_IN };
+		if (spawner != NULL)
+			(void)ipc_send(spawner->link, IPC_PREAUTH_STATE, 0, state, sizeof(state), -1);
+	}
 	close(sv[0]);
 	close(sv[1]);
 }

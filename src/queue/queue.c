@@ -698,7 +698,7 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		char name[32];
 		snprintf(name, sizeof(name), "spawner %llu", (unsigned long long)index);
 		if (role != IPC_ROLE_SPAWNER ||
-		    ipc_spawner_link_new(q.ev, msg->fd, name, preauth_link_new, NULL) == NULL)
+		    ipc_spawner_link_new(q.ev, msg->fd, name, preauth_link_new, NULL, NULL) == NULL)
 			close(msg->fd);
 		return;
 	}

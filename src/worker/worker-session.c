@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "lib/buf.h"
 #include "lib/ipc.h"
 #include "imap/imap-session.h"
@@ -217,6 +219,7 @@ static int imap_open(const struct worker_session_env *env, struct transport *t,
 	}
 	s->env = env;
 	s->t = *t;
+	sodium_memzero(t, sizeof(*t));  /* the session's copy holds the keys now */
 	s->last_input = ev_now(env->ev);
 	buf_init(&s->in, SESSION_MAX_INPUT + SESSION_READ_CHUNK);
 	buf_init(&s->out, SESSION_MAX_OUTPUT);
@@ -328,6 +331,7 @@ int worker_session_open(const struct worker_session_env *env, int fd, const stru
 	}
 	s->env = env;
 	s->t = t;
+	sodium_memzero(&t, sizeof(t));
 	buf_init(&s->in, SESSION_MAX_INPUT + SESSION_READ_CHUNK);
 	buf_init(&s->out, SESSION_MAX_OUTPUT);
 	s->pop3 = pop3_session_new(&pop3_callbacks, s, uidvalidity, list, count);

@@ -335,7 +335,7 @@ struct pending_session {
 static void handoff_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
 	struct pending_session *p = ctx;
-	struct handoff h;
+	struct handoff h = { 0 };
 	(void)ipc;
 	const char *error = msg->kind == IPC_HANDOFF ? NULL : "unexpected message";
 	static struct worker_session_env env;
@@ -346,6 +346,7 @@ static void handoff_message(struct ipc *ipc, const struct ipc_msg *msg, void *ct
 	else if (msg->kind == IPC_HANDOFF && error == NULL)
 		error = NULL;
 	if (msg->kind != IPC_HANDOFF || error != NULL) {
+		handoff_wipe(&h);
 		log_error("session hand-off refused: %s", error);
 		if (msg->fd >= 0)
 			close(msg->fd);
