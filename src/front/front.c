@@ -45,6 +45,8 @@
 /* Buckets of the connection-by-id table (one connection, but the code
  * that finds it by id is shared with the message handlers). */
 #define FRONT_HASH_SIZE 16
+/* How long a connection that timed out may take to send its last words. */
+#define FRONT_CLOSE_GRACE_MS 10000
 /* How long a pre-auth process about to exit waits for its last messages
  * (log records, the end of a transaction) to leave. */
 #define FRONT_EXIT_FLUSH_MS 2000
@@ -317,6 +319,15 @@ static uint64_t conn_session_timeout(const struct conn *c)
 	return c->proto->session_timeout(c);
 }
 
+static void close_deadline(struct ev_timer *t, void *ctx)
+{
+	struct conn *c = ctx;
+	(void)t;
+	c->timer = NULL;
+	c->dead = true;
+	conn_work(c, false);
+}
+
 static void conn_timer(struct ev_timer *t, void *ctx)
 {
 	struct conn *c = ctx;
@@ -332,6 +343,9 @@ static void conn_timer(struct ev_timer *t, void *ctx)
 		if (!c->relaying)
 			c->proto->timeout(c);
 		c->closing = true;
+		/* A client that reads nothing cannot keep it open: what is still
+		 * unsent gets a short while, then the connection ends. */
+		c->timer = ev_timer_add(f->ev, FRONT_CLOSE_GRACE_MS, close_deadline, c);
 		conn_work(c, false);
 		return;
 	}

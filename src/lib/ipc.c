@@ -105,6 +105,7 @@ struct ipc {
 	void *ctx;
 	struct ipc_out *out_head, *out_tail;
 	size_t queued;
+	size_t max_queued;
 	bool in_handler;
 	bool dead;
 };
@@ -385,6 +386,7 @@ struct ipc *ipc_new(struct ev *ev, int fd, const char *peer_name, ipc_handler_fn
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	ipc->ev = ev;
 	ipc->fd = fd;
+	ipc->max_queued = IPC_MAX_QUEUED;
 	ipc->handler = handler;
 	ipc->closed = closed;
 	ipc->ctx = ctx;
@@ -426,6 +428,11 @@ int ipc_flush_blocking(struct ipc *ipc, int timeout_ms)
 	return ipc->out_head == NULL ? 0 : -1;
 }
 
+void ipc_set_max_queued(struct ipc *ipc, size_t max)
+{
+	ipc->max_queued = max;
+}
+
 size_t ipc_queued(const struct ipc *ipc)
 {
 	return ipc->queued;
@@ -460,7 +467,7 @@ int ipc_send(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const void *paylo
 			return -1;
 		}
 	}
-	if (ipc->queued + total > IPC_MAX_QUEUED) {
+	if (ipc->queued + total > ipc->max_queued) {
 		log_error("%s does not read its link (%zu bytes queued); refusing more", ipc->peer,
 			  ipc->queued);
 		return -1;

@@ -235,6 +235,9 @@ void ipc_reject(struct ipc **ipc, const struct ipc_msg *msg);
 /* ipc_flush_blocking writes what is queued, waiting up to timeout_ms in
  * all (a process about to exit); -1 if something is left. */
 int ipc_flush_blocking(struct ipc *ipc, int timeout_ms);
+/* ipc_set_max_queued lowers the bytes this link may queue for a peer that
+ * does not read (IPC_MAX_QUEUED by default). */
+void ipc_set_max_queued(struct ipc *ipc, size_t max);
 /* Bytes queued but not yet taken by the peer. */
 size_t ipc_queued(const struct ipc *ipc);
 /* ipc_set_drained calls fn once the queue is empty again (flow control). */

@@ -7,16 +7,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct child_stderr {
 	struct ev_io *io;
+	/* Lines logged: a bucket, so that a child cannot fill the disk. */
+	double tokens;
+	uint64_t last_ms;
+	uint64_t dropped;
 	int fd;
 	char name[64];
 	void (*write_line)(const char *name, const char *line, size_t len);
 	size_t len;
 	char line[MASTER_STDERR_LINE];
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* emit logs one line if the child's bucket allows (a sanitizer's report
+ * of a few dozen lines passes whole). */
+static void emit(struct child_stderr *s, const char *line, size_t len)
+{
+	uint64_t now = now_ms();
+	s->tokens += (double)(now - s->last_ms) * MASTER_STDERR_PER_SECOND / 1000.0;
+	if (s->tokens > MASTER_STDERR_BURST)
+		s->tokens = MASTER_STDERR_BURST;
+	s->last_ms = now;
+	if (s->tokens < 1) {
+		if (s->dropped++ == 0) {
+			static const char note[] = "writes too much to its standard error; dropping";
+			s->write_line(s->name, note, sizeof(note) - 1);
+		}
+		return;
+	}
+	s->tokens -= 1;
+	s->write_line(s->name, line, len);
+}
 
 /* stderr_read reads once and logs every whole line, and a line too long
  * in pieces; false when there is nothing more to read now. */
@@ -28,7 +60,7 @@ static bool stderr_read(struct child_stderr *s)
 	if (n <= 0) {
 		/* The child has gone: what is left is its last line. */
 		if (s->len > 0)
-			s->write_line(s->name, s->line, s->len);
+			emit(s, s->line, s->len);
 		s->len = 0;
 		ev_io_del(&s->io);
 		return false;
@@ -38,11 +70,11 @@ static bool stderr_read(struct child_stderr *s)
 	for (size_t i = 0; i < s->len; i++) {
 		if (s->line[i] != '\n')
 			continue;
-		s->write_line(s->name, s->line + start, i - start);
+		emit(s, s->line + start, i - start);
 		start = i + 1;
 	}
 	if (start == 0 && s->len == sizeof(s->line)) {
-		s->write_line(s->name, s->line, s->len);
+		emit(s, s->line, s->len);
 		start = s->len;
 	}
 	memmove(s->line, s->line + start, s->len - start);
@@ -69,6 +101,8 @@ struct child_stderr *child_stderr_watch(struct ev *ev, int fd, const char *name,
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	s->fd = fd;
 	s->write_line = write_line;
+	s->tokens = MASTER_STDERR_BURST;
+	s->last_ms = now_ms();
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->io = ev_io_add(ev, fd, EV_READ, stderr_ready, s);
 	if (s->io == NULL) {
@@ -89,7 +123,7 @@ void child_stderr_free(struct child_stderr **sp)
 	for (unsigned i = 0; s->io != NULL && i < 64 && stderr_read(s); i++)
 		;
 	if (s->len > 0)
-		s->write_line(s->name, s->line, s->len);
+		emit(s, s->line, s->len);
 	ev_io_del(&s->io);
 	close(s->fd);
 	free(s);

@@ -13,6 +13,11 @@
 
 /* Longest line kept whole; longer ones are logged in pieces. */
 #define MASTER_STDERR_LINE 1024
+/* Lines one child's pipe may log: a burst that holds a sanitizer's whole
+ * report, then a trickle (a pipe is shared by a spawner's pre-auth
+ * processes, which must not fill the disk). */
+#define MASTER_STDERR_BURST 500
+#define MASTER_STDERR_PER_SECOND 50
 
 struct child_stderr;
 

@@ -55,6 +55,15 @@
 /* Links of pre-auth processes at once, all spawners together (each
  * spawner has at most front.max_connections plus its spares). */
 #define MASTER_MAX_PREAUTH (64 * 1024)
+/* What a pre-auth process that does not read its link may make master
+ * hold for it: its answers are a few small messages. */
+#define MASTER_PREAUTH_MAX_QUEUED (64 * 1024)
+/* Sessions one pre-auth process may ask for: it serves one connection,
+ * and only a login auth accepted leads here (a refused one does not). */
+#define MASTER_PREAUTH_MAX_OPENS 8
+/* Log records of one pre-auth process: a burst, then a trickle. */
+#define MASTER_PREAUTH_LOG_BURST 200
+#define MASTER_PREAUTH_LOG_PER_SECOND 20
 /* How long children get to finish after SIGTERM before SIGKILL. */
 #define MASTER_STOP_GRACE_MS 5000
 /* Room for the start-up line about uids, or the reason of a refusal. */
@@ -103,6 +112,11 @@ struct preauth {
 	struct ipc *link;
 	uint64_t serial;
 	char name[40];
+	/* Its log records: a bucket, so that one cannot fill the disk. */
+	double log_tokens;
+	uint64_t log_time;
+	uint64_t log_dropped;
+	unsigned opens;         /* sessions asked for */
 };
 
 static struct master *the_master;
@@ -463,8 +477,28 @@ static void write_child_log(const char *name, struct str text)
 	master_write_log(line, n);
 }
 
+/* preauth_may_log: a pre-auth process logs a few records for its one
+ * connection; past MASTER_PREAUTH_LOG_BURST, MASTER_PREAUTH_LOG_PER_SECOND. */
+static bool preauth_may_log(struct preauth *p)
+{
+	uint64_t now = ev_now(the_master->ev);
+	p->log_tokens += (double)(now - p->log_time) * MASTER_PREAUTH_LOG_PER_SECOND / 1000.0;
+	if (p->log_tokens > MASTER_PREAUTH_LOG_BURST)
+		p->log_tokens = MASTER_PREAUTH_LOG_BURST;
+	p->log_time = now;
+	if (p->log_tokens >= 1) {
+		p->log_tokens -= 1;
+		return true;
+	}
+	if (p->log_dropped++ == 0)
+		log_warn("%s logs too much; its records are dropped for a while", p->name);
+	return false;
+}
+
 static void preauth_free(struct preauth *p)
 {
+	if (p->log_dropped > 0)
+		log_warn("%s: %llu log records dropped", p->name, (unsigned long long)p->log_dropped);
 	*p->prev = p->next;
 	if (p->next != NULL)
 		p->next->prev = p->prev;
@@ -482,11 +516,11 @@ static void preauth_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ct
 	if (msg->kind == IPC_LOG) {
 		ipc_get_u64(&r);
 		struct str text = ipc_get_str(&r, LOG_MAX_RECORD);
-		if (ipc_reader_ok(&r))
+		if (ipc_reader_ok(&r) && preauth_may_log(p))
 			write_child_log(p->name, text);
 		return;
 	}
-	if (msg->kind == IPC_SESSION_OPEN) {
+	if (msg->kind == IPC_SESSION_OPEN && ++p->opens <= MASTER_PREAUTH_MAX_OPENS) {
 		open_session(p, msg);
 		return;
 	}
@@ -522,6 +556,8 @@ static void preauth_add(struct child *spawner, const struct ipc_msg *msg)
 		return;
 	}
 	p->serial = serial;
+	p->log_tokens = MASTER_PREAUTH_LOG_BURST;
+	p->log_time = ev_now(m->ev);
 	snprintf(p->name, sizeof(p->name), "preauth %llu", (unsigned long long)serial);
 	p->link = ipc_new(m->ev, msg->fd, p->name, preauth_handler, preauth_closed, p);
 	if (p->link == NULL) {
@@ -529,6 +565,7 @@ static void preauth_add(struct child *spawner, const struct ipc_msg *msg)
 		free(p);
 		return;
 	}
+	ipc_set_max_queued(p->link, MASTER_PREAUTH_MAX_QUEUED);
 	p->next = m->preauths;
 	if (m->preauths != NULL)
 		m->preauths->prev = &p->next;
