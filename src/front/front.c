@@ -42,9 +42,6 @@
 #include "lib/tls.h"
 #include "spawner.h"
 
-/* Buckets of the connection-by-id table (one connection, but the code
- * that finds it by id is shared with the message handlers). */
-#define FRONT_HASH_SIZE 16
 /* How long a connection that timed out may take to send its last words. */
 #define FRONT_CLOSE_GRACE_MS 10000
 /* How long a pre-auth process about to exit waits for its last messages
@@ -64,14 +61,12 @@ static const struct {
 };
 #define FRONT_SERVICES (sizeof(front_services) / sizeof(front_services[0]))
 
-static struct conn *conn_hash[FRONT_HASH_SIZE];
-
 static void set_title(struct front *f, uint64_t service);
 
 struct conn *front_conn_find(struct front *f, uint64_t id)
 {
-	(void)f;
-	for (struct conn *c = conn_hash[id % FRONT_HASH_SIZE]; c != NULL; c = c->hash_next)
+	/* The list holds this process's one connection. */
+	for (struct conn *c = f->conns; c != NULL; c = c->next)
 		if (c->id == id)
 			return c;
 	return NULL;
@@ -96,10 +91,6 @@ static void conn_free(struct conn *c)
 	stream_close(&c->stream);
 	buf_free(&c->in);
 	buf_free(&c->out);
-	struct conn **pp = &conn_hash[c->id % FRONT_HASH_SIZE];
-	while (*pp != c)
-		pp = &(*pp)->hash_next;
-	*pp = c->hash_next;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -433,8 +424,6 @@ static void conn_start(struct front *f, int fd, enum ipc_service service)
 	buf_init(&c->out, FRONT_MAX_OUTPUT);
 	c->started = c->last_activity = ev_now(f->ev);
 	c->io = ev_io_add(f->ev, fd, EV_READ, conn_ready, c);
-	c->hash_next = conn_hash[c->id % FRONT_HASH_SIZE];
-	conn_hash[c->id % FRONT_HASH_SIZE] = c;
 	c->next = f->conns;
 	if (f->conns != NULL)
 		f->conns->prev = c;

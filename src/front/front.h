@@ -65,7 +65,6 @@ extern const struct front_protocol front_imap_protocol;
 
 struct conn {
 	struct conn *next, *prev;     /* all connections */
-	struct conn *hash_next;       /* by id */
 	struct front *front;
 	uint64_t id;
 	struct stream stream;

@@ -161,14 +161,6 @@ static int send_peer(struct ipc *to, uint64_t serial, int fd)
 	return ipc_send(to, IPC_PEER, serial, payload, sizeof(payload), fd);
 }
 
-/* The master link is special: without it the spare could neither log nor
- * open a session, so no spare is made without it. */
-static int send_master_peer(uint64_t serial, int fd)
-{
-	uint64_t payload[2] = { IPC_ROLE_PREAUTH, serial };
-	return ipc_send(sp.master, IPC_PEER, serial, payload, sizeof(payload), fd);
-}
-
 static void child_end(struct child *c);
 
 /* spare_make forks one spare; -1 if it could not (logged). */
@@ -213,7 +205,9 @@ static int spare_make(void)
 	c->pid = pid;
 	/* Each long-lived process gets its end; a missing one (restarting)
 	 * just leaves the spare without it, and it says so when asked. */
-	bool usable = send_master_peer(c->serial, pair[PREAUTH_LINK_MASTER][0]) == 0;
+	/* Without its master link a spare could neither log nor open a
+	 * session: such a spare is ended below. */
+	bool usable = send_peer(sp.master, c->serial, pair[PREAUTH_LINK_MASTER][0]) == 0;
 	send_peer(sp.auth, c->serial, pair[PREAUTH_LINK_AUTH][0]);
 	send_peer(sp.queue, c->serial, pair[PREAUTH_LINK_QUEUE][0]);
 	send_peer(sp.keys, c->serial, pair[PREAUTH_LINK_KEYS][0]);

@@ -1,11 +1,12 @@
 #ifndef RAVELIN_CONNCOUNT_H
 #define RAVELIN_CONNCOUNT_H
 /*
- * conncount: connections per client address, counted across all front
- * processes.  Master makes a shared memory table (a memfd) with one row per
- * front; each front adds and removes only in its own row and checks the
- * sum of all rows.  A front that dies leaves its row behind; the front that
- * replaces it clears the row first, so nothing leaks.  Addresses are hashed
+ * conncount: connections per client address, counted across all spawners
+ * (called fronts here).  Master makes a shared memory table (a memfd) with
+ * one row per front; each front adds and removes only in its own row and
+ * checks the sum of all rows.  A front that dies leaves its row behind; the
+ * front that replaces it clears the row first, so nothing leaks.  Processes
+ * a front forks do not get the table.  Addresses are hashed
  * into slots: two addresses in one slot share a count (stricter, never
  * looser).  Two fronts racing for an address's last place may both get it,
  * so the limit can be passed by at most the number of fronts minus one.

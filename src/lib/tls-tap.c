@@ -214,10 +214,7 @@ int tls_tap_export(SSL *ssl, const struct tls_tap *tap, struct handoff *h, const
 	h->write_seq = tap->records_out;
 	/* Bytes of a record OpenSSL has not been given travel as they came. */
 	bool whole = tap->rec_given == tap->rec_need;
-	h->cipher_in = whole ? str_from(NULL, 0)
-			     : str_from((const char *)tap->rec, tap->rec_have);
-	if (h->cipher_in.ptr == NULL)
-		h->cipher_in = str_from("", 0);
+	h->cipher_in = str_from((const char *)tap->rec, whole ? 0 : tap->rec_have);
 	return 0;
 }
 
