@@ -18,7 +18,8 @@ static int b64_value(char c)
 static int32_t utf8_next(struct str s, size_t *i)
 {
 	unsigned char c = (unsigned char)s.ptr[*i];
-	int n = c < 0x80 ? 0 : c >= 0xf0 && c < 0xf5 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 && c < 0xe0 ? 1 : -1;
+	int n = c < 0x80 ? 0 : c >= 0xf0 && c < 0xf5 ? 3 : c >= 0xe0 && c < 0xf0 ? 2 :
+		c >= 0xc2 && c < 0xe0 ? 1 : -1;
 	if (n < 0 || (c >= 0x80 && c < 0xc2))
 		return -1;
 	int32_t cp = n == 0 ? c : c & (0x3f >> n);
