@@ -52,7 +52,7 @@ static int copy_set_find(struct sqlite_store *s, int64_t mailbox_id, const uint3
 			c->bytes += m.size;
 		}
 	}
-	db_stmt_done(get);
+	sql_stmt_done(get);
 	return ret;
 }
 
@@ -65,17 +65,17 @@ static int copy_row(struct sqlite_store *s, int64_t from, int64_t dst_id, uint32
 	sqlite3_stmt *parts = msg == NULL ? NULL : db_stmt(s, STMT_COPY_PARTS, error_r);
 	if (parts == NULL)
 		return -1;
-	struct binder b = { msg, 0, SQLITE_OK };
-	db_bind_i64(&b, from);
-	db_bind_i64(&b, dst_id);
-	db_bind_i64(&b, uid);
-	db_bind_u64(&b, modseq);
+	struct sql_binder b = sql_binder(msg);
+	sql_bind_i64(&b, from);
+	sql_bind_i64(&b, dst_id);
+	sql_bind_i64(&b, uid);
+	sql_bind_u64(&b, modseq);
 	if (db_bind_run(s, &b, "copy message", error_r) < 0)
 		return -1;
 	*row_r = sqlite3_last_insert_rowid(s->db);
-	b = (struct binder){ parts, 0, SQLITE_OK };
-	db_bind_i64(&b, from);
-	db_bind_i64(&b, *row_r);
+	b = sql_binder(parts);
+	sql_bind_i64(&b, from);
+	sql_bind_i64(&b, *row_r);
 	return db_bind_run(s, &b, "copy parts", error_r);
 }
 
@@ -108,20 +108,20 @@ static int move_rows(struct sqlite_store *s, const struct copy_set *c, int64_t s
 	int ret = move == NULL ? -1 : 0;
 
 	for (size_t i = 0; ret == 0 && i < c->count; i++) {
-		struct binder b = { gone, 0, SQLITE_OK };
-		db_bind_i64(&b, src_id);
-		db_bind_i64(&b, c->src[i]);
-		db_bind_u64(&b, src_modseq);
+		struct sql_binder b = sql_binder(gone);
+		sql_bind_i64(&b, src_id);
+		sql_bind_i64(&b, c->src[i]);
+		sql_bind_u64(&b, src_modseq);
 		ret = db_bind_run(s, &b, "record expunge", error_r);
-		b = (struct binder){ move, 0, SQLITE_OK };
-		db_bind_i64(&b, c->rows[i]);
-		db_bind_i64(&b, dst_id);
-		db_bind_i64(&b, c->dst[i]);
-		db_bind_u64(&b, dst_modseq);
+		b = sql_binder(move);
+		sql_bind_i64(&b, c->rows[i]);
+		sql_bind_i64(&b, dst_id);
+		sql_bind_i64(&b, c->dst[i]);
+		sql_bind_u64(&b, dst_modseq);
 		if (ret == 0)
 			ret = db_bind_run(s, &b, "move message", error_r);
 		else
-			db_stmt_done(move);
+			sql_stmt_done(move);
 	}
 	return ret;
 }
@@ -175,8 +175,7 @@ int sqlite_copy(struct store *store, const char *from, const uint32_t *uids, siz
 		return STORE_ERROR;
 	if (mailbox_get(s, from, &src, &found_src, error_r) < 0 ||
 	    mailbox_get(s, to, &dst, &found_dst, error_r) < 0 ||
-	    db_query_int(s, "SELECT uidvalidity FROM mailboxes WHERE name = ?1", to, &uidvalidity,
-		      error_r) < 0) {
+	    db_query_int(s, STMT_MAILBOX_UIDVALIDITY, to, &uidvalidity, error_r) < 0) {
 		db_rollback(s);
 		return STORE_ERROR;
 	}

@@ -1,7 +1,7 @@
 /*
- * store-sqlite-db: the one way the backend runs SQL.  Statements are kept
- * (prepared once per store, reset after each use); a binder sets their
- * parameters in order and remembers the first failure.  Errors are
+ * store-sqlite-db: the one way the backend runs SQL: the kept statements of
+ * store-sqlite-schema.c through lib/sql.h (prepared once per store, reset
+ * after each use, parameters set with a binder).  Errors are
  * formatted into the store's buffer.  Transactions: BEGIN for a snapshot
  * read, BEGIN IMMEDIATE for a write (the account's write lock).
  */
@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+/* db_fail formats an error into the store and returns -1. */
 int db_fail(struct sqlite_store *s, const char **error_r, const char *fmt, ...)
 {
 	va_list ap;
@@ -42,64 +43,14 @@ int db_sql_fail(struct sqlite_store *s, const char *what, const char **error_r)
  * and without bindings.  Returns NULL with *error_r. */
 sqlite3_stmt *db_stmt(struct sqlite_store *s, enum stmt_id id, const char **error_r)
 {
-	if (s->stmts[id] == NULL &&
-	    sqlite3_prepare_v3(s->db, sqlite_stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-			       &s->stmts[id], NULL) != SQLITE_OK) {
+	sqlite3_stmt *st = sql_stmt(s->db, &s->stmts[id], sqlite_stmt_sql[id]);
+	if (st == NULL)
 		db_sql_fail(s, "prepare", error_r);
-		return NULL;
-	}
-	return s->stmts[id];
-}
-
-/* db_stmt_done makes a statement ready for its next use. */
-void db_stmt_done(sqlite3_stmt *st)
-{
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-}
-
-void db_bind_i64(struct binder *b, int64_t v)
-{
-	b->n++;
-	if (b->rc == SQLITE_OK)
-		b->rc = sqlite3_bind_int64(b->st, b->n, v);
-}
-
-/* db_bind_u64 stores an unsigned count; SQLite integers are signed 64-bit. */
-void db_bind_u64(struct binder *b, uint64_t v)
-{
-	if (v > INT64_MAX && b->rc == SQLITE_OK)
-		b->rc = SQLITE_TOOBIG;
-	db_bind_i64(b, (int64_t)v);
-}
-
-void db_bind_str(struct binder *b, struct str v)
-{
-	b->n++;
-	if (b->rc != SQLITE_OK)
-		return;
-	if (v.ptr == NULL)
-		v = STR("");
-	if (v.len > INT_MAX)
-		b->rc = SQLITE_TOOBIG;
-	else
-		b->rc = sqlite3_bind_text(b->st, b->n, v.ptr, (int)v.len, SQLITE_STATIC);
-}
-
-void db_bind_cstr(struct binder *b, const char *v)
-{
-	db_bind_str(b, str_c(v));
-}
-
-void db_bind_null(struct binder *b)
-{
-	b->n++;
-	if (b->rc == SQLITE_OK)
-		b->rc = sqlite3_bind_null(b->st, b->n);
+	return st;
 }
 
 /* db_bind_check turns a binder's failure into an error.  Returns 0 or -1. */
-int db_bind_check(struct sqlite_store *s, const struct binder *b, const char **error_r)
+int db_bind_check(struct sqlite_store *s, const struct sql_binder *b, const char **error_r)
 {
 	if (b->rc == SQLITE_OK)
 		return 0;
@@ -114,17 +65,17 @@ int db_step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
 	int ret = 0;
 	if (sqlite3_step(st) != SQLITE_DONE)
 		ret = db_sql_fail(s, what, error_r);
-	db_stmt_done(st);
+	sql_stmt_done(st);
 	return ret;
 }
 
 /* db_bind_run runs a bound statement that returns no rows (the binder's
  * failure first) and resets it.  Returns 0 or -1 with *error_r. */
-int db_bind_run(struct sqlite_store *s, struct binder *b, const char *what,
+int db_bind_run(struct sqlite_store *s, struct sql_binder *b, const char *what,
 		    const char **error_r)
 {
 	if (db_bind_check(s, b, error_r) < 0) {
-		db_stmt_done(b->st);
+		sql_stmt_done(b->st);
 		return -1;
 	}
 	return db_step_done(s, b->st, what, error_r);
@@ -155,7 +106,8 @@ int db_no_batch(struct sqlite_store *s, const char **error_r)
 	return 0;
 }
 
-/* db_exec runs SQL text once (schema, pragmas), not kept.  Returns 0 or -1. */
+/* db_exec runs a script of several statements once (a schema version, the
+ * pragmas), the one SQL not kept.  Returns 0 or -1. */
 int db_exec(struct sqlite_store *s, const char *sql, const char **error_r)
 {
 	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -163,18 +115,21 @@ int db_exec(struct sqlite_store *s, const char *sql, const char **error_r)
 	return 0;
 }
 
-/* db_query_int runs SQL that yields one integer (0 when there is no row). */
-int db_query_int(struct sqlite_store *s, const char *sql, const char *param,
-		     int64_t *value_r, const char **error_r)
+/* db_query_int runs kept statement id, which yields one integer, with param
+ * (when not NULL) as ?1: *value_r is that integer, 0 when there is no row. */
+int db_query_int(struct sqlite_store *s, enum stmt_id id, const char *param, int64_t *value_r,
+		 const char **error_r)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = db_stmt(s, id, error_r);
 	int ret = 0;
 
 	*value_r = 0;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_sql_fail(s, "prepare", error_r);
-	if (param != NULL && sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC) != SQLITE_OK)
-		ret = db_sql_fail(s, "bind", error_r);
+	if (st == NULL)
+		return -1;
+	struct sql_binder b = sql_binder(st);
+	if (param != NULL)
+		sql_bind_cstr(&b, param);
+	ret = db_bind_check(s, &b, error_r);
 	if (ret == 0) {
 		int rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW)
@@ -182,7 +137,7 @@ int db_query_int(struct sqlite_store *s, const char *sql, const char *param,
 		else if (rc != SQLITE_DONE)
 			ret = db_sql_fail(s, "query", error_r);
 	}
-	sqlite3_finalize(st);
+	sql_stmt_done(st);
 	return ret;
 }
 
@@ -190,30 +145,13 @@ int db_query_int(struct sqlite_store *s, const char *sql, const char *param,
  * transaction). */
 int db_meta_set(struct sqlite_store *s, const char *key, int64_t value, const char **error_r)
 {
-	sqlite3_stmt *st;
-
-	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-			       -1, &st, NULL) != SQLITE_OK)
-		return db_sql_fail(s, "prepare", error_r);
-	struct binder b = { st, 0, SQLITE_OK };
-	db_bind_cstr(&b, key);
-	db_bind_i64(&b, value);
-	int ret = db_bind_check(s, &b, error_r);
-	if (ret == 0 && sqlite3_step(st) != SQLITE_DONE)
-		ret = db_sql_fail(s, "meta", error_r);
-	sqlite3_finalize(st);
-	return ret;
-}
-
-/* db_prepare makes a one-off statement; NULL with *error_r. */
-sqlite3_stmt *db_prepare(struct sqlite_store *s, const char *sql, const char **error_r)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		db_sql_fail(s, "prepare", error_r);
-		return NULL;
-	}
-	return st;
+	sqlite3_stmt *st = db_stmt(s, STMT_META_SET, error_r);
+	if (st == NULL)
+		return -1;
+	struct sql_binder b = sql_binder(st);
+	sql_bind_cstr(&b, key);
+	sql_bind_i64(&b, value);
+	return db_bind_run(s, &b, "meta", error_r);
 }
 
 /* db_begin_write opens a write transaction after refusing an open batch. */
@@ -250,12 +188,4 @@ int db_read_begin(struct sqlite_store *s, const char **error_r)
 	if (db_no_batch(s, error_r) < 0)
 		return -1;
 	return db_run(s, STMT_BEGIN, error_r);
-}
-
-/* db_column_str gives a text column of the current row (valid until the
- * statement moves on). */
-struct str db_column_str(sqlite3_stmt *st, int col)
-{
-	const char *p = (const char *)sqlite3_column_text(st, col);
-	return p == NULL ? STR("") : str_from(p, (size_t)sqlite3_column_bytes(st, col));
 }

@@ -27,8 +27,8 @@ static int delivery_get(struct sqlite_store *s, const char *key, uint32_t *uid_r
 	sqlite3_stmt *st = db_stmt(s, STMT_DELIVERY_GET, error_r);
 	if (st == NULL)
 		return -1;
-	struct binder b = { st, 0, SQLITE_OK };
-	db_bind_cstr(&b, key);
+	struct sql_binder b = sql_binder(st);
+	sql_bind_cstr(&b, key);
 	int ret = db_bind_check(s, &b, error_r);
 	*found_r = false;
 	if (ret == 0) {
@@ -40,7 +40,7 @@ static int delivery_get(struct sqlite_store *s, const char *key, uint32_t *uid_r
 			ret = db_sql_fail(s, "delivery lookup", error_r);
 		}
 	}
-	db_stmt_done(st);
+	sql_stmt_done(st);
 	return ret;
 }
 
@@ -53,33 +53,33 @@ static int message_insert(struct sqlite_store *s, const struct mailbox_row *mb, 
 	sqlite3_stmt *st = db_stmt(s, STMT_MESSAGE_INSERT, error_r);
 	if (st == NULL)
 		return -1;
-	struct binder b = { st, 0, SQLITE_OK };
-	db_bind_i64(&b, mb->id);
-	db_bind_i64(&b, uid);
-	db_bind_cstr(&b, hash);
-	db_bind_u64(&b, msg->size);
-	db_bind_i64(&b, internal_date);
-	db_bind_u64(&b, modseq);
-	db_bind_str(&b, msg->envelope);
-	db_bind_str(&b, msg->body);
-	db_bind_str(&b, msg->bodystructure);
-	db_bind_str(&b, msg->subject);
-	db_bind_str(&b, msg->from);
-	db_bind_str(&b, msg->to);
-	db_bind_str(&b, msg->cc);
-	db_bind_str(&b, msg->message_id);
-	db_bind_str(&b, msg->in_reply_to);
-	db_bind_str(&b, msg->references);
+	struct sql_binder b = sql_binder(st);
+	sql_bind_i64(&b, mb->id);
+	sql_bind_i64(&b, uid);
+	sql_bind_cstr(&b, hash);
+	sql_bind_u64(&b, msg->size);
+	sql_bind_i64(&b, internal_date);
+	sql_bind_u64(&b, modseq);
+	sql_bind_str(&b, msg->envelope);
+	sql_bind_str(&b, msg->body);
+	sql_bind_str(&b, msg->bodystructure);
+	sql_bind_str(&b, msg->subject);
+	sql_bind_str(&b, msg->from);
+	sql_bind_str(&b, msg->to);
+	sql_bind_str(&b, msg->cc);
+	sql_bind_str(&b, msg->message_id);
+	sql_bind_str(&b, msg->in_reply_to);
+	sql_bind_str(&b, msg->references);
 	if (msg->date < 0)
-		db_bind_null(&b);
+		sql_bind_null(&b);
 	else
-		db_bind_i64(&b, msg->date);
-	db_bind_u64(&b, msg->lines);
-	db_bind_i64(&b, flags);
-	db_bind_i64(&b, (int64_t)keywords);
-	db_bind_i64(&b, msg->date < 0 ? 0 : msg->date_zone);
+		sql_bind_i64(&b, msg->date);
+	sql_bind_u64(&b, msg->lines);
+	sql_bind_i64(&b, flags);
+	sql_bind_i64(&b, (int64_t)keywords);
+	sql_bind_i64(&b, msg->date < 0 ? 0 : msg->date_zone);
 	if (db_bind_check(s, &b, error_r) < 0) {
-		db_stmt_done(st);
+		sql_stmt_done(st);
 		return -1;
 	}
 	if (db_step_done(s, st, "insert message", error_r) < 0)
@@ -97,21 +97,21 @@ static int parts_insert(struct sqlite_store *s, int64_t rowid, const struct mime
 		return -1;
 	for (size_t i = 0; i < msg->part_count; i++) {
 		const struct mime_part *p = &msg->parts[i];
-		struct binder b = { st, 0, SQLITE_OK };
-		db_bind_i64(&b, rowid);
-		db_bind_u64(&b, i);
-		db_bind_str(&b, p->section);
-		db_bind_i64(&b, p->depth);
-		db_bind_i64(&b, p->child_count);
-		db_bind_i64(&b, p->is_embedded_message != 0);
-		db_bind_u64(&b, p->header_offset);
-		db_bind_u64(&b, p->header_size);
-		db_bind_u64(&b, p->body_offset);
-		db_bind_u64(&b, p->body_size);
-		db_bind_u64(&b, p->body_lines);
-		db_bind_str(&b, p->content_type);
+		struct sql_binder b = sql_binder(st);
+		sql_bind_i64(&b, rowid);
+		sql_bind_u64(&b, i);
+		sql_bind_str(&b, p->section);
+		sql_bind_i64(&b, p->depth);
+		sql_bind_i64(&b, p->child_count);
+		sql_bind_i64(&b, p->is_embedded_message != 0);
+		sql_bind_u64(&b, p->header_offset);
+		sql_bind_u64(&b, p->header_size);
+		sql_bind_u64(&b, p->body_offset);
+		sql_bind_u64(&b, p->body_size);
+		sql_bind_u64(&b, p->body_lines);
+		sql_bind_str(&b, p->content_type);
 		if (db_bind_check(s, &b, error_r) < 0) {
-			db_stmt_done(st);
+			sql_stmt_done(st);
 			return -1;
 		}
 		if (db_step_done(s, st, "insert part", error_r) < 0)
@@ -154,14 +154,14 @@ static int deliver_locked(struct sqlite_store *s, const char *mailbox, const cha
 
 	if ((st = db_stmt(s, STMT_DELIVERY_INSERT, error_r)) == NULL)
 		return -1;
-	struct binder b = { st, 0, SQLITE_OK };
-	db_bind_cstr(&b, key);
-	db_bind_i64(&b, rowid);
-	db_bind_i64(&b, mb.id);
-	db_bind_i64(&b, uid);
-	db_bind_i64(&b, (int64_t)time(NULL));
+	struct sql_binder b = sql_binder(st);
+	sql_bind_cstr(&b, key);
+	sql_bind_i64(&b, rowid);
+	sql_bind_i64(&b, mb.id);
+	sql_bind_i64(&b, uid);
+	sql_bind_i64(&b, (int64_t)time(NULL));
 	if (db_bind_check(s, &b, error_r) < 0 || db_step_done(s, st, "insert delivery", error_r) < 0) {
-		db_stmt_done(st);
+		sql_stmt_done(st);
 		return -1;
 	}
 	*uid_r = uid;
@@ -337,8 +337,7 @@ int sqlite_append(struct store *store, const char *mailbox,
 	if (sqlite_batch_begin(store, error_r) < 0)
 		return STORE_ERROR;
 	if (mailbox_get(s, mailbox, &mb, &found, error_r) < 0 ||
-	    db_query_int(s, "SELECT uidvalidity FROM mailboxes WHERE name = ?1", mailbox,
-		      &uidvalidity, error_r) < 0) {
+	    db_query_int(s, STMT_MAILBOX_UIDVALIDITY, mailbox, &uidvalidity, error_r) < 0) {
 		sqlite_batch_abort(store);
 		return STORE_ERROR;
 	}

@@ -33,7 +33,7 @@ static int keywords_load(struct sqlite_store *s, const char **error_r)
 	if (s->keywords_loaded)
 		return 0;
 	keywords_forget(s);
-	sqlite3_stmt *st = db_prepare(s, "SELECT bit, name FROM keywords ORDER BY bit", error_r);
+	sqlite3_stmt *st = db_stmt(s, STMT_KEYWORD_LIST, error_r);
 	if (st == NULL)
 		return -1;
 	int rc, ret = 0;
@@ -50,7 +50,7 @@ static int keywords_load(struct sqlite_store *s, const char **error_r)
 	}
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = db_sql_fail(s, "keywords", error_r);
-	sqlite3_finalize(st);
+	sql_stmt_done(st);
 	if (ret == 0)
 		s->keywords_loaded = true;
 	else
@@ -94,14 +94,13 @@ int sqlite_keyword_index(struct store *store, const char *name, bool create,
 	}
 	if (db_begin_write(s, error_r) < 0)
 		return STORE_ERROR;
-	sqlite3_stmt *st = db_prepare(s, "INSERT OR IGNORE INTO keywords (bit, name) VALUES (?1, ?2)",
-				   error_r);
+	sqlite3_stmt *st = db_stmt(s, STMT_KEYWORD_ADD, error_r);
 	int ret = -1;
 	if (st != NULL) {
-		sqlite3_bind_int(st, 1, free_bit);
-		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-		ret = sqlite3_step(st) == SQLITE_DONE ? 0 : db_sql_fail(s, "add keyword", error_r);
-		sqlite3_finalize(st);
+		struct sql_binder b = sql_binder(st);
+		sql_bind_i64(&b, free_bit);
+		sql_bind_cstr(&b, name);
+		ret = db_bind_run(s, &b, "add keyword", error_r);
 	}
 	if (ret < 0) {
 		db_rollback(s);
@@ -157,11 +156,11 @@ static int flags_store(struct sqlite_store *s, int64_t row, const struct store_m
 	sqlite3_stmt *st = db_stmt(s, STMT_FLAGS_SET, error_r);
 	if (st == NULL)
 		return -1;
-	struct binder b = { st, 0, SQLITE_OK };
-	db_bind_i64(&b, row);
-	db_bind_i64(&b, m->flags);
-	db_bind_i64(&b, (int64_t)m->keywords);
-	db_bind_u64(&b, m->modseq);
+	struct sql_binder b = sql_binder(st);
+	sql_bind_i64(&b, row);
+	sql_bind_i64(&b, m->flags);
+	sql_bind_i64(&b, (int64_t)m->keywords);
+	sql_bind_u64(&b, m->modseq);
 	return db_bind_run(s, &b, "update flags", error_r);
 }
 
@@ -199,10 +198,10 @@ static int flags_locked(struct sqlite_store *s, const struct mailbox_row *mb, co
 			continue;
 		m.modseq = modseq;
 		r->changed[r->changed_count++] = m;
-		db_stmt_done(get);
+		sql_stmt_done(get);
 		ret = flags_store(s, row, &m, error_r);
 	}
-	db_stmt_done(get);
+	sql_stmt_done(get);
 	if (ret == 0 && r->changed_count > 0)
 		ret = mailbox_advance(s, mb->id, mb->uidnext, modseq, error_r);
 	return ret;

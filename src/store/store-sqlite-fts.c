@@ -30,22 +30,22 @@ static int fts_insert(struct sqlite_store *s, int64_t rowid, const struct index_
 		return -1;
 	sqlite3_bind_int64(fields, 1, rowid);
 	if (sqlite3_step(fields) != SQLITE_ROW) {
-		db_stmt_done(fields);
+		sql_stmt_done(fields);
 		return db_sql_fail(s, "index message", error_r);
 	}
 	/* The field texts stay valid until fields is reset. */
-	struct binder b = { st, 0, SQLITE_OK };
-	db_bind_i64(&b, rowid);
+	struct sql_binder b = sql_binder(st);
+	sql_bind_i64(&b, rowid);
 	for (int col = 0; col < 4; col++)
-		db_bind_str(&b, db_column_str(fields, col));
-	db_bind_str(&b, buf_str(&text->bcc));
-	db_bind_str(&b, buf_str(&text->body));
-	db_bind_str(&b, buf_str(&text->header));
+		sql_bind_str(&b, sql_column_str(fields, col));
+	sql_bind_str(&b, buf_str(&text->bcc));
+	sql_bind_str(&b, buf_str(&text->body));
+	sql_bind_str(&b, buf_str(&text->header));
 	int ret = db_bind_check(s, &b, error_r);
 	if (ret == 0)
 		ret = db_step_done(s, st, "index message", error_r);
-	db_stmt_done(st);
-	db_stmt_done(fields);
+	sql_stmt_done(st);
+	sql_stmt_done(fields);
 	return ret;
 }
 
@@ -169,7 +169,7 @@ static int backfill_parts(struct sqlite_store *s, struct backfill *bf, int64_t i
 		p->body_size = (uint64_t)sqlite3_column_int64(bf->parts, 3);
 		p->child_count = (unsigned)sqlite3_column_int(bf->parts, 4);
 		p->is_embedded_message = sqlite3_column_int(bf->parts, 5);
-		struct str type = db_column_str(bf->parts, 6);
+		struct str type = sql_column_str(bf->parts, 6);
 		type.len = type.len < BACKFILL_TYPE_MAX ? type.len : BACKFILL_TYPE_MAX;
 		memcpy(bf->type[n], type.ptr, type.len);
 		p->content_type = str_from(bf->type[n], type.len);
@@ -178,7 +178,7 @@ static int backfill_parts(struct sqlite_store *s, struct backfill *bf, int64_t i
 			 p->body_size <= size - p->body_offset;
 		n++;
 	}
-	sqlite3_reset(bf->parts);
+	sql_stmt_done(bf->parts);
 	if (n < MIME_MAX_PARTS && rc != SQLITE_DONE)
 		return db_sql_fail(s, "read parts", error_r);
 	*count_r = inside ? n : 0;
@@ -221,11 +221,9 @@ int fts_backfill(struct sqlite_store *s, const char **error_r)
 
 	if (bf == NULL)
 		return db_fail(s, error_r, "store: out of memory");
-	bf->parts = db_prepare(s,
-		"SELECT header_offset, header_size, body_offset, body_size, child_count,"
-		" is_message, content_type FROM parts WHERE message_id = ?1 ORDER BY idx", error_r);
+	bf->parts = db_stmt(s, STMT_BACKFILL_PARTS, error_r);
 	if (bf->parts != NULL)
-		row = db_prepare(s, "SELECT id, blob, size FROM messages ORDER BY id", error_r);
+		row = db_stmt(s, STMT_BACKFILL_MESSAGES, error_r);
 	if (row != NULL) {
 		ret = 0;
 		while (ret == 0 && (rc = sqlite3_step(row)) == SQLITE_ROW)
@@ -233,8 +231,8 @@ int fts_backfill(struct sqlite_store *s, const char **error_r)
 		if (ret == 0 && rc != SQLITE_DONE)
 			ret = db_sql_fail(s, "index old messages", error_r);
 	}
-	sqlite3_finalize(row);
-	sqlite3_finalize(bf->parts);
+	if (row != NULL)
+		sql_stmt_done(row);
 	free(bf);
 	return ret;
 }
@@ -251,15 +249,15 @@ int copy_fts(struct sqlite_store *s, int64_t from, int64_t to_row, const char **
 	int rc = sqlite3_step(get), ret = 0;
 	if (rc == SQLITE_ROW) {
 		/* The texts stay valid until get is reset. */
-		struct binder b = { put, 0, SQLITE_OK };
-		db_bind_i64(&b, to_row);
+		struct sql_binder b = sql_binder(put);
+		sql_bind_i64(&b, to_row);
 		for (int col = 0; col < 7; col++)
-			db_bind_str(&b, db_column_str(get, col));
+			sql_bind_str(&b, sql_column_str(get, col));
 		ret = db_bind_run(s, &b, "copy index row", error_r);
 	} else if (rc != SQLITE_DONE) {
 		ret = db_sql_fail(s, "read index row", error_r);
 	}
-	db_stmt_done(get);
+	sql_stmt_done(get);
 	return ret;
 }
 
@@ -283,48 +281,30 @@ static size_t utf8_chars(const char *t)
 }
 
 /*
- * search_prepare makes the statement for a search of field (?1 the
- * mailbox id, ?2 the text) and gives in query what to bind as ?2.  From
- * three characters on, the FTS5 trigram index answers: the text as one
- * phrase (quotes doubled, so nothing in it is query syntax) matches as a
- * substring, case-insensitively.  A shorter text has no trigram: the
- * mailbox's indexed rows are scanned with instr(), which folds ASCII case
- * only.  The index is read first (CROSS JOIN), then each hit's message.
+ * search_stmt gives the kept statement for a search of field (?1 the
+ * mailbox id, ?2 the text: STMT_SEARCH_MATCH says how each runs) and puts
+ * in query what to bind as ?2: for the index, the text as one phrase
+ * (quotes doubled, so nothing in it is query syntax) restricted to field's
+ * column; for a scan, the text itself.
  */
-static sqlite3_stmt *search_prepare(struct sqlite_store *s, enum store_text_field field,
-				    const char *text, struct buf *query, const char **error_r)
+static sqlite3_stmt *search_stmt(struct sqlite_store *s, enum store_text_field field,
+				 const char *text, struct buf *query, const char **error_r)
 {
-	char sql[1024];
-	int n;
-
-	if (utf8_chars(text) >= 3) {
-		if (field != STORE_TEXT_ANY)
-			buf_printf(query, "%s : ", fts_columns[field]);
-		buf_putc(query, '"');
-		for (const char *p = text; *p != '\0'; p++)
-			if ((*p == '"' && buf_putc(query, '"') < 0) || buf_putc(query, *p) < 0)
-				break;
-		buf_putc(query, '"');
-		n = snprintf(sql, sizeof(sql),
-			     "SELECT m.uid FROM fts CROSS JOIN messages m ON m.id = fts.rowid"
-			     " WHERE fts MATCH ?2 AND m.mailbox_id = ?1 ORDER BY m.uid");
-	} else {
+	if (utf8_chars(text) < 3) {
 		buf_append(query, text, strlen(text));
-		n = snprintf(sql, sizeof(sql),
-			     "SELECT m.uid FROM messages m CROSS JOIN fts ON fts.rowid = m.id"
-			     " WHERE m.mailbox_id = ?1 AND (0");
-		for (int f = 0; f <= STORE_TEXT_ANY; f++)
-			if (field == STORE_TEXT_ANY || f == (int)field)
-				n += snprintf(sql + n, sizeof(sql) - (size_t)n,
-					      " OR instr(lower(fts.%s), lower(?2)) > 0",
-					      fts_columns[f]);
-		n += snprintf(sql + n, sizeof(sql) - (size_t)n, ") ORDER BY m.uid");
+		return db_stmt(s, (enum stmt_id)(STMT_SEARCH_SCAN + field), error_r);
 	}
-	assert(n > 0 && (size_t)n < sizeof(sql));
-	return db_prepare(s, sql, error_r);
+	if (field != STORE_TEXT_ANY)
+		buf_printf(query, "%s : ", fts_columns[field]);
+	buf_putc(query, '"');
+	for (const char *p = text; *p != '\0'; p++)
+		if ((*p == '"' && buf_putc(query, '"') < 0) || buf_putc(query, *p) < 0)
+			break;
+	buf_putc(query, '"');
+	return db_stmt(s, STMT_SEARCH_MATCH, error_r);
 }
 
-/* sqlite_text_search: see search_prepare for how each search runs. */
+/* sqlite_text_search: see search_stmt for how each search runs. */
 int sqlite_text_search(struct store *store, const char *mailbox,
 			      enum store_text_field field, const char *text, uint32_t **uids_r,
 			      size_t *count_r, const char **error_r)
@@ -337,16 +317,16 @@ int sqlite_text_search(struct store *store, const char *mailbox,
 	if (ret != STORE_OK)
 		return ret;
 	buf_init(&query, strlen(text) * 2 + 64);
-	sqlite3_stmt *st = search_prepare(s, field, text, &query, error_r);
+	sqlite3_stmt *st = search_stmt(s, field, text, &query, error_r);
 	ret = STORE_ERROR;
 	if (st != NULL) {
-		struct binder b = { st, 0, SQLITE_OK };
-		db_bind_i64(&b, mb.id);
-		db_bind_str(&b, buf_str(&query));
-		if (db_bind_check(s, &b, error_r) == 0 &&
-		    uids_collect(s, st, uids_r, count_r, error_r) == 0)
+		struct sql_binder b = sql_binder(st);
+		sql_bind_i64(&b, mb.id);
+		sql_bind_str(&b, buf_str(&query));
+		if (db_bind_check(s, &b, error_r) < 0)
+			sql_stmt_done(st);
+		else if (uids_collect(s, st, uids_r, count_r, error_r) == 0)
 			ret = STORE_OK;
-		sqlite3_finalize(st);
 	}
 	buf_free(&query);
 	db_rollback(s);

@@ -27,8 +27,7 @@ static int next_uidvalidity(struct sqlite_store *s, uint32_t *value_r, const cha
 {
 	int64_t last;
 
-	if (db_query_int(s, "SELECT value FROM meta WHERE key = 'last_uidvalidity'", NULL, &last,
-		      error_r) < 0)
+	if (db_query_int(s, STMT_LAST_UIDVALIDITY, NULL, &last, error_r) < 0)
 		return -1;
 	int64_t now = (int64_t)time(NULL);
 	int64_t next = now > last ? now : last + 1;
@@ -48,27 +47,19 @@ static int mailbox_insert(struct sqlite_store *s, const char *name,
 			  const char **error_r)
 {
 	uint32_t uidvalidity;
-	sqlite3_stmt *st;
 
 	if (next_uidvalidity(s, &uidvalidity, error_r) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT OR IGNORE INTO mailboxes (name, special_use, uidvalidity,"
-			       " uidnext, highestmodseq, subscribed, created)"
-			       " VALUES (?1, ?2, ?3, 1, 1, ?4, ?5)",
-			       -1, &st, NULL) != SQLITE_OK)
-		return db_sql_fail(s, "prepare", error_r);
-	struct binder b = { st, 0, SQLITE_OK };
-	db_bind_cstr(&b, name);
-	db_bind_i64(&b, special_use);
-	db_bind_i64(&b, uidvalidity);
-	db_bind_i64(&b, subscribed);
-	db_bind_i64(&b, (int64_t)time(NULL));
-	int ret = db_bind_check(s, &b, error_r);
-	if (ret == 0 && sqlite3_step(st) != SQLITE_DONE)
-		ret = db_sql_fail(s, "create mailbox", error_r);
-	sqlite3_finalize(st);
-	return ret;
+	sqlite3_stmt *st = db_stmt(s, STMT_MAILBOX_INSERT, error_r);
+	if (st == NULL)
+		return -1;
+	struct sql_binder b = sql_binder(st);
+	sql_bind_cstr(&b, name);
+	sql_bind_i64(&b, special_use);
+	sql_bind_i64(&b, uidvalidity);
+	sql_bind_i64(&b, subscribed);
+	sql_bind_i64(&b, (int64_t)time(NULL));
+	return db_bind_run(s, &b, "create mailbox", error_r);
 }
 
 /* create_default_mailboxes makes the mailboxes every new account has. */
@@ -96,8 +87,8 @@ int mailbox_get(struct sqlite_store *s, const char *name, struct mailbox_row *ro
 	sqlite3_stmt *st = db_stmt(s, STMT_MAILBOX_GET, error_r);
 	if (st == NULL)
 		return -1;
-	struct binder b = { st, 0, SQLITE_OK };
-	db_bind_cstr(&b, name);
+	struct sql_binder b = sql_binder(st);
+	sql_bind_cstr(&b, name);
 	int ret = db_bind_check(s, &b, error_r);
 	*found_r = false;
 	if (ret == 0) {
@@ -111,7 +102,7 @@ int mailbox_get(struct sqlite_store *s, const char *name, struct mailbox_row *ro
 			ret = db_sql_fail(s, "mailbox lookup", error_r);
 		}
 	}
-	db_stmt_done(st);
+	sql_stmt_done(st);
 	return ret;
 }
 
@@ -135,10 +126,10 @@ int mailbox_advance(struct sqlite_store *s, int64_t id, int64_t uidnext,
 	sqlite3_stmt *st = db_stmt(s, STMT_MAILBOX_ADVANCE, error_r);
 	if (st == NULL)
 		return -1;
-	struct binder b = { st, 0, SQLITE_OK };
-	db_bind_i64(&b, id);
-	db_bind_i64(&b, uidnext);
-	db_bind_u64(&b, highestmodseq);
+	struct sql_binder b = sql_binder(st);
+	sql_bind_i64(&b, id);
+	sql_bind_i64(&b, uidnext);
+	sql_bind_u64(&b, highestmodseq);
 	return db_bind_run(s, &b, "advance mailbox", error_r);
 }
 
@@ -189,7 +180,7 @@ int sqlite_mailbox_list(struct store *store, struct store_mailbox **list_r,
 	}
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = db_sql_fail(s, "list mailboxes", error_r);
-	db_stmt_done(st);
+	sql_stmt_done(st);
 	if (ret < 0) {
 		store_mailbox_list_free(&list, count);
 		return -1;
@@ -235,17 +226,15 @@ int sqlite_mailbox_get(struct store *store, const char *name, struct store_mailb
 	struct sqlite_store *s = sqlite_store(store);
 	if (db_no_batch(s, error_r) < 0)
 		return STORE_ERROR;
-	sqlite3_stmt *st = db_prepare(s,
-		"SELECT b.id, b.name, b.special_use, b.uidvalidity, b.uidnext,"
-		" b.highestmodseq, b.subscribed,"
-		/* One pass over the mailbox's rows for all four counts. */
-		" count(m.id), coalesce(sum((m.flags & 1) = 0), 0), coalesce(sum(m.size), 0),"
-		" coalesce(sum(m.uid >= b.first_recent), 0)"
-		" FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id"
-		" WHERE b.name = ?1 GROUP BY b.id", error_r);
+	sqlite3_stmt *st = db_stmt(s, STMT_MAILBOX_STATUS, error_r);
 	if (st == NULL)
 		return STORE_ERROR;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	struct sql_binder b = sql_binder(st);
+	sql_bind_cstr(&b, name);
+	if (db_bind_check(s, &b, error_r) < 0) {
+		sql_stmt_done(st);
+		return STORE_ERROR;
+	}
 	int rc = sqlite3_step(st), ret = STORE_OK;
 	if (rc == SQLITE_ROW) {
 		memset(box_r, 0, sizeof(*box_r));
@@ -268,7 +257,7 @@ int sqlite_mailbox_get(struct store *store, const char *name, struct store_mailb
 	} else {
 		ret = db_sql_fail(s, "mailbox", error_r);
 	}
-	sqlite3_finalize(st);
+	sql_stmt_done(st);
 	return ret;
 }
 
@@ -283,8 +272,7 @@ int sqlite_mailbox_claim_recent(struct store *store, const char *name, uint32_t 
 	/* Usually nothing arrived since the last claim: answer that without
 	 * the write lock and the commit's sync (every SELECT asks). */
 	if (db_no_batch(s, error_r) < 0 ||
-	    db_query_int(s, "SELECT CASE WHEN first_recent < uidnext THEN 0 ELSE uidnext END"
-			 " FROM mailboxes WHERE name = ?1", name, &unchanged, error_r) < 0)
+	    db_query_int(s, STMT_RECENT_UNCHANGED, name, &unchanged, error_r) < 0)
 		return STORE_ERROR;
 	if (unchanged > 0) {
 		*first_r = *next_r = (uint32_t)(unchanged > UINT32_MAX ? UINT32_MAX : unchanged);
@@ -293,16 +281,19 @@ int sqlite_mailbox_claim_recent(struct store *store, const char *name, uint32_t 
 	int opened = mailbox_write(s, name, &mb, error_r);
 	if (opened != STORE_OK)
 		return opened;
-	if (db_query_int(s, "SELECT first_recent FROM mailboxes WHERE name = ?1", name, &first,
-		      error_r) < 0) {
+	if (db_query_int(s, STMT_RECENT_FIRST, name, &first, error_r) < 0) {
 		db_rollback(s);
 		return STORE_ERROR;
 	}
 	if (first < mb.uidnext) {
-		char sql[128];
-		snprintf(sql, sizeof(sql), "UPDATE mailboxes SET first_recent = %lld WHERE id = %lld",
-			 (long long)mb.uidnext, (long long)mb.id);
-		if (db_exec(s, sql, error_r) < 0 || db_commit(s, error_r) < 0) {
+		sqlite3_stmt *st = db_stmt(s, STMT_RECENT_SET, error_r);
+		struct sql_binder b = sql_binder(st);
+		if (st != NULL) {
+			sql_bind_i64(&b, mb.id);
+			sql_bind_i64(&b, mb.uidnext);
+		}
+		if (st == NULL || db_bind_run(s, &b, "claim recent", error_r) < 0 ||
+		    db_commit(s, error_r) < 0) {
 			db_rollback(s);
 			return STORE_ERROR;
 		}
@@ -320,7 +311,7 @@ static int mailbox_room(struct sqlite_store *s, const char **error_r)
 {
 	int64_t count;
 
-	if (db_query_int(s, "SELECT count(*) FROM mailboxes", NULL, &count, error_r) < 0)
+	if (db_query_int(s, STMT_MAILBOX_COUNT, NULL, &count, error_r) < 0)
 		return STORE_ERROR;
 	return count < STORE_MAILBOXES_MAX ? STORE_OK : STORE_LIMIT;
 }
@@ -361,20 +352,18 @@ int sqlite_mailbox_delete(struct store *store, const char *name, const char **er
 	int opened = mailbox_write(s, name, &mb, error_r);
 	if (opened != STORE_OK)
 		return opened;
-	sqlite3_stmt *a = db_prepare(s, "DELETE FROM fts WHERE rowid IN"
-				     " (SELECT id FROM messages WHERE mailbox_id = ?1)", error_r);
-	sqlite3_stmt *b = a == NULL ? NULL : db_prepare(s, "DELETE FROM mailboxes WHERE id = ?1", error_r);
+	/* The index rows first: the mailbox's messages go with it (ON DELETE
+	 * CASCADE), and with them the ids that name the index rows. */
 	int ret = -1;
-	if (b != NULL) {
-		sqlite3_bind_int64(a, 1, mb.id);
-		sqlite3_bind_int64(b, 1, mb.id);
-		if (sqlite3_step(a) == SQLITE_DONE && sqlite3_step(b) == SQLITE_DONE)
-			ret = 0;
-		else
-			db_sql_fail(s, "delete mailbox", error_r);
+	for (enum stmt_id id = STMT_MAILBOX_UNINDEX; id <= STMT_MAILBOX_DELETE; id++) {
+		sqlite3_stmt *st = db_stmt(s, id, error_r);
+		if (st == NULL)
+			break;
+		struct sql_binder b = sql_binder(st);
+		sql_bind_i64(&b, mb.id);
+		if ((ret = db_bind_run(s, &b, "delete mailbox", error_r)) < 0)
+			break;
 	}
-	sqlite3_finalize(a);
-	sqlite3_finalize(b);
 	if (ret < 0) {
 		db_rollback(s);
 		return STORE_ERROR;
@@ -448,16 +437,15 @@ int sqlite_mailbox_rename(struct store *store, const char *from, const char *to,
 		return db_commit(s, error_r) < 0 ? STORE_ERROR : STORE_OK;
 	}
 	/* The mailbox and its children: every new name must be free. */
-	/* Children by bytes: substr() of a text counts characters. */
-	sqlite3_stmt *list = db_prepare(s, "SELECT id, name FROM mailboxes WHERE name = ?1"
-					" OR substr(CAST(name AS BLOB), 1, ?2) = CAST(?1 || '/' AS BLOB)",
-				     error_r);
-	sqlite3_stmt *upd = list == NULL ? NULL
-			  : db_prepare(s, "UPDATE mailboxes SET name = ?2 WHERE id = ?1", error_r);
+	sqlite3_stmt *list = db_stmt(s, STMT_MAILBOX_FAMILY, error_r);
+	sqlite3_stmt *upd = list == NULL ? NULL : db_stmt(s, STMT_MAILBOX_RENAME, error_r);
 	int ret = upd == NULL ? STORE_ERROR : STORE_OK;
 	if (upd != NULL) {
-		sqlite3_bind_text(list, 1, from, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(list, 2, (int64_t)fl + 1);
+		struct sql_binder b = sql_binder(list);
+		sql_bind_cstr(&b, from);
+		sql_bind_i64(&b, (int64_t)fl + 1);
+		if (db_bind_check(s, &b, error_r) < 0)
+			ret = STORE_ERROR;
 		while (ret == STORE_OK && sqlite3_step(list) == SQLITE_ROW) {
 			const char *name = (const char *)sqlite3_column_text(list, 1);
 			size_t rest = strlen(name) - fl;
@@ -468,19 +456,19 @@ int sqlite_mailbox_rename(struct store *store, const char *from, const char *to,
 			}
 			memcpy(new_name, to, tl);
 			memcpy(new_name + tl, name + fl, rest + 1);
-			sqlite3_reset(upd);
-			sqlite3_bind_int64(upd, 1, sqlite3_column_int64(list, 0));
-			sqlite3_bind_text(upd, 2, new_name, -1, SQLITE_TRANSIENT);
-			int rc = sqlite3_step(upd);
+			b = sql_binder(upd);
+			sql_bind_i64(&b, sqlite3_column_int64(list, 0));
+			sql_bind_cstr(&b, new_name);
+			int rc = b.rc == SQLITE_OK ? sqlite3_step(upd) : b.rc;
 			if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT)
 				ret = STORE_EXISTS;
 			else if (rc != SQLITE_DONE)
 				ret = db_sql_fail(s, "rename", error_r);
+			sql_stmt_done(upd);
 			free(new_name);
 		}
+		sql_stmt_done(list);
 	}
-	sqlite3_finalize(list);
-	sqlite3_finalize(upd);
 	if (ret == STORE_EXISTS)
 		return db_status_fail(s, STORE_EXISTS, error_r, "A renamed child mailbox exists");
 	if (ret != STORE_OK)
@@ -497,18 +485,13 @@ int sqlite_mailbox_subscribe(struct store *store, const char *name, bool subscri
 	struct sqlite_store *s = sqlite_store(store);
 	if (db_begin_write(s, error_r) < 0)
 		return STORE_ERROR;
-	sqlite3_stmt *st = db_prepare(s, "UPDATE mailboxes SET subscribed = ?2 WHERE name = ?1",
-				   error_r);
-	if (st == NULL) {
-		db_rollback(s);
-		return STORE_ERROR;
+	sqlite3_stmt *st = db_stmt(s, STMT_MAILBOX_SUBSCRIBE, error_r);
+	struct sql_binder b = sql_binder(st);
+	if (st != NULL) {
+		sql_bind_cstr(&b, name);
+		sql_bind_i64(&b, subscribed);
 	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, subscribed);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		db_sql_fail(s, "subscribe", error_r);
+	if (st == NULL || db_bind_run(s, &b, "subscribe", error_r) < 0) {
 		db_rollback(s);
 		return STORE_ERROR;
 	}

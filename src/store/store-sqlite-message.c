@@ -31,14 +31,14 @@ static int message_query(struct sqlite_store *s, enum stmt_id id, int64_t mailbo
 	sqlite3_stmt *st = db_stmt(s, id, error_r);
 	if (st == NULL)
 		return -1;
-	struct binder b = { st, 0, SQLITE_OK };
-	db_bind_i64(&b, mailbox_id);
+	struct sql_binder b = sql_binder(st);
+	sql_bind_i64(&b, mailbox_id);
 	if (id != STMT_MESSAGE_LIST)
-		db_bind_i64(&b, p2);
+		sql_bind_i64(&b, p2);
 	if (id == STMT_MESSAGE_RANGE)
-		db_bind_i64(&b, p3);
+		sql_bind_i64(&b, p3);
 	if (db_bind_check(s, &b, error_r) < 0) {
-		db_stmt_done(st);
+		sql_stmt_done(st);
 		return -1;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -66,7 +66,7 @@ static int message_query(struct sqlite_store *s, enum stmt_id id, int64_t mailbo
 	}
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = db_sql_fail(s, "list messages", error_r);
-	db_stmt_done(st);
+	sql_stmt_done(st);
 	if (ret < 0) {
 		free(list);
 		return -1;
@@ -112,72 +112,73 @@ int sqlite_message_list(struct store *store, const char *mailbox,
 	return 0;
 }
 
+/* expunge_one removes message uid of mailbox id (when it is there) with
+ * its index row and records it as expunged at modseq. */
+static int expunge_one(struct sqlite_store *s, int64_t mailbox_id, uint32_t uid,
+		       uint64_t modseq, const char **error_r)
+{
+	sqlite3_stmt *del = db_stmt(s, STMT_MESSAGE_DELETE, error_r);
+	if (del == NULL)
+		return -1;
+	struct sql_binder b = sql_binder(del);
+	sql_bind_i64(&b, mailbox_id);
+	sql_bind_i64(&b, uid);
+	int rc = b.rc == SQLITE_OK ? sqlite3_step(del) : b.rc;
+	if (rc == SQLITE_DONE) {
+		sql_stmt_done(del);
+		return 0; /* not there */
+	}
+	int64_t rowid = sqlite3_column_int64(del, 0);
+	if (rc != SQLITE_ROW || sqlite3_step(del) != SQLITE_DONE) {
+		db_sql_fail(s, "expunge", error_r);
+		sql_stmt_done(del);
+		return -1;
+	}
+	sql_stmt_done(del);
+	if (fts_delete(s, rowid, error_r) < 0)
+		return -1;
+	sqlite3_stmt *rec = db_stmt(s, STMT_EXPUNGED_ADD, error_r);
+	if (rec == NULL)
+		return -1;
+	b = sql_binder(rec);
+	sql_bind_i64(&b, mailbox_id);
+	sql_bind_i64(&b, uid);
+	sql_bind_u64(&b, modseq);
+	return db_bind_run(s, &b, "record expunge", error_r);
+}
+
 /* sqlite_expunge removes messages in one transaction, recording each with
  * the new MODSEQ for QRESYNC; their files stay (shared content) until a
  * clean-up pass collects files no message names. */
-int sqlite_expunge(struct store *store, const char *mailbox, const uint32_t *uids,
-			  size_t count, const char **error_r)
+int sqlite_expunge(struct store *store, const char *mailbox, const uint32_t *uids, size_t count,
+		   const char **error_r)
 {
 	struct sqlite_store *s = sqlite_store(store);
 	struct mailbox_row mb;
-	sqlite3_stmt *del = NULL, *rec = NULL, *adv = NULL;
-	int ret = -1;
 
 	if (db_no_batch(s, error_r) < 0)
 		return -1;
 	if (db_run(s, STMT_BEGIN_IMMEDIATE, error_r) < 0)
 		return -1;
 	if (mailbox_require(s, mailbox, &mb, error_r) < 0)
-		goto out;
+		goto failed;
 	uint64_t modseq = (uint64_t)mb.highestmodseq + 1;
-	if (sqlite3_prepare_v2(s->db, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ? RETURNING id", -1,
-			       &del, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO expunged VALUES (?, ?, ?)", -1, &rec,
-			       NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s->db, "UPDATE mailboxes SET highestmodseq = ? WHERE id = ?", -1,
-			       &adv, NULL) != SQLITE_OK) {
-		db_sql_fail(s, "prepare expunge", error_r);
-		goto out;
-	}
-	for (size_t i = 0; i < count; i++) {
-		sqlite3_reset(del);
-		sqlite3_bind_int64(del, 1, mb.id);
-		sqlite3_bind_int64(del, 2, uids[i]);
-		int rc = sqlite3_step(del);
-		if (rc == SQLITE_DONE)
-			continue; /* not there */
-		int64_t rowid = sqlite3_column_int64(del, 0);
-		if (rc != SQLITE_ROW || sqlite3_step(del) != SQLITE_DONE) {
-			db_sql_fail(s, "expunge", error_r);
-			goto out;
-		}
-		if (fts_delete(s, rowid, error_r) < 0)
-			goto out;
-		sqlite3_reset(rec);
-		sqlite3_bind_int64(rec, 1, mb.id);
-		sqlite3_bind_int64(rec, 2, uids[i]);
-		sqlite3_bind_int64(rec, 3, (int64_t)modseq);
-		if (sqlite3_step(rec) != SQLITE_DONE) {
-			db_sql_fail(s, "record expunge", error_r);
-			goto out;
-		}
-	}
-	sqlite3_bind_int64(adv, 1, (int64_t)modseq);
-	sqlite3_bind_int64(adv, 2, mb.id);
-	if (sqlite3_step(adv) != SQLITE_DONE) {
-		db_sql_fail(s, "advance modseq", error_r);
-		goto out;
-	}
-	if (db_run(s, STMT_COMMIT, error_r) < 0)
-		goto out;
-	ret = 0;
-out:
-	sqlite3_finalize(del);
-	sqlite3_finalize(rec);
-	sqlite3_finalize(adv);
-	if (ret < 0)
-		db_rollback(s);
-	return ret;
+	for (size_t i = 0; i < count; i++)
+		if (expunge_one(s, mb.id, uids[i], modseq, error_r) < 0)
+			goto failed;
+	sqlite3_stmt *adv = db_stmt(s, STMT_MAILBOX_MODSEQ, error_r);
+	if (adv == NULL)
+		goto failed;
+	struct sql_binder b = sql_binder(adv);
+	sql_bind_i64(&b, mb.id);
+	sql_bind_u64(&b, modseq);
+	if (db_bind_run(s, &b, "advance modseq", error_r) < 0 ||
+	    db_run(s, STMT_COMMIT, error_r) < 0)
+		goto failed;
+	return 0;
+failed:
+	db_rollback(s);
+	return -1;
 }
 
 /* sqlite_message_open finds the message's blob hash and opens that file. */
@@ -193,9 +194,9 @@ int sqlite_message_open(struct store *store, const char *mailbox, uint32_t uid,
 	sqlite3_stmt *st = db_stmt(s, STMT_MESSAGE_BLOB, error_r);
 	if (st == NULL)
 		return -1;
-	struct binder b = { st, 0, SQLITE_OK };
-	db_bind_cstr(&b, mailbox);
-	db_bind_i64(&b, uid);
+	struct sql_binder b = sql_binder(st);
+	sql_bind_cstr(&b, mailbox);
+	sql_bind_i64(&b, uid);
 	if (db_bind_check(s, &b, error_r) < 0) {
 		ret = -1;
 	} else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -207,7 +208,7 @@ int sqlite_message_open(struct store *store, const char *mailbox, uint32_t uid,
 	} else {
 		ret = db_sql_fail(s, "message lookup", error_r);
 	}
-	db_stmt_done(st);
+	sql_stmt_done(st);
 	if (ret < 0)
 		return -1;
 	/* blob_open refuses anything but a hash as a file name. */
@@ -347,9 +348,9 @@ int sqlite_message_meta(struct store *store, const char *mailbox, uint32_t uid,
 out:
 	free(mbk);
 	if (st != NULL)
-		db_stmt_done(st);
+		sql_stmt_done(st);
 	if (ps != NULL)
-		db_stmt_done(ps);
+		sql_stmt_done(ps);
 	db_rollback(s);
 	return ret;
 }
@@ -413,7 +414,7 @@ int uids_collect(struct sqlite_store *s, sqlite3_stmt *st, uint32_t **uids_r,
 	}
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = db_sql_fail(s, "list UIDs", error_r);
-	db_stmt_done(st);
+	sql_stmt_done(st);
 	if (ret < 0) {
 		free(list);
 		return -1;
@@ -430,11 +431,11 @@ static int expunged_since(struct sqlite_store *s, int64_t mailbox_id, uint64_t m
 	sqlite3_stmt *st = db_stmt(s, STMT_EXPUNGED_SINCE, error_r);
 	if (st == NULL)
 		return -1;
-	struct binder b = { st, 0, SQLITE_OK };
-	db_bind_i64(&b, mailbox_id);
-	db_bind_u64(&b, modseq);
+	struct sql_binder b = sql_binder(st);
+	sql_bind_i64(&b, mailbox_id);
+	sql_bind_u64(&b, modseq);
 	if (db_bind_check(s, &b, error_r) < 0) {
-		db_stmt_done(st);
+		sql_stmt_done(st);
 		return -1;
 	}
 	return uids_collect(s, st, uids_r, count_r, error_r);

@@ -21,6 +21,12 @@
 /* STMT_MAILBOX_LIST counts unseen messages as those without bit 1. */
 _Static_assert(STORE_FLAG_SEEN == 1, "STMT_MAILBOX_LIST hard-codes the \\Seen bit");
 
+/* A short search's scan of the fields named by the SEARCH_IN()s. */
+#define SEARCH_SCAN(fields)                                                          \
+	"SELECT m.uid FROM messages m CROSS JOIN fts ON fts.rowid = m.id"            \
+	" WHERE m.mailbox_id = ?1 AND (0" fields ") ORDER BY m.uid"
+#define SEARCH_IN(column) " OR instr(lower(fts." column "), lower(?2)) > 0"
+
 const char *const sqlite_stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN] = "BEGIN",
 	[STMT_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
@@ -113,6 +119,72 @@ const char *const sqlite_stmt_sql[STMT_COUNT] = {
 		"UPDATE messages SET mailbox_id = ?2, uid = ?3, modseq = ?4 WHERE id = ?1",
 	[STMT_FLAGS_SET] =
 		"UPDATE messages SET flags = ?2, keywords = ?3, modseq = ?4 WHERE id = ?1",
+	[STMT_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+	[STMT_LAST_UIDVALIDITY] = "SELECT value FROM meta WHERE key = 'last_uidvalidity'",
+	[STMT_HAS_TABLE] = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+	[STMT_SCHEMA_VERSION] = "SELECT value FROM meta WHERE key = 'schema_version'",
+	/* Answers with the mode now in force. */
+	[STMT_JOURNAL_WAL] = "PRAGMA journal_mode = WAL",
+	[STMT_QUOTA_LIMIT] = "SELECT value FROM meta WHERE key = 'quota_storage'",
+	[STMT_QUOTA_USED] = "SELECT coalesce(sum(size), 0) FROM messages",
+	[STMT_MAILBOX_INSERT] =
+		"INSERT OR IGNORE INTO mailboxes (name, special_use, uidvalidity,"
+		" uidnext, highestmodseq, subscribed, created)"
+		" VALUES (?1, ?2, ?3, 1, 1, ?4, ?5)",
+	[STMT_MAILBOX_UIDVALIDITY] = "SELECT uidvalidity FROM mailboxes WHERE name = ?1",
+	[STMT_MAILBOX_STATUS] =
+		"SELECT b.id, b.name, b.special_use, b.uidvalidity, b.uidnext,"
+		" b.highestmodseq, b.subscribed,"
+		/* One pass over the mailbox's rows for all four counts. */
+		" count(m.id), coalesce(sum((m.flags & 1) = 0), 0), coalesce(sum(m.size), 0),"
+		" coalesce(sum(m.uid >= b.first_recent), 0)"
+		" FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id"
+		" WHERE b.name = ?1 GROUP BY b.id",
+	[STMT_MAILBOX_COUNT] = "SELECT count(*) FROM mailboxes",
+	[STMT_MAILBOX_UNINDEX] =
+		"DELETE FROM fts WHERE rowid IN (SELECT id FROM messages WHERE mailbox_id = ?1)",
+	[STMT_MAILBOX_DELETE] = "DELETE FROM mailboxes WHERE id = ?1",
+	/* A mailbox and its children, by bytes: substr() of a text counts
+	 * characters. */
+	[STMT_MAILBOX_FAMILY] =
+		"SELECT id, name FROM mailboxes WHERE name = ?1"
+		" OR substr(CAST(name AS BLOB), 1, ?2) = CAST(?1 || '/' AS BLOB)",
+	[STMT_MAILBOX_RENAME] = "UPDATE mailboxes SET name = ?2 WHERE id = ?1",
+	[STMT_MAILBOX_SUBSCRIBE] = "UPDATE mailboxes SET subscribed = ?2 WHERE name = ?1",
+	[STMT_MAILBOX_MODSEQ] = "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1",
+	[STMT_RECENT_UNCHANGED] =
+		"SELECT CASE WHEN first_recent < uidnext THEN 0 ELSE uidnext END"
+		" FROM mailboxes WHERE name = ?1",
+	[STMT_RECENT_FIRST] = "SELECT first_recent FROM mailboxes WHERE name = ?1",
+	[STMT_RECENT_SET] = "UPDATE mailboxes SET first_recent = ?2 WHERE id = ?1",
+	[STMT_MESSAGE_DELETE] = "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2 RETURNING id",
+	[STMT_KEYWORD_LIST] = "SELECT bit, name FROM keywords ORDER BY bit",
+	[STMT_KEYWORD_ADD] = "INSERT OR IGNORE INTO keywords (bit, name) VALUES (?1, ?2)",
+	[STMT_BACKFILL_MESSAGES] = "SELECT id, blob, size FROM messages ORDER BY id",
+	[STMT_BACKFILL_PARTS] =
+		"SELECT header_offset, header_size, body_offset, body_size, child_count,"
+		" is_message, content_type FROM parts WHERE message_id = ?1 ORDER BY idx",
+	/*
+	 * Searches (?1 the mailbox id, ?2 the text).  From three characters
+	 * on, the FTS5 trigram index answers: the text as one phrase (quotes
+	 * doubled, so nothing in it is query syntax) matches as a substring,
+	 * case-insensitively.  A shorter text has no trigram: the mailbox's
+	 * indexed rows are scanned with instr(), which folds ASCII case only.
+	 * The index is read first (CROSS JOIN), then each hit's message.
+	 */
+	[STMT_SEARCH_MATCH] =
+		"SELECT m.uid FROM fts CROSS JOIN messages m ON m.id = fts.rowid"
+		" WHERE fts MATCH ?2 AND m.mailbox_id = ?1 ORDER BY m.uid",
+	[STMT_SEARCH_SCAN + STORE_TEXT_SUBJECT] = SEARCH_SCAN(SEARCH_IN("subject")),
+	[STMT_SEARCH_SCAN + STORE_TEXT_FROM] = SEARCH_SCAN(SEARCH_IN("from_addr")),
+	[STMT_SEARCH_SCAN + STORE_TEXT_TO] = SEARCH_SCAN(SEARCH_IN("to_addr")),
+	[STMT_SEARCH_SCAN + STORE_TEXT_CC] = SEARCH_SCAN(SEARCH_IN("cc_addr")),
+	[STMT_SEARCH_SCAN + STORE_TEXT_BCC] = SEARCH_SCAN(SEARCH_IN("bcc")),
+	[STMT_SEARCH_SCAN + STORE_TEXT_BODY] = SEARCH_SCAN(SEARCH_IN("body")),
+	/* IMAP TEXT: the whole header (decoded and as received) and the body. */
+	[STMT_SEARCH_SCAN + STORE_TEXT_ANY] = SEARCH_SCAN(
+		SEARCH_IN("subject") SEARCH_IN("from_addr") SEARCH_IN("to_addr")
+		SEARCH_IN("cc_addr") SEARCH_IN("bcc") SEARCH_IN("body") SEARCH_IN("header")),
 };
 
 /*

@@ -53,13 +53,11 @@ static int schema_version(struct sqlite_store *s, int64_t *version_r, const char
 	int64_t has_meta;
 
 	*version_r = 0;
-	if (db_query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-		      "meta", &has_meta, error_r) < 0)
+	if (db_query_int(s, STMT_HAS_TABLE, "meta", &has_meta, error_r) < 0)
 		return -1;
 	if (has_meta == 0)
 		return 0;
-	return db_query_int(s, "SELECT value FROM meta WHERE key = 'schema_version'", NULL,
-			 version_r, error_r);
+	return db_query_int(s, STMT_SCHEMA_VERSION, NULL, version_r, error_r);
 }
 
 /*
@@ -114,13 +112,13 @@ static int db_configure(struct sqlite_store *s, const char **error_r)
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 
 	/* The pragma answers with the mode now in force. */
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK)
-		return db_sql_fail(s, "prepare", error_r);
+	sqlite3_stmt *st = db_stmt(s, STMT_JOURNAL_WAL, error_r);
+	if (st == NULL)
+		return -1;
 	int rc = sqlite3_step(st);
 	const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
 	bool wal = mode != NULL && sqlite3_stricmp(mode, "wal") == 0;
-	sqlite3_finalize(st);
+	sql_stmt_done(st);
 	if (rc != SQLITE_ROW)
 		return db_sql_fail(s, "journal_mode", error_r);
 	if (!wal)
@@ -263,12 +261,11 @@ static int sqlite_open(const char *dir, struct store **store_r, const char **err
 int quota_check(struct sqlite_store *s, uint64_t adding, const char **error_r)
 {
 	int64_t limit, used;
-	if (db_query_int(s, "SELECT value FROM meta WHERE key = 'quota_storage'", NULL, &limit,
-		      error_r) < 0)
+	if (db_query_int(s, STMT_QUOTA_LIMIT, NULL, &limit, error_r) < 0)
 		return STORE_ERROR;
 	if (limit <= 0)
 		return STORE_OK;
-	if (db_query_int(s, "SELECT coalesce(sum(size), 0) FROM messages", NULL, &used, error_r) < 0)
+	if (db_query_int(s, STMT_QUOTA_USED, NULL, &used, error_r) < 0)
 		return STORE_ERROR;
 	if (adding > (uint64_t)limit || (uint64_t)used > (uint64_t)limit - adding) {
 		*error_r = "Quota exceeded";
@@ -283,9 +280,8 @@ static int sqlite_quota_get(struct store *store, uint64_t *limit_r, uint64_t *us
 	struct sqlite_store *s = sqlite_store(store);
 	int64_t limit, used;
 	if (db_no_batch(s, error_r) < 0 ||
-	    db_query_int(s, "SELECT value FROM meta WHERE key = 'quota_storage'", NULL, &limit,
-		      error_r) < 0 ||
-	    db_query_int(s, "SELECT coalesce(sum(size), 0) FROM messages", NULL, &used, error_r) < 0)
+	    db_query_int(s, STMT_QUOTA_LIMIT, NULL, &limit, error_r) < 0 ||
+	    db_query_int(s, STMT_QUOTA_USED, NULL, &used, error_r) < 0)
 		return STORE_ERROR;
 	*limit_r = limit > 0 ? (uint64_t)limit : 0;
 	*used_r = used > 0 ? (uint64_t)used : 0;

@@ -26,6 +26,8 @@
 
 #include <sqlite3.h>
 
+#include "lib/sql.h"
+
 #include "blob.h"
 #include "index-text.h"
 
@@ -69,18 +71,36 @@ enum stmt_id {
 	STMT_FLAGS_SET,
 	STMT_META_MESSAGE,
 	STMT_META_PARTS,
+	STMT_META_SET,
+	STMT_LAST_UIDVALIDITY,
+	STMT_HAS_TABLE,
+	STMT_SCHEMA_VERSION,
+	STMT_JOURNAL_WAL,
+	STMT_QUOTA_LIMIT,
+	STMT_QUOTA_USED,
+	STMT_MAILBOX_INSERT,
+	STMT_MAILBOX_UIDVALIDITY,
+	STMT_MAILBOX_STATUS,
+	STMT_MAILBOX_COUNT,
+	STMT_MAILBOX_UNINDEX,
+	STMT_MAILBOX_DELETE,
+	STMT_MAILBOX_FAMILY,
+	STMT_MAILBOX_RENAME,
+	STMT_MAILBOX_SUBSCRIBE,
+	STMT_MAILBOX_MODSEQ,
+	STMT_RECENT_UNCHANGED,
+	STMT_RECENT_FIRST,
+	STMT_RECENT_SET,
+	STMT_MESSAGE_DELETE,
+	STMT_KEYWORD_LIST,
+	STMT_KEYWORD_ADD,
+	STMT_BACKFILL_MESSAGES,
+	STMT_BACKFILL_PARTS,
+	STMT_SEARCH_MATCH,
+	/* STMT_SEARCH_SCAN + field (enum store_text_field), in its order. */
+	STMT_SEARCH_SCAN,
+	STMT_SEARCH_SCAN_LAST = STMT_SEARCH_SCAN + STORE_TEXT_ANY,
 	STMT_COUNT
-};
-
-/*
- * A binder sets parameters ?1, ?2, ... in order and remembers the first
- * failure, so a long INSERT reads as a list of values checked once.
- * Texts are bound SQLITE_STATIC: they must live until stmt_done.
- */
-struct binder {
-	sqlite3_stmt *st;
-	int n;
-	int rc;
 };
 
 /* Index text kept for the commit: the text held past this (a batch of
@@ -160,31 +180,23 @@ int db_fail(struct sqlite_store *s, const char **error_r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int db_sql_fail(struct sqlite_store *s, const char *what, const char **error_r);
 sqlite3_stmt *db_stmt(struct sqlite_store *s, enum stmt_id id, const char **error_r);
-void db_stmt_done(sqlite3_stmt *st);
-void db_bind_i64(struct binder *b, int64_t v);
-void db_bind_u64(struct binder *b, uint64_t v);
-void db_bind_str(struct binder *b, struct str v);
-void db_bind_cstr(struct binder *b, const char *v);
-void db_bind_null(struct binder *b);
-int db_bind_check(struct sqlite_store *s, const struct binder *b, const char **error_r);
+int db_bind_check(struct sqlite_store *s, const struct sql_binder *b, const char **error_r);
 int db_step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
 		 const char **error_r);
-int db_bind_run(struct sqlite_store *s, struct binder *b, const char *what,
+int db_bind_run(struct sqlite_store *s, struct sql_binder *b, const char *what,
 		const char **error_r);
 int db_run(struct sqlite_store *s, enum stmt_id id, const char **error_r);
 void db_rollback(struct sqlite_store *s);
 int db_no_batch(struct sqlite_store *s, const char **error_r);
 int db_exec(struct sqlite_store *s, const char *sql, const char **error_r);
-int db_query_int(struct sqlite_store *s, const char *sql, const char *param,
-		 int64_t *value_r, const char **error_r);
+int db_query_int(struct sqlite_store *s, enum stmt_id id, const char *param, int64_t *value_r,
+		 const char **error_r);
 int db_meta_set(struct sqlite_store *s, const char *key, int64_t value, const char **error_r);
-sqlite3_stmt *db_prepare(struct sqlite_store *s, const char *sql, const char **error_r);
 int db_begin_write(struct sqlite_store *s, const char **error_r);
 int db_commit(struct sqlite_store *s, const char **error_r);
 int db_status_fail(struct sqlite_store *s, int status, const char **error_r,
 		   const char *text);
 int db_read_begin(struct sqlite_store *s, const char **error_r);
-struct str db_column_str(sqlite3_stmt *st, int col);
 
 /* store-sqlite-mailbox.c */
 int create_default_mailboxes(struct sqlite_store *s, const char **error_r);
