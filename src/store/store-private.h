@@ -1,7 +1,7 @@
 #ifndef RAVELIN_STORE_PRIVATE_H
 #define RAVELIN_STORE_PRIVATE_H
 /*
- * The table every store backend fills in (store-sqlite.c today; a
+ * The table every store backend fills in (store-sqlite.c, store-mem.c; a
  * PostgreSQL + object-store backend later).  store.c checks the arguments
  * of the public calls and then dispatches through this table, so a backend
  * may rely on:
@@ -13,7 +13,9 @@
  *     are not: the backend masks them); the UIDs given to copy and
  *     flags_update are ascending without repeats;
  *   - msg->size equals the content length and every part lies inside it.
- * A backend embeds struct store as the first member of its own structure.
+ * A backend embeds struct store as the first member of its own structure,
+ * and struct store_meta_head first in what message_meta allocates (store.c
+ * sets its free).
  * Lists it returns are allocated with malloc (names too): store.c frees them.
  */
 #include "store.h"
@@ -104,6 +106,14 @@ struct store {
 	const struct store_backend *backend;
 };
 
+/* The start of every meta a backend gives: store_message_meta_free calls
+ * free, the backend's message_meta_free. */
+struct store_meta_head {
+	struct store_message_meta meta;
+	void (*free)(struct store_message_meta *meta);
+};
+
 extern const struct store_backend store_backend_sqlite;
+extern const struct store_backend store_backend_mem;
 
 #endif

@@ -235,7 +235,7 @@ int sqlite_message_range(struct store *store, const char *mailbox, uint32_t firs
 }
 
 struct meta_block {
-	struct store_message_meta meta;
+	struct store_meta_head head; /* first: store.c sees only this */
 	char *strings;
 };
 
@@ -291,7 +291,7 @@ int sqlite_message_meta(struct store *store, const char *mailbox, uint32_t uid,
 		goto out;
 	}
 	mbk->strings = text;
-	struct store_message_meta *m = &mbk->meta;
+	struct store_message_meta *m = &mbk->head.meta;
 	m->parts = parts;
 	m->part_count = nparts;
 	m->msg.uid = (uint32_t)sqlite3_column_int64(st, 1);

@@ -1,8 +1,7 @@
 /*
  * store: the public calls of store.h.  Each one checks its arguments (the
- * promises listed in store-private.h) and dispatches to the backend.  Only
- * the SQLite + files backend exists; choosing another one (by
- * configuration) will happen here.
+ * promises listed in store-private.h) and dispatches to the backend: the
+ * SQLite + files one, or the in-memory one (store_backend_use).
  */
 #include "store-private.h"
 
@@ -11,8 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-/* The backend for new and opened stores. */
-static const struct store_backend *const default_backend = &store_backend_sqlite;
+/* The backend for new and opened stores (store_backend_use). */
+static const struct store_backend *default_backend = &store_backend_sqlite;
 
 /* mailbox_name_check refuses names that are empty, too long or contain
  * control characters, and returns the canonical spelling: IMAP names INBOX
@@ -105,6 +104,21 @@ static int uids_sorted(const uint32_t *uids, size_t count, uint32_t **sorted_r, 
 	*sorted_r = v;
 	*count_r = n;
 	return 0;
+}
+
+/* store_backend_use: see store.h. */
+int store_backend_use(const char *name)
+{
+	static const struct store_backend *const backends[] = { &store_backend_sqlite,
+								 &store_backend_mem };
+
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		if (strcmp(backends[i]->name, name) == 0) {
+			default_backend = backends[i];
+			return 0;
+		}
+	}
+	return -1;
 }
 
 /* store_preinit: see store.h; process-wide, for the default backend. */
@@ -387,15 +401,18 @@ int store_message_meta(struct store *store, const char *mailbox, uint32_t uid,
 	assert(store != NULL && mailbox != NULL && meta_r != NULL && error_r != NULL);
 	*meta_r = NULL;
 	NAME_OR_FAIL(n, mailbox);
-	return store->backend->message_meta(store, n, uid, meta_r, error_r);
+	int ret = store->backend->message_meta(store, n, uid, meta_r, error_r);
+	if (ret == STORE_OK)
+		((struct store_meta_head *)*meta_r)->free = store->backend->message_meta_free;
+	return ret;
 }
 
+/* store_message_meta_free: the backend that made the meta frees it. */
 void store_message_meta_free(struct store_message_meta **meta)
 {
 	if (meta == NULL || *meta == NULL)
 		return;
-	/* Only one backend exists; it owns the layout of the allocation. */
-	store_backend_sqlite.message_meta_free(*meta);
+	((struct store_meta_head *)*meta)->free(*meta);
 	*meta = NULL;
 }
 

@@ -4,7 +4,8 @@
  * store: one account's mail (and later calendars and contacts).  This is the
  * whole interface the worker sees; backends sit behind a table of functions
  * (store-sqlite.c is the embedded default: SQLite in WAL mode, synchronous
- * FULL, message files named by content hash).  No backend types leak out,
+ * FULL, message files named by content hash; store-mem.c keeps everything
+ * in memory, for tests).  No backend types leak out,
  * so a PostgreSQL + object-store backend can stand behind the same calls.
  *
  * Durability: a call that adds or changes data returns 0 only after the data
@@ -169,6 +170,16 @@ int store_message_list(struct store *store, const char *mailbox, struct store_me
 /* store_message_open opens a message's content read-only; returns an fd or -1. */
 int store_message_open(struct store *store, const char *mailbox, uint32_t uid,
 		       const char **error_r);
+
+/*
+ * store_backend_use chooses the backend of the stores this process creates
+ * and opens after it (store_preinit, store_create, store_open): "sqlite",
+ * the default (store-sqlite.c: a database and content files in the account
+ * directory), or "mem" (store-mem.c: everything in this process, found by
+ * the directory's name, kept until the process ends; for tests).  Returns
+ * 0, or -1 for any other name.
+ */
+int store_backend_use(const char *name);
 
 /*
  * store_expunge removes the messages uids[0..count) of mailbox (UIDs that

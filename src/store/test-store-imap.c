@@ -1263,5 +1263,25 @@ int test_store_imap_run(void)
 		cmocka_unit_test_setup_teardown(test_calls_during_batch, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup_dir, teardown_dir),
 	};
-	return cmocka_run_group_tests_name("store-imap", tests, NULL, NULL);
+	/* The tests that ask only what store.h promises, on store-mem. */
+	const struct CMUnitTest mem_tests[] = {
+		cmocka_unit_test_setup_teardown(test_keywords, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_mailbox_get, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_mailbox_rename, setup_dir_mem,
+						teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_rename_inbox, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_subscribe, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_message_range_and_meta, setup_dir_mem,
+						teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_flags_update, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_copy, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_move, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_append, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_changes, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_quota, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_calls_during_batch, setup_dir_mem,
+						teardown_dir_mem),
+	};
+	int failed = cmocka_run_group_tests_name("store-imap", tests, NULL, NULL);
+	return failed + cmocka_run_group_tests_name("store-imap-mem", mem_tests, NULL, NULL);
 }

@@ -1,0 +1,146 @@
+/*
+ * Unit tests for what every store backend does alike, run against both
+ * (SQLite and store-mem): substring search; and store-mem's own calls for
+ * tests (store-mem.h).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "store/store-mem.h"
+#include "store/store.h"
+#include "store/test-store.h"
+
+static const char message[] = "Subject: Quarterly report\r\nFrom: alice@example.org\r\n\r\n"
+			      "The figures for the third quarter are in.\r\n";
+
+static struct store *open_new(const struct test_dir *d)
+{
+	struct store *store = NULL;
+	const char *error = NULL;
+	if (store_create(d->path, &error) != 0 || store_open(d->path, &store, &error) != 0)
+		fail_msg("store: %s", error);
+	return store;
+}
+
+/* Substring search, case-insensitive, on both backends alike. */
+static void test_search_alike(void **state)
+{
+	bool dup;
+	struct store *store = open_new(*state);
+	const char *error = NULL;
+	uint32_t *uids;
+	size_t count;
+	const struct {
+		enum store_text_field field;
+		const char *text;
+		size_t hits;
+	} cases[] = {
+		{ STORE_TEXT_BODY, "THIRD QUARTER", 1 }, { STORE_TEXT_BODY, "figures for", 1 },
+		{ STORE_TEXT_BODY, "quarterly", 0 },     { STORE_TEXT_ANY, "quarterly", 1 },
+		{ STORE_TEXT_ANY, "ALICE@", 1 },         { STORE_TEXT_ANY, "Qu", 1 },
+		{ STORE_TEXT_ANY, "zz", 0 },             { STORE_TEXT_ANY, "", 1 },
+		{ STORE_TEXT_ANY, "budget OR menu", 0 },
+	};
+
+	deliver_text(store, "INBOX", "s1", message, &dup);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(store_text_search(store, "INBOX", cases[i].field, cases[i].text,
+						   &uids, &count, &error),
+				 STORE_OK);
+		if (count != cases[i].hits)
+			fail_msg("search %s: %zu hits", cases[i].text, count);
+		free(uids);
+	}
+	assert_int_equal(store_text_search(store, "Nowhere", STORE_TEXT_ANY, "x", &uids, &count,
+					   &error),
+			 STORE_NOT_FOUND);
+	store_close(&store);
+}
+
+/* store-mem's calls for tests: counters, a failing search, hidden
+ * messages, messages put as given. */
+static void test_mem_hooks(void **state)
+{
+	struct store *store = open_new(*state);
+	struct store_message_meta *meta;
+	const char *error = NULL;
+	uint32_t *uids;
+	size_t count;
+
+	const struct store_mem_message put = {
+		.m = { .uid = 7, .flags = STORE_FLAG_SEEN, .modseq = 30, .size = 2000 },
+		.content = "Subject: Put\r\n\r\n", .envelope = "(NIL)", .subject = "Put",
+		.from = "carol@c.org", .body = "the body text", .sent_date = -1,
+	};
+	assert_int_equal(store_mem_put(store, "INBOX", &put), 0);
+	assert_int_equal(store_mem_put(store, "INBOX", &put), -1); /* UID not above */
+	struct store_mailbox box;
+	assert_int_equal(store_mailbox_get(store, "INBOX", &box, &error), STORE_OK);
+	assert_int_equal(box.uidnext, 8);
+	assert_int_equal(box.highestmodseq, 30);
+	free(box.name);
+	assert_int_equal(store_message_meta(store, "INBOX", 7, &meta, &error), STORE_OK);
+	assert_int_equal(meta->msg.size, 2000);
+	assert_int_equal(meta->msg.modseq, 30);
+	assert_string_equal(meta->subject, "Put");
+	assert_string_equal(meta->envelope, "(NIL)");
+	assert_int_equal(meta->sent_date, -1);
+	store_message_meta_free(&meta);
+	assert_int_equal(store_text_search(store, "INBOX", STORE_TEXT_BODY, "BODY TEXT", &uids,
+					   &count, &error),
+			 STORE_OK);
+	assert_int_equal(count, 1);
+	free(uids);
+
+	assert_int_equal(store_mem_calls(store, STORE_MEM_MESSAGE_META), 1);
+	assert_int_equal(store_mem_calls(store, STORE_MEM_TEXT_SEARCH), 1);
+	store_mem_calls_reset(store);
+	assert_int_equal(store_mem_calls(store, STORE_MEM_TEXT_SEARCH), 0);
+
+	assert_int_equal(store_mem_fail_search(store, "FAIL", "index broken"), 0);
+	assert_int_equal(store_text_search(store, "INBOX", STORE_TEXT_ANY, "FAIL", &uids, &count,
+					   &error),
+			 STORE_ERROR);
+	assert_string_equal(error, "index broken");
+	assert_int_equal(store_mem_fail_search(store, NULL, NULL), 0);
+	assert_int_equal(store_text_search(store, "INBOX", STORE_TEXT_ANY, "FAIL", &uids, &count,
+					   &error),
+			 STORE_OK);
+
+	assert_int_equal(store_mem_hide(store, "INBOX", 7, true), 0);
+	assert_int_equal(store_mem_hide(store, "INBOX", 8, true), -1);
+	assert_int_equal(store_message_meta(store, "INBOX", 7, &meta, &error), STORE_NOT_FOUND);
+	assert_int_equal(store_message_open(store, "INBOX", 7, &error), -1);
+	struct store_message *list;
+	assert_int_equal(store_message_range(store, "INBOX", 1, 100, &list, &count, &error),
+			 STORE_OK);
+	assert_int_equal(count, 1);
+	free(list);
+	assert_int_equal(store_mem_hide(store, "INBOX", 7, false), 0);
+	int fd = store_message_open(store, "INBOX", 7, &error);
+	assert_true(fd >= 0);
+	char *content = read_all(fd);
+	assert_string_equal(content, "Subject: Put\r\n\r\n");
+	free(content);
+	close(fd);
+	assert_int_equal(store_mem_calls(store, STORE_MEM_MESSAGE_OPEN), 2);
+	store_close(&store);
+}
+
+int test_store_backends_run(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_search_alike, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_search_alike, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_mem_hooks, setup_dir_mem, teardown_dir_mem),
+	};
+	return cmocka_run_group_tests_name("store-backends", tests, NULL, NULL);
+}
