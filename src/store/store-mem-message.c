@@ -1,6 +1,6 @@
 /*
  * store-mem-message: the in-memory backend's messages: lists and ranges,
- * the pre-parsed answers, the content (a memory file),
+ * the pre-parsed answers, the content (a memory file or a reader),
  * expunge, flag updates, changes since a MODSEQ, and substring search
  * folded as the SQLite backend's index folds.
  */
@@ -24,6 +24,12 @@ struct mem_meta {
 	struct store_meta_head head; /* first: store.c sees only this */
 	struct mem_content *content;
 	struct store_part parts[];
+};
+
+/* The reader of a message: its content, kept by a reference. */
+struct mem_reader {
+	struct store_reader reader; /* first: store.c sees only this */
+	struct mem_content *content;
 };
 
 /* ---------- messages ---------- */
@@ -141,7 +147,8 @@ void mem_message_meta_free(struct store_message_meta *meta)
 	free(mb);
 }
 
-/* mem_message_open gives the content in a memory file. */
+/* mem_message_open gives the content in a memory file (the fd API of
+ * store.h; store_reader is the one without descriptors). */
 int mem_message_open(struct store *store, const char *mailbox, uint32_t uid,
 			    const char **error_r)
 {
@@ -168,6 +175,49 @@ int mem_message_open(struct store *store, const char *mailbox, uint32_t uid,
 		return mem_fail(s, error_r, "lseek(memfd) failed: %m");
 	}
 	return fd;
+}
+
+int mem_reader_open(struct store *store, const char *mailbox, uint32_t uid,
+			   struct store_reader **reader_r, const char **error_r)
+{
+	struct mem_store *s = mem_store(store);
+	struct mem_message *m;
+
+	s->calls[STORE_MEM_READER_OPEN]++;
+	int ret = message_visible(s, mailbox, uid, &m, error_r);
+	if (ret != STORE_OK)
+		return ret;
+	struct mem_reader *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return mem_no_memory(s, error_r);
+	r->reader.backend = &store_backend_mem;
+	r->reader.size = m->content->size;
+	r->content = m->content;
+	r->content->refs++;
+	*reader_r = &r->reader;
+	return STORE_OK;
+}
+
+int mem_reader_read(struct store_reader *reader, uint64_t offset, void *buf, size_t len,
+			   size_t *read_r, const char **error_r)
+{
+	struct mem_reader *r = (struct mem_reader *)reader;
+	(void)error_r;
+	size_t n = 0;
+	if (offset < r->content->size) {
+		n = r->content->size - (size_t)offset;
+		n = n < len ? n : len;
+		memcpy(buf, r->content->data + offset, n);
+	}
+	*read_r = n;
+	return STORE_OK;
+}
+
+void mem_reader_close(struct store_reader *reader)
+{
+	struct mem_reader *r = (struct mem_reader *)reader;
+	mem_content_unref(r->content);
+	free(r);
 }
 
 int mem_expunge(struct store *store, const char *mailbox, const uint32_t *uids,

@@ -160,6 +160,11 @@ int mem_message_meta(struct store *store, const char *mailbox, uint32_t uid,
 void mem_message_meta_free(struct store_message_meta *meta);
 int mem_message_open(struct store *store, const char *mailbox, uint32_t uid,
 		     const char **error_r);
+int mem_reader_open(struct store *store, const char *mailbox, uint32_t uid,
+		    struct store_reader **reader_r, const char **error_r);
+int mem_reader_read(struct store_reader *reader, uint64_t offset, void *buf, size_t len,
+		    size_t *read_r, const char **error_r);
+void mem_reader_close(struct store_reader *reader);
 int mem_expunge(struct store *store, const char *mailbox, const uint32_t *uids,
 		size_t count, const char **error_r);
 int mem_flags_update(struct store *store, const char *mailbox, const uint32_t *uids,

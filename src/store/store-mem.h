@@ -15,6 +15,7 @@ enum store_mem_call {
 	STORE_MEM_TEXT_SEARCH,
 	STORE_MEM_MESSAGE_META,
 	STORE_MEM_MESSAGE_OPEN,
+	STORE_MEM_READER_OPEN,
 	STORE_MEM_CALLS
 };
 
@@ -28,7 +29,7 @@ void store_mem_calls_reset(struct store *store);
 int store_mem_fail_search(struct store *store, const char *text, const char *error);
 
 /* store_mem_hide keeps message uid of mailbox in lists and ranges but has
- * store_message_meta and store_message_open answer
+ * store_message_meta, store_message_open and store_reader_open answer
  * that it is not there (as when it is expunged between two calls).
  * 0, or -1 when there is no such message. */
 int store_mem_hide(struct store *store, const char *mailbox, uint32_t uid, bool hidden);

@@ -14,8 +14,8 @@
  *     flags_update are ascending without repeats;
  *   - msg->size equals the content length and every part lies inside it.
  * A backend embeds struct store as the first member of its own structure,
- * and struct store_meta_head first in what message_meta allocates (store.c
- * sets its free).
+ * struct store_reader first in its readers, and struct store_meta_head
+ * first in what message_meta allocates (store.c sets its free).
  * Lists it returns are allocated with malloc (names too): store.c frees them.
  */
 #include "store.h"
@@ -55,6 +55,13 @@ struct store_backend {
 			    struct store_message **list_r, size_t *count_r, const char **error_r);
 	int (*message_open)(struct store *store, const char *mailbox, uint32_t uid,
 			    const char **error_r);
+	/* The reader calls (store.h): reader_open fills the reader's size;
+	 * read gets 0 < len <= size - offset. */
+	int (*reader_open)(struct store *store, const char *mailbox, uint32_t uid,
+			   struct store_reader **reader_r, const char **error_r);
+	int (*reader_read)(struct store_reader *reader, uint64_t offset, void *buf, size_t len,
+			   size_t *read_r, const char **error_r);
+	void (*reader_close)(struct store_reader *reader);
 	int (*expunge)(struct store *store, const char *mailbox, const uint32_t *uids,
 		       size_t count, const char **error_r);
 	/* The IMAP calls: the same meaning and statuses as in store.h. */
@@ -104,6 +111,12 @@ struct store_backend {
 
 struct store {
 	const struct store_backend *backend;
+};
+
+struct store_reader {
+	const struct store_backend *backend;
+	uint64_t size;
+	char error[STORE_ERROR_MAX];
 };
 
 /* The start of every meta a backend gives: store_message_meta_free calls

@@ -467,3 +467,83 @@ int sqlite_changes(struct store *store, const char *mailbox, uint64_t modseq,
 	db_rollback(s); /* read only: ending it is all */
 	return ret;
 }
+
+/* The reader of a message: its content file, open. */
+struct sqlite_reader {
+	struct store_reader reader; /* first: store.c sees only this */
+	int fd;
+};
+
+/* sqlite_reader_open finds the message's row in one snapshot and opens its
+ * file (content files never change: the reader sees the content as it
+ * was, whatever happens to the message later). */
+int sqlite_reader_open(struct store *store, const char *mailbox, uint32_t uid,
+		       struct store_reader **reader_r, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	struct mailbox_row mb;
+	struct store_message m;
+	int64_t row;
+	bool found = false;
+
+	int ret = mailbox_read(s, mailbox, &mb, error_r);
+	if (ret != STORE_OK)
+		return ret;
+	sqlite3_stmt *get = db_stmt(s, STMT_MESSAGE_ROW, error_r);
+	ret = get == NULL ? -1 : message_row_get(s, get, mb.id, uid, &m, &row, &found, error_r);
+	if (get != NULL)
+		sql_stmt_done(get);
+	db_rollback(s); /* read only: ending it is all */
+	if (ret < 0)
+		return STORE_ERROR;
+	if (!found)
+		return db_status_fail(s, STORE_NOT_FOUND, error_r, "No such message");
+	struct sqlite_reader *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return db_fail(s, error_r, "store: out of memory");
+	/* blob_open refuses anything but a hash as a file name. */
+	if ((r->fd = blob_open(&s->blobs, m.hash, error_r)) < 0) {
+		free(r);
+		return STORE_ERROR;
+	}
+	r->reader.backend = &store_backend_sqlite;
+	r->reader.size = m.size;
+	*reader_r = &r->reader;
+	return STORE_OK;
+}
+
+/* sqlite_reader_read reads the window with pread (no file position is
+ * shared); a file shorter than its row says is an error. */
+int sqlite_reader_read(struct store_reader *reader, uint64_t offset, void *buf, size_t len,
+		       size_t *read_r, const char **error_r)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)reader;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(r->fd, (char *)buf + done, len - done, (off_t)(offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n < 0)
+				snprintf(reader->error, sizeof(reader->error),
+					 "read(message) failed: %m");
+			else
+				snprintf(reader->error, sizeof(reader->error),
+					 "store: message file too short");
+			*error_r = reader->error;
+			return STORE_ERROR;
+		}
+		done += (size_t)n;
+	}
+	*read_r = done;
+	return STORE_OK;
+}
+
+void sqlite_reader_close(struct store_reader *reader)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)reader;
+	close(r->fd);
+	free(r);
+}
+

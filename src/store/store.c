@@ -544,3 +544,47 @@ int store_quota_set(struct store *store, uint64_t limit, const char **error_r)
 	assert(store != NULL && error_r != NULL);
 	return store->backend->quota_set(store, limit, error_r);
 }
+
+/* store_reader_open: see store.h; *reader_r is NULL unless STORE_OK. */
+int store_reader_open(struct store *store, const char *mailbox, uint32_t uid,
+		      struct store_reader **reader_r, uint64_t *size_r, const char **error_r)
+{
+	assert(store != NULL && mailbox != NULL && reader_r != NULL && size_r != NULL);
+	assert(error_r != NULL);
+	*reader_r = NULL;
+	*size_r = 0;
+	NAME_OR_FAIL(name, mailbox);
+	if (uid == 0) {
+		*error_r = "No such message";
+		return STORE_NOT_FOUND;
+	}
+	int ret = store->backend->reader_open(store, name, uid, reader_r, error_r);
+	if (ret == STORE_OK) {
+		assert((*reader_r)->backend == store->backend);
+		*size_r = (*reader_r)->size;
+	}
+	return ret;
+}
+
+/* store_reader_read: see store.h; reads past the end give 0 bytes without
+ * asking the backend. */
+int store_reader_read(struct store_reader *reader, uint64_t offset, void *buf, size_t len,
+		      size_t *read_r, const char **error_r)
+{
+	assert(reader != NULL && (buf != NULL || len == 0) && read_r != NULL && error_r != NULL);
+	*read_r = 0;
+	if (offset >= reader->size || len == 0)
+		return STORE_OK;
+	if (len > reader->size - offset)
+		len = (size_t)(reader->size - offset);
+	return reader->backend->reader_read(reader, offset, buf, len, read_r, error_r);
+}
+
+/* store_reader_close: see store.h. */
+void store_reader_close(struct store_reader **reader)
+{
+	if (*reader == NULL)
+		return;
+	(*reader)->backend->reader_close(*reader);
+	*reader = NULL;
+}

@@ -1,7 +1,7 @@
 /*
  * Unit tests for what every store backend does alike, run against both
- * (SQLite and store-mem): substring search; and store-mem's own calls for
- * tests (store-mem.h).
+ * (SQLite and store-mem): the message reader (store_reader_*), substring
+ * search; and store-mem's own calls for tests (store-mem.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +28,107 @@ static struct store *open_new(const struct test_dir *d)
 	if (store_create(d->path, &error) != 0 || store_open(d->path, &store, &error) != 0)
 		fail_msg("store: %s", error);
 	return store;
+}
+
+/* read_windows reads the whole content through reader, window bytes at a
+ * time, into a new string. */
+static char *read_windows(struct store_reader *reader, uint64_t size, size_t window)
+{
+	char *all = calloc(1, size + 1);
+	const char *error = NULL;
+	uint64_t at = 0;
+	size_t n;
+
+	assert_non_null(all);
+	do {
+		assert_int_equal(store_reader_read(reader, at, all + at, window, &n, &error),
+				 STORE_OK);
+		assert_true(n <= window);
+		at += n;
+	} while (n == window);
+	assert_int_equal(at, size);
+	return all;
+}
+
+static void test_reader(void **state)
+{
+	bool dup;
+	struct store *store = open_new(*state);
+	struct store_reader *reader = NULL;
+	const char *error = NULL;
+	uint64_t size = 0;
+	char buf[16];
+	size_t n = 99;
+
+	uint32_t uid = deliver_text(store, "INBOX", "q1", message, &dup);
+	assert_int_equal(store_reader_open(store, "inbox", uid, &reader, &size, &error), STORE_OK);
+	assert_int_equal(size, strlen(message));
+	/* Windows of every small size, and one larger than the content. */
+	for (size_t window = 1; window <= 17; window += 4) {
+		char *all = read_windows(reader, size, window);
+		assert_string_equal(all, message);
+		free(all);
+	}
+	char *all = read_windows(reader, size, 4096);
+	assert_string_equal(all, message);
+	free(all);
+	/* Any offset, any order; at and past the end: nothing. */
+	assert_int_equal(store_reader_read(reader, 9, buf, 9, &n, &error), STORE_OK);
+	assert_int_equal(n, 9);
+	assert_memory_equal(buf, "Quarterly", 9);
+	assert_int_equal(store_reader_read(reader, size - 3, buf, sizeof(buf), &n, &error),
+			 STORE_OK);
+	assert_int_equal(n, 3);
+	assert_memory_equal(buf, ".\r\n", 3);
+	assert_int_equal(store_reader_read(reader, size, buf, sizeof(buf), &n, &error), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_reader_read(reader, size + 100, buf, sizeof(buf), &n, &error),
+			 STORE_OK);
+	assert_int_equal(n, 0);
+
+	/* The reader outlives the message's expunge. */
+	assert_int_equal(store_expunge(store, "INBOX", &uid, 1, &error), 0);
+	assert_int_equal(store_reader_read(reader, 0, buf, 8, &n, &error), STORE_OK);
+	assert_memory_equal(buf, "Subject:", 8);
+	store_reader_close(&reader);
+	assert_null(reader);
+	store_reader_close(&reader);
+
+	/* Gone, never there, no mailbox. */
+	assert_int_equal(store_reader_open(store, "INBOX", uid, &reader, &size, &error),
+			 STORE_NOT_FOUND);
+	assert_null(reader);
+	assert_int_equal(size, 0);
+	assert_int_equal(store_reader_open(store, "INBOX", 0, &reader, &size, &error),
+			 STORE_NOT_FOUND);
+	assert_int_equal(store_reader_open(store, "INBOX", 777, &reader, &size, &error),
+			 STORE_NOT_FOUND);
+	assert_int_equal(store_reader_open(store, "Nowhere", 1, &reader, &size, &error),
+			 STORE_NOT_FOUND);
+
+	/* A copy reads the same content; an empty message reads nothing. */
+	uid = deliver_text(store, "INBOX", "q2", message, &dup);
+	uint32_t *src, *dst, uidvalidity;
+	size_t copied;
+	assert_int_equal(store_copy(store, "INBOX", &uid, 1, "Archive", false, &uidvalidity, &src,
+				    &dst, &copied, &error),
+			 STORE_OK);
+	assert_int_equal(copied, 1);
+	assert_int_equal(store_reader_open(store, "Archive", dst[0], &reader, &size, &error),
+			 STORE_OK);
+	all = read_windows(reader, size, 10);
+	assert_string_equal(all, message);
+	free(all);
+	free(src);
+	free(dst);
+	store_reader_close(&reader);
+	uid = deliver_text(store, "INBOX", "empty", "", &dup);
+	assert_int_equal(store_reader_open(store, "INBOX", uid, &reader, &size, &error), STORE_OK);
+	assert_int_equal(size, 0);
+	assert_int_equal(store_reader_read(reader, 0, buf, sizeof(buf), &n, &error), STORE_OK);
+	assert_int_equal(n, 0);
+	store_reader_close(&reader);
+	store_close(&store);
 }
 
 /* Substring search, case-insensitive, on both backends alike. */
@@ -71,9 +172,11 @@ static void test_mem_hooks(void **state)
 {
 	struct store *store = open_new(*state);
 	struct store_message_meta *meta;
+	struct store_reader *reader;
 	const char *error = NULL;
 	uint32_t *uids;
 	size_t count;
+	uint64_t size;
 
 	const struct store_mem_message put = {
 		.m = { .uid = 7, .flags = STORE_FLAG_SEEN, .modseq = 30, .size = 2000 },
@@ -118,6 +221,8 @@ static void test_mem_hooks(void **state)
 	assert_int_equal(store_mem_hide(store, "INBOX", 7, true), 0);
 	assert_int_equal(store_mem_hide(store, "INBOX", 8, true), -1);
 	assert_int_equal(store_message_meta(store, "INBOX", 7, &meta, &error), STORE_NOT_FOUND);
+	assert_int_equal(store_reader_open(store, "INBOX", 7, &reader, &size, &error),
+			 STORE_NOT_FOUND);
 	assert_int_equal(store_message_open(store, "INBOX", 7, &error), -1);
 	struct store_message *list;
 	assert_int_equal(store_message_range(store, "INBOX", 1, 100, &list, &count, &error),
@@ -132,13 +237,16 @@ static void test_mem_hooks(void **state)
 	free(content);
 	close(fd);
 	assert_int_equal(store_mem_calls(store, STORE_MEM_MESSAGE_OPEN), 2);
+	assert_int_equal(store_mem_calls(store, STORE_MEM_READER_OPEN), 1);
 	store_close(&store);
 }
 
 int test_store_backends_run(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_reader, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_search_alike, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_reader, setup_dir_mem, teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_search_alike, setup_dir_mem, teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_mem_hooks, setup_dir_mem, teardown_dir_mem),
 	};
