@@ -7,7 +7,8 @@
  * may rely on:
  *   - every pointer argument is non-NULL, iovcnt >= 0;
  *   - mailbox names are at most STORE_MAILBOX_NAME_MAX bytes, with INBOX
- *     spelled "INBOX" whatever case the caller used;
+ *     spelled "INBOX" whatever case the caller used, also as the first
+ *     level of a longer name ("inbox/sub" is "INBOX/sub");
  *   - delivery keys are 1..STORE_DELIVERY_KEY_MAX bytes;
  *   - flags to store_flags_update are within STORE_FLAGS_KEPT (APPEND's
  *     are not: the backend masks them); the UIDs given to copy and

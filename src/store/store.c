@@ -13,10 +13,16 @@
 /* The backend for new and opened stores (store_backend_use). */
 static const struct store_backend *default_backend = &store_backend_sqlite;
 
+/* Room for a mailbox name rewritten by mailbox_name_check. */
+#define NAME_BUF_SIZE (STORE_MAILBOX_NAME_MAX + 1)
+
 /* mailbox_name_check refuses names that are empty, too long or contain
  * control characters, and returns the canonical spelling: IMAP names INBOX
- * case-insensitively (RFC 9051 5.1), the store keeps it as "INBOX". */
-static const char *mailbox_name_check(const char *name, const char **error_r)
+ * case-insensitively, also as the first level of a hierarchy (RFC 9051
+ * 5.1: "inbox/sub" is INBOX's child), and the store keeps it as "INBOX".
+ * The result is name itself, a constant, or written into buf
+ * (NAME_BUF_SIZE bytes). */
+static const char *mailbox_name_check(const char *name, char *buf, const char **error_r)
 {
 	size_t len = strnlen(name, STORE_MAILBOX_NAME_MAX + 1);
 
@@ -31,7 +37,15 @@ static const char *mailbox_name_check(const char *name, const char **error_r)
 			return NULL;
 		}
 	}
-	return strcasecmp(name, "INBOX") == 0 ? "INBOX" : name;
+	if (strcasecmp(name, "INBOX") == 0)
+		return "INBOX";
+	if (len > 5 && name[5] == '/' && strncasecmp(name, "INBOX", 5) == 0 &&
+	    strncmp(name, "INBOX", 5) != 0) {
+		memcpy(buf, "INBOX", 5);
+		memcpy(buf + 5, name + 5, len - 5 + 1);
+		return buf;
+	}
+	return name;
 }
 
 /* message_check verifies that msg describes content of total bytes: the
@@ -177,18 +191,19 @@ void store_mailbox_list_free(struct store_mailbox **list, size_t count)
 }
 
 /* deliver_check checks every argument of a delivery (store-private.h lists
- * the promises the backend gets) and gives the mailbox name to use. */
+ * the promises the backend gets) and gives the mailbox name to use (maybe
+ * written into buf, NAME_BUF_SIZE bytes). */
 static const char *deliver_check(struct store *store, const char *mailbox,
 				 const char *delivery_key, const struct iovec *iov, int iovcnt,
 				 const struct mime_message *msg, uint32_t *uid_r,
-				 bool *duplicate_r, const char **error_r)
+				 bool *duplicate_r, char *buf, const char **error_r)
 {
 	assert(store != NULL && mailbox != NULL && delivery_key != NULL && msg != NULL);
 	assert(uid_r != NULL && duplicate_r != NULL && error_r != NULL);
 	*uid_r = 0;
 	*duplicate_r = false;
 
-	const char *name = mailbox_name_check(mailbox, error_r);
+	const char *name = mailbox_name_check(mailbox, buf, error_r);
 	if (name == NULL)
 		return NULL;
 	size_t key_len = strnlen(delivery_key, STORE_DELIVERY_KEY_MAX + 1);
@@ -239,8 +254,9 @@ int store_batch_deliver(struct store *store, const char *mailbox, const char *de
 			int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
 			const char **error_r)
 {
+	char buf[NAME_BUF_SIZE];
 	const char *name = deliver_check(store, mailbox, delivery_key, iov, iovcnt, msg, uid_r,
-					 duplicate_r, error_r);
+					 duplicate_r, buf, error_r);
 	if (name == NULL)
 		return -1;
 	return store->backend->batch_deliver(store, name, delivery_key, iov, iovcnt, msg,
@@ -269,7 +285,8 @@ int store_message_list(struct store *store, const char *mailbox, struct store_me
 	assert(error_r != NULL);
 	*list_r = NULL;
 	*count_r = 0;
-	const char *name = mailbox_name_check(mailbox, error_r);
+	char buf[NAME_BUF_SIZE];
+	const char *name = mailbox_name_check(mailbox, buf, error_r);
 	if (name == NULL)
 		return -1;
 	return store->backend->message_list(store, name, list_r, count_r, error_r);
@@ -280,7 +297,8 @@ int store_message_open(struct store *store, const char *mailbox, uint32_t uid,
 		       const char **error_r)
 {
 	assert(store != NULL && mailbox != NULL && error_r != NULL);
-	const char *name = mailbox_name_check(mailbox, error_r);
+	char buf[NAME_BUF_SIZE];
+	const char *name = mailbox_name_check(mailbox, buf, error_r);
 	if (name == NULL)
 		return -1;
 	if (uid == 0) {
@@ -295,7 +313,8 @@ int store_expunge(struct store *store, const char *mailbox, const uint32_t *uids
 		  const char **error_r)
 {
 	assert(store != NULL && mailbox != NULL && (uids != NULL || count == 0));
-	const char *name = mailbox_name_check(mailbox, error_r);
+	char buf[NAME_BUF_SIZE];
+	const char *name = mailbox_name_check(mailbox, buf, error_r);
 	if (name == NULL)
 		return -1;
 	return store->backend->expunge(store, name, uids, count, error_r);
@@ -303,9 +322,10 @@ int store_expunge(struct store *store, const char *mailbox, const uint32_t *uids
 
 /* ---------- the IMAP calls: names checked, then the backend ---------- */
 
-#define NAME_OR_FAIL(var, mailbox)                                  \
-	const char *var = mailbox_name_check(mailbox, error_r);     \
-	if (var == NULL)                                            \
+#define NAME_OR_FAIL(var, mailbox)                                      \
+	char var##_buf[NAME_BUF_SIZE];                                  \
+	const char *var = mailbox_name_check(mailbox, var##_buf, error_r); \
+	if (var == NULL)                                                \
 		return STORE_NOT_ALLOWED
 
 /* store_keyword_list: see store.h; *names_r is NULL and *count_r 0 on failure. */

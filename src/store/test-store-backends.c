@@ -1,7 +1,8 @@
 /*
  * Unit tests for what every store backend does alike, run against both
- * (SQLite and store-mem): the message reader (store_reader_*), substring
- * search; and store-mem's own calls for tests (store-mem.h).
+ * (SQLite and store-mem): the message reader (store_reader_*), INBOX as
+ * the first level of a mailbox name, substring search; and store-mem's own
+ * calls for tests (store-mem.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,6 +132,59 @@ static void test_reader(void **state)
 	store_close(&store);
 }
 
+/* One INBOX (RFC 9051 5.1): "inbox/sub" is INBOX's child, however INBOX
+ * is spelled, and the rest of the name keeps its case. */
+static void test_inbox_hierarchy(void **state)
+{
+	bool dup;
+	struct store *store = open_new(*state);
+	struct store_mailbox *list, box;
+	const char *error = NULL;
+	size_t count;
+
+	assert_int_equal(store_mailbox_create(store, "inbox/sub", &error), STORE_OK);
+	assert_int_equal(store_mailbox_create(store, "INBOX/sub", &error), STORE_EXISTS);
+	assert_int_equal(store_mailbox_create(store, "Inbox/sub", &error), STORE_EXISTS);
+	assert_int_equal(store_mailbox_create(store, "INBOX/Sub", &error), STORE_OK);
+	assert_int_equal(store_mailbox_create(store, "inboxes", &error), STORE_OK);
+	assert_int_equal(store_mailbox_create(store, "iNbOx/a/b", &error), STORE_OK);
+	assert_int_equal(store_mailbox_list(store, &list, &count, &error), 0);
+	int inboxes = 0;
+	bool sub = false, sub_upper = false, inboxes_kept = false, deep = false;
+	for (size_t i = 0; i < count; i++) {
+		inboxes += strcasecmp(list[i].name, "INBOX") == 0;
+		sub = sub || strcmp(list[i].name, "INBOX/sub") == 0;
+		sub_upper = sub_upper || strcmp(list[i].name, "INBOX/Sub") == 0;
+		inboxes_kept = inboxes_kept || strcmp(list[i].name, "inboxes") == 0;
+		deep = deep || strcmp(list[i].name, "INBOX/a/b") == 0;
+		assert_true(strncmp(list[i].name, "inbox/", 6) != 0);
+	}
+	assert_int_equal(inboxes, 1);
+	assert_true(sub && sub_upper && inboxes_kept && deep);
+	store_mailbox_list_free(&list, count);
+
+	/* Every call finds it by any spelling of INBOX. */
+	uint32_t uid = deliver_text(store, "inBox/sub", "k1", message, &dup);
+	assert_int_equal(store_mailbox_get(store, "INBOX/sub", &box, &error), STORE_OK);
+	assert_string_equal(box.name, "INBOX/sub");
+	assert_int_equal(box.messages, 1);
+	free(box.name);
+	assert_int_equal(store_mailbox_get(store, "Inbox/SUB", &box, &error), STORE_NOT_FOUND);
+	assert_int_equal(store_mailbox_rename(store, "inbox/sub", "Projects", &error), STORE_OK);
+	assert_int_equal(store_mailbox_get(store, "Projects", &box, &error), STORE_OK);
+	assert_int_equal(box.messages, 1);
+	free(box.name);
+	assert_int_equal(store_mailbox_rename(store, "Projects", "inbox/back", &error), STORE_OK);
+	struct store_reader *reader;
+	uint64_t size;
+	assert_int_equal(store_reader_open(store, "INBOX/back", uid, &reader, &size, &error),
+			 STORE_OK);
+	store_reader_close(&reader);
+	assert_int_equal(store_mailbox_delete(store, "INBOX/BACK", &error), STORE_NOT_FOUND);
+	assert_int_equal(store_mailbox_delete(store, "inbox/back", &error), STORE_OK);
+	store_close(&store);
+}
+
 /* Substring search, case-insensitive, on both backends alike. */
 static void test_search_alike(void **state)
 {
@@ -245,8 +299,11 @@ int test_store_backends_run(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reader, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_inbox_hierarchy, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_search_alike, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_reader, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_inbox_hierarchy, setup_dir_mem,
+						teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_search_alike, setup_dir_mem, teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_mem_hooks, setup_dir_mem, teardown_dir_mem),
 	};
