@@ -155,7 +155,7 @@ int mem_message_open(struct store *store, const char *mailbox, uint32_t uid,
 	struct mem_store *s = mem_store(store);
 	struct mem_message *m;
 
-	s->calls[STORE_MEM_MESSAGE_OPEN]++;
+	s->calls[STORE_MEM_CONTENT_OPEN]++;
 	if (message_visible(s, mailbox, uid, &m, error_r) != STORE_OK)
 		return mem_fail(s, error_r, "store: no message %s UID %u", mailbox, uid);
 	int fd = memfd_create("message", MFD_CLOEXEC);
@@ -183,7 +183,7 @@ int mem_reader_open(struct store *store, const char *mailbox, uint32_t uid,
 	struct mem_store *s = mem_store(store);
 	struct mem_message *m;
 
-	s->calls[STORE_MEM_READER_OPEN]++;
+	s->calls[STORE_MEM_CONTENT_OPEN]++;
 	int ret = message_visible(s, mailbox, uid, &m, error_r);
 	if (ret != STORE_OK)
 		return ret;

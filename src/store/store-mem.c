@@ -519,15 +519,10 @@ static void mem_release_memory(struct store *store)
 
 /* ---------- for tests (store-mem.h) ---------- */
 
-unsigned store_mem_calls(struct store *store, enum store_mem_call call)
+unsigned *store_mem_calls(struct store *store, enum store_mem_call call)
 {
 	assert(call < STORE_MEM_CALLS);
-	return mem_store(store)->calls[call];
-}
-
-void store_mem_calls_reset(struct store *store)
-{
-	memset(mem_store(store)->calls, 0, sizeof(mem_store(store)->calls));
+	return &mem_store(store)->calls[call];
 }
 
 int store_mem_fail_search(struct store *store, const char *text, const char *error)

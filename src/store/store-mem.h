@@ -14,15 +14,15 @@
 enum store_mem_call {
 	STORE_MEM_TEXT_SEARCH,
 	STORE_MEM_MESSAGE_META,
-	STORE_MEM_MESSAGE_OPEN,
-	STORE_MEM_READER_OPEN,
+	/* A message's content opened: store_message_open or store_reader_open,
+	 * so a caller may move from one to the other. */
+	STORE_MEM_CONTENT_OPEN,
 	STORE_MEM_CALLS
 };
 
-/* store_mem_calls says how often call was made on store since it was
- * opened or store_mem_calls_reset. */
-unsigned store_mem_calls(struct store *store, enum store_mem_call call);
-void store_mem_calls_reset(struct store *store);
+/* store_mem_calls gives the counter of call on store: how often it was
+ * made since the store was opened or the test last set it (to 0). */
+unsigned *store_mem_calls(struct store *store, enum store_mem_call call);
 
 /* store_mem_fail_search makes every store_text_search for exactly text
  * fail with STORE_ERROR and error (text NULL: none fails).  0 or -1. */
