@@ -22,15 +22,6 @@
 static const char message[] = "Subject: Quarterly report\r\nFrom: alice@example.org\r\n\r\n"
 			      "The figures for the third quarter are in.\r\n";
 
-static struct store *open_new(const struct test_dir *d)
-{
-	struct store *store = NULL;
-	const char *error = NULL;
-	if (store_create(d->path, &error) != 0 || store_open(d->path, &store, &error) != 0)
-		fail_msg("store: %s", error);
-	return store;
-}
-
 /* read_windows reads the whole content through reader, window bytes at a
  * time, into a new string. */
 static char *read_windows(struct store_reader *reader, uint64_t size, size_t window)
@@ -54,7 +45,7 @@ static char *read_windows(struct store_reader *reader, uint64_t size, size_t win
 static void test_reader(void **state)
 {
 	bool dup;
-	struct store *store = open_new(*state);
+	struct store *store = new_store(*state);
 	struct store_reader *reader = NULL;
 	const char *error = NULL;
 	uint64_t size = 0;
@@ -137,7 +128,7 @@ static void test_reader(void **state)
 static void test_inbox_hierarchy(void **state)
 {
 	bool dup;
-	struct store *store = open_new(*state);
+	struct store *store = new_store(*state);
 	struct store_mailbox *list, box;
 	const char *error = NULL;
 	size_t count;
@@ -189,7 +180,7 @@ static void test_inbox_hierarchy(void **state)
 static void test_search_alike(void **state)
 {
 	bool dup;
-	struct store *store = open_new(*state);
+	struct store *store = new_store(*state);
 	const char *error = NULL;
 	uint32_t *uids;
 	size_t count;
@@ -224,7 +215,7 @@ static void test_search_alike(void **state)
  * messages, messages put as given. */
 static void test_mem_hooks(void **state)
 {
-	struct store *store = open_new(*state);
+	struct store *store = new_store(*state);
 	struct store_message_meta *meta;
 	struct store_reader *reader;
 	const char *error = NULL;

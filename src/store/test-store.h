@@ -14,8 +14,7 @@
 #include <sys/uio.h>
 
 #include "mail/mime.h"
-
-struct store;
+#include "store/store.h"
 
 #define TEST_DIR_TEMPLATE "/tmp/ravelin-store-test-XXXXXX"
 
@@ -51,5 +50,37 @@ int count_files(const char *dir);
 int test_store_imap_run(void);
 /* test_store_backends_run runs the tests of test-store-backends.c. */
 int test_store_backends_run(void);
+/* test_store_search_run runs the tests of test-store-search.c. */
+int test_store_search_run(void);
+
+/* test-store-util.c: what the IMAP and search tests share. */
+struct test_dir;
+/* A message parsed by the real parser; the text must outlive it. */
+struct parsed {
+	struct mime_parser *parser;
+	const struct mime_message *msg;
+	struct iovec iov;
+};
+void parse(struct parsed *p, const char *text);
+void parsed_free(struct parsed *p);
+/* new_store creates and opens the store of d (the test fails if it cannot). */
+struct store *new_store(const struct test_dir *d);
+/* put delivers text to mailbox (a new delivery key each time): its UID. */
+uint32_t put(struct store *store, const char *mailbox, const char *text);
+/* append appends one message; returns the store's status. */
+int append(struct store *store, const char *mailbox, const char *text, uint32_t flags,
+	   uint64_t keywords, uint32_t *uid_r);
+/* box gets a mailbox (its name freed: only the numbers are meant). */
+struct store_mailbox box(struct store *store, const char *name);
+/* search runs store_text_search and gives "1,3,7" ("" for none; static). */
+const char *search(struct store *store, const char *mailbox, enum store_text_field field,
+		   const char *text);
+/* sql_int and sql_exec run SQL on the store's database with a connection
+ * of their own (sql_int: the first column of the first row, -1 none). */
+int64_t sql_int(const struct test_dir *d, const char *sql);
+void sql_exec(const struct test_dir *d, const char *sql);
+/* Sample messages: a plain one with every address field, a
+ * multipart/alternative in UTF-8, a Latin-1 one with an attachment. */
+extern const char plain[], alternative[], latin1[];
 
 #endif
