@@ -28,8 +28,9 @@ static int fts_insert(struct sqlite_store *s, int64_t rowid, const struct index_
 	sqlite3_stmt *st = fields == NULL ? NULL : db_stmt(s, STMT_FTS_INSERT, error_r);
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(fields, 1, rowid);
-	if (sqlite3_step(fields) != SQLITE_ROW) {
+	struct sql_binder fb = sql_binder(fields);
+	sql_bind_i64(&fb, rowid);
+	if (fb.rc != SQLITE_OK || sqlite3_step(fields) != SQLITE_ROW) {
 		sql_stmt_done(fields);
 		return db_sql_fail(s, "index message", error_r);
 	}
@@ -106,8 +107,9 @@ int fts_delete(struct sqlite_store *s, int64_t rowid, const char **error_r)
 	sqlite3_stmt *st = db_stmt(s, STMT_FTS_DELETE, error_r);
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, rowid);
-	return db_step_done(s, st, "unindex message", error_r);
+	struct sql_binder b = sql_binder(st);
+	sql_bind_i64(&b, rowid);
+	return db_bind_run(s, &b, "unindex message", error_r);
 }
 
 /* ---------------------------------------------------------------------
@@ -159,8 +161,12 @@ static int backfill_parts(struct sqlite_store *s, struct backfill *bf, int64_t i
 	bool inside = true;
 	int rc = SQLITE_DONE;
 
-	sqlite3_bind_int64(bf->parts, 1, id);
-	while (n < MIME_MAX_PARTS && (rc = sqlite3_step(bf->parts)) == SQLITE_ROW) {
+	struct sql_binder b = sql_binder(bf->parts);
+	sql_bind_i64(&b, id);
+	if (b.rc != SQLITE_OK)
+		rc = b.rc;
+	while (b.rc == SQLITE_OK && n < MIME_MAX_PARTS &&
+	       (rc = sqlite3_step(bf->parts)) == SQLITE_ROW) {
 		struct mime_part *p = &bf->part[n];
 		memset(p, 0, sizeof(*p));
 		p->header_offset = (uint64_t)sqlite3_column_int64(bf->parts, 0);
@@ -245,8 +251,9 @@ int copy_fts(struct sqlite_store *s, int64_t from, int64_t to_row, const char **
 	sqlite3_stmt *put = get == NULL ? NULL : db_stmt(s, STMT_FTS_INSERT, error_r);
 	if (put == NULL)
 		return -1;
-	sqlite3_bind_int64(get, 1, from);
-	int rc = sqlite3_step(get), ret = 0;
+	struct sql_binder gb = sql_binder(get);
+	sql_bind_i64(&gb, from);
+	int rc = gb.rc == SQLITE_OK ? sqlite3_step(get) : gb.rc, ret = 0;
 	if (rc == SQLITE_ROW) {
 		/* The texts stay valid until get is reset. */
 		struct sql_binder b = sql_binder(put);

@@ -254,9 +254,10 @@ int sqlite_message_meta(struct store *store, const char *mailbox, uint32_t uid,
 	ret = STORE_ERROR;
 	if (ps == NULL)
 		goto out;
-	sqlite3_bind_int64(st, 1, mb.id);
-	sqlite3_bind_int64(st, 2, uid);
-	int rc = sqlite3_step(st);
+	struct sql_binder b = sql_binder(st);
+	sql_bind_i64(&b, mb.id);
+	sql_bind_i64(&b, uid);
+	int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
 	if (rc == SQLITE_DONE) {
 		ret = STORE_NOT_FOUND;
 		*error_r = "No such message";
@@ -271,8 +272,9 @@ int sqlite_message_meta(struct store *store, const char *mailbox, uint32_t uid,
 	for (int c = 8; c <= 17; c++)
 		total += (size_t)sqlite3_column_bytes(st, c) + 1;
 	size_t nparts = 0, parts_text = 0;
-	sqlite3_bind_int64(ps, 1, sqlite3_column_int64(st, 0));
-	while ((rc = sqlite3_step(ps)) == SQLITE_ROW) {
+	b = sql_binder(ps);
+	sql_bind_i64(&b, sqlite3_column_int64(st, 0));
+	while (b.rc == SQLITE_OK && (rc = sqlite3_step(ps)) == SQLITE_ROW) {
 		nparts++;
 		parts_text += (size_t)sqlite3_column_bytes(ps, 0) + (size_t)sqlite3_column_bytes(ps, 6) + 2;
 	}
@@ -369,9 +371,10 @@ int message_row_get(struct sqlite_store *s, sqlite3_stmt *st, int64_t mailbox_id
 			   const char **error_r)
 {
 	sqlite3_reset(st);
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, uid);
-	int rc = sqlite3_step(st);
+	struct sql_binder b = sql_binder(st);
+	sql_bind_i64(&b, mailbox_id);
+	sql_bind_i64(&b, uid);
+	int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
 	*found_r = rc == SQLITE_ROW;
 	if (rc == SQLITE_DONE)
 		return 0;
