@@ -1,0 +1,144 @@
+"""What one authenticated user can make the account's worker hold or
+spend: output waits for a client that does not read (IMAP FETCH, POP3
+RETR), SEARCH strings and the CPU of one command are bounded, and LIST
+patterns are bounded and matched without blowing up.  Each test reads
+the worker's resident memory (VmRSS) and CPU time (utime + stime) from
+/proc and goes one past the bound it checks.
+"""
+import os
+import poplib
+import re
+import socket
+import ssl
+import subprocess
+import time
+
+from imap_util import (Client, append_many, close, connect, fetches, lit, parse, pairs,
+                       search_result, small_message)
+
+CTX = ssl._create_unverified_context()
+PASSWORD = "secret-pass"
+
+# What the worker may grow by while clients hold back answers of hundreds
+# of MiB (the output bound is 256 KiB a session plus one message's answer;
+# the rest is the allocator's and the sanitizer's slack).
+MAX_GROWTH = 64 * 1024 * 1024
+# imap-search-run.h IMAP_SEARCH_MAX_STRING.
+SEARCH_MAX_STRING = 1024
+# imap-search-run.h IMAP_SEARCH_MAX_CPU_MS, in seconds.
+SEARCH_MAX_CPU = 5.0
+# imap-match.h IMAP_MATCH_MAX_PATTERN.
+LIST_MAX_PATTERN = 1024
+
+
+# ---------- the worker, seen from /proc ----------
+
+def worker_pid(server):
+    out = subprocess.run(["pgrep", "-f", "--", "--role worker"], capture_output=True,
+                         text=True).stdout
+    pids = [int(p) for p in out.split() if os.getpgid(int(p)) == server.proc.pid]
+    assert len(pids) == 1, f"workers: {pids}"
+    return pids[0]
+
+
+def rss(pid):
+    with open(f"/proc/{pid}/status") as f:
+        m = re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M)
+    return int(m.group(1)) * 1024
+
+
+def cpu(pid):
+    """utime + stime of pid, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pid, timeout=60):
+    """Wait until the worker stops using CPU (it produced all it will
+    before the clients read)."""
+    end = time.monotonic() + timeout
+    last = cpu(pid)
+    while time.monotonic() < end:
+        time.sleep(1.0)
+        now = cpu(pid)
+        if now - last < 0.05:
+            return
+        last = now
+
+
+def big_message(i, size):
+    """A text message of about size octets whose lines say which message
+    and line they are; every 50th line starts with a dot."""
+    head = (f"From: big@example.net\r\nTo: alice@example.org\r\nSubject: big {i}\r\n"
+            f"Message-ID: <big-{i}@ravelin.test>\r\n\r\n").encode()
+    lines = []
+    n = 0
+    total = len(head)
+    while total < size:
+        line = (("." if n % 50 == 0 else "") + f"message {i} line {n} "
+                + "abcdefghij" * 6 + "\r\n").encode()
+        lines.append(line)
+        total += len(line)
+        n += 1
+    return head + b"".join(lines)
+
+
+# ---------- back-pressure ----------
+
+def pop3_login(server):
+    p = poplib.POP3("127.0.0.1", server.pop3_port, timeout=120)
+    p.stls(context=CTX)
+    p.user("alice@example.org")
+    p.pass_(PASSWORD)
+    return p
+
+
+# ---------- SEARCH ----------
+
+def words(n, seed=0):
+    out = []
+    i = seed
+    while sum(len(w) + 1 for w in out) < n:
+        out.append(("mail server queue message header body folder archive report "
+                    "meeting budget invoice").split()[i % 12])
+        i += 7
+    return " ".join(out)[:n]
+
+
+# ---------- LIST ----------
+
+def test_list_pattern_is_bounded_and_fast(server):
+    c = connect(server, timeout=60)
+    names = [f"box{i:03d}-" + "a" * 900 for i in range(60)]
+    for name in names:
+        c.ok(f'CREATE "{name}"')
+    c.ok('CREATE "top/sub"')
+    pid = worker_pid(server)
+    # The issue's pattern: 20 KB of "*a" is refused at once.
+    before = cpu(pid)
+    r = c.run_sync('LIST ""', b"*a" * 10000)
+    spent = cpu(pid) - before
+    print(f"LIST with a 20000-octet pattern: {spent:.2f} s CPU")
+    assert r.status in ("NO", "BAD") and r.code in ("LIMIT", "TOOBIG"), r.exchange()
+    assert spent < 1.0, f"LIST took {spent:.2f} s of CPU"
+    hostile = ("*a" * (LIST_MAX_PATTERN // 2))[:LIST_MAX_PATTERN - 1] + "b"
+    before = cpu(pid)
+    start = time.monotonic()
+    r = c.run_sync('LIST ""', hostile.encode())
+    took = time.monotonic() - start
+    spent = cpu(pid) - before
+    print(f"LIST with a {len(hostile)}-octet pattern: {took:.2f} s, {spent:.2f} s CPU")
+    assert r.status == "OK" and not r.of("LIST"), r.exchange()
+    assert spent < 1.0, f"LIST took {spent:.2f} s of CPU"
+    r = c.run_sync('LIST ""', ("*a" * (LIST_MAX_PATTERN // 2 + 1))[:LIST_MAX_PATTERN + 1]
+                   .encode())
+    assert r.status in ("NO", "BAD") and r.code in ("LIMIT", "TOOBIG"), r.exchange()
+    # % stops at the hierarchy delimiter, * does not.
+    r = c.ok('LIST "" "t%"')
+    assert [x[-1] for x in r.of("LIST")] == ["top"], r.exchange()
+    r = c.ok('LIST "" "t*b"')
+    assert [x[-1] for x in r.of("LIST")] == ["top/sub"], r.exchange()
+    r = c.ok('LIST "" "*a%a*"')
+    assert len(r.of("LIST")) == len(names), r.exchange()
+    close(c)
