@@ -106,6 +106,55 @@ def words(n, seed=0):
     return " ".join(out)[:n]
 
 
+def test_search_string_is_bounded(server):
+    c = connect(server)
+    append_many(c, "INBOX", [small_message(i, extra=f"X-Text: {words(200, i)}\r\n")
+                             for i in range(20)])
+    c.ok("SELECT INBOX")
+    r = c.run_sync("SEARCH TEXT", words(SEARCH_MAX_STRING).encode())
+    assert r.status == "OK", r.exchange()
+    for key in (b"TEXT", b"BODY", b"SUBJECT", b"HEADER X-Text"):
+        r = c.run_sync(b"SEARCH " + key, words(SEARCH_MAX_STRING + 1).encode())
+        assert r.status in ("NO", "BAD") and r.code == "LIMIT", r.exchange()
+    c.ok("NOOP")
+    close(c)
+
+
+def test_search_cpu_is_bounded_and_other_sessions_answer(server):
+    """Many TEXT keys at the string bound over a mailbox: the command ends
+    (OK or NO [LIMIT]) within its CPU bound, and another session of the
+    account is answered meanwhile within about that bound."""
+    c = connect(server, timeout=120)
+    msgs = [small_message(i, extra=f"X-Text: {words(3000, i)}\r\n") for i in range(500)]
+    append_many(c, "INBOX", msgs)
+    c.ok("SELECT INBOX")
+    other = connect(server, timeout=120)
+    other.ok("SELECT INBOX")
+    pid = worker_pid(server)
+    keys = b" ".join(b"TEXT " + lit(words(SEARCH_MAX_STRING, k)) for k in range(200))
+    cpu_before = cpu(pid)
+    start = time.monotonic()
+    tag = c.run(b"SEARCH " + keys, wait=False)
+    time.sleep(0.2)
+    other.ok("NOOP")
+    # How long the other session waited, in the worker's CPU seconds (wall
+    # time depends on how busy the machine is).
+    waited = cpu(pid) - cpu_before
+    waited_wall = time.monotonic() - start
+    r = c.wait_tagged(tag)
+    spent = cpu(pid) - cpu_before
+    print(f"SEARCH of 200 keys: {spent:.1f} s of worker CPU; NOOP answered after "
+          f"{waited:.1f} s of worker CPU ({waited_wall:.1f} s)")
+    assert r.status == "OK" or (r.status == "NO" and r.code == "LIMIT"), r.exchange()
+    assert spent < SEARCH_MAX_CPU + 2, f"the worker spent {spent:.1f} s on one SEARCH"
+    assert waited < SEARCH_MAX_CPU + 2, f"another session waited {waited:.1f} s"
+    # A plain search at the bound still works.
+    r = c.run_sync("SEARCH TEXT", words(SEARCH_MAX_STRING, 3).encode())
+    assert r.status == "OK", r.exchange()
+    close(other)
+    close(c)
+
+
 # ---------- LIST ----------
 
 def test_list_pattern_is_bounded_and_fast(server):
