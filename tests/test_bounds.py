@@ -86,6 +86,64 @@ def big_message(i, size):
 
 # ---------- back-pressure ----------
 
+def test_fetch_waits_for_clients_that_do_not_read(server):
+    """Three sessions FETCH 50 x 1 MB messages three times over and read
+    nothing: the worker holds only a bounded part of the 450 MB; then the
+    clients read it all, every byte right."""
+    count = 50
+    msgs = [big_message(i, 1024 * 1024) for i in range(count)]
+    c = connect(server, timeout=120)
+    append_many(c, "INBOX", msgs, batch=5)
+    close(c)
+    sessions = []
+    for _ in range(3):
+        s = connect(server, timeout=120)
+        s.ok("SELECT INBOX")
+        s.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sessions.append(s)
+    pid = worker_pid(server)
+    before = rss(pid)
+    tags = [s.run("FETCH 1:* (BODY[] RFC822 BINARY[])", wait=False) for s in sessions]
+    settle(pid)
+    grown = rss(pid) - before
+    print(f"worker RSS {before >> 20} MiB, +{grown >> 20} MiB with three FETCH unread")
+    assert grown < MAX_GROWTH, f"the worker grew by {grown >> 20} MiB"
+
+    for s, tag in zip(sessions, tags):
+        seen = 0
+        while True:
+            raw = s.read_response()
+            if raw.startswith(tag + b" "):
+                assert raw.startswith(tag + b" OK"), s.exchange()
+                break
+            f = parse(raw)
+            assert f[2] == "FETCH", raw[:200]
+            items = pairs(f[3])
+            n = int(f[1])
+            if "BODY[]" not in items:
+                continue       # another session set \Seen: FLAGS alone
+            for name in ("BODY[]", "RFC822", "BINARY[]"):
+                assert items[name] == msgs[n - 1], f"message {n} {name} differs"
+            seen += 1
+        assert seen == count, s.exchange()
+    for s in sessions:
+        close(s)
+
+
+def test_fetch_of_a_sparse_set_sets_seen_on_its_messages_only(server):
+    """A step reads the UID range of a sparse set from the store; only the
+    messages asked for get \\Seen (and the step's list of them holds no
+    more than the set)."""
+    c = connect(server)
+    append_many(c, "INBOX", [small_message(i) for i in range(12)])
+    c.ok("SELECT INBOX")
+    c.ok("FETCH 1,3,5,7,9,11 (BODY[])")
+    f = fetches(c.ok("FETCH 1:* (FLAGS)"))
+    seen = [n for n in sorted(f) if "\\Seen" in f[n]["FLAGS"]]
+    assert seen == [1, 3, 5, 7, 9, 11], c.exchange()
+    close(c)
+
+
 def pop3_login(server):
     p = poplib.POP3("127.0.0.1", server.pop3_port, timeout=120)
     p.stls(context=CTX)
