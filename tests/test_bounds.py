@@ -152,6 +152,32 @@ def pop3_login(server):
     return p
 
 
+def test_pop3_pipelined_retr_waits_for_the_client(server):
+    """Four pipelined RETR of a 30 MB message, unread: the worker does not
+    hold the copies; then the client reads all four, dot-stuffing right."""
+    msg = big_message(0, 30 * 1024 * 1024)
+    c = connect(server, timeout=120)
+    append_many(c, "INBOX", [msg])
+    close(c)
+    p = pop3_login(server)
+    assert p.stat()[0] == 1
+    p.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    pid = worker_pid(server)
+    before = rss(pid)
+    p.sock.sendall(b"RETR 1\r\n" * 4)
+    settle(pid)
+    grown = rss(pid) - before
+    print(f"worker RSS {before >> 20} MiB, +{grown >> 20} MiB with four RETR unread")
+    assert grown < MAX_GROWTH, f"the worker grew by {grown >> 20} MiB"
+
+    want = msg.split(b"\r\n")[:-1]
+    for _ in range(4):
+        resp, lines, _ = p._getlongresp()
+        assert resp.startswith(b"+OK"), resp
+        assert lines == want
+    p.quit()
+
+
 # ---------- SEARCH ----------
 
 def words(n, seed=0):
