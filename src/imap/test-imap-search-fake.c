@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -118,6 +119,9 @@ static int store_fill(void **state)
 		if (!f->expunged && store_mem_put(the_store, "INBOX", &m) < 0)
 			return -1;
 	}
+	/* An index look-up of "SLOW" takes a second of CPU. */
+	if (store_mem_slow_search(the_store, "SLOW", 1000) < 0)
+		return -1;
 	return store_mem_fail_search(the_store, "FAIL", "index broken");
 }
 
@@ -439,6 +443,49 @@ static void test_errors(void **state)
 	found("CHARSET us-ascii SEEN", "1 5");
 }
 
+/* A string one past IMAP_SEARCH_MAX_STRING is NO [LIMIT], in any string
+ * key; one at it is searched. */
+static void test_string_limit(void **state)
+{
+	static const char *const keys[] = { "TEXT", "BODY", "SUBJECT", "FROM", "HEADER X-A",
+					    "HEADER" };
+	char line[IMAP_SEARCH_MAX_STRING + 64];
+	(void)state;
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		for (size_t len = IMAP_SEARCH_MAX_STRING; len <= IMAP_SEARCH_MAX_STRING + 1; len++) {
+			int n = snprintf(line, sizeof(line), "SEARCH %s {%zu}\r\n", keys[k], len);
+			memset(line + n, 'q', len);
+			/* HEADER alone: the long string is the field name. */
+			snprintf(line + n + len, sizeof(line) - (size_t)n - len, "%s",
+				 strcmp(keys[k], "HEADER") == 0 ? " x" : "");
+			char *got;
+			int r = run(line, &got);
+			if (len > IMAP_SEARCH_MAX_STRING &&
+			    (r != IMAP_RUN_NO || strncmp(got, "[LIMIT]", 7) != 0))
+				fail_msg("%s of %zu octets: %d %s", keys[k], len, r, got);
+			if (len <= IMAP_SEARCH_MAX_STRING && r != IMAP_RUN_OK)
+				fail_msg("%s of %zu octets: %d %s", keys[k], len, r, got);
+			free(got);
+		}
+	}
+}
+
+/* Index look-ups of a second each: the command stops at its CPU bound
+ * with NO [LIMIT], one look-up past it at most. */
+static void test_cpu_limit(void **state)
+{
+	char line[512] = "SEARCH";
+	size_t len = strlen(line);
+	(void)state;
+	for (unsigned i = 0; i < 2 * IMAP_SEARCH_MAX_CPU_MS / 1000 + 2; i++)
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " SUBJECT SLOW");
+	clock_t start = clock();
+	refused(line, IMAP_RUN_NO, "[LIMIT] Search takes too long; narrow it down");
+	double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
+	assert_true(seconds < IMAP_SEARCH_MAX_CPU_MS / 1000.0 + 1.5);
+	assert_true(text_calls <= IMAP_SEARCH_MAX_CPU_MS / 1000 + 1);
+}
+
 static void test_sort(void **state)
 {
 	(void)state;
@@ -496,6 +543,8 @@ int main(void)
 		cmocka_unit_test_setup(test_esearch, reset),
 		cmocka_unit_test_setup(test_save, reset),
 		cmocka_unit_test_setup(test_errors, reset),
+		cmocka_unit_test_setup(test_string_limit, reset),
+		cmocka_unit_test_setup(test_cpu_limit, reset),
 		cmocka_unit_test_setup(test_sort, reset),
 		cmocka_unit_test_setup(test_thread, reset),
 	};

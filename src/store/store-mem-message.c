@@ -405,6 +405,11 @@ int mem_text_search(struct store *store, const char *mailbox,
 		return ret;
 	if (s->fail_text != NULL && strcmp(s->fail_text, text) == 0)
 		return mem_status(s, STORE_ERROR, error_r, s->fail_error);
+	if (s->slow_text != NULL && strcmp(s->slow_text, text) == 0) {
+		clock_t start = clock();
+		while ((clock() - start) * 1000 / CLOCKS_PER_SEC < (clock_t)s->slow_ms)
+			;
+	}
 	/* Three characters and more: the index's folding; shorter: ASCII. */
 	bool latin = utf8_chars(text) >= 3;
 	uint32_t *uids = calloc(b->count + 1, sizeof(*uids));

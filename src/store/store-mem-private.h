@@ -97,6 +97,8 @@ struct mem_store {
 	size_t batch_count;
 	unsigned calls[STORE_MEM_CALLS];
 	char *fail_text, *fail_error;
+	char *slow_text;          /* a search for it burns slow_ms of CPU */
+	unsigned slow_ms;
 };
 
 static inline struct mem_store *mem_store(struct store *store)

@@ -343,6 +343,7 @@ static void mem_close(struct store *store)
 	mem_batch_abort(store);
 	free(s->fail_text);
 	free(s->fail_error);
+	free(s->slow_text);
 	free(s);
 }
 
@@ -536,6 +537,15 @@ int store_mem_fail_search(struct store *store, const char *text, const char *err
 	s->fail_text = strdup(text);
 	s->fail_error = strdup(error);
 	return s->fail_text != NULL && s->fail_error != NULL ? 0 : -1;
+}
+
+int store_mem_slow_search(struct store *store, const char *text, unsigned ms)
+{
+	struct mem_store *s = mem_store(store);
+	free(s->slow_text);
+	s->slow_text = text != NULL ? strdup(text) : NULL;
+	s->slow_ms = ms;
+	return text == NULL || s->slow_text != NULL ? 0 : -1;
 }
 
 int store_mem_hide(struct store *store, const char *mailbox, uint32_t uid, bool hidden)

@@ -28,6 +28,11 @@ unsigned *store_mem_calls(struct store *store, enum store_mem_call call);
  * fail with STORE_ERROR and error (text NULL: none fails).  0 or -1. */
 int store_mem_fail_search(struct store *store, const char *text, const char *error);
 
+/* store_mem_slow_search makes every store_text_search for exactly text
+ * spend ms of CPU first, as a costly index look-up would (text NULL:
+ * none is slow).  0 or -1. */
+int store_mem_slow_search(struct store *store, const char *text, unsigned ms);
+
 /* store_mem_hide keeps message uid of mailbox in lists and ranges but has
  * store_message_meta, store_message_open and store_reader_open answer
  * that it is not there (as when it is expunged between two calls).
