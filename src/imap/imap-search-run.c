@@ -41,8 +41,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "imap-search.h"
-#include "imap-seqset.h"
+#include "imap-proto/imap-search.h"
+#include "imap-proto/imap-seqset.h"
 #include "imap-sort.h"
 #include "imap-thread.h"
 #include "mail/mail-decode.h"

@@ -7,7 +7,7 @@
  * LIST, CREATE, DELETE, RENAME, SUBSCRIBE, STATUS, APPEND, QUOTA).
  */
 #include "imap-fetch.h"
-#include "imap-parser.h"
+#include "imap-proto/imap-parser.h"
 #include "imap-session.h"
 #include "lib/pool.h"
 

@@ -9,13 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "imap-capability.h"
+#include "imap-proto/imap-capability.h"
 #include "imap-flags.h"
 #include "imap-search-run.h"
-#include "imap-seqset.h"
-#include "imap-utf7.h"
+#include "imap-proto/imap-seqset.h"
+#include "imap-proto/imap-utf7.h"
 #include "lib/log.h"
-#include "mail/imap-quote.h"
+#include "imap-proto/imap-quote.h"
 
 /* Messages read from the store per FETCH step. */
 #define FETCH_STEP_MAX 256

@@ -21,7 +21,7 @@
 
 #include "imap/imap-fetch.h"
 #include "imap/imap-flags.h"
-#include "imap/imap-parser.h"
+#include "imap-proto/imap-parser.h"
 #include "lib/buf.h"
 #include "lib/pool.h"
 #include "mail/mail-decode.h"

@@ -3,7 +3,7 @@
 
 #include <inttypes.h>
 
-#include "imap-quote.h"
+#include "imap-proto/imap-quote.h"
 
 /* What a multipart without any part shows, as Dovecot writes it. */
 #define EMPTY_BODY "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0)"

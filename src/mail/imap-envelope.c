@@ -1,7 +1,7 @@
 /* imap-envelope: IMAP ENVELOPE writer (see imap-envelope.h). */
 #include "imap-envelope.h"
 
-#include "imap-quote.h"
+#include "imap-proto/imap-quote.h"
 
 /* write_addresses appends an address list, or NIL when it is empty. */
 static int write_addresses(struct buf *out, const struct address *a)

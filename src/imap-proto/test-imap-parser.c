@@ -23,7 +23,7 @@ size_t __sanitizer_get_current_allocated_bytes(void);
 #include <malloc.h>
 #endif
 
-#include "imap/imap-parser.h"
+#include "imap-parser.h"
 #include "lib/buf.h"
 
 /* Large enough for every transcript the tests make. */

@@ -14,8 +14,8 @@
 
 #include <sodium.h>
 
-#include "imap/imap-capability.h"
-#include "imap/imap-parser.h"
+#include "imap-proto/imap-capability.h"
+#include "imap-proto/imap-parser.h"
 
 enum state {
 	ST_COMMAND,       /* reading commands */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "imap/imap-seqset.h"
+#include "imap-seqset.h"
 
 /* Room for the printed form of any set the tests make. */
 #define PRINT_MAX (256u * 1024)

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "imap/imap-capability.h"
-#include "imap/imap-login.h"
+#include "imap-proto/imap-capability.h"
+#include "imap-login.h"
 
 struct ctx {
 	struct buf out;

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "imap/imap-parser.h"
-#include "imap/imap-search.h"
+#include "imap-parser.h"
+#include "imap-search.h"
 
 /* Room for the printed form of any program the tests make. */
 #define PRINT_MAX (1024u * 1024)

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "imap/imap-utf7.h"
+#include "imap-utf7.h"
 
 static void roundtrip(const char *utf8, const char *utf7)
 {
