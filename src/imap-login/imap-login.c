@@ -16,6 +16,7 @@
 
 #include "imap-proto/imap-capability.h"
 #include "imap-proto/imap-parser.h"
+#include "lib/sasl-plain.h"
 
 enum state {
 	ST_COMMAND,       /* reading commands */
@@ -177,37 +178,25 @@ static void begin_login(struct imap_login *l, struct str user, struct str passwo
  * password" in base64 ("=" is the empty one, RFC 4959), and logs in. */
 static void auth_plain(struct imap_login *l, struct str b64)
 {
-	unsigned char raw[IMAP_LOGIN_MAX_LINE];
-	size_t len = 0;
+	struct sasl_plain plain;
 
-	if (!str_eq(b64, STR("=")) &&
-	    sodium_base642bin(raw, sizeof(raw), b64.ptr, b64.len, NULL, &len, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) != 0) {
-		/* Decoding may have stopped half way through the password. */
-		sodium_memzero(raw, sizeof(raw));
+	switch (sasl_plain_decode(&plain, b64, true)) {
+	case SASL_PLAIN_OK:
+		begin_login(l, plain.authcid, plain.password);
+		break;
+	case SASL_PLAIN_BAD_BASE64:
 		/* RFC 9051 6.2.2: invalid base64 MUST be answered BAD. */
 		fail(l, saved_tag(l), "BAD", "Invalid base64");
-		return;
-	}
-	const unsigned char *nul1 = memchr(raw, '\0', len);
-	const unsigned char *nul2 =
-		nul1 != NULL ? memchr(nul1 + 1, '\0', len - (size_t)(nul1 + 1 - raw)) : NULL;
-	if (nul2 == NULL) {
-		sodium_memzero(raw, sizeof(raw));
+		break;
+	case SASL_PLAIN_MALFORMED:
 		fail(l, saved_tag(l), "BAD", "Invalid PLAIN message");
-		return;
-	}
-	struct str authzid = str_from((const char *)raw, (size_t)(nul1 - raw));
-	struct str authcid = str_from((const char *)nul1 + 1, (size_t)(nul2 - nul1 - 1));
-	struct str password = str_from((const char *)nul2 + 1, len - (size_t)(nul2 + 1 - raw));
-	if (authzid.len > 0 && !str_eq(authzid, authcid)) {
-		sodium_memzero(raw, sizeof(raw));
+		break;
+	case SASL_PLAIN_AUTHZID:
 		fail(l, saved_tag(l), "NO",
 		     "[AUTHORIZATIONFAILED] Acting as another user is not allowed");
-		return;
+		break;
 	}
-	begin_login(l, authcid, password);
-	sodium_memzero(raw, sizeof(raw));
+	sasl_plain_wipe(&plain);
 }
 
 static bool no_args(struct imap_login *l, const struct imap_command *cmd)
