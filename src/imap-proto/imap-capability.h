@@ -4,6 +4,8 @@
  * imap-capability: what the server announces, before login (front) and
  * after it (worker).  One place, so the CAPABILITY response code in the
  * tagged OK of a login (sent by front) matches what the worker implements.
+ *
+ * Shared (src/imap-proto): pure, linked into the pre-auth process and the worker.
  */
 
 /* Before login, with TLS active (or on the implicit-TLS port). */

@@ -1,5 +1,6 @@
 /*
  * imap-parser: IMAP command lines as a push parser (see imap-parser.h).
+ * Shared (src/imap-proto): pure, linked into the pre-auth process and the worker.
  *
  * The parser is a byte-level state machine.  Each step consumes exactly one
  * byte (a state that ends at a delimiter hands the byte on to the next
@@ -23,6 +24,8 @@
 
 #include <sodium.h>
 
+#include "imap-section.h"
+#include "imap-syntax.h"
 #include "lib/buf.h"
 #include "lib/pool.h"
 
@@ -32,8 +35,6 @@
 /* Fixed slack in the command pool for the section structs and the
  * top-level argument array of an otherwise tiny command. */
 #define IMAP_POOL_SLACK (64u * 1024)
-/* The largest RFC 9051 number64: 2^63 - 1. */
-#define IMAP_NUMBER64_MAX ((uint64_t)INT64_MAX)
 
 enum state {
 	ST_LINE_START,     /* before a tag; empty lines are skipped */
@@ -156,26 +157,10 @@ struct imap_parser {
 static int step(struct imap_parser *p, unsigned char c);
 static int step_args(struct imap_parser *p, unsigned char c);
 
-/* is_atom_char: RFC 9051 ATOM-CHAR, plus the list wildcards (LIST
- * patterns, sequence sets) and "]" (ASTRING-CHAR); "\" only starts a flag
- * and is handled by the caller. */
-static bool is_atom_char(unsigned char c)
-{
-	if (c <= 0x20 || c >= 0x7f)
-		return false;
-	return c != '(' && c != ')' && c != '{' && c != '"' && c != '\\';
-}
-
 /* is_tag_char: RFC 9051 tag = 1*<any ASTRING-CHAR except "+">. */
 static bool is_tag_char(unsigned char c)
 {
-	return is_atom_char(c) && c != '+' && c != '%' && c != '*';
-}
-
-/* is_digit: RFC 5234 DIGIT. */
-static bool is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
+	return imap_syntax_is_atom_char(c) && c != '+' && c != '%' && c != '*';
 }
 
 /* ascii_upper upper-cases an ASCII letter and leaves other bytes alone. */
@@ -189,9 +174,9 @@ static void tail_update(struct imap_parser *p, unsigned char c)
 {
 	enum tail t = p->tail;
 
-	if (t == TAIL_OPEN && is_digit(c))
+	if (t == TAIL_OPEN && imap_syntax_is_digit(c))
 		t = TAIL_DIGITS;
-	else if (t == TAIL_DIGITS && is_digit(c))
+	else if (t == TAIL_DIGITS && imap_syntax_is_digit(c))
 		t = TAIL_DIGITS;
 	else if (t == TAIL_DIGITS && (c == '+' || c == '-'))
 		t = TAIL_SIGN;
@@ -436,7 +421,7 @@ static int step_tag(struct imap_parser *p, unsigned char c)
  * the "-" / "_" / "." of extension names. */
 static bool is_name_char(unsigned char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '-' ||
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || imap_syntax_is_digit(c) || c == '-' ||
 	       c == '_' || c == '.';
 }
 
@@ -474,237 +459,6 @@ static int step_name(struct imap_parser *p, unsigned char c)
 	return IMAP_PARSE_MORE;
 }
 
-/* section_att recognises the FETCH items that take a section. */
-static bool section_att(struct str name, enum imap_section_att *att_r)
-{
-	static const struct {
-		const char *name;
-		enum imap_section_att att;
-	} atts[] = {
-		{ "BODY", IMAP_SECTION_ATT_BODY },
-		{ "BODY.PEEK", IMAP_SECTION_ATT_BODY_PEEK },
-		{ "BINARY", IMAP_SECTION_ATT_BINARY },
-		{ "BINARY.PEEK", IMAP_SECTION_ATT_BINARY_PEEK },
-		{ "BINARY.SIZE", IMAP_SECTION_ATT_BINARY_SIZE },
-	};
-	for (size_t i = 0; i < sizeof(atts) / sizeof(atts[0]); i++) {
-		if (str_case_eq(name, str_c(atts[i].name))) {
-			*att_r = atts[i].att;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* A cursor over an atom's text while its section is parsed. */
-struct cursor {
-	const char *p;
-	size_t len;
-	size_t pos;
-};
-
-/* cur_peek returns the octet at the cursor, or -1 at the end. */
-static int cur_peek(const struct cursor *c)
-{
-	return c->pos < c->len ? (unsigned char)c->p[c->pos] : -1;
-}
-
-/* cur_take advances past ch and returns true if ch is at the cursor. */
-static bool cur_take(struct cursor *c, char ch)
-{
-	if (cur_peek(c) != (unsigned char)ch)
-		return false;
-	c->pos++;
-	return true;
-}
-
-/* cur_take_word advances past word (any case) if it is at the cursor. */
-static bool cur_take_word(struct cursor *c, const char *word)
-{
-	struct str w = str_c(word);
-	if (c->len - c->pos < w.len || !str_case_eq(str_from(c->p + c->pos, w.len), w))
-		return false;
-	c->pos += w.len;
-	return true;
-}
-
-/* cur_number reads an RFC 9051 number64 (nz: no zero, no leading zero). */
-static bool cur_number(struct cursor *c, bool nz, uint64_t *n_r)
-{
-	size_t start = c->pos;
-	while (c->pos < c->len && is_digit((unsigned char)c->p[c->pos]) &&
-	       c->pos - start <= IMAP_MAX_NUMBER_DIGITS)
-		c->pos++;
-	struct str digits = str_from(c->p + start, c->pos - start);
-	if (str_to_u64(digits, IMAP_NUMBER64_MAX, n_r) < 0)
-		return false;
-	if (nz && (*n_r == 0 || digits.ptr[0] == '0'))
-		return false;
-	return true;
-}
-
-/*
- * cur_header_list reads header-list = "(" header-fld-name *(SP
- * header-fld-name) ")" where a name is an atom or a quoted string, into
- * fields (NULL: only count them).  Returns the count, or -1.
- */
-static long cur_header_list(struct imap_parser *p, struct cursor *c, struct str *fields)
-{
-	long n = 0;
-
-	if (!cur_take(c, '('))
-		return -1;
-	for (;;) {
-		while (cur_take(c, ' '))
-			;
-		if (cur_take(c, ')'))
-			return n > 0 ? n : -1;
-		if (n > 0 && c->p[c->pos - 1] != ' ')
-			return -1;
-		size_t start = c->pos;
-		struct str value;
-		if (cur_take(c, '"')) {
-			size_t out = 0;
-			char *copy = NULL;
-			if (fields != NULL && (copy = pool_alloc(p->pool, c->len - c->pos + 1)) == NULL)
-				return -1;
-			for (;;) {
-				int ch = cur_peek(c);
-				if (ch < 0)
-					return -1;
-				c->pos++;
-				if (ch == '"')
-					break;
-				if (ch == '\\') {
-					ch = cur_peek(c);
-					if (ch < 0)
-						return -1;
-					c->pos++;
-				}
-				if (copy != NULL)
-					copy[out] = (char)ch;
-				out++;
-			}
-			value = str_from(copy, out);
-		} else {
-			while (c->pos < c->len && is_atom_char((unsigned char)c->p[c->pos]) &&
-			       c->p[c->pos] != ']')
-				c->pos++;
-			if (c->pos == start)
-				return -1;
-			value = str_from(c->p + start, c->pos - start);
-		}
-		if (fields != NULL)
-			fields[n] = value;
-		n++;
-	}
-}
-
-/*
- * parse_section reads the atom text as a FETCH item with a section
- * (RFC 9051 fetch-att, RFC 3516 BINARY).  Returns 1 with *section_r, 0 when
- * the text is not such an item, -1 when it is one but malformed or over
- * the limits (*error_r set).
- */
-static int parse_section(struct imap_parser *p, struct str text, struct imap_section **section_r,
-			 const char **error_r)
-{
-	enum imap_section_att att;
-	long open = str_chr(text, '[');
-
-	*error_r = ERR_SECTION;
-	if (open <= 0 || !section_att(str_from(text.ptr, (size_t)open), &att))
-		return 0;
-	struct imap_section *s = pool_alloc(p->pool, sizeof(*s));
-	uint32_t parts[IMAP_MAX_SECTION_PARTS];
-	if (s == NULL) {
-		*error_r = ERR_COMMAND_BIG;
-		return -1;
-	}
-	bool binary = att >= IMAP_SECTION_ATT_BINARY;
-	s->att = att;
-	s->name = str_from(text.ptr, (size_t)open);
-	struct cursor c = { text.ptr, text.len, (size_t)open + 1 };
-
-	/* section-part: nz-number *("." nz-number), then "." section-text */
-	bool want_text = true;
-	while (is_digit((unsigned char)cur_peek(&c))) {
-		uint64_t n;
-		if (!cur_number(&c, true, &n) || n > UINT32_MAX)
-			return -1;
-		if (s->part_count == IMAP_MAX_SECTION_PARTS)
-			return -1;
-		parts[s->part_count++] = (uint32_t)n;
-		want_text = cur_take(&c, '.');
-		if (!want_text)
-			break;
-	}
-	if (want_text && cur_peek(&c) != ']') {
-		if (binary)
-			return -1;
-		if (cur_take_word(&c, "HEADER.FIELDS.NOT"))
-			s->text = IMAP_SECTION_HEADER_FIELDS_NOT;
-		else if (cur_take_word(&c, "HEADER.FIELDS"))
-			s->text = IMAP_SECTION_HEADER_FIELDS;
-		else if (cur_take_word(&c, "HEADER"))
-			s->text = IMAP_SECTION_HEADER;
-		else if (cur_take_word(&c, "TEXT"))
-			s->text = IMAP_SECTION_TEXT;
-		else if (s->part_count > 0 && cur_take_word(&c, "MIME"))
-			s->text = IMAP_SECTION_MIME;
-		else
-			return -1;
-		if (s->text == IMAP_SECTION_HEADER_FIELDS || s->text == IMAP_SECTION_HEADER_FIELDS_NOT) {
-			if (!cur_take(&c, ' '))
-				return -1;
-			struct cursor count = c;
-			long n = cur_header_list(p, &count, NULL);
-			if (n < 0)
-				return -1;
-			if ((uint64_t)n > p->limits.max_args - p->nodes) {
-				*error_r = ERR_ARGS;
-				return -1;
-			}
-			struct str *fields = pool_alloc(p->pool, (size_t)n * sizeof(*fields));
-			if (fields == NULL) {
-				*error_r = ERR_COMMAND_BIG;
-				return -1;
-			}
-			if (cur_header_list(p, &c, fields) != n)
-				return -1;
-			p->nodes += (unsigned)n;
-			s->fields = fields;
-			s->field_count = (size_t)n;
-		}
-	} else if (want_text && s->part_count > 0) {
-		return -1; /* "1.]" */
-	}
-	if (!cur_take(&c, ']'))
-		return -1;
-	s->spec = str_from(text.ptr + open + 1, c.pos - (size_t)open - 2);
-	if (cur_take(&c, '<')) {
-		if (att == IMAP_SECTION_ATT_BINARY_SIZE)
-			return -1;
-		if (!cur_number(&c, false, &s->partial_offset) || !cur_take(&c, '.') ||
-		    !cur_number(&c, true, &s->partial_length) || !cur_take(&c, '>'))
-			return -1;
-		s->partial = true;
-	}
-	if (c.pos != c.len)
-		return -1;
-	if (s->part_count > 0) {
-		uint32_t *copy = pool_alloc(p->pool, s->part_count * sizeof(*copy));
-		if (copy == NULL) {
-			*error_r = ERR_COMMAND_BIG;
-			return -1;
-		}
-		memcpy(copy, parts, s->part_count * sizeof(*copy));
-		s->parts = copy;
-	}
-	*section_r = s;
-	return 1;
-}
-
 /* finish_atom makes the token an ATOM, NIL or SECTION argument and hands
  * the delimiter c to the argument state. */
 static int finish_atom(struct imap_parser *p, unsigned char c)
@@ -714,10 +468,12 @@ static int finish_atom(struct imap_parser *p, unsigned char c)
 	if (text.ptr == NULL)
 		return fail(p, ERR_COMMAND_BIG, c);
 	struct imap_section *section = NULL;
-	const char *error = NULL;
-	int s = parse_section(p, text, &section, &error);
+	int s = imap_section_parse(p->pool, text, p->limits.max_args - p->nodes, &section);
 	if (s < 0)
-		return fail(p, error, c);
+		return fail(p, s == IMAP_SECTION_PARSE_NO_MEMORY ? ERR_COMMAND_BIG :
+			       s == IMAP_SECTION_PARSE_TOO_MANY ? ERR_ARGS : ERR_SECTION, c);
+	if (section != NULL)
+		p->nodes += (unsigned)section->field_count;
 	enum imap_arg_type type = s > 0 ? IMAP_ARG_SECTION :
 				  str_case_eq(text, STR("NIL")) ? IMAP_ARG_NIL : IMAP_ARG_ATOM;
 	int r;
@@ -803,7 +559,7 @@ static int step_args(struct imap_parser *p, unsigned char c)
 		start_literal(p, false);
 		return IMAP_PARSE_MORE;
 	}
-	if (!is_atom_char(c) && c != '\\')
+	if (!imap_syntax_is_atom_char(c) && c != '\\')
 		return fail(p, ERR_CHAR, c);
 	if (buf_putc(&p->tok, (char)c) < 0)
 		return fail(p, ERR_LINE_LONG, c);
@@ -822,7 +578,7 @@ static int step_atom(struct imap_parser *p, unsigned char c)
 		start_literal(p, true);
 		return IMAP_PARSE_MORE;
 	}
-	if (!is_atom_char(c))
+	if (!imap_syntax_is_atom_char(c))
 		return fail(p, ERR_ATOM_CHAR, c);
 	if (buf_putc(&p->tok, (char)c) < 0)
 		return fail(p, ERR_LINE_LONG, c);
@@ -946,7 +702,7 @@ static int announce(struct imap_parser *p)
 /* step_literal reads "{" number64 ["+" / "-"] "}" CRLF after the "{". */
 static int step_literal(struct imap_parser *p, unsigned char c)
 {
-	if (p->state == ST_LITERAL_SIZE && is_digit(c)) {
+	if (p->state == ST_LITERAL_SIZE && imap_syntax_is_digit(c)) {
 		unsigned d = (unsigned)(c - '0');
 		if (p->lit_digits >= IMAP_MAX_NUMBER_DIGITS ||
 		    p->lit.size > (IMAP_NUMBER64_MAX - d) / 10)

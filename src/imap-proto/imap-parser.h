@@ -67,6 +67,8 @@
  * accepted literal is reserved whole when it is accepted (the caller agreed
  * to its size) and held until the command is done: APPEND of a big message
  * costs its size in memory.
+ *
+ * Shared (src/imap-proto): pure, linked into the pre-auth process and the worker.
  */
 #include <stdbool.h>
 #include <stddef.h>

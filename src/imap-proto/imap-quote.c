@@ -1,4 +1,7 @@
-/* imap-quote: IMAP strings as Dovecot writes them (see imap-quote.h). */
+/*
+ * imap-quote: IMAP strings as Dovecot writes them (see imap-quote.h).
+ * Shared (src/imap-proto): pure, linked into the pre-auth process and the worker.
+ */
 #include "imap-quote.h"
 
 #include <stdbool.h>

@@ -6,6 +6,8 @@
  * with \" and \\ escapes when that is safe and short, otherwise a literal
  * {n}\r\n...  (for CR, LF, 8-bit bytes or many quoted-specials).
  * Every function returns 0, or -1 when out is full.
+ *
+ * Shared (src/imap-proto): pure, linked into the pre-auth process and the worker.
  */
 #include "lib/buf.h"
 #include "lib/str.h"

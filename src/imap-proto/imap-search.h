@@ -17,6 +17,8 @@
  * then ignored: flags have no mod-sequences of their own here, so every
  * entry type asks the same question.  The SAVEDBEFORE family is not
  * supported (BAD "Unknown search key").
+ *
+ * Shared (src/imap-proto): pure, linked into the pre-auth process and the worker.
  */
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,7 @@
-/* imap-seqset: sequence sets as bounded range arrays (see imap-seqset.h). */
+/*
+ * imap-seqset: sequence sets as bounded range arrays (see imap-seqset.h).
+ * Shared (src/imap-proto): pure, linked into the pre-auth process and the worker.
+ */
 #include "imap-seqset.h"
 
 #include <assert.h>

@@ -10,6 +10,8 @@
  *
  * Ranges are kept as sent ("5:1" stays {5,1}, "*" is IMAP_SEQ_STAR) until
  * imap_seqset_normalize is given the value "*" stands for.
+ *
+ * Shared (src/imap-proto): pure, linked into the pre-auth process and the worker.
  */
 #include <stdbool.h>
 #include <stddef.h>

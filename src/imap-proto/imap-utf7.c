@@ -1,4 +1,7 @@
-/* imap-utf7: modified UTF-7 mailbox names (see imap-utf7.h). */
+/*
+ * imap-utf7: modified UTF-7 mailbox names (see imap-utf7.h).
+ * Shared (src/imap-proto): pure, linked into the pre-auth process and the worker.
+ */
 #include "imap-utf7.h"
 
 #include <stdbool.h>

@@ -4,6 +4,8 @@
  * imap-utf7: mailbox names in modified UTF-7 (RFC 3501 5.1.3), which
  * IMAP4rev1 clients use until they ENABLE UTF8=ACCEPT or IMAP4rev2; the
  * store keeps names in UTF-8.
+ *
+ * Shared (src/imap-proto): pure, linked into the pre-auth process and the worker.
  */
 #include "lib/buf.h"
 #include "lib/str.h"
