@@ -48,6 +48,7 @@
 #include <sqlite3.h>
 
 #include "blob.h"
+#include "imap-format/imap-message.h"
 #include "index-text.h"
 
 /* Wait this long for another connection's write lock before failing: a
@@ -928,15 +929,18 @@ static int message_insert(struct sqlite_store *s, const struct mailbox_row *mb, 
 	if (st == NULL)
 		return -1;
 	struct binder b = { st, 0, SQLITE_OK };
+	struct imap_message_answers answers; /* IMAP's, so FETCH never re-parses */
+	if (imap_message_answers_write(msg, &answers) < 0)
+		b.rc = SQLITE_TOOBIG;
 	bind_i64(&b, mb->id);
 	bind_i64(&b, uid);
 	bind_cstr(&b, hash);
 	bind_u64(&b, msg->size);
 	bind_i64(&b, internal_date);
 	bind_u64(&b, modseq);
-	bind_str(&b, msg->envelope);
-	bind_str(&b, msg->body);
-	bind_str(&b, msg->bodystructure);
+	bind_str(&b, buf_str(&answers.envelope));
+	bind_str(&b, buf_str(&answers.body));
+	bind_str(&b, buf_str(&answers.bodystructure));
 	bind_str(&b, msg->subject);
 	bind_str(&b, msg->from);
 	bind_str(&b, msg->to);
@@ -952,11 +956,15 @@ static int message_insert(struct sqlite_store *s, const struct mailbox_row *mb, 
 	bind_i64(&b, flags);
 	bind_i64(&b, (int64_t)keywords);
 	bind_i64(&b, msg->date < 0 ? 0 : msg->date_zone);
+	int ret = 0;
 	if (bind_check(s, &b, error_r) < 0) {
 		stmt_done(st);
-		return -1;
+		ret = -1;
+	} else if (step_done(s, st, "insert message", error_r) < 0) {
+		ret = -1;
 	}
-	if (step_done(s, st, "insert message", error_r) < 0)
+	imap_message_answers_free(&answers); /* bound as SQLITE_STATIC until here */
+	if (ret < 0)
 		return -1;
 	*rowid_r = sqlite3_last_insert_rowid(s->db);
 	return 0;

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 
+#include "imap-envelope.h"
 #include "imap-proto/imap-quote.h"
 
 /* What a multipart without any part shows, as Dovecot writes it. */

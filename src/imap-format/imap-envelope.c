@@ -29,9 +29,9 @@ static int write_addresses(struct buf *out, const struct address *a)
 	return ret < 0 ? -1 : 0;
 }
 
-int imap_envelope_write(struct buf *out, const struct imap_envelope *env)
+int imap_envelope_write(struct buf *out, const struct mime_envelope *env)
 {
-	static const struct imap_envelope empty;
+	static const struct mime_envelope empty;
 	int ret = 0;
 
 	if (env == NULL)
@@ -43,10 +43,10 @@ int imap_envelope_write(struct buf *out, const struct imap_envelope *env)
 		ret |= buf_append_str(out, STR("NIL"));
 	else
 		ret |= imap_quote_human(out, env->subject);
-	const struct address *from = env->head[IMAP_ENVELOPE_FROM];
-	for (int i = 0; i < IMAP_ENVELOPE_LIST_COUNT; i++) {
+	const struct address *from = env->head[MIME_ENVELOPE_FROM];
+	for (int i = 0; i < MIME_ENVELOPE_LIST_COUNT; i++) {
 		const struct address *list = env->head[i];
-		if (list == NULL && (i == IMAP_ENVELOPE_SENDER || i == IMAP_ENVELOPE_REPLY_TO))
+		if (list == NULL && (i == MIME_ENVELOPE_SENDER || i == MIME_ENVELOPE_REPLY_TO))
 			list = from;
 		ret |= buf_putc(out, ' ');
 		ret |= write_addresses(out, list);

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "lib/buf.h"
-#include "mime-tree.h"
+#include "mail/mime-tree.h"
 
 /*
  * imap_bodystructure_write appends "(...)" for node and everything below
