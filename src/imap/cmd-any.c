@@ -8,8 +8,7 @@
 
 #include "imap-proto/imap-capability.h"
 
-enum imap_command_result cmd_capability(struct imap_session *s,
-					       const struct imap_command *cmd)
+enum imap_command_result cmd_capability(struct imap_session *s, const struct imap_command *cmd)
 {
 	(void)cmd;
 	session_untagged(s, "CAPABILITY %s", IMAP_CAPABILITY_AUTH);

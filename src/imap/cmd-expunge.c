@@ -5,8 +5,7 @@
 
 #include <string.h>
 
-enum imap_command_result cmd_expunge(struct imap_session *s,
-					    const struct imap_command *cmd)
+enum imap_command_result cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
 {
 	bool uid = strcmp(cmd->name.ptr, "UID EXPUNGE") == 0;
 	uint32_t *uids = s->uids;

@@ -205,8 +205,7 @@ enum imap_command_result cmd_select(struct imap_session *s, const struct imap_co
 	return CMD_DONE;
 }
 
-enum imap_command_result cmd_unselect(struct imap_session *s,
-					     const struct imap_command *cmd)
+enum imap_command_result cmd_unselect(struct imap_session *s, const struct imap_command *cmd)
 {
 	bool close = strcmp(cmd->name.ptr, "CLOSE") == 0;
 	const char *error;

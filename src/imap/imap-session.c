@@ -237,7 +237,8 @@ size_t session_recent_in_view(const struct imap_session *s)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < s->recent_count; i++)
-		n += session_view_lower_bound(s, s->recent[i].next) - session_view_lower_bound(s, s->recent[i].first);
+		n += session_view_lower_bound(s, s->recent[i].next) -
+		     session_view_lower_bound(s, s->recent[i].first);
 	return n;
 }
 
@@ -312,8 +313,8 @@ void session_report_expunges(struct imap_session *s)
 	s->pending_count = 0;
 }
 
-void session_write_flags_fetch(struct imap_session *s, uint32_t seq, const struct store_message *m,
-			      bool with_uid)
+void session_write_flags_fetch(struct imap_session *s, uint32_t seq,
+			       const struct store_message *m, bool with_uid)
 {
 	const char *const *names = NULL;
 	size_t n = 0;
@@ -466,7 +467,7 @@ void session_unselect(struct imap_session *s)
  * command pool.  Returns 0, or -1 after answering BAD.
  */
 int session_resolve_set(struct imap_session *s, const struct imap_arg *arg, bool uid,
-		       uint32_t **uids_r, uint32_t **seqs_r, size_t *count_r)
+			uint32_t **uids_r, uint32_t **seqs_r, size_t *count_r)
 {
 	struct imap_seqset set;
 	const char *error;
@@ -530,7 +531,7 @@ int session_resolve_set(struct imap_session *s, const struct imap_arg *arg, bool
  * the store in spans; msgs_r[i].uid is 0 for a message no longer there.
  */
 int session_load_messages(struct imap_session *s, const uint32_t *uids, size_t n,
-			 struct store_message *msgs_r, const char **error_r)
+			  struct store_message *msgs_r, const char **error_r)
 {
 	size_t i = 0;
 	while (i < n) {
