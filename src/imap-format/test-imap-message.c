@@ -16,17 +16,25 @@ static void assert_buf(const struct buf *b, const char *want)
 	assert_memory_equal(b->data, want, b->len);
 }
 
+/* parse gives text's parse, which lives until *p is freed. */
+static const struct mime_message *parse(struct mime_parser **p, const char *text)
+{
+	const char *error;
+	const struct mime_message *msg;
+	*p = mime_parser_new(NULL);
+	assert_non_null(*p);
+	assert_int_equal(mime_parser_feed(*p, text, strlen(text), &error), 0);
+	assert_int_equal(mime_parser_finish(*p, &msg, &error), 0);
+	return msg;
+}
+
 /* A parsed message: the answers come from its tree. */
 static void test_from_tree(void **state)
 {
 	(void)state;
-	const char *text = "From: A <a@example.com>\r\nSubject: hi\r\n\r\nbody\r\n";
-	const char *error;
-	const struct mime_message *msg;
-	struct mime_parser *p = mime_parser_new(NULL);
-	assert_non_null(p);
-	assert_int_equal(mime_parser_feed(p, text, strlen(text), &error), 0);
-	assert_int_equal(mime_parser_finish(p, &msg, &error), 0);
+	struct mime_parser *p;
+	const struct mime_message *msg =
+		parse(&p, "From: A <a@example.com>\r\nSubject: hi\r\n\r\nbody\r\n");
 	assert_non_null(msg->root);
 	assert_int_equal(msg->envelope.len, 0);
 	struct imap_message_answers a;
@@ -63,13 +71,8 @@ static void test_ready_made(void **state)
 static void test_bound(void **state)
 {
 	(void)state;
-	const char *text = "Subject: a subject longer than the bound\r\n\r\n";
-	const char *error;
-	const struct mime_message *msg;
-	struct mime_parser *p = mime_parser_new(NULL);
-	assert_non_null(p);
-	assert_int_equal(mime_parser_feed(p, text, strlen(text), &error), 0);
-	assert_int_equal(mime_parser_finish(p, &msg, &error), 0);
+	struct mime_parser *p;
+	const struct mime_message *msg = parse(&p, "Subject: a subject longer than the bound\r\n\r\n");
 	struct mime_message small = *msg;
 	small.text_max = 16;
 	struct imap_message_answers a;
