@@ -18,9 +18,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "imap-format/imap-message.h"
 #include "imap/imap-fetch.h"
 #include "imap/imap-flags.h"
-#include "imap/imap-parser.h"
+#include "imap-proto/imap-parser.h"
 #include "lib/buf.h"
 #include "lib/pool.h"
 #include "mail/mime.h"
@@ -64,9 +65,16 @@ static bool meta_from(struct pool *pool, const struct mime_message *m,
 	meta->msg.flags = STORE_FLAG_SEEN;
 	meta->msg.modseq = 3;
 	meta->msg.size = m->size;
-	meta->envelope = pool_strndup(pool, m->envelope.ptr, m->envelope.len);
-	meta->body = pool_strndup(pool, m->body.ptr, m->body.len);
-	meta->bodystructure = pool_strndup(pool, m->bodystructure.ptr, m->bodystructure.len);
+	struct imap_message_answers answers;
+	if (imap_message_answers_write(m, &answers) < 0) {
+		imap_message_answers_free(&answers);
+		return false;
+	}
+	meta->envelope = pool_strndup(pool, answers.envelope.data, answers.envelope.len);
+	meta->body = pool_strndup(pool, answers.body.data, answers.body.len);
+	meta->bodystructure = pool_strndup(pool, answers.bodystructure.data,
+					   answers.bodystructure.len);
+	imap_message_answers_free(&answers);
 	meta->parts = pool_alloc(pool, m->part_count * sizeof(*meta->parts) + 1);
 	if (meta->envelope == NULL || meta->body == NULL || meta->bodystructure == NULL ||
 	    meta->parts == NULL)

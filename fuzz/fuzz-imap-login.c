@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imap/imap-capability.h"
-#include "imap/imap-login.h"
-#include "imap/imap-parser.h"
+#include "imap-proto/imap-capability.h"
+#include "imap-login/imap-login.h"
+#include "imap-proto/imap-parser.h"
 #include "lib/buf.h"
 
 /* The longest line the machine writes: a tag and the after-login

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imap/imap-parser.h"
-#include "imap/imap-search.h"
+#include "imap-proto/imap-parser.h"
+#include "imap-proto/imap-search.h"
 #include "lib/buf.h"
 #include "lib/pool.h"
 

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "imap/imap-utf7.h"
+#include "imap-proto/imap-utf7.h"
 #include "lib/buf.h"
 
 /* Encoding: a four-octet UTF-8 character is two UTF-16 units, 32 bits,

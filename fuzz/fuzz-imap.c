@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imap/imap-parser.h"
+#include "imap-proto/imap-parser.h"
 #include "lib/buf.h"
 
 /* The events of one run, serialised; bounded so a run cannot grow it. */

@@ -1,16 +1,19 @@
 /*
- * fuzz-mime: libFuzzer target for the MIME parser (src/mail/mime.c).
+ * fuzz-mime: libFuzzer target for the MIME parser (src/mail/mime.c) and the
+ * IMAP answers written from its part tree (src/imap-format).
  *
  * The input is parsed three ways: all at once, byte by byte, and cut at
  * points derived from the input itself.  The parser promises the same
  * result (or the same error) for any chunking, so any difference aborts.
  * Small limits are used on one extra pass so the limit paths are reached.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap-format/imap-message.h"
 #include "mail/mime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -61,8 +64,14 @@ static void check(const struct outcome *a, const struct outcome *b)
 		return;
 	}
 	const struct mime_message *x = a->msg, *y = b->msg;
-	if (!same(x->envelope, y->envelope) || !same(x->body, y->body) ||
-	    !same(x->bodystructure, y->bodystructure) || !same(x->subject, y->subject) ||
+	struct imap_message_answers ax, ay;
+	int rx = imap_message_answers_write(x, &ax), ry = imap_message_answers_write(y, &ay);
+	bool answers_same = rx == ry && same(buf_str(&ax.envelope), buf_str(&ay.envelope)) &&
+			    same(buf_str(&ax.body), buf_str(&ay.body)) &&
+			    same(buf_str(&ax.bodystructure), buf_str(&ay.bodystructure));
+	imap_message_answers_free(&ax);
+	imap_message_answers_free(&ay);
+	if (!answers_same || !same(x->subject, y->subject) ||
 	    !same(x->from, y->from) || !same(x->to, y->to) || !same(x->cc, y->cc) ||
 	    !same(x->message_id, y->message_id) || !same(x->in_reply_to, y->in_reply_to) ||
 	    !same(x->references, y->references) || x->date != y->date || x->size != y->size ||

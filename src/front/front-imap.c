@@ -1,13 +1,13 @@
 /*
  * front-imap: joins a connection to the IMAP not-authenticated state
- * (src/imap/imap-login); what follows the credentials (auth, the ticket,
+ * (src/imap-login); what follows the credentials (auth, the ticket,
  * the session) is the shared front-login.c.  The front writes the tagged
  * OK of the login only once master has handed over the session, so a
  * client never hears "Logged in" for a session that cannot start; the
  * worker then begins the authenticated state without a word of its own.
  */
 #include "front.h"
-#include "imap/imap-login.h"
+#include "imap-login/imap-login.h"
 
 /* The connection's IMAP state (the protocol's one pointer in conn). */
 static struct imap_login *imap_of(const struct conn *c)

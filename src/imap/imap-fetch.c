@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "imap-flags.h"
-#include "mail/imap-quote.h"
+#include "imap-proto/imap-quote.h"
 #include "mail/mail-decode.h"
 
 /* Items in one FETCH.  Clients ask for a dozen at most (Thunderbird sends

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "imap-parser.h"
+#include "imap-proto/imap-parser.h"
 #include "lib/buf.h"
 #include "store/store.h"
 

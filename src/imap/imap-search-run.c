@@ -42,8 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "imap-search.h"
-#include "imap-seqset.h"
+#include "imap-proto/imap-search.h"
+#include "imap-proto/imap-seqset.h"
 #include "imap-sort.h"
 #include "imap-thread.h"
 #include "mail/mail-decode.h"

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "imap-parser.h"
+#include "imap-proto/imap-parser.h"
 #include "lib/buf.h"
 #include "lib/pool.h"
 #include "store/store.h"

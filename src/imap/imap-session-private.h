@@ -1,15 +1,18 @@
 #ifndef RAVELIN_IMAP_SESSION_PRIVATE_H
 #define RAVELIN_IMAP_SESSION_PRIVATE_H
 /*
- * The session's state, shared by imap-session.c (the command loop, the
- * selected state: SELECT, FETCH, STORE, COPY, MOVE, EXPUNGE, SEARCH, IDLE
- * and change notification) and imap-mailbox.c (commands on mailboxes:
- * LIST, CREATE, DELETE, RENAME, SUBSCRIBE, STATUS, APPEND, QUOTA).
+ * The session's state, shared by imap-session.c (the command loop,
+ * literals, the selected mailbox's view and the untagged updates), the
+ * command files cmd-*.c (one command or family each: any-state commands,
+ * SELECT, EXPUNGE, FETCH, STORE, COPY/MOVE, SEARCH/SORT/THREAD, IDLE) and
+ * imap-mailbox.c (commands on mailboxes: LIST, CREATE, DELETE, RENAME,
+ * SUBSCRIBE, STATUS, APPEND, QUOTA).
  */
 #include "imap-fetch.h"
-#include "imap-parser.h"
+#include "imap-proto/imap-parser.h"
 #include "imap-session.h"
 #include "lib/pool.h"
+#include "store/store.h"
 
 /* A command's memory (arguments, resolved UID lists); the parser's own
  * pool holds the arguments separately. */
@@ -20,6 +23,11 @@
 #define IMAP_RECENT_RANGES 32
 /* Own flag changes remembered so that they are not reported back. */
 #define IMAP_OWN_MODSEQS 16
+/* Messages read from the store per FETCH step. */
+#define FETCH_STEP_MAX 256
+/* A step's UID span may be this many times its message count (so a
+ * sparse set does not read the whole mailbox for a few messages). */
+#define FETCH_SPAN_FACTOR 4
 
 enum imap_command_result {
 	CMD_DONE,      /* the tagged answer was written */
@@ -94,6 +102,92 @@ void session_sync(struct imap_session *s, bool expunge);
 bool session_is_recent(const struct imap_session *s, uint32_t uid);
 /* session_unselect leaves the selected state without expunging. */
 void session_unselect(struct imap_session *s);
+/* session_close ends the session (once): the caller's close callback. */
+void session_close(struct imap_session *s);
+
+/* The selected mailbox's view: s->uids ascending, uids[seq - 1]. */
+/* session_view_find gives the index of uid in the view, or -1. */
+long session_view_find(const struct imap_session *s, uint32_t uid);
+/* session_view_lower_bound gives the index of the first UID >= uid. */
+size_t session_view_lower_bound(const struct imap_session *s, uint32_t uid);
+/* session_view_reserve makes room for n UIDs; 0, or -1 without memory. */
+int session_view_reserve(struct imap_session *s, size_t n);
+/* session_claim_recent takes the \Recent of the messages nobody has seen
+ * yet (not in a read-only mailbox). */
+void session_claim_recent(struct imap_session *s);
+/* session_recent_in_view counts the view's messages \Recent for s. */
+size_t session_recent_in_view(const struct imap_session *s);
+/* session_remember_own notes a change this session made, so that the next
+ * sync does not report it back. */
+void session_remember_own(struct imap_session *s, uint64_t modseq);
+/* session_write_uid_set writes uids[0..n) (ascending) as "1,3:5"; 0, or
+ * -1 when out is full. */
+int session_write_uid_set(struct buf *out, const uint32_t *uids, size_t n);
+/* session_cmp_u32 orders uint32_t for qsort and bsearch. */
+int session_cmp_u32(const void *a, const void *b);
+/* session_add_pending notes an expunge to report; 0, or -1 without memory. */
+int session_add_pending(struct imap_session *s, uint32_t uid);
+/* session_write_vanished_earlier writes "* VANISHED (EARLIER) set" for
+ * uids[0..n) (sorted here), nothing when n is 0 (RFC 7162 3.2.10). */
+void session_write_vanished_earlier(struct imap_session *s, uint32_t *uids, size_t n);
+/* session_report_expunges tells the client of the pending expunges
+ * (EXPUNGE, or VANISHED with QRESYNC) and drops them from the view. */
+void session_report_expunges(struct imap_session *s);
+/* session_write_flags_fetch writes "* seq FETCH (FLAGS ...)" for m, with
+ * its UID when with_uid and its MODSEQ with CONDSTORE. */
+void session_write_flags_fetch(struct imap_session *s, uint32_t seq,
+			       const struct store_message *m, bool with_uid);
+/* session_announce_permanent writes the PERMANENTFLAGS response. */
+void session_announce_permanent(struct imap_session *s);
+/* session_announce_flags writes FLAGS (and with permanent, PERMANENTFLAGS)
+ * when the account has keywords the client has not been told of. */
+void session_announce_flags(struct imap_session *s, bool permanent);
+/* session_resolve_set turns a sequence set (UIDs when uid) into the view's
+ * messages, ascending, from the command pool (seqs_r may be NULL).
+ * Returns 0, or -1 after answering BAD or NO. */
+int session_resolve_set(struct imap_session *s, const struct imap_arg *arg, bool uid,
+			uint32_t **uids_r, uint32_t **seqs_r, size_t *count_r);
+/* session_load_messages reads the current state of uids[0..n) (ascending)
+ * from the store; msgs_r[i].uid is 0 for a message no longer there.
+ * Returns STORE_OK or a store status with *error_r. */
+int session_load_messages(struct imap_session *s, const uint32_t *uids, size_t n,
+			  struct store_message *msgs_r, const char **error_r);
+/* session_condstore_enable turns CONDSTORE on, telling a selected mailbox's
+ * HIGHESTMODSEQ the first time (RFC 7162 3.1). */
+void session_condstore_enable(struct imap_session *s);
+
+/* The commands: each answers cmd (tagged) and returns CMD_DONE, or
+ * CMD_PENDING when it goes on after returning (FETCH in steps, IDLE). */
+/* cmd-any.c: the commands of any state (RFC 9051 6.1, ID, ENABLE). */
+enum imap_command_result cmd_capability(struct imap_session *s, const struct imap_command *cmd);
+enum imap_command_result cmd_noop(struct imap_session *s, const struct imap_command *cmd);
+enum imap_command_result cmd_logout(struct imap_session *s, const struct imap_command *cmd);
+enum imap_command_result cmd_id(struct imap_session *s, const struct imap_command *cmd);
+enum imap_command_result cmd_enable(struct imap_session *s, const struct imap_command *cmd);
+/* cmd-select.c: SELECT, EXAMINE, CLOSE, UNSELECT. */
+enum imap_command_result cmd_select(struct imap_session *s, const struct imap_command *cmd);
+enum imap_command_result cmd_unselect(struct imap_session *s, const struct imap_command *cmd);
+/* cmd-expunge.c: EXPUNGE, UID EXPUNGE. */
+enum imap_command_result cmd_expunge(struct imap_session *s, const struct imap_command *cmd);
+/* cmd-fetch.c: FETCH, UID FETCH; the answer is written a step at a time. */
+enum imap_command_result cmd_fetch(struct imap_session *s, const struct imap_command *cmd);
+/* cmd_fetch_step answers the next messages of the running FETCH. */
+void cmd_fetch_step(struct imap_session *s);
+/* cmd_fetch_done: has the running FETCH answered every message? */
+bool cmd_fetch_done(const struct imap_session *s);
+/* cmd_fetch_finish ends the running FETCH with its tagged answer. */
+void cmd_fetch_finish(struct imap_session *s);
+/* cmd_fetch_job_free drops the running FETCH (if any) without answering. */
+void cmd_fetch_job_free(struct imap_session *s);
+/* cmd-store.c: STORE, UID STORE. */
+enum imap_command_result cmd_store(struct imap_session *s, const struct imap_command *cmd);
+/* cmd-copy.c: COPY, MOVE and their UID forms. */
+enum imap_command_result cmd_copy(struct imap_session *s, const struct imap_command *cmd);
+/* cmd-search.c: SEARCH, SORT, THREAD and their UID forms. */
+enum imap_command_result cmd_search(struct imap_session *s, const struct imap_command *cmd);
+/* cmd-idle.c: IDLE; cmd_idle_line takes the line that ends it. */
+enum imap_command_result cmd_idle(struct imap_session *s, const struct imap_command *cmd);
+void cmd_idle_line(struct imap_session *s, struct str line);
 
 /* imap-mailbox.c */
 enum imap_command_result cmd_list(struct imap_session *s, const struct imap_command *cmd);

@@ -19,9 +19,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "imap-format/imap-message.h"
 #include "imap/imap-fetch.h"
 #include "imap/imap-flags.h"
-#include "imap/imap-parser.h"
+#include "imap-proto/imap-parser.h"
 #include "lib/buf.h"
 #include "lib/pool.h"
 #include "mail/mail-decode.h"
@@ -206,9 +207,12 @@ static void message_open(struct message *m, const char *text, size_t n, bool raw
 	meta->msg.modseq = 12121231000;
 	meta->msg.size = msg->size;
 	meta->msg.internal_date = TEST_INTERNALDATE;
-	meta->envelope = keep(m->pool, msg->envelope);
-	meta->body = keep(m->pool, msg->body);
-	meta->bodystructure = keep(m->pool, msg->bodystructure);
+	struct imap_message_answers answers;
+	assert_int_equal(imap_message_answers_write(msg, &answers), 0);
+	meta->envelope = keep(m->pool, buf_str(&answers.envelope));
+	meta->body = keep(m->pool, buf_str(&answers.body));
+	meta->bodystructure = keep(m->pool, buf_str(&answers.bodystructure));
+	imap_message_answers_free(&answers);
 	meta->part_count = msg->part_count;
 	meta->parts = pool_alloc(m->pool, msg->part_count * sizeof(*meta->parts));
 	assert_non_null(meta->parts);

@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "imap/imap-parser.h"
+#include "imap-proto/imap-parser.h"
 #include "imap/imap-search-run.h"
 #include "mail/mime.h"
 

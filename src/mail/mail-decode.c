@@ -72,8 +72,7 @@ static void out_bytes(struct decode_out *o, const char *p, size_t n)
 		out_byte(o, p[i]);
 }
 
-/* base64_value gives the value of one alphabet character, or -1. */
-static int base64_value(unsigned char c)
+int mail_decode_base64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -100,7 +99,7 @@ static void decode_base64(struct str in, struct decode_out *o)
 		unsigned char c = (unsigned char)in.ptr[i];
 		if (c == '=')
 			break;
-		int v = base64_value(c);
+		int v = mail_decode_base64_value(c);
 		if (v < 0)
 			continue;
 		group = group << 6 | (uint32_t)v;

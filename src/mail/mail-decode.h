@@ -42,4 +42,8 @@ int mail_decode(enum mail_cte cte, struct str in, struct buf *out);
  */
 bool mail_header_field(struct str header, const char *name, struct buf *out);
 
+/* mail_decode_base64_value gives the value of one character of the base64
+ * alphabet (RFC 2045 table 1), or -1 for any other byte. */
+int mail_decode_base64_value(unsigned char c);
+
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "imap-format/imap-message.h"
 #include "mail/mime.h"
 
 int main(int argc, char **argv)
@@ -37,9 +38,16 @@ int main(int argc, char **argv)
 	close(fd);
 	if (mime_parser_finish(p, &msg, &error) < 0)
 		goto fail;
-	printf("ENVELOPE %.*s\n", (int)msg->envelope.len, msg->envelope.ptr);
-	printf("BODY %.*s\n", (int)msg->body.len, msg->body.ptr);
-	printf("BODYSTRUCTURE %.*s\n", (int)msg->bodystructure.len, msg->bodystructure.ptr);
+	struct imap_message_answers answers;
+	if (imap_message_answers_write(msg, &answers) < 0) {
+		imap_message_answers_free(&answers);
+		error = "the IMAP answers are too long";
+		goto fail;
+	}
+	printf("ENVELOPE %.*s\n", (int)answers.envelope.len, answers.envelope.data);
+	printf("BODY %.*s\n", (int)answers.body.len, answers.body.data);
+	printf("BODYSTRUCTURE %.*s\n", (int)answers.bodystructure.len, answers.bodystructure.data);
+	imap_message_answers_free(&answers);
 	for (size_t i = 0; i < msg->part_count; i++) {
 		const struct mime_part *part = &msg->parts[i];
 		printf("PART %.*s%s header %llu+%llu body %llu+%llu lines %llu %.*s\n",

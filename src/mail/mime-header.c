@@ -166,12 +166,12 @@ static void content_field(struct header_ctx *ctx, struct str name, struct str va
 /* envelope_field handles one field of a message's envelope. */
 static void envelope_field(struct header_ctx *ctx, struct str name, struct str value)
 {
-	static const char *const lists[IMAP_ENVELOPE_LIST_COUNT] = {
-		[IMAP_ENVELOPE_FROM] = "From", [IMAP_ENVELOPE_SENDER] = "Sender",
-		[IMAP_ENVELOPE_REPLY_TO] = "Reply-To", [IMAP_ENVELOPE_TO] = "To",
-		[IMAP_ENVELOPE_CC] = "Cc", [IMAP_ENVELOPE_BCC] = "Bcc",
+	static const char *const lists[MIME_ENVELOPE_LIST_COUNT] = {
+		[MIME_ENVELOPE_FROM] = "From", [MIME_ENVELOPE_SENDER] = "Sender",
+		[MIME_ENVELOPE_REPLY_TO] = "Reply-To", [MIME_ENVELOPE_TO] = "To",
+		[MIME_ENVELOPE_CC] = "Cc", [MIME_ENVELOPE_BCC] = "Bcc",
 	};
-	struct imap_envelope *env = ctx->node->envelope;
+	struct mime_envelope *env = ctx->node->envelope;
 
 	if (str_case_eq(name, STR("Date")))
 		env->date = keep(ctx, value);
@@ -184,7 +184,7 @@ static void envelope_field(struct header_ctx *ctx, struct str name, struct str v
 	else if (str_case_eq(name, STR("References")))
 		ctx->node->references = keep(ctx, value);
 	else {
-		for (int i = 0; i < IMAP_ENVELOPE_LIST_COUNT; i++) {
+		for (int i = 0; i < MIME_ENVELOPE_LIST_COUNT; i++) {
 			if (!str_case_eq(name, str_c(lists[i])))
 				continue;
 			if (address_list_parse(ctx->pool, value, &env->head[i], &env->tail[i],

@@ -1,16 +1,41 @@
 #ifndef RAVELIN_MIME_TREE_H
 #define RAVELIN_MIME_TREE_H
 /*
- * mime-tree: the parser's internal part tree, shared by mime.c (which
- * builds it), mime-header.c (which fills a node from its header block) and
- * imap-bodystructure.c (which writes it out).  Not a public interface.
+ * mime-tree: the part tree the parser builds (mime.c) and fills from each
+ * header block (mime-header.c).  A finished parse hands out its root
+ * (struct mime_message's root), read-only, for whatever a protocol writes
+ * about a message: IMAP's ENVELOPE and BODYSTRUCTURE are written from it
+ * in src/imap-format.  The tree lives as long as the parser.
  */
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "imap-envelope.h"
+#include "address.h"
 #include "lib/str.h"
 #include "rfc2231.h"
+
+/* The address fields of a message's header, in the order RFC 3501 7.4.2
+ * lists them. */
+enum mime_envelope_list {
+	MIME_ENVELOPE_FROM,
+	MIME_ENVELOPE_SENDER,
+	MIME_ENVELOPE_REPLY_TO,
+	MIME_ENVELOPE_TO,
+	MIME_ENVELOPE_CC,
+	MIME_ENVELOPE_BCC,
+	MIME_ENVELOPE_LIST_COUNT
+};
+
+/* A message's envelope fields: raw, unfolded header values (ptr NULL when
+ * the header is absent) and the parsed address lists. */
+struct mime_envelope {
+	struct str date;
+	struct str subject;
+	struct str in_reply_to;
+	struct str message_id;
+	struct address *head[MIME_ENVELOPE_LIST_COUNT];
+	struct address *tail[MIME_ENVELOPE_LIST_COUNT];
+};
 
 /* Content-* fields of one part, raw and unfolded; ptr NULL when absent. */
 struct mime_content {
@@ -39,7 +64,7 @@ struct mime_node {
 	struct mime_node *next;
 	struct mime_content content;
 	/* Root and embedded messages only: envelope fields and References. */
-	struct imap_envelope *envelope;
+	struct mime_envelope *envelope;
 	struct str references;
 
 	uint64_t header_offset;

@@ -23,8 +23,6 @@
 #include <string.h>
 
 #include "address.h"
-#include "imap-bodystructure.h"
-#include "imap-envelope.h"
 #include "lib/buf.h"
 #include "lib/pool.h"
 #include "mail-date.h"
@@ -85,9 +83,7 @@ struct mime_parser {
 	char error_buf[160];
 
 	struct mime_message msg;
-	struct buf out_envelope;
-	struct buf out_body;
-	struct buf out_bodystructure;
+	size_t text_max;          /* msg.text_max */
 };
 
 void mime_limits_default(struct mime_limits *limits)
@@ -420,11 +416,10 @@ struct mime_parser *mime_parser_new(const struct mime_limits *limits)
 		return NULL;
 	}
 	buf_init(&p->header, add_sat(p->limits.max_header_bytes, 1));
-	/* The answers are at most a few times what the pool holds. */
-	size_t out_max = add_sat(mul_sat(p->pool_max, 4), 65536);
-	buf_init(&p->out_envelope, out_max);
-	buf_init(&p->out_body, out_max);
-	buf_init(&p->out_bodystructure, out_max);
+	/* Text written about the message (display lists here, IMAP's
+	 * ENVELOPE and BODYSTRUCTURE in src/imap-format) is at most a few
+	 * times what the pool holds. */
+	p->text_max = add_sat(mul_sat(p->pool_max, 4), 65536);
 	p->address_budget = MIME_MAX_ADDRESSES;
 	p->root = new_node(p, NULL, 0, true);
 	if (p->root == NULL) {
@@ -540,7 +535,7 @@ static int keep_buf(struct mime_parser *p, struct buf *b, struct str *out)
 static int results(struct mime_parser *p)
 {
 	struct mime_message *m = &p->msg;
-	const struct imap_envelope *env = p->root->envelope;
+	const struct mime_envelope *env = p->root->envelope;
 	size_t index = 0;
 
 	m->size = p->offset;
@@ -553,26 +548,21 @@ static int results(struct mime_parser *p)
 		return -1;
 	assert(index == p->part_count);
 
-	if (imap_envelope_write(&p->out_envelope, env) < 0 ||
-	    imap_bodystructure_write(&p->out_body, p->root, false) < 0 ||
-	    imap_bodystructure_write(&p->out_bodystructure, p->root, true) < 0)
-		return fail_memory(p);
-	m->envelope = buf_str(&p->out_envelope);
-	m->body = buf_str(&p->out_body);
-	m->bodystructure = buf_str(&p->out_bodystructure);
+	m->root = p->root;
+	m->text_max = p->text_max;
 
 	struct buf tmp;
 	int ret = 0;
 	/* Display lists add "@MISSING_DOMAIN, " and the like to short input:
 	 * bound them like the other answers, by what the pool holds. */
-	buf_init(&tmp, p->out_envelope.max);
+	buf_init(&tmp, p->text_max);
 	struct {
 		struct str *field;
 		const struct address *list;
 	} lists[] = {
-		{ &m->from, env->head[IMAP_ENVELOPE_FROM] },
-		{ &m->to, env->head[IMAP_ENVELOPE_TO] },
-		{ &m->cc, env->head[IMAP_ENVELOPE_CC] },
+		{ &m->from, env->head[MIME_ENVELOPE_FROM] },
+		{ &m->to, env->head[MIME_ENVELOPE_TO] },
+		{ &m->cc, env->head[MIME_ENVELOPE_CC] },
 	};
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]) && ret == 0; i++) {
 		buf_reset(&tmp);
@@ -634,9 +624,6 @@ void mime_parser_free(struct mime_parser **parser)
 		return;
 	pool_free(&p->pool);
 	buf_free(&p->header);
-	buf_free(&p->out_envelope);
-	buf_free(&p->out_body);
-	buf_free(&p->out_bodystructure);
 	free(p);
 	*parser = NULL;
 }

@@ -3,9 +3,10 @@
 /*
  * mime: a streaming RFC 5322 / MIME parser.  Bytes are pushed in any
  * chunking (byte by byte gives the same result as all at once); nothing is
- * read from files or sockets here.  At the end the parser yields what IMAP
- * needs later, so FETCH never re-parses a message:
- *   - the ENVELOPE, BODY and BODYSTRUCTURE answers as ready IMAP strings;
+ * read from files or sockets here.  At the end the parser yields what is
+ * stored with the message, so it is never re-parsed:
+ *   - the part tree (mime-tree.h), from which src/imap-format writes IMAP's
+ *     ENVELOPE, BODY and BODYSTRUCTURE (this library knows no protocol);
  *   - every part with its exact byte offsets (header, body, sizes, lines);
  *   - decoded (UTF-8) header fields for SEARCH, SORT and THREAD.
  * Everything the parser allocates comes from one pool bounded by the limits,
@@ -54,13 +55,22 @@ struct mime_part {
 	int is_embedded_message; /* message/rfc822 whose body was parsed as a message */
 };
 
+struct mime_node;
+
 struct mime_message {
 	struct mime_part *parts; /* parts[0] is the whole message (section "") */
 	size_t part_count;
 
-	struct str envelope;      /* IMAP ENVELOPE, without the word ENVELOPE */
-	struct str body;          /* IMAP BODY (non-extensible form) */
-	struct str bodystructure; /* IMAP BODYSTRUCTURE (with extension data) */
+	/* The part tree (mime-tree.h), NULL for a message made without the
+	 * parser; text_max bounds any text written from it. */
+	const struct mime_node *root;
+	size_t text_max;
+	/* A message made without the parser (kept as one opaque part) carries
+	 * its IMAP ENVELOPE, BODY and BODYSTRUCTURE ready-made here; the parser
+	 * leaves them empty and src/imap-format writes them from root. */
+	struct str envelope;
+	struct str body;
+	struct str bodystructure;
 
 	/* Decoded (RFC 2047, charset to UTF-8) header values; empty if absent. */
 	struct str subject;

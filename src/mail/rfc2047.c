@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "charset.h"
+#include "mail-decode.h"
 
 struct encoded_word {
 	struct str charset;
@@ -75,21 +76,6 @@ static int decode_q(struct buf *out, struct str t)
 	return 0;
 }
 
-static int base64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* decode_b appends the bytes of base64 text; padding and stray characters
  * are skipped, a trailing partial group is dropped. */
 static int decode_b(struct buf *out, struct str t)
@@ -97,7 +83,7 @@ static int decode_b(struct buf *out, struct str t)
 	unsigned acc = 0, bits = 0;
 
 	for (size_t i = 0; i < t.len; i++) {
-		int v = base64_value(t.ptr[i]);
+		int v = mail_decode_base64_value((unsigned char)t.ptr[i]);
 		if (v < 0)
 			continue;
 		acc = (acc << 6) | (unsigned)v;

@@ -85,17 +85,24 @@ bool rfc822_skip_cfws(struct rfc822_lexer *lx)
 	return lx->p < lx->end;
 }
 
-bool rfc822_parse_atom(struct rfc822_lexer *lx, struct buf *out)
+/* parse_run takes the longest run of bytes in_run accepts (false if it is
+ * empty) and the CFWS after it. */
+static bool parse_run(struct rfc822_lexer *lx, struct buf *out, bool (*in_run)(unsigned char))
 {
 	const char *start = lx->p;
 
-	while (lx->p < lx->end && rfc822_is_atext((unsigned char)*lx->p))
+	while (lx->p < lx->end && in_run((unsigned char)*lx->p))
 		lx->p++;
 	if (lx->p == start)
 		return false;
 	put(lx, out, start, (size_t)(lx->p - start));
 	rfc822_skip_cfws(lx);
 	return true;
+}
+
+bool rfc822_parse_atom(struct rfc822_lexer *lx, struct buf *out)
+{
+	return parse_run(lx, out, rfc822_is_atext);
 }
 
 bool rfc822_parse_dot_atom(struct rfc822_lexer *lx, struct buf *out)
@@ -137,15 +144,7 @@ bool rfc822_parse_quoted_string(struct rfc822_lexer *lx, struct buf *out)
 
 bool rfc822_parse_mime_token(struct rfc822_lexer *lx, struct buf *out)
 {
-	const char *start = lx->p;
-
-	while (lx->p < lx->end && is_mime_token_char((unsigned char)*lx->p))
-		lx->p++;
-	if (lx->p == start)
-		return false;
-	put(lx, out, start, (size_t)(lx->p - start));
-	rfc822_skip_cfws(lx);
-	return true;
+	return parse_run(lx, out, is_mime_token_char);
 }
 
 bool rfc822_parse_domain(struct rfc822_lexer *lx, struct buf *out)

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "lib/ipc-limits.h"
+#include "lib/sasl-plain.h"
 
 /* The longest AUTH PLAIN line auth can take: "AUTH PLAIN ", then base64 of
  * two user names, two NULs and a password; it fits in a line. */
@@ -75,34 +76,24 @@ static void err(struct pop3_login *l, const char *text)
 /* auth_plain decodes "authzid NUL authcid NUL password" and logs in. */
 static void auth_plain(struct pop3_login *l, struct str b64)
 {
-	unsigned char raw[POP3_LOGIN_MAX_LINE];
-	size_t len;
+	struct sasl_plain plain;
 
-	if (sodium_base642bin(raw, sizeof(raw), b64.ptr, b64.len, NULL, &len, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) != 0) {
-		/* Decoding may have stopped half way through the password. */
-		sodium_memzero(raw, sizeof(raw));
+	switch (sasl_plain_decode(&plain, b64, false)) {
+	case SASL_PLAIN_OK:
+		l->state = ST_WAIT_LOGIN;
+		l->cb->login(l->ctx, plain.authcid, plain.password);
+		break;
+	case SASL_PLAIN_BAD_BASE64:
 		err(l, "-ERR Invalid base64\r\n");
-		return;
-	}
-	const unsigned char *nul1 = memchr(raw, '\0', len);
-	const unsigned char *nul2 = nul1 ? memchr(nul1 + 1, '\0', len - (size_t)(nul1 + 1 - raw)) : NULL;
-	if (nul2 == NULL) {
-		sodium_memzero(raw, sizeof(raw));
+		break;
+	case SASL_PLAIN_MALFORMED:
 		err(l, "-ERR Invalid AUTH PLAIN data\r\n");
-		return;
-	}
-	struct str authzid = str_from((const char *)raw, (size_t)(nul1 - raw));
-	struct str authcid = str_from((const char *)nul1 + 1, (size_t)(nul2 - nul1 - 1));
-	struct str password = str_from((const char *)nul2 + 1, len - (size_t)(nul2 + 1 - raw));
-	if (authzid.len > 0 && !str_eq(authzid, authcid)) {
-		sodium_memzero(raw, sizeof(raw));
+		break;
+	case SASL_PLAIN_AUTHZID:
 		err(l, "-ERR [AUTH] Acting as another user is not allowed\r\n");
-		return;
+		break;
 	}
-	l->state = ST_WAIT_LOGIN;
-	l->cb->login(l->ctx, authcid, password);
-	sodium_memzero(raw, sizeof(raw));
+	sasl_plain_wipe(&plain);
 }
 
 static bool credentials_allowed(struct pop3_login *l)

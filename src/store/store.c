@@ -5,6 +5,8 @@
  */
 #include "store-private.h"
 
+#include "imap-format/imap-message.h"
+
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +250,36 @@ int store_batch_begin(struct store *store, const char **error_r)
 	return store->backend->batch_begin(store, error_r);
 }
 
+/* A message as the backends take it: its parse with IMAP's ENVELOPE, BODY
+ * and BODYSTRUCTURE written from the part tree (or its ready-made strings),
+ * so that FETCH never re-parses it.  Written here, once, for every backend;
+ * the strings live in answers until answered_free. */
+struct answered {
+	struct mime_message msg;
+	struct imap_message_answers answers;
+};
+
+/* answered_make fills *out from msg; -1 with *error_r when an answer is
+ * past its bound.  answered_free in every case. */
+static int answered_make(const struct mime_message *msg, struct answered *out,
+			 const char **error_r)
+{
+	out->msg = *msg;
+	if (imap_message_answers_write(msg, &out->answers) < 0) {
+		*error_r = "store: the message's structure is too large to describe";
+		return -1;
+	}
+	out->msg.envelope = buf_str(&out->answers.envelope);
+	out->msg.body = buf_str(&out->answers.body);
+	out->msg.bodystructure = buf_str(&out->answers.bodystructure);
+	return 0;
+}
+
+static void answered_free(struct answered *a)
+{
+	imap_message_answers_free(&a->answers);
+}
+
 /* store_batch_deliver: see store.h; checked like store_deliver. */
 int store_batch_deliver(struct store *store, const char *mailbox, const char *delivery_key,
 			const struct iovec *iov, int iovcnt, const struct mime_message *msg,
@@ -259,8 +291,13 @@ int store_batch_deliver(struct store *store, const char *mailbox, const char *de
 					 duplicate_r, buf, error_r);
 	if (name == NULL)
 		return -1;
-	return store->backend->batch_deliver(store, name, delivery_key, iov, iovcnt, msg,
-					     internal_date, uid_r, duplicate_r, error_r);
+	struct answered a;
+	int ret = answered_make(msg, &a, error_r);
+	if (ret == 0)
+		ret = store->backend->batch_deliver(store, name, delivery_key, iov, iovcnt, &a.msg,
+						    internal_date, uid_r, duplicate_r, error_r);
+	answered_free(&a);
+	return ret;
 }
 
 /* store_batch_commit: see store.h; the batch is over whatever it returns. */
@@ -511,7 +548,27 @@ int store_append(struct store *store, const char *mailbox, const struct store_ap
 		if (content_check(msgs[i].iov, msgs[i].iovcnt, msgs[i].msg, error_r) < 0)
 			return STORE_ERROR;
 	}
-	return store->backend->append(store, n, msgs, count, uidvalidity_r, uids_r, error_r);
+	struct answered *a = calloc(count + 1, sizeof(*a));
+	struct store_append_msg *with = calloc(count + 1, sizeof(*with));
+	size_t made = 0;
+	int ret = STORE_OK;
+	if (a == NULL || with == NULL) {
+		*error_r = "store: out of memory";
+		ret = STORE_ERROR;
+	}
+	for (; made < count && ret == STORE_OK; made++) {
+		with[made] = msgs[made];
+		if (answered_make(msgs[made].msg, &a[made], error_r) < 0)
+			ret = STORE_ERROR;
+		with[made].msg = &a[made].msg;
+	}
+	if (ret == STORE_OK)
+		ret = store->backend->append(store, n, with, count, uidvalidity_r, uids_r, error_r);
+	for (size_t i = 0; i < made; i++)
+		answered_free(&a[i]);
+	free(a);
+	free(with);
+	return ret;
 }
 
 int store_changes(struct store *store, const char *mailbox, uint64_t modseq,

@@ -1,0 +1,231 @@
+/*
+ * cmd-fetch: FETCH and UID FETCH.  The answer is written in steps of
+ * FETCH_STEP_MAX messages, so a large FETCH does not hold the loop.
+ */
+#include "imap-session-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imap-proto/imap-seqset.h"
+#include "lib/log.h"
+
+struct imap_fetch_job {
+	struct imap_fetch_plan *plan;
+	struct imap_fetch_needs needs;
+	uint32_t *uids;
+	uint32_t *seqs;
+	size_t count, next;
+	bool uid;
+	bool failed;
+};
+
+void cmd_fetch_job_free(struct imap_session *s)
+{
+	free(s->job);
+	s->job = NULL;
+}
+
+/* FLAGS_CHANGED marks, in a message read for a step, that this step set
+ * its \Seen (so the answer includes FLAGS); no store flag uses that bit. */
+#define FLAGS_CHANGED 0x80000000u
+
+/* mark_seen sets \Seen on the messages of list[0..count) without it that
+ * the step asked for (uids[0..span), ascending: the UID range of a sparse
+ * set holds others), replacing them in list by their new state marked
+ * FLAGS_CHANGED.  A failure leaves list as it was. */
+static void mark_seen(struct imap_session *s, struct store_message *list, size_t count,
+		      const uint32_t *uids, size_t span)
+{
+	const char *error;
+	uint32_t *unseen = calloc(span + 1, sizeof(*unseen));
+	size_t nu = 0;
+	for (size_t i = 0, x = 0; unseen != NULL && i < count; i++) {
+		while (x < span && uids[x] < list[i].uid)
+			x++;
+		if (x < span && uids[x] == list[i].uid && (list[i].flags & STORE_FLAG_SEEN) == 0)
+			unseen[nu++] = list[i].uid;
+	}
+	struct store_message *changed = NULL;
+	size_t nchanged = 0;
+	uint32_t *failed = NULL;
+	size_t nfailed = 0;
+	if (nu > 0 && store_flags_update(s->store, s->mailbox, unseen, nu, STORE_FLAGS_ADD,
+					 STORE_FLAG_SEEN, 0, 0, &changed, &nchanged, &failed,
+					 &nfailed, &error) == STORE_OK) {
+		for (size_t i = 0, k = 0; i < count && k < nchanged; i++) {
+			if (list[i].uid == changed[k].uid) {
+				list[i] = changed[k++];
+				list[i].flags |= FLAGS_CHANGED;
+			}
+		}
+		if (nchanged > 0) {
+			session_remember_own(s, changed[0].modseq);
+			session_changed(s);
+		}
+	}
+	free(changed);
+	free(failed);
+	free(unseen);
+}
+
+/* cmd_fetch_step answers the next messages of the running FETCH. */
+void cmd_fetch_step(struct imap_session *s)
+{
+	struct imap_fetch_job *job = s->job;
+	const char *error = "";
+	size_t start = job->next;
+	size_t end = start;
+
+	while (end < job->count && end - start < FETCH_STEP_MAX &&
+	       (uint64_t)job->uids[end] - job->uids[start] <
+		       (uint64_t)(end - start + 1) * FETCH_SPAN_FACTOR + 64)
+		end++;
+	struct store_message *list = NULL;
+	size_t count = 0;
+	int ret = store_message_range(s->store, s->mailbox, job->uids[start], job->uids[end - 1],
+				      &list, &count, &error);
+	if (ret != STORE_OK) {
+		log_error("IMAP FETCH: %s", error);
+		job->failed = true;
+		job->next = job->count;
+		return;
+	}
+	/* Bodies: output waits for the client after about a buffer's worth. */
+	if (job->needs.content)
+		end = imap_fetch_batch_end(job->uids, start, end, list, count,
+					   IMAP_SESSION_OUTPUT_HIGH);
+	/* Non-PEEK body items set \Seen (not in a read-only mailbox), on the
+	 * step's messages only. */
+	if (job->needs.sets_seen && !s->readonly)
+		mark_seen(s, list, count, job->uids + start, end - start);
+	const char *const *names = NULL;
+	size_t nk = 0;
+	if (store_keyword_list(s->store, &names, &nk, &error) < 0)
+		nk = 0;
+	size_t k = 0;
+	for (size_t i = start; i < end; i++) {
+		while (k < count && list[k].uid < job->uids[i])
+			k++;
+		if (k >= count || list[k].uid != job->uids[i])
+			continue; /* expunged meanwhile */
+		struct store_message m = list[k];
+		bool flags_changed = (m.flags & FLAGS_CHANGED) != 0;
+		m.flags &= ~FLAGS_CHANGED;
+		if (session_is_recent(s, m.uid))
+			m.flags |= STORE_FLAG_RECENT;
+		if (job->needs.changedsince && m.modseq <= job->needs.changedsince_modseq)
+			continue;
+		struct imap_fetch_input in = {
+			.seq = job->seqs[i], .msg = &m, .fd = -1, .keywords = names,
+			.keyword_count = nk, .condstore = s->condstore,
+			.flags_changed = flags_changed,
+		};
+		struct store_message_meta *meta = NULL;
+		if (job->needs.meta &&
+		    store_message_meta(s->store, s->mailbox, m.uid, &meta, &error) != STORE_OK) {
+			log_error("IMAP FETCH: reading message %u failed: %s", m.uid, error);
+			job->failed = true;
+			continue;
+		}
+		in.meta = meta;
+		if (job->needs.content &&
+		    (in.fd = store_message_open(s->store, s->mailbox, m.uid, &error)) < 0) {
+			log_error("IMAP FETCH: opening message %u failed: %s", m.uid, error);
+			store_message_meta_free(&meta);
+			job->failed = true;
+			continue;
+		}
+		ret = imap_fetch_write(job->plan, &in, s->out, &error);
+		if (ret == IMAP_FETCH_UNKNOWN_CTE)
+			job->failed = true;
+		else if (ret != IMAP_FETCH_OK)
+			log_error("IMAP FETCH: message %u: %s", m.uid, error);
+		if (in.fd >= 0)
+			close(in.fd);
+		store_message_meta_free(&meta);
+	}
+	free(list);
+	job->next = end;
+}
+
+bool cmd_fetch_done(const struct imap_session *s)
+{
+	return s->job->next >= s->job->count;
+}
+
+void cmd_fetch_finish(struct imap_session *s)
+{
+	bool failed = s->job->failed;
+	cmd_fetch_job_free(s);
+	if (failed)
+		session_tagged(s, "NO", "Some messages could not be fetched");
+	else
+		session_tagged(s, "OK", "Fetch completed");
+	pool_free(&s->pool);
+	s->no_expunge = false;
+}
+
+enum imap_command_result cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
+{
+	bool uid = strcmp(cmd->name.ptr, "UID FETCH") == 0;
+	const char *error;
+
+	if (cmd->arg_count < 2) {
+		session_tagged(s, "BAD", "FETCH takes a sequence set and items");
+		return CMD_DONE;
+	}
+	struct imap_fetch_job *job = calloc(1, sizeof(*job));
+	if (job == NULL) {
+		session_tagged(s, "NO", "[LIMIT] Out of memory");
+		return CMD_DONE;
+	}
+	if (imap_fetch_parse(s->pool, &cmd->args[1], cmd->arg_count - 1, uid, &job->plan,
+			     &error) < 0) {
+		free(job);
+		session_tagged(s, "BAD", "%s", error);
+		return CMD_DONE;
+	}
+	imap_fetch_plan_needs(job->plan, &job->needs);
+	if (job->needs.vanished && (!uid || !s->qresync || !job->needs.changedsince)) {
+		free(job);
+		session_tagged(s, "BAD", "VANISHED needs UID FETCH, QRESYNC and CHANGEDSINCE");
+		return CMD_DONE;
+	}
+	if (job->needs.modseq || job->needs.changedsince)
+		session_condstore_enable(s);
+	if (session_resolve_set(s, &cmd->args[0], uid, &job->uids, &job->seqs, &job->count) < 0) {
+		free(job);
+		return CMD_DONE;
+	}
+	if (job->needs.vanished) {
+		struct store_message *changed = NULL;
+		uint32_t *expunged = NULL;
+		size_t nc = 0, ne = 0;
+		uint64_t highest;
+		struct imap_seqset set;
+		if (store_changes(s->store, s->mailbox, job->needs.changedsince_modseq, &changed, &nc,
+				  &expunged, &ne, &highest, &error) == STORE_OK &&
+		    imap_seqset_parse(s->pool, cmd->args[0].text, 0, &set, &error) == 0) {
+			imap_seqset_normalize(&set, s->count > 0 ? s->uids[s->count - 1] : 0);
+			size_t n = 0;
+			for (size_t i = 0; i < ne; i++)
+				if (imap_seqset_contains(&set, expunged[i]) ||
+				    (s->count > 0 && expunged[i] > s->uids[s->count - 1] &&
+				     set.count > 0 && set.ranges[set.count - 1].last >= s->uids[s->count - 1]))
+					expunged[n++] = expunged[i];
+			session_write_vanished_earlier(s, expunged, n);
+		}
+		free(changed);
+		free(expunged);
+	}
+	if (job->count == 0) {
+		free(job);
+		session_tagged(s, "OK", "Fetch completed");
+		return CMD_DONE;
+	}
+	job->uid = uid;
+	s->job = job;
+	return CMD_PENDING;
+}
