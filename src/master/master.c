@@ -99,6 +99,9 @@ struct master {
 	uint64_t stop_deadline;
 	/* Made at start, given to auth only: auth seals tickets, master opens. */
 	unsigned char ticket_key[TICKET_KEY_SIZE];
+	/* Made at start, given to auth (which seals recipient answers) and the
+	 * queue (which checks them) only. */
+	unsigned char rcpt_key[TICKET_KEY_SIZE];
 	/* Tickets already shown: each opens one session. */
 	struct ticket_replay replay;
 	/* Links of pre-auth processes (the spawners' children). */
@@ -198,6 +201,19 @@ static void child_name(const struct child *c, char *out, size_t size)
 		snprintf(out, size, "worker %llu", (unsigned long long)c->account);
 	else
 		snprintf(out, size, "%s", process_role_name(c->role));
+}
+
+/* child_drop_link: a message c needs could not be queued for it (its
+ * link is full or broken).  Its link is closed, so the child ends and is
+ * restarted (or, a worker, started again when next needed) instead of
+ * running without it; logged once, naming what was lost. */
+static void child_drop_link(struct child *c, const char *what)
+{
+	char name[64];
+	child_name(c, name, sizeof(name));
+	log_error("%s could not be sent %s: closing its link", name, what);
+	if (c->link != NULL)
+		ipc_close(&c->link);
 }
 
 /* connect_peers gives a and b the two ends of a new link. */
@@ -329,8 +345,13 @@ static void wire_child(struct child *c)
 		}
 	} else if (c->role == IPC_ROLE_AUTH || c->role == IPC_ROLE_QUEUE ||
 		   c->role == IPC_ROLE_KEYS) {
-		if (c->role == IPC_ROLE_AUTH)
-			ipc_send(c->link, IPC_TICKET_KEY, 0, m->ticket_key, TICKET_KEY_SIZE, -1);
+		if ((c->role == IPC_ROLE_AUTH &&
+		     ipc_send(c->link, IPC_TICKET_KEY, 0, m->ticket_key, TICKET_KEY_SIZE, -1) < 0) ||
+		    ((c->role == IPC_ROLE_AUTH || c->role == IPC_ROLE_QUEUE) &&
+		     ipc_send(c->link, IPC_RCPT_KEY, 0, m->rcpt_key, TICKET_KEY_SIZE, -1) < 0)) {
+			child_drop_link(c, "its keys");
+			return;
+		}
 		for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
 			struct child *f = &m->children[i];
 			if (f->in_use && f->role == IPC_ROLE_SPAWNER && f->link != NULL)
@@ -819,7 +840,8 @@ int master_main(const struct config *config)
 		return 1;
 	}
 	m.exe[n] = '\0';
-	if (getrandom(m.ticket_key, sizeof(m.ticket_key), 0) != (ssize_t)sizeof(m.ticket_key)) {
+	if (getrandom(m.ticket_key, sizeof(m.ticket_key), 0) != (ssize_t)sizeof(m.ticket_key) ||
+	    getrandom(m.rcpt_key, sizeof(m.rcpt_key), 0) != (ssize_t)sizeof(m.rcpt_key)) {
 		log_error("getrandom() failed: %m");
 		return 1;
 	}
@@ -879,6 +901,7 @@ int master_main(const struct config *config)
 	if (auth == NULL || queue == NULL || keys == NULL)
 		return 1;
 	wire_child(auth);
+	wire_child(queue);
 	for (unsigned i = 0; i < m.spawner_count; i++) {
 		struct child *f = start_role(IPC_ROLE_SPAWNER, i);
 		if (f == NULL)

@@ -32,6 +32,7 @@
 #include "lib/uids.h"
 #include "lib/log.h"
 #include "lib/process.h"
+#include "queue-rcpt.h"
 #include "spool.h"
 
 /* Deliveries sent to one worker before it answers. */
@@ -54,10 +55,18 @@ _Static_assert(SPOOL_QID_SIZE + 32 <= IPC_DELIVER_MAX_KEY, "a delivery key fits 
 
 enum rcpt_state { RCPT_PENDING, RCPT_INFLIGHT, RCPT_DONE, RCPT_WAITING };
 
+/* A pre-auth process's link: who it is (as its spawner said) and how many
+ * transactions it began, which auth's recipient seals are bound to. */
+struct front_link {
+	uint64_t serial;
+	uint64_t txns;
+};
+
 struct txn {
 	struct txn *next;
 	struct ipc *front;
 	uint64_t id;
+	struct queue_rcpt_origin origin;
 	int fd;
 	char qid[SPOOL_QID_SIZE];
 	struct buf mail_from;
@@ -75,6 +84,9 @@ struct qmsg {
 	char qid[SPOOL_QID_SIZE];
 	int fd;
 	uint64_t offset;
+	/* The message alone, what workers get (spool_message_body); made
+	 * when a delivery starts, closed when none is under way. */
+	int body_fd;
 	struct buf text;
 	struct spool_envelope env;
 	unsigned char *state;
@@ -113,6 +125,9 @@ struct queue {
 	struct wlink *links;
 	uint64_t next_seq;
 	bool dispatch_scheduled;
+	/* From master: auth seals recipients with it (queue-rcpt.h). */
+	unsigned char rcpt_key[TICKET_KEY_SIZE];
+	bool have_rcpt_key;
 };
 
 static struct queue q;
@@ -146,25 +161,16 @@ static void txn_free(struct txn *t, bool abort_file)
 	free(t);
 }
 
-static bool clean_address(struct str s)
-{
-	if (s.len > QUEUE_MAX_ADDRESS)
-		return false;
-	for (size_t i = 0; i < s.len; i++) {
-		unsigned char c = (unsigned char)s.ptr[i];
-		if (c <= 0x20 || c == 0x7f)
-			return false;
-	}
-	return true;
-}
-
-static void txn_begin(struct ipc *front, const struct ipc_msg *msg)
+static void txn_begin(struct ipc *front, struct front_link *link, const struct ipc_msg *msg)
 {
 	struct ipc_reader r;
+	/* Counted whatever becomes of it: the pre-auth process counts it
+	 * once sent, and asks auth for seals under the next number. */
+	uint64_t number = link->txns++;
 	ipc_reader_init(&r, msg);
 	struct str from = ipc_get_str(&r, QUEUE_MAX_ADDRESS);
 	uint64_t flags = ipc_get_u64(&r);
-	if (!ipc_reader_ok(&r) || !(from.len == 0 || clean_address(from)) ||
+	if (!ipc_reader_ok(&r) || !queue_rcpt_address_ok(from) ||
 	    txn_find(front, msg->id) != NULL) {
 		log_error("malformed queue-begin from %s", ipc_peer_name(front));
 		return;
@@ -174,6 +180,8 @@ static void txn_begin(struct ipc *front, const struct ipc_msg *msg)
 		return;
 	t->front = front;
 	t->id = msg->id;
+	t->origin = (struct queue_rcpt_origin){ .peer = ipc_peer_name(front),
+						.serial = link->serial, .txn = number };
 	t->flags = flags;
 	buf_init(&t->mail_from, QUEUE_MAX_ADDRESS);
 	buf_append_str(&t->mail_from, from);
@@ -184,25 +192,31 @@ static void txn_begin(struct ipc *front, const struct ipc_msg *msg)
 	q.txns = t;
 }
 
+/* txn_rcpt adds a recipient's accounts, believed only under auth's seal
+ * for this transaction; a forged or replayed one fails the message. */
 static void txn_rcpt(struct ipc *front, const struct ipc_msg *msg)
 {
+	static struct queue_rcpt rc;
 	struct txn *t = txn_find(front, msg->id);
-	struct ipc_reader r;
 
-	ipc_reader_init(&r, msg);
-	struct str address = ipc_get_str(&r, QUEUE_MAX_ADDRESS);
-	uint64_t n = ipc_get_u64(&r);
-	if (t == NULL || r.bad || !clean_address(address) || n > IPC_RCPT_MAX_ACCOUNTS ||
-	    t->header_written) {
-		log_error("malformed queue-rcpt from %s", ipc_peer_name(front));
+	if (t == NULL || t->header_written) {
+		log_error("queue-rcpt from %s outside a transaction", ipc_peer_name(front));
 		if (t != NULL)
 			t->failed = true;
 		return;
 	}
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t account = ipc_get_u64(&r);
-		if (r.bad)
-			break;
+	if (!q.have_rcpt_key) {
+		log_error("no recipient key from master yet: message from %s not accepted",
+			  ipc_peer_name(front));
+		t->failed = true;
+		return;
+	}
+	if (queue_rcpt_read(q.rcpt_key, msg, &t->origin, (uint64_t)time(NULL), &rc) < 0) {
+		t->failed = true;
+		return;
+	}
+	for (size_t i = 0; i < rc.account_count; i++) {
+		uint64_t account = rc.accounts[i];
 		bool seen = false;
 		for (size_t j = 0; j < t->rcpt_count; j++)
 			seen |= t->rcpts[j].account == account;
@@ -222,17 +236,15 @@ static void txn_rcpt(struct ipc *front, const struct ipc_msg *msg)
 			t->rcpts = p;
 			t->rcpt_cap = cap;
 		}
-		char *copy = strndup(address.ptr, address.len);
+		char *copy = strndup(rc.address.ptr, rc.address.len);
 		if (copy == NULL) {
 			t->failed = true;
 			return;
 		}
 		t->rcpts[t->rcpt_count].account = account;
-		t->rcpts[t->rcpt_count].address = str_from(copy, address.len);
+		t->rcpts[t->rcpt_count].address = str_from(copy, rc.address.len);
 		t->rcpt_count++;
 	}
-	if (!ipc_reader_ok(&r))
-		t->failed = true;
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -361,7 +373,7 @@ static void txn_end(struct ipc *front, const struct ipc_msg *msg)
 
 static void front_closed(struct ipc *front, void *ctx)
 {
-	(void)ctx;
+	free(ctx);
 	struct txn *t = q.txns;
 	while (t != NULL) {
 		struct txn *next = t->next;
@@ -376,10 +388,9 @@ static void front_closed(struct ipc *front, void *ctx)
 
 static void front_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
-	(void)ctx;
 	switch (msg->kind) {
 	case IPC_QUEUE_BEGIN:
-		txn_begin(ipc, msg);
+		txn_begin(ipc, ctx, msg);
 		return;
 	case IPC_QUEUE_RCPT:
 		txn_rcpt(ipc, msg);
@@ -393,7 +404,7 @@ static void front_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 	default:
 		break;
 	}
-	front_closed(ipc, NULL);
+	front_closed(ipc, ctx);
 	ipc_reject(&ipc, msg);
 }
 
@@ -406,6 +417,7 @@ static void load_message(const char *qid, void *ctx)
 	if (m == NULL)
 		return;
 	snprintf(m->qid, sizeof(m->qid), "%s", qid);
+	m->body_fd = -1;
 	m->fd = spool_open_message(q.spool, qid, &m->text, &m->env, &m->offset);
 	if (m->fd < 0) {
 		free(m);
@@ -438,10 +450,24 @@ static void msg_done(struct qmsg *m)
 	if (m->retry != NULL)
 		ev_timer_del(&m->retry);
 	close(m->fd);
+	if (m->body_fd >= 0)
+		close(m->body_fd);
 	spool_envelope_free(&m->env);
 	buf_free(&m->text);
 	free(m->state);
 	free(m);
+}
+
+/* body_release closes the message's copy once no delivery of it is under
+ * way or about to start (a retry makes it again). */
+static void body_release(struct qmsg *m)
+{
+	for (size_t i = 0; i < m->env.rcpt_count; i++)
+		if (m->state[i] == RCPT_INFLIGHT || m->state[i] == RCPT_PENDING)
+			return;
+	if (m->body_fd >= 0)
+		close(m->body_fd);
+	m->body_fd = -1;
 }
 
 static void retry_fired(struct ev_timer *t, void *ctx)
@@ -517,6 +543,14 @@ static void send_delivery(struct wlink *w, struct qmsg *m, size_t i)
 		schedule_retry(m);
 		return;
 	}
+	if (m->body_fd < 0)
+		m->body_fd = spool_message_body(m->fd, m->offset);
+	if (m->body_fd < 0) {
+		free(f);
+		m->state[i] = RCPT_WAITING;
+		schedule_retry(m);
+		return;
+	}
 	f->seq = ++q.next_seq;
 	f->msg = m;
 	f->rcpt = i;
@@ -524,9 +558,8 @@ static void send_delivery(struct wlink *w, struct qmsg *m, size_t i)
 	buf_init(&out, 4096);
 	ipc_put_str(&out, str_c(key));
 	ipc_put_str(&out, m->env.mail_from);
-	ipc_put_u64(&out, m->offset);
 	ipc_put_u64(&out, (uint64_t)m->env.arrived);
-	if (ipc_send_buf(w->ipc, IPC_DELIVER, f->seq, &out, m->fd) < 0) {
+	if (ipc_send_buf(w->ipc, IPC_DELIVER, f->seq, &out, m->body_fd) < 0) {
 		free(f);
 		buf_free(&out);
 		return;
@@ -596,7 +629,8 @@ static void worker_result(struct wlink *w, const struct ipc_msg *msg)
 	struct qmsg *m = f->msg;
 	struct spool_rcpt *rc = &m->env.rcpts[f->rcpt];
 	free(f);
-	if (status == IPC_DELIVER_OK || status == IPC_DELIVER_PERMFAIL) {
+	bool done = status == IPC_DELIVER_OK || status == IPC_DELIVER_PERMFAIL;
+	if (done) {
 		if (status == IPC_DELIVER_OK)
 			log_info("%s: delivered to <%.*s> (account %llu, uid %llu)", m->qid,
 				 (int)rc->address.len, rc->address.ptr,
@@ -605,14 +639,16 @@ static void worker_result(struct wlink *w, const struct ipc_msg *msg)
 			log_error("%s: delivery to <%.*s> failed for good: %.*s", m->qid,
 				  (int)rc->address.len, rc->address.ptr, (int)text.len, text.ptr);
 		m->state[rc - m->env.rcpts] = RCPT_DONE;
-		if (--m->remaining == 0)
-			msg_done(m);
 	} else {
 		log_warn("%s: delivery to <%.*s> failed for now: %.*s", m->qid, (int)rc->address.len,
 			 rc->address.ptr, (int)text.len, text.ptr);
 		m->state[rc - m->env.rcpts] = RCPT_WAITING;
 		schedule_retry(m);
 	}
+	if (done && --m->remaining == 0)
+		msg_done(m);
+	else
+		body_release(m);
 	dispatch_all();
 }
 
@@ -681,8 +717,16 @@ static void preauth_link_new(int fd, uint64_t serial, void *ctx)
 	char name[40];
 	(void)ctx;
 	snprintf(name, sizeof(name), "preauth %llu", (unsigned long long)serial);
-	if (ipc_new(q.ev, fd, name, front_handler, front_closed, NULL) == NULL)
+	struct front_link *link = calloc(1, sizeof(*link));
+	if (link == NULL) {
 		close(fd);
+		return;
+	}
+	link->serial = serial;
+	if (ipc_new(q.ev, fd, name, front_handler, front_closed, link) == NULL) {
+		free(link);
+		close(fd);
+	}
 }
 
 static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
@@ -721,6 +765,10 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 	}
 	case IPC_WORKER_UNAVAILABLE:
 		worker_unavailable(ipc_get_u64(&r));
+		return;
+	case IPC_RCPT_KEY:
+		memcpy(q.rcpt_key, msg->payload, TICKET_KEY_SIZE);
+		q.have_rcpt_key = true;
 		return;
 	default:
 		log_error("unexpected %s message from master", ipc_kind_name(msg->kind));

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -242,6 +243,39 @@ int spool_open_message(struct spool *s, const char *qid, struct buf *text,
 	}
 	*offset_r = consumed;
 	return fd;
+}
+
+int spool_message_body(int fd, uint64_t offset)
+{
+	char chunk[65536];
+	int body = memfd_create("ravelin-message", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (body < 0) {
+		log_error("memfd_create() failed: %m");
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = pread(fd, chunk, sizeof(chunk), (off_t)offset);
+		if (n == 0)
+			break;
+		if (n < 0)
+			goto failed;
+		offset += (uint64_t)n;
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = write(body, chunk + done, (size_t)(n - done));
+			if (w < 0)
+				goto failed;
+			done += w;
+		}
+	}
+	/* Sealed: no worker can change what the next one reads. */
+	if (fcntl(body, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		goto failed;
+	return body;
+failed:
+	log_error("copying a message out of the spool failed: %m");
+	close(body);
+	return -1;
 }
 
 static int cmp_qid(const void *a, const void *b)

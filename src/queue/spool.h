@@ -64,6 +64,13 @@ void spool_remove(struct spool *spool, const char *qid);
  * where the message starts. Returns the fd or -1. */
 int spool_open_message(struct spool *spool, const char *qid, struct buf *text,
 		       struct spool_envelope *env, uint64_t *offset_r);
+/* spool_message_body copies the message of an open spool file (from
+ * offset, where the envelope ends) into a new sealed memfd and returns it,
+ * or -1.  That descriptor is what a worker gets: it holds the message
+ * only, so no seek or read on it shows the envelope (the sender and every
+ * other recipient, Bcc included), and the seals (no write, shrink or grow)
+ * keep one worker from changing what the next one stores. */
+int spool_message_body(int fd, uint64_t offset);
 /* spool_list calls fn with each qid in q/. */
 int spool_list(struct spool *spool, void (*fn)(const char *qid, void *ctx), void *ctx);
 /* spool_envelope_free frees env->rcpts. */

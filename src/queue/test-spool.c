@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -81,10 +82,75 @@ static void test_roundtrip(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* What a worker is handed holds the message only: read from its start, or
+ * sought anywhere, it shows no recipient, Bcc or not; and it cannot be
+ * changed for the next worker. */
+static void test_message_body(void **state)
+{
+	char dir[64] = "/tmp/ravelin-spool-XXXXXX";
+	struct spool *s;
+	char qid[SPOOL_QID_SIZE];
+	struct buf text, env_text;
+	struct spool_envelope env, back;
+	uint64_t offset;
+	static const char message[] = "To: alice@example.org\r\nSubject: x\r\n\r\nbody\r\n";
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(spool_open(dir, true, &s), 0);
+	int fd = spool_create(s, qid);
+	assert_true(fd >= 0);
+	struct spool_rcpt rcpts[2] = { { 7, STR("alice@example.org") },
+				       { 9, STR("hidden-bcc@example.org") } };
+	env = (struct spool_envelope){ .mail_from = STR("sender@x.org"), .arrived = 1700000000,
+				       .rcpts = rcpts, .rcpt_count = 2 };
+	buf_init(&env_text, 1 << 20);
+	assert_int_equal(spool_envelope_format(&env_text, &env), 0);
+	assert_int_equal(write(fd, env_text.data, env_text.len), (ssize_t)env_text.len);
+	assert_int_equal(write(fd, message, sizeof(message) - 1), (ssize_t)sizeof(message) - 1);
+	assert_int_equal(spool_commit_file(s, qid, fd), 0);
+	close(fd);
+	fd = spool_open_message(s, qid, &text, &back, &offset);
+	assert_true(fd >= 0);
+
+	int body = spool_message_body(fd, offset);
+	assert_true(body >= 0);
+	char all[4096];
+	assert_int_equal(lseek(body, 0, SEEK_SET), 0);
+	ssize_t n = read(body, all, sizeof(all) - 1);
+	assert_int_equal(n, (ssize_t)sizeof(message) - 1);
+	all[n] = '\0';
+	assert_string_equal(all, message);
+	assert_null(strstr(all, "hidden-bcc"));
+	/* Nothing before its start, nothing past its end. */
+	assert_int_equal(lseek(body, -1, SEEK_SET), -1);
+	assert_int_equal(pread(body, all, sizeof(all), n), 0);
+	struct stat st;
+	assert_int_equal(fstat(body, &st), 0);
+	assert_int_equal(st.st_size, n);
+	/* Sealed: no write, no truncation, no growth, no new seals. */
+	int seals = fcntl(body, F_GET_SEALS);
+	assert_true((seals & (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) ==
+		    (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL));
+	assert_int_equal(pwrite(body, "X", 1, 0), -1);
+	assert_int_equal(ftruncate(body, 0), -1);
+	assert_int_equal(fcntl(body, F_ADD_SEALS, 0), -1);
+	close(body);
+	close(fd);
+	spool_envelope_free(&back);
+	buf_free(&text);
+	buf_free(&env_text);
+	spool_close(&s);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_message_body),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

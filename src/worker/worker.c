@@ -14,8 +14,8 @@
  *	(worker.uid_base + id), owner of that folder (mode 0700), so even
  *	without Landlock the kernel refuses it other accounts' files and
  *	signals to other workers.
- *	Messages to deliver arrive as descriptors of spool files it could not
- *	open itself.
+ *	Messages to deliver arrive as sealed memfds holding the message only
+ *	(never the spool file, whose envelope names every recipient).
  */
 #include "worker.h"
 
@@ -76,7 +76,6 @@ struct pending {
 	char error[256];         /* copied: store error texts do not last */
 	char key[WORKER_MAX_KEY + 1];
 	char sender[WORKER_MAX_SENDER + 1];
-	uint64_t offset;
 	int64_t arrived;
 };
 
@@ -125,20 +124,20 @@ static enum ipc_deliver_status deliver(struct pending *p)
 	struct buf rp;
 	enum ipc_deliver_status result = IPC_DELIVER_TEMPFAIL;
 
-	if (fstat(p->fd, &st) < 0 || (uint64_t)st.st_size < p->offset) {
-		snprintf(p->error, sizeof(p->error), "spool file is shorter than its envelope");
-		return IPC_DELIVER_PERMFAIL;
+	if (fstat(p->fd, &st) < 0) {
+		snprintf(p->error, sizeof(p->error), "the message's descriptor cannot be read");
+		return IPC_DELIVER_TEMPFAIL;
 	}
-	size_t size = (size_t)((uint64_t)st.st_size - p->offset);
+	size_t size = (size_t)st.st_size;
 	void *map = NULL;
 	if (size > 0) {
-		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, p->fd, 0);
+		map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, p->fd, 0);
 		if (map == MAP_FAILED) {
-			snprintf(p->error, sizeof(p->error), "mmap of the spool file failed");
+			snprintf(p->error, sizeof(p->error), "mmap of the message failed");
 			return IPC_DELIVER_TEMPFAIL;
 		}
 	}
-	const char *content = map != NULL ? (const char *)map + p->offset : "";
+	const char *content = map != NULL ? (const char *)map : "";
 	/* RFC 5321 4.4: the delivering server records the envelope sender. */
 	buf_init(&rp, WORKER_MAX_SENDER + 32);
 	buf_printf(&rp, "Return-Path: <%s>\r\n", p->sender);
@@ -179,7 +178,7 @@ out:
 	mime_parser_free(&parser);
 	buf_free(&rp);
 	if (map != NULL)
-		munmap(map, (size_t)st.st_size);
+		munmap(map, size);
 	return result;
 }
 
@@ -254,7 +253,6 @@ static void deliver_request(struct link *l, const struct ipc_msg *msg)
 	ipc_reader_init(&r, msg);
 	struct str key = ipc_get_str(&r, WORKER_MAX_KEY);
 	struct str sender = ipc_get_str(&r, WORKER_MAX_SENDER);
-	uint64_t offset = ipc_get_u64(&r);
 	uint64_t arrived = ipc_get_u64(&r);
 	if (p == NULL || !ipc_reader_ok(&r) || str_chr(key, '\0') >= 0 ||
 	    str_chr(sender, '\0') >= 0 || w.batch_count == WORKER_MAX_BATCH) {
@@ -276,7 +274,6 @@ static void deliver_request(struct link *l, const struct ipc_msg *msg)
 	p->fd = msg->fd;
 	snprintf(p->key, sizeof(p->key), "%.*s", (int)key.len, key.ptr);
 	snprintf(p->sender, sizeof(p->sender), "%.*s", (int)sender.len, sender.ptr);
-	p->offset = offset;
 	p->arrived = (int64_t)arrived;
 	if (w.batch_count++ == 0)
 		ev_timer_add(w.ev, 0, run_batch, NULL);
