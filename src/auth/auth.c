@@ -452,7 +452,7 @@ int auth_main(void)
 		return 1;
 	if (directory_open(a.config.data, false, &a.dir, &error) < 0) {
 		log_error("%s", error);
-		return 1;
+		return PROCESS_EXIT_CANNOT_START;
 	}
 	if (jail_enter(&jail) < 0)
 		return 1;

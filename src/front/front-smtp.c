@@ -283,7 +283,10 @@ static void smtp_closed(struct conn *c)
 	/* A message cut off mid-way is thrown away by the queue. */
 	if (c->in_txn && !c->txn_ended && f->queue != NULL) {
 		uint64_t v = IPC_QUEUE_FAILED;
-		ipc_send(f->queue, IPC_QUEUE_END, c->id, &v, sizeof(v), -1);
+		/* If it cannot be sent, the link's end (this process exits with
+		 * its one connection) throws the message away just the same. */
+		if (ipc_send(f->queue, IPC_QUEUE_END, c->id, &v, sizeof(v), -1) < 0)
+			log_warn("the queue takes nothing now: the cut-off message goes with the link");
 	}
 	smtp_free_state(c);
 }

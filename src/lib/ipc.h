@@ -66,6 +66,9 @@ enum ipc_kind {
 	IPC_PREAUTH_CLIENT,   /* spawner -> auth: serial, the client's address */
 	IPC_RCPT_KEY,         /* master -> auth, queue: the key recipients are
 			       * sealed with */
+	IPC_WORKER_RELEASE,   /* queue -> worker: no more deliveries on this link */
+	IPC_WORKER_DEFERRED,  /* master -> queue: account id, wait (ms), why: its
+			       * worker failed at start and is backing off */
 	IPC_KIND_MAX,
 };
 

@@ -39,6 +39,15 @@
 #define QUEUE_MAX_INFLIGHT 64
 /* A worker link unused for this long is closed, so the worker may exit. */
 #define QUEUE_LINK_IDLE_MS 5000
+/* Workers the queue holds links to, or has asked master for, at once.  A
+ * worker takes about 10 MB (its store's caches, the MIME parser): one
+ * message to 200 accounts started 200 of them together (+1.9 GB).  16
+ * deliver in parallel more than the disk's fsyncs keep up with, within
+ * about 160 MB; the others' deliveries wait for a place. */
+#define QUEUE_MAX_WORKERS 16
+/* A worker let go (IPC_WORKER_RELEASE) keeps its place until it exits and
+ * closes the link; one that has not after this long is cut off. */
+#define QUEUE_RELEASE_GRACE_MS 10000
 /* The longest wait between two delivery attempts. */
 #define QUEUE_MAX_RETRY_DELAY_S 3600
 /* Slack over smtp.max_message_size for the Received: line a front adds. */
@@ -87,6 +96,9 @@ struct qmsg {
 	/* The message alone, what workers get (spool_message_body); made
 	 * when a delivery starts, closed when none is under way. */
 	int body_fd;
+	/* Why each recipient waits (NULL: it does not), noted in the spool
+	 * for `ravelin queue list`; made at the first deferral. */
+	char **why;
 	struct buf text;
 	struct spool_envelope env;
 	unsigned char *state;
@@ -107,6 +119,10 @@ struct wlink {
 	uint64_t account;
 	struct ipc *ipc;
 	bool requested;
+	bool wanted;            /* a delivery waits for it (this dispatch) */
+	bool released;          /* let go: no deliveries, its place until it exits */
+	uint64_t released_at;
+	uint64_t not_before;    /* its worker backs off after failing at start */
 	uint64_t last_used;
 	unsigned inflight_count;
 	struct inflight *inflight;
@@ -306,7 +322,12 @@ static void txn_reply(struct ipc *front, uint64_t id, bool ok, const char *qid)
 	buf_init(&out, 128);
 	ipc_put_u64(&out, ok ? IPC_QUEUE_OK : IPC_QUEUE_FAILED);
 	ipc_put_str(&out, str_c(ok ? qid : ""));
-	ipc_send_buf(front, IPC_QUEUE_RESULT, id, &out, -1);
+	/* Not lost if it cannot be sent: a durable message is delivered all
+	 * the same; the client, with no answer, sends it again (RFC 5321 6.1
+	 * accepts the duplicate over the loss). */
+	if (ipc_send_buf(front, IPC_QUEUE_RESULT, id, &out, -1) < 0)
+		log_error("%s: the answer to %s could not be sent (%s)", qid[0] ? qid : "message",
+			  ipc_peer_name(front), ok ? "accepted" : "refused");
 	buf_free(&out);
 }
 
@@ -452,10 +473,41 @@ static void msg_done(struct qmsg *m)
 	close(m->fd);
 	if (m->body_fd >= 0)
 		close(m->body_fd);
+	for (size_t i = 0; m->why != NULL && i < m->env.rcpt_count; i++)
+		free(m->why[i]);
+	free(m->why);
 	spool_envelope_free(&m->env);
 	buf_free(&m->text);
 	free(m->state);
 	free(m);
+}
+
+/* note_why sets (why NULL: clears) the reason recipient i of m waits and
+ * rewrites the message's note in the spool. */
+static void note_why(struct qmsg *m, size_t i, struct str why)
+{
+	if (m->why == NULL && why.ptr == NULL)
+		return;
+	if (m->why == NULL && (m->why = calloc(m->env.rcpt_count, sizeof(*m->why))) == NULL)
+		return;
+	free(m->why[i]);
+	m->why[i] = NULL;
+	if (why.ptr != NULL) {
+		struct buf line;
+		buf_init(&line, QUEUE_MAX_ADDRESS + IPC_DELIVER_MAX_TEXT + 64);
+		buf_printf(&line, "<%.*s> (account %llu): %.*s", (int)m->env.rcpts[i].address.len,
+			   m->env.rcpts[i].address.ptr, (unsigned long long)m->env.rcpts[i].account,
+			   (int)why.len, why.ptr);
+		m->why[i] = line.data != NULL ? strndup(line.data, line.len) : NULL;
+		buf_free(&line);
+	}
+	struct buf note;
+	buf_init(&note, SPOOL_MAX_NOTE);
+	for (size_t j = 0; j < m->env.rcpt_count; j++)
+		if (m->why[j] != NULL)
+			buf_printf(&note, "%s\n", m->why[j]);
+	spool_note_write(q.spool, m->qid, buf_str(&note));
+	buf_free(&note);
 }
 
 /* body_release closes the message's copy once no delivery of it is under
@@ -560,8 +612,13 @@ static void send_delivery(struct wlink *w, struct qmsg *m, size_t i)
 	ipc_put_str(&out, m->env.mail_from);
 	ipc_put_u64(&out, (uint64_t)m->env.arrived);
 	if (ipc_send_buf(w->ipc, IPC_DELIVER, f->seq, &out, m->body_fd) < 0) {
+		/* The worker does not read: deferred, not lost. */
+		log_warn("%s: worker %llu takes no delivery now; deferred", m->qid,
+			 (unsigned long long)w->account);
 		free(f);
 		buf_free(&out);
+		m->state[i] = RCPT_WAITING;
+		schedule_retry(m);
 		return;
 	}
 	buf_free(&out);
@@ -572,11 +629,52 @@ static void send_delivery(struct wlink *w, struct qmsg *m, size_t i)
 	w->last_used = ev_now(q.ev);
 }
 
+/* worker_request_failed: master took no request for a worker (its link
+ * is full): the recipient waits for a retry instead of for an answer. */
+static void worker_request_failed(struct qmsg *m, size_t i)
+{
+	log_warn("%s: master takes no worker request now; delivery to account %llu deferred",
+		 m->qid, (unsigned long long)m->env.rcpts[i].account);
+	m->state[i] = RCPT_WAITING;
+	schedule_retry(m);
+}
+
+/* Places taken: links open (a released one until its worker exits) or
+ * asked for. */
+static unsigned workers_held(void)
+{
+	unsigned n = 0;
+	for (struct wlink *w = q.links; w != NULL; w = w->next)
+		n += w->ipc != NULL || w->requested;
+	return n;
+}
+
+/* release_idle lets go of every worker with nothing in flight and nothing
+ * waiting, so that accounts waiting for a place get one once it exits. */
+static void release_idle(void)
+{
+	struct wlink *w = q.links;
+	while (w != NULL) {
+		struct wlink *next = w->next;
+		if (w->ipc != NULL && !w->released && !w->wanted && w->inflight_count == 0) {
+			w->released = true;
+			w->released_at = ev_now(q.ev);
+			if (ipc_send(w->ipc, IPC_WORKER_RELEASE, 0, NULL, 0, -1) < 0)
+				link_free(w);
+		}
+		w = next;
+	}
+}
+
 static void dispatch_now(struct ev_timer *t, void *ctx)
 {
 	(void)t;
 	(void)ctx;
 	q.dispatch_scheduled = false;
+	unsigned held = workers_held();
+	bool short_of_places = false;
+	for (struct wlink *w = q.links; w != NULL; w = w->next)
+		w->wanted = false;
 	for (struct qmsg *m = q.msgs; m != NULL; m = m->next) {
 		for (size_t i = 0; i < m->env.rcpt_count; i++) {
 			if (m->state[i] != RCPT_PENDING)
@@ -584,12 +682,24 @@ static void dispatch_now(struct ev_timer *t, void *ctx)
 			struct wlink *w = link_for(m->env.rcpts[i].account);
 			if (w == NULL)
 				continue;
+			w->wanted = true;
+			/* A released link takes no more: the account waits for its
+			 * worker to exit, then for a new one. */
+			if (w->released || w->not_before > ev_now(q.ev))
+				continue;
+			if (w->ipc == NULL && !w->requested && held >= QUEUE_MAX_WORKERS) {
+				short_of_places = true;
+				continue;
+			}
 			if (w->ipc == NULL) {
 				if (!w->requested && q.master != NULL) {
+					held++;
 					uint64_t account = w->account;
-					ipc_send(q.master, IPC_WORKER_REQUEST, account, &account,
-						 sizeof(account), -1);
-					w->requested = true;
+					if (ipc_send(q.master, IPC_WORKER_REQUEST, account, &account,
+						     sizeof(account), -1) == 0)
+						w->requested = true;
+					else
+						worker_request_failed(m, i);
 				}
 				continue;
 			}
@@ -597,6 +707,8 @@ static void dispatch_now(struct ev_timer *t, void *ctx)
 				send_delivery(w, m, i);
 		}
 	}
+	if (short_of_places)
+		release_idle();
 }
 
 /* dispatch_all runs once per loop turn however often it is asked for. */
@@ -639,10 +751,12 @@ static void worker_result(struct wlink *w, const struct ipc_msg *msg)
 			log_error("%s: delivery to <%.*s> failed for good: %.*s", m->qid,
 				  (int)rc->address.len, rc->address.ptr, (int)text.len, text.ptr);
 		m->state[rc - m->env.rcpts] = RCPT_DONE;
+		note_why(m, (size_t)(rc - m->env.rcpts), STR_NULL);
 	} else {
 		log_warn("%s: delivery to <%.*s> failed for now: %.*s", m->qid, (int)rc->address.len,
 			 rc->address.ptr, (int)text.len, text.ptr);
 		m->state[rc - m->env.rcpts] = RCPT_WAITING;
+		note_why(m, (size_t)(rc - m->env.rcpts), text);
 		schedule_retry(m);
 	}
 	if (done && --m->remaining == 0)
@@ -696,6 +810,32 @@ static void worker_unavailable(uint64_t account)
 	}
 }
 
+static void deferred_over(struct ev_timer *t, void *ctx)
+{
+	(void)t;
+	(void)ctx;
+	dispatch_all();
+}
+
+/* worker_deferred: master will not start account's worker for wait_ms (it
+ * failed at start).  Its recipients wait that long, with the reason noted
+ * for `ravelin queue list` and logged once per wait (not per attempt). */
+static void worker_deferred(uint64_t account, uint64_t wait_ms, struct str why)
+{
+	struct wlink *w = link_for(account);
+	if (w == NULL)
+		return;
+	w->requested = false;
+	w->not_before = ev_now(q.ev) + wait_ms;
+	log_warn("deliveries to account %llu wait %llu ms: %.*s", (unsigned long long)account,
+		 (unsigned long long)wait_ms, (int)why.len, why.ptr);
+	for (struct qmsg *m = q.msgs; m != NULL; m = m->next)
+		for (size_t i = 0; i < m->env.rcpt_count; i++)
+			if (m->env.rcpts[i].account == account && m->state[i] == RCPT_PENDING)
+				note_why(m, i, why);
+	ev_timer_add(q.ev, wait_ms + 1, deferred_over, NULL);
+}
+
 static void idle_sweep(struct ev_timer *t, void *ctx)
 {
 	(void)t;
@@ -704,7 +844,8 @@ static void idle_sweep(struct ev_timer *t, void *ctx)
 	while (w != NULL) {
 		struct wlink *next = w->next;
 		if (w->ipc != NULL && w->inflight_count == 0 &&
-		    ev_now(q.ev) - w->last_used > QUEUE_LINK_IDLE_MS)
+		    ev_now(q.ev) - (w->released ? w->released_at : w->last_used) >
+			    (w->released ? QUEUE_RELEASE_GRACE_MS : QUEUE_LINK_IDLE_MS))
 			link_free(w);
 		w = next;
 	}
@@ -766,6 +907,14 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 	case IPC_WORKER_UNAVAILABLE:
 		worker_unavailable(ipc_get_u64(&r));
 		return;
+	case IPC_WORKER_DEFERRED: {
+		uint64_t account = ipc_get_u64(&r);
+		uint64_t wait_ms = ipc_get_u64(&r);
+		struct str why = ipc_get_str(&r, IPC_DELIVER_MAX_TEXT);
+		if (ipc_reader_ok(&r))
+			worker_deferred(account, wait_ms, why);
+		return;
+	}
 	case IPC_RCPT_KEY:
 		memcpy(q.rcpt_key, msg->payload, TICKET_KEY_SIZE);
 		q.have_rcpt_key = true;
@@ -793,11 +942,13 @@ int queue_main(void)
 		return 1;
 	tzset();
 	if (spool_open(q.config.data, true, &q.spool) < 0)
-		return 1;
+		return PROCESS_EXIT_CANNOT_START;
 	snprintf(dir, sizeof(dir), "%s/spool", q.config.data);
 	struct jail jail = { .name = "queue", .paths = { { dir, true } }, .path_count = 1,
 			     .role = JAIL_ROLE_QUEUE };
-	if (uids_enter_for(&q.config, jail.role, 0, &jail.ids) < 0 || jail_enter(&jail) < 0)
+	if (uids_enter_for(&q.config, jail.role, 0, &jail.ids) < 0 ||
+	    (jail.ids.drop && spool_notes_own(q.spool, jail.ids.uid, jail.ids.gid) < 0) ||
+	    jail_enter(&jail) < 0)
 		return 1;
 	q.ev = ev_new();
 	if (q.ev == NULL)

@@ -64,6 +64,7 @@ struct link {
 	struct ipc *ipc;
 	unsigned refs;
 	bool closed;
+	bool released;           /* the queue is done with it (IPC_WORKER_RELEASE) */
 };
 
 struct pending {
@@ -85,6 +86,8 @@ struct worker {
 	uint64_t account;
 	struct store *store;
 	unsigned links;
+	unsigned released;       /* links the queue let go: they keep nobody */
+	struct ipc *master;
 	bool retiring;
 	bool idle_asked;
 	uint64_t last_activity;
@@ -183,6 +186,20 @@ out:
 }
 
 static void maybe_exit(void);
+static void ask_to_exit(void);
+static void link_gone(struct link *l);
+
+/* link_lost_answer: the queue does not read its answers (its link is full).
+ * The link is closed, so the queue delivers what it did not hear about
+ * again (the delivery key makes that safe) instead of waiting for ever. */
+static void link_lost_answer(struct link *l)
+{
+	if (l->closed)
+		return;
+	log_error("the queue does not read its delivery answers: closing its link");
+	ipc_close(&l->ipc);
+	link_gone(l);
+}
 
 static void link_unref(struct link *l)
 {
@@ -234,7 +251,8 @@ static void run_batch(struct ev_timer *timer, void *ctx)
 			ipc_put_u64(&out, p->status == IPC_DELIVER_OK ? p->uid : 0);
 			ipc_put_str(&out, str_sub(str_c(p->status == IPC_DELIVER_OK ? "" : p->error),
 						  0, IPC_DELIVER_MAX_TEXT));
-			ipc_send_buf(p->link->ipc, IPC_DELIVER_RESULT, p->id, &out, -1);
+			if (ipc_send_buf(p->link->ipc, IPC_DELIVER_RESULT, p->id, &out, -1) < 0)
+				link_lost_answer(p->link);
 			buf_free(&out);
 		}
 		link_unref(p->link);
@@ -242,6 +260,8 @@ static void run_batch(struct ev_timer *timer, void *ctx)
 	}
 	w.last_activity = ev_now(w.ev);
 	worker_session_notify_all();
+	if (w.released > 0 && w.links == w.released)
+		ask_to_exit();
 	maybe_exit();
 }
 
@@ -262,7 +282,8 @@ static void deliver_request(struct link *l, const struct ipc_msg *msg)
 					  ? IPC_DELIVER_TEMPFAIL : IPC_DELIVER_PERMFAIL);
 		ipc_put_u64(&out, 0);
 		ipc_put_str(&out, STR("malformed or too many delivery requests"));
-		ipc_send_buf(l->ipc, IPC_DELIVER_RESULT, msg->id, &out, -1);
+		if (ipc_send_buf(l->ipc, IPC_DELIVER_RESULT, msg->id, &out, -1) < 0)
+			link_lost_answer(l);
 		buf_free(&out);
 		close(msg->fd);
 		free(p);
@@ -283,12 +304,24 @@ static void deliver_request(struct link *l, const struct ipc_msg *msg)
 
 static void maybe_exit(void)
 {
-	if (w.retiring && w.links == 0 && w.batch_count == 0)
+	if (w.retiring && w.links == w.released && w.batch_count == 0)
 		ev_stop(w.ev);
+}
+
+/* ask_to_exit asks master whether this worker may exit (master stops
+ * sending it sessions and answers IPC_WORKER_RETIRE); asked again at the
+ * next idle check if master cannot take it now. */
+static void ask_to_exit(void)
+{
+	if (w.retiring || w.idle_asked)
+		return;
+	w.idle_asked = ipc_send(w.master, IPC_WORKER_IDLE, 0, NULL, 0, -1) == 0;
 }
 
 static void link_gone(struct link *l)
 {
+	if (l->released)
+		w.released--;
 	l->closed = true;
 	l->ipc = NULL;
 	w.links--;
@@ -303,6 +336,15 @@ static void link_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 	struct link *l = ctx;
 	if (msg->kind == IPC_DELIVER) {
 		deliver_request(l, msg);
+		return;
+	}
+	if (msg->kind == IPC_WORKER_RELEASE && !l->released) {
+		/* The queue bounds the workers it keeps: one it lets go with
+		 * nothing else to do exits at once, not after the idle time. */
+		l->released = true;
+		w.released++;
+		if (w.links == w.released && w.batch_count == 0)
+			ask_to_exit();
 		return;
 	}
 	ipc_reject(&ipc, msg);
@@ -424,13 +466,12 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 
 static void idle_check(struct ev_timer *t, void *ctx)
 {
-	struct ipc *master = ctx;
 	(void)t;
-	if (!w.retiring && !w.idle_asked && w.links == 0 &&
-	    ev_now(w.ev) - w.last_activity >= w.config.worker_idle_timeout * 1000) {
-		ipc_send(master, IPC_WORKER_IDLE, 0, NULL, 0, -1);
-		w.idle_asked = true;
-	}
+	(void)ctx;
+	if (w.links == w.released &&
+	    (w.released > 0 ||
+	     ev_now(w.ev) - w.last_activity >= w.config.worker_idle_timeout * 1000))
+		ask_to_exit();
 	/* A worker kept only by idle IMAP sessions gives its caches back, so
 	 * an account whose clients sit in IDLE costs as little as it can. */
 	if (ev_now(w.ev) - w.last_trim >= WORKER_TRIM_INTERVAL_MS) {
@@ -438,7 +479,7 @@ static void idle_check(struct ev_timer *t, void *ctx)
 		malloc_trim(0);
 		w.last_trim = ev_now(w.ev);
 	}
-	ev_timer_add(w.ev, 1000, idle_check, master);
+	ev_timer_add(w.ev, 1000, idle_check, NULL);
 }
 
 static void on_term(int signo, void *ctx)
@@ -483,6 +524,7 @@ int worker_main(uint64_t account)
 	struct ipc *master = process_master_link(w.ev, master_handler, NULL);
 	if (master == NULL)
 		return 1;
+	w.master = master;
 	ev_signal_add(w.ev, SIGTERM, on_term, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	w.last_activity = ev_now(w.ev);
