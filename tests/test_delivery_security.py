@@ -108,7 +108,11 @@ def live_workers(s):
     return n
 
 
+@pytest.mark.slow(reason="makes 200 accounts with the CLI, as an administrator would")
 def test_one_message_to_200_accounts_starts_a_bounded_number_of_workers(make):
+    """One unauthenticated message to 200 accounts started 200 workers at
+    once (+1.9 GB); now at most QUEUE_MAX_WORKERS live at any time, and
+    every account gets the message."""
     from concurrent.futures import ThreadPoolExecutor
     s = make(start=False)
     names = [f"user{i:03d}@example.org" for i in range(200)]

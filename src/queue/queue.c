@@ -693,11 +693,11 @@ static void dispatch_now(struct ev_timer *t, void *ctx)
 			}
 			if (w->ipc == NULL) {
 				if (!w->requested && q.master != NULL) {
-					held++;
 					uint64_t account = w->account;
-					if (ipc_send(q.master, IPC_WORKER_REQUEST, account, &account,
-						     sizeof(account), -1) == 0)
-						w->requested = true;
+					w->requested = ipc_send(q.master, IPC_WORKER_REQUEST, account,
+								&account, sizeof(account), -1) == 0;
+					if (w->requested)
+						held++;
 					else
 						worker_request_failed(m, i);
 				}
