@@ -73,6 +73,10 @@
 /* The first wait before a worker that failed at start is started again;
  * it doubles with each failure up to MASTER_MAX_RESTART_DELAY_MS. */
 #define MASTER_WORKER_FIRST_DELAY_MS 1000
+/* Accounts whose workers back off at once: past it, the back-off that
+ * ends first makes room (an account with a broken folder is rare; a
+ * thousand at once is a broken disk, which the log says anyway). */
+#define MASTER_MAX_BACKOFFS 1024
 
 struct child {
 	pid_t pid;
@@ -86,10 +90,16 @@ struct child {
 	struct ev_timer *restart_timer;
 	struct child_stderr *err;   /* its standard error, logged as its own */
 	bool in_use;
-	/* A worker that failed at start: its slot stays (pid 0) as the
-	 * account's back-off, and none is started before backoff_until. */
-	uint64_t backoff_until;
 	char last_error[MASTER_LAST_ERROR];
+};
+
+/* An account whose worker failed at start: none is started before until,
+ * and the next failure doubles delay. */
+struct worker_backoff {
+	uint64_t account;         /* 0: a free entry */
+	uint64_t until;
+	uint64_t delay;
+	char why[MASTER_LAST_ERROR];
 };
 
 struct master {
@@ -104,6 +114,7 @@ struct master {
 	uint64_t listen_services[MASTER_MAX_LISTENERS];
 	unsigned listen_count;
 	struct child children[MASTER_MAX_CHILDREN];
+	struct worker_backoff backoffs[MASTER_MAX_BACKOFFS];
 	bool stopping;
 	bool start_failed;       /* a child that cannot start stopped us */
 	uint64_t stop_deadline;
@@ -398,15 +409,22 @@ static void restart_timer_fired(struct ev_timer *t, void *ctx)
 }
 
 /* worker_backoff finds the back-off of account's worker (it failed at
- * start), or NULL. */
-static struct child *worker_backoff(uint64_t account)
+ * start), or NULL; with make, a new or reused entry instead of NULL. */
+static struct worker_backoff *worker_backoff(uint64_t account, bool make)
 {
-	for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
-		struct child *c = &the_master->children[i];
-		if (c->in_use && c->pid == 0 && c->role == IPC_ROLE_WORKER && c->account == account)
-			return c;
+	struct worker_backoff *room = NULL;
+	for (size_t i = 0; i < MASTER_MAX_BACKOFFS; i++) {
+		struct worker_backoff *b = &the_master->backoffs[i];
+		if (b->account == account)
+			return b;
+		if (room == NULL || b->account == 0 || (room->account != 0 && b->until < room->until))
+			room = b;
 	}
-	return NULL;
+	if (!make)
+		return NULL;
+	memset(room, 0, sizeof(*room));
+	room->account = account;
+	return room;
 }
 
 /* worker_for finds or starts the worker of account; NULL if the account
@@ -427,8 +445,8 @@ static struct child *worker_for(uint64_t account)
 	struct child *w = live_child(IPC_ROLE_WORKER, account);
 	if (w != NULL)
 		return w;
-	struct child *backoff = worker_backoff(account);
-	if (backoff != NULL && ev_now(m->ev) < backoff->backoff_until)
+	struct worker_backoff *backoff = worker_backoff(account, false);
+	if (backoff != NULL && ev_now(m->ev) < backoff->until)
 		return NULL;
 	/* Checked here so the refusal is logged once per request, by master,
 	 * rather than by a worker that starts and exits in a loop. */
@@ -438,8 +456,7 @@ static struct child *worker_for(uint64_t account)
 		log_error("%s: not served", why);
 		return NULL;
 	}
-	/* After a back-off its slot is used again: the delay grows on. */
-	w = backoff != NULL ? backoff : child_alloc();
+	w = child_alloc();
 	if (w == NULL) {
 		log_error("too many processes (%d) to start a worker", MASTER_MAX_CHILDREN);
 		return NULL;
@@ -459,16 +476,16 @@ static struct child *worker_for(uint64_t account)
  * at start, tells it how long to wait and why. */
 static void start_worker(struct child *requester, uint64_t account)
 {
-	struct child *b = worker_backoff(account);
+	struct worker_backoff *b = worker_backoff(account, false);
 	uint64_t now = ev_now(the_master->ev);
-	if (b != NULL && now < b->backoff_until) {
+	if (b != NULL && now < b->until) {
 		struct buf out;
 		char why[MASTER_LAST_ERROR + 64];
 		snprintf(why, sizeof(why), "the account's worker fails at start: %s",
-			 b->last_error[0] ? b->last_error : "see the log");
+			 b->why[0] ? b->why : "see the log");
 		buf_init(&out, 2 * IPC_U64_SIZE + IPC_STR_SIZE(IPC_DELIVER_MAX_TEXT));
 		ipc_put_u64(&out, account);
-		ipc_put_u64(&out, b->backoff_until - now);
+		ipc_put_u64(&out, b->until - now);
 		ipc_put_str(&out, str_sub(str_c(why), 0, IPC_DELIVER_MAX_TEXT));
 		if (ipc_send_buf(requester->link, IPC_WORKER_DEFERRED, account, &out, -1) < 0)
 			child_drop_link(requester, "the answer to its worker request");
@@ -781,26 +798,29 @@ static void child_exited(struct child *c, int status)
 		bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 		uint64_t lived = ev_now(m->ev) - c->started;
 		child_stderr_free(&c->err);
-		c->retiring = false;
+		c->in_use = false;
+		struct worker_backoff *b = worker_backoff(c->account, false);
 		if (!clean && lived < MASTER_QUICK_DEATH_MS && !m->stopping) {
 			/* Failed at start (its folder cannot be opened, say): not
 			 * started again at once, nor logged per attempt. */
-			c->restart_delay = c->restart_delay ? c->restart_delay * 2
-							    : MASTER_WORKER_FIRST_DELAY_MS;
-			if (c->restart_delay > MASTER_MAX_RESTART_DELAY_MS)
-				c->restart_delay = MASTER_MAX_RESTART_DELAY_MS;
-			c->backoff_until = ev_now(m->ev) + c->restart_delay;
+			b = worker_backoff(c->account, true);
+			b->delay = b->delay ? b->delay * 2 : MASTER_WORKER_FIRST_DELAY_MS;
+			if (b->delay > MASTER_MAX_RESTART_DELAY_MS)
+				b->delay = MASTER_MAX_RESTART_DELAY_MS;
+			b->until = ev_now(m->ev) + b->delay;
+			snprintf(b->why, sizeof(b->why), "%s", c->last_error);
 			log_error("%s %s at start%s%s; not started again for %llu ms", name, how,
-				  c->last_error[0] ? ": " : "", c->last_error,
-				  (unsigned long long)c->restart_delay);
+				  b->why[0] ? ": " : "", b->why, (unsigned long long)b->delay);
 			return;
 		}
+		/* It ran: the next failure starts a back-off afresh. */
+		if (b != NULL)
+			b->account = 0;
 		if (clean)
 			log_debug("%s %s", name, how);
 		else
 			log_error("%s %s; it starts again when its account is next needed", name,
 				  how);
-		c->in_use = false;
 		return;
 	}
 	if (m->stopping)
