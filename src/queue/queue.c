@@ -810,6 +810,7 @@ static void worker_unavailable(uint64_t account)
 				  (unsigned long long)account, (int)m->env.rcpts[i].address.len,
 				  m->env.rcpts[i].address.ptr);
 			m->state[i] = RCPT_DONE;
+			note_why(m, i, STR_NULL);
 			m->remaining--;
 		}
 		if (m->remaining == 0)
