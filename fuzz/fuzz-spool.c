@@ -60,7 +60,7 @@ static void teardown(void)
 	char path[sizeof(scratch) + 32];
 	unlinkat(spool->q_fd, FUZZ_QID, 0);
 	spool_close(&spool);
-	const char *const dirs[] = { "/spool/q", "/spool/tmp", "/spool", "" };
+	const char *const dirs[] = { "/spool/q", "/spool/tmp", "/spool/why", "/spool", "" };
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", scratch, dirs[i]);
 		rmdir(path);

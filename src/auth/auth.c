@@ -3,7 +3,9 @@
  *	auth - the only process that reads credentials
  * DESCRIPTION
  *	Answers the pre-auth processes' questions about accounts: which
- *	accounts a recipient address delivers to (aliases resolved), and
+ *	accounts a recipient address delivers to (aliases resolved; the
+ *	answer sealed with IPC_RCPT_KEY for that pre-auth process's
+ *	transaction, which the queue checks), and
  *	whether a login's password is right.  Passwords are checked
  *	(argon2id) on a few checker threads, queued fairly by client network
  *	(auth-queue.c), and a refusal is answered after a delay that grows
@@ -89,6 +91,9 @@ struct auth {
 	struct directory *dir;
 	unsigned char ticket_key[TICKET_KEY_SIZE];
 	bool have_key;
+	/* Made by master, shared with the queue: recipient answers are sealed. */
+	unsigned char rcpt_key[TICKET_KEY_SIZE];
+	bool have_rcpt_key;
 	/* Logins waiting for a checker, in flight, and the penalties. */
 	struct auth_queue *queue;
 	unsigned idle_checkers;
@@ -100,34 +105,52 @@ struct auth {
 	struct front_link *links;
 };
 
-/* rcpt_lookup answers which accounts an address delivers to. */
-static void rcpt_lookup(struct auth *a, struct ipc *ipc, const struct ipc_msg *msg)
+/* rcpt_lookup answers which accounts an address delivers to, sealed for
+ * the asking pre-auth process's transaction (ticket.h): the queue believes
+ * only accounts auth gave for that address. */
+static void rcpt_lookup(struct auth *a, struct front_link *link, const struct ipc_msg *msg)
 {
 	struct ipc_reader r;
 	uint64_t ids[DIRECTORY_MAX_EXPANSION];
 	size_t count = 0;
 	const char *error;
 	struct buf out;
+	unsigned char mac[TICKET_RCPT_MAC_SIZE];
 
 	ipc_reader_init(&r, msg);
 	struct str address = ipc_get_str(&r, IPC_MAX_PATH);
+	uint64_t txn = ipc_get_u64(&r);
 	if (!ipc_reader_ok(&r)) {
-		log_error("malformed recipient look-up from %s", ipc_peer_name(ipc));
+		log_error("malformed recipient look-up from %s", ipc_peer_name(link->ipc));
 		return;
 	}
-	int found = directory_resolve(a->dir, address, ids, DIRECTORY_MAX_EXPANSION, &count, &error);
+	int found = a->have_rcpt_key
+			    ? directory_resolve(a->dir, address, ids, DIRECTORY_MAX_EXPANSION,
+						&count, &error)
+			    : -1;
 	if (found < 0)
-		log_error("recipient look-up failed: %s", error);
+		log_error("recipient look-up failed: %s",
+			  a->have_rcpt_key ? error : "no recipient key from master yet");
 	uint64_t status = found > 0 ? IPC_RCPT_OK : found == 0 ? IPC_RCPT_UNKNOWN : IPC_RCPT_TEMPFAIL;
-	buf_init(&out, 2 * IPC_U64_SIZE + IPC_U64_SIZE * IPC_RCPT_MAX_ACCOUNTS);
-	ipc_put_u64(&out, status);
 	size_t n = found > 0 ? count : 0;
 	if (n > IPC_RCPT_MAX_ACCOUNTS)
 		n = IPC_RCPT_MAX_ACCOUNTS;
+	struct ticket_rcpt seal = { .serial = link->serial, .txn = txn,
+				    .expires = (uint64_t)time(NULL) + a->config.smtp_session_timeout,
+				    .address = address, .accounts = ids, .account_count = n };
+	if (n > 0)
+		ticket_rcpt_seal(a->rcpt_key, &seal, mac);
+	buf_init(&out, 3 * IPC_U64_SIZE + IPC_U64_SIZE * IPC_RCPT_MAX_ACCOUNTS +
+			       IPC_STR_SIZE(TICKET_RCPT_MAC_SIZE));
+	ipc_put_u64(&out, status);
 	ipc_put_u64(&out, n);
 	for (size_t i = 0; i < n; i++)
 		ipc_put_u64(&out, ids[i]);
-	ipc_send_buf(ipc, IPC_RCPT_RESULT, msg->id, &out, -1);
+	ipc_put_u64(&out, seal.expires);
+	ipc_put_str(&out, str_from((const char *)mac, n > 0 ? sizeof(mac) : 0));
+	if (ipc_send_buf(link->ipc, IPC_RCPT_RESULT, msg->id, &out, -1) < 0)
+		log_error("%s does not read its answers: recipient look-up dropped",
+			  ipc_peer_name(link->ipc));
 	buf_free(&out);
 }
 
@@ -151,7 +174,8 @@ static void login_answer(struct ipc *ipc, uint64_t id, enum ipc_login_status sta
 	ipc_put_u64(&out, status);
 	ipc_put_u64(&out, delay);
 	ipc_put_str(&out, str_from((const char *)sealed, status == IPC_LOGIN_OK ? TICKET_SIZE : 0));
-	ipc_send_buf(ipc, IPC_LOGIN_RESULT, id, &out, -1);
+	if (ipc_send_buf(ipc, IPC_LOGIN_RESULT, id, &out, -1) < 0)
+		log_error("%s does not read its answers: login answer dropped", ipc_peer_name(ipc));
 	sodium_memzero(out.data, out.len);
 	buf_free(&out);
 }
@@ -336,7 +360,7 @@ static void front_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 	struct auth *a = the_auth;
 
 	if (msg->kind == IPC_RCPT_LOOKUP) {
-		rcpt_lookup(a, ipc, msg);
+		rcpt_lookup(a, link, msg);
 		return;
 	}
 	if (msg->kind == IPC_LOGIN) {
@@ -403,6 +427,11 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		a->have_key = true;
 		return;
 	}
+	if (msg->kind == IPC_RCPT_KEY) {
+		memcpy(a->rcpt_key, msg->payload, TICKET_KEY_SIZE);
+		a->have_rcpt_key = true;
+		return;
+	}
 	log_error("unexpected %s message from master", ipc_kind_name(msg->kind));
 	if (msg->fd >= 0)
 		close(msg->fd);
@@ -433,7 +462,7 @@ int auth_main(void)
 		return 1;
 	if (directory_open(a.config.data, false, &a.dir, &error) < 0) {
 		log_error("%s", error);
-		return 1;
+		return PROCESS_EXIT_CANNOT_START;
 	}
 	if (jail_enter(&jail) < 0)
 		return 1;

@@ -37,6 +37,19 @@ static void show(const char *qid, void *ctx)
 	for (size_t i = 0; i < env.rcpt_count; i++)
 		printf("    to <%.*s> (account %llu)\n", (int)env.rcpts[i].address.len,
 		       env.rcpts[i].address.ptr, (unsigned long long)env.rcpts[i].account);
+	/* Why it waits, as the queue noted it (one line per recipient). */
+	struct buf note;
+	buf_init(&note, SPOOL_MAX_NOTE);
+	if (spool_note_read(l->spool, qid, &note) == 0) {
+		struct str rest = buf_str(&note);
+		while (rest.len > 0) {
+			long nl = str_chr(rest, '\n');
+			size_t n = nl < 0 ? rest.len : (size_t)nl;
+			printf("    deferred: %.*s\n", (int)n, rest.ptr);
+			rest = str_sub(rest, n + 1, rest.len);
+		}
+	}
+	buf_free(&note);
 	l->count++;
 	close(fd);
 	spool_envelope_free(&env);

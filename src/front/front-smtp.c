@@ -5,25 +5,95 @@
  * typed messages and the answers back into calls.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "front.h"
 #include "spawner.h"
 #include "lib/log.h"
+#include "lib/ticket.h"
 #include "smtp/smtp-session.h"
 
+/* auth's seal on one recipient's answer (lib/ticket.h), kept until the
+ * transaction it was made for begins at the queue, which checks it. */
+struct smtp_seal {
+	char address[IPC_MAX_PATH];
+	size_t address_len;
+	uint64_t expires;
+	unsigned char mac[TICKET_RCPT_MAC_SIZE];
+};
+
 /* The connection's SMTP state (the protocol's one pointer in conn). */
-static struct smtp_session *smtp_of(const struct conn *c)
+struct smtp_conn {
+	struct smtp_session *session;
+	/* Transactions begun at the queue: the queue counts them too, and a
+	 * seal holds only for the one it was asked for. */
+	uint64_t txn;
+	/* The address asked of auth, until its answer comes. */
+	char asked[IPC_MAX_PATH];
+	size_t asked_len;
+	/* Seals for the transaction being built, one per address. */
+	struct smtp_seal *seals;
+	size_t seal_count, seal_cap;
+};
+
+static struct smtp_conn *smtp_conn_of(const struct conn *c)
 {
 	return c->state;
 }
 
+static struct smtp_session *smtp_of(const struct conn *c)
+{
+	return c->state != NULL ? smtp_conn_of(c)->session : NULL;
+}
+
 static void smtp_free_state(struct conn *c)
 {
-	struct smtp_session *state = c->state;
-	smtp_session_free(&state);
+	struct smtp_conn *sc = c->state;
+	if (sc == NULL)
+		return;
+	smtp_session_free(&sc->session);
+	free(sc->seals);
+	free(sc);
 	c->state = NULL;
+}
+
+static struct smtp_seal *seal_find(struct smtp_conn *sc, struct str address)
+{
+	for (size_t i = 0; i < sc->seal_count; i++)
+		if (str_eq(str_from(sc->seals[i].address, sc->seals[i].address_len), address))
+			return &sc->seals[i];
+	return NULL;
+}
+
+/* seal_keep records auth's seal for the address last asked; at most
+ * smtp.max_recipients of them (the session takes no more recipients). */
+static void seal_keep(struct conn *c, uint64_t expires, struct str mac)
+{
+	struct smtp_conn *sc = smtp_conn_of(c);
+	struct str address = str_from(sc->asked, sc->asked_len);
+	struct smtp_seal *seal = seal_find(sc, address);
+
+	if (mac.len != TICKET_RCPT_MAC_SIZE)
+		return;
+	if (seal == NULL && sc->seal_count == sc->seal_cap) {
+		size_t cap = sc->seal_cap ? sc->seal_cap * 2 : 4;
+		if (sc->seal_cap >= c->front->config.smtp_max_recipients)
+			return;
+		void *p = realloc(sc->seals, cap * sizeof(*sc->seals));
+		if (p == NULL)
+			return;
+		sc->seals = p;
+		sc->seal_cap = cap;
+	}
+	if (seal == NULL) {
+		seal = &sc->seals[sc->seal_count++];
+		memcpy(seal->address, address.ptr, address.len);
+		seal->address_len = address.len;
+	}
+	seal->expires = expires;
+	memcpy(seal->mac, mac.ptr, TICKET_RCPT_MAC_SIZE);
 }
 
 /* Paths from the SMTP parser fit the queue's and auth's messages. */
@@ -35,13 +105,18 @@ static void cb_rcpt_lookup(void *ctx, struct str address)
 	struct front *f = c->front;
 	struct buf b;
 
-	buf_init(&b, IPC_STR_SIZE(IPC_MAX_PATH));
+	struct smtp_conn *sc = smtp_conn_of(c);
+
+	buf_init(&b, IPC_STR_SIZE(IPC_MAX_PATH) + IPC_U64_SIZE);
 	if (address.len > IPC_MAX_PATH) {
 		c->deferred_rcpt = SMTP_RCPT_UNKNOWN;
 	} else if (f->auth == NULL || ipc_put_str(&b, address) < 0 ||
+		   ipc_put_u64(&b, sc->txn) < 0 ||
 		   ipc_send_buf(f->auth, IPC_RCPT_LOOKUP, c->id, &b, -1) < 0) {
 		c->deferred_rcpt = SMTP_RCPT_TEMPFAIL;
 	} else {
+		memcpy(sc->asked, address.ptr, address.len);
+		sc->asked_len = address.len;
 		c->waiting_auth = true;
 	}
 	buf_free(&b);
@@ -54,6 +129,8 @@ static int cb_data_begin(void *ctx, const struct smtp_transaction *t)
 	struct buf b;
 	int r = 0;
 
+	struct smtp_conn *sc = smtp_conn_of(c);
+
 	if (f->queue == NULL || t->mail_from.len > IPC_MAX_PATH)
 		return -1;
 	buf_init(&b, IPC_MAX_PAYLOAD);
@@ -62,9 +139,15 @@ static int cb_data_begin(void *ctx, const struct smtp_transaction *t)
 				(t->smtputf8 ? IPC_QUEUE_SMTPUTF8 : 0u));
 	if (ipc_send_buf(f->queue, IPC_QUEUE_BEGIN, c->id, &b, -1) < 0)
 		r = -1;
+	else
+		sc->txn++;
 	for (size_t i = 0; r == 0 && i < t->rcpt_count; i++) {
 		const struct smtp_rcpt *rc = &t->rcpts[i];
-		if (rc->address.len > IPC_MAX_PATH || rc->account_count > IPC_RCPT_MAX_ACCOUNTS) {
+		const struct smtp_seal *seal = seal_find(sc, rc->address);
+		if (rc->address.len > IPC_MAX_PATH || rc->account_count > IPC_RCPT_MAX_ACCOUNTS ||
+		    seal == NULL) {
+			log_error("no seal from auth kept for <%.*s>: message not accepted",
+				  (int)rc->address.len, rc->address.ptr);
 			r = -1;
 			break;
 		}
@@ -73,9 +156,13 @@ static int cb_data_begin(void *ctx, const struct smtp_transaction *t)
 		ipc_put_u64(&b, rc->account_count);
 		for (size_t j = 0; j < rc->account_count; j++)
 			ipc_put_u64(&b, rc->accounts[j]);
+		ipc_put_u64(&b, seal->expires);
+		ipc_put_str(&b, str_from((const char *)seal->mac, sizeof(seal->mac)));
 		if (ipc_send_buf(f->queue, IPC_QUEUE_RCPT, c->id, &b, -1) < 0)
 			r = -1;
 	}
+	/* Seals hold for the transaction just begun only. */
+	sc->seal_count = 0;
 	buf_free(&b);
 	if (r == 0) {
 		c->in_txn = true;
@@ -144,8 +231,12 @@ static int smtp_start(struct conn *c)
 	snprintf(session_id, sizeof(session_id), "%X.%llX",
 		 (unsigned)(f->serial >> PREAUTH_SERIAL_SHIFT),
 		 (unsigned long long)(f->serial & PREAUTH_SERIAL_COUNT));
-	c->state = smtp_session_new(&set, &callbacks, c, c->ip, session_id);
-	if (smtp_of(c) == NULL)
+	struct smtp_conn *sc = calloc(1, sizeof(*sc));
+	if (sc == NULL)
+		return -1;
+	c->state = sc;
+	sc->session = smtp_session_new(&set, &callbacks, c, c->ip, session_id);
+	if (sc->session == NULL)
 		return -1;
 	smtp_session_start(smtp_of(c));
 	return 0;
@@ -192,7 +283,10 @@ static void smtp_closed(struct conn *c)
 	/* A message cut off mid-way is thrown away by the queue. */
 	if (c->in_txn && !c->txn_ended && f->queue != NULL) {
 		uint64_t v = IPC_QUEUE_FAILED;
-		ipc_send(f->queue, IPC_QUEUE_END, c->id, &v, sizeof(v), -1);
+		/* If it cannot be sent, the link's end (this process exits with
+		 * its one connection) throws the message away just the same. */
+		if (ipc_send(f->queue, IPC_QUEUE_END, c->id, &v, sizeof(v), -1) < 0)
+			log_warn("the queue takes nothing now: the cut-off message goes with the link");
 	}
 	smtp_free_state(c);
 }
@@ -235,10 +329,15 @@ void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg)
 		r.bad = true;
 	for (uint64_t i = 0; i < n && !r.bad; i++)
 		ids[i] = ipc_get_u64(&r);
+	uint64_t expires = ipc_get_u64(&r);
+	struct str mac = ipc_get_str(&r, TICKET_RCPT_MAC_SIZE);
 	c->waiting_auth = false;
 	enum smtp_rcpt_status st = SMTP_RCPT_TEMPFAIL;
-	if (ipc_reader_ok(&r) && status == IPC_RCPT_OK && n > 0)
+	if (ipc_reader_ok(&r) && status == IPC_RCPT_OK && n > 0 &&
+	    mac.len == TICKET_RCPT_MAC_SIZE) {
 		st = SMTP_RCPT_OK;
+		seal_keep(c, expires, mac);
+	}
 	else if (ipc_reader_ok(&r) && status == IPC_RCPT_UNKNOWN)
 		st = SMTP_RCPT_UNKNOWN;
 	smtp_session_rcpt_result(smtp_of(c), st, st == SMTP_RCPT_OK ? ids : NULL,

@@ -210,9 +210,16 @@ static int spare_make(void)
 	/* Without its master link a spare could neither log nor open a
 	 * session: such a spare is ended below. */
 	bool usable = send_peer(sp.master, c->serial, pair[PREAUTH_LINK_MASTER][0]) == 0;
-	send_peer(sp.auth, c->serial, pair[PREAUTH_LINK_AUTH][0]);
-	send_peer(sp.queue, c->serial, pair[PREAUTH_LINK_QUEUE][0]);
-	send_peer(sp.keys, c->serial, pair[PREAUTH_LINK_KEYS][0]);
+	const struct {
+		struct ipc *to;
+		unsigned link;
+	} peers[] = { { sp.auth, PREAUTH_LINK_AUTH },
+		      { sp.queue, PREAUTH_LINK_QUEUE },
+		      { sp.keys, PREAUTH_LINK_KEYS } };
+	for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++)
+		if (peers[i].to != NULL && send_peer(peers[i].to, c->serial, pair[peers[i].link][0]) < 0)
+			log_warn("%s takes no link now: pre-auth process %llu goes without it",
+				 ipc_peer_name(peers[i].to), (unsigned long long)c->serial);
 	for (unsigned i = 0; i < PREAUTH_LINK_CONTROL; i++)
 		close(pair[i][0]);
 	c->control = ipc_new(sp.ev, pair[PREAUTH_LINK_CONTROL][0], "pre-auth", child_control_message,

@@ -32,16 +32,19 @@ enum ipc_kind {
 	IPC_PEER,             /* master -> child: peer role, index; fd (and spawner
 			       * -> keys: IPC_ROLE_PREAUTH, index; fd) */
 	IPC_LISTEN,           /* master -> front: service; fd */
-	IPC_RCPT_LOOKUP,      /* front -> auth: address */
-	IPC_RCPT_RESULT,      /* auth -> front: status, count, account ids */
+	IPC_RCPT_LOOKUP,      /* front -> auth: address, transaction number */
+	IPC_RCPT_RESULT,      /* auth -> front: status, count, account ids,
+			       * seal expiry, seal (lib/ticket.h) */
 	IPC_QUEUE_BEGIN,      /* front -> queue: sender, flags */
-	IPC_QUEUE_RCPT,       /* front -> queue: one recipient and its accounts */
+	IPC_QUEUE_RCPT,       /* front -> queue: one recipient, its accounts and
+			       * auth's seal on them (expiry, MAC) */
 	IPC_QUEUE_DATA,       /* front -> queue: message bytes */
 	IPC_QUEUE_END,        /* front -> queue: ok */
 	IPC_QUEUE_RESULT,     /* queue -> front: ok, queue id */
 	IPC_WORKER_REQUEST,   /* queue -> master: account id */
 	IPC_WORKER_CONN,      /* master -> queue or worker: account id; fd */
-	IPC_DELIVER,          /* queue -> worker: key, sender, offset; fd */
+	IPC_DELIVER,          /* queue -> worker: key, sender, arrival; fd (the
+			       * message only: spool_message_body) */
 	IPC_DELIVER_RESULT,   /* worker -> queue: status, uid, text */
 	IPC_WORKER_IDLE,      /* worker -> master: may I exit? */
 	IPC_WORKER_RETIRE,    /* master -> worker: exit once your sessions end */
@@ -61,6 +64,11 @@ enum ipc_kind {
 	IPC_HANDOFF,          /* pre-auth -> worker: the session (see lib/handoff.h); fd */
 	IPC_PEER_REQUEST,     /* spawner -> master: role whose link it lost */
 	IPC_PREAUTH_CLIENT,   /* spawner -> auth: serial, the client's address */
+	IPC_RCPT_KEY,         /* master -> auth, queue: the key recipients are
+			       * sealed with */
+	IPC_WORKER_RELEASE,   /* queue -> worker: no more deliveries on this link */
+	IPC_WORKER_DEFERRED,  /* master -> queue: account id, wait (ms), why: its
+			       * worker failed at start and is backing off */
 	IPC_KIND_MAX,
 };
 

@@ -27,11 +27,21 @@ static void child_log_sink(enum log_level level, const char *record, size_t len)
 		buf_free(&b);
 		return;
 	}
-	if (master_link != NULL)
-		ipc_send(master_link, IPC_LOG, 0, b.data, b.len, -1);
-	else
-		ipc_send_blocking(PROCESS_FD_MASTER, IPC_LOG, 0, b.data, b.len, -1);
+	/* A record master cannot take now (its link full: master is stuck) is
+	 * dropped, not waited for; the next one that goes says how many. */
+	static uint64_t dropped;
+	int r = master_link != NULL
+			? ipc_send(master_link, IPC_LOG, 0, b.data, b.len, -1)
+			: ipc_send_blocking(PROCESS_FD_MASTER, IPC_LOG, 0, b.data, b.len, -1);
 	buf_free(&b);
+	if (r < 0) {
+		dropped++;
+	} else if (dropped > 0) {
+		uint64_t n = dropped;
+		dropped = 0;
+		log_warn("%llu log records dropped: master did not take them",
+			 (unsigned long long)n);
+	}
 }
 
 /* process_absolute makes a path given relative to where the server was

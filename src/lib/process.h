@@ -12,6 +12,10 @@
 
 #define PROCESS_FD_MASTER 3
 #define PROCESS_FD_CONFIG 4
+/* A child's exit status saying that starting it again cannot help (its
+ * data folder cannot be opened, say): master stops instead of restarting
+ * it in a loop.  EX_CONFIG of sysexits.h. */
+#define PROCESS_EXIT_CANNOT_START 78
 
 /* process_child_init names the process for the log, sends log records to
  * master, reads the configuration and closes its descriptor, and enters

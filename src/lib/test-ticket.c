@@ -62,11 +62,53 @@ static void test_ticket_replay(void **state)
 	assert_int_equal(ticket_replay_use(&replay, &same, 2001), 0);
 }
 
+/* A recipient seal holds for its address, accounts, pre-auth process and
+ * transaction only: a front that changes any of them is refused. */
+static void test_ticket_rcpt(void **state)
+{
+	unsigned char key[TICKET_KEY_SIZE], login_key[TICKET_KEY_SIZE];
+	unsigned char mac[TICKET_RCPT_MAC_SIZE];
+	uint64_t accounts[2] = { 3, 4 }, forged[2] = { 3, 5 };
+	struct ticket_rcpt r = { .serial = 77, .txn = 2, .expires = 1000,
+				 .address = STR("bob@example.org"), .accounts = accounts,
+				 .account_count = 2 };
+	(void)state;
+
+	randombytes_buf(key, sizeof(key));
+	randombytes_buf(login_key, sizeof(login_key));
+	ticket_rcpt_seal(key, &r, mac);
+	assert_int_equal(ticket_rcpt_check(key, &r, mac, sizeof(mac), 999), 0);
+	assert_int_equal(ticket_rcpt_check(login_key, &r, mac, sizeof(mac), 999), -1);
+	assert_int_equal(ticket_rcpt_check(key, &r, mac, sizeof(mac), 1001), -1);
+	assert_int_equal(ticket_rcpt_check(key, &r, mac, sizeof(mac) - 1, 999), -1);
+	struct ticket_rcpt c = r;
+	c.accounts = forged;
+	assert_int_equal(ticket_rcpt_check(key, &c, mac, sizeof(mac), 999), -1);
+	c = r;
+	c.account_count = 1;
+	assert_int_equal(ticket_rcpt_check(key, &c, mac, sizeof(mac), 999), -1);
+	c = r;
+	c.address = STR("eve@example.org");
+	assert_int_equal(ticket_rcpt_check(key, &c, mac, sizeof(mac), 999), -1);
+	c = r;
+	c.txn = 3;
+	assert_int_equal(ticket_rcpt_check(key, &c, mac, sizeof(mac), 999), -1);
+	c = r;
+	c.serial = 78;
+	assert_int_equal(ticket_rcpt_check(key, &c, mac, sizeof(mac), 999), -1);
+	c = r;
+	c.expires = 2000;
+	assert_int_equal(ticket_rcpt_check(key, &c, mac, sizeof(mac), 999), -1);
+	mac[0] ^= 1;
+	assert_int_equal(ticket_rcpt_check(key, &r, mac, sizeof(mac), 999), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ticket),
 		cmocka_unit_test(test_ticket_replay),
+		cmocka_unit_test(test_ticket_rcpt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

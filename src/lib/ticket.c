@@ -57,3 +57,33 @@ int ticket_replay_use(struct ticket_replay *r, const struct ticket *t, uint64_t 
 	r->seen[free_slot].expires = t->expires;
 	return 0;
 }
+
+/* What a recipient seal's MAC covers, each length before its bytes, after
+ * a label that no login ticket starts with. */
+void ticket_rcpt_seal(const unsigned char key[TICKET_KEY_SIZE], const struct ticket_rcpt *r,
+		      unsigned char mac[TICKET_RCPT_MAC_SIZE])
+{
+	static const char label[] = "ravelin recipient 1";
+	crypto_auth_hmacsha256_state st;
+	uint64_t head[5] = { r->serial, r->txn, r->expires, r->address.len, r->account_count };
+
+	crypto_auth_hmacsha256_init(&st, key, TICKET_KEY_SIZE);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)label, sizeof(label));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)head, sizeof(head));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)r->address.ptr, r->address.len);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)r->accounts,
+				      r->account_count * sizeof(r->accounts[0]));
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_memzero(&st, sizeof(st));
+}
+
+int ticket_rcpt_check(const unsigned char key[TICKET_KEY_SIZE], const struct ticket_rcpt *r,
+		      const unsigned char *mac, size_t len, uint64_t now)
+{
+	unsigned char want[TICKET_RCPT_MAC_SIZE];
+
+	if (len != TICKET_RCPT_MAC_SIZE || r->expires < now)
+		return -1;
+	ticket_rcpt_seal(key, r, want);
+	return sodium_memcmp(want, mac, TICKET_RCPT_MAC_SIZE) == 0 ? 0 : -1;
+}

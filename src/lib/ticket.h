@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "str.h"
+
 #define TICKET_KEY_SIZE 32
 /* version, account, expiry, nonce (8 bytes each) and the 32-byte MAC */
 #define TICKET_SIZE 64
@@ -47,5 +49,35 @@ void ticket_seal(const unsigned char key[TICKET_KEY_SIZE], const struct ticket *
  * expiry against now; 0 with *t filled, or -1. */
 int ticket_open(const unsigned char key[TICKET_KEY_SIZE], const unsigned char *in, size_t len,
 		uint64_t now, struct ticket *t);
+
+/*
+ * A recipient seal: auth's word that an address delivers to these
+ * accounts, for one SMTP transaction of one pre-auth process.  auth makes
+ * it when it answers a recipient look-up; the pre-auth process carries it
+ * to the queue with the recipient, and the queue checks it with the
+ * serial of the link it came on and its own count of that link's
+ * transactions, so a pre-auth process can neither name an account auth
+ * did not give for that address nor reuse the answer in another message.
+ * Sealed under a key of its own (master gives it to auth and queue only),
+ * so the queue, holding it, still cannot make login tickets.
+ */
+#define TICKET_RCPT_MAC_SIZE 32
+
+struct ticket_rcpt {
+	uint64_t serial;           /* the pre-auth process that asked */
+	uint64_t txn;              /* its transactions begun before this one */
+	uint64_t expires;          /* Unix time */
+	struct str address;
+	const uint64_t *accounts;
+	size_t account_count;
+};
+
+/* ticket_rcpt_seal writes the MAC of r into mac. */
+void ticket_rcpt_seal(const unsigned char key[TICKET_KEY_SIZE], const struct ticket_rcpt *r,
+		      unsigned char mac[TICKET_RCPT_MAC_SIZE]);
+/* ticket_rcpt_check: 0 if mac (len bytes) is r's under key (compared in
+ * constant time) and r has not expired at now; -1 otherwise. */
+int ticket_rcpt_check(const unsigned char key[TICKET_KEY_SIZE], const struct ticket_rcpt *r,
+		      const unsigned char *mac, size_t len, uint64_t now);
 
 #endif

@@ -76,6 +76,15 @@
 #define MASTER_STOP_GRACE_MS 5000
 /* Room for the start-up line about uids, or the reason of a refusal. */
 #define MASTER_UIDS_LINE 512
+/* A child's last error record, kept to say why it could not start. */
+#define MASTER_LAST_ERROR 300
+/* The first wait before a worker that failed at start is started again;
+ * it doubles with each failure up to MASTER_MAX_RESTART_DELAY_MS. */
+#define MASTER_WORKER_FIRST_DELAY_MS 1000
+/* Accounts whose workers back off at once: past it, the back-off that
+ * ends first makes room (an account with a broken folder is rare; a
+ * thousand at once is a broken disk, which the log says anyway). */
+#define MASTER_MAX_BACKOFFS 1024
 
 struct child {
 	pid_t pid;
@@ -89,6 +98,16 @@ struct child {
 	struct ev_timer *restart_timer;
 	struct child_stderr *err;   /* its standard error, logged as its own */
 	bool in_use;
+	char last_error[MASTER_LAST_ERROR];
+};
+
+/* An account whose worker failed at start: none is started before until,
+ * and the next failure doubles delay. */
+struct worker_backoff {
+	uint64_t account;         /* 0: a free entry */
+	uint64_t until;
+	uint64_t delay;
+	char why[MASTER_LAST_ERROR];
 };
 
 struct master {
@@ -103,10 +122,15 @@ struct master {
 	uint64_t listen_services[MASTER_MAX_LISTENERS];
 	unsigned listen_count;
 	struct child children[MASTER_MAX_CHILDREN];
+	struct worker_backoff backoffs[MASTER_MAX_BACKOFFS];
 	bool stopping;
+	bool start_failed;       /* a child that cannot start stopped us */
 	uint64_t stop_deadline;
 	/* Made at start, given to auth only: auth seals tickets, master opens. */
 	unsigned char ticket_key[TICKET_KEY_SIZE];
+	/* Made at start, given to auth (which seals recipient answers) and the
+	 * queue (which checks them) only. */
+	unsigned char rcpt_key[TICKET_KEY_SIZE];
 	/* Tickets already shown: each opens one session. */
 	struct ticket_replay replay;
 	/* Links of pre-auth processes (the spawners' children). */
@@ -208,6 +232,19 @@ static void child_name(const struct child *c, char *out, size_t size)
 		snprintf(out, size, "%s", process_role_name(c->role));
 }
 
+/* child_drop_link: a message c needs could not be queued for it (its
+ * link is full or broken).  Its link is closed, so the child ends and is
+ * restarted (or, a worker, started again when next needed) instead of
+ * running without it; logged once, naming what was lost. */
+static void child_drop_link(struct child *c, const char *what)
+{
+	char name[64];
+	child_name(c, name, sizeof(name));
+	log_error("%s could not be sent %s: closing its link", name, what);
+	if (c->link != NULL)
+		ipc_close(&c->link);
+}
+
 /* connect_peers gives a and b the two ends of a new link. */
 static void connect_peers(struct child *a, struct child *b)
 {
@@ -227,8 +264,15 @@ static void connect_peers(struct child *a, struct child *b)
 	ipc_put_u64(&pa, b->index);
 	ipc_put_u64(&pb, a->role);
 	ipc_put_u64(&pb, a->index);
-	ipc_send_buf(a->link, IPC_PEER, 0, &pa, sv[0]);
-	ipc_send_buf(b->link, IPC_PEER, 0, &pb, sv[1]);
+	/* A side that cannot take its end finds the link closed (its peer's
+	 * end is closed below) and asks again, as after a restart. */
+	if (ipc_send_buf(a->link, IPC_PEER, 0, &pa, sv[0]) < 0 ||
+	    ipc_send_buf(b->link, IPC_PEER, 0, &pb, sv[1]) < 0) {
+		char an[64], bn[64];
+		child_name(a, an, sizeof(an));
+		child_name(b, bn, sizeof(bn));
+		log_error("the link between %s and %s could not be sent", an, bn);
+	}
 	buf_free(&pa);
 	buf_free(&pb);
 	close(sv[0]);
@@ -325,10 +369,17 @@ static void wire_child(struct child *c)
 
 	if (c->role == IPC_ROLE_SPAWNER) {
 		uint64_t spawners = m->spawner_count;
-		ipc_send(c->link, IPC_CONNCOUNT, 0, &spawners, sizeof(spawners), m->conncount_fd);
+		if (ipc_send(c->link, IPC_CONNCOUNT, 0, &spawners, sizeof(spawners),
+			     m->conncount_fd) < 0) {
+			child_drop_link(c, "the connection table");
+			return;
+		}
 		for (unsigned i = 0; i < m->listen_count; i++)
-			ipc_send(c->link, IPC_LISTEN, i, &m->listen_services[i],
-				 sizeof(m->listen_services[i]), m->listen_fds[i]);
+			if (ipc_send(c->link, IPC_LISTEN, i, &m->listen_services[i],
+				     sizeof(m->listen_services[i]), m->listen_fds[i]) < 0) {
+				child_drop_link(c, "its listening sockets");
+				return;
+			}
 		static const enum ipc_role peers[] = { IPC_ROLE_AUTH, IPC_ROLE_QUEUE, IPC_ROLE_KEYS };
 		for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++) {
 			struct child *peer = live_child(peers[i], 0);
@@ -337,8 +388,13 @@ static void wire_child(struct child *c)
 		}
 	} else if (c->role == IPC_ROLE_AUTH || c->role == IPC_ROLE_QUEUE ||
 		   c->role == IPC_ROLE_KEYS) {
-		if (c->role == IPC_ROLE_AUTH)
-			ipc_send(c->link, IPC_TICKET_KEY, 0, m->ticket_key, TICKET_KEY_SIZE, -1);
+		if ((c->role == IPC_ROLE_AUTH &&
+		     ipc_send(c->link, IPC_TICKET_KEY, 0, m->ticket_key, TICKET_KEY_SIZE, -1) < 0) ||
+		    ((c->role == IPC_ROLE_AUTH || c->role == IPC_ROLE_QUEUE) &&
+		     ipc_send(c->link, IPC_RCPT_KEY, 0, m->rcpt_key, TICKET_KEY_SIZE, -1) < 0)) {
+			child_drop_link(c, "its keys");
+			return;
+		}
 		for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
 			struct child *f = &m->children[i];
 			if (f->in_use && f->role == IPC_ROLE_SPAWNER && f->link != NULL)
@@ -360,8 +416,28 @@ static void restart_timer_fired(struct ev_timer *t, void *ctx)
 		c->restart_timer = ev_timer_add(the_master->ev, 1000, restart_timer_fired, c);
 }
 
+/* worker_backoff finds the back-off of account's worker (it failed at
+ * start), or NULL; with make, a new or reused entry instead of NULL. */
+static struct worker_backoff *worker_backoff(uint64_t account, bool make)
+{
+	struct worker_backoff *room = NULL;
+	for (size_t i = 0; i < MASTER_MAX_BACKOFFS; i++) {
+		struct worker_backoff *b = &the_master->backoffs[i];
+		if (b->account == account)
+			return b;
+		if (room == NULL || b->account == 0 || (room->account != 0 && b->until < room->until))
+			room = b;
+	}
+	if (!make)
+		return NULL;
+	memset(room, 0, sizeof(*room));
+	room->account = account;
+	return room;
+}
+
 /* worker_for finds or starts the worker of account; NULL if the account
- * has no store (deleted) or no process can be started. */
+ * has no store (deleted), its worker failed at start and its back-off
+ * has not passed, or no process can be started. */
 static struct child *worker_for(uint64_t account)
 {
 	struct master *m = the_master;
@@ -377,6 +453,9 @@ static struct child *worker_for(uint64_t account)
 	struct child *w = live_child(IPC_ROLE_WORKER, account);
 	if (w != NULL)
 		return w;
+	struct worker_backoff *backoff = worker_backoff(account, false);
+	if (backoff != NULL && ev_now(m->ev) < backoff->until)
+		return NULL;
 	/* Checked here so the refusal is logged once per request, by master,
 	 * rather than by a worker that starts and exits in a loop. */
 	char why[MASTER_UIDS_LINE];
@@ -392,6 +471,7 @@ static struct child *worker_for(uint64_t account)
 	}
 	w->role = IPC_ROLE_WORKER;
 	w->account = account;
+	w->last_error[0] = '\0';
 	if (child_spawn(w) < 0) {
 		w->in_use = false;
 		return NULL;
@@ -400,21 +480,59 @@ static struct child *worker_for(uint64_t account)
 }
 
 /* start_worker gives the queue (requester) one end of a new link to the
- * worker of account. */
+ * worker of account; or, while that worker is backing off after failing
+ * at start, tells it how long to wait and why. */
 static void start_worker(struct child *requester, uint64_t account)
 {
+	struct worker_backoff *b = worker_backoff(account, false);
+	uint64_t now = ev_now(the_master->ev);
+	if (b != NULL && now < b->until) {
+		struct buf out;
+		char why[MASTER_LAST_ERROR + 64];
+		snprintf(why, sizeof(why), "the account's worker fails at start: %s",
+			 b->why[0] ? b->why : "see the log");
+		buf_init(&out, 2 * IPC_U64_SIZE + IPC_STR_SIZE(IPC_DELIVER_MAX_TEXT));
+		ipc_put_u64(&out, account);
+		ipc_put_u64(&out, b->until - now);
+		ipc_put_str(&out, str_sub(str_c(why), 0, IPC_DELIVER_MAX_TEXT));
+		if (ipc_send_buf(requester->link, IPC_WORKER_DEFERRED, account, &out, -1) < 0)
+			child_drop_link(requester, "the answer to its worker request");
+		buf_free(&out);
+		return;
+	}
 	struct child *w = worker_for(account);
 	int sv[2];
 
 	if (w == NULL || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		ipc_send(requester->link, IPC_WORKER_UNAVAILABLE, account, &account,
-			 sizeof(account), -1);
+		if (ipc_send(requester->link, IPC_WORKER_UNAVAILABLE, account, &account,
+			     sizeof(account), -1) < 0)
+			child_drop_link(requester, "the answer to its worker request");
 		return;
 	}
-	ipc_send(w->link, IPC_WORKER_CONN, account, &account, sizeof(account), sv[0]);
-	ipc_send(requester->link, IPC_WORKER_CONN, account, &account, sizeof(account), sv[1]);
+	/* A worker that cannot take its end leaves the queue a closed link:
+	 * the queue delivers again.  A queue that cannot take its end would
+	 * wait for it for ever: it is restarted (and delivers everything in
+	 * the spool again, the keys keeping that safe). */
+	if (ipc_send(w->link, IPC_WORKER_CONN, account, &account, sizeof(account), sv[0]) < 0)
+		child_drop_link(w, "a link to the queue");
+	if (ipc_send(requester->link, IPC_WORKER_CONN, account, &account, sizeof(account),
+		     sv[1]) < 0)
+		child_drop_link(requester, "its link to a worker");
 	close(sv[0]);
 	close(sv[1]);
+}
+
+static void preauth_free(struct preauth *p);
+
+/* session_refuse tells a pre-auth process it gets no session; one whose
+ * link cannot take even that (it does not read) is cut off, so that its
+ * client is not left waiting for an answer that never comes. */
+static void session_refuse(struct preauth *p, uint64_t id, uint64_t why)
+{
+	if (ipc_send(p->link, IPC_SESSION_REFUSED, id, &why, sizeof(why), -1) == 0)
+		return;
+	log_error("%s does not read its link: closing it", p->name);
+	preauth_free(p);
 }
 
 /*
@@ -438,34 +556,35 @@ static void open_session(struct preauth *p, const struct ipc_msg *msg)
 	if (!ipc_reader_ok(&r) || (protocol != IPC_PROTO_POP3 && protocol != IPC_PROTO_IMAP) ||
 	    ticket_open(m->ticket_key, (const unsigned char *)sealed.ptr, sealed.len, now, &t) < 0) {
 		log_error("%s showed an invalid or expired ticket: no session", p->name);
-		ipc_send(p->link, IPC_SESSION_REFUSED, msg->id, &refused, sizeof(refused), -1);
+		session_refuse(p, msg->id, refused);
 		return;
 	}
 	if (ticket_replay_use(&m->replay, &t, now) < 0) {
 		log_error("%s showed a ticket that was used before: no session", p->name);
-		ipc_send(p->link, IPC_SESSION_REFUSED, msg->id, &refused, sizeof(refused), -1);
+		session_refuse(p, msg->id, refused);
 		return;
 	}
 	struct child *w = worker_for(t.account);
 	if (w == NULL || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		refused = IPC_SESSION_NO_WORKER;
-		ipc_send(p->link, IPC_SESSION_REFUSED, msg->id, &refused, sizeof(refused), -1);
+		session_refuse(p, msg->id, IPC_SESSION_NO_WORKER);
 		return;
 	}
 	if (ipc_send(w->link, IPC_SESSION, msg->id, &protocol, sizeof(protocol), sv[0]) < 0 ||
 	    ipc_send(p->link, IPC_SESSION_READY, msg->id, &t.account, sizeof(t.account), sv[1]) < 0) {
 		log_error("%s: the session could not be passed on", p->name);
-		refused = IPC_SESSION_NO_WORKER;
-		(void)ipc_send(p->link, IPC_SESSION_REFUSED, msg->id, &refused, sizeof(refused), -1);
-	} else {
-		/* Its spawner spares it when places run out (a relayed session). */
-		struct child *spawner = live_spawner((unsigned)(p->serial >> PREAUTH_SERIAL_SHIFT));
-		uint64_t state[2] = { p->serial, IPC_PREAUTH_LOGGED_IN };
-		if (spawner != NULL)
-			(void)ipc_send(spawner->link, IPC_PREAUTH_STATE, 0, state, sizeof(state), -1);
+		close(sv[0]);
+		close(sv[1]);
+		session_refuse(p, msg->id, IPC_SESSION_NO_WORKER);
+		return;
 	}
 	close(sv[0]);
 	close(sv[1]);
+	/* Its spawner spares it when places run out (a relayed session); a
+	 * spawner that cannot hear it now merely may end it under pressure. */
+	struct child *spawner = live_spawner((unsigned)(p->serial >> PREAUTH_SERIAL_SHIFT));
+	uint64_t state[2] = { p->serial, IPC_PREAUTH_LOGGED_IN };
+	if (spawner != NULL)
+		(void)ipc_send(spawner->link, IPC_PREAUTH_STATE, 0, state, sizeof(state), -1);
 }
 
 /*
@@ -582,6 +701,19 @@ static void preauth_add(struct child *spawner, const struct ipc_msg *msg)
 	m->preauth_count++;
 }
 
+/* child_keep_error keeps the reason of a child's last error record (after
+ * its "name[pid]: error: "), to say why it could not start. */
+static void child_keep_error(struct child *c, struct str text)
+{
+	static const char mark[] = ": error: ";
+	for (size_t i = 0; i + sizeof(mark) - 1 <= text.len; i++)
+		if (memcmp(text.ptr + i, mark, sizeof(mark) - 1) == 0) {
+			text = str_sub(text, i + sizeof(mark) - 1, text.len);
+			break;
+		}
+	log_escape(c->last_error, sizeof(c->last_error), text.ptr, text.len);
+}
+
 static void child_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
 	struct child *c = ctx;
@@ -590,10 +722,12 @@ static void child_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 	ipc_reader_init(&r, msg);
 	switch (msg->kind) {
 	case IPC_LOG: {
-		ipc_get_u64(&r);
+		uint64_t level = ipc_get_u64(&r);
 		struct str text = ipc_get_str(&r, LOG_MAX_RECORD);
 		if (!ipc_reader_ok(&r))
 			break;
+		if (level >= LOG_LEVEL_ERROR)
+			child_keep_error(c, text);
 		char name[64];
 		child_name(c, name, sizeof(name));
 		write_child_log(name, text);
@@ -627,7 +761,8 @@ static void child_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 		/* No new sessions go to it from now on; a new worker starts if
 		 * the account is needed before this one is gone. */
 		c->retiring = true;
-		ipc_send(c->link, IPC_WORKER_RETIRE, 0, NULL, 0, -1);
+		if (ipc_send(c->link, IPC_WORKER_RETIRE, 0, NULL, 0, -1) < 0)
+			child_drop_link(c, "leave to exit");
 		return;
 	default:
 		break;
@@ -649,6 +784,8 @@ static void child_link_closed(struct ipc *ipc, void *ctx)
 	c->link = NULL;
 }
 
+static void on_stop(int signo, void *ctx);
+
 static void child_exited(struct child *c, int status)
 {
 	struct master *m = the_master;
@@ -667,17 +804,44 @@ static void child_exited(struct child *c, int status)
 	c->pid = 0;
 	if (c->role == IPC_ROLE_WORKER) {
 		bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		uint64_t lived = ev_now(m->ev) - c->started;
+		child_stderr_free(&c->err);
+		c->in_use = false;
+		struct worker_backoff *b = worker_backoff(c->account, false);
+		if (!clean && lived < MASTER_QUICK_DEATH_MS && !m->stopping) {
+			/* Failed at start (its folder cannot be opened, say): not
+			 * started again at once, nor logged per attempt. */
+			b = worker_backoff(c->account, true);
+			b->delay = b->delay ? b->delay * 2 : MASTER_WORKER_FIRST_DELAY_MS;
+			if (b->delay > MASTER_MAX_RESTART_DELAY_MS)
+				b->delay = MASTER_MAX_RESTART_DELAY_MS;
+			b->until = ev_now(m->ev) + b->delay;
+			snprintf(b->why, sizeof(b->why), "%s", c->last_error);
+			log_error("%s %s at start%s%s; not started again for %llu ms", name, how,
+				  b->why[0] ? ": " : "", b->why, (unsigned long long)b->delay);
+			return;
+		}
+		/* It ran: the next failure starts a back-off afresh. */
+		if (b != NULL)
+			b->account = 0;
 		if (clean)
 			log_debug("%s %s", name, how);
 		else
 			log_error("%s %s; it starts again when its account is next needed", name,
 				  how);
-		child_stderr_free(&c->err);
-		c->in_use = false;
 		return;
 	}
 	if (m->stopping)
 		return;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == PROCESS_EXIT_CANNOT_START) {
+		/* Its data folder cannot be opened (say): restarting it every
+		 * half second would change nothing but the log's size. */
+		log_error("%s cannot start%s%s: stopping ravelin", name, c->last_error[0] ? ": " : "",
+			  c->last_error);
+		m->start_failed = true;
+		on_stop(SIGTERM, m);
+		return;
+	}
 	uint64_t lived = ev_now(m->ev) - c->started;
 	if (lived < MASTER_QUICK_DEATH_MS)
 		c->restart_delay = c->restart_delay ? c->restart_delay * 2 : 500;
@@ -827,7 +991,8 @@ int master_main(const struct config *config)
 		return 1;
 	}
 	m.exe[n] = '\0';
-	if (getrandom(m.ticket_key, sizeof(m.ticket_key), 0) != (ssize_t)sizeof(m.ticket_key)) {
+	if (getrandom(m.ticket_key, sizeof(m.ticket_key), 0) != (ssize_t)sizeof(m.ticket_key) ||
+	    getrandom(m.rcpt_key, sizeof(m.rcpt_key), 0) != (ssize_t)sizeof(m.rcpt_key)) {
 		log_error("getrandom() failed: %m");
 		return 1;
 	}
@@ -887,6 +1052,7 @@ int master_main(const struct config *config)
 	if (auth == NULL || queue == NULL || keys == NULL)
 		return 1;
 	wire_child(auth);
+	wire_child(queue);
 	for (unsigned i = 0; i < m.spawner_count; i++) {
 		struct child *f = start_role(IPC_ROLE_SPAWNER, i);
 		if (f == NULL)
@@ -897,5 +1063,5 @@ int master_main(const struct config *config)
 		 m.spawner_count, config->data);
 	int r = ev_run(m.ev);
 	log_info("stopped");
-	return r == 0 ? 0 : 1;
+	return r == 0 && !m.start_failed ? 0 : 1;
 }

@@ -6,18 +6,22 @@
  *	its spawner), writes each durably (fsynced and renamed into spool/q,
  *	one directory fsync for a group) before the pre-auth process may
  *	answer 250, then delivers each recipient through that account's
- *	worker, which master starts on request, retrying with a growing delay
- *	while it cannot be had.  A message leaves the spool when every
- *	recipient has it.
+ *	worker, which master starts on request (at most QUEUE_MAX_WORKERS
+ *	at once), retrying with a growing delay while it cannot be had and
+ *	noting why in spool/why for `ravelin queue list`.  A message leaves
+ *	the spool when every recipient has it.
  *	After a crash, every message in spool/q is delivered again; workers
  *	refuse a delivery key they have seen, so nothing is duplicated.
  * SECURITY
  *	Confined by Landlock to DATA/spool, with a seccomp allow-list, and
  *	runs as a uid of its own (uids.h) that owns the spool.  It never
- *	opens an account's store: it passes the open spool file to the
- *	account's worker.  Input from pre-auth processes is typed messages;
- *	addresses are checked for control characters before they reach the
- *	envelope text.
+ *	opens an account's store: it hands the account's worker a sealed
+ *	memfd with the message alone, never the spool file, whose envelope
+ *	names every recipient (Bcc included).  Input from pre-auth processes
+ *	is typed messages; a recipient's accounts are believed only under
+ *	auth's seal for that address and transaction (queue-rcpt.c, DESIGN
+ *	rule 2); addresses are checked for control characters before they
+ *	reach the envelope text.
  */
 #include "queue.h"
 
@@ -36,12 +40,22 @@
 #include "lib/uids.h"
 #include "lib/log.h"
 #include "lib/process.h"
+#include "queue-rcpt.h"
 #include "spool.h"
 
 /* Deliveries sent to one worker before it answers. */
 #define QUEUE_MAX_INFLIGHT 64
 /* A worker link unused for this long is closed, so the worker may exit. */
 #define QUEUE_LINK_IDLE_MS 5000
+/* Workers the queue holds links to, or has asked master for, at once.  A
+ * worker takes about 10 MB (its store's caches, the MIME parser): one
+ * message to 200 accounts started 200 of them together (+1.9 GB).  16
+ * deliver in parallel more than the disk's fsyncs keep up with, within
+ * about 160 MB; the others' deliveries wait for a place. */
+#define QUEUE_MAX_WORKERS 16
+/* A worker let go (IPC_WORKER_RELEASE) keeps its place until it exits and
+ * closes the link; one that has not after this long is cut off. */
+#define QUEUE_RELEASE_GRACE_MS 10000
 /* The longest wait between two delivery attempts. */
 #define QUEUE_MAX_RETRY_DELAY_S 3600
 /* Slack over smtp.max_message_size for the Received: line a front adds. */
@@ -58,10 +72,18 @@ _Static_assert(SPOOL_QID_SIZE + 32 <= IPC_DELIVER_MAX_KEY, "a delivery key fits 
 
 enum rcpt_state { RCPT_PENDING, RCPT_INFLIGHT, RCPT_DONE, RCPT_WAITING };
 
+/* A pre-auth process's link: who it is (as its spawner said) and how many
+ * transactions it began, which auth's recipient seals are bound to. */
+struct front_link {
+	uint64_t serial;
+	uint64_t txns;
+};
+
 struct txn {
 	struct txn *next;
 	struct ipc *front;
 	uint64_t id;
+	struct queue_rcpt_origin origin;
 	int fd;
 	char qid[SPOOL_QID_SIZE];
 	struct buf mail_from;
@@ -79,6 +101,12 @@ struct qmsg {
 	char qid[SPOOL_QID_SIZE];
 	int fd;
 	uint64_t offset;
+	/* The message alone, what workers get (spool_message_body); made
+	 * when a delivery starts, closed when none is under way. */
+	int body_fd;
+	/* Why each recipient waits (NULL: it does not), noted in the spool
+	 * for `ravelin queue list`; made at the first deferral. */
+	char **why;
 	struct buf text;
 	struct spool_envelope env;
 	unsigned char *state;
@@ -99,6 +127,10 @@ struct wlink {
 	uint64_t account;
 	struct ipc *ipc;
 	bool requested;
+	bool wanted;            /* a delivery waits for it (this dispatch) */
+	bool released;          /* let go: no deliveries, its place until it exits */
+	uint64_t released_at;
+	uint64_t not_before;    /* its worker backs off after failing at start */
 	uint64_t last_used;
 	unsigned inflight_count;
 	struct inflight *inflight;
@@ -117,6 +149,9 @@ struct queue {
 	struct wlink *links;
 	uint64_t next_seq;
 	bool dispatch_scheduled;
+	/* From master: auth seals recipients with it (queue-rcpt.h). */
+	unsigned char rcpt_key[TICKET_KEY_SIZE];
+	bool have_rcpt_key;
 };
 
 static struct queue q;
@@ -150,25 +185,16 @@ static void txn_free(struct txn *t, bool abort_file)
 	free(t);
 }
 
-static bool clean_address(struct str s)
-{
-	if (s.len > QUEUE_MAX_ADDRESS)
-		return false;
-	for (size_t i = 0; i < s.len; i++) {
-		unsigned char c = (unsigned char)s.ptr[i];
-		if (c <= 0x20 || c == 0x7f)
-			return false;
-	}
-	return true;
-}
-
-static void txn_begin(struct ipc *front, const struct ipc_msg *msg)
+static void txn_begin(struct ipc *front, struct front_link *link, const struct ipc_msg *msg)
 {
 	struct ipc_reader r;
+	/* Counted whatever becomes of it: the pre-auth process counts it
+	 * once sent, and asks auth for seals under the next number. */
+	uint64_t number = link->txns++;
 	ipc_reader_init(&r, msg);
 	struct str from = ipc_get_str(&r, QUEUE_MAX_ADDRESS);
 	uint64_t flags = ipc_get_u64(&r);
-	if (!ipc_reader_ok(&r) || !(from.len == 0 || clean_address(from)) ||
+	if (!ipc_reader_ok(&r) || !queue_rcpt_address_ok(from) ||
 	    txn_find(front, msg->id) != NULL) {
 		log_error("malformed queue-begin from %s", ipc_peer_name(front));
 		return;
@@ -178,6 +204,8 @@ static void txn_begin(struct ipc *front, const struct ipc_msg *msg)
 		return;
 	t->front = front;
 	t->id = msg->id;
+	t->origin = (struct queue_rcpt_origin){ .peer = ipc_peer_name(front),
+						.serial = link->serial, .txn = number };
 	t->flags = flags;
 	buf_init(&t->mail_from, QUEUE_MAX_ADDRESS);
 	buf_append_str(&t->mail_from, from);
@@ -188,25 +216,31 @@ static void txn_begin(struct ipc *front, const struct ipc_msg *msg)
 	q.txns = t;
 }
 
+/* txn_rcpt adds a recipient's accounts, believed only under auth's seal
+ * for this transaction; a forged or replayed one fails the message. */
 static void txn_rcpt(struct ipc *front, const struct ipc_msg *msg)
 {
+	static struct queue_rcpt rc;
 	struct txn *t = txn_find(front, msg->id);
-	struct ipc_reader r;
 
-	ipc_reader_init(&r, msg);
-	struct str address = ipc_get_str(&r, QUEUE_MAX_ADDRESS);
-	uint64_t n = ipc_get_u64(&r);
-	if (t == NULL || r.bad || !clean_address(address) || n > IPC_RCPT_MAX_ACCOUNTS ||
-	    t->header_written) {
-		log_error("malformed queue-rcpt from %s", ipc_peer_name(front));
+	if (t == NULL || t->header_written) {
+		log_error("queue-rcpt from %s outside a transaction", ipc_peer_name(front));
 		if (t != NULL)
 			t->failed = true;
 		return;
 	}
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t account = ipc_get_u64(&r);
-		if (r.bad)
-			break;
+	if (!q.have_rcpt_key) {
+		log_error("no recipient key from master yet: message from %s not accepted",
+			  ipc_peer_name(front));
+		t->failed = true;
+		return;
+	}
+	if (queue_rcpt_read(q.rcpt_key, msg, &t->origin, (uint64_t)time(NULL), &rc) < 0) {
+		t->failed = true;
+		return;
+	}
+	for (size_t i = 0; i < rc.account_count; i++) {
+		uint64_t account = rc.accounts[i];
 		bool seen = false;
 		for (size_t j = 0; j < t->rcpt_count; j++)
 			seen |= t->rcpts[j].account == account;
@@ -226,17 +260,15 @@ static void txn_rcpt(struct ipc *front, const struct ipc_msg *msg)
 			t->rcpts = p;
 			t->rcpt_cap = cap;
 		}
-		char *copy = strndup(address.ptr, address.len);
+		char *copy = strndup(rc.address.ptr, rc.address.len);
 		if (copy == NULL) {
 			t->failed = true;
 			return;
 		}
 		t->rcpts[t->rcpt_count].account = account;
-		t->rcpts[t->rcpt_count].address = str_from(copy, address.len);
+		t->rcpts[t->rcpt_count].address = str_from(copy, rc.address.len);
 		t->rcpt_count++;
 	}
-	if (!ipc_reader_ok(&r))
-		t->failed = true;
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -298,7 +330,12 @@ static void txn_reply(struct ipc *front, uint64_t id, bool ok, const char *qid)
 	buf_init(&out, 128);
 	ipc_put_u64(&out, ok ? IPC_QUEUE_OK : IPC_QUEUE_FAILED);
 	ipc_put_str(&out, str_c(ok ? qid : ""));
-	ipc_send_buf(front, IPC_QUEUE_RESULT, id, &out, -1);
+	/* Not lost if it cannot be sent: a durable message is delivered all
+	 * the same; the client, with no answer, sends it again (RFC 5321 6.1
+	 * accepts the duplicate over the loss). */
+	if (ipc_send_buf(front, IPC_QUEUE_RESULT, id, &out, -1) < 0)
+		log_error("%s: the answer to %s could not be sent (%s)", qid[0] ? qid : "message",
+			  ipc_peer_name(front), ok ? "accepted" : "refused");
 	buf_free(&out);
 }
 
@@ -365,7 +402,7 @@ static void txn_end(struct ipc *front, const struct ipc_msg *msg)
 
 static void front_closed(struct ipc *front, void *ctx)
 {
-	(void)ctx;
+	free(ctx);
 	struct txn *t = q.txns;
 	while (t != NULL) {
 		struct txn *next = t->next;
@@ -380,10 +417,9 @@ static void front_closed(struct ipc *front, void *ctx)
 
 static void front_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
-	(void)ctx;
 	switch (msg->kind) {
 	case IPC_QUEUE_BEGIN:
-		txn_begin(ipc, msg);
+		txn_begin(ipc, ctx, msg);
 		return;
 	case IPC_QUEUE_RCPT:
 		txn_rcpt(ipc, msg);
@@ -397,7 +433,7 @@ static void front_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 	default:
 		break;
 	}
-	front_closed(ipc, NULL);
+	front_closed(ipc, ctx);
 	ipc_reject(&ipc, msg);
 }
 
@@ -410,6 +446,7 @@ static void load_message(const char *qid, void *ctx)
 	if (m == NULL)
 		return;
 	snprintf(m->qid, sizeof(m->qid), "%s", qid);
+	m->body_fd = -1;
 	m->fd = spool_open_message(q.spool, qid, &m->text, &m->env, &m->offset);
 	if (m->fd < 0) {
 		free(m);
@@ -442,10 +479,55 @@ static void msg_done(struct qmsg *m)
 	if (m->retry != NULL)
 		ev_timer_del(&m->retry);
 	close(m->fd);
+	if (m->body_fd >= 0)
+		close(m->body_fd);
+	for (size_t i = 0; m->why != NULL && i < m->env.rcpt_count; i++)
+		free(m->why[i]);
+	free(m->why);
 	spool_envelope_free(&m->env);
 	buf_free(&m->text);
 	free(m->state);
 	free(m);
+}
+
+/* note_why sets (why NULL: clears) the reason recipient i of m waits and
+ * rewrites the message's note in the spool. */
+static void note_why(struct qmsg *m, size_t i, struct str why)
+{
+	if (m->why == NULL && why.ptr == NULL)
+		return;
+	if (m->why == NULL && (m->why = calloc(m->env.rcpt_count, sizeof(*m->why))) == NULL)
+		return;
+	free(m->why[i]);
+	m->why[i] = NULL;
+	if (why.ptr != NULL) {
+		struct buf line;
+		buf_init(&line, QUEUE_MAX_ADDRESS + IPC_DELIVER_MAX_TEXT + 64);
+		buf_printf(&line, "<%.*s> (account %llu): %.*s", (int)m->env.rcpts[i].address.len,
+			   m->env.rcpts[i].address.ptr, (unsigned long long)m->env.rcpts[i].account,
+			   (int)why.len, why.ptr);
+		m->why[i] = line.data != NULL ? strndup(line.data, line.len) : NULL;
+		buf_free(&line);
+	}
+	struct buf note;
+	buf_init(&note, SPOOL_MAX_NOTE);
+	for (size_t j = 0; j < m->env.rcpt_count; j++)
+		if (m->why[j] != NULL)
+			buf_printf(&note, "%s\n", m->why[j]);
+	spool_note_write(q.spool, m->qid, buf_str(&note));
+	buf_free(&note);
+}
+
+/* body_release closes the message's copy once no delivery of it is under
+ * way or about to start (a retry makes it again). */
+static void body_release(struct qmsg *m)
+{
+	for (size_t i = 0; i < m->env.rcpt_count; i++)
+		if (m->state[i] == RCPT_INFLIGHT || m->state[i] == RCPT_PENDING)
+			return;
+	if (m->body_fd >= 0)
+		close(m->body_fd);
+	m->body_fd = -1;
 }
 
 static void retry_fired(struct ev_timer *t, void *ctx)
@@ -521,6 +603,14 @@ static void send_delivery(struct wlink *w, struct qmsg *m, size_t i)
 		schedule_retry(m);
 		return;
 	}
+	if (m->body_fd < 0)
+		m->body_fd = spool_message_body(m->fd, m->offset);
+	if (m->body_fd < 0) {
+		free(f);
+		m->state[i] = RCPT_WAITING;
+		schedule_retry(m);
+		return;
+	}
 	f->seq = ++q.next_seq;
 	f->msg = m;
 	f->rcpt = i;
@@ -528,11 +618,15 @@ static void send_delivery(struct wlink *w, struct qmsg *m, size_t i)
 	buf_init(&out, 4096);
 	ipc_put_str(&out, str_c(key));
 	ipc_put_str(&out, m->env.mail_from);
-	ipc_put_u64(&out, m->offset);
 	ipc_put_u64(&out, (uint64_t)m->env.arrived);
-	if (ipc_send_buf(w->ipc, IPC_DELIVER, f->seq, &out, m->fd) < 0) {
+	if (ipc_send_buf(w->ipc, IPC_DELIVER, f->seq, &out, m->body_fd) < 0) {
+		/* The worker does not read: deferred, not lost. */
+		log_warn("%s: worker %llu takes no delivery now; deferred", m->qid,
+			 (unsigned long long)w->account);
 		free(f);
 		buf_free(&out);
+		m->state[i] = RCPT_WAITING;
+		schedule_retry(m);
 		return;
 	}
 	buf_free(&out);
@@ -543,11 +637,52 @@ static void send_delivery(struct wlink *w, struct qmsg *m, size_t i)
 	w->last_used = ev_now(q.ev);
 }
 
+/* worker_request_failed: master took no request for a worker (its link
+ * is full): the recipient waits for a retry instead of for an answer. */
+static void worker_request_failed(struct qmsg *m, size_t i)
+{
+	log_warn("%s: master takes no worker request now; delivery to account %llu deferred",
+		 m->qid, (unsigned long long)m->env.rcpts[i].account);
+	m->state[i] = RCPT_WAITING;
+	schedule_retry(m);
+}
+
+/* Places taken: links open (a released one until its worker exits) or
+ * asked for. */
+static unsigned workers_held(void)
+{
+	unsigned n = 0;
+	for (struct wlink *w = q.links; w != NULL; w = w->next)
+		n += w->ipc != NULL || w->requested;
+	return n;
+}
+
+/* release_idle lets go of every worker with nothing in flight and nothing
+ * waiting, so that accounts waiting for a place get one once it exits. */
+static void release_idle(void)
+{
+	struct wlink *w = q.links;
+	while (w != NULL) {
+		struct wlink *next = w->next;
+		if (w->ipc != NULL && !w->released && !w->wanted && w->inflight_count == 0) {
+			w->released = true;
+			w->released_at = ev_now(q.ev);
+			if (ipc_send(w->ipc, IPC_WORKER_RELEASE, 0, NULL, 0, -1) < 0)
+				link_free(w);
+		}
+		w = next;
+	}
+}
+
 static void dispatch_now(struct ev_timer *t, void *ctx)
 {
 	(void)t;
 	(void)ctx;
 	q.dispatch_scheduled = false;
+	unsigned held = workers_held();
+	bool short_of_places = false;
+	for (struct wlink *w = q.links; w != NULL; w = w->next)
+		w->wanted = false;
 	for (struct qmsg *m = q.msgs; m != NULL; m = m->next) {
 		for (size_t i = 0; i < m->env.rcpt_count; i++) {
 			if (m->state[i] != RCPT_PENDING)
@@ -555,12 +690,24 @@ static void dispatch_now(struct ev_timer *t, void *ctx)
 			struct wlink *w = link_for(m->env.rcpts[i].account);
 			if (w == NULL)
 				continue;
+			w->wanted = true;
+			/* A released link takes no more: the account waits for its
+			 * worker to exit, then for a new one. */
+			if (w->released || w->not_before > ev_now(q.ev))
+				continue;
+			if (w->ipc == NULL && !w->requested && held >= QUEUE_MAX_WORKERS) {
+				short_of_places = true;
+				continue;
+			}
 			if (w->ipc == NULL) {
 				if (!w->requested && q.master != NULL) {
 					uint64_t account = w->account;
-					ipc_send(q.master, IPC_WORKER_REQUEST, account, &account,
-						 sizeof(account), -1);
-					w->requested = true;
+					w->requested = ipc_send(q.master, IPC_WORKER_REQUEST, account,
+								&account, sizeof(account), -1) == 0;
+					if (w->requested)
+						held++;
+					else
+						worker_request_failed(m, i);
 				}
 				continue;
 			}
@@ -568,6 +715,8 @@ static void dispatch_now(struct ev_timer *t, void *ctx)
 				send_delivery(w, m, i);
 		}
 	}
+	if (short_of_places)
+		release_idle();
 }
 
 /* dispatch_all runs once per loop turn however often it is asked for. */
@@ -600,7 +749,8 @@ static void worker_result(struct wlink *w, const struct ipc_msg *msg)
 	struct qmsg *m = f->msg;
 	struct spool_rcpt *rc = &m->env.rcpts[f->rcpt];
 	free(f);
-	if (status == IPC_DELIVER_OK || status == IPC_DELIVER_PERMFAIL) {
+	bool done = status == IPC_DELIVER_OK || status == IPC_DELIVER_PERMFAIL;
+	if (done) {
 		if (status == IPC_DELIVER_OK)
 			log_info("%s: delivered to <%.*s> (account %llu, uid %llu)", m->qid,
 				 (int)rc->address.len, rc->address.ptr,
@@ -609,14 +759,18 @@ static void worker_result(struct wlink *w, const struct ipc_msg *msg)
 			log_error("%s: delivery to <%.*s> failed for good: %.*s", m->qid,
 				  (int)rc->address.len, rc->address.ptr, (int)text.len, text.ptr);
 		m->state[rc - m->env.rcpts] = RCPT_DONE;
-		if (--m->remaining == 0)
-			msg_done(m);
+		note_why(m, (size_t)(rc - m->env.rcpts), STR_NULL);
 	} else {
 		log_warn("%s: delivery to <%.*s> failed for now: %.*s", m->qid, (int)rc->address.len,
 			 rc->address.ptr, (int)text.len, text.ptr);
 		m->state[rc - m->env.rcpts] = RCPT_WAITING;
+		note_why(m, (size_t)(rc - m->env.rcpts), text);
 		schedule_retry(m);
 	}
+	if (done && --m->remaining == 0)
+		msg_done(m);
+	else
+		body_release(m);
 	dispatch_all();
 }
 
@@ -656,12 +810,39 @@ static void worker_unavailable(uint64_t account)
 				  (unsigned long long)account, (int)m->env.rcpts[i].address.len,
 				  m->env.rcpts[i].address.ptr);
 			m->state[i] = RCPT_DONE;
+			note_why(m, i, STR_NULL);
 			m->remaining--;
 		}
 		if (m->remaining == 0)
 			msg_done(m);
 		m = next;
 	}
+}
+
+static void deferred_over(struct ev_timer *t, void *ctx)
+{
+	(void)t;
+	(void)ctx;
+	dispatch_all();
+}
+
+/* worker_deferred: master will not start account's worker for wait_ms (it
+ * failed at start).  Its recipients wait that long, with the reason noted
+ * for `ravelin queue list` and logged once per wait (not per attempt). */
+static void worker_deferred(uint64_t account, uint64_t wait_ms, struct str why)
+{
+	struct wlink *w = link_for(account);
+	if (w == NULL)
+		return;
+	w->requested = false;
+	w->not_before = ev_now(q.ev) + wait_ms;
+	log_warn("deliveries to account %llu wait %llu ms: %.*s", (unsigned long long)account,
+		 (unsigned long long)wait_ms, (int)why.len, why.ptr);
+	for (struct qmsg *m = q.msgs; m != NULL; m = m->next)
+		for (size_t i = 0; i < m->env.rcpt_count; i++)
+			if (m->env.rcpts[i].account == account && m->state[i] == RCPT_PENDING)
+				note_why(m, i, why);
+	ev_timer_add(q.ev, wait_ms + 1, deferred_over, NULL);
 }
 
 static void idle_sweep(struct ev_timer *t, void *ctx)
@@ -672,7 +853,8 @@ static void idle_sweep(struct ev_timer *t, void *ctx)
 	while (w != NULL) {
 		struct wlink *next = w->next;
 		if (w->ipc != NULL && w->inflight_count == 0 &&
-		    ev_now(q.ev) - w->last_used > QUEUE_LINK_IDLE_MS)
+		    ev_now(q.ev) - (w->released ? w->released_at : w->last_used) >
+			    (w->released ? QUEUE_RELEASE_GRACE_MS : QUEUE_LINK_IDLE_MS))
 			link_free(w);
 		w = next;
 	}
@@ -685,8 +867,16 @@ static void preauth_link_new(int fd, uint64_t serial, void *ctx)
 	char name[40];
 	(void)ctx;
 	snprintf(name, sizeof(name), "preauth %llu", (unsigned long long)serial);
-	if (ipc_new(q.ev, fd, name, front_handler, front_closed, NULL) == NULL)
+	struct front_link *link = calloc(1, sizeof(*link));
+	if (link == NULL) {
 		close(fd);
+		return;
+	}
+	link->serial = serial;
+	if (ipc_new(q.ev, fd, name, front_handler, front_closed, link) == NULL) {
+		free(link);
+		close(fd);
+	}
 }
 
 static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
@@ -726,6 +916,18 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 	case IPC_WORKER_UNAVAILABLE:
 		worker_unavailable(ipc_get_u64(&r));
 		return;
+	case IPC_WORKER_DEFERRED: {
+		uint64_t account = ipc_get_u64(&r);
+		uint64_t wait_ms = ipc_get_u64(&r);
+		struct str why = ipc_get_str(&r, IPC_DELIVER_MAX_TEXT);
+		if (ipc_reader_ok(&r))
+			worker_deferred(account, wait_ms, why);
+		return;
+	}
+	case IPC_RCPT_KEY:
+		memcpy(q.rcpt_key, msg->payload, TICKET_KEY_SIZE);
+		q.have_rcpt_key = true;
+		return;
 	default:
 		log_error("unexpected %s message from master", ipc_kind_name(msg->kind));
 		if (msg->fd >= 0)
@@ -749,11 +951,13 @@ int queue_main(void)
 		return 1;
 	tzset();
 	if (spool_open(q.config.data, true, &q.spool) < 0)
-		return 1;
+		return PROCESS_EXIT_CANNOT_START;
 	snprintf(dir, sizeof(dir), "%s/spool", q.config.data);
 	struct jail jail = { .name = "queue", .paths = { { dir, true } }, .path_count = 1,
 			     .role = JAIL_ROLE_QUEUE };
-	if (uids_enter_for(&q.config, jail.role, 0, &jail.ids) < 0 || jail_enter(&jail) < 0)
+	if (uids_enter_for(&q.config, jail.role, 0, &jail.ids) < 0 ||
+	    (jail.ids.drop && spool_notes_own(q.spool, jail.ids.uid, jail.ids.gid) < 0) ||
+	    jail_enter(&jail) < 0)
 		return 1;
 	q.ev = ev_new();
 	if (q.ev == NULL)

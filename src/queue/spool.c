@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 struct spool {
 	int tmp_fd;   /* DATA/spool/tmp */
 	int q_fd;     /* DATA/spool/q */
+	int why_fd;   /* DATA/spool/why, or -1 (not made yet) */
 	uint32_t counter;
 };
 
@@ -49,7 +51,11 @@ int spool_open(const char *data_dir, bool cleanup, struct spool **spool_r)
 	s->tmp_fd = open_dir(path);
 	snprintf(path, sizeof(path), "%s/spool/q", data_dir);
 	s->q_fd = open_dir(path);
-	if (s->tmp_fd < 0 || s->q_fd < 0) {
+	/* Made by its owner, the queue, only: a look (as root, say) must not
+	 * leave a folder the queue cannot write. */
+	snprintf(path, sizeof(path), "%s/spool/why", data_dir);
+	s->why_fd = cleanup ? open_dir(path) : open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->tmp_fd < 0 || s->q_fd < 0 || (cleanup && s->why_fd < 0)) {
 		spool_close(&s);
 		return -1;
 	}
@@ -75,6 +81,8 @@ void spool_close(struct spool **sp)
 		close(s->tmp_fd);
 	if (s->q_fd >= 0)
 		close(s->q_fd);
+	if (s->why_fd >= 0)
+		close(s->why_fd);
 	free(s);
 	*sp = NULL;
 }
@@ -142,6 +150,48 @@ void spool_remove(struct spool *s, const char *qid)
 	 * repeated and the stores refuse them as duplicates. */
 	if (unlinkat(s->q_fd, qid, 0) < 0)
 		log_error("unlink(spool %s) failed: %m", qid);
+	spool_note_write(s, qid, STR_NULL);
+}
+
+int spool_note_write(struct spool *s, const char *qid, struct str text)
+{
+	if (s->why_fd < 0)
+		return -1;
+	if (text.len == 0) {
+		if (unlinkat(s->why_fd, qid, 0) < 0 && errno != ENOENT)
+			log_error("unlink(spool note %s) failed: %m", qid);
+		return 0;
+	}
+	int fd = openat(s->why_fd, qid, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_error("writing spool note %s failed: %m", qid);
+		return -1;
+	}
+	ssize_t n = write(fd, text.ptr, text.len);
+	close(fd);
+	return n == (ssize_t)text.len ? 0 : -1;
+}
+
+int spool_notes_own(struct spool *s, unsigned uid, unsigned gid)
+{
+	if (s->why_fd >= 0 && fchown(s->why_fd, (uid_t)uid, (gid_t)gid) < 0) {
+		log_error("chown(spool/why) failed: %m");
+		return -1;
+	}
+	return 0;
+}
+
+int spool_note_read(struct spool *s, const char *qid, struct buf *out)
+{
+	char chunk[4096];
+	int fd = s->why_fd >= 0 ? openat(s->why_fd, qid, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return -1;
+	ssize_t n;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0 && out->len < SPOOL_MAX_NOTE)
+		buf_append(out, chunk, (size_t)n);
+	close(fd);
+	return 0;
 }
 
 static bool is_clean(struct str s)
@@ -244,6 +294,39 @@ int spool_open_message(struct spool *s, const char *qid, struct buf *text,
 	}
 	*offset_r = consumed;
 	return fd;
+}
+
+int spool_message_body(int fd, uint64_t offset)
+{
+	char chunk[65536];
+	int body = memfd_create("ravelin-message", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (body < 0) {
+		log_error("memfd_create() failed: %m");
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = pread(fd, chunk, sizeof(chunk), (off_t)offset);
+		if (n == 0)
+			break;
+		if (n < 0)
+			goto failed;
+		offset += (uint64_t)n;
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = write(body, chunk + done, (size_t)(n - done));
+			if (w < 0)
+				goto failed;
+			done += w;
+		}
+	}
+	/* Sealed: no worker can change what the next one reads. */
+	if (fcntl(body, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		goto failed;
+	return body;
+failed:
+	log_error("copying a message out of the spool failed: %m");
+	close(body);
+	return -1;
 }
 
 static int cmp_qid(const void *a, const void *b)

@@ -64,6 +64,25 @@ void spool_remove(struct spool *spool, const char *qid);
  * where the message starts. Returns the fd or -1. */
 int spool_open_message(struct spool *spool, const char *qid, struct buf *text,
 		       struct spool_envelope *env, uint64_t *offset_r);
+/* spool_message_body copies the message of an open spool file (from
+ * offset, where the envelope ends) into a new sealed memfd and returns it,
+ * or -1.  That descriptor is what a worker gets: it holds the message
+ * only, so no seek or read on it shows the envelope (the sender and every
+ * other recipient, Bcc included), and the seals (no write, shrink or grow)
+ * keep one worker from changing what the next one stores. */
+int spool_message_body(int fd, uint64_t offset);
+/* Why the delivery of a message waits, for `ravelin queue list`: one line
+ * per recipient deferred, kept in DATA/spool/why/<qid>.  At most this
+ * much is read back. */
+#define SPOOL_MAX_NOTE (64 * 1024)
+/* spool_note_write replaces qid's note with text (empty: removes it).  Not
+ * fsynced: a note lost in a crash is only an explanation missing. */
+int spool_note_write(struct spool *spool, const char *qid, struct str text);
+/* spool_notes_own gives the notes' folder to the queue's ids (it is made
+ * before the queue drops root); 0 or -1 (logged). */
+int spool_notes_own(struct spool *spool, unsigned uid, unsigned gid);
+/* spool_note_read appends qid's note to out; -1 if it has none. */
+int spool_note_read(struct spool *spool, const char *qid, struct buf *out);
 /* spool_list calls fn with each qid in q/. */
 int spool_list(struct spool *spool, void (*fn)(const char *qid, void *ctx), void *ctx);
 /* spool_envelope_free frees env->rcpts. */

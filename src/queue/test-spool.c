@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -18,42 +19,55 @@ static void count_qid(const char *qid, void *ctx)
 	(*(int *)ctx)++;
 }
 
+/* spool_with_message opens a new spool in dir (a mkdtemp template) holding
+ * one accepted message, env then message; returns the envelope's length. */
+static size_t spool_with_message(char *dir, struct spool **s, char qid[SPOOL_QID_SIZE],
+				 const struct spool_envelope *env, const char *message)
+{
+	struct buf env_text;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(spool_open(dir, true, s), 0);
+	int fd = spool_create(*s, qid);
+	assert_true(fd >= 0);
+	buf_init(&env_text, 1 << 20);
+	assert_int_equal(spool_envelope_format(&env_text, env), 0);
+	assert_int_equal(write(fd, env_text.data, env_text.len), (ssize_t)env_text.len);
+	assert_int_equal(write(fd, message, strlen(message)), (ssize_t)strlen(message));
+	assert_int_equal(spool_commit_file(*s, qid, fd), 0);
+	assert_int_equal(spool_commit_dir(*s), 0);
+	close(fd);
+	size_t len = env_text.len;
+	buf_free(&env_text);
+	return len;
+}
+
 static void test_roundtrip(void **state)
 {
 	char dir[64] = "/tmp/ravelin-spool-XXXXXX";
 	struct spool *s;
 	char qid[SPOOL_QID_SIZE];
-	struct buf text, env_text;
+	struct buf text;
 	struct spool_envelope env, back;
 	uint64_t offset;
 	(void)state;
 
-	assert_non_null(mkdtemp(dir));
-	assert_int_equal(spool_open(dir, true, &s), 0);
-	int fd = spool_create(s, qid);
-	assert_true(fd >= 0);
 	struct spool_rcpt rcpts[2] = { { 7, STR("a@example.org") }, { 9, STR("b@example.org") } };
 	env = (struct spool_envelope){ .mail_from = STR("sender@x.org"), .flags = 3,
 				       .arrived = 1700000000, .rcpts = rcpts, .rcpt_count = 2 };
-	buf_init(&env_text, 1 << 20);
-	assert_int_equal(spool_envelope_format(&env_text, &env), 0);
-	assert_int_equal(write(fd, env_text.data, env_text.len), (ssize_t)env_text.len);
-	assert_int_equal(write(fd, "Subject: x\r\n\r\nbody\r\n", 20), 20);
-	assert_int_equal(spool_commit_file(s, qid, fd), 0);
-	assert_int_equal(spool_commit_dir(s), 0);
-	close(fd);
+	size_t env_len = spool_with_message(dir, &s, qid, &env, "Subject: x\r\n\r\nbody\r\n");
 
 	int count = 0;
 	spool_list(s, count_qid, &count);
 	assert_int_equal(count, 1);
-	fd = spool_open_message(s, qid, &text, &back, &offset);
+	int fd = spool_open_message(s, qid, &text, &back, &offset);
 	assert_true(fd >= 0);
 	assert_int_equal(back.rcpt_count, 2);
 	assert_int_equal(back.rcpts[1].account, 9);
 	assert_true(str_eq(back.rcpts[0].address, STR("a@example.org")));
 	assert_true(str_eq(back.mail_from, STR("sender@x.org")));
 	assert_int_equal(back.arrived, 1700000000);
-	assert_int_equal(offset, env_text.len);
+	assert_int_equal(offset, env_len);
 	char first[8] = "";
 	assert_int_equal(pread(fd, first, 7, (off_t)offset), 7);
 	assert_string_equal(first, "Subject");
@@ -86,7 +100,60 @@ static void test_roundtrip(void **state)
 	spool_list(s, count_qid, &count);
 	assert_int_equal(count, 0);
 	spool_close(&s);
-	buf_free(&env_text);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* What a worker is handed holds the message only: read from its start, or
+ * sought anywhere, it shows no recipient, Bcc or not; and it cannot be
+ * changed for the next worker. */
+static void test_message_body(void **state)
+{
+	char dir[64] = "/tmp/ravelin-spool-XXXXXX";
+	struct spool *s;
+	char qid[SPOOL_QID_SIZE];
+	struct buf text;
+	struct spool_envelope env, back;
+	uint64_t offset;
+	static const char message[] = "To: alice@example.org\r\nSubject: x\r\n\r\nbody\r\n";
+	(void)state;
+
+	struct spool_rcpt rcpts[2] = { { 7, STR("alice@example.org") },
+				       { 9, STR("hidden-bcc@example.org") } };
+	env = (struct spool_envelope){ .mail_from = STR("sender@x.org"), .arrived = 1700000000,
+				       .rcpts = rcpts, .rcpt_count = 2 };
+	spool_with_message(dir, &s, qid, &env, message);
+	int fd = spool_open_message(s, qid, &text, &back, &offset);
+	assert_true(fd >= 0);
+
+	int body = spool_message_body(fd, offset);
+	assert_true(body >= 0);
+	char all[4096];
+	assert_int_equal(lseek(body, 0, SEEK_SET), 0);
+	ssize_t n = read(body, all, sizeof(all) - 1);
+	assert_int_equal(n, (ssize_t)sizeof(message) - 1);
+	all[n] = '\0';
+	assert_string_equal(all, message);
+	assert_null(strstr(all, "hidden-bcc"));
+	/* Nothing before its start, nothing past its end. */
+	assert_int_equal(lseek(body, -1, SEEK_SET), -1);
+	assert_int_equal(pread(body, all, sizeof(all), n), 0);
+	struct stat st;
+	assert_int_equal(fstat(body, &st), 0);
+	assert_int_equal(st.st_size, n);
+	/* Sealed: no write, no truncation, no growth, no new seals. */
+	int seals = fcntl(body, F_GET_SEALS);
+	assert_true((seals & (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) ==
+		    (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL));
+	assert_int_equal(pwrite(body, "X", 1, 0), -1);
+	assert_int_equal(ftruncate(body, 0), -1);
+	assert_int_equal(fcntl(body, F_ADD_SEALS, 0), -1);
+	close(body);
+	close(fd);
+	spool_envelope_free(&back);
+	buf_free(&text);
+	spool_close(&s);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
@@ -96,6 +163,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_message_body),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,8 +21,8 @@
  *	of that folder (mode 0700), so even
  *	without Landlock the kernel refuses it other accounts' files and
  *	signals to other workers.
- *	Messages to deliver arrive as descriptors of spool files it could not
- *	open itself.
+ *	Messages to deliver arrive as sealed memfds holding the message only
+ *	(never the spool file, whose envelope names every recipient).
  */
 #include "worker.h"
 
@@ -71,6 +71,7 @@ struct link {
 	struct ipc *ipc;
 	unsigned refs;
 	bool closed;
+	bool released;           /* the queue is done with it (IPC_WORKER_RELEASE) */
 };
 
 struct pending {
@@ -83,7 +84,6 @@ struct pending {
 	char error[256];         /* copied: store error texts do not last */
 	char key[WORKER_MAX_KEY + 1];
 	char sender[WORKER_MAX_SENDER + 1];
-	uint64_t offset;
 	int64_t arrived;
 };
 
@@ -93,6 +93,8 @@ struct worker {
 	uint64_t account;
 	struct store *store;
 	unsigned links;
+	unsigned released;       /* links the queue let go: they keep nobody */
+	struct ipc *master;
 	bool retiring;
 	bool idle_asked;
 	uint64_t last_activity;
@@ -132,20 +134,20 @@ static enum ipc_deliver_status deliver(struct pending *p)
 	struct buf rp;
 	enum ipc_deliver_status result = IPC_DELIVER_TEMPFAIL;
 
-	if (fstat(p->fd, &st) < 0 || (uint64_t)st.st_size < p->offset) {
-		snprintf(p->error, sizeof(p->error), "spool file is shorter than its envelope");
-		return IPC_DELIVER_PERMFAIL;
+	if (fstat(p->fd, &st) < 0) {
+		snprintf(p->error, sizeof(p->error), "the message's descriptor cannot be read");
+		return IPC_DELIVER_TEMPFAIL;
 	}
-	size_t size = (size_t)((uint64_t)st.st_size - p->offset);
+	size_t size = (size_t)st.st_size;
 	void *map = NULL;
 	if (size > 0) {
-		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, p->fd, 0);
+		map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, p->fd, 0);
 		if (map == MAP_FAILED) {
-			snprintf(p->error, sizeof(p->error), "mmap of the spool file failed");
+			snprintf(p->error, sizeof(p->error), "mmap of the message failed");
 			return IPC_DELIVER_TEMPFAIL;
 		}
 	}
-	const char *content = map != NULL ? (const char *)map + p->offset : "";
+	const char *content = map != NULL ? (const char *)map : "";
 	/* RFC 5321 4.4: the delivering server records the envelope sender. */
 	buf_init(&rp, WORKER_MAX_SENDER + 32);
 	buf_printf(&rp, "Return-Path: <%s>\r\n", p->sender);
@@ -186,11 +188,25 @@ out:
 	mime_parser_free(&parser);
 	buf_free(&rp);
 	if (map != NULL)
-		munmap(map, (size_t)st.st_size);
+		munmap(map, size);
 	return result;
 }
 
 static void maybe_exit(void);
+static void ask_to_exit(void);
+static void link_gone(struct link *l);
+
+/* link_lost_answer: the queue does not read its answers (its link is full).
+ * The link is closed, so the queue delivers what it did not hear about
+ * again (the delivery key makes that safe) instead of waiting for ever. */
+static void link_lost_answer(struct link *l)
+{
+	if (l->closed)
+		return;
+	log_error("the queue does not read its delivery answers: closing its link");
+	ipc_close(&l->ipc);
+	link_gone(l);
+}
 
 static void link_unref(struct link *l)
 {
@@ -242,7 +258,8 @@ static void run_batch(struct ev_timer *timer, void *ctx)
 			ipc_put_u64(&out, p->status == IPC_DELIVER_OK ? p->uid : 0);
 			ipc_put_str(&out, str_sub(str_c(p->status == IPC_DELIVER_OK ? "" : p->error),
 						  0, IPC_DELIVER_MAX_TEXT));
-			ipc_send_buf(p->link->ipc, IPC_DELIVER_RESULT, p->id, &out, -1);
+			if (ipc_send_buf(p->link->ipc, IPC_DELIVER_RESULT, p->id, &out, -1) < 0)
+				link_lost_answer(p->link);
 			buf_free(&out);
 		}
 		link_unref(p->link);
@@ -250,6 +267,8 @@ static void run_batch(struct ev_timer *timer, void *ctx)
 	}
 	w.last_activity = ev_now(w.ev);
 	worker_session_notify_all();
+	if (w.released > 0 && w.links == w.released)
+		ask_to_exit();
 	maybe_exit();
 }
 
@@ -261,7 +280,6 @@ static void deliver_request(struct link *l, const struct ipc_msg *msg)
 	ipc_reader_init(&r, msg);
 	struct str key = ipc_get_str(&r, WORKER_MAX_KEY);
 	struct str sender = ipc_get_str(&r, WORKER_MAX_SENDER);
-	uint64_t offset = ipc_get_u64(&r);
 	uint64_t arrived = ipc_get_u64(&r);
 	if (p == NULL || !ipc_reader_ok(&r) || str_chr(key, '\0') >= 0 ||
 	    str_chr(sender, '\0') >= 0 || w.batch_count == WORKER_MAX_BATCH) {
@@ -271,7 +289,8 @@ static void deliver_request(struct link *l, const struct ipc_msg *msg)
 					  ? IPC_DELIVER_TEMPFAIL : IPC_DELIVER_PERMFAIL);
 		ipc_put_u64(&out, 0);
 		ipc_put_str(&out, STR("malformed or too many delivery requests"));
-		ipc_send_buf(l->ipc, IPC_DELIVER_RESULT, msg->id, &out, -1);
+		if (ipc_send_buf(l->ipc, IPC_DELIVER_RESULT, msg->id, &out, -1) < 0)
+			link_lost_answer(l);
 		buf_free(&out);
 		close(msg->fd);
 		free(p);
@@ -283,7 +302,6 @@ static void deliver_request(struct link *l, const struct ipc_msg *msg)
 	p->fd = msg->fd;
 	snprintf(p->key, sizeof(p->key), "%.*s", (int)key.len, key.ptr);
 	snprintf(p->sender, sizeof(p->sender), "%.*s", (int)sender.len, sender.ptr);
-	p->offset = offset;
 	p->arrived = (int64_t)arrived;
 	if (w.batch_count++ == 0)
 		ev_timer_add(w.ev, 0, run_batch, NULL);
@@ -293,12 +311,24 @@ static void deliver_request(struct link *l, const struct ipc_msg *msg)
 
 static void maybe_exit(void)
 {
-	if (w.retiring && w.links == 0 && w.batch_count == 0)
+	if (w.retiring && w.links == w.released && w.batch_count == 0)
 		ev_stop(w.ev);
+}
+
+/* ask_to_exit asks master whether this worker may exit (master stops
+ * sending it sessions and answers IPC_WORKER_RETIRE); asked again at the
+ * next idle check if master cannot take it now. */
+static void ask_to_exit(void)
+{
+	if (w.retiring || w.idle_asked)
+		return;
+	w.idle_asked = ipc_send(w.master, IPC_WORKER_IDLE, 0, NULL, 0, -1) == 0;
 }
 
 static void link_gone(struct link *l)
 {
+	if (l->released)
+		w.released--;
 	l->closed = true;
 	l->ipc = NULL;
 	w.links--;
@@ -313,6 +343,15 @@ static void link_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 	struct link *l = ctx;
 	if (msg->kind == IPC_DELIVER) {
 		deliver_request(l, msg);
+		return;
+	}
+	if (msg->kind == IPC_WORKER_RELEASE && !l->released) {
+		/* The queue bounds the workers it keeps: one it lets go with
+		 * nothing else to do exits at once, not after the idle time. */
+		l->released = true;
+		w.released++;
+		if (w.links == w.released && w.batch_count == 0)
+			ask_to_exit();
 		return;
 	}
 	ipc_reject(&ipc, msg);
@@ -434,13 +473,12 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 
 static void idle_check(struct ev_timer *t, void *ctx)
 {
-	struct ipc *master = ctx;
 	(void)t;
-	if (!w.retiring && !w.idle_asked && w.links == 0 &&
-	    ev_now(w.ev) - w.last_activity >= w.config.worker_idle_timeout * 1000) {
-		ipc_send(master, IPC_WORKER_IDLE, 0, NULL, 0, -1);
-		w.idle_asked = true;
-	}
+	(void)ctx;
+	if (w.links == w.released &&
+	    (w.released > 0 ||
+	     ev_now(w.ev) - w.last_activity >= w.config.worker_idle_timeout * 1000))
+		ask_to_exit();
 	/* A worker kept only by idle IMAP sessions gives its caches back, so
 	 * an account whose clients sit in IDLE costs as little as it can. */
 	if (ev_now(w.ev) - w.last_trim >= WORKER_TRIM_INTERVAL_MS) {
@@ -448,7 +486,7 @@ static void idle_check(struct ev_timer *t, void *ctx)
 		malloc_trim(0);
 		w.last_trim = ev_now(w.ev);
 	}
-	ev_timer_add(w.ev, 1000, idle_check, master);
+	ev_timer_add(w.ev, 1000, idle_check, NULL);
 }
 
 static void on_term(int signo, void *ctx)
@@ -493,6 +531,7 @@ int worker_main(uint64_t account)
 	struct ipc *master = process_master_link(w.ev, master_handler, NULL);
 	if (master == NULL)
 		return 1;
+	w.master = master;
 	ev_signal_add(w.ev, SIGTERM, on_term, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	w.last_activity = ev_now(w.ev);
