@@ -54,7 +54,7 @@ int cli_domain(struct cli_options *opts, int argc, char **argv)
 	const char *error = "";
 	int r;
 
-	if (argc < 1 || (strcmp(argv[0], "list") != 0 && argc != 2)) {
+	if (argc < 1 || argc != (strcmp(argv[0], "list") == 0 ? 1 : 2)) {
 		fprintf(stderr, "usage: ravelin domain add|del DOMAIN | domain list\n");
 		return 2;
 	}
@@ -202,7 +202,7 @@ static int account_show(struct cli_options *opts, struct directory *dir, const c
 	return 0;
 }
 
-/* parse_size reads "500M", "2G", "1048576", "0" or "none" (1024-based units). */
+/* parse_size reads "500M", "2G", "1048576" or "none" (0; 1024-based units). */
 static int parse_size(const char *text, uint64_t *size_r)
 {
 	static const char units[] = "KMGT";
@@ -245,6 +245,12 @@ static int account_quota(struct cli_options *opts, struct directory *dir, const 
 
 	if (parse_size(size_text, &size) < 0) {
 		fprintf(stderr, "ravelin: '%s' is not a size (e.g. 500M, 2G, none)\n", size_text);
+		return 2;
+	}
+	/* A quota of nothing would refuse every message: a slip for "none". */
+	if (size == 0 && strcasecmp(size_text, "none") != 0) {
+		fprintf(stderr, "ravelin: a quota of 0 would refuse all mail; 'none' removes "
+				"the quota\n");
 		return 2;
 	}
 	if (directory_account_get(dir, address, &a, &error) < 0) {
@@ -305,7 +311,8 @@ int cli_account(struct cli_options *opts, int argc, char **argv)
 	int r = 0;
 
 	bool quota = argc == 3 && strcmp(argv[0], "quota") == 0;
-	if (argc < 1 || (strcmp(argv[0], "list") != 0 && argc != 2 && !quota)) {
+	if (argc < 1 ||
+	    argc != (strcmp(argv[0], "list") == 0 ? 1 : strcmp(argv[0], "quota") == 0 ? 3 : 2)) {
 		fprintf(stderr, "usage: ravelin account add|del|passwd|show ADDRESS | "
 				"account quota ADDRESS SIZE | account list\n");
 		return 2;
@@ -380,7 +387,8 @@ int cli_alias(struct cli_options *opts, int argc, char **argv)
 	int r;
 
 	if (argc < 1 || (strcmp(argv[0], "add") == 0 && argc < 3) ||
-	    (strcmp(argv[0], "del") == 0 && argc != 2)) {
+	    (strcmp(argv[0], "del") == 0 && argc != 2) ||
+	    (strcmp(argv[0], "list") == 0 && argc != 1)) {
 		fprintf(stderr, "usage: ravelin alias add ALIAS TARGET... | alias del ALIAS | "
 				"alias list\n");
 		return 2;

@@ -1,9 +1,11 @@
 /* cli-serve: configuration loading and `ravelin serve` (first-run set-up). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,7 +21,7 @@
 /* The demo password: 16 characters from an alphabet without look-alikes. */
 #define DEMO_PASSWORD_LEN 16
 
-int cli_load_config(struct cli_options *opts)
+int cli_load_config(struct cli_options *opts, bool make_data)
 {
 	char err[1024];
 	char abs[PATH_MAX];
@@ -37,7 +39,13 @@ int cli_load_config(struct cli_options *opts)
 	}
 	/* Children and later commands must see the same folder whatever
 	 * their working directory: make it absolute. */
-	if (mkdir(opts->config.data, 0700) < 0 && errno != EEXIST) {
+	struct stat st;
+	if (!make_data && stat(opts->config.data, &st) < 0) {
+		fprintf(stderr, "ravelin: data folder %s: %s ('ravelin serve' makes it on its "
+				"first start)\n", opts->config.data, strerror(errno));
+		return -1;
+	}
+	if (make_data && mkdir(opts->config.data, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "ravelin: mkdir(%s) failed: %s\n", opts->config.data,
 			strerror(errno));
 		return -1;
@@ -98,6 +106,74 @@ static int make_demo(struct directory *dir, const char *data)
 	return 0;
 }
 
+/* Room for the pid written in the lock file. */
+#define LOCK_PID_TEXT 24
+
+/* lock_path names DATA's lock file. */
+static void lock_path(const char *data, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s", data, CLI_LOCK_FILE);
+}
+
+long cli_server_pid(const char *data)
+{
+	char path[PATH_MAX], text[LOCK_PID_TEXT];
+
+	lock_path(data, path, sizeof(path));
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	long pid = 0;
+	/* Held: a server runs; its pid is what the file says. */
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+		ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+		text[n > 0 ? n : 0] = '\0';
+		uint64_t v;
+		size_t len = strcspn(text, "\n");
+		if (str_to_u64((struct str){ text, len }, INT32_MAX, &v) == 0)
+			pid = (long)v;
+		else
+			pid = -1;
+	}
+	close(fd);
+	return pid;
+}
+
+/* lock_data takes DATA's lock for this process (master) and writes its
+ * pid in it: a second server on the same folder would deliver into the
+ * same stores and spool.  The descriptor is kept open, without being
+ * inherited across exec, for as long as master runs.  0 or -1 (printed,
+ * naming the pid of the server that holds it). */
+static int lock_data(const char *data)
+{
+	char path[PATH_MAX], text[LOCK_PID_TEXT];
+
+	lock_path(data, path, sizeof(path));
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "ravelin: open(%s) failed: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		close(fd);
+		long pid = cli_server_pid(data);
+		if (e == EWOULDBLOCK && pid > 0)
+			fprintf(stderr, "ravelin: another 'ravelin serve' (pid %ld) runs on %s; "
+					"stop it first\n", pid, data);
+		else
+			fprintf(stderr, "ravelin: flock(%s) failed: %s\n", path, strerror(e));
+		return -1;
+	}
+	int n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, text, (size_t)n, 0) != n) {
+		fprintf(stderr, "ravelin: writing %s failed: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
 int cli_serve(struct cli_options *opts)
 {
 	struct config *c = &opts->config;
@@ -109,7 +185,7 @@ int cli_serve(struct cli_options *opts)
 		fprintf(stderr, "ravelin: %s\n", err);
 		return 1;
 	}
-	if (cli_make_data_dirs(c->data) < 0)
+	if (lock_data(c->data) < 0 || cli_make_data_dirs(c->data) < 0)
 		return 1;
 	/* The first run's certificate, when none is configured. */
 	if (c->tls_cert[0] == '\0' && c->tls_key[0] == '\0') {
@@ -121,13 +197,24 @@ int cli_serve(struct cli_options *opts)
 			fprintf(stderr, "ravelin: making a certificate failed: %s\n", error);
 			return 1;
 		}
-		if (made == 1)
+		/* Flushed now: with standard output a file or a pipe it would
+		 * otherwise wait in the buffer until the server stops. */
+		if (made == 1) {
 			printf("Made a self-signed certificate for %s: %s\n", c->hostname, cert);
+			fflush(stdout);
+		}
 		if (config_set(c, "tls.cert", cert, err, sizeof(err)) < 0 ||
 		    config_set(c, "tls.key", key, err, sizeof(err)) < 0) {
 			fprintf(stderr, "ravelin: %s\n", err);
 			return 1;
 		}
+	}
+	/* A certificate that cannot be used stops the start: a server that
+	 * came up without TLS would take passwords in the clear or refuse
+	 * every TLS client, and the warning would go unread. */
+	if (tls_check_files(c->tls_cert, c->tls_key, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ravelin: %s\n", err);
+		return 1;
 	}
 	snprintf(path, sizeof(path), "%s/directory/directory.db", c->data);
 	bool first_run = access(path, F_OK) < 0;

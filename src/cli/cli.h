@@ -2,6 +2,7 @@
 #define RAVELIN_CLI_H
 /* cli: the `ravelin` command.  Internal header of src/cli. */
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "lib/config.h"
 
@@ -12,9 +13,17 @@ struct cli_options {
 	struct config config;     /* defaults, then the file, then --data */
 };
 
-/* cli_load_config fills opts->config; prints the error and returns -1. */
-int cli_load_config(struct cli_options *opts);
+/* cli_load_config fills opts->config and makes its data folder absolute;
+ * make_data: the folder is made if missing (its parent must exist), else
+ * a missing one is an error.  Prints the error and returns -1. */
+int cli_load_config(struct cli_options *opts, bool make_data);
 int cli_serve(struct cli_options *opts);
+/* The lock file in DATA that a running server holds (flock), with its
+ * master's pid in it. */
+#define CLI_LOCK_FILE "ravelin.lock"
+/* cli_server_pid gives the pid of the server that runs on data: 0 if
+ * none does, -1 if one does but its file names no pid. */
+long cli_server_pid(const char *data);
 int cli_domain(struct cli_options *opts, int argc, char **argv);
 int cli_account(struct cli_options *opts, int argc, char **argv);
 int cli_alias(struct cli_options *opts, int argc, char **argv);

@@ -57,6 +57,36 @@ SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, const char 
 	return ctx;
 }
 
+int tls_check_files(const char *cert_path, const char *key_path, char *err, size_t err_size)
+{
+	const char *error;
+
+	if (cert_path[0] == '\0' || key_path[0] == '\0') {
+		snprintf(err, err_size, "%s is set but %s is not: give both",
+			 cert_path[0] ? "tls.cert" : "tls.key", cert_path[0] ? "tls.key" : "tls.cert");
+		return -1;
+	}
+	SSL_CTX *ctx = server_ctx_new(&error);
+	if (ctx == NULL) {
+		snprintf(err, err_size, "%s", error);
+		return -1;
+	}
+	int r = -1;
+	ERR_clear_error();
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1)
+		snprintf(err, err_size, "TLS certificate %s: %s", cert_path, tls_error());
+	else if (SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1)
+		snprintf(err, err_size, "TLS key %s: %s", key_path, tls_error());
+	else if (SSL_CTX_check_private_key(ctx) != 1)
+		snprintf(err, err_size, "TLS key %s does not belong to the certificate %s: %s",
+			 key_path, cert_path, tls_error());
+	else
+		r = 0;
+	ERR_clear_error();
+	SSL_CTX_free(ctx);
+	return r;
+}
+
 SSL_CTX *tls_server_ctx_remote(const char *cert_path, const char **error_r)
 {
 	SSL_CTX *ctx = server_ctx_new(error_r);

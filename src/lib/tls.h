@@ -21,6 +21,11 @@ SSL_CTX *tls_server_ctx_remote(const char *cert_path, const char **error_r);
  * -1 with *error_r. */
 int tls_make_self_signed(const char *cert_path, const char *key_path, const char *hostname,
 			 const char **error_r);
+/* tls_check_files loads cert_path (a PEM chain) and key_path (its PEM
+ * key) as a server would and checks that they belong together; 0, or -1
+ * with the reason in err: the file that failed and OpenSSL's reason.  An
+ * empty path is refused by name of its key, never shown as a path. */
+int tls_check_files(const char *cert_path, const char *key_path, char *err, size_t err_size);
 /* tls_error returns OpenSSL's last error as text (static buffer). */
 const char *tls_error(void);
 

@@ -1,0 +1,142 @@
+"""What a new administrator meets: the command line's answers, a second
+server on the same data, certificates that cannot be used, signals."""
+import os
+import select
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import BIN, ENV, Server, make_server, wait_port
+
+
+def run(*args, input=None, cwd=None):
+    return subprocess.run([BIN, *args], input=input, capture_output=True, text=True,
+                          env=ENV, timeout=60, cwd=cwd)
+
+
+def read_until(proc, text, timeout=20):
+    """Lines the process printed until one holds text (while it runs)."""
+    out = ""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and text not in out:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if ready:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            out += line
+    return out
+
+
+def test_admin_commands_refuse_a_data_folder_that_does_not_exist():
+    tmp = tempfile.mkdtemp(prefix="ravelin-nodata-")
+    r = run("account", "list", cwd=tmp)
+    assert r.returncode != 0 and "data folder ./data" in r.stderr, r.stderr
+    assert not os.path.exists(os.path.join(tmp, "data"))
+    r = run("account", "list", "--data", "/does/not/exist")
+    assert r.returncode != 0 and "/does/not/exist" in r.stderr
+    assert not os.path.exists("/does/not/exist")
+    r = run("queue", "list", "--data", os.path.join(tmp, "nothing"))
+    assert r.returncode != 0 and not os.path.exists(os.path.join(tmp, "nothing"))
+    # The first step of a set-up makes it.
+    assert run("domain", "add", "corp.test", cwd=tmp).returncode == 0
+    assert "corp.test" in run("domain", "list", cwd=tmp).stdout
+
+
+def test_unknown_options_and_extra_arguments_are_usage_errors():
+    data = tempfile.mkdtemp(prefix="ravelin-usage-")
+    for args in (["account", "list", "--bogus"], ["account", "list", "extra"],
+                 ["domain", "list", "extra"], ["alias", "list", "extra"],
+                 ["queue", "list", "extra"], ["serve", "extra"], ["config", "extra"],
+                 ["account", "show", "a@b.test", "c@d.test"], ["--frobnicate"]):
+        r = run(*args, "--data", data)
+        assert r.returncode == 2, (args, r.returncode, r.stderr)
+        assert "usage:" in r.stderr, (args, r.stderr)
+
+
+def test_version():
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.startswith("ravelin ")
+    with open(os.path.join(os.path.dirname(__file__), "..", "meson.build")) as f:
+        version = f.read().split("version: '", 1)[1].split("'", 1)[0]
+    assert r.stdout.strip() == f"ravelin {version}"
+
+
+def test_quota_of_zero_is_refused():
+    s = make_server()
+    r = s.cli("account", "quota", "alice@example.org", "0", check=False)
+    assert r.returncode == 2 and "'none'" in r.stderr
+    assert "quota removed" not in r.stdout
+    assert s.cli("account", "quota", "alice@example.org", "none").returncode == 0
+
+
+def test_second_server_on_the_same_data_stops_naming_the_first(make):
+    first = make()
+    second = Server(first.tmp)
+    second.data = first.data
+    second.config_path = os.path.join(first.tmp, "second.conf")
+    second.write_config()
+    r = subprocess.run([BIN, "serve", "--config", second.config_path], capture_output=True,
+                       text=True, env=ENV, timeout=60)
+    assert r.returncode != 0
+    assert f"pid {first.proc.pid}" in r.stderr, r.stderr
+    assert first.proc.poll() is None
+    # Once the first is gone, the folder is free again.
+    first.stop()
+    second.start()
+    second.stop()
+
+
+def serve_refused(s):
+    r = subprocess.run([BIN, "serve", "--config", s.config_path], capture_output=True,
+                       text=True, env=ENV, timeout=60)
+    assert r.returncode != 0
+    return r.stderr
+
+
+def test_a_certificate_that_cannot_be_loaded_stops_the_start():
+    tmp = tempfile.mkdtemp(prefix="ravelin-badtls-")
+    cert = os.path.join(tmp, "cert.pem")
+    key = os.path.join(tmp, "key.pem")
+    with open(cert, "w") as f:
+        f.write("not a certificate\n")
+    s = Server(tmp, f"tls.cert = {cert}\ntls.key = {key}")
+    err = serve_refused(s)
+    assert f"TLS certificate {cert}" in err and "no start line" in err.lower(), err
+    # A usable certificate with a key that is missing.
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                    os.path.join(tmp, "other.pem"), "-out", cert, "-subj", "/CN=mx.test",
+                    "-days", "1"], check=True, capture_output=True)
+    err = serve_refused(s)
+    assert f"TLS key {key}" in err and "No such file" in err, err
+    # A key that is not the certificate's.
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-out", key], check=True, capture_output=True)
+    err = serve_refused(s)
+    assert f"TLS key {key}" in err and "mismatch" in err, err
+    # A certificate without its key: named by key, never an empty path.
+    s.extra_config = f"tls.cert = {cert}"
+    s.write_config()
+    err = serve_refused(s)
+    assert "tls.cert is set but tls.key is not" in err, err
+    assert "''" not in err and " : " not in err
+
+
+def test_first_start_names_its_certificate_at_once():
+    tmp = tempfile.mkdtemp(prefix="ravelin-flush-")
+    s = Server(tmp)
+    s.cli("domain", "add", "example.org")
+    p = subprocess.Popen([BIN, "serve", "--config", s.config_path], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=ENV, text=True,
+                         start_new_session=True)
+    try:
+        wait_port(s.smtp_port, proc=p)
+        out = read_until(p, "self-signed certificate")
+        assert "Made a self-signed certificate for mx.test" in out, out
+    finally:
+        p.terminate()
+        p.wait(timeout=15)
