@@ -140,3 +140,93 @@ def test_first_start_names_its_certificate_at_once():
     finally:
         p.terminate()
         p.wait(timeout=15)
+
+
+def make_cert(directory, name, cn):
+    cert = os.path.join(directory, name + "-cert.pem")
+    key = os.path.join(directory, name + "-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                    "-subj", f"/CN={cn}", "-days", "1"], check=True, capture_output=True)
+    return cert, key
+
+
+def served_cn(port):
+    """The CN of the certificate the IMAPS port shows now."""
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw) as tls:
+            der = tls.getpeercert(binary_form=True)
+    text = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-subject"],
+                          input=der, capture_output=True, check=True).stdout.decode()
+    return text.split("CN", 1)[1].strip(" =\n")
+
+
+def wait_for(predicate, timeout=20):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def test_sighup_reloads_certificate_log_file_and_level(make):
+    tmp = tempfile.mkdtemp(prefix="ravelin-hup-")
+    old_cert, old_key = make_cert(tmp, "old", "old.test")
+    new_cert, new_key = make_cert(tmp, "new", "new.test")
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    os.rename(old_cert, cert)
+    os.rename(old_key, key)
+    s = make(f"tls.cert = {cert}\ntls.key = {key}")
+    assert served_cn(s.imaps_port) == "old.test"
+    # An IMAP session that is logged in lives through the reload.
+    import imaplib
+    imap = imaplib.IMAP4_SSL("127.0.0.1", s.imaps_port,
+                             ssl_context=__import__("ssl")._create_unverified_context())
+    imap.login("alice@example.org", "secret-pass")
+    # The certificate renewed in place, as an ACME client does; the log
+    # moved aside, as logrotate does.
+    os.rename(new_cert, cert)
+    os.rename(new_key, key)
+    log = os.path.join(s.data, "log", "ravelin.log")
+    os.rename(log, log + ".1")
+    s.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: os.path.exists(log) and "reloaded on SIGHUP" in open(log).read())
+    assert wait_for(lambda: served_cn(s.imaps_port) == "new.test")
+    assert s.proc.poll() is None
+    assert imap.noop()[0] == "OK"
+    imap.logout()
+    # A certificate that does not load is refused; the old one stays.
+    with open(cert, "w") as f:
+        f.write("garbage\n")
+    s.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: "TLS keeps the certificate it had" in open(log).read())
+    assert served_cn(s.imaps_port) == "new.test"
+    # The level: at warn, a login's info line is no longer written.
+    with open(s.config_path, "a") as f:
+        f.write("log.level = warn\n")
+    s.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: "log level warn" in open(log).read())
+    size = os.path.getsize(log)
+    imap = imaplib.IMAP4("127.0.0.1", s.imap_port)
+    imap.starttls(ssl_context=__import__("ssl")._create_unverified_context())
+    imap.login("alice@example.org", "secret-pass")
+    imap.logout()
+    time.sleep(0.5)
+    with open(log) as f:
+        f.seek(size)
+        assert " info: " not in f.read()
+
+
+def test_signals_not_for_us_are_logged_not_fatal(server):
+    server.proc.send_signal(signal.SIGUSR1)
+    server.proc.send_signal(signal.SIGUSR2)
+    assert wait_for(lambda: "signal 12 (User defined signal 2) ignored" in server.log())
+    assert "signal 10 (User defined signal 1) ignored" in server.log()
+    assert server.proc.poll() is None
+    wait_port(server.smtp_port)

@@ -235,5 +235,5 @@ int cli_serve(struct cli_options *opts)
 		nofile.rlim_cur = nofile.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
-	return master_main(c);
+	return master_main(c, opts->config_path);
 }

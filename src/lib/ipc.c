@@ -76,6 +76,7 @@ static const struct {
 	[IPC_PEER_REQUEST] = { "peer-request", U64, U64, false, false },
 	[IPC_PREAUTH_CLIENT] = { "preauth-client", 2 * U64, U64 + IPC_STR_SIZE(IPC_LOGIN_MAX_IP),
 				 false, false },
+	[IPC_TLS_CERT] = { "tls-cert", U64, U64, true, false },
 };
 #undef U64
 

@@ -61,6 +61,7 @@ enum ipc_kind {
 	IPC_HANDOFF,          /* pre-auth -> worker: the session (see lib/handoff.h); fd */
 	IPC_PEER_REQUEST,     /* spawner -> master: role whose link it lost */
 	IPC_PREAUTH_CLIENT,   /* spawner -> auth: serial, the client's address */
+	IPC_TLS_CERT,         /* master -> spawner: 0; fd (the certificate chain, reloaded) */
 	IPC_KIND_MAX,
 };
 

@@ -15,6 +15,10 @@ SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, const char 
  * tls-key.h; each process sets its link with tls_key_set_fd).  No session
  * tickets, no session cache, no RSA key exchange.  NULL with *error_r. */
 SSL_CTX *tls_server_ctx_remote(const char *cert_path, const char **error_r);
+/* tls_server_ctx_remote_fd does that with the chain read from fd (from
+ * its current offset; the descriptor stays the caller's): how a process
+ * that may open no file gets a renewed certificate. */
+SSL_CTX *tls_server_ctx_remote_fd(int fd, const char **error_r);
 /* tls_make_self_signed writes a new P-256 key and a self-signed
  * certificate for hostname (valid ten years) unless both files exist.
  * The key file is created mode 0600.  Returns 1 if made, 0 if present,

@@ -6,6 +6,10 @@
  *	other process (fork + exec of this binary with its role), connects
  *	them with socketpairs, restarts the ones that die, starts an account's
  *	worker when the queue asks for it, and is the only writer of the log.
+ *	SIGHUP reloads what can change without a restart: the log file is
+ *	reopened (logrotate), log.level and the TLS certificate and key are
+ *	read again (keys is restarted on the new key, spawners are sent the
+ *	new certificate; connections already served keep theirs).
  * SECURITY
  *	Master parses nothing from the network.  It reads only typed messages
  *	from its children, checked by the ipc layer, and decides itself which
@@ -40,6 +44,7 @@
 #include "lib/log.h"
 #include "lib/process.h"
 #include "lib/ticket.h"
+#include "lib/tls.h"
 #include "lib/uids.h"
 #include "master-stderr.h"
 
@@ -68,6 +73,8 @@
 #define MASTER_STOP_GRACE_MS 5000
 /* Room for the start-up line about uids, or the reason of a refusal. */
 #define MASTER_UIDS_LINE 512
+/* Room for why a reload kept the old certificate (two paths and a reason). */
+#define MASTER_RELOAD_ERROR (2 * CONFIG_MAX_STRING + 256)
 
 struct child {
 	pid_t pid;
@@ -78,6 +85,7 @@ struct child {
 	uint64_t started;
 	uint64_t restart_delay;
 	bool retiring;            /* a worker that asked to exit */
+	bool reloading;           /* stopped by a reload: started again at once */
 	struct ev_timer *restart_timer;
 	struct child_stderr *err;   /* its standard error, logged as its own */
 	bool in_use;
@@ -85,7 +93,11 @@ struct child {
 
 struct master {
 	struct ev *ev;
-	const struct config *config;
+	const struct config *config;   /* &live */
+	struct config live;      /* as started, with what SIGHUP reloaded */
+	const char *config_path; /* read again on SIGHUP; NULL: defaults */
+	enum log_level level;    /* records below it are not written */
+	bool cert_pending;       /* spawners get the certificate when keys is back */
 	char exe[PATH_MAX];
 	int config_fd;
 	int log_fd;
@@ -309,6 +321,22 @@ static int child_spawn(struct child *c)
 	return 0;
 }
 
+/* send_certificate gives a spawner the configured certificate chain, as a
+ * descriptor: it may open no file itself. */
+static void send_certificate(struct child *spawner)
+{
+	uint64_t none = 0;
+	int fd = open(the_master->config->tls_cert, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		log_error("open(%s) failed: %m", the_master->config->tls_cert);
+		return;
+	}
+	if (ipc_send(spawner->link, IPC_TLS_CERT, 0, &none, sizeof(none), fd) < 0)
+		log_error("spawner %u: the renewed certificate could not be sent", spawner->index);
+	close(fd);
+}
+
 /* wire_child gives a (re)started child its peers and, for spawners, the
  * listening sockets. */
 static void wire_child(struct child *c)
@@ -331,11 +359,20 @@ static void wire_child(struct child *c)
 		   c->role == IPC_ROLE_KEYS) {
 		if (c->role == IPC_ROLE_AUTH)
 			ipc_send(c->link, IPC_TICKET_KEY, 0, m->ticket_key, TICKET_KEY_SIZE, -1);
+		/* Keys back on a reloaded key: each spawner gets the new
+		 * certificate before the new link, so the spares it makes on
+		 * that link have both. */
+		bool cert = c->role == IPC_ROLE_KEYS && m->cert_pending;
 		for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
 			struct child *f = &m->children[i];
-			if (f->in_use && f->role == IPC_ROLE_SPAWNER && f->link != NULL)
+			if (f->in_use && f->role == IPC_ROLE_SPAWNER && f->link != NULL) {
+				if (cert)
+					send_certificate(f);
 				connect_peers(f, c);
+			}
 		}
+		if (cert)
+			m->cert_pending = false;
 	}
 }
 
@@ -582,10 +619,13 @@ static void child_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 	ipc_reader_init(&r, msg);
 	switch (msg->kind) {
 	case IPC_LOG: {
-		ipc_get_u64(&r);
+		uint64_t level = ipc_get_u64(&r);
 		struct str text = ipc_get_str(&r, LOG_MAX_RECORD);
 		if (!ipc_reader_ok(&r))
 			break;
+		/* A level raised by a reload applies to children at once. */
+		if (level < the_master->level)
+			return;
 		char name[64];
 		child_name(c, name, sizeof(name));
 		write_child_log(name, text);
@@ -670,6 +710,12 @@ static void child_exited(struct child *c, int status)
 	}
 	if (m->stopping)
 		return;
+	if (c->reloading) {
+		c->reloading = false;
+		log_info("%s stopped for the reload; starting it again", name);
+		c->restart_timer = ev_timer_add(m->ev, 0, restart_timer_fired, c);
+		return;
+	}
 	uint64_t lived = ev_now(m->ev) - c->started;
 	if (lived < MASTER_QUICK_DEATH_MS)
 		c->restart_delay = c->restart_delay ? c->restart_delay * 2 : 500;
@@ -731,6 +777,100 @@ static void on_stop(int signo, void *ctx)
 		ev_stop(m->ev);
 	else
 		ev_timer_add(m->ev, MASTER_STOP_GRACE_MS, stop_deadline_fired, m);
+}
+
+/* open_log (re)opens DATA/log/ravelin.log: after logrotate moved it, the
+ * records go to a new file.  On failure the old one (if any) is kept. */
+static void open_log(struct master *m)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/log/ravelin.log", m->config->data);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		log_warn("open(%s) failed: %m; %s", path,
+			 m->log_fd >= 0 ? "the old log file is kept" : "logging to stderr only");
+		return;
+	}
+	if (m->log_fd >= 0)
+		close(m->log_fd);
+	m->log_fd = fd;
+}
+
+static int make_config_fd(const struct config *config);
+
+/* reload_tls takes fresh's certificate and key if they load and match
+ * (an empty pair means the first start's self-signed one, kept) and
+ * restarts keys on them; spawners get the certificate when keys is back
+ * (wire_child).  Returns true if the certificate was reloaded. */
+static bool reload_tls(struct master *m, const struct config *fresh)
+{
+	char err[MASTER_RELOAD_ERROR];
+	const char *cert = fresh->tls_cert, *key = fresh->tls_key;
+
+	if (cert[0] == '\0' && key[0] == '\0') {
+		cert = m->live.tls_cert;
+		key = m->live.tls_key;
+	}
+	if (tls_check_files(cert, key, err, sizeof(err)) < 0) {
+		log_error("reload: %s; TLS keeps the certificate it had", err);
+		return false;
+	}
+	struct child *keys = live_child(IPC_ROLE_KEYS, 0);
+	if (keys == NULL) {
+		log_error("reload: keys is not running; TLS keeps the certificate it had");
+		return false;
+	}
+	snprintf(m->live.tls_cert, sizeof(m->live.tls_cert), "%s", cert);
+	snprintf(m->live.tls_key, sizeof(m->live.tls_key), "%s", key);
+	m->cert_pending = true;
+	keys->reloading = true;
+	kill(keys->pid, SIGTERM);
+	return true;
+}
+
+/* on_reload (SIGHUP): the log file reopened, log.level and the TLS
+ * certificate and key read again; every other key needs a restart. */
+static void on_reload(int signo, void *ctx)
+{
+	struct master *m = ctx;
+	struct config fresh;
+	char err[MASTER_RELOAD_ERROR];
+	(void)signo;
+
+	if (m->stopping)
+		return;
+	open_log(m);
+	fresh = m->live;
+	if (m->config_path != NULL) {
+		config_defaults(&fresh, false);
+		if (config_load_file(&fresh, m->config_path, err, sizeof(err)) < 0) {
+			log_error("reload on SIGHUP: %s; nothing else changed", err);
+			return;
+		}
+	}
+	snprintf(m->live.log_level, sizeof(m->live.log_level), "%s", fresh.log_level);
+	m->level = (enum log_level)log_level_parse(m->live.log_level);
+	log_set_level(m->level);
+	bool tls = reload_tls(m, &fresh);
+	/* Children started from now on read the new values. */
+	int fd = make_config_fd(m->config);
+	if (fd >= 0) {
+		close(m->config_fd);
+		m->config_fd = fd;
+	}
+	/* Said whatever the level, so the administrator sees it was done. */
+	log_msg(m->level > LOG_LEVEL_INFO ? m->level : LOG_LEVEL_INFO,
+		"reloaded on SIGHUP: log file reopened, log level %s, TLS certificate %s%s",
+		m->live.log_level, m->live.tls_cert, tls ? " (loaded again)" : " (unchanged)");
+}
+
+/* on_unused logs a signal Ravelin has no use for, instead of dying of it. */
+static void on_unused(int signo, void *ctx)
+{
+	(void)ctx;
+	log_warn("signal %d (%s) ignored: SIGHUP reloads, SIGTERM stops", signo,
+		 strsignal(signo));
 }
 
 static int open_listener(const char *addr)
@@ -797,20 +937,20 @@ static struct child *start_role(enum ipc_role role, unsigned index)
 	return c;
 }
 
-int master_main(const struct config *config)
+int master_main(const struct config *start_config, const char *config_path)
 {
 	static struct master m;
-	char path[PATH_MAX];
 
 	the_master = &m;
-	m.config = config;
+	m.live = *start_config;
+	m.config = &m.live;
+	m.config_path = config_path;
+	const struct config *config = m.config;
 	m.log_fd = -1;
 	log_init("master");
-	log_set_level((enum log_level)log_level_parse(config->log_level));
-	snprintf(path, sizeof(path), "%s/log/ravelin.log", config->data);
-	m.log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (m.log_fd < 0)
-		log_warn("open(%s) failed: %m; logging to stderr only", path);
+	m.level = (enum log_level)log_level_parse(config->log_level);
+	log_set_level(m.level);
+	open_log(&m);
 	log_set_sink(master_log_sink);
 
 	ssize_t n = readlink("/proc/self/exe", m.exe, sizeof(m.exe) - 1);
@@ -861,6 +1001,9 @@ int master_main(const struct config *config)
 	ev_signal_add(m.ev, SIGCHLD, on_sigchld, &m);
 	ev_signal_add(m.ev, SIGTERM, on_stop, &m);
 	ev_signal_add(m.ev, SIGINT, on_stop, &m);
+	ev_signal_add(m.ev, SIGHUP, on_reload, &m);
+	ev_signal_add(m.ev, SIGUSR1, on_unused, &m);
+	ev_signal_add(m.ev, SIGUSR2, on_unused, &m);
 	signal(SIGPIPE, SIG_IGN);
 
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
