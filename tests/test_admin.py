@@ -230,3 +230,36 @@ def test_signals_not_for_us_are_logged_not_fatal(server):
     assert "signal 10 (User defined signal 1) ignored" in server.log()
     assert server.proc.poll() is None
     wait_port(server.smtp_port)
+
+
+def test_root_commands_give_files_to_an_unprivileged_server(tmp_path):
+    # The server runs as nobody; the administrator uses sudo.
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    import pwd
+    import smtplib
+    tmp = tempfile.mkdtemp(prefix="ravelin-sudo-")
+    s = Server(tmp)
+    os.chmod(tmp, 0o755)
+    nobody = pwd.getpwnam("nobody")
+    os.chown(tmp, nobody.pw_uid, -1)
+    logf = open(s.log_path, "a")
+    proc = subprocess.Popen([BIN, "serve", "--config", s.config_path], user=nobody.pw_uid,
+                            group=nobody.pw_gid, extra_groups=[], stdout=logf,
+                            stderr=subprocess.STDOUT, env=ENV, start_new_session=True, cwd=tmp)
+    try:
+        wait_port(s.smtp_port, proc=proc)
+        s.cli("domain", "add", "example.org")
+        s.add_account("carol@example.org")
+        d = s.account_dir("carol@example.org")
+        for name in ("store.db", "blobs"):
+            assert os.stat(os.path.join(d, name)).st_uid == nobody.pw_uid, name
+        assert os.stat(os.path.join(s.data, "directory", "directory.db")).st_uid == \
+            nobody.pw_uid
+        with smtplib.SMTP("127.0.0.1", s.smtp_port) as c:
+            c.sendmail("x@example.net", ["carol@example.org"], b"Subject: hi\r\n\r\nhi\r\n")
+        s.wait_inbox("carol@example.org", 1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+        logf.close()
