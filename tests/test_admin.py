@@ -263,3 +263,52 @@ def test_root_commands_give_files_to_an_unprivileged_server(tmp_path):
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
         logf.close()
+
+
+def rcpt_reply(server, address):
+    import smtplib
+    with smtplib.SMTP("127.0.0.1", server.smtp_port) as c:
+        c.ehlo("client.test")
+        c.mail("sender@example.net")
+        return c.rcpt(address)
+
+
+def test_mail_for_other_domains_is_relay_denied(server):
+    code, text = rcpt_reply(server, "someone@elsewhere.test")
+    assert (code, text[:5]) == (554, b"5.7.1"), (code, text)
+    assert b"Relay access denied" in text
+    code, text = rcpt_reply(server, "nobody@example.org")
+    assert (code, text[:5]) == (550, b"5.1.1"), (code, text)
+
+
+def test_alias_loops_are_refused_and_answered_for_good(server):
+    server.cli("alias", "add", "b@example.org", "alice@example.org")
+    server.cli("alias", "add", "a@example.org", "b@example.org")
+    r = server.cli("alias", "add", "b@example.org", "a@example.org", check=False)
+    assert r.returncode != 0 and "loop" in r.stderr, r.stderr
+    assert "a@example.org" not in [l.split()[-1] for l in
+                                   server.cli("alias", "list").stdout.splitlines()
+                                   if l.startswith("b@")]
+    # A loop that is there already (made by hand, or before loops were
+    # refused) is a permanent refusal, not 451 for ever.
+    import sqlite3
+    db = sqlite3.connect(os.path.join(server.data, "directory", "directory.db"))
+    with db:
+        db.execute("INSERT INTO aliases VALUES('b@example.org', 'a@example.org', 'example.org')")
+    db.close()
+    code, text = rcpt_reply(server, "a@example.org")
+    assert (code, text[:5]) == (550, b"5.4.6"), (code, text)
+    assert "aliases loop" in server.log()
+
+
+def test_postmaster_of_every_domain_is_delivered(server):
+    import smtplib
+    server.cli("domain", "add", "other.test", "--postmaster", "bob@example.org")
+    r = server.cli("domain", "add", "third.test", "--postmaster", "nobody@example.org",
+                   check=False)
+    assert r.returncode != 0 and "third.test" not in server.cli("domain", "list").stdout
+    with smtplib.SMTP("127.0.0.1", server.smtp_port) as c:
+        c.sendmail("x@example.net", ["Postmaster@example.org"], b"Subject: a\r\n\r\na\r\n")
+        c.sendmail("x@example.net", ["postmaster@other.test"], b"Subject: b\r\n\r\nb\r\n")
+    server.wait_inbox("alice@example.org", 1)   # the domain's first account
+    server.wait_inbox("bob@example.org", 1)     # the one named

@@ -110,10 +110,16 @@ static void rcpt_lookup(struct auth *a, struct ipc *ipc, const struct ipc_msg *m
 	int found = directory_resolve(a->dir, address, ids, DIRECTORY_MAX_EXPANSION, &count, &error);
 	if (found < 0)
 		log_error("recipient look-up failed: %s", error);
-	uint64_t status = found > 0 ? IPC_RCPT_OK : found == 0 ? IPC_RCPT_UNKNOWN : IPC_RCPT_TEMPFAIL;
+	if (found == DIRECTORY_RESOLVE_LOOP)
+		log_error("recipient refused: %s", error);
+	uint64_t status = found == DIRECTORY_RESOLVE_FOUND       ? IPC_RCPT_OK
+			  : found == DIRECTORY_RESOLVE_UNKNOWN   ? IPC_RCPT_UNKNOWN
+			  : found == DIRECTORY_RESOLVE_NOT_LOCAL ? IPC_RCPT_NOT_LOCAL
+			  : found == DIRECTORY_RESOLVE_LOOP      ? IPC_RCPT_LOOP
+								 : IPC_RCPT_TEMPFAIL;
 	buf_init(&out, 2 * IPC_U64_SIZE + IPC_U64_SIZE * IPC_RCPT_MAX_ACCOUNTS);
 	ipc_put_u64(&out, status);
-	size_t n = found > 0 ? count : 0;
+	size_t n = found == DIRECTORY_RESOLVE_FOUND ? count : 0;
 	if (n > IPC_RCPT_MAX_ACCOUNTS)
 		n = IPC_RCPT_MAX_ACCOUNTS;
 	ipc_put_u64(&out, n);

@@ -49,22 +49,47 @@ static void print_domain(const char *domain, void *ctx)
 	printf("%s\n", domain);
 }
 
+/* domain_add adds domain and, when the administrator names one, the
+ * account its postmaster@ goes to (else the domain's first account, see
+ * directory_resolve).  The domain is not left behind without it. */
+static int domain_add(struct directory *dir, const char *domain, const char *postmaster,
+		      const char **error_r)
+{
+	char alias[DIRECTORY_MAX_ADDRESS + 2];
+	const char *ignored;
+
+	if (directory_domain_add(dir, domain, error_r) < 0)
+		return -1;
+	snprintf(alias, sizeof(alias), "%s@%s", DIRECTORY_POSTMASTER, domain);
+	if (postmaster != NULL &&
+	    directory_alias_add(dir, alias, (const char *const[]){ postmaster }, 1, error_r) < 0) {
+		static char why[DIRECTORY_MAX_ADDRESS + 256];
+		snprintf(why, sizeof(why), "--postmaster: %s", *error_r);
+		*error_r = why;
+		(void)directory_domain_del(dir, domain, &ignored);
+		return -1;
+	}
+	printf("domain %s added; %s goes to %s\n", domain, alias,
+	       postmaster != NULL ? postmaster : "its first account");
+	return 0;
+}
+
 int cli_domain(struct cli_options *opts, int argc, char **argv)
 {
 	const char *error = "";
 	int r;
 
-	if (argc < 1 || argc != (strcmp(argv[0], "list") == 0 ? 1 : 2)) {
-		fprintf(stderr, "usage: ravelin domain add|del DOMAIN | domain list\n");
+	if (argc < 1 || argc != (strcmp(argv[0], "list") == 0 ? 1 : 2) ||
+	    (opts->postmaster != NULL && strcmp(argv[0], "add") != 0)) {
+		fprintf(stderr, "usage: ravelin domain add DOMAIN [--postmaster ADDRESS] | "
+				"domain del DOMAIN | domain list\n");
 		return 2;
 	}
 	struct directory *dir = open_directory(opts);
 	if (dir == NULL)
 		return 1;
 	if (strcmp(argv[0], "add") == 0) {
-		r = directory_domain_add(dir, argv[1], &error);
-		if (r == 0)
-			printf("domain %s added\n", argv[1]);
+		r = domain_add(dir, argv[1], opts->postmaster, &error);
 	} else if (strcmp(argv[0], "del") == 0) {
 		r = directory_domain_del(dir, argv[1], &error);
 		if (r == 0)

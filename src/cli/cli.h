@@ -10,6 +10,7 @@ struct cli_options {
 	const char *config_path;  /* --config */
 	const char *data;         /* --data */
 	const char *password_file;/* --password-file */
+	const char *postmaster;   /* --postmaster (domain add) */
 	struct config config;     /* defaults, then the file, then --data */
 };
 

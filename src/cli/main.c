@@ -3,7 +3,7 @@
  *	ravelin - mail, calendar and contacts server
  * SYNOPSIS
  *	ravelin serve [--config FILE] [--data DIR]
- *	ravelin domain add|del|list [DOMAIN]
+ *	ravelin domain add|del|list [DOMAIN] [--postmaster ADDRESS]
  *	ravelin account add|del|passwd|show|list [ADDRESS] [--password-file F]
  *	ravelin account quota ADDRESS SIZE
  *	ravelin alias add|del|list [ALIAS [TARGET...]]
@@ -41,7 +41,9 @@ static void usage(FILE *out)
 		"usage: ravelin COMMAND [ARGS] [--config FILE] [--data DIR]\n"
 		"\n"
 		"  serve                           run the server (foreground; Ctrl-C stops it)\n"
-		"  domain add|del DOMAIN           add or remove a mail domain\n"
+		"  domain add|del DOMAIN           add or remove a mail domain; postmaster@DOMAIN\n"
+		"                                  goes to --postmaster ADDRESS, else to the\n"
+		"                                  domain's first account\n"
 		"  domain list\n"
 		"  account add ADDRESS             add an account (password from the terminal,\n"
 		"                                  --password-file F, or standard input)\n"
@@ -91,7 +93,7 @@ static int run_role(int argc, char **argv)
 	return 2;
 }
 
-/* take_options removes --config, --data and --password-file (anywhere on
+/* take_options removes --config, --data, --password-file and --postmaster (anywhere on
  * the line) into opts; returns the remaining argc, or -1 (printed) for an
  * option it does not know or one without its value. */
 static int take_options(int argc, char **argv, struct cli_options *opts)
@@ -105,6 +107,8 @@ static int take_options(int argc, char **argv, struct cli_options *opts)
 			slot = &opts->data;
 		else if (strcmp(argv[i], "--password-file") == 0)
 			slot = &opts->password_file;
+		else if (strcmp(argv[i], "--postmaster") == 0)
+			slot = &opts->postmaster;
 		if (slot == NULL && argv[i][0] == '-' && argv[i][1] != '\0') {
 			fprintf(stderr, "ravelin: unknown option '%s'\n", argv[i]);
 			return -1;

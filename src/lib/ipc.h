@@ -112,6 +112,8 @@ enum ipc_rcpt_status {
 	IPC_RCPT_OK = 0,        /* accounts follow */
 	IPC_RCPT_UNKNOWN = 1,   /* nobody has that address */
 	IPC_RCPT_TEMPFAIL = 2,  /* the look-up could not be made */
+	IPC_RCPT_NOT_LOCAL = 3, /* not one of our domains (a relay) */
+	IPC_RCPT_LOOP = 4,      /* aliases that lead back to themselves */
 };
 
 /* IPC_QUEUE_BEGIN: flags of the message. */

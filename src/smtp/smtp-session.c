@@ -836,6 +836,16 @@ void smtp_session_rcpt_result(struct smtp_session *s, enum smtp_rcpt_status stat
 		reply_error(s, "550 5.1.1 <%.*s>: Recipient address rejected: User unknown",
 			    (int)addr.len, addr.ptr);
 		return;
+	case SMTP_RCPT_RELAY_DENIED:
+		/* Not our domain: only a client that logged in may relay, and
+		 * none can before submission exists. */
+		reply_error(s, "554 5.7.1 <%.*s>: Relay access denied", (int)addr.len, addr.ptr);
+		return;
+	case SMTP_RCPT_LOOP:
+		/* Permanent: retrying would meet the same aliases. */
+		reply_error(s, "550 5.4.6 <%.*s>: Recipient address rejected: aliases loop",
+			    (int)addr.len, addr.ptr);
+		return;
 	case SMTP_RCPT_TEMPFAIL:
 	default:
 		output_line(s, "451 4.3.0 <%.*s>: Temporary lookup failure", (int)addr.len,
