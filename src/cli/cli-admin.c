@@ -373,8 +373,15 @@ int cli_account(struct cli_options *opts, int argc, char **argv)
 		r = directory_account_passwd(dir, argv[1], buf_str(&pw), &error);
 		sodium_memzero(pw.data, pw.len);
 		buf_free(&pw);
-		if (r == 0)
+		struct directory_account a;
+		if (r == 0 && directory_account_get(dir, argv[1], &a, &error) == 0) {
+			/* Whoever knew the old password is logged out. */
 			printf("password of %s changed\n", argv[1]);
+			if (cli_end_sessions(&opts->config, a.id) < 0)
+				r = 1;
+			directory_close(&dir);
+			return r;
+		}
 		return done(&dir, r, error);
 	}
 	if (strcmp(cmd, "del") == 0) {
@@ -392,6 +399,10 @@ int cli_account(struct cli_options *opts, int argc, char **argv)
 				fprintf(stderr, "ravelin: moving %s aside failed: %s\n", from,
 					strerror(errno));
 			printf("account %s removed; its mail is kept in %s\n", argv[1], to);
+			if (cli_end_sessions(&opts->config, id) < 0) {
+				directory_close(&dir);
+				return 1;
+			}
 		}
 		return done(&dir, r, error);
 	}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -137,6 +138,36 @@ long cli_server_pid(const char *data)
 	}
 	close(fd);
 	return pid;
+}
+
+int cli_end_sessions(const struct config *config, uint64_t account)
+{
+	char path[PATH_MAX];
+	long pid = cli_server_pid(config->data);
+
+	if (pid == 0)
+		return 0;   /* no server: no sessions */
+	if (pid < 0) {
+		fprintf(stderr, "ravelin: %s/%s names no server; open sessions of account %llu "
+				"end only when the server restarts\n",
+			config->data, CLI_LOCK_FILE, (unsigned long long)account);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", config->data, CLI_CONTROL_DIR);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "ravelin: mkdir(%s) failed: %s\n", path, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s/%s%llu", config->data, CLI_CONTROL_DIR,
+		 CLI_END_SESSIONS_PREFIX, (unsigned long long)account);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || close(fd) < 0 || kill((pid_t)pid, CLI_END_SESSIONS_SIGNAL) < 0) {
+		fprintf(stderr, "ravelin: telling the server (pid %ld) to end the open sessions of "
+				"account %llu failed: %s\n",
+			pid, (unsigned long long)account, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* lock_data takes DATA's lock for this process (master) and writes its

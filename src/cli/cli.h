@@ -1,6 +1,7 @@
 #ifndef RAVELIN_CLI_H
 #define RAVELIN_CLI_H
 /* cli: the `ravelin` command.  Internal header of src/cli. */
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,6 +26,17 @@ int cli_serve(struct cli_options *opts);
 /* cli_server_pid gives the pid of the server that runs on data: 0 if
  * none does, -1 if one does but its file names no pid. */
 long cli_server_pid(const char *data);
+/* How the command line asks the running server to end an account's
+ * sessions (after `account del` or `account passwd`): a file named
+ * CLI_END_SESSIONS_PREFIX<id> in DATA/CLI_CONTROL_DIR, then this signal
+ * to master, which ends that account's worker and removes the file. */
+#define CLI_CONTROL_DIR "control"
+#define CLI_END_SESSIONS_PREFIX "end-sessions-"
+#define CLI_END_SESSIONS_SIGNAL SIGUSR1
+/* cli_end_sessions asks the server running on config's data (if any) to
+ * end account's open sessions; 0 (also when no server runs) or -1,
+ * printed. */
+int cli_end_sessions(const struct config *config, uint64_t account);
 int cli_domain(struct cli_options *opts, int argc, char **argv);
 int cli_account(struct cli_options *opts, int argc, char **argv);
 int cli_alias(struct cli_options *opts, int argc, char **argv);

@@ -21,6 +21,7 @@
  */
 #include "master.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -865,6 +866,53 @@ static void on_reload(int signo, void *ctx)
 		m->live.log_level, m->live.tls_cert, tls ? " (loaded again)" : " (unchanged)");
 }
 
+/* Where the command line leaves its requests (src/cli/cli.h says the
+ * same): DATA/control/end-sessions-<account id>, then SIGUSR1. */
+#define MASTER_CONTROL_DIR "control"
+#define MASTER_END_SESSIONS_PREFIX "end-sessions-"
+
+/* on_end_sessions (SIGUSR1): the command line deleted an account or
+ * changed its password; its worker, and with it every open session of
+ * the account, is ended (IMAP sessions get a BYE).  The next login starts
+ * a new worker, with the new password. */
+static void on_end_sessions(int signo, void *ctx)
+{
+	struct master *m = ctx;
+	char path[PATH_MAX];
+	struct dirent *e;
+	const size_t prefix = strlen(MASTER_END_SESSIONS_PREFIX);
+	(void)signo;
+
+	snprintf(path, sizeof(path), "%s/%s", m->config->data, MASTER_CONTROL_DIR);
+	DIR *d = opendir(path);
+	if (d == NULL) {
+		log_warn("signal %d without a request in %s: ignored", signo, path);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		uint64_t account;
+		if (strncmp(e->d_name, MASTER_END_SESSIONS_PREFIX, prefix) != 0 ||
+		    str_to_u64(str_c(e->d_name + prefix), UINT64_MAX, &account) < 0)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) < 0)
+			log_error("unlink(%s/%s) failed: %m", path, e->d_name);
+		unsigned ended = 0;
+		for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
+			struct child *c = &m->children[i];
+			if (c->in_use && c->pid > 0 && c->role == IPC_ROLE_WORKER &&
+			    c->account == account) {
+				c->retiring = true;
+				kill(c->pid, SIGTERM);
+				ended++;
+			}
+		}
+		log_info("account %llu was deleted or its password changed: %s",
+			 (unsigned long long)account,
+			 ended > 0 ? "its sessions are ended" : "it had no open sessions");
+	}
+	closedir(d);
+}
+
 /* on_unused logs a signal Ravelin has no use for, instead of dying of it. */
 static void on_unused(int signo, void *ctx)
 {
@@ -1002,7 +1050,7 @@ int master_main(const struct config *start_config, const char *config_path)
 	ev_signal_add(m.ev, SIGTERM, on_stop, &m);
 	ev_signal_add(m.ev, SIGINT, on_stop, &m);
 	ev_signal_add(m.ev, SIGHUP, on_reload, &m);
-	ev_signal_add(m.ev, SIGUSR1, on_unused, &m);
+	ev_signal_add(m.ev, SIGUSR1, on_end_sessions, &m);
 	ev_signal_add(m.ev, SIGUSR2, on_unused, &m);
 	signal(SIGPIPE, SIG_IGN);
 
