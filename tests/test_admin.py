@@ -259,6 +259,10 @@ def test_root_commands_give_files_to_an_unprivileged_server(tmp_path):
         with smtplib.SMTP("127.0.0.1", s.smtp_port) as c:
             c.sendmail("x@example.net", ["carol@example.org"], b"Subject: hi\r\n\r\nhi\r\n")
         s.wait_inbox("carol@example.org", 1)
+        # The request to end sessions is the unprivileged master's to read.
+        carol = imap_login(s, "carol@example.org")
+        s.cli("account", "passwd", "carol@example.org", input="new-pass\n")
+        assert b"* BYE" in wait_bye(carol)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)

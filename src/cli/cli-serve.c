@@ -140,6 +140,15 @@ long cli_server_pid(const char *data)
 	return pid;
 }
 
+/* dirname_of cuts path (of size bytes) at its last slash: its folder. */
+static const char *dirname_of(char *path, size_t size)
+{
+	char *slash = strrchr(path, '/');
+	if (slash != NULL && (size_t)(slash - path) < size)
+		*slash = '\0';
+	return path;
+}
+
 int cli_end_sessions(const struct config *config, uint64_t account)
 {
 	char path[PATH_MAX];
@@ -161,6 +170,15 @@ int cli_end_sessions(const struct config *config, uint64_t account)
 	snprintf(path, sizeof(path), "%s/%s/%s%llu", config->data, CLI_CONTROL_DIR,
 		 CLI_END_SESSIONS_PREFIX, (unsigned long long)account);
 	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* Master runs as DATA's owner (root, or the user that started an
+	 * unprivileged server): the request must be its to read and remove. */
+	struct stat st;
+	if (fd >= 0 && geteuid() == 0 && stat(config->data, &st) == 0 &&
+	    (fchown(fd, st.st_uid, st.st_gid) < 0 ||
+	     chown(dirname_of(path, sizeof(path)), st.st_uid, st.st_gid) < 0)) {
+		close(fd);
+		fd = -1;
+	}
 	if (fd < 0 || close(fd) < 0 || kill((pid_t)pid, CLI_END_SESSIONS_SIGNAL) < 0) {
 		fprintf(stderr, "ravelin: telling the server (pid %ld) to end the open sessions of "
 				"account %llu failed: %s\n",
