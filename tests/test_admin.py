@@ -373,3 +373,49 @@ def test_passwd_and_del_end_the_accounts_sessions(server):
         imap.login("alice@example.org", "secret-pass")
     imap.login("alice@example.org", "new-pass")
     imap.logout()
+
+
+def test_readme_production_example_serves_what_it_describes():
+    """The README's production file, on loopback ports and a test folder,
+    starts a listener for SMTP, IMAP and POP3 (the services it describes)."""
+    import socket
+    import ssl
+    from conftest import free_port
+    with open(os.path.join(os.path.dirname(__file__), "..", "README.md")) as f:
+        readme = f.read()
+    block = readme.split("A production file", 1)[1].split("\n\n", 2)[1]
+    lines = [l.strip() for l in block.splitlines()]
+    assert lines[0].startswith("hostname")
+    tmp = tempfile.mkdtemp(prefix="ravelin-readme-")
+    cert, key = make_cert(tmp, "prod", "mx.example.com")
+    ports = {}
+    out = []
+    for line in lines:
+        k, v = [x.strip() for x in line.split("=", 1)]
+        if k.startswith("listen."):
+            ports[k[len("listen."):]] = free_port()
+            v = f"127.0.0.1:{ports[k[len('listen.'):]]}"
+        elif k == "data":
+            v = os.path.join(tmp, "data")
+        elif k == "tls.cert":
+            v = cert
+        elif k == "tls.key":
+            v = key
+        out.append(f"{k} = {v}")
+    assert {"smtp", "imaps", "pop3s"} <= set(ports), ports
+    conf = os.path.join(tmp, "ravelin.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join(out) + "\nfront.processes = 1\n")
+    p = subprocess.Popen([BIN, "serve", "--config", conf], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=ENV, start_new_session=True)
+    try:
+        wait_port(ports["smtp"], proc=p)
+        ctx = ssl._create_unverified_context()
+        greetings = {"imaps": b"* OK", "pop3s": b"+OK"}
+        for service, greeting in greetings.items():
+            with socket.create_connection(("127.0.0.1", ports[service]), timeout=10) as raw:
+                with ctx.wrap_socket(raw) as tls:
+                    assert tls.recv(100).startswith(greeting), service
+    finally:
+        p.terminate()
+        p.wait(timeout=15)
