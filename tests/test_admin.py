@@ -419,3 +419,38 @@ def test_readme_production_example_serves_what_it_describes():
     finally:
         p.terminate()
         p.wait(timeout=15)
+
+
+def test_log_names_client_tls_size_refusals_and_login_protocol(make):
+    import imaplib
+    import re
+    import smtplib
+    import ssl
+    server = make("smtp.max_message_size = 100000")
+    ctx = ssl._create_unverified_context()
+    with smtplib.SMTP("127.0.0.1", server.smtp_port) as c:
+        c.starttls(context=ctx)
+        c.ehlo("client.test")
+        c.mail("x@example.net")
+        assert c.rcpt("nobody@example.org")[0] == 550
+        assert c.rcpt("alice@example.org")[0] == 250
+        assert c.data(b"Subject: hi\r\n\r\n" + b"x" * 1000 + b"\r\n")[0] == 250
+        assert c.mail("x@example.net", ["SIZE=200000"])[0] == 552
+        c.rset()
+        c.mail("x@example.net")
+        c.rcpt("alice@example.org")
+        assert c.data(b"Subject: big\r\n\r\n" + b"y" * 150000 + b"\r\n")[0] == 552
+    imap = imaplib.IMAP4_SSL("127.0.0.1", server.imaps_port, ssl_context=ctx)
+    with pytest.raises(imaplib.IMAP4.error):
+        imap.login("alice@example.org", "wrong")
+    imap.login("alice@example.org", "secret-pass")
+    imap.logout()
+    assert wait_for(lambda: "IMAPS login accepted (TLS)" in server.log()), server.log()[-3000:]
+    log = server.log()
+    assert re.search(r"127\.0\.0\.1: message \S+ accepted: 10\d\d bytes, 1 recipients, TLS",
+                     log), log[-3000:]
+    assert "127.0.0.1: recipient <nobody@example.org> refused: no such user here" in log
+    assert "127.0.0.1: message refused: SIZE=200000 is over the 100000-byte limit" in log
+    assert re.search(r"127\.0\.0\.1: message refused: \d+ bytes or more, over the "
+                     r"100000-byte limit", log)
+    assert "127.0.0.1: IMAPS login refused: wrong user name or password (TLS)" in log

@@ -76,6 +76,10 @@
 #define MASTER_UIDS_LINE 512
 /* Room for why a reload kept the old certificate (two paths and a reason). */
 #define MASTER_RELOAD_ERROR (2 * CONFIG_MAX_STRING + 256)
+/* A reload's old keys process is stopped this long after its successor
+ * took over: no handshake waits longer for a signature (TLS_KEY_TIMEOUT_MS
+ * is 5000), so the ones it was signing for finish. */
+#define MASTER_RELOAD_GRACE_MS 6000
 
 struct child {
 	pid_t pid;
@@ -85,8 +89,8 @@ struct child {
 	struct ipc *link;
 	uint64_t started;
 	uint64_t restart_delay;
-	bool retiring;            /* a worker that asked to exit */
-	bool reloading;           /* stopped by a reload: started again at once */
+	bool retiring;            /* a worker that asked to exit, or keys replaced
+				   * by a reload: not used, not restarted */
 	struct ev_timer *restart_timer;
 	struct child_stderr *err;   /* its standard error, logged as its own */
 	bool in_use;
@@ -185,8 +189,8 @@ static struct child *live_child(enum ipc_role role, uint64_t account)
 {
 	for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
 		struct child *c = &the_master->children[i];
-		if (c->in_use && c->pid > 0 && c->role == role && c->link != NULL &&
-		    (role != IPC_ROLE_WORKER || (c->account == account && !c->retiring)))
+		if (c->in_use && c->pid > 0 && c->role == role && c->link != NULL && !c->retiring &&
+		    (role != IPC_ROLE_WORKER || c->account == account))
 			return c;
 	}
 	return NULL;
@@ -552,9 +556,10 @@ static void preauth_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ct
 
 	ipc_reader_init(&r, msg);
 	if (msg->kind == IPC_LOG) {
-		ipc_get_u64(&r);
+		uint64_t level = ipc_get_u64(&r);
 		struct str text = ipc_get_str(&r, LOG_MAX_RECORD);
-		if (ipc_reader_ok(&r) && preauth_may_log(p))
+		/* Below the level (raised by a reload) it costs no token. */
+		if (ipc_reader_ok(&r) && level >= the_master->level && preauth_may_log(p))
 			write_child_log(p->name, text);
 		return;
 	}
@@ -711,10 +716,10 @@ static void child_exited(struct child *c, int status)
 	}
 	if (m->stopping)
 		return;
-	if (c->reloading) {
-		c->reloading = false;
-		log_info("%s stopped for the reload; starting it again", name);
-		c->restart_timer = ev_timer_add(m->ev, 0, restart_timer_fired, c);
+	if (c->retiring) {
+		log_info("%s replaced by a reload %s", name, how);
+		child_stderr_free(&c->err);
+		c->in_use = false;
 		return;
 	}
 	uint64_t lived = ev_now(m->ev) - c->started;
@@ -799,12 +804,22 @@ static void open_log(struct master *m)
 }
 
 static int make_config_fd(const struct config *config);
+static struct child *start_role(enum ipc_role role, unsigned index);
 
-/* reload_tls takes fresh's certificate and key if they load and match
- * (an empty pair means the first start's self-signed one, kept) and
- * restarts keys on them; spawners get the certificate when keys is back
- * (wire_child).  Returns true if the certificate was reloaded. */
-static bool reload_tls(struct master *m, const struct config *fresh)
+/* stop_old_keys ends a keys process a reload replaced, once its grace
+ * is over (ctx: its pid). */
+static void stop_old_keys(struct ev_timer *t, void *ctx)
+{
+	struct child *c = child_by_pid((pid_t)(intptr_t)ctx);
+	(void)t;
+	if (c != NULL && c->retiring)
+		kill(c->pid, SIGTERM);
+}
+
+/* check_tls: 1 if fresh's certificate and key load and match (an empty
+ * pair means the first start's self-signed one, kept) and are now
+ * m->live's; 0 if not (logged, the old ones kept). */
+static int check_tls(struct master *m, const struct config *fresh)
 {
 	char err[MASTER_RELOAD_ERROR];
 	const char *cert = fresh->tls_cert, *key = fresh->tls_key;
@@ -815,18 +830,35 @@ static bool reload_tls(struct master *m, const struct config *fresh)
 	}
 	if (tls_check_files(cert, key, err, sizeof(err)) < 0) {
 		log_error("reload: %s; TLS keeps the certificate it had", err);
-		return false;
-	}
-	struct child *keys = live_child(IPC_ROLE_KEYS, 0);
-	if (keys == NULL) {
-		log_error("reload: keys is not running; TLS keeps the certificate it had");
-		return false;
+		return 0;
 	}
 	snprintf(m->live.tls_cert, sizeof(m->live.tls_cert), "%s", cert);
 	snprintf(m->live.tls_key, sizeof(m->live.tls_key), "%s", key);
+	return 1;
+}
+
+/* replace_keys starts a keys process on the (new) key before the old one
+ * goes: wiring it sends each spawner the certificate, then the new link,
+ * so every spare made from then on has both; the old one signs for the
+ * handshakes already under way until MASTER_RELOAD_GRACE_MS.  Returns
+ * true if the new one runs. */
+static bool replace_keys(struct master *m)
+{
+	struct child *old = live_child(IPC_ROLE_KEYS, 0);
+	struct child *keys = start_role(IPC_ROLE_KEYS, 0);
+
+	if (keys == NULL) {
+		log_error("reload: a new keys process could not be started; TLS keeps the "
+			  "certificate it had");
+		return false;
+	}
 	m->cert_pending = true;
-	keys->reloading = true;
-	kill(keys->pid, SIGTERM);
+	wire_child(keys);
+	if (old != NULL) {
+		old->retiring = true;
+		ev_timer_add(m->ev, MASTER_RELOAD_GRACE_MS, stop_old_keys,
+			     (void *)(intptr_t)old->pid);
+	}
 	return true;
 }
 
@@ -853,13 +885,15 @@ static void on_reload(int signo, void *ctx)
 	snprintf(m->live.log_level, sizeof(m->live.log_level), "%s", fresh.log_level);
 	m->level = (enum log_level)log_level_parse(m->live.log_level);
 	log_set_level(m->level);
-	bool tls = reload_tls(m, &fresh);
+	bool tls = check_tls(m, &fresh);
 	/* Children started from now on read the new values. */
 	int fd = make_config_fd(m->config);
 	if (fd >= 0) {
 		close(m->config_fd);
 		m->config_fd = fd;
 	}
+	if (tls)
+		tls = replace_keys(m);
 	/* Said whatever the level, so the administrator sees it was done. */
 	log_msg(m->level > LOG_LEVEL_INFO ? m->level : LOG_LEVEL_INFO,
 		"reloaded on SIGHUP: log file reopened, log level %s, TLS certificate %s%s",
