@@ -2,14 +2,22 @@
  * NAME
  *	auth - the only process that reads credentials
  * DESCRIPTION
- *	Answers the fronts' questions about accounts: which accounts a
- *	recipient address delivers to (aliases resolved), and (for logins)
- *	whether a password is right.  It owns DATA/directory/.
+ *	Answers the pre-auth processes' questions about accounts: which
+ *	accounts a recipient address delivers to (aliases resolved), and
+ *	whether a login's password is right.  Passwords are checked
+ *	(argon2id) on a few checker threads, queued fairly by client network
+ *	(auth-queue.c), and a refusal is answered after a delay that grows
+ *	with that network's failures; the network is the one the spawner
+ *	accepted the client from (IPC_PREAUTH_CLIENT), never what the
+ *	pre-auth process says.  An accepted login gets a ticket sealed with
+ *	the key master gave (IPC_TICKET_KEY).  It owns DATA/directory/.
  * SECURITY
  *	Confined by Landlock to DATA/directory (read-write) and nothing else;
- *	no_new_privs; runs as a uid of its own (uids.h), owner of DATA/directory.  Its input is typed
- *	messages from fronts, each field length-checked; the directory is
- *	queried with bound parameters only.
+ *	a seccomp allow-list, no_new_privs, not dumpable; runs as a uid of
+ *	its own (uids.h), owner of DATA/directory.  Its input is typed
+ *	messages from pre-auth processes, each field length-checked; the
+ *	directory is queried with bound parameters only.  Passwords are
+ *	copied into locked memory and wiped after the check.
  */
 #include "auth.h"
 

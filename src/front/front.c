@@ -15,9 +15,12 @@
  * SECURITY
  *	This is the code an attacker reaches before any login, so it can do
  *	the least: no file access at all (the spawner's Landlock domain), no
- *	new sockets, no exec, as an unprivileged user; no private key, no
- *	ticket key, and only its own client's bytes and password.  A bug in
- *	it reaches the connection it serves and nothing else.
+ *	new sockets, no exec (the spawner's seccomp filter, narrowed to its
+ *	own table after the fork), as an unprivileged user; no private key,
+ *	no ticket key, and only its own client's bytes and password.  What it
+ *	says of itself is not believed where it matters to others (its
+ *	client's address, whether it holds a session).  A bug in it reaches
+ *	the connection it serves and nothing else.
  */
 #include "front.h"
 

@@ -8,7 +8,9 @@
  *	connection to a ready spare: a pre-auth process forked from this one
  *	before the connection arrived, already holding its own links to
  *	master, auth, queue and keys.  A spare serves exactly one connection
- *	and exits; a new spare is forked to take its place.
+ *	and exits; a new spare is forked to take its place.  Auth learns each
+ *	client's address from the spawner (IPC_PREAUTH_CLIENT), not from the
+ *	pre-auth process, and master says which processes hold a session.
  * SECURITY
  *	The spawner never reads a byte from the network: it calls accept()
  *	and, when it must refuse, writes one fixed line.  It holds no private

@@ -1119,6 +1119,23 @@ static int write_item(struct fetch_ctx *ctx, const struct fetch_item *item)
 	return r < 0 ? fail_full(ctx) : IMAP_FETCH_OK;
 }
 
+size_t imap_fetch_batch_end(const uint32_t *uids, size_t start, size_t end,
+			    const struct store_message *list, size_t count, uint64_t max_octets)
+{
+	uint64_t total = 0;
+	size_t k = 0;
+
+	for (size_t i = start; i < end; i++) {
+		while (k < count && list[k].uid < uids[i])
+			k++;
+		if (k < count && list[k].uid == uids[i])
+			total += list[k].size;
+		if (total >= max_octets)
+			return i + 1;
+	}
+	return end;
+}
+
 int imap_fetch_write(const struct imap_fetch_plan *plan, const struct imap_fetch_input *in,
 		     struct buf *out, const char **error_r)
 {

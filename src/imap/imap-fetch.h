@@ -59,6 +59,17 @@ enum imap_fetch_status {
 };
 
 /*
+ * imap_fetch_batch_end: a step of a FETCH that reads content answers
+ * uids[start..end) in order; list (count messages, by UID) is what the
+ * store holds of them.  Returns where the step should end so that the
+ * content it sends stays near max_octets: after the message that reaches
+ * it, and never before start + 1.  A client that does not read then
+ * holds the session to max_octets plus one message's answer.
+ */
+size_t imap_fetch_batch_end(const uint32_t *uids, size_t start, size_t end,
+			    const struct store_message *list, size_t count, uint64_t max_octets);
+
+/*
  * imap_fetch_write appends "* seq FETCH (...)\r\n" for one message.  Items
  * come in the order asked for; BODY[...] answers use literals, with the
  * partial <offset> echoed; BINARY[...] decodes base64 and

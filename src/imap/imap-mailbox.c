@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "imap-flags.h"
+#include "imap-match.h"
 #include "lib/log.h"
 #include "mail/mime.h"
 
@@ -23,42 +24,6 @@
 
 /* ---------- LIST ---------- */
 
-/* pattern_match: IMAP LIST wildcards, "*" any text, "%" any text without
- * the separator "/".  Dynamic programming over (name, pattern) prefixes. */
-static bool pattern_match(const char *name, const char *pattern)
-{
-	size_t n = strlen(name), m = strlen(pattern);
-	bool *row = calloc(m + 1, sizeof(bool)), *next = calloc(m + 1, sizeof(bool));
-	bool result = false;
-
-	if (row == NULL || next == NULL)
-		goto out;
-	row[0] = true;
-	for (size_t j = 1; j <= m; j++)
-		row[j] = row[j - 1] && (pattern[j - 1] == '*' || pattern[j - 1] == '%');
-	for (size_t i = 1; i <= n; i++) {
-		char c = name[i - 1];
-		next[0] = false;
-		for (size_t j = 1; j <= m; j++) {
-			char p = pattern[j - 1];
-			if (p == '*')
-				next[j] = next[j - 1] || row[j];
-			else if (p == '%')
-				next[j] = next[j - 1] || (row[j] && c != '/');
-			else
-				next[j] = row[j - 1] && p == c;
-		}
-		bool *t = row;
-		row = next;
-		next = t;
-	}
-	result = row[m];
-out:
-	free(row);
-	free(next);
-	return result;
-}
-
 /* name_matches: INBOX matches case-insensitively (RFC 9051 5.1). */
 static bool name_matches(const char *name, const char *pattern)
 {
@@ -68,11 +33,11 @@ static bool name_matches(const char *name, const char *pattern)
 		if (p == NULL)
 			return false;
 		memcpy(p, "INBOX", 5);
-		bool r = pattern_match(name, p);
+		bool r = imap_match(name, p, '/');
 		free(p);
 		return r;
 	}
-	return pattern_match(name, pattern);
+	return imap_match(name, pattern, '/');
 }
 
 enum {
@@ -353,6 +318,11 @@ static enum imap_command_result list_common(struct imap_session *s,
 			return CMD_DONE;
 		}
 		size_t rl = strlen(ref), pl = strlen(p);
+		if (rl + pl > IMAP_MATCH_MAX_PATTERN) {
+			session_tagged(s, "NO", "[LIMIT] Pattern longer than %u octets",
+				       IMAP_MATCH_MAX_PATTERN);
+			return CMD_DONE;
+		}
 		char *full = pool_alloc(s->pool, rl + pl + 1);
 		if (full == NULL) {
 			session_tagged(s, "NO", "[LIMIT] Out of memory");

@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "imap-search.h"
@@ -60,6 +61,10 @@
 #define ERR_MEMORY "Out of memory"
 #define ERR_TOO_LARGE "[LIMIT] Result too large"
 #define ERR_GONE "[NONEXISTENT] Mailbox no longer exists"
+#define ERR_STRING_LIMIT "[LIMIT] Search string too long"
+#define ERR_CPU_LIMIT "[LIMIT] Search takes too long; narrow it down"
+/* Messages evaluated between two looks at the CPU clock (a system call). */
+#define SEARCH_CLOCK_EVERY 64
 
 /* How much evaluating a key costs, in the order AND and OR try them. */
 enum search_cost {
@@ -91,6 +96,7 @@ struct search_run {
 	struct pool *pool;
 	const struct imap_search_view *view;
 	const char *error;
+	uint64_t deadline_ms;       /* process CPU time at which the command stops */
 	bool has_modseq;            /* the program has a MODSEQ key */
 	/* the message being evaluated */
 	size_t pos;                 /* in view->uids */
@@ -175,6 +181,25 @@ static void lower_ascii(char *p, size_t n)
 
 /* ---------- compiling ---------- */
 
+/* cpu_ms is the process's CPU time in milliseconds. */
+static uint64_t cpu_ms(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* past_deadline is true (with the error set) once the command has used
+ * its IMAP_SEARCH_MAX_CPU_MS. */
+static bool past_deadline(struct search_run *r)
+{
+	if (cpu_ms() < r->deadline_ms)
+		return false;
+	r->error = ERR_CPU_LIMIT;
+	return true;
+}
+
 static int compile(struct search_run *r, const struct imap_search_key *key,
 		   struct search_node *node);
 
@@ -205,10 +230,16 @@ static int compile_text(struct search_run *r, const struct imap_search_key *key,
 {
 	const char *error;
 
+	if (key->value.len > IMAP_SEARCH_MAX_STRING) {
+		r->error = ERR_STRING_LIMIT;
+		return IMAP_RUN_NO;
+	}
 	if (key->value.len == 0) {
 		node->match_all = true; /* every text holds the empty string */
 		return IMAP_RUN_OK;
 	}
+	if (past_deadline(r))
+		return IMAP_RUN_NO;
 	if (memchr(key->value.ptr, '\0', key->value.len) != NULL) {
 		r->error = "NUL in search string";
 		return IMAP_RUN_BAD;
@@ -280,6 +311,10 @@ static int compile_set(struct search_run *r, const struct imap_search_key *key,
 static int compile_header(struct search_run *r, const struct imap_search_key *key,
 			  struct search_node *node)
 {
+	if (key->field.len > IMAP_SEARCH_MAX_STRING || key->value.len > IMAP_SEARCH_MAX_STRING) {
+		r->error = ERR_STRING_LIMIT;
+		return IMAP_RUN_NO;
+	}
 	char *field = pool_strndup(r->pool, key->field.ptr, key->field.len);
 	char *needle = pool_strndup(r->pool, key->value.ptr, key->value.len);
 
@@ -624,7 +659,8 @@ static int search_run(struct pool *pool, const struct imap_search_view *view,
 		      const struct imap_search_program *prog, struct search_result *res,
 		      const char **error_r)
 {
-	struct search_run r = { .pool = pool, .view = view };
+	struct search_run r = { .pool = pool, .view = view,
+				.deadline_ms = cpu_ms() + IMAP_SEARCH_MAX_CPU_MS };
 	struct search_node root;
 	const char *error;
 	size_t list_count = 0;
@@ -661,6 +697,10 @@ static int search_run(struct pool *pool, const struct imap_search_view *view,
 			j++;
 		if (j == list_count || res->list[j].uid != view->uids[i])
 			continue; /* expunged meanwhile: matches nothing */
+		if (i % SEARCH_CLOCK_EVERY == SEARCH_CLOCK_EVERY - 1 && past_deadline(&r)) {
+			ret = IMAP_RUN_NO;
+			break;
+		}
 		r.pos = i;
 		r.msg = &res->list[j];
 		r.gone = false;

@@ -18,6 +18,20 @@
 #include "lib/pool.h"
 #include "store/store.h"
 
+/* The longest string a key may hold (TEXT, BODY, SUBJECT, FROM, TO, CC,
+ * BCC, and HEADER's field name and value).  The index looks a string up
+ * by its trigrams, so its cost grows with the length: a phrase or a
+ * pasted line is far below 1 KiB, while 60,000 octets once took minutes
+ * of CPU and a GiB.  A longer string is NO [LIMIT]. */
+#define IMAP_SEARCH_MAX_STRING 1024u
+/* The CPU time one SEARCH, SORT or THREAD may take.  The account's worker
+ * answers its sessions one command at a time, so this is also how long
+ * one search may keep the account's other sessions waiting; searching a
+ * large mailbox's headers for several keys stays well below it.  Checked
+ * between index look-ups and between messages; past it the command ends
+ * with NO [LIMIT]. */
+#define IMAP_SEARCH_MAX_CPU_MS 5000u
+
 /* The selected mailbox as the session sees it. */
 struct imap_search_view {
 	struct store *store;

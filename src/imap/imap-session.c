@@ -919,14 +919,23 @@ static void fetch_step(struct imap_session *s)
 		job->next = job->count;
 		return;
 	}
-	/* Non-PEEK body items set \Seen (not in a read-only mailbox). */
+	/* Bodies: output waits for the client after about a buffer's worth. */
+	if (job->needs.content)
+		end = imap_fetch_batch_end(job->uids, start, end, list, count,
+					   IMAP_SESSION_OUTPUT_HIGH);
+	/* Non-PEEK body items set \Seen (not in a read-only mailbox), on the
+	 * step's messages only (the UID range holds others of a sparse set). */
 	uint32_t *seen_set = NULL;
 	if (job->needs.sets_seen && !s->readonly) {
 		uint32_t *unseen = calloc(end - start + 1, sizeof(*unseen));
 		size_t nu = 0;
-		for (size_t i = 0; unseen != NULL && i < count; i++)
-			if ((list[i].flags & STORE_FLAG_SEEN) == 0)
+		for (size_t i = 0, x = start; unseen != NULL && i < count; i++) {
+			while (x < end && job->uids[x] < list[i].uid)
+				x++;
+			if (x < end && job->uids[x] == list[i].uid &&
+			    (list[i].flags & STORE_FLAG_SEEN) == 0)
 				unseen[nu++] = list[i].uid;
+		}
 		struct store_message *changed = NULL;
 		size_t nchanged = 0;
 		uint32_t *failed = NULL;

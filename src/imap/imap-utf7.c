@@ -18,7 +18,8 @@ static int b64_value(char c)
 static int32_t utf8_next(struct str s, size_t *i)
 {
 	unsigned char c = (unsigned char)s.ptr[*i];
-	int n = c < 0x80 ? 0 : c >= 0xf0 && c < 0xf5 ? 3 : c >= 0xe0 ? 2 : c >= 0xc2 && c < 0xe0 ? 1 : -1;
+	int n = c < 0x80 ? 0 : c >= 0xf0 && c < 0xf5 ? 3 : c >= 0xe0 && c < 0xf0 ? 2 :
+		c >= 0xc2 && c < 0xe0 ? 1 : -1;
 	if (n < 0 || (c >= 0x80 && c < 0xc2))
 		return -1;
 	int32_t cp = n == 0 ? c : c & (0x3f >> n);
@@ -89,8 +90,12 @@ static int decode_run(struct str run, struct buf *out)
 			high = 0;
 		} else if (unit >= 0xd800 && unit <= 0xdbff) {
 			high = unit;
-		} else if ((unit >= 0xdc00 && unit <= 0xdfff) || unit < 0x80) {
-			return -1;  /* lone low surrogate; ASCII is never encoded */
+		} else if ((unit >= 0xdc00 && unit <= 0xdfff) || (unit >= 0x20 && unit <= 0x7e) ||
+			   unit == 0) {
+			/* A lone low surrogate; printable ASCII represents
+			 * itself (RFC 3501 5.1.3); no name holds U+0000.
+			 * Control characters are encoded, as the encoder does. */
+			return -1;
 		} else if (utf8_put(out, unit) < 0) {
 			return -1;
 		}
@@ -165,7 +170,7 @@ int imap_utf7_encode(struct str in, struct buf *out)
 			continue;
 		}
 		int32_t cp = utf8_next(in, &i);
-		if (cp < 0)
+		if (cp <= 0) /* invalid, or U+0000, which no name holds */
 			return -1;
 		if (!open) {
 			if (buf_putc(out, '&') < 0)

@@ -30,42 +30,6 @@
 /* 1996-07-17 09:44:25 UTC, RFC 9051's example date (02:44:25 -0700). */
 #define TEST_INTERNALDATE 837596665
 
-/*
- * A stand-in for imap-flags.c's imap_flags_write, which links against the
- * store's keyword calls: the same output for system flags and keywords.
- */
-int imap_flags_write(struct buf *out, uint32_t flags, uint64_t keywords,
-		     const char *const *names, size_t name_count)
-{
-	static const struct {
-		const char *name;
-		uint32_t bit;
-	} system[] = {
-		{ "\\Seen", STORE_FLAG_SEEN },       { "\\Answered", STORE_FLAG_ANSWERED },
-		{ "\\Flagged", STORE_FLAG_FLAGGED }, { "\\Deleted", STORE_FLAG_DELETED },
-		{ "\\Draft", STORE_FLAG_DRAFT },
-	};
-	const char *sep = "";
-
-	if (buf_putc(out, '(') < 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(system) / sizeof(system[0]); i++) {
-		if ((flags & system[i].bit) == 0)
-			continue;
-		if (buf_printf(out, "%s%s", sep, system[i].name) < 0)
-			return -1;
-		sep = " ";
-	}
-	for (size_t i = 0; i < name_count && i < 64; i++) {
-		if ((keywords & (UINT64_C(1) << i)) == 0 || names[i] == NULL)
-			continue;
-		if (buf_printf(out, "%s%s", sep, names[i]) < 0)
-			return -1;
-		sep = " ";
-	}
-	return buf_putc(out, ')');
-}
-
 /* ---------- messages ---------- */
 
 static const char msg_nested[] =

@@ -1,11 +1,12 @@
 /*
- * Unit tests for imap-search-run against a fake store: every search key,
- * the SEARCH, ESEARCH (RFC 4731), SAVE and "$" (RFC 5182) and MODSEQ (RFC
- * 7162) answers, SORT and THREAD, and the cost rules: one index query per
- * text key, the meta and the message file read only for messages that
- * still need them.  The fake store defines the store calls
- * imap-search-run.c makes (this test does not link the store), counts
- * them, and can fail or lose a message on purpose.
+ * Unit tests for imap-search-run against a store of hand-made messages:
+ * every search key, the SEARCH, ESEARCH (RFC 4731), SAVE and "$" (RFC
+ * 5182) and MODSEQ (RFC 7162) answers, SORT and THREAD, and the cost
+ * rules: one index query per text key, the meta and the message file read
+ * only for messages that still need them.  The store is store-mem (the
+ * in-memory backend): the messages are put with their pre-parsed answers
+ * as written below, and store-mem counts the calls and can fail a search
+ * or lose a message on purpose.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,17 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "imap/imap-parser.h"
 #include "imap/imap-search-run.h"
+#include "store/store-mem.h"
 
-/* ---------- the fake store ---------- */
-
-struct store {
-	int unused;
-};
+/* ---------- the store's messages ---------- */
 
 struct fake_msg {
 	struct store_message m;
@@ -34,7 +33,6 @@ struct fake_msg {
 	const char *message_id, *in_reply_to, *references;
 	int64_t sent_date;
 	bool expunged;     /* the view has it, the store does not */
-	bool meta_gone;    /* expunged between the range and the meta */
 };
 
 #define E(from, to) "(NIL NIL " from " NIL NIL " to " NIL NIL NIL NIL)"
@@ -79,122 +77,66 @@ static struct fake_msg fake[] = {
 #define FAKE_COUNT (sizeof(fake) / sizeof(fake[0]))
 
 static const char *const keywords[] = { "$Forwarded", "$Junk" };
-static unsigned text_calls, meta_calls, open_calls;
-static struct store the_store;
+static struct store *the_store;
+/* The account's name for store-mem (nothing is written there). */
+#define STORE_DIR "/nonexistent/ravelin-test-imap-search"
 
-static struct fake_msg *fake_find(uint32_t uid)
+/* The calls the tests count, as store-mem counts them. */
+#define text_calls (*store_mem_calls(the_store, STORE_MEM_TEXT_SEARCH))
+#define meta_calls (*store_mem_calls(the_store, STORE_MEM_MESSAGE_META))
+#define open_calls (*store_mem_calls(the_store, STORE_MEM_CONTENT_OPEN))
+
+/* meta_gone: message i is expunged between the range and the meta. */
+static void meta_gone(size_t i, bool gone)
 {
-	for (size_t i = 0; i < FAKE_COUNT; i++)
-		if (fake[i].m.uid == uid && !fake[i].expunged)
-			return &fake[i];
-	return NULL;
+	assert_int_equal(store_mem_hide(the_store, "INBOX", fake[i].m.uid, gone), 0);
 }
 
-int store_message_range(struct store *store, const char *mailbox, uint32_t first, uint32_t last,
-			struct store_message **list_r, size_t *count_r, const char **error_r)
+/* store_fill opens the store and puts every message not expunged, with
+ * the two keywords; a search for "FAIL" fails as a broken index would. */
+static int store_fill(void **state)
 {
-	(void)store;
-	(void)error_r;
-	assert_string_equal(mailbox, "INBOX");
-	*list_r = calloc(FAKE_COUNT, sizeof(**list_r));
-	*count_r = 0;
-	for (size_t i = 0; i < FAKE_COUNT; i++)
-		if (!fake[i].expunged && fake[i].m.uid >= first && fake[i].m.uid <= last)
-			(*list_r)[(*count_r)++] = fake[i].m;
-	return STORE_OK;
-}
+	const char *error = NULL;
+	unsigned index;
 
-int store_message_meta(struct store *store, const char *mailbox, uint32_t uid,
-		       struct store_message_meta **meta_r, const char **error_r)
-{
-	struct fake_msg *f = fake_find(uid);
-
-	(void)store;
-	(void)mailbox;
-	meta_calls++;
-	if (f == NULL || f->meta_gone) {
-		*error_r = "no such message";
-		return STORE_NOT_FOUND;
-	}
-	struct store_message_meta *meta = calloc(1, sizeof(*meta) + sizeof(struct store_part));
-	meta->msg = f->m;
-	meta->parts = (struct store_part *)(meta + 1);
-	meta->part_count = 1;
-	meta->parts[0].header_size = strlen(f->header);
-	meta->envelope = f->envelope;
-	meta->subject = f->subject;
-	meta->from = f->from != NULL ? f->from : "";
-	meta->to = f->to != NULL ? f->to : "";
-	meta->cc = f->cc != NULL ? f->cc : "";
-	meta->message_id = f->message_id != NULL ? f->message_id : "";
-	meta->in_reply_to = f->in_reply_to != NULL ? f->in_reply_to : "";
-	meta->references = f->references != NULL ? f->references : "";
-	meta->sent_date = f->sent_date;
-	*meta_r = meta;
-	return STORE_OK;
-}
-
-void store_message_meta_free(struct store_message_meta **meta)
-{
-	free(*meta);
-	*meta = NULL;
-}
-
-int store_message_open(struct store *store, const char *mailbox, uint32_t uid,
-		       const char **error_r)
-{
-	struct fake_msg *f = fake_find(uid);
-
-	(void)store;
-	(void)mailbox;
-	open_calls++;
-	if (f == NULL) {
-		*error_r = "no such message";
+	(void)state;
+	if (store_backend_use("mem") < 0 || store_create(STORE_DIR, &error) < 0 ||
+	    store_open(STORE_DIR, &the_store, &error) < 0)
 		return -1;
-	}
-	int fd = memfd_create("message", 0);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, f->header, strlen(f->header)), (ssize_t)strlen(f->header));
-	return fd;
-}
-
-int store_text_search(struct store *store, const char *mailbox, enum store_text_field field,
-		      const char *text, uint32_t **uids_r, size_t *count_r, const char **error_r)
-{
-	(void)store;
-	(void)mailbox;
-	text_calls++;
-	if (strcmp(text, "FAIL") == 0) {
-		*error_r = "index broken";
-		return STORE_ERROR;
-	}
-	*uids_r = calloc(FAKE_COUNT, sizeof(**uids_r));
-	*count_r = 0;
+	for (unsigned i = 0; i < 2; i++)
+		if (store_keyword_index(the_store, keywords[i], true, &index, &error) != STORE_OK ||
+		    index != i)
+			return -1;
 	for (size_t i = 0; i < FAKE_COUNT; i++) {
 		const struct fake_msg *f = &fake[i];
-		const char *hay[] = { f->subject, f->from, f->to, f->cc, f->bcc, f->body };
-		const char *s = field == STORE_TEXT_ANY ? f->header : hay[field];
-		bool hit = (s != NULL && strcasestr(s, text) != NULL) ||
-			   (field == STORE_TEXT_ANY && f->body != NULL && strcasestr(f->body, text));
-		if (hit && !f->expunged)
-			(*uids_r)[(*count_r)++] = f->m.uid;
+		const struct store_mem_message m = {
+			.m = f->m, .content = f->header, .envelope = f->envelope,
+			.subject = f->subject, .from = f->from, .to = f->to, .cc = f->cc,
+			.bcc = f->bcc, .body = f->body, .message_id = f->message_id,
+			.in_reply_to = f->in_reply_to, .references = f->references,
+			.sent_date = f->sent_date,
+		};
+		if (!f->expunged && store_mem_put(the_store, "INBOX", &m) < 0)
+			return -1;
 	}
-	return STORE_OK;
+	/* An index look-up of "SLOW" takes a second of CPU. */
+	if (store_mem_slow_search(the_store, "SLOW", 1000) < 0)
+		return -1;
+	return store_mem_fail_search(the_store, "FAIL", "index broken");
 }
 
-int store_keyword_index(struct store *store, const char *name, bool create, unsigned *index_r,
-			const char **error_r)
+/* store_done closes the store, failing the run if a search made a keyword
+ * (a search only looks keywords up). */
+static int store_done(void **state)
 {
-	(void)store;
-	(void)error_r;
-	assert_false(create);
-	for (unsigned i = 0; i < 2; i++) {
-		if (strcasecmp(keywords[i], name) == 0) {
-			*index_r = i;
-			return STORE_OK;
-		}
-	}
-	return STORE_NOT_FOUND;
+	const char *const *names;
+	const char *error = NULL;
+	size_t count = 0;
+
+	(void)state;
+	int ret = store_keyword_list(the_store, &names, &count, &error);
+	store_close(&the_store);
+	return ret == STORE_OK && count == 2 ? 0 : -1;
 }
 
 /* ---------- running commands ---------- */
@@ -226,7 +168,7 @@ static int run(const char *line, char **text_r)
 	const struct imap_command *cmd = imap_parser_command(p);
 	struct pool *pool = pool_new(16 * 1024 * 1024);
 	struct imap_search_view view = {
-		.store = &the_store, .mailbox = "INBOX", .uids = view_uids,
+		.store = the_store, .mailbox = "INBOX", .uids = view_uids,
 		.count = sizeof(view_uids) / sizeof(view_uids[0]), .condstore = true,
 		.saved_uids = &saved, .saved_count = &saved_count,
 	};
@@ -295,9 +237,12 @@ static int reset(void **state)
 	free(saved);
 	saved = NULL;
 	saved_count = 0;
+	if (the_store == NULL)
+		return 0;
 	text_calls = meta_calls = open_calls = 0;
 	for (size_t i = 0; i < FAKE_COUNT; i++)
-		fake[i].meta_gone = false;
+		if (!fake[i].expunged)
+			meta_gone(i, false);
 	return 0;
 }
 
@@ -417,10 +362,10 @@ static void test_cost(void **state)
 	assert_int_equal(meta_calls, 5);
 	/* A message expunged between the range and the meta matches nothing,
 	 * not even under NOT. */
-	fake[5].meta_gone = true;
+	meta_gone(5, true);
 	found("NOT SENTON 1-Jan-2000", "1 2 3 5");
 	found("SEEN", "1 5");
-	fake[5].meta_gone = false;
+	meta_gone(5, false);
 }
 
 static void test_modseq(void **state)
@@ -498,6 +443,49 @@ static void test_errors(void **state)
 	found("CHARSET us-ascii SEEN", "1 5");
 }
 
+/* A string one past IMAP_SEARCH_MAX_STRING is NO [LIMIT], in any string
+ * key; one at it is searched. */
+static void test_string_limit(void **state)
+{
+	static const char *const keys[] = { "TEXT", "BODY", "SUBJECT", "FROM", "HEADER X-A",
+					    "HEADER" };
+	char line[IMAP_SEARCH_MAX_STRING + 64];
+	(void)state;
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		for (size_t len = IMAP_SEARCH_MAX_STRING; len <= IMAP_SEARCH_MAX_STRING + 1; len++) {
+			int n = snprintf(line, sizeof(line), "SEARCH %s {%zu}\r\n", keys[k], len);
+			memset(line + n, 'q', len);
+			/* HEADER alone: the long string is the field name. */
+			snprintf(line + n + len, sizeof(line) - (size_t)n - len, "%s",
+				 strcmp(keys[k], "HEADER") == 0 ? " x" : "");
+			char *got;
+			int r = run(line, &got);
+			if (len > IMAP_SEARCH_MAX_STRING &&
+			    (r != IMAP_RUN_NO || strncmp(got, "[LIMIT]", 7) != 0))
+				fail_msg("%s of %zu octets: %d %s", keys[k], len, r, got);
+			if (len <= IMAP_SEARCH_MAX_STRING && r != IMAP_RUN_OK)
+				fail_msg("%s of %zu octets: %d %s", keys[k], len, r, got);
+			free(got);
+		}
+	}
+}
+
+/* Index look-ups of a second each: the command stops at its CPU bound
+ * with NO [LIMIT], one look-up past it at most. */
+static void test_cpu_limit(void **state)
+{
+	char line[512] = "SEARCH";
+	size_t len = strlen(line);
+	(void)state;
+	for (unsigned i = 0; i < 2 * IMAP_SEARCH_MAX_CPU_MS / 1000 + 2; i++)
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " SUBJECT SLOW");
+	clock_t start = clock();
+	refused(line, IMAP_RUN_NO, "[LIMIT] Search takes too long; narrow it down");
+	double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
+	assert_true(seconds < IMAP_SEARCH_MAX_CPU_MS / 1000.0 + 1.5);
+	assert_true(text_calls <= IMAP_SEARCH_MAX_CPU_MS / 1000 + 1);
+}
+
 static void test_sort(void **state)
 {
 	(void)state;
@@ -522,10 +510,10 @@ static void test_sort(void **state)
 	refused("SORT (SIZE) UTF-8 CHARSET UTF-8 ALL", IMAP_RUN_BAD, "Unknown search key");
 	refused("SORT", IMAP_RUN_BAD, "Missing sort criteria");
 	/* A message lost after the search is left out. */
-	fake[5].meta_gone = true;
+	meta_gone(5, true);
 	answer("SORT (SUBJECT) UTF-8 ALL", "* SORT 5 2 1 3\r\n");
 	answer("SORT (SIZE) UTF-8 ALL", "* SORT 5 1 3 6 2\r\n");
-	fake[5].meta_gone = false;
+	meta_gone(5, false);
 }
 
 static void test_thread(void **state)
@@ -555,10 +543,12 @@ int main(void)
 		cmocka_unit_test_setup(test_esearch, reset),
 		cmocka_unit_test_setup(test_save, reset),
 		cmocka_unit_test_setup(test_errors, reset),
+		cmocka_unit_test_setup(test_string_limit, reset),
+		cmocka_unit_test_setup(test_cpu_limit, reset),
 		cmocka_unit_test_setup(test_sort, reset),
 		cmocka_unit_test_setup(test_thread, reset),
 	};
-	int r = cmocka_run_group_tests(tests, NULL, NULL);
+	int r = cmocka_run_group_tests(tests, store_fill, store_done);
 	reset(NULL);
 	return r;
 }

@@ -33,6 +33,9 @@ static void test_examples(void **state)
 		  "~peter/mail/&U,BTFw-/&ZeVnLIqe-");
 	roundtrip("Entw\xc3\xbc" "rfe", "Entw&APw-rfe");
 	roundtrip("\xf0\x9f\x93\xa7 mail", "&2D3c5w- mail"); /* a code point past U+FFFF */
+	/* Control characters are not printable ASCII: encoded, and decoded
+	 * back (a round trip the fuzz target found broken). */
+	roundtrip("a\x01" "b\x7f", "a&AAE-b&AH8-");
 }
 
 static void test_invalid(void **state)
@@ -41,7 +44,9 @@ static void test_invalid(void **state)
 		"&", "&U,BTFw", "&AGE-" /* "a" encoded */, "&-&", "a\x80", "&2D0-" /* lone high */,
 		"&AAA-" /* U+0000 */,
 	};
-	static const char *const bad8[] = { "\xc3", "\xff", "\xed\xa0\x80", "\xc0\xaf" };
+	/* "\xfa\xa5\x9a": F5..FF lead no UTF-8 sequence (was taken as U+A95A). */
+	static const char *const bad8[] = { "\xc3", "\xff", "\xed\xa0\x80", "\xc0\xaf",
+					    "\xfa\xa5\x9a", "\xf5\x80\x80\x80" };
 	struct buf b;
 	(void)state;
 	buf_init(&b, 4096);
@@ -53,6 +58,9 @@ static void test_invalid(void **state)
 		buf_reset(&b);
 		assert_int_equal(imap_utf7_encode(str_c(bad8[i]), &b), -1);
 	}
+	/* U+0000 is refused both ways ("&AAA-" above). */
+	buf_reset(&b);
+	assert_int_equal(imap_utf7_encode(str_from("a\0b", 3), &b), -1);
 	buf_free(&b);
 }
 

@@ -3,21 +3,33 @@
  *	master - the one process that starts privileged
  * DESCRIPTION
  *	Reads the configuration, opens the listening sockets, starts every
- *	other process (fork + exec of this binary with its role), connects
- *	them with socketpairs, restarts the ones that die, starts an account's
- *	worker when the queue asks for it, and is the only writer of the log.
- *	SIGHUP reloads what can change without a restart: the log file is
- *	reopened (logrotate), log.level and the TLS certificate and key are
- *	read again (keys is restarted on the new key, spawners are sent the
- *	new certificate; connections already served keep theirs).
+ *	other process (fork + exec of this binary with its role: spawners,
+ *	auth, keys, queue, and one worker per active account), connects them
+ *	with socketpairs (again when a spawner lost a link), restarts the ones
+ *	that die (with a growing delay when they die young), and is the only
+ *	writer of the log: children's records and their standard error.  A
+ *	pre-auth process that logged in shows it auth's ticket: master opens
+ *	it once, starts the account's worker if need be and gives the two a
+ *	link for the session, and tells the spawner that process now holds a
+ *	session.  The queue gets links to workers the same way, by account id.
  * SECURITY
  *	Master parses nothing from the network.  It reads only typed messages
- *	from its children, checked by the ipc layer, and decides itself which
+ *	from its children, checked by the ipc layer (and, from pre-auth
+ *	processes, bounded: queued answers, session requests, log records),
+ *	and decides itself which
  *	account directory a worker is confined to (from the directory's ids,
  *	never from names in a request).  It keeps the privileges it started
  *	with: it must bind ports and start children as other users.  Started
  *	as root, each child drops to a uid of its own (uids.h); master
  *	refuses to start the worker of an account that has no uid.
+ * SIGNALS
+ *	SIGTERM and SIGINT stop the server.  SIGHUP reloads what can change
+ *	without a restart: the log file is reopened (logrotate), log.level
+ *	and the TLS certificate and key are read again (a new keys process
+ *	replaces the old one, spawners are sent the new certificate;
+ *	connections already served keep theirs).  SIGUSR1 is the command
+ *	line's: end the sessions of the accounts it names in DATA/control.
+ *	SIGUSR2 is logged and ignored.
  */
 #include "master.h"
 

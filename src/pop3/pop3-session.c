@@ -7,9 +7,21 @@
 
 #include "lib/str.h"
 
-/* The largest message the session will read into memory for RETR/TOP; the
- * SMTP size limit keeps real messages far below. */
-#define POP3_MAX_MESSAGE (1024u * 1024 * 1024)
+/* A window dot-stuffed: a '.' more per line and a final CRLF at most. */
+#define POP3_STUFFED_MAX (2 * POP3_SESSION_WINDOW + 8)
+
+/* A RETR or TOP going on: where it is in the message and in its lines. */
+struct pop3_transfer {
+	bool active;
+	uint32_t uid;
+	uint64_t offset;      /* the next octet of the message to read */
+	long lines;           /* TOP: body lines to send; -1 for all (RETR) */
+	long body_lines;      /* body lines started */
+	bool in_body;         /* the blank line after the header was sent */
+	bool line_start;      /* the next octet starts a line */
+	size_t line_len;      /* octets of the current line so far */
+	char line_first;      /* its first octet */
+};
 
 struct pop3_session {
 	const struct pop3_callbacks *cb;
@@ -20,6 +32,9 @@ struct pop3_session {
 	unsigned errors;
 	bool closed;
 	struct buf out;
+	struct pop3_transfer transfer;
+	struct buf stuffed;   /* one window, dot-stuffed */
+	char *window;         /* POP3_SESSION_WINDOW octets read */
 };
 
 static void out_printf(struct pop3_session *s, const char *fmt, ...)
@@ -55,6 +70,7 @@ struct pop3_session *pop3_session_new(const struct pop3_callbacks *callbacks, vo
 	s->ctx = ctx;
 	s->uidvalidity = uidvalidity;
 	buf_init(&s->out, POP3_MAX_LINE * 2);
+	buf_init(&s->stuffed, POP3_STUFFED_MAX);
 	return s;
 }
 
@@ -63,6 +79,8 @@ void pop3_session_free(struct pop3_session **sp)
 	if (*sp == NULL)
 		return;
 	buf_free(&(*sp)->out);
+	buf_free(&(*sp)->stuffed);
+	free((*sp)->window);
 	free((*sp)->messages);
 	free(*sp);
 	*sp = NULL;
@@ -114,44 +132,106 @@ static struct pop3_message *message_arg(struct pop3_session *s, struct str arg)
 	return m;
 }
 
-/* send_content outputs a message (or its header and the first lines
- * lines of its body when lines >= 0), dot-stuffed, ended by ".". */
+/* stuff appends to s->stuffed the n octets at p of the transfer's
+ * message, dot-stuffed; at a TOP's last line it ends the transfer (with
+ * the final "."). */
+static void stuff(struct pop3_session *s, const char *p, size_t n)
+{
+	struct pop3_transfer *t = &s->transfer;
+	size_t i = 0;
+
+	while (i < n) {
+		if (t->line_start) {
+			if (t->in_body && t->lines >= 0 && t->body_lines++ >= t->lines) {
+				buf_append(&s->stuffed, ".\r\n", 3);
+				t->active = false;
+				return;
+			}
+			if (p[i] == '.')
+				buf_putc(&s->stuffed, '.');
+			t->line_start = false;
+			t->line_len = 0;
+			t->line_first = p[i];
+		}
+		const char *nl = memchr(p + i, '\n', n - i);
+		size_t end = nl != NULL ? (size_t)(nl - p) + 1 : n;
+		buf_append(&s->stuffed, p + i, end - i);
+		t->line_len += end - i;
+		i = end;
+		if (nl == NULL)
+			break;
+		/* The first line that is "\r\n" or "\n" ends the header. */
+		if (t->line_len == 1 || (t->line_len == 2 && t->line_first == '\r'))
+			t->in_body = true;
+		t->line_start = true;
+	}
+}
+
+/* window_read reads the next window of the transfer's message into
+ * s->window: the octets read (0 at the end), or -1. */
+static ssize_t window_read(struct pop3_session *s)
+{
+	if (s->window == NULL && (s->window = malloc(POP3_SESSION_WINDOW)) == NULL)
+		return -1;
+	return s->cb->read_message(s->ctx, s->transfer.uid, s->transfer.offset, s->window,
+				   POP3_SESSION_WINDOW);
+}
+
+/* window_send outputs the n octets read dot-stuffed, or at the end (n
+ * is 0) a CRLF if the last line had none, then ".". */
+static void window_send(struct pop3_session *s, size_t n)
+{
+	struct pop3_transfer *t = &s->transfer;
+
+	buf_reset(&s->stuffed);
+	if (n == 0) {
+		if (!t->line_start)
+			buf_append(&s->stuffed, "\r\n", 2);
+		buf_append(&s->stuffed, ".\r\n", 3);
+		t->active = false;
+	} else {
+		t->offset += n;
+		stuff(s, s->window, n);
+	}
+	s->cb->output(s->ctx, s->stuffed.data, s->stuffed.len);
+}
+
+/* transfer_run goes on with the transfer while the client keeps up; a
+ * message that cannot be read any more ends the session (the client
+ * sees an answer without its final "."). */
+static void transfer_run(struct pop3_session *s)
+{
+	while (s->transfer.active && !s->closed &&
+	       s->cb->unsent(s->ctx) < POP3_SESSION_OUTPUT_HIGH) {
+		ssize_t n = window_read(s);
+		if (n < 0) {
+			s->transfer.active = false;
+			s->closed = true;
+			s->cb->close(s->ctx);
+			return;
+		}
+		window_send(s, (size_t)n);
+	}
+}
+
+/* send_content starts sending a message (or its header and the first
+ * lines lines of its body when lines >= 0), dot-stuffed, ended by ".";
+ * the first window is read before "+OK" so that a message that cannot
+ * be read gets "-ERR". */
 static void send_content(struct pop3_session *s, struct pop3_message *m, long lines)
 {
-	struct buf content, stuffed;
-
-	buf_init(&content, POP3_MAX_MESSAGE);
-	if (s->cb->read_message(s->ctx, m->uid, &content) < 0) {
-		buf_free(&content);
+	s->transfer = (struct pop3_transfer){
+		.active = true, .uid = m->uid, .lines = lines, .line_start = true,
+	};
+	ssize_t n = window_read(s);
+	if (n < 0) {
+		s->transfer.active = false;
 		err(s, "[SYS/TEMP] Cannot read the message now");
 		return;
 	}
-	buf_init(&stuffed, POP3_MAX_MESSAGE + POP3_MAX_MESSAGE / 2);
-	bool ok = buf_printf(&stuffed, "+OK %llu octets\r\n", (unsigned long long)m->size) == 0;
-	struct str rest = buf_str(&content);
-	bool in_body = false;
-	long body_lines = 0;
-	while (ok && rest.len > 0) {
-		long nl = str_chr(rest, '\n');
-		struct str line = nl < 0 ? rest : str_sub(rest, 0, (size_t)nl + 1);
-		rest = str_sub(rest, line.len, SIZE_MAX);
-		if (in_body && lines >= 0 && body_lines++ >= lines)
-			break;
-		if (!in_body && (str_eq(line, STR("\r\n")) || str_eq(line, STR("\n"))))
-			in_body = true;
-		if (line.len > 0 && line.ptr[0] == '.')
-			ok = buf_putc(&stuffed, '.') == 0;
-		ok = ok && buf_append_str(&stuffed, line) == 0;
-		if (ok && line.ptr[line.len - 1] != '\n')
-			ok = buf_append(&stuffed, "\r\n", 2) == 0;
-	}
-	ok = ok && buf_append(&stuffed, ".\r\n", 3) == 0;
-	if (ok)
-		s->cb->output(s->ctx, stuffed.data, stuffed.len);
-	else
-		err(s, "[SYS/TEMP] Message too large to send");
-	buf_free(&content);
-	buf_free(&stuffed);
+	out_printf(s, "+OK %llu octets\r\n", (unsigned long long)m->size);
+	window_send(s, (size_t)n);
+	transfer_run(s);
 }
 
 static void quit(struct pop3_session *s)
@@ -248,7 +328,9 @@ static void command(struct pop3_session *s, struct str line)
 
 void pop3_session_input(struct pop3_session *s, struct buf *in)
 {
-	while (!s->closed && in->len > 0) {
+	transfer_run(s);
+	while (!s->closed && !s->transfer.active && in->len > 0 &&
+	       s->cb->unsent(s->ctx) < POP3_SESSION_OUTPUT_HIGH) {
 		long nl = str_chr(buf_str(in), '\n');
 		if (nl < 0) {
 			if (in->len > POP3_MAX_LINE) {
@@ -268,4 +350,9 @@ void pop3_session_input(struct pop3_session *s, struct buf *in)
 		if (in->len > 0)
 			buf_consume(in, (size_t)nl + 1);
 	}
+}
+
+bool pop3_session_pending(const struct pop3_session *s)
+{
+	return s->transfer.active && !s->closed;
 }

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -17,6 +18,10 @@ struct ctx {
 	int logins, tls, closes;
 	uint32_t expunged[8];
 	size_t expunged_count;
+	size_t sent;          /* output the client has taken */
+	char *large;          /* message 99 */
+	size_t large_len;
+	unsigned reads;
 };
 
 static void out(void *c, const char *data, size_t len)
@@ -42,10 +47,35 @@ static void on_close(void *c)
 	((struct ctx *)c)->closes++;
 }
 
-static int read_message(void *c, uint32_t uid, struct buf *b)
+/* The client's reading: output up to x->sent has been taken. */
+static size_t unsent(void *c)
 {
-	(void)c;
-	return buf_printf(b, "Subject: m%u\r\nX: y\r\n\r\n.dot first\r\nline 2\r\nline 3\r\n", uid);
+	struct ctx *x = c;
+	return x->out.len - x->sent;
+}
+
+/* Message 99 is the large one, else a small one with a dot line. */
+static ssize_t read_message(void *c, uint32_t uid, uint64_t offset, char *dst, size_t n)
+{
+	struct ctx *x = c;
+	char small[128];
+	const char *text = small;
+	size_t len;
+	if (uid == 99) {
+		text = x->large;
+		len = x->large_len;
+	} else {
+		len = (size_t)snprintf(small, sizeof(small),
+				       "Subject: m%u\r\nX: y\r\n\r\n.dot first\r\nline 2\r\nline 3\r\n",
+				       uid);
+	}
+	x->reads++;
+	if (offset >= len)
+		return 0;
+	if (n > len - offset)
+		n = len - offset;
+	memcpy(dst, text + offset, n);
+	return (ssize_t)n;
 }
 
 static int expunge(void *c, const uint32_t *uids, size_t n)
@@ -57,7 +87,7 @@ static int expunge(void *c, const uint32_t *uids, size_t n)
 }
 
 static const struct pop3_login_callbacks login_cb = { out, on_login, on_tls, on_close };
-static const struct pop3_callbacks session_cb = { out, read_message, expunge, on_close };
+static const struct pop3_callbacks session_cb = { out, unsent, read_message, expunge, on_close };
 
 static const char *say(struct ctx *x, void (*input)(void *, struct buf *), void *target,
 		       const char *text)
@@ -65,6 +95,7 @@ static const char *say(struct ctx *x, void (*input)(void *, struct buf *), void 
 	struct buf in;
 	buf_init(&in, 1 << 16);
 	buf_reset(&x->out);
+	x->sent = 0;
 	buf_append(&in, text, strlen(text));
 	input(target, &in);
 	buf_free(&in);
@@ -169,11 +200,81 @@ static void test_session(void **state)
 	buf_free(&x.out);
 }
 
+/* A 4 MB message with dot lines and line ends across window edges,
+ * pipelined RETR and TOP: output stops at the mark until the client
+ * reads, and what it reads is the message dot-stuffed, whole. */
+static void test_session_streams(void **state)
+{
+	struct ctx x = { 0 };
+	struct pop3_message msgs[1] = { { 99, 0, false } };
+	struct buf want, in, got;
+	(void)state;
+
+	buf_init(&want, 16u << 20);
+	buf_init(&got, 32u << 20);
+	buf_init(&x.out, 32u << 20);
+	buf_init(&in, 1024);
+	x.large = malloc(4u << 20);
+	assert_non_null(x.large);
+	buf_append_str(&want, str_c("+OK 0 octets\r\n"));
+	const char *head = "Subject: large\r\n\r\n";
+	memcpy(x.large, head, strlen(head));
+	x.large_len = strlen(head);
+	buf_append(&want, head, strlen(head));
+	for (unsigned i = 0; x.large_len < (4u << 20) - 200; i++) {
+		char line[200];
+		int n = snprintf(line, sizeof(line), "%sline %u %.*s\r\n", i % 7 == 0 ? "." : "",
+				 i, (int)(i % 97), "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
+				 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz");
+		memcpy(x.large + x.large_len, line, (size_t)n);
+		x.large_len += (size_t)n;
+		if (line[0] == '.')
+			buf_putc(&want, '.');
+		buf_append(&want, line, (size_t)n);
+	}
+	memcpy(x.large + x.large_len, ".no end", 7);   /* a last line without CRLF */
+	x.large_len += 7;
+	buf_append_str(&want, str_c("..no end\r\n.\r\n"));
+
+	struct pop3_session *s = pop3_session_new(&session_cb, &x, 5, msgs, 1);
+	pop3_session_start(s);
+	buf_reset(&x.out);
+	buf_append_str(&in, str_c("RETR 1\r\nRETR 1\r\nTOP 1 2\r\nNOOP\r\n"));
+	unsigned rounds = 0;
+	do {
+		pop3_session_input(s, &in);
+		/* Never more than the mark and one stuffed window unsent. */
+		assert_true(x.out.len - x.sent <= POP3_SESSION_OUTPUT_HIGH + 2 * POP3_SESSION_WINDOW + 8);
+		/* The client reads everything. */
+		buf_append(&got, x.out.data + x.sent, x.out.len - x.sent);
+		x.sent = x.out.len;
+		if (x.out.len > (16u << 20)) {
+			buf_reset(&x.out);
+			x.sent = 0;
+		}
+		rounds++;
+	} while (pop3_session_pending(s) || in.len > 0);
+	assert_true(rounds > 16);
+	const char *top = "+OK 0 octets\r\nSubject: large\r\n\r\n..line 0 \r\nline 1 a\r\n.\r\n"
+			  "+OK\r\n";
+	assert_int_equal(got.len, 2 * want.len + strlen(top));
+	assert_memory_equal(got.data, want.data, want.len);
+	assert_memory_equal(got.data + want.len, want.data, want.len);
+	assert_memory_equal(got.data + 2 * want.len, top, strlen(top));
+	pop3_session_free(&s);
+	free(x.large);
+	buf_free(&want);
+	buf_free(&got);
+	buf_free(&in);
+	buf_free(&x.out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_login),
 		cmocka_unit_test(test_session),
+		cmocka_unit_test(test_session_streams),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

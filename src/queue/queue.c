@@ -2,18 +2,22 @@
  * NAME
  *	queue - owns the spool; delivers accepted mail to accounts
  * DESCRIPTION
- *	Receives messages from the fronts, writes each durably (fsynced and
- *	renamed into spool/q) before the front may answer 250, then delivers
- *	each recipient through that account's worker, which master starts on
- *	request.  A message leaves the spool when every recipient has it.
+ *	Receives messages from pre-auth processes (each one's link comes from
+ *	its spawner), writes each durably (fsynced and renamed into spool/q,
+ *	one directory fsync for a group) before the pre-auth process may
+ *	answer 250, then delivers each recipient through that account's
+ *	worker, which master starts on request, retrying with a growing delay
+ *	while it cannot be had.  A message leaves the spool when every
+ *	recipient has it.
  *	After a crash, every message in spool/q is delivered again; workers
  *	refuse a delivery key they have seen, so nothing is duplicated.
  * SECURITY
- *	Confined by Landlock to DATA/spool, and runs as a uid of its own
- *	(uids.h) that owns the spool.  It never opens an account's
- *	store: it passes the open spool file to the account's worker.  Input
- *	from fronts is typed messages; addresses are checked for control
- *	characters before they reach the envelope text.
+ *	Confined by Landlock to DATA/spool, with a seccomp allow-list, and
+ *	runs as a uid of its own (uids.h) that owns the spool.  It never
+ *	opens an account's store: it passes the open spool file to the
+ *	account's worker.  Input from pre-auth processes is typed messages;
+ *	addresses are checked for control characters before they reach the
+ *	envelope text.
  */
 #include "queue.h"
 

@@ -216,6 +216,8 @@ int spool_open_message(struct spool *s, const char *qid, struct buf *text,
 		       struct spool_envelope *env, uint64_t *offset_r)
 {
 	char chunk[16384];
+	/* Freed on every failure, also one found before the parser ran. */
+	memset(env, 0, sizeof(*env));
 	int fd = openat(s->q_fd, qid, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {

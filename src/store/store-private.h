@@ -1,19 +1,22 @@
 #ifndef RAVELIN_STORE_PRIVATE_H
 #define RAVELIN_STORE_PRIVATE_H
 /*
- * The table every store backend fills in (store-sqlite.c today; a
+ * The table every store backend fills in (store-sqlite.c, store-mem.c; a
  * PostgreSQL + object-store backend later).  store.c checks the arguments
  * of the public calls and then dispatches through this table, so a backend
  * may rely on:
  *   - every pointer argument is non-NULL, iovcnt >= 0;
  *   - mailbox names are at most STORE_MAILBOX_NAME_MAX bytes, with INBOX
- *     spelled "INBOX" whatever case the caller used;
+ *     spelled "INBOX" whatever case the caller used, also as the first
+ *     level of a longer name ("inbox/sub" is "INBOX/sub");
  *   - delivery keys are 1..STORE_DELIVERY_KEY_MAX bytes;
  *   - flags to store_flags_update are within STORE_FLAGS_KEPT (APPEND's
  *     are not: the backend masks them); the UIDs given to copy and
  *     flags_update are ascending without repeats;
  *   - msg->size equals the content length and every part lies inside it.
- * A backend embeds struct store as the first member of its own structure.
+ * A backend embeds struct store as the first member of its own structure,
+ * struct store_reader first in its readers, and struct store_meta_head
+ * first in what message_meta allocates (store.c sets its free).
  * Lists it returns are allocated with malloc (names too): store.c frees them.
  */
 #include "store.h"
@@ -53,6 +56,13 @@ struct store_backend {
 			    struct store_message **list_r, size_t *count_r, const char **error_r);
 	int (*message_open)(struct store *store, const char *mailbox, uint32_t uid,
 			    const char **error_r);
+	/* The reader calls (store.h): reader_open fills the reader's size;
+	 * read gets 0 < len <= size - offset. */
+	int (*reader_open)(struct store *store, const char *mailbox, uint32_t uid,
+			   struct store_reader **reader_r, const char **error_r);
+	int (*reader_read)(struct store_reader *reader, uint64_t offset, void *buf, size_t len,
+			   size_t *read_r, const char **error_r);
+	void (*reader_close)(struct store_reader *reader);
 	int (*expunge)(struct store *store, const char *mailbox, const uint32_t *uids,
 		       size_t count, const char **error_r);
 	/* The IMAP calls: the same meaning and statuses as in store.h. */
@@ -104,6 +114,20 @@ struct store {
 	const struct store_backend *backend;
 };
 
+struct store_reader {
+	const struct store_backend *backend;
+	uint64_t size;
+	char error[STORE_ERROR_MAX];
+};
+
+/* The start of every meta a backend gives: store_message_meta_free calls
+ * free, the backend's message_meta_free. */
+struct store_meta_head {
+	struct store_message_meta meta;
+	void (*free)(struct store_message_meta *meta);
+};
+
 extern const struct store_backend store_backend_sqlite;
+extern const struct store_backend store_backend_mem;
 
 #endif

@@ -1,8 +1,7 @@
 /*
  * store: the public calls of store.h.  Each one checks its arguments (the
- * promises listed in store-private.h) and dispatches to the backend.  Only
- * the SQLite + files backend exists; choosing another one (by
- * configuration) will happen here.
+ * promises listed in store-private.h) and dispatches to the backend: the
+ * SQLite + files one, or the in-memory one (store_backend_use).
  */
 #include "store-private.h"
 
@@ -11,13 +10,19 @@
 #include <string.h>
 #include <strings.h>
 
-/* The backend for new and opened stores. */
-static const struct store_backend *const default_backend = &store_backend_sqlite;
+/* The backend for new and opened stores (store_backend_use). */
+static const struct store_backend *default_backend = &store_backend_sqlite;
+
+/* Room for a mailbox name rewritten by mailbox_name_check. */
+#define NAME_BUF_SIZE (STORE_MAILBOX_NAME_MAX + 1)
 
 /* mailbox_name_check refuses names that are empty, too long or contain
  * control characters, and returns the canonical spelling: IMAP names INBOX
- * case-insensitively (RFC 9051 5.1), the store keeps it as "INBOX". */
-static const char *mailbox_name_check(const char *name, const char **error_r)
+ * case-insensitively, also as the first level of a hierarchy (RFC 9051
+ * 5.1: "inbox/sub" is INBOX's child), and the store keeps it as "INBOX".
+ * The result is name itself, a constant, or written into buf
+ * (NAME_BUF_SIZE bytes). */
+static const char *mailbox_name_check(const char *name, char *buf, const char **error_r)
 {
 	size_t len = strnlen(name, STORE_MAILBOX_NAME_MAX + 1);
 
@@ -32,7 +37,15 @@ static const char *mailbox_name_check(const char *name, const char **error_r)
 			return NULL;
 		}
 	}
-	return strcasecmp(name, "INBOX") == 0 ? "INBOX" : name;
+	if (strcasecmp(name, "INBOX") == 0)
+		return "INBOX";
+	if (len > 5 && name[5] == '/' && strncasecmp(name, "INBOX", 5) == 0 &&
+	    strncmp(name, "INBOX", 5) != 0) {
+		memcpy(buf, "INBOX", 5);
+		memcpy(buf + 5, name + 5, len - 5 + 1);
+		return buf;
+	}
+	return name;
 }
 
 /* message_check verifies that msg describes content of total bytes: the
@@ -107,6 +120,21 @@ static int uids_sorted(const uint32_t *uids, size_t count, uint32_t **sorted_r, 
 	return 0;
 }
 
+/* store_backend_use: see store.h. */
+int store_backend_use(const char *name)
+{
+	static const struct store_backend *const backends[] = { &store_backend_sqlite,
+								 &store_backend_mem };
+
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		if (strcmp(backends[i]->name, name) == 0) {
+			default_backend = backends[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* store_preinit: see store.h; process-wide, for the default backend. */
 int store_preinit(const char **error_r)
 {
@@ -163,18 +191,19 @@ void store_mailbox_list_free(struct store_mailbox **list, size_t count)
 }
 
 /* deliver_check checks every argument of a delivery (store-private.h lists
- * the promises the backend gets) and gives the mailbox name to use. */
+ * the promises the backend gets) and gives the mailbox name to use (maybe
+ * written into buf, NAME_BUF_SIZE bytes). */
 static const char *deliver_check(struct store *store, const char *mailbox,
 				 const char *delivery_key, const struct iovec *iov, int iovcnt,
 				 const struct mime_message *msg, uint32_t *uid_r,
-				 bool *duplicate_r, const char **error_r)
+				 bool *duplicate_r, char *buf, const char **error_r)
 {
 	assert(store != NULL && mailbox != NULL && delivery_key != NULL && msg != NULL);
 	assert(uid_r != NULL && duplicate_r != NULL && error_r != NULL);
 	*uid_r = 0;
 	*duplicate_r = false;
 
-	const char *name = mailbox_name_check(mailbox, error_r);
+	const char *name = mailbox_name_check(mailbox, buf, error_r);
 	if (name == NULL)
 		return NULL;
 	size_t key_len = strnlen(delivery_key, STORE_DELIVERY_KEY_MAX + 1);
@@ -225,8 +254,9 @@ int store_batch_deliver(struct store *store, const char *mailbox, const char *de
 			int64_t internal_date, uint32_t *uid_r, bool *duplicate_r,
 			const char **error_r)
 {
+	char buf[NAME_BUF_SIZE];
 	const char *name = deliver_check(store, mailbox, delivery_key, iov, iovcnt, msg, uid_r,
-					 duplicate_r, error_r);
+					 duplicate_r, buf, error_r);
 	if (name == NULL)
 		return -1;
 	return store->backend->batch_deliver(store, name, delivery_key, iov, iovcnt, msg,
@@ -255,7 +285,8 @@ int store_message_list(struct store *store, const char *mailbox, struct store_me
 	assert(error_r != NULL);
 	*list_r = NULL;
 	*count_r = 0;
-	const char *name = mailbox_name_check(mailbox, error_r);
+	char buf[NAME_BUF_SIZE];
+	const char *name = mailbox_name_check(mailbox, buf, error_r);
 	if (name == NULL)
 		return -1;
 	return store->backend->message_list(store, name, list_r, count_r, error_r);
@@ -266,7 +297,8 @@ int store_message_open(struct store *store, const char *mailbox, uint32_t uid,
 		       const char **error_r)
 {
 	assert(store != NULL && mailbox != NULL && error_r != NULL);
-	const char *name = mailbox_name_check(mailbox, error_r);
+	char buf[NAME_BUF_SIZE];
+	const char *name = mailbox_name_check(mailbox, buf, error_r);
 	if (name == NULL)
 		return -1;
 	if (uid == 0) {
@@ -281,7 +313,8 @@ int store_expunge(struct store *store, const char *mailbox, const uint32_t *uids
 		  const char **error_r)
 {
 	assert(store != NULL && mailbox != NULL && (uids != NULL || count == 0));
-	const char *name = mailbox_name_check(mailbox, error_r);
+	char buf[NAME_BUF_SIZE];
+	const char *name = mailbox_name_check(mailbox, buf, error_r);
 	if (name == NULL)
 		return -1;
 	return store->backend->expunge(store, name, uids, count, error_r);
@@ -289,9 +322,10 @@ int store_expunge(struct store *store, const char *mailbox, const uint32_t *uids
 
 /* ---------- the IMAP calls: names checked, then the backend ---------- */
 
-#define NAME_OR_FAIL(var, mailbox)                                  \
-	const char *var = mailbox_name_check(mailbox, error_r);     \
-	if (var == NULL)                                            \
+#define NAME_OR_FAIL(var, mailbox)                                      \
+	char var##_buf[NAME_BUF_SIZE];                                  \
+	const char *var = mailbox_name_check(mailbox, var##_buf, error_r); \
+	if (var == NULL)                                                \
 		return STORE_NOT_ALLOWED
 
 /* store_keyword_list: see store.h; *names_r is NULL and *count_r 0 on failure. */
@@ -387,15 +421,18 @@ int store_message_meta(struct store *store, const char *mailbox, uint32_t uid,
 	assert(store != NULL && mailbox != NULL && meta_r != NULL && error_r != NULL);
 	*meta_r = NULL;
 	NAME_OR_FAIL(n, mailbox);
-	return store->backend->message_meta(store, n, uid, meta_r, error_r);
+	int ret = store->backend->message_meta(store, n, uid, meta_r, error_r);
+	if (ret == STORE_OK)
+		((struct store_meta_head *)*meta_r)->free = store->backend->message_meta_free;
+	return ret;
 }
 
+/* store_message_meta_free: the backend that made the meta frees it. */
 void store_message_meta_free(struct store_message_meta **meta)
 {
 	if (meta == NULL || *meta == NULL)
 		return;
-	/* Only one backend exists; it owns the layout of the allocation. */
-	store_backend_sqlite.message_meta_free(*meta);
+	((struct store_meta_head *)*meta)->free(*meta);
 	*meta = NULL;
 }
 
@@ -526,4 +563,48 @@ int store_quota_set(struct store *store, uint64_t limit, const char **error_r)
 {
 	assert(store != NULL && error_r != NULL);
 	return store->backend->quota_set(store, limit, error_r);
+}
+
+/* store_reader_open: see store.h; *reader_r is NULL unless STORE_OK. */
+int store_reader_open(struct store *store, const char *mailbox, uint32_t uid,
+		      struct store_reader **reader_r, uint64_t *size_r, const char **error_r)
+{
+	assert(store != NULL && mailbox != NULL && reader_r != NULL && size_r != NULL);
+	assert(error_r != NULL);
+	*reader_r = NULL;
+	*size_r = 0;
+	NAME_OR_FAIL(name, mailbox);
+	if (uid == 0) {
+		*error_r = "No such message";
+		return STORE_NOT_FOUND;
+	}
+	int ret = store->backend->reader_open(store, name, uid, reader_r, error_r);
+	if (ret == STORE_OK) {
+		assert((*reader_r)->backend == store->backend);
+		*size_r = (*reader_r)->size;
+	}
+	return ret;
+}
+
+/* store_reader_read: see store.h; reads past the end give 0 bytes without
+ * asking the backend. */
+int store_reader_read(struct store_reader *reader, uint64_t offset, void *buf, size_t len,
+		      size_t *read_r, const char **error_r)
+{
+	assert(reader != NULL && (buf != NULL || len == 0) && read_r != NULL && error_r != NULL);
+	*read_r = 0;
+	if (offset >= reader->size || len == 0)
+		return STORE_OK;
+	if (len > reader->size - offset)
+		len = (size_t)(reader->size - offset);
+	return reader->backend->reader_read(reader, offset, buf, len, read_r, error_r);
+}
+
+/* store_reader_close: see store.h. */
+void store_reader_close(struct store_reader **reader)
+{
+	if (*reader == NULL)
+		return;
+	(*reader)->backend->reader_close(*reader);
+	*reader = NULL;
 }

@@ -4,7 +4,8 @@
  * store: one account's mail (and later calendars and contacts).  This is the
  * whole interface the worker sees; backends sit behind a table of functions
  * (store-sqlite.c is the embedded default: SQLite in WAL mode, synchronous
- * FULL, message files named by content hash).  No backend types leak out,
+ * FULL, message files named by content hash; store-mem.c keeps everything
+ * in memory, for tests).  No backend types leak out,
  * so a PostgreSQL + object-store backend can stand behind the same calls.
  *
  * Durability: a call that adds or changes data returns 0 only after the data
@@ -169,6 +170,16 @@ int store_message_list(struct store *store, const char *mailbox, struct store_me
 /* store_message_open opens a message's content read-only; returns an fd or -1. */
 int store_message_open(struct store *store, const char *mailbox, uint32_t uid,
 		       const char **error_r);
+
+/*
+ * store_backend_use chooses the backend of the stores this process creates
+ * and opens after it (store_preinit, store_create, store_open): "sqlite",
+ * the default (store-sqlite.c: a database and content files in the account
+ * directory), or "mem" (store-mem.c: everything in this process, found by
+ * the directory's name, kept until the process ends; for tests).  Returns
+ * 0, or -1 for any other name.
+ */
+int store_backend_use(const char *name);
 
 /*
  * store_expunge removes the messages uids[0..count) of mailbox (UIDs that
@@ -376,6 +387,34 @@ enum store_text_field {
 int store_text_search(struct store *store, const char *mailbox, enum store_text_field field,
 		      const char *text, uint32_t **uids_r, size_t *count_r,
 		      const char **error_r);
+
+/*
+ * Reading a message's content, the one way to it that names no file and
+ * works the same with every backend.
+ *
+ * store_reader_open finds message uid of mailbox and gives a reader of its
+ * content and the content's size in bytes (*size_r, struct store_message's
+ * size).  STORE_OK, STORE_NOT_FOUND (no such mailbox or message; *error_r
+ * fit for a client) or STORE_ERROR.  The reader sees the content as it was
+ * when opened, even if the message is expunged meanwhile; it holds no lock
+ * (other calls on the store may come between its reads) and is closed
+ * before its store.
+ *
+ * store_reader_read copies up to len bytes of the content from offset
+ * into buf and sets *read_r to how many: fewer than len only at the end of
+ * the content (0 at or past it).  Windows may be read at any offset in any
+ * order (FETCH BODY[]<partial>, POP3 RETR and TOP).  STORE_OK, or
+ * STORE_ERROR with *error_r valid until the next call on the reader.
+ *
+ * store_reader_close releases the reader and sets *reader to NULL (safe on
+ * NULL).
+ */
+struct store_reader;
+int store_reader_open(struct store *store, const char *mailbox, uint32_t uid,
+		      struct store_reader **reader_r, uint64_t *size_r, const char **error_r);
+int store_reader_read(struct store_reader *reader, uint64_t offset, void *buf, size_t len,
+		      size_t *read_r, const char **error_r);
+void store_reader_close(struct store_reader **reader);
 
 /* store_release_memory gives back the caches an idle store holds (SQLite's
  * page cache); they refill from the kernel's page cache on the next call. */

@@ -2,9 +2,9 @@
  * Unit tests for the store calls that serve IMAP: keywords, mailboxes
  * (get, create, delete, rename, subscribe), message ranges and metadata,
  * flags with MODSEQ and UNCHANGEDSINCE, COPY and MOVE, APPEND, the change
- * feed (store_changes), full-text search, quota, and the upgrade of a
- * version 1 store.  Messages are parsed by the real MIME parser (the store
- * indexes what the parser found), in the directories of test-store.h.
+ * feed (store_changes), quota, calls during a batch (full-text search and
+ * the upgrade of a version 1 store: test-store-search.c).  Messages are
+ * parsed by the real MIME parser, in the directories of test-store.h.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,185 +21,6 @@
 #include "mail/mime.h"
 #include "store/store.h"
 #include "store/test-store.h"
-
-/* A message parsed by the real parser; the text must outlive it. */
-struct parsed {
-	struct mime_parser *parser;
-	const struct mime_message *msg;
-	struct iovec iov;
-};
-
-static void parse(struct parsed *p, const char *text)
-{
-	struct mime_limits limits;
-	const char *error = NULL;
-
-	mime_limits_default(&limits);
-	p->parser = mime_parser_new(&limits);
-	assert_non_null(p->parser);
-	p->iov.iov_base = (void *)text;
-	p->iov.iov_len = strlen(text);
-	if (mime_parser_feed(p->parser, text, p->iov.iov_len, &error) < 0 ||
-	    mime_parser_finish(p->parser, &p->msg, &error) < 0)
-		fail_msg("mime parser: %s", error);
-}
-
-static void parsed_free(struct parsed *p)
-{
-	mime_parser_free(&p->parser);
-}
-
-static struct store *new_store(const struct test_dir *d)
-{
-	struct store *store = NULL;
-	const char *error = NULL;
-	if (store_create(d->path, &error) != 0 || store_open(d->path, &store, &error) != 0)
-		fail_msg("store: %s", error);
-	return store;
-}
-
-/* put delivers text to mailbox (a new delivery key each time), returns
- * the UID. */
-static uint32_t put(struct store *store, const char *mailbox, const char *text)
-{
-	static unsigned serial;
-	char key[32];
-	struct parsed p;
-	const char *error = NULL;
-	uint32_t uid = 0;
-	bool dup;
-
-	snprintf(key, sizeof(key), "q%u", ++serial);
-	parse(&p, text);
-	if (store_deliver(store, mailbox, key, &p.iov, 1, p.msg, 1700000000, &uid, &dup,
-			  &error) != 0)
-		fail_msg("store_deliver: %s", error);
-	parsed_free(&p);
-	return uid;
-}
-
-/* append appends one message; returns the store's status. */
-static int append(struct store *store, const char *mailbox, const char *text, uint32_t flags,
-		  uint64_t keywords, uint32_t *uid_r)
-{
-	struct parsed p;
-	const char *error = NULL;
-	uint32_t uidvalidity = 0;
-
-	parse(&p, text);
-	struct store_append_msg m = { &p.iov, 1, p.msg, flags, keywords, 1600000000 };
-	int ret = store_append(store, mailbox, &m, 1, &uidvalidity, uid_r, &error);
-	parsed_free(&p);
-	return ret;
-}
-
-/* box gets a mailbox (its name freed: only the numbers are meant). */
-static struct store_mailbox box(struct store *store, const char *name)
-{
-	struct store_mailbox m;
-	const char *error = NULL;
-	if (store_mailbox_get(store, name, &m, &error) != STORE_OK)
-		fail_msg("store_mailbox_get(%s): %s", name, error);
-	free(m.name);
-	m.name = NULL;
-	return m;
-}
-
-/* search runs store_text_search and gives "1,3,7" (or "" for none). */
-static const char *search(struct store *store, const char *mailbox,
-			  enum store_text_field field, const char *text)
-{
-	static char out[256];
-	const char *error = NULL;
-	uint32_t *uids;
-	size_t n, len = 0;
-
-	if (store_text_search(store, mailbox, field, text, &uids, &n, &error) != STORE_OK)
-		fail_msg("store_text_search(%s): %s", text, error);
-	out[0] = '\0';
-	for (size_t i = 0; i < n && len < sizeof(out) - 16; i++)
-		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%u", i ? "," : "", uids[i]);
-	free(uids);
-	return out;
-}
-
-/* sql_int runs a query on the store's database with its own connection. */
-static int64_t sql_int(const struct test_dir *d, const char *sql)
-{
-	char path[4096];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	snprintf(path, sizeof(path), "%s/store.db", d->path);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static void sql_exec(const struct test_dir *d, const char *sql)
-{
-	char path[4096];
-	sqlite3 *db;
-
-	snprintf(path, sizeof(path), "%s/store.db", d->path);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	sqlite3_close(db);
-}
-
-static const char plain[] = "From: Alice Example <alice@example.org>\r\n"
-			    "To: bob@example.net\r\n"
-			    "Cc: Carol <carol@example.com>\r\n"
-			    "Bcc: dave@hidden.example\r\n"
-			    "X-Tracking: zebra-crossing-42\r\n"
-			    "Subject: Quarterly Report \"quoted\"\r\n"
-			    "\r\n"
-			    "The budget figures are attached.\r\n";
-
-static const char alternative[] =
-	"From: =?utf-8?q?J=C3=BCrgen?= <juergen@example.de>\r\n"
-	"To: team@example.de\r\n"
-	"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n"
-	"MIME-Version: 1.0\r\n"
-	"Content-Type: multipart/alternative; boundary=\"b1\"\r\n"
-	"\r\n"
-	"--b1\r\n"
-	"Content-Type: text/plain; charset=\"utf-8\"\r\n"
-	"Content-Transfer-Encoding: base64\r\n"
-	"\r\n"
-	"R3LDvMOfZSBhdXMgS8O2bG4K\r\n" /* "Grüße aus Köln\n" */
-	"--b1\r\n"
-	"Content-Type: text/html; charset=us-ascii\r\n"
-	"Content-Transfer-Encoding: quoted-printable\r\n"
-	"\r\n"
-	"<p>some <b>bold=20words</b> he=\r\n"
-	"re</p>\r\n"
-	"--b1--\r\n";
-
-static const char latin1[] =
-	"From: shop@example.fr\r\n"
-	"Subject: menu\r\n"
-	"MIME-Version: 1.0\r\n"
-	"Content-Type: multipart/mixed; boundary=\"m\"\r\n"
-	"\r\n"
-	"--m\r\n"
-	"Content-Type: text/plain; charset=iso-8859-1\r\n"
-	"Content-Transfer-Encoding: quoted-printable\r\n"
-	"\r\n"
-	"caf=E9 cr=E8me br=FBl=E9e\r\n"
-	"--m\r\n"
-	"Content-Type: application/octet-stream\r\n"
-	"Content-Transfer-Encoding: base64\r\n"
-	"\r\n"
-	"c2VjcmV0d29yZA==\r\n" /* "secretword": not text, not indexed */
-	"--m--\r\n";
 
 /* ---------- keywords ---------- */
 
@@ -950,165 +771,6 @@ static void test_changes(void **state)
 	store_close(&store);
 }
 
-/* ---------- full text ---------- */
-
-static void test_text_search(void **state)
-{
-	struct test_dir *d = *state;
-	struct store *store = new_store(d);
-	const char *error = NULL;
-	uint32_t *uids;
-	size_t n;
-
-	put(store, "INBOX", plain);
-	put(store, "INBOX", alternative);
-	put(store, "INBOX", latin1);
-	put(store, "Archive", plain);
-
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_SUBJECT, "QUARTERLY"), "1");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_SUBJECT, "terly rep"), "1");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_SUBJECT, "\"quoted\""), "1");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_SUBJECT, "grüße"), "2");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_FROM, "alice@"), "1");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_FROM, "jürgen"), "2");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_TO, "example.net"), "1");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_CC, "carol"), "1");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BCC, "hidden.example"), "1");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BCC, "alice"), "");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "budget figures"), "1");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "Köln"), "2");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "words</b> here"), "2");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "crème brûlée"), "3");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "secretword"), "");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "quarterly"), "");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_ANY, "quarterly"), "1");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_ANY, "zebra-crossing"), "1");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_ANY, "EXAMPLE"), "1,2,3");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_ANY, "nothing like it"), "");
-	/* Shorter than a trigram: a scan of the stored text, same answers. */
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "ö"), "2");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_SUBJECT, "Qu"), "1");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BCC, "da"), "1");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_ANY, "zz"), "");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_ANY, ""), "1,2,3");
-	/* FTS5 query syntax in the text is only text. */
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_ANY, "budget OR menu"), "");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_ANY, "NEAR(a b)*"), "");
-	/* Only the mailbox asked about. */
-	assert_string_equal(search(store, "Archive", STORE_TEXT_BODY, "budget"), "1");
-
-	uint32_t one = 1;
-	assert_int_equal(store_expunge(store, "INBOX", &one, 1, &error), 0);
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "budget"), "");
-	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts"), 3);
-	assert_int_equal(store_text_search(store, "Nowhere", STORE_TEXT_ANY, "abc", &uids, &n,
-					   &error), STORE_NOT_FOUND);
-	assert_null(uids);
-	store_close(&store);
-}
-
-/* A text part is indexed up to the cap, not dropped for being long. */
-static void test_text_search_cap(void **state)
-{
-	struct test_dir *d = *state;
-	struct store *store = new_store(d);
-	static const char head[] = "Subject: log\r\n\r\nSTARTWORD\r\n";
-	static const char line[] = "lorem ipsum dolor sit amet\r\n";
-	size_t lines = 3 * 1024 * 1024 / (sizeof(line) - 1);
-	size_t size = sizeof(head) - 1 + lines * (sizeof(line) - 1) + 16;
-	char *text = malloc(size + 1), *p = text;
-
-	assert_non_null(text);
-	p += snprintf(p, size, "%s", head);
-	for (size_t i = 0; i < lines; i++) {
-		memcpy(p, line, sizeof(line) - 1);
-		p += sizeof(line) - 1;
-	}
-	snprintf(p, 16, "ENDWORD\r\n");
-	put(store, "INBOX", text);
-	free(text);
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "startword"), "1");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "endword"), "");
-	assert_true(sql_int(d, "SELECT max(length(CAST(body AS BLOB))) FROM fts") <= 1024 * 1024);
-	store_close(&store);
-}
-
-/* A batch indexes its deliveries at the commit: the ones that failed or
- * were aborted leave nothing in the index. */
-static void test_batch_index(void **state)
-{
-	struct test_dir *d = *state;
-	struct store *store = new_store(d);
-	const char *error = NULL;
-	struct parsed p[3];
-	uint32_t uid;
-	bool dup;
-
-	parse(&p[0], plain);
-	parse(&p[1], alternative);
-	parse(&p[2], latin1);
-	assert_int_equal(store_batch_begin(store, &error), 0);
-	assert_int_equal(store_batch_deliver(store, "INBOX", "a", &p[0].iov, 1, p[0].msg, 0, &uid,
-					     &dup, &error), 0);
-	assert_int_equal(store_batch_deliver(store, "Nowhere", "b", &p[1].iov, 1, p[1].msg, 0,
-					     &uid, &dup, &error), -1);
-	assert_int_equal(store_batch_deliver(store, "INBOX", "c", &p[2].iov, 1, p[2].msg, 0, &uid,
-					     &dup, &error), 0);
-	assert_int_equal(store_batch_commit(store, &error), 0);
-	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts"), 2);
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "budget"), "1");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "brûlée"), "2");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_SUBJECT, "grüße"), "");
-
-	assert_int_equal(store_batch_begin(store, &error), 0);
-	assert_int_equal(store_batch_deliver(store, "INBOX", "d", &p[1].iov, 1, p[1].msg, 0, &uid,
-					     &dup, &error), 0);
-	store_batch_abort(store);
-	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts"), 2);
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_SUBJECT, "grüße"), "");
-	for (int i = 0; i < 3; i++)
-		parsed_free(&p[i]);
-	store_close(&store);
-}
-
-/* A long base64 text part of two-byte characters: cut at the cap, on a
- * character boundary; an unknown transfer encoding is left out. */
-static void test_text_index_cap_utf8(void **state)
-{
-	struct test_dir *d = *state;
-	struct store *store = new_store(d);
-	static const char head[] = "Subject: wide\r\nContent-Type: text/plain; charset=utf-8\r\n"
-				   "Content-Transfer-Encoding: base64\r\n\r\n";
-	static const char b64[] = "w7bDtsO2"; /* "ööö" */
-	size_t groups = 1536 * 1024 / 6;
-	size_t size = sizeof(head) + groups * 10 + 1;
-	char *text = malloc(size), *p = text;
-
-	assert_non_null(text);
-	p += snprintf(p, size, "%s", head);
-	for (size_t i = 0; i < groups; i++) {
-		memcpy(p, b64, 8);
-		p += 8;
-		if (i % 9 == 8) {
-			memcpy(p, "\r\n", 2);
-			p += 2;
-		}
-	}
-	*p = '\0';
-	put(store, "INBOX", text);
-	free(text);
-	int64_t len = sql_int(d, "SELECT length(CAST(body AS BLOB)) FROM fts");
-	assert_true(len > 1000 * 1000 && len <= 1024 * 1024);
-	assert_int_equal(len % 2, 0);
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "ÖÖÖÖ"), "1");
-
-	put(store, "INBOX", "Subject: uu\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n"
-			    "begin 644 hidden\r\nplainwords\r\n");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "plainwords"), "");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_SUBJECT, "uu"), "2");
-	store_close(&store);
-}
-
 /* ---------- quota ---------- */
 
 static void test_quota(void **state)
@@ -1164,7 +826,7 @@ static void test_quota(void **state)
 	store_close(&store);
 }
 
-/* ---------- batches, arguments, upgrade ---------- */
+/* ---------- batches, arguments ---------- */
 
 /* While a batch is open the IMAP calls are refused too. */
 static void test_calls_during_batch(void **state)
@@ -1189,54 +851,6 @@ static void test_calls_during_batch(void **state)
 	store_close(&store);
 }
 
-/* A version 1 store (made by hand from a new one: no keywords table, no
- * index, '' keywords) is upgraded at open and its messages indexed. */
-static void test_upgrade_from_v1(void **state)
-{
-	struct test_dir *d = *state;
-	struct store *store = new_store(d);
-	const char *error = NULL;
-	struct store_message *list, *changed;
-	uint32_t *failed;
-	size_t count, nc, nf;
-	unsigned index;
-
-	put(store, "INBOX", plain);
-	put(store, "INBOX", alternative);
-	put(store, "Sent", latin1);
-	store_close(&store);
-	sql_exec(d, "DROP TABLE fts; DROP TABLE keywords;"
-		    " ALTER TABLE mailboxes DROP COLUMN first_recent;"
-		    " ALTER TABLE messages DROP COLUMN sent_zone;"
-		    " UPDATE messages SET keywords = '';"
-		    " UPDATE meta SET value = 1 WHERE key = 'schema_version';");
-
-	store = new_store(d);
-	assert_int_equal(sql_int(d, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
-	assert_int_equal(store_message_list(store, "INBOX", &list, &count, &error), 0);
-	assert_int_equal(count, 2);
-	assert_int_equal(list[0].keywords, 0);
-	free(list);
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "köln"), "2");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BCC, "hidden"), "1");
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_ANY, "zebra"), "1");
-	assert_string_equal(search(store, "Sent", STORE_TEXT_BODY, "brûlée"), "1");
-	assert_int_equal(store_keyword_index(store, "$Junk", true, &index, &error), STORE_OK);
-	uint32_t one = 1;
-	assert_int_equal(store_flags_update(store, "INBOX", &one, 1, STORE_FLAGS_ADD, 0,
-					    UINT64_C(1) << index, 0, &changed, &nc, &failed, &nf,
-					    &error), STORE_OK);
-	assert_int_equal(nc, 1);
-	free(changed);
-	free(failed);
-	assert_int_equal(box(store, "INBOX").recent, 2);
-	store_close(&store);
-	/* Opening again changes nothing. */
-	store = new_store(d);
-	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts"), 3);
-	store_close(&store);
-}
-
 int test_store_imap_run(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1255,13 +869,28 @@ int test_store_imap_run(void)
 		cmocka_unit_test_setup_teardown(test_append, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_uid_lists, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_changes, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_text_search, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_text_search_cap, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_batch_index, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_text_index_cap_utf8, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_quota, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_calls_during_batch, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup_dir, teardown_dir),
 	};
-	return cmocka_run_group_tests_name("store-imap", tests, NULL, NULL);
+	/* The tests that ask only what store.h promises, on store-mem. */
+	const struct CMUnitTest mem_tests[] = {
+		cmocka_unit_test_setup_teardown(test_keywords, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_mailbox_get, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_mailbox_rename, setup_dir_mem,
+						teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_rename_inbox, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_subscribe, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_message_range_and_meta, setup_dir_mem,
+						teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_flags_update, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_copy, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_move, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_append, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_changes, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_quota, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_calls_during_batch, setup_dir_mem,
+						teardown_dir_mem),
+	};
+	int failed = cmocka_run_group_tests_name("store-imap", tests, NULL, NULL);
+	return failed + cmocka_run_group_tests_name("store-imap-mem", mem_tests, NULL, NULL);
 }

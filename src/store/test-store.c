@@ -26,12 +26,6 @@
 #include "store/store.h"
 #include "store/test-store.h"
 
-/* A hand-made parse of a one-part message: header up to the blank line. */
-struct test_msg {
-	struct mime_part part;
-	struct mime_message msg;
-};
-
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -62,10 +56,22 @@ int teardown_dir(void **state)
 	return 0;
 }
 
+int setup_dir_mem(void **state)
+{
+	if (store_backend_use("mem") < 0)
+		return -1;
+	return setup_dir(state);
+}
+
+int teardown_dir_mem(void **state)
+{
+	int ret = teardown_dir(state);
+	return store_backend_use("sqlite") < 0 ? -1 : ret;
+}
+
 /* test_msg_init describes content (the concatenation of iov) as one text
  * part with a Subject. */
-static void test_msg_init(struct test_msg *t, const struct iovec *iov, int iovcnt,
-			  const char *subject)
+void test_msg_init(struct test_msg *t, const struct iovec *iov, int iovcnt, const char *subject)
 {
 	uint64_t size = 0, header = 0;
 	size_t lines = 0;
@@ -110,8 +116,8 @@ static void test_msg_init(struct test_msg *t, const struct iovec *iov, int iovcn
 }
 
 /* deliver_text delivers one NUL-terminated message and checks success. */
-static uint32_t deliver_text(struct store *store, const char *mailbox, const char *key,
-			     const char *text, bool *duplicate_r)
+uint32_t deliver_text(struct store *store, const char *mailbox, const char *key, const char *text,
+		      bool *duplicate_r)
 {
 	struct iovec iov = { (void *)text, strlen(text) };
 	struct test_msg t;
@@ -1101,6 +1107,19 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch_transaction_lost, setup_dir,
 						teardown_dir),
 	};
+	/* The tests that ask only what store.h promises, on store-mem. */
+	const struct CMUnitTest mem_tests[] = {
+		cmocka_unit_test_setup_teardown(test_deliver_list_read, setup_dir_mem,
+						teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_duplicate, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_reopen, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_batch_duplicate_committed, setup_dir_mem,
+						teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_batch_and_other_calls, setup_dir_mem,
+						teardown_dir_mem),
+	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
-	return failed + test_store_imap_run();
+	failed += cmocka_run_group_tests_name("store-mem", mem_tests, NULL, NULL);
+	return failed + test_store_imap_run() + test_store_search_run() +
+	       test_store_backends_run();
 }

@@ -18,7 +18,10 @@
 
 /* Client bytes held before the protocol consumes them. */
 #define SESSION_MAX_INPUT (64 * 1024)
-/* Output not yet taken by the front; a RETR of the largest message fits. */
+/* Output not yet sent.  The protocols stop producing past their small
+ * mark (IMAP_SESSION_OUTPUT_HIGH, POP3_SESSION_OUTPUT_HIGH) until the
+ * client reads; this is the hard ceiling above it, where one IMAP FETCH
+ * answer of the largest message with several body items still fits. */
 #define SESSION_MAX_OUTPUT ((size_t)2 * 1024 * 1024 * 1024)
 #define SESSION_READ_CHUNK (16 * 1024)
 
@@ -35,6 +38,8 @@ struct session {
 	struct pop3_session *pop3;
 	struct imap_session *imap;
 	struct session *next, **prev; /* IMAP sessions, for change notices */
+	int message_fd;               /* POP3: the message being sent, or -1 */
+	uint32_t message_uid;
 	bool closing;
 	bool dead;
 };
@@ -55,6 +60,8 @@ static void session_free(struct session *s)
 	ev_io_del(&s->io);
 	ev_timer_del(&s->timer);
 	transport_close(&s->t);
+	if (s->message_fd >= 0)
+		close(s->message_fd);
 	pop3_session_free(&s->pop3);
 	imap_session_free(&s->imap);
 	buf_free(&s->in);
@@ -71,23 +78,40 @@ static void cb_output(void *ctx, const char *data, size_t len)
 		s->dead = true;
 }
 
-static int cb_read_message(void *ctx, uint32_t uid, struct buf *out)
+/* cb_unsent counts what the client has not taken: plaintext and the
+ * ciphertext made of it. */
+static size_t cb_unsent(void *ctx)
+{
+	struct session *s = ctx;
+	return s->out.len + s->t.raw_out.len;
+}
+
+/* cb_read_message reads a window of a message, keeping the message open
+ * from one window to the next. */
+static ssize_t cb_read_message(void *ctx, uint32_t uid, uint64_t offset, char *dst, size_t n)
 {
 	struct session *s = ctx;
 	const char *error;
-	char chunk[65536];
-	int fd = store_message_open(s->env->store, "INBOX", uid, &error);
 
-	if (fd < 0) {
-		log_error("reading message %u failed: %s", uid, error);
-		return -1;
+	if (s->message_fd >= 0 && s->message_uid != uid) {
+		close(s->message_fd);
+		s->message_fd = -1;
 	}
-	ssize_t n;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_append(out, chunk, (size_t)n) < 0)
-			break;
-	close(fd);
-	return n == 0 ? 0 : -1;
+	if (s->message_fd < 0) {
+		s->message_fd = store_message_open(s->env->store, "INBOX", uid, &error);
+		if (s->message_fd < 0) {
+			log_error("reading message %u failed: %s", uid, error);
+			return -1;
+		}
+		s->message_uid = uid;
+	}
+	ssize_t r;
+	do
+		r = pread(s->message_fd, dst, n, (off_t)offset);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		log_error("reading message %u failed: %m", uid);
+	return r;
 }
 
 static int cb_expunge(void *ctx, const uint32_t *uids, size_t n)
@@ -110,6 +134,7 @@ static void cb_close(void *ctx)
 
 static const struct pop3_callbacks pop3_callbacks = {
 	.output = cb_output,
+	.unsent = cb_unsent,
 	.read_message = cb_read_message,
 	.expunge = cb_expunge,
 	.close = cb_close,
@@ -154,6 +179,7 @@ static void session_flush(struct session *s)
 	 * loop at once, while other sessions get their turn in between. */
 	bool more = !s->closing && ((s->imap != NULL && (imap_session_pending(s->imap) ||
 							   s->in.len > 0)) ||
+				    (s->pop3 != NULL && pop3_session_pending(s->pop3)) ||
 				    transport_pending(&s->t));
 	ev_io_set(s->io, unsent || more ? EV_WRITE : EV_READ);
 }
@@ -228,6 +254,7 @@ static int imap_open(const struct worker_session_env *env, struct transport *t,
 	}
 	s->env = env;
 	s->t = *t;
+	s->message_fd = -1;
 	sodium_memzero(t, sizeof(*t));  /* the session's copy holds the keys now */
 	s->last_input = ev_now(env->ev);
 	buf_init(&s->in, SESSION_MAX_INPUT + SESSION_READ_CHUNK);
@@ -340,6 +367,7 @@ int worker_session_open(const struct worker_session_env *env, int fd, const stru
 	}
 	s->env = env;
 	s->t = t;
+	s->message_fd = -1;
 	sodium_memzero(&t, sizeof(t));
 	buf_init(&s->in, SESSION_MAX_INPUT + SESSION_READ_CHUNK);
 	buf_init(&s->out, SESSION_MAX_OUTPUT);

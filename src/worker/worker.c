@@ -3,15 +3,22 @@
  *	worker - serves exactly one account
  * DESCRIPTION
  *	Opens that account's store and does everything that touches it:
- *	local delivery now, IMAP/DAV/JMAP sessions later.  Master starts it
- *	when the account is needed and hands it connections; it exits after
- *	worker.idle_timeout without any.
+ *	local deliveries from the queue, and the account's IMAP and POP3
+ *	sessions (DAV and JMAP are not built).  Master starts it when the
+ *	account is needed.  A session comes from master as a link to the
+ *	pre-auth process that served the login, which hands over the client's
+ *	socket with its TLS 1.3 state, if any (this process then speaks TLS
+ *	records itself), or, for TLS 1.2, a stream it relays
+ *	(worker-transport.c).
+ *	After worker.idle_timeout without work it asks master whether it may
+ *	exit.
  * SECURITY
  *	Confined by Landlock to DATA/accounts/<id> (the id comes from master's
  *	argv, which master took from the directory, never from a request), so
  *	code execution inside it still cannot read another account's mail.
- *	Started as root, it also runs as its account's own uid
- *	(worker.uid_base + id), owner of that folder (mode 0700), so even
+ *	A seccomp allow-list, no_new_privs, not dumpable.  Started as root,
+ *	it also runs as its account's own uid (worker.uid_base + id), owner
+ *	of that folder (mode 0700), so even
  *	without Landlock the kernel refuses it other accounts' files and
  *	signals to other workers.
  *	Messages to deliver arrive as descriptors of spool files it could not
