@@ -52,9 +52,11 @@ def test_unknown_options_and_extra_arguments_are_usage_errors():
                  ["domain", "list", "extra"], ["alias", "list", "extra"],
                  ["queue", "list", "extra"], ["serve", "extra"], ["config", "extra"],
                  ["account", "show", "a@b.test", "c@d.test"], ["--frobnicate"]):
-        r = run(*args, "--data", data)
-        assert r.returncode == 2, (args, r.returncode, r.stderr)
-        assert "usage:" in r.stderr, (args, r.stderr)
+        for folder in (data, os.path.join(data, "missing")):
+            r = run(*args, "--data", folder)
+            assert r.returncode == 2, (args, folder, r.returncode, r.stderr)
+            assert "usage:" in r.stderr, (args, r.stderr)
+        assert not os.path.exists(os.path.join(data, "missing"))
 
 
 def test_version():

@@ -40,12 +40,11 @@ int cli_load_config(struct cli_options *opts, bool make_data)
 	}
 	/* Children and later commands must see the same folder whatever
 	 * their working directory: make it absolute. */
+	/* A folder that is not there is refused by whatever would use it
+	 * (cli_make_data_dirs), after the command's arguments were checked. */
 	struct stat st;
-	if (!make_data && stat(opts->config.data, &st) < 0) {
-		fprintf(stderr, "ravelin: data folder %s: %s ('ravelin serve' makes it on its "
-				"first start)\n", opts->config.data, strerror(errno));
-		return -1;
-	}
+	if (!make_data && stat(opts->config.data, &st) < 0 && errno == ENOENT)
+		return 0;
 	if (make_data && mkdir(opts->config.data, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "ravelin: mkdir(%s) failed: %s\n", opts->config.data,
 			strerror(errno));
@@ -65,6 +64,13 @@ int cli_make_data_dirs(const char *data)
 	static const char *const dirs[] = { "directory", "spool", "spool/tmp", "spool/q",
 					    "accounts", "log", "audit", "tls" };
 	char path[PATH_MAX];
+	struct stat st;
+
+	if (stat(data, &st) < 0) {
+		fprintf(stderr, "ravelin: data folder %s: %s ('ravelin serve' makes it on its "
+				"first start)\n", data, strerror(errno));
+		return -1;
+	}
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", data, dirs[i]);

@@ -17,7 +17,8 @@ struct cli_options {
 
 /* cli_load_config fills opts->config and makes its data folder absolute;
  * make_data: the folder is made if missing (its parent must exist), else
- * a missing one is an error.  Prints the error and returns -1. */
+ * a missing one is left for cli_make_data_dirs to refuse.  Prints the
+ * error and returns -1. */
 int cli_load_config(struct cli_options *opts, bool make_data);
 int cli_serve(struct cli_options *opts);
 /* The lock file in DATA that a running server holds (flock), with its
@@ -41,7 +42,8 @@ int cli_domain(struct cli_options *opts, int argc, char **argv);
 int cli_account(struct cli_options *opts, int argc, char **argv);
 int cli_alias(struct cli_options *opts, int argc, char **argv);
 int cli_queue(struct cli_options *opts, int argc, char **argv);
-/* cli_make_data_dirs creates DATA and the folders of every process. */
+/* cli_make_data_dirs creates the folders of every process in DATA, which
+ * must exist (-1, printed, if not). */
 int cli_make_data_dirs(const char *data);
 /* cli_own_data gives, when running as root, each folder a process writes
  * to that process's uid (cli-owner.c); 0 (also when nothing is to change)

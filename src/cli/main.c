@@ -156,8 +156,8 @@ int main(int argc, char **argv)
 	}
 	/* Only these make the data folder; every other command refuses one
 	 * that does not exist rather than act on an empty one. */
-	bool makes_data = strcmp(cmd, "serve") == 0 ||
-			  (strcmp(cmd, "domain") == 0 && argc > 2 && strcmp(argv[2], "add") == 0);
+	bool makes_data = (strcmp(cmd, "serve") == 0 && argc == 2) ||
+			  (strcmp(cmd, "domain") == 0 && argc == 4 && strcmp(argv[2], "add") == 0);
 	if (cli_load_config(&opts, makes_data) < 0)
 		return 1;
 	if (strcmp(cmd, "serve") == 0 && argc == 2)
