@@ -131,8 +131,14 @@ static void rcpt_lookup(struct auth *a, struct front_link *link, const struct ip
 	if (found < 0)
 		log_error("recipient look-up failed: %s",
 			  a->have_rcpt_key ? error : "no recipient key from master yet");
-	uint64_t status = found > 0 ? IPC_RCPT_OK : found == 0 ? IPC_RCPT_UNKNOWN : IPC_RCPT_TEMPFAIL;
-	size_t n = found > 0 ? count : 0;
+	if (found == DIRECTORY_RESOLVE_LOOP)
+		log_error("recipient refused: %s", error);
+	uint64_t status = found == DIRECTORY_RESOLVE_FOUND       ? IPC_RCPT_OK
+			  : found == DIRECTORY_RESOLVE_UNKNOWN   ? IPC_RCPT_UNKNOWN
+			  : found == DIRECTORY_RESOLVE_NOT_LOCAL ? IPC_RCPT_NOT_LOCAL
+			  : found == DIRECTORY_RESOLVE_LOOP      ? IPC_RCPT_LOOP
+								 : IPC_RCPT_TEMPFAIL;
+	size_t n = found == DIRECTORY_RESOLVE_FOUND ? count : 0;
 	if (n > IPC_RCPT_MAX_ACCOUNTS)
 		n = IPC_RCPT_MAX_ACCOUNTS;
 	struct ticket_rcpt seal = { .serial = link->serial, .txn = txn,

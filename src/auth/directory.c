@@ -14,6 +14,8 @@
 #include "lib/buf.h"
 
 #define DIRECTORY_SCHEMA_VERSION 1
+/* resolve_exact's answer for aliases that lead back to themselves. */
+#define RESOLVE_LOOP (-2)
 
 _Static_assert(DIRECTORY_HASH_SIZE == crypto_pwhash_STRBYTES, "the hash text fits");
 
@@ -477,6 +479,10 @@ int directory_verify_password(struct directory *dir, struct str address, struct 
 	return 1;
 }
 
+static int resolve_exact(struct directory *dir, const char *addr, unsigned depth,
+			 const char **chain, uint64_t *ids, size_t max, size_t *n,
+			 const char **error_r);
+
 int directory_alias_add(struct directory *dir, const char *alias, const char *const *targets,
 			size_t target_count, const char **error_r)
 {
@@ -509,9 +515,11 @@ int directory_alias_add(struct directory *dir, const char *alias, const char *co
 		if (strcmp(t, a) != 0) {
 			int r = directory_resolve(dir, str_c(t), ids, DIRECTORY_MAX_EXPANSION, &n,
 						  error_r);
+			if (r == DIRECTORY_RESOLVE_LOOP)
+				r = -1;
 			if (r < 0)
 				goto rollback;
-			if (r == 0) {
+			if (r != DIRECTORY_RESOLVE_FOUND) {
 				fail(dir, error_r, "target %s is not a local account or alias", t);
 				goto rollback;
 			}
@@ -519,6 +527,23 @@ int directory_alias_add(struct directory *dir, const char *alias, const char *co
 		if (exec_bound(dir, "INSERT OR IGNORE INTO aliases VALUES(?, ?, ?)", error_r, 3, a,
 			       t, domain_of(a)) < 0)
 			goto rollback;
+	}
+	/* With its targets in place the alias must resolve: a loop (or a
+	 * chain too deep) made now would make mail to it fail later. */
+	{
+		static uint64_t ids[DIRECTORY_MAX_EXPANSION];
+		size_t n;
+		const char *chain[DIRECTORY_MAX_ALIAS_DEPTH + 1];
+		int r = a[0] == '@' ? resolve_exact(dir, a, 0, chain, ids, DIRECTORY_MAX_EXPANSION,
+						    &n, error_r)
+				    : directory_resolve(dir, str_c(a), ids, DIRECTORY_MAX_EXPANSION,
+							&n, error_r);
+		if (r == RESOLVE_LOOP || r == DIRECTORY_RESOLVE_LOOP) {
+			char why[sizeof(dir->error)];
+			snprintf(why, sizeof(why), "%s", *error_r);
+			fail(dir, error_r, "%s not added: %s", a, why);
+			goto rollback;
+		}
 	}
 	if (sqlite3_exec(dir->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(dir, "commit", error_r);
@@ -572,16 +597,27 @@ static int add_id(uint64_t *ids, size_t max, size_t *n, uint64_t id)
 	return 0;
 }
 
-/* resolve_exact: an account or alias named exactly addr; 1, 0 or -1. */
-static int resolve_exact(struct directory *dir, const char *addr, unsigned depth, uint64_t *ids,
-			 size_t max, size_t *n, const char **error_r)
+/* resolve_exact adds the accounts addr goes to (an account, or an alias
+ * followed through its targets).  chain holds the aliases that led here
+ * (chain[0..depth)), so an alias that leads back to one of them is a loop,
+ * told apart (RESOLVE_LOOP) from a look-up that failed (-1).  1 found,
+ * 0 nobody. */
+static int resolve_exact(struct directory *dir, const char *addr, unsigned depth,
+			 const char **chain, uint64_t *ids, size_t max, size_t *n,
+			 const char **error_r)
 {
 	sqlite3_stmt *st;
 	int found = 0;
 
+	for (unsigned i = 0; i < depth; i++)
+		if (strcmp(chain[i], addr) == 0) {
+			fail(dir, error_r, "aliases loop: %s leads back to itself", addr);
+			return RESOLVE_LOOP;
+		}
 	if (depth > DIRECTORY_MAX_ALIAS_DEPTH)
 		return fail(dir, error_r, "aliases nest deeper than %d (a loop?) at %s",
 			    DIRECTORY_MAX_ALIAS_DEPTH, addr);
+	chain[depth] = addr;
 	int64_t id = query_int(dir, "SELECT id FROM accounts WHERE address = ?", addr, error_r);
 	if (id < 0)
 		return -1;
@@ -601,9 +637,10 @@ static int resolve_exact(struct directory *dir, const char *addr, unsigned depth
 		found = 1;
 		if (strcmp(target, addr) == 0)
 			continue;
-		if (resolve_exact(dir, target, depth + 1, ids, max, n, error_r) < 0) {
+		int r = resolve_exact(dir, target, depth + 1, chain, ids, max, n, error_r);
+		if (r < 0) {
 			sqlite3_finalize(st);
-			return -1;
+			return r;
 		}
 	}
 	sqlite3_finalize(st);
@@ -618,29 +655,59 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* resolve_postmaster finds where postmaster@domain goes when nobody has
+ * that address (RFC 5321 4.5.1: it must exist): the domain's first
+ * account, else the server's first.  1 found, 0 no account at all, -1. */
+static int resolve_postmaster(struct directory *dir, const char *domain, uint64_t *ids,
+			      size_t max, size_t *n, const char **error_r)
+{
+	int64_t id = query_int(dir, "SELECT min(id) FROM accounts WHERE domain = ?", domain,
+			       error_r);
+	if (id == 0)
+		id = query_int(dir, "SELECT min(id) FROM accounts WHERE ? IS NOT NULL", domain,
+			       error_r);
+	if (id <= 0)
+		return (int)id;
+	return add_id(ids, max, n, (uint64_t)id) < 0 ? -1 : 1;
+}
+
 int directory_resolve(struct directory *dir, struct str address, uint64_t *ids, size_t max_ids,
 		      size_t *count_r, const char **error_r)
 {
 	char addr[DIRECTORY_MAX_ADDRESS + 1];
 	char alt[DIRECTORY_MAX_ADDRESS + 1];
+	const char *chain[DIRECTORY_MAX_ALIAS_DEPTH + 1];
 	const char *why;
 
 	*count_r = 0;
 	if (directory_normalize(address, addr, &why) < 0 || addr[0] == '@')
-		return 0;
-	int r = resolve_exact(dir, addr, 0, ids, max_ids, count_r, error_r);
+		return DIRECTORY_RESOLVE_UNKNOWN;
 	const char *at = strrchr(addr, '@');
+	/* Not one of our domains: whoever asks wants us to relay. */
+	int64_t ours = query_int(dir, "SELECT count(*) FROM domains WHERE name = ?", at + 1,
+				 error_r);
+	if (ours <= 0)
+		return ours < 0 ? -1 : DIRECTORY_RESOLVE_NOT_LOCAL;
+	int r = resolve_exact(dir, addr, 0, chain, ids, max_ids, count_r, error_r);
 	/* user+tag@domain reaches user@domain when nobody owns the tagged form. */
 	const char *plus = strchr(addr, '+');
 	if (r == 0 && plus != NULL && plus < at) {
 		snprintf(alt, sizeof(alt), "%.*s%s", (int)(plus - addr), addr, at);
-		r = resolve_exact(dir, alt, 0, ids, max_ids, count_r, error_r);
+		r = resolve_exact(dir, alt, 0, chain, ids, max_ids, count_r, error_r);
 	}
 	/* A catch-all alias "@domain" takes what is left. */
 	if (r == 0) {
 		snprintf(alt, sizeof(alt), "%s", at);
-		r = resolve_exact(dir, alt, 0, ids, max_ids, count_r, error_r);
+		r = resolve_exact(dir, alt, 0, chain, ids, max_ids, count_r, error_r);
 	}
+	if (r == 0 && (size_t)(at - addr) == strlen(DIRECTORY_POSTMASTER) &&
+	    memcmp(addr, DIRECTORY_POSTMASTER, (size_t)(at - addr)) == 0)
+		r = resolve_postmaster(dir, at + 1, ids, max_ids, count_r, error_r);
+	if (r == RESOLVE_LOOP)
+		return DIRECTORY_RESOLVE_LOOP;
+	/* Aliases whose targets are all gone lead nobody. */
+	if (r > 0 && *count_r == 0)
+		return DIRECTORY_RESOLVE_UNKNOWN;
 	if (r > 0)
 		qsort(ids, *count_r, sizeof(*ids), cmp_u64);
 	return r;

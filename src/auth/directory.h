@@ -89,11 +89,24 @@ int directory_alias_list(struct directory *dir,
 			 void (*fn)(const char *alias, const char *targets, void *ctx), void *ctx,
 			 const char **error_r);
 
+/* The local part that every domain has (RFC 5321 4.5.1). */
+#define DIRECTORY_POSTMASTER "postmaster"
+
+/* directory_resolve's answers. */
+enum directory_resolved {
+	DIRECTORY_RESOLVE_UNKNOWN = 0,   /* our domain, nobody has the address */
+	DIRECTORY_RESOLVE_FOUND = 1,     /* ids follow */
+	DIRECTORY_RESOLVE_NOT_LOCAL = 2, /* not one of our domains */
+	DIRECTORY_RESOLVE_LOOP = 3,      /* aliases that lead back to themselves */
+};
+
 /*
  * directory_resolve finds the accounts mail for address goes to: an
- * account, an alias (recursively), user+tag@ as user@, or a catch-all
- * alias @domain.  Returns 1 (found; ids in ids[0..*count_r), sorted and
- * without repeats), 0 (nobody has that address), -1 on error.
+ * account, an alias (recursively), user+tag@ as user@, a catch-all alias
+ * @domain, and postmaster@ of every domain (when nobody has it: the
+ * domain's first account, else the server's first).  Returns an enum
+ * directory_resolved (FOUND: ids in ids[0..*count_r), sorted and without
+ * repeats; LOOP with the alias in *error_r), or -1 on error.
  */
 int directory_resolve(struct directory *dir, struct str address, uint64_t *ids, size_t max_ids,
 		      size_t *count_r, const char **error_r);

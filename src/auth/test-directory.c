@@ -135,11 +135,80 @@ static void test_limits(void **state)
 	assert_int_equal(directory_resolve(dir, str_c(name), ids, 4, &n, &error), -1);
 }
 
+/* Relay, loops and postmaster: what the recipient answer tells apart. */
+static void test_relay_loops_postmaster(void **state)
+{
+	struct directory *dir = *state;
+	const char *error;
+	uint64_t ids[8], first, second;
+	size_t n;
+
+	assert_int_equal(directory_domain_add(dir, "here.org", &error), 0);
+	assert_int_equal(directory_domain_add(dir, "empty.org", &error), 0);
+	/* No account at all: postmaster has nowhere to go yet. */
+	assert_int_equal(directory_resolve(dir, STR("postmaster@here.org"), ids, 8, &n, &error),
+			 DIRECTORY_RESOLVE_UNKNOWN);
+	assert_int_equal(directory_account_add(dir, "zed@here.org", STR("pw"), &first, &error), 0);
+	assert_int_equal(directory_account_add(dir, "amy@here.org", STR("pw"), &second, &error), 0);
+	assert_int_equal(directory_resolve(dir, STR("someone@elsewhere.net"), ids, 8, &n, &error),
+			 DIRECTORY_RESOLVE_NOT_LOCAL);
+	assert_int_equal(directory_resolve(dir, STR("nobody@here.org"), ids, 8, &n, &error),
+			 DIRECTORY_RESOLVE_UNKNOWN);
+	/* postmaster@: the domain's first account, else the server's. */
+	assert_int_equal(directory_resolve(dir, STR("PostMaster@here.org"), ids, 8, &n, &error),
+			 DIRECTORY_RESOLVE_FOUND);
+	assert_true(n == 1 && ids[0] == first);
+	assert_int_equal(directory_resolve(dir, STR("postmaster@empty.org"), ids, 8, &n, &error),
+			 DIRECTORY_RESOLVE_FOUND);
+	assert_true(n == 1 && ids[0] == first);
+	/* ... unless the administrator names one. */
+	const char *amy[] = { "amy@here.org" };
+	assert_int_equal(directory_alias_add(dir, "postmaster@here.org", amy, 1, &error), 0);
+	assert_int_equal(directory_resolve(dir, STR("postmaster@here.org"), ids, 8, &n, &error),
+			 DIRECTORY_RESOLVE_FOUND);
+	assert_true(n == 1 && ids[0] == second);
+	/* a -> b, then b -> a: refused when made. */
+	const char *to_amy[] = { "amy@here.org" }, *to_b[] = { "b@here.org" },
+		   *to_a[] = { "a@here.org" };
+	assert_int_equal(directory_alias_add(dir, "b@here.org", to_amy, 1, &error), 0);
+	assert_int_equal(directory_alias_add(dir, "a@here.org", to_b, 1, &error), 0);
+	assert_int_equal(directory_alias_add(dir, "b@here.org", to_a, 1, &error), -1);
+	assert_non_null(strstr(error, "loop"));
+	assert_int_equal(directory_resolve(dir, STR("a@here.org"), ids, 8, &n, &error),
+			 DIRECTORY_RESOLVE_FOUND);
+	/* A catch-all that leads back to itself is refused too. */
+	const char *to_c[] = { "c@here.org" };
+	assert_int_equal(directory_alias_add(dir, "c@here.org", to_amy, 1, &error), 0);
+	assert_int_equal(directory_alias_add(dir, "@here.org", to_c, 1, &error), 0);
+	assert_int_equal(directory_alias_add(dir, "@here.org", to_b, 1, &error), 0);
+}
+
+/* An alias whose targets are gone leads nowhere: unknown, not a failure
+ * to retry. */
+static void test_dangling_alias(void **state)
+{
+	struct directory *dir = *state;
+	const char *error;
+	uint64_t ids[8], id;
+	size_t n;
+
+	assert_int_equal(directory_domain_add(dir, "old.org", &error), 0);
+	assert_int_equal(directory_account_add(dir, "u@old.org", STR("pw"), &id, &error), 0);
+	const char *to_u[] = { "u@old.org" }, *to_x[] = { "x@old.org" };
+	assert_int_equal(directory_alias_add(dir, "x@old.org", to_u, 1, &error), 0);
+	assert_int_equal(directory_alias_add(dir, "y@old.org", to_x, 1, &error), 0);
+	assert_int_equal(directory_alias_del(dir, "x@old.org", &error), 0);
+	assert_int_equal(directory_resolve(dir, STR("y@old.org"), ids, 8, &n, &error),
+			 DIRECTORY_RESOLVE_UNKNOWN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_accounts_and_resolve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_loops_postmaster, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dangling_alias, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

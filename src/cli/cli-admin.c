@@ -49,22 +49,47 @@ static void print_domain(const char *domain, void *ctx)
 	printf("%s\n", domain);
 }
 
+/* domain_add adds domain and, when the administrator names one, the
+ * account its postmaster@ goes to (else the domain's first account, see
+ * directory_resolve).  The domain is not left behind without it. */
+static int domain_add(struct directory *dir, const char *domain, const char *postmaster,
+		      const char **error_r)
+{
+	char alias[DIRECTORY_MAX_ADDRESS + 2];
+	const char *ignored;
+
+	if (directory_domain_add(dir, domain, error_r) < 0)
+		return -1;
+	snprintf(alias, sizeof(alias), "%s@%s", DIRECTORY_POSTMASTER, domain);
+	if (postmaster != NULL &&
+	    directory_alias_add(dir, alias, (const char *const[]){ postmaster }, 1, error_r) < 0) {
+		static char why[DIRECTORY_MAX_ADDRESS + 256];
+		snprintf(why, sizeof(why), "--postmaster: %s", *error_r);
+		*error_r = why;
+		(void)directory_domain_del(dir, domain, &ignored);
+		return -1;
+	}
+	printf("domain %s added; %s goes to %s\n", domain, alias,
+	       postmaster != NULL ? postmaster : "its first account");
+	return 0;
+}
+
 int cli_domain(struct cli_options *opts, int argc, char **argv)
 {
 	const char *error = "";
 	int r;
 
-	if (argc < 1 || (strcmp(argv[0], "list") != 0 && argc != 2)) {
-		fprintf(stderr, "usage: ravelin domain add|del DOMAIN | domain list\n");
+	if (argc < 1 || argc != (strcmp(argv[0], "list") == 0 ? 1 : 2) ||
+	    (opts->postmaster != NULL && strcmp(argv[0], "add") != 0)) {
+		fprintf(stderr, "usage: ravelin domain add DOMAIN [--postmaster ADDRESS] | "
+				"domain del DOMAIN | domain list\n");
 		return 2;
 	}
 	struct directory *dir = open_directory(opts);
 	if (dir == NULL)
 		return 1;
 	if (strcmp(argv[0], "add") == 0) {
-		r = directory_domain_add(dir, argv[1], &error);
-		if (r == 0)
-			printf("domain %s added\n", argv[1]);
+		r = domain_add(dir, argv[1], opts->postmaster, &error);
 	} else if (strcmp(argv[0], "del") == 0) {
 		r = directory_domain_del(dir, argv[1], &error);
 		if (r == 0)
@@ -202,7 +227,7 @@ static int account_show(struct cli_options *opts, struct directory *dir, const c
 	return 0;
 }
 
-/* parse_size reads "500M", "2G", "1048576", "0" or "none" (1024-based units). */
+/* parse_size reads "500M", "2G", "1048576" or "none" (0; 1024-based units). */
 static int parse_size(const char *text, uint64_t *size_r)
 {
 	static const char units[] = "KMGT";
@@ -245,6 +270,12 @@ static int account_quota(struct cli_options *opts, struct directory *dir, const 
 
 	if (parse_size(size_text, &size) < 0) {
 		fprintf(stderr, "ravelin: '%s' is not a size (e.g. 500M, 2G, none)\n", size_text);
+		return 2;
+	}
+	/* A quota of nothing would refuse every message: a slip for "none". */
+	if (size == 0 && strcasecmp(size_text, "none") != 0) {
+		fprintf(stderr, "ravelin: a quota of 0 would refuse all mail; 'none' removes "
+				"the quota\n");
 		return 2;
 	}
 	if (directory_account_get(dir, address, &a, &error) < 0) {
@@ -305,7 +336,8 @@ int cli_account(struct cli_options *opts, int argc, char **argv)
 	int r = 0;
 
 	bool quota = argc == 3 && strcmp(argv[0], "quota") == 0;
-	if (argc < 1 || (strcmp(argv[0], "list") != 0 && argc != 2 && !quota)) {
+	if (argc < 1 ||
+	    argc != (strcmp(argv[0], "list") == 0 ? 1 : strcmp(argv[0], "quota") == 0 ? 3 : 2)) {
 		fprintf(stderr, "usage: ravelin account add|del|passwd|show ADDRESS | "
 				"account quota ADDRESS SIZE | account list\n");
 		return 2;
@@ -341,8 +373,15 @@ int cli_account(struct cli_options *opts, int argc, char **argv)
 		r = directory_account_passwd(dir, argv[1], buf_str(&pw), &error);
 		sodium_memzero(pw.data, pw.len);
 		buf_free(&pw);
-		if (r == 0)
+		struct directory_account a;
+		if (r == 0 && directory_account_get(dir, argv[1], &a, &error) == 0) {
+			/* Whoever knew the old password is logged out. */
 			printf("password of %s changed\n", argv[1]);
+			if (cli_end_sessions(&opts->config, a.id) < 0)
+				r = 1;
+			directory_close(&dir);
+			return r;
+		}
 		return done(&dir, r, error);
 	}
 	if (strcmp(cmd, "del") == 0) {
@@ -360,6 +399,10 @@ int cli_account(struct cli_options *opts, int argc, char **argv)
 				fprintf(stderr, "ravelin: moving %s aside failed: %s\n", from,
 					strerror(errno));
 			printf("account %s removed; its mail is kept in %s\n", argv[1], to);
+			if (cli_end_sessions(&opts->config, id) < 0) {
+				directory_close(&dir);
+				return 1;
+			}
 		}
 		return done(&dir, r, error);
 	}
@@ -380,7 +423,8 @@ int cli_alias(struct cli_options *opts, int argc, char **argv)
 	int r;
 
 	if (argc < 1 || (strcmp(argv[0], "add") == 0 && argc < 3) ||
-	    (strcmp(argv[0], "del") == 0 && argc != 2)) {
+	    (strcmp(argv[0], "del") == 0 && argc != 2) ||
+	    (strcmp(argv[0], "list") == 0 && argc != 1)) {
 		fprintf(stderr, "usage: ravelin alias add ALIAS TARGET... | alias del ALIAS | "
 				"alias list\n");
 		return 2;

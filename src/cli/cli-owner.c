@@ -8,6 +8,11 @@
  * them.  With `user` set everything the processes write is that user's, as
  * before.
  *
+ * A server started unprivileged runs every process as the user that
+ * started it, and DATA is that user's: root's commands then give what they
+ * make to DATA's owner, not to the uids a root start would use (the
+ * server could open none of it).
+ *
  * A folder whose top already has the right owner is not walked: only the
  * names the command line itself may have made in it are looked at, so a
  * large store costs a few stat calls at each start.  A folder whose top has
@@ -76,6 +81,21 @@ static int own_folder(const char *folder, const char *const *names, const struct
 	return 0;
 }
 
+/* unprivileged_server: 1 with ids set to DATA's owner if this command
+ * runs as root on the folder of a server started unprivileged (DATA not
+ * root's), else 0. */
+static int unprivileged_server(const struct config *config, struct jail_ids *ids)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || stat(config->data, &st) < 0 || st.st_uid == 0)
+		return 0;
+	ids->uid = st.st_uid;
+	ids->gid = st.st_gid;
+	ids->drop = true;
+	return 1;
+}
+
 /* ids_of finds the ids of a process of role; 1 if they are to be given
  * files, 0 if nothing is to change (not root), -1 (printed). */
 static int ids_of(const struct config *config, enum jail_role role, uint64_t account,
@@ -83,6 +103,8 @@ static int ids_of(const struct config *config, enum jail_role role, uint64_t acc
 {
 	char err[OWNER_ERROR_MAX];
 
+	if (unprivileged_server(config, ids))
+		return 1;
 	if (uids_for(config, role, account, ids, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ravelin: %s\n", err);
 		return -1;
@@ -98,16 +120,17 @@ static int own_passage(const struct config *config, const char *path)
 {
 	struct jail_ids ids;
 	struct stat st;
-	int r = uids_mode(config) == UIDS_NAMED_USER ? ids_of(config, JAIL_ROLE_AUTH, 0, &ids)
-						      : uids_for(config, JAIL_ROLE_MASTER, 0, &ids,
-								 NULL, 0);
+	int r = uids_mode(config) == UIDS_NAMED_USER || unprivileged_server(config, &ids)
+			? ids_of(config, JAIL_ROLE_AUTH, 0, &ids)
+			: uids_for(config, JAIL_ROLE_MASTER, 0, &ids, NULL, 0);
 	if (r < 0)
 		return -1;
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -1;
 	if (own_path(path, &st, &ids) < 0)
 		return -1;
-	if (uids_mode(config) == UIDS_PER_PROCESS && (st.st_mode & S_IXOTH) == 0 &&
+	if (uids_mode(config) == UIDS_PER_PROCESS && !unprivileged_server(config, &ids) &&
+	    (st.st_mode & S_IXOTH) == 0 &&
 	    chmod(path, (st.st_mode & 07777) | S_IXOTH) < 0) {
 		fprintf(stderr, "ravelin: chmod(%s) failed: %s\n", path, strerror(errno));
 		return -1;
@@ -148,7 +171,7 @@ static int own_accounts(const struct config *config)
 			continue;
 		struct jail_ids ids;
 		char err[OWNER_ERROR_MAX];
-		if (uids_mode(config) == UIDS_PER_PROCESS &&
+		if (uids_mode(config) == UIDS_PER_PROCESS && !unprivileged_server(config, &ids) &&
 		    uids_for(config, JAIL_ROLE_WORKER, id, &ids, err, sizeof(err)) < 0) {
 			fprintf(stderr, "ravelin: %s: it will not be served\n", err);
 			continue;

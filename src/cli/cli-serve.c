@@ -1,9 +1,12 @@
 /* cli-serve: configuration loading and `ravelin serve` (first-run set-up). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,7 +22,7 @@
 /* The demo password: 16 characters from an alphabet without look-alikes. */
 #define DEMO_PASSWORD_LEN 16
 
-int cli_load_config(struct cli_options *opts)
+int cli_load_config(struct cli_options *opts, bool make_data)
 {
 	char err[1024];
 	char abs[PATH_MAX];
@@ -37,7 +40,12 @@ int cli_load_config(struct cli_options *opts)
 	}
 	/* Children and later commands must see the same folder whatever
 	 * their working directory: make it absolute. */
-	if (mkdir(opts->config.data, 0700) < 0 && errno != EEXIST) {
+	/* A folder that is not there is refused by whatever would use it
+	 * (cli_make_data_dirs), after the command's arguments were checked. */
+	struct stat st;
+	if (!make_data && stat(opts->config.data, &st) < 0 && errno == ENOENT)
+		return 0;
+	if (make_data && mkdir(opts->config.data, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "ravelin: mkdir(%s) failed: %s\n", opts->config.data,
 			strerror(errno));
 		return -1;
@@ -56,6 +64,13 @@ int cli_make_data_dirs(const char *data)
 	static const char *const dirs[] = { "directory", "spool", "spool/tmp", "spool/q",
 					    "accounts", "log", "audit", "tls" };
 	char path[PATH_MAX];
+	struct stat st;
+
+	if (stat(data, &st) < 0) {
+		fprintf(stderr, "ravelin: data folder %s: %s ('ravelin serve' makes it on its "
+				"first start)\n", data, strerror(errno));
+		return -1;
+	}
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", data, dirs[i]);
@@ -98,6 +113,122 @@ static int make_demo(struct directory *dir, const char *data)
 	return 0;
 }
 
+/* Room for the pid written in the lock file. */
+#define LOCK_PID_TEXT 24
+
+/* lock_path names DATA's lock file. */
+static void lock_path(const char *data, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s", data, CLI_LOCK_FILE);
+}
+
+long cli_server_pid(const char *data)
+{
+	char path[PATH_MAX], text[LOCK_PID_TEXT];
+
+	lock_path(data, path, sizeof(path));
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	long pid = 0;
+	/* Held: a server runs; its pid is what the file says. */
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+		ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+		text[n > 0 ? n : 0] = '\0';
+		uint64_t v;
+		size_t len = strcspn(text, "\n");
+		if (str_to_u64((struct str){ text, len }, INT32_MAX, &v) == 0)
+			pid = (long)v;
+		else
+			pid = -1;
+	}
+	close(fd);
+	return pid;
+}
+
+/* dirname_of cuts path (of size bytes) at its last slash: its folder. */
+static const char *dirname_of(char *path, size_t size)
+{
+	char *slash = strrchr(path, '/');
+	if (slash != NULL && (size_t)(slash - path) < size)
+		*slash = '\0';
+	return path;
+}
+
+int cli_end_sessions(const struct config *config, uint64_t account)
+{
+	char path[PATH_MAX];
+	long pid = cli_server_pid(config->data);
+
+	if (pid == 0)
+		return 0;   /* no server: no sessions */
+	if (pid < 0) {
+		fprintf(stderr, "ravelin: %s/%s names no server; open sessions of account %llu "
+				"end only when the server restarts\n",
+			config->data, CLI_LOCK_FILE, (unsigned long long)account);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", config->data, CLI_CONTROL_DIR);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "ravelin: mkdir(%s) failed: %s\n", path, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s/%s%llu", config->data, CLI_CONTROL_DIR,
+		 CLI_END_SESSIONS_PREFIX, (unsigned long long)account);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* Master runs as DATA's owner (root, or the user that started an
+	 * unprivileged server): the request must be its to read and remove. */
+	struct stat st;
+	if (fd >= 0 && geteuid() == 0 && stat(config->data, &st) == 0 &&
+	    (fchown(fd, st.st_uid, st.st_gid) < 0 ||
+	     chown(dirname_of(path, sizeof(path)), st.st_uid, st.st_gid) < 0)) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0 || close(fd) < 0 || kill((pid_t)pid, CLI_END_SESSIONS_SIGNAL) < 0) {
+		fprintf(stderr, "ravelin: telling the server (pid %ld) to end the open sessions of "
+				"account %llu failed: %s\n",
+			pid, (unsigned long long)account, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* lock_data takes DATA's lock for this process (master) and writes its
+ * pid in it: a second server on the same folder would deliver into the
+ * same stores and spool.  The descriptor is kept open, without being
+ * inherited across exec, for as long as master runs.  0 or -1 (printed,
+ * naming the pid of the server that holds it). */
+static int lock_data(const char *data)
+{
+	char path[PATH_MAX], text[LOCK_PID_TEXT];
+
+	lock_path(data, path, sizeof(path));
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "ravelin: open(%s) failed: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		close(fd);
+		long pid = cli_server_pid(data);
+		if (e == EWOULDBLOCK && pid > 0)
+			fprintf(stderr, "ravelin: another 'ravelin serve' (pid %ld) runs on %s; "
+					"stop it first\n", pid, data);
+		else
+			fprintf(stderr, "ravelin: flock(%s) failed: %s\n", path, strerror(e));
+		return -1;
+	}
+	int n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, text, (size_t)n, 0) != n) {
+		fprintf(stderr, "ravelin: writing %s failed: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
 int cli_serve(struct cli_options *opts)
 {
 	struct config *c = &opts->config;
@@ -109,7 +240,7 @@ int cli_serve(struct cli_options *opts)
 		fprintf(stderr, "ravelin: %s\n", err);
 		return 1;
 	}
-	if (cli_make_data_dirs(c->data) < 0)
+	if (lock_data(c->data) < 0 || cli_make_data_dirs(c->data) < 0)
 		return 1;
 	/* The first run's certificate, when none is configured. */
 	if (c->tls_cert[0] == '\0' && c->tls_key[0] == '\0') {
@@ -121,13 +252,24 @@ int cli_serve(struct cli_options *opts)
 			fprintf(stderr, "ravelin: making a certificate failed: %s\n", error);
 			return 1;
 		}
-		if (made == 1)
+		/* Flushed now: with standard output a file or a pipe it would
+		 * otherwise wait in the buffer until the server stops. */
+		if (made == 1) {
 			printf("Made a self-signed certificate for %s: %s\n", c->hostname, cert);
+			fflush(stdout);
+		}
 		if (config_set(c, "tls.cert", cert, err, sizeof(err)) < 0 ||
 		    config_set(c, "tls.key", key, err, sizeof(err)) < 0) {
 			fprintf(stderr, "ravelin: %s\n", err);
 			return 1;
 		}
+	}
+	/* A certificate that cannot be used stops the start: a server that
+	 * came up without TLS would take passwords in the clear or refuse
+	 * every TLS client, and the warning would go unread. */
+	if (tls_check_files(c->tls_cert, c->tls_key, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ravelin: %s\n", err);
+		return 1;
 	}
 	snprintf(path, sizeof(path), "%s/directory/directory.db", c->data);
 	bool first_run = access(path, F_OK) < 0;
@@ -148,5 +290,5 @@ int cli_serve(struct cli_options *opts)
 		nofile.rlim_cur = nofile.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
-	return master_main(c);
+	return master_main(c, opts->config_path);
 }

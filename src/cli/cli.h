@@ -1,7 +1,9 @@
 #ifndef RAVELIN_CLI_H
 #define RAVELIN_CLI_H
 /* cli: the `ravelin` command.  Internal header of src/cli. */
+#include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "lib/config.h"
 
@@ -9,17 +11,39 @@ struct cli_options {
 	const char *config_path;  /* --config */
 	const char *data;         /* --data */
 	const char *password_file;/* --password-file */
+	const char *postmaster;   /* --postmaster (domain add) */
 	struct config config;     /* defaults, then the file, then --data */
 };
 
-/* cli_load_config fills opts->config; prints the error and returns -1. */
-int cli_load_config(struct cli_options *opts);
+/* cli_load_config fills opts->config and makes its data folder absolute;
+ * make_data: the folder is made if missing (its parent must exist), else
+ * a missing one is left for cli_make_data_dirs to refuse.  Prints the
+ * error and returns -1. */
+int cli_load_config(struct cli_options *opts, bool make_data);
 int cli_serve(struct cli_options *opts);
+/* The lock file in DATA that a running server holds (flock), with its
+ * master's pid in it. */
+#define CLI_LOCK_FILE "ravelin.lock"
+/* cli_server_pid gives the pid of the server that runs on data: 0 if
+ * none does, -1 if one does but its file names no pid. */
+long cli_server_pid(const char *data);
+/* How the command line asks the running server to end an account's
+ * sessions (after `account del` or `account passwd`): a file named
+ * CLI_END_SESSIONS_PREFIX<id> in DATA/CLI_CONTROL_DIR, then this signal
+ * to master, which ends that account's worker and removes the file. */
+#define CLI_CONTROL_DIR "control"
+#define CLI_END_SESSIONS_PREFIX "end-sessions-"
+#define CLI_END_SESSIONS_SIGNAL SIGUSR1
+/* cli_end_sessions asks the server running on config's data (if any) to
+ * end account's open sessions; 0 (also when no server runs) or -1,
+ * printed. */
+int cli_end_sessions(const struct config *config, uint64_t account);
 int cli_domain(struct cli_options *opts, int argc, char **argv);
 int cli_account(struct cli_options *opts, int argc, char **argv);
 int cli_alias(struct cli_options *opts, int argc, char **argv);
 int cli_queue(struct cli_options *opts, int argc, char **argv);
-/* cli_make_data_dirs creates DATA and the folders of every process. */
+/* cli_make_data_dirs creates the folders of every process in DATA, which
+ * must exist (-1, printed, if not). */
 int cli_make_data_dirs(const char *data);
 /* cli_own_data gives, when running as root, each folder a process writes
  * to that process's uid (cli-owner.c); 0 (also when nothing is to change)

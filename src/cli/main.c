@@ -3,12 +3,13 @@
  *	ravelin - mail, calendar and contacts server
  * SYNOPSIS
  *	ravelin serve [--config FILE] [--data DIR]
- *	ravelin domain add|del|list [DOMAIN]
+ *	ravelin domain add|del|list [DOMAIN] [--postmaster ADDRESS]
  *	ravelin account add|del|passwd|show|list [ADDRESS] [--password-file F]
  *	ravelin account quota ADDRESS SIZE
  *	ravelin alias add|del|list [ALIAS [TARGET...]]
  *	ravelin queue list
  *	ravelin config
+ *	ravelin --version
  * DESCRIPTION
  *	One binary for the administrator's commands and for every server
  *	process: master re-executes it with --role for each child.
@@ -25,6 +26,7 @@
 
 #include "auth/auth.h"
 #include "cli.h"
+#include "cli/cli-version.h"
 #include "front/spawner.h"
 #include "keys/keys.h"
 #include "lib/log.h"
@@ -39,7 +41,9 @@ static void usage(FILE *out)
 		"usage: ravelin COMMAND [ARGS] [--config FILE] [--data DIR]\n"
 		"\n"
 		"  serve                           run the server (foreground; Ctrl-C stops it)\n"
-		"  domain add|del DOMAIN           add or remove a mail domain\n"
+		"  domain add|del DOMAIN           add or remove a mail domain; postmaster@DOMAIN\n"
+		"                                  goes to --postmaster ADDRESS, else to the\n"
+		"                                  domain's first account\n"
 		"  domain list\n"
 		"  account add ADDRESS             add an account (password from the terminal,\n"
 		"                                  --password-file F, or standard input)\n"
@@ -55,7 +59,11 @@ static void usage(FILE *out)
 		"  queue list                      mail accepted but not yet delivered\n"
 		"  config                          list the configuration keys and defaults\n"
 		"\n"
-		"--data DIR (default ./data) and --config FILE work with every command.\n");
+		"  --version                       print the version\n"
+		"\n"
+		"--data DIR (default ./data) and --config FILE work with every command.\n"
+		"The data folder must exist: 'ravelin serve' makes it on its first start,\n"
+		"and so does 'ravelin domain add', the first step of a set-up.\n");
 }
 
 static int run_role(int argc, char **argv)
@@ -85,8 +93,9 @@ static int run_role(int argc, char **argv)
 	return 2;
 }
 
-/* take_options removes --config, --data and --password-file (anywhere on
- * the line) into opts; returns the remaining argc or -1. */
+/* take_options removes --config, --data, --password-file and --postmaster (anywhere on
+ * the line) into opts; returns the remaining argc, or -1 (printed) for an
+ * option it does not know or one without its value. */
 static int take_options(int argc, char **argv, struct cli_options *opts)
 {
 	int out = 0;
@@ -98,6 +107,12 @@ static int take_options(int argc, char **argv, struct cli_options *opts)
 			slot = &opts->data;
 		else if (strcmp(argv[i], "--password-file") == 0)
 			slot = &opts->password_file;
+		else if (strcmp(argv[i], "--postmaster") == 0)
+			slot = &opts->postmaster;
+		if (slot == NULL && argv[i][0] == '-' && argv[i][1] != '\0') {
+			fprintf(stderr, "ravelin: unknown option '%s'\n", argv[i]);
+			return -1;
+		}
 		if (slot == NULL) {
 			argv[out++] = argv[i];
 			continue;
@@ -120,20 +135,30 @@ int main(int argc, char **argv)
 	if (argc >= 3 && strcmp(argv[1], "--role") == 0)
 		return run_role(argc, argv);
 	log_init("ravelin");
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("ravelin %s\n", RAVELIN_VERSION);
+		return 0;
+	}
+	if (argc >= 2 && (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+			  strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return 0;
+	}
 	argc = take_options(argc, argv, &opts);
-	if (argc < 0)
+	if (argc < 2) {
+		usage(stderr);
 		return 2;
-	if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
 	}
 	const char *cmd = argv[1];
-	if (strcmp(cmd, "config") == 0) {
+	if (strcmp(cmd, "config") == 0 && argc == 2) {
 		config_describe(STDOUT_FILENO);
 		return 0;
 	}
-	if (cli_load_config(&opts) < 0)
+	/* Only these make the data folder; every other command refuses one
+	 * that does not exist rather than act on an empty one. */
+	bool makes_data = (strcmp(cmd, "serve") == 0 && argc == 2) ||
+			  (strcmp(cmd, "domain") == 0 && argc == 4 && strcmp(argv[2], "add") == 0);
+	if (cli_load_config(&opts, makes_data) < 0)
 		return 1;
 	if (strcmp(cmd, "serve") == 0 && argc == 2)
 		return cli_serve(&opts);

@@ -17,6 +17,15 @@
 
 static void delay_over(struct ev_timer *t, void *ctx);
 
+/* log_login says how a login ended, with the service it came in on (the
+ * protocol, and TLS as the port gives it or as STARTTLS made it); auth
+ * logs the user name beside its own verdict. */
+static void log_login(struct conn *c, enum log_level level, const char *outcome)
+{
+	log_msg(level, "%s: %s login %s (%s)", c->ip, ipc_service_name(c->service), outcome,
+		c->stream.ssl != NULL ? "TLS" : "no TLS");
+}
+
 /* refuse_after answers a refused login once delay_ms have passed; false
  * if it cannot wait (no delay, or no timer): the caller answers now.  The
  * connection reads nothing meanwhile. */
@@ -39,7 +48,7 @@ static void refuse_too_long(struct conn *c)
 	if (delay > IPC_LOGIN_MAX_DELAY_MS)
 		delay = IPC_LOGIN_MAX_DELAY_MS;
 	c->too_long_logins++;
-	log_warn("login refused: credentials from %s longer than auth takes", c->ip);
+	log_login(c, LOG_LEVEL_WARN, "refused: credentials longer than auth takes");
 	/* Called from inside the protocol's login callback: an answer given
 	 * now needs no resume (the protocol goes on by itself). */
 	if (!refuse_after(c, delay))
@@ -64,6 +73,7 @@ void front_login_send(struct conn *c, struct str user, struct str password)
 	if (buf_reserve(&b, b.max) < 0 || f->auth == NULL || ipc_put_str(&b, user) < 0 ||
 	    ipc_put_str(&b, password) < 0 || ipc_put_str(&b, str_c(c->ip)) < 0 ||
 	    ipc_send_buf(f->auth, IPC_LOGIN, c->id, &b, -1) < 0) {
+		log_login(c, LOG_LEVEL_WARN, "not checked: no link to auth");
 		c->proto->login_result(c, false, true);
 	} else {
 		c->waiting_auth = true;
@@ -104,6 +114,7 @@ void front_login_auth_message(struct front *f, const struct ipc_msg *msg)
 		ipc_put_u64(&b, c->proto->session_protocol);
 		ipc_put_str(&b, ticket);
 		c->proto->login_result(c, true, false);
+		log_login(c, LOG_LEVEL_INFO, "accepted");
 		if (ipc_send_buf(f->master, IPC_SESSION_OPEN, c->id, &b, -1) == 0)
 			c->waiting_session = true;
 		else
@@ -112,6 +123,9 @@ void front_login_auth_message(struct front *f, const struct ipc_msg *msg)
 		front_conn_resume(c);
 		return;
 	}
+	log_login(c, LOG_LEVEL_INFO,
+		  status == IPC_LOGIN_REFUSED ? "refused: wrong user name or password"
+					      : "not checked: auth could not check it now");
 	if (status == IPC_LOGIN_REFUSED &&
 	    refuse_after(c, delay > IPC_LOGIN_MAX_DELAY_MS ? IPC_LOGIN_MAX_DELAY_MS : delay))
 		return;
@@ -147,6 +161,7 @@ void front_login_auth_lost(struct front *f)
 		if (!c->waiting_auth || c->proto->login_result == NULL)
 			continue;
 		c->waiting_auth = false;
+		log_login(c, LOG_LEVEL_WARN, "not checked: the link to auth was lost");
 		c->proto->login_result(c, false, true);
 		front_conn_resume(c);
 	}

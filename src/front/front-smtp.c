@@ -337,9 +337,12 @@ void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg)
 	    mac.len == TICKET_RCPT_MAC_SIZE) {
 		st = SMTP_RCPT_OK;
 		seal_keep(c, expires, mac);
-	}
-	else if (ipc_reader_ok(&r) && status == IPC_RCPT_UNKNOWN)
+	} else if (ipc_reader_ok(&r) && status == IPC_RCPT_UNKNOWN)
 		st = SMTP_RCPT_UNKNOWN;
+	else if (ipc_reader_ok(&r) && status == IPC_RCPT_NOT_LOCAL)
+		st = SMTP_RCPT_RELAY_DENIED;
+	else if (ipc_reader_ok(&r) && status == IPC_RCPT_LOOP)
+		st = SMTP_RCPT_LOOP;
 	smtp_session_rcpt_result(smtp_of(c), st, st == SMTP_RCPT_OK ? ids : NULL,
 				 st == SMTP_RCPT_OK ? (size_t)n : 0);
 	front_conn_resume(c);

@@ -589,6 +589,21 @@ static void master_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		close(msg->fd);
 		return;
 	}
+	if (msg->kind == IPC_TLS_CERT) {
+		/* A renewed certificate (SIGHUP): spares made from now on use
+		 * it; connections already served keep theirs. */
+		const char *error;
+		SSL_CTX *tls = tls_server_ctx_remote_fd(msg->fd, &error);
+		close(msg->fd);
+		if (tls == NULL) {
+			log_error("the renewed TLS certificate is not usable: %s", error);
+			return;
+		}
+		SSL_CTX_free(sp.tls);
+		sp.tls = tls;
+		spares_renew();
+		return;
+	}
 	if (msg->kind == IPC_PREAUTH_STATE) {
 		uint64_t serial = ipc_get_u64(&r);
 		uint64_t state = ipc_get_u64(&r);

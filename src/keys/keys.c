@@ -346,6 +346,13 @@ int keys_main(void)
 
 	if (process_child_init("keys", &config) < 0)
 		return 1;
+	/* Master refuses to start without both (cli_serve); never name an
+	 * empty path if one is missing all the same. */
+	if (config.tls_cert[0] == '\0' || config.tls_key[0] == '\0') {
+		log_error("%s is not set: no key to sign with",
+			  config.tls_key[0] == '\0' ? "tls.key" : "tls.cert");
+		return 1;
+	}
 	if (keys_key_load(config.tls_cert, config.tls_key, &key, &error) < 0) {
 		log_error("loading the TLS key %s and certificate %s failed: %s", config.tls_key,
 			  config.tls_cert, error);

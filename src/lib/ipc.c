@@ -84,6 +84,7 @@ static const struct {
 	[IPC_RCPT_KEY] = { "rcpt-key", TICKET_KEY_SIZE, TICKET_KEY_SIZE, false, true },
 	[IPC_PREAUTH_CLIENT] = { "preauth-client", 2 * U64, U64 + IPC_STR_SIZE(IPC_LOGIN_MAX_IP),
 				 false, false },
+	[IPC_TLS_CERT] = { "tls-cert", U64, U64, true, false },
 };
 #undef U64
 

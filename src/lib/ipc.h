@@ -69,6 +69,7 @@ enum ipc_kind {
 	IPC_WORKER_RELEASE,   /* queue -> worker: no more deliveries on this link */
 	IPC_WORKER_DEFERRED,  /* master -> queue: account id, wait (ms), why: its
 			       * worker failed at start and is backing off */
+	IPC_TLS_CERT,         /* master -> spawner: 0; fd (the certificate chain, reloaded) */
 	IPC_KIND_MAX,
 };
 
@@ -119,6 +120,8 @@ enum ipc_rcpt_status {
 	IPC_RCPT_OK = 0,        /* accounts follow */
 	IPC_RCPT_UNKNOWN = 1,   /* nobody has that address */
 	IPC_RCPT_TEMPFAIL = 2,  /* the look-up could not be made */
+	IPC_RCPT_NOT_LOCAL = 3, /* not one of our domains (a relay) */
+	IPC_RCPT_LOOP = 4,      /* aliases that lead back to themselves */
 };
 
 /* IPC_QUEUE_BEGIN: flags of the message. */

@@ -57,7 +57,75 @@ SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, const char 
 	return ctx;
 }
 
+int tls_check_files(const char *cert_path, const char *key_path, char *err, size_t err_size)
+{
+	const char *error;
+
+	if (cert_path[0] == '\0' || key_path[0] == '\0') {
+		snprintf(err, err_size, "%s is set but %s is not: give both",
+			 cert_path[0] ? "tls.cert" : "tls.key", cert_path[0] ? "tls.key" : "tls.cert");
+		return -1;
+	}
+	SSL_CTX *ctx = server_ctx_new(&error);
+	if (ctx == NULL) {
+		snprintf(err, err_size, "%s", error);
+		return -1;
+	}
+	int r = -1;
+	ERR_clear_error();
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1)
+		snprintf(err, err_size, "TLS certificate %s: %s", cert_path, tls_error());
+	else if (SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1)
+		snprintf(err, err_size, "TLS key %s: %s", key_path, tls_error());
+	else if (SSL_CTX_check_private_key(ctx) != 1)
+		snprintf(err, err_size, "TLS key %s does not belong to the certificate %s: %s",
+			 key_path, cert_path, tls_error());
+	else
+		r = 0;
+	ERR_clear_error();
+	SSL_CTX_free(ctx);
+	return r;
+}
+
+/* use_chain sets ctx's certificate and chain from PEM text in bio: the
+ * leaf first, then its issuers, as SSL_CTX_use_certificate_chain_file
+ * would read them from a file.  1 on success, 0 with OpenSSL's error. */
+static int use_chain(SSL_CTX *ctx, BIO *bio)
+{
+	X509 *leaf = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
+	if (leaf == NULL || SSL_CTX_use_certificate(ctx, leaf) != 1) {
+		X509_free(leaf);
+		return 0;
+	}
+	X509_free(leaf);
+	SSL_CTX_clear_chain_certs(ctx);
+	X509 *ca;
+	while ((ca = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {
+			X509_free(ca);
+			return 0;
+		}
+	}
+	/* The end of the text is how the loop ends, not an error. */
+	unsigned long e = ERR_peek_last_error();
+	if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
+		ERR_clear_error();
+	return ERR_peek_error() == 0;
+}
+
 SSL_CTX *tls_server_ctx_remote(const char *cert_path, const char **error_r)
+{
+	int fd = open(cert_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*error_r = strerror(errno);
+		return NULL;
+	}
+	SSL_CTX *ctx = tls_server_ctx_remote_fd(fd, error_r);
+	close(fd);
+	return ctx;
+}
+
+SSL_CTX *tls_server_ctx_remote_fd(int fd, const char **error_r)
 {
 	SSL_CTX *ctx = server_ctx_new(error_r);
 	if (ctx == NULL)
@@ -71,12 +139,16 @@ SSL_CTX *tls_server_ctx_remote(const char *cert_path, const char **error_r)
 	/* RSA key exchange would need keys to decrypt, which it never does
 	 * (a decryption oracle for whoever holds a link); ECDHE and DHE
 	 * suites need only a signature. */
-	if (SSL_CTX_set_cipher_list(ctx, "DEFAULT:!kRSA") != 1 ||
-	    SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1) {
+	ERR_clear_error();
+	BIO *bio = BIO_new_fd(fd, BIO_NOCLOSE);
+	if (bio == NULL || SSL_CTX_set_cipher_list(ctx, "DEFAULT:!kRSA") != 1 ||
+	    use_chain(ctx, bio) != 1) {
 		*error_r = tls_error();
+		BIO_free(bio);
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
+	BIO_free(bio);
 	EVP_PKEY *key = tls_key_remote(SSL_CTX_get0_certificate(ctx), error_r);
 	if (key == NULL) {
 		SSL_CTX_free(ctx);

@@ -22,9 +22,18 @@
  *	with: it must bind ports and start children as other users.  Started
  *	as root, each child drops to a uid of its own (uids.h); master
  *	refuses to start the worker of an account that has no uid.
+ * SIGNALS
+ *	SIGTERM and SIGINT stop the server.  SIGHUP reloads what can change
+ *	without a restart: the log file is reopened (logrotate), log.level
+ *	and the TLS certificate and key are read again (a new keys process
+ *	replaces the old one, spawners are sent the new certificate;
+ *	connections already served keep theirs).  SIGUSR1 is the command
+ *	line's: end the sessions of the accounts it names in DATA/control.
+ *	SIGUSR2 is logged and ignored.
  */
 #include "master.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -48,6 +57,7 @@
 #include "lib/log.h"
 #include "lib/process.h"
 #include "lib/ticket.h"
+#include "lib/tls.h"
 #include "lib/uids.h"
 #include "master-stderr.h"
 
@@ -85,6 +95,12 @@
  * ends first makes room (an account with a broken folder is rare; a
  * thousand at once is a broken disk, which the log says anyway). */
 #define MASTER_MAX_BACKOFFS 1024
+/* Room for why a reload kept the old certificate (two paths and a reason). */
+#define MASTER_RELOAD_ERROR (2 * CONFIG_MAX_STRING + 256)
+/* A reload's old keys process is stopped this long after its successor
+ * took over: no handshake waits longer for a signature (TLS_KEY_TIMEOUT_MS
+ * is 5000), so the ones it was signing for finish. */
+#define MASTER_RELOAD_GRACE_MS 6000
 
 struct child {
 	pid_t pid;
@@ -94,7 +110,8 @@ struct child {
 	struct ipc *link;
 	uint64_t started;
 	uint64_t restart_delay;
-	bool retiring;            /* a worker that asked to exit */
+	bool retiring;            /* a worker that asked to exit, or keys replaced
+				   * by a reload: not used, not restarted */
 	struct ev_timer *restart_timer;
 	struct child_stderr *err;   /* its standard error, logged as its own */
 	bool in_use;
@@ -112,7 +129,11 @@ struct worker_backoff {
 
 struct master {
 	struct ev *ev;
-	const struct config *config;
+	const struct config *config;   /* &live */
+	struct config live;      /* as started, with what SIGHUP reloaded */
+	const char *config_path; /* read again on SIGHUP; NULL: defaults */
+	enum log_level level;    /* records below it are not written */
+	bool cert_pending;       /* spawners get the certificate when keys is back */
 	char exe[PATH_MAX];
 	int config_fd;
 	int log_fd;
@@ -204,8 +225,8 @@ static struct child *live_child(enum ipc_role role, uint64_t account)
 {
 	for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
 		struct child *c = &the_master->children[i];
-		if (c->in_use && c->pid > 0 && c->role == role && c->link != NULL &&
-		    (role != IPC_ROLE_WORKER || (c->account == account && !c->retiring)))
+		if (c->in_use && c->pid > 0 && c->role == role && c->link != NULL && !c->retiring &&
+		    (role != IPC_ROLE_WORKER || c->account == account))
 			return c;
 	}
 	return NULL;
@@ -361,6 +382,22 @@ static int child_spawn(struct child *c)
 	return 0;
 }
 
+/* send_certificate gives a spawner the configured certificate chain, as a
+ * descriptor: it may open no file itself. */
+static void send_certificate(struct child *spawner)
+{
+	uint64_t none = 0;
+	int fd = open(the_master->config->tls_cert, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		log_error("open(%s) failed: %m", the_master->config->tls_cert);
+		return;
+	}
+	if (ipc_send(spawner->link, IPC_TLS_CERT, 0, &none, sizeof(none), fd) < 0)
+		log_error("spawner %u: the renewed certificate could not be sent", spawner->index);
+	close(fd);
+}
+
 /* wire_child gives a (re)started child its peers and, for spawners, the
  * listening sockets. */
 static void wire_child(struct child *c)
@@ -395,11 +432,20 @@ static void wire_child(struct child *c)
 			child_drop_link(c, "its keys");
 			return;
 		}
+		/* Keys back on a reloaded key: each spawner gets the new
+		 * certificate before the new link, so the spares it makes on
+		 * that link have both. */
+		bool cert = c->role == IPC_ROLE_KEYS && m->cert_pending;
 		for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
 			struct child *f = &m->children[i];
-			if (f->in_use && f->role == IPC_ROLE_SPAWNER && f->link != NULL)
+			if (f->in_use && f->role == IPC_ROLE_SPAWNER && f->link != NULL) {
+				if (cert)
+					send_certificate(f);
 				connect_peers(f, c);
+			}
 		}
+		if (cert)
+			m->cert_pending = false;
 	}
 }
 
@@ -641,9 +687,10 @@ static void preauth_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ct
 
 	ipc_reader_init(&r, msg);
 	if (msg->kind == IPC_LOG) {
-		ipc_get_u64(&r);
+		uint64_t level = ipc_get_u64(&r);
 		struct str text = ipc_get_str(&r, LOG_MAX_RECORD);
-		if (ipc_reader_ok(&r) && preauth_may_log(p))
+		/* Below the level (raised by a reload) it costs no token. */
+		if (ipc_reader_ok(&r) && level >= the_master->level && preauth_may_log(p))
 			write_child_log(p->name, text);
 		return;
 	}
@@ -728,6 +775,9 @@ static void child_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 			break;
 		if (level >= LOG_LEVEL_ERROR)
 			child_keep_error(c, text);
+		/* A level raised by a reload applies to children at once. */
+		if (level < the_master->level)
+			return;
 		char name[64];
 		child_name(c, name, sizeof(name));
 		write_child_log(name, text);
@@ -833,6 +883,12 @@ static void child_exited(struct child *c, int status)
 	}
 	if (m->stopping)
 		return;
+	if (c->retiring) {
+		log_info("%s replaced by a reload %s", name, how);
+		child_stderr_free(&c->err);
+		c->in_use = false;
+		return;
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == PROCESS_EXIT_CANNOT_START) {
 		/* Its data folder cannot be opened (say): restarting it every
 		 * half second would change nothing but the log's size. */
@@ -905,6 +961,176 @@ static void on_stop(int signo, void *ctx)
 		ev_timer_add(m->ev, MASTER_STOP_GRACE_MS, stop_deadline_fired, m);
 }
 
+/* open_log (re)opens DATA/log/ravelin.log: after logrotate moved it, the
+ * records go to a new file.  On failure the old one (if any) is kept. */
+static void open_log(struct master *m)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/log/ravelin.log", m->config->data);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		log_warn("open(%s) failed: %m; %s", path,
+			 m->log_fd >= 0 ? "the old log file is kept" : "logging to stderr only");
+		return;
+	}
+	if (m->log_fd >= 0)
+		close(m->log_fd);
+	m->log_fd = fd;
+}
+
+static int make_config_fd(const struct config *config);
+static struct child *start_role(enum ipc_role role, unsigned index);
+
+/* stop_old_keys ends a keys process a reload replaced, once its grace
+ * is over (ctx: its pid). */
+static void stop_old_keys(struct ev_timer *t, void *ctx)
+{
+	struct child *c = child_by_pid((pid_t)(intptr_t)ctx);
+	(void)t;
+	if (c != NULL && c->retiring)
+		kill(c->pid, SIGTERM);
+}
+
+/* check_tls: 1 if fresh's certificate and key load and match (an empty
+ * pair means the first start's self-signed one, kept) and are now
+ * m->live's; 0 if not (logged, the old ones kept). */
+static int check_tls(struct master *m, const struct config *fresh)
+{
+	char err[MASTER_RELOAD_ERROR];
+	const char *cert = fresh->tls_cert, *key = fresh->tls_key;
+
+	if (cert[0] == '\0' && key[0] == '\0') {
+		cert = m->live.tls_cert;
+		key = m->live.tls_key;
+	}
+	if (tls_check_files(cert, key, err, sizeof(err)) < 0) {
+		log_error("reload: %s; TLS keeps the certificate it had", err);
+		return 0;
+	}
+	snprintf(m->live.tls_cert, sizeof(m->live.tls_cert), "%s", cert);
+	snprintf(m->live.tls_key, sizeof(m->live.tls_key), "%s", key);
+	return 1;
+}
+
+/* replace_keys starts a keys process on the (new) key before the old one
+ * goes: wiring it sends each spawner the certificate, then the new link,
+ * so every spare made from then on has both; the old one signs for the
+ * handshakes already under way until MASTER_RELOAD_GRACE_MS.  Returns
+ * true if the new one runs. */
+static bool replace_keys(struct master *m)
+{
+	struct child *old = live_child(IPC_ROLE_KEYS, 0);
+	struct child *keys = start_role(IPC_ROLE_KEYS, 0);
+
+	if (keys == NULL) {
+		log_error("reload: a new keys process could not be started; TLS keeps the "
+			  "certificate it had");
+		return false;
+	}
+	m->cert_pending = true;
+	wire_child(keys);
+	if (old != NULL) {
+		old->retiring = true;
+		ev_timer_add(m->ev, MASTER_RELOAD_GRACE_MS, stop_old_keys,
+			     (void *)(intptr_t)old->pid);
+	}
+	return true;
+}
+
+/* on_reload (SIGHUP): the log file reopened, log.level and the TLS
+ * certificate and key read again; every other key needs a restart. */
+static void on_reload(int signo, void *ctx)
+{
+	struct master *m = ctx;
+	struct config fresh;
+	char err[MASTER_RELOAD_ERROR];
+	(void)signo;
+
+	if (m->stopping)
+		return;
+	open_log(m);
+	fresh = m->live;
+	if (m->config_path != NULL) {
+		config_defaults(&fresh, false);
+		if (config_load_file(&fresh, m->config_path, err, sizeof(err)) < 0) {
+			log_error("reload on SIGHUP: %s; nothing else changed", err);
+			return;
+		}
+	}
+	snprintf(m->live.log_level, sizeof(m->live.log_level), "%s", fresh.log_level);
+	m->level = (enum log_level)log_level_parse(m->live.log_level);
+	log_set_level(m->level);
+	bool tls = check_tls(m, &fresh);
+	/* Children started from now on read the new values. */
+	int fd = make_config_fd(m->config);
+	if (fd >= 0) {
+		close(m->config_fd);
+		m->config_fd = fd;
+	}
+	if (tls)
+		tls = replace_keys(m);
+	/* Said whatever the level, so the administrator sees it was done. */
+	log_msg(m->level > LOG_LEVEL_INFO ? m->level : LOG_LEVEL_INFO,
+		"reloaded on SIGHUP: log file reopened, log level %s, TLS certificate %s%s",
+		m->live.log_level, m->live.tls_cert, tls ? " (loaded again)" : " (unchanged)");
+}
+
+/* Where the command line leaves its requests (src/cli/cli.h says the
+ * same): DATA/control/end-sessions-<account id>, then SIGUSR1. */
+#define MASTER_CONTROL_DIR "control"
+#define MASTER_END_SESSIONS_PREFIX "end-sessions-"
+
+/* on_end_sessions (SIGUSR1): the command line deleted an account or
+ * changed its password; its worker, and with it every open session of
+ * the account, is ended (IMAP sessions get a BYE).  The next login starts
+ * a new worker, with the new password. */
+static void on_end_sessions(int signo, void *ctx)
+{
+	struct master *m = ctx;
+	char path[PATH_MAX];
+	struct dirent *e;
+	const size_t prefix = strlen(MASTER_END_SESSIONS_PREFIX);
+	(void)signo;
+
+	snprintf(path, sizeof(path), "%s/%s", m->config->data, MASTER_CONTROL_DIR);
+	DIR *d = opendir(path);
+	if (d == NULL) {
+		log_warn("signal %d without a request in %s: ignored", signo, path);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		uint64_t account;
+		if (strncmp(e->d_name, MASTER_END_SESSIONS_PREFIX, prefix) != 0 ||
+		    str_to_u64(str_c(e->d_name + prefix), UINT64_MAX, &account) < 0)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) < 0)
+			log_error("unlink(%s/%s) failed: %m", path, e->d_name);
+		unsigned ended = 0;
+		for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
+			struct child *c = &m->children[i];
+			if (c->in_use && c->pid > 0 && c->role == IPC_ROLE_WORKER &&
+			    c->account == account) {
+				c->retiring = true;
+				kill(c->pid, SIGTERM);
+				ended++;
+			}
+		}
+		log_info("account %llu was deleted or its password changed: %s",
+			 (unsigned long long)account,
+			 ended > 0 ? "its sessions are ended" : "it had no open sessions");
+	}
+	closedir(d);
+}
+
+/* on_unused logs a signal Ravelin has no use for, instead of dying of it. */
+static void on_unused(int signo, void *ctx)
+{
+	(void)ctx;
+	log_warn("signal %d (%s) ignored: SIGHUP reloads, SIGTERM stops", signo,
+		 strsignal(signo));
+}
+
 static int open_listener(const char *addr)
 {
 	char host[80];
@@ -969,20 +1195,20 @@ static struct child *start_role(enum ipc_role role, unsigned index)
 	return c;
 }
 
-int master_main(const struct config *config)
+int master_main(const struct config *start_config, const char *config_path)
 {
 	static struct master m;
-	char path[PATH_MAX];
 
 	the_master = &m;
-	m.config = config;
+	m.live = *start_config;
+	m.config = &m.live;
+	m.config_path = config_path;
+	const struct config *config = m.config;
 	m.log_fd = -1;
 	log_init("master");
-	log_set_level((enum log_level)log_level_parse(config->log_level));
-	snprintf(path, sizeof(path), "%s/log/ravelin.log", config->data);
-	m.log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (m.log_fd < 0)
-		log_warn("open(%s) failed: %m; logging to stderr only", path);
+	m.level = (enum log_level)log_level_parse(config->log_level);
+	log_set_level(m.level);
+	open_log(&m);
 	log_set_sink(master_log_sink);
 
 	ssize_t n = readlink("/proc/self/exe", m.exe, sizeof(m.exe) - 1);
@@ -1034,6 +1260,9 @@ int master_main(const struct config *config)
 	ev_signal_add(m.ev, SIGCHLD, on_sigchld, &m);
 	ev_signal_add(m.ev, SIGTERM, on_stop, &m);
 	ev_signal_add(m.ev, SIGINT, on_stop, &m);
+	ev_signal_add(m.ev, SIGHUP, on_reload, &m);
+	ev_signal_add(m.ev, SIGUSR1, on_end_sessions, &m);
+	ev_signal_add(m.ev, SIGUSR2, on_unused, &m);
 	signal(SIGPIPE, SIG_IGN);
 
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/log.h"
 #include "lib/pool.h"
 #include "smtp-parser.h"
 
@@ -392,6 +393,9 @@ static enum consume cmd_mail(struct smtp_session *s, const struct smtp_command *
 		return CONSUME_LINE;
 	}
 	if (cmd->size_given && cmd->size > s->set.max_message_size) {
+		log_info("%s: message refused: SIZE=%" PRIu64 " is over the %" PRIu64
+			 "-byte limit (smtp.max_message_size)",
+			 s->remote_ip, (uint64_t)cmd->size, (uint64_t)s->set.max_message_size);
 		output_line(s, "552 5.3.4 Message size exceeds fixed maximum message size");
 		return CONSUME_LINE;
 	}
@@ -829,11 +833,32 @@ void smtp_session_rcpt_result(struct smtp_session *s, enum smtp_rcpt_status stat
 	if (s->state == ST_CLOSED)
 		return;
 
+	static const char *const why[] = {
+		[SMTP_RCPT_UNKNOWN] = "no such user here",
+		[SMTP_RCPT_TEMPFAIL] = "the look-up failed for now",
+		[SMTP_RCPT_RELAY_DENIED] = "not one of our domains (relay)",
+		[SMTP_RCPT_LOOP] = "its aliases loop",
+	};
+	if (status != SMTP_RCPT_OK && (size_t)status < sizeof(why) / sizeof(why[0]) &&
+	    why[status] != NULL)
+		log_info("%s: recipient <%.*s> refused: %s", s->remote_ip,
+			 (int)(addr.len > SMTP_MAX_PATH ? SMTP_MAX_PATH : addr.len), addr.ptr,
+			 why[status]);
 	switch (status) {
 	case SMTP_RCPT_OK:
 		break;
 	case SMTP_RCPT_UNKNOWN:
 		reply_error(s, "550 5.1.1 <%.*s>: Recipient address rejected: User unknown",
+			    (int)addr.len, addr.ptr);
+		return;
+	case SMTP_RCPT_RELAY_DENIED:
+		/* Not our domain: only a client that logged in may relay, and
+		 * none can before submission exists. */
+		reply_error(s, "554 5.7.1 <%.*s>: Relay access denied", (int)addr.len, addr.ptr);
+		return;
+	case SMTP_RCPT_LOOP:
+		/* Permanent: retrying would meet the same aliases. */
+		reply_error(s, "550 5.4.6 <%.*s>: Recipient address rejected: aliases loop",
 			    (int)addr.len, addr.ptr);
 		return;
 	case SMTP_RCPT_TEMPFAIL:
@@ -894,17 +919,31 @@ void smtp_session_data_result(struct smtp_session *s, bool ok, const char *queue
 	enum session_wait was = s->wait;
 	s->wait = WAIT_NONE;
 	enum refusal refused = s->refused;
+	uint64_t size = s->message_size;
+	size_t rcpts = s->txn.rcpt_count;
 	txn_reset(s);
 	if (was == WAIT_ABORT)
 		return;
-	if (refused == REFUSE_SIZE)
+	if (refused == REFUSE_SIZE) {
+		log_info("%s: message refused: %" PRIu64 " bytes or more, over the %" PRIu64
+			 "-byte limit (smtp.max_message_size)",
+			 s->remote_ip, size, (uint64_t)s->set.max_message_size);
 		output_line(s, "552 5.3.4 Message size exceeds fixed maximum message size");
+	}
 	else if (refused != REFUSE_NONE || !ok)
 		output_line(s, "451 4.3.0 Error: message not accepted, try again later");
 	else if (queue_id_ok(queue_id))
 		output_line(s, "250 2.0.0 Ok: queued as %.*s", SMTP_MAX_QUEUE_ID, queue_id);
 	else
 		output_line(s, "250 2.0.0 Ok: queued");
+	if (refused == REFUSE_NONE && ok)
+		log_info("%s: message %.*s accepted: %" PRIu64 " bytes, %zu recipients, %s",
+			 s->remote_ip, SMTP_MAX_QUEUE_ID, queue_id_ok(queue_id) ? queue_id : "",
+			 size, rcpts, s->set.tls_active ? "TLS" : "no TLS");
+	else if (refused != REFUSE_SIZE)
+		log_info("%s: message not accepted: %s", s->remote_ip,
+			 refused != REFUSE_NONE ? "it could not be passed to the queue"
+						: "the queue did not take it");
 }
 
 void smtp_session_tls_started(struct smtp_session *s)

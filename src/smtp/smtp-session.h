@@ -58,6 +58,8 @@ enum smtp_rcpt_status {
 	SMTP_RCPT_OK,             /* 250 */
 	SMTP_RCPT_UNKNOWN,        /* 550 5.1.1 */
 	SMTP_RCPT_TEMPFAIL,       /* 451 4.3.0 (look-up not possible now) */
+	SMTP_RCPT_RELAY_DENIED,   /* 554 5.7.1 (not our domain, no login) */
+	SMTP_RCPT_LOOP,           /* 550 5.4.6 (aliases that loop) */
 };
 
 /* One accepted recipient of the current transaction. */

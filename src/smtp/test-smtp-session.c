@@ -48,6 +48,10 @@ static enum smtp_rcpt_status lookup_status(const char *address)
 		return SMTP_RCPT_UNKNOWN;
 	if (strncmp(address, "temp", 4) == 0)
 		return SMTP_RCPT_TEMPFAIL;
+	if (strncmp(address, "relay", 5) == 0)
+		return SMTP_RCPT_RELAY_DENIED;
+	if (strncmp(address, "loop", 4) == 0)
+		return SMTP_RCPT_LOOP;
 	return SMTP_RCPT_OK;
 }
 
@@ -784,6 +788,24 @@ static void test_recipient_limit(void **state)
 	fake_free(&f);
 }
 
+/* Not our domain and aliases that loop are refused for good, each with
+ * its own code; the transaction goes on with the others. */
+static void test_relay_and_loop_refused(void **state)
+{
+	struct fake f;
+	struct smtp_settings set = default_settings();
+	(void)state;
+
+	fake_init(&f, &set);
+	run(&f, "HELO c.example\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<relay@else.where>\r\n"
+		"RCPT TO:<loop@x.y>\r\nRCPT TO:<r1@x.y>\r\n");
+	expect_out(&f, GREETING "250 mx.example\r\n250 2.1.0 Ok\r\n"
+		       "554 5.7.1 <relay@else.where>: Relay access denied\r\n"
+		       "550 5.4.6 <loop@x.y>: Recipient address rejected: aliases loop\r\n"
+		       "250 2.1.5 Ok\r\n");
+	fake_free(&f);
+}
+
 static void test_sequence_errors(void **state)
 {
 	struct fake f;
@@ -1011,6 +1033,7 @@ int main(void)
 		cmocka_unit_test(test_bdat),
 		cmocka_unit_test(test_error_limit),
 		cmocka_unit_test(test_misc_commands),
+		cmocka_unit_test(test_relay_and_loop_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

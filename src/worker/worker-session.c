@@ -214,6 +214,15 @@ void worker_session_notify_all(void)
 	}
 }
 
+void worker_session_shutdown_all(void)
+{
+	for (struct session *s = imap_sessions, *next; s != NULL; s = next) {
+		next = s->next;
+		imap_session_shutdown(s->imap);
+		session_flush(s);
+	}
+}
+
 static void autologout_check(struct ev_timer *t, void *ctx)
 {
 	struct session *s = ctx;

@@ -29,5 +29,8 @@ int worker_session_open(const struct worker_session_env *env, int fd, const stru
 /* worker_session_notify_all tells every IMAP session the store changed
  * (after a delivery, or a change made by one of them). */
 void worker_session_notify_all(void);
+/* worker_session_shutdown_all says BYE to every IMAP session and sends
+ * what it can of it now (the worker is about to exit). */
+void worker_session_shutdown_all(void);
 
 #endif

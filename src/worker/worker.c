@@ -493,6 +493,7 @@ static void on_term(int signo, void *ctx)
 {
 	(void)signo;
 	(void)ctx;
+	worker_session_shutdown_all();
 	ev_stop(w.ev);
 }
 
