@@ -36,6 +36,7 @@ static void write_child_stderr(const char *name, const char *text, size_t len)
 	master_write_log(line, n);
 }
 
+/* child_alloc: see master-private.h. */
 struct child *child_alloc(void)
 {
 	for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++)
@@ -47,6 +48,7 @@ struct child *child_alloc(void)
 	return NULL;
 }
 
+/* child_by_pid: see master-private.h. */
 struct child *child_by_pid(pid_t pid)
 {
 	for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++)
@@ -55,6 +57,7 @@ struct child *child_by_pid(pid_t pid)
 	return NULL;
 }
 
+/* child_live: see master-private.h. */
 struct child *child_live(enum ipc_role role, uint64_t account)
 {
 	for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
@@ -66,6 +69,7 @@ struct child *child_live(enum ipc_role role, uint64_t account)
 	return NULL;
 }
 
+/* child_live_spawner: see master-private.h. */
 struct child *child_live_spawner(unsigned index)
 {
 	for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
@@ -77,6 +81,7 @@ struct child *child_live_spawner(unsigned index)
 	return NULL;
 }
 
+/* child_name: see master-private.h. */
 void child_name(const struct child *c, char *out, size_t size)
 {
 	if (c->role == IPC_ROLE_SPAWNER)
@@ -137,6 +142,7 @@ void child_connect(struct child *a, struct child *b)
 static void child_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx);
 static void child_link_closed(struct ipc *ipc, void *ctx);
 
+/* child_spawn: see master-private.h. */
 int child_spawn(struct child *c)
 {
 	struct master *m = the_master;
@@ -382,6 +388,7 @@ static void child_link_closed(struct ipc *ipc, void *ctx)
 	c->link = NULL;
 }
 
+/* child_exited: see master-private.h. */
 void child_exited(struct child *c, int status)
 {
 	struct master *m = the_master;
@@ -431,6 +438,7 @@ void child_exited(struct child *c, int status)
 	c->restart_timer = ev_timer_add(m->ev, c->restart_delay, restart_timer_fired, c);
 }
 
+/* child_start: see master-private.h. */
 struct child *child_start(enum ipc_role role, unsigned index)
 {
 	struct child *c = child_alloc();

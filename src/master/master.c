@@ -66,6 +66,7 @@
 /* The one master of this process (master_main's). */
 struct master *the_master;
 
+/* master_write_log: see master-private.h. */
 void master_write_log(const char *record, size_t len)
 {
 	char line[LOG_MAX_RECORD + 64];
@@ -130,6 +131,7 @@ static void stop_deadline_fired(struct ev_timer *t, void *ctx)
 			kill(m->children[i].pid, SIGKILL);
 }
 
+/* master_stop: see master-private.h. */
 void master_stop(int signo, void *ctx)
 {
 	struct master *m = ctx;
@@ -214,6 +216,7 @@ static int open_listener(const char *addr)
 	return fd;
 }
 
+/* master_config_fd: see master-private.h. */
 int master_config_fd(const struct config *config)
 {
 	char text[64 * 1024];
