@@ -1,4 +1,9 @@
-/* directory: domains, accounts, aliases, credentials (see directory.h). */
+/*
+ * directory: domains, accounts, aliases, credentials (see directory.h).
+ * Its SQL runs as kept statements through lib/sql.h (dir_sql, one slot
+ * each, prepared on first use); the schema and the pragmas are the one
+ * script run once with sqlite3_exec.
+ */
 #include "directory.h"
 
 #include <errno.h>
@@ -12,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "lib/buf.h"
+#include "lib/sql.h"
 
 #define DIRECTORY_SCHEMA_VERSION 1
 /* resolve_exact's answer for aliases that lead back to themselves. */
@@ -19,8 +25,73 @@
 
 _Static_assert(DIRECTORY_HASH_SIZE == crypto_pwhash_STRBYTES, "the hash text fits");
 
+/* The directory's kept statements (lib/sql.h), one per SQL text. */
+enum dir_stmt {
+	DIR_BEGIN_IMMEDIATE,
+	DIR_COMMIT,
+	DIR_ROLLBACK,
+	DIR_DOMAIN_ADD,
+	DIR_DOMAIN_DEL,
+	DIR_DOMAIN_COUNT,
+	DIR_DOMAIN_ACCOUNTS,
+	DIR_DOMAIN_ALIASES,
+	DIR_DOMAIN_LIST,
+	DIR_ACCOUNT_ADD,
+	DIR_ACCOUNT_PASSWD,
+	DIR_ACCOUNT_GET,
+	DIR_ACCOUNT_DEL,
+	DIR_ACCOUNT_LIST,
+	DIR_ACCOUNT_ID,
+	DIR_ACCOUNT_COUNT,
+	DIR_ACCOUNT_PASSWORD,
+	DIR_ALIAS_COUNT,
+	DIR_ALIAS_ADD,
+	DIR_ALIAS_DEL,
+	DIR_ALIAS_DEL_TARGET,
+	DIR_ALIAS_LIST,
+	DIR_POSTMASTER_DOMAIN,
+	DIR_POSTMASTER_ANY,
+	DIR_STMT_COUNT
+};
+
+static const char *const dir_sql[DIR_STMT_COUNT] = {
+	[DIR_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+	[DIR_COMMIT] = "COMMIT",
+	[DIR_ROLLBACK] = "ROLLBACK",
+	[DIR_DOMAIN_ADD] = "INSERT OR IGNORE INTO domains VALUES(?1, ?2)",
+	[DIR_DOMAIN_DEL] = "DELETE FROM domains WHERE name = ?1",
+	[DIR_DOMAIN_COUNT] = "SELECT count(*) FROM domains WHERE name = ?1",
+	[DIR_DOMAIN_ACCOUNTS] = "SELECT count(*) FROM accounts WHERE domain = ?1",
+	[DIR_DOMAIN_ALIASES] = "SELECT count(*) FROM aliases WHERE domain = ?1",
+	[DIR_DOMAIN_LIST] = "SELECT name FROM domains ORDER BY name",
+	[DIR_ACCOUNT_ADD] = "INSERT OR IGNORE INTO accounts(address, domain, password, created) "
+			    "VALUES(?1, ?2, ?3, ?4)",
+	[DIR_ACCOUNT_PASSWD] = "UPDATE accounts SET password = ?1 WHERE address = ?2",
+	[DIR_ACCOUNT_GET] = "SELECT id, created FROM accounts WHERE address = ?1",
+	[DIR_ACCOUNT_DEL] = "DELETE FROM accounts WHERE address = ?1",
+	[DIR_ACCOUNT_LIST] = "SELECT id, address, created FROM accounts ORDER BY domain, address",
+	[DIR_ACCOUNT_ID] = "SELECT id FROM accounts WHERE address = ?1",
+	[DIR_ACCOUNT_COUNT] = "SELECT count(*) FROM accounts WHERE address = ?1",
+	[DIR_ACCOUNT_PASSWORD] = "SELECT id, password FROM accounts WHERE address = ?1",
+	[DIR_ALIAS_COUNT] = "SELECT count(*) FROM aliases WHERE alias = ?1",
+	[DIR_ALIAS_ADD] = "INSERT OR IGNORE INTO aliases VALUES(?1, ?2, ?3)",
+	[DIR_ALIAS_DEL] = "DELETE FROM aliases WHERE alias = ?1",
+	[DIR_ALIAS_DEL_TARGET] = "DELETE FROM aliases WHERE target = ?1",
+	[DIR_ALIAS_LIST] = "SELECT alias, group_concat(target, ', ') FROM "
+			   "(SELECT alias, target FROM aliases ORDER BY alias, target) "
+			   "GROUP BY alias ORDER BY alias",
+	[DIR_POSTMASTER_DOMAIN] = "SELECT min(id) FROM accounts WHERE domain = ?1",
+	[DIR_POSTMASTER_ANY] = "SELECT min(id) FROM accounts WHERE ?1 IS NOT NULL",
+};
+
+/* An alias's targets, read while each is followed: one kept statement per
+ * depth of resolve_exact, so a deeper one does not reset the one above. */
+static const char dir_sql_targets[] = "SELECT target FROM aliases WHERE alias = ?1";
+
 struct directory {
 	sqlite3 *db;
+	sqlite3_stmt *stmts[DIR_STMT_COUNT];
+	sqlite3_stmt *targets[DIRECTORY_MAX_ALIAS_DEPTH + 1];
 	char error[512];
 	/* A real hash to verify against when the account does not exist, so a
 	 * wrong address costs the same time as a wrong password. */
@@ -61,6 +132,90 @@ static int fail(struct directory *dir, const char **error_r, const char *fmt, ..
 	va_end(ap);
 	*error_r = dir->error;
 	return -1;
+}
+
+/* dir_stmt returns kept statement id, prepared on first use; NULL with
+ * *error_r if it does not prepare. */
+static sqlite3_stmt *dir_stmt(struct directory *dir, enum dir_stmt id, const char **error_r)
+{
+	sqlite3_stmt *st = sql_stmt(dir->db, &dir->stmts[id], dir_sql[id]);
+	if (st == NULL)
+		db_fail(dir, "prepare", error_r);
+	return st;
+}
+
+/* dir_write runs a bound statement that returns no rows and makes it ready
+ * again; returns the number of rows changed, or -1. */
+static int dir_write(struct directory *dir, struct sql_binder *b, const char **error_r)
+{
+	int rc = b->rc;
+	if (rc != SQLITE_OK) {
+		sql_stmt_done(b->st);
+		return fail(dir, error_r, "bind: %s", sqlite3_errstr(rc));
+	}
+	rc = sqlite3_step(b->st);
+	sql_stmt_done(b->st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_fail(dir, "write", error_r);
+	return sqlite3_changes(dir->db);
+}
+
+/* dir_write_text runs kept statement id with the texts args as ?1, ?2...;
+ * returns the number of rows changed, or -1. */
+static int dir_write_text(struct directory *dir, enum dir_stmt id, const char **error_r, int n,
+			  ...)
+{
+	sqlite3_stmt *st = dir_stmt(dir, id, error_r);
+	va_list ap;
+
+	if (st == NULL)
+		return -1;
+	struct sql_binder b = sql_binder(st);
+	va_start(ap, n);
+	for (int i = 0; i < n; i++)
+		sql_bind_cstr(&b, va_arg(ap, const char *));
+	va_end(ap);
+	return dir_write(dir, &b, error_r);
+}
+
+/* dir_transaction runs BEGIN IMMEDIATE, COMMIT or ROLLBACK (what names it
+ * in the error).  Returns 0 or -1. */
+static int dir_transaction(struct directory *dir, enum dir_stmt id, const char *what,
+			   const char **error_r)
+{
+	sqlite3_stmt *st = dir_stmt(dir, id, error_r);
+	if (st == NULL)
+		return -1;
+	int rc = sqlite3_step(st);
+	sql_stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(dir, what, error_r);
+}
+
+/* dir_rollback ends the open transaction, keeping the error already told. */
+static void dir_rollback(struct directory *dir)
+{
+	const char *ignored;
+	(void)dir_transaction(dir, DIR_ROLLBACK, "rollback", &ignored);
+}
+
+/* dir_query_int runs kept statement id with arg as ?1: the
+ * integer it gives (0 if no row), or -1. */
+static int64_t dir_query_int(struct directory *dir, enum dir_stmt id, const char *arg,
+			     const char **error_r)
+{
+	sqlite3_stmt *st = dir_stmt(dir, id, error_r);
+	if (st == NULL)
+		return -1;
+	struct sql_binder b = sql_binder(st);
+	sql_bind_cstr(&b, arg);
+	int64_t v = 0;
+	int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sql_stmt_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(dir, "read", error_r);
+	return v;
 }
 
 int directory_open(const char *data_dir, bool create, struct directory **dir_r,
@@ -118,6 +273,10 @@ void directory_close(struct directory **dirp)
 {
 	if (*dirp == NULL)
 		return;
+	for (size_t i = 0; i < DIR_STMT_COUNT; i++)
+		sqlite3_finalize((*dirp)->stmts[i]);
+	for (size_t i = 0; i <= DIRECTORY_MAX_ALIAS_DEPTH; i++)
+		sqlite3_finalize((*dirp)->targets[i]);
 	sqlite3_close((*dirp)->db);
 	sodium_memzero(*dirp, sizeof(**dirp));
 	free(*dirp);
@@ -179,55 +338,19 @@ static int normalize_domain(struct directory *dir, const char *domain, char *out
 	return 0;
 }
 
-/* exec_bound runs one statement with text parameters; returns the number
- * of rows changed, or -1. */
-static int exec_bound(struct directory *dir, const char *sql, const char **error_r, int n, ...)
-{
-	sqlite3_stmt *st;
-	va_list ap;
-
-	if (sqlite3_prepare_v2(dir->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_fail(dir, "prepare", error_r);
-	va_start(ap, n);
-	for (int i = 0; i < n; i++) {
-		const char *v = va_arg(ap, const char *);
-		sqlite3_bind_text(st, i + 1, v, -1, SQLITE_TRANSIENT);
-	}
-	va_end(ap);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return db_fail(dir, "write", error_r);
-	return sqlite3_changes(dir->db);
-}
-
-/* count_rows returns the integer the query gives (0 if no row), or -1. */
-static int64_t query_int(struct directory *dir, const char *sql, const char *arg,
-			 const char **error_r)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(dir->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_fail(dir, "prepare", error_r);
-	sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
-	int64_t v = 0;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(dir, "read", error_r);
-	return v;
-}
-
 int directory_domain_add(struct directory *dir, const char *domain, const char **error_r)
 {
 	char name[DIRECTORY_MAX_ADDRESS + 1];
-	char now[32];
 
 	if (normalize_domain(dir, domain, name, error_r) < 0)
 		return -1;
-	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
-	int n = exec_bound(dir, "INSERT OR IGNORE INTO domains VALUES(?, ?)", error_r, 2, name, now);
+	sqlite3_stmt *st = dir_stmt(dir, DIR_DOMAIN_ADD, error_r);
+	if (st == NULL)
+		return -1;
+	struct sql_binder b = sql_binder(st);
+	sql_bind_cstr(&b, name);
+	sql_bind_i64(&b, (int64_t)time(NULL));
+	int n = dir_write(dir, &b, error_r);
 	if (n < 0)
 		return -1;
 	if (n == 0)
@@ -241,12 +364,10 @@ int directory_domain_del(struct directory *dir, const char *domain, const char *
 
 	if (normalize_domain(dir, domain, name, error_r) < 0)
 		return -1;
-	int64_t users = query_int(dir, "SELECT count(*) FROM accounts WHERE domain = ?", name,
-				  error_r);
+	int64_t users = dir_query_int(dir, DIR_DOMAIN_ACCOUNTS, name, error_r);
 	if (users < 0)
 		return -1;
-	int64_t aliases = query_int(dir, "SELECT count(*) FROM aliases WHERE domain = ?", name,
-				    error_r);
+	int64_t aliases = dir_query_int(dir, DIR_DOMAIN_ALIASES, name, error_r);
 	if (aliases < 0)
 		return -1;
 	if (users > 0 || aliases > 0)
@@ -254,7 +375,7 @@ int directory_domain_del(struct directory *dir, const char *domain, const char *
 			    "domain %s still has %lld accounts and %lld alias targets: delete "
 			    "them first",
 			    name, (long long)users, (long long)aliases);
-	int n = exec_bound(dir, "DELETE FROM domains WHERE name = ?", error_r, 1, name);
+	int n = dir_write_text(dir, DIR_DOMAIN_DEL, error_r, 1, name);
 	if (n < 0)
 		return -1;
 	if (n == 0)
@@ -265,14 +386,13 @@ int directory_domain_del(struct directory *dir, const char *domain, const char *
 int directory_domain_list(struct directory *dir, void (*fn)(const char *domain, void *ctx),
 			  void *ctx, const char **error_r)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(dir->db, "SELECT name FROM domains ORDER BY name", -1, &st,
-			       NULL) != SQLITE_OK)
-		return db_fail(dir, "prepare", error_r);
+	sqlite3_stmt *st = dir_stmt(dir, DIR_DOMAIN_LIST, error_r);
+	if (st == NULL)
+		return -1;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		fn((const char *)sqlite3_column_text(st, 0), ctx);
-	sqlite3_finalize(st);
+	sql_stmt_done(st);
 	return rc == SQLITE_DONE ? 0 : db_fail(dir, "read", error_r);
 }
 
@@ -285,7 +405,7 @@ static const char *domain_of(const char *address)
 
 static int domain_exists(struct directory *dir, const char *domain, const char **error_r)
 {
-	int64_t n = query_int(dir, "SELECT count(*) FROM domains WHERE name = ?", domain, error_r);
+	int64_t n = dir_query_int(dir, DIR_DOMAIN_COUNT, domain, error_r);
 	if (n < 0)
 		return -1;
 	if (n == 0)
@@ -310,7 +430,6 @@ int directory_account_add(struct directory *dir, const char *address, struct str
 {
 	char addr[DIRECTORY_MAX_ADDRESS + 1];
 	char hash[crypto_pwhash_STRBYTES];
-	char now[32];
 
 	if (directory_normalize(str_c(address), addr, error_r) < 0)
 		return fail(dir, error_r, "%s: %s", address, *error_r);
@@ -318,19 +437,23 @@ int directory_account_add(struct directory *dir, const char *address, struct str
 		return fail(dir, error_r, "an account needs a user part before the @");
 	if (domain_exists(dir, domain_of(addr), error_r) < 0)
 		return -1;
-	int64_t taken = query_int(dir, "SELECT count(*) FROM aliases WHERE alias = ?", addr,
-				  error_r);
+	int64_t taken = dir_query_int(dir, DIR_ALIAS_COUNT, addr, error_r);
 	if (taken < 0)
 		return -1;
 	if (taken > 0)
 		return fail(dir, error_r, "%s is an alias already", addr);
 	if (hash_password(dir, password, hash, error_r) < 0)
 		return -1;
-	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
-	int n = exec_bound(dir,
-			   "INSERT OR IGNORE INTO accounts(address, domain, password, created) "
-			   "VALUES(?, ?, ?, ?)",
-			   error_r, 4, addr, domain_of(addr), hash, now);
+	int n = -1;
+	sqlite3_stmt *st = dir_stmt(dir, DIR_ACCOUNT_ADD, error_r);
+	if (st != NULL) {
+		struct sql_binder b = sql_binder(st);
+		sql_bind_cstr(&b, addr);
+		sql_bind_cstr(&b, domain_of(addr));
+		sql_bind_cstr(&b, hash);
+		sql_bind_i64(&b, (int64_t)time(NULL));
+		n = dir_write(dir, &b, error_r);
+	}
 	sodium_memzero(hash, sizeof(hash));
 	if (n < 0)
 		return -1;
@@ -350,8 +473,7 @@ int directory_account_passwd(struct directory *dir, const char *address, struct 
 		return fail(dir, error_r, "%s: %s", address, *error_r);
 	if (hash_password(dir, password, hash, error_r) < 0)
 		return -1;
-	int n = exec_bound(dir, "UPDATE accounts SET password = ? WHERE address = ?", error_r, 2,
-			   hash, addr);
+	int n = dir_write_text(dir, DIR_ACCOUNT_PASSWD, error_r, 2, hash, addr);
 	sodium_memzero(hash, sizeof(hash));
 	if (n < 0)
 		return -1;
@@ -364,21 +486,21 @@ int directory_account_get(struct directory *dir, const char *address,
 			  struct directory_account *account_r, const char **error_r)
 {
 	char addr[DIRECTORY_MAX_ADDRESS + 1];
-	sqlite3_stmt *st;
 
 	if (directory_normalize(str_c(address), addr, error_r) < 0)
 		return fail(dir, error_r, "%s: %s", address, *error_r);
-	if (sqlite3_prepare_v2(dir->db, "SELECT id, created FROM accounts WHERE address = ?", -1,
-			       &st, NULL) != SQLITE_OK)
-		return db_fail(dir, "prepare", error_r);
-	sqlite3_bind_text(st, 1, addr, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st);
+	sqlite3_stmt *st = dir_stmt(dir, DIR_ACCOUNT_GET, error_r);
+	if (st == NULL)
+		return -1;
+	struct sql_binder b = sql_binder(st);
+	sql_bind_cstr(&b, addr);
+	int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
 	if (rc == SQLITE_ROW) {
 		account_r->id = (uint64_t)sqlite3_column_int64(st, 0);
 		account_r->created = sqlite3_column_int64(st, 1);
 		snprintf(account_r->address, sizeof(account_r->address), "%s", addr);
 	}
-	sqlite3_finalize(st);
+	sql_stmt_done(st);
 	if (rc == SQLITE_ROW)
 		return 0;
 	if (rc == SQLITE_DONE)
@@ -393,15 +515,15 @@ int directory_account_del(struct directory *dir, const char *address, uint64_t *
 
 	if (directory_account_get(dir, address, &a, error_r) < 0)
 		return -1;
-	if (sqlite3_exec(dir->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(dir, "begin", error_r);
-	if (exec_bound(dir, "DELETE FROM aliases WHERE target = ?", error_r, 1, a.address) < 0 ||
-	    exec_bound(dir, "DELETE FROM accounts WHERE address = ?", error_r, 1, a.address) < 0) {
-		sqlite3_exec(dir->db, "ROLLBACK", NULL, NULL, NULL);
+	if (dir_transaction(dir, DIR_BEGIN_IMMEDIATE, "begin", error_r) < 0)
+		return -1;
+	if (dir_write_text(dir, DIR_ALIAS_DEL_TARGET, error_r, 1, a.address) < 0 ||
+	    dir_write_text(dir, DIR_ACCOUNT_DEL, error_r, 1, a.address) < 0) {
+		dir_rollback(dir);
 		return -1;
 	}
-	if (sqlite3_exec(dir->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(dir, "commit", error_r);
+	if (dir_transaction(dir, DIR_COMMIT, "commit", error_r) < 0)
+		return -1;
 	*id_r = a.id;
 	return 0;
 }
@@ -410,11 +532,9 @@ int directory_account_list(struct directory *dir,
 			   void (*fn)(const struct directory_account *account, void *ctx),
 			   void *ctx, const char **error_r)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(dir->db,
-			       "SELECT id, address, created FROM accounts ORDER BY domain, address",
-			       -1, &st, NULL) != SQLITE_OK)
-		return db_fail(dir, "prepare", error_r);
+	sqlite3_stmt *st = dir_stmt(dir, DIR_ACCOUNT_LIST, error_r);
+	if (st == NULL)
+		return -1;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct directory_account a = { .id = (uint64_t)sqlite3_column_int64(st, 0),
@@ -422,7 +542,7 @@ int directory_account_list(struct directory *dir,
 		snprintf(a.address, sizeof(a.address), "%s", sqlite3_column_text(st, 1));
 		fn(&a, ctx);
 	}
-	sqlite3_finalize(st);
+	sql_stmt_done(st);
 	return rc == SQLITE_DONE ? 0 : db_fail(dir, "read", error_r);
 }
 
@@ -430,7 +550,6 @@ int directory_password_lookup(struct directory *dir, struct str address, uint64_
 			      char hash_r[DIRECTORY_HASH_SIZE], const char **error_r)
 {
 	char addr[DIRECTORY_MAX_ADDRESS + 1];
-	sqlite3_stmt *st;
 	int found = 0;
 
 	if (dir->dummy_hash[0] == '\0' &&
@@ -439,16 +558,17 @@ int directory_password_lookup(struct directory *dir, struct str address, uint64_
 		return fail(dir, error_r, "hashing failed (out of memory?)");
 	*id_r = 0;
 	if (directory_normalize(address, addr, error_r) == 0) {
-		if (sqlite3_prepare_v2(dir->db, "SELECT id, password FROM accounts WHERE address = ?",
-				       -1, &st, NULL) != SQLITE_OK)
-			return db_fail(dir, "prepare", error_r);
-		sqlite3_bind_text(st, 1, addr, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW) {
+		sqlite3_stmt *st = dir_stmt(dir, DIR_ACCOUNT_PASSWORD, error_r);
+		if (st == NULL)
+			return -1;
+		struct sql_binder b = sql_binder(st);
+		sql_bind_cstr(&b, addr);
+		if (b.rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
 			*id_r = (uint64_t)sqlite3_column_int64(st, 0);
 			snprintf(hash_r, DIRECTORY_HASH_SIZE, "%s", sqlite3_column_text(st, 1));
 			found = 1;
 		}
-		sqlite3_finalize(st);
+		sql_stmt_done(st);
 	}
 	if (!found)
 		snprintf(hash_r, DIRECTORY_HASH_SIZE, "%s", dir->dummy_hash);
@@ -492,16 +612,15 @@ int directory_alias_add(struct directory *dir, const char *alias, const char *co
 		return fail(dir, error_r, "%s: %s", alias, *error_r);
 	if (domain_exists(dir, domain_of(a), error_r) < 0)
 		return -1;
-	int64_t taken = query_int(dir, "SELECT count(*) FROM accounts WHERE address = ?", a,
-				  error_r);
+	int64_t taken = dir_query_int(dir, DIR_ACCOUNT_COUNT, a, error_r);
 	if (taken < 0)
 		return -1;
 	if (taken > 0)
 		return fail(dir, error_r, "%s is an account already", a);
 	if (target_count == 0)
 		return fail(dir, error_r, "an alias needs at least one target");
-	if (sqlite3_exec(dir->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(dir, "begin", error_r);
+	if (dir_transaction(dir, DIR_BEGIN_IMMEDIATE, "begin", error_r) < 0)
+		return -1;
 	for (size_t i = 0; i < target_count; i++) {
 		char t[DIRECTORY_MAX_ADDRESS + 1];
 		static uint64_t ids[DIRECTORY_MAX_EXPANSION];
@@ -524,8 +643,7 @@ int directory_alias_add(struct directory *dir, const char *alias, const char *co
 				goto rollback;
 			}
 		}
-		if (exec_bound(dir, "INSERT OR IGNORE INTO aliases VALUES(?, ?, ?)", error_r, 3, a,
-			       t, domain_of(a)) < 0)
+		if (dir_write_text(dir, DIR_ALIAS_ADD, error_r, 3, a, t, domain_of(a)) < 0)
 			goto rollback;
 	}
 	/* With its targets in place the alias must resolve: a loop (or a
@@ -545,11 +663,11 @@ int directory_alias_add(struct directory *dir, const char *alias, const char *co
 			goto rollback;
 		}
 	}
-	if (sqlite3_exec(dir->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(dir, "commit", error_r);
+	if (dir_transaction(dir, DIR_COMMIT, "commit", error_r) < 0)
+		return -1;
 	return 0;
 rollback:
-	sqlite3_exec(dir->db, "ROLLBACK", NULL, NULL, NULL);
+	dir_rollback(dir);
 	return -1;
 }
 
@@ -559,7 +677,7 @@ int directory_alias_del(struct directory *dir, const char *alias, const char **e
 
 	if (directory_normalize(str_c(alias), a, error_r) < 0)
 		return fail(dir, error_r, "%s: %s", alias, *error_r);
-	int n = exec_bound(dir, "DELETE FROM aliases WHERE alias = ?", error_r, 1, a);
+	int n = dir_write_text(dir, DIR_ALIAS_DEL, error_r, 1, a);
 	if (n < 0)
 		return -1;
 	if (n == 0)
@@ -571,18 +689,14 @@ int directory_alias_list(struct directory *dir,
 			 void (*fn)(const char *alias, const char *targets, void *ctx), void *ctx,
 			 const char **error_r)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(dir->db,
-			       "SELECT alias, group_concat(target, ', ') FROM "
-			       "(SELECT alias, target FROM aliases ORDER BY alias, target) "
-			       "GROUP BY alias ORDER BY alias",
-			       -1, &st, NULL) != SQLITE_OK)
-		return db_fail(dir, "prepare", error_r);
+	sqlite3_stmt *st = dir_stmt(dir, DIR_ALIAS_LIST, error_r);
+	if (st == NULL)
+		return -1;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		fn((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
 		   ctx);
-	sqlite3_finalize(st);
+	sql_stmt_done(st);
 	return rc == SQLITE_DONE ? 0 : db_fail(dir, "read", error_r);
 }
 
@@ -606,7 +720,6 @@ static int resolve_exact(struct directory *dir, const char *addr, unsigned depth
 			 const char **chain, uint64_t *ids, size_t max, size_t *n,
 			 const char **error_r)
 {
-	sqlite3_stmt *st;
 	int found = 0;
 
 	for (unsigned i = 0; i < depth; i++)
@@ -618,7 +731,7 @@ static int resolve_exact(struct directory *dir, const char *addr, unsigned depth
 		return fail(dir, error_r, "aliases nest deeper than %d (a loop?) at %s",
 			    DIRECTORY_MAX_ALIAS_DEPTH, addr);
 	chain[depth] = addr;
-	int64_t id = query_int(dir, "SELECT id FROM accounts WHERE address = ?", addr, error_r);
+	int64_t id = dir_query_int(dir, DIR_ACCOUNT_ID, addr, error_r);
 	if (id < 0)
 		return -1;
 	if (id > 0) {
@@ -626,12 +739,13 @@ static int resolve_exact(struct directory *dir, const char *addr, unsigned depth
 			return fail(dir, error_r, "%s expands to more than %zu accounts", addr, max);
 		return 1;
 	}
-	if (sqlite3_prepare_v2(dir->db, "SELECT target FROM aliases WHERE alias = ?", -1, &st,
-			       NULL) != SQLITE_OK)
+	sqlite3_stmt *st = sql_stmt(dir->db, &dir->targets[depth], dir_sql_targets);
+	if (st == NULL)
 		return db_fail(dir, "prepare", error_r);
-	sqlite3_bind_text(st, 1, addr, -1, SQLITE_TRANSIENT);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	struct sql_binder b = sql_binder(st);
+	sql_bind_cstr(&b, addr);
+	int rc = b.rc;
+	while (b.rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char target[DIRECTORY_MAX_ADDRESS + 1];
 		snprintf(target, sizeof(target), "%s", sqlite3_column_text(st, 0));
 		found = 1;
@@ -639,11 +753,11 @@ static int resolve_exact(struct directory *dir, const char *addr, unsigned depth
 			continue;
 		int r = resolve_exact(dir, target, depth + 1, chain, ids, max, n, error_r);
 		if (r < 0) {
-			sqlite3_finalize(st);
+			sql_stmt_done(st);
 			return r;
 		}
 	}
-	sqlite3_finalize(st);
+	sql_stmt_done(st);
 	if (rc != SQLITE_DONE)
 		return db_fail(dir, "read", error_r);
 	return found;
@@ -661,11 +775,9 @@ static int cmp_u64(const void *a, const void *b)
 static int resolve_postmaster(struct directory *dir, const char *domain, uint64_t *ids,
 			      size_t max, size_t *n, const char **error_r)
 {
-	int64_t id = query_int(dir, "SELECT min(id) FROM accounts WHERE domain = ?", domain,
-			       error_r);
+	int64_t id = dir_query_int(dir, DIR_POSTMASTER_DOMAIN, domain, error_r);
 	if (id == 0)
-		id = query_int(dir, "SELECT min(id) FROM accounts WHERE ? IS NOT NULL", domain,
-			       error_r);
+		id = dir_query_int(dir, DIR_POSTMASTER_ANY, domain, error_r);
 	if (id <= 0)
 		return (int)id;
 	return add_id(ids, max, n, (uint64_t)id) < 0 ? -1 : 1;
@@ -684,8 +796,7 @@ int directory_resolve(struct directory *dir, struct str address, uint64_t *ids, 
 		return DIRECTORY_RESOLVE_UNKNOWN;
 	const char *at = strrchr(addr, '@');
 	/* Not one of our domains: whoever asks wants us to relay. */
-	int64_t ours = query_int(dir, "SELECT count(*) FROM domains WHERE name = ?", at + 1,
-				 error_r);
+	int64_t ours = dir_query_int(dir, DIR_DOMAIN_COUNT, at + 1, error_r);
 	if (ours <= 0)
 		return ours < 0 ? -1 : DIRECTORY_RESOLVE_NOT_LOCAL;
 	int r = resolve_exact(dir, addr, 0, chain, ids, max_ids, count_r, error_r);

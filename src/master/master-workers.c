@@ -1,0 +1,236 @@
+/*
+ * NAME
+ *	master-workers - the account workers master starts
+ * DESCRIPTION
+ *	Starts the worker of an account when a session or the queue needs it
+ *	(one per account), gives the queue links to it by account id, keeps
+ *	the back-off of a worker that fails at start (its first wait
+ *	MASTER_WORKER_FIRST_DELAY_MS, doubling, the queue told how long and
+ *	why), and ends an account's workers on the command line's SIGUSR1.
+ * SECURITY
+ *	Which account directory a worker is confined to comes from the
+ *	account id (a ticket's, or the queue's), never from a name in a
+ *	request; an account without a uid of its own gets no worker when
+ *	master runs as root (uids.h).
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/uids.h"
+#include "master-private.h"
+
+/* The first wait before a worker that failed at start is started again;
+ * it doubles with each failure up to MASTER_MAX_RESTART_DELAY_MS. */
+#define MASTER_WORKER_FIRST_DELAY_MS 1000
+/* Accounts whose workers back off at once: past it, the back-off that
+ * ends first makes room (an account with a broken folder is rare; a
+ * thousand at once is a broken disk, which the log says anyway). */
+#define MASTER_MAX_BACKOFFS 1024
+
+/* An account whose worker failed at start: none is started before until,
+ * and the next failure doubles delay. */
+struct worker_backoff {
+	uint64_t account;         /* 0: a free entry */
+	uint64_t until;
+	uint64_t delay;
+	char why[MASTER_LAST_ERROR];
+};
+
+/* Cleared when its worker ran; MASTER_MAX_BACKOFFS at most. */
+static struct worker_backoff backoffs[MASTER_MAX_BACKOFFS];
+
+/* worker_backoff finds the back-off of account's worker (it failed at
+ * start), or NULL; with make, a new or reused entry instead of NULL. */
+static struct worker_backoff *worker_backoff(uint64_t account, bool make)
+{
+	struct worker_backoff *room = NULL;
+	for (size_t i = 0; i < MASTER_MAX_BACKOFFS; i++) {
+		struct worker_backoff *b = &backoffs[i];
+		if (b->account == account)
+			return b;
+		if (room == NULL || b->account == 0 || (room->account != 0 && b->until < room->until))
+			room = b;
+	}
+	if (!make)
+		return NULL;
+	memset(room, 0, sizeof(*room));
+	room->account = account;
+	return room;
+}
+
+/* worker_for finds or starts the worker of account; NULL if the account
+ * has no store (deleted), its worker failed at start and its back-off
+ * has not passed, or no process can be started. */
+struct child *worker_for(uint64_t account)
+{
+	struct master *m = the_master;
+	char dir[PATH_MAX];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/accounts/%llu", m->config->data,
+		 (unsigned long long)account);
+	if (account == 0 || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		log_warn("no store for account %llu", (unsigned long long)account);
+		return NULL;
+	}
+	struct child *w = child_live(IPC_ROLE_WORKER, account);
+	if (w != NULL)
+		return w;
+	struct worker_backoff *backoff = worker_backoff(account, false);
+	if (backoff != NULL && ev_now(m->ev) < backoff->until)
+		return NULL;
+	/* Checked here so the refusal is logged once per request, by master,
+	 * rather than by a worker that starts and exits in a loop. */
+	char why[MASTER_UIDS_LINE];
+	struct jail_ids ids;
+	if (uids_for(m->config, JAIL_ROLE_WORKER, account, &ids, why, sizeof(why)) < 0) {
+		log_error("%s: not served", why);
+		return NULL;
+	}
+	w = child_alloc();
+	if (w == NULL) {
+		log_error("too many processes (%d) to start a worker", MASTER_MAX_CHILDREN);
+		return NULL;
+	}
+	w->role = IPC_ROLE_WORKER;
+	w->account = account;
+	w->last_error[0] = '\0';
+	if (child_spawn(w) < 0) {
+		w->in_use = false;
+		return NULL;
+	}
+	return w;
+}
+
+/* worker_start gives the queue (requester) one end of a new link to the
+ * worker of account; or, while that worker is backing off after failing
+ * at start, tells it how long to wait and why. */
+void worker_start(struct child *requester, uint64_t account)
+{
+	struct worker_backoff *b = worker_backoff(account, false);
+	uint64_t now = ev_now(the_master->ev);
+	if (b != NULL && now < b->until) {
+		struct buf out;
+		char why[MASTER_LAST_ERROR + 64];
+		snprintf(why, sizeof(why), "the account's worker fails at start: %s",
+			 b->why[0] ? b->why : "see the log");
+		buf_init(&out, 2 * IPC_U64_SIZE + IPC_STR_SIZE(IPC_DELIVER_MAX_TEXT));
+		ipc_put_u64(&out, account);
+		ipc_put_u64(&out, b->until - now);
+		ipc_put_str(&out, str_sub(str_c(why), 0, IPC_DELIVER_MAX_TEXT));
+		if (ipc_send_buf(requester->link, IPC_WORKER_DEFERRED, account, &out, -1) < 0)
+			child_drop_link(requester, "the answer to its worker request");
+		buf_free(&out);
+		return;
+	}
+	struct child *w = worker_for(account);
+	int sv[2];
+
+	if (w == NULL || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		if (ipc_send(requester->link, IPC_WORKER_UNAVAILABLE, account, &account,
+			     sizeof(account), -1) < 0)
+			child_drop_link(requester, "the answer to its worker request");
+		return;
+	}
+	/* A worker that cannot take its end leaves the queue a closed link:
+	 * the queue delivers again.  A queue that cannot take its end would
+	 * wait for it for ever: it is restarted (and delivers everything in
+	 * the spool again, the keys keeping that safe). */
+	if (ipc_send(w->link, IPC_WORKER_CONN, account, &account, sizeof(account), sv[0]) < 0)
+		child_drop_link(w, "a link to the queue");
+	if (ipc_send(requester->link, IPC_WORKER_CONN, account, &account, sizeof(account),
+		     sv[1]) < 0)
+		child_drop_link(requester, "its link to a worker");
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* worker_exited ends c, a worker whose process is gone (its link closed):
+ * one that died young and unclean backs off (worker_for starts none for
+ * its account until the back-off passes); one that ran is started again
+ * when its account is next needed.  name and how say who and how, for
+ * the log. */
+void worker_exited(struct child *c, const char *name, const char *how, int status)
+{
+	struct master *m = the_master;
+	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	uint64_t lived = ev_now(m->ev) - c->started;
+	child_stderr_free(&c->err);
+	c->in_use = false;
+	struct worker_backoff *b = worker_backoff(c->account, false);
+	if (!clean && lived < MASTER_QUICK_DEATH_MS && !m->stopping) {
+		/* Failed at start (its folder cannot be opened, say): not
+		 * started again at once, nor logged per attempt. */
+		b = worker_backoff(c->account, true);
+		b->delay = b->delay ? b->delay * 2 : MASTER_WORKER_FIRST_DELAY_MS;
+		if (b->delay > MASTER_MAX_RESTART_DELAY_MS)
+			b->delay = MASTER_MAX_RESTART_DELAY_MS;
+		b->until = ev_now(m->ev) + b->delay;
+		snprintf(b->why, sizeof(b->why), "%s", c->last_error);
+		log_error("%s %s at start%s%s; not started again for %llu ms", name, how,
+			  b->why[0] ? ": " : "", b->why, (unsigned long long)b->delay);
+		return;
+	}
+	/* It ran: the next failure starts a back-off afresh. */
+	if (b != NULL)
+		b->account = 0;
+	if (clean)
+		log_debug("%s %s", name, how);
+	else
+		log_error("%s %s; it starts again when its account is next needed", name,
+			  how);
+}
+
+/* Where the command line leaves its requests (src/cli/cli.h says the
+ * same): DATA/control/end-sessions-<account id>, then SIGUSR1. */
+#define MASTER_CONTROL_DIR "control"
+#define MASTER_END_SESSIONS_PREFIX "end-sessions-"
+
+/* worker_end_sessions (SIGUSR1): the command line deleted an account or
+ * changed its password; its worker, and with it every open session of
+ * the account, is ended (IMAP sessions get a BYE).  The next login starts
+ * a new worker, with the new password. */
+void worker_end_sessions(int signo, void *ctx)
+{
+	struct master *m = ctx;
+	char path[PATH_MAX];
+	struct dirent *e;
+	const size_t prefix = strlen(MASTER_END_SESSIONS_PREFIX);
+	(void)signo;
+
+	snprintf(path, sizeof(path), "%s/%s", m->config->data, MASTER_CONTROL_DIR);
+	DIR *d = opendir(path);
+	if (d == NULL) {
+		log_warn("signal %d without a request in %s: ignored", signo, path);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		uint64_t account;
+		if (strncmp(e->d_name, MASTER_END_SESSIONS_PREFIX, prefix) != 0 ||
+		    str_to_u64(str_c(e->d_name + prefix), UINT64_MAX, &account) < 0)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) < 0)
+			log_error("unlink(%s/%s) failed: %m", path, e->d_name);
+		unsigned ended = 0;
+		for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
+			struct child *c = &m->children[i];
+			if (c->in_use && c->pid > 0 && c->role == IPC_ROLE_WORKER &&
+			    c->account == account) {
+				c->retiring = true;
+				kill(c->pid, SIGTERM);
+				ended++;
+			}
+		}
+		log_info("account %llu was deleted or its password changed: %s",
+			 (unsigned long long)account,
+			 ended > 0 ? "its sessions are ended" : "it had no open sessions");
+	}
+	closedir(d);
+}
+
