@@ -241,6 +241,14 @@ static int batch_add(struct sqlite_store *s, const char *mailbox, const char *de
 		*duplicate_r = true;
 		return 0;
 	}
+	/* A delivery past the quota is refused before anything is written
+	 * (APPEND checks its whole set in sqlite_append; a repeated delivery
+	 * is answered above, so a crash's redelivery is never refused). */
+	if (delivery_key != NULL) {
+		int ret = quota_check(s, msg->size, error_r);
+		if (ret != STORE_OK)
+			return ret;
+	}
 	/* Checked before any file is written (deliver_locked checks again). */
 	if (mailbox_require(s, mailbox, &mb, error_r) < 0 || pending_reserve(s, error_r) < 0)
 		return -1;
