@@ -10,6 +10,9 @@
  *	at once), retrying with a growing delay while it cannot be had and
  *	noting why in spool/why for `ravelin queue list`.  A message leaves
  *	the spool when every recipient has it.
+ *	Answers whether a message fits its recipients' quotas (at RCPT when
+ *	SIZE= is declared, and before accepting it) from the figures each
+ *	worker sends (queue-quota.c); the store refuses what does not fit.
  *	After a crash, every message in spool/q is delivered again; workers
  *	refuse a delivery key they have seen, so nothing is duplicated.
  * SECURITY

@@ -22,7 +22,8 @@
  *	without Landlock the kernel refuses it other accounts' files and
  *	signals to other workers.
  *	Messages to deliver arrive as sealed memfds holding the message only
- *	(never the spool file, whose envelope names every recipient).
+ *	(never the spool file, whose envelope names every recipient).  The
+ *	queue learns the account's quota figures from it, nothing more.
  */
 #include "worker.h"
 
