@@ -36,6 +36,11 @@ struct smtp_conn {
 	/* Seals for the transaction being built, one per address. */
 	struct smtp_seal *seals;
 	size_t seal_count, seal_cap;
+	/* A recipient auth accepted, while the queue is asked whether the
+	 * declared SIZE fits its quota (IPC_QUEUE_QUOTA): its accounts. */
+	bool asking_quota;
+	uint64_t *quota_ids;
+	size_t quota_id_count;
 };
 
 static struct smtp_conn *smtp_conn_of(const struct conn *c)
@@ -55,6 +60,7 @@ static void smtp_free_state(struct conn *c)
 		return;
 	smtp_session_free(&sc->session);
 	free(sc->seals);
+	free(sc->quota_ids);
 	free(sc);
 	c->state = NULL;
 }
@@ -314,6 +320,58 @@ const struct front_protocol front_smtp_protocol = {
 	.per_ip_reply = "421 4.7.0 Too many connections from your address\r\n",
 };
 
+/*
+ * quota_ask asks the queue whether a message of the SIZE the client
+ * declared fits the quota of the recipient auth just accepted, sending
+ * auth's seal with it (the queue answers only about accounts auth named).
+ * Returns false when it was not asked (no SIZE, no queue, no memory): the
+ * recipient is then answered at once, and the quota is checked after DATA.
+ */
+static bool quota_ask(struct conn *c, const uint64_t *ids, size_t n, uint64_t expires,
+		      struct str mac)
+{
+	struct front *f = c->front;
+	struct smtp_conn *sc = smtp_conn_of(c);
+	uint64_t size = smtp_session_declared_size(sc->session);
+	if (size == 0 || f->queue == NULL || n == 0)
+		return false;
+	free(sc->quota_ids);
+	sc->quota_ids = malloc(n * sizeof(*ids));
+	if (sc->quota_ids == NULL)
+		return false;
+	memcpy(sc->quota_ids, ids, n * sizeof(*ids));
+	sc->quota_id_count = n;
+	struct buf b;
+	buf_init(&b, IPC_MAX_PAYLOAD);
+	ipc_put_u64(&b, size);
+	ipc_put_str(&b, str_from(sc->asked, sc->asked_len));
+	ipc_put_u64(&b, n);
+	for (size_t i = 0; i < n; i++)
+		ipc_put_u64(&b, ids[i]);
+	ipc_put_u64(&b, expires);
+	ipc_put_str(&b, mac);
+	sc->asking_quota = ipc_send_buf(f->queue, IPC_QUEUE_QUOTA, c->id, &b, -1) == 0;
+	buf_free(&b);
+	return sc->asking_quota;
+}
+
+/* quota_answered gives the recipient asked about its answer: 452 4.2.2
+ * when the queue says it is over its quota, else accepted. */
+static void quota_answered(struct conn *c, bool over)
+{
+	struct smtp_conn *sc = smtp_conn_of(c);
+	sc->asking_quota = false;
+	if (over)
+		smtp_session_rcpt_result(sc->session, SMTP_RCPT_OVER_QUOTA, NULL, 0);
+	else
+		smtp_session_rcpt_result(sc->session, SMTP_RCPT_OK, sc->quota_ids,
+					 sc->quota_id_count);
+	free(sc->quota_ids);
+	sc->quota_ids = NULL;
+	sc->quota_id_count = 0;
+	front_conn_resume(c);
+}
+
 void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg)
 {
 	struct ipc_reader r;
@@ -343,6 +401,8 @@ void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg)
 		st = SMTP_RCPT_RELAY_DENIED;
 	else if (ipc_reader_ok(&r) && status == IPC_RCPT_LOOP)
 		st = SMTP_RCPT_LOOP;
+	if (st == SMTP_RCPT_OK && quota_ask(c, ids, (size_t)n, expires, mac))
+		return;
 	smtp_session_rcpt_result(smtp_of(c), st, st == SMTP_RCPT_OK ? ids : NULL,
 				 st == SMTP_RCPT_OK ? (size_t)n : 0);
 	front_conn_resume(c);
@@ -354,6 +414,15 @@ void front_smtp_queue_message(struct front *f, const struct ipc_msg *msg)
 	char qid[IPC_QUEUE_MAX_ID + 1];
 	struct conn *c = front_conn_find(f, msg->id);
 
+	if (c != NULL && smtp_of(c) != NULL && smtp_conn_of(c)->asking_quota) {
+		/* The answer to IPC_QUEUE_QUOTA (asked at RCPT, before any
+		 * transaction begins at the queue). */
+		ipc_reader_init(&r, msg);
+		uint64_t status = ipc_get_u64(&r);
+		(void)ipc_get_str(&r, IPC_QUEUE_MAX_ID);
+		quota_answered(c, ipc_reader_ok(&r) && status == IPC_QUEUE_OVER_QUOTA);
+		return;
+	}
 	if (c == NULL || !c->in_txn)
 		return;
 	ipc_reader_init(&r, msg);
@@ -362,7 +431,10 @@ void front_smtp_queue_message(struct front *f, const struct ipc_msg *msg)
 	snprintf(qid, sizeof(qid), "%.*s", (int)id.len, id.ptr ? id.ptr : "");
 	c->in_txn = false;
 	c->txn_ended = false;
-	smtp_session_data_result(smtp_of(c), ipc_reader_ok(&r) && ok == IPC_QUEUE_OK, qid);
+	if (ipc_reader_ok(&r) && ok == IPC_QUEUE_OVER_QUOTA)
+		smtp_session_data_over_quota(smtp_of(c));
+	else
+		smtp_session_data_result(smtp_of(c), ipc_reader_ok(&r) && ok == IPC_QUEUE_OK, qid);
 	front_conn_resume(c);
 }
 
@@ -382,6 +454,10 @@ void front_smtp_queue_lost(struct front *f)
 {
 	for (struct conn *c = f->conns, *next; c != NULL; c = next) {
 		next = c->next;
+		/* No answer about the quota: the recipient is taken, and the
+		 * message then meets the queue's absence at DATA. */
+		if (smtp_of(c) != NULL && smtp_conn_of(c)->asking_quota)
+			quota_answered(c, false);
 		if (!c->in_txn || smtp_of(c) == NULL)
 			continue;
 		c->in_txn = false;

@@ -52,8 +52,8 @@ static const struct {
 	[IPC_DELIVER] = { "deliver", 3 * U64,
 			  IPC_STR_SIZE(IPC_DELIVER_MAX_KEY) + IPC_STR_SIZE(IPC_MAX_PATH) + U64,
 			  true, false },
-	[IPC_DELIVER_RESULT] = { "deliver-result", 3 * U64,
-				 2 * U64 + IPC_STR_SIZE(IPC_DELIVER_MAX_TEXT), false, false },
+	[IPC_DELIVER_RESULT] = { "deliver-result", 5 * U64,
+				 4 * U64 + IPC_STR_SIZE(IPC_DELIVER_MAX_TEXT), false, false },
 	[IPC_WORKER_IDLE] = { "worker-idle", 0, 0, false, false },
 	[IPC_WORKER_RETIRE] = { "worker-retire", 0, 0, false, false },
 	[IPC_WORKER_UNAVAILABLE] = { "worker-unavailable", U64, U64, false, false },
@@ -85,6 +85,12 @@ static const struct {
 	[IPC_PREAUTH_CLIENT] = { "preauth-client", 2 * U64, U64 + IPC_STR_SIZE(IPC_LOGIN_MAX_IP),
 				 false, false },
 	[IPC_TLS_CERT] = { "tls-cert", U64, U64, true, false },
+	[IPC_WORKER_QUOTA] = { "worker-quota", 2 * U64, 2 * U64, false, false },
+	[IPC_QUEUE_QUOTA] = { "queue-quota", 5 * U64,
+			      U64 + IPC_STR_SIZE(IPC_MAX_PATH) + U64 +
+				      U64 * IPC_RCPT_MAX_ACCOUNTS + U64 +
+				      IPC_STR_SIZE(TICKET_RCPT_MAC_SIZE),
+			      false, false },
 };
 #undef U64
 

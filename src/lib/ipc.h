@@ -40,12 +40,14 @@ enum ipc_kind {
 			       * auth's seal on them (expiry, MAC) */
 	IPC_QUEUE_DATA,       /* front -> queue: message bytes */
 	IPC_QUEUE_END,        /* front -> queue: ok */
-	IPC_QUEUE_RESULT,     /* queue -> front: ok, queue id */
+	IPC_QUEUE_RESULT,     /* queue -> front: status, queue id (also the
+			       * answer to IPC_QUEUE_QUOTA, with no id) */
 	IPC_WORKER_REQUEST,   /* queue -> master: account id */
 	IPC_WORKER_CONN,      /* master -> queue or worker: account id; fd */
 	IPC_DELIVER,          /* queue -> worker: key, sender, arrival; fd (the
 			       * message only: spool_message_body) */
-	IPC_DELIVER_RESULT,   /* worker -> queue: status, uid, text */
+	IPC_DELIVER_RESULT,   /* worker -> queue: status, uid, text, and the
+			       * account's quota limit and bytes used after it */
 	IPC_WORKER_IDLE,      /* worker -> master: may I exit? */
 	IPC_WORKER_RETIRE,    /* master -> worker: exit once your sessions end */
 	IPC_WORKER_UNAVAILABLE, /* master -> queue: account id has no store */
@@ -70,6 +72,11 @@ enum ipc_kind {
 	IPC_WORKER_DEFERRED,  /* master -> queue: account id, wait (ms), why: its
 			       * worker failed at start and is backing off */
 	IPC_TLS_CERT,         /* master -> spawner: 0; fd (the certificate chain, reloaded) */
+	IPC_WORKER_QUOTA,     /* worker -> queue: limit, used (its account's
+			       * quota, when the delivery link opens) */
+	IPC_QUEUE_QUOTA,      /* front -> queue: declared size, then the fields
+			       * of IPC_QUEUE_RCPT (sealed for the transaction
+			       * about to begin): does it fit? */
 	IPC_KIND_MAX,
 };
 
@@ -134,6 +141,9 @@ enum ipc_queue_flag {
 enum ipc_queue_status {
 	IPC_QUEUE_FAILED = 0,
 	IPC_QUEUE_OK = 1,
+	IPC_QUEUE_OVER_QUOTA = 2, /* every recipient's mailbox is full (the
+				   * message is not kept; or, to IPC_QUEUE_QUOTA,
+				   * this recipient's would be) */
 };
 
 /* IPC_DELIVER_RESULT: how a local delivery went. */

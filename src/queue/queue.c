@@ -10,6 +10,9 @@
  *	at once), retrying with a growing delay while it cannot be had and
  *	noting why in spool/why for `ravelin queue list`.  A message leaves
  *	the spool when every recipient has it.
+ *	Answers whether a message fits its recipients' quotas (at RCPT when
+ *	SIZE= is declared, and before accepting it) from the figures each
+ *	worker sends (queue-quota.c); the store refuses what does not fit.
  *	After a crash, every message in spool/q is delivered again; workers
  *	refuse a delivery key they have seen, so nothing is duplicated.
  * SECURITY
@@ -40,6 +43,7 @@
 #include "lib/uids.h"
 #include "lib/log.h"
 #include "lib/process.h"
+#include "queue-quota.h"
 #include "queue-rcpt.h"
 #include "spool.h"
 
@@ -157,6 +161,9 @@ struct queue {
 static struct queue q;
 
 static void dispatch_all(void);
+static void worker_warm(uint64_t account);
+static void txn_reply(struct ipc *front, uint64_t id, enum ipc_queue_status status,
+		      const char *qid);
 
 /* --- receiving from fronts ------------------------------------------- */
 
@@ -268,7 +275,52 @@ static void txn_rcpt(struct ipc *front, const struct ipc_msg *msg)
 		t->rcpts[t->rcpt_count].account = account;
 		t->rcpts[t->rcpt_count].address = str_from(copy, rc.address.len);
 		t->rcpt_count++;
+		worker_warm(account);
 	}
+}
+
+/*
+ * quota_ask answers a pre-auth process that asks at RCPT whether a message
+ * of the size MAIL FROM declared fits the recipient's quota: the payload
+ * is the size, then the recipient as IPC_QUEUE_RCPT has it, sealed for
+ * the transaction the link begins next (so a pre-auth process learns
+ * nothing of accounts auth did not name to it).  IPC_QUEUE_OVER_QUOTA when
+ * no account of the recipient has room, IPC_QUEUE_OK otherwise (unknown
+ * figures included: the check after DATA and the store's come later);
+ * an account not known yet gets its worker started, so its figures are
+ * here by the end of DATA.
+ */
+static void quota_ask(struct ipc *front, struct front_link *link, const struct ipc_msg *msg)
+{
+	static struct queue_rcpt rc;
+	uint64_t size;
+	enum ipc_queue_status status = IPC_QUEUE_OK;
+
+	memcpy(&size, msg->payload, sizeof(size));
+	struct ipc_msg rcpt = *msg;
+	rcpt.payload += sizeof(size);
+	rcpt.len -= sizeof(size);
+	struct queue_rcpt_origin origin = { .peer = ipc_peer_name(front), .serial = link->serial,
+					    .txn = link->txns };
+	if (!q.have_rcpt_key ||
+	    queue_rcpt_read(q.rcpt_key, &rcpt, &origin, (uint64_t)time(NULL), &rc) < 0) {
+		status = IPC_QUEUE_FAILED;
+	} else {
+		size_t over = 0;
+		for (size_t i = 0; i < rc.account_count; i++) {
+			enum queue_quota_fit fit = queue_quota_fit(rc.accounts[i], size);
+			over += fit == QUEUE_QUOTA_OVER;
+			if (fit == QUEUE_QUOTA_UNKNOWN)
+				worker_warm(rc.accounts[i]);
+		}
+		if (over == rc.account_count) {
+			status = IPC_QUEUE_OVER_QUOTA;
+			log_info("<%.*s>: a message of %llu bytes would pass its quota (%s)",
+				 (int)rc.address.len, rc.address.ptr, (unsigned long long)size,
+				 ipc_peer_name(front));
+		}
+	}
+	txn_reply(front, msg->id, status, "");
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -324,11 +376,13 @@ static void txn_data(struct ipc *front, const struct ipc_msg *msg)
 
 static void load_message(const char *qid, void *ctx);
 
-static void txn_reply(struct ipc *front, uint64_t id, bool ok, const char *qid)
+static void txn_reply(struct ipc *front, uint64_t id, enum ipc_queue_status status,
+		      const char *qid)
 {
+	bool ok = status == IPC_QUEUE_OK;
 	struct buf out;
 	buf_init(&out, 128);
-	ipc_put_u64(&out, ok ? IPC_QUEUE_OK : IPC_QUEUE_FAILED);
+	ipc_put_u64(&out, status);
 	ipc_put_str(&out, str_c(ok ? qid : ""));
 	/* Not lost if it cannot be sent: a durable message is delivered all
 	 * the same; the client, with no answer, sends it again (RFC 5321 6.1
@@ -371,11 +425,31 @@ static void commit_group(struct ev_timer *timer, void *ctx)
 				 (int)t->mail_from.len, t->mail_from.data ? t->mail_from.data : "",
 				 (unsigned long long)t->bytes, t->rcpt_count);
 		if (t->front != NULL)
-			txn_reply(t->front, t->id, ok[i], qid);
+			txn_reply(t->front, t->id, ok[i] ? IPC_QUEUE_OK : IPC_QUEUE_FAILED, qid);
 		txn_free(t, !ok[i]);
 		if (ok[i])
 			load_message(qid, NULL);
 	}
+}
+
+/*
+ * txn_over_quota is true when the message fits in none of its recipients'
+ * quotas as their workers last told them: it is then refused (552 5.2.2)
+ * and nothing is kept.  When only some are full it is accepted: those
+ * recipients' deliveries are refused by their store and wait in the queue
+ * with the reason shown (`ravelin queue list`), retried with the usual
+ * growing delay, so room made in time still gets the message.
+ */
+static bool txn_over_quota(const struct txn *t)
+{
+	for (size_t i = 0; i < t->rcpt_count; i++)
+		if (queue_quota_fit(t->rcpts[i].account, t->bytes) != QUEUE_QUOTA_OVER)
+			return false;
+	log_info("%s: refused from <%.*s>: %llu bytes do not fit in the quota of any of its %zu "
+		 "recipients", t->qid, (int)t->mail_from.len,
+		 t->mail_from.data ? t->mail_from.data : "", (unsigned long long)t->bytes,
+		 t->rcpt_count);
+	return true;
 }
 
 static void txn_end(struct ipc *front, const struct ipc_msg *msg)
@@ -389,9 +463,14 @@ static void txn_end(struct ipc *front, const struct ipc_msg *msg)
 	bool ok = ok_in == IPC_QUEUE_OK && !t->failed && t->rcpt_count > 0;
 	if (ok && !t->header_written && txn_write_header(t) < 0)
 		ok = false;
+	if (ok && txn_over_quota(t)) {
+		txn_free(t, true);
+		txn_reply(front, msg->id, IPC_QUEUE_OVER_QUOTA, "");
+		return;
+	}
 	if (!ok || q.commit_count == QUEUE_MAX_GROUP_COMMIT) {
 		txn_free(t, true);
-		txn_reply(front, msg->id, false, "");
+		txn_reply(front, msg->id, IPC_QUEUE_FAILED, "");
 		return;
 	}
 	t->committing = true;
@@ -429,6 +508,9 @@ static void front_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 		return;
 	case IPC_QUEUE_END:
 		txn_end(ipc, msg);
+		return;
+	case IPC_QUEUE_QUOTA:
+		quota_ask(ipc, ctx, msg);
 		return;
 	default:
 		break;
@@ -719,6 +801,30 @@ static void dispatch_now(struct ev_timer *t, void *ctx)
 		release_idle();
 }
 
+/*
+ * worker_warm asks master for account's worker when the queue has no
+ * quota figures for it, so that they are here (IPC_WORKER_QUOTA) before
+ * the message ends; only within QUEUE_MAX_WORKERS, and never for an
+ * account whose worker backs off or is being let go.  A link it opens with
+ * nothing to deliver is let go like any idle one.
+ */
+static void worker_warm(uint64_t account)
+{
+	if (q.master == NULL || queue_quota_fit(account, 0) != QUEUE_QUOTA_UNKNOWN)
+		return;
+	for (struct wlink *w = q.links; w != NULL; w = w->next)
+		if (w->account == account)
+			return;
+	if (workers_held() >= QUEUE_MAX_WORKERS)
+		return;
+	struct wlink *w = link_for(account);
+	if (w == NULL)
+		return;
+	w->last_used = ev_now(q.ev);
+	w->requested = ipc_send(q.master, IPC_WORKER_REQUEST, account, &account,
+				sizeof(account), -1) == 0;
+}
+
 /* dispatch_all runs once per loop turn however often it is asked for. */
 static void dispatch_all(void)
 {
@@ -735,8 +841,11 @@ static void worker_result(struct wlink *w, const struct ipc_msg *msg)
 	uint64_t status = ipc_get_u64(&r);
 	uint64_t uid = ipc_get_u64(&r);
 	struct str text = ipc_get_str(&r, IPC_DELIVER_MAX_TEXT);
+	uint64_t limit = ipc_get_u64(&r);
+	uint64_t used = ipc_get_u64(&r);
 	if (!ipc_reader_ok(&r))
 		return;
+	queue_quota_note(w->account, limit, used);
 	struct inflight **pp = &w->inflight;
 	while (*pp != NULL && (*pp)->seq != msg->id)
 		pp = &(*pp)->next;
@@ -779,6 +888,12 @@ static void worker_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 	struct wlink *w = ctx;
 	if (msg->kind == IPC_DELIVER_RESULT) {
 		worker_result(w, msg);
+		return;
+	}
+	if (msg->kind == IPC_WORKER_QUOTA) {
+		uint64_t quota[2];
+		memcpy(quota, msg->payload, sizeof(quota));
+		queue_quota_note(w->account, quota[0], quota[1]);
 		return;
 	}
 	log_error("unexpected %s message from %s", ipc_kind_name(msg->kind), ipc_peer_name(ipc));

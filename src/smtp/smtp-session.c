@@ -409,6 +409,7 @@ static enum consume cmd_mail(struct smtp_session *s, const struct smtp_command *
 	s->txn.mail_from = from;
 	s->txn.body_8bitmime = cmd->body == SMTP_BODY_8BITMIME;
 	s->txn.smtputf8 = cmd->smtputf8;
+	s->txn.declared_size = cmd->size_given ? (uint64_t)cmd->size : 0;
 	output_line(s, "250 2.1.0 Ok");
 	return CONSUME_LINE;
 }
@@ -838,6 +839,7 @@ void smtp_session_rcpt_result(struct smtp_session *s, enum smtp_rcpt_status stat
 		[SMTP_RCPT_TEMPFAIL] = "the look-up failed for now",
 		[SMTP_RCPT_RELAY_DENIED] = "not one of our domains (relay)",
 		[SMTP_RCPT_LOOP] = "its aliases loop",
+		[SMTP_RCPT_OVER_QUOTA] = "the declared size is over its quota",
 	};
 	if (status != SMTP_RCPT_OK && (size_t)status < sizeof(why) / sizeof(why[0]) &&
 	    why[status] != NULL)
@@ -860,6 +862,10 @@ void smtp_session_rcpt_result(struct smtp_session *s, enum smtp_rcpt_status stat
 		/* Permanent: retrying would meet the same aliases. */
 		reply_error(s, "550 5.4.6 <%.*s>: Recipient address rejected: aliases loop",
 			    (int)addr.len, addr.ptr);
+		return;
+	case SMTP_RCPT_OVER_QUOTA:
+		/* Temporary (RFC 1870 6.1): room may be made in the mailbox. */
+		output_line(s, "452 4.2.2 <%.*s>: Mailbox full", (int)addr.len, addr.ptr);
 		return;
 	case SMTP_RCPT_TEMPFAIL:
 	default:
@@ -944,6 +950,25 @@ void smtp_session_data_result(struct smtp_session *s, bool ok, const char *queue
 		log_info("%s: message not accepted: %s", s->remote_ip,
 			 refused != REFUSE_NONE ? "it could not be passed to the queue"
 						: "the queue did not take it");
+}
+
+void smtp_session_data_over_quota(struct smtp_session *s)
+{
+	if (s->wait != WAIT_DATA || s->refused != REFUSE_NONE) {
+		smtp_session_data_result(s, false, NULL);
+		return;
+	}
+	s->wait = WAIT_NONE;
+	uint64_t size = s->message_size;
+	txn_reset(s);
+	log_info("%s: message refused: %" PRIu64 " bytes do not fit any recipient's quota",
+		 s->remote_ip, size);
+	output_line(s, "552 5.2.2 Mailbox full");
+}
+
+uint64_t smtp_session_declared_size(const struct smtp_session *s)
+{
+	return s->txn_pool != NULL ? s->txn.declared_size : 0;
 }
 
 void smtp_session_tls_started(struct smtp_session *s)

@@ -60,6 +60,8 @@ enum smtp_rcpt_status {
 	SMTP_RCPT_TEMPFAIL,       /* 451 4.3.0 (look-up not possible now) */
 	SMTP_RCPT_RELAY_DENIED,   /* 554 5.7.1 (not our domain, no login) */
 	SMTP_RCPT_LOOP,           /* 550 5.4.6 (aliases that loop) */
+	SMTP_RCPT_OVER_QUOTA,     /* 452 4.2.2 (the declared SIZE does not fit
+				   * the mailbox's quota; RFC 3463 4.2.2) */
 };
 
 /* One accepted recipient of the current transaction. */
@@ -75,6 +77,7 @@ struct smtp_transaction {
 	size_t rcpt_count;
 	bool body_8bitmime;
 	bool smtputf8;
+	uint64_t declared_size;   /* MAIL FROM's SIZE= (RFC 1870); 0: not given */
 };
 
 struct smtp_callbacks {
@@ -124,6 +127,14 @@ void smtp_session_rcpt_result(struct smtp_session *session, enum smtp_rcpt_statu
 			      const uint64_t *accounts, size_t account_count);
 /* ok: the message is durable (250, with queue_id in the text); else 451. */
 void smtp_session_data_result(struct smtp_session *session, bool ok, const char *queue_id);
+/* The message does not fit any recipient's quota: 552 5.2.2 (RFC 1870
+ * 6.2: over a mailbox's limit after DATA); nothing was kept.  Answers as
+ * smtp_session_data_result(false) would when the message was refused
+ * already (too big, aborted). */
+void smtp_session_data_over_quota(struct smtp_session *session);
+/* The SIZE= of the transaction under way (0: none declared, or no
+ * transaction): what a recipient's quota is checked against at RCPT. */
+uint64_t smtp_session_declared_size(const struct smtp_session *session);
 /* TLS is up: forget HELO/EHLO and any transaction (RFC 3207 4.2). */
 void smtp_session_tls_started(struct smtp_session *session);
 /* The idle or total time ran out: outputs 421 4.4.2 and calls close. */

@@ -36,6 +36,7 @@ struct fake {
 	bool pending_tls;
 	bool data_begin_fails;
 	bool data_result_fails;
+	bool data_over_quota;    /* answer data_end with 552 5.2.2 */
 	int data_chunk_fail_after; /* fail the n-th data_chunk call (1-based) */
 	char last_address[300];
 	size_t last_rcpt_count;
@@ -52,6 +53,8 @@ static enum smtp_rcpt_status lookup_status(const char *address)
 		return SMTP_RCPT_RELAY_DENIED;
 	if (strncmp(address, "loop", 4) == 0)
 		return SMTP_RCPT_LOOP;
+	if (strncmp(address, "full", 4) == 0)
+		return SMTP_RCPT_OVER_QUOTA;
 	return SMTP_RCPT_OK;
 }
 
@@ -66,7 +69,10 @@ static void answer_rcpt(struct fake *f)
 static void answer_data(struct fake *f)
 {
 	f->pending_data = false;
-	smtp_session_data_result(f->s, !f->data_result_fails, "Q1");
+	if (f->data_over_quota)
+		smtp_session_data_over_quota(f->s);
+	else
+		smtp_session_data_result(f->s, !f->data_result_fails, "Q1");
 }
 
 static void answer_tls(struct fake *f)
@@ -806,6 +812,32 @@ static void test_relay_and_loop_refused(void **state)
 	fake_free(&f);
 }
 
+/* A full mailbox: 452 4.2.2 at RCPT (temporary, not a client error), the
+ * declared SIZE kept for the caller to check; 552 5.2.2 after DATA, and
+ * the session goes on. */
+static void test_over_quota(void **state)
+{
+	struct fake f;
+	struct smtp_settings set = default_settings();
+	(void)state;
+
+	fake_init(&f, &set);
+	assert_int_equal(smtp_session_declared_size(f.s), 0);
+	run(&f, "EHLO c.example\r\nMAIL FROM:<a@b.c> SIZE=1234\r\nRCPT TO:<full@x.y>\r\n"
+		"RCPT TO:<r1@x.y>\r\n");
+	assert_int_equal(smtp_session_declared_size(f.s), 1234);
+	char *got = take_out(&f);
+	assert_non_null(strstr(got, "250 2.1.0 Ok\r\n452 4.2.2 <full@x.y>: Mailbox full\r\n"
+				    "250 2.1.5 Ok\r\n"));
+	free(got);
+	f.data_over_quota = true;
+	run(&f, "DATA\r\nx\r\n.\r\nMAIL FROM:<a@b.c>\r\n");
+	expect_out(&f, "354 End data with <CR><LF>.<CR><LF>\r\n552 5.2.2 Mailbox full\r\n"
+		       "250 2.1.0 Ok\r\n");
+	assert_int_equal(smtp_session_declared_size(f.s), 0);
+	fake_free(&f);
+}
+
 static void test_sequence_errors(void **state)
 {
 	struct fake f;
@@ -1034,6 +1066,7 @@ int main(void)
 		cmocka_unit_test(test_error_limit),
 		cmocka_unit_test(test_misc_commands),
 		cmocka_unit_test(test_relay_and_loop_refused),
+		cmocka_unit_test(test_over_quota),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

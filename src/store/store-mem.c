@@ -255,7 +255,8 @@ static uint64_t account_bytes(const struct mem_state *st)
 	return used;
 }
 
-/* mem_quota_check refuses adding bytes past the quota (APPEND and COPY). */
+/* mem_quota_check refuses adding bytes past the quota (APPEND, COPY and
+ * deliveries). */
 int mem_quota_check(struct mem_store *s, uint64_t adding, const char **error_r)
 {
 	const struct mem_state *st = &s->account->state;
@@ -385,6 +386,12 @@ static int batch_add(struct mem_store *s, const char *mailbox, const char *key,
 	struct mem_mailbox *b = mem_mailbox_find(s, mailbox);
 	if (b == NULL)
 		return mem_fail(s, error_r, "store: no such mailbox: %s", mailbox);
+	/* A delivery past the quota is refused (APPEND checks its whole set). */
+	if (key != NULL) {
+		int ret = mem_quota_check(s, msg->size, error_r);
+		if (ret != STORE_OK)
+			return ret;
+	}
 	if (s->batch_count == STORE_BATCH_MAX)
 		return mem_fail(s, error_r, "store: batch is full (%d messages)", STORE_BATCH_MAX);
 	if (blob_hash(iov, iovcnt, m.hash, &size, &error) < 0)

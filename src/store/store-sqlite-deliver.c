@@ -194,7 +194,32 @@ int sqlite_batch_begin(struct store *store, const char **error_r)
 	if (db_run(s, STMT_BEGIN_IMMEDIATE, error_r) < 0)
 		return -1;
 	s->in_batch = true;
+	s->quota_read = false;
 	return 0;
+}
+
+/* batch_quota_check refuses a delivery of adding bytes past the quota:
+ * the limit and what is used are read at the batch's first delivery, and
+ * what the batch stores is counted on (batch_add), as quota_check would
+ * find it in the transaction. */
+static int batch_quota_check(struct sqlite_store *s, uint64_t adding, const char **error_r)
+{
+	if (!s->quota_read) {
+		int64_t limit, used = 0;
+		if (db_query_int(s, STMT_QUOTA_LIMIT, NULL, &limit, error_r) < 0 ||
+		    (limit > 0 && db_query_int(s, STMT_QUOTA_USED, NULL, &used, error_r) < 0))
+			return STORE_ERROR;
+		s->quota_limit = limit > 0 ? (uint64_t)limit : 0;
+		s->quota_used = used > 0 ? (uint64_t)used : 0;
+		s->quota_read = true;
+	}
+	if (s->quota_limit == 0)
+		return STORE_OK;
+	if (adding > s->quota_limit || s->quota_used > s->quota_limit - adding) {
+		*error_r = "Quota exceeded";
+		return STORE_OVER_QUOTA;
+	}
+	return STORE_OK;
 }
 
 /* pending_reserve makes room for one more file in the batch, refusing past
@@ -241,6 +266,14 @@ static int batch_add(struct sqlite_store *s, const char *mailbox, const char *de
 		*duplicate_r = true;
 		return 0;
 	}
+	/* A delivery past the quota is refused before anything is written
+	 * (APPEND checks its whole set in sqlite_append; a repeated delivery
+	 * is answered above, so a crash's redelivery is never refused). */
+	if (delivery_key != NULL) {
+		int ret = batch_quota_check(s, msg->size, error_r);
+		if (ret != STORE_OK)
+			return ret;
+	}
 	/* Checked before any file is written (deliver_locked checks again). */
 	if (mailbox_require(s, mailbox, &mb, error_r) < 0 || pending_reserve(s, error_r) < 0)
 		return -1;
@@ -273,6 +306,8 @@ static int batch_add(struct sqlite_store *s, const char *mailbox, const char *de
 		return -1;
 	}
 	s->pending_count++;
+	if (s->quota_read)
+		s->quota_used += size;
 	return 0;
 }
 

@@ -253,10 +253,11 @@ static int sqlite_open(const char *dir, struct store **store_r, const char **err
 }
 
 /*
- * quota_check refuses adding bytes past the account's limit (APPEND and
- * COPY).  Deliveries are not checked: the SMTP side would first have to
- * answer 452 before accepting the message, which it does not do yet.  What
- * is used is a scan of the message sizes, made only when there is a limit.
+ * quota_check refuses adding bytes past the account's limit (APPEND, COPY
+ * and deliveries: the SMTP side answers 452/552 from the worker's figures
+ * first, this is the check nothing passes).  What is used is a scan of the
+ * message sizes, made only when there is a limit; inside a batch it counts
+ * the batch's own deliveries too (same transaction).
  */
 int quota_check(struct sqlite_store *s, uint64_t adding, const char **error_r)
 {

@@ -123,6 +123,10 @@ struct sqlite_store {
 	bool in_batch;
 	struct blob_pending *pending;
 	size_t pending_count, pending_cap;
+	/* The quota read once per batch (quota_read), then counted up by the
+	 * batch's own deliveries: no sum over the messages per delivery. */
+	bool quota_read;
+	uint64_t quota_limit, quota_used;
 	/* The index text of the batch's deliveries, indexed at the commit:
 	 * FTS5 writes out its pending terms at every SAVEPOINT, so indexing
 	 * inside each delivery's savepoint costs twice as much. */

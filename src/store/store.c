@@ -230,10 +230,11 @@ int store_deliver(struct store *store, const char *mailbox, const char *delivery
 	*duplicate_r = false;
 	if (store_batch_begin(store, error_r) < 0)
 		return -1;
-	if (store_batch_deliver(store, mailbox, delivery_key, iov, iovcnt, msg, internal_date,
-				uid_r, duplicate_r, error_r) < 0) {
+	int ret = store_batch_deliver(store, mailbox, delivery_key, iov, iovcnt, msg,
+				      internal_date, uid_r, duplicate_r, error_r);
+	if (ret < 0) {
 		store_batch_abort(store);
-		return -1;
+		return ret == STORE_OVER_QUOTA ? ret : -1;
 	}
 	if (store_batch_commit(store, error_r) < 0) {
 		*uid_r = 0;

@@ -108,8 +108,10 @@ void store_mailbox_list_free(struct store_mailbox **list, size_t count);
  * (queue id + recipient): a second call with a key already stored changes
  * nothing, sets *duplicate_r and gives the first delivery's UID, so a
  * delivery repeated after a crash never duplicates a message.
- * Returns 0 once the message is durable, or -1 with *error_r.  It is a
- * batch of one (below), so it fails while a batch is open.
+ * Returns 0 once the message is durable, STORE_OVER_QUOTA (nothing
+ * stored) when it would pass the account's quota (a duplicate never
+ * does), or -1 with *error_r.  It is a batch of one (below), so it fails
+ * while a batch is open.
  */
 int store_deliver(struct store *store, const char *mailbox, const char *delivery_key,
 		  const struct iovec *iov, int iovcnt, const struct mime_message *msg,
@@ -136,7 +138,9 @@ int store_deliver(struct store *store, const char *mailbox, const char *delivery
  * answers, but nothing it adds is durable, or may be acknowledged, before
  * store_batch_commit returns 0.  A key already stored, before or earlier in
  * the same batch, is a duplicate: nothing is added and *uid_r is the first
- * delivery's UID.  A delivery that fails (-1, e.g. an unknown mailbox)
+ * delivery's UID.  A delivery that would pass the quota (counting what the
+ * batch added before it) returns STORE_OVER_QUOTA.  A delivery that fails
+ * (-1, e.g. an unknown mailbox, or STORE_OVER_QUOTA)
  * leaves no trace and the rest of the batch intact; the others may go on
  * and be committed.  The UIDs and MODSEQs a batch gives out are the
  * mailbox's next ones in call order, exactly as separate store_deliver

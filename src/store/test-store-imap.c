@@ -773,6 +773,24 @@ static void test_changes(void **state)
 
 /* ---------- quota ---------- */
 
+static const char *last_error;
+
+/* deliver_quota delivers text under key; the store's status. */
+static int deliver_quota(struct store *store, const char *key, const char *text)
+{
+	struct parsed p;
+	const char *error = NULL;
+	uint32_t uid;
+	bool dup;
+
+	parse(&p, text);
+	int ret = store_deliver(store, "INBOX", key, &p.iov, 1, p.msg, 1700000000, &uid, &dup,
+				&error);
+	last_error = error;
+	parsed_free(&p);
+	return ret;
+}
+
 static void test_quota(void **state)
 {
 	struct test_dir *d = *state;
@@ -810,10 +828,39 @@ static void test_quota(void **state)
 				    &dst, &copied, &error), STORE_OK);
 	free(src);
 	free(dst);
-	/* Delivery is not refused (the SMTP side cannot say 452 yet). */
-	put(store, "INBOX", plain);
+	/* A delivery past the quota is refused and stores nothing; one that
+	 * fits goes; a key delivered before is a duplicate, never refused. */
+	uint64_t before;
+	assert_int_equal(store_quota_get(store, &limit, &before, &error), STORE_OK);
+	uint32_t inbox_before = box(store, "INBOX").messages;
+	assert_int_equal(deliver_quota(store, "over1", alternative), STORE_OVER_QUOTA);
+	assert_string_equal(last_error, "Quota exceeded");
+	assert_int_equal(box(store, "INBOX").messages, inbox_before);
 	assert_int_equal(store_quota_get(store, &limit, &used, &error), STORE_OK);
-	assert_true(used > limit);
+	assert_int_equal(used, before);
+	assert_int_equal(store_quota_set(store, 0, &error), STORE_OK);
+	assert_int_equal(deliver_quota(store, "fits1", plain), STORE_OK);
+	assert_int_equal(store_quota_set(store, used, &error), STORE_OK);
+	assert_int_equal(deliver_quota(store, "fits1", plain), STORE_OK);
+	assert_int_equal(deliver_quota(store, "over2", plain), STORE_OVER_QUOTA);
+	/* In a batch, what the batch added counts: the second one is over. */
+	assert_int_equal(store_quota_get(store, &limit, &used, &error), STORE_OK);
+	assert_int_equal(store_quota_set(store, used + strlen(plain) + 1, &error), STORE_OK);
+	struct parsed p1, p2;
+	uint32_t u1, u2;
+	bool dup;
+	parse(&p1, plain);
+	parse(&p2, plain);
+	assert_int_equal(store_batch_begin(store, &error), 0);
+	assert_int_equal(store_batch_deliver(store, "INBOX", "b1", &p1.iov, 1, p1.msg, 1, &u1,
+					     &dup, &error), STORE_OK);
+	assert_int_equal(store_batch_deliver(store, "INBOX", "b2", &p2.iov, 1, p2.msg, 1, &u2,
+					     &dup, &error), STORE_OVER_QUOTA);
+	assert_int_equal(store_batch_commit(store, &error), 0);
+	parsed_free(&p1);
+	parsed_free(&p2);
+	assert_int_equal(store_quota_set(store, strlen(plain) + strlen(latin1) + room, &error),
+			 STORE_OK);
 	store_close(&store);
 
 	store = new_store(d);

@@ -22,7 +22,8 @@
  *	without Landlock the kernel refuses it other accounts' files and
  *	signals to other workers.
  *	Messages to deliver arrive as sealed memfds holding the message only
- *	(never the spool file, whose envelope names every recipient).
+ *	(never the spool file, whose envelope names every recipient).  The
+ *	queue learns the account's quota figures from it, nothing more.
  */
 #include "worker.h"
 
@@ -60,6 +61,10 @@
 /* How often the worker returns cached memory (SQLite's page cache, free
  * heap) to the system. */
 #define WORKER_TRIM_INTERVAL_MS 30000
+/* How stale the worker lets its quota figures get while it has no limit
+ * (then it skips the sum of sizes after each batch): a quota the
+ * administrator sets while deliveries flow is seen within a minute. */
+#define WORKER_QUOTA_REFRESH_MS 60000
 /* Deliveries made durable by one commit (group commit). */
 #define WORKER_MAX_BATCH 256
 /* IPC_DELIVER's fields, as the queue sends them. */
@@ -101,6 +106,11 @@ struct worker {
 	uint64_t last_trim;
 	struct pending *batch_head, **batch_tail;
 	unsigned batch_count;
+	/* The account's quota as the queue is told it (IPC_WORKER_QUOTA,
+	 * IPC_DELIVER_RESULT), so that SMTP can refuse a message before it is
+	 * accepted; the store refuses it anyway. */
+	uint64_t quota_limit, quota_used;
+	uint64_t quota_read_at;
 };
 
 static struct worker w;
@@ -192,6 +202,27 @@ out:
 	return result;
 }
 
+/* quota_refresh reads the account's quota from the store (not while a
+ * batch is open); kept as it was if the store cannot say.  Called when a
+ * delivery link opens and after each batch of an account with a quota (or
+ * WORKER_QUOTA_REFRESH_MS after the last reading), so the sum of sizes is
+ * made where a limit asks for it. */
+static void quota_refresh(bool always)
+{
+	const char *error;
+	uint64_t limit, used;
+	if (!always && w.quota_limit == 0 &&
+	    ev_now(w.ev) - w.quota_read_at < WORKER_QUOTA_REFRESH_MS)
+		return;
+	w.quota_read_at = ev_now(w.ev);
+	if (store_quota_get(w.store, &limit, &used, &error) != STORE_OK) {
+		log_warn("the quota cannot be read: %s", error);
+		return;
+	}
+	w.quota_limit = limit;
+	w.quota_used = used;
+}
+
 static void maybe_exit(void);
 static void ask_to_exit(void);
 static void link_gone(struct link *l);
@@ -248,6 +279,7 @@ static void run_batch(struct ev_timer *timer, void *ctx)
 				snprintf(p->error, sizeof(p->error), "%s", error);
 			}
 	}
+	quota_refresh(false);
 	while (list != NULL) {
 		struct pending *p = list;
 		list = p->next;
@@ -258,6 +290,8 @@ static void run_batch(struct ev_timer *timer, void *ctx)
 			ipc_put_u64(&out, p->status == IPC_DELIVER_OK ? p->uid : 0);
 			ipc_put_str(&out, str_sub(str_c(p->status == IPC_DELIVER_OK ? "" : p->error),
 						  0, IPC_DELIVER_MAX_TEXT));
+			ipc_put_u64(&out, w.quota_limit);
+			ipc_put_u64(&out, w.quota_used);
 			if (ipc_send_buf(p->link->ipc, IPC_DELIVER_RESULT, p->id, &out, -1) < 0)
 				link_lost_answer(p->link);
 			buf_free(&out);
@@ -289,6 +323,8 @@ static void deliver_request(struct link *l, const struct ipc_msg *msg)
 					  ? IPC_DELIVER_TEMPFAIL : IPC_DELIVER_PERMFAIL);
 		ipc_put_u64(&out, 0);
 		ipc_put_str(&out, STR("malformed or too many delivery requests"));
+		ipc_put_u64(&out, w.quota_limit);
+		ipc_put_u64(&out, w.quota_used);
 		if (ipc_send_buf(l->ipc, IPC_DELIVER_RESULT, msg->id, &out, -1) < 0)
 			link_lost_answer(l);
 		buf_free(&out);
@@ -440,6 +476,12 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		w.links++;
 		w.idle_asked = false;
 		w.last_activity = ev_now(w.ev);
+		/* The queue learns the quota before its first delivery (it may
+		 * be asked at RCPT); a batch may be open only inside run_batch. */
+		quota_refresh(true);
+		uint64_t quota[2] = { w.quota_limit, w.quota_used };
+		if (ipc_send(l->ipc, IPC_WORKER_QUOTA, 0, quota, sizeof(quota), -1) < 0)
+			log_warn("the queue was not told the quota: its link is full");
 		return;
 	}
 	case IPC_SESSION: {
