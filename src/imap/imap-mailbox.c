@@ -14,6 +14,7 @@
 
 #include "imap-flags.h"
 #include "imap-match.h"
+#include "imap-format/imap-message.h"
 #include "lib/log.h"
 #include "mail/mime.h"
 
@@ -587,34 +588,9 @@ static int parse_date_time(struct str v, int64_t *time_r)
 	return 0;
 }
 
-/* A message whose MIME structure passes the parser's limits is stored as
- * one opaque part (as delivery does), never refused. */
-struct opaque {
-	struct mime_message msg;
-	struct mime_part part;
-	char bs[128];
-};
-
-static void opaque_structure(struct opaque *o, uint64_t size)
-{
-	memset(o, 0, sizeof(*o));
-	snprintf(o->bs, sizeof(o->bs), "(\"application\" \"octet-stream\" NIL NIL NIL \"7bit\" %llu)",
-		 (unsigned long long)size);
-	o->part.section = STR("");
-	o->part.body_size = size;
-	o->part.content_type = STR("application/octet-stream");
-	o->msg.parts = &o->part;
-	o->msg.part_count = 1;
-	o->msg.envelope = STR("(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
-	o->msg.body = str_c(o->bs);
-	o->msg.bodystructure = str_c(o->bs);
-	o->msg.date = -1;
-	o->msg.size = size;
-}
-
 struct append_one {
 	struct mime_parser *parser;
-	struct opaque *opaque;
+	struct imap_message_opaque *opaque; /* a message the parser refuses */
 	struct iovec iov;
 };
 
@@ -626,7 +602,9 @@ static void append_free(struct append_one *a, size_t n)
 	}
 }
 
-/* append_parse fills the store's message from a literal's content. */
+/* append_parse fills the store's message from a literal's content; one the
+ * MIME parser refuses is stored as one opaque part (as delivery does), never
+ * refused. */
 static int append_parse(struct append_one *a, struct str content, struct store_append_msg *m)
 {
 	struct mime_limits limits;
@@ -644,7 +622,7 @@ static int append_parse(struct append_one *a, struct str content, struct store_a
 		a->opaque = malloc(sizeof(*a->opaque));
 		if (a->opaque == NULL)
 			return -1;
-		opaque_structure(a->opaque, content.len);
+		imap_message_opaque(a->opaque, content.len);
 		m->msg = &a->opaque->msg;
 	}
 	m->iov = &a->iov;
