@@ -1,12 +1,12 @@
 /* imap-message: a message's ENVELOPE, BODY, BODYSTRUCTURE (see imap-message.h). */
 #include "imap-message.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "imap-bodystructure.h"
 #include "imap-envelope.h"
 #include "mail/mime-tree.h"
-
-#include <stdio.h>
-#include <string.h>
 
 int imap_message_answers_write(const struct mime_message *msg, struct imap_message_answers *a)
 {

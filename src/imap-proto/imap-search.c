@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#include "imap-quote.h"
+
 #define ERR_MISSING_KEY "Missing search key"
 #define ERR_MISSING_ARG "Missing search key argument"
 #define ERR_UNKNOWN_KEY "Unknown search key"
@@ -415,30 +417,6 @@ int imap_search_parse(struct pool *pool, const struct imap_arg *args, size_t cou
 	return IMAP_SEARCH_OK;
 }
 
-/* print_string writes s quoted, or as a literal when quoting cannot hold it. */
-static int print_string(struct buf *out, struct str s)
-{
-	bool literal = false;
-	for (size_t i = 0; i < s.len; i++) {
-		unsigned char ch = (unsigned char)s.ptr[i];
-		if (ch == '\r' || ch == '\n' || ch == '\0' || ch >= 0x80)
-			literal = true;
-	}
-	/* Not imap_quote_string (src/mail): that would link the mail library,
-	 * and ICU with it, into the pre-login front. */
-	if (literal)
-		return buf_printf(out, "{%zu}\r\n", s.len) < 0 || buf_append_str(out, s) < 0 ? -1 : 0;
-	if (buf_putc(out, '"') < 0)
-		return -1;
-	for (size_t i = 0; i < s.len; i++) {
-		if ((s.ptr[i] == '"' || s.ptr[i] == '\\') && buf_putc(out, '\\') < 0)
-			return -1;
-		if (buf_putc(out, s.ptr[i]) < 0)
-			return -1;
-	}
-	return buf_putc(out, '"');
-}
-
 /* key_name is the canonical name of a key type. */
 static const char *key_name(enum imap_search_type type)
 {
@@ -489,12 +467,12 @@ static int print_key(const struct imap_search_key *key, struct buf *out, bool to
 	case KA_NONE:
 		return 0;
 	case KA_STRING:
-		return buf_putc(out, ' ') < 0 ? -1 : print_string(out, key->value);
+		return buf_putc(out, ' ') < 0 ? -1 : imap_quote_canonical(out, key->value);
 	case KA_HEADER:
-		if (buf_putc(out, ' ') < 0 || print_string(out, key->field) < 0 ||
+		if (buf_putc(out, ' ') < 0 || imap_quote_canonical(out, key->field) < 0 ||
 		    buf_putc(out, ' ') < 0)
 			return -1;
-		return print_string(out, key->value);
+		return imap_quote_canonical(out, key->value);
 	case KA_KEYWORD:
 		return buf_putc(out, ' ') < 0 ? -1 : buf_append_str(out, key->value);
 	case KA_DATE:
