@@ -16,11 +16,6 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static bool is_alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
 /* next_token reads a run of digits, a run of letters or one other
  * character, skipping whitespace and comments before it. */
 static bool next_token(struct rfc822_lexer *lx, struct token *t)
@@ -31,15 +26,15 @@ static bool next_token(struct rfc822_lexer *lx, struct token *t)
 	if (is_digit(*lx->p)) {
 		while (lx->p < lx->end && is_digit(*lx->p))
 			lx->p++;
-	} else if (is_alpha(*lx->p)) {
-		while (lx->p < lx->end && is_alpha(*lx->p))
+	} else if (str_is_alpha(*lx->p)) {
+		while (lx->p < lx->end && str_is_alpha(*lx->p))
 			lx->p++;
 	} else {
 		lx->p++;
 	}
 	t->s = str_from(start, (size_t)(lx->p - start));
 	t->digits = is_digit(*start);
-	t->alpha = is_alpha(*start);
+	t->alpha = str_is_alpha(*start);
 	return true;
 }
 

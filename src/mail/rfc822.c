@@ -27,7 +27,7 @@ bool rfc822_is_atext(unsigned char c)
 {
 	if (c >= 0x80)
 		return true;
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+	if (str_is_alpha(c) || (c >= '0' && c <= '9'))
 		return true;
 	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
 }

@@ -57,11 +57,6 @@ static bool cur_take(struct cursor *c, int ch)
 }
 
 /* ASCII character classes of RFC 5234; -1 (end) is in none of them. */
-static bool is_alpha(int c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
 static bool is_digit(int c)
 {
 	return c >= '0' && c <= '9';
@@ -69,7 +64,7 @@ static bool is_digit(int c)
 
 static bool is_alnum(int c)
 {
-	return is_alpha(c) || is_digit(c);
+	return str_is_alpha(c) || is_digit(c);
 }
 
 /* RFC 5322 atext (RFC 5321 uses it for Atom). */
