@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "imap-quote.h"
+#include "lib/date.h"
 
 #define ERR_MISSING_KEY "Missing search key"
 #define ERR_MISSING_ARG "Missing search key argument"
@@ -90,10 +91,6 @@ static const struct {
 
 #define SEARCH_KEY_COUNT (sizeof(search_keys) / sizeof(search_keys[0]))
 
-static const char *const month_names[12] = {
-	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-};
-
 struct search_parser {
 	struct pool *pool;
 	struct imap_search_limits limits;
@@ -130,10 +127,10 @@ static const struct imap_arg *next_arg(struct search_parser *sp, struct arg_curs
  * 1*2DIGIT "-" Mon "-" 4DIGIT, with the day checked against the month. */
 static bool parse_date(const struct imap_arg *arg, struct imap_date *date_r)
 {
-	static const unsigned days[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	struct str s = arg->text;
 	size_t i = 0;
-	unsigned day = 0, year = 0, month = 0;
+	unsigned day = 0, year = 0;
+	int month;
 
 	if (arg->type != IMAP_ARG_ATOM && arg->type != IMAP_ARG_STRING)
 		return false;
@@ -143,10 +140,8 @@ static bool parse_date(const struct imap_arg *arg, struct imap_date *date_r)
 		return false;
 	if (s.len - i < 4)
 		return false;
-	for (unsigned m = 0; m < 12; m++)
-		if (str_case_eq(str_from(s.ptr + i, 3), str_c(month_names[m])))
-			month = m + 1;
-	if (month == 0 || s.ptr[i + 3] != '-')
+	month = date_month_number(str_from(s.ptr + i, 3));
+	if (month < 0 || s.ptr[i + 3] != '-')
 		return false;
 	i += 4;
 	if (s.len - i != 4)
@@ -156,11 +151,10 @@ static bool parse_date(const struct imap_arg *arg, struct imap_date *date_r)
 			return false;
 		year = year * 10 + (unsigned)(s.ptr[i] - '0');
 	}
-	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-	if (day == 0 || day > days[month - 1] || (month == 2 && day == 29 && !leap))
+	if (day == 0 || (int)day > date_days_in_month(year, month))
 		return false;
 	date_r->year = year;
-	date_r->month = month;
+	date_r->month = (unsigned)month;
 	date_r->day = day;
 	return true;
 }
@@ -476,7 +470,7 @@ static int print_key(const struct imap_search_key *key, struct buf *out, bool to
 	case KA_KEYWORD:
 		return buf_putc(out, ' ') < 0 ? -1 : buf_append_str(out, key->value);
 	case KA_DATE:
-		return buf_printf(out, " %u-%s-%04u", key->date.day, month_names[key->date.month - 1],
+		return buf_printf(out, " %u-%s-%04u", key->date.day, date_month_name((int)key->date.month),
 				  key->date.year);
 	case KA_NUMBER:
 	case KA_MODSEQ:

@@ -15,6 +15,7 @@
 #include "imap-flags.h"
 #include "imap-match.h"
 #include "imap-format/imap-message.h"
+#include "lib/date.h"
 #include "lib/log.h"
 #include "mail/mime.h"
 
@@ -562,7 +563,6 @@ enum imap_command_result cmd_status(struct imap_session *s, const struct imap_co
 /* parse_date_time reads RFC 9051 date-time "dd-Mon-yyyy hh:mm:ss +zzzz". */
 static int parse_date_time(struct str v, int64_t *time_r)
 {
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 	char text[40];
 	unsigned day, year, hh, mm, ss, zone;
 	char mon[4], sign;
@@ -575,14 +575,11 @@ static int parse_date_time(struct str v, int64_t *time_r)
 		   &zone) != 8 || (sign != '+' && sign != '-'))
 		return -1;
 	mon[3] = '\0';
-	const char *m = strcasestr(months, mon);
-	if (m == NULL || (m - months) % 3 != 0 || day < 1 || day > 31 || hh > 23 || mm > 59 ||
-	    ss > 60 || zone % 100 > 59 || year < 1900)
+	int month = date_month_number(str_c(mon));
+	if (month < 0 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || zone % 100 > 59 ||
+	    year < 1900)
 		return -1;
-	struct tm tm = { .tm_year = (int)year - 1900, .tm_mon = (int)((m - months) / 3),
-			 .tm_mday = (int)day, .tm_hour = (int)hh, .tm_min = (int)mm,
-			 .tm_sec = (int)ss };
-	int64_t t = (int64_t)timegm(&tm);
+	int64_t t = date_time(year, month, (int)day, (int)hh, (int)mm, (int)ss);
 	int64_t offset = (int64_t)(zone / 100 * 3600 + zone % 100 * 60);
 	*time_r = sign == '+' ? t - offset : t + offset;
 	return 0;
