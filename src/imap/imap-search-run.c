@@ -47,6 +47,7 @@
 #include "imap-sort.h"
 #include "imap-thread.h"
 #include "lib/date.h"
+#include "lib/io.h"
 #include "mail/mail-decode.h"
 #include "mail/rfc2047.h"
 
@@ -451,20 +452,14 @@ static int load_header(struct search_run *r)
 		r->error = ERR_MEMORY;
 		return -1;
 	}
-	while (r->header.len < size) {
-		ssize_t n = pread(fd, r->header.data + r->header.len, size - r->header.len,
-				  (off_t)(whole->header_offset + r->header.len));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r->error = "read(message) failed";
-			close(fd);
-			return -1;
-		}
-		if (n == 0)
-			break; /* shorter than recorded: search what is there */
-		r->header.len += (size_t)n;
+	/* Shorter than recorded: search what is there. */
+	ssize_t n = io_pread_full(fd, r->header.data, size, whole->header_offset);
+	if (n < 0) {
+		r->error = "read(message) failed";
+		close(fd);
+		return -1;
 	}
+	r->header.len = (size_t)n;
 	r->header.data[r->header.len] = '\0';
 	close(fd);
 	return 1;
