@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 
+#include "imap-syntax.h"
+
 /* After this many quoted-specials a literal is shorter than escaping
  * (Dovecot's QUOTED_MAX_ESCAPE_CHARS). */
 #define IMAP_QUOTED_MAX_ESCAPES 4
@@ -61,6 +63,18 @@ int imap_quote_canonical(struct buf *out, struct str s)
 		if (needs_literal((unsigned char)s.ptr[i]))
 			return append_literal(out, s);
 	return append_quoted(out, s);
+}
+
+bool imap_quote_is_atom(struct str s)
+{
+	if (s.len == 0)
+		return false;
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		if (!imap_syntax_is_atom_char(c) || c == '%' || c == '*' || c == ']')
+			return false;
+	}
+	return true;
 }
 
 int imap_quote_nstring(struct buf *out, struct str s)

@@ -51,10 +51,25 @@ static void test_cases(void **state)
 	}
 }
 
+/* Atoms: every ATOM-CHAR but the wildcards and "]"; one bad byte spoils. */
+static void test_is_atom(void **state)
+{
+	(void)state;
+	assert_true(imap_quote_is_atom(STR("X-Spam_Flag.1!#$&'+,-/:;<=>?@[^`|}~")));
+	assert_false(imap_quote_is_atom(STR("")));
+	const char *bad = "(){%*\"\\] \t\r\n\x7f\x80\xff";
+	for (const char *b = bad; *b != '\0'; b++) {
+		char word[] = { 'a', *b, 'z' };
+		assert_false(imap_quote_is_atom(str_from(word, sizeof(word))));
+	}
+	assert_false(imap_quote_is_atom(STR("a\0z")));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
+		cmocka_unit_test(test_is_atom),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

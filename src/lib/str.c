@@ -28,6 +28,13 @@ bool str_is_alpha(int c)
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
+bool str_is_atext(int c)
+{
+	static const char specials[] = "!#$%&'*+-/=?^_`{|}~";
+	return str_is_alpha(c) || (c >= '0' && c <= '9') ||
+	       (c > 0 && memchr(specials, c, sizeof(specials) - 1) != NULL);
+}
+
 void str_lower(char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -33,6 +33,10 @@ char str_upper_char(char c);
 /* str_is_alpha is true for an ASCII letter (RFC 5234 ALPHA); c may be any
  * int, so an end marker such as -1 is no letter. */
 bool str_is_alpha(int c);
+/* str_is_atext is true for an ASCII byte of RFC 5322 atext (letters,
+ * digits and !#$%&'*+-/=?^_`{|}~); bytes past 0x7f are the caller's to
+ * judge (RFC 6532 allows them in atext, plain RFC 5321 does not). */
+bool str_is_atext(int c);
 /* str_lower folds the n bytes at p to ASCII lower case, in place. */
 void str_lower(char *p, size_t n);
 /* str_case_cmp orders a and b bytewise after ASCII case folding, a proper

@@ -34,6 +34,13 @@ static void test_lower_and_cmp(void **state)
 	assert_false(str_is_alpha('@') || str_is_alpha('[') || str_is_alpha('`') ||
 		     str_is_alpha('{') || str_is_alpha('0') || str_is_alpha(-1) ||
 		     str_is_alpha(0xc9));
+	const char *atext = "azAZ09!#$%&'*+-/=?^_`{|}~";
+	for (const char *a = atext; *a != '\0'; a++)
+		assert_true(str_is_atext(*a));
+	const char *not_atext = "()<>[]:;@\\,.\" \t\r\n\x7f";
+	for (const char *a = not_atext; *a != '\0'; a++)
+		assert_false(str_is_atext(*a));
+	assert_false(str_is_atext(0) || str_is_atext(-1) || str_is_atext(0xc3));
 	char text[] = "Hello, WORLD-\xc9@[]";
 	str_lower(text, sizeof(text) - 1);
 	assert_string_equal(text, "hello, world-\xc9@[]");

@@ -67,13 +67,6 @@ static bool is_alnum(int c)
 	return str_is_alpha(c) || is_digit(c);
 }
 
-/* RFC 5322 atext (RFC 5321 uses it for Atom). */
-static bool is_atext(int c)
-{
-	static const char specials[] = "!#$%&'*+-/=?^_`{|}~";
-	return is_alnum(c) || (c > 0 && memchr(specials, c, sizeof(specials) - 1) != NULL);
-}
-
 size_t smtp_parse_utf8_seq(const unsigned char *p, size_t len)
 {
 	if (len == 0 || p[0] < 0xc2 || p[0] > 0xf4)
@@ -199,14 +192,15 @@ static bool parse_address_literal(struct cursor *c)
 	return parse_label(&tag, LABEL_LDH, &unused) && tag.pos == tag.len;
 }
 
-/* parse_dot_string advances past Atom *("." Atom), UTF-8 allowed. */
+/* parse_dot_string advances past Atom *("." Atom), UTF-8 allowed (RFC 5321
+ * Atom is RFC 5322 atext). */
 static bool parse_dot_string(struct cursor *c, bool *utf8)
 {
 	do {
 		size_t start = c->pos;
 		for (;;) {
 			int ch = cur_peek(c);
-			if (is_atext(ch))
+			if (str_is_atext(ch))
 				c->pos++;
 			else if (!(ch >= 0x80 && take_utf8(c, utf8)))
 				break;
