@@ -123,6 +123,18 @@ static const struct imap_arg *next_arg(struct search_parser *sp, struct arg_curs
 	return &c->args[c->pos++];
 }
 
+/* next_astring takes the next argument as an astring into *out, or
+ * records why it cannot. */
+static bool next_astring(struct search_parser *sp, struct arg_cursor *c, struct str *out)
+{
+	const struct imap_arg *value = next_arg(sp, c);
+	if (value == NULL)
+		return false;
+	if (!imap_arg_get_astring(value, out))
+		return set_error(sp, ERR_STRING);
+	return true;
+}
+
 /* parse_date reads RFC 9051 date (date-text, optionally quoted):
  * 1*2DIGIT "-" Mon "-" 4DIGIT, with the day checked against the month. */
 static bool parse_date(const struct imap_arg *arg, struct imap_date *date_r)
@@ -283,21 +295,9 @@ static bool parse_key(struct search_parser *sp, struct arg_cursor *c, unsigned d
 	case KA_NONE:
 		return true;
 	case KA_STRING:
-		if ((value = next_arg(sp, c)) == NULL)
-			return false;
-		if (!imap_arg_get_astring(value, &key->value))
-			return set_error(sp, ERR_STRING);
-		return true;
+		return next_astring(sp, c, &key->value);
 	case KA_HEADER:
-		if ((value = next_arg(sp, c)) == NULL)
-			return false;
-		if (!imap_arg_get_astring(value, &key->field))
-			return set_error(sp, ERR_STRING);
-		if ((value = next_arg(sp, c)) == NULL)
-			return false;
-		if (!imap_arg_get_astring(value, &key->value))
-			return set_error(sp, ERR_STRING);
-		return true;
+		return next_astring(sp, c, &key->field) && next_astring(sp, c, &key->value);
 	case KA_KEYWORD:
 		if ((value = next_arg(sp, c)) == NULL)
 			return false;
