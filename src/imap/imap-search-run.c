@@ -157,13 +157,6 @@ static bool saved_has(const struct imap_search_view *view, uint32_t uid)
 	return uid_in(*view->saved_uids, *view->saved_count, uid);
 }
 
-static void lower_ascii(char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] >= 'A' && p[i] <= 'Z')
-			p[i] = (char)(p[i] - 'A' + 'a');
-}
-
 /* ---------- compiling ---------- */
 
 /* cpu_ms is the process's CPU time in milliseconds. */
@@ -307,7 +300,7 @@ static int compile_header(struct search_run *r, const struct imap_search_key *ke
 		r->error = ERR_MEMORY;
 		return IMAP_RUN_ERROR;
 	}
-	lower_ascii(needle, key->value.len);
+	str_lower(needle, key->value.len);
 	node->field = field;
 	node->needle = str_from(needle, key->value.len);
 	return IMAP_RUN_OK;
@@ -479,7 +472,7 @@ static bool field_value_matches(struct search_run *r, const struct search_node *
 		if (buf_append_str(&r->decoded, buf_str(&r->field)) < 0)
 			return false;
 	}
-	lower_ascii(r->decoded.data, r->decoded.len);
+	str_lower(r->decoded.data, r->decoded.len);
 	return node->needle.len <= r->decoded.len &&
 	       memmem(r->decoded.data, r->decoded.len, node->needle.ptr, node->needle.len) != NULL;
 }
