@@ -1,6 +1,9 @@
 /* imap-message: a message's ENVELOPE, BODY, BODYSTRUCTURE (see imap-message.h). */
 #include "imap-message.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "imap-bodystructure.h"
 #include "imap-envelope.h"
 #include "mail/mime-tree.h"
@@ -32,4 +35,22 @@ void imap_message_answers_free(struct imap_message_answers *a)
 	buf_free(&a->envelope);
 	buf_free(&a->body);
 	buf_free(&a->bodystructure);
+}
+
+void imap_message_opaque(struct imap_message_opaque *o, uint64_t size)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(o->body, sizeof(o->body),
+		 "(\"application\" \"octet-stream\" NIL NIL NIL \"7bit\" %llu)",
+		 (unsigned long long)size);
+	o->part.section = STR("");
+	o->part.body_size = size;
+	o->part.content_type = STR("application/octet-stream");
+	o->msg.parts = &o->part;
+	o->msg.part_count = 1;
+	o->msg.envelope = STR("(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+	o->msg.body = str_c(o->body);
+	o->msg.bodystructure = str_c(o->body);
+	o->msg.date = -1;
+	o->msg.size = size;
 }

@@ -81,12 +81,38 @@ static void test_bound(void **state)
 	mime_parser_free(&p);
 }
 
+/* The opaque message: one application/octet-stream part of the whole
+ * size, no header fields, and answers that say just that. */
+static void test_opaque(void **state)
+{
+	(void)state;
+	struct imap_message_opaque o;
+	imap_message_opaque(&o, 18446744073709551615ULL);
+	assert_int_equal(o.msg.part_count, 1);
+	assert_ptr_equal(o.msg.parts, &o.part);
+	assert_int_equal(o.part.section.len, 0);
+	assert_int_equal(o.part.body_size, 18446744073709551615ULL);
+	assert_int_equal(o.msg.size, 18446744073709551615ULL);
+	assert_int_equal(o.msg.date, -1);
+	assert_null(o.msg.root);
+	assert_int_equal(o.msg.subject.len, 0);
+	struct imap_message_answers a;
+	assert_int_equal(imap_message_answers_write(&o.msg, &a), 0);
+	assert_buf(&a.envelope, "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+	assert_buf(&a.body, "(\"application\" \"octet-stream\" NIL NIL NIL \"7bit\" "
+			    "18446744073709551615)");
+	assert_buf(&a.bodystructure, "(\"application\" \"octet-stream\" NIL NIL NIL \"7bit\" "
+				     "18446744073709551615)");
+	imap_message_answers_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_from_tree),
 		cmocka_unit_test(test_ready_made),
 		cmocka_unit_test(test_bound),
+		cmocka_unit_test(test_opaque),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

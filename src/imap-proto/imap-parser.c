@@ -163,12 +163,6 @@ static bool is_tag_char(unsigned char c)
 	return imap_syntax_is_atom_char(c) && c != '+' && c != '%' && c != '*';
 }
 
-/* ascii_upper upper-cases an ASCII letter and leaves other bytes alone. */
-static unsigned char ascii_upper(unsigned char c)
-{
-	return c >= 'a' && c <= 'z' ? (unsigned char)(c - 'a' + 'A') : c;
-}
-
 /* tail_update advances the literal-announcement tracker over one line byte. */
 static void tail_update(struct imap_parser *p, unsigned char c)
 {
@@ -421,7 +415,7 @@ static int step_tag(struct imap_parser *p, unsigned char c)
  * the "-" / "_" / "." of extension names. */
 static bool is_name_char(unsigned char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || imap_syntax_is_digit(c) || c == '-' ||
+	return str_is_alpha(c) || imap_syntax_is_digit(c) || c == '-' ||
 	       c == '_' || c == '.';
 }
 
@@ -454,7 +448,7 @@ static int step_name(struct imap_parser *p, unsigned char c)
 		return fail(p, ERR_NAME, c);
 	if (p->name_len >= IMAP_MAX_COMMAND_NAME)
 		return fail(p, ERR_NAME_LONG, c);
-	p->name[p->name_len++] = (char)ascii_upper(c);
+	p->name[p->name_len++] = str_upper_char((char)c);
 	p->name[p->name_len] = '\0';
 	return IMAP_PARSE_MORE;
 }

@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 
+#include "imap-syntax.h"
+
 /* After this many quoted-specials a literal is shorter than escaping
  * (Dovecot's QUOTED_MAX_ESCAPE_CHARS). */
 #define IMAP_QUOTED_MAX_ESCAPES 4
@@ -18,19 +20,15 @@ static int append_literal(struct buf *out, struct str s)
 	return buf_append_str(out, s);
 }
 
-int imap_quote_string(struct buf *out, struct str s)
+/* needs_literal is true for a byte a quoted string cannot hold. */
+static bool needs_literal(unsigned char c)
 {
-	unsigned escapes = 0;
+	return c == '\r' || c == '\n' || c == '\0' || c >= 0x80;
+}
 
-	for (size_t i = 0; i < s.len; i++) {
-		unsigned char c = (unsigned char)s.ptr[i];
-		if (c == '"' || c == '\\') {
-			if (++escapes > IMAP_QUOTED_MAX_ESCAPES)
-				return append_literal(out, s);
-		} else if (c == '\r' || c == '\n' || c == '\0' || c >= 0x80) {
-			return append_literal(out, s);
-		}
-	}
+/* append_quoted writes s between double quotes, escaping " and \. */
+static int append_quoted(struct buf *out, struct str s)
+{
 	if (buf_putc(out, '"') < 0)
 		return -1;
 	for (size_t i = 0; i < s.len; i++) {
@@ -41,6 +39,42 @@ int imap_quote_string(struct buf *out, struct str s)
 			return -1;
 	}
 	return buf_putc(out, '"');
+}
+
+int imap_quote_string(struct buf *out, struct str s)
+{
+	unsigned escapes = 0;
+
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		if (c == '"' || c == '\\') {
+			if (++escapes > IMAP_QUOTED_MAX_ESCAPES)
+				return append_literal(out, s);
+		} else if (needs_literal(c)) {
+			return append_literal(out, s);
+		}
+	}
+	return append_quoted(out, s);
+}
+
+int imap_quote_canonical(struct buf *out, struct str s)
+{
+	for (size_t i = 0; i < s.len; i++)
+		if (needs_literal((unsigned char)s.ptr[i]))
+			return append_literal(out, s);
+	return append_quoted(out, s);
+}
+
+bool imap_quote_is_atom(struct str s)
+{
+	if (s.len == 0)
+		return false;
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		if (!imap_syntax_is_atom_char(c) || c == '%' || c == '*' || c == ']')
+			return false;
+	}
+	return true;
 }
 
 int imap_quote_nstring(struct buf *out, struct str s)

@@ -14,6 +14,14 @@
 
 /* imap_quote_string writes s as a quoted string or a literal. */
 int imap_quote_string(struct buf *out, struct str s);
+/* imap_quote_canonical writes s quoted however many escapes that takes,
+ * or as a literal only when a quoted string cannot hold it (CR, LF, NUL,
+ * 8-bit): one form whatever the text, for canonical printing. */
+int imap_quote_canonical(struct buf *out, struct str s);
+/* imap_quote_is_atom is true when s can be written as an RFC 9051 atom
+ * as it stands: not empty, and no CTL, SP, 8-bit byte, atom-special or "]"
+ * (so it is also a valid flag-keyword). */
+bool imap_quote_is_atom(struct str s);
 /* imap_quote_nstring writes NIL when s.ptr is NULL, else as above. */
 int imap_quote_nstring(struct buf *out, struct str s);
 /* imap_quote_nstring_nolf is imap_quote_nstring after removing line

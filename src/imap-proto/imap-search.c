@@ -10,6 +10,9 @@
 
 #include <string.h>
 
+#include "imap-quote.h"
+#include "lib/date.h"
+
 #define ERR_MISSING_KEY "Missing search key"
 #define ERR_MISSING_ARG "Missing search key argument"
 #define ERR_UNKNOWN_KEY "Unknown search key"
@@ -88,10 +91,6 @@ static const struct {
 
 #define SEARCH_KEY_COUNT (sizeof(search_keys) / sizeof(search_keys[0]))
 
-static const char *const month_names[12] = {
-	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-};
-
 struct search_parser {
 	struct pool *pool;
 	struct imap_search_limits limits;
@@ -124,14 +123,26 @@ static const struct imap_arg *next_arg(struct search_parser *sp, struct arg_curs
 	return &c->args[c->pos++];
 }
 
+/* next_astring takes the next argument as an astring into *out, or
+ * records why it cannot. */
+static bool next_astring(struct search_parser *sp, struct arg_cursor *c, struct str *out)
+{
+	const struct imap_arg *value = next_arg(sp, c);
+	if (value == NULL)
+		return false;
+	if (!imap_arg_get_astring(value, out))
+		return set_error(sp, ERR_STRING);
+	return true;
+}
+
 /* parse_date reads RFC 9051 date (date-text, optionally quoted):
  * 1*2DIGIT "-" Mon "-" 4DIGIT, with the day checked against the month. */
 static bool parse_date(const struct imap_arg *arg, struct imap_date *date_r)
 {
-	static const unsigned days[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	struct str s = arg->text;
 	size_t i = 0;
-	unsigned day = 0, year = 0, month = 0;
+	unsigned day = 0, year = 0;
+	int month;
 
 	if (arg->type != IMAP_ARG_ATOM && arg->type != IMAP_ARG_STRING)
 		return false;
@@ -141,10 +152,8 @@ static bool parse_date(const struct imap_arg *arg, struct imap_date *date_r)
 		return false;
 	if (s.len - i < 4)
 		return false;
-	for (unsigned m = 0; m < 12; m++)
-		if (str_case_eq(str_from(s.ptr + i, 3), str_c(month_names[m])))
-			month = m + 1;
-	if (month == 0 || s.ptr[i + 3] != '-')
+	month = date_month_number(str_from(s.ptr + i, 3));
+	if (month < 0 || s.ptr[i + 3] != '-')
 		return false;
 	i += 4;
 	if (s.len - i != 4)
@@ -154,11 +163,10 @@ static bool parse_date(const struct imap_arg *arg, struct imap_date *date_r)
 			return false;
 		year = year * 10 + (unsigned)(s.ptr[i] - '0');
 	}
-	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-	if (day == 0 || day > days[month - 1] || (month == 2 && day == 29 && !leap))
+	if (day == 0 || (int)day > date_days_in_month(year, month))
 		return false;
 	date_r->year = year;
-	date_r->month = month;
+	date_r->month = (unsigned)month;
 	date_r->day = day;
 	return true;
 }
@@ -287,21 +295,9 @@ static bool parse_key(struct search_parser *sp, struct arg_cursor *c, unsigned d
 	case KA_NONE:
 		return true;
 	case KA_STRING:
-		if ((value = next_arg(sp, c)) == NULL)
-			return false;
-		if (!imap_arg_get_astring(value, &key->value))
-			return set_error(sp, ERR_STRING);
-		return true;
+		return next_astring(sp, c, &key->value);
 	case KA_HEADER:
-		if ((value = next_arg(sp, c)) == NULL)
-			return false;
-		if (!imap_arg_get_astring(value, &key->field))
-			return set_error(sp, ERR_STRING);
-		if ((value = next_arg(sp, c)) == NULL)
-			return false;
-		if (!imap_arg_get_astring(value, &key->value))
-			return set_error(sp, ERR_STRING);
-		return true;
+		return next_astring(sp, c, &key->field) && next_astring(sp, c, &key->value);
 	case KA_KEYWORD:
 		if ((value = next_arg(sp, c)) == NULL)
 			return false;
@@ -415,30 +411,6 @@ int imap_search_parse(struct pool *pool, const struct imap_arg *args, size_t cou
 	return IMAP_SEARCH_OK;
 }
 
-/* print_string writes s quoted, or as a literal when quoting cannot hold it. */
-static int print_string(struct buf *out, struct str s)
-{
-	bool literal = false;
-	for (size_t i = 0; i < s.len; i++) {
-		unsigned char ch = (unsigned char)s.ptr[i];
-		if (ch == '\r' || ch == '\n' || ch == '\0' || ch >= 0x80)
-			literal = true;
-	}
-	/* Not imap_quote_string (src/mail): that would link the mail library,
-	 * and ICU with it, into the pre-login front. */
-	if (literal)
-		return buf_printf(out, "{%zu}\r\n", s.len) < 0 || buf_append_str(out, s) < 0 ? -1 : 0;
-	if (buf_putc(out, '"') < 0)
-		return -1;
-	for (size_t i = 0; i < s.len; i++) {
-		if ((s.ptr[i] == '"' || s.ptr[i] == '\\') && buf_putc(out, '\\') < 0)
-			return -1;
-		if (buf_putc(out, s.ptr[i]) < 0)
-			return -1;
-	}
-	return buf_putc(out, '"');
-}
-
 /* key_name is the canonical name of a key type. */
 static const char *key_name(enum imap_search_type type)
 {
@@ -489,16 +461,16 @@ static int print_key(const struct imap_search_key *key, struct buf *out, bool to
 	case KA_NONE:
 		return 0;
 	case KA_STRING:
-		return buf_putc(out, ' ') < 0 ? -1 : print_string(out, key->value);
+		return buf_putc(out, ' ') < 0 ? -1 : imap_quote_canonical(out, key->value);
 	case KA_HEADER:
-		if (buf_putc(out, ' ') < 0 || print_string(out, key->field) < 0 ||
+		if (buf_putc(out, ' ') < 0 || imap_quote_canonical(out, key->field) < 0 ||
 		    buf_putc(out, ' ') < 0)
 			return -1;
-		return print_string(out, key->value);
+		return imap_quote_canonical(out, key->value);
 	case KA_KEYWORD:
 		return buf_putc(out, ' ') < 0 ? -1 : buf_append_str(out, key->value);
 	case KA_DATE:
-		return buf_printf(out, " %u-%s-%04u", key->date.day, month_names[key->date.month - 1],
+		return buf_printf(out, " %u-%s-%04u", key->date.day, date_month_name((int)key->date.month),
 				  key->date.year);
 	case KA_NUMBER:
 	case KA_MODSEQ:

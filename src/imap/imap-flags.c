@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "imap-proto/imap-quote.h"
+
 static const struct {
 	const char *name;
 	uint32_t bit;
@@ -44,14 +46,7 @@ int imap_flags_write(struct buf *out, uint32_t flags, uint64_t keywords,
 /* keyword_valid: an IMAP atom without the atom-specials and "]" (flag-keyword). */
 static bool keyword_valid(struct str s)
 {
-	if (s.len == 0 || s.len > STORE_KEYWORD_LEN_MAX)
-		return false;
-	for (size_t i = 0; i < s.len; i++) {
-		unsigned char c = (unsigned char)s.ptr[i];
-		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
-			return false;
-	}
-	return true;
+	return s.len <= STORE_KEYWORD_LEN_MAX && imap_quote_is_atom(s);
 }
 
 static int flag_one(struct store *store, const struct imap_arg *arg, bool create,

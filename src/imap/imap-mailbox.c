@@ -14,6 +14,8 @@
 
 #include "imap-flags.h"
 #include "imap-match.h"
+#include "imap-format/imap-message.h"
+#include "lib/date.h"
 #include "lib/log.h"
 #include "mail/mime.h"
 
@@ -561,7 +563,6 @@ enum imap_command_result cmd_status(struct imap_session *s, const struct imap_co
 /* parse_date_time reads RFC 9051 date-time "dd-Mon-yyyy hh:mm:ss +zzzz". */
 static int parse_date_time(struct str v, int64_t *time_r)
 {
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 	char text[40];
 	unsigned day, year, hh, mm, ss, zone;
 	char mon[4], sign;
@@ -574,47 +575,19 @@ static int parse_date_time(struct str v, int64_t *time_r)
 		   &zone) != 8 || (sign != '+' && sign != '-'))
 		return -1;
 	mon[3] = '\0';
-	const char *m = strcasestr(months, mon);
-	if (m == NULL || (m - months) % 3 != 0 || day < 1 || day > 31 || hh > 23 || mm > 59 ||
-	    ss > 60 || zone % 100 > 59 || year < 1900)
+	int month = date_month_number(str_c(mon));
+	if (month < 0 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || zone % 100 > 59 ||
+	    year < 1900)
 		return -1;
-	struct tm tm = { .tm_year = (int)year - 1900, .tm_mon = (int)((m - months) / 3),
-			 .tm_mday = (int)day, .tm_hour = (int)hh, .tm_min = (int)mm,
-			 .tm_sec = (int)ss };
-	int64_t t = (int64_t)timegm(&tm);
+	int64_t t = date_time(year, month, (int)day, (int)hh, (int)mm, (int)ss);
 	int64_t offset = (int64_t)(zone / 100 * 3600 + zone % 100 * 60);
 	*time_r = sign == '+' ? t - offset : t + offset;
 	return 0;
 }
 
-/* A message whose MIME structure passes the parser's limits is stored as
- * one opaque part (as delivery does), never refused. */
-struct opaque {
-	struct mime_message msg;
-	struct mime_part part;
-	char bs[128];
-};
-
-static void opaque_structure(struct opaque *o, uint64_t size)
-{
-	memset(o, 0, sizeof(*o));
-	snprintf(o->bs, sizeof(o->bs), "(\"application\" \"octet-stream\" NIL NIL NIL \"7bit\" %llu)",
-		 (unsigned long long)size);
-	o->part.section = STR("");
-	o->part.body_size = size;
-	o->part.content_type = STR("application/octet-stream");
-	o->msg.parts = &o->part;
-	o->msg.part_count = 1;
-	o->msg.envelope = STR("(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
-	o->msg.body = str_c(o->bs);
-	o->msg.bodystructure = str_c(o->bs);
-	o->msg.date = -1;
-	o->msg.size = size;
-}
-
 struct append_one {
 	struct mime_parser *parser;
-	struct opaque *opaque;
+	struct imap_message_opaque *opaque; /* a message the parser refuses */
 	struct iovec iov;
 };
 
@@ -626,7 +599,9 @@ static void append_free(struct append_one *a, size_t n)
 	}
 }
 
-/* append_parse fills the store's message from a literal's content. */
+/* append_parse fills the store's message from a literal's content; one the
+ * MIME parser refuses is stored as one opaque part (as delivery does), never
+ * refused. */
 static int append_parse(struct append_one *a, struct str content, struct store_append_msg *m)
 {
 	struct mime_limits limits;
@@ -644,7 +619,7 @@ static int append_parse(struct append_one *a, struct str content, struct store_a
 		a->opaque = malloc(sizeof(*a->opaque));
 		if (a->opaque == NULL)
 			return -1;
-		opaque_structure(a->opaque, content.len);
+		imap_message_opaque(a->opaque, content.len);
 		m->msg = &a->opaque->msg;
 	}
 	m->iov = &a->iov;

@@ -46,6 +46,8 @@
 #include "imap-proto/imap-seqset.h"
 #include "imap-sort.h"
 #include "imap-thread.h"
+#include "lib/date.h"
+#include "lib/io.h"
 #include "mail/mail-decode.h"
 #include "mail/rfc2047.h"
 
@@ -132,23 +134,6 @@ static int store_status(int status)
 	return status == STORE_ERROR ? IMAP_RUN_ERROR : IMAP_RUN_NO;
 }
 
-/* days_from_civil counts days from 1970-01-01 to y-m-d (proleptic
- * Gregorian), H. Hinnant's algorithm. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* day_of is the UTC day of a Unix time (floor division). */
-static int64_t day_of(int64_t t)
-{
-	return t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-}
 
 static bool uid_in(const uint32_t *uids, size_t count, uint32_t uid)
 {
@@ -170,13 +155,6 @@ static bool saved_has(const struct imap_search_view *view, uint32_t uid)
 	if (view->saved_uids == NULL || *view->saved_uids == NULL)
 		return false;
 	return uid_in(*view->saved_uids, *view->saved_count, uid);
-}
-
-static void lower_ascii(char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] >= 'A' && p[i] <= 'Z')
-			p[i] = (char)(p[i] - 'A' + 'a');
 }
 
 /* ---------- compiling ---------- */
@@ -322,7 +300,7 @@ static int compile_header(struct search_run *r, const struct imap_search_key *ke
 		r->error = ERR_MEMORY;
 		return IMAP_RUN_ERROR;
 	}
-	lower_ascii(needle, key->value.len);
+	str_lower(needle, key->value.len);
 	node->field = field;
 	node->needle = str_from(needle, key->value.len);
 	return IMAP_RUN_OK;
@@ -388,7 +366,8 @@ static int compile(struct search_run *r, const struct imap_search_key *key,
 	case IMAP_SEARCH_BEFORE:
 	case IMAP_SEARCH_ON:
 	case IMAP_SEARCH_SINCE:
-		node->day = days_from_civil(key->date.year, key->date.month, key->date.day);
+		node->day = date_days_from_civil(key->date.year, (int)key->date.month,
+						 (int)key->date.day);
 		return IMAP_RUN_OK;
 	case IMAP_SEARCH_MODSEQ:
 		r->has_modseq = true;
@@ -466,20 +445,14 @@ static int load_header(struct search_run *r)
 		r->error = ERR_MEMORY;
 		return -1;
 	}
-	while (r->header.len < size) {
-		ssize_t n = pread(fd, r->header.data + r->header.len, size - r->header.len,
-				  (off_t)(whole->header_offset + r->header.len));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r->error = "read(message) failed";
-			close(fd);
-			return -1;
-		}
-		if (n == 0)
-			break; /* shorter than recorded: search what is there */
-		r->header.len += (size_t)n;
+	/* Shorter than recorded: search what is there. */
+	ssize_t n = io_pread_full(fd, r->header.data, size, whole->header_offset);
+	if (n < 0) {
+		r->error = "read(message) failed";
+		close(fd);
+		return -1;
 	}
+	r->header.len = (size_t)n;
 	r->header.data[r->header.len] = '\0';
 	close(fd);
 	return 1;
@@ -499,7 +472,7 @@ static bool field_value_matches(struct search_run *r, const struct search_node *
 		if (buf_append_str(&r->decoded, buf_str(&r->field)) < 0)
 			return false;
 	}
-	lower_ascii(r->decoded.data, r->decoded.len);
+	str_lower(r->decoded.data, r->decoded.len);
 	return node->needle.len <= r->decoded.len &&
 	       memmem(r->decoded.data, r->decoded.len, node->needle.ptr, node->needle.len) != NULL;
 }
@@ -547,7 +520,7 @@ static int sent_day(struct search_run *r, int64_t *day_r)
 	if (r->meta->sent_date < 0)
 		return 0;
 	/* RFC 9051 6.4.4: the date as written, in the sender's zone. */
-	*day_r = day_of(r->meta->sent_date + (int64_t)r->meta->sent_zone * 60);
+	*day_r = date_day_of(r->meta->sent_date + (int64_t)r->meta->sent_zone * 60);
 	return 1;
 }
 
@@ -613,11 +586,11 @@ static int eval(struct search_run *r, const struct search_node *node)
 	case IMAP_SEARCH_UNKEYWORD:
 		return !node->keyword_known || ((m->keywords >> node->keyword) & 1) == 0;
 	case IMAP_SEARCH_BEFORE:
-		return day_of(m->internal_date) < node->day;
+		return date_day_of(m->internal_date) < node->day;
 	case IMAP_SEARCH_ON:
-		return day_of(m->internal_date) == node->day;
+		return date_day_of(m->internal_date) == node->day;
 	case IMAP_SEARCH_SINCE:
-		return day_of(m->internal_date) >= node->day;
+		return date_day_of(m->internal_date) >= node->day;
 	case IMAP_SEARCH_SENTBEFORE:
 		return (c = sent_day(r, &day)) <= 0 ? c : day < node->day;
 	case IMAP_SEARCH_SENTON:

@@ -13,9 +13,43 @@ bool str_eq(struct str a, struct str b)
 	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
 
-static char ascii_lower(char c)
+char str_lower_char(char c)
 {
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+char str_upper_char(char c)
+{
+	return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+}
+
+bool str_is_alpha(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+bool str_is_atext(int c)
+{
+	static const char specials[] = "!#$%&'*+-/=?^_`{|}~";
+	return str_is_alpha(c) || (c >= '0' && c <= '9') ||
+	       (c > 0 && memchr(specials, c, sizeof(specials) - 1) != NULL);
+}
+
+void str_lower(char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = str_lower_char(p[i]);
+}
+
+int str_case_cmp(struct str a, struct str b)
+{
+	size_t n = a.len < b.len ? a.len : b.len;
+	for (size_t i = 0; i < n; i++) {
+		char x = str_lower_char(a.ptr[i]), y = str_lower_char(b.ptr[i]);
+		if (x != y)
+			return (x > y) - (x < y);
+	}
+	return (a.len > b.len) - (a.len < b.len);
 }
 
 bool str_case_eq(struct str a, struct str b)
@@ -23,7 +57,7 @@ bool str_case_eq(struct str a, struct str b)
 	if (a.len != b.len)
 		return false;
 	for (size_t i = 0; i < a.len; i++)
-		if (ascii_lower(a.ptr[i]) != ascii_lower(b.ptr[i]))
+		if (str_lower_char(a.ptr[i]) != str_lower_char(b.ptr[i]))
 			return false;
 	return true;
 }

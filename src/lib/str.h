@@ -26,6 +26,22 @@ static inline struct str str_from(const char *ptr, size_t len)
 struct str str_c(const char *s);
 
 bool str_eq(struct str a, struct str b);
+/* str_lower_char folds one ASCII letter to lower case; other bytes stay. */
+char str_lower_char(char c);
+/* str_upper_char folds one ASCII letter to upper case; other bytes stay. */
+char str_upper_char(char c);
+/* str_is_alpha is true for an ASCII letter (RFC 5234 ALPHA); c may be any
+ * int, so an end marker such as -1 is no letter. */
+bool str_is_alpha(int c);
+/* str_is_atext is true for an ASCII byte of RFC 5322 atext (letters,
+ * digits and !#$%&'*+-/=?^_`{|}~); bytes past 0x7f are the caller's to
+ * judge (RFC 6532 allows them in atext, plain RFC 5321 does not). */
+bool str_is_atext(int c);
+/* str_lower folds the n bytes at p to ASCII lower case, in place. */
+void str_lower(char *p, size_t n);
+/* str_case_cmp orders a and b bytewise after ASCII case folding, a proper
+ * prefix first: <0, 0 or >0. */
+int str_case_cmp(struct str a, struct str b);
 bool str_case_eq(struct str a, struct str b);          /* ASCII case-insensitive */
 bool str_case_prefix(struct str s, struct str prefix); /* ASCII case-insensitive */
 struct str str_trim(struct str s);                     /* drops SP/HTAB/CR/LF both ends */

@@ -17,6 +17,41 @@ static void test_eq_and_case(void **state)
 	assert_false(str_case_prefix(STR("MAI"), STR("mail")));
 }
 
+/* ASCII folding: only letters change; ordering folds case, a prefix first. */
+static void test_lower_and_cmp(void **state)
+{
+	(void)state;
+	assert_int_equal(str_lower_char('A'), 'a');
+	assert_int_equal(str_lower_char('Z'), 'z');
+	assert_int_equal(str_lower_char('@'), '@');
+	assert_int_equal(str_lower_char('['), '[');
+	assert_int_equal(str_lower_char((char)0xc9), (char)0xc9);
+	assert_int_equal(str_upper_char('a'), 'A');
+	assert_int_equal(str_upper_char('z'), 'Z');
+	assert_int_equal(str_upper_char('{'), '{');
+	assert_int_equal(str_upper_char('`'), '`');
+	assert_true(str_is_alpha('a') && str_is_alpha('Z'));
+	assert_false(str_is_alpha('@') || str_is_alpha('[') || str_is_alpha('`') ||
+		     str_is_alpha('{') || str_is_alpha('0') || str_is_alpha(-1) ||
+		     str_is_alpha(0xc9));
+	const char *atext = "azAZ09!#$%&'*+-/=?^_`{|}~";
+	for (const char *a = atext; *a != '\0'; a++)
+		assert_true(str_is_atext(*a));
+	const char *not_atext = "()<>[]:;@\\,.\" \t\r\n\x7f";
+	for (const char *a = not_atext; *a != '\0'; a++)
+		assert_false(str_is_atext(*a));
+	assert_false(str_is_atext(0) || str_is_atext(-1) || str_is_atext(0xc3));
+	char text[] = "Hello, WORLD-\xc9@[]";
+	str_lower(text, sizeof(text) - 1);
+	assert_string_equal(text, "hello, world-\xc9@[]");
+	assert_int_equal(str_case_cmp(STR("Charset"), STR("cHARSET")), 0);
+	assert_true(str_case_cmp(STR("A"), STR("b")) < 0);
+	assert_true(str_case_cmp(STR("b"), STR("A")) > 0);
+	assert_true(str_case_cmp(STR("title"), STR("TITLE*")) < 0);
+	assert_true(str_case_cmp(STR("title*"), STR("title")) > 0);
+	assert_int_equal(str_case_cmp(STR(""), STR("")), 0);
+}
+
 static void test_trim_sub_chr(void **state)
 {
 	(void)state;
@@ -47,6 +82,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_eq_and_case),
+		cmocka_unit_test(test_lower_and_cmp),
 		cmocka_unit_test(test_trim_sub_chr),
 		cmocka_unit_test(test_to_u64),
 	};

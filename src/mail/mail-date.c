@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 
+#include "lib/date.h"
 #include "rfc822.h"
 
 struct token {
@@ -16,11 +17,6 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static bool is_alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
 /* next_token reads a run of digits, a run of letters or one other
  * character, skipping whitespace and comments before it. */
 static bool next_token(struct rfc822_lexer *lx, struct token *t)
@@ -31,15 +27,15 @@ static bool next_token(struct rfc822_lexer *lx, struct token *t)
 	if (is_digit(*lx->p)) {
 		while (lx->p < lx->end && is_digit(*lx->p))
 			lx->p++;
-	} else if (is_alpha(*lx->p)) {
-		while (lx->p < lx->end && is_alpha(*lx->p))
+	} else if (str_is_alpha(*lx->p)) {
+		while (lx->p < lx->end && str_is_alpha(*lx->p))
 			lx->p++;
 	} else {
 		lx->p++;
 	}
 	t->s = str_from(start, (size_t)(lx->p - start));
 	t->digits = is_digit(*start);
-	t->alpha = is_alpha(*start);
+	t->alpha = str_is_alpha(*start);
 	return true;
 }
 
@@ -55,14 +51,7 @@ static int number(const struct token *t, size_t max_len)
 /* month_number maps an English month name (first three letters) to 1-12. */
 static int month_number(struct str s)
 {
-	static const char *const names[] = { "jan", "feb", "mar", "apr", "may", "jun",
-					     "jul", "aug", "sep", "oct", "nov", "dec" };
-	if (s.len < 3)
-		return -1;
-	for (int i = 0; i < 12; i++)
-		if (str_case_prefix(s, str_c(names[i])))
-			return i + 1;
-	return -1;
+	return s.len < 3 ? -1 : date_month_number(str_from(s.ptr, 3));
 }
 
 /* zone_minutes gives the offset of a named zone (RFC 5322 section 4.3);
@@ -81,17 +70,6 @@ static int zone_minutes(struct str s)
 		if (str_case_eq(s, str_c(zones[i].name)))
 			return zones[i].minutes;
 	return 0;
-}
-
-/* days_from_civil counts days since 1970-01-01 (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
 }
 
 int mail_date_parse(struct str value, int64_t *time_r)
@@ -152,8 +130,7 @@ int mail_date_parse_zone(struct str value, int64_t *time_r, int *zone_r)
 	} else if (t.alpha) {
 		zone = zone_minutes(t.s);
 	}
-	int64_t days = days_from_civil(year, month, day);
-	*time_r = days * 86400 + hour * 3600 + min * 60 + sec - (int64_t)zone * 60;
+	*time_r = date_time(year, month, day, hour, min, sec) - (int64_t)zone * 60;
 	*zone_r = zone;
 	return 0;
 }

@@ -467,9 +467,7 @@ static struct str lower_type(struct mime_parser *p, const struct mime_node *n)
 	memcpy(s, c->type.ptr, c->type.len);
 	s[c->type.len] = '/';
 	memcpy(s + c->type.len + 1, c->subtype.ptr, c->subtype.len);
-	for (size_t i = 0; i < len; i++)
-		if (s[i] >= 'A' && s[i] <= 'Z')
-			s[i] = (char)(s[i] - 'A' + 'a');
+	str_lower(s, len);
 	return str_from(s, len);
 }
 

@@ -273,16 +273,7 @@ int rfc2231_parse_params(struct pool *pool, struct rfc822_lexer *lx,
 		unsigned j = m++;
 		while (j > 0) {
 			struct raw_param *prev = &idx[j - 1];
-			int c = 0;
-			size_t k;
-			for (k = 0; k < prev->key.len && k < raw[i].key.len && c == 0; k++) {
-				char a = prev->key.ptr[k], b = raw[i].key.ptr[k];
-				a = (char)(a >= 'A' && a <= 'Z' ? a + 32 : a);
-				b = (char)(b >= 'A' && b <= 'Z' ? b + 32 : b);
-				c = (a > b) - (a < b);
-			}
-			if (c == 0)
-				c = (prev->key.len > raw[i].key.len) - (prev->key.len < raw[i].key.len);
+			int c = str_case_cmp(prev->key, raw[i].key);
 			if (c < 0 || (c == 0 && prev->index <= raw[i].index))
 				break;
 			idx[j] = *prev;

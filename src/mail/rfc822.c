@@ -25,11 +25,7 @@ bool rfc822_at(const struct rfc822_lexer *lx, char c)
 
 bool rfc822_is_atext(unsigned char c)
 {
-	if (c >= 0x80)
-		return true;
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+	return c >= 0x80 || str_is_atext(c);
 }
 
 /* is_mime_token_char says whether c may appear in an RFC 2045 token. */

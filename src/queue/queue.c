@@ -38,6 +38,7 @@
 
 #include "lib/buf.h"
 #include "lib/ev.h"
+#include "lib/io.h"
 #include "lib/ipc.h"
 #include "lib/jail.h"
 #include "lib/uids.h"
@@ -323,18 +324,6 @@ static void quota_ask(struct ipc *front, struct front_link *link, const struct i
 	txn_reply(front, msg->id, status, "");
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int txn_write_header(struct txn *t)
 {
 	struct spool_envelope env = { .mail_from = buf_str(&t->mail_from), .flags = t->flags,
@@ -344,7 +333,7 @@ static int txn_write_header(struct txn *t)
 	buf_init(&text, SPOOL_MAX_ENVELOPE);
 	int r = spool_envelope_format(&text, &env);
 	if (r == 0)
-		r = write_all(t->fd, text.data, text.len);
+		r = io_write_all(t->fd, text.data, text.len);
 	buf_free(&text);
 	t->header_written = true;
 	return r;
@@ -366,7 +355,7 @@ static void txn_data(struct ipc *front, const struct ipc_msg *msg)
 		t->failed = true;
 		return;
 	}
-	if (write_all(t->fd, (const char *)msg->payload, msg->len) < 0) {
+	if (io_write_all(t->fd, (const char *)msg->payload, msg->len) < 0) {
 		log_error("writing spool file %s failed: %m", t->qid);
 		t->failed = true;
 	}

@@ -57,11 +57,6 @@ static bool cur_take(struct cursor *c, int ch)
 }
 
 /* ASCII character classes of RFC 5234; -1 (end) is in none of them. */
-static bool is_alpha(int c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
 static bool is_digit(int c)
 {
 	return c >= '0' && c <= '9';
@@ -69,14 +64,7 @@ static bool is_digit(int c)
 
 static bool is_alnum(int c)
 {
-	return is_alpha(c) || is_digit(c);
-}
-
-/* RFC 5322 atext (RFC 5321 uses it for Atom). */
-static bool is_atext(int c)
-{
-	static const char specials[] = "!#$%&'*+-/=?^_`{|}~";
-	return is_alnum(c) || (c > 0 && memchr(specials, c, sizeof(specials) - 1) != NULL);
+	return str_is_alpha(c) || is_digit(c);
 }
 
 size_t smtp_parse_utf8_seq(const unsigned char *p, size_t len)
@@ -204,14 +192,15 @@ static bool parse_address_literal(struct cursor *c)
 	return parse_label(&tag, LABEL_LDH, &unused) && tag.pos == tag.len;
 }
 
-/* parse_dot_string advances past Atom *("." Atom), UTF-8 allowed. */
+/* parse_dot_string advances past Atom *("." Atom), UTF-8 allowed (RFC 5321
+ * Atom is RFC 5322 atext). */
 static bool parse_dot_string(struct cursor *c, bool *utf8)
 {
 	do {
 		size_t start = c->pos;
 		for (;;) {
 			int ch = cur_peek(c);
-			if (is_atext(ch))
+			if (str_is_atext(ch))
 				c->pos++;
 			else if (!(ch >= 0x80 && take_utf8(c, utf8)))
 				break;

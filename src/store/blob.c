@@ -1,6 +1,7 @@
 /* blob: message files named by content hash (see blob.h). */
 #include "blob.h"
 
+#include "lib/io.h"
 #include "lib/str.h"
 
 #include <assert.h>
@@ -177,27 +178,6 @@ bool blob_hash_valid(const char *hash)
 	return hash[BLOB_HASH_SIZE - 1] == '\0';
 }
 
-/* write_all writes every byte of iov to fd, resuming short writes.
- * Returns 0, or -1 with errno. */
-static int write_all(int fd, const struct iovec *iov, int iovcnt)
-{
-	for (int i = 0; i < iovcnt; i++) {
-		const char *p = iov[i].iov_base;
-		size_t left = iov[i].iov_len;
-		while (left > 0) {
-			ssize_t n = write(fd, p, left);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				return -1;
-			}
-			p += n;
-			left -= (size_t)n;
-		}
-	}
-	return 0;
-}
-
 /* blob_write_start: see blob.h. */
 int blob_write_start(struct blob_store *bs, const char *hash, uint64_t size,
 		     const struct iovec *iov, int iovcnt, struct blob_pending *p,
@@ -221,7 +201,7 @@ int blob_write_start(struct blob_store *bs, const char *hash, uint64_t size,
 		       0600);
 	if (p->fd < 0)
 		return fail(bs, error_r, "open(blobs/tmp/%s) failed: %m", p->tmp);
-	if (write_all(p->fd, iov, iovcnt) < 0) {
+	if (io_writev_all(p->fd, iov, iovcnt) < 0) {
 		fail(bs, error_r, "write(blobs/tmp/%s) failed: %m", p->tmp);
 		blob_write_cancel(bs, p, 1);
 		return -1;

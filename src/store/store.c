@@ -258,18 +258,27 @@ int store_batch_begin(struct store *store, const char **error_r)
 struct answered {
 	struct mime_message msg;
 	struct imap_message_answers answers;
+	struct imap_message_opaque opaque; /* msg when msg's answers are past their bound */
 };
 
-/* answered_make fills *out from msg; -1 with *error_r when an answer is
- * past its bound.  answered_free in every case. */
+/* answered_make fills *out from msg: msg with its IMAP answers, or, when an
+ * answer is past its bound, the opaque message of msg's size (one part, as
+ * for a message the MIME parser refuses), so that no message is refused for
+ * its shape.  -1 with *error_r only when memory runs out.  answered_free in
+ * every case; *out must not move while out->msg is used. */
 static int answered_make(const struct mime_message *msg, struct answered *out,
 			 const char **error_r)
 {
-	out->msg = *msg;
 	if (imap_message_answers_write(msg, &out->answers) < 0) {
-		*error_r = "store: the message's structure is too large to describe";
-		return -1;
+		imap_message_answers_free(&out->answers);
+		imap_message_opaque(&out->opaque, msg->size);
+		msg = &out->opaque.msg;
+		if (imap_message_answers_write(msg, &out->answers) < 0) {
+			*error_r = "store: out of memory for the message's structure";
+			return -1;
+		}
 	}
+	out->msg = *msg;
 	out->msg.envelope = buf_str(&out->answers.envelope);
 	out->msg.body = buf_str(&out->answers.body);
 	out->msg.bodystructure = buf_str(&out->answers.bodystructure);

@@ -663,6 +663,52 @@ static void test_append(void **state)
 	store_close(&store);
 }
 
+/* A message whose structure answer is past its bound is stored as one
+ * opaque part, delivered or appended, never refused: its content is kept
+ * and FETCH has answers for it. */
+static void test_structure_past_bound(void **state)
+{
+	struct test_dir *d = *state;
+	struct store *store = new_store(d);
+	const char *text = "Subject: a subject longer than the bound\r\n\r\nbody\r\n";
+	const char *error = NULL;
+	struct parsed p;
+	uint32_t uid = 0, uidvalidity = 0;
+	bool dup;
+
+	parse(&p, text);
+	struct mime_message small = *p.msg;
+	small.text_max = 16;
+	assert_int_equal(store_deliver(store, "INBOX", "past-bound", &p.iov, 1, &small, 1700000000,
+				       &uid, &dup, &error),
+			 0);
+	struct store_append_msg m = { &p.iov, 1, &small, 0, 0, 1700000001 };
+	uint32_t uids[1];
+	assert_int_equal(store_append(store, "INBOX", &m, 1, &uidvalidity, uids, &error), STORE_OK);
+	char want[128];
+	snprintf(want, sizeof(want), "(\"application\" \"octet-stream\" NIL NIL NIL \"7bit\" %zu)",
+		 strlen(text));
+	uint32_t stored[2] = { uid, uids[0] };
+	for (size_t i = 0; i < 2; i++) {
+		struct store_message_meta *meta = NULL;
+		assert_int_equal(store_message_meta(store, "INBOX", stored[i], &meta, &error), 0);
+		assert_string_equal(meta->bodystructure, want);
+		assert_string_equal(meta->body, want);
+		assert_string_equal(meta->envelope, "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+		assert_int_equal(meta->part_count, 1);
+		assert_int_equal(meta->parts[0].body_size, strlen(text));
+		store_message_meta_free(&meta);
+		int fd = store_message_open(store, "INBOX", stored[i], &error);
+		assert_true(fd >= 0);
+		char *content = read_all(fd);
+		close(fd);
+		assert_string_equal(content, text);
+		free(content);
+	}
+	parsed_free(&p);
+	store_close(&store);
+}
+
 /* UID lists in any order and with repeats: each message once, answers in
  * UID order. */
 static void test_uid_lists(void **state)
@@ -914,6 +960,7 @@ int test_store_imap_run(void)
 		cmocka_unit_test_setup_teardown(test_copy, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_move, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_append, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_structure_past_bound, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_uid_lists, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_changes, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_quota, setup_dir, teardown_dir),
@@ -933,6 +980,8 @@ int test_store_imap_run(void)
 		cmocka_unit_test_setup_teardown(test_copy, setup_dir_mem, teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_move, setup_dir_mem, teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_append, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_structure_past_bound, setup_dir_mem,
+						teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_changes, setup_dir_mem, teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_quota, setup_dir_mem, teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_calls_during_batch, setup_dir_mem,

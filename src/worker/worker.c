@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "imap-format/imap-message.h"
 #include "lib/buf.h"
 #include "lib/ev.h"
 #include "lib/handoff.h"
@@ -115,27 +116,6 @@ struct worker {
 
 static struct worker w;
 
-/* A message whose MIME structure goes past the parser's limits is still kept:
- * it is stored as one opaque part, so nothing acknowledged is lost. */
-static void opaque_structure(struct mime_message *msg, struct mime_part *part, uint64_t size,
-			     char *bs, size_t bs_size)
-{
-	memset(msg, 0, sizeof(*msg));
-	memset(part, 0, sizeof(*part));
-	snprintf(bs, bs_size, "(\"application\" \"octet-stream\" NIL NIL NIL \"7bit\" %llu)",
-		 (unsigned long long)size);
-	part->section = STR("");
-	part->body_size = size;
-	part->content_type = STR("application/octet-stream");
-	msg->parts = part;
-	msg->part_count = 1;
-	msg->envelope = STR("(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
-	msg->body = str_c(bs);
-	msg->bodystructure = str_c(bs);
-	msg->date = -1;
-	msg->size = size;
-}
-
 /* deliver adds one message to the open batch; returns IPC_DELIVER_OK
  * (durable only once the batch commits), _TEMPFAIL or _PERMFAIL. */
 static enum ipc_deliver_status deliver(struct pending *p)
@@ -166,9 +146,7 @@ static enum ipc_deliver_status deliver(struct pending *p)
 	mime_limits_default(&limits);
 	struct mime_parser *parser = mime_parser_new(&limits);
 	const struct mime_message *parsed = NULL;
-	struct mime_message opaque;
-	struct mime_part opaque_part;
-	char bs[128];
+	struct imap_message_opaque opaque;
 	const char *perr;
 	if (parser == NULL) {
 		snprintf(p->error, sizeof(p->error), "out of memory");
@@ -179,8 +157,8 @@ static enum ipc_deliver_status deliver(struct pending *p)
 	    mime_parser_finish(parser, &parsed, &perr) < 0) {
 		log_warn("message %s is past the MIME limits (%s): stored as one opaque part",
 			 p->key, perr);
-		opaque_structure(&opaque, &opaque_part, rp.len + size, bs, sizeof(bs));
-		parsed = &opaque;
+		imap_message_opaque(&opaque, rp.len + size);
+		parsed = &opaque.msg;
 	}
 	struct iovec iov[2] = { { rp.data, rp.len }, { (void *)content, size } };
 	bool duplicate = false;

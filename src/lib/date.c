@@ -1,0 +1,50 @@
+/* date: calendar arithmetic in UTC (see date.h). */
+#include "date.h"
+
+static const char *const month_names[12] = {
+	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+};
+
+int64_t date_days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int64_t date_time(int64_t y, int m, int d, int hh, int mm, int ss)
+{
+	return date_days_from_civil(y, m, d) * DATE_DAY_SECONDS + (int64_t)hh * 3600 +
+	       (int64_t)mm * 60 + ss;
+}
+
+int64_t date_day_of(int64_t t)
+{
+	return t >= 0 ? t / DATE_DAY_SECONDS
+		      : -((-t + DATE_DAY_SECONDS - 1) / DATE_DAY_SECONDS);
+}
+
+int date_days_in_month(int64_t y, int m)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (m < 1 || m > 12)
+		return 0;
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return days[m - 1] + (m == 2 && leap);
+}
+
+int date_month_number(struct str s)
+{
+	for (int m = 0; m < 12; m++)
+		if (str_case_eq(s, str_c(month_names[m])))
+			return m + 1;
+	return -1;
+}
+
+const char *date_month_name(int m)
+{
+	return m >= 1 && m <= 12 ? month_names[m - 1] : NULL;
+}
