@@ -12,7 +12,14 @@ import pytest
 def pids(server, role):
     out = subprocess.run(["pgrep", "-f", "--", f"--role {role}"], capture_output=True,
                          text=True).stdout
-    return [int(p) for p in out.split() if os.getpgid(int(p)) == server.proc.pid]
+    found = []
+    for p in out.split():
+        try:  # a process may end between pgrep and this look
+            if os.getpgid(int(p)) == server.proc.pid:
+                found.append(int(p))
+        except ProcessLookupError:
+            pass
+    return found
 
 
 def send(server, subject, to="alice@example.org"):
