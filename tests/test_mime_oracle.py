@@ -3,7 +3,7 @@
 Dovecot from Debian runs on loopback as an oracle: every message of the
 MIME seed corpus (fuzz/corpus/mime, line ends made CRLF as on the wire) is
 APPENDed to it, and its answers are compared with what Ravelin's parser
-stored for the same bytes (build-*/src/mail/mime-dump prints it).
+stored for the same bytes (build-*/src/imap-format/mime-dump prints it).
 
 Normalisation, where both answers are legal IMAP:
 - a string may come as a literal or a quoted string; both are compared as
@@ -30,7 +30,7 @@ import pytest
 from conftest import BIN, free_port
 
 CORPUS = os.path.join(os.path.dirname(__file__), "..", "fuzz", "corpus", "mime")
-DUMP = os.path.join(os.path.dirname(BIN), "src", "mail", "mime-dump")
+DUMP = os.path.join(os.path.dirname(BIN), "src", "imap-format", "mime-dump")
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 
 pytestmark = pytest.mark.skipif(not os.path.exists(DOVECOT), reason="dovecot not installed")
