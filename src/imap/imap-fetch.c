@@ -25,6 +25,11 @@
 /* BINARY decodes a part this many encoded bytes at a time, so memory stays
  * at a chunk (plus the answer itself) whatever the part's size. */
 #define IMAP_FETCH_DECODE_CHUNK (64u * 1024)
+/* A literal written in steps is read this many octets at a time: the
+ * output passes its mark by at most this much (the session's mark is
+ * 256 KiB; a chunk a quarter of it keeps the overshoot small and the
+ * reads few). */
+#define IMAP_FETCH_STREAM_CHUNK (64u * 1024)
 
 /* The FETCH items that are not sections; bit (1 << kind) in plan->asked. */
 enum fetch_kind {
@@ -371,17 +376,9 @@ struct fetch_ctx {
 	const struct imap_fetch_input *in;
 	struct buf *out;
 	const char **error_r;
+	struct imap_fetch_resume *state;  /* where the message's answer stands */
+	size_t high;                      /* stop a literal once out holds this */
 };
-
-static char fetch_error[160];
-
-/* fail_errno sets a log text for a failed call; valid until the next one. */
-static int fail_errno(struct fetch_ctx *ctx, const char *call)
-{
-	snprintf(fetch_error, sizeof(fetch_error), "%s failed: %s", call, strerror(errno));
-	*ctx->error_r = fetch_error;
-	return IMAP_FETCH_ERROR;
-}
 
 static int fail_text(struct fetch_ctx *ctx, int status, const char *text)
 {
@@ -397,20 +394,18 @@ static int fail_full(struct fetch_ctx *ctx)
 /* read_at fills dst with n bytes of the message at offset off. */
 static int read_at(struct fetch_ctx *ctx, uint64_t off, char *dst, size_t n)
 {
+	const struct imap_fetch_input *in = ctx->in;
+
 	while (n > 0) {
-		if (off > INT64_MAX)
-			return fail_text(ctx, IMAP_FETCH_ERROR, "Part offset out of range");
-		ssize_t r = pread(ctx->in->fd, dst, n, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return fail_errno(ctx, "pread(message)");
-		if (r == 0)
+		size_t got = 0;
+		if (in->read(in->read_ctx, off, dst, n, &got, ctx->error_r) < 0)
+			return IMAP_FETCH_ERROR;
+		if (got == 0)
 			return fail_text(ctx, IMAP_FETCH_ERROR,
 					 "Message file shorter than its part table says");
-		dst += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
+		dst += got;
+		n -= got;
+		off += got;
 	}
 	return IMAP_FETCH_OK;
 }
@@ -923,34 +918,129 @@ static int content_write(struct fetch_ctx *ctx, struct window *w, const struct c
 }
 
 /* ---------- items ---------- */
+/* raw_has_nul: do the n message bytes at off hold a NUL? */
+static int raw_has_nul(struct fetch_ctx *ctx, uint64_t off, uint64_t n, bool *nul_r)
+{
+	char chunk[4096];
+	int r = IMAP_FETCH_OK;
+
+	*nul_r = false;
+	for (uint64_t done = 0; r == IMAP_FETCH_OK && done < n && !*nul_r;) {
+		size_t k = n - done < sizeof(chunk) ? (size_t)(n - done) : sizeof(chunk);
+		r = read_at(ctx, off + done, chunk, k);
+		*nul_r = r == IMAP_FETCH_OK && memchr(chunk, '\0', k) != NULL;
+		done += k;
+	}
+	return r;
+}
+
+/* binary_is_raw: is BINARY content c the message's bytes as they are (no
+ * leaf in it base64 or quoted-printable, as binary_content decides)? */
+static int binary_is_raw(struct fetch_ctx *ctx, const struct content *c, bool *raw_r)
+{
+	const struct store_message_meta *meta = ctx->in->meta;
+	uint64_t end = c->off + c->len;
+	size_t last = part_next_sibling(meta, c->index);
+	struct buf header;
+	int r = IMAP_FETCH_OK;
+
+	*raw_r = true;
+	buf_init(&header, IMAP_FETCH_MAX_HEADER);
+	for (size_t j = c->index; r == IMAP_FETCH_OK && *raw_r && j < last; j++) {
+		const struct store_part *p = &meta->parts[j];
+		enum mail_cte cte;
+		if (part_is_multipart(p) || part_embedded(meta, j) >= 0)
+			continue;
+		if (p->body_offset < c->off || p->body_offset > end ||
+		    p->body_size > end - p->body_offset)
+			continue;
+		if ((r = leaf_header(ctx, j, &header, &cte)) != IMAP_FETCH_OK)
+			break;
+		*raw_r = cte != MAIL_CTE_UNKNOWN && cte != MAIL_CTE_BASE64 && cte != MAIL_CTE_QP;
+	}
+	buf_free(&header);
+	return r;
+}
+
+/* literal_raw writes "name {n}\r\n" and n raw bytes of the message (the
+ * window of c), a chunk at a time; once out holds ctx->high octets it
+ * returns IMAP_FETCH_MORE with ctx->state saying how far it got.  Text
+ * answers have NULs made 0x80; binary ones holding NUL are literal8. */
+static int literal_raw(struct fetch_ctx *ctx, struct str name, const struct imap_section *s,
+		       const struct content *c, bool binary)
+{
+	struct imap_fetch_resume *st = ctx->state;
+	struct buf *out = ctx->out;
+	struct window w;
+	int r;
+
+	window_init(&w, s, 0);
+	uint64_t len = c->kind == CONTENT_RAW ? c->len : 0;
+	uint64_t end = len < w.to ? len : w.to;
+	uint64_t announced = end > w.from ? end - w.from : 0;
+	if (!st->literal) {
+		bool nul = false;
+		if (binary && (r = raw_has_nul(ctx, c->off + w.from, announced, &nul)) !=
+				      IMAP_FETCH_OK)
+			return r;
+		if (buf_append_str(out, name) < 0 ||
+		    buf_printf(out, " %s{%llu}\r\n", nul ? "~" : "",
+			       (unsigned long long)announced) < 0)
+			return fail_full(ctx);
+		st->literal = true;
+		st->sent = 0;
+	}
+	while (st->sent < announced) {
+		if (out->len >= ctx->high)
+			return IMAP_FETCH_MORE;
+		uint64_t n = announced - st->sent;
+		if (n > IMAP_FETCH_STREAM_CHUNK)
+			n = IMAP_FETCH_STREAM_CHUNK;
+		if (buf_reserve(out, (size_t)n) < 0)
+			return fail_full(ctx);
+		char *data = out->data + out->len;
+		if ((r = read_at(ctx, c->off + w.from + st->sent, data, (size_t)n)) != IMAP_FETCH_OK)
+			return r;
+		for (size_t i = 0; !binary && i < n; i++)
+			if (data[i] == '\0')
+				data[i] = (char)0x80;
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
+		st->sent += n;
+	}
+	return IMAP_FETCH_OK;
+}
+
 
 /* write_literal writes "name {n}\r\n" and the content.  Text answers have
  * NULs made 0x80, as Dovecot does (IMAP strings cannot hold NUL); BINARY
- * answers holding NUL are sent as literal8 "~{n}" (RFC 3516 4.2).  The
- * size of raw bytes is known before they are read, so they go straight
- * behind their "{n}"; decoded or filtered content gets its "{n}" put in
- * front once it is there. */
+ * answers holding NUL are sent as literal8 "~{n}" (RFC 3516 4.2).  Raw
+ * bytes (and BINARY of parts needing no decoding) have a size known
+ * before they are read and go out in steps (literal_raw); decoded or
+ * filtered content gets its "{n}" put in front once it is there. */
 static int write_literal(struct fetch_ctx *ctx, struct str name, const struct imap_section *s,
 			 const struct content *c, bool binary)
 {
 	struct buf *out = ctx->out;
-	bool known = c->kind == CONTENT_RAW || c->kind == CONTENT_NONE;
 	struct window w;
 	int r;
 
+	if (c->kind == CONTENT_RAW || c->kind == CONTENT_NONE)
+		return literal_raw(ctx, name, s, c, binary);
+	if (c->kind == CONTENT_BINARY) {
+		bool raw;
+		if ((r = binary_is_raw(ctx, c, &raw)) != IMAP_FETCH_OK)
+			return r;
+		if (raw) {
+			struct content plain = *c;
+			plain.kind = CONTENT_RAW;
+			return literal_raw(ctx, name, s, &plain, binary);
+		}
+	}
 	if (buf_append_str(out, name) < 0 || buf_putc(out, ' ') < 0)
 		return fail_full(ctx);
 	size_t prefix_at = out->len;
-	uint64_t announced = 0;
 	window_init(&w, s, out->len);
-	if (known) {
-		uint64_t len = c->kind == CONTENT_RAW ? c->len : 0;
-		uint64_t end = len < w.to ? len : w.to;
-		announced = end > w.from ? end - w.from : 0;
-		if (buf_printf(out, "{%llu}\r\n", (unsigned long long)announced) < 0)
-			return fail_full(ctx);
-		w.data_start = out->len;
-	}
 	if (c->kind == CONTENT_FIELDS) {
 		struct buf block;
 		if (c->len > IMAP_FETCH_MAX_HEADER)
@@ -967,23 +1057,16 @@ static int write_literal(struct fetch_ctx *ctx, struct str name, const struct im
 		return r;
 	char *data = out->data + w.data_start;
 	size_t n = out->len - w.data_start;
-	assert(!known || n == announced);
 	bool nul = n > 0 && memchr(data, '\0', n) != NULL;
 	if (nul && !binary) {
 		for (size_t i = 0; i < n; i++)
 			if (data[i] == '\0')
 				data[i] = (char)0x80;
 	}
-	if (known) {
-		r = nul && binary ? insert_at(out, prefix_at, "~", 1) : 0;
-	} else {
-		char prefix[40];
-		int len = snprintf(prefix, sizeof(prefix), "%s{%zu}\r\n", nul && binary ? "~" : "",
-				   n);
-		assert(len > 0 && (size_t)len < sizeof(prefix));
-		r = insert_at(out, prefix_at, prefix, (size_t)len);
-	}
-	return r < 0 ? fail_full(ctx) : IMAP_FETCH_OK;
+	char prefix[40];
+	int len = snprintf(prefix, sizeof(prefix), "%s{%zu}\r\n", nul && binary ? "~" : "", n);
+	assert(len > 0 && (size_t)len < sizeof(prefix));
+	return insert_at(out, prefix_at, prefix, (size_t)len) < 0 ? fail_full(ctx) : IMAP_FETCH_OK;
 }
 
 /* binary_size counts the decoded bytes of c (BINARY.SIZE, RFC 3516 4.2). */
@@ -1136,34 +1219,43 @@ size_t imap_fetch_batch_end(const uint32_t *uids, size_t start, size_t end,
 	return end;
 }
 
-int imap_fetch_write(const struct imap_fetch_plan *plan, const struct imap_fetch_input *in,
-		     struct buf *out, const char **error_r)
+int imap_fetch_write_step(const struct imap_fetch_plan *plan, const struct imap_fetch_input *in,
+			  struct buf *out, size_t high, struct imap_fetch_resume *state,
+			  const char **error_r)
 {
-	struct fetch_ctx ctx = { .in = in, .out = out, .error_r = error_r };
+	struct fetch_ctx ctx = {
+		.in = in, .out = out, .error_r = error_r, .state = state, .high = high,
+	};
 	size_t start = out->len;
-	bool first = true;
+	bool fresh = !state->started;
 	int r = IMAP_FETCH_OK;
 
 	assert(plan != NULL && in != NULL && in->msg != NULL);
 	*error_r = "";
-	if (plan->needs.content && in->fd < 0) {
+	if (plan->needs.content && in->read == NULL) {
 		*error_r = "Message content not opened";
 		return IMAP_FETCH_ERROR;
 	}
-	if (buf_printf(out, "* %u FETCH (", in->seq) < 0)
-		r = fail_full(&ctx);
-	if (r == IMAP_FETCH_OK && plan->uid_first) {
-		if (buf_printf(out, "UID %u", in->msg->uid) < 0)
+	if (fresh) {
+		if (buf_printf(out, "* %u FETCH (", in->seq) < 0 ||
+		    (plan->uid_first && buf_printf(out, "UID %u", in->msg->uid) < 0))
 			r = fail_full(&ctx);
-		first = false;
+		state->started = true;
+		state->item = 0;
+		state->literal = false;
 	}
-	for (size_t i = 0; r == IMAP_FETCH_OK && i < plan->count; i++) {
-		if (!first && buf_putc(out, ' ') < 0)
+	bool first = !plan->uid_first;
+	for (; r == IMAP_FETCH_OK && state->item < plan->count; state->item++) {
+		/* A literal that stopped is taken up after its separator. */
+		if (!state->literal && (state->item > 0 || !first) && buf_putc(out, ' ') < 0)
 			r = fail_full(&ctx);
-		first = false;
 		if (r == IMAP_FETCH_OK)
-			r = write_item(&ctx, &plan->items[i]);
+			r = write_item(&ctx, &plan->items[state->item]);
+		if (r == IMAP_FETCH_MORE)
+			return r;
+		state->literal = false;
 	}
+	first = first && plan->count == 0;
 	/* \Seen was set by this FETCH: the client learns it here (RFC 9051
 	 * 6.4.5); with CONDSTORE every FETCH answer carries MODSEQ (RFC 7162
 	 * 3.1.4.1), CHANGEDSINCE included. */
@@ -1182,10 +1274,19 @@ int imap_fetch_write(const struct imap_fetch_plan *plan, const struct imap_fetch
 	}
 	if (r == IMAP_FETCH_OK && buf_append_str(out, STR(")\r\n")) < 0)
 		r = fail_full(&ctx);
-	if (r != IMAP_FETCH_OK) {
+	if (r != IMAP_FETCH_OK && fresh) {
 		out->len = start;
 		if (out->data != NULL)
 			out->data[start] = '\0';
 	}
+	return r;
+}
+
+int imap_fetch_write(const struct imap_fetch_plan *plan, const struct imap_fetch_input *in,
+		     struct buf *out, const char **error_r)
+{
+	struct imap_fetch_resume state = { 0 };
+	int r = imap_fetch_write_step(plan, in, out, SIZE_MAX, &state, error_r);
+	assert(r != IMAP_FETCH_MORE);
 	return r;
 }
