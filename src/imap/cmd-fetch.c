@@ -239,6 +239,11 @@ void cmd_fetch_step(struct imap_session *s)
 	job->in_step = false;
 }
 
+bool cmd_fetch_mid_message(const struct imap_session *s)
+{
+	return s->job != NULL && s->job->cur.active;
+}
+
 bool cmd_fetch_done(const struct imap_session *s)
 {
 	return s->job->next >= s->job->count && !s->job->cur.active;
