@@ -227,13 +227,13 @@ void cmd_fetch_step(struct imap_session *s)
 		return;
 	if (!job->in_step && !step_load(s, job))
 		return;
-	while (job->next < job->end) {
+	while (job->next < job->end && !s->closed) {
 		size_t i = job->next++;
 		if (message_start(s, job, i) && !message_continue(s, job))
 			return;
-		if (s->closed)
-			job->next = job->count;
 	}
+	if (s->closed)
+		job->next = job->count;
 	free(job->list);
 	job->list = NULL;
 	job->in_step = false;
