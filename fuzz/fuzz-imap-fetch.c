@@ -6,17 +6,16 @@
  * BINARY[3]<0.10>)") and then a message.  The message goes through the
  * MIME parser and its part table is handed over as the store keeps it;
  * the arguments go through the command parser and imap_fetch_parse; the
- * answer is written from a memfd holding the message.  Checked: an answer
- * is framed "* 1 FETCH (...)\r\n", a failure leaves the output as it was,
- * and nothing reads outside the message (ASan).
+ * answer is written from the message's bytes.  Checked: an answer is
+ * framed "* 1 FETCH (...)\r\n", a failure leaves the output as it was,
+ * the answer written in steps (output taken away at each stop) is the
+ * same, and nothing reads outside the message (ASan).
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "imap-format/imap-message.h"
 #include "imap/imap-fetch.h"
@@ -44,16 +43,49 @@ int imap_flags_write(struct buf *out, uint32_t flags, uint64_t keywords,
 	return buf_append_str(out, (flags & STORE_FLAG_SEEN) != 0 ? STR("(\\Seen)") : STR("()"));
 }
 
-/* message_fd gives a memfd holding exactly msg (one per process). */
-static int message_fd(const char *msg, size_t len)
-{
-	static int fd = -1;
+/* The message's content, as the store's reader gives it. */
+struct content {
+	const char *data;
+	size_t len;
+};
 
-	if (fd < 0 && (fd = memfd_create("fuzz-imap-fetch", MFD_CLOEXEC)) < 0)
+static int content_read(void *ctx, uint64_t offset, void *buf, size_t len, size_t *read_r,
+			const char **error_r)
+{
+	const struct content *c = ctx;
+
+	(void)error_r;
+	*read_r = 0;
+	if (offset < c->len) {
+		*read_r = c->len - (size_t)offset < len ? c->len - (size_t)offset : len;
+		memcpy(buf, c->data + offset, *read_r);
+	}
+	return 0;
+}
+
+/* check_steps writes the answer again in steps that stop at high octets,
+ * taking the output away at each stop, and checks it is whole. */
+static void check_steps(const struct imap_fetch_plan *plan, const struct imap_fetch_input *in,
+			const struct buf *whole, size_t high)
+{
+	struct imap_fetch_resume state = { 0 };
+	struct buf out, got;
+	const char *error;
+	int r;
+
+	buf_init(&out, FUZZ_MAX_OUT);
+	buf_init(&got, FUZZ_MAX_OUT);
+	while ((r = imap_fetch_write_step(plan, in, &out, high, &state, &error)) ==
+	       IMAP_FETCH_MORE) {
+		if (buf_append(&got, out.data, out.len) < 0)
+			abort();
+		buf_reset(&out);
+	}
+	if (r != IMAP_FETCH_OK || buf_append(&got, out.data, out.len) < 0 ||
+	    got.len != whole->len - 1 || memcmp(got.data, whole->data + 1, got.len) != 0)
 		abort();
-	if (ftruncate(fd, 0) < 0 || (len > 0 && pwrite(fd, msg, len, 0) != (ssize_t)len))
-		abort();
-	return fd;
+	buf_free(&out);
+	buf_free(&got);
 }
 
 /* meta_from copies the parse into the store's form, as store.c does. */
@@ -141,9 +173,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				     &error) == 0) {
 			struct imap_fetch_needs needs;
 			imap_fetch_plan_needs(plan, &needs);
+			struct content content = { msg, msg_len };
 			struct imap_fetch_input in = {
 				.seq = 1, .msg = &meta.msg, .meta = needs.meta ? &meta : NULL,
-				.fd = needs.content ? message_fd(msg, msg_len) : -1,
+				.read = needs.content ? content_read : NULL, .read_ctx = &content,
 				.condstore = (size & 2) != 0, .flags_changed = (size & 4) != 0,
 			};
 			struct buf out;
@@ -154,6 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (out.len < 1 + 14 || memcmp(out.data, "x* 1 FETCH (", 12) != 0 ||
 				    memcmp(out.data + out.len - 3, ")\r\n", 3) != 0)
 					abort();
+				check_steps(plan, &in, &out, (size >> 3 & 0xfff) + 1);
 			} else if (out.len != 1 || error == NULL) {
 				abort();
 			}

@@ -5,8 +5,10 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "lib/buf.h"
 #include "pop3/pop3-login.h"
@@ -46,12 +48,28 @@ static void closed(void *ctx)
 	f->closed = true;
 }
 
-static int read_message(void *ctx, uint32_t uid, struct buf *b)
+/* unsent: the fuzzer takes all output at once. */
+static size_t unsent(void *ctx)
 {
+	(void)ctx;
+	return 0;
+}
+
+/* read_message gives a window of a small message with lines to dot-stuff
+ * (message 3 cannot be read). */
+static ssize_t read_message(void *ctx, uint32_t uid, uint64_t offset, char *dst, size_t n)
+{
+	char text[80];
 	(void)ctx;
 	if (uid == 3)
 		return -1;
-	return buf_printf(b, "Subject: %u\r\n\r\n.dot\r\nbody\r\n.\r\nend", uid);
+	int len = snprintf(text, sizeof(text), "Subject: %u\r\n\r\n.dot\r\nbody\r\n.\r\nend",
+			   uid);
+	if (len < 0 || offset >= (uint64_t)len)
+		return 0;
+	size_t k = (size_t)len - (size_t)offset < n ? (size_t)len - (size_t)offset : n;
+	memcpy(dst, text + offset, k);
+	return (ssize_t)k;
 }
 
 static int expunge(void *ctx, const uint32_t *uids, size_t n)
@@ -62,7 +80,7 @@ static int expunge(void *ctx, const uint32_t *uids, size_t n)
 }
 
 static const struct pop3_login_callbacks login_cb = { out, login, starttls, closed };
-static const struct pop3_callbacks session_cb = { out, read_message, expunge, closed };
+static const struct pop3_callbacks session_cb = { out, unsent, read_message, expunge, closed };
 
 static void feed(const uint8_t *data, size_t size, size_t chunk,
 		 void (*input)(void *, struct buf *), void *target, struct fuzz_ctx *f)

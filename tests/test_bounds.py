@@ -23,6 +23,11 @@ PASSWORD = "secret-pass"
 # of MiB (the output bound is 256 KiB a session plus one message's answer;
 # the rest is the allocator's and the sanitizer's slack).
 MAX_GROWTH = 64 * 1024 * 1024
+# What the worker may grow by while one client holds back three body
+# items of one 40 MB message (120 MB of answer): the answer stops
+# mid-literal at 256 KiB of output plus a 64 KiB chunk; 32 MiB is well
+# under one copy of the message, and above the allocator's slack.
+MAX_GROWTH_ONE_MESSAGE = 32 * 1024 * 1024
 # imap-search-run.h IMAP_SEARCH_MAX_STRING.
 SEARCH_MAX_STRING = 1024
 # imap-search-run.h IMAP_SEARCH_MAX_CPU_MS, in seconds.
@@ -128,6 +133,37 @@ def test_fetch_waits_for_clients_that_do_not_read(server):
         assert seen == count, s.exchange()
     for s in sessions:
         close(s)
+
+
+def test_fetch_of_one_large_message_waits_inside_the_message(server):
+    """BODY[], RFC822 and BINARY[] of one 40 MB message to a client that
+    does not read: the answer stops inside its literals, so the worker
+    holds far less than one copy of the message; then the client reads
+    it all, every byte the APPENDed one."""
+    msg = big_message(0, 40 * 1024 * 1024)
+    c = connect(server, timeout=120)
+    append_many(c, "INBOX", [msg])
+    close(c)
+    s = connect(server, timeout=120)
+    s.ok("SELECT INBOX")
+    s.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    pid = worker_pid(server)
+    before = rss(pid)
+    tag = s.run("FETCH 1 (BODY[] RFC822 BINARY[])", wait=False)
+    settle(pid)
+    grown = rss(pid) - before
+    print(f"worker RSS {before >> 20} MiB, +{grown >> 20} MiB with one 120 MB FETCH unread")
+    assert grown < MAX_GROWTH_ONE_MESSAGE, f"the worker grew by {grown >> 20} MiB"
+
+    raw = s.read_response()
+    f = parse(raw)
+    assert int(f[1]) == 1 and f[2] == "FETCH", raw[:200]
+    items = pairs(f[3])
+    for name in ("BODY[]", "RFC822", "BINARY[]"):
+        assert items[name] == msg, f"{name} differs"
+    raw = s.read_response()
+    assert raw.startswith(tag + b" OK"), s.exchange()
+    close(s)
 
 
 def test_fetch_of_a_sparse_set_sets_seen_on_its_messages_only(server):

@@ -1,15 +1,29 @@
 /*
  * cmd-fetch: FETCH and UID FETCH.  The answer is written in steps of
- * FETCH_STEP_MAX messages, so a large FETCH does not hold the loop.
+ * FETCH_STEP_MAX messages, so a large FETCH does not hold the loop; a
+ * message whose bodies are large is itself written in steps: its answer
+ * stops mid-literal once the output passes IMAP_SESSION_OUTPUT_HIGH, and
+ * the job keeps its reader and where it stopped until the worker calls
+ * again.  Content is read only through the store's reader.
  */
 #include "imap-session-private.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "imap-proto/imap-seqset.h"
 #include "lib/log.h"
+
+/* The message whose answer is being written, kept between steps. */
+struct fetch_message {
+	bool active;
+	uint32_t seq;
+	struct store_message msg;
+	bool flags_changed;
+	struct store_message_meta *meta;
+	struct store_reader *reader;
+	struct imap_fetch_resume resume;
+};
 
 struct imap_fetch_job {
 	struct imap_fetch_plan *plan;
@@ -19,10 +33,27 @@ struct imap_fetch_job {
 	size_t count, next;
 	bool uid;
 	bool failed;
+	/* The step being answered: uids[next..end), of which the store
+	 * holds list[0..list_count) (k: where the search in it stands). */
+	bool in_step;
+	struct store_message *list;
+	size_t list_count, k, end;
+	struct fetch_message cur;
 };
+
+static void message_release(struct fetch_message *m)
+{
+	store_reader_close(&m->reader);
+	store_message_meta_free(&m->meta);
+	memset(m, 0, sizeof(*m));
+}
 
 void cmd_fetch_job_free(struct imap_session *s)
 {
+	if (s->job != NULL) {
+		message_release(&s->job->cur);
+		free(s->job->list);
+	}
 	free(s->job);
 	s->job = NULL;
 }
@@ -70,10 +101,10 @@ static void mark_seen(struct imap_session *s, struct store_message *list, size_t
 	free(unseen);
 }
 
-/* cmd_fetch_step answers the next messages of the running FETCH. */
-void cmd_fetch_step(struct imap_session *s)
+/* step_load reads the store's state of the next step's messages and sets
+ * \Seen where asked; false when the store failed (the job then ends). */
+static bool step_load(struct imap_session *s, struct imap_fetch_job *job)
 {
-	struct imap_fetch_job *job = s->job;
 	const char *error = "";
 	size_t start = job->next;
 	size_t end = start;
@@ -82,77 +113,140 @@ void cmd_fetch_step(struct imap_session *s)
 	       (uint64_t)job->uids[end] - job->uids[start] <
 		       (uint64_t)(end - start + 1) * FETCH_SPAN_FACTOR + 64)
 		end++;
-	struct store_message *list = NULL;
-	size_t count = 0;
-	int ret = store_message_range(s->store, s->mailbox, job->uids[start], job->uids[end - 1],
-				      &list, &count, &error);
-	if (ret != STORE_OK) {
+	job->list = NULL;
+	job->list_count = 0;
+	if (store_message_range(s->store, s->mailbox, job->uids[start], job->uids[end - 1],
+				&job->list, &job->list_count, &error) != STORE_OK) {
 		log_error("IMAP FETCH: %s", error);
 		job->failed = true;
 		job->next = job->count;
-		return;
+		return false;
 	}
 	/* Bodies: output waits for the client after about a buffer's worth. */
 	if (job->needs.content)
-		end = imap_fetch_batch_end(job->uids, start, end, list, count,
+		end = imap_fetch_batch_end(job->uids, start, end, job->list, job->list_count,
 					   IMAP_SESSION_OUTPUT_HIGH);
 	/* Non-PEEK body items set \Seen (not in a read-only mailbox), on the
 	 * step's messages only. */
 	if (job->needs.sets_seen && !s->readonly)
-		mark_seen(s, list, count, job->uids + start, end - start);
+		mark_seen(s, job->list, job->list_count, job->uids + start, end - start);
+	job->end = end;
+	job->k = 0;
+	job->in_step = true;
+	return true;
+}
+
+static int reader_read(void *ctx, uint64_t offset, void *buf, size_t len, size_t *read_r,
+		       const char **error_r)
+{
+	return store_reader_read(ctx, offset, buf, len, read_r, error_r) == STORE_OK ? 0 : -1;
+}
+
+/* message_start loads what the plan needs of message i of the job into
+ * job->cur; false when it is skipped (expunged, unchanged, unreadable). */
+static bool message_start(struct imap_session *s, struct imap_fetch_job *job, size_t i)
+{
+	struct fetch_message *cur = &job->cur;
+	const char *error;
+	uint64_t size;
+
+	while (job->k < job->list_count && job->list[job->k].uid < job->uids[i])
+		job->k++;
+	if (job->k >= job->list_count || job->list[job->k].uid != job->uids[i])
+		return false; /* expunged meanwhile */
+	struct store_message m = job->list[job->k];
+	bool flags_changed = (m.flags & FLAGS_CHANGED) != 0;
+	m.flags &= ~FLAGS_CHANGED;
+	if (session_is_recent(s, m.uid))
+		m.flags |= STORE_FLAG_RECENT;
+	if (job->needs.changedsince && m.modseq <= job->needs.changedsince_modseq)
+		return false;
+	memset(cur, 0, sizeof(*cur));
+	cur->seq = job->seqs[i];
+	cur->msg = m;
+	cur->flags_changed = flags_changed;
+	if (job->needs.meta &&
+	    store_message_meta(s->store, s->mailbox, m.uid, &cur->meta, &error) != STORE_OK) {
+		log_error("IMAP FETCH: reading message %u failed: %s", m.uid, error);
+		job->failed = true;
+		return false;
+	}
+	if (job->needs.content &&
+	    store_reader_open(s->store, s->mailbox, m.uid, &cur->reader, &size, &error) !=
+		    STORE_OK) {
+		log_error("IMAP FETCH: opening message %u failed: %s", m.uid, error);
+		message_release(cur);
+		job->failed = true;
+		return false;
+	}
+	cur->active = true;
+	return true;
+}
+
+/* message_continue writes (more of) job->cur's answer; false when it
+ * stopped mid-answer for the output to drain. */
+static bool message_continue(struct imap_session *s, struct imap_fetch_job *job)
+{
+	struct fetch_message *cur = &job->cur;
 	const char *const *names = NULL;
+	const char *error = "";
 	size_t nk = 0;
+
 	if (store_keyword_list(s->store, &names, &nk, &error) < 0)
 		nk = 0;
-	size_t k = 0;
-	for (size_t i = start; i < end; i++) {
-		while (k < count && list[k].uid < job->uids[i])
-			k++;
-		if (k >= count || list[k].uid != job->uids[i])
-			continue; /* expunged meanwhile */
-		struct store_message m = list[k];
-		bool flags_changed = (m.flags & FLAGS_CHANGED) != 0;
-		m.flags &= ~FLAGS_CHANGED;
-		if (session_is_recent(s, m.uid))
-			m.flags |= STORE_FLAG_RECENT;
-		if (job->needs.changedsince && m.modseq <= job->needs.changedsince_modseq)
-			continue;
-		struct imap_fetch_input in = {
-			.seq = job->seqs[i], .msg = &m, .fd = -1, .keywords = names,
-			.keyword_count = nk, .condstore = s->condstore,
-			.flags_changed = flags_changed,
-		};
-		struct store_message_meta *meta = NULL;
-		if (job->needs.meta &&
-		    store_message_meta(s->store, s->mailbox, m.uid, &meta, &error) != STORE_OK) {
-			log_error("IMAP FETCH: reading message %u failed: %s", m.uid, error);
-			job->failed = true;
-			continue;
-		}
-		in.meta = meta;
-		if (job->needs.content &&
-		    (in.fd = store_message_open(s->store, s->mailbox, m.uid, &error)) < 0) {
-			log_error("IMAP FETCH: opening message %u failed: %s", m.uid, error);
-			store_message_meta_free(&meta);
-			job->failed = true;
-			continue;
-		}
-		ret = imap_fetch_write(job->plan, &in, s->out, &error);
-		if (ret == IMAP_FETCH_UNKNOWN_CTE)
-			job->failed = true;
-		else if (ret != IMAP_FETCH_OK)
-			log_error("IMAP FETCH: message %u: %s", m.uid, error);
-		if (in.fd >= 0)
-			close(in.fd);
-		store_message_meta_free(&meta);
+	struct imap_fetch_input in = {
+		.seq = cur->seq, .msg = &cur->msg, .meta = cur->meta,
+		.read = cur->reader != NULL ? reader_read : NULL, .read_ctx = cur->reader,
+		.keywords = names, .keyword_count = nk, .condstore = s->condstore,
+		.flags_changed = cur->flags_changed,
+	};
+	bool started = cur->resume.started;
+	int ret = imap_fetch_write_step(job->plan, &in, s->out, IMAP_SESSION_OUTPUT_HIGH,
+					&cur->resume, &error);
+	if (ret == IMAP_FETCH_MORE)
+		return false;
+	if (ret == IMAP_FETCH_UNKNOWN_CTE)
+		job->failed = true;
+	else if (ret != IMAP_FETCH_OK)
+		log_error("IMAP FETCH: message %u: %s", cur->msg.uid, error);
+	if (ret != IMAP_FETCH_OK && started) {
+		/* Part of a literal is gone to the client: it cannot be ended. */
+		log_error("IMAP FETCH: message %u cut short, closing", cur->msg.uid);
+		session_close(s);
 	}
-	free(list);
-	job->next = end;
+	message_release(cur);
+	return true;
+}
+
+/* cmd_fetch_step answers the next messages of the running FETCH. */
+void cmd_fetch_step(struct imap_session *s)
+{
+	struct imap_fetch_job *job = s->job;
+
+	if (job->cur.active && !message_continue(s, job))
+		return;
+	if (!job->in_step && !step_load(s, job))
+		return;
+	while (job->next < job->end && !s->closed) {
+		size_t i = job->next++;
+		if (message_start(s, job, i) && !message_continue(s, job))
+			return;
+	}
+	if (s->closed)
+		job->next = job->count;
+	free(job->list);
+	job->list = NULL;
+	job->in_step = false;
+}
+
+bool cmd_fetch_mid_message(const struct imap_session *s)
+{
+	return s->job != NULL && s->job->cur.active;
 }
 
 bool cmd_fetch_done(const struct imap_session *s)
 {
-	return s->job->next >= s->job->count;
+	return s->job->next >= s->job->count && !s->job->cur.active;
 }
 
 void cmd_fetch_finish(struct imap_session *s)

@@ -1,21 +1,14 @@
-/* imap-fetch: FETCH items and one message's answer (see imap-fetch.h). */
-#include "imap-fetch.h"
+/* imap-fetch: one message's FETCH answer (see imap-fetch.h). */
+#include "imap-fetch-private.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "imap-flags.h"
-#include "imap-proto/imap-quote.h"
 #include "mail/mail-decode.h"
 
-/* Items in one FETCH.  Clients ask for a dozen at most (Thunderbird sends
- * about ten); every item costs work for every message, so a list of
- * thousands is refused rather than answered a thousand times over. */
-#define IMAP_FETCH_MAX_ITEMS 256
 /* A header block is read whole for HEADER.FIELDS and for a part's
  * Content-Transfer-Encoding.  The MIME parser refuses blocks over
  * MIME_MAX_HEADER_BYTES at delivery; four times that leaves room for a
@@ -25,344 +18,11 @@
 /* BINARY decodes a part this many encoded bytes at a time, so memory stays
  * at a chunk (plus the answer itself) whatever the part's size. */
 #define IMAP_FETCH_DECODE_CHUNK (64u * 1024)
-
-/* The FETCH items that are not sections; bit (1 << kind) in plan->asked. */
-enum fetch_kind {
-	FETCH_FLAGS,
-	FETCH_UID,
-	FETCH_INTERNALDATE,
-	FETCH_RFC822_SIZE,
-	FETCH_ENVELOPE,
-	FETCH_BODY,          /* the structure, non-extensible */
-	FETCH_BODYSTRUCTURE,
-	FETCH_MODSEQ,
-	FETCH_RFC822,
-	FETCH_RFC822_HEADER,
-	FETCH_RFC822_TEXT,
-	FETCH_SECTION,       /* BODY[...], BINARY[...], BINARY.SIZE[...] */
-};
-
-static const struct {
-	const char *name;
-	enum fetch_kind kind;
-} simple_items[] = {
-	{ "FLAGS", FETCH_FLAGS },
-	{ "UID", FETCH_UID },
-	{ "INTERNALDATE", FETCH_INTERNALDATE },
-	{ "RFC822.SIZE", FETCH_RFC822_SIZE },
-	{ "ENVELOPE", FETCH_ENVELOPE },
-	{ "BODY", FETCH_BODY },
-	{ "BODYSTRUCTURE", FETCH_BODYSTRUCTURE },
-	{ "MODSEQ", FETCH_MODSEQ },
-	{ "RFC822", FETCH_RFC822 },
-	{ "RFC822.HEADER", FETCH_RFC822_HEADER },
-	{ "RFC822.TEXT", FETCH_RFC822_TEXT },
-};
-
-struct fetch_item {
-	enum fetch_kind kind;
-	const struct imap_section *section; /* FETCH_SECTION */
-	struct str answer;                  /* FETCH_SECTION: "BODY[1.MIME]<0>" */
-};
-
-struct imap_fetch_plan {
-	struct fetch_item *items;
-	size_t count;
-	unsigned asked;      /* 1 << enum fetch_kind of the simple items */
-	bool uid_first;      /* UID FETCH without UID in the list */
-	struct imap_fetch_needs needs;
-};
-
-/* ---------- parsing ---------- */
-
-/* is_atom says whether a header field name can be echoed as an atom. */
-static bool is_atom(struct str s)
-{
-	if (s.len == 0)
-		return false;
-	for (size_t i = 0; i < s.len; i++) {
-		unsigned char c = (unsigned char)s.ptr[i];
-		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
-			return false;
-	}
-	return true;
-}
-
-/* field_was_quoted says whether HEADER.FIELDS name number index came as a
- * quoted string in the section text as sent (the parser keeps only its
- * value), so that it is echoed the same way. */
-static bool field_was_quoted(struct str spec, size_t index)
-{
-	long open = str_chr(spec, '(');
-	size_t i = open < 0 ? spec.len : (size_t)open + 1;
-
-	for (size_t n = 0; i < spec.len && spec.ptr[i] != ')'; n++) {
-		while (i < spec.len && spec.ptr[i] == ' ')
-			i++;
-		bool quoted = i < spec.len && spec.ptr[i] == '"';
-		if (n == index)
-			return quoted;
-		if (quoted) {
-			for (i++; i < spec.len && spec.ptr[i] != '"'; i++)
-				if (spec.ptr[i] == '\\')
-					i++;
-			i++;
-		} else {
-			while (i < spec.len && spec.ptr[i] != ' ' && spec.ptr[i] != ')')
-				i++;
-		}
-		while (i < spec.len && spec.ptr[i] == ' ')
-			i++;
-	}
-	return false;
-}
-
-/* field_answer writes a HEADER.FIELDS name upper-cased, as an atom or, as
- * it was sent or when it must be, as a string. */
-static int field_answer(struct buf *b, const struct imap_section *s, size_t index)
-{
-	struct str name = s->fields[index];
-	struct buf upper;
-
-	buf_init(&upper, name.len + 1);
-	int r = buf_append_str(&upper, name);
-	for (size_t k = 0; r == 0 && k < upper.len; k++)
-		if (upper.data[k] >= 'a' && upper.data[k] <= 'z')
-			upper.data[k] = (char)(upper.data[k] - 'a' + 'A');
-	if (r == 0)
-		r = is_atom(name) && !field_was_quoted(s->spec, index) ?
-			    buf_append_str(b, buf_str(&upper)) : imap_quote_string(b, buf_str(&upper));
-	buf_free(&upper);
-	return r;
-}
-
-/* section_answer writes the name a section item is answered with: BODY.PEEK
- * answers as BODY and BINARY.PEEK as BINARY (RFC 9051 7.5.2), keywords and
- * field names upper-cased and the partial's origin alone, as Dovecot does. */
-static int section_answer(struct buf *b, const struct imap_section *s)
-{
-	static const char *const texts[] = {
-		[IMAP_SECTION_WHOLE] = "",
-		[IMAP_SECTION_HEADER] = "HEADER",
-		[IMAP_SECTION_HEADER_FIELDS] = "HEADER.FIELDS",
-		[IMAP_SECTION_HEADER_FIELDS_NOT] = "HEADER.FIELDS.NOT",
-		[IMAP_SECTION_TEXT] = "TEXT",
-		[IMAP_SECTION_MIME] = "MIME",
-	};
-	const char *att = "BODY";
-
-	if (s->att == IMAP_SECTION_ATT_BINARY_SIZE)
-		att = "BINARY.SIZE";
-	else if (s->att == IMAP_SECTION_ATT_BINARY || s->att == IMAP_SECTION_ATT_BINARY_PEEK)
-		att = "BINARY";
-	int r = buf_printf(b, "%s[", att);
-
-	for (size_t i = 0; r == 0 && i < s->part_count; i++)
-		r = buf_printf(b, "%s%u", i > 0 ? "." : "", s->parts[i]);
-	if (r == 0 && s->text != IMAP_SECTION_WHOLE)
-		r = buf_printf(b, "%s%s", s->part_count > 0 ? "." : "", texts[s->text]);
-	if (r == 0 && s->field_count > 0) {
-		r = buf_append_str(b, STR(" ("));
-		for (size_t i = 0; r == 0 && i < s->field_count; i++) {
-			if (i > 0)
-				r = buf_putc(b, ' ');
-			if (r == 0)
-				r = field_answer(b, s, i);
-		}
-		if (r == 0)
-			r = buf_putc(b, ')');
-	}
-	if (r == 0)
-		r = buf_putc(b, ']');
-	if (r == 0 && s->partial)
-		r = buf_printf(b, "<%llu>", (unsigned long long)s->partial_offset);
-	return r;
-}
-
-/* add_simple adds a simple item unless it is there already. */
-static void add_simple(struct imap_fetch_plan *plan, enum fetch_kind kind)
-{
-	if ((plan->asked & (1u << kind)) != 0)
-		return;
-	plan->asked |= 1u << kind;
-	plan->items[plan->count++] = (struct fetch_item){ .kind = kind };
-	switch (kind) {
-	case FETCH_ENVELOPE:
-	case FETCH_BODY:
-	case FETCH_BODYSTRUCTURE:
-		plan->needs.meta = true;
-		break;
-	case FETCH_MODSEQ:
-		plan->needs.modseq = true;
-		break;
-	case FETCH_RFC822:
-		plan->needs.content = true;
-		plan->needs.sets_seen = true;
-		break;
-	case FETCH_RFC822_TEXT:
-		plan->needs.sets_seen = true;
-		/* fall through */
-	case FETCH_RFC822_HEADER:
-		plan->needs.content = true;
-		plan->needs.meta = true;
-		break;
-	default:
-		break;
-	}
-}
-
-/* add_section adds a BODY[...] / BINARY[...] item unless one with the
- * same answer is there already (BODY[1] and BODY.PEEK[1] answer alike). */
-static int add_section(struct pool *pool, struct imap_fetch_plan *plan,
-		       const struct imap_section *s, const char **error_r)
-{
-	struct buf name;
-
-	/* The section came in one command line; quoting its field names at
-	 * most doubles them (or adds a literal's "{n}" each). */
-	buf_init(&name, 4 * IMAP_DEFAULT_MAX_LINE);
-	if (section_answer(&name, s) < 0) {
-		buf_free(&name);
-		*error_r = "FETCH section too long";
-		return -1;
-	}
-	struct str answer = pool_str(pool, buf_str(&name));
-	buf_free(&name);
-	if (answer.ptr == NULL) {
-		*error_r = "[LIMIT] Out of memory";
-		return -1;
-	}
-	if (s->att == IMAP_SECTION_ATT_BODY || s->att == IMAP_SECTION_ATT_BINARY)
-		plan->needs.sets_seen = true;
-	plan->needs.content = true;
-	/* BODY[] alone is read with the message size; the rest needs parts. */
-	if (s->part_count > 0 || s->text != IMAP_SECTION_WHOLE ||
-	    s->att >= IMAP_SECTION_ATT_BINARY)
-		plan->needs.meta = true;
-	for (size_t i = 0; i < plan->count; i++)
-		if (plan->items[i].kind == FETCH_SECTION && str_eq(plan->items[i].answer, answer))
-			return 0;
-	plan->items[plan->count++] = (struct fetch_item){
-		.kind = FETCH_SECTION, .section = s, .answer = answer,
-	};
-	return 0;
-}
-
-/* add_item adds one fetch-att (an atom or a section). */
-static int add_item(struct pool *pool, struct imap_fetch_plan *plan, const struct imap_arg *arg,
-		    const char **error_r)
-{
-	if (arg->type == IMAP_ARG_SECTION)
-		return add_section(pool, plan, arg->section, error_r);
-	if (arg->type == IMAP_ARG_ATOM) {
-		for (size_t i = 0; i < sizeof(simple_items) / sizeof(simple_items[0]); i++) {
-			if (imap_arg_is_atom(arg, simple_items[i].name)) {
-				add_simple(plan, simple_items[i].kind);
-				return 0;
-			}
-		}
-	}
-	*error_r = "Unknown FETCH item";
-	return -1;
-}
-
-/* add_macro expands ALL, FAST and FULL (RFC 9051 6.4.5); false when arg is
- * none of them. */
-static bool add_macro(struct imap_fetch_plan *plan, const struct imap_arg *arg)
-{
-	bool all = imap_arg_is_atom(arg, "ALL"), full = imap_arg_is_atom(arg, "FULL");
-
-	if (!all && !full && !imap_arg_is_atom(arg, "FAST"))
-		return false;
-	add_simple(plan, FETCH_FLAGS);
-	add_simple(plan, FETCH_INTERNALDATE);
-	add_simple(plan, FETCH_RFC822_SIZE);
-	if (all || full)
-		add_simple(plan, FETCH_ENVELOPE);
-	if (full)
-		add_simple(plan, FETCH_BODY);
-	return true;
-}
-
-/* parse_modifiers reads "(CHANGEDSINCE n VANISHED)" (RFC 7162 3.1.4, 3.2.6). */
-static int parse_modifiers(struct imap_fetch_plan *plan, const struct imap_arg *arg,
-			   const char **error_r)
-{
-	const struct imap_arg *mods;
-	size_t count;
-
-	if (!imap_arg_get_list(arg, &mods, &count) || count == 0) {
-		*error_r = "Invalid FETCH modifiers";
-		return -1;
-	}
-	for (size_t i = 0; i < count; i++) {
-		if (imap_arg_is_atom(&mods[i], "CHANGEDSINCE") && !plan->needs.changedsince) {
-			/* mod-sequence-value: at most 2^63-1 */
-			if (i + 1 == count || mods[i + 1].type != IMAP_ARG_ATOM ||
-			    str_to_u64(mods[i + 1].text, INT64_MAX,
-				       &plan->needs.changedsince_modseq) < 0) {
-				*error_r = "Invalid CHANGEDSINCE value";
-				return -1;
-			}
-			plan->needs.changedsince = true;
-			i++;
-		} else if (imap_arg_is_atom(&mods[i], "VANISHED") && !plan->needs.vanished) {
-			plan->needs.vanished = true;
-		} else {
-			*error_r = "Unknown or repeated FETCH modifier";
-			return -1;
-		}
-	}
-	return 0;
-}
-
-int imap_fetch_parse(struct pool *pool, const struct imap_arg *args, size_t count, bool uid,
-		     struct imap_fetch_plan **plan_r, const char **error_r)
-{
-	const struct imap_arg *list = args;
-	size_t list_count = 1;
-
-	*plan_r = NULL;
-	if (count == 0 || count > 2) {
-		*error_r = count == 0 ? "FETCH items missing" : "Too many FETCH arguments";
-		return -1;
-	}
-	if (args[0].type == IMAP_ARG_LIST)
-		(void)imap_arg_get_list(&args[0], &list, &list_count);
-	/* Macros expand to at most five items. */
-	if (list_count > IMAP_FETCH_MAX_ITEMS) {
-		*error_r = "Too many FETCH items";
-		return -1;
-	}
-	struct imap_fetch_plan *plan = pool_alloc(pool, sizeof(*plan));
-	struct fetch_item *items = pool_alloc(pool, (list_count + 5) * sizeof(*items));
-	if (plan == NULL || items == NULL) {
-		*error_r = "[LIMIT] Out of memory";
-		return -1;
-	}
-	plan->items = items;
-	if (args[0].type != IMAP_ARG_LIST && add_macro(plan, &args[0])) {
-		/* done */
-	} else {
-		for (size_t i = 0; i < list_count; i++)
-			if (add_item(pool, plan, &list[i], error_r) < 0)
-				return -1;
-	}
-	if (count == 2 && parse_modifiers(plan, &args[1], error_r) < 0)
-		return -1;
-	plan->uid_first = uid && (plan->asked & (1u << FETCH_UID)) == 0;
-	if (plan->count == 0 && !plan->uid_first) {
-		*error_r = "FETCH items missing";
-		return -1;
-	}
-	*plan_r = plan;
-	return 0;
-}
-
-void imap_fetch_plan_needs(const struct imap_fetch_plan *plan, struct imap_fetch_needs *needs_r)
-{
-	*needs_r = plan->needs;
-}
+/* A literal written in steps is read this many octets at a time: the
+ * output passes its mark by at most this much (the session's mark is
+ * 256 KiB; a chunk a quarter of it keeps the overshoot small and the
+ * reads few). */
+#define IMAP_FETCH_STREAM_CHUNK (64u * 1024)
 
 /* ---------- reading the message ---------- */
 
@@ -371,17 +31,9 @@ struct fetch_ctx {
 	const struct imap_fetch_input *in;
 	struct buf *out;
 	const char **error_r;
+	struct imap_fetch_resume *state;  /* where the message's answer stands */
+	size_t high;                      /* stop a literal once out holds this */
 };
-
-static char fetch_error[160];
-
-/* fail_errno sets a log text for a failed call; valid until the next one. */
-static int fail_errno(struct fetch_ctx *ctx, const char *call)
-{
-	snprintf(fetch_error, sizeof(fetch_error), "%s failed: %s", call, strerror(errno));
-	*ctx->error_r = fetch_error;
-	return IMAP_FETCH_ERROR;
-}
 
 static int fail_text(struct fetch_ctx *ctx, int status, const char *text)
 {
@@ -397,20 +49,18 @@ static int fail_full(struct fetch_ctx *ctx)
 /* read_at fills dst with n bytes of the message at offset off. */
 static int read_at(struct fetch_ctx *ctx, uint64_t off, char *dst, size_t n)
 {
+	const struct imap_fetch_input *in = ctx->in;
+
 	while (n > 0) {
-		if (off > INT64_MAX)
-			return fail_text(ctx, IMAP_FETCH_ERROR, "Part offset out of range");
-		ssize_t r = pread(ctx->in->fd, dst, n, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return fail_errno(ctx, "pread(message)");
-		if (r == 0)
+		size_t got = 0;
+		if (in->read(in->read_ctx, off, dst, n, &got, ctx->error_r) < 0)
+			return IMAP_FETCH_ERROR;
+		if (got == 0)
 			return fail_text(ctx, IMAP_FETCH_ERROR,
 					 "Message file shorter than its part table says");
-		dst += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
+		dst += got;
+		n -= got;
+		off += got;
 	}
 	return IMAP_FETCH_OK;
 }
@@ -923,34 +573,129 @@ static int content_write(struct fetch_ctx *ctx, struct window *w, const struct c
 }
 
 /* ---------- items ---------- */
+/* raw_has_nul: do the n message bytes at off hold a NUL? */
+static int raw_has_nul(struct fetch_ctx *ctx, uint64_t off, uint64_t n, bool *nul_r)
+{
+	char chunk[4096];
+	int r = IMAP_FETCH_OK;
+
+	*nul_r = false;
+	for (uint64_t done = 0; r == IMAP_FETCH_OK && done < n && !*nul_r;) {
+		size_t k = n - done < sizeof(chunk) ? (size_t)(n - done) : sizeof(chunk);
+		r = read_at(ctx, off + done, chunk, k);
+		*nul_r = r == IMAP_FETCH_OK && memchr(chunk, '\0', k) != NULL;
+		done += k;
+	}
+	return r;
+}
+
+/* binary_is_raw: is BINARY content c the message's bytes as they are (no
+ * leaf in it base64 or quoted-printable, as binary_content decides)? */
+static int binary_is_raw(struct fetch_ctx *ctx, const struct content *c, bool *raw_r)
+{
+	const struct store_message_meta *meta = ctx->in->meta;
+	uint64_t end = c->off + c->len;
+	size_t last = part_next_sibling(meta, c->index);
+	struct buf header;
+	int r = IMAP_FETCH_OK;
+
+	*raw_r = true;
+	buf_init(&header, IMAP_FETCH_MAX_HEADER);
+	for (size_t j = c->index; r == IMAP_FETCH_OK && *raw_r && j < last; j++) {
+		const struct store_part *p = &meta->parts[j];
+		enum mail_cte cte;
+		if (part_is_multipart(p) || part_embedded(meta, j) >= 0)
+			continue;
+		if (p->body_offset < c->off || p->body_offset > end ||
+		    p->body_size > end - p->body_offset)
+			continue;
+		if ((r = leaf_header(ctx, j, &header, &cte)) != IMAP_FETCH_OK)
+			break;
+		*raw_r = cte != MAIL_CTE_UNKNOWN && cte != MAIL_CTE_BASE64 && cte != MAIL_CTE_QP;
+	}
+	buf_free(&header);
+	return r;
+}
+
+/* literal_raw writes "name {n}\r\n" and n raw bytes of the message (the
+ * window of c), a chunk at a time; once out holds ctx->high octets it
+ * returns IMAP_FETCH_MORE with ctx->state saying how far it got.  Text
+ * answers have NULs made 0x80; binary ones holding NUL are literal8. */
+static int literal_raw(struct fetch_ctx *ctx, struct str name, const struct imap_section *s,
+		       const struct content *c, bool binary)
+{
+	struct imap_fetch_resume *st = ctx->state;
+	struct buf *out = ctx->out;
+	struct window w;
+	int r;
+
+	window_init(&w, s, 0);
+	uint64_t len = c->kind == CONTENT_RAW ? c->len : 0;
+	uint64_t end = len < w.to ? len : w.to;
+	uint64_t announced = end > w.from ? end - w.from : 0;
+	if (!st->literal) {
+		bool nul = false;
+		if (binary && (r = raw_has_nul(ctx, c->off + w.from, announced, &nul)) !=
+				      IMAP_FETCH_OK)
+			return r;
+		if (buf_append_str(out, name) < 0 ||
+		    buf_printf(out, " %s{%llu}\r\n", nul ? "~" : "",
+			       (unsigned long long)announced) < 0)
+			return fail_full(ctx);
+		st->literal = true;
+		st->sent = 0;
+	}
+	while (st->sent < announced) {
+		if (out->len >= ctx->high)
+			return IMAP_FETCH_MORE;
+		uint64_t n = announced - st->sent;
+		if (n > IMAP_FETCH_STREAM_CHUNK)
+			n = IMAP_FETCH_STREAM_CHUNK;
+		if (buf_reserve(out, (size_t)n) < 0)
+			return fail_full(ctx);
+		char *data = out->data + out->len;
+		if ((r = read_at(ctx, c->off + w.from + st->sent, data, (size_t)n)) != IMAP_FETCH_OK)
+			return r;
+		for (size_t i = 0; !binary && i < n; i++)
+			if (data[i] == '\0')
+				data[i] = (char)0x80;
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
+		st->sent += n;
+	}
+	return IMAP_FETCH_OK;
+}
+
 
 /* write_literal writes "name {n}\r\n" and the content.  Text answers have
  * NULs made 0x80, as Dovecot does (IMAP strings cannot hold NUL); BINARY
- * answers holding NUL are sent as literal8 "~{n}" (RFC 3516 4.2).  The
- * size of raw bytes is known before they are read, so they go straight
- * behind their "{n}"; decoded or filtered content gets its "{n}" put in
- * front once it is there. */
+ * answers holding NUL are sent as literal8 "~{n}" (RFC 3516 4.2).  Raw
+ * bytes (and BINARY of parts needing no decoding) have a size known
+ * before they are read and go out in steps (literal_raw); decoded or
+ * filtered content gets its "{n}" put in front once it is there. */
 static int write_literal(struct fetch_ctx *ctx, struct str name, const struct imap_section *s,
 			 const struct content *c, bool binary)
 {
 	struct buf *out = ctx->out;
-	bool known = c->kind == CONTENT_RAW || c->kind == CONTENT_NONE;
 	struct window w;
 	int r;
 
+	if (c->kind == CONTENT_RAW || c->kind == CONTENT_NONE)
+		return literal_raw(ctx, name, s, c, binary);
+	if (c->kind == CONTENT_BINARY) {
+		bool raw;
+		if ((r = binary_is_raw(ctx, c, &raw)) != IMAP_FETCH_OK)
+			return r;
+		if (raw) {
+			struct content plain = *c;
+			plain.kind = CONTENT_RAW;
+			return literal_raw(ctx, name, s, &plain, binary);
+		}
+	}
 	if (buf_append_str(out, name) < 0 || buf_putc(out, ' ') < 0)
 		return fail_full(ctx);
 	size_t prefix_at = out->len;
-	uint64_t announced = 0;
 	window_init(&w, s, out->len);
-	if (known) {
-		uint64_t len = c->kind == CONTENT_RAW ? c->len : 0;
-		uint64_t end = len < w.to ? len : w.to;
-		announced = end > w.from ? end - w.from : 0;
-		if (buf_printf(out, "{%llu}\r\n", (unsigned long long)announced) < 0)
-			return fail_full(ctx);
-		w.data_start = out->len;
-	}
 	if (c->kind == CONTENT_FIELDS) {
 		struct buf block;
 		if (c->len > IMAP_FETCH_MAX_HEADER)
@@ -967,23 +712,16 @@ static int write_literal(struct fetch_ctx *ctx, struct str name, const struct im
 		return r;
 	char *data = out->data + w.data_start;
 	size_t n = out->len - w.data_start;
-	assert(!known || n == announced);
 	bool nul = n > 0 && memchr(data, '\0', n) != NULL;
 	if (nul && !binary) {
 		for (size_t i = 0; i < n; i++)
 			if (data[i] == '\0')
 				data[i] = (char)0x80;
 	}
-	if (known) {
-		r = nul && binary ? insert_at(out, prefix_at, "~", 1) : 0;
-	} else {
-		char prefix[40];
-		int len = snprintf(prefix, sizeof(prefix), "%s{%zu}\r\n", nul && binary ? "~" : "",
-				   n);
-		assert(len > 0 && (size_t)len < sizeof(prefix));
-		r = insert_at(out, prefix_at, prefix, (size_t)len);
-	}
-	return r < 0 ? fail_full(ctx) : IMAP_FETCH_OK;
+	char prefix[40];
+	int len = snprintf(prefix, sizeof(prefix), "%s{%zu}\r\n", nul && binary ? "~" : "", n);
+	assert(len > 0 && (size_t)len < sizeof(prefix));
+	return insert_at(out, prefix_at, prefix, (size_t)len) < 0 ? fail_full(ctx) : IMAP_FETCH_OK;
 }
 
 /* binary_size counts the decoded bytes of c (BINARY.SIZE, RFC 3516 4.2). */
@@ -1136,34 +874,43 @@ size_t imap_fetch_batch_end(const uint32_t *uids, size_t start, size_t end,
 	return end;
 }
 
-int imap_fetch_write(const struct imap_fetch_plan *plan, const struct imap_fetch_input *in,
-		     struct buf *out, const char **error_r)
+int imap_fetch_write_step(const struct imap_fetch_plan *plan, const struct imap_fetch_input *in,
+			  struct buf *out, size_t high, struct imap_fetch_resume *state,
+			  const char **error_r)
 {
-	struct fetch_ctx ctx = { .in = in, .out = out, .error_r = error_r };
+	struct fetch_ctx ctx = {
+		.in = in, .out = out, .error_r = error_r, .state = state, .high = high,
+	};
 	size_t start = out->len;
-	bool first = true;
+	bool fresh = !state->started;
 	int r = IMAP_FETCH_OK;
 
 	assert(plan != NULL && in != NULL && in->msg != NULL);
 	*error_r = "";
-	if (plan->needs.content && in->fd < 0) {
+	if (plan->needs.content && in->read == NULL) {
 		*error_r = "Message content not opened";
 		return IMAP_FETCH_ERROR;
 	}
-	if (buf_printf(out, "* %u FETCH (", in->seq) < 0)
-		r = fail_full(&ctx);
-	if (r == IMAP_FETCH_OK && plan->uid_first) {
-		if (buf_printf(out, "UID %u", in->msg->uid) < 0)
+	if (fresh) {
+		if (buf_printf(out, "* %u FETCH (", in->seq) < 0 ||
+		    (plan->uid_first && buf_printf(out, "UID %u", in->msg->uid) < 0))
 			r = fail_full(&ctx);
-		first = false;
+		state->started = true;
+		state->item = 0;
+		state->literal = false;
 	}
-	for (size_t i = 0; r == IMAP_FETCH_OK && i < plan->count; i++) {
-		if (!first && buf_putc(out, ' ') < 0)
+	bool first = !plan->uid_first;
+	for (; r == IMAP_FETCH_OK && state->item < plan->count; state->item++) {
+		/* A literal that stopped is taken up after its separator. */
+		if (!state->literal && (state->item > 0 || !first) && buf_putc(out, ' ') < 0)
 			r = fail_full(&ctx);
-		first = false;
 		if (r == IMAP_FETCH_OK)
-			r = write_item(&ctx, &plan->items[i]);
+			r = write_item(&ctx, &plan->items[state->item]);
+		if (r == IMAP_FETCH_MORE)
+			return r;
+		state->literal = false;
 	}
+	first = first && plan->count == 0;
 	/* \Seen was set by this FETCH: the client learns it here (RFC 9051
 	 * 6.4.5); with CONDSTORE every FETCH answer carries MODSEQ (RFC 7162
 	 * 3.1.4.1), CHANGEDSINCE included. */
@@ -1182,10 +929,19 @@ int imap_fetch_write(const struct imap_fetch_plan *plan, const struct imap_fetch
 	}
 	if (r == IMAP_FETCH_OK && buf_append_str(out, STR(")\r\n")) < 0)
 		r = fail_full(&ctx);
-	if (r != IMAP_FETCH_OK) {
+	if (r != IMAP_FETCH_OK && fresh) {
 		out->len = start;
 		if (out->data != NULL)
 			out->data[start] = '\0';
 	}
+	return r;
+}
+
+int imap_fetch_write(const struct imap_fetch_plan *plan, const struct imap_fetch_input *in,
+		     struct buf *out, const char **error_r)
+{
+	struct imap_fetch_resume state = { 0 };
+	int r = imap_fetch_write_step(plan, in, out, SIZE_MAX, &state, error_r);
+	assert(r != IMAP_FETCH_MORE);
 	return r;
 }

@@ -5,8 +5,12 @@
  * RFC 7162 CHANGEDSINCE/VANISHED/MODSEQ) and the writing of one message's
  * "* n FETCH (...)" answer.  The session resolves the sequence set, loads
  * what the plan needs from the store and calls imap_fetch_write per
- * message; no store calls are made here except reading the content
- * descriptor it is given.
+ * message; no store calls are made here: content comes through the read
+ * function it is given (the session's is the store's reader).
+ *
+ * One message's answer may be written in steps: imap_fetch_write_step
+ * stops inside a literal once the output passes a mark, and goes on from
+ * there when called again, so a large body is never held whole.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,7 +26,7 @@ struct imap_fetch_plan;
 /* What the session must load for each message, and the modifiers. */
 struct imap_fetch_needs {
 	bool meta;            /* store_message_meta (ENVELOPE, BODY*, sections) */
-	bool content;         /* the content descriptor (BODY[...], BINARY, RFC822*) */
+	bool content;         /* a reader of the content (BODY[...], BINARY, RFC822*) */
 	bool sets_seen;       /* a non-PEEK BODY[...] / RFC822 / RFC822.TEXT: set \Seen */
 	bool modseq;          /* MODSEQ item asked for (the session enables CONDSTORE) */
 	bool changedsince;    /* (CHANGEDSINCE n) modifier */
@@ -40,11 +44,18 @@ int imap_fetch_parse(struct pool *pool, const struct imap_arg *args, size_t coun
 		     struct imap_fetch_plan **plan_r, const char **error_r);
 void imap_fetch_plan_needs(const struct imap_fetch_plan *plan, struct imap_fetch_needs *needs_r);
 
+/* imap_fetch_read_fn copies up to len content bytes from offset into buf
+ * and sets *read_r to how many: fewer only at the end of the content.
+ * Returns 0, or -1 with a log text in *error_r. */
+typedef int imap_fetch_read_fn(void *ctx, uint64_t offset, void *buf, size_t len,
+			       size_t *read_r, const char **error_r);
+
 struct imap_fetch_input {
 	uint32_t seq;
 	const struct store_message *msg;        /* current UID, flags, MODSEQ, size, date */
 	const struct store_message_meta *meta;  /* when needs.meta, else NULL */
-	int fd;                                 /* content when needs.content, else -1 */
+	imap_fetch_read_fn *read;               /* content when needs.content, else NULL */
+	void *read_ctx;
 	const char *const *keywords;            /* keyword names, bit i = keywords[i] */
 	size_t keyword_count;
 	bool condstore;       /* CONDSTORE/QRESYNC enabled: answer MODSEQ always */
@@ -56,6 +67,16 @@ enum imap_fetch_status {
 	IMAP_FETCH_ERROR = -1,         /* reading the content failed (log) */
 	IMAP_FETCH_UNKNOWN_CTE = -2,   /* BINARY of a part it cannot decode */
 	IMAP_FETCH_FULL = -3,          /* out is full */
+	IMAP_FETCH_MORE = 1,           /* stopped mid-answer: call again */
+};
+
+/* Where one message's answer stands between calls of
+ * imap_fetch_write_step; all zero before the first. */
+struct imap_fetch_resume {
+	size_t item;         /* the plan's item being written */
+	uint64_t sent;       /* content octets of its literal already written */
+	bool started;        /* "* n FETCH (" is written */
+	bool literal;        /* the item's "{n}" is written; sent counts after it */
 };
 
 /*
@@ -78,5 +99,20 @@ size_t imap_fetch_batch_end(const uint32_t *uids, size_t start, size_t end,
  */
 int imap_fetch_write(const struct imap_fetch_plan *plan, const struct imap_fetch_input *in,
 		     struct buf *out, const char **error_r);
+
+/*
+ * imap_fetch_write_step writes the answer imap_fetch_write does, but
+ * returns IMAP_FETCH_MORE, with *state saying where it stopped, once out
+ * holds high octets or more in the middle of a literal of known size
+ * (BODY[...] and RFC822* of raw bytes, and BINARY[...] of parts that need
+ * no decoding).  The next call, with the same plan and input and the
+ * content still readable, goes on from there; what was written stays
+ * written, as out may have been sent meanwhile.  An error on the first
+ * call appends nothing; on a later one the answer is cut short and the
+ * connection must be closed.
+ */
+int imap_fetch_write_step(const struct imap_fetch_plan *plan, const struct imap_fetch_input *in,
+			  struct buf *out, size_t high, struct imap_fetch_resume *state,
+			  const char **error_r);
 
 #endif

@@ -36,18 +36,15 @@
  */
 #include "imap-search-run.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "imap-proto/imap-search.h"
 #include "imap-proto/imap-seqset.h"
 #include "imap-sort.h"
 #include "imap-thread.h"
 #include "lib/date.h"
-#include "lib/io.h"
 #include "mail/mail-decode.h"
 #include "mail/rfc2047.h"
 
@@ -435,26 +432,33 @@ static int load_header(struct search_run *r)
 	const struct store_part *whole = &r->meta->parts[0];
 	size_t size = whole->header_size < SEARCH_HEADER_MAX ? (size_t)whole->header_size
 							     : SEARCH_HEADER_MAX;
-	int fd = store_message_open(r->view->store, r->view->mailbox, r->msg->uid, &error);
-	if (fd < 0) {
+	struct store_reader *reader = NULL;
+	uint64_t content_size;
+	if (store_reader_open(r->view->store, r->view->mailbox, r->msg->uid, &reader,
+			      &content_size, &error) != STORE_OK) {
 		r->error = error;
 		return -1;
 	}
 	if (buf_reserve(&r->header, size) < 0) {
-		close(fd);
+		store_reader_close(&reader);
 		r->error = ERR_MEMORY;
 		return -1;
 	}
-	/* Shorter than recorded: search what is there. */
-	ssize_t n = io_pread_full(fd, r->header.data, size, whole->header_offset);
-	if (n < 0) {
-		r->error = "read(message) failed";
-		close(fd);
-		return -1;
+	while (r->header.len < size) {
+		size_t n = 0;
+		if (store_reader_read(reader, whole->header_offset + r->header.len,
+				      r->header.data + r->header.len, size - r->header.len, &n,
+				      &error) != STORE_OK) {
+			r->error = "reading the message failed";
+			store_reader_close(&reader);
+			return -1;
+		}
+		if (n == 0)
+			break; /* shorter than recorded: search what is there */
+		r->header.len += n;
 	}
-	r->header.len = (size_t)n;
 	r->header.data[r->header.len] = '\0';
-	close(fd);
+	store_reader_close(&reader);
 	return 1;
 }
 

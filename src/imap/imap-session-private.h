@@ -177,6 +177,9 @@ void cmd_fetch_step(struct imap_session *s);
 bool cmd_fetch_done(const struct imap_session *s);
 /* cmd_fetch_finish ends the running FETCH with its tagged answer. */
 void cmd_fetch_finish(struct imap_session *s);
+/* cmd_fetch_mid_message: the running FETCH has written part of a
+ * message's answer (nothing else may be written until it is done). */
+bool cmd_fetch_mid_message(const struct imap_session *s);
 /* cmd_fetch_job_free drops the running FETCH (if any) without answering. */
 void cmd_fetch_job_free(struct imap_session *s);
 /* cmd-store.c: STORE, UID STORE. */

@@ -764,15 +764,19 @@ void imap_session_notify(struct imap_session *s)
 		session_sync(s, true);
 }
 
+/* A BYE cannot go inside a FETCH answer that is half sent: the
+ * connection is then closed without one. */
 void imap_session_timeout(struct imap_session *s)
 {
-	session_untagged(s, "BYE Autologout; idle for too long");
+	if (!cmd_fetch_mid_message(s))
+		session_untagged(s, "BYE Autologout; idle for too long");
 	session_close(s);
 }
 
 void imap_session_shutdown(struct imap_session *s)
 {
-	session_untagged(s, "BYE Server shutting down");
+	if (!cmd_fetch_mid_message(s))
+		session_untagged(s, "BYE Server shutting down");
 	session_close(s);
 }
 

@@ -238,6 +238,19 @@ static void message_open(struct message *m, const char *text, size_t n, bool raw
 	assert_int_equal(write(m->fd, m->data, m->size), (ssize_t)m->size);
 }
 
+/* message_read is the content's read function: the file, as the store's
+ * reader gives it. */
+static int message_read(void *ctx, uint64_t offset, void *buf, size_t len, size_t *read_r,
+			const char **error_r)
+{
+	const struct message *m = ctx;
+	ssize_t r = pread(m->fd, buf, len, (off_t)offset);
+
+	*read_r = r > 0 ? (size_t)r : 0;
+	*error_r = "pread failed";
+	return r < 0 ? -1 : 0;
+}
+
 static void message_close(struct message *m)
 {
 	close(m->fd);
@@ -305,7 +318,8 @@ static int run(struct message *m, const char *items, const struct options *o, st
 		.seq = 12,
 		.msg = &m->meta.msg,
 		.meta = needs.meta ? &m->meta : NULL,
-		.fd = needs.content ? m->fd : -1,
+		.read = needs.content ? message_read : NULL,
+		.read_ctx = m,
 		.keywords = m->keywords,
 		.keyword_count = m->keyword_count,
 		.condstore = o->condstore,
@@ -1097,9 +1111,10 @@ static void test_errors(void **state)
 	/* The session forgot the content or the parts. */
 	buf_init(&out, 1024);
 	assert_int_equal(command_parse(&c, "BODY.PEEK[1]", false, &error), 0);
-	struct imap_fetch_input in = { .seq = 1, .msg = &m.meta.msg, .meta = &m.meta, .fd = -1 };
+	struct imap_fetch_input in = { .seq = 1, .msg = &m.meta.msg, .meta = &m.meta };
 	assert_int_equal(imap_fetch_write(c.plan, &in, &out, &error), IMAP_FETCH_ERROR);
-	in.fd = m.fd;
+	in.read = message_read;
+	in.read_ctx = &m;
 	in.meta = NULL;
 	assert_int_equal(imap_fetch_write(c.plan, &in, &out, &error), IMAP_FETCH_ERROR);
 	assert_int_equal(out.len, 0);
@@ -1111,6 +1126,75 @@ static void test_errors(void **state)
 	expect_error(&m, "BODY.PEEK[1]", IMAP_FETCH_ERROR);
 	m.meta.parts[1].header_size = 10u * MIME_MAX_HEADER_BYTES;
 	expect_error(&m, "BINARY.PEEK[1]", IMAP_FETCH_ERROR);
+	message_close(&m);
+}
+
+/* ---------- in steps ---------- */
+
+/* in_steps writes items of m with imap_fetch_write_step, taking out's
+ * bytes away whenever it stops as a client reading them would, and checks
+ * they are what one imap_fetch_write gives; returns how many stops. */
+static size_t in_steps(struct message *m, const char *items, size_t high)
+{
+	struct command c;
+	struct buf whole, out, got;
+	const char *error;
+	size_t stops = 0;
+
+	assert_int_equal(command_parse(&c, items, false, &error), 0);
+	struct imap_fetch_input in = {
+		.seq = 3, .msg = &m->meta.msg, .meta = &m->meta,
+		.read = message_read, .read_ctx = m,
+	};
+	buf_init(&whole, 64 * 1024 * 1024);
+	buf_init(&out, 64 * 1024 * 1024);
+	buf_init(&got, 64 * 1024 * 1024);
+	assert_int_equal(imap_fetch_write(c.plan, &in, &whole, &error), IMAP_FETCH_OK);
+	struct imap_fetch_resume state = { 0 };
+	int r;
+	while ((r = imap_fetch_write_step(c.plan, &in, &out, high, &state, &error)) ==
+	       IMAP_FETCH_MORE) {
+		/* A stop holds out to the mark plus one chunk of content. */
+		assert_true(out.len < high + 64 * 1024 + 256);
+		assert_int_equal(buf_append(&got, out.data, out.len), 0);
+		buf_reset(&out);
+		stops++;
+	}
+	assert_int_equal(r, IMAP_FETCH_OK);
+	assert_int_equal(buf_append(&got, out.data, out.len), 0);
+	assert_int_equal(got.len, whole.len);
+	assert_memory_equal(got.data, whole.data, whole.len);
+	buf_free(&whole);
+	buf_free(&out);
+	buf_free(&got);
+	command_free(&c);
+	return stops;
+}
+
+static void test_steps(void **state)
+{
+	struct message m;
+	struct buf body;
+
+	(void)state;
+	/* A large 8bit part: BODY[], RFC822 and BINARY[] stop and go on. */
+	buf_init(&body, 4 * 1024 * 1024);
+	for (size_t i = 0; body.len < 3 * 1024 * 1024; i++)
+		buf_printf(&body, "line %zu of the big part\r\n", i);
+	big_message(&m, "8bit", buf_str(&body));
+	assert_true(in_steps(&m, "(UID BODY[] RFC822 BINARY[] FLAGS)", 256 * 1024) > 30);
+	assert_true(in_steps(&m, "(BODY.PEEK[1]<1000.2000000> BINARY.PEEK[1] RFC822.SIZE)",
+			     100 * 1024) > 20);
+	/* A mark already passed stops before each literal's content. */
+	assert_true(in_steps(&m, "(BODY[TEXT] RFC822.HEADER)", 1) > 2);
+	message_close(&m);
+	buf_free(&body);
+	/* Decoded parts are still written whole; NULs as in one go. */
+	OPEN(&m, msg_nul);
+	in_steps(&m, "(BINARY.PEEK[1] BODY.PEEK[1] BINARY[])", 1);
+	message_close(&m);
+	OPEN(&m, msg_nested);
+	in_steps(&m, "(BODY[] BINARY[2] BODY[3.HEADER] BINARY[1])", 16);
 	message_close(&m);
 }
 
@@ -1130,6 +1214,7 @@ int main(void)
 		cmocka_unit_test(test_big_base64),
 		cmocka_unit_test(test_big_qp),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_steps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

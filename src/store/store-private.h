@@ -130,4 +130,10 @@ struct store_meta_head {
 extern const struct store_backend store_backend_sqlite;
 extern const struct store_backend store_backend_mem;
 
+/* store_message_open opens a message's content read-only; returns an fd
+ * or -1.  Only the store's own tests look at the file: everything else
+ * reads content through store_reader_open (store.h). */
+int store_message_open(struct store *store, const char *mailbox, uint32_t uid,
+		       const char **error_r);
+
 #endif

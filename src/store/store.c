@@ -339,7 +339,7 @@ int store_message_list(struct store *store, const char *mailbox, struct store_me
 	return store->backend->message_list(store, name, list_r, count_r, error_r);
 }
 
-/* store_message_open: see store.h; the caller closes the fd. */
+/* store_message_open: see store-private.h; the caller closes the fd. */
 int store_message_open(struct store *store, const char *mailbox, uint32_t uid,
 		       const char **error_r)
 {

@@ -171,9 +171,6 @@ void store_batch_abort(struct store *store);
  * unknown mailbox is an error).  Free *list_r with free(). */
 int store_message_list(struct store *store, const char *mailbox, struct store_message **list_r,
 		       size_t *count_r, const char **error_r);
-/* store_message_open opens a message's content read-only; returns an fd or -1. */
-int store_message_open(struct store *store, const char *mailbox, uint32_t uid,
-		       const char **error_r);
 
 /*
  * store_backend_use chooses the backend of the stores this process creates

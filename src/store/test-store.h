@@ -14,6 +14,7 @@
 #include <sys/uio.h>
 
 #include "mail/mime.h"
+#include "store/store-private.h"
 #include "store/store.h"
 
 #define TEST_DIR_TEMPLATE "/tmp/ravelin-store-test-XXXXXX"

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,7 +39,7 @@ struct session {
 	struct pop3_session *pop3;
 	struct imap_session *imap;
 	struct session *next, **prev; /* IMAP sessions, for change notices */
-	int message_fd;               /* POP3: the message being sent, or -1 */
+	struct store_reader *message; /* POP3: the message being sent, or NULL */
 	uint32_t message_uid;
 	bool closing;
 	bool dead;
@@ -60,8 +61,7 @@ static void session_free(struct session *s)
 	ev_io_del(&s->io);
 	ev_timer_del(&s->timer);
 	transport_close(&s->t);
-	if (s->message_fd >= 0)
-		close(s->message_fd);
+	store_reader_close(&s->message);
 	pop3_session_free(&s->pop3);
 	imap_session_free(&s->imap);
 	buf_free(&s->in);
@@ -92,26 +92,26 @@ static ssize_t cb_read_message(void *ctx, uint32_t uid, uint64_t offset, char *d
 {
 	struct session *s = ctx;
 	const char *error;
+	uint64_t size;
+	size_t got = 0;
 
-	if (s->message_fd >= 0 && s->message_uid != uid) {
-		close(s->message_fd);
-		s->message_fd = -1;
-	}
-	if (s->message_fd < 0) {
-		s->message_fd = store_message_open(s->env->store, "INBOX", uid, &error);
-		if (s->message_fd < 0) {
+	if (s->message != NULL && s->message_uid != uid)
+		store_reader_close(&s->message);
+	if (s->message == NULL) {
+		if (store_reader_open(s->env->store, "INBOX", uid, &s->message, &size, &error) !=
+		    STORE_OK) {
 			log_error("reading message %u failed: %s", uid, error);
 			return -1;
 		}
 		s->message_uid = uid;
 	}
-	ssize_t r;
-	do
-		r = pread(s->message_fd, dst, n, (off_t)offset);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		log_error("reading message %u failed: %m", uid);
-	return r;
+	if (n > SSIZE_MAX)
+		n = SSIZE_MAX;
+	if (store_reader_read(s->message, offset, dst, n, &got, &error) != STORE_OK) {
+		log_error("reading message %u failed: %s", uid, error);
+		return -1;
+	}
+	return (ssize_t)got;
 }
 
 static int cb_expunge(void *ctx, const uint32_t *uids, size_t n)
@@ -254,7 +254,6 @@ static int imap_open(const struct worker_session_env *env, struct transport *t,
 	}
 	s->env = env;
 	s->t = *t;
-	s->message_fd = -1;
 	sodium_memzero(t, sizeof(*t));  /* the session's copy holds the keys now */
 	s->last_input = ev_now(env->ev);
 	buf_init(&s->in, SESSION_MAX_INPUT + SESSION_READ_CHUNK);
@@ -367,7 +366,6 @@ int worker_session_open(const struct worker_session_env *env, int fd, const stru
 	}
 	s->env = env;
 	s->t = t;
-	s->message_fd = -1;
 	sodium_memzero(&t, sizeof(t));
 	buf_init(&s->in, SESSION_MAX_INPUT + SESSION_READ_CHUNK);
 	buf_init(&s->out, SESSION_MAX_OUTPUT);
