@@ -131,3 +131,40 @@ def test_first_message_to_an_account_is_checked(make):
             assert code == 452
     assert s.inbox_count(ALICE) == 0
     assert s.spool_empty()
+
+
+def message_of(size, subject):
+    head = f"From: s@remote.test\r\nSubject: {subject}\r\n\r\n"
+    line = "z" * 98 + "\r\n"
+    return head + line * ((size - len(head)) // len(line) + 1)
+
+
+def test_fresh_account_is_checked_at_its_first_message(make):
+    """An account added and given a quota while the server runs: the queue
+    has no figures for it, so its answer waits for the worker's (started
+    at RCPT) instead of saying yes at once.  The first SIZE= over it gets
+    452 at RCPT; the first message without SIZE (another fresh account)
+    gets 552 after DATA; nothing is queued for either."""
+    s = make()
+    for address in ("carol@example.org", "dave@example.org"):
+        s.add_account(address)
+        s.cli("account", "quota", address, "1K")
+    with smtplib.SMTP("127.0.0.1", s.smtp_port) as c:
+        c.ehlo()
+        assert c.mail("s@remote.test", ["SIZE=2900"])[0] == 250
+        code, text = c.rcpt("carol@example.org")
+        assert code == 452 and text.startswith(b"4.2.2"), (code, text)
+        c.rset()
+        begin(c, ["carol@example.org"])
+        code, text = c.data(message_of(2900, "to carol"))
+        assert code == 552 and text.startswith(b"5.2.2"), (code, text)
+    with smtplib.SMTP("127.0.0.1", s.smtp_port) as c:
+        c.ehlo()
+        begin(c, ["dave@example.org"])
+        code, text = c.data(message_of(2900, "to dave"))
+        assert code == 552 and text.startswith(b"5.2.2"), (code, text)
+    out = s.cli("queue", "list").stdout
+    assert "carol@" not in out and "dave@" not in out, out
+    assert s.spool_empty()
+    assert s.inbox_count("carol@example.org") == 0
+    assert s.inbox_count("dave@example.org") == 0

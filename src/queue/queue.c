@@ -12,7 +12,9 @@
  *	the spool when every recipient has it.
  *	Answers whether a message fits its recipients' quotas (at RCPT when
  *	SIZE= is declared, and before accepting it) from the figures each
- *	worker sends (queue-quota.c); the store refuses what does not fit.
+ *	worker sends (queue-quota.c), waiting a little for the figures of
+ *	an account not known yet (queue-quota-wait.c); the store refuses
+ *	what does not fit.
  *	After a crash, every message in spool/q is delivered again; workers
  *	refuse a delivery key they have seen, so nothing is duplicated.
  * SECURITY
@@ -45,6 +47,7 @@
 #include "lib/log.h"
 #include "lib/process.h"
 #include "queue-quota.h"
+#include "queue-quota-wait.h"
 #include "queue-rcpt.h"
 #include "spool.h"
 
@@ -98,6 +101,7 @@ struct txn {
 	bool header_written;
 	bool failed;
 	bool committing;       /* in the group commit list; front may be gone */
+	bool ending;           /* ended, its answer waits for quota figures */
 	uint64_t bytes;
 };
 
@@ -134,6 +138,7 @@ struct wlink {
 	bool requested;
 	bool wanted;            /* a delivery waits for it (this dispatch) */
 	bool released;          /* let go: no deliveries, its place until it exits */
+	bool told;              /* its worker sent its quota figures on this link */
 	uint64_t released_at;
 	uint64_t not_before;    /* its worker backs off after failing at start */
 	uint64_t last_used;
@@ -162,7 +167,7 @@ struct queue {
 static struct queue q;
 
 static void dispatch_all(void);
-static void worker_warm(uint64_t account);
+static bool worker_warm(uint64_t account);
 static void txn_reply(struct ipc *front, uint64_t id, enum ipc_queue_status status,
 		      const char *qid);
 
@@ -281,21 +286,62 @@ static void txn_rcpt(struct ipc *front, const struct ipc_msg *msg)
 }
 
 /*
+ * quota_awaited adds account to awaited (*n of them, at most
+ * QUEUE_QUOTA_WAIT_ACCOUNTS) when its figures are unknown and its worker
+ * is on the way to tell them.  Returns true when the account already has
+ * room for size: the answer is known, nothing need be waited for.
+ */
+static bool quota_awaited(uint64_t account, uint64_t size, uint64_t *awaited, size_t *n)
+{
+	enum queue_quota_fit fit = queue_quota_fit(account, size);
+	if (fit == QUEUE_QUOTA_UNKNOWN && worker_warm(account) && *n < QUEUE_QUOTA_WAIT_ACCOUNTS)
+		awaited[(*n)++] = account;
+	return fit == QUEUE_QUOTA_FITS;
+}
+
+/* A question asked at RCPT, kept while it waits (queue-quota-wait.h). */
+struct quota_question {
+	uint64_t size;
+	struct queue_rcpt rcpt;   /* address points into text */
+	char text[QUEUE_MAX_ADDRESS];
+};
+
+/* quota_answer answers an IPC_QUEUE_QUOTA from the figures known now, and
+ * frees the question (a struct quota_question). */
+static void quota_answer(struct ipc *front, uint64_t id, void *data)
+{
+	struct quota_question *qq = data;
+	const struct queue_rcpt *rc = &qq->rcpt;
+	enum ipc_queue_status status = IPC_QUEUE_OVER_QUOTA;
+
+	for (size_t i = 0; i < rc->account_count; i++)
+		if (queue_quota_fit(rc->accounts[i], qq->size) != QUEUE_QUOTA_OVER)
+			status = IPC_QUEUE_OK;
+	if (status == IPC_QUEUE_OVER_QUOTA)
+		log_info("<%.*s>: a message of %llu bytes would pass its quota (%s)",
+			 (int)rc->address.len, rc->address.ptr, (unsigned long long)qq->size,
+			 ipc_peer_name(front));
+	txn_reply(front, id, status, "");
+	free(qq);
+}
+
+/*
  * quota_ask answers a pre-auth process that asks at RCPT whether a message
  * of the size MAIL FROM declared fits the recipient's quota: the payload
  * is the size, then the recipient as IPC_QUEUE_RCPT has it, sealed for
  * the transaction the link begins next (so a pre-auth process learns
  * nothing of accounts auth did not name to it).  IPC_QUEUE_OVER_QUOTA when
- * no account of the recipient has room, IPC_QUEUE_OK otherwise (unknown
- * figures included: the check after DATA and the store's come later);
- * an account not known yet gets its worker started, so its figures are
- * here by the end of DATA.
+ * no account of the recipient has room, IPC_QUEUE_OK otherwise.  When no
+ * account is known to have room and some are not known yet, their workers
+ * are started and the answer waits for their figures, at most
+ * QUEUE_QUOTA_WAIT_MS (unknown then: OK, the store decides).
  */
 static void quota_ask(struct ipc *front, struct front_link *link, const struct ipc_msg *msg)
 {
 	static struct queue_rcpt rc;
-	uint64_t size;
-	enum ipc_queue_status status = IPC_QUEUE_OK;
+	uint64_t size, awaited[QUEUE_QUOTA_WAIT_ACCOUNTS];
+	size_t n = 0;
+	bool fits = false;
 
 	memcpy(&size, msg->payload, sizeof(size));
 	struct ipc_msg rcpt = *msg;
@@ -305,23 +351,23 @@ static void quota_ask(struct ipc *front, struct front_link *link, const struct i
 					    .txn = link->txns };
 	if (!q.have_rcpt_key ||
 	    queue_rcpt_read(q.rcpt_key, &rcpt, &origin, (uint64_t)time(NULL), &rc) < 0) {
-		status = IPC_QUEUE_FAILED;
-	} else {
-		size_t over = 0;
-		for (size_t i = 0; i < rc.account_count; i++) {
-			enum queue_quota_fit fit = queue_quota_fit(rc.accounts[i], size);
-			over += fit == QUEUE_QUOTA_OVER;
-			if (fit == QUEUE_QUOTA_UNKNOWN)
-				worker_warm(rc.accounts[i]);
-		}
-		if (over == rc.account_count) {
-			status = IPC_QUEUE_OVER_QUOTA;
-			log_info("<%.*s>: a message of %llu bytes would pass its quota (%s)",
-				 (int)rc.address.len, rc.address.ptr, (unsigned long long)size,
-				 ipc_peer_name(front));
-		}
+		txn_reply(front, msg->id, IPC_QUEUE_FAILED, "");
+		return;
 	}
-	txn_reply(front, msg->id, status, "");
+	struct quota_question *qq = malloc(sizeof(*qq));
+	if (qq == NULL) {
+		txn_reply(front, msg->id, IPC_QUEUE_OK, "");
+		return;
+	}
+	qq->size = size;
+	qq->rcpt = rc;
+	memcpy(qq->text, rc.address.ptr, rc.address.len);
+	qq->rcpt.address = str_from(qq->text, rc.address.len);
+	for (size_t i = 0; i < rc.account_count; i++)
+		fits |= quota_awaited(rc.accounts[i], size, awaited, &n);
+	if (fits || queue_quota_wait_add(q.ev, QUEUE_QUOTA_WAIT_MS, front, msg->id, awaited, n,
+					 quota_answer, qq) < 0)
+		quota_answer(front, msg->id, qq);
 }
 
 static int txn_write_header(struct txn *t)
@@ -342,7 +388,7 @@ static int txn_write_header(struct txn *t)
 static void txn_data(struct ipc *front, const struct ipc_msg *msg)
 {
 	struct txn *t = txn_find(front, msg->id);
-	if (t == NULL || t->failed)
+	if (t == NULL || t->failed || t->ending)
 		return;
 	if (!t->header_written && txn_write_header(t) < 0) {
 		log_error("writing spool file %s failed: %m", t->qid);
@@ -441,25 +487,23 @@ static bool txn_over_quota(const struct txn *t)
 	return true;
 }
 
-static void txn_end(struct ipc *front, const struct ipc_msg *msg)
+/* txn_finish refuses a complete message that fits no recipient's quota
+ * as known now, or puts it in the next group commit. */
+static void txn_finish(struct ipc *front, uint64_t id, void *data)
 {
-	struct txn *t = txn_find(front, msg->id);
-	uint64_t ok_in;
-
-	memcpy(&ok_in, msg->payload, sizeof(ok_in));
-	if (t == NULL || t->committing)
+	struct txn *t = txn_find(front, id);
+	(void)data;
+	if (t == NULL)
 		return;
-	bool ok = ok_in == IPC_QUEUE_OK && !t->failed && t->rcpt_count > 0;
-	if (ok && !t->header_written && txn_write_header(t) < 0)
-		ok = false;
-	if (ok && txn_over_quota(t)) {
+	t->ending = false;
+	if (txn_over_quota(t)) {
 		txn_free(t, true);
-		txn_reply(front, msg->id, IPC_QUEUE_OVER_QUOTA, "");
+		txn_reply(front, id, IPC_QUEUE_OVER_QUOTA, "");
 		return;
 	}
-	if (!ok || q.commit_count == QUEUE_MAX_GROUP_COMMIT) {
+	if (q.commit_count == QUEUE_MAX_GROUP_COMMIT) {
 		txn_free(t, true);
-		txn_reply(front, msg->id, IPC_QUEUE_FAILED, "");
+		txn_reply(front, id, IPC_QUEUE_FAILED, "");
 		return;
 	}
 	t->committing = true;
@@ -468,9 +512,42 @@ static void txn_end(struct ipc *front, const struct ipc_msg *msg)
 	q.commits[q.commit_count++] = t;
 }
 
+/*
+ * txn_end ends a transaction.  When no recipient is known to have room
+ * and some are not known yet, the answer waits for their workers'
+ * figures, at most QUEUE_QUOTA_WAIT_MS (queue-quota-wait.h): the first
+ * message to an account is checked like the next ones.
+ */
+static void txn_end(struct ipc *front, const struct ipc_msg *msg)
+{
+	struct txn *t = txn_find(front, msg->id);
+	uint64_t ok_in, awaited[QUEUE_QUOTA_WAIT_ACCOUNTS];
+	size_t n = 0;
+	bool fits = false;
+
+	memcpy(&ok_in, msg->payload, sizeof(ok_in));
+	if (t == NULL || t->committing || t->ending)
+		return;
+	bool ok = ok_in == IPC_QUEUE_OK && !t->failed && t->rcpt_count > 0;
+	if (ok && !t->header_written && txn_write_header(t) < 0)
+		ok = false;
+	if (!ok) {
+		txn_free(t, true);
+		txn_reply(front, msg->id, IPC_QUEUE_FAILED, "");
+		return;
+	}
+	for (size_t i = 0; i < t->rcpt_count && !fits; i++)
+		fits = quota_awaited(t->rcpts[i].account, t->bytes, awaited, &n);
+	t->ending = true;
+	if (fits || queue_quota_wait_add(q.ev, QUEUE_QUOTA_WAIT_MS, front, msg->id, awaited, n,
+					 txn_finish, NULL) < 0)
+		txn_finish(front, msg->id, NULL);
+}
+
 static void front_closed(struct ipc *front, void *ctx)
 {
 	free(ctx);
+	queue_quota_wait_drop(front);
 	struct txn *t = q.txns;
 	while (t != NULL) {
 		struct txn *next = t->next;
@@ -795,23 +872,27 @@ static void dispatch_now(struct ev_timer *t, void *ctx)
  * quota figures for it, so that they are here (IPC_WORKER_QUOTA) before
  * the message ends; only within QUEUE_MAX_WORKERS, and never for an
  * account whose worker backs off or is being let go.  A link it opens with
- * nothing to deliver is let go like any idle one.
+ * nothing to deliver is let go like any idle one.  Returns true when the
+ * account's figures are on the way: its worker is asked for, or linked
+ * and not heard from yet (queue_quota_wait_told says when they come, or
+ * will not).
  */
-static void worker_warm(uint64_t account)
+static bool worker_warm(uint64_t account)
 {
 	if (q.master == NULL || queue_quota_fit(account, 0) != QUEUE_QUOTA_UNKNOWN)
-		return;
+		return false;
 	for (struct wlink *w = q.links; w != NULL; w = w->next)
 		if (w->account == account)
-			return;
+			return !w->released && (w->requested || (w->ipc != NULL && !w->told));
 	if (workers_held() >= QUEUE_MAX_WORKERS)
-		return;
+		return false;
 	struct wlink *w = link_for(account);
 	if (w == NULL)
-		return;
+		return false;
 	w->last_used = ev_now(q.ev);
 	w->requested = ipc_send(q.master, IPC_WORKER_REQUEST, account, &account,
 				sizeof(account), -1) == 0;
+	return w->requested;
 }
 
 /* dispatch_all runs once per loop turn however often it is asked for. */
@@ -835,6 +916,8 @@ static void worker_result(struct wlink *w, const struct ipc_msg *msg)
 	if (!ipc_reader_ok(&r))
 		return;
 	queue_quota_note(w->account, limit, used);
+	w->told = true;
+	queue_quota_wait_told(w->account);
 	struct inflight **pp = &w->inflight;
 	while (*pp != NULL && (*pp)->seq != msg->id)
 		pp = &(*pp)->next;
@@ -883,6 +966,8 @@ static void worker_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		uint64_t quota[2];
 		memcpy(quota, msg->payload, sizeof(quota));
 		queue_quota_note(w->account, quota[0], quota[1]);
+		w->told = true;
+		queue_quota_wait_told(w->account);
 		return;
 	}
 	log_error("unexpected %s message from %s", ipc_kind_name(msg->kind), ipc_peer_name(ipc));
@@ -895,6 +980,8 @@ static void worker_closed(struct ipc *ipc, void *ctx)
 	struct wlink *w = ctx;
 	(void)ipc;
 	w->ipc = NULL;
+	/* Its figures, if they did not come, will not. */
+	queue_quota_wait_told(w->account);
 	link_free(w);
 	dispatch_all();
 }
@@ -904,6 +991,7 @@ static void worker_unavailable(uint64_t account)
 	for (struct wlink *w = q.links; w != NULL; w = w->next)
 		if (w->account == account)
 			w->requested = false;
+	queue_quota_wait_told(account);
 	struct qmsg *m = q.msgs;
 	while (m != NULL) {
 		struct qmsg *next = m->next;
@@ -940,6 +1028,7 @@ static void worker_deferred(uint64_t account, uint64_t wait_ms, struct str why)
 		return;
 	w->requested = false;
 	w->not_before = ev_now(q.ev) + wait_ms;
+	queue_quota_wait_told(account);
 	log_warn("deliveries to account %llu wait %llu ms: %.*s", (unsigned long long)account,
 		 (unsigned long long)wait_ms, (int)why.len, why.ptr);
 	for (struct qmsg *m = q.msgs; m != NULL; m = m->next)
