@@ -3,6 +3,7 @@
 DATA otherwise, and nothing stored is touched.  Before, the quota limited
 only IMAP's APPEND and COPY, and SMTP filled a mailbox past it."""
 import smtplib
+import socket
 import time
 
 import pytest
@@ -168,3 +169,26 @@ def test_fresh_account_is_checked_at_its_first_message(make):
     assert s.spool_empty()
     assert s.inbox_count("carol@example.org") == 0
     assert s.inbox_count("dave@example.org") == 0
+
+
+def test_session_gone_while_its_answer_waits(make):
+    """A client that leaves while the queue waits for a fresh account's
+    figures: whether its pre-auth process goes before the answer (the
+    pending record goes with its link) or after it, the queue goes on and
+    answers the next session (the sanitizer checks nothing is used after
+    it is freed)."""
+    s = make()
+    for address in ("erin@example.org", "frank@example.org"):
+        s.add_account(address)
+        s.cli("account", "quota", address, "1K")
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", s.smtp_port)) as raw:
+            raw.sendall(b"EHLO a.test\r\nMAIL FROM:<s@remote.test> SIZE=2900\r\n"
+                        b"RCPT TO:<erin@example.org>\r\n")
+            raw.recv(4096)
+    with smtplib.SMTP("127.0.0.1", s.smtp_port) as c:
+        c.ehlo()
+        assert c.mail("s@remote.test", ["SIZE=2900"])[0] == 250
+        code, text = c.rcpt("frank@example.org")
+        assert code == 452 and text.startswith(b"4.2.2"), (code, text)
+    assert s.spool_empty()
