@@ -75,6 +75,8 @@
 #define QUEUE_MAX_GROUP_COMMIT 256
 
 _Static_assert(SPOOL_QID_SIZE - 1 <= IPC_QUEUE_MAX_ID, "a queue id fits IPC_QUEUE_RESULT");
+/* An answer can wait for every worker the queue may ask for at once. */
+_Static_assert(QUEUE_QUOTA_WAIT_ACCOUNTS >= QUEUE_MAX_WORKERS, "a wait holds every worker asked");
 /* "queue id/account id" (send_delivery) fits IPC_DELIVER. */
 _Static_assert(SPOOL_QID_SIZE + 32 <= IPC_DELIVER_MAX_KEY, "a delivery key fits IPC_DELIVER");
 
