@@ -454,17 +454,20 @@ void front_smtp_queue_lost(struct front *f)
 {
 	for (struct conn *c = f->conns, *next; c != NULL; c = next) {
 		next = c->next;
-		/* No answer about the quota: the recipient is taken, and the
-		 * message then meets the queue's absence at DATA. */
-		if (smtp_of(c) != NULL && smtp_conn_of(c)->asking_quota)
-			quota_answered(c, false);
-		if (!c->in_txn || smtp_of(c) == NULL)
+		if (smtp_of(c) == NULL)
 			continue;
+		bool asking = smtp_conn_of(c)->asking_quota;
+		bool data = c->in_txn && c->txn_ended;
 		c->in_txn = false;
-		if (c->txn_ended) {
-			c->txn_ended = false;
+		c->txn_ended = false;
+		if (data)
 			smtp_session_data_result(smtp_of(c), false, NULL);
+		/* Resumed once, last: resuming may end the connection and free
+		 * c.  No answer about the quota: the recipient is taken, and the
+		 * message then meets the queue's absence at DATA. */
+		if (asking)
+			quota_answered(c, false);
+		else if (data)
 			front_conn_resume(c);
-		}
 	}
 }
