@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "blob.h"
+#include "lib/io.h"
 #include "index-text.h"
 
 /* What store_message_meta gives: the strings stay the content's, which
@@ -161,14 +162,9 @@ int mem_message_open(struct store *store, const char *mailbox, uint32_t uid,
 	int fd = memfd_create("message", MFD_CLOEXEC);
 	if (fd < 0)
 		return mem_fail(s, error_r, "memfd_create() failed: %m");
-	size_t done = 0;
-	while (done < m->content->size) {
-		ssize_t n = write(fd, m->content->data + done, m->content->size - done);
-		if (n <= 0) {
-			close(fd);
-			return mem_fail(s, error_r, "write(memfd) failed: %m");
-		}
-		done += (size_t)n;
+	if (io_write_all(fd, m->content->data, m->content->size) < 0) {
+		close(fd);
+		return mem_fail(s, error_r, "write(memfd) failed: %m");
 	}
 	if (lseek(fd, 0, SEEK_SET) < 0) {
 		close(fd);
