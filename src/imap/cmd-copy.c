@@ -45,6 +45,8 @@ enum imap_command_result cmd_copy(struct imap_session *s, const struct imap_comm
 		return CMD_DONE;
 	}
 	session_changed(s);
+	if (s->cb->copied != NULL && copied > 0)
+		s->cb->copied(s->ctx, s->store, s->mailbox, to, dst, copied);
 	struct buf code;
 	buf_init(&code, 64 + copied * 24);
 	if (copied > 0) {

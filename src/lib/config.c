@@ -85,6 +85,13 @@ static const struct config_param params[] = {
 	  "seconds an account's worker stays without work before it exits" },
 	{ "queue.retry_delay", CT_U64, U(queue_retry_delay), "60", 1, 86400,
 	  "seconds before the first retry of a delivery that failed for now" },
+	{ "spam.rspamd", CT_STRING, S(spam_rspamd), "", 0, 0,
+	  "rspamd's normal worker, numeric IP:port (empty: no spam filtering)" },
+	{ "spam.rspamd_controller", CT_STRING, S(spam_rspamd_controller), "", 0, 0,
+	  "rspamd's controller worker, numeric IP:port, for learning from Junk moves "
+	  "(empty: no learning)" },
+	{ "spam.fail_closed", CT_U64, U(spam_fail_closed), "0", 0, 1,
+	  "true: refuse (451) mail rspamd could not check; false: accept it, tagged" },
 };
 
 #define N_PARAMS (sizeof(params) / sizeof(params[0]))
@@ -175,7 +182,10 @@ int config_set(struct config *config, const char *key, const char *value, char *
 		break;
 	case CT_U64: {
 		uint64_t v;
-		if (str_to_u64(str_c(value), UINT64_MAX, &v) < 0 || v < p->min || v > p->max) {
+		/* A switch (0 to 1) reads true and false too. */
+		if (p->max == 1 && (strcmp(value, "true") == 0 || strcmp(value, "false") == 0))
+			v = value[0] == 't';
+		else if (str_to_u64(str_c(value), UINT64_MAX, &v) < 0 || v < p->min || v > p->max) {
 			snprintf(errbuf, errsize, "'%s': '%s' is not a number from %llu to %llu",
 				 key, value, (unsigned long long)p->min,
 				 (unsigned long long)p->max);

@@ -56,6 +56,9 @@ struct config {
 	uint64_t imap_login_timeout;
 	uint64_t worker_idle_timeout;
 	uint64_t queue_retry_delay;
+	char spam_rspamd[80];
+	char spam_rspamd_controller[80];
+	uint64_t spam_fail_closed;
 	uint64_t uid_base;
 	uint64_t worker_uid_base;
 };

@@ -48,4 +48,21 @@
 /* IPC_DELIVER_RESULT: why a delivery failed, one line for the log. */
 #define IPC_DELIVER_MAX_TEXT 512
 
+/* IPC_SPAM_CHECK: a HELO argument (RFC 5321 4.5.3.1.2: a domain is at most
+ * 255 octets; an address literal is shorter). */
+#define IPC_SPAM_MAX_HELO 255
+/* IPC_SPAM_CHECK: recipients named to rspamd, as many as one message may
+ * have (smtp.max_recipients at most 100000 would not fit a message: the
+ * 1000 of its default do, with IPC_MAX_PATH each). */
+#define IPC_SPAM_MAX_RCPTS 200
+/* IPC_SPAM_VERDICT: the header lines rspamd asks for, folded, all of them
+ * (a score line and a few X-Spam-* fields take well under 2 KiB; rspamd's
+ * symbol list in X-Spamd-Result can take more). */
+#define IPC_SPAM_MAX_HEADERS 8192
+/* IPC_SPAM_VERDICT, IPC_QUEUE_RESULT: the text of a refusal as the SMTP
+ * reply carries it (one line, well under RFC 5321's 512-octet reply line). */
+#define IPC_SPAM_MAX_REPLY 200
+/* IPC_QUEUE_RESULT: its text, a queue id or a refusal's text. */
+#define IPC_QUEUE_MAX_REPLY IPC_SPAM_MAX_REPLY
+
 #endif

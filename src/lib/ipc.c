@@ -45,7 +45,7 @@ static const struct {
 			     false, false },
 	[IPC_QUEUE_DATA] = { "queue-data", 1, IPC_MAX_PAYLOAD, false, false },
 	[IPC_QUEUE_END] = { "queue-end", U64, U64, false, false },
-	[IPC_QUEUE_RESULT] = { "queue-result", 2 * U64, U64 + IPC_STR_SIZE(IPC_QUEUE_MAX_ID),
+	[IPC_QUEUE_RESULT] = { "queue-result", 2 * U64, U64 + IPC_STR_SIZE(IPC_QUEUE_MAX_REPLY),
 			       false, false },
 	[IPC_WORKER_REQUEST] = { "worker-request", U64, U64, false, false },
 	[IPC_WORKER_CONN] = { "worker-conn", U64, U64, true, false },
@@ -91,6 +91,16 @@ static const struct {
 				      U64 * IPC_RCPT_MAX_ACCOUNTS + U64 +
 				      IPC_STR_SIZE(TICKET_RCPT_MAC_SIZE),
 			      false, false },
+	[IPC_SPAM_CHECK] = { "spam-check", 4 * U64,
+			     IPC_STR_SIZE(IPC_LOGIN_MAX_IP) + IPC_STR_SIZE(IPC_SPAM_MAX_HELO) +
+				     IPC_STR_SIZE(IPC_MAX_PATH) + U64 +
+				     IPC_SPAM_MAX_RCPTS * IPC_STR_SIZE(IPC_MAX_PATH),
+			     true, false },
+	[IPC_SPAM_VERDICT] = { "spam-verdict", 3 * U64,
+			       U64 + IPC_STR_SIZE(IPC_SPAM_MAX_HEADERS) +
+				       IPC_STR_SIZE(IPC_SPAM_MAX_REPLY),
+			       false, false },
+	[IPC_SPAM_LEARN] = { "spam-learn", U64, U64, true, false },
 };
 #undef U64
 

@@ -77,6 +77,12 @@ enum ipc_kind {
 	IPC_QUEUE_QUOTA,      /* front -> queue: declared size, then the fields
 			       * of IPC_QUEUE_RCPT (sealed for the transaction
 			       * about to begin): does it fit? */
+	IPC_SPAM_CHECK,       /* queue -> spam: client ip, helo, sender, count,
+			       * count x recipient; fd (sealed memfd: the message) */
+	IPC_SPAM_VERDICT,     /* spam -> queue (same id): verdict (ipc_spam_verdict),
+			       * header lines to add, text for the SMTP reply */
+	IPC_SPAM_LEARN,       /* queue or worker -> spam: 1 spam, 0 ham; fd (the
+			       * message, sealed memfd) */
 	IPC_KIND_MAX,
 };
 
@@ -89,6 +95,7 @@ enum ipc_role {
 	IPC_ROLE_SPAWNER,
 	IPC_ROLE_PREAUTH,
 	IPC_ROLE_KEYS,
+	IPC_ROLE_SPAM,
 };
 
 /* What a listening socket serves (IPC_LISTEN). */
@@ -144,6 +151,21 @@ enum ipc_queue_status {
 	IPC_QUEUE_OVER_QUOTA = 2, /* every recipient's mailbox is full (the
 				   * message is not kept; or, to IPC_QUEUE_QUOTA,
 				   * this recipient's would be) */
+	IPC_QUEUE_SPAM_REJECTED = 3, /* the spam filter refused it: 550 5.7.1
+				      * and the text in place of the queue id */
+	IPC_QUEUE_SPAM_DEFERRED = 4, /* greylisted, or the filter could not
+				      * be asked and spam.fail_closed: 451 4.7.1 */
+};
+
+/* IPC_SPAM_VERDICT: what the spam filter (rspamd) made of a message. */
+enum ipc_spam_verdict {
+	IPC_SPAM_ACCEPT = 0,    /* deliver (the header lines added) */
+	IPC_SPAM_REJECT = 1,    /* refuse: 550 5.7.1 and the text */
+	IPC_SPAM_TEMPFAIL = 2,  /* soft reject, greylist: 451 4.7.1 */
+	IPC_SPAM_JUNK = 3,      /* deliver to Junk, with the header lines */
+	IPC_SPAM_UNCHECKED = 4, /* rspamd could not be asked (down, timed out,
+				 * nonsense answer): accepted and tagged unless
+				 * spam.fail_closed */
 };
 
 /* IPC_DELIVER_RESULT: how a local delivery went. */

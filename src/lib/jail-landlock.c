@@ -29,6 +29,8 @@
 /* ABI 4: bind(2) and connect(2) of TCP sockets. */
 #define JAIL_LANDLOCK_ACCESS_NET_BIND_TCP (1ULL << 0)
 #define JAIL_LANDLOCK_ACCESS_NET_CONNECT_TCP (1ULL << 1)
+/* LANDLOCK_RULE_NET_PORT of ABI 4 (struct landlock_net_port_attr). */
+#define JAIL_LANDLOCK_RULE_NET_PORT 2
 /* ABI 6: abstract unix sockets and signals reach only the same domain. */
 #define JAIL_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
 #define JAIL_LANDLOCK_SCOPE_SIGNAL (1ULL << 1)
@@ -100,8 +102,8 @@ static uint64_t handled_fs(int abi)
 	return r;
 }
 
-/* handled_net: TCP bind and connect where the ABI knows them; no rule ever
- * grants them, since no jailed role binds or connects TCP. */
+/* handled_net: TCP bind and connect where the ABI knows them; only the
+ * ports a jail lists (connect_ports) are granted, for connect alone. */
 static uint64_t handled_net(int abi)
 {
 	return abi >= JAIL_LANDLOCK_ABI_NET
@@ -165,6 +167,19 @@ void jail_landlock_describe(int abi, char *summary, size_t size)
 	}
 }
 
+/* add_port grants TCP connect to one port; 0 or -1 (logged). */
+static int add_port(const struct jail *jail, int ruleset, unsigned short port)
+{
+	struct {
+		__u64 allowed_access;
+		__u64 port;
+	} __attribute__((packed)) np = { JAIL_LANDLOCK_ACCESS_NET_CONNECT_TCP, port };
+	int rc = (int)syscall(SYS_landlock_add_rule, ruleset, JAIL_LANDLOCK_RULE_NET_PORT, &np, 0);
+	if (rc < 0)
+		log_error("%s: landlock_add_rule(port %u) failed: %m", jail->name, port);
+	return rc < 0 ? -1 : 0;
+}
+
 /* add_path grants one path's rights; 0 or -1 (logged). */
 static int add_path(const struct jail *jail, int ruleset, const struct jail_path *p, uint64_t fs)
 {
@@ -199,6 +214,12 @@ int jail_landlock_enter(const struct jail *jail, int abi, char *summary, size_t 
 	}
 	for (unsigned i = 0; i < jail->path_count; i++) {
 		if (add_path(jail, rs, &jail->paths[i], attr.handled_access_fs) < 0) {
+			close(rs);
+			return -1;
+		}
+	}
+	for (unsigned i = 0; attr.handled_access_net != 0 && i < 2; i++) {
+		if (jail->connect_ports[i] != 0 && add_port(jail, rs, jail->connect_ports[i]) < 0) {
 			close(rs);
 			return -1;
 		}

@@ -120,6 +120,15 @@ static const int jail_syscalls_keys[] = {
 static const int jail_syscalls_worker[] = {
 	JAIL_SYSCALLS_BASE, JAIL_SYSCALLS_SQLITE,
 	SCMP_SYS(getdents64), SCMP_SYS(mkdirat), SCMP_SYS(renameat), SCMP_SYS(sync_file_range),
+	SCMP_SYS(memfd_create), /* a message for the spam filter to learn */
+	JAIL_KILL_SELF,
+};
+
+/* spam: TCP connections to rspamd (Landlock holds them to its ports) and
+ * the memfds of the messages it is given. */
+static const int jail_syscalls_spam[] = {
+	JAIL_SYSCALLS_BASE,
+	SCMP_SYS(socket), SCMP_SYS(connect), SCMP_SYS(getsockopt), SCMP_SYS(pread64),
 	JAIL_KILL_SELF,
 };
 
@@ -161,6 +170,7 @@ static const struct {
 	[JAIL_ROLE_QUEUE] = { jail_syscalls_queue, JAIL_COUNT(jail_syscalls_queue) },
 	[JAIL_ROLE_KEYS] = { jail_syscalls_keys, JAIL_COUNT(jail_syscalls_keys) },
 	[JAIL_ROLE_WORKER] = { jail_syscalls_worker, JAIL_COUNT(jail_syscalls_worker) },
+	[JAIL_ROLE_SPAM] = { jail_syscalls_spam, JAIL_COUNT(jail_syscalls_spam) },
 };
 
 /* arg_equal: the comparison "argument index equals value" (every field

@@ -32,6 +32,7 @@ enum jail_role {
 	JAIL_ROLE_QUEUE,      /* the spool */
 	JAIL_ROLE_KEYS,       /* signs with the TLS private keys */
 	JAIL_ROLE_WORKER,     /* one account's store */
+	JAIL_ROLE_SPAM,       /* asks rspamd over TCP, to connect_ports only */
 };
 
 struct jail_path {
@@ -52,6 +53,10 @@ struct jail {
 	struct jail_path paths[JAIL_MAX_PATHS];
 	unsigned path_count;
 	enum jail_role role;
+	/* TCP ports it may connect to (0: none).  Landlock (ABI 4) filters
+	 * connect() by port only, never by address; without ABI 4 nothing
+	 * but the system call table limits connecting. */
+	unsigned short connect_ports[2];
 };
 
 int jail_enter(const struct jail *jail);

@@ -286,6 +286,18 @@ void child_wire(struct child *c)
 		}
 		if (cert)
 			m->cert_pending = false;
+		struct child *spam = child_live(IPC_ROLE_SPAM, 0);
+		if (c->role == IPC_ROLE_QUEUE && spam != NULL)
+			child_connect(c, spam);
+	} else if (c->role == IPC_ROLE_SPAM) {
+		/* Back after a restart: the queue and every worker get a new
+		 * link (a worker only learns over it). */
+		for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
+			struct child *p = &m->children[i];
+			if (p->in_use && p->pid > 0 && p->link != NULL &&
+			    (p->role == IPC_ROLE_QUEUE || p->role == IPC_ROLE_WORKER))
+				child_connect(p, c);
+		}
 	}
 }
 

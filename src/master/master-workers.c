@@ -105,6 +105,9 @@ struct child *worker_for(uint64_t account)
 		w->in_use = false;
 		return NULL;
 	}
+	struct child *spam = child_live(IPC_ROLE_SPAM, 0);
+	if (spam != NULL)
+		child_connect(w, spam);
 	return w;
 }
 

@@ -317,6 +317,9 @@ int master_main(const struct config *start_config, const char *config_path)
 	struct child *keys = child_start(IPC_ROLE_KEYS, 0);
 	if (auth == NULL || queue == NULL || keys == NULL)
 		return 1;
+	/* Wired to the queue by child_wire(queue), to workers as they start. */
+	if (config->spam_rspamd[0] != '\0' && child_start(IPC_ROLE_SPAM, 0) == NULL)
+		return 1;
 	child_wire(auth);
 	child_wire(queue);
 	for (unsigned i = 0; i < m.spawner_count; i++) {

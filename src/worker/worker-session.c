@@ -1,5 +1,6 @@
 /* worker-session: authenticated sessions in the worker (see worker-session.h). */
 #include "worker-session.h"
+#include "worker-spam.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -201,6 +202,7 @@ static void imap_cb_changed(void *ctx)
 static const struct imap_session_callbacks imap_callbacks = {
 	.close = imap_cb_close,
 	.changed = imap_cb_changed,
+	.copied = worker_spam_copied,
 };
 
 void worker_session_notify_all(void)

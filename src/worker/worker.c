@@ -51,6 +51,7 @@
 #include "mail/mime.h"
 #include "store/store.h"
 #include "worker-session.h"
+#include "worker-spam.h"
 
 /* Connections (queue links, later sessions) one worker holds at once. */
 #define WORKER_MAX_LINKS 1024
@@ -480,6 +481,9 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		w.last_activity = ev_now(w.ev);
 		return;
 	}
+	case IPC_PEER:
+		worker_spam_link(w.ev, msg);
+		return;
 	case IPC_WORKER_RETIRE:
 		w.retiring = true;
 		maybe_exit();
