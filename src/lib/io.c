@@ -47,3 +47,23 @@ ssize_t io_pread_full(int fd, void *dst, size_t n, uint64_t off)
 	}
 	return (ssize_t)done;
 }
+
+int io_pwrite_all(int fd, const void *p, size_t len, uint64_t off)
+{
+	const char *at = p;
+	if (len > INT64_MAX || off > (uint64_t)INT64_MAX - len) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	while (len > 0) {
+		ssize_t n = pwrite(fd, at, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		at += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}

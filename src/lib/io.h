@@ -20,5 +20,8 @@ int io_writev_all(int fd, const struct iovec *iov, int iovcnt);
  * bytes read (fewer than n only where the file ends), or -1 with errno
  * (EOVERFLOW when off + n is past what off_t holds). */
 ssize_t io_pread_full(int fd, void *dst, size_t n, uint64_t off);
+/* io_pwrite_all writes the len bytes at p to fd at offset off.  Returns
+ * 0, or -1 with errno (EOVERFLOW as io_pread_full). */
+int io_pwrite_all(int fd, const void *p, size_t len, uint64_t off);
 
 #endif

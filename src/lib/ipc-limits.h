@@ -42,6 +42,10 @@
  * which queue.c asserts fits). */
 #define IPC_QUEUE_MAX_ID 32
 
+/* IPC_QUEUE_END: header lines the front's checks add on top of the
+ * message (Authentication-Results for a few signatures, folded). */
+#define IPC_QUEUE_MAX_PREPEND 8192
+
 /* IPC_DELIVER: the delivery key "queue id/account id" (an idempotency key
  * for the worker). */
 #define IPC_DELIVER_MAX_KEY 128

@@ -39,7 +39,7 @@ enum ipc_kind {
 	IPC_QUEUE_RCPT,       /* front -> queue: one recipient, its accounts and
 			       * auth's seal on them (expiry, MAC) */
 	IPC_QUEUE_DATA,       /* front -> queue: message bytes */
-	IPC_QUEUE_END,        /* front -> queue: ok */
+	IPC_QUEUE_END,        /* front -> queue: ok [, flags, header lines to add] */
 	IPC_QUEUE_RESULT,     /* queue -> front: status, queue id (also the
 			       * answer to IPC_QUEUE_QUOTA, with no id) */
 	IPC_WORKER_REQUEST,   /* queue -> master: account id */
@@ -166,6 +166,16 @@ enum ipc_spam_verdict {
 	IPC_SPAM_UNCHECKED = 4, /* rspamd could not be asked (down, timed out,
 				 * nonsense answer): accepted and tagged unless
 				 * spam.fail_closed */
+};
+
+/* IPC_QUEUE_END: what the front's checks say of the message (optional
+ * second field). */
+enum ipc_queue_end_flag {
+	IPC_QUEUE_END_JUNK = 1,   /* file it in Junk (DMARC quarantine, say) */
+};
+/* IPC_DELIVER: how to file it. */
+enum ipc_deliver_flag {
+	IPC_DELIVER_JUNK = 1,     /* in the Junk mailbox, not INBOX */
 };
 
 /* IPC_DELIVER_RESULT: how a local delivery went. */

@@ -89,11 +89,32 @@ static void test_pread_full(void **state)
 	assert_int_equal(errno, EBADF);
 }
 
+static void test_pwrite_all(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/test-io-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(io_write_all(fd, "0123456789", 10), 0);
+	assert_int_equal(io_pwrite_all(fd, "ab", 2, 3), 0);
+	/* Past the end: the file grows; the offset of write() is untouched. */
+	assert_int_equal(io_pwrite_all(fd, "XY", 2, 10), 0);
+	char got[16];
+	assert_int_equal(io_pread_full(fd, got, 16, 0), 12);
+	assert_memory_equal(got, "012ab56789XY", 12);
+	assert_int_equal(lseek(fd, 0, SEEK_CUR), 10);
+	assert_int_equal(io_pwrite_all(fd, "x", 1, UINT64_MAX - 1), -1);
+	assert_int_equal(errno, EOVERFLOW);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_write_all),
 		cmocka_unit_test(test_pread_full),
+		cmocka_unit_test(test_pwrite_all),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

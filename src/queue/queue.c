@@ -104,7 +104,9 @@ struct txn {
 	bool failed;
 	bool committing;       /* in the group commit list; front may be gone */
 	bool ending;           /* ended, its answer waits for quota figures */
+	bool junk;             /* filed in Junk (a check's verdict) */
 	uint64_t bytes;
+	struct buf prepend;    /* header lines added on top once it ended */
 };
 
 struct qmsg {
@@ -197,7 +199,22 @@ static void txn_free(struct txn *t, bool abort_file)
 		free((void *)t->rcpts[i].address.ptr);
 	free(t->rcpts);
 	buf_free(&t->mail_from);
+	buf_free(&t->prepend);
 	free(t);
+}
+
+/* txn_prepend adds header lines (each ending in CRLF) to go on top of the
+ * message once it has ended: a check's Authentication-Results, a spam
+ * filter's verdict.  Returns -1 when they would pass SPOOL_MAX_PREPEND
+ * (the lines are then left out, and logged). */
+static int txn_prepend(struct txn *t, struct str header_lines)
+{
+	if (t->prepend.len + header_lines.len > SPOOL_MAX_PREPEND) {
+		log_warn("%s: %zu octets of added header lines left out (over %d)", t->qid,
+			 header_lines.len, SPOOL_MAX_PREPEND);
+		return -1;
+	}
+	return buf_append_str(&t->prepend, header_lines);
 }
 
 static void txn_begin(struct ipc *front, struct front_link *link, const struct ipc_msg *msg)
@@ -224,6 +241,7 @@ static void txn_begin(struct ipc *front, struct front_link *link, const struct i
 	t->flags = flags;
 	buf_init(&t->mail_from, QUEUE_MAX_ADDRESS);
 	buf_append_str(&t->mail_from, from);
+	buf_init(&t->prepend, SPOOL_MAX_PREPEND);
 	t->fd = spool_create(q.spool, t->qid);
 	if (t->fd < 0)
 		t->failed = true;
@@ -448,7 +466,10 @@ static void commit_group(struct ev_timer *timer, void *ctx)
 	q.commit_count = 0;
 	bool any = false;
 	for (size_t i = 0; i < n; i++) {
-		ok[i] = spool_commit_file(q.spool, group[i]->qid, group[i]->fd) == 0;
+		struct txn *t = group[i];
+		ok[i] = ((t->prepend.len == 0 && !t->junk) ||
+			 spool_post_write(t->fd, buf_str(&t->prepend), t->junk) == 0) &&
+			spool_commit_file(q.spool, t->qid, t->fd) == 0;
 		any |= ok[i];
 	}
 	if (any && spool_commit_dir(q.spool) < 0)
@@ -527,10 +548,21 @@ static void txn_end(struct ipc *front, const struct ipc_msg *msg)
 	size_t n = 0;
 	bool fits = false;
 
-	memcpy(&ok_in, msg->payload, sizeof(ok_in));
+	struct ipc_reader r;
+	ipc_reader_init(&r, msg);
+	ok_in = ipc_get_u64(&r);
+	/* The front's checks may add a verdict and header lines. */
+	uint64_t end_flags = msg->len > IPC_U64_SIZE ? ipc_get_u64(&r) : 0;
+	struct str added = msg->len > IPC_U64_SIZE ? ipc_get_str(&r, IPC_QUEUE_MAX_PREPEND)
+						    : STR("");
 	if (t == NULL || t->committing || t->ending)
 		return;
-	bool ok = ok_in == IPC_QUEUE_OK && !t->failed && t->rcpt_count > 0;
+	bool ok = ipc_reader_ok(&r) && ok_in == IPC_QUEUE_OK && !t->failed && t->rcpt_count > 0;
+	if (ok) {
+		t->junk = (end_flags & IPC_QUEUE_END_JUNK) != 0;
+		if (added.len > 0)
+			txn_prepend(t, added);
+	}
 	if (ok && !t->header_written && txn_write_header(t) < 0)
 		ok = false;
 	if (!ok) {
@@ -754,7 +786,7 @@ static void send_delivery(struct wlink *w, struct qmsg *m, size_t i)
 		return;
 	}
 	if (m->body_fd < 0)
-		m->body_fd = spool_message_body(m->fd, m->offset);
+		m->body_fd = spool_message_body(m->fd, m->offset, m->env.prepend_len);
 	if (m->body_fd < 0) {
 		free(f);
 		m->state[i] = RCPT_WAITING;
@@ -769,6 +801,7 @@ static void send_delivery(struct wlink *w, struct qmsg *m, size_t i)
 	ipc_put_str(&out, str_c(key));
 	ipc_put_str(&out, m->env.mail_from);
 	ipc_put_u64(&out, (uint64_t)m->env.arrived);
+	ipc_put_u64(&out, m->env.junk ? IPC_DELIVER_JUNK : 0);
 	if (ipc_send_buf(w->ipc, IPC_DELIVER, f->seq, &out, m->body_fd) < 0) {
 		/* The worker does not read: deferred, not lost. */
 		log_warn("%s: worker %llu takes no delivery now; deferred", m->qid,

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/io.h"
 #include "lib/log.h"
 
 struct spool {
@@ -105,7 +106,8 @@ int spool_create(struct spool *s, char qid[SPOOL_QID_SIZE])
 
 int spool_envelope_format(struct buf *out, const struct spool_envelope *env)
 {
-	if (buf_printf(out, "RAVELIN-SPOOL 1\nfrom %.*s\nflags %llu\narrived %lld\n",
+	if (buf_printf(out, "RAVELIN-SPOOL 1\npost %010llu %u\nfrom %.*s\nflags %llu\narrived %lld\n",
+		       (unsigned long long)env->prepend_len, env->junk ? 1u : 0u,
 		       (int)env->mail_from.len, env->mail_from.ptr,
 		       (unsigned long long)env->flags, (long long)env->arrived) < 0)
 		return -1;
@@ -227,7 +229,15 @@ static int parse_envelope(struct str text, struct spool_envelope *env, size_t *c
 		if (!is_clean(line))
 			return -1;
 		uint64_t v;
-		if (str_case_prefix(line, STR("from "))) {
+		if (lineno == 2 && str_case_prefix(line, STR("post "))) {
+			struct str f = str_sub(line, 5, SIZE_MAX);
+			if (f.len != SPOOL_POST_LEN - 6 || f.ptr[10] != ' ' ||
+			    str_to_u64(str_sub(f, 0, 10), SPOOL_MAX_PREPEND, &v) < 0 ||
+			    (f.ptr[11] != '0' && f.ptr[11] != '1'))
+				return -1;
+			env->prepend_len = v;
+			env->junk = f.ptr[11] == '1';
+		} else if (str_case_prefix(line, STR("from "))) {
 			env->mail_from = str_sub(line, 5, SIZE_MAX);
 		} else if (str_case_prefix(line, STR("flags "))) {
 			if (str_to_u64(str_sub(line, 6, SIZE_MAX), UINT32_MAX, &v) < 0)
@@ -296,29 +306,39 @@ int spool_open_message(struct spool *s, const char *qid, struct buf *text,
 	return fd;
 }
 
-int spool_message_body(int fd, uint64_t offset)
+/* copy_range copies [from, to) of fd to the end of out. */
+static int copy_range(int fd, uint64_t from, uint64_t to, int out)
 {
 	char chunk[65536];
+
+	while (from < to) {
+		size_t want = to - from < sizeof(chunk) ? (size_t)(to - from) : sizeof(chunk);
+		ssize_t n = pread(fd, chunk, want, (off_t)from);
+		if (n <= 0)
+			return -1;
+		if (io_write_all(out, chunk, (size_t)n) < 0)
+			return -1;
+		from += (uint64_t)n;
+	}
+	return 0;
+}
+
+int spool_message_body(int fd, uint64_t offset, uint64_t prepend_len)
+{
+	struct stat st;
 	int body = memfd_create("ravelin-message", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	if (body < 0) {
 		log_error("memfd_create() failed: %m");
 		return -1;
 	}
-	for (;;) {
-		ssize_t n = pread(fd, chunk, sizeof(chunk), (off_t)offset);
-		if (n == 0)
-			break;
-		if (n < 0)
-			goto failed;
-		offset += (uint64_t)n;
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(body, chunk + done, (size_t)(n - done));
-			if (w < 0)
-				goto failed;
-			done += w;
-		}
-	}
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < offset ||
+	    (uint64_t)st.st_size - offset < prepend_len)
+		goto failed;
+	uint64_t end = (uint64_t)st.st_size - prepend_len;
+	if (copy_range(fd, end, (uint64_t)st.st_size, body) < 0 ||
+	    copy_range(fd, offset, end, body) < 0)
+		goto failed;
 	/* Sealed: no worker can change what the next one reads. */
 	if (fcntl(body, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
 		goto failed;
@@ -327,6 +347,23 @@ failed:
 	log_error("copying a message out of the spool failed: %m");
 	close(body);
 	return -1;
+}
+
+int spool_post_write(int fd, struct str prepend, bool junk)
+{
+	char line[SPOOL_POST_LEN + 1];
+
+	if (prepend.len > SPOOL_MAX_PREPEND)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (prepend.len > 0 &&
+	    io_pwrite_all(fd, prepend.ptr, prepend.len, (uint64_t)st.st_size) < 0)
+		return -1;
+	snprintf(line, sizeof(line), "post %010llu %u\n", (unsigned long long)prepend.len,
+		 junk ? 1u : 0u);
+	return io_pwrite_all(fd, line, SPOOL_POST_LEN, SPOOL_POST_OFFSET);
 }
 
 static int cmp_qid(const void *a, const void *b)

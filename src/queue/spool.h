@@ -6,8 +6,15 @@
  *   DATA/spool/tmp/<qid>   while it is received
  *   DATA/spool/q/<qid>     once accepted (fsynced, renamed, dir fsynced)
  * The file is an envelope in text followed by the message:
- *   RAVELIN-SPOOL 1\n  from <addr>\n  flags <n>\n  arrived <unix>\n
- *   rcpt <account> <addr>\n ...  \n  <message bytes>
+ *   RAVELIN-SPOOL 1\n  post <10 digits> <junk>\n  from <addr>\n  flags <n>\n
+ *   arrived <unix>\n  rcpt <account> <addr>\n ...  \n  <message bytes>
+ *   [<header lines to put on top of the message>]
+ * The "post" line is written first with zeros and rewritten in place once
+ * the message has ended (spool_post_write): the header lines the queue
+ * adds then (Authentication-Results, a spam filter's) are appended after
+ * the message, and the line says how long they are and whether the
+ * message goes to the Junk mailbox.  Readers put those lines on top
+ * (spool_message_body); a file without the line has none.
  * Delivery progress is not written here: every delivery carries the key
  * "<qid>/<account>" and the account's store refuses a key twice, so a
  * queue restarted after a crash simply delivers everything again.
@@ -36,7 +43,19 @@ struct spool_envelope {
 	int64_t arrived;
 	struct spool_rcpt *rcpts;
 	size_t rcpt_count;
+	/* From the post line: octets of header lines at the end of the
+	 * file, and whether the message is filed as junk. */
+	uint64_t prepend_len;
+	bool junk;
 };
+
+/* Where the post line is in every spool file, and its length: right
+ * after the first line, fixed width, so it can be rewritten in place. */
+#define SPOOL_POST_OFFSET 16
+#define SPOOL_POST_LEN 18
+/* The header lines added after the data: a few Authentication-Results
+ * and a spam filter's lines; far more is a bug, not mail. */
+#define SPOOL_MAX_PREPEND (16 * 1024)
 
 struct spool;
 
@@ -65,12 +84,18 @@ void spool_remove(struct spool *spool, const char *qid);
 int spool_open_message(struct spool *spool, const char *qid, struct buf *text,
 		       struct spool_envelope *env, uint64_t *offset_r);
 /* spool_message_body copies the message of an open spool file (from
- * offset, where the envelope ends) into a new sealed memfd and returns it,
- * or -1.  That descriptor is what a worker gets: it holds the message
- * only, so no seek or read on it shows the envelope (the sender and every
- * other recipient, Bcc included), and the seals (no write, shrink or grow)
- * keep one worker from changing what the next one stores. */
-int spool_message_body(int fd, uint64_t offset);
+ * offset, where the envelope ends, to prepend_len octets before the end)
+ * into a new sealed memfd, with the header lines added after the data
+ * (the last prepend_len octets of the file) on top, and returns it, or -1.
+ * That descriptor is what a worker gets: it holds the message only, so no
+ * seek or read on it shows the envelope (the sender and every other
+ * recipient, Bcc included), and the seals (no write, shrink or grow) keep
+ * one worker from changing what the next one stores. */
+int spool_message_body(int fd, uint64_t offset, uint64_t prepend_len);
+/* spool_post_write appends the header lines to an open spool file (its
+ * message fully written) and rewrites the post line to say so; the
+ * caller makes the file durable afterwards as usual. */
+int spool_post_write(int fd, struct str prepend, bool junk);
 /* Why the delivery of a message waits, for `ravelin queue list`: one line
  * per recipient deferred, kept in DATA/spool/why/<qid>.  At most this
  * much is read back. */

@@ -127,7 +127,7 @@ static void test_message_body(void **state)
 	int fd = spool_open_message(s, qid, &text, &back, &offset);
 	assert_true(fd >= 0);
 
-	int body = spool_message_body(fd, offset);
+	int body = spool_message_body(fd, offset, back.prepend_len);
 	assert_true(body >= 0);
 	char all[4096];
 	assert_int_equal(lseek(body, 0, SEEK_SET), 0);
@@ -159,11 +159,72 @@ static void test_message_body(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Header lines added once the message has ended go on top of it, the
+ * Junk mark comes back, and more than SPOOL_MAX_PREPEND is refused. */
+static void test_post(void **state)
+{
+	char dir[64] = "/tmp/ravelin-spool-XXXXXX";
+	struct spool *s;
+	char qid[SPOOL_QID_SIZE];
+	struct buf text;
+	struct spool_envelope env, back;
+	uint64_t offset;
+	static const char message[] = "Subject: x\r\n\r\nbody\r\n";
+	static const char added[] = "Authentication-Results: mx.test; spf=pass\r\n";
+	(void)state;
+
+	struct spool_rcpt rcpts[1] = { { 7, STR("alice@example.org") } };
+	env = (struct spool_envelope){ .mail_from = STR("sender@x.org"), .arrived = 1700000000,
+				       .rcpts = rcpts, .rcpt_count = 1 };
+	spool_with_message(dir, &s, qid, &env, message);
+	int fd = spool_open_message(s, qid, &text, &back, &offset);
+	assert_true(fd >= 0);
+	assert_int_equal(back.prepend_len, 0);
+	assert_false(back.junk);
+	close(fd);
+	spool_envelope_free(&back);
+	buf_free(&text);
+
+	/* The queue's own descriptor is read-write; the test reopens it so. */
+	char path[128];
+	snprintf(path, sizeof(path), "%s/spool/q/%s", dir, qid);
+	int rw = open(path, O_RDWR);
+	assert_true(rw >= 0);
+	char big[SPOOL_MAX_PREPEND + 1];
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(spool_post_write(rw, (struct str){ big, sizeof(big) }, false), -1);
+	assert_int_equal(spool_post_write(rw, STR(added), true), 0);
+	close(rw);
+
+	fd = spool_open_message(s, qid, &text, &back, &offset);
+	assert_true(fd >= 0);
+	assert_int_equal(back.prepend_len, sizeof(added) - 1);
+	assert_true(back.junk);
+	int body = spool_message_body(fd, offset, back.prepend_len);
+	assert_true(body >= 0);
+	char all[4096];
+	ssize_t n = pread(body, all, sizeof(all) - 1, 0);
+	assert_true(n > 0);
+	all[n] = '\0';
+	char want[256];
+	snprintf(want, sizeof(want), "%s%s", added, message);
+	assert_string_equal(all, want);
+	close(body);
+	close(fd);
+	spool_envelope_free(&back);
+	buf_free(&text);
+	spool_close(&s);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_message_body),
+		cmocka_unit_test(test_post),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -92,6 +92,7 @@ struct pending {
 	char key[WORKER_MAX_KEY + 1];
 	char sender[WORKER_MAX_SENDER + 1];
 	int64_t arrived;
+	bool junk;               /* IPC_DELIVER_JUNK: filed in Junk */
 };
 
 struct worker {
@@ -119,6 +120,25 @@ static struct worker w;
 
 /* deliver adds one message to the open batch; returns IPC_DELIVER_OK
  * (durable only once the batch commits), _TEMPFAIL or _PERMFAIL. */
+/* junk_mailbox names the mailbox junk goes to: the one marked \\Junk
+ * (the account may have renamed it), else INBOX. */
+static void junk_mailbox(char *name, size_t size)
+{
+	struct store_mailbox *boxes;
+	size_t n;
+	const char *error;
+
+	snprintf(name, size, "INBOX");
+	if (store_mailbox_list(w.store, &boxes, &n, &error) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (boxes[i].special_use == STORE_SPECIAL_JUNK) {
+			snprintf(name, size, "%s", boxes[i].name);
+			break;
+		}
+	store_mailbox_list_free(&boxes, n);
+}
+
 static enum ipc_deliver_status deliver(struct pending *p)
 {
 	struct stat st;
@@ -164,7 +184,10 @@ static enum ipc_deliver_status deliver(struct pending *p)
 	struct iovec iov[2] = { { rp.data, rp.len }, { (void *)content, size } };
 	bool duplicate = false;
 	const char *error;
-	if (store_batch_deliver(w.store, "INBOX", p->key, iov, 2, parsed, p->arrived, &p->uid,
+	char mailbox[256] = "INBOX";
+	if (p->junk)
+		junk_mailbox(mailbox, sizeof(mailbox));
+	if (store_batch_deliver(w.store, mailbox, p->key, iov, 2, parsed, p->arrived, &p->uid,
 				&duplicate, &error) < 0) {
 		snprintf(p->error, sizeof(p->error), "%s", error);
 		result = IPC_DELIVER_TEMPFAIL;
@@ -294,6 +317,7 @@ static void deliver_request(struct link *l, const struct ipc_msg *msg)
 	struct str key = ipc_get_str(&r, WORKER_MAX_KEY);
 	struct str sender = ipc_get_str(&r, WORKER_MAX_SENDER);
 	uint64_t arrived = ipc_get_u64(&r);
+	uint64_t flags = ipc_get_u64(&r);
 	if (p == NULL || !ipc_reader_ok(&r) || str_chr(key, '\0') >= 0 ||
 	    str_chr(sender, '\0') >= 0 || w.batch_count == WORKER_MAX_BATCH) {
 		struct buf out;
@@ -318,6 +342,7 @@ static void deliver_request(struct link *l, const struct ipc_msg *msg)
 	snprintf(p->key, sizeof(p->key), "%.*s", (int)key.len, key.ptr);
 	snprintf(p->sender, sizeof(p->sender), "%.*s", (int)sender.len, sender.ptr);
 	p->arrived = (int64_t)arrived;
+	p->junk = (flags & IPC_DELIVER_JUNK) != 0;
 	if (w.batch_count++ == 0)
 		ev_timer_add(w.ev, 0, run_batch, NULL);
 	*w.batch_tail = p;
