@@ -143,6 +143,8 @@ static int cb_data_begin(void *ctx, const struct smtp_transaction *t)
 	ipc_put_str(&b, t->mail_from);
 	ipc_put_u64(&b, (t->body_8bitmime ? IPC_QUEUE_8BITMIME : 0u) |
 				(t->smtputf8 ? IPC_QUEUE_SMTPUTF8 : 0u));
+	ipc_put_str(&b, str_c(c->ip));
+	ipc_put_str(&b, str_sub(t->helo, 0, IPC_SPAM_MAX_HELO));
 	if (ipc_send_buf(f->queue, IPC_QUEUE_BEGIN, c->id, &b, -1) < 0)
 		r = -1;
 	else
@@ -411,7 +413,7 @@ void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg)
 void front_smtp_queue_message(struct front *f, const struct ipc_msg *msg)
 {
 	struct ipc_reader r;
-	char qid[IPC_QUEUE_MAX_ID + 1];
+	char qid[IPC_QUEUE_MAX_REPLY + 1];
 	struct conn *c = front_conn_find(f, msg->id);
 
 	if (c != NULL && smtp_of(c) != NULL && smtp_conn_of(c)->asking_quota) {
@@ -427,12 +429,14 @@ void front_smtp_queue_message(struct front *f, const struct ipc_msg *msg)
 		return;
 	ipc_reader_init(&r, msg);
 	uint64_t ok = ipc_get_u64(&r);
-	struct str id = ipc_get_str(&r, IPC_QUEUE_MAX_ID);
+	struct str id = ipc_get_str(&r, IPC_QUEUE_MAX_REPLY);
 	snprintf(qid, sizeof(qid), "%.*s", (int)id.len, id.ptr ? id.ptr : "");
 	c->in_txn = false;
 	c->txn_ended = false;
 	if (ipc_reader_ok(&r) && ok == IPC_QUEUE_OVER_QUOTA)
 		smtp_session_data_over_quota(smtp_of(c));
+	else if (ipc_reader_ok(&r) && (ok == IPC_QUEUE_SPAM_REJECTED || ok == IPC_QUEUE_SPAM_DEFERRED))
+		smtp_session_data_refused(smtp_of(c), ok == IPC_QUEUE_SPAM_REJECTED, qid);
 	else
 		smtp_session_data_result(smtp_of(c), ipc_reader_ok(&r) && ok == IPC_QUEUE_OK, qid);
 	front_conn_resume(c);

@@ -37,8 +37,10 @@ static const struct {
 			      2 * U64 + U64 * IPC_RCPT_MAX_ACCOUNTS + U64 +
 				      IPC_STR_SIZE(TICKET_RCPT_MAC_SIZE),
 			      false, false },
-	[IPC_QUEUE_BEGIN] = { "queue-begin", 2 * U64, IPC_STR_SIZE(IPC_MAX_PATH) + U64, false,
-			      false },
+	[IPC_QUEUE_BEGIN] = { "queue-begin", 2 * U64,
+			      IPC_STR_SIZE(IPC_MAX_PATH) + U64 + IPC_STR_SIZE(IPC_LOGIN_MAX_IP) +
+				      IPC_STR_SIZE(IPC_SPAM_MAX_HELO),
+			      false, false },
 	[IPC_QUEUE_RCPT] = { "queue-rcpt", 4 * U64,
 			     IPC_STR_SIZE(IPC_MAX_PATH) + U64 + U64 * IPC_RCPT_MAX_ACCOUNTS + U64 +
 				     IPC_STR_SIZE(TICKET_RCPT_MAC_SIZE),

@@ -104,7 +104,7 @@ static const int jail_syscalls_auth[] = {
  * memfd per message being delivered (a worker gets the message only). */
 static const int jail_syscalls_queue[] = {
 	JAIL_SYSCALLS_BASE,
-	SCMP_SYS(openat), SCMP_SYS(pread64), SCMP_SYS(lseek), SCMP_SYS(getdents64),
+	SCMP_SYS(openat), SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(lseek), SCMP_SYS(getdents64),
 	SCMP_SYS(renameat), SCMP_SYS(unlinkat), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
 	SCMP_SYS(memfd_create),
 	JAIL_KILL_SELF,

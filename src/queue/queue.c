@@ -49,6 +49,7 @@
 #include "queue-quota.h"
 #include "queue-quota-wait.h"
 #include "queue-rcpt.h"
+#include "queue-spam.h"
 #include "spool.h"
 
 /* Deliveries sent to one worker before it answers. */
@@ -105,6 +106,9 @@ struct txn {
 	bool committing;       /* in the group commit list; front may be gone */
 	bool ending;           /* ended, its answer waits for quota figures */
 	bool junk;             /* filed in Junk (a check's verdict) */
+	bool spam_checked;     /* the spam filter's verdict is in */
+	char client_ip[IPC_LOGIN_MAX_IP + 1]; /* for the spam filter (SMTP in) */
+	char helo[IPC_SPAM_MAX_HELO + 1];
 	uint64_t bytes;
 	struct buf prepend;    /* header lines added on top once it ended */
 };
@@ -200,6 +204,7 @@ static void txn_free(struct txn *t, bool abort_file)
 	free(t->rcpts);
 	buf_free(&t->mail_from);
 	buf_free(&t->prepend);
+	queue_spam_cancel(t);
 	free(t);
 }
 
@@ -226,6 +231,9 @@ static void txn_begin(struct ipc *front, struct front_link *link, const struct i
 	ipc_reader_init(&r, msg);
 	struct str from = ipc_get_str(&r, QUEUE_MAX_ADDRESS);
 	uint64_t flags = ipc_get_u64(&r);
+	/* The client's address and HELO, from SMTP in (for the spam filter). */
+	struct str ip = r.left > 0 ? ipc_get_str(&r, IPC_LOGIN_MAX_IP) : STR("");
+	struct str helo = r.left > 0 ? ipc_get_str(&r, IPC_SPAM_MAX_HELO) : STR("");
 	if (!ipc_reader_ok(&r) || !queue_rcpt_address_ok(from) ||
 	    txn_find(front, msg->id) != NULL) {
 		log_error("malformed queue-begin from %s", ipc_peer_name(front));
@@ -239,6 +247,8 @@ static void txn_begin(struct ipc *front, struct front_link *link, const struct i
 	t->origin = (struct queue_rcpt_origin){ .peer = ipc_peer_name(front),
 						.serial = link->serial, .txn = number };
 	t->flags = flags;
+	snprintf(t->client_ip, sizeof(t->client_ip), "%.*s", (int)ip.len, ip.ptr);
+	snprintf(t->helo, sizeof(t->helo), "%.*s", (int)helo.len, helo.ptr);
 	buf_init(&t->mail_from, QUEUE_MAX_ADDRESS);
 	buf_append_str(&t->mail_from, from);
 	buf_init(&t->prepend, SPOOL_MAX_PREPEND);
@@ -438,7 +448,11 @@ static void txn_reply(struct ipc *front, uint64_t id, enum ipc_queue_status stat
 	struct buf out;
 	buf_init(&out, 128);
 	ipc_put_u64(&out, status);
-	ipc_put_str(&out, str_c(ok ? qid : ""));
+	/* A spam refusal carries the filter's text where the id would be. */
+	ipc_put_str(&out, str_c(ok || status == IPC_QUEUE_SPAM_REJECTED ||
+					status == IPC_QUEUE_SPAM_DEFERRED
+				? qid
+				: ""));
 	/* Not lost if it cannot be sent: a durable message is delivered all
 	 * the same; the client, with no answer, sends it again (RFC 5321 6.1
 	 * accepts the duplicate over the loss). */
@@ -510,8 +524,11 @@ static bool txn_over_quota(const struct txn *t)
 	return true;
 }
 
+static void txn_spam_ask(struct txn *t);
+
 /* txn_finish refuses a complete message that fits no recipient's quota
- * as known now, or puts it in the next group commit. */
+ * as known now, asks the spam filter when there is one, then puts it in
+ * the next group commit. */
 static void txn_finish(struct ipc *front, uint64_t id, void *data)
 {
 	struct txn *t = txn_find(front, id);
@@ -524,6 +541,10 @@ static void txn_finish(struct ipc *front, uint64_t id, void *data)
 		txn_reply(front, id, IPC_QUEUE_OVER_QUOTA, "");
 		return;
 	}
+	if (q.config.spam_rspamd[0] != '\0' && !t->spam_checked) {
+		txn_spam_ask(t);
+		return;
+	}
 	if (q.commit_count == QUEUE_MAX_GROUP_COMMIT) {
 		txn_free(t, true);
 		txn_reply(front, id, IPC_QUEUE_FAILED, "");
@@ -533,6 +554,58 @@ static void txn_finish(struct ipc *front, uint64_t id, void *data)
 	if (q.commit_count == 0)
 		ev_timer_add(q.ev, 0, commit_group, NULL);
 	q.commits[q.commit_count++] = t;
+}
+
+/* txn_spam_verdict applies the spam filter's verdict (queue-spam.h): the
+ * message is refused with its text, or goes on with the header lines and
+ * the Junk mark it asks for. */
+static void txn_spam_verdict(void *ctx, const struct queue_spam_answer *a)
+{
+	struct txn *t = ctx;
+	struct buf lines;
+	bool junk;
+	struct str text;
+	char reply[IPC_SPAM_MAX_REPLY + 1];
+
+	buf_init(&lines, IPC_SPAM_MAX_HEADERS + 64);
+	enum ipc_queue_status st =
+		queue_spam_outcome(a, q.config.spam_fail_closed != 0, &lines, &junk, &text);
+	t->spam_checked = true;
+	t->junk |= junk;
+	if (st == IPC_QUEUE_OK && lines.len > 0)
+		txn_prepend(t, buf_str(&lines));
+	buf_free(&lines);
+	if (st == IPC_QUEUE_OK) {
+		txn_finish(t->front, t->id, NULL);
+		return;
+	}
+	snprintf(reply, sizeof(reply), "%.*s", (int)text.len, text.ptr);
+	log_info("%s: refused from <%.*s> by the spam filter: %s", t->qid, (int)t->mail_from.len,
+		 t->mail_from.data ? t->mail_from.data : "", reply);
+	struct ipc *front = t->front;
+	uint64_t id = t->id;
+	txn_free(t, true);
+	txn_reply(front, id, st, reply);
+}
+
+/* txn_spam_ask sends the message (a sealed copy) to the spam filter; the
+ * transaction waits, still "ending", for txn_spam_verdict. */
+static void txn_spam_ask(struct txn *t)
+{
+	off_t end = lseek(t->fd, 0, SEEK_CUR);
+	int body = end < 0 || (uint64_t)end < t->bytes
+			   ? -1
+			   : spool_message_body(t->fd, (uint64_t)end - t->bytes, 0);
+	struct queue_spam_request req = { .client_ip = str_c(t->client_ip),
+					  .helo = str_c(t->helo),
+					  .sender = buf_str(&t->mail_from),
+					  .rcpts = t->rcpts,
+					  .rcpt_count = t->rcpt_count,
+					  .message_fd = body };
+	t->ending = true;
+	queue_spam_check(&req, txn_spam_verdict, t);
+	if (body >= 0)
+		close(body);
 }
 
 /*
@@ -1119,6 +1192,10 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		uint64_t index = ipc_get_u64(&r);
 		char name[32];
 		snprintf(name, sizeof(name), "spawner %llu", (unsigned long long)index);
+		if (role == IPC_ROLE_SPAM) {
+			queue_spam_link(msg->fd);
+			return;
+		}
 		if (role != IPC_ROLE_SPAWNER ||
 		    ipc_spawner_link_new(q.ev, msg->fd, name, preauth_link_new, NULL, NULL) == NULL)
 			close(msg->fd);
@@ -1190,6 +1267,7 @@ int queue_main(void)
 	q.ev = ev_new();
 	if (q.ev == NULL)
 		return 1;
+	queue_spam_init(q.ev);
 	q.master = process_master_link(q.ev, master_handler, NULL);
 	if (q.master == NULL)
 		return 1;

@@ -410,6 +410,7 @@ static enum consume cmd_mail(struct smtp_session *s, const struct smtp_command *
 	s->txn.body_8bitmime = cmd->body == SMTP_BODY_8BITMIME;
 	s->txn.smtputf8 = cmd->smtputf8;
 	s->txn.declared_size = cmd->size_given ? (uint64_t)cmd->size : 0;
+	s->txn.helo = str_c(s->helo);
 	output_line(s, "250 2.1.0 Ok");
 	return CONSUME_LINE;
 }
@@ -964,6 +965,24 @@ void smtp_session_data_over_quota(struct smtp_session *s)
 	log_info("%s: message refused: %" PRIu64 " bytes do not fit any recipient's quota",
 		 s->remote_ip, size);
 	output_line(s, "552 5.2.2 Mailbox full");
+}
+
+void smtp_session_data_refused(struct smtp_session *s, bool permanent, const char *text)
+{
+	if (s->wait != WAIT_DATA || s->refused != REFUSE_NONE) {
+		smtp_session_data_result(s, false, NULL);
+		return;
+	}
+	char line[SMTP_MAX_REFUSAL + 1];
+	size_t n = 0;
+	/* One line of printable text, whatever the filter said. */
+	for (; text != NULL && text[n] != '\0' && n < SMTP_MAX_REFUSAL; n++)
+		line[n] = text[n] >= 32 && text[n] <= 126 ? text[n] : ' ';
+	line[n] = '\0';
+	s->wait = WAIT_NONE;
+	txn_reset(s);
+	log_info("%s: message refused by a filter: %s", s->remote_ip, line);
+	output_line(s, permanent ? "550 5.7.1 %s" : "451 4.7.1 %s", line);
 }
 
 uint64_t smtp_session_declared_size(const struct smtp_session *s)

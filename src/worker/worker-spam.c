@@ -34,6 +34,7 @@ void worker_spam_link(struct ev *ev, const struct ipc_msg *msg)
 	struct ipc_reader r;
 	ipc_reader_init(&r, msg);
 	uint64_t role = ipc_get_u64(&r);
+	(void)ipc_get_u64(&r); /* its index */
 	if (!ipc_reader_ok(&r) || role != IPC_ROLE_SPAM || msg->fd < 0) {
 		if (msg->fd >= 0)
 			close(msg->fd);

@@ -93,6 +93,8 @@ struct pending {
 	char sender[WORKER_MAX_SENDER + 1];
 	int64_t arrived;
 	bool junk;               /* IPC_DELIVER_JUNK: filed in Junk */
+	char mailbox[256];       /* where it goes (found before the batch: the
+				  * store lists no mailbox inside one) */
 };
 
 struct worker {
@@ -184,10 +186,7 @@ static enum ipc_deliver_status deliver(struct pending *p)
 	struct iovec iov[2] = { { rp.data, rp.len }, { (void *)content, size } };
 	bool duplicate = false;
 	const char *error;
-	char mailbox[256] = "INBOX";
-	if (p->junk)
-		junk_mailbox(mailbox, sizeof(mailbox));
-	if (store_batch_deliver(w.store, mailbox, p->key, iov, 2, parsed, p->arrived, &p->uid,
+	if (store_batch_deliver(w.store, p->mailbox, p->key, iov, 2, parsed, p->arrived, &p->uid,
 				&duplicate, &error) < 0) {
 		snprintf(p->error, sizeof(p->error), "%s", error);
 		result = IPC_DELIVER_TEMPFAIL;
@@ -343,6 +342,9 @@ static void deliver_request(struct link *l, const struct ipc_msg *msg)
 	snprintf(p->sender, sizeof(p->sender), "%.*s", (int)sender.len, sender.ptr);
 	p->arrived = (int64_t)arrived;
 	p->junk = (flags & IPC_DELIVER_JUNK) != 0;
+	snprintf(p->mailbox, sizeof(p->mailbox), "INBOX");
+	if (p->junk)
+		junk_mailbox(p->mailbox, sizeof(p->mailbox));
 	if (w.batch_count++ == 0)
 		ev_timer_add(w.ev, 0, run_batch, NULL);
 	*w.batch_tail = p;

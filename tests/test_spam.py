@@ -1,0 +1,250 @@
+"""Spam filtering through rspamd (Debian's /usr/bin/rspamd, started here on
+loopback with a minimal configuration of its own in a temporary folder):
+GTUBE is refused 550, a normal message accepted, the "add header" test
+pattern filed in Junk with rspamd's verdict on top; with rspamd stopped
+mail still arrives, tagged unchecked (or is deferred 451 with
+spam.fail_closed); moving a message into Junk over IMAP reaches rspamd's
+learn endpoint, and out of it the ham one."""
+import imaplib
+import json
+import os
+import shutil
+import signal
+import smtplib
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+from conftest import free_port
+from imap_util import CTX
+
+RSPAMD = "/usr/bin/rspamd"
+pytestmark = pytest.mark.skipif(not os.path.exists(RSPAMD), reason="rspamd is not installed")
+
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+# rspamd's test pattern for "add header" (enable_test_patterns).
+YTUBE = "Y" + GTUBE[1:]
+
+
+def message(subject, line):
+    return (f"From: carol@sender.test\r\nTo: bob@example.org\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{subject.replace(' ', '.')}@sender.test>\r\n\r\n"
+            f"This is a test message, with words enough for a text part.\r\n\r\n"
+            f"{line}\r\n\r\n").encode()
+
+
+class Rspamd:
+    """rspamd with a normal worker and a controller on free loopback
+    ports, its pid file, log and statistics in a temporary folder."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="ravelin-rspamd-")
+        # rspamd drops root to nobody: its folder must be its to write.
+        os.chmod(self.dir, 0o777)
+        self.port = free_port()
+        self.controller = free_port()
+        self.log_path = os.path.join(self.dir, "rspamd.log")
+        with open(os.path.join(self.dir, "tld.dat"), "w") as f:
+            f.write("test\norg\n")  # compiling the real list takes 30 s
+        d = self.dir
+        with open(os.path.join(d, "rspamd.conf"), "w") as f:
+            f.write(f"""options {{
+  pidfile = "{d}/rspamd.pid";
+  dbdir = "{d}";
+  url_tld = "{d}/tld.dat";
+  enable_test_patterns = true;
+  dns {{ nameserver = ["127.0.0.1:9"]; timeout = 0.2s; retransmits = 0; }}
+}}
+logging {{ type = "file"; filename = "{d}/rspamd.log"; level = "info"; }}
+worker "normal" {{ bind_socket = "127.0.0.1:{self.port}"; count = 1; }}
+worker "controller" {{ bind_socket = "127.0.0.1:{self.controller}"; count = 1;
+  secure_ip = "127.0.0.1"; }}
+actions {{ reject = 15; add_header = 6; greylist = 4; }}
+classifier "bayes" {{
+  backend = "sqlite3";
+  tokenizer {{ name = "osb"; }}
+  min_learns = 0;
+  statfile {{ symbol = "BAYES_HAM"; spam = false; path = "{d}/bayes.ham.sqlite"; }}
+  statfile {{ symbol = "BAYES_SPAM"; spam = true; path = "{d}/bayes.spam.sqlite"; }}
+}}
+""")
+        self.proc = None
+
+    def start(self):
+        args = [RSPAMD, "-c", os.path.join(self.dir, "rspamd.conf"), "-f"]
+        if os.geteuid() == 0:
+            args += ["-u", "nobody", "-g", "nogroup"]
+        self.out = open(os.path.join(self.dir, "stdout"), "w")
+        self.proc = subprocess.Popen(args, stdout=self.out, stderr=subprocess.STDOUT)
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            assert self.proc.poll() is None, self.read_log()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        raise TimeoutError("rspamd did not start\n" + self.read_log())
+
+    def stop(self):
+        """Stops this rspamd only (its own pid; it takes its workers)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def stat(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.controller}/stat",
+                                    timeout=5) as r:
+            return json.load(r)
+
+    def read_log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+
+@pytest.fixture(scope="module")
+def rspamd():
+    r = Rspamd().start()
+    yield r
+    r.stop()
+    shutil.rmtree(r.dir, ignore_errors=True)
+
+
+def spam_config(r, extra=""):
+    return (f"spam.rspamd = 127.0.0.1:{r.port}\n"
+            f"spam.rspamd_controller = 127.0.0.1:{r.controller}\n{extra}")
+
+
+def header_lines(data):
+    """The lines of the header: Return-Path (the worker's) first, then
+    what the queue put on top."""
+    return data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+
+
+def send(server, data, expect=None):
+    """Sends data to bob; expect: the refusal's code (else it must pass)."""
+    try:
+        with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30) as c:
+            c.sendmail("carol@sender.test", ["bob@example.org"], data)
+    except smtplib.SMTPDataError as e:
+        assert e.smtp_code == expect, (e, server.log()[-3000:])
+        return e.smtp_error
+    assert expect is None, "accepted"
+    return None
+
+
+def mailbox_messages(server, mailbox):
+    c = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=20)
+    try:
+        c.starttls(ssl_context=CTX)
+        c.login("bob@example.org", "secret-pass")
+        typ, _ = c.select(mailbox)
+        assert typ == "OK"
+        typ, data = c.fetch("1:*", "(BODY.PEEK[])")
+        if typ != "OK":
+            return []
+        return [d[1] for d in data if isinstance(d, tuple)]
+    finally:
+        c.logout()
+
+
+def test_gtube_refused_normal_accepted_junk_filed(rspamd, make):
+    s = make(spam_config(rspamd))
+    assert send(s, message("gtube", GTUBE), 550) == b"5.7.1 Gtube pattern"
+
+    send(s, message("hello", "Nothing to see."))
+    s.wait_inbox("bob@example.org", 1)
+    body = s.inbox_messages("bob@example.org")[0]
+    assert b"Subject: hello" in body and b"X-Spam-Status" not in body
+
+    # "add header": delivered, to Junk, with rspamd's verdict on top.
+    send(s, message("ytube", YTUBE))
+    end = time.monotonic() + 30
+    junk = []
+    while time.monotonic() < end and not junk:
+        junk = mailbox_messages(s, "Junk")
+        time.sleep(0.2)
+    assert len(junk) == 1, s.log()[-3000:]
+    assert header_lines(junk[0])[1] == b"X-Spam-Status: Yes, score=6.00", junk[0][:300]
+    assert s.inbox_count("bob@example.org") == 1
+    assert "refused from <carol@sender.test> by the spam filter: Gtube pattern" in s.log()
+
+
+def test_rspamd_down_accepts_tagged_or_defers(make):
+    # Nothing listens there: as if rspamd were stopped.
+    down = f"spam.rspamd = 127.0.0.1:{free_port()}\n"
+    s = make(down)
+    send(s, message("unchecked", "Hello."))
+    s.wait_inbox("bob@example.org", 1)
+    body = s.inbox_messages("bob@example.org")[0]
+    assert header_lines(body)[1] == b"X-Spam-Status: unchecked", body[:200]
+
+    closed = make(down + "spam.fail_closed = true\n")
+    assert send(closed, message("closed", "Hello."), 451).startswith(b"4.7.1 ")
+    assert closed.inbox_count("bob@example.org") == 0
+
+
+def test_rspamd_stopped_while_running():
+    """The rspamd the server was using goes away: mail still arrives."""
+    r = Rspamd().start()
+    from conftest import make_server, check_no_sanitizer_reports
+    s = make_server(spam_config(r)).start()
+    try:
+        send(s, message("before", "Hello."))
+        s.wait_inbox("bob@example.org", 1)
+        r.stop()
+        send(s, message("after", "Hello."))
+        s.wait_inbox("bob@example.org", 2)
+        bodies = s.inbox_messages("bob@example.org")
+        assert b"X-Spam-Status" not in bodies[0]
+        assert header_lines(bodies[1])[1] == b"X-Spam-Status: unchecked"
+    finally:
+        s.stop()
+        r.stop()
+        shutil.rmtree(r.dir, ignore_errors=True)
+    check_no_sanitizer_reports(s)
+
+
+def test_moving_to_junk_and_back_trains_rspamd(rspamd, make):
+    s = make(spam_config(rspamd))
+    send(s, message("train", "Buy cheap things now."))
+    s.wait_inbox("bob@example.org", 1)
+    learned = rspamd.stat()["total_learns"]
+    c = imaplib.IMAP4("127.0.0.1", s.imap_port, timeout=20)
+    c.starttls(ssl_context=CTX)
+    c.login("bob@example.org", "secret-pass")
+    c.select("INBOX")
+    typ, _ = c.uid("MOVE", "1:*", "Junk")
+    assert typ == "OK"
+
+    def wait_learns(n):
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
+            if rspamd.stat()["total_learns"] >= n:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"rspamd learned {rspamd.stat()['total_learns']}, not {n}\n"
+                             + s.log()[-3000:] + rspamd.read_log())
+    wait_learns(learned + 1)
+    # Out of Junk: learnt as ham (rspamd unlearns it as spam first).
+    c.select("Junk")
+    typ, _ = c.uid("COPY", "1:*", "INBOX")
+    assert typ == "OK"
+    wait_learns(learned + 2)
+    c.logout()
+    assert "1 of 1 messages sent to be learnt as ham" in s.log()
+    ham = [f for f in rspamd.stat()["statfiles"] if f["symbol"] == "BAYES_HAM"][0]
+    assert ham["revision"] >= 1, rspamd.stat()
+    assert "1 of 1 messages sent to be learnt as spam" in s.log()
+    assert "rspamd learned a message as ham" in s.log()
