@@ -248,3 +248,14 @@ def test_moving_to_junk_and_back_trains_rspamd(rspamd, make):
     assert ham["revision"] >= 1, rspamd.stat()
     assert "1 of 1 messages sent to be learnt as spam" in s.log()
     assert "rspamd learned a message as ham" in s.log()
+
+    # APPEND into Junk is learnt as spam too; into INBOX, not at all.
+    c = imaplib.IMAP4("127.0.0.1", s.imap_port, timeout=20)
+    c.starttls(ssl_context=CTX)
+    c.login("bob@example.org", "secret-pass")
+    assert c.append("INBOX", None, None, message("kept", "A letter."))[0] == "OK"
+    assert c.append("Junk", None, None, message("junked", "Cheap pills."))[0] == "OK"
+    c.logout()
+    wait_learns(learned + 3)
+    time.sleep(1)
+    assert rspamd.stat()["total_learns"] == learned + 3

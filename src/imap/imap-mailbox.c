@@ -718,6 +718,8 @@ enum imap_command_result cmd_append(struct imap_session *s, const struct imap_co
 		return CMD_DONE;
 	}
 	session_changed(s);
+	if (s->cb->copied != NULL)
+		s->cb->copied(s->ctx, s->store, "", name, uids, n);
 	struct buf code;
 	buf_init(&code, 64 + n * 12);
 	for (size_t i = 0; i < n; i++)

@@ -38,8 +38,8 @@ struct imap_session_callbacks {
 	void (*close)(void *ctx);
 	/* This session changed the store: notify every session of the account. */
 	void (*changed)(void *ctx);
-	/* count messages were copied or moved from mailbox from to to, where
-	 * they have the UIDs given (the spam filter learns from it). */
+	/* count messages were copied or moved from mailbox from (APPEND: "")
+	 * to to, where they have the UIDs given (the spam filter learns). */
 	void (*copied)(void *ctx, struct store *store, const char *from, const char *to,
 		       const uint32_t *uids, size_t count);
 };

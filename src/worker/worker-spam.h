@@ -19,7 +19,7 @@
 void worker_spam_link(struct ev *ev, const struct ipc_msg *msg);
 
 /* worker_spam_copied (an imap_session_callbacks.copied): messages now in
- * to with the UIDs given, copied from from.  Into Junk (its \Junk special
+ * to with the UIDs given, copied from from ("": appended).  Into Junk (its \Junk special
  * use, or a mailbox named Junk) from elsewhere: learnt as spam; out of it
  * into elsewhere: as ham.  Nothing happens without a spam link. */
 void worker_spam_copied(void *ctx, struct store *store, const char *from, const char *to,
