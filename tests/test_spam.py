@@ -259,3 +259,121 @@ def test_moving_to_junk_and_back_trains_rspamd(rspamd, make):
     wait_learns(learned + 3)
     time.sleep(1)
     assert rspamd.stat()["total_learns"] == learned + 3
+
+
+class FakeRspamd:
+    """A hostile or silent stand-in for rspamd on a free loopback port: it
+    reads each request whole, keeps its head, and answers with answer
+    (bytes), or never when answer is None."""
+
+    def __init__(self, answer):
+        import socket
+        import threading
+        self.answer = answer
+        self.heads = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.held = []
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            self.heads.append(head.decode(errors="replace"))
+            length = int([line.split(":")[1] for line in self.heads[-1].split("\r\n")
+                          if line.lower().startswith("content-length:")][0])
+            while len(body) < length:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                body += chunk
+            if self.answer is None:
+                self.held.append(conn)  # never answered, never closed
+                continue
+            try:
+                conn.sendall(self.answer)
+            except OSError:
+                pass
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+        for c in self.held:
+            c.close()
+
+
+def http_json(obj):
+    body = json.dumps(obj).encode()
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+
+
+def test_silent_rspamd_times_out_unchecked(make):
+    fake = FakeRspamd(None)
+    try:
+        s = make(f"spam.rspamd = 127.0.0.1:{fake.port}\n")
+        start = time.monotonic()
+        send(s, message("slow", "Hello."))
+        took = time.monotonic() - start
+        # SPAM_RSPAMD_TIMEOUT_MS (10 s), within SPAM_CHECK_TIMEOUT_MS (12 s).
+        assert 9 <= took < 13, took
+        s.wait_inbox("bob@example.org", 1)
+        assert header_lines(s.inbox_messages("bob@example.org")[0])[1] == \
+            b"X-Spam-Status: unchecked"
+        assert "rspamd did not answer in time" in s.log()
+    finally:
+        fake.close()
+
+
+def test_hostile_rspamd_answers(make):
+    """An answer over RSPAMD_HTTP_MAX_RESPONSE is not read (unchecked);
+    header fields that would inject lines are dropped; the request names
+    the envelope: client address, HELO, sender, each recipient."""
+    big = FakeRspamd(b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * (256 * 1024 + 1))
+    inject = FakeRspamd(http_json({
+        "action": "add header", "score": 7,
+        "milter": {"add_headers": {"X-Ok": "fine value",
+                                   "X-Bad": "a\r\nBcc: victim@example.org",
+                                   "Bad Name": "v"}}}))
+    try:
+        s = make(f"spam.rspamd = 127.0.0.1:{big.port}\n")
+        send(s, message("big", "Hello."))
+        s.wait_inbox("bob@example.org", 1)
+        assert header_lines(s.inbox_messages("bob@example.org")[0])[1] == \
+            b"X-Spam-Status: unchecked"
+        assert "response too long" in s.log()
+
+        t = make(f"spam.rspamd = 127.0.0.1:{inject.port}\n")
+        with smtplib.SMTP("127.0.0.1", t.smtp_port, timeout=30) as c:
+            c.ehlo("client.sender.test")
+            c.sendmail("carol@sender.test", ["bob@example.org", "alice@example.org"],
+                       message("inject", "Hello."))
+        end = time.monotonic() + 30
+        junk = []
+        while time.monotonic() < end and not junk:
+            junk = mailbox_messages(t, "Junk")
+            time.sleep(0.2)
+        lines = header_lines(junk[0])
+        assert lines[1:3] == [b"X-Spam-Status: Yes, score=7.00", b"X-Ok: fine value"], lines
+        assert b"Bcc" not in junk[0] and b"Bad Name" not in junk[0]
+        head = inject.heads[0].split("\r\n")
+        assert head[0] == "POST /checkv2 HTTP/1.1"
+        assert [h for h in head if h.startswith("Rcpt: ")] == \
+            ["Rcpt: bob@example.org", "Rcpt: alice@example.org"]
+        assert "IP: 127.0.0.1" in head
+        assert "Helo: client.sender.test" in head and "From: carol@sender.test" in head
+    finally:
+        big.close()
+        inject.close()

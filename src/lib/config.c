@@ -44,7 +44,7 @@ static const struct config_param params[] = {
 	{ "uid_base", CT_U64, U(uid_base), "2000000000", CONFIG_UID_MIN,
 	  CONFIG_UID_MAX - CONFIG_ROLE_UIDS + 1,
 	  "when started as root with `user` empty: spawner (and its pre-auth processes) "
-	  "runs as this uid, auth +1, queue +2, keys +3 (16 are kept for roles)" },
+	  "runs as this uid, auth +1, queue +2, keys +3, spam +4 (16 are kept for roles)" },
 	{ "worker.uid_base", CT_U64, U(worker_uid_base), "2000065536", CONFIG_UID_MIN,
 	  CONFIG_UID_MAX - 1,
 	  "account N's worker runs as this uid + N (an id past the range is not served)" },

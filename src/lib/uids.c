@@ -195,11 +195,12 @@ void uids_describe(const struct config *config, char *out, size_t size)
 	case UIDS_PER_PROCESS:
 		snprintf(out, size,
 			 "children run as uids of their own: spawner %llu, auth %llu, queue "
-			 "%llu, keys %llu, account N's worker %llu+N",
+			 "%llu, keys %llu, spam %llu, account N's worker %llu+N",
 			 (unsigned long long)config->uid_base,
 			 (unsigned long long)config->uid_base + 1,
 			 (unsigned long long)config->uid_base + 2,
 			 (unsigned long long)config->uid_base + 3,
+			 (unsigned long long)config->uid_base + 4,
 			 (unsigned long long)config->worker_uid_base);
 		break;
 	}
