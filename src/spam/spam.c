@@ -230,7 +230,8 @@ static int job_write(struct job *j)
 	return 0;
 }
 
-/* job_read takes what rspamd sent and parses it; 1 when the job ended. */
+/* job_read takes what rspamd sent and parses it; the job ends (and is
+ * freed) once the answer is complete, bad or too long. */
 static void job_read(struct job *j)
 {
 	for (;;) {
