@@ -529,6 +529,77 @@ static void test_header_bounds(void **state)
 	buf_free(&b);
 }
 
+/* Messages signed by Debian's OpenDKIM 2.11 (`opendkim -t` with
+ * SignatureAlgorithm rsa-sha256 or ed25519-sha256 and Canonicalization
+ * relaxed/relaxed or simple/simple), and the keys' records as
+ * opendkim-genkey printed them: another implementation's signatures
+ * verify here. */
+static const char opendkim_rsa_record[] =
+		"v=DKIM1; h=sha256; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQ"
+		"EA4IgjaYT7qAOg80X30UrLEXikdlwnjj96cIoWAyHTs9Sx7Ozq10hN4FlJmDN/0TJj1Lxp"
+		"gisW2XByiSRjStg/BOKCNwPUv4tvJFvKxqicBzacaPHXa6mc55pV925Yt1KWoTUK2J2+K0"
+		"ykwhUGUx2SqXZ0kkiBcHCM2Et4u9t3+Jpx7ieHKPA0G2xA3zLBx96lg5S7/J0DxTe4UDSO"
+		"1Eu0Xl1wrybauar+hfkJ6zVR8+ZRlrTclkcWJguYBo2BhtYUVUl6bKuHR0ZHimREzNsRc/"
+		"9WtFTVzmOde8VRUKFaU46by7z+rMfMllPFOyeH1M2mnjhAbJAVAZhTozMVXhG7hwIDAQAB";
+static const char opendkim_ed25519_record[] = "v=DKIM1; k=ed25519; p=+WrusS32oHVvuauMiMxiuneTZfC6avqaQtEWPDGVE6Y=";
+static const char opendkim_signatures[] =
+	"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=a.test; s=od;\r\n"
+	"\tt=1796588020; bh=ek17aHM/nJ1MFO4g2iPn4Pc8KH7y3mfqfYhCP7EKAnw=;\r\n"
+	"\th=From:To:Subject:Date;\r\n"
+	"\tb=VQ6fFYaSkDHsLlQRPXRvcVNPp8j+8askMAgu5P2Hxb9TlknEma7rLMf3W6Zvcivt+\r\n"
+	"\t jQQXwygkqhXXtsy6W5afXnrmfZr3eIqNlmrN929TPL03v1rrNQkijxjSHbosEnystB\r\n"
+	"\t PRkMiSET8jsn7hSxvzRc5UZtm6A2cUB2/nw2VL2eKL6VmN8+LSzfbEgpQ4qLByT2kQ\r\n"
+	"\t pgk9+MHDnFx9K7LlP7HnriUJMNlp4J6JblqOTQJSi6CmEzIT9GDj2OpyiKQKCcEIRH\r\n"
+	"\t TXwyexsBX6lfuBpmpr+LEYGVRffcCdtZW8VY0SIs71oaIdqUInmRYGZGt1uJSveoNv\r\n"
+	"\t RnG+2x4nrimjQ==\r\n"
+	"DKIM-Signature: v=1; a=rsa-sha256; c=simple/simple; d=a.test; s=od;\r\n"
+	"\tt=1796588015; bh=OpbFY2eP3/3nVUJcvtvV/XY4HJ0L/xlv3jKtqFYOId8=;\r\n"
+	"\th=From:To:Subject:Date;\r\n"
+	"\tb=WGzd0M+eG0J5vrEO2Rcf4PbNMefz4wkvlHfkIsVz6sSi7JUIYwEYbdNPtltSsfa4S\r\n"
+	"\t MZGxgcMgttZACfyFq8ZggLPJUW1ZkIFkDJKCbpZYFDsp1OXoVDkITQQJ1wKA56kOHo\r\n"
+	"\t G++u19HaZ0HUmNgZKfhi5z5BHyCWLdwOUYkpMzRe4ACY7YS2KNjLUBlth17wlN5ZC/\r\n"
+	"\t 6E/kyXExz9MTBO3hrS+NeYzRQygVMO5YKgaj4gJsNGocBQTg3pVhZn0FyS33lFabSp\r\n"
+	"\t WgBGqWYVMeJB2zaUgUTXXY01K2XZucp1SDHDkEzSCLhqxqLnuR5audzUAZ6nasdJwi\r\n"
+	"\t ui5Iz+n/KFi8g==\r\n"
+	"DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=a.test; s=oe;\r\n"
+	"\tt=1796588020; bh=ek17aHM/nJ1MFO4g2iPn4Pc8KH7y3mfqfYhCP7EKAnw=;\r\n"
+	"\th=From:To:Subject:Date;\r\n"
+	"\tb=5qNv/Yp55Bx1yOjSk4TFVONLutnjvrbQQQQNq9nkcEkGnGk8IdVZdoyEEC+0Tib3I\r\n"
+	"\t 4nEnJQcoMXw/I/L8twGCw==\r\n";
+static const char opendkim_message[] =
+	"From: Ann <ann@a.test>\r\n"
+	"To: bob@b.test\r\n"
+	"Subject: signed by opendkim\r\n"
+	"Date: Sun, 6 Dec 2026 20:00:00 +0000\r\n"
+	"Message-ID: <od-1@a.test>\r\n"
+	"\r\n"
+	"Hello  Bob,\r\n"
+	"\r\n"
+	"this was signed by OpenDKIM.  \r\n"
+	"\r\n";
+
+static void test_opendkim(void **state)
+{
+	struct dns_cache *cache = dns_cache_new();
+	struct buf m;
+	(void)state;
+
+	put_txt(cache, "od._domainkey.a.test", DNS_OK, opendkim_rsa_record);
+	put_txt(cache, "oe._domainkey.a.test", DNS_OK, opendkim_ed25519_record);
+	buf_init(&m, 1 << 16);
+	buf_printf(&m, "%s%s", opendkim_signatures, opendkim_message);
+	struct dkim_verify *v = verify(buf_str(&m), cache, 10);
+	assert_results(v, DKIM_PASS, 3);
+	dkim_verify_free(&v);
+	/* The body changed: all three fail. */
+	memcpy(strstr(m.data, "OpenDKIM"), "OpenDKIX", 8);
+	v = verify(buf_str(&m), cache, 10);
+	assert_results(v, DKIM_FAIL, 3);
+	dkim_verify_free(&v);
+	buf_free(&m);
+	dns_cache_free(&cache);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_tampered),
 		cmocka_unit_test(test_replay_and_key_answers),
 		cmocka_unit_test(test_rfc8463),
+		cmocka_unit_test(test_opendkim),
 		cmocka_unit_test(test_body_length),
 		cmocka_unit_test(test_canon),
 		cmocka_unit_test(test_signature_bounds),
