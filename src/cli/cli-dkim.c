@@ -22,11 +22,12 @@
 
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
-#include <openssl/x509.h>
 
 #include "auth/directory.h"
 #include "cli.h"
 #include "lib/dns.h"
+#include "lib/buf.h"
+#include "mail-auth/dkim-key.h"
 #include "mail-auth/dkim-sign.h"
 #include "queue/queue-dkim.h"
 
@@ -152,36 +153,18 @@ static int write_key(const char *dir, const char *sel)
 }
 
 /* public_record writes the key record of the key in path to out. */
-static int public_record(const char *path, char *out, size_t size)
+static int public_record(const char *path, struct buf *out)
 {
 	FILE *f = fopen(path, "re");
 	EVP_PKEY *key = f != NULL ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-	unsigned char raw[32], *der = NULL;
-	char b64[2048];
-	int len = -1;
 
 	if (f != NULL)
 		fclose(f);
-	if (key != NULL && EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
-		size_t n = sizeof(raw);
-		if (EVP_PKEY_get_raw_public_key(key, raw, &n) == 1) {
-			EVP_EncodeBlock((unsigned char *)b64, raw, (int)n);
-			len = snprintf(out, size, "v=DKIM1; k=ed25519; p=%s", b64);
-		}
-	} else if (key != NULL) {
-		int n = i2d_PUBKEY(key, &der);
-		if (n > 0 && (size_t)n * 4 / 3 + 4 < sizeof(b64)) {
-			EVP_EncodeBlock((unsigned char *)b64, der, n);
-			len = snprintf(out, size, "v=DKIM1; k=rsa; p=%s", b64);
-		}
-		OPENSSL_free(der);
-	}
+	int r = key != NULL ? dkim_key_record(key, out) : -1;
 	EVP_PKEY_free(key);
-	if (len < 0) {
-		fprintf(stderr, "ravelin: %s is not a private key\n", path);
-		return -1;
-	}
-	return 0;
+	if (r < 0)
+		fprintf(stderr, "ravelin: %s is not a DKIM private key\n", path);
+	return r;
 }
 
 /* print_txt prints one TXT record, its text cut into strings of at most
@@ -208,10 +191,15 @@ static int print_records(const struct cli_options *opts, const char *domain, con
 	printf("; DKIM keys of %s (publish them all; the newest of each kind signs)\n", domain);
 	for (size_t i = 0; i < s.count; i++) {
 		snprintf(path, sizeof(path), "%s/%s.pem", dir, s.name[i]);
-		if (public_record(path, record, sizeof(record)) < 0)
-			return -1;
+		struct buf rec;
+		buf_init(&rec, 4096);
+		int r = public_record(path, &rec);
 		snprintf(name, sizeof(name), "%s._domainkey.%s", s.name[i], domain);
-		print_txt(name, record);
+		if (r == 0)
+			print_txt(name, rec.data);
+		buf_free(&rec);
+		if (r < 0)
+			return -1;
 	}
 	printf("; SPF (RFC 7208): only this domain's MX hosts send its mail\n");
 	print_txt(domain, "v=spf1 mx -all");

@@ -2,9 +2,11 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/decoder.h>
 #include <openssl/x509.h>
 
 #include "dkim-key.h"
+#include "lib/buf.h"
 #include "dkim-tags.h"
 
 /* list_has tells whether the ':'-separated list value names item (ASCII
@@ -23,24 +25,33 @@ static bool list_has(struct str value, struct str item)
 	return false;
 }
 
-/* rsa_key makes an RSA key of SubjectPublicKeyInfo DER (what every signer
- * publishes) or, failing that, of a bare RSAPublicKey (RFC 6376's words). */
+/* decode reads DER of the structure named (SubjectPublicKeyInfo, what
+ * every signer publishes, or type-specific: a bare RSAPublicKey as RFC
+ * 6376 words it) as an RSA public key that fills all len octets.  The
+ * decoder is told the type and structure: left to guess, OpenSSL 3 tries
+ * every decoder it has, which made a key cost ten times its check. */
+static EVP_PKEY *decode(const uint8_t *der, size_t len, const char *structure)
+{
+	EVP_PKEY *pkey = NULL;
+	const unsigned char *p = der;
+	size_t left = len;
+	OSSL_DECODER_CTX *d = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", structure, "RSA",
+							     EVP_PKEY_PUBLIC_KEY, NULL, NULL);
+	if (d == NULL)
+		return NULL;
+	if (OSSL_DECODER_from_data(d, &p, &left) != 1 || left != 0) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+	}
+	OSSL_DECODER_CTX_free(d);
+	return pkey;
+}
+
 static EVP_PKEY *rsa_key(const uint8_t *der, long len)
 {
-	const unsigned char *p = der;
-	EVP_PKEY *pkey = d2i_PUBKEY(NULL, &p, len);
-	if (pkey != NULL && p != der + len) {
-		EVP_PKEY_free(pkey);
-		return NULL;
-	}
-	if (pkey == NULL) {
-		p = der;
-		pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, len);
-		if (pkey != NULL && p != der + len) {
-			EVP_PKEY_free(pkey);
-			return NULL;
-		}
-	}
+	EVP_PKEY *pkey = decode(der, (size_t)len, "SubjectPublicKeyInfo");
+	if (pkey == NULL)
+		pkey = decode(der, (size_t)len, "type-specific");
 	if (pkey != NULL && EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
 		EVP_PKEY_free(pkey);
 		return NULL;
@@ -122,4 +133,28 @@ void dkim_key_clear(struct dkim_key *k)
 {
 	EVP_PKEY_free(k->pkey);
 	k->pkey = NULL;
+}
+
+int dkim_key_record(EVP_PKEY *key, struct buf *out)
+{
+	uint8_t der[DKIM_KEY_DER_MAX];
+	char b64[DKIM_KEY_DER_MAX * 4 / 3 + 4];
+	const char *type = "rsa";
+	size_t len = sizeof(der);
+
+	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
+		type = "ed25519";
+		if (EVP_PKEY_get_raw_public_key(key, der, &len) != 1)
+			return -1;
+	} else if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) {
+		int n = i2d_PUBKEY(key, NULL);
+		unsigned char *p = der;
+		if (n <= 0 || (size_t)n > sizeof(der) || i2d_PUBKEY(key, &p) != n)
+			return -1;
+		len = (size_t)n;
+	} else {
+		return -1;
+	}
+	EVP_EncodeBlock((unsigned char *)b64, der, (int)len);
+	return buf_printf(out, "v=DKIM1; k=%s; p=%s", type, b64) < 0 ? -1 : 0;
 }

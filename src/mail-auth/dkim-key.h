@@ -43,4 +43,14 @@ struct dkim_key {
 int dkim_key_parse(struct str record, struct dkim_key *k, const char **error_r);
 void dkim_key_clear(struct dkim_key *k);
 
+struct buf;
+/*
+ * dkim_key_record appends to out the key record that publishes the
+ * public half of key (an RSA or Ed25519 key, private or public):
+ * "v=DKIM1; k=rsa; p=<SubjectPublicKeyInfo>" or "v=DKIM1; k=ed25519;
+ * p=<the 32 octets>".  0, or -1 for another type, a key past
+ * DKIM_KEY_DER_MAX or out full.
+ */
+int dkim_key_record(EVP_PKEY *key, struct buf *out);
+
 #endif

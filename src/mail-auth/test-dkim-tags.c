@@ -109,17 +109,22 @@ static void test_base64(void **state)
 /* RFC 8463 A.2's Ed25519 key and an RSA key made here. */
 #define ED25519_RECORD "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
 
-static void rsa_record(struct buf *out, int bits, const char *extra)
+static void rsa_record_of(struct buf *out, int bits, const char *extra, bool bare)
 {
 	EVP_PKEY *pkey = EVP_RSA_gen((unsigned)bits);
 	unsigned char *der = NULL;
-	int len = i2d_PUBKEY(pkey, &der);
+	int len = bare ? i2d_PublicKey(pkey, &der) : i2d_PUBKEY(pkey, &der);
 	char b64[4096];
 	assert_true(len > 0);
 	EVP_EncodeBlock((unsigned char *)b64, der, len);
 	buf_printf(out, "v=DKIM1; k=rsa;%s p=%s", extra, b64);
 	OPENSSL_free(der);
 	EVP_PKEY_free(pkey);
+}
+
+static void rsa_record(struct buf *out, int bits, const char *extra)
+{
+	rsa_record_of(out, bits, extra, false);
 }
 
 static void test_key_records(void **state)
@@ -155,6 +160,12 @@ static void test_key_records(void **state)
 	rsa_record(&b, 2048, "");
 	assert_int_equal(dkim_key_parse(buf_str(&b), &k, &error), 0);
 	assert_int_equal(k.alg, DKIM_ALG_RSA_SHA256);
+	assert_int_equal(EVP_PKEY_get_bits(k.pkey), 2048);
+	dkim_key_clear(&k);
+	/* A bare RSAPublicKey (RFC 6376 3.6.1's words) is taken too. */
+	buf_reset(&b);
+	rsa_record_of(&b, 2048, "", true);
+	assert_int_equal(dkim_key_parse(buf_str(&b), &k, &error), 0);
 	assert_int_equal(EVP_PKEY_get_bits(k.pkey), 2048);
 	dkim_key_clear(&k);
 	/* An Ed25519 key record of an RSA key is no key. */

@@ -16,7 +16,6 @@
 
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
-#include <openssl/x509.h>
 
 #include "lib/io.h"
 #include "mail-auth/dkim-verify.h"
@@ -52,22 +51,13 @@ static EVP_PKEY *write_key(const char *domain, const char *sel, int type)
 
 static void put_record(struct dns_cache *cache, const char *name, EVP_PKEY *key)
 {
-	unsigned char raw[32], *der = NULL;
-	char b64[1024], txt[1100];
-	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
-		size_t len = sizeof(raw);
-		EVP_PKEY_get_raw_public_key(key, raw, &len);
-		EVP_EncodeBlock((unsigned char *)b64, raw, (int)len);
-		snprintf(txt, sizeof(txt), "v=DKIM1; k=ed25519; p=%s", b64);
-	} else {
-		int len = i2d_PUBKEY(key, &der);
-		EVP_EncodeBlock((unsigned char *)b64, der, len);
-		snprintf(txt, sizeof(txt), "v=DKIM1; k=rsa; p=%s", b64);
-		OPENSSL_free(der);
-	}
-	struct dns_record r = { .data = str_c(txt) };
+	struct buf txt;
+	buf_init(&txt, 4096);
+	assert_int_equal(dkim_key_record(key, &txt), 0);
+	struct dns_record r = { .data = buf_str(&txt) };
 	struct dns_answer a = { .status = DNS_OK, .count = 1, .records = &r };
 	assert_int_equal(dns_cache_put(cache, DNS_TYPE_TXT, str_c(name), &a), 0);
+	buf_free(&txt);
 }
 
 static int message_fd(const char *text)
