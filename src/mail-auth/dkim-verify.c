@@ -199,7 +199,8 @@ int dkim_verify_new(struct str headers, int64_t now, struct dkim_verify **v_r)
 	v->headers = malloc(headers.len + 1);
 	if (v->headers == NULL)
 		goto fail;
-	memcpy(v->headers, headers.ptr, headers.len);
+	if (headers.len > 0)
+		memcpy(v->headers, headers.ptr, headers.len);
 	if (dkim_header_split(str_from(v->headers, headers.len), &v->header, &error) < 0)
 		goto fail;
 	for (size_t i = 0; i < v->header.count; i++) {

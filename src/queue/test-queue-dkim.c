@@ -78,6 +78,12 @@ static void test_selector_order(void **state)
 	assert_int_equal(queue_dkim_selector_cmp("e2026a", "e2026a"), 0);
 	assert_true(queue_dkim_selector_cmp("default", "r2026a") < 0);
 	assert_true(queue_dkim_selector_cmp("r2026A", "r2026a") < 0);
+	/* A suffix of QUEUE_DKIM_SUFFIX_MAX letters is ours, one more is not. */
+	char longest[16], past[16];
+	snprintf(longest, sizeof(longest), "r2026%.*s", QUEUE_DKIM_SUFFIX_MAX, "zzzzzzzzzzzz");
+	snprintf(past, sizeof(past), "r2026%.*s", QUEUE_DKIM_SUFFIX_MAX + 1, "zzzzzzzzzzzz");
+	assert_true(queue_dkim_selector_cmp(longest, "r2026a") > 0);
+	assert_true(queue_dkim_selector_cmp(past, "r2026a") < 0);
 }
 
 static void test_sign_and_verify(void **state)
