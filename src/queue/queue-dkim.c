@@ -84,8 +84,19 @@ static EVP_PKEY *load_key(const char *path, int alg)
 	EVP_PKEY *key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	int want = alg_of[alg] == DKIM_ALG_RSA_SHA256 ? EVP_PKEY_RSA : EVP_PKEY_ED25519;
+	/* One signature now, before the jail: whatever OpenSSL sets up at a
+	 * key's first use (algorithm fetches, the random generator's seed)
+	 * is done while files can still be opened, and a key that cannot
+	 * sign is known at start. */
+	uint8_t sig[DKIM_SIG_MAX];
+	size_t len;
+	if (key != NULL && EVP_PKEY_get_base_id(key) == want &&
+	    dkim_sign_data(alg_of[alg], key, STR("start"), sig, &len) < 0) {
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
 	if (key == NULL || EVP_PKEY_get_base_id(key) != want) {
-		log_error("dkim: %s is not a %s private key: left out", path,
+		log_error("dkim: %s is not a %s private key that signs: left out", path,
 			  alg_of[alg] == DKIM_ALG_RSA_SHA256 ? "RSA" : "Ed25519");
 		EVP_PKEY_free(key);
 		ERR_clear_error();
