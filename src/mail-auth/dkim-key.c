@@ -28,22 +28,35 @@ static bool list_has(struct str value, struct str item)
 /* decode reads DER of the structure named (SubjectPublicKeyInfo, what
  * every signer publishes, or type-specific: a bare RSAPublicKey as RFC
  * 6376 words it) as an RSA public key that fills all len octets.  The
- * decoder is told the type and structure: left to guess, OpenSSL 3 tries
- * every decoder it has, which made a key cost ten times its check. */
+ * decoder is told the type and structure (left to guess, OpenSSL 3 tries
+ * every decoder it has) and kept: making one was most of the cost, so
+ * a 2048-bit key record takes tens of microseconds to read, not 700. */
 static EVP_PKEY *decode(const uint8_t *der, size_t len, const char *structure)
 {
-	EVP_PKEY *pkey = NULL;
+	/* Made once per structure and kept: making one is most of the cost
+	 * (OpenSSL 3 builds its chain of decoders each time).  Each use
+	 * leaves its key in decoded, taken from there. */
+	static OSSL_DECODER_CTX *spki, *bare;
+	static EVP_PKEY *decoded_spki, *decoded_bare;
+	bool is_spki = strcmp(structure, "SubjectPublicKeyInfo") == 0;
+	OSSL_DECODER_CTX **d = is_spki ? &spki : &bare;
+	EVP_PKEY **decoded = is_spki ? &decoded_spki : &decoded_bare;
 	const unsigned char *p = der;
 	size_t left = len;
-	OSSL_DECODER_CTX *d = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", structure, "RSA",
-							     EVP_PKEY_PUBLIC_KEY, NULL, NULL);
-	if (d == NULL)
+
+	if (*d == NULL)
+		*d = OSSL_DECODER_CTX_new_for_pkey(decoded, "DER", structure, "RSA",
+						   EVP_PKEY_PUBLIC_KEY, NULL, NULL);
+	if (*d == NULL)
 		return NULL;
-	if (OSSL_DECODER_from_data(d, &p, &left) != 1 || left != 0) {
+	*decoded = NULL;
+	int ok = OSSL_DECODER_from_data(*d, &p, &left) == 1 && left == 0;
+	EVP_PKEY *pkey = *decoded;
+	*decoded = NULL;
+	if (!ok) {
 		EVP_PKEY_free(pkey);
 		pkey = NULL;
 	}
-	OSSL_DECODER_CTX_free(d);
 	return pkey;
 }
 
