@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <openssl/rsa.h>
@@ -587,6 +589,72 @@ static void test_opendkim(void **state)
 	dns_cache_free(&cache);
 }
 
+/* Debian's OpenDKIM verifies our signatures, each algorithm on its own
+ * (its test mode reports one signature per message); skipped where it is
+ * not installed. */
+#define OPENDKIM "/usr/sbin/opendkim"
+
+static void opendkim_verifies(const char *dir, const char *msg, bool rsa)
+{
+	char path[600], cmd[1400], line[1024];
+	struct buf m;
+	FILE *f;
+
+	buf_init(&m, 1 << 20);
+	signed_message(&m, msg, rsa, !rsa);
+	snprintf(path, sizeof(path), "%s/m.eml", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fwrite(m.data, 1, m.len, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), OPENDKIM " -x %s/v.conf -t %s 2>&1", dir, path);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	bool ok = false;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strstr(line, rsa ? "s=r1, d=a.test" : "s=e1, d=a.test") != NULL &&
+		    strstr(line, "succeeded") != NULL)
+			ok = true;
+		else
+			print_message("opendkim: %s", line);
+	}
+	assert_int_equal(pclose(f), 0);
+	assert_true(ok);
+	buf_free(&m);
+}
+
+static void test_opendkim_verifies_ours(void **state)
+{
+	char dir[] = "/tmp/test-dkim-opendkim-XXXXXX", path[600];
+	struct buf rec;
+	FILE *f;
+	(void)state;
+
+	if (access(OPENDKIM, X_OK) != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	buf_init(&rec, 8192);
+	buf_printf(&rec, "r1._domainkey.a.test ");
+	record(&rec, rsa_key);
+	buf_printf(&rec, "\ne1._domainkey.a.test ");
+	record(&rec, ed_key);
+	buf_printf(&rec, "\n");
+	snprintf(path, sizeof(path), "%s/keys.txt", dir);
+	f = fopen(path, "w");
+	fwrite(rec.data, 1, rec.len, f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/v.conf", dir);
+	f = fopen(path, "w");
+	fprintf(f, "Mode v\nTestPublicKeys %s/keys.txt\nSyslog no\n", dir);
+	fclose(f);
+	opendkim_verifies(dir, message, true);
+	opendkim_verifies(dir, message, false);
+	opendkim_verifies(dir, opendkim_message, true);
+	buf_free(&rec);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_replay_and_key_answers),
 		cmocka_unit_test(test_rfc8463),
 		cmocka_unit_test(test_opendkim),
+		cmocka_unit_test(test_opendkim_verifies_ours),
 		cmocka_unit_test(test_body_length),
 		cmocka_unit_test(test_canon),
 		cmocka_unit_test(test_signature_bounds),
