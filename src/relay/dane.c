@@ -4,6 +4,7 @@
  */
 #include "relay/dane.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/x509v3.h>
@@ -54,6 +55,28 @@ int dane_ctx_enable(SSL_CTX *ctx, const char **error_r)
 		return -1;
 	}
 	return 0;
+}
+
+SSL_CTX *dane_client_ctx_new(const char *ca_file, const char **error_r)
+{
+	if (ca_file == NULL || ca_file[0] == '\0') {
+		ca_file = getenv(X509_get_default_cert_file_env());
+		if (ca_file == NULL || ca_file[0] == '\0')
+			ca_file = X509_get_default_cert_file();
+	}
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx == NULL) {
+		*error_r = tls_error();
+		return NULL;
+	}
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1 ||
+	    dane_ctx_enable(ctx, error_r) < 0) {
+		*error_r = tls_error();
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
 }
 
 /* host_copy makes the NUL-terminated name OpenSSL wants; -1 if it cannot

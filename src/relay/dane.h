@@ -56,6 +56,16 @@ enum dane_state dane_classify(bool mx_secure, const struct dns_answer *tlsa);
  * (SSL_CTX_dane_enable).  Returns 0, or -1 with *error_r. */
 int dane_ctx_enable(SSL_CTX *ctx, const char **error_r);
 
+/* dane_client_ctx_new makes the client context for outbound TLS: TLS 1.2
+ * or later, DANE enabled, and the trust store for PKIX checks (MTA-STS)
+ * read now from ca_file (PEM; NULL or "" for the system's bundle,
+ * $SSL_CERT_FILE or OpenSSL's default file), so that it works in a
+ * process that may open no file afterwards (OpenSSL's default
+ * directory lookup would open files at each verification).  Peer
+ * verification is left to each SSL (dane_ssl_prepare).  NULL with
+ * *error_r. */
+SSL_CTX *dane_client_ctx_new(const char *ca_file, const char **error_r);
+
 /* dane_ssl_prepare sets up ssl, not yet connected, for the MX host mx_host:
  * SNI mx_host always; with DANE_AUTH_DANE, SSL_dane_enable with mx_host as
  * base domain and every usable record of tlsa added (ctx must have had

@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "lib/tls.h"
+#include "relay/dane.h"
 
 /* Room for the request: its fixed words and one host name. */
 #define REQUEST_MAX (256 + DNS_MAX_NAME)
@@ -250,21 +251,9 @@ struct str mta_sts_fetch_body(const struct mta_sts_fetch *f)
 
 SSL_CTX *mta_sts_fetch_ctx_new(const char *ca_file, const char **error_r)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	if (ctx == NULL) {
-		*error_r = tls_error();
-		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	int ok = ca_file != NULL && ca_file[0] != '\0'
-			 ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
-			 : SSL_CTX_set_default_verify_paths(ctx);
-	if (ok != 1) {
-		*error_r = tls_error();
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
+	SSL_CTX *ctx = dane_client_ctx_new(ca_file, error_r);
+	if (ctx != NULL)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	return ctx;
 }
 

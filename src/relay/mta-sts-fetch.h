@@ -85,9 +85,10 @@ int mta_sts_fetch_eof(struct mta_sts_fetch *f, const char **error_r);
 /* mta_sts_fetch_body: the body of a complete response (else empty). */
 struct str mta_sts_fetch_body(const struct mta_sts_fetch *f);
 
-/* mta_sts_fetch_ctx_new makes the client SSL_CTX for policy fetches: TLS
- * 1.2 or later, peer verification on, trust from ca_file (PEM; NULL or ""
- * for the system's default store).  NULL with *error_r. */
+/* mta_sts_fetch_ctx_new makes the client SSL_CTX for policy fetches:
+ * dane_client_ctx_new's (TLS 1.2 or later, trust read now from ca_file or
+ * the system's bundle) with peer verification on.  Make it before the
+ * process is jailed.  NULL with *error_r. */
 SSL_CTX *mta_sts_fetch_ctx_new(const char *ca_file, const char **error_r);
 
 /* mta_sts_fetch_run fetches domain's policy over fd, a connected stream

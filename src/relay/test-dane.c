@@ -1,7 +1,8 @@
 /* Unit tests for dane: record usability, the meaning of a TLSA answer, and
  * real handshakes over a socketpair against a self-signed certificate made
  * here: a matching 3 1 1 or 3 0 1 record verifies, a mismatching one does
- * not, and PKIX against a store without that certificate does not. */
+ * not, and PKIX against a store without that certificate does not; the
+ * client context reads its trust store at once, or refuses a missing one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -127,13 +128,12 @@ static int handshake(enum dane_auth auth, const struct dns_answer *tlsa)
 	int sv[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	SSL_CTX *sctx = SSL_CTX_new(TLS_server_method());
-	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+	const char *error = NULL;
+	SSL_CTX *cctx = dane_client_ctx_new(NULL, &error);
 	assert_non_null(sctx);
 	assert_non_null(cctx);
 	assert_int_equal(SSL_CTX_use_certificate(sctx, cert), 1);
 	assert_int_equal(SSL_CTX_use_PrivateKey(sctx, key), 1);
-	const char *error = NULL;
-	assert_int_equal(dane_ctx_enable(cctx, &error), 0);
 	SSL *s = SSL_new(sctx), *c = SSL_new(cctx);
 	SSL_set_fd(s, sv[0]);
 	SSL_set_fd(c, sv[1]);
@@ -209,9 +209,17 @@ static void test_handshake_dane(void **state)
 static void test_handshake_other(void **state)
 {
 	(void)state;
+	const char *error = NULL;
+	assert_null(dane_client_ctx_new("/nonexistent/ca.pem", &error));
+	assert_non_null(error);
+	/* The system's bundle is in the store already, before any handshake. */
+	SSL_CTX *ctx = dane_client_ctx_new(NULL, &error);
+	assert_non_null(ctx);
+	assert_true(sk_X509_OBJECT_num(X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx))) > 0);
+	SSL_CTX_free(ctx);
 	/* Opportunistic: anything goes. */
 	assert_int_equal(handshake(DANE_AUTH_NONE, NULL), 1);
-	/* PKIX with an empty store: a self-signed certificate does not chain. */
+	/* PKIX with the system's store: a self-signed certificate does not chain. */
 	assert_int_equal(handshake(DANE_AUTH_PKIX, NULL), 0);
 }
 
