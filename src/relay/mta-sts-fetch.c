@@ -343,6 +343,8 @@ int mta_sts_fetch_run(SSL_CTX *ctx, int fd, struct str domain, int timeout_ms,
 {
 	int64_t deadline = now_ms() + timeout_ms;
 	char host[DNS_MAX_NAME + 1];
+	/* Errors left by earlier TLS work must not be read as this fetch's. */
+	ERR_clear_error();
 	struct buf request;
 	buf_init(&request, REQUEST_MAX);
 	memset(p, 0, sizeof(*p));
@@ -370,6 +372,7 @@ int mta_sts_fetch_run(SSL_CTX *ctx, int fd, struct str domain, int timeout_ms,
 			r = mta_sts_policy_parse(mta_sts_fetch_body(&f), p, error_r);
 		mta_sts_fetch_free(&f);
 		SSL_shutdown(ssl); /* one try, not waited for: the socket is the caller's */
+		ERR_clear_error();
 	}
 	SSL_free(ssl);
 	if (flags >= 0)
