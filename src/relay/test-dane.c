@@ -1,18 +1,22 @@
 /* Unit tests for dane: record usability, the meaning of a TLSA answer, and
  * real handshakes over a socketpair against a self-signed certificate made
  * here: a matching 3 1 1 or 3 0 1 record verifies, a mismatching one does
- * not, and PKIX against a store without that certificate does not; the
+ * not, and PKIX passes only with the certificate in the store and naming
+ * the MX host; the
  * client context reads its trust store at once, or refuses a missing one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "relay/dane.h"
@@ -79,27 +83,42 @@ static void test_classify(void **state)
 
 /* The server's key and self-signed certificate, made once. */
 static EVP_PKEY *key;
-static X509 *cert;
+static X509 *cert;  /* CN other.test */
+static X509 *named; /* CN mx.b.test */
+static char store_path[] = "/tmp/test-dane-XXXXXX";
 static unsigned char spki_sha256[32];
 static unsigned char cert_sha256[32];
+
+/* self_signed makes a certificate for cn under key, signed by itself. */
+static X509 *self_signed(const char *cn)
+{
+	X509 *c = X509_new();
+	if (c == NULL)
+		return NULL;
+	X509_set_version(c, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(c), 1);
+	X509_gmtime_adj(X509_getm_notBefore(c), -60);
+	X509_gmtime_adj(X509_getm_notAfter(c), 3600);
+	X509_NAME *name = X509_get_subject_name(c);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(c, name);
+	X509_set_pubkey(c, key);
+	if (X509_sign(c, key, EVP_sha256()) == 0) {
+		X509_free(c);
+		return NULL;
+	}
+	return c;
+}
 
 static int make_cert(void **state)
 {
 	(void)state;
 	key = EVP_EC_gen("P-256");
-	cert = X509_new();
-	if (key == NULL || cert == NULL)
+	if (key == NULL)
 		return -1;
-	X509_set_version(cert, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-	X509_gmtime_adj(X509_getm_notBefore(cert), -60);
-	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-	X509_NAME *name = X509_get_subject_name(cert);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"other.test",
-				   -1, -1, 0);
-	X509_set_issuer_name(cert, name);
-	X509_set_pubkey(cert, key);
-	if (X509_sign(cert, key, EVP_sha256()) == 0)
+	cert = self_signed("other.test");
+	named = self_signed("mx.b.test");
+	if (cert == NULL || named == NULL)
 		return -1;
 	unsigned char *der = NULL;
 	int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
@@ -109,30 +128,40 @@ static int make_cert(void **state)
 	OPENSSL_free(der);
 	unsigned int n = 0;
 	X509_digest(cert, EVP_sha256(), cert_sha256, &n);
+	/* Both certificates, as the trust store of the PKIX tests. */
+	int fd = mkstemp(store_path);
+	FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (fp == NULL || PEM_write_X509(fp, cert) != 1 || PEM_write_X509(fp, named) != 1)
+		return -1;
+	fclose(fp);
 	return 0;
 }
 
 static int free_cert(void **state)
 {
 	(void)state;
+	unlink(store_path);
 	X509_free(cert);
+	X509_free(named);
 	EVP_PKEY_free(key);
 	return 0;
 }
 
-/* handshake connects a client SSL prepared for "mx.b.test" with auth and
- * tlsa to a server presenting the certificate, over a socketpair, and
- * returns whether the client's check passed (-1: handshake failed). */
-static int handshake(enum dane_auth auth, const struct dns_answer *tlsa)
+/* handshake_as connects a client SSL prepared for "mx.b.test" with auth
+ * and tlsa, trusting ca_file (NULL: the system's), to a server presenting
+ * server_cert, over a socketpair, and returns whether the client's check
+ * passed (-1: handshake failed). */
+static int handshake_as(X509 *server_cert, const char *ca_file, enum dane_auth auth,
+			const struct dns_answer *tlsa)
 {
 	int sv[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	SSL_CTX *sctx = SSL_CTX_new(TLS_server_method());
 	const char *error = NULL;
-	SSL_CTX *cctx = dane_client_ctx_new(NULL, &error);
+	SSL_CTX *cctx = dane_client_ctx_new(ca_file, &error);
 	assert_non_null(sctx);
 	assert_non_null(cctx);
-	assert_int_equal(SSL_CTX_use_certificate(sctx, cert), 1);
+	assert_int_equal(SSL_CTX_use_certificate(sctx, server_cert), 1);
 	assert_int_equal(SSL_CTX_use_PrivateKey(sctx, key), 1);
 	SSL *s = SSL_new(sctx), *c = SSL_new(cctx);
 	SSL_set_fd(s, sv[0]);
@@ -164,6 +193,11 @@ static int handshake(enum dane_auth auth, const struct dns_answer *tlsa)
 	close(sv[0]);
 	close(sv[1]);
 	return result;
+}
+
+static int handshake(enum dane_auth auth, const struct dns_answer *tlsa)
+{
+	return handshake_as(cert, NULL, auth, tlsa);
 }
 
 static void test_handshake_dane(void **state)
@@ -221,6 +255,15 @@ static void test_handshake_other(void **state)
 	assert_int_equal(handshake(DANE_AUTH_NONE, NULL), 1);
 	/* PKIX with the system's store: a self-signed certificate does not chain. */
 	assert_int_equal(handshake(DANE_AUTH_PKIX, NULL), 0);
+	/* PKIX with a store that holds both: the chain is fine, and only the
+	 * certificate naming the MX host passes. */
+	assert_int_equal(handshake_as(cert, store_path, DANE_AUTH_PKIX, NULL), 0);
+	assert_int_equal(handshake_as(named, store_path, DANE_AUTH_PKIX, NULL), 1);
+	assert_int_equal(handshake_as(named, NULL, DANE_AUTH_PKIX, NULL), 0);
+	/* Selector 1 names the key: another certificate of it still matches. */
+	struct dns_record match = rec(3, 1, 1, spki_sha256, 32);
+	struct dns_answer a = { .status = DNS_OK, .secure = true, .count = 1, .records = &match };
+	assert_int_equal(handshake_as(named, NULL, DANE_AUTH_DANE, &a), 1);
 }
 
 int main(void)
