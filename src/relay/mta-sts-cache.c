@@ -131,3 +131,16 @@ size_t mta_sts_cache_count(const struct mta_sts_cache *c)
 {
 	return c->count;
 }
+
+enum mta_sts_plan mta_sts_cache_plan(int txt, const struct mta_sts_id *txt_id,
+				     const struct mta_sts_id *cached_id)
+{
+	if (txt == 1) {
+		if (cached_id != NULL && strcmp(cached_id->id, txt_id->id) == 0)
+			return MTA_STS_PLAN_CACHED;
+		return MTA_STS_PLAN_FETCH;
+	}
+	/* No record or a failed lookup: a cached policy still holds until
+	 * it expires (RFC 8461 5.1). */
+	return cached_id != NULL ? MTA_STS_PLAN_CACHED : MTA_STS_PLAN_NONE;
+}

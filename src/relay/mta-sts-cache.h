@@ -71,4 +71,17 @@ void mta_sts_cache_drop(struct mta_sts_cache *c, struct str domain);
  * get or a put finds them). */
 size_t mta_sts_cache_count(const struct mta_sts_cache *c);
 
+/* What a relay child does about a domain's policy (RFC 8461 3.3, 5.1). */
+enum mta_sts_plan {
+	MTA_STS_PLAN_NONE = 0, /* no policy: opportunistic TLS (or DANE) */
+	MTA_STS_PLAN_CACHED,   /* use the cached policy as it is */
+	MTA_STS_PLAN_FETCH,    /* fetch; if that fails, the cached one if any */
+};
+
+/* mta_sts_cache_plan: from txt, what mta_sts_txt_find returned (1 with
+ * txt_id, 0 or -1), and the id of the cached unexpired policy (NULL: none
+ * cached), what to do. */
+enum mta_sts_plan mta_sts_cache_plan(int txt, const struct mta_sts_id *txt_id,
+				     const struct mta_sts_id *cached_id);
+
 #endif

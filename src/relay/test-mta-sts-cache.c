@@ -1,6 +1,6 @@
 /* Unit tests for mta-sts-cache: put and get, max_age honoured (expiry,
- * max_age 0, one past MTA_STS_MAX_AGE), replacement, bounds, and eviction
- * of the entry expiring first when full. */
+ * max_age 0, one past MTA_STS_MAX_AGE), replacement, bounds, eviction
+ * of the entry expiring first when full, and the plan from TXT and cache. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -95,12 +95,26 @@ static void test_full(void **state)
 	mta_sts_cache_free(&c);
 }
 
+static void test_plan(void **state)
+{
+	(void)state;
+	struct mta_sts_id same = { "one" };
+	assert_int_equal(mta_sts_cache_plan(1, &id1, NULL), MTA_STS_PLAN_FETCH);
+	assert_int_equal(mta_sts_cache_plan(1, &id1, &same), MTA_STS_PLAN_CACHED);
+	assert_int_equal(mta_sts_cache_plan(1, &id2, &id1), MTA_STS_PLAN_FETCH);
+	assert_int_equal(mta_sts_cache_plan(0, NULL, &id1), MTA_STS_PLAN_CACHED);
+	assert_int_equal(mta_sts_cache_plan(-1, NULL, &id1), MTA_STS_PLAN_CACHED);
+	assert_int_equal(mta_sts_cache_plan(0, NULL, NULL), MTA_STS_PLAN_NONE);
+	assert_int_equal(mta_sts_cache_plan(-1, NULL, NULL), MTA_STS_PLAN_NONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_put_get),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_plan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
