@@ -219,7 +219,11 @@ enum dns_eval dmarc_eval(const struct dns_cache *cache, const struct dmarc_param
 	memset(out, 0, sizeof(*out));
 	if (from.len > 0 && from.ptr[from.len - 1] == '.')
 		from.len--;
-	if (from.len == 0 || from.len > DNS_MAX_NAME || memchr(from.ptr, '\0', from.len) != NULL) {
+	bool printable = from.len > 0 && from.len <= DNS_MAX_NAME;
+	for (size_t i = 0; printable && i < from.len; i++)
+		printable = (unsigned char)from.ptr[i] > 0x20 && (unsigned char)from.ptr[i] < 0x7f;
+	if (!printable) {
+		/* names are asked as text, an internationalized one as A-labels */
 		out->result = DMARC_RESULT_PERMERROR;
 		return DNS_EVAL_DONE;
 	}

@@ -554,13 +554,17 @@ static bool answer_failed(const struct dns_answer *a)
 	return a->status == DNS_TEMPFAIL || a->status == DNS_BOGUS;
 }
 
-/* domain_ok: a multi-label name of labels 1..63 octets (RFC 7208 4.3). */
+/* domain_ok: a multi-label name of labels 1..63 octets (RFC 7208 4.3),
+ * of printable ASCII (names are asked as text: an internationalized name
+ * is asked in its A-label form or not at all). */
 static bool domain_ok(struct str d)
 {
 	size_t label = 0, labels = 1;
 	if (d.len == 0 || d.len > DNS_MAX_NAME)
 		return false;
 	for (size_t i = 0; i < d.len; i++) {
+		if ((unsigned char)d.ptr[i] < 0x21 || (unsigned char)d.ptr[i] > 0x7e)
+			return false;
 		if (d.ptr[i] == '.') {
 			if (label == 0)
 				return false;

@@ -155,6 +155,8 @@ static void test_eval(void **state)
 	assert_int_equal(run(zone, &p, NULL).result, DMARC_RESULT_TEMPERROR);
 	p.from_domain = STR("");
 	assert_int_equal(run(zone, &p, NULL).result, DMARC_RESULT_PERMERROR);
+	p.from_domain = STR("a\0.test");
+	assert_int_equal(run(zone, &p, NULL).result, DMARC_RESULT_PERMERROR);
 	dns_cache_free(&zone);
 }
 

@@ -277,6 +277,10 @@ static void test_mx_ptr_names(void **state)
 	/* a PTR failure is a no-match */
 	zone_status(zone, DNS_TYPE_PTR, "52.113.0.203.in-addr.arpa", DNS_TEMPFAIL);
 	assert_int_equal(check("203.0.113.52", "q.test", "v=spf1 ptr ~all"), SPF_SOFTFAIL);
+	/* a target that is no host name is asked for nothing */
+	zone_add(zone, DNS_TYPE_MX, "odd.test", "10 a b.test");
+	zone_add(zone, DNS_TYPE_MX, "odd.test", "20 nul\001.test");
+	assert_int_equal(check("203.0.113.52", "q.test", "v=spf1 mx:odd.test -all"), SPF_FAIL);
 	/* an MX host's DNS failure is a temperror */
 	zone_add(zone, DNS_TYPE_MX, "tmx.test", "10 bad.tmx.test");
 	zone_status(zone, DNS_TYPE_A, "bad.tmx.test", DNS_TEMPFAIL);
