@@ -269,6 +269,23 @@ static void test_cancel(void **state)
 	assert_false(fake.pending);
 }
 
+static void test_config_keys(void **state)
+{
+	(void)state;
+	struct config config;
+	char err[256];
+	config_defaults(&config, false);
+	struct front_checks_config c = front_checks_config_from(&config);
+	assert_true(c.spf && c.dkim && c.dmarc && c.dmarc_reject && c.dmarc_quarantine);
+	assert_int_equal(config_set(&config, "checks.dmarc_reject", "0", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&config, "checks.spf", "0", err, sizeof(err)), 0);
+	c = front_checks_config_from(&config);
+	assert_false(c.dmarc_reject || c.spf);
+	assert_true(c.dmarc_quarantine && c.dkim && c.dmarc);
+	/* one past the bound: a flag is 0 or 1 */
+	assert_int_equal(config_set(&config, "checks.dmarc", "2", err, sizeof(err)), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_no_resolver),
 		cmocka_unit_test(test_from_field),
 		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_config_keys),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -188,8 +188,9 @@ static int discover_at(const struct dns_cache *cache, struct str domain,
 		return -1;
 	for (size_t i = 0; a->status == DNS_OK && i < a->count; i++) {
 		struct str txt = str_trim(a->records[i].data);
-		if (!str_case_prefix(txt, STR("v=DMARC1")))
-			continue;
+		if (!str_case_prefix(txt, STR("v=DMARC1")) ||
+		    (txt.len > 8 && txt.ptr[8] != ';' && txt.ptr[8] != ' ' && txt.ptr[8] != '\t'))
+			continue;   /* not a DMARC record ("v=DMARC10" is none either) */
 		if (found != NULL)
 			return 0;   /* RFC 7489 6.6.3: more than one: no policy */
 		found = &a->records[i].data;

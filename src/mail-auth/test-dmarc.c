@@ -100,6 +100,9 @@ static void test_eval(void **state)
 	zone_add(zone, DNS_TYPE_TXT, "_dmarc.two.test", "v=DMARC1; p=none");
 	zone_add(zone, DNS_TYPE_TXT, "_dmarc.strict.test", "v=DMARC1; p=reject; aspf=s; adkim=s");
 	zone_status(zone, DNS_TYPE_TXT, "_dmarc.tmp.test", DNS_TEMPFAIL);
+	zone_add(zone, DNS_TYPE_TXT, "_dmarc.ten.test", "v=DMARC10; p=none");
+	zone_add(zone, DNS_TYPE_TXT, "_dmarc.ten.test", "spf2.0/pra");
+	zone_add(zone, DNS_TYPE_TXT, "_dmarc.ten.test", "v=DMARC1;p=reject");
 	struct dmarc_dkim dkim[2] = { { false, STR("a.test") }, { true, STR("other.test") } };
 	struct dmarc_params p = { .from_domain = STR("a.test"), .spf = SPF_PASS,
 				  .spf_domain = STR("bounce.a.test"), .dkim = dkim,
@@ -149,6 +152,11 @@ static void test_eval(void **state)
 	o = run(zone, &p, &asked);
 	assert_int_equal(o.result, DMARC_RESULT_NONE);
 	assert_int_equal(asked, 1);
+	p.from_domain = STR("ten.test");
+	p.spf = SPF_FAIL;
+	o = run(zone, &p, NULL);
+	assert_int_equal(o.result, DMARC_RESULT_FAIL);   /* the one DMARC1 record counts */
+	assert_int_equal(o.policy, DMARC_POLICY_REJECT);
 	p.from_domain = STR("two.test");
 	assert_int_equal(run(zone, &p, NULL).result, DMARC_RESULT_NONE);
 	p.from_domain = STR("tmp.test");
