@@ -166,8 +166,10 @@ bool dmarc_aligned(struct str a, struct str from, bool strict)
 				 dmarc_org_domain(from, bf, sizeof(bf)));
 }
 
-/* Discovery at one name: 1 record found, 0 none, or -1 DNS failure;
- * DNS_EVAL_NEED through *needed. */
+/* Discovery at one name (RFC 7489 6.6.3): 1 record found, 0 none (look at
+ * the organizational domain), 2 records there but no policy to use (more
+ * than one, or not valid: discovery ends), -1 DNS failure; a missing
+ * answer through *needed. */
 static int discover_at(const struct dns_cache *cache, struct str domain,
 		       struct dmarc_record *r, struct dns_need *need, bool *needed)
 {
@@ -192,10 +194,12 @@ static int discover_at(const struct dns_cache *cache, struct str domain,
 		    (txt.len > 8 && txt.ptr[8] != ';' && txt.ptr[8] != ' ' && txt.ptr[8] != '\t'))
 			continue;   /* not a DMARC record ("v=DMARC10" is none either) */
 		if (found != NULL)
-			return 0;   /* RFC 7489 6.6.3: more than one: no policy */
+			return 2;
 		found = &a->records[i].data;
 	}
-	return found != NULL && dmarc_record_parse(str_trim(*found), r, &error) == 0;
+	if (found == NULL)
+		return 0;
+	return dmarc_record_parse(str_trim(*found), r, &error) == 0 ? 1 : 2;
 }
 
 /* identifiers_aligned: SPF or any DKIM pass, aligned (RFC 7489 4.2). */
@@ -242,7 +246,7 @@ enum dns_eval dmarc_eval(const struct dns_cache *cache, const struct dmarc_param
 		out->result = DMARC_RESULT_TEMPERROR;
 		return DNS_EVAL_DONE;
 	}
-	if (r == 0) {
+	if (r == 0 || r == 2) {
 		out->result = DMARC_RESULT_NONE;
 		return DNS_EVAL_DONE;
 	}

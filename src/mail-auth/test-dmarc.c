@@ -103,6 +103,9 @@ static void test_eval(void **state)
 	zone_add(zone, DNS_TYPE_TXT, "_dmarc.ten.test", "v=DMARC10; p=none");
 	zone_add(zone, DNS_TYPE_TXT, "_dmarc.ten.test", "spf2.0/pra");
 	zone_add(zone, DNS_TYPE_TXT, "_dmarc.ten.test", "v=DMARC1;p=reject");
+	zone_add(zone, DNS_TYPE_TXT, "_dmarc.bad.ten.test", "v=DMARC1; p=bounce");
+	zone_add(zone, DNS_TYPE_TXT, "_dmarc.two.ten.test", "v=DMARC1; p=none");
+	zone_add(zone, DNS_TYPE_TXT, "_dmarc.two.ten.test", "v=DMARC1; p=none");
 	struct dmarc_dkim dkim[2] = { { false, STR("a.test") }, { true, STR("other.test") } };
 	struct dmarc_params p = { .from_domain = STR("a.test"), .spf = SPF_PASS,
 				  .spf_domain = STR("bounce.a.test"), .dkim = dkim,
@@ -157,6 +160,16 @@ static void test_eval(void **state)
 	o = run(zone, &p, NULL);
 	assert_int_equal(o.result, DMARC_RESULT_FAIL);   /* the one DMARC1 record counts */
 	assert_int_equal(o.policy, DMARC_POLICY_REJECT);
+	/* an invalid record, or two, at the From: domain end discovery there:
+	 * the organizational domain's record is not looked at */
+	p.from_domain = STR("bad.ten.test");
+	o = run(zone, &p, &asked);
+	assert_int_equal(o.result, DMARC_RESULT_NONE);
+	assert_int_equal(asked, 1);
+	p.from_domain = STR("two.ten.test");
+	o = run(zone, &p, &asked);
+	assert_int_equal(o.result, DMARC_RESULT_NONE);
+	assert_int_equal(asked, 1);
 	p.from_domain = STR("two.test");
 	assert_int_equal(run(zone, &p, NULL).result, DMARC_RESULT_NONE);
 	p.from_domain = STR("tmp.test");
