@@ -62,6 +62,10 @@ struct front_checks {
 	enum front_checks_verdict verdict;
 	char reply[DNS_MAX_NAME + 80];
 	struct buf header;
+	/* the message's header block, held back while it comes in */
+	struct buf held;
+	size_t held_scanned;
+	bool held_done;
 	front_checks_done_fn *done;
 	void *done_ctx;
 };
@@ -113,6 +117,7 @@ struct front_checks *front_checks_new(const struct front_checks_config *config,
 	snprintf(fc->hostname, sizeof(fc->hostname), "%s", hostname);
 	fc->cache = dns_cache_new();
 	buf_init(&fc->header, AUTH_RESULTS_MAX);
+	buf_init(&fc->held, FRONT_CHECKS_MAX_HEADER);
 	if (fc->cache == NULL) {
 		free(fc);
 		return NULL;
@@ -135,6 +140,7 @@ void front_checks_free(struct front_checks **fc)
 	cancel(*fc);
 	dns_cache_free(&(*fc)->cache);
 	buf_free(&(*fc)->header);
+	buf_free(&(*fc)->held);
 	free(*fc);
 	*fc = NULL;
 }
@@ -346,6 +352,9 @@ void front_checks_mail(struct front_checks *fc, const char *client_ip, struct st
 	memset(&fc->dmarc, 0, sizeof(fc->dmarc));
 	memset(&fc->spf, 0, sizeof(fc->spf));
 	buf_reset(&fc->header);
+	buf_reset(&fc->held);
+	fc->held_scanned = 0;
+	fc->held_done = false;
 
 	copy_cut(fc->helo, sizeof(fc->helo), helo);
 	fc->null_sender = mail_from.len == 0;
@@ -409,6 +418,73 @@ int front_checks_data(struct front_checks *fc, struct str headers,
 		return 0;
 	fc->done = NULL;
 	return 1;
+}
+
+/* held_end finds the end of the header block in what is held: the index
+ * after the last field's line end, or -1 while it is not complete. */
+static long held_end(struct front_checks *fc)
+{
+	const char *p = fc->held.data;
+	size_t i = fc->held_scanned;
+	if (fc->held.len >= 2 && p[0] == '\r' && p[1] == '\n')
+		return 0;   /* no header at all */
+	for (; i + 3 < fc->held.len; i++)
+		if (p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '\r' && p[i + 3] == '\n')
+			return (long)i + 2;
+	fc->held_scanned = i;   /* bytes fed one by one are not scanned again */
+	return -1;
+}
+
+/* held_pass passes on the header block (filtered) and what follows it. */
+static int held_pass(struct front_checks *fc, size_t end, bool filter, struct buf *out)
+{
+	struct str header = str_from(fc->held.data, end);
+	struct str rest = str_sub(buf_str(&fc->held), end, fc->held.len);
+	fc->held_done = true;
+	if (filter ? auth_results_remove_ours(header, str_c(fc->hostname), out) < 0
+		   : buf_append_str(out, header) < 0)
+		return -1;
+	if (buf_append_str(out, rest) < 0)
+		return -1;
+	fc->held.len = end;   /* the header block stays, for DMARC */
+	if (fc->held.data != NULL)
+		fc->held.data[end] = '\0';
+	return 0;
+}
+
+int front_checks_feed(struct front_checks *fc, const char *data, size_t len, struct buf *out)
+{
+	if (fc->held_done)
+		return buf_append(out, data, len);
+	size_t room = fc->held.max - fc->held.len;
+	size_t take = len < room ? len : room;
+	if (buf_append(&fc->held, data, take) < 0)
+		return -1;
+	long end = held_end(fc);
+	if (end >= 0) {
+		if (held_pass(fc, (size_t)end, true, out) < 0)
+			return -1;
+	} else if (fc->held.len == fc->held.max) {
+		log_warn("header block longer than %d bytes: passed on unfiltered",
+			 FRONT_CHECKS_MAX_HEADER);
+		if (held_pass(fc, fc->held.len, false, out) < 0)
+			return -1;
+	} else {
+		return 0;
+	}
+	return buf_append(out, data + take, len - take);
+}
+
+int front_checks_feed_end(struct front_checks *fc, struct buf *out)
+{
+	if (fc->held_done)
+		return 0;
+	return held_pass(fc, fc->held.len, true, out);
+}
+
+struct str front_checks_headers(const struct front_checks *fc)
+{
+	return buf_str(&fc->held);
 }
 
 enum front_checks_verdict front_checks_verdict(const struct front_checks *fc)

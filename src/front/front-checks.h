@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/buf.h"
 #include "lib/config.h"
 #include "lib/dns.h"
 #include "lib/str.h"
@@ -82,6 +83,27 @@ void front_checks_free(struct front_checks **fc);
  * while the client sends the recipients and the message. */
 void front_checks_mail(struct front_checks *fc, const char *client_ip, struct str helo,
 		       struct str mail_from);
+
+/* The header block held back while it streams in, to drop the
+ * Authentication-Results fields that claim to be ours and to read From:
+ * at the end; a real one is a few KB, Received: chains of a hundred hops
+ * stay far under this.  A longer one goes on unfiltered (RFC 8601 5 asks
+ * for removal; the field we add on top still comes first) and DMARC reads
+ * what was held. */
+#define FRONT_CHECKS_MAX_HEADER (128 * 1024)
+
+/* front_checks_feed takes the message's bytes as they come (the session's
+ * Received: first, CRLF line ends) and appends to out the bytes to pass
+ * on: nothing while the header block is held back, then the header block
+ * without the Authentication-Results fields naming our hostname, then
+ * everything as it comes.  Returns 0, or -1 when out is full. */
+int front_checks_feed(struct front_checks *fc, const char *data, size_t len, struct buf *out);
+/* front_checks_feed_end passes on what is still held (a message that is
+ * all header).  Returns 0 or -1 as above. */
+int front_checks_feed_end(struct front_checks *fc, struct buf *out);
+/* front_checks_headers: the header block as held (for front_checks_data),
+ * valid until the next front_checks_mail or free. */
+struct str front_checks_headers(const struct front_checks *fc);
 
 typedef void front_checks_done_fn(void *ctx);
 /* front_checks_data gives the message's header block (raw, as received)

@@ -269,6 +269,80 @@ static void test_cancel(void **state)
 	assert_false(fake.pending);
 }
 
+/* feed gives msg to the checks in pieces of step bytes. */
+static void feed(struct front_checks *fc, const char *msg, size_t step, struct buf *out)
+{
+	size_t len = strlen(msg);
+	for (size_t i = 0; i < len; i += step)
+		assert_int_equal(front_checks_feed(fc, msg + i, len - i < step ? len - i : step, out),
+				 0);
+	assert_int_equal(front_checks_feed_end(fc, out), 0);
+}
+
+static void test_feed(void **state)
+{
+	(void)state;
+	struct front_checks_dns none = { 0 };
+	struct front_checks *fc = front_checks_new(&all_on, "mx.b.test", &none);
+	const char *msg = "Received: from x by mx.b.test\r\n"
+			  "Authentication-Results: mx.b.test; dmarc=pass\r\n"
+			  "From: alice@a.test\r\n"
+			  "Authentication-Results: other.test; spf=pass\r\n"
+			  "\r\n"
+			  "Authentication-Results: mx.b.test; in the body stays\r\n";
+	const char *want = "Received: from x by mx.b.test\r\n"
+			   "From: alice@a.test\r\n"
+			   "Authentication-Results: other.test; spf=pass\r\n"
+			   "\r\n"
+			   "Authentication-Results: mx.b.test; in the body stays\r\n";
+	struct buf out;
+	buf_init(&out, 1 << 20);
+	for (size_t step = 1; step < 80; step += 13) {
+		buf_reset(&out);
+		front_checks_mail(fc, "192.0.2.1", STR("h.test"), STR(""));
+		feed(fc, msg, step, &out);
+		assert_string_equal(out.data, want);
+		struct str h = front_checks_headers(fc);
+		assert_int_equal(h.len, strstr(want, "\r\n\r\n") + 2 - want + 47);
+		assert_int_equal(front_checks_data(fc, h, NULL, 0, on_done, &fake), 1);
+		assert_true(header_has(fc, "dmarc=temperror header.from=a.test"));
+	}
+	/* all header, no body; and no header at all */
+	buf_reset(&out);
+	front_checks_mail(fc, "192.0.2.1", STR("h.test"), STR(""));
+	feed(fc, "Authentication-Results: mx.b.test; x\r\nSubject: s\r\n", 7, &out);
+	assert_string_equal(out.data, "Subject: s\r\n");
+	buf_reset(&out);
+	front_checks_mail(fc, "192.0.2.1", STR("h.test"), STR(""));
+	feed(fc, "\r\nbody\r\n", 3, &out);
+	assert_string_equal(out.data, "\r\nbody\r\n");
+	assert_int_equal(front_checks_headers(fc).len, 0);
+	buf_reset(&out);
+	front_checks_mail(fc, "192.0.2.1", STR("h.test"), STR(""));
+	assert_int_equal(front_checks_feed_end(fc, &out), 0);
+	assert_int_equal(out.len, 0);
+	/* a header block one past the bound goes on unfiltered, all of it */
+	static char big[FRONT_CHECKS_MAX_HEADER + 200];
+	const char *ar = "Authentication-Results: mx.b.test; x\r\n";
+	size_t n = 0;
+	while (n + 80 < FRONT_CHECKS_MAX_HEADER + 1) {
+		memcpy(big + n, ar, strlen(ar));
+		n += strlen(ar);
+	}
+	memset(big + n, 'X', FRONT_CHECKS_MAX_HEADER + 1 - n);
+	n = FRONT_CHECKS_MAX_HEADER + 1;
+	memcpy(big + n, "\r\n\r\nbody", 8);
+	big[n + 8] = '\0';
+	buf_reset(&out);
+	front_checks_mail(fc, "192.0.2.1", STR("h.test"), STR(""));
+	feed(fc, big, 4096, &out);
+	assert_int_equal(out.len, n + 8);
+	assert_memory_equal(out.data, big, n + 8);
+	assert_int_equal(front_checks_headers(fc).len, FRONT_CHECKS_MAX_HEADER);
+	buf_free(&out);
+	front_checks_free(&fc);
+}
+
 static void test_config_keys(void **state)
 {
 	(void)state;
@@ -297,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_from_field),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_config_keys),
+		cmocka_unit_test(test_feed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
