@@ -23,10 +23,29 @@ struct fake {
 	unsigned asked, cancelled;
 };
 
+/* big_answer: for bN.big.test, an SPF record and 63 TXT records of 4 KB
+ * (made here: the zone, a dns_cache, holds no more than the checks do). */
+static const struct dns_answer *big_answer(const struct dns_need *q)
+{
+	static char junk[DNS_MAX_RDATA];
+	static struct dns_record recs[DNS_MAX_RECORDS];
+	static struct dns_answer a = { .status = DNS_OK, .count = DNS_MAX_RECORDS, .records = recs };
+	if (q->type != DNS_TYPE_TXT || strlen(q->name) != 11 || q->name[0] != 'b' ||
+	    strcmp(q->name + 2, ".big.test") != 0)
+		return NULL;
+	memset(junk, 'x', sizeof(junk));
+	recs[0].data = STR("v=spf1 -all");
+	for (size_t j = 1; j < DNS_MAX_RECORDS; j++)
+		recs[j].data = str_from(junk, sizeof(junk));
+	return &a;
+}
+
 static void fake_answer(struct fake *f)
 {
 	static const struct dns_answer nx = { .status = DNS_NXDOMAIN };
-	const struct dns_answer *a = dns_cache_get(f->zone, f->q.type, str_c(f->q.name));
+	const struct dns_answer *a = big_answer(&f->q);
+	if (a == NULL)
+		a = dns_cache_get(f->zone, f->q.type, str_c(f->q.name));
 	f->pending = false;
 	f->fn(a != NULL ? a : &nx, f->ctx);
 }
@@ -343,6 +362,29 @@ static void test_feed(void **state)
 	front_checks_free(&fc);
 }
 
+static void test_cache_bound(void **state)
+{
+	(void)state;
+	/* includes whose answers are 64 records of 4 KB each: past the
+	 * cache's byte bound an answer is kept as a DNS failure: temperror */
+	zone_add(fake.zone, DNS_TYPE_TXT, "big.test",
+		 "v=spf1 include:b0.big.test include:b1.big.test include:b2.big.test "
+		 "include:b3.big.test include:b4.big.test include:b5.big.test -all");
+	struct front_checks *fc = message(&all_on, "192.0.2.1", "x@big.test",
+					  "From: x@big.test\r\n\r\n", NULL, 0, false);
+	assert_true(header_has(fc, "spf=temperror"));
+	assert_int_equal(front_checks_verdict(fc), FRONT_CHECKS_ACCEPT);
+	front_checks_free(&fc);
+	/* four of them fit */
+	zone_add(fake.zone, DNS_TYPE_TXT, "four.big.test",
+		 "v=spf1 include:b0.big.test include:b1.big.test include:b2.big.test "
+		 "include:b3.big.test -all");
+	fc = message(&all_on, "192.0.2.1", "x@four.big.test", "From: x@big.test\r\n\r\n", NULL,
+		     0, false);
+	assert_true(header_has(fc, "spf=fail"));
+	front_checks_free(&fc);
+}
+
 static void test_config_keys(void **state)
 {
 	(void)state;
@@ -372,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_feed),
+		cmocka_unit_test(test_cache_bound),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
