@@ -56,6 +56,8 @@ struct config {
 	uint64_t imap_login_timeout;
 	uint64_t worker_idle_timeout;
 	uint64_t queue_retry_delay;
+	uint64_t checks_spf, checks_dkim, checks_dmarc;     /* 0 or 1 */
+	uint64_t checks_dmarc_reject, checks_dmarc_quarantine;
 	uint64_t uid_base;
 	uint64_t worker_uid_base;
 };
