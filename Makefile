@@ -56,6 +56,7 @@ bench: build
 	@./scripts/install-deps bench
 	./bench/smtp-in
 	./bench/imap
+	./bench/smtp-out
 
 clean:
 	rm -rf build build-test build-fuzz

@@ -79,8 +79,11 @@ int cli_domain(struct cli_options *opts, int argc, char **argv)
 	const char *error = "";
 	int r;
 
+	if (argc >= 1 && strcmp(argv[0], "dkim") == 0 && opts->postmaster == NULL)
+		return cli_domain_dkim(opts, argc, argv);
 	if (argc < 1 || argc != (strcmp(argv[0], "list") == 0 ? 1 : 2) ||
-	    (opts->postmaster != NULL && strcmp(argv[0], "add") != 0)) {
+	    (opts->postmaster != NULL && strcmp(argv[0], "add") != 0) || opts->rotate ||
+	    opts->retire != NULL) {
 		fprintf(stderr, "usage: ravelin domain add DOMAIN [--postmaster ADDRESS] | "
 				"domain del DOMAIN | domain list\n");
 		return 2;

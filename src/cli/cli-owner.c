@@ -183,6 +183,22 @@ static int own_accounts(const struct config *config)
 	return r;
 }
 
+int cli_own_dkim(const struct config *config)
+{
+	struct jail_ids queue;
+	struct stat st;
+	char path[PATH_MAX];
+	int r = ids_of(config, JAIL_ROLE_QUEUE, 0, &queue);
+
+	snprintf(path, sizeof(path), "%s/dkim", config->data);
+	if (r <= 0 || lstat(path, &st) < 0)
+		return r < 0 ? -1 : 0;
+	/* A few files: walked every time, so a key root just made is the
+	 * queue's too. */
+	walk_owner = queue;
+	return nftw(path, own_walked, OWNER_WALK_FDS, FTW_PHYS) == 0 ? 0 : -1;
+}
+
 int cli_own_data(const struct config *config)
 {
 	static const char *const auth_files[] = { "directory.db", "directory.db-wal",
@@ -205,7 +221,7 @@ int cli_own_data(const struct config *config)
 	if (own_folder(path, queue_files, &queue) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/accounts", config->data);
-	if (own_passage(config, path) < 0)
+	if (own_passage(config, path) < 0 || cli_own_dkim(config) < 0)
 		return -1;
 	return own_accounts(config);
 }

@@ -12,6 +12,8 @@ struct cli_options {
 	const char *data;         /* --data */
 	const char *password_file;/* --password-file */
 	const char *postmaster;   /* --postmaster (domain add) */
+	bool rotate;              /* --rotate (domain dkim) */
+	const char *retire;       /* --retire SELECTOR (domain dkim) */
 	struct config config;     /* defaults, then the file, then --data */
 };
 
@@ -39,6 +41,9 @@ long cli_server_pid(const char *data);
  * printed. */
 int cli_end_sessions(const struct config *config, uint64_t account);
 int cli_domain(struct cli_options *opts, int argc, char **argv);
+/* cli_domain_dkim is `domain dkim DOMAIN [--rotate | --retire SELECTOR]`
+ * (cli-dkim.c): argv[0] is "dkim".  The exit status. */
+int cli_domain_dkim(struct cli_options *opts, int argc, char **argv);
 int cli_account(struct cli_options *opts, int argc, char **argv);
 int cli_alias(struct cli_options *opts, int argc, char **argv);
 int cli_queue(struct cli_options *opts, int argc, char **argv);
@@ -52,5 +57,8 @@ int cli_own_data(const struct config *config);
 /* cli_own_account does that for one account's folder, after the command
  * line made or changed files in it; -1 too if the account has no uid. */
 int cli_own_account(const struct config *config, uint64_t account);
+/* cli_own_dkim gives DATA/dkim and every key in it to the queue's uid,
+ * the only process that reads them; 0 or -1 (printed). */
+int cli_own_dkim(const struct config *config);
 
 #endif

@@ -4,6 +4,7 @@
  * SYNOPSIS
  *	ravelin serve [--config FILE] [--data DIR]
  *	ravelin domain add|del|list [DOMAIN] [--postmaster ADDRESS]
+ *	ravelin domain dkim DOMAIN [--rotate | --retire SELECTOR]
  *	ravelin account add|del|passwd|show|list [ADDRESS] [--password-file F]
  *	ravelin account quota ADDRESS SIZE
  *	ravelin alias add|del|list [ALIAS [TARGET...]]
@@ -46,6 +47,10 @@ static void usage(FILE *out)
 		"                                  goes to --postmaster ADDRESS, else to the\n"
 		"                                  domain's first account\n"
 		"  domain list\n"
+		"  domain dkim DOMAIN [--rotate | --retire SELECTOR]\n"
+		"                                  make DOMAIN's DKIM keys (RSA and Ed25519) and print\n"
+		"                                  the DNS records to publish (DKIM, SPF, DMARC,\n"
+		"                                  MTA-STS); --rotate adds newer keys\n"
 		"  account add ADDRESS             add an account (password from the terminal,\n"
 		"                                  --password-file F, or standard input)\n"
 		"  account passwd ADDRESS          set a new password\n"
@@ -112,6 +117,12 @@ static int take_options(int argc, char **argv, struct cli_options *opts)
 			slot = &opts->password_file;
 		else if (strcmp(argv[i], "--postmaster") == 0)
 			slot = &opts->postmaster;
+		else if (strcmp(argv[i], "--retire") == 0)
+			slot = &opts->retire;
+		if (strcmp(argv[i], "--rotate") == 0) {
+			opts->rotate = true;
+			continue;
+		}
 		if (slot == NULL && argv[i][0] == '-' && argv[i][1] != '\0') {
 			fprintf(stderr, "ravelin: unknown option '%s'\n", argv[i]);
 			return -1;

@@ -92,6 +92,16 @@ static const struct config_param params[] = {
 	  "(empty: no learning)" },
 	{ "spam.fail_closed", CT_U64, U(spam_fail_closed), "0", 0, 1,
 	  "true: refuse (451) mail rspamd could not check; false: accept it, tagged" },
+	{ "checks.spf", CT_U64, U(checks_spf), "1", 0, 1,
+	  "1: check SPF (RFC 7208) of mail received on SMTP in" },
+	{ "checks.dkim", CT_U64, U(checks_dkim), "1", 0, 1,
+	  "1: verify DKIM signatures (RFC 6376) of mail received on SMTP in" },
+	{ "checks.dmarc", CT_U64, U(checks_dmarc), "1", 0, 1,
+	  "1: evaluate DMARC (RFC 7489) for mail received on SMTP in" },
+	{ "checks.dmarc_reject", CT_U64, U(checks_dmarc_reject), "1", 0, 1,
+	  "1: refuse with 550 5.7.1 mail that fails DMARC under p=reject (0: to Junk)" },
+	{ "checks.dmarc_quarantine", CT_U64, U(checks_dmarc_quarantine), "1", 0, 1,
+	  "1: deliver into Junk mail that fails DMARC under p=quarantine" },
 };
 
 #define N_PARAMS (sizeof(params) / sizeof(params[0]))

@@ -59,6 +59,8 @@ struct config {
 	char spam_rspamd[80];
 	char spam_rspamd_controller[80];
 	uint64_t spam_fail_closed;
+	uint64_t checks_spf, checks_dkim, checks_dmarc;     /* 0 or 1 */
+	uint64_t checks_dmarc_reject, checks_dmarc_quarantine;
 	uint64_t uid_base;
 	uint64_t worker_uid_base;
 };

@@ -31,6 +31,7 @@
 /* RR types asked for (the numbers are IANA's). */
 enum dns_type {
 	DNS_TYPE_A = 1,
+	DNS_TYPE_PTR = 12,  /* SPF's "ptr": data is the target host (text, no final dot) */
 	DNS_TYPE_MX = 15,
 	DNS_TYPE_TXT = 16,
 	DNS_TYPE_AAAA = 28,

@@ -46,6 +46,7 @@
 #include "lib/uids.h"
 #include "lib/log.h"
 #include "lib/process.h"
+#include "queue-dkim.h"
 #include "queue-quota.h"
 #include "queue-quota-wait.h"
 #include "queue-rcpt.h"
@@ -170,6 +171,8 @@ struct queue {
 	/* From master: auth seals recipients with it (queue-rcpt.h). */
 	unsigned char rcpt_key[TICKET_KEY_SIZE];
 	bool have_rcpt_key;
+	/* DKIM private keys, read before the jail (queue-dkim.h). */
+	struct queue_dkim *dkim;
 };
 
 static struct queue q;
@@ -1257,6 +1260,10 @@ int queue_main(void)
 	tzset();
 	if (spool_open(q.config.data, true, &q.spool) < 0)
 		return PROCESS_EXIT_CANNOT_START;
+	/* The jail opens no key file: the keys are read now, once. */
+	if (queue_dkim_load(q.config.data, &q.dkim) < 0)
+		return 1;
+	log_info("dkim: keys for %zu domain(s)", queue_dkim_domains(q.dkim));
 	snprintf(dir, sizeof(dir), "%s/spool", q.config.data);
 	struct jail jail = { .name = "queue", .paths = { { dir, true } }, .path_count = 1,
 			     .role = JAIL_ROLE_QUEUE };
