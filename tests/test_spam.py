@@ -377,3 +377,56 @@ def test_hostile_rspamd_answers(make):
     finally:
         big.close()
         inject.close()
+
+
+def test_learning_is_bounded_per_command(make):
+    """WORKER_SPAM_MAX_LEARN (50) messages of one MOVE are sent to be
+    learnt; the 51st is not."""
+    s = make(f"spam.rspamd = 127.0.0.1:{free_port()}\n")
+    c = imaplib.IMAP4("127.0.0.1", s.imap_port, timeout=20)
+    c.starttls(ssl_context=CTX)
+    c.login("bob@example.org", "secret-pass")
+    for i in range(51):
+        assert c.append("INBOX", None, None, message(f"m{i}", "Hello."))[0] == "OK"
+    c.select("INBOX")
+    assert c.uid("MOVE", "1:*", "Junk")[0] == "OK"
+    c.logout()
+    end = time.monotonic() + 20
+    while "messages sent to be learnt" not in s.log() and time.monotonic() < end:
+        time.sleep(0.2)
+    assert "50 of 51 messages sent to be learnt as spam" in s.log()
+
+
+def test_checks_under_way_are_bounded(make):
+    """SPAM_MAX_JOBS (64) checks wait on a silent rspamd; the 65th is
+    answered unchecked at once instead of queueing."""
+    import threading
+    fake = FakeRspamd(None)
+    try:
+        s = make(f"spam.rspamd = 127.0.0.1:{fake.port}\n"
+                 "front.max_connections_per_ip = 100\n")
+        results = []
+
+        def one(i):
+            try:
+                send(s, message(f"p{i}", "Hello."))
+                results.append(time.monotonic())
+            except Exception as e:  # noqa: BLE001 (reported below)
+                results.append(e)
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(64)]
+        for t in threads:
+            t.start()
+        end = time.monotonic() + 30
+        while len(fake.heads) < 64 and time.monotonic() < end:
+            time.sleep(0.1)
+        assert len(fake.heads) == 64, len(fake.heads)
+        start = time.monotonic()
+        send(s, message("over", "Hello."))
+        assert time.monotonic() - start < 5
+        assert "too many checks under way" in s.log()
+        for t in threads:
+            t.join(60)
+        assert all(isinstance(r, float) for r in results), results
+        s.wait_inbox("bob@example.org", 65)
+    finally:
+        fake.close()
