@@ -58,6 +58,8 @@ struct config {
 	uint64_t queue_retry_delay;
 	uint64_t uid_base;
 	uint64_t worker_uid_base;
+	char dns_resolver[80];        /* "IP:port"; empty: /etc/resolv.conf */
+	char dns_trust_anchor[CONFIG_MAX_STRING];
 };
 
 /* config_defaults fills the embedded defaults (with_listeners: the first
