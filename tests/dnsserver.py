@@ -131,7 +131,7 @@ class DnsServer:
         lines += ["remote-control:", "  control-enable: no"]
         return "\n".join(lines) + "\n"
 
-    def start(self, timeout=15):
+    def start(self, timeout=60):
         conf = os.path.join(self.tmp, "unbound.conf")
         with open(conf, "w") as f:
             f.write(self.config_text())
@@ -210,7 +210,7 @@ class SignedZone(DnsServer):
             f.write(ds + "\n")
         return path + ".signed"
 
-    def start(self, timeout=15):
+    def start(self, timeout=60):
         signed = self.sign()
         self.extra_config = "\n".join([
             "auth-zone:",

@@ -350,3 +350,29 @@ def test_signed_zone_is_secure_with_the_trust_anchor():
             assert status == OK and not secure
         finally:
             r.stop()
+
+
+def wait_for(predicate, timeout=15):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_server_starts_the_resolver_and_restarts_it(make, dns):
+    import signal as sig
+    s = make(extra_config=f"dns.resolver = {dns.address}\n")
+    assert wait_for(lambda: "resolver" in s.log() and "jailed as resolver" in s.log()), s.log()
+    out = subprocess.run(["pgrep", "-f", "--", "--role resolver"], capture_output=True, text=True)
+    mine = [int(p) for p in out.stdout.split() if os.getpgid(int(p)) == s.proc.pid]
+    assert len(mine) == 1
+    os.kill(mine[0], sig.SIGKILL)
+    assert wait_for(lambda: re.search(r"resolver was killed by signal 9.*restarting", s.log()))
+    assert wait_for(lambda: s.log().count("jailed as resolver") == 2), s.log()
+    # Mail still flows through the pre-auth processes made after it.
+    import smtplib
+    with smtplib.SMTP("127.0.0.1", s.smtp_port, timeout=10) as c:
+        c.sendmail("x@example.net", ["alice@example.org"], b"Subject: t\r\n\r\nhi\r\n")
+    s.wait_inbox("alice@example.org", 1)
