@@ -119,7 +119,12 @@ class Resolver:
     def pump_logs(self, timeout=0.0):
         """Reads what the resolver said to master (log records)."""
         while select.select([self.master], [], [], timeout)[0]:
-            data = self.master.recv(70000)
+            try:
+                data = self.master.recv(70000)
+            except ConnectionResetError:
+                # It exited without reading what we sent; its records are
+                # still queued behind the error.
+                continue
             if not data:
                 return False
             kind, n, _ = HEADER.unpack_from(data)
@@ -376,3 +381,17 @@ def test_server_starts_the_resolver_and_restarts_it(make, dns):
     with smtplib.SMTP("127.0.0.1", s.smtp_port, timeout=10) as c:
         c.sendmail("x@example.net", ["alice@example.org"], b"Subject: t\r\n\r\nhi\r\n")
     s.wait_inbox("alice@example.org", 1)
+
+
+def test_a_resolver_that_is_no_address_stops_the_start():
+    r = Resolver("dns.resolver = dns.example:53\n")
+    assert r.proc.wait(timeout=20) == 78  # PROCESS_EXIT_CANNOT_START
+    assert re.search(r"dns.resolver dns.example:53 is not IP:port", r.log())
+    r.stop()
+
+
+def test_a_missing_trust_anchor_stops_the_start(dns):
+    r = Resolver(f"dns.resolver = {dns.address}\ndns.trust_anchor = /nonexistent/anchor\n")
+    assert r.proc.wait(timeout=20) == 78
+    assert re.search(r"dns.trust_anchor: open\(/nonexistent/anchor\) failed", r.log())
+    r.stop()

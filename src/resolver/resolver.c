@@ -533,9 +533,17 @@ static struct ub_ctx *resolver_ctx(const struct config *config, uint16_t *port)
 		if (err == 0)
 			log_info("asking the resolver at %s", config->dns_resolver);
 	} else if (err == 0) {
-		err = ub_ctx_resolvconf(ub, NULL);
-		if (err == 0)
+		/* Every question goes to those resolvers (localhost when the
+		 * file names none, as resolv.conf(5) says), which may be on this
+		 * machine (systemd-resolved's 127.0.0.53, a local unbound).
+		 * Without the file, libunbound resolves from the root servers
+		 * and keeps refusing referrals to localhost. */
+		if (ub_ctx_resolvconf(ub, NULL) == 0) {
+			err = ub_ctx_set_option(ub, "do-not-query-localhost:", "no");
 			log_info("asking the resolvers of /etc/resolv.conf");
+		} else {
+			log_warn("reading /etc/resolv.conf failed: asking the root servers");
+		}
 	}
 	if (err != 0) {
 		log_error("setting up libunbound failed: %s", ub_strerror(err));
