@@ -24,8 +24,9 @@
  * systemd versions keep ids of their own. */
 #define CONFIG_UID_MIN 65536
 #define CONFIG_UID_MAX 0x7FFDFFFFu
-/* uids kept for roles from uid_base on: four in use (spawner, auth, queue,
- * keys), the rest for roles to come (relay) without moving anyone. */
+/* uids kept for roles from uid_base on: five in use (spawner, auth, queue,
+ * keys, resolver), the rest for roles to come (relay) without moving
+ * anyone. */
 #define CONFIG_ROLE_UIDS 16
 
 struct config_listen {
