@@ -34,6 +34,7 @@
 #include "lib/process.h"
 #include "lib/str.h"
 #include "queue/queue.h"
+#include "resolver/resolver.h"
 #include "worker/worker.h"
 
 static void usage(FILE *out)
@@ -92,6 +93,8 @@ static int run_role(int argc, char **argv)
 		return keys_main();
 	if (strcmp(role, "queue") == 0 && argc == 3)
 		return queue_main();
+	if (strcmp(role, "resolver") == 0 && argc == 3)
+		return resolver_main();
 	if (strcmp(role, "worker") == 0 && argc == 5 && strcmp(argv[3], "--account") == 0 && n > 0)
 		return worker_main(n);
 	fprintf(stderr, "ravelin: unknown role\n");

@@ -44,7 +44,7 @@ static const struct config_param params[] = {
 	{ "uid_base", CT_U64, U(uid_base), "2000000000", CONFIG_UID_MIN,
 	  CONFIG_UID_MAX - CONFIG_ROLE_UIDS + 1,
 	  "when started as root with `user` empty: spawner (and its pre-auth processes) "
-	  "runs as this uid, auth +1, queue +2, keys +3 (16 are kept for roles)" },
+	  "runs as this uid, auth +1, queue +2, keys +3, resolver +4 (16 are kept for roles)" },
 	{ "worker.uid_base", CT_U64, U(worker_uid_base), "2000065536", CONFIG_UID_MIN,
 	  CONFIG_UID_MAX - 1,
 	  "account N's worker runs as this uid + N (an id past the range is not served)" },
@@ -95,6 +95,10 @@ static const struct config_param params[] = {
 	  "1: refuse with 550 5.7.1 mail that fails DMARC under p=reject (0: to Junk)" },
 	{ "checks.dmarc_quarantine", CT_U64, U(checks_dmarc_quarantine), "1", 0, 1,
 	  "1: deliver into Junk mail that fails DMARC under p=quarantine" },
+	{ "dns.resolver", CT_STRING, S(dns_resolver), "", 0, 0,
+	  "the DNS resolver every question goes to, IP:port (empty: those of /etc/resolv.conf)" },
+	{ "dns.trust_anchor", CT_STRING, S(dns_trust_anchor), "", 0, 0,
+	  "DNSSEC trust anchor file, one DS or DNSKEY record a line (empty: no validation)" },
 };
 
 #define N_PARAMS (sizeof(params) / sizeof(params[0]))

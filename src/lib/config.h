@@ -24,8 +24,9 @@
  * systemd versions keep ids of their own. */
 #define CONFIG_UID_MIN 65536
 #define CONFIG_UID_MAX 0x7FFDFFFFu
-/* uids kept for roles from uid_base on: four in use (spawner, auth, queue,
- * keys), the rest for roles to come (relay) without moving anyone. */
+/* uids kept for roles from uid_base on: five in use (spawner, auth, queue,
+ * keys, resolver), the rest for roles to come (relay) without moving
+ * anyone. */
 #define CONFIG_ROLE_UIDS 16
 
 struct config_listen {
@@ -60,6 +61,8 @@ struct config {
 	uint64_t checks_dmarc_reject, checks_dmarc_quarantine;
 	uint64_t uid_base;
 	uint64_t worker_uid_base;
+	char dns_resolver[80];        /* "IP:port"; empty: /etc/resolv.conf */
+	char dns_trust_anchor[CONFIG_MAX_STRING];
 };
 
 /* config_defaults fills the embedded defaults (with_listeners: the first

@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "dns.h"
 #include "log.h"
 #include "ticket.h"
 
@@ -92,7 +93,10 @@ static const struct {
 				      U64 * IPC_RCPT_MAX_ACCOUNTS + U64 +
 				      IPC_STR_SIZE(TICKET_RCPT_MAC_SIZE),
 			      false, false },
+	[IPC_DNS_QUERY] = { "dns-query", 2 * U64, U64 + IPC_STR_SIZE(DNS_MAX_NAME), false, false },
+	[IPC_DNS_ANSWER] = { "dns-answer", 3 * U64, DNS_MAX_ANSWER, false, false },
 };
+_Static_assert(DNS_MAX_ANSWER <= IPC_MAX_PAYLOAD, "a DNS answer fits one message");
 #undef U64
 
 struct ipc_out {

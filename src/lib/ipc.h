@@ -77,6 +77,9 @@ enum ipc_kind {
 	IPC_QUEUE_QUOTA,      /* front -> queue: declared size, then the fields
 			       * of IPC_QUEUE_RCPT (sealed for the transaction
 			       * about to begin): does it fit? */
+	IPC_DNS_QUERY,        /* asker -> resolver: type, name (lib/dns-msg.h) */
+	IPC_DNS_ANSWER,       /* resolver -> asker, same id: status, secure,
+			       * count, records (lib/dns-msg.h) */
 	IPC_KIND_MAX,
 };
 
@@ -89,6 +92,7 @@ enum ipc_role {
 	IPC_ROLE_SPAWNER,
 	IPC_ROLE_PREAUTH,
 	IPC_ROLE_KEYS,
+	IPC_ROLE_RESOLVER,
 };
 
 /* What a listening socket serves (IPC_LISTEN). */

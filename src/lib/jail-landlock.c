@@ -29,6 +29,8 @@
 /* ABI 4: bind(2) and connect(2) of TCP sockets. */
 #define JAIL_LANDLOCK_ACCESS_NET_BIND_TCP (1ULL << 0)
 #define JAIL_LANDLOCK_ACCESS_NET_CONNECT_TCP (1ULL << 1)
+/* ABI 4: the rule type naming a TCP port (LANDLOCK_RULE_NET_PORT). */
+#define JAIL_LANDLOCK_RULE_NET_PORT 2
 /* ABI 6: abstract unix sockets and signals reach only the same domain. */
 #define JAIL_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
 #define JAIL_LANDLOCK_SCOPE_SIGNAL (1ULL << 1)
@@ -100,8 +102,9 @@ static uint64_t handled_fs(int abi)
 	return r;
 }
 
-/* handled_net: TCP bind and connect where the ABI knows them; no rule ever
- * grants them, since no jailed role binds or connects TCP. */
+/* handled_net: TCP bind and connect where the ABI knows them; no rule
+ * grants bind, and connect only to a jail's tcp_connect_port (the
+ * resolver's, to its DNS server). */
 static uint64_t handled_net(int abi)
 {
 	return abi >= JAIL_LANDLOCK_ABI_NET
@@ -183,6 +186,23 @@ static int add_path(const struct jail *jail, int ruleset, const struct jail_path
 	return rc < 0 ? -1 : 0;
 }
 
+/* add_port grants TCP connect to one port; 0 or -1 (logged). */
+static int add_port(const struct jail *jail, int ruleset)
+{
+	/* struct landlock_net_port_attr of ABI 4, which an older header lacks. */
+	struct {
+		__u64 allowed_access;
+		__u64 port;
+	} __attribute__((packed)) np = { JAIL_LANDLOCK_ACCESS_NET_CONNECT_TCP,
+					 jail->tcp_connect_port };
+	if (syscall(SYS_landlock_add_rule, ruleset, JAIL_LANDLOCK_RULE_NET_PORT, &np, 0) < 0) {
+		log_error("%s: landlock_add_rule(TCP port %u) failed: %m", jail->name,
+			  (unsigned)jail->tcp_connect_port);
+		return -1;
+	}
+	return 0;
+}
+
 /* jail_landlock_enter: see jail-private.h. */
 int jail_landlock_enter(const struct jail *jail, int abi, char *summary, size_t size)
 {
@@ -202,6 +222,10 @@ int jail_landlock_enter(const struct jail *jail, int abi, char *summary, size_t 
 			close(rs);
 			return -1;
 		}
+	}
+	if (jail->tcp_connect_port != 0 && abi >= JAIL_LANDLOCK_ABI_NET && add_port(jail, rs) < 0) {
+		close(rs);
+		return -1;
 	}
 	if (syscall(SYS_landlock_restrict_self, rs, 0) < 0) {
 		log_error("%s: landlock_restrict_self() failed: %m", jail->name);

@@ -19,6 +19,7 @@
  * Returns 0, or -1 with a logged reason (callers treat -1 as fatal).
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define JAIL_MAX_PATHS 4
@@ -32,6 +33,7 @@ enum jail_role {
 	JAIL_ROLE_QUEUE,      /* the spool */
 	JAIL_ROLE_KEYS,       /* signs with the TLS private keys */
 	JAIL_ROLE_WORKER,     /* one account's store */
+	JAIL_ROLE_RESOLVER,   /* DNS: sockets to the resolver, no file */
 };
 
 struct jail_path {
@@ -52,6 +54,7 @@ struct jail {
 	struct jail_path paths[JAIL_MAX_PATHS];
 	unsigned path_count;
 	enum jail_role role;
+	uint16_t tcp_connect_port;         /* 0: no TCP connect; else to this port only */
 };
 
 int jail_enter(const struct jail *jail);

@@ -315,7 +315,8 @@ int master_main(const struct config *start_config, const char *config_path)
 	struct child *auth = child_start(IPC_ROLE_AUTH, 0);
 	struct child *queue = child_start(IPC_ROLE_QUEUE, 0);
 	struct child *keys = child_start(IPC_ROLE_KEYS, 0);
-	if (auth == NULL || queue == NULL || keys == NULL)
+	struct child *resolver = child_start(IPC_ROLE_RESOLVER, 0);
+	if (auth == NULL || queue == NULL || keys == NULL || resolver == NULL)
 		return 1;
 	child_wire(auth);
 	child_wire(queue);
