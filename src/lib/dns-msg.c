@@ -13,6 +13,7 @@ bool dns_type_known(uint64_t type)
 {
 	switch (type) {
 	case DNS_TYPE_A:
+	case DNS_TYPE_PTR:
 	case DNS_TYPE_MX:
 	case DNS_TYPE_TXT:
 	case DNS_TYPE_AAAA:
@@ -130,6 +131,7 @@ static bool record_ok(enum dns_type type, const struct dns_record *rr)
 	case DNS_TYPE_AAAA:
 		return rr->data.len == 16;
 	case DNS_TYPE_MX:
+	case DNS_TYPE_PTR:
 		return host_name_ok(rr->data);
 	case DNS_TYPE_TXT:
 		return true;

@@ -135,6 +135,9 @@ static int parse_one(enum dns_type type, const unsigned char *p, size_t len, str
 		}
 		rr->pref = (uint16_t)(p[0] << 8 | p[1]);
 		return parse_name(p + 2, len - 2, o, &rr->data, why, whysize);
+	case DNS_TYPE_PTR:
+		/* RFC 1035 3.3.12: the target name only. */
+		return parse_name(p, len, o, &rr->data, why, whysize);
 	case DNS_TYPE_TXT:
 		return parse_txt(p, len, o, &rr->data, why, whysize);
 	case DNS_TYPE_TLSA:

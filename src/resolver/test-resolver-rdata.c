@@ -34,6 +34,17 @@ static void test_mx(void **state)
 	assert_int_equal(a.records[0].data.len, 0);
 }
 
+/* PTR (SPF's "ptr" mechanism): the target name, nothing before it. */
+static void test_ptr(void **state)
+{
+	struct dns_msg_answer a;
+	(void)state;
+	static const char ptr[] = "\4mail\1a\4test";
+	assert_int_equal(parse1(DNS_TYPE_PTR, ptr, sizeof(ptr), &a), 0);
+	assert_true(str_eq(a.records[0].data, STR("mail.a.test")));
+	assert_int_equal(parse1(DNS_TYPE_PTR, "\4mail\xc0\x0c", 7, &a), -1);
+}
+
 static void test_mx_malformed(void **state)
 {
 	struct dns_msg_answer a;
@@ -141,6 +152,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mx),
+		cmocka_unit_test(test_ptr),
 		cmocka_unit_test(test_mx_malformed),
 		cmocka_unit_test(test_mx_name_bound),
 		cmocka_unit_test(test_txt),
