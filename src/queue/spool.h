@@ -7,7 +7,9 @@
  *   DATA/spool/q/<qid>     once accepted (fsynced, renamed, dir fsynced)
  * The file is an envelope in text followed by the message:
  *   RAVELIN-SPOOL 1\n  from <addr>\n  flags <n>\n  arrived <unix>\n
- *   rcpt <account> <addr>\n ...  \n  <message bytes>
+ *   [account <id>\n]  rcpt <account> <addr>\n ...  \n  <message bytes>
+ * "account" names the account that sent the message (submission), to
+ * which bounces and delay notices go; a recipient of account 0 is remote.
  * Delivery progress is not written here: every delivery carries the key
  * "<qid>/<account>" and the account's store refuses a key twice, so a
  * queue restarted after a crash simply delivers everything again.
@@ -34,6 +36,7 @@ struct spool_envelope {
 	struct str mail_from;
 	uint64_t flags;
 	int64_t arrived;
+	uint64_t sender_account;   /* the account that sent it; 0: none */
 	struct spool_rcpt *rcpts;
 	size_t rcpt_count;
 };
@@ -57,7 +60,8 @@ int spool_commit_file(struct spool *spool, const char *qid, int fd);
 int spool_commit_dir(struct spool *spool);
 /* spool_abort throws a message in tmp/ away. */
 void spool_abort(struct spool *spool, const char *qid, int fd);
-/* spool_remove deletes a delivered message from q/. */
+/* spool_remove deletes a delivered message from q/, with its note and its
+ * outcome log (spool-state.h). */
 void spool_remove(struct spool *spool, const char *qid);
 /* spool_open_message opens q/<qid> read-only and parses its envelope into
  * env (strings point into *text, which the caller frees); *offset_r is
@@ -78,7 +82,10 @@ int spool_message_body(int fd, uint64_t offset);
 /* spool_note_write replaces qid's note with text (empty: removes it).  Not
  * fsynced: a note lost in a crash is only an explanation missing. */
 int spool_note_write(struct spool *spool, const char *qid, struct str text);
-/* spool_notes_own gives the notes' folder to the queue's ids (it is made
+/* spool_state_dir gives DATA/spool/state (spool-state.h), -1 if it was not
+ * made yet (only the queue makes it). */
+int spool_state_dir(const struct spool *s);
+/* spool_notes_own gives the notes' and state logs' folders to the queue's ids (it is made
  * before the queue drops root); 0 or -1 (logged). */
 int spool_notes_own(struct spool *spool, unsigned uid, unsigned gid);
 /* spool_note_read appends qid's note to out; -1 if it has none. */
