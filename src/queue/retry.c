@@ -36,7 +36,7 @@ int64_t retry_next(unsigned attempt, int64_t first_tried, int64_t now)
 	if (step >= retry.schedule.count)
 		step = retry.schedule.count - 1;
 	int64_t next = now + (int64_t)retry.schedule.step[step];
-	int64_t end = first_tried + (int64_t)retry.expire;
+	int64_t end = retry_until(first_tried);
 	if (next > end)
 		next = end > now ? end : now;
 	return next;
@@ -44,8 +44,13 @@ int64_t retry_next(unsigned attempt, int64_t first_tried, int64_t now)
 
 bool retry_expired(int64_t first_tried, int64_t now)
 {
+	return now >= retry_until(first_tried);
+}
+
+int64_t retry_until(int64_t first_tried)
+{
 	retry_policy_ready();
-	return now - first_tried >= (int64_t)retry.expire;
+	return first_tried + (int64_t)retry.expire;
 }
 
 bool retry_notice_due(int64_t first_tried, int64_t now)

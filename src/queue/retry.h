@@ -23,6 +23,8 @@ int64_t retry_next(unsigned attempt, int64_t first_tried, int64_t now);
 /* retry_expired: a message first tried at first_tried has waited its
  * queue.expire by now: what still fails for now is bounced. */
 bool retry_expired(int64_t first_tried, int64_t now);
+/* retry_until: when a message first tried at first_tried expires. */
+int64_t retry_until(int64_t first_tried);
 /* retry_notice_due: the sender of a message first tried at first_tried
  * and still waiting is due a delay notice by now (never when
  * queue.delay_notice is 0, or once expired: the bounce says it). */

@@ -47,6 +47,7 @@ static void test_configured(void **state)
 	assert_int_equal(retry_next(3, T0, T0 + 3), T0 + 5);
 	assert_int_equal(retry_next(9, T0, T0 + 9), T0 + 10);
 	assert_true(retry_expired(T0, T0 + 10));
+	assert_int_equal(retry_until(T0), T0 + 10);
 	/* 0: never a notice. */
 	assert_false(retry_notice_due(T0, T0 + 5));
 }
