@@ -91,6 +91,8 @@ static const struct {
 				      U64 * IPC_RCPT_MAX_ACCOUNTS + U64 +
 				      IPC_STR_SIZE(TICKET_RCPT_MAC_SIZE),
 			      false, false },
+	[IPC_QUEUE_CONTROL] = { "queue-control", 2 * U64, U64 + IPC_STR_SIZE(IPC_QUEUE_MAX_ID),
+				false, false },
 };
 #undef U64
 
