@@ -7,6 +7,7 @@ import email.policy
 import imaplib
 import os
 import re
+import signal
 import smtplib
 import ssl
 import time
@@ -124,6 +125,14 @@ def test_retry_and_delete_on_a_running_server():
         wait_log(s, f"{qid}: deleted by the administrator")
         assert s.spool_empty()
         assert "queue is empty" in s.cli("queue", "list").stdout
+
+        # Master passes on only the requests it knows, and removes each.
+        bogus = os.path.join(s.data, "control", "queue-frob-" + qid)
+        open(bogus, "w").close()
+        s.proc.send_signal(signal.SIGUSR1)
+        wait_log(s, f"queue request queue-frob-{qid}: unknown; ignored")
+        assert not os.path.exists(bogus)
+        assert s.proc.poll() is None
     finally:
         os.chmod(s.account_dir("alice@example.org"), 0o700)
         s.stop()

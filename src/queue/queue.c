@@ -17,6 +17,9 @@
  *	what does not fit.
  *	After a crash, every message in spool/q is delivered again; workers
  *	refuse a delivery key they have seen, so nothing is duplicated.
+ *	Acts on `ravelin queue retry|delete` as master passes them on
+ *	(queue-control.c); a bounce it queues (queue-bounce.c) is delivered
+ *	like any message, from <> to the sending account.
  * SECURITY
  *	Confined by Landlock to DATA/spool, with a seccomp allow-list, and
  *	runs as a uid of its own (uids.h) that owns the spool.  It never

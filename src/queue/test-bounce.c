@@ -62,11 +62,11 @@ static void test_failed(void **state)
 		"report-type=delivery-status",
 		"Reporting-MTA: dns; mx.a.test\r\n",
 		"Arrival-Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n",
-		"Final-Recipient: rfc822; bob@b.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-		"Remote-MTA: dns; mx.b.test\r\n"
-		"Diagnostic-Code: smtp; 550 5.1.1 <bob@b.test>: no such user\r\n",
-		"Final-Recipient: rfc822; carol@c.test\r\nAction: failed\r\nStatus: 5.0.0\r\n"
-		"Diagnostic-Code: smtp; 554 rejected\r\n",
+		("Final-Recipient: rfc822; bob@b.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+		 "Remote-MTA: dns; mx.b.test\r\n"
+		 "Diagnostic-Code: smtp; 550 5.1.1 <bob@b.test>: no such user\r\n"),
+		("Final-Recipient: rfc822; carol@c.test\r\nAction: failed\r\nStatus: 5.0.0\r\n"
+		 "Diagnostic-Code: smtp; 554 rejected\r\n"),
 		"<bob@b.test>: host mx.b.test said:\r\n    550 5.1.1",
 		"Content-Type: text/rfc822-headers\r\n",
 		"Subject: hello\r\n",
