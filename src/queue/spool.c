@@ -35,6 +35,23 @@ static int open_dir(const char *path)
 	return fd;
 }
 
+/* drop_leftovers removes every file in dir_fd, or with keep_fd >= 0 each
+ * one whose name keep_fd does not hold. */
+static void drop_leftovers(int dir_fd, int keep_fd)
+{
+	int dfd = dup(dir_fd);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *e;
+	while (d != NULL && (e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' &&
+		    (keep_fd < 0 || faccessat(keep_fd, e->d_name, F_OK, AT_SYMLINK_NOFOLLOW) < 0))
+			unlinkat(dir_fd, e->d_name, 0);
+	if (d != NULL)
+		closedir(d);
+	else if (dfd >= 0)
+		close(dfd);
+}
+
 int spool_open(const char *data_dir, bool cleanup, struct spool **spool_r)
 {
 	char path[4096];
@@ -63,15 +80,14 @@ int spool_open(const char *data_dir, bool cleanup, struct spool **spool_r)
 		spool_close(&s);
 		return -1;
 	}
-	/* A message still in tmp/ was never acknowledged: drop it. */
-	int dfd = cleanup ? dup(s->tmp_fd) : -1;
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	struct dirent *e;
-	while (d != NULL && (e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			unlinkat(s->tmp_fd, e->d_name, 0);
-	if (d != NULL)
-		closedir(d);
+	/* A message still in tmp/ was never acknowledged: drop it.  An
+	 * outcome log whose message is gone (a crash between the two
+	 * unlinks of spool_remove, or a compaction cut short) is dropped
+	 * too. */
+	if (cleanup) {
+		drop_leftovers(s->tmp_fd, -1);
+		drop_leftovers(s->state_fd, s->q_fd);
+	}
 	*spool_r = s;
 	return 0;
 }

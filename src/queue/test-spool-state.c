@@ -29,6 +29,10 @@ static int setup(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/ravelin-state-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	assert_int_equal(spool_open(f->dir, true, &f->s), 0);
+	snprintf(f->path, sizeof(f->path), "%s/spool/q/%s", f->dir, QID);
+	/* The message the logs are about (its content does not matter here):
+	 * a log without one is dropped when the spool is opened. */
+	close(open(f->path, O_WRONLY | O_CREAT, 0600));
 	snprintf(f->path, sizeof(f->path), "%s/spool/state/%s", f->dir, QID);
 	*state = f;
 	return 0;
@@ -225,6 +229,34 @@ static void test_file_bound(void **state)
 	spool_state_free(&st);
 }
 
+/* A log whose message is gone is dropped when the queue opens the
+ * spool; one whose message is there stays. */
+static void test_orphan_dropped(void **state)
+{
+	struct fixture *f = *state;
+	char qid[SPOOL_QID_SIZE], kept[256];
+	struct spool_envelope env = { .mail_from = STR("a@b.test") };
+
+	int fd = spool_create(f->s, qid);
+	assert_true(fd >= 0);
+	struct buf text;
+	buf_init(&text, 4096);
+	assert_int_equal(spool_envelope_format(&text, &env), 0);
+	assert_int_equal(write(fd, text.data, text.len), (ssize_t)text.len);
+	buf_free(&text);
+	assert_int_equal(spool_commit_file(f->s, qid, fd), 0);
+	close(fd);
+	assert_int_equal(spool_state_done(f->s, qid, 0, STR("250 ok")), 0);
+	assert_int_equal(spool_state_done(f->s, QID, 0, STR("250 ok")), 0);
+	spool_remove(f->s, QID);
+	assert_int_equal(spool_state_done(f->s, QID, 0, STR("250 ok")), 0);
+	snprintf(kept, sizeof(kept), "%s/spool/state/%s", f->dir, qid);
+	spool_close(&f->s);
+	assert_int_equal(spool_open(f->dir, true, &f->s), 0);
+	assert_int_equal(access(f->path, F_OK), -1);
+	assert_int_equal(access(kept, F_OK), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +265,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_between_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_orphan_dropped, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
