@@ -8,7 +8,7 @@
  *	ravelin account add|del|passwd|show|list [ADDRESS] [--password-file F]
  *	ravelin account quota ADDRESS SIZE
  *	ravelin alias add|del|list [ALIAS [TARGET...]]
- *	ravelin queue list
+ *	ravelin queue list|show|retry|delete [ID|all] [--bounce]
  *	ravelin config
  *	ravelin --version
  * DESCRIPTION
@@ -63,6 +63,9 @@ static void usage(FILE *out)
 		"  alias del ALIAS\n"
 		"  alias list\n"
 		"  queue list                      mail accepted but not yet delivered\n"
+		"  queue show ID                   its envelope and each recipient's state\n"
+		"  queue retry ID|all              try now (on a running server)\n"
+		"  queue delete ID [--bounce]      remove it; the sender told only with --bounce\n"
 		"  config                          list the configuration keys and defaults\n"
 		"\n"
 		"  --version                       print the version\n"
@@ -109,6 +112,10 @@ static int take_options(int argc, char **argv, struct cli_options *opts)
 	int out = 0;
 	for (int i = 0; i < argc; i++) {
 		const char **slot = NULL;
+		if (strcmp(argv[i], "--bounce") == 0) {
+			opts->bounce = true;   /* queue delete */
+			continue;
+		}
 		if (strcmp(argv[i], "--config") == 0)
 			slot = &opts->config_path;
 		else if (strcmp(argv[i], "--data") == 0)

@@ -95,6 +95,8 @@ static const struct {
 			      false, false },
 	[IPC_DNS_QUERY] = { "dns-query", 2 * U64, U64 + IPC_STR_SIZE(DNS_MAX_NAME), false, false },
 	[IPC_DNS_ANSWER] = { "dns-answer", 3 * U64, DNS_MAX_ANSWER, false, false },
+	[IPC_QUEUE_CONTROL] = { "queue-control", 2 * U64, U64 + IPC_STR_SIZE(IPC_QUEUE_MAX_ID),
+				false, false },
 };
 _Static_assert(DNS_MAX_ANSWER <= IPC_MAX_PAYLOAD, "a DNS answer fits one message");
 #undef U64
