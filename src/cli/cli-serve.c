@@ -155,26 +155,17 @@ static const char *dirname_of(char *path, size_t size)
 	return path;
 }
 
-int cli_end_sessions(const struct config *config, uint64_t account)
+int cli_control_request(const struct config *config, long pid, const char *name,
+			const char *what)
 {
 	char path[PATH_MAX];
-	long pid = cli_server_pid(config->data);
 
-	if (pid == 0)
-		return 0;   /* no server: no sessions */
-	if (pid < 0) {
-		fprintf(stderr, "ravelin: %s/%s names no server; open sessions of account %llu "
-				"end only when the server restarts\n",
-			config->data, CLI_LOCK_FILE, (unsigned long long)account);
-		return -1;
-	}
 	snprintf(path, sizeof(path), "%s/%s", config->data, CLI_CONTROL_DIR);
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "ravelin: mkdir(%s) failed: %s\n", path, strerror(errno));
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/%s/%s%llu", config->data, CLI_CONTROL_DIR,
-		 CLI_END_SESSIONS_PREFIX, (unsigned long long)account);
+	snprintf(path, sizeof(path), "%s/%s/%s", config->data, CLI_CONTROL_DIR, name);
 	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	/* Master runs as DATA's owner (root, or the user that started an
 	 * unprivileged server): the request must be its to read and remove. */
@@ -185,13 +176,32 @@ int cli_end_sessions(const struct config *config, uint64_t account)
 		close(fd);
 		fd = -1;
 	}
-	if (fd < 0 || close(fd) < 0 || kill((pid_t)pid, CLI_END_SESSIONS_SIGNAL) < 0) {
-		fprintf(stderr, "ravelin: telling the server (pid %ld) to end the open sessions of "
-				"account %llu failed: %s\n",
-			pid, (unsigned long long)account, strerror(errno));
+	if (fd < 0 || close(fd) < 0 || kill((pid_t)pid, CLI_CONTROL_SIGNAL) < 0) {
+		fprintf(stderr, "ravelin: telling the server (pid %ld) to %s failed: %s\n", pid,
+			what, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+int cli_end_sessions(const struct config *config, uint64_t account)
+{
+	char name[64], what[96];
+	long pid = cli_server_pid(config->data);
+
+	if (pid == 0)
+		return 0;   /* no server: no sessions */
+	if (pid < 0) {
+		fprintf(stderr, "ravelin: %s/%s names no server; open sessions of account %llu "
+				"end only when the server restarts\n",
+			config->data, CLI_LOCK_FILE, (unsigned long long)account);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%s%llu", CLI_END_SESSIONS_PREFIX,
+		 (unsigned long long)account);
+	snprintf(what, sizeof(what), "end the open sessions of account %llu",
+		 (unsigned long long)account);
+	return cli_control_request(config, pid, name, what);
 }
 
 /* lock_data takes DATA's lock for this process (master) and writes its

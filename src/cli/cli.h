@@ -14,6 +14,7 @@ struct cli_options {
 	const char *postmaster;   /* --postmaster (domain add) */
 	bool rotate;              /* --rotate (domain dkim) */
 	const char *retire;       /* --retire SELECTOR (domain dkim) */
+	bool bounce;              /* --bounce (queue delete) */
 	struct config config;     /* defaults, then the file, then --data */
 };
 
@@ -35,7 +36,15 @@ long cli_server_pid(const char *data);
  * to master, which ends that account's worker and removes the file. */
 #define CLI_CONTROL_DIR "control"
 #define CLI_END_SESSIONS_PREFIX "end-sessions-"
-#define CLI_END_SESSIONS_SIGNAL SIGUSR1
+#define CLI_CONTROL_SIGNAL SIGUSR1
+/* `ravelin queue retry|delete` leave CLI_QUEUE_PREFIX<op>-<queue id> there
+ * (op: retry, delete, delete-bounce), for master to pass to the queue. */
+#define CLI_QUEUE_PREFIX "queue-"
+/* cli_control_request leaves the request file DATA/CLI_CONTROL_DIR/name
+ * for the server whose master is pid, and signals it; what says what is
+ * asked, for the error.  0, or -1 (printed). */
+int cli_control_request(const struct config *config, long pid, const char *name,
+			const char *what);
 /* cli_end_sessions asks the server running on config's data (if any) to
  * end account's open sessions; 0 (also when no server runs) or -1,
  * printed. */

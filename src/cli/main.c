@@ -8,7 +8,7 @@
  *	ravelin account add|del|passwd|show|list [ADDRESS] [--password-file F]
  *	ravelin account quota ADDRESS SIZE
  *	ravelin alias add|del|list [ALIAS [TARGET...]]
- *	ravelin queue list
+ *	ravelin queue list|show|retry|delete [ID|all] [--bounce]
  *	ravelin config
  *	ravelin --version
  * DESCRIPTION
@@ -34,6 +34,7 @@
 #include "lib/process.h"
 #include "lib/str.h"
 #include "queue/queue.h"
+#include "resolver/resolver.h"
 #include "spam/spam.h"
 #include "worker/worker.h"
 
@@ -63,6 +64,9 @@ static void usage(FILE *out)
 		"  alias del ALIAS\n"
 		"  alias list\n"
 		"  queue list                      mail accepted but not yet delivered\n"
+		"  queue show ID                   its envelope and each recipient's state\n"
+		"  queue retry ID|all              try now (on a running server)\n"
+		"  queue delete ID [--bounce]      remove it; the sender told only with --bounce\n"
 		"  config                          list the configuration keys and defaults\n"
 		"\n"
 		"  --version                       print the version\n"
@@ -93,6 +97,8 @@ static int run_role(int argc, char **argv)
 		return keys_main();
 	if (strcmp(role, "queue") == 0 && argc == 3)
 		return queue_main();
+	if (strcmp(role, "resolver") == 0 && argc == 3)
+		return resolver_main();
 	if (strcmp(role, "spam") == 0 && argc == 3)
 		return spam_main();
 	if (strcmp(role, "worker") == 0 && argc == 5 && strcmp(argv[3], "--account") == 0 && n > 0)
@@ -109,6 +115,10 @@ static int take_options(int argc, char **argv, struct cli_options *opts)
 	int out = 0;
 	for (int i = 0; i < argc; i++) {
 		const char **slot = NULL;
+		if (strcmp(argv[i], "--bounce") == 0) {
+			opts->bounce = true;   /* queue delete */
+			continue;
+		}
 		if (strcmp(argv[i], "--config") == 0)
 			slot = &opts->config_path;
 		else if (strcmp(argv[i], "--data") == 0)

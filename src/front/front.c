@@ -631,6 +631,7 @@ void preauth_main(const struct config *config, SSL_CTX *tls, uint64_t serial,
 			    control_closed, &f);
 	f.keys_fd = links[PREAUTH_LINK_KEYS];
 	tls_key_set_fd(f.keys_fd);
+	f.resolver = dns_client_new(f.ev, links[PREAUTH_LINK_RESOLVER]);
 	if (f.master == NULL || f.control == NULL)
 		_exit(1);
 	if (f.queue != NULL)

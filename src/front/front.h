@@ -12,6 +12,7 @@
 
 #include "lib/buf.h"
 #include "lib/config.h"
+#include "lib/dns-client.h"
 #include "lib/ev.h"
 #include "lib/ipc.h"
 #include "lib/stream.h"
@@ -106,6 +107,7 @@ struct front {
 	struct ipc *master, *auth, *queue;
 	struct ipc *control;          /* the spawner */
 	int keys_fd;                  /* the keys process (blocking requests) */
+	struct dns_client *resolver;  /* DNS questions; NULL if none */
 	bool queue_congested;
 	uint64_t next_id;
 	unsigned conn_count;

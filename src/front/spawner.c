@@ -7,7 +7,7 @@
  *	spawner, connections per address across spawners), and gives each
  *	connection to a ready spare: a pre-auth process forked from this one
  *	before the connection arrived, already holding its own links to
- *	master, auth, queue and keys.  A spare serves exactly one connection
+ *	master, auth, queue, keys and the resolver.  A spare serves exactly one connection
  *	and exits; a new spare is forked to take its place.  Auth learns each
  *	client's address from the spawner (IPC_PREAUTH_CLIENT), not from the
  *	pre-auth process, and master says which processes hold a session.
@@ -96,7 +96,7 @@ struct spawner {
 	struct ipc *master;
 	/* Links to the long-lived processes; each spare gets links of its own
 	 * to them through these (IPC_PEER with role IPC_ROLE_PREAUTH). */
-	struct ipc *auth, *queue, *keys;
+	struct ipc *auth, *queue, *keys, *resolver;
 	struct conncount *conncount;
 	struct listener listeners[SPAWNER_MAX_LISTENERS];
 	unsigned listener_count;
@@ -215,7 +215,8 @@ static int spare_make(void)
 		unsigned link;
 	} peers[] = { { sp.auth, PREAUTH_LINK_AUTH },
 		      { sp.queue, PREAUTH_LINK_QUEUE },
-		      { sp.keys, PREAUTH_LINK_KEYS } };
+		      { sp.keys, PREAUTH_LINK_KEYS },
+		      { sp.resolver, PREAUTH_LINK_RESOLVER } };
 	for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++)
 		if (peers[i].to != NULL && send_peer(peers[i].to, c->serial, pair[peers[i].link][0]) < 0)
 			log_warn("%s takes no link now: pre-auth process %llu goes without it",
@@ -511,7 +512,10 @@ static void peer_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
 	(void)ctx;
 	/* Nothing comes this way: the link is closed, and its slot cleared. */
-	struct ipc **slot = ipc == sp.auth ? &sp.auth : ipc == sp.queue ? &sp.queue : &sp.keys;
+	struct ipc **slot = ipc == sp.auth    ? &sp.auth
+			    : ipc == sp.queue ? &sp.queue
+			    : ipc == sp.keys  ? &sp.keys
+					      : &sp.resolver;
 	ipc_reject(slot, msg);
 	if (sp.relink_timer == NULL && !sp.stopping)
 		sp.relink_timer = ev_timer_add(sp.ev, SPAWNER_RELINK_MS, relink, NULL);
@@ -529,7 +533,7 @@ static void relink(struct ev_timer *t, void *ctx)
 		struct ipc *link;
 		enum ipc_role role;
 	} peers[] = { { sp.auth, IPC_ROLE_AUTH }, { sp.queue, IPC_ROLE_QUEUE },
-		      { sp.keys, IPC_ROLE_KEYS } };
+		      { sp.keys, IPC_ROLE_KEYS }, { sp.resolver, IPC_ROLE_RESOLVER } };
 	for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++) {
 		uint64_t role = peers[i].role;
 		if (peers[i].link == NULL &&
@@ -547,6 +551,8 @@ static void peer_closed(struct ipc *ipc, void *ctx)
 		sp.queue = NULL;
 	else if (ipc == sp.keys)
 		sp.keys = NULL;
+	else if (ipc == sp.resolver)
+		sp.resolver = NULL;
 	/* Not at once: a link that keeps closing must not spin. */
 	if (sp.relink_timer == NULL && !sp.stopping)
 		sp.relink_timer = ev_timer_add(sp.ev, SPAWNER_RELINK_MS, relink, NULL);
@@ -617,6 +623,7 @@ static void master_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		struct ipc **slot = role == IPC_ROLE_AUTH    ? &sp.auth
 				    : role == IPC_ROLE_QUEUE ? &sp.queue
 				    : role == IPC_ROLE_KEYS  ? &sp.keys
+				    : role == IPC_ROLE_RESOLVER ? &sp.resolver
 							     : NULL;
 		if (slot == NULL) {
 			close(msg->fd);

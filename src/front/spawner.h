@@ -19,6 +19,7 @@ enum preauth_link {
 	PREAUTH_LINK_AUTH,        /* recipients, logins */
 	PREAUTH_LINK_QUEUE,       /* SMTP transactions */
 	PREAUTH_LINK_KEYS,        /* TLS handshake signatures */
+	PREAUTH_LINK_RESOLVER,    /* DNS questions (the inbound checks) */
 	PREAUTH_LINK_CONTROL,     /* the spawner: its connection, its state */
 	PREAUTH_LINKS,
 };

@@ -15,7 +15,9 @@
 /* A configuration file is small; anything bigger is a mistake. */
 #define CONFIG_MAX_FILE (256 * 1024)
 
-enum config_type { CT_STRING, CT_U64, CT_LISTEN };
+/* CT_DURATION: seconds, written with a unit or not (config_parse_duration);
+ * CT_SCHEDULE: a comma-separated list of them (struct config_schedule). */
+enum config_type { CT_STRING, CT_U64, CT_LISTEN, CT_DURATION, CT_SCHEDULE };
 
 struct config_param {
 	const char *name;
@@ -44,7 +46,7 @@ static const struct config_param params[] = {
 	{ "uid_base", CT_U64, U(uid_base), "2000000000", CONFIG_UID_MIN,
 	  CONFIG_UID_MAX - CONFIG_ROLE_UIDS + 1,
 	  "when started as root with `user` empty: spawner (and its pre-auth processes) "
-	  "runs as this uid, auth +1, queue +2, keys +3, spam +4 (16 are kept for roles)" },
+	  "runs as this uid, auth +1, queue +2, keys +3, resolver +4, spam +5 (16 are kept for roles)" },
 	{ "worker.uid_base", CT_U64, U(worker_uid_base), "2000065536", CONFIG_UID_MIN,
 	  CONFIG_UID_MAX - 1,
 	  "account N's worker runs as this uid + N (an id past the range is not served)" },
@@ -102,6 +104,17 @@ static const struct config_param params[] = {
 	  "1: refuse with 550 5.7.1 mail that fails DMARC under p=reject (0: to Junk)" },
 	{ "checks.dmarc_quarantine", CT_U64, U(checks_dmarc_quarantine), "1", 0, 1,
 	  "1: deliver into Junk mail that fails DMARC under p=quarantine" },
+	{ "dns.resolver", CT_STRING, S(dns_resolver), "", 0, 0,
+	  "the DNS resolver every question goes to, IP:port (empty: those of /etc/resolv.conf)" },
+	{ "dns.trust_anchor", CT_STRING, S(dns_trust_anchor), "", 0, 0,
+	  "DNSSEC trust anchor file, one DS or DNSKEY record a line (empty: no validation)" },
+	{ "queue.retry_schedule", CT_SCHEDULE, S(queue_retry_schedule), "5m,10m,30m,1h,2h,4h",
+	  CONFIG_RETRY_STEP_MIN, CONFIG_RETRY_STEP_MAX,
+	  "waits between attempts of a remote delivery that failed for now, the last repeated" },
+	{ "queue.expire", CT_DURATION, U(queue_expire), "5d", 1, CONFIG_MAX_DURATION,
+	  "a remote delivery failing for now this long after the first attempt is bounced" },
+	{ "queue.delay_notice", CT_DURATION, U(queue_delay_notice), "4h", 0, CONFIG_MAX_DURATION,
+	  "the sender is told a message waits after this long (0: never)" },
 };
 
 #define N_PARAMS (sizeof(params) / sizeof(params[0]))
@@ -142,15 +155,23 @@ int config_parse_listen(const char *addr, char *host, size_t hostsize, uint16_t 
 	return 0;
 }
 
+/* list_next takes the next item of a comma-separated list off *rest,
+ * trimmed. */
+static struct str list_next(struct str *rest)
+{
+	long comma = str_chr(*rest, ',');
+	struct str item = str_trim(comma < 0 ? *rest : str_sub(*rest, 0, (size_t)comma));
+	*rest = comma < 0 ? STR_NULL : str_sub(*rest, (size_t)comma + 1, SIZE_MAX);
+	return item;
+}
+
 static int set_listen(struct config_listen *l, const char *value)
 {
 	struct str rest = str_c(value);
 
 	l->count = 0;
 	while (rest.len > 0) {
-		long comma = str_chr(rest, ',');
-		struct str item = str_trim(comma < 0 ? rest : str_sub(rest, 0, (size_t)comma));
-		rest = comma < 0 ? STR_NULL : str_sub(rest, (size_t)comma + 1, SIZE_MAX);
+		struct str item = list_next(&rest);
 		if (item.len == 0)
 			continue;
 		if (l->count == CONFIG_MAX_LISTEN || item.len >= sizeof(l->addr[0]))
@@ -164,6 +185,43 @@ static int set_listen(struct config_listen *l, const char *value)
 		l->count++;
 	}
 	return 0;
+}
+
+int config_parse_duration(struct str s, uint64_t max, uint64_t *seconds)
+{
+	static const struct { char unit; uint64_t factor; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	};
+	uint64_t factor = 1, v;
+
+	for (size_t i = 0; s.len > 1 && i < sizeof(units) / sizeof(units[0]); i++)
+		if (s.ptr[s.len - 1] == units[i].unit) {
+			factor = units[i].factor;
+			s.len--;
+		}
+	if (str_to_u64(s, max / factor, &v) < 0)
+		return -1;
+	*seconds = v * factor;
+	return 0;
+}
+
+/* set_schedule reads "5m,10m,..." into sc: 1 to CONFIG_MAX_RETRY_STEPS
+ * steps, each within [min, max] seconds. */
+static int set_schedule(struct config_schedule *sc, const char *value, uint64_t min,
+			uint64_t max)
+{
+	struct str rest = str_c(value);
+
+	sc->count = 0;
+	while (rest.len > 0) {
+		struct str item = list_next(&rest);
+		uint64_t v;
+		if (sc->count == CONFIG_MAX_RETRY_STEPS || config_parse_duration(item, max, &v) < 0 ||
+		    v < min)
+			return -1;
+		sc->step[sc->count++] = (uint32_t)v;
+	}
+	return sc->count > 0 ? 0 : -1;
 }
 
 int config_set(struct config *config, const char *key, const char *value, char *errbuf,
@@ -204,6 +262,25 @@ int config_set(struct config *config, const char *key, const char *value, char *
 		memcpy(field, &v, sizeof(v));
 		break;
 	}
+	case CT_DURATION: {
+		uint64_t v;
+		if (config_parse_duration(str_c(value), p->max, &v) < 0 || v < p->min) {
+			snprintf(errbuf, errsize, "'%s': '%s' is not a duration from %llus to %llus "
+				 "(a number with s, m, h or d)", key, value,
+				 (unsigned long long)p->min, (unsigned long long)p->max);
+			return -1;
+		}
+		memcpy(field, &v, sizeof(v));
+		break;
+	}
+	case CT_SCHEDULE:
+		if (set_schedule((struct config_schedule *)(void *)field, value, p->min, p->max) < 0) {
+			snprintf(errbuf, errsize, "'%s': '%s' is not a list of 1 to %d durations from "
+				 "%llus to %llus", key, value, CONFIG_MAX_RETRY_STEPS,
+				 (unsigned long long)p->min, (unsigned long long)p->max);
+			return -1;
+		}
+		break;
 	case CT_LISTEN:
 		if (set_listen((struct config_listen *)(void *)field, value) < 0) {
 			snprintf(errbuf, errsize,
@@ -312,10 +389,19 @@ long config_dump(const struct config *config, char *out, size_t size)
 		char value[CONFIG_MAX_STRING * 2] = "";
 		if (p->type == CT_STRING) {
 			snprintf(value, sizeof(value), "%s", field);
-		} else if (p->type == CT_U64) {
+		} else if (p->type == CT_U64 || p->type == CT_DURATION) {
 			uint64_t v;
 			memcpy(&v, field, sizeof(v));
 			snprintf(value, sizeof(value), "%llu", (unsigned long long)v);
+		} else if (p->type == CT_SCHEDULE) {
+			const struct config_schedule *sc = (const void *)field;
+			size_t vl = 0;
+			for (unsigned j = 0; j < sc->count; j++) {
+				int n = snprintf(value + vl, sizeof(value) - vl, "%s%u", j ? "," : "",
+						 (unsigned)sc->step[j]);
+				if (n > 0)
+					vl += (size_t)n;
+			}
 		} else {
 			const struct config_listen *l = (const void *)field;
 			size_t vl = 0;
@@ -338,7 +424,7 @@ void config_describe(int fd)
 {
 	for (size_t i = 0; i < N_PARAMS; i++) {
 		const struct config_param *p = &params[i];
-		if (p->type == CT_U64)
+		if (p->type == CT_U64 || p->type == CT_DURATION || p->type == CT_SCHEDULE)
 			dprintf(fd, "%-28s default %-16s (%llu..%llu) %s\n", p->name, p->def,
 				(unsigned long long)p->min, (unsigned long long)p->max, p->help);
 		else

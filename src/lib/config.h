@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "str.h"
+
 /* A listen.* value holds up to this many "addr:port" entries. */
 #define CONFIG_MAX_LISTEN 8
 #define CONFIG_MAX_STRING 512
@@ -24,9 +26,25 @@
  * systemd versions keep ids of their own. */
 #define CONFIG_UID_MIN 65536
 #define CONFIG_UID_MAX 0x7FFDFFFFu
-/* uids kept for roles from uid_base on: four in use (spawner, auth, queue,
- * keys), the rest for roles to come (relay) without moving anyone. */
+/* uids kept for roles from uid_base on: five in use (spawner, auth, queue,
+ * keys, resolver), the rest for roles to come (relay) without moving
+ * anyone. */
 #define CONFIG_ROLE_UIDS 16
+
+/* A retry schedule (queue.retry_schedule) has at most this many steps: the
+ * default has 6; 32 steps of up to a day each cover any sensible plan. */
+#define CONFIG_MAX_RETRY_STEPS 32
+/* A step of it lies within [1 s, 1 day]: a shorter wait hammers the remote
+ * server, a longer one leaves mail stuck past the point anyone waits. */
+#define CONFIG_RETRY_STEP_MIN 1
+#define CONFIG_RETRY_STEP_MAX 86400
+/* A duration (queue.expire, queue.delay_notice) is at most 30 days. */
+#define CONFIG_MAX_DURATION (30 * 86400)
+
+struct config_schedule {
+	unsigned count;
+	uint32_t step[CONFIG_MAX_RETRY_STEPS];   /* seconds */
+};
 
 struct config_listen {
 	unsigned count;
@@ -61,8 +79,13 @@ struct config {
 	uint64_t spam_fail_closed;
 	uint64_t checks_spf, checks_dkim, checks_dmarc;     /* 0 or 1 */
 	uint64_t checks_dmarc_reject, checks_dmarc_quarantine;
+	struct config_schedule queue_retry_schedule;
+	uint64_t queue_expire;        /* seconds */
+	uint64_t queue_delay_notice;  /* seconds; 0: never */
 	uint64_t uid_base;
 	uint64_t worker_uid_base;
+	char dns_resolver[80];        /* "IP:port"; empty: /etc/resolv.conf */
+	char dns_trust_anchor[CONFIG_MAX_STRING];
 };
 
 /* config_defaults fills the embedded defaults (with_listeners: the first
@@ -84,6 +107,9 @@ long config_dump(const struct config *config, char *out, size_t size);
 /* config_describe prints the table (key, default, bounds, meaning). */
 void config_describe(int fd);
 
+/* config_parse_duration reads "300", "30s", "5m", "4h" or "5d" as seconds
+ * (at most max); 0, or -1 for anything else. */
+int config_parse_duration(struct str s, uint64_t max, uint64_t *seconds);
 /* config_parse_listen splits "host:port" / "[v6]:port" into parts. */
 int config_parse_listen(const char *addr, char *host, size_t hostsize, uint16_t *port);
 

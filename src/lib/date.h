@@ -7,6 +7,7 @@
  * date-text, RFC 5322's Date: and SMTP's Received: share.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "str.h"
@@ -31,5 +32,8 @@ int date_days_in_month(int64_t y, int m);
 int date_month_number(struct str s);
 /* date_month_name is "Jan".."Dec" for m in 1-12, NULL otherwise. */
 const char *date_month_name(int m);
+/* date_rfc5322 writes t as an RFC 5322 date-time in UTC ("Thu, 1 Jan 1970
+ * 00:00:00 +0000"), NUL-terminated, cut to size; 40 bytes always do. */
+void date_rfc5322(int64_t t, char *out, size_t size);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "dns.h"
 #include "log.h"
 #include "ticket.h"
 
@@ -94,6 +95,10 @@ static const struct {
 				      U64 * IPC_RCPT_MAX_ACCOUNTS + U64 +
 				      IPC_STR_SIZE(TICKET_RCPT_MAC_SIZE),
 			      false, false },
+	[IPC_DNS_QUERY] = { "dns-query", 2 * U64, U64 + IPC_STR_SIZE(DNS_MAX_NAME), false, false },
+	[IPC_DNS_ANSWER] = { "dns-answer", 3 * U64, DNS_MAX_ANSWER, false, false },
+	[IPC_QUEUE_CONTROL] = { "queue-control", 2 * U64, U64 + IPC_STR_SIZE(IPC_QUEUE_MAX_ID),
+				false, false },
 	[IPC_SPAM_CHECK] = { "spam-check", 4 * U64,
 			     IPC_STR_SIZE(IPC_LOGIN_MAX_IP) + IPC_STR_SIZE(IPC_SPAM_MAX_HELO) +
 				     IPC_STR_SIZE(IPC_MAX_PATH) + U64 +
@@ -105,6 +110,7 @@ static const struct {
 			       false, false },
 	[IPC_SPAM_LEARN] = { "spam-learn", U64, U64, true, false },
 };
+_Static_assert(DNS_MAX_ANSWER <= IPC_MAX_PAYLOAD, "a DNS answer fits one message");
 #undef U64
 
 struct ipc_out {

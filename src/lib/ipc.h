@@ -77,6 +77,11 @@ enum ipc_kind {
 	IPC_QUEUE_QUOTA,      /* front -> queue: declared size, then the fields
 			       * of IPC_QUEUE_RCPT (sealed for the transaction
 			       * about to begin): does it fit? */
+	IPC_DNS_QUERY,        /* asker -> resolver: type, name (lib/dns-msg.h) */
+	IPC_DNS_ANSWER,       /* resolver -> asker, same id: status, secure,
+			       * count, records (lib/dns-msg.h) */
+	IPC_QUEUE_CONTROL,    /* master -> queue: op (ipc_queue_control), queue
+			       * id or "all" (from `ravelin queue retry|delete`) */
 	IPC_SPAM_CHECK,       /* queue -> spam: client ip, helo, sender, count,
 			       * count x recipient; fd (sealed memfd: the message) */
 	IPC_SPAM_VERDICT,     /* spam -> queue (same id): verdict (ipc_spam_verdict),
@@ -95,6 +100,7 @@ enum ipc_role {
 	IPC_ROLE_SPAWNER,
 	IPC_ROLE_PREAUTH,
 	IPC_ROLE_KEYS,
+	IPC_ROLE_RESOLVER,
 	IPC_ROLE_SPAM,
 };
 
@@ -136,6 +142,13 @@ enum ipc_rcpt_status {
 	IPC_RCPT_TEMPFAIL = 2,  /* the look-up could not be made */
 	IPC_RCPT_NOT_LOCAL = 3, /* not one of our domains (a relay) */
 	IPC_RCPT_LOOP = 4,      /* aliases that lead back to themselves */
+};
+
+/* IPC_QUEUE_CONTROL: what the administrator asks of queued messages. */
+enum ipc_queue_control {
+	IPC_QUEUE_CONTROL_RETRY = 1,        /* try now what waits */
+	IPC_QUEUE_CONTROL_DELETE = 2,       /* remove, the sender told nothing */
+	IPC_QUEUE_CONTROL_DELETE_BOUNCE = 3, /* remove, the sender gets a bounce */
 };
 
 /* IPC_QUEUE_BEGIN: flags of the message. */

@@ -29,7 +29,7 @@
 /* ABI 4: bind(2) and connect(2) of TCP sockets. */
 #define JAIL_LANDLOCK_ACCESS_NET_BIND_TCP (1ULL << 0)
 #define JAIL_LANDLOCK_ACCESS_NET_CONNECT_TCP (1ULL << 1)
-/* LANDLOCK_RULE_NET_PORT of ABI 4 (struct landlock_net_port_attr). */
+/* ABI 4: the rule type naming a TCP port (LANDLOCK_RULE_NET_PORT). */
 #define JAIL_LANDLOCK_RULE_NET_PORT 2
 /* ABI 6: abstract unix sockets and signals reach only the same domain. */
 #define JAIL_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
@@ -102,8 +102,9 @@ static uint64_t handled_fs(int abi)
 	return r;
 }
 
-/* handled_net: TCP bind and connect where the ABI knows them; only the
- * ports a jail lists (connect_ports) are granted, for connect alone. */
+/* handled_net: TCP bind and connect where the ABI knows them; no rule
+ * grants bind, and connect only to a jail's tcp_connect_port and
+ * tcp_connect_port2 (the resolver's DNS server, rspamd's ports). */
 static uint64_t handled_net(int abi)
 {
 	return abi >= JAIL_LANDLOCK_ABI_NET
@@ -167,19 +168,6 @@ void jail_landlock_describe(int abi, char *summary, size_t size)
 	}
 }
 
-/* add_port grants TCP connect to one port; 0 or -1 (logged). */
-static int add_port(const struct jail *jail, int ruleset, unsigned short port)
-{
-	struct {
-		__u64 allowed_access;
-		__u64 port;
-	} __attribute__((packed)) np = { JAIL_LANDLOCK_ACCESS_NET_CONNECT_TCP, port };
-	int rc = (int)syscall(SYS_landlock_add_rule, ruleset, JAIL_LANDLOCK_RULE_NET_PORT, &np, 0);
-	if (rc < 0)
-		log_error("%s: landlock_add_rule(port %u) failed: %m", jail->name, port);
-	return rc < 0 ? -1 : 0;
-}
-
 /* add_path grants one path's rights; 0 or -1 (logged). */
 static int add_path(const struct jail *jail, int ruleset, const struct jail_path *p, uint64_t fs)
 {
@@ -196,6 +184,22 @@ static int add_path(const struct jail *jail, int ruleset, const struct jail_path
 		log_error("%s: landlock_add_rule(%s) failed: %m", jail->name, p->path);
 	close(pb.parent_fd);
 	return rc < 0 ? -1 : 0;
+}
+
+/* add_port grants TCP connect to one port; 0 or -1 (logged). */
+static int add_port(const struct jail *jail, int ruleset, uint16_t port)
+{
+	/* struct landlock_net_port_attr of ABI 4, which an older header lacks. */
+	struct {
+		__u64 allowed_access;
+		__u64 port;
+	} __attribute__((packed)) np = { JAIL_LANDLOCK_ACCESS_NET_CONNECT_TCP, port };
+	if (syscall(SYS_landlock_add_rule, ruleset, JAIL_LANDLOCK_RULE_NET_PORT, &np, 0) < 0) {
+		log_error("%s: landlock_add_rule(TCP port %u) failed: %m", jail->name,
+			  (unsigned)port);
+		return -1;
+	}
+	return 0;
 }
 
 /* jail_landlock_enter: see jail-private.h. */
@@ -218,8 +222,9 @@ int jail_landlock_enter(const struct jail *jail, int abi, char *summary, size_t 
 			return -1;
 		}
 	}
-	for (unsigned i = 0; attr.handled_access_net != 0 && i < 2; i++) {
-		if (jail->connect_ports[i] != 0 && add_port(jail, rs, jail->connect_ports[i]) < 0) {
+	for (int i = 0; i < 2 && abi >= JAIL_LANDLOCK_ABI_NET; i++) {
+		uint16_t port = i == 0 ? jail->tcp_connect_port : jail->tcp_connect_port2;
+		if (port != 0 && add_port(jail, rs, port) < 0) {
 			close(rs);
 			return -1;
 		}

@@ -45,6 +45,7 @@ enum jail_checked {
 	JAIL_CLONE_THREAD,    /* clone: a thread (pthread_create), no namespace */
 	JAIL_CLONE_FORK,      /* clone: a child process (fork), no thread, no namespace */
 	JAIL_SOCKETPAIR_UNIX, /* socketpair: AF_UNIX only */
+	JAIL_SOCKET_INET,     /* socket: AF_INET and AF_INET6 only */
 	JAIL_CHECKED_END,
 };
 
@@ -116,6 +117,18 @@ static const int jail_syscalls_keys[] = {
 	JAIL_KILL_SELF,
 };
 
+/* resolver: libunbound's thread sends questions over UDP and TCP sockets
+ * of its own (Landlock keeps TCP to one port); no file. */
+static const int jail_syscalls_resolver[] = {
+	JAIL_SYSCALLS_BASE,
+	SCMP_SYS(bind), SCMP_SYS(connect), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),
+	SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(poll), SCMP_SYS(ppoll),
+	SCMP_SYS(select), SCMP_SYS(pselect6), SCMP_SYS(shutdown), SCMP_SYS(pipe2),
+	SCMP_SYS(eventfd2), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg),
+	JAIL_SOCKET_INET, JAIL_CLONE_THREAD, JAIL_KILL_SELF,
+};
+
 /* worker: one account's store (SQLite and the blob tree). */
 static const int jail_syscalls_worker[] = {
 	JAIL_SYSCALLS_BASE, JAIL_SYSCALLS_SQLITE,
@@ -128,7 +141,7 @@ static const int jail_syscalls_worker[] = {
  * the memfds of the messages it is given. */
 static const int jail_syscalls_spam[] = {
 	JAIL_SYSCALLS_BASE,
-	SCMP_SYS(socket), SCMP_SYS(connect), SCMP_SYS(getsockopt), SCMP_SYS(pread64),
+	JAIL_SOCKET_INET, SCMP_SYS(connect), SCMP_SYS(getsockopt), SCMP_SYS(pread64),
 	JAIL_KILL_SELF,
 };
 
@@ -170,6 +183,7 @@ static const struct {
 	[JAIL_ROLE_QUEUE] = { jail_syscalls_queue, JAIL_COUNT(jail_syscalls_queue) },
 	[JAIL_ROLE_KEYS] = { jail_syscalls_keys, JAIL_COUNT(jail_syscalls_keys) },
 	[JAIL_ROLE_WORKER] = { jail_syscalls_worker, JAIL_COUNT(jail_syscalls_worker) },
+	[JAIL_ROLE_RESOLVER] = { jail_syscalls_resolver, JAIL_COUNT(jail_syscalls_resolver) },
 	[JAIL_ROLE_SPAM] = { jail_syscalls_spam, JAIL_COUNT(jail_syscalls_spam) },
 };
 
@@ -269,6 +283,14 @@ static int add_checked(scmp_filter_ctx ctx, int entry, pid_t self)
 	case JAIL_SOCKETPAIR_UNIX: {
 		struct scmp_arg_cmp local = arg_equal(0, AF_UNIX);
 		rc = rule(ctx, SCMP_SYS(socketpair), 1, &local);
+		break;
+	}
+	case JAIL_SOCKET_INET: {
+		static const int families[] = { AF_INET, AF_INET6 };
+		for (size_t i = 0; rc == 0 && i < JAIL_COUNT(families); i++) {
+			struct scmp_arg_cmp family = arg_equal(0, (scmp_datum_t)families[i]);
+			rc = rule(ctx, SCMP_SYS(socket), 1, &family);
+		}
 		break;
 	}
 	case JAIL_CHECKED_END:

@@ -19,6 +19,7 @@
  * Returns 0, or -1 with a logged reason (callers treat -1 as fatal).
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define JAIL_MAX_PATHS 4
@@ -32,6 +33,7 @@ enum jail_role {
 	JAIL_ROLE_QUEUE,      /* the spool */
 	JAIL_ROLE_KEYS,       /* signs with the TLS private keys */
 	JAIL_ROLE_WORKER,     /* one account's store */
+	JAIL_ROLE_RESOLVER,   /* DNS: sockets to the resolver, no file */
 	JAIL_ROLE_SPAM,       /* asks rspamd over TCP, to connect_ports only */
 };
 
@@ -53,10 +55,10 @@ struct jail {
 	struct jail_path paths[JAIL_MAX_PATHS];
 	unsigned path_count;
 	enum jail_role role;
-	/* TCP ports it may connect to (0: none).  Landlock (ABI 4) filters
-	 * connect() by port only, never by address; without ABI 4 nothing
-	 * but the system call table limits connecting. */
-	unsigned short connect_ports[2];
+	uint16_t tcp_connect_port;         /* 0: no TCP connect; else to this port only */
+	uint16_t tcp_connect_port2;        /* 0, or a second port (spam: rspamd's
+					    * controller).  Landlock filters connect()
+					    * by port, never by address */
 };
 
 int jail_enter(const struct jail *jail);

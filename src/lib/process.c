@@ -21,10 +21,18 @@ static void child_log_sink(enum log_level level, const char *record, size_t len)
 {
 	struct buf b;
 	unsigned char space[LOG_MAX_RECORD + 32];
+	/* A failed send logs why, which comes back here: that record is
+	 * dropped instead of recursing until the stack is gone (master
+	 * closed its end while this process was still saying something). */
+	static bool in_sink;
 
+	if (in_sink)
+		return;
+	in_sink = true;
 	buf_init(&b, sizeof(space));
 	if (ipc_put_u64(&b, (uint64_t)level) < 0 || ipc_put_str(&b, str_from(record, len)) < 0) {
 		buf_free(&b);
+		in_sink = false;
 		return;
 	}
 	/* A record master cannot take now (its link full: master is stuck) is
@@ -34,6 +42,7 @@ static void child_log_sink(enum log_level level, const char *record, size_t len)
 			? ipc_send(master_link, IPC_LOG, 0, b.data, b.len, -1)
 			: ipc_send_blocking(PROCESS_FD_MASTER, IPC_LOG, 0, b.data, b.len, -1);
 	buf_free(&b);
+	in_sink = false;
 	if (r < 0) {
 		dropped++;
 	} else if (dropped > 0) {
@@ -95,6 +104,7 @@ int process_child_init(const char *name, struct config *config)
 	 * it through. */
 	process_absolute(config->tls_cert, sizeof(config->tls_cert));
 	process_absolute(config->tls_key, sizeof(config->tls_key));
+	process_absolute(config->dns_trust_anchor, sizeof(config->dns_trust_anchor));
 	if (config->data[0] != '\0' && chdir(config->data) < 0) {
 		log_error("chdir(%s) failed: %m", config->data);
 		return -1;
@@ -157,6 +167,7 @@ const char *process_role_name(enum ipc_role role)
 		[IPC_ROLE_MASTER] = "master", [IPC_ROLE_AUTH] = "auth", [IPC_ROLE_QUEUE] = "queue",
 		[IPC_ROLE_WORKER] = "worker", [IPC_ROLE_SPAWNER] = "spawner",
 		[IPC_ROLE_PREAUTH] = "preauth", [IPC_ROLE_KEYS] = "keys",
+		[IPC_ROLE_RESOLVER] = "resolver",
 		[IPC_ROLE_SPAM] = "spam",
 	};
 	return (unsigned)role < sizeof(names) / sizeof(names[0]) ? names[role] : "unknown";

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "lib/date.h"
@@ -54,10 +55,28 @@ static void test_months(void **state)
 	assert_null(date_month_name(13));
 }
 
+/* date_rfc5322 agrees with the C library's calendar, weekday included,
+ * before and after the epoch and across leap days. */
+static void test_rfc5322(void **state)
+{
+	static const int64_t times[] = { 0, -1, 951782400, 1709164799, 1700000000, 4102444800 };
+	char got[40], want[64];
+	(void)state;
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		time_t t = (time_t)times[i];
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(want, sizeof(want), "%a, %-d %b %Y %H:%M:%S +0000", &tm);
+		date_rfc5322(times[i], got, sizeof(got));
+		assert_string_equal(got, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_days_from_civil),
+		cmocka_unit_test(test_rfc5322),
 		cmocka_unit_test(test_day_of),
 		cmocka_unit_test(test_months),
 	};

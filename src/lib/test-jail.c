@@ -338,6 +338,84 @@ static void test_tcp_landlock(void **state)
 	assert_int_equal(run_jailed(JAIL_ROLE_MASTER, 0, false, probe_tcp_landlock, NULL), 0);
 }
 
+/* The resolver's probe: two listening ports, the DNS server's and one
+ * that is not. */
+struct resolver_ports {
+	uint16_t allowed, other;
+	int abi;                      /* asked before the jail, which refuses the call */
+};
+
+/* probe_resolver: the resolver makes Internet sockets only, and connects
+ * TCP only to its DNS server's port (where Landlock has TCP rules). */
+static int probe_resolver(void *arg)
+{
+	const struct resolver_ports *p = arg;
+	static const int refused[][2] = {
+		{ AF_UNIX, SOCK_STREAM }, { AF_PACKET, SOCK_RAW }, { AF_NETLINK, SOCK_RAW },
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		errno = 0;
+		if (!failed_with(socket(refused[i][0], refused[i][1], 0), EPERM))
+			return 1 + (int)i;
+	}
+	int udp = socket(AF_INET, SOCK_DGRAM, 0);
+	if (udp < 0)
+		return 10;
+	close(udp);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(p->allowed),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		return 11;
+	close(fd);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	sin.sin_port = htons(p->other);
+	errno = 0;
+	int rc = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+	if (p->abi >= ABI_NET ? !failed_with(rc, EACCES) : rc < 0)
+		return 12;
+	close(fd);
+	return 0;
+}
+
+/* listen_loopback opens a TCP listener on 127.0.0.1 and gives its port. */
+static int listen_loopback(uint16_t *port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+static void test_resolver_network(void **state)
+{
+	struct resolver_ports ports;
+	(void)state;
+	int a = listen_loopback(&ports.allowed);
+	int b = listen_loopback(&ports.other);
+	ports.abi = jail_landlock_abi();
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct jail j = { .name = "test", .role = JAIL_ROLE_RESOLVER,
+				  .tcp_connect_port = ports.allowed };
+		if (jail_enter(&j) < 0)
+			_exit(JAILED_ENTER_FAILED);
+		_exit(probe_resolver(&ports));
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	close(a);
+	close(b);
+}
+
 /* probe_exec: no role runs a program. */
 static int probe_exec(void *arg)
 {
@@ -569,6 +647,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill_other_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_and_fork, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolver_network, setup, teardown),
 	};
 	/* One start-up line per jailed child would drown the report. */
 	log_set_level(LOG_LEVEL_WARN);

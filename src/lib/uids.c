@@ -10,8 +10,8 @@
 
 /* Room for an error or the start-up line. */
 #define UIDS_ERROR_MAX 256
-/* Role uids handed out today (spawner, auth, queue, keys). */
-#define UIDS_ROLES_IN_USE 5
+/* Role uids handed out today (spawner, auth, queue, keys, resolver, spam). */
+#define UIDS_ROLES_IN_USE 6
 
 _Static_assert(CONFIG_UID_MAX < 0x80000000u, "uids stay below 2^31");
 
@@ -32,8 +32,10 @@ static long role_offset(enum jail_role role)
 		return 2;
 	case JAIL_ROLE_KEYS:
 		return 3;
-	case JAIL_ROLE_SPAM:
+	case JAIL_ROLE_RESOLVER:
 		return 4;
+	case JAIL_ROLE_SPAM:
+		return 5;
 	case JAIL_ROLE_MASTER:
 	case JAIL_ROLE_WORKER:
 		break;
@@ -195,12 +197,13 @@ void uids_describe(const struct config *config, char *out, size_t size)
 	case UIDS_PER_PROCESS:
 		snprintf(out, size,
 			 "children run as uids of their own: spawner %llu, auth %llu, queue "
-			 "%llu, keys %llu, spam %llu, account N's worker %llu+N",
+			 "%llu, keys %llu, resolver %llu, spam %llu, account N's worker %llu+N",
 			 (unsigned long long)config->uid_base,
 			 (unsigned long long)config->uid_base + 1,
 			 (unsigned long long)config->uid_base + 2,
 			 (unsigned long long)config->uid_base + 3,
 			 (unsigned long long)config->uid_base + 4,
+			 (unsigned long long)config->uid_base + 5,
 			 (unsigned long long)config->worker_uid_base);
 		break;
 	}

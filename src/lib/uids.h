@@ -4,8 +4,9 @@
  * uids: which uid and gid each process runs as (docs/design-notes.md).
  *  - Started as root with `user` empty: every kind of process has a uid of
  *    its own from uid_base (spawner and its pre-auth processes +0, auth
- *    +1, queue +2, keys +3), and account N's worker has worker.uid_base +
- *    N, so the kernel's ordinary permission checks keep accounts apart even
+ *    +1, queue +2, keys +3, resolver +4), and account N's worker has
+ *    worker.uid_base + N, so the kernel's ordinary permission checks keep
+ *    accounts apart even
  *    where Landlock is missing.  Each gid equals its uid; no supplementary
  *    groups.  No /etc/passwd entry is needed.
  *  - Started as root with `user` set: every child runs as that one user

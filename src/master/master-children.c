@@ -2,8 +2,8 @@
  * NAME
  *	master-children - master's children: start, wire, restart
  * DESCRIPTION
- *	Keeps the table of children (spawners, auth, keys, queue, workers),
- *	starts each as a fork + exec of this binary with its role, the link
+ *	Keeps the table of children (spawners, auth, keys, queue, resolver,
+ *	workers), starts each as a fork + exec of this binary with its role, the link
  *	and the configuration as its only descriptors, gives a (re)started
  *	child its peers (socketpairs), the listening sockets and its keys,
  *	reads the typed messages children send master, and on a child's exit
@@ -257,14 +257,15 @@ void child_wire(struct child *c)
 				child_drop_link(c, "its listening sockets");
 				return;
 			}
-		static const enum ipc_role peers[] = { IPC_ROLE_AUTH, IPC_ROLE_QUEUE, IPC_ROLE_KEYS };
+		static const enum ipc_role peers[] = { IPC_ROLE_AUTH, IPC_ROLE_QUEUE, IPC_ROLE_KEYS,
+						       IPC_ROLE_RESOLVER };
 		for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++) {
 			struct child *peer = child_live(peers[i], 0);
 			if (peer != NULL)
 				child_connect(c, peer);
 		}
 	} else if (c->role == IPC_ROLE_AUTH || c->role == IPC_ROLE_QUEUE ||
-		   c->role == IPC_ROLE_KEYS) {
+		   c->role == IPC_ROLE_KEYS || c->role == IPC_ROLE_RESOLVER) {
 		if ((c->role == IPC_ROLE_AUTH &&
 		     ipc_send(c->link, IPC_TICKET_KEY, 0, m->ticket_key, TICKET_KEY_SIZE, -1) < 0) ||
 		    ((c->role == IPC_ROLE_AUTH || c->role == IPC_ROLE_QUEUE) &&
@@ -359,7 +360,8 @@ static void child_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 		 * (one that is restarting is wired when it is back). */
 		uint64_t role = ipc_get_u64(&r);
 		if (c->role != IPC_ROLE_SPAWNER ||
-		    (role != IPC_ROLE_AUTH && role != IPC_ROLE_QUEUE && role != IPC_ROLE_KEYS))
+		    (role != IPC_ROLE_AUTH && role != IPC_ROLE_QUEUE && role != IPC_ROLE_KEYS &&
+		     role != IPC_ROLE_RESOLVER))
 			break;
 		struct child *peer = child_live((enum ipc_role)role, 0);
 		if (peer != NULL)

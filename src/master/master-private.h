@@ -149,5 +149,8 @@ void preauth_add(struct child *spawner, const struct ipc_msg *msg);
 /* master-reload.c */
 /* reload_on_sighup reopens the log, reads log.level and TLS again. */
 void reload_on_sighup(int signo, void *ctx);
+/* reload_queue_control (SIGUSR1, with worker_end_sessions) passes the
+ * command line's queue requests in DATA/control on to the queue. */
+void reload_queue_control(int signo, void *ctx);
 
 #endif

@@ -7,13 +7,17 @@
  *	keys process takes the key and spawners are sent the certificate
  *	(connections already served keep theirs); the old keys process ends
  *	after MASTER_RELOAD_GRACE_MS.  Every other key needs a restart.
+ *	On SIGUSR1 (the command line's), requests `ravelin queue retry|delete`
+ *	left in DATA/control are passed on to the queue (IPC_QUEUE_CONTROL).
  * SECURITY
  *	Reads only the configuration file and the certificate and key it
  *	names, as master; a pair that does not load keeps the old one.
  */
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <signal.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "lib/tls.h"
@@ -120,3 +124,66 @@ void reload_on_sighup(int signo, void *ctx)
 		m->live.log_level, m->live.tls_cert, tls ? " (loaded again)" : " (unchanged)");
 }
 
+
+/* Where `ravelin queue retry|delete` leave their requests (src/cli/cli.h
+ * says the same): DATA/control/queue-<op>-<queue id or "all">. */
+#define MASTER_QUEUE_CONTROL_DIR "control"
+static const struct {
+	const char *prefix;
+	enum ipc_queue_control op;
+} reload_queue_ops[] = {
+	{ "queue-retry-", IPC_QUEUE_CONTROL_RETRY },
+	{ "queue-delete-bounce-", IPC_QUEUE_CONTROL_DELETE_BOUNCE },
+	{ "queue-delete-", IPC_QUEUE_CONTROL_DELETE },
+};
+
+/* reload_queue_request passes one request (a file name in DATA/control)
+ * on to the queue; false if the name is not a queue request. */
+static bool reload_queue_request(const char *name)
+{
+	for (size_t i = 0; i < sizeof(reload_queue_ops) / sizeof(reload_queue_ops[0]); i++) {
+		size_t n = strlen(reload_queue_ops[i].prefix);
+		if (strncmp(name, reload_queue_ops[i].prefix, n) != 0)
+			continue;
+		struct str id = str_c(name + n);
+		struct child *queue = child_live(IPC_ROLE_QUEUE, 0);
+		struct buf out;
+		buf_init(&out, IPC_MAX_PAYLOAD);
+		ipc_put_u64(&out, reload_queue_ops[i].op);
+		ipc_put_str(&out, id);
+		if (id.len == 0 || id.len > IPC_QUEUE_MAX_ID)
+			log_error("queue request %s: not a queue id; ignored", name);
+		else if (queue == NULL ||
+			 ipc_send_buf(queue->link, IPC_QUEUE_CONTROL, 0, &out, -1) < 0)
+			log_error("queue request %s: the queue does not run now; not done", name);
+		else
+			log_info("queue request %s passed to the queue", name);
+		buf_free(&out);
+		return true;
+	}
+	return false;
+}
+
+/* reload_queue_control (SIGUSR1): every queue request in DATA/control is
+ * removed and passed on to the queue, which acts and logs. */
+void reload_queue_control(int signo, void *ctx)
+{
+	struct master *m = ctx;
+	char path[PATH_MAX];
+	struct dirent *e;
+	(void)signo;
+
+	snprintf(path, sizeof(path), "%s/%s", m->config->data, MASTER_QUEUE_CONTROL_DIR);
+	DIR *d = opendir(path);
+	if (d == NULL)
+		return;   /* worker_end_sessions says it, for the same signal */
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "queue-", 6) != 0)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) < 0)
+			log_error("unlink(%s/%s) failed: %m", path, e->d_name);
+		else if (!reload_queue_request(e->d_name))
+			log_error("queue request %s: unknown; ignored", e->d_name);
+	}
+	closedir(d);
+}

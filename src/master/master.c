@@ -34,7 +34,8 @@
  *	and the TLS certificate and key are read again (a new keys process
  *	replaces the old one, spawners are sent the new certificate;
  *	connections already served keep theirs).  SIGUSR1 is the command
- *	line's: end the sessions of the accounts it names in DATA/control.
+ *	line's: end the sessions of the accounts it names in DATA/control,
+ *	and pass the queue the requests of `ravelin queue retry|delete`.
  *	SIGUSR2 is logged and ignored.
  */
 #include "master.h"
@@ -299,6 +300,7 @@ int master_main(const struct config *start_config, const char *config_path)
 	ev_signal_add(m.ev, SIGINT, master_stop, &m);
 	ev_signal_add(m.ev, SIGHUP, reload_on_sighup, &m);
 	ev_signal_add(m.ev, SIGUSR1, worker_end_sessions, &m);
+	ev_signal_add(m.ev, SIGUSR1, reload_queue_control, &m);
 	ev_signal_add(m.ev, SIGUSR2, on_unused, &m);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -315,7 +317,8 @@ int master_main(const struct config *start_config, const char *config_path)
 	struct child *auth = child_start(IPC_ROLE_AUTH, 0);
 	struct child *queue = child_start(IPC_ROLE_QUEUE, 0);
 	struct child *keys = child_start(IPC_ROLE_KEYS, 0);
-	if (auth == NULL || queue == NULL || keys == NULL)
+	struct child *resolver = child_start(IPC_ROLE_RESOLVER, 0);
+	if (auth == NULL || queue == NULL || keys == NULL || resolver == NULL)
 		return 1;
 	/* Wired to the queue by child_wire(queue), to workers as they start. */
 	if (config->spam_rspamd[0] != '\0' && child_start(IPC_ROLE_SPAM, 0) == NULL)

@@ -17,6 +17,9 @@
  *	what does not fit.
  *	After a crash, every message in spool/q is delivered again; workers
  *	refuse a delivery key they have seen, so nothing is duplicated.
+ *	Acts on `ravelin queue retry|delete` as master passes them on
+ *	(queue-control.c); a bounce it queues (queue-bounce.c) is delivered
+ *	like any message, from <> to the sending account.
  * SECURITY
  *	Confined by Landlock to DATA/spool, with a seccomp allow-list, and
  *	runs as a uid of its own (uids.h) that owns the spool.  It never
@@ -47,9 +50,13 @@
 #include "lib/log.h"
 #include "lib/process.h"
 #include "queue-dkim.h"
+#include "queue-control.h"
+#include "queue-private.h"
 #include "queue-quota.h"
 #include "queue-quota-wait.h"
 #include "queue-rcpt.h"
+#include "queue-retry.h"
+#include "retry.h"
 #include "queue-spam.h"
 #include "spool.h"
 
@@ -66,8 +73,6 @@
 /* A worker let go (IPC_WORKER_RELEASE) keeps its place until it exits and
  * closes the link; one that has not after this long is cut off. */
 #define QUEUE_RELEASE_GRACE_MS 10000
-/* The longest wait between two delivery attempts. */
-#define QUEUE_MAX_RETRY_DELAY_S 3600
 /* Slack over smtp.max_message_size for the Received: line a front adds. */
 #define QUEUE_SIZE_SLACK (64 * 1024)
 /* A path as fronts send it (IPC_QUEUE_BEGIN, IPC_QUEUE_RCPT) and as it
@@ -81,8 +86,6 @@ _Static_assert(SPOOL_QID_SIZE - 1 <= IPC_QUEUE_MAX_ID, "a queue id fits IPC_QUEU
 _Static_assert(QUEUE_QUOTA_WAIT_ACCOUNTS >= QUEUE_MAX_WORKERS, "a wait holds every worker asked");
 /* "queue id/account id" (send_delivery) fits IPC_DELIVER. */
 _Static_assert(SPOOL_QID_SIZE + 32 <= IPC_DELIVER_MAX_KEY, "a delivery key fits IPC_DELIVER");
-
-enum rcpt_state { RCPT_PENDING, RCPT_INFLIGHT, RCPT_DONE, RCPT_WAITING };
 
 /* A pre-auth process's link: who it is (as its spawner said) and how many
  * transactions it began, which auth's recipient seals are bound to. */
@@ -112,25 +115,6 @@ struct txn {
 	char helo[IPC_SPAM_MAX_HELO + 1];
 	uint64_t bytes;
 	struct buf prepend;    /* header lines added on top once it ended */
-};
-
-struct qmsg {
-	struct qmsg *next;
-	char qid[SPOOL_QID_SIZE];
-	int fd;
-	uint64_t offset;
-	/* The message alone, what workers get (spool_message_body); made
-	 * when a delivery starts, closed when none is under way. */
-	int body_fd;
-	/* Why each recipient waits (NULL: it does not), noted in the spool
-	 * for `ravelin queue list`; made at the first deferral. */
-	char **why;
-	struct buf text;
-	struct spool_envelope env;
-	unsigned char *state;
-	size_t remaining;
-	unsigned attempts;
-	struct ev_timer *retry;
 };
 
 struct inflight {
@@ -726,6 +710,11 @@ static void load_message(const char *qid, void *ctx)
 
 static void msg_done(struct qmsg *m)
 {
+	queue_msg_remove(m, "delivered to all recipients, removed from the spool");
+}
+
+void queue_msg_remove(struct qmsg *m, const char *how)
+{
 	struct qmsg **pp = &q.msgs;
 	while (*pp != m)
 		pp = &(*pp)->next;
@@ -733,7 +722,7 @@ static void msg_done(struct qmsg *m)
 	if (q.msgs_tail == &m->next)
 		q.msgs_tail = pp;
 	spool_remove(q.spool, m->qid);
-	log_info("%s: delivered to all recipients, removed from the spool", m->qid);
+	log_info("%s: %s", m->qid, how);
 	if (m->retry != NULL)
 		ev_timer_del(&m->retry);
 	close(m->fd);
@@ -788,30 +777,6 @@ static void body_release(struct qmsg *m)
 	m->body_fd = -1;
 }
 
-static void retry_fired(struct ev_timer *t, void *ctx)
-{
-	struct qmsg *m = ctx;
-	(void)t;
-	m->retry = NULL;
-	for (size_t i = 0; i < m->env.rcpt_count; i++)
-		if (m->state[i] == RCPT_WAITING)
-			m->state[i] = RCPT_PENDING;
-	dispatch_all();
-}
-
-static void schedule_retry(struct qmsg *m)
-{
-	if (m->retry != NULL)
-		return;
-	uint64_t delay = q.config.queue_retry_delay;
-	for (unsigned i = 0; i < m->attempts && delay < QUEUE_MAX_RETRY_DELAY_S; i++)
-		delay *= 2;
-	if (delay > QUEUE_MAX_RETRY_DELAY_S)
-		delay = QUEUE_MAX_RETRY_DELAY_S;
-	m->attempts++;
-	m->retry = ev_timer_add(q.ev, delay * 1000, retry_fired, m);
-}
-
 static struct wlink *link_for(uint64_t account)
 {
 	for (struct wlink *w = q.links; w != NULL; w = w->next)
@@ -858,7 +823,7 @@ static void send_delivery(struct wlink *w, struct qmsg *m, size_t i)
 		log_error("%s: envelope sender longer than a path; not delivered for now", m->qid);
 		free(f);
 		m->state[i] = RCPT_WAITING;
-		schedule_retry(m);
+		queue_retry_schedule(m);
 		return;
 	}
 	if (m->body_fd < 0)
@@ -866,7 +831,7 @@ static void send_delivery(struct wlink *w, struct qmsg *m, size_t i)
 	if (m->body_fd < 0) {
 		free(f);
 		m->state[i] = RCPT_WAITING;
-		schedule_retry(m);
+		queue_retry_schedule(m);
 		return;
 	}
 	f->seq = ++q.next_seq;
@@ -885,7 +850,7 @@ static void send_delivery(struct wlink *w, struct qmsg *m, size_t i)
 		free(f);
 		buf_free(&out);
 		m->state[i] = RCPT_WAITING;
-		schedule_retry(m);
+		queue_retry_schedule(m);
 		return;
 	}
 	buf_free(&out);
@@ -903,7 +868,7 @@ static void worker_request_failed(struct qmsg *m, size_t i)
 	log_warn("%s: master takes no worker request now; delivery to account %llu deferred",
 		 m->qid, (unsigned long long)m->env.rcpts[i].account);
 	m->state[i] = RCPT_WAITING;
-	schedule_retry(m);
+	queue_retry_schedule(m);
 }
 
 /* Places taken: links open (a released one until its worker exits) or
@@ -1015,6 +980,42 @@ static void dispatch_all(void)
 	ev_timer_add(q.ev, 0, dispatch_now, NULL);
 }
 
+void queue_dispatch(void)
+{
+	dispatch_all();
+}
+
+void queue_wake_workers(void)
+{
+	for (struct wlink *w = q.links; w != NULL; w = w->next)
+		w->not_before = 0;
+}
+
+struct qmsg *queue_msgs(void)
+{
+	return q.msgs;
+}
+
+struct ev *queue_ev(void)
+{
+	return q.ev;
+}
+
+struct spool *queue_spool(void)
+{
+	return q.spool;
+}
+
+const struct config *queue_config(void)
+{
+	return &q.config;
+}
+
+void queue_take(const char *qid)
+{
+	load_message(qid, NULL);
+}
+
 static void worker_result(struct wlink *w, const struct ipc_msg *msg)
 {
 	struct ipc_reader r;
@@ -1057,7 +1058,7 @@ static void worker_result(struct wlink *w, const struct ipc_msg *msg)
 			 rc->address.ptr, (int)text.len, text.ptr);
 		m->state[rc - m->env.rcpts] = RCPT_WAITING;
 		note_why(m, (size_t)(rc - m->env.rcpts), text);
-		schedule_retry(m);
+		queue_retry_schedule(m);
 	}
 	if (done && --m->remaining == 0)
 		msg_done(m);
@@ -1232,6 +1233,9 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 			worker_deferred(account, wait_ms, why);
 		return;
 	}
+	case IPC_QUEUE_CONTROL:
+		queue_control(msg);
+		return;
 	case IPC_RCPT_KEY:
 		memcpy(q.rcpt_key, msg->payload, TICKET_KEY_SIZE);
 		q.have_rcpt_key = true;
@@ -1264,6 +1268,7 @@ int queue_main(void)
 	if (queue_dkim_load(q.config.data, &q.dkim) < 0)
 		return 1;
 	log_info("dkim: keys for %zu domain(s)", queue_dkim_domains(q.dkim));
+	retry_configure(&q.config);
 	snprintf(dir, sizeof(dir), "%s/spool", q.config.data);
 	struct jail jail = { .name = "queue", .paths = { { dir, true } }, .path_count = 1,
 			     .role = JAIL_ROLE_QUEUE };

@@ -14,11 +14,13 @@
 
 #include "lib/io.h"
 #include "lib/log.h"
+#include "spool-state.h"
 
 struct spool {
 	int tmp_fd;   /* DATA/spool/tmp */
 	int q_fd;     /* DATA/spool/q */
 	int why_fd;   /* DATA/spool/why, or -1 (not made yet) */
+	int state_fd; /* DATA/spool/state, or -1 (not made yet) */
 	uint32_t counter;
 };
 
@@ -32,6 +34,23 @@ static int open_dir(const char *path)
 	if (fd < 0)
 		log_error("open(%s) failed: %m", path);
 	return fd;
+}
+
+/* drop_leftovers removes every file in dir_fd, or with keep_fd >= 0 each
+ * one whose name keep_fd does not hold. */
+static void drop_leftovers(int dir_fd, int keep_fd)
+{
+	int dfd = dup(dir_fd);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *e;
+	while (d != NULL && (e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' &&
+		    (keep_fd < 0 || faccessat(keep_fd, e->d_name, F_OK, AT_SYMLINK_NOFOLLOW) < 0))
+			unlinkat(dir_fd, e->d_name, 0);
+	if (d != NULL)
+		closedir(d);
+	else if (dfd >= 0)
+		close(dfd);
 }
 
 int spool_open(const char *data_dir, bool cleanup, struct spool **spool_r)
@@ -56,19 +75,20 @@ int spool_open(const char *data_dir, bool cleanup, struct spool **spool_r)
 	 * leave a folder the queue cannot write. */
 	snprintf(path, sizeof(path), "%s/spool/why", data_dir);
 	s->why_fd = cleanup ? open_dir(path) : open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->tmp_fd < 0 || s->q_fd < 0 || (cleanup && s->why_fd < 0)) {
+	snprintf(path, sizeof(path), "%s/spool/state", data_dir);
+	s->state_fd = cleanup ? open_dir(path) : open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->tmp_fd < 0 || s->q_fd < 0 || (cleanup && (s->why_fd < 0 || s->state_fd < 0))) {
 		spool_close(&s);
 		return -1;
 	}
-	/* A message still in tmp/ was never acknowledged: drop it. */
-	int dfd = cleanup ? dup(s->tmp_fd) : -1;
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	struct dirent *e;
-	while (d != NULL && (e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			unlinkat(s->tmp_fd, e->d_name, 0);
-	if (d != NULL)
-		closedir(d);
+	/* A message still in tmp/ was never acknowledged: drop it.  An
+	 * outcome log whose message is gone (a crash between the two
+	 * unlinks of spool_remove, or a compaction cut short) is dropped
+	 * too. */
+	if (cleanup) {
+		drop_leftovers(s->tmp_fd, -1);
+		drop_leftovers(s->state_fd, s->q_fd);
+	}
 	*spool_r = s;
 	return 0;
 }
@@ -84,6 +104,8 @@ void spool_close(struct spool **sp)
 		close(s->q_fd);
 	if (s->why_fd >= 0)
 		close(s->why_fd);
+	if (s->state_fd >= 0)
+		close(s->state_fd);
 	free(s);
 	*sp = NULL;
 }
@@ -110,6 +132,9 @@ int spool_envelope_format(struct buf *out, const struct spool_envelope *env)
 		       (unsigned long long)env->prepend_len, env->junk ? 1u : 0u,
 		       (int)env->mail_from.len, env->mail_from.ptr,
 		       (unsigned long long)env->flags, (long long)env->arrived) < 0)
+		return -1;
+	if (env->sender_account != 0 &&
+	    buf_printf(out, "account %llu\n", (unsigned long long)env->sender_account) < 0)
 		return -1;
 	for (size_t i = 0; i < env->rcpt_count; i++)
 		if (buf_printf(out, "rcpt %llu %.*s\n", (unsigned long long)env->rcpts[i].account,
@@ -153,6 +178,12 @@ void spool_remove(struct spool *s, const char *qid)
 	if (unlinkat(s->q_fd, qid, 0) < 0)
 		log_error("unlink(spool %s) failed: %m", qid);
 	spool_note_write(s, qid, STR_NULL);
+	spool_state_remove(s, qid);
+}
+
+int spool_state_dir(const struct spool *s)
+{
+	return s->state_fd;
 }
 
 int spool_note_write(struct spool *s, const char *qid, struct str text)
@@ -178,6 +209,10 @@ int spool_notes_own(struct spool *s, unsigned uid, unsigned gid)
 {
 	if (s->why_fd >= 0 && fchown(s->why_fd, (uid_t)uid, (gid_t)gid) < 0) {
 		log_error("chown(spool/why) failed: %m");
+		return -1;
+	}
+	if (s->state_fd >= 0 && fchown(s->state_fd, (uid_t)uid, (gid_t)gid) < 0) {
+		log_error("chown(spool/state) failed: %m");
 		return -1;
 	}
 	return 0;
@@ -247,6 +282,10 @@ static int parse_envelope(struct str text, struct spool_envelope *env, size_t *c
 			if (str_to_u64(str_sub(line, 8, SIZE_MAX), INT64_MAX, &v) < 0)
 				return -1;
 			env->arrived = (int64_t)v;
+		} else if (str_case_prefix(line, STR("account "))) {
+			if (str_to_u64(str_sub(line, 8, SIZE_MAX), INT64_MAX, &v) < 0)
+				return -1;
+			env->sender_account = v;
 		} else if (str_case_prefix(line, STR("rcpt "))) {
 			struct str r = str_sub(line, 5, SIZE_MAX);
 			long sp = str_chr(r, ' ');

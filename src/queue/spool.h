@@ -7,8 +7,10 @@
  *   DATA/spool/q/<qid>     once accepted (fsynced, renamed, dir fsynced)
  * The file is an envelope in text followed by the message:
  *   RAVELIN-SPOOL 1\n  post <10 digits> <junk>\n  from <addr>\n  flags <n>\n
- *   arrived <unix>\n  rcpt <account> <addr>\n ...  \n  <message bytes>
- *   [<header lines to put on top of the message>]
+ *   arrived <unix>\n  [account <id>\n]  rcpt <account> <addr>\n ...  \n
+ *   <message bytes>  [<header lines to put on top of the message>]
+ * "account" names the account that sent the message (submission), to
+ * which bounces and delay notices go; a recipient of account 0 is remote.
  * The "post" line is written first with zeros and rewritten in place once
  * the message has ended (spool_post_write): the header lines the queue
  * adds then (Authentication-Results, a spam filter's) are appended after
@@ -41,6 +43,7 @@ struct spool_envelope {
 	struct str mail_from;
 	uint64_t flags;
 	int64_t arrived;
+	uint64_t sender_account;   /* the account that sent it; 0: none */
 	struct spool_rcpt *rcpts;
 	size_t rcpt_count;
 	/* From the post line: octets of header lines at the end of the
@@ -76,7 +79,8 @@ int spool_commit_file(struct spool *spool, const char *qid, int fd);
 int spool_commit_dir(struct spool *spool);
 /* spool_abort throws a message in tmp/ away. */
 void spool_abort(struct spool *spool, const char *qid, int fd);
-/* spool_remove deletes a delivered message from q/. */
+/* spool_remove deletes a delivered message from q/, with its note and its
+ * outcome log (spool-state.h). */
 void spool_remove(struct spool *spool, const char *qid);
 /* spool_open_message opens q/<qid> read-only and parses its envelope into
  * env (strings point into *text, which the caller frees); *offset_r is
@@ -103,7 +107,10 @@ int spool_post_write(int fd, struct str prepend, bool junk);
 /* spool_note_write replaces qid's note with text (empty: removes it).  Not
  * fsynced: a note lost in a crash is only an explanation missing. */
 int spool_note_write(struct spool *spool, const char *qid, struct str text);
-/* spool_notes_own gives the notes' folder to the queue's ids (it is made
+/* spool_state_dir gives DATA/spool/state (spool-state.h), -1 if it was not
+ * made yet (only the queue makes it). */
+int spool_state_dir(const struct spool *s);
+/* spool_notes_own gives the notes' and state logs' folders to the queue's ids (it is made
  * before the queue drops root); 0 or -1 (logged). */
 int spool_notes_own(struct spool *spool, unsigned uid, unsigned gid);
 /* spool_note_read appends qid's note to out; -1 if it has none. */

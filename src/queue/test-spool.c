@@ -54,7 +54,8 @@ static void test_roundtrip(void **state)
 
 	struct spool_rcpt rcpts[2] = { { 7, STR("a@example.org") }, { 9, STR("b@example.org") } };
 	env = (struct spool_envelope){ .mail_from = STR("sender@x.org"), .flags = 3,
-				       .arrived = 1700000000, .rcpts = rcpts, .rcpt_count = 2 };
+				       .arrived = 1700000000, .sender_account = 42,
+				       .rcpts = rcpts, .rcpt_count = 2 };
 	size_t env_len = spool_with_message(dir, &s, qid, &env, "Subject: x\r\n\r\nbody\r\n");
 
 	int count = 0;
@@ -67,6 +68,7 @@ static void test_roundtrip(void **state)
 	assert_true(str_eq(back.rcpts[0].address, STR("a@example.org")));
 	assert_true(str_eq(back.mail_from, STR("sender@x.org")));
 	assert_int_equal(back.arrived, 1700000000);
+	assert_int_equal(back.sender_account, 42);
 	assert_int_equal(offset, env_len);
 	char first[8] = "";
 	assert_int_equal(pread(fd, first, 7, (off_t)offset), 7);

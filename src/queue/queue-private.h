@@ -1,0 +1,49 @@
+#ifndef RAVELIN_QUEUE_PRIVATE_H
+#define RAVELIN_QUEUE_PRIVATE_H
+/* queue-private: what the queue's modules share inside the queue process
+ * (queue.c owns it all; queue-control.c acts on it). */
+#include <stddef.h>
+
+#include "lib/buf.h"
+#include "lib/config.h"
+#include "lib/ev.h"
+#include "spool.h"
+
+enum rcpt_state { RCPT_PENDING, RCPT_INFLIGHT, RCPT_DONE, RCPT_WAITING };
+
+/* A message in the spool, being delivered. */
+struct qmsg {
+	struct qmsg *next;
+	char qid[SPOOL_QID_SIZE];
+	int fd;
+	uint64_t offset;
+	/* The message alone, what workers get (spool_message_body); made
+	 * when a delivery starts, closed when none is under way. */
+	int body_fd;
+	/* Why each recipient waits (NULL: it does not), noted in the spool
+	 * for `ravelin queue list`; made at the first deferral. */
+	char **why;
+	struct buf text;
+	struct spool_envelope env;
+	unsigned char *state;      /* enum rcpt_state per recipient */
+	size_t remaining;
+	unsigned attempts;
+	struct ev_timer *retry;
+};
+
+/* queue_msgs: the messages in the queue, oldest first (by next). */
+struct qmsg *queue_msgs(void);
+struct ev *queue_ev(void);
+struct spool *queue_spool(void);
+const struct config *queue_config(void);
+/* queue_dispatch starts what can be delivered, once this loop turn. */
+void queue_dispatch(void);
+/* queue_msg_remove takes m out of the queue and the spool (with its note
+ * and outcome log) and frees it; how is logged.  No delivery of it may be
+ * under way (RCPT_INFLIGHT). */
+void queue_msg_remove(struct qmsg *m, const char *how);
+/* queue_wake_workers ends every account's back-off: their workers are
+ * asked for again at the next dispatch. */
+void queue_wake_workers(void);
+
+#endif
