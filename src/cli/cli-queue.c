@@ -35,8 +35,12 @@ static void show(const char *qid, void *ctx)
 	       (unsigned long long)((uint64_t)st.st_size - offset), (int)env.mail_from.len,
 	       env.mail_from.ptr);
 	for (size_t i = 0; i < env.rcpt_count; i++)
-		printf("    to <%.*s> (account %llu)\n", (int)env.rcpts[i].address.len,
-		       env.rcpts[i].address.ptr, (unsigned long long)env.rcpts[i].account);
+		if (env.rcpts[i].account == 0)
+			printf("    to <%.*s> (remote)\n", (int)env.rcpts[i].address.len,
+			       env.rcpts[i].address.ptr);
+		else
+			printf("    to <%.*s> (account %llu)\n", (int)env.rcpts[i].address.len,
+			       env.rcpts[i].address.ptr, (unsigned long long)env.rcpts[i].account);
 	/* Why it waits, as the queue noted it (one line per recipient). */
 	struct buf note;
 	buf_init(&note, SPOOL_MAX_NOTE);

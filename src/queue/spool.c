@@ -109,6 +109,9 @@ int spool_envelope_format(struct buf *out, const struct spool_envelope *env)
 		       (int)env->mail_from.len, env->mail_from.ptr,
 		       (unsigned long long)env->flags, (long long)env->arrived) < 0)
 		return -1;
+	if (env->sender_account != 0 &&
+	    buf_printf(out, "account %llu\n", (unsigned long long)env->sender_account) < 0)
+		return -1;
 	for (size_t i = 0; i < env->rcpt_count; i++)
 		if (buf_printf(out, "rcpt %llu %.*s\n", (unsigned long long)env->rcpts[i].account,
 			       (int)env->rcpts[i].address.len, env->rcpts[i].address.ptr) < 0)
@@ -237,6 +240,10 @@ static int parse_envelope(struct str text, struct spool_envelope *env, size_t *c
 			if (str_to_u64(str_sub(line, 8, SIZE_MAX), INT64_MAX, &v) < 0)
 				return -1;
 			env->arrived = (int64_t)v;
+		} else if (str_case_prefix(line, STR("account "))) {
+			if (str_to_u64(str_sub(line, 8, SIZE_MAX), INT64_MAX, &v) < 0)
+				return -1;
+			env->sender_account = v;
 		} else if (str_case_prefix(line, STR("rcpt "))) {
 			struct str r = str_sub(line, 5, SIZE_MAX);
 			long sp = str_chr(r, ' ');

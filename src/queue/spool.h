@@ -7,7 +7,9 @@
  *   DATA/spool/q/<qid>     once accepted (fsynced, renamed, dir fsynced)
  * The file is an envelope in text followed by the message:
  *   RAVELIN-SPOOL 1\n  from <addr>\n  flags <n>\n  arrived <unix>\n
- *   rcpt <account> <addr>\n ...  \n  <message bytes>
+ *   [account <id>\n]  rcpt <account> <addr>\n ...  \n  <message bytes>
+ * "account" names the account that sent it (submission), "rcpt 0" is a
+ * remote recipient.
  * Delivery progress is not written here: every delivery carries the key
  * "<qid>/<account>" and the account's store refuses a key twice, so a
  * queue restarted after a crash simply delivers everything again.
@@ -34,6 +36,7 @@ struct spool_envelope {
 	struct str mail_from;
 	uint64_t flags;
 	int64_t arrived;
+	uint64_t sender_account;  /* the account that submitted it; 0: none */
 	struct spool_rcpt *rcpts;
 	size_t rcpt_count;
 };
