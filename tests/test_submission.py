@@ -178,6 +178,28 @@ def test_remote_recipient_waits_for_remote_delivery(server):
     with starttls_client(server) as c:
         c.send_message(message("local after remote"))
     server.wait_inbox("bob@example.org", 1)
+    # A restart reads it back and leaves it waiting: no crash, no loop,
+    # no worker asked for account 0.
+    server.stop()
+    server.start()
+    time.sleep(1)
+    out = server.cli("queue", "list").stdout
+    assert "to <carol@elsewhere.test> (remote)" in out, out
+    assert "worker 0" not in server.log() and "account 0" not in server.log()
+
+
+def test_same_size_and_recipient_limits_as_smtp_in(make):
+    server = make("smtp.max_recipients = 2\nsmtp.max_message_size = 2048")
+    with starttls_client(server) as c:
+        c.ehlo("laptop.test")
+        assert b"SIZE 2048" in c.ehlo_resp
+        code, _ = c.docmd("MAIL", "FROM:<alice@example.org> SIZE=2049")
+        assert code == 552
+        c.docmd("MAIL", "FROM:<alice@example.org>")
+        assert c.docmd("RCPT", "TO:<bob@example.org>")[0] == 250
+        assert c.docmd("RCPT", "TO:<carol@elsewhere.test>")[0] == 250
+        code, text = c.docmd("RCPT", "TO:<dave@elsewhere.test>")
+        assert code == 452 and b"too many recipients" in text
 
 
 def test_port_25_is_no_open_relay(server):
