@@ -11,9 +11,15 @@
  *    handed to data_chunk when full, so no line length matters.
  *  - BDAT: exactly the announced number of octets, passed on unchanged.
  * While a callback's answer is outstanding (recipient look-up, message
- * result, TLS handshake, the end of an aborted message) no input is
+ * result, TLS handshake, the end of an aborted message, a submission
+ * login) no input is
  * consumed; the *_result calls give the reply but never consume input
  * themselves: the caller calls smtp_session_input again after them.
+ *
+ * Submission mode (settings.submission) adds AUTH (a SASL exchange reads
+ * its response lines in COMMAND state, auth_step saying which comes next)
+ * and holds each message's header section (smtp-submit.c collects and
+ * checks it) until it is whole.
  *
  * Memory: the session itself is one allocation; each transaction (MAIL to
  * its end) has its own pool, freed by RSET, EHLO/HELO, STARTTLS, the end
@@ -34,8 +40,8 @@
 
 #include "lib/log.h"
 #include "lib/pool.h"
-#include "smtp-parser.h"
 #include "lib/sasl-plain.h"
+#include "smtp-parser.h"
 #include "smtp-submit.h"
 
 /* Message bytes are handed to data_chunk in pieces of this size: large

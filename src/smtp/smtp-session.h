@@ -23,7 +23,7 @@
  *    message size, errors per session; going over gives a protocol error.
  *
  * Answers and input (PIPELINING): smtp_session_input stops consuming as soon
- * as a callback's answer is owed (rcpt_lookup, data_end, starttls).  The
+ * as a callback's answer is owed (rcpt_lookup, data_end, starttls, auth).  The
  * *_result / tls_started calls output the reply but never consume input by
  * themselves; the caller calls smtp_session_input again afterwards to go on
  * with the commands still in its buffer.  An answer may also be given from
