@@ -2,7 +2,8 @@
  * fuzz-smtp: libFuzzer target for the SMTP dialogue (src/smtp).
  *
  * The first bytes of the input choose the settings (TLS offered/active,
- * small message size and recipient limits), whether callbacks answer from
+ * small message size and recipient limits, submission mode with AUTH and
+ * the sender and header checks), whether callbacks answer from
  * inside themselves or after the input call returned (as the front does),
  * and the sizes in which the rest is fed.  Look-up and spool answers are
  * taken from a cursor running over the input, so the fuzzer controls them
@@ -31,7 +32,7 @@ struct fuzz {
 	size_t size;
 	size_t pick;         /* cursor for derived answers */
 	bool answer_inside;
-	bool pending_rcpt, pending_data, pending_tls;
+	bool pending_rcpt, pending_data, pending_tls, pending_auth;
 	bool closed;
 	bool in_message;
 };
@@ -63,6 +64,31 @@ static void answer_tls(struct fuzz *f)
 {
 	f->pending_tls = false;
 	smtp_session_tls_started(f->s);
+}
+
+static void answer_auth(struct fuzz *f)
+{
+	f->pending_auth = false;
+	smtp_session_auth_result(f->s, (enum smtp_auth_status)(next_byte(f) % 3));
+}
+
+static void cb_auth(void *ctx, struct str user, struct str password)
+{
+	struct fuzz *f = ctx;
+	if (f->pending_auth || (user.len > 0 && user.ptr == NULL) ||
+	    (password.len > 0 && password.ptr == NULL))
+		abort();
+	f->pending_auth = true;
+	if (f->answer_inside)
+		answer_auth(f);
+}
+
+static bool cb_sender_allowed(void *ctx, struct str address)
+{
+	struct fuzz *f = ctx;
+	if (address.len > 0 && address.ptr == NULL)
+		abort();
+	return next_byte(f) % 4 != 0;
 }
 
 static void cb_output(void *ctx, const char *data, size_t len)
@@ -157,6 +183,8 @@ static const struct smtp_callbacks callbacks = {
 	.data_end = cb_data_end,
 	.starttls = cb_starttls,
 	.close = cb_close,
+	.auth = cb_auth,
+	.sender_allowed = cb_sender_allowed,
 };
 
 /* pump runs the session and answers what it waits for, until it settles. */
@@ -170,6 +198,8 @@ static void pump(struct fuzz *f, struct buf *in)
 			answer_data(f);
 		else if (f->pending_tls)
 			answer_tls(f);
+		else if (f->pending_auth)
+			answer_auth(f);
 		else
 			break;
 	}
@@ -192,6 +222,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.max_recipients = 1 + data[3] % 8,
 		.tls_offered = flags & 1,
 		.tls_active = flags & 2,
+		.submission = flags & 0x40,
+		.received_ip = flags & 0x80,
 	};
 	memset(&f, 0, sizeof(f));
 	f.data = data;

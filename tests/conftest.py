@@ -59,6 +59,8 @@ class Server:
         self.pop3s_port = free_port()
         self.imap_port = free_port()
         self.imaps_port = free_port()
+        self.submission_port = free_port()
+        self.submissions_port = free_port()
         self.config_path = os.path.join(tmp, "ravelin.conf")
         self.extra_config = extra_config
         self.proc = None
@@ -73,6 +75,8 @@ class Server:
                     f"listen.pop3s = 127.0.0.1:{self.pop3s_port}\n"
                     f"listen.imap = 127.0.0.1:{self.imap_port}\n"
                     f"listen.imaps = 127.0.0.1:{self.imaps_port}\n"
+                    f"listen.submission = 127.0.0.1:{self.submission_port}\n"
+                    f"listen.submissions = 127.0.0.1:{self.submissions_port}\n"
                     f"front.processes = 2\nlog.level = info\n"
                     f"queue.retry_delay = 1\nworker.idle_timeout = 5\n"
                     f"{self.extra_config}\n")
@@ -103,7 +107,8 @@ class Server:
                 if self.proc.poll() is None or attempt == 2:
                     raise
                 self.proc = None
-                for name in ("smtp", "pop3", "pop3s", "imap", "imaps"):
+                for name in ("smtp", "pop3", "pop3s", "imap", "imaps", "submission",
+                             "submissions"):
                     setattr(self, name + "_port", free_port())
                 self.write_config()
         return self

@@ -379,7 +379,8 @@ def test_passwd_and_del_end_the_accounts_sessions(server):
 
 def test_readme_production_example_serves_what_it_describes():
     """The README's production file, on loopback ports and a test folder,
-    starts a listener for SMTP, IMAP and POP3 (the services it describes)."""
+    starts a listener for SMTP, submission, IMAP and POP3 (the services it
+    describes)."""
     import socket
     import ssl
     from conftest import free_port
@@ -404,7 +405,7 @@ def test_readme_production_example_serves_what_it_describes():
         elif k == "tls.key":
             v = key
         out.append(f"{k} = {v}")
-    assert {"smtp", "imaps", "pop3s"} <= set(ports), ports
+    assert {"smtp", "submissions", "imaps", "pop3s"} <= set(ports), ports
     conf = os.path.join(tmp, "ravelin.conf")
     with open(conf, "w") as f:
         f.write("\n".join(out) + "\nfront.processes = 1\n")
@@ -413,7 +414,7 @@ def test_readme_production_example_serves_what_it_describes():
     try:
         wait_port(ports["smtp"], proc=p)
         ctx = ssl._create_unverified_context()
-        greetings = {"imaps": b"* OK", "pop3s": b"+OK"}
+        greetings = {"imaps": b"* OK", "pop3s": b"+OK", "submissions": b"220 "}
         for service, greeting in greetings.items():
             with socket.create_connection(("127.0.0.1", ports[service]), timeout=10) as raw:
                 with ctx.wrap_socket(raw) as tls:

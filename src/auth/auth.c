@@ -13,6 +13,11 @@
  *	accepted the client from (IPC_PREAUTH_CLIENT), never what the
  *	pre-auth process says.  An accepted login gets a ticket sealed with
  *	the key master gave (IPC_TICKET_KEY).  It owns DATA/directory/.
+ *	A login over submission (IPC_SUBMIT_LOGIN) gets no ticket: auth
+ *	remembers the account for that pre-auth process, lists the
+ *	addresses it may send as, sealed (IPC_SUBMIT_SENDERS), and from then
+ *	on answers a remote recipient from that process with a seal and no
+ *	accounts, which is what lets the queue take it (auth-submit.c).
  * SECURITY
  *	Confined by Landlock to DATA/directory (read-write) and nothing else;
  *	a seccomp allow-list, no_new_privs, not dumpable; runs as a uid of
@@ -37,6 +42,7 @@
 #include <sodium.h>
 
 #include "auth-queue.h"
+#include "auth-submit.h"
 #include "directory.h"
 #include "lib/buf.h"
 #include "lib/ev.h"
@@ -66,6 +72,8 @@ struct front_link {
 	/* The client's address, as the spawner that accepted it said. */
 	bool ip_known;
 	char ip[IPC_LOGIN_MAX_IP + 1];
+	/* The account its client logged in as over submission (0: none). */
+	uint64_t account;
 };
 
 /* One login from its arrival (main thread: parsed, hash looked up, queued)
@@ -78,6 +86,7 @@ struct login_job {
 	uint64_t account;
 	bool known;
 	bool ok;
+	bool submission;        /* IPC_SUBMIT_LOGIN: no ticket, senders */
 	char hash[DIRECTORY_HASH_SIZE];
 	char *password;         /* sodium_malloc'd, wiped after the check */
 	size_t password_len;
@@ -133,18 +142,15 @@ static void rcpt_lookup(struct auth *a, struct front_link *link, const struct ip
 			  a->have_rcpt_key ? error : "no recipient key from master yet");
 	if (found == DIRECTORY_RESOLVE_LOOP)
 		log_error("recipient refused: %s", error);
-	uint64_t status = found == DIRECTORY_RESOLVE_FOUND       ? IPC_RCPT_OK
-			  : found == DIRECTORY_RESOLVE_UNKNOWN   ? IPC_RCPT_UNKNOWN
-			  : found == DIRECTORY_RESOLVE_NOT_LOCAL ? IPC_RCPT_NOT_LOCAL
-			  : found == DIRECTORY_RESOLVE_LOOP      ? IPC_RCPT_LOOP
-								 : IPC_RCPT_TEMPFAIL;
+	bool sealed;
+	uint64_t status = auth_submit_rcpt_status(found, count, link->account, &sealed);
 	size_t n = found == DIRECTORY_RESOLVE_FOUND ? count : 0;
 	if (n > IPC_RCPT_MAX_ACCOUNTS)
 		n = IPC_RCPT_MAX_ACCOUNTS;
 	struct ticket_rcpt seal = { .serial = link->serial, .txn = txn,
 				    .expires = (uint64_t)time(NULL) + a->config.smtp_session_timeout,
 				    .address = address, .accounts = ids, .account_count = n };
-	if (n > 0)
+	if (sealed)
 		ticket_rcpt_seal(a->rcpt_key, &seal, mac);
 	buf_init(&out, 3 * IPC_U64_SIZE + IPC_U64_SIZE * IPC_RCPT_MAX_ACCOUNTS +
 			       IPC_STR_SIZE(TICKET_RCPT_MAC_SIZE));
@@ -153,7 +159,7 @@ static void rcpt_lookup(struct auth *a, struct front_link *link, const struct ip
 	for (size_t i = 0; i < n; i++)
 		ipc_put_u64(&out, ids[i]);
 	ipc_put_u64(&out, seal.expires);
-	ipc_put_str(&out, str_from((const char *)mac, n > 0 ? sizeof(mac) : 0));
+	ipc_put_str(&out, str_from((const char *)mac, sealed ? sizeof(mac) : 0));
 	if (ipc_send_buf(link->ipc, IPC_RCPT_RESULT, msg->id, &out, -1) < 0)
 		log_error("%s does not read its answers: recipient look-up dropped",
 			  ipc_peer_name(link->ipc));
@@ -179,11 +185,40 @@ static void login_answer(struct ipc *ipc, uint64_t id, enum ipc_login_status sta
 	buf_init(&out, 2 * IPC_U64_SIZE + IPC_STR_SIZE(TICKET_SIZE));
 	ipc_put_u64(&out, status);
 	ipc_put_u64(&out, delay);
-	ipc_put_str(&out, str_from((const char *)sealed, status == IPC_LOGIN_OK ? TICKET_SIZE : 0));
+	ipc_put_str(&out, str_from((const char *)sealed,
+				   status == IPC_LOGIN_OK && sealed != NULL ? TICKET_SIZE : 0));
 	if (ipc_send_buf(ipc, IPC_LOGIN_RESULT, id, &out, -1) < 0)
 		log_error("%s does not read its answers: login answer dropped", ipc_peer_name(ipc));
 	sodium_memzero(out.data, out.len);
 	buf_free(&out);
+}
+
+/* submission_login answers a good submission login: the senders, then
+ * the verdict (no ticket: the login stays in the pre-auth process), and
+ * remembers the account for that process's recipients. */
+static void submission_login(struct auth *a, struct login_job *job)
+{
+	const char *error;
+	struct buf out;
+
+	if (job->link->closed)
+		return;
+	buf_init(&out, IPC_MAX_PAYLOAD);
+	uint64_t expires = (uint64_t)time(NULL) + a->config.smtp_session_timeout;
+	if (!a->have_rcpt_key ||
+	    auth_submit_senders(a->dir, a->rcpt_key, job->link->serial, job->account, expires,
+				&out, &error) < 0 ||
+	    ipc_send_buf(job->link->ipc, IPC_SUBMIT_SENDERS, job->id, &out, -1) < 0) {
+		log_error("submission login of %s: its senders could not be given", job->user);
+		login_answer(job->link->ipc, job->id, IPC_LOGIN_TEMPFAIL, 0, NULL);
+		buf_free(&out);
+		return;
+	}
+	buf_free(&out);
+	job->link->account = job->account;
+	log_info("submission login: %s from %s (account %llu)", job->user, job->ip,
+		 (unsigned long long)job->account);
+	login_answer(job->link->ipc, job->id, IPC_LOGIN_OK, 0, NULL);
 }
 
 /* login_finish answers a checked login (main thread). */
@@ -195,6 +230,10 @@ static void login_finish(struct auth *a, struct login_job *job)
 	bool ok = job->known && job->ok;
 
 	uint64_t delay = auth_queue_done(a->queue, job, ok, time(NULL), &failures);
+	if (ok && job->submission) {
+		submission_login(a, job);
+		return;
+	}
 	if (ok) {
 		struct ticket t = { .account = job->account,
 				    .expires = (uint64_t)time(NULL) + TICKET_LIFETIME_SECONDS };
@@ -288,7 +327,8 @@ static void checked(struct ev_io *io, unsigned events, void *ctx)
 /* login takes an IPC_LOGIN: looks the hash up now, queues the check.  The
  * payload is wiped by ipc once this returns; the password is copied into
  * locked memory that is wiped after the check. */
-static void login(struct auth *a, struct front_link *link, const struct ipc_msg *msg)
+static void login(struct auth *a, struct front_link *link, const struct ipc_msg *msg,
+		  bool submission)
 {
 	struct ipc_reader r;
 	const char *error;
@@ -319,6 +359,7 @@ static void login(struct auth *a, struct front_link *link, const struct ipc_msg 
 		return;
 	}
 	job->link = link;
+	job->submission = submission;
 	link->refs++;
 	job->id = msg->id;
 	snprintf(job->user, sizeof(job->user), "%.*s", (int)user.len, user.ptr);
@@ -369,8 +410,8 @@ static void front_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 		rcpt_lookup(a, link, msg);
 		return;
 	}
-	if (msg->kind == IPC_LOGIN) {
-		login(a, link, msg);
+	if (msg->kind == IPC_LOGIN || msg->kind == IPC_SUBMIT_LOGIN) {
+		login(a, link, msg, msg->kind == IPC_SUBMIT_LOGIN);
 		return;
 	}
 	ipc_reject(&ipc, msg);

@@ -51,6 +51,7 @@ enum dir_stmt {
 	DIR_ALIAS_LIST,
 	DIR_POSTMASTER_DOMAIN,
 	DIR_POSTMASTER_ANY,
+	DIR_SENDER_CANDIDATES,
 	DIR_STMT_COUNT
 };
 
@@ -82,6 +83,12 @@ static const char *const dir_sql[DIR_STMT_COUNT] = {
 			   "GROUP BY alias ORDER BY alias",
 	[DIR_POSTMASTER_DOMAIN] = "SELECT min(id) FROM accounts WHERE domain = ?1",
 	[DIR_POSTMASTER_ANY] = "SELECT min(id) FROM accounts WHERE ?1 IS NOT NULL",
+	/* The account's address and every alias that leads to it, through
+	 * other aliases too (depth as resolve_exact follows). */
+	[DIR_SENDER_CANDIDATES] =
+		"WITH RECURSIVE r(a, d) AS (SELECT address, 0 FROM accounts WHERE id = ?1 "
+		"UNION SELECT aliases.alias, r.d + 1 FROM aliases JOIN r ON aliases.target = r.a "
+		"WHERE r.d < 8) SELECT DISTINCT a FROM r ORDER BY d, a LIMIT ?2",
 };
 
 /* An alias's targets, read while each is followed: one kept statement per
@@ -822,4 +829,48 @@ int directory_resolve(struct directory *dir, struct str address, uint64_t *ids, 
 	if (r > 0)
 		qsort(ids, *count_r, sizeof(*ids), cmp_u64);
 	return r;
+}
+
+int directory_sender_addresses(struct directory *dir, uint64_t account,
+			       char (*out)[DIRECTORY_MAX_ADDRESS + 1], size_t max, size_t *n_r,
+			       const char **error_r)
+{
+	static uint64_t ids[DIRECTORY_MAX_EXPANSION];
+	/* Candidates read first, then each resolved: the resolution uses
+	 * kept statements of its own, the list is not held open meanwhile. */
+	static char found[DIRECTORY_SENDERS_SCAN][DIRECTORY_MAX_ADDRESS + 1];
+	size_t count = 0;
+
+	*n_r = 0;
+	sqlite3_stmt *st = dir_stmt(dir, DIR_SENDER_CANDIDATES, error_r);
+	if (st == NULL)
+		return -1;
+	struct sql_binder b = sql_binder(st);
+	sql_bind_i64(&b, (int64_t)account);
+	sql_bind_i64(&b, DIRECTORY_SENDERS_SCAN);
+	if (b.rc != SQLITE_OK) {
+		sql_stmt_done(st);
+		return db_fail(dir, "bind", error_r);
+	}
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && count < DIRECTORY_SENDERS_SCAN) {
+		const char *a = (const char *)sqlite3_column_text(st, 0);
+		if (a != NULL && a[0] != '@')
+			snprintf(found[count++], DIRECTORY_MAX_ADDRESS + 1, "%s", a);
+	}
+	sql_stmt_done(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_fail(dir, "read", error_r);
+	for (size_t i = 0; i < count && *n_r < max; i++) {
+		size_t n;
+		int r = directory_resolve(dir, str_c(found[i]), ids, DIRECTORY_MAX_EXPANSION, &n,
+					  error_r);
+		if (r < 0)
+			return -1;
+		/* Only what leads to this account alone: a list alias is not
+		 * one member's to send as. */
+		if (r == DIRECTORY_RESOLVE_FOUND && n == 1 && ids[0] == account)
+			memcpy(out[(*n_r)++], found[i], DIRECTORY_MAX_ADDRESS + 1);
+	}
+	return 0;
 }

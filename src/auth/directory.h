@@ -111,4 +111,18 @@ enum directory_resolved {
 int directory_resolve(struct directory *dir, struct str address, uint64_t *ids, size_t max_ids,
 		      size_t *count_r, const char **error_r);
 
+/* Candidate sender addresses looked at for one account: its own and the
+ * aliases that lead to it; an account behind more aliases than this
+ * (an alias list gone wild) may send as the first ones only. */
+#define DIRECTORY_SENDERS_SCAN 256
+
+/*
+ * directory_sender_addresses lists the addresses account may send mail as
+ * (submission): its own and every alias that delivers to it and to no
+ * other account, at most max of them into out (*n_r).  0, or -1 on error.
+ */
+int directory_sender_addresses(struct directory *dir, uint64_t account,
+			       char (*out)[DIRECTORY_MAX_ADDRESS + 1], size_t max, size_t *n_r,
+			       const char **error_r);
+
 #endif

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "auth/auth-submit.h"
 #include "auth/directory.h"
+#include "lib/ipc.h"
 
 static char tmpdir[64];
 
@@ -202,6 +204,90 @@ static void test_dangling_alias(void **state)
 			 DIRECTORY_RESOLVE_UNKNOWN);
 }
 
+/* The senders: the account's address and the aliases leading to it alone
+ * (a list alias with another member is not one), each sealed for the
+ * serial as a sender (never valid as a recipient seal). */
+/* auth_submit_senders (auth-submit.c) over directory_sender_addresses. */
+static void test_senders(void **state)
+{
+	struct directory *dir = *state;
+	const char *error;
+	uint64_t alice, bob;
+	unsigned char key[TICKET_KEY_SIZE] = { 1, 2, 3 };
+
+	assert_int_equal(directory_domain_add(dir, "example.org", &error), 0);
+	assert_int_equal(directory_account_add(dir, "alice@example.org", STR("pw"), &alice, &error), 0);
+	assert_int_equal(directory_account_add(dir, "bob@example.org", STR("pw"), &bob, &error), 0);
+	const char *to_alice[] = { "alice@example.org" };
+	const char *to_both[] = { "alice@example.org", "bob@example.org" };
+	const char *to_al[] = { "al@example.org" };
+	assert_int_equal(directory_alias_add(dir, "al@example.org", to_alice, 1, &error), 0);
+	assert_int_equal(directory_alias_add(dir, "a.l@example.org", to_al, 1, &error), 0);
+	assert_int_equal(directory_alias_add(dir, "team@example.org", to_both, 2, &error), 0);
+
+	struct buf out;
+	buf_init(&out, IPC_MAX_PAYLOAD);
+	assert_int_equal(auth_submit_senders(dir, key, 42, alice, 1000, &out, &error), 0);
+	struct ipc_msg msg = { .payload = (const unsigned char *)out.data, .len = out.len };
+	struct ipc_reader r;
+	ipc_reader_init(&r, &msg);
+	assert_int_equal(ipc_get_u64(&r), alice);
+	assert_int_equal(ipc_get_u64(&r), 1000);
+	uint64_t n = ipc_get_u64(&r);
+	assert_int_equal(n, 3);
+	bool seen_alice = false, seen_al = false, seen_a_l = false;
+	for (uint64_t i = 0; i < n; i++) {
+		struct str a = ipc_get_str(&r, IPC_MAX_ADDRESS);
+		struct str mac = ipc_get_str(&r, TICKET_RCPT_MAC_SIZE);
+		seen_alice |= str_eq(a, STR("alice@example.org"));
+		seen_al |= str_eq(a, STR("al@example.org"));
+		seen_a_l |= str_eq(a, STR("a.l@example.org"));
+		assert_false(str_eq(a, STR("team@example.org")));
+		struct ticket_rcpt seal = { .serial = 42, .txn = IPC_SENDER_SEAL_TXN, .expires = 1000,
+					    .address = a, .accounts = &alice, .account_count = 1 };
+		assert_int_equal(ticket_rcpt_check(key, &seal, (const unsigned char *)mac.ptr, mac.len, 999), 0);
+		/* Not for another process, nor as a recipient seal. */
+		seal.serial = 43;
+		assert_int_equal(ticket_rcpt_check(key, &seal, (const unsigned char *)mac.ptr, mac.len, 999), -1);
+		seal.serial = 42;
+		seal.txn = 0;
+		assert_int_equal(ticket_rcpt_check(key, &seal, (const unsigned char *)mac.ptr, mac.len, 999), -1);
+	}
+	assert_true(ipc_reader_ok(&r));
+	assert_true(seen_alice && seen_al && seen_a_l);
+	buf_free(&out);
+
+	/* One past IPC_SUBMIT_MAX_SENDERS addresses: the first ones only. */
+	for (int i = 0; i < IPC_SUBMIT_MAX_SENDERS - 2; i++) {
+		char alias[64];
+		snprintf(alias, sizeof(alias), "alice%02d@example.org", i);
+		assert_int_equal(directory_alias_add(dir, alias, to_alice, 1, &error), 0);
+	}
+	buf_init(&out, IPC_MAX_PAYLOAD);
+	assert_int_equal(auth_submit_senders(dir, key, 42, alice, 1000, &out, &error), 0);
+	msg.payload = (const unsigned char *)out.data;
+	msg.len = out.len;
+	ipc_reader_init(&r, &msg);
+	ipc_get_u64(&r);
+	ipc_get_u64(&r);
+	assert_int_equal(ipc_get_u64(&r), IPC_SUBMIT_MAX_SENDERS);
+	/* The account's own address comes first. */
+	assert_true(str_eq(ipc_get_str(&r, IPC_MAX_ADDRESS), STR("alice@example.org")));
+	buf_free(&out);
+
+	/* Bob's: his address only (team@ leads to alice too). */
+	buf_init(&out, IPC_MAX_PAYLOAD);
+	assert_int_equal(auth_submit_senders(dir, key, 42, bob, 1000, &out, &error), 0);
+	msg.payload = (const unsigned char *)out.data;
+	msg.len = out.len;
+	ipc_reader_init(&r, &msg);
+	ipc_get_u64(&r);
+	ipc_get_u64(&r);
+	assert_int_equal(ipc_get_u64(&r), 1);
+	assert_true(str_eq(ipc_get_str(&r, IPC_MAX_ADDRESS), STR("bob@example.org")));
+	buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +295,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_loops_postmaster, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dangling_alias, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_senders, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,7 +72,8 @@ void front_login_send(struct conn *c, struct str user, struct str password)
 	 * of the password behind. */
 	if (buf_reserve(&b, b.max) < 0 || f->auth == NULL || ipc_put_str(&b, user) < 0 ||
 	    ipc_put_str(&b, password) < 0 || ipc_put_str(&b, str_c(c->ip)) < 0 ||
-	    ipc_send_buf(f->auth, IPC_LOGIN, c->id, &b, -1) < 0) {
+	    ipc_send_buf(f->auth, c->proto->login_only ? IPC_SUBMIT_LOGIN : IPC_LOGIN, c->id, &b,
+			 -1) < 0) {
 		log_login(c, LOG_LEVEL_WARN, "not checked: no link to auth");
 		c->proto->login_result(c, false, true);
 	} else {
@@ -107,6 +108,13 @@ void front_login_auth_message(struct front *f, const struct ipc_msg *msg)
 	struct str ticket = ipc_get_str(&r, TICKET_SIZE);
 	if (!ipc_reader_ok(&r))
 		status = IPC_LOGIN_TEMPFAIL;
+	if (status == IPC_LOGIN_OK && c->proto->login_only) {
+		/* Logged in for this process's own use: no session. */
+		log_login(c, LOG_LEVEL_INFO, "accepted");
+		c->proto->login_result(c, true, false);
+		front_conn_resume(c);
+		return;
+	}
 	if (status == IPC_LOGIN_OK) {
 		/* Logged in: the ticket goes to master, unread. */
 		struct buf b;

@@ -3,6 +3,12 @@
  * the two processes it needs: auth for recipients, queue for the message.
  * The dialogue itself has no I/O; this file turns its callbacks into
  * typed messages and the answers back into calls.
+ *
+ * Submission (ports 587 and 465) is the same dialogue in submission mode:
+ * the login goes to auth as IPC_SUBMIT_LOGIN (front-login.c, with its
+ * growing delay) and stays here; auth then lists, sealed, the addresses
+ * the account may send as (IPC_SUBMIT_SENDERS), which MAIL FROM and From:
+ * are checked against and which the queue checks again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +30,21 @@ struct smtp_seal {
 	unsigned char mac[TICKET_RCPT_MAC_SIZE];
 };
 
+/* An address a logged-in account may send as, with auth's seal on it. */
+struct smtp_sender {
+	char address[IPC_MAX_ADDRESS];
+	size_t address_len;
+	unsigned char mac[TICKET_RCPT_MAC_SIZE];
+};
+
 /* The connection's SMTP state (the protocol's one pointer in conn). */
 struct smtp_conn {
 	struct smtp_session *session;
+	/* Submission, after the login: the account and its senders (auth's). */
+	uint64_t account;
+	uint64_t senders_expires;
+	struct smtp_sender *senders;
+	size_t sender_count;
 	/* Transactions begun at the queue: the queue counts them too, and a
 	 * seal holds only for the one it was asked for. */
 	uint64_t txn;
@@ -59,6 +77,7 @@ static void smtp_free_state(struct conn *c)
 	if (sc == NULL)
 		return;
 	smtp_session_free(&sc->session);
+	free(sc->senders);
 	free(sc->seals);
 	free(sc->quota_ids);
 	free(sc);
@@ -128,6 +147,27 @@ static void cb_rcpt_lookup(void *ctx, struct str address)
 	buf_free(&b);
 }
 
+/* sender_find: the sender auth listed for address, NULL if none. */
+static const struct smtp_sender *sender_find(const struct smtp_conn *sc, struct str address)
+{
+	for (size_t i = 0; i < sc->sender_count; i++)
+		if (str_case_eq(str_from(sc->senders[i].address, sc->senders[i].address_len),
+				address))
+			return &sc->senders[i];
+	return NULL;
+}
+
+static bool cb_sender_allowed(void *ctx, struct str address)
+{
+	struct conn *c = ctx;
+	return sender_find(smtp_conn_of(c), address) != NULL;
+}
+
+static void cb_auth(void *ctx, struct str user, struct str password)
+{
+	front_login_send(ctx, user, password);
+}
+
 static int cb_data_begin(void *ctx, const struct smtp_transaction *t)
 {
 	struct conn *c = ctx;
@@ -136,13 +176,21 @@ static int cb_data_begin(void *ctx, const struct smtp_transaction *t)
 	int r = 0;
 
 	struct smtp_conn *sc = smtp_conn_of(c);
+	/* A logged-in sender goes as auth spelt it, with auth's seal. */
+	const struct smtp_sender *sender = sc->account != 0 ? sender_find(sc, t->mail_from) : NULL;
 
-	if (f->queue == NULL || t->mail_from.len > IPC_MAX_PATH)
+	if (f->queue == NULL || t->mail_from.len > IPC_MAX_PATH ||
+	    (sc->account != 0 && sender == NULL))
 		return -1;
 	buf_init(&b, IPC_MAX_PAYLOAD);
-	ipc_put_str(&b, t->mail_from);
+	ipc_put_str(&b, sender != NULL ? str_from(sender->address, sender->address_len)
+				       : t->mail_from);
 	ipc_put_u64(&b, (t->body_8bitmime ? IPC_QUEUE_8BITMIME : 0u) |
 				(t->smtputf8 ? IPC_QUEUE_SMTPUTF8 : 0u));
+	ipc_put_u64(&b, sender != NULL ? sc->account : 0);
+	ipc_put_u64(&b, sender != NULL ? sc->senders_expires : 0);
+	ipc_put_str(&b, sender != NULL ? str_from((const char *)sender->mac, sizeof(sender->mac))
+				       : STR(""));
 	ipc_put_str(&b, str_c(c->ip));
 	ipc_put_str(&b, str_sub(t->helo, 0, IPC_SPAM_MAX_HELO));
 	if (ipc_send_buf(f->queue, IPC_QUEUE_BEGIN, c->id, &b, -1) < 0)
@@ -221,6 +269,8 @@ static const struct smtp_callbacks callbacks = {
 	.data_end = cb_data_end,
 	.starttls = front_cb_starttls,
 	.close = front_cb_close,
+	.auth = cb_auth,
+	.sender_allowed = cb_sender_allowed,
 };
 
 static int smtp_start(struct conn *c)
@@ -230,8 +280,11 @@ static int smtp_start(struct conn *c)
 		.hostname = f->config.hostname,
 		.max_message_size = f->config.smtp_max_message_size,
 		.max_recipients = (unsigned)f->config.smtp_max_recipients,
+		/* Implicit TLS (port 465): the handshake came before the start. */
 		.tls_offered = f->tls != NULL,
-		.tls_active = false,
+		.tls_active = c->stream.ssl != NULL,
+		.submission = c->proto == &front_submission_protocol,
+		.received_ip = f->config.submission_received_ip != 0,
 	};
 	char session_id[32];
 
@@ -309,17 +362,28 @@ static uint64_t smtp_total_timeout(const struct conn *c)
 	return c->front->config.smtp_session_timeout;
 }
 
+static void submission_login_result(struct conn *c, bool ok, bool temporary)
+{
+	smtp_session_auth_result(smtp_of(c), ok ? SMTP_AUTH_OK
+					: temporary ? SMTP_AUTH_TEMPFAIL : SMTP_AUTH_REFUSED);
+}
+
+/* SMTP in and submission: one dialogue, so one set of glue. */
+#define SMTP_PROTOCOL_GLUE                                                              \
+	.start = smtp_start, .input = smtp_input, .tls_started = smtp_tls_started,     \
+	.timeout = smtp_timeout, .closed = smtp_closed, .waiting = smtp_waiting,       \
+	.idle_timeout = smtp_idle_timeout, .session_timeout = smtp_total_timeout,      \
+	.busy_reply = "421 4.3.2 Too many connections, try again later\r\n",          \
+	.per_ip_reply = "421 4.7.0 Too many connections from your address\r\n"
+
+const struct front_protocol front_submission_protocol = {
+	SMTP_PROTOCOL_GLUE,
+	.login_result = submission_login_result,
+	.login_only = true,
+};
+
 const struct front_protocol front_smtp_protocol = {
-	.start = smtp_start,
-	.input = smtp_input,
-	.tls_started = smtp_tls_started,
-	.timeout = smtp_timeout,
-	.closed = smtp_closed,
-	.waiting = smtp_waiting,
-	.idle_timeout = smtp_idle_timeout,
-	.session_timeout = smtp_total_timeout,
-	.busy_reply = "421 4.3.2 Too many connections, try again later\r\n",
-	.per_ip_reply = "421 4.7.0 Too many connections from your address\r\n",
+	SMTP_PROTOCOL_GLUE,
 };
 
 /*
@@ -393,8 +457,9 @@ void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg)
 	struct str mac = ipc_get_str(&r, TICKET_RCPT_MAC_SIZE);
 	c->waiting_auth = false;
 	enum smtp_rcpt_status st = SMTP_RCPT_TEMPFAIL;
-	if (ipc_reader_ok(&r) && status == IPC_RCPT_OK && n > 0 &&
-	    mac.len == TICKET_RCPT_MAC_SIZE) {
+	/* No accounts: a remote recipient, which auth seals only for a
+	 * logged-in submission client. */
+	if (ipc_reader_ok(&r) && status == IPC_RCPT_OK && mac.len == TICKET_RCPT_MAC_SIZE) {
 		st = SMTP_RCPT_OK;
 		seal_keep(c, expires, mac);
 	} else if (ipc_reader_ok(&r) && status == IPC_RCPT_UNKNOWN)
@@ -449,7 +514,10 @@ void front_smtp_auth_lost(struct front *f)
 		if (!c->waiting_auth || smtp_of(c) == NULL)
 			continue;
 		c->waiting_auth = false;
+		/* Whichever was awaited (a recipient, or a submission login)
+		 * gets its answer; the other call is ignored. */
 		smtp_session_rcpt_result(smtp_of(c), SMTP_RCPT_TEMPFAIL, NULL, 0);
+		smtp_session_auth_result(smtp_of(c), SMTP_AUTH_TEMPFAIL);
 		front_conn_resume(c);
 	}
 }
@@ -474,4 +542,42 @@ void front_smtp_queue_lost(struct front *f)
 		else if (data)
 			front_conn_resume(c);
 	}
+}
+
+void front_smtp_senders_message(struct front *f, const struct ipc_msg *msg)
+{
+	struct ipc_reader r;
+	struct conn *c = front_conn_find(f, msg->id);
+
+	if (c == NULL || !c->waiting_auth || c->proto != &front_submission_protocol ||
+	    smtp_of(c) == NULL)
+		return;
+	struct smtp_conn *sc = smtp_conn_of(c);
+	ipc_reader_init(&r, msg);
+	uint64_t account = ipc_get_u64(&r);
+	uint64_t expires = ipc_get_u64(&r);
+	uint64_t n = ipc_get_u64(&r);
+	if (n > IPC_SUBMIT_MAX_SENDERS)
+		r.bad = true;
+	struct smtp_sender *list = r.bad || n == 0 ? NULL : calloc((size_t)n, sizeof(*list));
+	for (uint64_t i = 0; list != NULL && i < n && !r.bad; i++) {
+		struct str a = ipc_get_str(&r, IPC_MAX_ADDRESS);
+		struct str mac = ipc_get_str(&r, TICKET_RCPT_MAC_SIZE);
+		if (mac.len != TICKET_RCPT_MAC_SIZE)
+			r.bad = true;
+		if (r.bad)
+			break;
+		memcpy(list[i].address, a.ptr, a.len);
+		list[i].address_len = a.len;
+		memcpy(list[i].mac, mac.ptr, mac.len);
+	}
+	if (!ipc_reader_ok(&r) || list == NULL || account == 0) {
+		free(list);
+		return;
+	}
+	free(sc->senders);
+	sc->senders = list;
+	sc->sender_count = (size_t)n;
+	sc->account = account;
+	sc->senders_expires = expires;
 }

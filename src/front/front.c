@@ -61,6 +61,8 @@ static const struct {
 	[IPC_SERVICE_POP3S] = { &front_pop3_protocol, true },
 	[IPC_SERVICE_IMAP] = { &front_imap_protocol, false },
 	[IPC_SERVICE_IMAPS] = { &front_imap_protocol, true },
+	[IPC_SERVICE_SUBMISSION] = { &front_submission_protocol, false },
+	[IPC_SERVICE_SUBMISSIONS] = { &front_submission_protocol, true },
 };
 #define FRONT_SERVICES (sizeof(front_services) / sizeof(front_services[0]))
 
@@ -454,6 +456,10 @@ static void peer_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 	struct front *f = ctx;
 	if (ipc == f->auth && msg->kind == IPC_RCPT_RESULT) {
 		front_smtp_auth_message(f, msg);
+		return;
+	}
+	if (ipc == f->auth && msg->kind == IPC_SUBMIT_SENDERS) {
+		front_smtp_senders_message(f, msg);
 		return;
 	}
 	if (ipc == f->auth && msg->kind == IPC_LOGIN_RESULT) {

@@ -58,11 +58,15 @@ struct front_protocol {
 	void (*login_result)(struct conn *c, bool ok, bool temporary);
 	void (*session_ready)(struct conn *c);   /* before the relay starts */
 	void (*session_refused)(struct conn *c); /* say so to the client */
+	/* The login is for this process's own use (submission): asked with
+	 * IPC_SUBMIT_LOGIN, and no worker session follows. */
+	bool login_only;
 };
 
 extern const struct front_protocol front_smtp_protocol;
 extern const struct front_protocol front_pop3_protocol;
 extern const struct front_protocol front_imap_protocol;
+extern const struct front_protocol front_submission_protocol;
 
 struct conn {
 	struct conn *next, *prev;     /* all connections */
@@ -146,6 +150,8 @@ void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg);
 void front_smtp_queue_message(struct front *f, const struct ipc_msg *msg);
 void front_smtp_auth_lost(struct front *f);
 void front_smtp_queue_lost(struct front *f);
+/* IPC_SUBMIT_SENDERS: the addresses a submission login may send as. */
+void front_smtp_senders_message(struct front *f, const struct ipc_msg *msg);
 
 /* front-login.c: the login of POP3 and IMAP, after the credentials.
  * front_login_send hands them to auth (the protocol's login_result gets

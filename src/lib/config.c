@@ -16,8 +16,9 @@
 #define CONFIG_MAX_FILE (256 * 1024)
 
 /* CT_DURATION: seconds, written with a unit or not (config_parse_duration);
- * CT_SCHEDULE: a comma-separated list of them (struct config_schedule). */
-enum config_type { CT_STRING, CT_U64, CT_LISTEN, CT_DURATION, CT_SCHEDULE };
+ * CT_SCHEDULE: a comma-separated list of them (struct config_schedule);
+ * CT_BOOL: true/yes/1 or false/no/0, kept as a u64 1 or 0. */
+enum config_type { CT_STRING, CT_U64, CT_LISTEN, CT_DURATION, CT_SCHEDULE, CT_BOOL };
 
 struct config_param {
 	const char *name;
@@ -65,6 +66,12 @@ static const struct config_param params[] = {
 	  "IMAP listeners (STARTTLS offered; passwords only after it)" },
 	{ "listen.imaps", CT_LISTEN, S(listen_imaps), "127.0.0.1:2993", 0, 0,
 	  "IMAP over TLS listeners" },
+	{ "listen.submission", CT_LISTEN, S(listen_submission), "127.0.0.1:2587", 0, 0,
+	  "mail submission listeners (RFC 6409: STARTTLS, then AUTH)" },
+	{ "listen.submissions", CT_LISTEN, S(listen_submissions), "127.0.0.1:2465", 0, 0,
+	  "mail submission over TLS listeners (RFC 8314)" },
+	{ "submission.received_ip", CT_BOOL, U(submission_received_ip), "false", 0, 1,
+	  "name the client's address in the Received: line of submitted mail" },
 	{ "front.processes", CT_U64, U(front_processes), "0", 0, 64,
 	  "front processes (0: one per core)" },
 	{ "smtp.max_message_size", CT_U64, U(smtp_max_message_size), "52428800", 1024,
@@ -273,6 +280,20 @@ int config_set(struct config *config, const char *key, const char *value, char *
 		memcpy(field, &v, sizeof(v));
 		break;
 	}
+	case CT_BOOL: {
+		uint64_t v = 2;
+		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 || strcmp(value, "1") == 0)
+			v = 1;
+		else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 ||
+			 strcmp(value, "0") == 0)
+			v = 0;
+		if (v > 1) {
+			snprintf(errbuf, errsize, "'%s': '%s' is not true or false", key, value);
+			return -1;
+		}
+		memcpy(field, &v, sizeof(v));
+		break;
+	}
 	case CT_SCHEDULE:
 		if (set_schedule((struct config_schedule *)(void *)field, value, p->min, p->max) < 0) {
 			snprintf(errbuf, errsize, "'%s': '%s' is not a list of 1 to %d durations from "
@@ -402,6 +423,10 @@ long config_dump(const struct config *config, char *out, size_t size)
 				if (n > 0)
 					vl += (size_t)n;
 			}
+		} else if (p->type == CT_BOOL) {
+			uint64_t v;
+			memcpy(&v, field, sizeof(v));
+			snprintf(value, sizeof(value), "%s", v ? "true" : "false");
 		} else {
 			const struct config_listen *l = (const void *)field;
 			size_t vl = 0;

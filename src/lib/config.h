@@ -63,6 +63,9 @@ struct config {
 	struct config_listen listen_pop3s;
 	struct config_listen listen_imap;
 	struct config_listen listen_imaps;
+	struct config_listen listen_submission;
+	struct config_listen listen_submissions;
+	uint64_t submission_received_ip; /* 0 or 1 */
 	uint64_t front_processes;
 	uint64_t smtp_max_message_size;
 	uint64_t smtp_max_recipients;

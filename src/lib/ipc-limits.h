@@ -38,6 +38,11 @@
  * list alias); more is a mistake in the directory, not a mailing list. */
 #define IPC_RCPT_MAX_ACCOUNTS 1000
 
+/* IPC_SUBMIT_SENDERS: addresses one account may send as (its own and
+ * the aliases that lead to it alone).  An account with more is a shared
+ * mailbox set up by mistake; the rest are not offered. */
+#define IPC_SUBMIT_MAX_SENDERS 64
+
 /* IPC_QUEUE_RESULT: a queue id as the spool names it (SPOOL_QID_SIZE,
  * which queue.c asserts fits). */
 #define IPC_QUEUE_MAX_ID 32

@@ -38,9 +38,10 @@ static const struct {
 			      2 * U64 + U64 * IPC_RCPT_MAX_ACCOUNTS + U64 +
 				      IPC_STR_SIZE(TICKET_RCPT_MAC_SIZE),
 			      false, false },
-	[IPC_QUEUE_BEGIN] = { "queue-begin", 2 * U64,
-			      IPC_STR_SIZE(IPC_MAX_PATH) + U64 + IPC_STR_SIZE(IPC_LOGIN_MAX_IP) +
-				      IPC_STR_SIZE(IPC_SPAM_MAX_HELO),
+	[IPC_QUEUE_BEGIN] = { "queue-begin", 5 * U64,
+			      IPC_STR_SIZE(IPC_MAX_PATH) + 3 * U64 +
+				      IPC_STR_SIZE(TICKET_RCPT_MAC_SIZE) +
+				      IPC_STR_SIZE(IPC_LOGIN_MAX_IP) + IPC_STR_SIZE(IPC_SPAM_MAX_HELO),
 			      false, false },
 	[IPC_QUEUE_RCPT] = { "queue-rcpt", 4 * U64,
 			     IPC_STR_SIZE(IPC_MAX_PATH) + U64 + U64 * IPC_RCPT_MAX_ACCOUNTS + U64 +
@@ -99,6 +100,16 @@ static const struct {
 	[IPC_DNS_ANSWER] = { "dns-answer", 3 * U64, DNS_MAX_ANSWER, false, false },
 	[IPC_QUEUE_CONTROL] = { "queue-control", 2 * U64, U64 + IPC_STR_SIZE(IPC_QUEUE_MAX_ID),
 				false, false },
+	[IPC_SUBMIT_LOGIN] = { "submit-login", 3 * U64,
+			       IPC_STR_SIZE(IPC_LOGIN_MAX_USER) +
+				       IPC_STR_SIZE(IPC_LOGIN_MAX_PASSWORD) +
+				       IPC_STR_SIZE(IPC_LOGIN_MAX_IP),
+			       false, true },
+	[IPC_SUBMIT_SENDERS] = { "submit-senders", 3 * U64,
+				 3 * U64 + IPC_SUBMIT_MAX_SENDERS *
+						   (IPC_STR_SIZE(IPC_MAX_ADDRESS) +
+						    IPC_STR_SIZE(TICKET_RCPT_MAC_SIZE)),
+				 false, false },
 	[IPC_SPAM_CHECK] = { "spam-check", 4 * U64,
 			     IPC_STR_SIZE(IPC_LOGIN_MAX_IP) + IPC_STR_SIZE(IPC_SPAM_MAX_HELO) +
 				     IPC_STR_SIZE(IPC_MAX_PATH) + U64 +
@@ -157,6 +168,10 @@ const char *ipc_service_name(enum ipc_service service)
 		return "IMAP";
 	case IPC_SERVICE_IMAPS:
 		return "IMAPS";
+	case IPC_SERVICE_SUBMISSION:
+		return "submission";
+	case IPC_SERVICE_SUBMISSIONS:
+		return "submissions";
 	}
 	return "unknown";
 }

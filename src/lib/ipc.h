@@ -35,7 +35,8 @@ enum ipc_kind {
 	IPC_RCPT_LOOKUP,      /* front -> auth: address, transaction number */
 	IPC_RCPT_RESULT,      /* auth -> front: status, count, account ids,
 			       * seal expiry, seal (lib/ticket.h) */
-	IPC_QUEUE_BEGIN,      /* front -> queue: sender, flags */
+	IPC_QUEUE_BEGIN,      /* front -> queue: sender, flags, sender's account
+			       * (0: none), auth's seal on it (expiry, MAC) */
 	IPC_QUEUE_RCPT,       /* front -> queue: one recipient, its accounts and
 			       * auth's seal on them (expiry, MAC) */
 	IPC_QUEUE_DATA,       /* front -> queue: message bytes */
@@ -82,6 +83,14 @@ enum ipc_kind {
 			       * count, records (lib/dns-msg.h) */
 	IPC_QUEUE_CONTROL,    /* master -> queue: op (ipc_queue_control), queue
 			       * id or "all" (from `ravelin queue retry|delete`) */
+	IPC_SUBMIT_LOGIN,     /* front -> auth: user, password, client address
+			       * (as IPC_LOGIN) for submission: answered by
+			       * IPC_LOGIN_RESULT with no ticket, the login stays
+			       * in the pre-auth process */
+	IPC_SUBMIT_SENDERS,   /* auth -> front, before an OK IPC_LOGIN_RESULT to
+			       * IPC_SUBMIT_LOGIN: account, seal expiry, count,
+			       * then per address the account may send as: address,
+			       * seal (MAC) */
 	IPC_SPAM_CHECK,       /* queue -> spam: client ip, helo, sender, count,
 			       * count x recipient; fd (sealed memfd: the message) */
 	IPC_SPAM_VERDICT,     /* spam -> queue (same id): verdict (ipc_spam_verdict),
@@ -111,6 +120,8 @@ enum ipc_service {
 	IPC_SERVICE_POP3S = 2,
 	IPC_SERVICE_IMAP = 3,
 	IPC_SERVICE_IMAPS = 4,
+	IPC_SERVICE_SUBMISSION = 5,  /* RFC 6409, STARTTLS then AUTH */
+	IPC_SERVICE_SUBMISSIONS = 6, /* RFC 8314, implicit TLS */
 };
 
 const char *ipc_service_name(enum ipc_service service);
@@ -150,6 +161,12 @@ enum ipc_queue_control {
 	IPC_QUEUE_CONTROL_DELETE = 2,       /* remove, the sender told nothing */
 	IPC_QUEUE_CONTROL_DELETE_BOUNCE = 3, /* remove, the sender gets a bounce */
 };
+/* A sender seal (IPC_SUBMIT_SENDERS, IPC_QUEUE_BEGIN) is a recipient seal
+ * (lib/ticket.h) over the address and the one account that may send as
+ * it, with this bit set in its transaction number: a recipient seal is
+ * never one for a sender.  It holds for every transaction of the
+ * pre-auth process that logged in. */
+#define IPC_SENDER_SEAL_TXN (UINT64_C(1) << 63)
 
 /* IPC_QUEUE_BEGIN: flags of the message. */
 enum ipc_queue_flag {

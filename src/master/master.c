@@ -277,6 +277,8 @@ int master_main(const struct config *start_config, const char *config_path)
 		{ &config->listen_pop3s, IPC_SERVICE_POP3S },
 		{ &config->listen_imap, IPC_SERVICE_IMAP },
 		{ &config->listen_imaps, IPC_SERVICE_IMAPS },
+		{ &config->listen_submission, IPC_SERVICE_SUBMISSION },
+		{ &config->listen_submissions, IPC_SERVICE_SUBMISSIONS },
 	};
 	_Static_assert(sizeof(services) / sizeof(services[0]) * CONFIG_MAX_LISTEN <=
 			       MASTER_MAX_LISTENERS,

@@ -9,7 +9,8 @@
 #include "lib/ev.h"
 #include "spool.h"
 
-enum rcpt_state { RCPT_PENDING, RCPT_INFLIGHT, RCPT_DONE, RCPT_WAITING };
+/* RCPT_REMOTE: account 0, a remote recipient, left to remote delivery. */
+enum rcpt_state { RCPT_PENDING, RCPT_INFLIGHT, RCPT_DONE, RCPT_WAITING, RCPT_REMOTE };
 
 /* A message in the spool, being delivered. */
 struct qmsg {

@@ -5,7 +5,10 @@
  * (IPC_QUEUE_RCPT).  The accounts are believed only under auth's seal
  * (lib/ticket.h), made for that address, that pre-auth process and that
  * transaction: a pre-auth process cannot deliver into an account auth did
- * not name for the address (DESIGN rule 2).
+ * not name for the address (DESIGN rule 2).  A recipient with no accounts
+ * is remote; auth seals one only for a client that logged in over
+ * submission, so no other pre-auth process can relay.  The sender's
+ * account (IPC_QUEUE_BEGIN) is believed likewise only under auth's seal.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,5 +41,12 @@ bool queue_rcpt_address_ok(struct str s);
  * logged, naming the peer and the address. */
 int queue_rcpt_read(const unsigned char key[TICKET_KEY_SIZE], const struct ipc_msg *msg,
 		    const struct queue_rcpt_origin *origin, uint64_t now, struct queue_rcpt *out);
+
+/* queue_rcpt_sender checks IPC_QUEUE_BEGIN's sender account: 0 (none,
+ * with no seal), or auth's sender seal (IPC_SENDER_SEAL_TXN) on sender and
+ * account for the origin's pre-auth process.  0, or -1 (logged). */
+int queue_rcpt_sender(const unsigned char key[TICKET_KEY_SIZE], struct str sender,
+		      uint64_t account, uint64_t expires, struct str mac,
+		      const struct queue_rcpt_origin *origin, uint64_t now);
 
 #endif

@@ -103,6 +103,7 @@ struct txn {
 	char qid[SPOOL_QID_SIZE];
 	struct buf mail_from;
 	uint64_t flags;
+	uint64_t sender_account;  /* under auth's seal (queue_rcpt_sender) */
 	struct spool_rcpt *rcpts;
 	size_t rcpt_count, rcpt_cap;
 	bool header_written;
@@ -218,6 +219,9 @@ static void txn_begin(struct ipc *front, struct front_link *link, const struct i
 	ipc_reader_init(&r, msg);
 	struct str from = ipc_get_str(&r, QUEUE_MAX_ADDRESS);
 	uint64_t flags = ipc_get_u64(&r);
+	uint64_t account = ipc_get_u64(&r);
+	uint64_t expires = ipc_get_u64(&r);
+	struct str mac = ipc_get_str(&r, TICKET_RCPT_MAC_SIZE);
 	/* The client's address and HELO, from SMTP in (for the spam filter). */
 	struct str ip = r.left > 0 ? ipc_get_str(&r, IPC_LOGIN_MAX_IP) : STR("");
 	struct str helo = r.left > 0 ? ipc_get_str(&r, IPC_SPAM_MAX_HELO) : STR("");
@@ -234,6 +238,12 @@ static void txn_begin(struct ipc *front, struct front_link *link, const struct i
 	t->origin = (struct queue_rcpt_origin){ .peer = ipc_peer_name(front),
 						.serial = link->serial, .txn = number };
 	t->flags = flags;
+	t->sender_account = account;
+	/* Without the key nothing sealed can be believed. */
+	if ((account != 0 && !q.have_rcpt_key) ||
+	    queue_rcpt_sender(q.rcpt_key, from, account, expires, mac, &t->origin,
+			      (uint64_t)time(NULL)) < 0)
+		t->failed = true;
 	snprintf(t->client_ip, sizeof(t->client_ip), "%.*s", (int)ip.len, ip.ptr);
 	snprintf(t->helo, sizeof(t->helo), "%.*s", (int)helo.len, helo.ptr);
 	buf_init(&t->mail_from, QUEUE_MAX_ADDRESS);
@@ -269,11 +279,14 @@ static void txn_rcpt(struct ipc *front, const struct ipc_msg *msg)
 		t->failed = true;
 		return;
 	}
-	for (size_t i = 0; i < rc.account_count; i++) {
-		uint64_t account = rc.accounts[i];
+	/* No accounts (sealed so by auth): a remote recipient, "rcpt 0". */
+	bool remote = rc.account_count == 0;
+	for (size_t i = 0; i < rc.account_count || (remote && i == 0); i++) {
+		uint64_t account = remote ? 0 : rc.accounts[i];
 		bool seen = false;
 		for (size_t j = 0; j < t->rcpt_count; j++)
-			seen |= t->rcpts[j].account == account;
+			seen |= t->rcpts[j].account == account &&
+				(!remote || str_case_eq(t->rcpts[j].address, rc.address));
 		if (seen)
 			continue;
 		if (t->rcpt_count == SPOOL_MAX_RCPTS) {
@@ -390,7 +403,8 @@ static void quota_ask(struct ipc *front, struct front_link *link, const struct i
 static int txn_write_header(struct txn *t)
 {
 	struct spool_envelope env = { .mail_from = buf_str(&t->mail_from), .flags = t->flags,
-				      .arrived = time(NULL), .rcpts = t->rcpts,
+				      .arrived = time(NULL), .sender_account = t->sender_account,
+				      .rcpts = t->rcpts,
 				      .rcpt_count = t->rcpt_count };
 	struct buf text;
 	buf_init(&text, SPOOL_MAX_ENVELOPE);
@@ -427,6 +441,7 @@ static void txn_data(struct ipc *front, const struct ipc_msg *msg)
 
 
 static void load_message(const char *qid, void *ctx);
+static void note_why(struct qmsg *m, size_t i, struct str why);
 
 static void txn_reply(struct ipc *front, uint64_t id, enum ipc_queue_status status,
 		      const char *qid)
@@ -514,8 +529,8 @@ static bool txn_over_quota(const struct txn *t)
 static void txn_spam_ask(struct txn *t);
 
 /* txn_finish refuses a complete message that fits no recipient's quota
- * as known now, asks the spam filter when there is one, then puts it in
- * the next group commit. */
+ * as known now, asks the spam filter when there is one (SMTP in), then
+ * puts it in the next group commit. */
 static void txn_finish(struct ipc *front, uint64_t id, void *data)
 {
 	struct txn *t = txn_find(front, id);
@@ -528,7 +543,8 @@ static void txn_finish(struct ipc *front, uint64_t id, void *data)
 		txn_reply(front, id, IPC_QUEUE_OVER_QUOTA, "");
 		return;
 	}
-	if (q.config.spam_rspamd[0] != '\0' && !t->spam_checked) {
+	/* Mail from a logged-in account (submission) is not the filter's. */
+	if (q.config.spam_rspamd[0] != '\0' && !t->spam_checked && t->sender_account == 0) {
 		txn_spam_ask(t);
 		return;
 	}
@@ -705,6 +721,12 @@ static void load_message(const char *qid, void *ctx)
 	m->remaining = m->env.rcpt_count;
 	*q.msgs_tail = m;
 	q.msgs_tail = &m->next;
+	/* Remote recipients wait for remote delivery; no worker is theirs. */
+	for (size_t i = 0; i < m->env.rcpt_count; i++)
+		if (m->env.rcpts[i].account == 0) {
+			m->state[i] = RCPT_REMOTE;
+			note_why(m, i, STR("waiting for remote delivery"));
+		}
 	dispatch_all();
 }
 
@@ -955,7 +977,7 @@ static void dispatch_now(struct ev_timer *t, void *ctx)
  */
 static bool worker_warm(uint64_t account)
 {
-	if (q.master == NULL || queue_quota_fit(account, 0) != QUEUE_QUOTA_UNKNOWN)
+	if (q.master == NULL || account == 0 || queue_quota_fit(account, 0) != QUEUE_QUOTA_UNKNOWN)
 		return false;
 	for (struct wlink *w = q.links; w != NULL; w = w->next)
 		if (w->account == account)

@@ -52,7 +52,8 @@ static void test_roundtrip(void **state)
 	uint64_t offset;
 	(void)state;
 
-	struct spool_rcpt rcpts[2] = { { 7, STR("a@example.org") }, { 9, STR("b@example.org") } };
+	/* Account 7 sent it (submission); b@ is remote ("rcpt 0"). */
+	struct spool_rcpt rcpts[2] = { { 7, STR("a@example.org") }, { 0, STR("b@far.test") } };
 	env = (struct spool_envelope){ .mail_from = STR("sender@x.org"), .flags = 3,
 				       .arrived = 1700000000, .sender_account = 42,
 				       .rcpts = rcpts, .rcpt_count = 2 };
@@ -64,7 +65,8 @@ static void test_roundtrip(void **state)
 	int fd = spool_open_message(s, qid, &text, &back, &offset);
 	assert_true(fd >= 0);
 	assert_int_equal(back.rcpt_count, 2);
-	assert_int_equal(back.rcpts[1].account, 9);
+	assert_int_equal(back.rcpts[1].account, 0);
+	assert_true(str_eq(back.rcpts[1].address, STR("b@far.test")));
 	assert_true(str_eq(back.rcpts[0].address, STR("a@example.org")));
 	assert_true(str_eq(back.mail_from, STR("sender@x.org")));
 	assert_int_equal(back.arrived, 1700000000);

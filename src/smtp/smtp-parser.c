@@ -527,6 +527,7 @@ static const struct verb_entry verbs[] = {
 	{ STR("EXPN"), SMTP_VERB_EXPN, ARG_OPTIONAL, NULL },
 	{ STR("HELP"), SMTP_VERB_HELP, ARG_OPTIONAL, NULL },
 	{ STR("STARTTLS"), SMTP_VERB_STARTTLS, ARG_NONE, "501 5.5.4 Syntax: STARTTLS" },
+	{ STR("AUTH"), SMTP_VERB_AUTH, ARG_REQUIRED, "501 5.5.4 Syntax: AUTH mechanism" },
 };
 
 int smtp_parse_command(struct str line, struct smtp_command *cmd_r, const char **error_r)

@@ -56,6 +56,7 @@ enum smtp_verb {
 	SMTP_VERB_EXPN,
 	SMTP_VERB_HELP,
 	SMTP_VERB_STARTTLS,
+	SMTP_VERB_AUTH,           /* RFC 4954 (submission only) */
 };
 
 enum smtp_body {

@@ -11,9 +11,15 @@
  *    handed to data_chunk when full, so no line length matters.
  *  - BDAT: exactly the announced number of octets, passed on unchanged.
  * While a callback's answer is outstanding (recipient look-up, message
- * result, TLS handshake, the end of an aborted message) no input is
+ * result, TLS handshake, the end of an aborted message, a submission
+ * login) no input is
  * consumed; the *_result calls give the reply but never consume input
  * themselves: the caller calls smtp_session_input again after them.
+ *
+ * Submission mode (settings.submission) adds AUTH (a SASL exchange reads
+ * its response lines in COMMAND state, auth_step saying which comes next)
+ * and holds each message's header section (smtp-submit.c collects and
+ * checks it) until it is whole.
  *
  * Memory: the session itself is one allocation; each transaction (MAIL to
  * its end) has its own pool, freed by RSET, EHLO/HELO, STARTTLS, the end
@@ -30,9 +36,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "lib/log.h"
 #include "lib/pool.h"
+#include "lib/sasl-plain.h"
 #include "smtp-parser.h"
+#include "smtp-submit.h"
 
 /* Message bytes are handed to data_chunk in pieces of this size: large
  * enough that the per-call cost (an IPC message in the front) is small
@@ -68,6 +78,15 @@ enum session_wait {
 	WAIT_DATA,    /* data_end after a message: smtp_session_data_result */
 	WAIT_ABORT,   /* data_end(false) for an abandoned BDAT message */
 	WAIT_TLS,     /* starttls: smtp_session_tls_started */
+	WAIT_AUTH,    /* auth: smtp_session_auth_result */
+};
+
+/* Where a SASL exchange is (submission): which response line comes next. */
+enum auth_step {
+	AUTH_NONE,
+	AUTH_PLAIN,       /* the PLAIN message after "334 " */
+	AUTH_LOGIN_USER,  /* the user name after "334 VXNlcm5hbWU6" */
+	AUTH_LOGIN_PASS,  /* the password after "334 UGFzc3dvcmQ6" */
 };
 
 /* Where the DATA machine is within the current line. */
@@ -84,6 +103,8 @@ enum refusal {
 	REFUSE_NONE,
 	REFUSE_SIZE,   /* over max_message_size: 552 */
 	REFUSE_FAILED, /* data_chunk failed: 451 */
+	REFUSE_HEADER, /* submission: header section over its limit: 552 */
+	REFUSE_FROM,   /* submission: From: not the account's: 553 */
 };
 
 /* What the main loop does with the command line after handling it. */
@@ -102,6 +123,14 @@ struct smtp_session {
 	char helo[SMTP_MAX_DOMAIN + 1]; /* empty until HELO/EHLO */
 	bool ehlo;
 	unsigned errors;
+	/* Submission: the login, and a SASL exchange under way. */
+	bool authenticated;
+	enum auth_step auth_step;
+	char auth_user[SMTP_SUBMIT_MAX_SASL];
+	size_t auth_user_len;
+	/* Submission: the message's header section, held until it is checked. */
+	bool in_header;
+	struct smtp_header_collector header;
 	enum session_state state;
 	enum session_wait wait;
 
@@ -198,6 +227,8 @@ static void txn_reset(struct smtp_session *s)
 	s->refused = REFUSE_NONE;
 	s->message_size = 0;
 	buf_free(&s->chunk);
+	s->in_header = false;
+	smtp_header_collector_free(&s->header);
 }
 
 /* chunk_flush hands the staged bytes to data_chunk; a failure makes the
@@ -210,13 +241,9 @@ static void chunk_flush(struct smtp_session *s)
 	buf_reset(&s->chunk);
 }
 
-/* content_put counts message octets and stages them while the message is
- * within its size and nothing failed; past that they are only counted. */
-static void content_put(struct smtp_session *s, const char *p, size_t n)
+/* stage puts octets in the staging buffer while nothing failed. */
+static void stage(struct smtp_session *s, const char *p, size_t n)
 {
-	s->message_size = s->message_size > UINT64_MAX - n ? UINT64_MAX : s->message_size + n;
-	if (s->refused == REFUSE_NONE && s->message_size > s->set.max_message_size)
-		s->refused = REFUSE_SIZE;
 	while (n > 0 && s->refused == REFUSE_NONE) {
 		size_t room = SMTP_DATA_CHUNK - s->chunk.len;
 		if (room == 0) {
@@ -233,25 +260,32 @@ static void content_put(struct smtp_session *s, const char *p, size_t n)
 	}
 }
 
-static const char crlf[] = "\r\n";
+static void header_done(struct smtp_session *s);
+static void auth_forget(struct smtp_session *s);
 
-/* format_date writes an RFC 5322 date-time in UTC.  UTC, because the front
- * runs confined and localtime() may want to read /etc/localtime. */
-static void format_date(time_t t, char *out, size_t size)
+/* content_put counts message octets and stages them while the message is
+ * within its size and nothing failed; past that they are only counted.
+ * In submission the header section is held back until it is whole and
+ * checked (header_done). */
+static void content_put(struct smtp_session *s, const char *p, size_t n)
 {
-	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 ||
-	    tm.tm_mon < 0 || tm.tm_mon > 11) {
-		copy_bounded(out, size, "Thu, 1 Jan 1970 00:00:00 +0000");
-		return;
+	s->message_size = s->message_size > UINT64_MAX - n ? UINT64_MAX : s->message_size + n;
+	if (s->refused == REFUSE_NONE && s->message_size > s->set.max_message_size)
+		s->refused = REFUSE_SIZE;
+	if (s->in_header && s->refused == REFUSE_NONE) {
+		size_t took = smtp_header_collect(&s->header, p, n);
+		if (s->header.too_big)
+			s->refused = REFUSE_HEADER;
+		if (!s->header.done)
+			return;
+		header_done(s);
+		p += took;
+		n -= took;
 	}
-	snprintf(out, size, "%s, %d %s %d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday,
-		 months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	stage(s, p, n);
 }
+
+static const char crlf[] = "\r\n";
 
 /*
  * message_begin starts receiving a message after data_begin agreed: makes
@@ -265,13 +299,15 @@ static void message_begin(struct smtp_session *s)
 	const bool tls = s->set.tls_active;
 	const char *proto;
 
+	/* RFC 3848: "A" for a client that logged in. */
 	if (!s->ehlo)
 		proto = "SMTP";
 	else if (s->txn.smtputf8)
-		proto = tls ? "UTF8SMTPS" : "UTF8SMTP";
+		proto = s->authenticated ? (tls ? "UTF8SMTPSA" : "UTF8SMTPA")
+					 : (tls ? "UTF8SMTPS" : "UTF8SMTP");
 	else
-		proto = tls ? "ESMTPS" : "ESMTP";
-	format_date(time(NULL), date, sizeof(date));
+		proto = s->authenticated ? (tls ? "ESMTPSA" : "ESMTPA") : (tls ? "ESMTPS" : "ESMTP");
+	smtp_submit_date(time(NULL), date, sizeof(date));
 
 	s->message_begun = true;
 	s->refused = REFUSE_NONE;
@@ -281,8 +317,15 @@ static void message_begin(struct smtp_session *s)
 	/* One allocation of the full size up front; content_put never
 	 * lets it grow past that. */
 	int r = buf_reserve(&s->chunk, SMTP_DATA_CHUNK);
-	r = r < 0 ? r : buf_printf(&s->chunk, "Received: from %s (%s%s%s)\r\n", s->helo,
-				   strchr(s->remote_ip, ':') ? "[IPv6:" : "[", s->remote_ip, "]");
+	/* Submitted mail names no client address unless told to (RFC 6409
+	 * 8: the MSA need not disclose it; it says where a user was). */
+	if (s->set.submission && !s->set.received_ip)
+		r = r < 0 ? r : buf_printf(&s->chunk, "Received: from %s (authenticated)\r\n",
+					   s->helo);
+	else
+		r = r < 0 ? r : buf_printf(&s->chunk, "Received: from %s (%s%s%s)\r\n", s->helo,
+					   strchr(s->remote_ip, ':') ? "[IPv6:" : "[", s->remote_ip,
+					   "]");
 	r = r < 0 ? r : buf_printf(&s->chunk, "\tby %s (Ravelin) with %s id %s", s->set.hostname,
 				   proto, s->session_id);
 	if (s->txn.rcpt_count == 1)
@@ -293,6 +336,37 @@ static void message_begin(struct smtp_session *s)
 		r = r < 0 ? r : buf_printf(&s->chunk, ";\r\n\t%s\r\n", date);
 	if (r < 0)
 		s->refused = REFUSE_FAILED;
+	s->in_header = s->set.submission;
+	smtp_header_collector_free(&s->header);
+	if (s->in_header)
+		smtp_header_collector_init(&s->header);
+}
+
+/*
+ * header_done checks a submitted message's header section once it is
+ * whole (smtp_submit_check_header): a From: not the account's is refused
+ * at the end (553); else Date: and Message-ID: are added when missing and
+ * the section goes on as it came.
+ */
+static void header_done(struct smtp_session *s)
+{
+	struct buf added;
+
+	s->in_header = false;
+	buf_init(&added, SMTP_MAX_REPLY);
+	if (s->refused == REFUSE_NONE &&
+	    smtp_submit_check_header(buf_str(&s->header.header), s->cb.sender_allowed, s->ctx,
+				     s->set.hostname, &added) < 0) {
+		log_info("%s: message refused: its From: is not the account's", s->remote_ip);
+		s->refused = REFUSE_FROM;
+	}
+	if (s->refused == REFUSE_NONE) {
+		stage(s, added.data, added.len);
+		stage(s, s->header.header.data, s->header.header.len);
+		stage(s, crlf, 2);
+	}
+	buf_free(&added);
+	smtp_header_collector_free(&s->header);
 }
 
 /* message_end gives the last bytes and calls data_end; the reply follows
@@ -300,6 +374,8 @@ static void message_begin(struct smtp_session *s)
 static void message_end(struct smtp_session *s)
 {
 	assert(s->message_begun);
+	if (s->in_header)
+		header_done(s);
 	chunk_flush(s);
 	buf_free(&s->chunk);
 	s->message_begun = false;
@@ -354,20 +430,21 @@ static enum consume cmd_helo(struct smtp_session *s, const struct smtp_command *
 		return CONSUME_LINE;
 	}
 
+	char size[32];
+	snprintf(size, sizeof(size), "SIZE %" PRIu64, s->set.max_message_size);
+	const char *ext[] = { "PIPELINING", size, "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES",
+			      "CHUNKING", NULL, NULL };
+	size_t n_ext = 6;
+	if (s->set.tls_offered && !s->set.tls_active)
+		ext[n_ext++] = "STARTTLS";
+	/* RFC 4954 / RFC 8314: passwords only under TLS. */
+	if (s->set.submission && s->set.tls_active && !s->authenticated)
+		ext[n_ext++] = "AUTH PLAIN LOGIN";
 	struct buf b;
 	buf_init(&b, SMTP_MAX_REPLY);
-	int r = buf_printf(&b,
-			   "250-%s\r\n"
-			   "250-PIPELINING\r\n"
-			   "250-SIZE %" PRIu64 "\r\n"
-			   "250-8BITMIME\r\n"
-			   "250-SMTPUTF8\r\n"
-			   "250-ENHANCEDSTATUSCODES\r\n"
-			   "250%sCHUNKING\r\n",
-			   s->set.hostname, s->set.max_message_size,
-			   s->set.tls_offered && !s->set.tls_active ? "-" : " ");
-	if (r == 0 && s->set.tls_offered && !s->set.tls_active)
-		r = buf_append_str(&b, STR("250 STARTTLS\r\n"));
+	int r = buf_printf(&b, "250-%s\r\n", s->set.hostname);
+	for (size_t i = 0; r == 0 && i < n_ext; i++)
+		r = buf_printf(&b, "250%c%s\r\n", i + 1 < n_ext ? '-' : ' ', ext[i]);
 	if (r == 0)
 		s->cb.output(s->ctx, b.data, b.len);
 	else
@@ -388,6 +465,10 @@ static enum consume cmd_mail(struct smtp_session *s, const struct smtp_command *
 		reply_error(s, "503 5.5.1 Error: nested MAIL command");
 		return CONSUME_LINE;
 	}
+	if (s->set.submission && !s->authenticated) {
+		reply_error(s, "530 5.7.0 Authentication required");
+		return CONSUME_LINE;
+	}
 	if (cmd->address_utf8 && !cmd->smtputf8) {
 		reply_error(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
 		return CONSUME_LINE;
@@ -397,6 +478,16 @@ static enum consume cmd_mail(struct smtp_session *s, const struct smtp_command *
 			 "-byte limit (smtp.max_message_size)",
 			 s->remote_ip, (uint64_t)cmd->size, (uint64_t)s->set.max_message_size);
 		output_line(s, "552 5.3.4 Message size exceeds fixed maximum message size");
+		return CONSUME_LINE;
+	}
+	/* The sender is the account's, as auth listed it (never <>: a
+	 * person's mail is not a bounce). */
+	if (s->set.submission &&
+	    (cmd->null_path || !s->cb.sender_allowed(s->ctx, cmd->address))) {
+		log_info("%s: sender <%.*s> refused: not the account's", s->remote_ip,
+			 (int)cmd->address.len, cmd->address.ptr);
+		reply_error(s, "553 5.7.1 <%.*s>: Sender address rejected: not owned by user",
+			    (int)cmd->address.len, cmd->address.ptr);
 		return CONSUME_LINE;
 	}
 	s->txn_pool = pool_new(SMTP_TXN_POOL_MAX);
@@ -544,6 +635,7 @@ static enum consume cmd_starttls(struct smtp_session *s, struct buf *in)
 		return CONSUME_NONE;
 	txn_reset(s);
 	forget_helo(s);
+	auth_forget(s);
 	output_line(s, "220 2.0.0 Ready to start TLS");
 	/* RFC 3207 / CVE-2011-0411: whatever followed STARTTLS in the same
 	 * read was sent in clear and must not be taken as commands under
@@ -555,12 +647,131 @@ static enum consume cmd_starttls(struct smtp_session *s, struct buf *in)
 	return CONSUME_DONE;
 }
 
+/* auth_forget ends a SASL exchange and wipes the user name kept for it. */
+static void auth_forget(struct smtp_session *s)
+{
+	s->auth_step = AUTH_NONE;
+	sodium_memzero(s->auth_user, sizeof(s->auth_user));
+	s->auth_user_len = 0;
+}
+
+/* auth_ask hands a login to the auth callback; its answer comes in
+ * smtp_session_auth_result. */
+static void auth_ask(struct smtp_session *s, struct str user, struct str password)
+{
+	s->auth_step = AUTH_NONE;
+	s->wait = WAIT_AUTH;
+	s->cb.auth(s->ctx, user, password);
+}
+
+/* auth_plain decodes a SASL PLAIN message (RFC 4616) and asks for it. */
+static void auth_plain(struct smtp_session *s, struct str b64)
+{
+	static struct sasl_plain plain;
+	enum sasl_plain_result r = sasl_plain_decode(&plain, b64, true);
+	if (r == SASL_PLAIN_OK)
+		auth_ask(s, plain.authcid, plain.password);
+	else if (r == SASL_PLAIN_AUTHZID)
+		reply_error(s, "535 5.7.8 Error: authentication failed");
+	else
+		reply_error(s, "501 5.5.2 Error: cannot decode the response");
+	sasl_plain_wipe(&plain);
+}
+
+/* auth_response takes one line of a SASL exchange: "*" cancels it
+ * (RFC 4954 4). */
+static void auth_response(struct smtp_session *s, struct str line)
+{
+	char pass[SMTP_SUBMIT_MAX_SASL];
+	size_t len;
+	enum auth_step step = s->auth_step;
+
+	if (str_eq(line, STR("*"))) {
+		auth_forget(s);
+		reply_error(s, "501 5.0.0 Authentication aborted");
+		return;
+	}
+	switch (step) {
+	case AUTH_PLAIN:
+		s->auth_step = AUTH_NONE;
+		auth_plain(s, line);
+		return;
+	case AUTH_LOGIN_USER:
+		if (smtp_submit_base64(line, s->auth_user, sizeof(s->auth_user),
+				       &s->auth_user_len) < 0)
+			break;
+		s->auth_step = AUTH_LOGIN_PASS;
+		output_line(s, "334 UGFzc3dvcmQ6");
+		return;
+	case AUTH_LOGIN_PASS:
+		if (smtp_submit_base64(line, pass, sizeof(pass), &len) < 0)
+			break;
+		auth_ask(s, str_from(s->auth_user, s->auth_user_len), str_from(pass, len));
+		sodium_memzero(pass, sizeof(pass));
+		auth_forget(s);
+		return;
+	case AUTH_NONE:
+		return;
+	}
+	auth_forget(s);
+	reply_error(s, "501 5.5.2 Error: cannot decode the response");
+}
+
+/* cmd_auth starts AUTH PLAIN or LOGIN (RFC 4954), in submission only,
+ * only under TLS and once per session. */
+static void cmd_auth(struct smtp_session *s, const struct smtp_command *cmd)
+{
+	struct str initial;
+
+	if (!s->set.tls_active) {
+		reply_error(s, "530 5.7.0 Must issue a STARTTLS command first");
+		return;
+	}
+	if (!have_helo(s)) {
+		reply_error(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return;
+	}
+	if (s->authenticated) {
+		reply_error(s, "503 5.5.1 Error: already authenticated");
+		return;
+	}
+	if (s->txn_pool != NULL) {
+		reply_error(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
+	switch (smtp_submit_parse_auth(cmd->arg, &initial)) {
+	case SMTP_AUTH_MECH_PLAIN:
+		if (initial.ptr != NULL) {
+			auth_plain(s, initial);
+			return;
+		}
+		s->auth_step = AUTH_PLAIN;
+		output_line(s, "334 ");
+		return;
+	case SMTP_AUTH_MECH_LOGIN:
+		s->auth_step = AUTH_LOGIN_USER;
+		if (initial.ptr != NULL) {
+			auth_response(s, initial);
+			return;
+		}
+		output_line(s, "334 VXNlcm5hbWU6");
+		return;
+	case SMTP_AUTH_MECH_UNKNOWN:
+		break;
+	}
+	reply_error(s, "504 5.5.4 Unrecognized authentication type");
+}
+
 /* handle_line parses and executes one command line (without line end). */
 static enum consume handle_line(struct smtp_session *s, struct buf *in, struct str line)
 {
 	struct smtp_command cmd;
 	const char *error = NULL;
 
+	if (s->auth_step != AUTH_NONE) {
+		auth_response(s, line);
+		return CONSUME_LINE;
+	}
 	if (smtp_parse_command(line, &cmd, &error) < 0) {
 		reply_error(s, "%s", error);
 		return CONSUME_LINE;
@@ -604,6 +815,11 @@ static enum consume handle_line(struct smtp_session *s, struct buf *in, struct s
 		return CONSUME_LINE;
 	case SMTP_VERB_STARTTLS:
 		return cmd_starttls(s, in);
+	case SMTP_VERB_AUTH:
+		if (!s->set.submission)
+			break;
+		cmd_auth(s, &cmd);
+		return CONSUME_LINE;
 	case SMTP_VERB_UNKNOWN:
 		break;
 	}
@@ -785,6 +1001,7 @@ void smtp_session_free(struct smtp_session **session)
 		return;
 	s->message_begun = false;
 	txn_reset(s);
+	auth_forget(s);
 	free(s);
 	*session = NULL;
 }
@@ -937,6 +1154,10 @@ void smtp_session_data_result(struct smtp_session *s, bool ok, const char *queue
 			 s->remote_ip, size, (uint64_t)s->set.max_message_size);
 		output_line(s, "552 5.3.4 Message size exceeds fixed maximum message size");
 	}
+	else if (refused == REFUSE_HEADER)
+		output_line(s, "552 5.3.4 Message header size exceeds limit");
+	else if (refused == REFUSE_FROM)
+		output_line(s, "553 5.7.1 Sender address rejected: From: header not owned by user");
 	else if (refused != REFUSE_NONE || !ok)
 		output_line(s, "451 4.3.0 Error: message not accepted, try again later");
 	else if (queue_id_ok(queue_id))
@@ -947,7 +1168,7 @@ void smtp_session_data_result(struct smtp_session *s, bool ok, const char *queue
 		log_info("%s: message %.*s accepted: %" PRIu64 " bytes, %zu recipients, %s",
 			 s->remote_ip, SMTP_MAX_QUEUE_ID, queue_id_ok(queue_id) ? queue_id : "",
 			 size, rcpts, s->set.tls_active ? "TLS" : "no TLS");
-	else if (refused != REFUSE_SIZE)
+	else if (refused != REFUSE_SIZE && refused != REFUSE_HEADER && refused != REFUSE_FROM)
 		log_info("%s: message not accepted: %s", s->remote_ip,
 			 refused != REFUSE_NONE ? "it could not be passed to the queue"
 						: "the queue did not take it");
@@ -998,6 +1219,21 @@ void smtp_session_tls_started(struct smtp_session *s)
 	s->set.tls_active = true;
 	forget_helo(s);
 	txn_reset(s);
+}
+
+void smtp_session_auth_result(struct smtp_session *s, enum smtp_auth_status status)
+{
+	if (s->wait != WAIT_AUTH)
+		return;
+	s->wait = WAIT_NONE;
+	if (status == SMTP_AUTH_OK) {
+		s->authenticated = true;
+		output_line(s, "235 2.7.0 Authentication successful");
+	} else if (status == SMTP_AUTH_REFUSED) {
+		reply_error(s, "535 5.7.8 Error: authentication failed");
+	} else {
+		output_line(s, "454 4.7.0 Temporary authentication failure");
+	}
 }
 
 void smtp_session_timeout(struct smtp_session *s)

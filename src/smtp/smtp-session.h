@@ -9,7 +9,8 @@
  * pipelined commands wait in the caller's buffer in order.
  *
  * Extensions: PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES,
- * CHUNKING (BDAT), STARTTLS (when the caller offers it).  VRFY gives the
+ * CHUNKING (BDAT), STARTTLS (when the caller offers it), and in submission
+ * mode AUTH PLAIN and LOGIN (RFC 4954) under TLS only.  VRFY gives the
  * "disabled" 252 answer; EXPN 502.
  *
  * Security properties the caller relies on:
@@ -22,7 +23,7 @@
  *    message size, errors per session; going over gives a protocol error.
  *
  * Answers and input (PIPELINING): smtp_session_input stops consuming as soon
- * as a callback's answer is owed (rcpt_lookup, data_end, starttls).  The
+ * as a callback's answer is owed (rcpt_lookup, data_end, starttls, auth).  The
  * *_result / tls_started calls output the reply but never consume input by
  * themselves; the caller calls smtp_session_input again afterwards to go on
  * with the commands still in its buffer.  An answer may also be given from
@@ -52,6 +53,17 @@ struct smtp_settings {
 	unsigned max_recipients;
 	bool tls_offered;         /* advertise and accept STARTTLS */
 	bool tls_active;          /* this session already runs under TLS */
+	/* Submission (RFC 6409): AUTH after TLS, MAIL only after it, senders
+	 * and From: only the account's, Date: and Message-ID: added. */
+	bool submission;
+	bool received_ip;         /* submission: name the client's IP in Received: */
+};
+
+/* The answer to the auth callback (submission). */
+enum smtp_auth_status {
+	SMTP_AUTH_OK,             /* 235 */
+	SMTP_AUTH_REFUSED,        /* 535 5.7.8 */
+	SMTP_AUTH_TEMPFAIL,       /* 454 4.7.0 */
 };
 
 enum smtp_rcpt_status {
@@ -103,6 +115,12 @@ struct smtp_callbacks {
 	void (*starttls)(void *ctx);
 	/* The session is over (QUIT, too many errors, fatal): flush and close. */
 	void (*close)(void *ctx);
+	/* Submission: check a login; answer with smtp_session_auth_result.
+	 * user and password are wiped once it returns: copy what is kept. */
+	void (*auth)(void *ctx, struct str user, struct str password);
+	/* Submission: may the logged-in account send as address (MAIL FROM,
+	 * each From: mailbox)?  Answered at once, from what auth said. */
+	bool (*sender_allowed)(void *ctx, struct str address);
 };
 
 struct smtp_session;
@@ -142,6 +160,8 @@ void smtp_session_data_refused(struct smtp_session *session, bool permanent, con
 /* The SIZE= of the transaction under way (0: none declared, or no
  * transaction): what a recipient's quota is checked against at RCPT. */
 uint64_t smtp_session_declared_size(const struct smtp_session *session);
+/* The login asked by the auth callback: 235, 535 or 454. */
+void smtp_session_auth_result(struct smtp_session *session, enum smtp_auth_status status);
 /* TLS is up: forget HELO/EHLO and any transaction (RFC 3207 4.2). */
 void smtp_session_tls_started(struct smtp_session *session);
 /* The idle or total time ran out: outputs 421 4.4.2 and calls close. */
