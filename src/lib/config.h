@@ -56,6 +56,12 @@ struct config {
 	uint64_t imap_login_timeout;
 	uint64_t worker_idle_timeout;
 	uint64_t queue_retry_delay;
+	char relay_smarthost[CONFIG_MAX_STRING];
+	char relay_smarthost_tls[16];
+	char relay_smarthost_auth_file[CONFIG_MAX_STRING];
+	uint64_t relay_max_per_destination;
+	uint64_t relay_connect_timeout;
+	uint64_t relay_reply_timeout;
 	uint64_t uid_base;
 	uint64_t worker_uid_base;
 };

@@ -100,8 +100,8 @@ static uint64_t handled_fs(int abi)
 	return r;
 }
 
-/* handled_net: TCP bind and connect where the ABI knows them; no rule ever
- * grants them, since no jailed role binds or connects TCP. */
+/* handled_net: TCP bind and connect where the ABI knows them; no rule
+ * grants bind, and connect only to a relay's ports (add_ports). */
 static uint64_t handled_net(int abi)
 {
 	return abi >= JAIL_LANDLOCK_ABI_NET
@@ -183,6 +183,30 @@ static int add_path(const struct jail *jail, int ruleset, const struct jail_path
 	return rc < 0 ? -1 : 0;
 }
 
+/* The kernel's struct landlock_net_port_attr (ABI 4). */
+struct jail_landlock_net_port_attr {
+	__u64 allowed_access;
+	__u64 port;
+} __attribute__((packed));
+#define JAIL_LANDLOCK_RULE_NET_PORT 2
+
+/* add_ports allows TCP connect to each of the jail's ports. */
+static int add_ports(const struct jail *jail, int ruleset)
+{
+	for (unsigned i = 0; i < jail->connect_port_count; i++) {
+		struct jail_landlock_net_port_attr np = {
+			.allowed_access = JAIL_LANDLOCK_ACCESS_NET_CONNECT_TCP,
+			.port = jail->connect_ports[i],
+		};
+		if (syscall(SYS_landlock_add_rule, ruleset, JAIL_LANDLOCK_RULE_NET_PORT, &np, 0) < 0) {
+			log_error("%s: landlock_add_rule(port %u) failed: %m", jail->name,
+				  (unsigned)np.port);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* jail_landlock_enter: see jail-private.h. */
 int jail_landlock_enter(const struct jail *jail, int abi, char *summary, size_t size)
 {
@@ -202,6 +226,10 @@ int jail_landlock_enter(const struct jail *jail, int abi, char *summary, size_t 
 			close(rs);
 			return -1;
 		}
+	}
+	if (attr.handled_access_net != 0 && add_ports(jail, rs) < 0) {
+		close(rs);
+		return -1;
 	}
 	if (syscall(SYS_landlock_restrict_self, rs, 0) < 0) {
 		log_error("%s: landlock_restrict_self() failed: %m", jail->name);

@@ -22,6 +22,8 @@
 #include <sys/types.h>
 
 #define JAIL_MAX_PATHS 4
+/* TCP ports a jail may connect to (relay: 25 and the smarthost's). */
+#define JAIL_MAX_CONNECT_PORTS 2
 
 /* What the process is; each role has its own system call table. */
 enum jail_role {
@@ -32,6 +34,8 @@ enum jail_role {
 	JAIL_ROLE_QUEUE,      /* the spool */
 	JAIL_ROLE_KEYS,       /* signs with the TLS private keys */
 	JAIL_ROLE_WORKER,     /* one account's store */
+	JAIL_ROLE_RELAY,      /* relay spawner: forks one relay child per destination */
+	JAIL_ROLE_RELAY_CHILD, /* one outbound SMTP connection */
 };
 
 struct jail_path {
@@ -52,6 +56,10 @@ struct jail {
 	struct jail_path paths[JAIL_MAX_PATHS];
 	unsigned path_count;
 	enum jail_role role;
+	/* TCP connect allowed to these ports only (Landlock ABI 4 and later);
+	 * none: no TCP connect at all. */
+	unsigned short connect_ports[JAIL_MAX_CONNECT_PORTS];
+	unsigned connect_port_count;
 };
 
 int jail_enter(const struct jail *jail);

@@ -157,6 +157,7 @@ const char *process_role_name(enum ipc_role role)
 		[IPC_ROLE_MASTER] = "master", [IPC_ROLE_AUTH] = "auth", [IPC_ROLE_QUEUE] = "queue",
 		[IPC_ROLE_WORKER] = "worker", [IPC_ROLE_SPAWNER] = "spawner",
 		[IPC_ROLE_PREAUTH] = "preauth", [IPC_ROLE_KEYS] = "keys",
+		[IPC_ROLE_RELAY] = "relay",
 	};
 	return (unsigned)role < sizeof(names) / sizeof(names[0]) ? names[role] : "unknown";
 }

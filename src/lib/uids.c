@@ -11,7 +11,7 @@
 /* Room for an error or the start-up line. */
 #define UIDS_ERROR_MAX 256
 /* Role uids handed out today (spawner, auth, queue, keys). */
-#define UIDS_ROLES_IN_USE 4
+#define UIDS_ROLES_IN_USE 5
 
 _Static_assert(CONFIG_UID_MAX < 0x80000000u, "uids stay below 2^31");
 
@@ -32,6 +32,9 @@ static long role_offset(enum jail_role role)
 		return 2;
 	case JAIL_ROLE_KEYS:
 		return 3;
+	case JAIL_ROLE_RELAY:
+	case JAIL_ROLE_RELAY_CHILD:
+		return 4;
 	case JAIL_ROLE_MASTER:
 	case JAIL_ROLE_WORKER:
 		break;
