@@ -33,6 +33,7 @@
 #include "lib/process.h"
 #include "lib/str.h"
 #include "queue/queue.h"
+#include "relay/relay.h"
 #include "worker/worker.h"
 
 static void usage(FILE *out)
@@ -87,6 +88,8 @@ static int run_role(int argc, char **argv)
 		return keys_main();
 	if (strcmp(role, "queue") == 0 && argc == 3)
 		return queue_main();
+	if (strcmp(role, "relay") == 0 && argc == 3)
+		return relay_main();
 	if (strcmp(role, "worker") == 0 && argc == 5 && strcmp(argv[3], "--account") == 0 && n > 0)
 		return worker_main(n);
 	fprintf(stderr, "ravelin: unknown role\n");

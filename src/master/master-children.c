@@ -287,6 +287,14 @@ void child_wire(struct child *c)
 		if (cert)
 			m->cert_pending = false;
 	}
+	/* The queue and the relay spawner: whichever (re)starts gets the
+	 * other, which opens relay children on it. */
+	if (c->role == IPC_ROLE_QUEUE || c->role == IPC_ROLE_RELAY) {
+		struct child *peer =
+			child_live(c->role == IPC_ROLE_QUEUE ? IPC_ROLE_RELAY : IPC_ROLE_QUEUE, 0);
+		if (peer != NULL)
+			child_connect(c, peer);
+	}
 }
 
 static void restart_timer_fired(struct ev_timer *t, void *ctx)
