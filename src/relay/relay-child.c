@@ -306,6 +306,7 @@ static void cb_output(void *ctx, const char *data, size_t len)
 		return;
 	}
 	arm();
+	io_want(false);
 }
 
 /* tls_start begins the client handshake on the connection. */
