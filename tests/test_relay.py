@@ -226,13 +226,22 @@ def test_permanent_failure(relay_server):
     assert fake.messages == []
 
 
-@pytest.mark.parametrize("kind", ["garbage", "endless", "ten-megabytes", "silent"])
+@pytest.mark.parametrize("kind", ["garbage", "endless", "ten-megabytes", "silent",
+                                  "tls-hang", "refused"])
 def test_bad_server_is_temporary(relay_server, kind):
-    """Garbage, an endless reply, a 10 MB reply line and silence each end
-    the attempt with a temporary failure and a log line; the message stays
+    """Garbage, an endless reply, a 10 MB reply line, silence, a TLS
+    handshake that never ends and a refused connection each end the
+    attempt with a temporary failure and a log line; the message stays
     queued."""
     def script(server, sess, number):
-        if kind == "garbage":
+        if kind == "tls-hang":
+            sess.send("220 fake.test\r\n")
+            sess.line()
+            sess.send("250-fake.test\r\n250 STARTTLS\r\n")
+            sess.line()
+            sess.send("220 go ahead\r\n")
+            time.sleep(20)
+        elif kind == "garbage":
             sess.send("hello, I am not SMTP\r\n")
             sess.line()
         elif kind == "endless":
@@ -245,13 +254,17 @@ def test_bad_server_is_temporary(relay_server, kind):
             sess.line()
         else:
             time.sleep(20)
-    s, fake = relay_server(script, "relay.reply_timeout = 2\n")
+    s, fake = relay_server(script, "relay.reply_timeout = 2\nrelay.connect_timeout = 2\n")
+    if kind == "refused":
+        fake.stop()
     qid = write_spool(s, [(0, REMOTE)])
     s.start()
     want = {"garbage": "reply code is not three digits",
             "endless": "too many lines in one reply",
             "ten-megabytes": "reply line too long",
-            "silent": "no reply from the server within 2 s"}[kind]
+            "silent": "no reply from the server within 2 s",
+            "tls-hang": "TLS handshake did not end within 2 s",
+            "refused": "failed: Connection refused"}[kind]
     wait_for(lambda: want in s.log(), what=want)
     wait_for(lambda: "failed for now" in s.log(), what="the deferral")
     assert qid in queued(s)
