@@ -46,9 +46,10 @@
 #include "lib/process.h"
 #include "smtp-client.h"
 
-/* Where the queue link is moved to in the child (what the configuration's
- * descriptor was: closed by then). */
+/* Where the queue and resolver links are moved to in the child (from the
+ * configuration's descriptor on, closed by then). */
 #define RELAY_CHILD_QUEUE_FD 4
+#define RELAY_CHILD_RESOLVER_FD 5
 /* Bytes of the server's replies held at once: one reply line more than a
  * read (the parser takes whole lines off as they come). */
 #define RELAY_CHILD_IN_MAX (RELAY_MAX_REPLY_LINE + RELAY_CHILD_READ)
@@ -92,9 +93,13 @@ struct relay_child {
 	bool was_ready;          /* this connection got as far as a message */
 	bool body_open;
 	char host[INET6_ADDRSTRLEN + 8];
+	const char *tls_name;    /* the host's name, for SNI and the check */
 	/* Why the last attempt ended, for the jobs no connection took. */
 	char why[RELAY_MAX_ANSWER + 64];
 	bool dead;               /* no host could be had: every job gets why */
+	unsigned fail_code;      /* the code jobs get then (451; 5xx: no mail) */
+	const struct relay_target *targets;
+	size_t target_count;
 	bool closing;            /* the dialogue ended; after_close comes */
 	unsigned closed_code;
 	struct ev_timer *after_close;
@@ -160,7 +165,7 @@ static void fail_job_all(unsigned code, const char *why)
 static void fail_waiting(void)
 {
 	while (rc.jobs != NULL)
-		fail_job_all(451, rc.why);
+		fail_job_all(rc.fail_code, rc.why);
 	if (rc.queue_gone)
 		finish();
 }
@@ -313,7 +318,7 @@ static void cb_output(void *ctx, const char *data, size_t len)
 static void cb_starttls(void *ctx)
 {
 	(void)ctx;
-	const char *name = rc.setup->host_name;
+	const char *name = rc.tls_name;
 	rc.ssl = SSL_new(rc.setup->tls);
 	if (rc.ssl == NULL || SSL_set_fd(rc.ssl, rc.fd) != 1 ||
 	    (name != NULL && (SSL_set_tlsext_host_name(rc.ssl, name) != 1 ||
@@ -457,8 +462,9 @@ static void on_io(struct ev_io *io, unsigned events, void *ctx)
 static void try_next_target(void)
 {
 	const struct relay_child_setup *s = rc.setup;
-	while (rc.next_target < s->target_count) {
-		const struct relay_target *t = &s->targets[rc.next_target++];
+	while (rc.next_target < rc.target_count) {
+		const struct relay_target *t = &rc.targets[rc.next_target++];
+		rc.tls_name = t->name != NULL ? t->name : s->host_name;
 		char ip[INET6_ADDRSTRLEN];
 		unsigned port;
 		if (t->addr.ss_family == AF_INET6) {
@@ -491,7 +497,7 @@ static void try_next_target(void)
 		arm();
 		return;
 	}
-	if (s->target_count == 0 && rc.why[0] == '\0')
+	if (rc.target_count == 0 && rc.why[0] == '\0')
 		snprintf(rc.why, sizeof(rc.why), "451 4.4.3 no host to try for %s", s->destination);
 	log_warn("%s: no host could be had: %s", s->destination, rc.why);
 	rc.host[0] = '\0';
@@ -681,14 +687,37 @@ static void queue_closed(struct ipc *ipc, void *ctx)
 		finish();
 }
 
-/* adopt_queue_link moves the queue link to its fixed place and closes
- * every descriptor of the spawner's but the master link (log records). */
-static int adopt_queue_link(int fd)
+/* adopt_links moves the queue and resolver links to their fixed places
+ * and closes every descriptor of the spawner's but the master link (log
+ * records).  *resolver_fd becomes RELAY_CHILD_RESOLVER_FD or stays -1. */
+static int adopt_links(int queue_fd, int *resolver_fd)
 {
-	if (fd != RELAY_CHILD_QUEUE_FD && dup3(fd, RELAY_CHILD_QUEUE_FD, O_CLOEXEC) < 0)
+	/* Both above the targets first: either may sit on 4 or 5. */
+	int q = fcntl(queue_fd, F_DUPFD_CLOEXEC, 10);
+	int dns = *resolver_fd >= 0 ? fcntl(*resolver_fd, F_DUPFD_CLOEXEC, 10) : -1;
+	if (q < 0 || (*resolver_fd >= 0 && dns < 0) ||
+	    dup3(q, RELAY_CHILD_QUEUE_FD, O_CLOEXEC) < 0 ||
+	    (dns >= 0 && dup3(dns, RELAY_CHILD_RESOLVER_FD, O_CLOEXEC) < 0))
 		return -1;
-	close_range(RELAY_CHILD_QUEUE_FD + 1, ~0U, 0);
+	if (dns >= 0)
+		*resolver_fd = RELAY_CHILD_RESOLVER_FD;
+	close_range(RELAY_CHILD_RESOLVER_FD + 1, ~0U, 0);
+	if (dns < 0)
+		close(RELAY_CHILD_RESOLVER_FD);
 	return 0;
+}
+
+/* dns_done: the destination's hosts are known (or why not): connect. */
+static void dns_done(const struct relay_target *targets, size_t count, unsigned fail_code,
+		     const char *why)
+{
+	rc.targets = targets;
+	rc.target_count = count;
+	if (count == 0) {
+		rc.fail_code = fail_code;
+		snprintf(rc.why, sizeof(rc.why), "%s", why);
+	}
+	try_next_target();
 }
 
 void relay_child_main(const struct relay_child_setup *setup)
@@ -703,7 +732,8 @@ void relay_child_main(const struct relay_child_setup *setup)
 	signal(SIGPIPE, SIG_IGN);
 	/* Log records go to master on the inherited link, written only. */
 	process_forget_master_link();
-	if (adopt_queue_link(setup->queue_fd) < 0)
+	int resolver_fd = setup->resolver_fd;
+	if (adopt_links(setup->queue_fd, &resolver_fd) < 0)
 		_exit(1);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() == 1)
@@ -718,6 +748,7 @@ void relay_child_main(const struct relay_child_setup *setup)
 	memset(&rc, 0, sizeof(rc));
 	rc.setup = setup;
 	rc.fd = -1;
+	rc.fail_code = 451;
 	buf_init(&rc.in, RELAY_CHILD_IN_MAX);
 	buf_init(&rc.out, RELAY_CHILD_OUT_MAX);
 	rc.ev = ev_new();
@@ -726,13 +757,13 @@ void relay_child_main(const struct relay_child_setup *setup)
 	rc.queue = ipc_new(rc.ev, RELAY_CHILD_QUEUE_FD, "queue", queue_message, queue_closed, NULL);
 	if (rc.queue == NULL)
 		_exit(1);
-	if (strcmp(setup->destination, RELAY_SMARTHOST_DEST) != 0) {
-		/* The MX look-up needs the resolver's link (lib/dns-client.h),
-		 * which this build does not have: nothing to try. */
-		snprintf(rc.why, sizeof(rc.why), "451 4.4.3 no resolver to look up %s",
-			 setup->destination);
+	if (strcmp(setup->destination, RELAY_SMARTHOST_DEST) == 0) {
+		rc.targets = setup->targets;
+		rc.target_count = setup->target_count;
+		try_next_target();
+	} else {
+		relay_dns_find(rc.ev, resolver_fd, setup->destination, dns_done);
 	}
-	try_next_target();
 	ev_run(rc.ev);
 	finish();
 }

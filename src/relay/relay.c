@@ -46,6 +46,9 @@
 #define RELAY_MAX_AUTH_FILE 1024
 /* SMTP's port (RFC 5321 4.5.4.2 wants MX hosts on it). */
 #define RELAY_SMTP_PORT 25
+/* The resolver's client is there (CONTRACTS 1): children get a link to
+ * the resolver, made here and passed to it as a relay's (IPC_PEER). */
+#define RELAY_HAS_RESOLVER __has_include("lib/dns-client.h")
 /* The system's CA roots, loaded whole before the jail shuts. */
 #define RELAY_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 
@@ -54,6 +57,8 @@ struct relay {
 	struct ev *ev;
 	struct ipc *master;
 	struct ipc *queue;
+	struct ipc *resolver;    /* passes the children's links to the resolver */
+	uint64_t serial;         /* children made, naming their resolver links */
 	SSL_CTX *tls;
 	char smarthost_name[CONFIG_MAX_STRING];
 	struct relay_target targets[RELAY_MAX_ADDRS];
@@ -160,6 +165,28 @@ static void refuse(uint64_t id, uint64_t why)
 		(void)ipc_send(r.queue, IPC_RELAY_REFUSED, id, &why, sizeof(why), -1);
 }
 
+/* resolver_link makes a link to the resolver for a child (the resolver
+ * gets its end as IPC_ROLE_RELAY's); the child's end, or -1 (none: the
+ * child's look-ups fail for now). */
+static int resolver_link(void)
+{
+	int pair[2];
+	if (r.resolver == NULL || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+		return -1;
+	struct buf b;
+	buf_init(&b, 2 * IPC_U64_SIZE);
+	ipc_put_u64(&b, IPC_ROLE_RELAY);
+	ipc_put_u64(&b, ++r.serial);
+	int sent = ipc_send_buf(r.resolver, IPC_PEER, 0, &b, pair[0]);
+	buf_free(&b);
+	close(pair[0]);
+	if (sent < 0) {
+		close(pair[1]);
+		return -1;
+	}
+	return pair[1];
+}
+
 /* open_relay forks a relay child for destination and hands the queue its
  * link. */
 static void open_relay(uint64_t id, struct str destination)
@@ -180,6 +207,7 @@ static void open_relay(uint64_t id, struct str destination)
 		return;
 	}
 	bool smarthost = strcmp(dest, RELAY_SMARTHOST_DEST) == 0;
+	int dns = smarthost ? -1 : resolver_link();
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(pair[0]);
@@ -194,10 +222,13 @@ static void open_relay(uint64_t id, struct str destination)
 			.tls_required = smarthost &&
 					strcmp(r.config.relay_smarthost_tls, "opportunistic") != 0,
 			.queue_fd = pair[1],
+			.resolver_fd = dns,
 		};
 		relay_child_main(&setup);
 	}
 	close(pair[1]);
+	if (dns >= 0)
+		close(dns);
 	if (pid < 0) {
 		log_error("fork() of a relay child failed: %m");
 		close(pair[0]);
@@ -236,6 +267,24 @@ static void queue_closed(struct ipc *ipc, void *ctx)
 	r.queue = NULL;
 }
 
+#if RELAY_HAS_RESOLVER
+/* The resolver says nothing on this link: anything is an attack. */
+static void resolver_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	struct ipc *self = ipc;
+	(void)ctx;
+	ipc_reject(&self, msg);
+	r.resolver = NULL;
+}
+
+static void resolver_closed(struct ipc *ipc, void *ctx)
+{
+	(void)ipc;
+	(void)ctx;
+	r.resolver = NULL;
+}
+#endif
+
 static void master_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
 	struct ipc_reader rd;
@@ -252,6 +301,17 @@ static void master_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 				close(msg->fd);
 			return;
 		}
+#if RELAY_HAS_RESOLVER
+		if (role == IPC_ROLE_RESOLVER) {
+			if (r.resolver != NULL)
+				ipc_close(&r.resolver);
+			r.resolver = ipc_new(r.ev, msg->fd, "resolver", resolver_message,
+					     resolver_closed, NULL);
+			if (r.resolver == NULL)
+				close(msg->fd);
+			return;
+		}
+#endif
 	}
 	log_error("unexpected %s message from master", ipc_kind_name(msg->kind));
 	if (msg->fd >= 0)
