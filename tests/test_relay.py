@@ -89,6 +89,11 @@ class Session:
 def standard(server, s, number, rcpt_reply="250 2.1.5 ok", final="250 2.0.0 queued"):
     """A plain ESMTP server: PIPELINING, 8BITMIME, SIZE."""
     s.send("220 fake.test ESMTP\r\n")
+    standard_after_ehlo(server, s, rcpt_reply, final)
+
+
+def standard_after_ehlo(server, s, rcpt_reply="250 2.1.5 ok", final="250 2.0.0 queued"):
+    """The dialogue of standard() from after the greeting on."""
     rcpts = []
     sender = None
     while True:
@@ -322,3 +327,49 @@ def test_tls_required_but_not_offered(relay_server):
     wait_for(lambda: "failed for now" in s.log(), what="the deferral")
     assert qid in queued(s)
     assert fake.messages == []
+
+
+def test_smarthost_tls_and_auth(relay_server, tmp_path):
+    """A smarthost that offers STARTTLS and AUTH PLAIN: the relay starts
+    TLS (required by default), then logs in with the credentials of
+    relay.smarthost_auth_file (read by the relay spawner alone), then
+    sends; the password may hold spaces."""
+    import base64
+    import ssl
+    import subprocess
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
+                    "/CN=fake.test", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    logins = []
+
+    def script(server, sess, number):
+        sess.send("220 fake.test ESMTP\r\n")
+        assert sess.line().startswith("EHLO")
+        sess.send("250-fake.test\r\n250-STARTTLS\r\n250 PIPELINING\r\n")
+        assert sess.line() == "STARTTLS"
+        sess.send("220 go ahead\r\n")
+        tls = ctx.wrap_socket(sess.conn, server_side=True)
+        inner = Session(tls)
+        assert inner.line().startswith("EHLO")
+        inner.send("250-fake.test\r\n250-PIPELINING\r\n250 AUTH LOGIN PLAIN\r\n")
+        cmd = inner.line()
+        assert cmd.startswith("AUTH PLAIN ")
+        logins.append(base64.b64decode(cmd.split(" ", 2)[2]))
+        inner.send("235 2.7.0 ok\r\n")
+        standard_after_ehlo(server, inner)
+
+    auth = tmp_path / "smarthost.auth"
+    auth.write_text("relay-user s3cret pass phrase\n")
+    s, fake = relay_server(script, f"relay.smarthost_tls = required\n"
+                                   f"relay.smarthost_auth_file = {auth}\n")
+    write_spool(s, [(0, REMOTE)])
+    s.start()
+    wait_for(lambda: len(fake.messages) == 1, what="the message at the smarthost")
+    assert logins == [b"\0relay-user\0s3cret pass phrase"]
+    wait_for(lambda: not queued(s), what="the spool to empty")
+    assert "certificate not verified" in s.log()
+    assert "s3cret" not in s.log()
