@@ -373,3 +373,42 @@ def test_smarthost_tls_and_auth(relay_server, tmp_path):
     wait_for(lambda: not queued(s), what="the spool to empty")
     assert "certificate not verified" in s.log()
     assert "s3cret" not in s.log()
+
+
+def test_done_is_never_sent_again(relay_server):
+    """A recipient the smarthost took (250) is noted durably before
+    anything else: after a restart only the one it deferred is tried."""
+    rcpt_lines = []
+
+    def script(server, sess, number):
+        sess.send("220 fake.test ESMTP\r\n")
+        while True:
+            cmd = sess.line()
+            verb = cmd[:4].upper()
+            if verb == "EHLO":
+                sess.send("250-fake.test\r\n250 PIPELINING\r\n")
+            elif verb == "MAIL":
+                sess.send("250 ok\r\n")
+            elif verb == "RCPT":
+                rcpt_lines.append(cmd)
+                sess.send("250 ok\r\n" if "first@" in cmd else "451 4.2.0 later\r\n")
+            elif verb == "DATA":
+                sess.send("354 go\r\n")
+                server.messages.append(sess.data())
+                sess.send("250 2.0.0 ok\r\n")
+            elif verb == "QUIT":
+                sess.send("221 bye\r\n")
+                return
+            else:
+                sess.send("250 ok\r\n")
+    s, fake = relay_server(script)
+    qid = write_spool(s, [(0, "first@remote.test"), (0, "second@remote.test")])
+    s.start()
+    wait_for(lambda: len(fake.messages) == 1, what="the first delivery")
+    s.stop()
+    before = len(rcpt_lines)
+    s.start()
+    wait_for(lambda: len(rcpt_lines) >= before + 1, what="an attempt after the restart")
+    assert all("second@" in line for line in rcpt_lines[before:])
+    assert len(fake.messages) == 1
+    assert qid in queued(s)
