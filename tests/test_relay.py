@@ -327,6 +327,9 @@ def test_tls_required_but_not_offered(relay_server):
     wait_for(lambda: "failed for now" in s.log(), what="the deferral")
     assert qid in queued(s)
     assert fake.messages == []
+    # `ravelin queue list` says why it waits.
+    out = s.cli("queue", "list").stdout
+    assert f"deferred: <{REMOTE}> (account 0): 451 4.7.4 TLS is required" in out, out
 
 
 def test_smarthost_tls_and_auth(relay_server, tmp_path):

@@ -26,6 +26,7 @@
 #include "lib/buf.h"
 #include "lib/ipc.h"
 #include "lib/log.h"
+#include "queue-note.h"
 #include "spool-state.h"
 
 /* The longest wait between two attempts for a recipient (queue.c has the
@@ -45,6 +46,7 @@ struct rmsg {
 	int fd;
 	uint64_t offset;
 	const struct spool_envelope *env;
+	char ***notes;            /* the queue's notes of the message */
 	void *ctx;
 	unsigned char *st;        /* enum rstate per recipient */
 	unsigned attempts;
@@ -123,6 +125,7 @@ static struct rmsg *msg_find(void *ctx)
 static void finish(struct rmsg *m, size_t i)
 {
 	m->st[i] = R_FINISHED;
+	queue_note_why(qr.spool, m->qid, m->env, m->notes, i, STR_NULL);
 	qr.done(m->ctx, i);
 }
 
@@ -152,6 +155,7 @@ static void defer(struct rmsg *m, size_t i, struct str answer)
 {
 	uint64_t delay = retry_delay(m->attempts);
 	m->st[i] = R_WAITING;
+	queue_note_why(qr.spool, m->qid, m->env, m->notes, i, answer);
 	(void)spool_state_deferred(qr.spool, m->qid, i, (int64_t)time(NULL) + (int64_t)delay,
 				   answer);
 	if (m->retry == NULL) {
@@ -161,7 +165,7 @@ static void defer(struct rmsg *m, size_t i, struct str answer)
 }
 
 int queue_remote_add(const char *qid, int fd, uint64_t offset, const struct spool_envelope *env,
-		     void *msg_ctx)
+		     char ***notes, void *msg_ctx)
 {
 	struct spool_state state;
 	struct rmsg *m = calloc(1, sizeof(*m));
@@ -176,6 +180,7 @@ int queue_remote_add(const char *qid, int fd, uint64_t offset, const struct spoo
 	m->fd = fd;
 	m->offset = offset;
 	m->env = env;
+	m->notes = notes;
 	m->ctx = msg_ctx;
 	m->next = qr.msgs;
 	qr.msgs = m;

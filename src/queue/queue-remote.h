@@ -36,11 +36,13 @@ static inline bool queue_remote_is_remote(const struct spool_rcpt *r)
 	return r->account == 0;
 }
 /* queue_remote_add takes the remote recipients of a spooled message (fd,
- * offset and env stay valid until queue_remote_forget): those the state
- * log says are finished are reported through done at once, the others
- * are delivered.  Returns 0, or -1 (out of memory: nothing taken). */
+ * offset, env and notes stay valid until queue_remote_forget): those the
+ * state log says are finished are reported through done at once, the
+ * others are delivered; why one waits goes into the message's notes
+ * (queue-note.h, for `ravelin queue list`).  Returns 0, or -1 (out of
+ * memory: nothing taken). */
 int queue_remote_add(const char *qid, int fd, uint64_t offset, const struct spool_envelope *env,
-		     void *msg_ctx);
+		     char ***notes, void *msg_ctx);
 /* queue_remote_forget drops msg_ctx (the message leaves the spool) and its
  * state log. */
 void queue_remote_forget(void *msg_ctx);

@@ -621,7 +621,7 @@ static void load_message(const char *qid, void *ctx)
 		if (queue_remote_is_remote(&m->env.rcpts[i]))
 			m->state[i] = RCPT_REMOTE;
 	/* Last: recipients it finds done at once may finish (and free) m. */
-	if (queue_remote_add(m->qid, m->fd, m->offset, &m->env, m) < 0)
+	if (queue_remote_add(m->qid, m->fd, m->offset, &m->env, &m->why, m) < 0)
 		log_error("%s: out of memory: remote recipients wait for a restart", m->qid);
 }
 
