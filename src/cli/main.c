@@ -35,6 +35,7 @@
 #include "lib/str.h"
 #include "queue/queue.h"
 #include "resolver/resolver.h"
+#include "relay/relay.h"
 #include "worker/worker.h"
 
 static void usage(FILE *out)
@@ -98,6 +99,8 @@ static int run_role(int argc, char **argv)
 		return queue_main();
 	if (strcmp(role, "resolver") == 0 && argc == 3)
 		return resolver_main();
+	if (strcmp(role, "relay") == 0 && argc == 3)
+		return relay_main();
 	if (strcmp(role, "worker") == 0 && argc == 5 && strcmp(argv[3], "--account") == 0 && n > 0)
 		return worker_main(n);
 	fprintf(stderr, "ravelin: unknown role\n");

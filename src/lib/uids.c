@@ -10,8 +10,8 @@
 
 /* Room for an error or the start-up line. */
 #define UIDS_ERROR_MAX 256
-/* Role uids handed out today (spawner, auth, queue, keys, resolver). */
-#define UIDS_ROLES_IN_USE 5
+/* Role uids handed out today (spawner, auth, queue, keys, resolver, relay). */
+#define UIDS_ROLES_IN_USE 6
 
 _Static_assert(CONFIG_UID_MAX < 0x80000000u, "uids stay below 2^31");
 
@@ -34,6 +34,11 @@ static long role_offset(enum jail_role role)
 		return 3;
 	case JAIL_ROLE_RESOLVER:
 		return 4;
+	/* The relay spawner and its children share one: a child's seccomp
+	 * table forbids kill and ptrace, and it is not dumpable. */
+	case JAIL_ROLE_RELAY:
+	case JAIL_ROLE_RELAY_CHILD:
+		return 5;
 	case JAIL_ROLE_MASTER:
 	case JAIL_ROLE_WORKER:
 		break;
