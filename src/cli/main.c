@@ -35,6 +35,7 @@
 #include "lib/str.h"
 #include "queue/queue.h"
 #include "resolver/resolver.h"
+#include "relay/relay.h"
 #include "spam/spam.h"
 #include "worker/worker.h"
 
@@ -99,6 +100,8 @@ static int run_role(int argc, char **argv)
 		return queue_main();
 	if (strcmp(role, "resolver") == 0 && argc == 3)
 		return resolver_main();
+	if (strcmp(role, "relay") == 0 && argc == 3)
+		return relay_main();
 	if (strcmp(role, "spam") == 0 && argc == 3)
 		return spam_main();
 	if (strcmp(role, "worker") == 0 && argc == 5 && strcmp(argv[3], "--account") == 0 && n > 0)

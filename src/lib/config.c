@@ -47,7 +47,7 @@ static const struct config_param params[] = {
 	{ "uid_base", CT_U64, U(uid_base), "2000000000", CONFIG_UID_MIN,
 	  CONFIG_UID_MAX - CONFIG_ROLE_UIDS + 1,
 	  "when started as root with `user` empty: spawner (and its pre-auth processes) "
-	  "runs as this uid, auth +1, queue +2, keys +3, resolver +4, spam +5 (16 are kept for roles)" },
+	  "runs as this uid, auth +1, queue +2, keys +3, resolver +4, relay +5, spam +6 (16 are kept for roles)" },
 	{ "worker.uid_base", CT_U64, U(worker_uid_base), "2000065536", CONFIG_UID_MIN,
 	  CONFIG_UID_MAX - 1,
 	  "account N's worker runs as this uid + N (an id past the range is not served)" },
@@ -122,6 +122,18 @@ static const struct config_param params[] = {
 	  "a remote delivery failing for now this long after the first attempt is bounced" },
 	{ "queue.delay_notice", CT_DURATION, U(queue_delay_notice), "4h", 0, CONFIG_MAX_DURATION,
 	  "the sender is told a message waits after this long (0: never)" },
+	{ "relay.smarthost", CT_STRING, S(relay_smarthost), "", 0, 0,
+	  "host:port that receives all outbound mail (empty: each domain's MX)" },
+	{ "relay.smarthost_tls", CT_STRING, S(relay_smarthost_tls), "required", 0, 0,
+	  "required or opportunistic: STARTTLS to the smarthost" },
+	{ "relay.smarthost_auth_file", CT_STRING, S(relay_smarthost_auth_file), "", 0, 0,
+	  "file of one line \"user password\" for AUTH PLAIN at the smarthost (empty: none)" },
+	{ "relay.max_per_destination", CT_U64, U(relay_max_per_destination), "2", 1, 50,
+	  "connections at once to one destination domain (or the smarthost)" },
+	{ "relay.connect_timeout", CT_U64, U(relay_connect_timeout), "30", 1, 600,
+	  "seconds to wait for an outbound connection, and for a TLS handshake" },
+	{ "relay.reply_timeout", CT_U64, U(relay_reply_timeout), "300", 1, 3600,
+	  "seconds to wait for a remote server's reply (RFC 5321 4.5.3.2 says 5 to 10 min)" },
 };
 
 #define N_PARAMS (sizeof(params) / sizeof(params[0]))
@@ -252,6 +264,11 @@ int config_set(struct config *config, const char *key, const char *value, char *
 		snprintf(field, p->size, "%s", value);
 		if (strcmp(key, "log.level") == 0 && log_level_parse(value) < 0) {
 			snprintf(errbuf, errsize, "'%s': must be debug, info, warn or error", key);
+			return -1;
+		}
+		if (strcmp(key, "relay.smarthost_tls") == 0 && strcmp(value, "required") != 0 &&
+		    strcmp(value, "opportunistic") != 0) {
+			snprintf(errbuf, errsize, "'%s': must be required or opportunistic", key);
 			return -1;
 		}
 		break;

@@ -85,6 +85,12 @@ struct config {
 	struct config_schedule queue_retry_schedule;
 	uint64_t queue_expire;        /* seconds */
 	uint64_t queue_delay_notice;  /* seconds; 0: never */
+	char relay_smarthost[CONFIG_MAX_STRING];
+	char relay_smarthost_tls[16];
+	char relay_smarthost_auth_file[CONFIG_MAX_STRING];
+	uint64_t relay_max_per_destination;
+	uint64_t relay_connect_timeout;
+	uint64_t relay_reply_timeout;
 	uint64_t uid_base;
 	uint64_t worker_uid_base;
 	char dns_resolver[80];        /* "IP:port"; empty: /etc/resolv.conf */

@@ -57,6 +57,16 @@
 /* IPC_DELIVER_RESULT: why a delivery failed, one line for the log. */
 #define IPC_DELIVER_MAX_TEXT 512
 
+/* IPC_RELAY_OPEN: a destination is a domain (RFC 1035: 253 octets as
+ * text, DNS_MAX_NAME) or "[smarthost]". */
+#define IPC_RELAY_MAX_DEST 253
+/* IPC_RELAY_MSG: recipients per job; RFC 5321 4.5.3.1.8 makes every
+ * server take 100 per transaction, so a job is one transaction. */
+#define IPC_RELAY_MAX_RCPTS 100
+/* IPC_RELAY_RESULT: the remote answer (RELAY_MAX_ANSWER) and the remote
+ * host's name (DNS_MAX_NAME) or address. */
+#define IPC_RELAY_MAX_ANSWER 512
+#define IPC_RELAY_MAX_HOST 253
 /* IPC_SPAM_CHECK: a HELO argument (RFC 5321 4.5.3.1.2: a domain is at most
  * 255 octets; an address literal is shorter). */
 #define IPC_SPAM_MAX_HELO 255

@@ -110,6 +110,18 @@ static const struct {
 						   (IPC_STR_SIZE(IPC_MAX_ADDRESS) +
 						    IPC_STR_SIZE(TICKET_RCPT_MAC_SIZE)),
 				 false, false },
+	[IPC_RELAY_OPEN] = { "relay-open", U64, IPC_STR_SIZE(IPC_RELAY_MAX_DEST), false, false },
+	[IPC_RELAY_READY] = { "relay-ready", U64, U64, true, false },
+	[IPC_RELAY_REFUSED] = { "relay-refused", U64, U64, false, false },
+	[IPC_RELAY_MSG] = { "relay-msg", 6 * U64,
+			    4 * U64 + IPC_STR_SIZE(IPC_MAX_PATH) + U64 +
+				    IPC_RELAY_MAX_RCPTS * IPC_STR_SIZE(IPC_MAX_PATH),
+			    true, false },
+	[IPC_RELAY_RESULT] = { "relay-result", 5 * U64,
+			       3 * U64 + IPC_STR_SIZE(IPC_RELAY_MAX_ANSWER) +
+				       IPC_STR_SIZE(IPC_RELAY_MAX_HOST),
+			       false, false },
+	[IPC_RELAY_DONE] = { "relay-done", U64, U64, false, false },
 	[IPC_SPAM_CHECK] = { "spam-check", 4 * U64,
 			     IPC_STR_SIZE(IPC_LOGIN_MAX_IP) + IPC_STR_SIZE(IPC_SPAM_MAX_HELO) +
 				     IPC_STR_SIZE(IPC_MAX_PATH) + U64 +

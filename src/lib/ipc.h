@@ -91,6 +91,17 @@ enum ipc_kind {
 			       * IPC_SUBMIT_LOGIN: account, seal expiry, count,
 			       * then per address the account may send as: address,
 			       * seal (MAC) */
+	IPC_RELAY_OPEN,       /* queue -> relay spawner: destination (a domain, or
+			       * "[smarthost]") */
+	IPC_RELAY_READY,      /* relay spawner -> queue (same id): 0; fd (the
+			       * queue's end of a link to a new relay child) */
+	IPC_RELAY_REFUSED,    /* relay spawner -> queue (same id): why */
+	IPC_RELAY_MSG,        /* queue -> relay child: job, sender, flags, size,
+			       * count, count x recipient; fd (the sealed message
+			       * as it goes out) */
+	IPC_RELAY_RESULT,     /* relay child -> queue: job, recipient index, reply
+			       * code, answer, remote host */
+	IPC_RELAY_DONE,       /* relay child -> queue: job (every recipient reported) */
 	IPC_SPAM_CHECK,       /* queue -> spam: client ip, helo, sender, count,
 			       * count x recipient; fd (sealed memfd: the message) */
 	IPC_SPAM_VERDICT,     /* spam -> queue (same id): verdict (ipc_spam_verdict),
@@ -110,6 +121,7 @@ enum ipc_role {
 	IPC_ROLE_PREAUTH,
 	IPC_ROLE_KEYS,
 	IPC_ROLE_RESOLVER,
+	IPC_ROLE_RELAY,
 	IPC_ROLE_SPAM,
 };
 
@@ -213,6 +225,12 @@ enum ipc_deliver_status {
 	IPC_DELIVER_OK = 0,
 	IPC_DELIVER_TEMPFAIL = 1, /* try again later */
 	IPC_DELIVER_PERMFAIL = 2, /* never */
+};
+
+/* IPC_RELAY_REFUSED: why the relay spawner made no child. */
+enum ipc_relay_refusal {
+	IPC_RELAY_NO_PLACE = 1,  /* RELAY_MAX_CHILDREN at work */
+	IPC_RELAY_FAILED = 2,    /* fork or socketpair failed */
 };
 
 /* IPC_SESSION_REFUSED: why master gave no session for a ticket. */

@@ -103,8 +103,8 @@ static uint64_t handled_fs(int abi)
 }
 
 /* handled_net: TCP bind and connect where the ABI knows them; no rule
- * grants bind, and connect only to a jail's tcp_connect_port and
- * tcp_connect_port2 (the resolver's DNS server, rspamd's ports). */
+ * grants bind, and connect only to a jail's ports (add_ports: the
+ * resolver's DNS server, a relay's port 25 and smarthost, rspamd's two). */
 static uint64_t handled_net(int abi)
 {
 	return abi >= JAIL_LANDLOCK_ABI_NET
@@ -186,18 +186,25 @@ static int add_path(const struct jail *jail, int ruleset, const struct jail_path
 	return rc < 0 ? -1 : 0;
 }
 
-/* add_port grants TCP connect to one port; 0 or -1 (logged). */
-static int add_port(const struct jail *jail, int ruleset, uint16_t port)
+/* The kernel's struct landlock_net_port_attr (ABI 4). */
+struct jail_landlock_net_port_attr {
+	__u64 allowed_access;
+	__u64 port;
+} __attribute__((packed));
+
+/* add_ports allows TCP connect to each of the jail's ports. */
+static int add_ports(const struct jail *jail, int ruleset)
 {
-	/* struct landlock_net_port_attr of ABI 4, which an older header lacks. */
-	struct {
-		__u64 allowed_access;
-		__u64 port;
-	} __attribute__((packed)) np = { JAIL_LANDLOCK_ACCESS_NET_CONNECT_TCP, port };
-	if (syscall(SYS_landlock_add_rule, ruleset, JAIL_LANDLOCK_RULE_NET_PORT, &np, 0) < 0) {
-		log_error("%s: landlock_add_rule(TCP port %u) failed: %m", jail->name,
-			  (unsigned)port);
-		return -1;
+	for (unsigned i = 0; i < jail->connect_port_count; i++) {
+		struct jail_landlock_net_port_attr np = {
+			.allowed_access = JAIL_LANDLOCK_ACCESS_NET_CONNECT_TCP,
+			.port = jail->connect_ports[i],
+		};
+		if (syscall(SYS_landlock_add_rule, ruleset, JAIL_LANDLOCK_RULE_NET_PORT, &np, 0) < 0) {
+			log_error("%s: landlock_add_rule(port %u) failed: %m", jail->name,
+				  (unsigned)np.port);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -222,12 +229,9 @@ int jail_landlock_enter(const struct jail *jail, int abi, char *summary, size_t 
 			return -1;
 		}
 	}
-	for (int i = 0; i < 2 && abi >= JAIL_LANDLOCK_ABI_NET; i++) {
-		uint16_t port = i == 0 ? jail->tcp_connect_port : jail->tcp_connect_port2;
-		if (port != 0 && add_port(jail, rs, port) < 0) {
-			close(rs);
-			return -1;
-		}
+	if (attr.handled_access_net != 0 && add_ports(jail, rs) < 0) {
+		close(rs);
+		return -1;
 	}
 	if (syscall(SYS_landlock_restrict_self, rs, 0) < 0) {
 		log_error("%s: landlock_restrict_self() failed: %m", jail->name);

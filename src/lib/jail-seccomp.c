@@ -145,6 +145,23 @@ static const int jail_syscalls_spam[] = {
 	JAIL_KILL_SELF,
 };
 
+/* relay spawner: forks a relay child per destination and reaps it; what
+ * its children do must be allowed here too (both filters apply). */
+#define JAIL_SYSCALLS_RELAY_CHILD                                                             \
+	SCMP_SYS(socket), SCMP_SYS(connect), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),      \
+	SCMP_SYS(getpeername), SCMP_SYS(getsockname), SCMP_SYS(shutdown), SCMP_SYS(poll),     \
+	SCMP_SYS(ppoll), SCMP_SYS(pread64), JAIL_SOCKETPAIR_UNIX
+static const int jail_syscalls_relay[] = {
+	JAIL_SYSCALLS_BASE, JAIL_SYSCALLS_RELAY_CHILD, SCMP_SYS(wait4), SCMP_SYS(waitid),
+	SCMP_SYS(set_robust_list), SCMP_SYS(dup3), SCMP_SYS(close_range), SCMP_SYS(getppid),
+	SCMP_SYS(seccomp), JAIL_CLONE_FORK, JAIL_KILL_CHILDREN,
+};
+/* relay child: its one outbound connection (Landlock keeps connect to
+ * the allowed ports), its links, the messages' memfds (pread). */
+static const int jail_syscalls_relay_child[] = {
+	JAIL_SYSCALLS_BASE, JAIL_SYSCALLS_RELAY_CHILD, JAIL_KILL_SELF,
+};
+
 /* Calls no role makes and an attacker would: they kill the process. */
 static const int jail_syscalls_fatal[] = {
 	SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register),
@@ -184,6 +201,9 @@ static const struct {
 	[JAIL_ROLE_KEYS] = { jail_syscalls_keys, JAIL_COUNT(jail_syscalls_keys) },
 	[JAIL_ROLE_WORKER] = { jail_syscalls_worker, JAIL_COUNT(jail_syscalls_worker) },
 	[JAIL_ROLE_RESOLVER] = { jail_syscalls_resolver, JAIL_COUNT(jail_syscalls_resolver) },
+	[JAIL_ROLE_RELAY] = { jail_syscalls_relay, JAIL_COUNT(jail_syscalls_relay) },
+	[JAIL_ROLE_RELAY_CHILD] = { jail_syscalls_relay_child,
+				    JAIL_COUNT(jail_syscalls_relay_child) },
 	[JAIL_ROLE_SPAM] = { jail_syscalls_spam, JAIL_COUNT(jail_syscalls_spam) },
 };
 

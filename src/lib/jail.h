@@ -23,6 +23,8 @@
 #include <sys/types.h>
 
 #define JAIL_MAX_PATHS 4
+/* TCP ports a jail may connect to (relay: 25 and the smarthost's). */
+#define JAIL_MAX_CONNECT_PORTS 2
 
 /* What the process is; each role has its own system call table. */
 enum jail_role {
@@ -34,7 +36,9 @@ enum jail_role {
 	JAIL_ROLE_KEYS,       /* signs with the TLS private keys */
 	JAIL_ROLE_WORKER,     /* one account's store */
 	JAIL_ROLE_RESOLVER,   /* DNS: sockets to the resolver, no file */
-	JAIL_ROLE_SPAM,       /* asks rspamd over TCP, to connect_ports only */
+	JAIL_ROLE_RELAY,      /* relay spawner: forks one relay child per destination */
+	JAIL_ROLE_RELAY_CHILD, /* one outbound SMTP connection */
+	JAIL_ROLE_SPAM,       /* asks rspamd over TCP, to its connect_ports only */
 };
 
 struct jail_path {
@@ -55,10 +59,10 @@ struct jail {
 	struct jail_path paths[JAIL_MAX_PATHS];
 	unsigned path_count;
 	enum jail_role role;
-	uint16_t tcp_connect_port;         /* 0: no TCP connect; else to this port only */
-	uint16_t tcp_connect_port2;        /* 0, or a second port (spam: rspamd's
-					    * controller).  Landlock filters connect()
-					    * by port, never by address */
+	/* TCP connect allowed to these ports only (Landlock ABI 4 and later);
+	 * none: no TCP connect at all. */
+	unsigned short connect_ports[JAIL_MAX_CONNECT_PORTS];
+	unsigned connect_port_count;
 };
 
 int jail_enter(const struct jail *jail);

@@ -403,7 +403,8 @@ static void test_resolver_network(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct jail j = { .name = "test", .role = JAIL_ROLE_RESOLVER,
-				  .tcp_connect_port = ports.allowed };
+				  .connect_ports = { ports.allowed },
+				  .connect_port_count = 1 };
 		if (jail_enter(&j) < 0)
 			_exit(JAILED_ENTER_FAILED);
 		_exit(probe_resolver(&ports));

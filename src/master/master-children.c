@@ -300,6 +300,22 @@ void child_wire(struct child *c)
 				child_connect(p, c);
 		}
 	}
+	/* The relay spawner and its peers, the queue (which opens relay
+	 * children on it) and the resolver (which gets the children's links
+	 * through it): whichever (re)starts gets the other. */
+	static const enum ipc_role relay_pairs[][2] = {
+		{ IPC_ROLE_QUEUE, IPC_ROLE_RELAY },
+#if __has_include("lib/dns-client.h")
+		{ IPC_ROLE_RESOLVER, IPC_ROLE_RELAY },
+#endif
+	};
+	for (size_t i = 0; i < sizeof(relay_pairs) / sizeof(relay_pairs[0]); i++) {
+		const enum ipc_role *p = relay_pairs[i];
+		struct child *peer = c->role == p[0] ? child_live(p[1], 0)
+				     : c->role == p[1] ? child_live(p[0], 0) : NULL;
+		if (peer != NULL)
+			child_connect(c, peer);
+	}
 }
 
 static void restart_timer_fired(struct ev_timer *t, void *ctx)

@@ -327,6 +327,10 @@ int master_main(const struct config *start_config, const char *config_path)
 		return 1;
 	child_wire(auth);
 	child_wire(queue);
+	struct child *relay = child_start(IPC_ROLE_RELAY, 0);
+	if (relay == NULL)
+		return 1;
+	child_wire(relay);
 	for (unsigned i = 0; i < m.spawner_count; i++) {
 		struct child *f = child_start(IPC_ROLE_SPAWNER, i);
 		if (f == NULL)

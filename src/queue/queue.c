@@ -51,9 +51,11 @@
 #include "lib/process.h"
 #include "queue-dkim.h"
 #include "queue-control.h"
+#include "queue-note.h"
 #include "queue-private.h"
 #include "queue-quota.h"
 #include "queue-quota-wait.h"
+#include "queue-remote.h"
 #include "queue-rcpt.h"
 #include "queue-retry.h"
 #include "retry.h"
@@ -728,6 +730,12 @@ static void load_message(const char *qid, void *ctx)
 			note_why(m, i, STR("waiting for remote delivery"));
 		}
 	dispatch_all();
+	for (size_t i = 0; i < m->env.rcpt_count; i++)
+		if (queue_remote_is_remote(&m->env.rcpts[i]))
+			m->state[i] = RCPT_REMOTE;
+	/* Last: recipients it finds done at once may finish (and free) m. */
+	if (queue_remote_add(m->qid, m->fd, m->offset, &m->env, &m->why, m) < 0)
+		log_error("%s: out of memory: remote recipients wait for a restart", m->qid);
 }
 
 static void msg_done(struct qmsg *m)
@@ -744,47 +752,33 @@ void queue_msg_remove(struct qmsg *m, const char *how)
 	if (q.msgs_tail == &m->next)
 		q.msgs_tail = pp;
 	spool_remove(q.spool, m->qid);
+	queue_remote_forget(m);
 	log_info("%s: %s", m->qid, how);
 	if (m->retry != NULL)
 		ev_timer_del(&m->retry);
 	close(m->fd);
 	if (m->body_fd >= 0)
 		close(m->body_fd);
-	for (size_t i = 0; m->why != NULL && i < m->env.rcpt_count; i++)
-		free(m->why[i]);
-	free(m->why);
+	queue_note_free(&m->why, m->env.rcpt_count);
 	spool_envelope_free(&m->env);
 	buf_free(&m->text);
 	free(m->state);
 	free(m);
 }
 
-/* note_why sets (why NULL: clears) the reason recipient i of m waits and
- * rewrites the message's note in the spool. */
+/* remote_done: queue-remote.c finished remote recipient i of ctx. */
+static void remote_done(void *ctx, size_t i)
+{
+	struct qmsg *m = ctx;
+	m->state[i] = RCPT_DONE;
+	if (--m->remaining == 0)
+		msg_done(m);
+}
+
+/* note_why: queue_note_why for recipient i of m. */
 static void note_why(struct qmsg *m, size_t i, struct str why)
 {
-	if (m->why == NULL && why.ptr == NULL)
-		return;
-	if (m->why == NULL && (m->why = calloc(m->env.rcpt_count, sizeof(*m->why))) == NULL)
-		return;
-	free(m->why[i]);
-	m->why[i] = NULL;
-	if (why.ptr != NULL) {
-		struct buf line;
-		buf_init(&line, QUEUE_MAX_ADDRESS + IPC_DELIVER_MAX_TEXT + 64);
-		buf_printf(&line, "<%.*s> (account %llu): %.*s", (int)m->env.rcpts[i].address.len,
-			   m->env.rcpts[i].address.ptr, (unsigned long long)m->env.rcpts[i].account,
-			   (int)why.len, why.ptr);
-		m->why[i] = line.data != NULL ? strndup(line.data, line.len) : NULL;
-		buf_free(&line);
-	}
-	struct buf note;
-	buf_init(&note, SPOOL_MAX_NOTE);
-	for (size_t j = 0; j < m->env.rcpt_count; j++)
-		if (m->why[j] != NULL)
-			buf_printf(&note, "%s\n", m->why[j]);
-	spool_note_write(q.spool, m->qid, buf_str(&note));
-	buf_free(&note);
+	queue_note_why(q.spool, m->qid, &m->env, &m->why, i, why);
 }
 
 /* body_release closes the message's copy once no delivery of it is under
@@ -1222,6 +1216,10 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 			queue_spam_link(msg->fd);
 			return;
 		}
+		if (role == IPC_ROLE_RELAY) {
+			queue_remote_relay_link(msg->fd);
+			return;
+		}
 		if (role != IPC_ROLE_SPAWNER ||
 		    ipc_spawner_link_new(q.ev, msg->fd, name, preauth_link_new, NULL, NULL) == NULL)
 			close(msg->fd);
@@ -1307,6 +1305,7 @@ int queue_main(void)
 		return 1;
 	ev_signal_add(q.ev, SIGTERM, on_term, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	queue_remote_init(q.ev, q.spool, &q.config, q.dkim, remote_done);
 	/* Whatever was accepted before a stop or crash is delivered now. */
 	spool_list(q.spool, load_message, NULL);
 	ev_timer_add(q.ev, QUEUE_LINK_IDLE_MS, idle_sweep, NULL);

@@ -111,11 +111,12 @@ static void link_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx);
 static void link_closed(struct ipc *ipc, void *ctx);
 
 /* resolver_asker_role: may a process of role ask questions?  Pre-auth
- * processes (the inbound checks) and relay processes do; a spawner only
- * passes their links on. */
+ * processes (the inbound checks) and relay children do, over links their
+ * spawner passes on; the links master gives (a front spawner's, the relay
+ * spawner's, which has role IPC_ROLE_RELAY too) only pass links. */
 static bool resolver_asker_role(uint64_t role)
 {
-	return role == IPC_ROLE_PREAUTH;
+	return role == IPC_ROLE_PREAUTH || role == IPC_ROLE_RELAY;
 }
 
 /* query_free takes q off its link and frees it (libunbound no longer
@@ -167,9 +168,8 @@ static void link_reject(struct resolver_link *link, const struct ipc_msg *msg)
 }
 
 /* link_add serves a new link; it owns fd.  0 or -1 (logged). */
-static int link_add(struct resolver_server *s, int fd, uint64_t role, uint64_t index)
+static int link_add(struct resolver_server *s, int fd, uint64_t role, uint64_t index, bool asker)
 {
-	bool asker = resolver_asker_role(role);
 
 	if (role == IPC_ROLE_MASTER || role == IPC_ROLE_RESOLVER) {
 		log_error("refusing a link to a %s process", process_role_name((enum ipc_role)role));
@@ -406,7 +406,7 @@ static void spawner_peer(struct resolver_link *link, const struct ipc_msg *msg)
 		link_reject(link, msg);
 		return;
 	}
-	link_add(link->server, msg->fd, role, index);
+	link_add(link->server, msg->fd, role, index, true);
 }
 
 /* link_handler: askers ask, spawners pass links; nothing else. */
@@ -437,7 +437,10 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		uint64_t role = ipc_get_u64(&r);
 		uint64_t index = ipc_get_u64(&r);
 		if (ipc_reader_ok(&r)) {
-			link_add(s, msg->fd, role, index);
+			/* From master: spawners (front, and the relay's, whose role
+			 * is IPC_ROLE_RELAY too) pass links; a pre-auth link (a
+			 * test's) asks. */
+			link_add(s, msg->fd, role, index, role == IPC_ROLE_PREAUTH);
 			return;
 		}
 	}
@@ -578,7 +581,7 @@ int resolver_main(void)
 	/* The jail: no files (resolv.conf and the anchor are read), TCP
 	 * only to the resolver's port. */
 	struct jail jail = { .name = "resolver", .path_count = 0, .role = JAIL_ROLE_RESOLVER,
-			     .tcp_connect_port = port };
+			     .connect_ports = { port }, .connect_port_count = 1 };
 	if (uids_enter_for(&config, jail.role, 0, &jail.ids) < 0 || jail_enter(&jail) < 0)
 		return 1;
 

@@ -489,8 +489,8 @@ int spam_main(void)
 	}
 	/* The jail: no files, TCP connect to rspamd's ports only. */
 	struct jail jail = { .name = "spam", .path_count = 0, .role = JAIL_ROLE_SPAM,
-			     .tcp_connect_port = addr_port(&sp.check),
-			     .tcp_connect_port2 = addr_port(&sp.learn) };
+			     .connect_ports = { addr_port(&sp.check), addr_port(&sp.learn) },
+			     .connect_port_count = sp.learn.set ? 2 : 1 };
 	if (uids_enter_for(&sp.config, jail.role, 0, &jail.ids) < 0 || jail_enter(&jail) < 0)
 		return 1;
 	sp.ev = ev_new();
