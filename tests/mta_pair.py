@@ -60,7 +60,7 @@ class Site(Server):
                     f"listen.imaps = 127.0.0.1:{self.imaps_port}\n"
                     f"front.processes = 2\nlog.level = info\n"
                     f"relay.source = {self.ip}\n"
-                    f"queue.retry_delay = 1\nworker.idle_timeout = 5\n"
+                    f"queue.retry_delay = 1\nqueue.retry_schedule = 1s\nworker.idle_timeout = 5\n"
                     f"{resolver}{self.extra_config}\n")
 
     def start(self):
