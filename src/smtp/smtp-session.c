@@ -501,6 +501,7 @@ static enum consume cmd_mail(struct smtp_session *s, const struct smtp_command *
 	s->txn.body_8bitmime = cmd->body == SMTP_BODY_8BITMIME;
 	s->txn.smtputf8 = cmd->smtputf8;
 	s->txn.declared_size = cmd->size_given ? (uint64_t)cmd->size : 0;
+	s->txn.helo = str_c(s->helo);
 	output_line(s, "250 2.1.0 Ok");
 	return CONSUME_LINE;
 }
@@ -1171,6 +1172,18 @@ void smtp_session_data_result(struct smtp_session *s, bool ok, const char *queue
 		log_info("%s: message not accepted: %s", s->remote_ip,
 			 refused != REFUSE_NONE ? "it could not be passed to the queue"
 						: "the queue did not take it");
+}
+
+void smtp_session_data_refused(struct smtp_session *s, const char *reply)
+{
+	if (s->wait != WAIT_DATA || s->refused != REFUSE_NONE) {
+		smtp_session_data_result(s, false, NULL);
+		return;
+	}
+	s->wait = WAIT_NONE;
+	txn_reset(s);
+	output_line(s, "%.*s", SMTP_MAX_LINE, reply);
+	log_info("%s: message refused: %s", s->remote_ip, reply);
 }
 
 void smtp_session_data_over_quota(struct smtp_session *s)
