@@ -78,7 +78,7 @@ class Server:
                     f"listen.submission = 127.0.0.1:{self.submission_port}\n"
                     f"listen.submissions = 127.0.0.1:{self.submissions_port}\n"
                     f"front.processes = 2\nlog.level = info\n"
-                    f"queue.retry_delay = 1\nworker.idle_timeout = 5\n"
+                    f"queue.retry_delay = 1\nqueue.retry_schedule = 1s\nworker.idle_timeout = 5\n"
                     f"{self.extra_config}\n")
 
     def cli(self, *args, input=None, check=True):

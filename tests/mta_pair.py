@@ -59,8 +59,7 @@ class Site(Server):
                     f"listen.imap = 127.0.0.1:{self.imap_port}\n"
                     f"listen.imaps = 127.0.0.1:{self.imaps_port}\n"
                     f"front.processes = 2\nlog.level = info\n"
-                    f"relay.source = {self.ip}\n"
-                    f"queue.retry_delay = 1\nworker.idle_timeout = 5\n"
+                    f"queue.retry_delay = 1\nqueue.retry_schedule = 1s\nworker.idle_timeout = 5\n"
                     f"{resolver}{self.extra_config}\n")
 
     def start(self):
@@ -115,7 +114,9 @@ def zone(sites, dkim=None, dmarc="p=reject", extra=None):
     for domain, ip in sites.items():
         records[(domain, "MX")] = [f"10 mx.{domain}."]
         records[(f"mx.{domain}", "A")] = [ip]
-        records[(domain, "TXT")] = [f"v=spf1 ip4:{ip} -all"]
+        # Both relays connect from 127.0.0.1 (the kernel picks it for
+        # loopback), so that is where their mail comes from.
+        records[(domain, "TXT")] = [f"v=spf1 ip4:{ip} ip4:127.0.0.1 -all"]
         records[(f"_dmarc.{domain}", "TXT")] = [f"v=DMARC1; {dmarc}"]
     for name, text in (dkim or {}).items():
         records[(name, "TXT")] = [text]
@@ -136,7 +137,7 @@ class Pair:
         dkim = dict(self.a.dkim_records())
         dkim.update(self.b.dkim_records())
         self.records = zone(SITES, dkim, extra=records)
-        self.dns = dnsserver.start(self.records)
+        self.dns = dnsserver.DnsServer(self.records).start()
         for site in (self.a, self.b):
             site.resolver = self.dns.address
             site.write_config()

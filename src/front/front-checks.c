@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/buf.h"
 #include "lib/log.h"
@@ -13,6 +14,7 @@
 #include "mail/address.h"
 #include "mail/mail-decode.h"
 #include "mail-auth/auth-results.h"
+#include "mail-auth/dkim-verify.h"
 #include "mail-auth/dmarc.h"
 #include "mail-auth/dns-cache.h"
 #include "mail-auth/spf.h"
@@ -57,6 +59,10 @@ struct front_checks {
 	char from_domain[DNS_MAX_NAME + 1];
 	struct checks_dkim dkim[FRONT_CHECKS_MAX_DKIM];
 	size_t dkim_count;
+	/* our own DKIM verification (front_checks_data with no results):
+	 * made when the header block is complete, fed the body as it comes */
+	struct dkim_verify *dkim_v;
+	bool dkim_body, dkim_own, dkim_done;
 	struct dmarc_outcome dmarc;
 	unsigned pct_roll;         /* drawn once per message, for DMARC pct */
 	enum front_checks_verdict verdict;
@@ -138,6 +144,7 @@ void front_checks_free(struct front_checks **fc)
 	if (*fc == NULL)
 		return;
 	cancel(*fc);
+	dkim_verify_free(&(*fc)->dkim_v);
 	dns_cache_free(&(*fc)->cache);
 	buf_free(&(*fc)->header);
 	buf_free(&(*fc)->held);
@@ -266,6 +273,44 @@ static void finish(struct front_checks *fc)
 	fc->finished = true;
 }
 
+/* copy_cut copies s into a field of size, cut. */
+static void copy_cut(char *dst, size_t size, struct str s)
+{
+	size_t n = s.len < size - 1 ? s.len : size - 1;
+	if (n > 0)
+		memcpy(dst, s.ptr, n);
+	dst[n] = '\0';
+	/* a NUL inside would end the copy early: harmless, only shorter */
+}
+
+/* dkim_step runs our DKIM verification once it has the body: false
+ * while a key is asked for. */
+static bool dkim_step(struct front_checks *fc)
+{
+	struct dkim_need dneed;
+	struct dns_need need;
+
+	if (!fc->dkim_own || fc->dkim_done)
+		return true;
+	if (!fc->cache_full && dkim_verify_run(fc->dkim_v, fc->cache, &dneed) == DKIM_VERIFY_NEED) {
+		dns_need_set(&need, dneed.type, str_c(dneed.name));
+		ask(fc, &need);
+		return false;
+	}
+	fc->dkim_done = true;
+	fc->dkim_count = 0;
+	for (size_t i = 0; i < dkim_verify_count(fc->dkim_v) && i < FRONT_CHECKS_MAX_DKIM; i++) {
+		const struct dkim_verify_result *r = dkim_verify_result(fc->dkim_v, i);
+		struct checks_dkim *k = &fc->dkim[fc->dkim_count++];
+		copy_cut(k->result, sizeof(k->result),
+			 str_c(fc->cache_full ? "temperror" : dkim_result_name(r->result)));
+		copy_cut(k->d, sizeof(k->d), str_c(r->domain));
+		copy_cut(k->s, sizeof(k->s), str_c(r->selector));
+		k->b[0] = '\0';
+	}
+	return true;
+}
+
 /* step runs the evaluator due, once. */
 static void step(struct front_checks *fc)
 {
@@ -284,6 +329,8 @@ static void step(struct front_checks *fc)
 		fc->spf_done = true;
 	}
 	if (!fc->data_started || !fc->spf_done || fc->finished)
+		return;
+	if (!dkim_step(fc))
 		return;
 	if (!fc->dmarc_done) {
 		struct dmarc_dkim dkim[FRONT_CHECKS_MAX_DKIM];
@@ -329,16 +376,6 @@ static void run(struct front_checks *fc)
 	}
 }
 
-/* copy_cut copies s into a field of size, cut. */
-static void copy_cut(char *dst, size_t size, struct str s)
-{
-	size_t n = s.len < size - 1 ? s.len : size - 1;
-	if (n > 0)
-		memcpy(dst, s.ptr, n);
-	dst[n] = '\0';
-	/* a NUL inside would end the copy early: harmless, only shorter */
-}
-
 void front_checks_mail(struct front_checks *fc, const char *client_ip, struct str helo,
 		       struct str mail_from)
 {
@@ -348,6 +385,8 @@ void front_checks_mail(struct front_checks *fc, const char *client_ip, struct st
 	fc->spf_done = fc->data_started = fc->dmarc_done = fc->finished = false;
 	fc->done = NULL;
 	fc->dkim_count = 0;
+	dkim_verify_free(&fc->dkim_v);
+	fc->dkim_body = fc->dkim_own = fc->dkim_done = false;
 	fc->from_domain[0] = '\0';
 	memset(&fc->dmarc, 0, sizeof(fc->dmarc));
 	memset(&fc->spf, 0, sizeof(fc->spf));
@@ -398,6 +437,11 @@ int front_checks_data(struct front_checks *fc, struct str headers,
 		fc->spf.result = SPF_NONE;
 	}
 	fc->dkim_count = 0;
+	/* No results given: ours, from the verifier fed while it came. */
+	if (dkim == NULL && fc->config.dkim && fc->dkim_v != NULL) {
+		dkim_verify_body_end(fc->dkim_v);
+		fc->dkim_own = true;
+	}
 	for (size_t i = 0; fc->config.dkim && i < dkim_count && i < FRONT_CHECKS_MAX_DKIM; i++) {
 		struct checks_dkim *k = &fc->dkim[fc->dkim_count++];
 		copy_cut(k->result, sizeof(k->result), str_c(dkim[i].result));
@@ -435,12 +479,34 @@ static long held_end(struct front_checks *fc)
 	return -1;
 }
 
+/* dkim_feed gives the verifier the body: what follows the blank line. */
+static void dkim_feed(struct front_checks *fc, const char *data, size_t len)
+{
+	if (fc->dkim_v == NULL)
+		return;
+	if (!fc->dkim_body) {
+		/* the first bytes after the header block are its blank line */
+		if (len >= 2 && data[0] == '\r' && data[1] == '\n') {
+			data += 2;
+			len -= 2;
+		}
+		fc->dkim_body = true;
+	}
+	if (len > 0)
+		dkim_verify_body(fc->dkim_v, data, len);
+}
+
 /* held_pass passes on the header block (filtered) and what follows it. */
 static int held_pass(struct front_checks *fc, size_t end, bool filter, struct buf *out)
 {
 	struct str header = str_from(fc->held.data, end);
 	struct str rest = str_sub(buf_str(&fc->held), end, fc->held.len);
 	fc->held_done = true;
+	/* The header block is whole: DKIM starts (a block past its bounds
+	 * gets no verifier, and no dkim= result). */
+	if (fc->config.dkim && dkim_verify_new(header, (int64_t)time(NULL), &fc->dkim_v) < 0)
+		fc->dkim_v = NULL;
+	dkim_feed(fc, rest.ptr, rest.len);
 	if (filter ? auth_results_remove_ours(header, str_c(fc->hostname), out) < 0
 		   : buf_append_str(out, header) < 0)
 		return -1;
@@ -454,8 +520,10 @@ static int held_pass(struct front_checks *fc, size_t end, bool filter, struct bu
 
 int front_checks_feed(struct front_checks *fc, const char *data, size_t len, struct buf *out)
 {
-	if (fc->held_done)
+	if (fc->held_done) {
+		dkim_feed(fc, data, len);
 		return buf_append(out, data, len);
+	}
 	size_t room = fc->held.max - fc->held.len;
 	size_t take = len < room ? len : room;
 	if (buf_append(&fc->held, data, take) < 0)
@@ -472,6 +540,7 @@ int front_checks_feed(struct front_checks *fc, const char *data, size_t len, str
 	} else {
 		return 0;
 	}
+	dkim_feed(fc, data + take, len - take);
 	return buf_append(out, data + take, len - take);
 }
 

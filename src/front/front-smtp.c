@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "front.h"
+#include "front-checks.h"
 #include "spawner.h"
 #include "lib/log.h"
 #include "lib/ticket.h"
@@ -59,6 +60,11 @@ struct smtp_conn {
 	bool asking_quota;
 	uint64_t *quota_ids;
 	size_t quota_id_count;
+	/* SMTP in: SPF, DKIM and DMARC of each message (front-checks.h);
+	 * pass holds what goes on to the queue, the header block once whole. */
+	struct front_checks *checks;
+	struct buf pass;
+	bool checks_refused;      /* the checks refused it: their reply, not 451 */
 };
 
 static struct smtp_conn *smtp_conn_of(const struct conn *c)
@@ -77,6 +83,8 @@ static void smtp_free_state(struct conn *c)
 	if (sc == NULL)
 		return;
 	smtp_session_free(&sc->session);
+	front_checks_free(&sc->checks);
+	buf_free(&sc->pass);
 	free(sc->senders);
 	free(sc->seals);
 	free(sc->quota_ids);
@@ -223,17 +231,18 @@ static int cb_data_begin(void *ctx, const struct smtp_transaction *t)
 	if (r == 0) {
 		c->in_txn = true;
 		c->txn_ended = false;
+		sc->checks_refused = false;
+		/* SPF runs while the message comes in. */
+		if (sc->checks != NULL)
+			front_checks_mail(sc->checks, c->ip, t->helo, t->mail_from);
 	}
 	return r;
 }
 
-static int cb_data_chunk(void *ctx, const char *data, size_t len)
+/* queue_send passes message bytes on to the queue. */
+static int queue_send(struct conn *c, const char *data, size_t len)
 {
-	struct conn *c = ctx;
 	struct front *f = c->front;
-
-	if (f->queue == NULL || !c->in_txn)
-		return -1;
 	while (len > 0) {
 		size_t n = len > IPC_MAX_PAYLOAD ? IPC_MAX_PAYLOAD : len;
 		if (ipc_send(f->queue, IPC_QUEUE_DATA, c->id, data, n, -1) < 0)
@@ -241,24 +250,98 @@ static int cb_data_chunk(void *ctx, const char *data, size_t len)
 		data += n;
 		len -= n;
 	}
+	return 0;
+}
+
+static int cb_data_chunk(void *ctx, const char *data, size_t len)
+{
+	struct conn *c = ctx;
+	struct front *f = c->front;
+
+	struct smtp_conn *sc = smtp_conn_of(c);
+
+	if (f->queue == NULL || !c->in_txn)
+		return -1;
+	if (sc->checks != NULL) {
+		/* The header block is held back until whole (our own
+		 * Authentication-Results fields are dropped from it). */
+		buf_reset(&sc->pass);
+		if (front_checks_feed(sc->checks, data, len, &sc->pass) < 0 ||
+		    queue_send(c, sc->pass.data, sc->pass.len) < 0)
+			return -1;
+	} else if (queue_send(c, data, len) < 0) {
+		return -1;
+	}
 	if (ipc_queued(f->queue) > FRONT_QUEUE_BACKLOG)
 		f->queue_congested = true;
 	return 0;
 }
 
+/* queue_end ends the message at the queue: the verdict, and from the
+ * checks a Junk mark and the header lines to put on top. */
+static void queue_end(struct conn *c, bool ok, bool junk, struct str added)
+{
+	struct front *f = c->front;
+	struct buf b;
+	buf_init(&b, 2 * IPC_U64_SIZE + IPC_STR_SIZE(IPC_QUEUE_MAX_PREPEND));
+	ipc_put_u64(&b, ok ? IPC_QUEUE_OK : IPC_QUEUE_FAILED);
+	if (ok && (junk || added.len > 0)) {
+		ipc_put_u64(&b, junk ? IPC_QUEUE_END_JUNK : 0);
+		ipc_put_str(&b, added.len <= IPC_QUEUE_MAX_PREPEND ? added : STR(""));
+	}
+	if (f->queue == NULL || !c->in_txn || ipc_send_buf(f->queue, IPC_QUEUE_END, c->id, &b, -1) < 0) {
+		c->in_txn = false;
+		c->deferred_data = 0;
+		buf_free(&b);
+		return;
+	}
+	buf_free(&b);
+	c->txn_ended = true;
+}
+
+/* checks_done: the checks' verdict on the message that ended. */
+static void checks_done(void *ctx)
+{
+	struct conn *c = ctx;
+	struct smtp_conn *sc = smtp_conn_of(c);
+	enum front_checks_verdict v = front_checks_verdict(sc->checks);
+
+	if (v == FRONT_CHECKS_REJECT) {
+		/* The queue throws it away; its answer then gets ours. */
+		sc->checks_refused = true;
+		queue_end(c, false, false, STR(""));
+	} else {
+		queue_end(c, true, v == FRONT_CHECKS_JUNK, front_checks_header(sc->checks));
+	}
+	front_conn_resume(c);
+}
+
 static void cb_data_end(void *ctx, bool ok)
 {
 	struct conn *c = ctx;
-	struct front *f = c->front;
-	uint64_t v = ok ? IPC_QUEUE_OK : IPC_QUEUE_FAILED;
+	struct smtp_conn *sc = smtp_conn_of(c);
 
-	if (f->queue == NULL || !c->in_txn ||
-	    ipc_send(f->queue, IPC_QUEUE_END, c->id, &v, sizeof(v), -1) < 0) {
-		c->in_txn = false;
-		c->deferred_data = 0;
+	if (!ok || sc->checks == NULL || c->front->queue == NULL || !c->in_txn) {
+		queue_end(c, ok, false, STR(""));
 		return;
 	}
-	c->txn_ended = true;
+	buf_reset(&sc->pass);
+	if (front_checks_feed_end(sc->checks, &sc->pass) < 0 ||
+	    queue_send(c, sc->pass.data, sc->pass.len) < 0) {
+		queue_end(c, false, false, STR(""));
+		return;
+	}
+	/* DKIM (our verifier, fed while the message came), then DMARC. */
+	if (front_checks_data(sc->checks, front_checks_headers(sc->checks), NULL, 0, checks_done,
+			      c) == 1) {
+		enum front_checks_verdict v = front_checks_verdict(sc->checks);
+		if (v == FRONT_CHECKS_REJECT) {
+			sc->checks_refused = true;
+			queue_end(c, false, false, STR(""));
+		} else {
+			queue_end(c, true, v == FRONT_CHECKS_JUNK, front_checks_header(sc->checks));
+		}
+	}
 }
 
 static const struct smtp_callbacks callbacks = {
@@ -299,6 +382,15 @@ static int smtp_start(struct conn *c)
 	sc->session = smtp_session_new(&set, &callbacks, c, c->ip, session_id);
 	if (sc->session == NULL)
 		return -1;
+	/* SMTP in is checked (SPF, DKIM, DMARC); a logged-in submission is ours. */
+	struct front_checks_config cc = front_checks_config_from(&f->config);
+	if (!set.submission && (cc.spf || cc.dkim || cc.dmarc)) {
+		struct front_checks_dns dns = front_checks_dns_client(f->resolver);
+		sc->checks = front_checks_new(&cc, f->config.hostname, &dns);
+		if (sc->checks == NULL)
+			return -1;
+		buf_init(&sc->pass, FRONT_CHECKS_MAX_HEADER + IPC_MAX_PAYLOAD);
+	}
 	smtp_session_start(smtp_of(c));
 	return 0;
 }
@@ -475,6 +567,18 @@ void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg)
 	front_conn_resume(c);
 }
 
+/* spam_refused answers DATA with the spam filter's refusal: 550 5.7.1 or
+ * 451 4.7.1 and its text, kept to one line of printable ASCII. */
+static void spam_refused(struct conn *c, bool permanent, const char *text)
+{
+	char line[IPC_QUEUE_MAX_REPLY + 16];
+	size_t n = (size_t)snprintf(line, sizeof(line), "%s ", permanent ? "550 5.7.1" : "451 4.7.1");
+	for (; *text != '\0' && n + 1 < sizeof(line); text++)
+		line[n++] = *text >= 32 && *text <= 126 ? *text : ' ';
+	line[n] = '\0';
+	smtp_session_data_refused(smtp_of(c), line);
+}
+
 void front_smtp_queue_message(struct front *f, const struct ipc_msg *msg)
 {
 	struct ipc_reader r;
@@ -500,8 +604,11 @@ void front_smtp_queue_message(struct front *f, const struct ipc_msg *msg)
 	c->txn_ended = false;
 	if (ipc_reader_ok(&r) && ok == IPC_QUEUE_OVER_QUOTA)
 		smtp_session_data_over_quota(smtp_of(c));
-	else if (ipc_reader_ok(&r) && (ok == IPC_QUEUE_SPAM_REJECTED || ok == IPC_QUEUE_SPAM_DEFERRED))
-		smtp_session_data_refused(smtp_of(c), ok == IPC_QUEUE_SPAM_REJECTED, qid);
+	else if (smtp_conn_of(c)->checks_refused)
+		smtp_session_data_refused(smtp_of(c), front_checks_reply(smtp_conn_of(c)->checks));
+	else if (ipc_reader_ok(&r) &&
+		 (ok == IPC_QUEUE_SPAM_REJECTED || ok == IPC_QUEUE_SPAM_DEFERRED))
+		spam_refused(c, ok == IPC_QUEUE_SPAM_REJECTED, qid);
 	else
 		smtp_session_data_result(smtp_of(c), ipc_reader_ok(&r) && ok == IPC_QUEUE_OK, qid);
 	front_conn_resume(c);

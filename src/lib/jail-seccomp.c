@@ -101,11 +101,13 @@ static const int jail_syscalls_auth[] = {
 	SCMP_SYS(sched_getaffinity), JAIL_CLONE_THREAD, JAIL_KILL_SELF,
 };
 
-/* queue: the spool directory, its files written, fsynced and renamed; a
- * memfd per message being delivered (a worker gets the message only). */
+/* queue: the spool directory, its files written, fsynced and renamed (a
+ * file's post line rewritten in place: pwrite64); a memfd per message
+ * being delivered (a worker gets the message only). */
 static const int jail_syscalls_queue[] = {
 	JAIL_SYSCALLS_BASE,
-	SCMP_SYS(openat), SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(lseek), SCMP_SYS(getdents64),
+	SCMP_SYS(openat), SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(lseek),
+	SCMP_SYS(getdents64),
 	SCMP_SYS(renameat), SCMP_SYS(unlinkat), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
 	SCMP_SYS(memfd_create),
 	JAIL_KILL_SELF,

@@ -14,6 +14,10 @@
 void queue_note_why(struct spool *spool, const char *qid, const struct spool_envelope *env,
 		    char ***notes, size_t i, struct str why)
 {
+	/* A remote recipient's last answer is in its outcome log
+	 * (spool-state.h), which `queue list` shows. */
+	if (env->rcpts[i].account == 0)
+		why = STR_NULL;
 	if (*notes == NULL && why.ptr == NULL)
 		return;
 	if (*notes == NULL && (*notes = calloc(env->rcpt_count, sizeof(**notes))) == NULL)

@@ -485,9 +485,13 @@ static void commit_group(struct ev_timer *timer, void *ctx)
 	bool any = false;
 	for (size_t i = 0; i < n; i++) {
 		struct txn *t = group[i];
-		ok[i] = ((t->prepend.len == 0 && !t->junk) ||
-			 spool_post_write(t->fd, buf_str(&t->prepend), t->junk) == 0) &&
-			spool_commit_file(q.spool, t->qid, t->fd) == 0;
+		ok[i] = true;
+		if ((t->prepend.len > 0 || t->junk) &&
+		    spool_post_write(t->fd, buf_str(&t->prepend), t->junk) < 0) {
+			log_error("%s: the added header lines could not be written: %m", t->qid);
+			ok[i] = false;
+		}
+		ok[i] = ok[i] && spool_commit_file(q.spool, t->qid, t->fd) == 0;
 		any |= ok[i];
 	}
 	if (any && spool_commit_dir(q.spool) < 0)

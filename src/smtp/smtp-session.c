@@ -1174,6 +1174,18 @@ void smtp_session_data_result(struct smtp_session *s, bool ok, const char *queue
 						: "the queue did not take it");
 }
 
+void smtp_session_data_refused(struct smtp_session *s, const char *reply)
+{
+	if (s->wait != WAIT_DATA || s->refused != REFUSE_NONE) {
+		smtp_session_data_result(s, false, NULL);
+		return;
+	}
+	s->wait = WAIT_NONE;
+	txn_reset(s);
+	output_line(s, "%.*s", SMTP_MAX_LINE, reply);
+	log_info("%s: message refused: %s", s->remote_ip, reply);
+}
+
 void smtp_session_data_over_quota(struct smtp_session *s)
 {
 	if (s->wait != WAIT_DATA || s->refused != REFUSE_NONE) {
@@ -1186,24 +1198,6 @@ void smtp_session_data_over_quota(struct smtp_session *s)
 	log_info("%s: message refused: %" PRIu64 " bytes do not fit any recipient's quota",
 		 s->remote_ip, size);
 	output_line(s, "552 5.2.2 Mailbox full");
-}
-
-void smtp_session_data_refused(struct smtp_session *s, bool permanent, const char *text)
-{
-	if (s->wait != WAIT_DATA || s->refused != REFUSE_NONE) {
-		smtp_session_data_result(s, false, NULL);
-		return;
-	}
-	char line[SMTP_MAX_REFUSAL + 1];
-	size_t n = 0;
-	/* One line of printable text, whatever the filter said. */
-	for (; text != NULL && text[n] != '\0' && n < SMTP_MAX_REFUSAL; n++)
-		line[n] = text[n] >= 32 && text[n] <= 126 ? text[n] : ' ';
-	line[n] = '\0';
-	s->wait = WAIT_NONE;
-	txn_reset(s);
-	log_info("%s: message refused by a filter: %s", s->remote_ip, line);
-	output_line(s, permanent ? "550 5.7.1 %s" : "451 4.7.1 %s", line);
 }
 
 uint64_t smtp_session_declared_size(const struct smtp_session *s)

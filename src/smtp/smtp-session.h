@@ -90,7 +90,7 @@ struct smtp_transaction {
 	bool body_8bitmime;
 	bool smtputf8;
 	uint64_t declared_size;   /* MAIL FROM's SIZE= (RFC 1870); 0: not given */
-	struct str helo;          /* the HELO/EHLO argument the transaction came under */
+	struct str helo;          /* the client's HELO/EHLO name (SPF's HELO identity) */
 };
 
 struct smtp_callbacks {
@@ -151,12 +151,10 @@ void smtp_session_data_result(struct smtp_session *session, bool ok, const char 
  * smtp_session_data_result(false) would when the message was refused
  * already (too big, aborted). */
 void smtp_session_data_over_quota(struct smtp_session *session);
-/* A filter refused the message: "550 5.7.1 text" (permanent) or "451
- * 4.7.1 text"; text is printable ASCII, at most SMTP_MAX_REFUSAL octets
- * of it are sent.  Answers as smtp_session_data_over_quota does when the
- * message was refused already. */
-#define SMTP_MAX_REFUSAL 200
-void smtp_session_data_refused(struct smtp_session *session, bool permanent, const char *text);
+/* The message is refused by a check (DMARC p=reject, say): reply, a
+ * whole "5xx x.y.z text" line without its CRLF, is the answer to DATA;
+ * nothing was kept. */
+void smtp_session_data_refused(struct smtp_session *session, const char *reply);
 /* The SIZE= of the transaction under way (0: none declared, or no
  * transaction): what a recipient's quota is checked against at RCPT. */
 uint64_t smtp_session_declared_size(const struct smtp_session *session);
