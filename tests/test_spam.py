@@ -132,6 +132,13 @@ def header_lines(data):
     return data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
 
 
+def on_top(data):
+    """The header lines put on top of the message as it came (above our
+    Received:): the checks' Authentication-Results, the spam filter's."""
+    lines = header_lines(data)
+    return lines[1:lines.index(next(x for x in lines if x.startswith(b"Received:")))]
+
+
 def send(server, data, expect=None):
     """Sends data to bob; expect: the refusal's code (else it must pass)."""
     try:
@@ -176,7 +183,7 @@ def test_gtube_refused_normal_accepted_junk_filed(rspamd, make):
         junk = mailbox_messages(s, "Junk")
         time.sleep(0.2)
     assert len(junk) == 1, s.log()[-3000:]
-    assert header_lines(junk[0])[1] == b"X-Spam-Status: Yes, score=6.00", junk[0][:300]
+    assert b"X-Spam-Status: Yes, score=6.00" in on_top(junk[0]), junk[0][:300]
     assert s.inbox_count("bob@example.org") == 1
     assert "refused from <carol@sender.test> by the spam filter: Gtube pattern" in s.log()
 
@@ -188,7 +195,7 @@ def test_rspamd_down_accepts_tagged_or_defers(make):
     send(s, message("unchecked", "Hello."))
     s.wait_inbox("bob@example.org", 1)
     body = s.inbox_messages("bob@example.org")[0]
-    assert header_lines(body)[1] == b"X-Spam-Status: unchecked", body[:200]
+    assert b"X-Spam-Status: unchecked" in on_top(body), body[:300]
 
     closed = make(down + "spam.fail_closed = true\n")
     assert send(closed, message("closed", "Hello."), 451).startswith(b"4.7.1 ")
@@ -208,7 +215,7 @@ def test_rspamd_stopped_while_running():
         s.wait_inbox("bob@example.org", 2)
         bodies = s.inbox_messages("bob@example.org")
         assert b"X-Spam-Status" not in bodies[0]
-        assert header_lines(bodies[1])[1] == b"X-Spam-Status: unchecked"
+        assert b"X-Spam-Status: unchecked" in on_top(bodies[1])
     finally:
         s.stop()
         r.stop()
@@ -330,8 +337,7 @@ def test_silent_rspamd_times_out_unchecked(make):
         # SPAM_RSPAMD_TIMEOUT_MS (10 s), within SPAM_CHECK_TIMEOUT_MS (12 s).
         assert 9 <= took < 13, took
         s.wait_inbox("bob@example.org", 1)
-        assert header_lines(s.inbox_messages("bob@example.org")[0])[1] == \
-            b"X-Spam-Status: unchecked"
+        assert b"X-Spam-Status: unchecked" in on_top(s.inbox_messages("bob@example.org")[0])
         assert "rspamd did not answer in time" in s.log()
     finally:
         fake.close()
@@ -351,8 +357,7 @@ def test_hostile_rspamd_answers(make):
         s = make(f"spam.rspamd = 127.0.0.1:{big.port}\n")
         send(s, message("big", "Hello."))
         s.wait_inbox("bob@example.org", 1)
-        assert header_lines(s.inbox_messages("bob@example.org")[0])[1] == \
-            b"X-Spam-Status: unchecked"
+        assert b"X-Spam-Status: unchecked" in on_top(s.inbox_messages("bob@example.org")[0])
         assert "response too long" in s.log()
 
         t = make(f"spam.rspamd = 127.0.0.1:{inject.port}\n")
@@ -365,8 +370,9 @@ def test_hostile_rspamd_answers(make):
         while time.monotonic() < end and not junk:
             junk = mailbox_messages(t, "Junk")
             time.sleep(0.2)
-        lines = header_lines(junk[0])
-        assert lines[1:3] == [b"X-Spam-Status: Yes, score=7.00", b"X-Ok: fine value"], lines
+        lines = on_top(junk[0])
+        i = lines.index(b"X-Spam-Status: Yes, score=7.00")
+        assert lines[i + 1] == b"X-Ok: fine value", lines
         assert b"Bcc" not in junk[0] and b"Bad Name" not in junk[0]
         head = inject.heads[0].split("\r\n")
         assert head[0] == "POST /checkv2 HTTP/1.1"
