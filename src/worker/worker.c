@@ -50,6 +50,7 @@
 #include "lib/process.h"
 #include "mail/mime.h"
 #include "store/store.h"
+#include "worker-dedup.h"
 #include "worker-session.h"
 #include "worker-spam.h"
 
@@ -186,14 +187,19 @@ static enum ipc_deliver_status deliver(struct pending *p)
 	struct iovec iov[2] = { { rp.data, rp.len }, { (void *)content, size } };
 	bool duplicate = false;
 	const char *error;
-	if (store_batch_deliver(w.store, p->mailbox, p->key, iov, 2, parsed, p->arrived, &p->uid,
+	/* A copy another server sent again is the delivery we have. */
+	char dedup[WORKER_DEDUP_KEY_SIZE];
+	const char *key = worker_dedup_key(str_from(content, size), str_c(p->sender), dedup)
+				  ? dedup : p->key;
+	if (store_batch_deliver(w.store, p->mailbox, key, iov, 2, parsed, p->arrived, &p->uid,
 				&duplicate, &error) < 0) {
 		snprintf(p->error, sizeof(p->error), "%s", error);
 		result = IPC_DELIVER_TEMPFAIL;
 		goto out;
 	}
 	if (duplicate)
-		log_info("delivery %s was stored before (uid %u): not stored twice", p->key, p->uid);
+		log_info("delivery %s (%s) was stored before (uid %u): not stored twice", p->key, key,
+			 p->uid);
 	result = IPC_DELIVER_OK;
 out:
 	mime_parser_free(&parser);
