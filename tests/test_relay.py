@@ -329,7 +329,7 @@ def test_tls_required_but_not_offered(relay_server):
     assert fake.messages == []
     # `ravelin queue list` says why it waits.
     out = s.cli("queue", "list").stdout
-    assert f"deferred: <{REMOTE}> (account 0): 451 4.7.4 TLS is required" in out, out
+    assert f"to <{REMOTE}> remote: waiting" in out and "last answer: 451 4.7.4 TLS is required" in out, out
 
 
 def test_smarthost_tls_and_auth(relay_server, tmp_path):
