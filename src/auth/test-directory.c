@@ -67,9 +67,42 @@ static void test_accounts_and_resolve(void **state)
 	assert_int_equal(directory_alias_add(dir, "all@example.org", t2, 1, &error), 0);
 	assert_int_equal(directory_resolve(dir, STR("all@example.org"), ids, 8, &n, &error), 1);
 	assert_int_equal(n, 2);
-	/* Targets must exist here. */
-	const char *bad[] = { "nobody@elsewhere.net" };
+	/* Targets must exist here, or be elsewhere (forwarded). */
+	const char *bad[] = { "nobody@example.org" };
 	assert_int_equal(directory_alias_add(dir, "x@example.org", bad, 1, &error), -1);
+	/* A mixed alias: accounts here, and addresses elsewhere that only
+	 * directory_resolve_forwards names. */
+	static struct directory_forwards fw;
+	const char *mixed[] = { "team@example.org", "x@elsewhere.net", "X@elsewhere.net" };
+	assert_int_equal(directory_alias_add(dir, "mixed@example.org", mixed, 3, &error), 0);
+	assert_int_equal(directory_resolve(dir, STR("mixed@example.org"), ids, 8, &n, &error), 1);
+	assert_int_equal(n, 2);
+	assert_int_equal(directory_resolve_forwards(dir, STR("mixed@example.org"), ids, 8, &n, &fw,
+						    &error), 1);
+	assert_int_equal(n, 2);
+	assert_int_equal(fw.count, 1);
+	assert_string_equal(fw.address[0], "x@elsewhere.net");
+	const char *away[] = { "y@elsewhere.net" };
+	assert_int_equal(directory_alias_add(dir, "away@example.org", away, 1, &error), 0);
+	assert_int_equal(directory_resolve(dir, STR("away@example.org"), ids, 8, &n, &error),
+			 DIRECTORY_RESOLVE_UNKNOWN);
+	assert_int_equal(directory_resolve_forwards(dir, STR("away@example.org"), ids, 8, &n, &fw,
+						    &error), DIRECTORY_RESOLVE_FOUND);
+	assert_int_equal(n, 0);
+	assert_int_equal(fw.count, 1);
+	/* DIRECTORY_MAX_FORWARDS remote targets are taken, one more is not. */
+	static char many[DIRECTORY_MAX_FORWARDS + 1][32];
+	const char *mp[DIRECTORY_MAX_FORWARDS + 1];
+	for (int i = 0; i <= DIRECTORY_MAX_FORWARDS; i++) {
+		snprintf(many[i], sizeof(many[i]), "r%d@elsewhere.net", i);
+		mp[i] = many[i];
+	}
+	assert_int_equal(directory_alias_add(dir, "many@example.org", mp, DIRECTORY_MAX_FORWARDS,
+					     &error), 0);
+	assert_int_equal(directory_alias_add(dir, "more@example.org", mp,
+					     DIRECTORY_MAX_FORWARDS + 1, &error), -1);
+	assert_int_equal(directory_resolve_forwards(dir, STR("more@example.org"), ids, 8, &n, &fw,
+						    &error), DIRECTORY_RESOLVE_UNKNOWN);
 	/* Catch-all. */
 	const char *t3[] = { "bob@example.org" };
 	int catchall = directory_alias_add(dir, "@example.org", t3, 1, &error);

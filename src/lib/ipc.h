@@ -34,7 +34,8 @@ enum ipc_kind {
 	IPC_LISTEN,           /* master -> front: service; fd */
 	IPC_RCPT_LOOKUP,      /* front -> auth: address, transaction number */
 	IPC_RCPT_RESULT,      /* auth -> front: status, count, account ids,
-			       * seal expiry, seal (lib/ticket.h) */
+			       * seal expiry, seal (lib/ticket.h), forwards
+			       * count, count x (remote address, its seal) */
 	IPC_QUEUE_BEGIN,      /* front -> queue: sender, flags, sender's account
 			       * (0: none), auth's seal on it (expiry, MAC) */
 	IPC_QUEUE_RCPT,       /* front -> queue: one recipient, its accounts and
@@ -102,6 +103,7 @@ enum ipc_kind {
 	IPC_RELAY_RESULT,     /* relay child -> queue: job, recipient index, reply
 			       * code, answer, remote host */
 	IPC_RELAY_DONE,       /* relay child -> queue: job (every recipient reported) */
+	IPC_SRS_KEY,          /* master -> auth, queue: the SRS key (lib/srs.h) */
 	IPC_KIND_MAX,
 };
 

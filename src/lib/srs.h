@@ -15,10 +15,10 @@
 #include "lib/str.h"
 
 #define SRS_KEY_SIZE 32
-/* An SRS address is the original address (at most 256 octets as our
- * paths are) plus its prefix and our domain (at most 255): 512 holds
- * every address we make; longer ones are refused, never cut. */
-#define SRS_MAX_ADDRESS 512
+/* An SRS address is an address like any: at most 254 octets (RFC 5321
+ * 4.5.3.1.3, a path of 256 with its brackets).  A sender whose rewritten
+ * form would be longer is refused (it then goes as it came), never cut. */
+#define SRS_MAX_ADDRESS 254
 /* How long a bounce to a rewritten sender is taken back: three weeks
  * covers the longest retry schedules of other servers (5 days usually). */
 #define SRS_MAX_AGE_DAYS 21
