@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "auth/auth-forward.h"
 #include "auth/auth-submit.h"
 #include "auth/directory.h"
 #include "lib/ipc.h"
@@ -321,6 +322,53 @@ static void test_senders(void **state)
 	buf_free(&out);
 }
 
+/* Bounces to SRS addresses (auth-forward): a valid one at our hostname or
+ * one of our domains goes on to its original sender (remote: a forward;
+ * ours: its accounts); a damaged or old one, or any without the key, is
+ * unknown; one at somebody else's domain is a relay as any. */
+static void test_forward_srs(void **state)
+{
+	struct directory *dir = *state;
+	const char *error;
+	static struct directory_forwards fw;
+	uint64_t ids[8], alice;
+	size_t n;
+	unsigned char key[SRS_KEY_SIZE] = { 7 };
+	char srs[SRS_MAX_ADDRESS + 1];
+	const int64_t now = 1000 * 86400;
+
+	assert_int_equal(directory_domain_add(dir, "fwd.org", &error), 0);
+	assert_int_equal(directory_account_add(dir, "alice@fwd.org", STR("secret-pass"), &alice,
+					       &error), 0);
+	assert_int_equal(srs_encode(key, STR("carol@c.test"), STR("mx.fwd.org"), now, srs), 0);
+	assert_int_equal(auth_forward_resolve(dir, key, true, "mx.fwd.org", str_c(srs), now, ids, 8,
+					      &n, &fw, &error), DIRECTORY_RESOLVE_FOUND);
+	assert_int_equal(n, 0);
+	assert_int_equal(fw.count, 1);
+	assert_string_equal(fw.address[0], "carol@c.test");
+	assert_int_equal(auth_forward_resolve(dir, key, false, "mx.fwd.org", str_c(srs), now, ids,
+					      8, &n, &fw, &error), DIRECTORY_RESOLVE_UNKNOWN);
+	assert_int_equal(auth_forward_resolve(dir, key, true, "mx.fwd.org", str_c(srs),
+					      now + (SRS_MAX_AGE_DAYS + 1) * 86400, ids, 8, &n, &fw,
+					      &error), DIRECTORY_RESOLVE_UNKNOWN);
+	assert_int_equal(fw.count, 0);
+	assert_int_equal(auth_forward_resolve(dir, key, true, "other.host", str_c(srs), now, ids, 8,
+					      &n, &fw, &error), DIRECTORY_RESOLVE_NOT_LOCAL);
+	assert_int_equal(srs_encode(key, STR("alice@fwd.org"), STR("fwd.org"), now, srs), 0);
+	assert_int_equal(auth_forward_resolve(dir, key, true, "mx.fwd.org", str_c(srs), now, ids, 8,
+					      &n, &fw, &error), DIRECTORY_RESOLVE_FOUND);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], alice);
+	assert_int_equal(fw.count, 0);
+	srs[5] = srs[5] == 'a' ? 'b' : 'a';
+	assert_int_equal(auth_forward_resolve(dir, key, true, "mx.fwd.org", str_c(srs), now, ids, 8,
+					      &n, &fw, &error), DIRECTORY_RESOLVE_UNKNOWN);
+	/* Not SRS: as directory_resolve_forwards. */
+	assert_int_equal(auth_forward_resolve(dir, key, true, "mx.fwd.org", STR("alice@fwd.org"),
+					      now, ids, 8, &n, &fw, &error),
+			 DIRECTORY_RESOLVE_FOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +377,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_relay_loops_postmaster, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dangling_alias, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_senders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forward_srs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
