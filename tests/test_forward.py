@@ -18,8 +18,8 @@ import pytest
 from conftest import check_no_sanitizer_reports
 from mta_pair import Pair, port25_usable
 
-pytestmark = pytest.mark.skipif(not port25_usable(),
-                                reason="needs root and port 25 free on 127.0.0.2/3")
+needs_port25 = pytest.mark.skipif(not port25_usable(),
+                                  reason="needs root and port 25 free on 127.0.0.2/3")
 
 # c.test publishes SPF for a host that is not the one forwarding; a's
 # hostname (the domain of its SRS addresses) publishes SPF for a.
@@ -60,6 +60,7 @@ def srs_of(raw):
     return m.group(1)
 
 
+@needs_port25
 def test_forwarded_mail_passes_spf_with_srs(pair):
     send(pair.a.ip, "carol@c.test", ["fwd@a.test"], message("via alias", "carol@c.test"))
     pair.a.wait_inbox("alice@a.test", 1, timeout=60)
@@ -76,6 +77,7 @@ def test_forwarded_mail_passes_spf_with_srs(pair):
     assert "<carol@c.test>" in header(local, "Return-Path")
 
 
+@needs_port25
 def test_bounce_to_srs_address_reaches_the_original_sender(pair):
     # bob's envelope, carol's From: (b.test's DMARC p=reject would refuse
     # a forwarded copy of b.test mail that nobody signed: as it should).
@@ -92,6 +94,7 @@ def test_bounce_to_srs_address_reaches_the_original_sender(pair):
     assert "<>" in header(back[0], "Return-Path")
 
 
+@needs_port25
 def test_forged_or_damaged_srs_address_is_refused(pair):
     send(pair.a.ip, "carol@c.test", ["fwd@a.test"], message("via alias", "carol@c.test"))
     pair.b.wait_inbox("bob@b.test", 1, timeout=60)
@@ -113,3 +116,25 @@ def test_forged_or_damaged_srs_address_is_refused(pair):
         s.mail("")
         code, text = s.rcpt(forged[3])
         assert code == 250, (forged[3], code, text)
+
+
+def test_forward_seals_one_past_the_limit(make):
+    """smtp.max_recipients + 2 x 50 (SMTP_MAX_FORWARD_SEALS) seals fit in
+    one transaction; a recipient whose forwards would pass that is 451."""
+    server = make("smtp.max_recipients = 3", start=False)
+    for name, count in (("f1", 50), ("f2", 50), ("f3", 3), ("f4", 4)):
+        server.cli("alias", "add", f"{name}@example.org",
+                   *[f"{name}-{i}@far.test" for i in range(count)])
+    # One past the 50 remote targets of an alias is refused when added.
+    r = server.cli("alias", "add", "f5@example.org",
+                   *[f"x{i}@far.test" for i in range(51)], check=False)
+    assert r.returncode != 0 and "more than 50 remote" in r.stderr, r.stderr
+    server.start()
+    for last, want in (("f3", 250), ("f4", 451)):
+        with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30) as c:
+            c.ehlo("client.c.test")
+            c.mail("carol@c.test")
+            assert c.rcpt("f1@example.org")[0] == 250
+            assert c.rcpt("f2@example.org")[0] == 250
+            code, text = c.rcpt(f"{last}@example.org")
+            assert code == want, (last, code, text)

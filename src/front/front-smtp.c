@@ -35,8 +35,9 @@ struct smtp_seal {
 	size_t via_len;
 };
 
-/* Forwarded copies one transaction may carry beyond its recipients'
- * seals: one alias's worth (IPC_RCPT_MAX_FORWARDS) twice over; a
+/* The seals one transaction keeps: one per recipient (smtp.max_recipients)
+ * and this many more for the remote targets of the aliases among them, two
+ * aliases' worth of IPC_RCPT_MAX_FORWARDS (each needs its own seal); a
  * recipient whose forwards no longer fit is answered 451 (try later). */
 #define SMTP_MAX_FORWARD_SEALS (2 * IPC_RCPT_MAX_FORWARDS)
 
@@ -129,10 +130,13 @@ static bool seal_keep(struct conn *c, struct str address, bool forward, uint64_t
 
 	if (mac.len != TICKET_RCPT_MAC_SIZE || address.len > IPC_MAX_PATH)
 		return false;
+	size_t limit = c->front->config.smtp_max_recipients + SMTP_MAX_FORWARD_SEALS;
+	if (seal == NULL && sc->seal_count >= limit)
+		return false;
 	if (seal == NULL && sc->seal_count == sc->seal_cap) {
 		size_t cap = sc->seal_cap ? sc->seal_cap * 2 : 4;
-		if (sc->seal_cap >= c->front->config.smtp_max_recipients + SMTP_MAX_FORWARD_SEALS)
-			return false;
+		if (cap > limit)
+			cap = limit;
 		void *p = realloc(sc->seals, cap * sizeof(*sc->seals));
 		if (p == NULL)
 			return false;
