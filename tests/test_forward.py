@@ -31,6 +31,7 @@ RECORDS = {("c.test", "TXT"): ["v=spf1 ip4:127.0.0.9 -all"],
 def pair():
     p = Pair(records=RECORDS)
     p.a.cli("alias", "add", "fwd@a.test", "bob@b.test", "alice@a.test")
+    p.a.cli("alias", "add", "gone@a.test", "nobody@b.test")
     p.start()
     yield p
     p.stop()
@@ -92,6 +93,19 @@ def test_bounce_to_srs_address_reaches_the_original_sender(pair):
     back = [m for m in pair.b.inbox_messages("bob@b.test") if b"It bounced." in m]
     assert back, "the bounce did not come back to bob"
     assert "<>" in header(back[0], "Return-Path")
+
+
+@needs_port25
+def test_forward_refused_far_away_bounces_to_the_original_sender(pair):
+    # b has no nobody@b.test: a's copy is refused there (550), and a
+    # tells the original sender, bob@b.test, with a report from <>.
+    send(pair.a.ip, "bob@b.test", ["gone@a.test"], message("to nobody", "carol@c.test"))
+    pair.b.wait_inbox("bob@b.test", 1, timeout=90)
+    raw = pair.b.inbox_messages("bob@b.test")[0]
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    assert msg.get_content_type() == "multipart/report", raw[:800]
+    assert b"nobody@b.test" in raw and b"550" in raw, raw[:2000]
+    assert "<>" in header(raw, "Return-Path")
 
 
 @needs_port25
