@@ -76,6 +76,12 @@ def test_forwarded_mail_passes_spf_with_srs(pair):
     # The local copy keeps the original sender.
     local = pair.a.inbox_messages("alice@a.test")[0]
     assert "<carol@c.test>" in header(local, "Return-Path")
+    # A logged-in account writing to the alias is our sender: not rewritten.
+    pair.a.submit("alice@a.test", ["fwd@a.test"],
+                  message("alice to the alias", "alice@a.test"))
+    pair.b.wait_inbox("bob@b.test", 2, timeout=60)
+    mine = [m for m in pair.b.inbox_messages("bob@b.test") if b"alice to the alias" in m]
+    assert mine and "<alice@a.test>" in header(mine[0], "Return-Path"), mine
 
 
 @needs_port25
