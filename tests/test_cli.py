@@ -35,7 +35,11 @@ def test_domain_account_alias_lifecycle():
     assert run("account", "passwd", "ann@corp.test", *d, input="pw-three\n").returncode == 0
     assert run("alias", "add", "sales@corp.test", "ann@corp.test", "ben@corp.test",
                *d).returncode == 0
+    # A target elsewhere is forwarded there; one of ours must exist.
     r = run("alias", "add", "ext@corp.test", "someone@elsewhere.test", *d)
+    assert r.returncode == 0, r.stderr
+    assert "someone@elsewhere.test" in run("alias", "list", *d).stdout
+    r = run("alias", "add", "bad@corp.test", "nobody@corp.test", *d)
     assert r.returncode != 0 and "not a local account" in r.stderr
     assert "sales@corp.test" in run("alias", "list", *d).stdout
     r = run("domain", "del", "corp.test", *d)

@@ -42,6 +42,7 @@
 #include <sodium.h>
 
 #include "auth-queue.h"
+#include "auth-forward.h"
 #include "auth-submit.h"
 #include "directory.h"
 #include "lib/buf.h"
@@ -103,6 +104,9 @@ struct auth {
 	/* Made by master, shared with the queue: recipient answers are sealed. */
 	unsigned char rcpt_key[TICKET_KEY_SIZE];
 	bool have_rcpt_key;
+	/* Made by master once, kept in DATA: bounces to SRS addresses. */
+	unsigned char srs_key[SRS_KEY_SIZE];
+	bool have_srs_key;
 	/* Logins waiting for a checker, in flight, and the penalties. */
 	struct auth_queue *queue;
 	unsigned idle_checkers;
@@ -121,6 +125,7 @@ static void rcpt_lookup(struct auth *a, struct front_link *link, const struct ip
 {
 	struct ipc_reader r;
 	uint64_t ids[DIRECTORY_MAX_EXPANSION];
+	static struct directory_forwards fw;
 	size_t count = 0;
 	const char *error;
 	struct buf out;
@@ -133,9 +138,11 @@ static void rcpt_lookup(struct auth *a, struct front_link *link, const struct ip
 		log_error("malformed recipient look-up from %s", ipc_peer_name(link->ipc));
 		return;
 	}
+	fw.count = 0;
 	int found = a->have_rcpt_key
-			    ? directory_resolve(a->dir, address, ids, DIRECTORY_MAX_EXPANSION,
-						&count, &error)
+			    ? auth_forward_resolve(a->dir, a->srs_key, a->have_srs_key,
+						   a->config.hostname, address, time(NULL), ids,
+						   DIRECTORY_MAX_EXPANSION, &count, &fw, &error)
 			    : -1;
 	if (found < 0)
 		log_error("recipient look-up failed: %s",
@@ -152,14 +159,15 @@ static void rcpt_lookup(struct auth *a, struct front_link *link, const struct ip
 				    .address = address, .accounts = ids, .account_count = n };
 	if (sealed)
 		ticket_rcpt_seal(a->rcpt_key, &seal, mac);
-	buf_init(&out, 3 * IPC_U64_SIZE + IPC_U64_SIZE * IPC_RCPT_MAX_ACCOUNTS +
-			       IPC_STR_SIZE(TICKET_RCPT_MAC_SIZE));
+	buf_init(&out, IPC_MAX_PAYLOAD);
 	ipc_put_u64(&out, status);
 	ipc_put_u64(&out, n);
 	for (size_t i = 0; i < n; i++)
 		ipc_put_u64(&out, ids[i]);
 	ipc_put_u64(&out, seal.expires);
 	ipc_put_str(&out, str_from((const char *)mac, sealed ? sizeof(mac) : 0));
+	auth_forward_put(&out, a->rcpt_key, status == IPC_RCPT_OK && found == DIRECTORY_RESOLVE_FOUND,
+			 link->serial, txn, seal.expires, &fw);
 	if (ipc_send_buf(link->ipc, IPC_RCPT_RESULT, msg->id, &out, -1) < 0)
 		log_error("%s does not read its answers: recipient look-up dropped",
 			  ipc_peer_name(link->ipc));
@@ -477,6 +485,11 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 	if (msg->kind == IPC_RCPT_KEY) {
 		memcpy(a->rcpt_key, msg->payload, TICKET_KEY_SIZE);
 		a->have_rcpt_key = true;
+		return;
+	}
+	if (msg->kind == IPC_SRS_KEY) {
+		memcpy(a->srs_key, msg->payload, SRS_KEY_SIZE);
+		a->have_srs_key = true;
 		return;
 	}
 	log_error("unexpected %s message from master", ipc_kind_name(msg->kind));

@@ -608,7 +608,7 @@ int directory_verify_password(struct directory *dir, struct str address, struct 
 
 static int resolve_exact(struct directory *dir, const char *addr, unsigned depth,
 			 const char **chain, uint64_t *ids, size_t max, size_t *n,
-			 const char **error_r);
+			 struct directory_forwards *fw, const char **error_r);
 
 int directory_alias_add(struct directory *dir, const char *alias, const char *const *targets,
 			size_t target_count, const char **error_r)
@@ -636,9 +636,12 @@ int directory_alias_add(struct directory *dir, const char *alias, const char *co
 			fail(dir, error_r, "target %s: not an address", targets[i]);
 			goto rollback;
 		}
-		/* Targets must be delivered here: forwarding to other servers
-		 * needs outbound delivery, which the relay process brings. */
-		if (strcmp(t, a) != 0) {
+		/* A target in a domain not ours is forwarded there (relay);
+		 * one of ours must lead somewhere. */
+		int64_t ours = dir_query_int(dir, DIR_DOMAIN_COUNT, domain_of(t), error_r);
+		if (ours < 0)
+			goto rollback;
+		if (ours > 0 && strcmp(t, a) != 0) {
 			int r = directory_resolve(dir, str_c(t), ids, DIRECTORY_MAX_EXPANSION, &n,
 						  error_r);
 			if (r == DIRECTORY_RESOLVE_LOOP)
@@ -657,13 +660,17 @@ int directory_alias_add(struct directory *dir, const char *alias, const char *co
 	 * chain too deep) made now would make mail to it fail later. */
 	{
 		static uint64_t ids[DIRECTORY_MAX_EXPANSION];
+		static struct directory_forwards fw;
 		size_t n;
 		const char *chain[DIRECTORY_MAX_ALIAS_DEPTH + 1];
+		fw.count = 0;
+		fw.over = false;
 		int r = a[0] == '@' ? resolve_exact(dir, a, 0, chain, ids, DIRECTORY_MAX_EXPANSION,
-						    &n, error_r)
-				    : directory_resolve(dir, str_c(a), ids, DIRECTORY_MAX_EXPANSION,
-							&n, error_r);
-		if (r == RESOLVE_LOOP || r == DIRECTORY_RESOLVE_LOOP) {
+						    &n, &fw, error_r)
+				    : directory_resolve_forwards(dir, str_c(a), ids,
+								 DIRECTORY_MAX_EXPANSION, &n, &fw,
+								 error_r);
+		if (r == RESOLVE_LOOP || r == DIRECTORY_RESOLVE_LOOP || fw.over) {
 			char why[sizeof(dir->error)];
 			snprintf(why, sizeof(why), "%s", *error_r);
 			fail(dir, error_r, "%s not added: %s", a, why);
@@ -718,6 +725,25 @@ static int add_id(uint64_t *ids, size_t max, size_t *n, uint64_t id)
 	return 0;
 }
 
+/* add_forward adds target to fw when its domain is not ours: 1 added (or
+ * there already), 0 one of ours (to be followed), -1 error or too many. */
+static int add_forward(struct directory *dir, const char *target, struct directory_forwards *fw,
+		       const char **error_r)
+{
+	int64_t ours = dir_query_int(dir, DIR_DOMAIN_COUNT, domain_of(target), error_r);
+	if (ours != 0)
+		return ours < 0 ? -1 : 0;
+	for (size_t i = 0; i < fw->count; i++)
+		if (strcmp(fw->address[i], target) == 0)
+			return 1;
+	fw->over = fw->count == DIRECTORY_MAX_FORWARDS;
+	if (fw->over)
+		return fail(dir, error_r, "expands to more than %d remote addresses (at %s)",
+			    DIRECTORY_MAX_FORWARDS, target);
+	snprintf(fw->address[fw->count++], DIRECTORY_MAX_ADDRESS + 1, "%s", target);
+	return 1;
+}
+
 /* resolve_exact adds the accounts addr goes to (an account, or an alias
  * followed through its targets).  chain holds the aliases that led here
  * (chain[0..depth)), so an alias that leads back to one of them is a loop,
@@ -725,7 +751,7 @@ static int add_id(uint64_t *ids, size_t max, size_t *n, uint64_t id)
  * 0 nobody. */
 static int resolve_exact(struct directory *dir, const char *addr, unsigned depth,
 			 const char **chain, uint64_t *ids, size_t max, size_t *n,
-			 const char **error_r)
+			 struct directory_forwards *fw, const char **error_r)
 {
 	int found = 0;
 
@@ -758,7 +784,11 @@ static int resolve_exact(struct directory *dir, const char *addr, unsigned depth
 		found = 1;
 		if (strcmp(target, addr) == 0)
 			continue;
-		int r = resolve_exact(dir, target, depth + 1, chain, ids, max, n, error_r);
+		int r = fw != NULL ? add_forward(dir, target, fw, error_r) : 0;
+		if (r == 0)
+			r = resolve_exact(dir, target, depth + 1, chain, ids, max, n, fw, error_r);
+		else if (r > 0)
+			r = 0;
 		if (r < 0) {
 			sql_stmt_done(st);
 			return r;
@@ -793,12 +823,23 @@ static int resolve_postmaster(struct directory *dir, const char *domain, uint64_
 int directory_resolve(struct directory *dir, struct str address, uint64_t *ids, size_t max_ids,
 		      size_t *count_r, const char **error_r)
 {
+	return directory_resolve_forwards(dir, address, ids, max_ids, count_r, NULL, error_r);
+}
+
+int directory_resolve_forwards(struct directory *dir, struct str address, uint64_t *ids,
+			       size_t max_ids, size_t *count_r, struct directory_forwards *fw,
+			       const char **error_r)
+{
 	char addr[DIRECTORY_MAX_ADDRESS + 1];
 	char alt[DIRECTORY_MAX_ADDRESS + 1];
 	const char *chain[DIRECTORY_MAX_ALIAS_DEPTH + 1];
 	const char *why;
 
 	*count_r = 0;
+	if (fw != NULL) {
+		fw->count = 0;
+		fw->over = false;
+	}
 	if (directory_normalize(address, addr, &why) < 0 || addr[0] == '@')
 		return DIRECTORY_RESOLVE_UNKNOWN;
 	const char *at = strrchr(addr, '@');
@@ -806,17 +847,17 @@ int directory_resolve(struct directory *dir, struct str address, uint64_t *ids, 
 	int64_t ours = dir_query_int(dir, DIR_DOMAIN_COUNT, at + 1, error_r);
 	if (ours <= 0)
 		return ours < 0 ? -1 : DIRECTORY_RESOLVE_NOT_LOCAL;
-	int r = resolve_exact(dir, addr, 0, chain, ids, max_ids, count_r, error_r);
+	int r = resolve_exact(dir, addr, 0, chain, ids, max_ids, count_r, fw, error_r);
 	/* user+tag@domain reaches user@domain when nobody owns the tagged form. */
 	const char *plus = strchr(addr, '+');
 	if (r == 0 && plus != NULL && plus < at) {
 		snprintf(alt, sizeof(alt), "%.*s%s", (int)(plus - addr), addr, at);
-		r = resolve_exact(dir, alt, 0, chain, ids, max_ids, count_r, error_r);
+		r = resolve_exact(dir, alt, 0, chain, ids, max_ids, count_r, fw, error_r);
 	}
 	/* A catch-all alias "@domain" takes what is left. */
 	if (r == 0) {
 		snprintf(alt, sizeof(alt), "%s", at);
-		r = resolve_exact(dir, alt, 0, chain, ids, max_ids, count_r, error_r);
+		r = resolve_exact(dir, alt, 0, chain, ids, max_ids, count_r, fw, error_r);
 	}
 	if (r == 0 && (size_t)(at - addr) == strlen(DIRECTORY_POSTMASTER) &&
 	    memcmp(addr, DIRECTORY_POSTMASTER, (size_t)(at - addr)) == 0)
@@ -824,7 +865,7 @@ int directory_resolve(struct directory *dir, struct str address, uint64_t *ids, 
 	if (r == RESOLVE_LOOP)
 		return DIRECTORY_RESOLVE_LOOP;
 	/* Aliases whose targets are all gone lead nobody. */
-	if (r > 0 && *count_r == 0)
+	if (r > 0 && *count_r == 0 && (fw == NULL || fw->count == 0))
 		return DIRECTORY_RESOLVE_UNKNOWN;
 	if (r > 0)
 		qsort(ids, *count_r, sizeof(*ids), cmp_u64);

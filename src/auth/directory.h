@@ -111,6 +111,26 @@ enum directory_resolved {
 int directory_resolve(struct directory *dir, struct str address, uint64_t *ids, size_t max_ids,
 		      size_t *count_r, const char **error_r);
 
+/* Remote addresses one address may be forwarded to: what one recipient
+ * look-up can answer. */
+#define DIRECTORY_MAX_FORWARDS IPC_RCPT_MAX_FORWARDS
+
+/* The remote targets (domains not ours) an address is forwarded to. */
+struct directory_forwards {
+	char address[DIRECTORY_MAX_FORWARDS][DIRECTORY_MAX_ADDRESS + 1];
+	size_t count;
+	bool over;   /* there were more than DIRECTORY_MAX_FORWARDS */
+};
+
+/* directory_resolve_forwards is directory_resolve that also collects the
+ * remote targets of the aliases followed into *fw (without repeats):
+ * FOUND when there are accounts, remote targets or both; more than
+ * DIRECTORY_MAX_FORWARDS of them is an error (-1).  directory_resolve
+ * leaves remote targets out. */
+int directory_resolve_forwards(struct directory *dir, struct str address, uint64_t *ids,
+			       size_t max_ids, size_t *count_r, struct directory_forwards *fw,
+			       const char **error_r);
+
 /* Candidate sender addresses looked at for one account: its own and the
  * aliases that lead to it; an account behind more aliases than this
  * (an alias list gone wild) may send as the first ones only. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "auth/auth-forward.h"
 #include "auth/auth-submit.h"
 #include "auth/directory.h"
 #include "lib/ipc.h"
@@ -67,9 +68,42 @@ static void test_accounts_and_resolve(void **state)
 	assert_int_equal(directory_alias_add(dir, "all@example.org", t2, 1, &error), 0);
 	assert_int_equal(directory_resolve(dir, STR("all@example.org"), ids, 8, &n, &error), 1);
 	assert_int_equal(n, 2);
-	/* Targets must exist here. */
-	const char *bad[] = { "nobody@elsewhere.net" };
+	/* Targets must exist here, or be elsewhere (forwarded). */
+	const char *bad[] = { "nobody@example.org" };
 	assert_int_equal(directory_alias_add(dir, "x@example.org", bad, 1, &error), -1);
+	/* A mixed alias: accounts here, and addresses elsewhere that only
+	 * directory_resolve_forwards names. */
+	static struct directory_forwards fw;
+	const char *mixed[] = { "team@example.org", "x@elsewhere.net", "X@elsewhere.net" };
+	assert_int_equal(directory_alias_add(dir, "mixed@example.org", mixed, 3, &error), 0);
+	assert_int_equal(directory_resolve(dir, STR("mixed@example.org"), ids, 8, &n, &error), 1);
+	assert_int_equal(n, 2);
+	assert_int_equal(directory_resolve_forwards(dir, STR("mixed@example.org"), ids, 8, &n, &fw,
+						    &error), 1);
+	assert_int_equal(n, 2);
+	assert_int_equal(fw.count, 1);
+	assert_string_equal(fw.address[0], "x@elsewhere.net");
+	const char *away[] = { "y@elsewhere.net" };
+	assert_int_equal(directory_alias_add(dir, "away@example.org", away, 1, &error), 0);
+	assert_int_equal(directory_resolve(dir, STR("away@example.org"), ids, 8, &n, &error),
+			 DIRECTORY_RESOLVE_UNKNOWN);
+	assert_int_equal(directory_resolve_forwards(dir, STR("away@example.org"), ids, 8, &n, &fw,
+						    &error), DIRECTORY_RESOLVE_FOUND);
+	assert_int_equal(n, 0);
+	assert_int_equal(fw.count, 1);
+	/* DIRECTORY_MAX_FORWARDS remote targets are taken, one more is not. */
+	static char many[DIRECTORY_MAX_FORWARDS + 1][32];
+	const char *mp[DIRECTORY_MAX_FORWARDS + 1];
+	for (int i = 0; i <= DIRECTORY_MAX_FORWARDS; i++) {
+		snprintf(many[i], sizeof(many[i]), "r%d@elsewhere.net", i);
+		mp[i] = many[i];
+	}
+	assert_int_equal(directory_alias_add(dir, "many@example.org", mp, DIRECTORY_MAX_FORWARDS,
+					     &error), 0);
+	assert_int_equal(directory_alias_add(dir, "more@example.org", mp,
+					     DIRECTORY_MAX_FORWARDS + 1, &error), -1);
+	assert_int_equal(directory_resolve_forwards(dir, STR("more@example.org"), ids, 8, &n, &fw,
+						    &error), DIRECTORY_RESOLVE_UNKNOWN);
 	/* Catch-all. */
 	const char *t3[] = { "bob@example.org" };
 	int catchall = directory_alias_add(dir, "@example.org", t3, 1, &error);
@@ -288,6 +322,53 @@ static void test_senders(void **state)
 	buf_free(&out);
 }
 
+/* Bounces to SRS addresses (auth-forward): a valid one at our hostname or
+ * one of our domains goes on to its original sender (remote: a forward;
+ * ours: its accounts); a damaged or old one, or any without the key, is
+ * unknown; one at somebody else's domain is a relay as any. */
+static void test_forward_srs(void **state)
+{
+	struct directory *dir = *state;
+	const char *error;
+	static struct directory_forwards fw;
+	uint64_t ids[8], alice;
+	size_t n;
+	unsigned char key[SRS_KEY_SIZE] = { 7 };
+	char srs[SRS_MAX_ADDRESS + 1];
+	const int64_t now = 1000 * 86400;
+
+	assert_int_equal(directory_domain_add(dir, "fwd.org", &error), 0);
+	assert_int_equal(directory_account_add(dir, "alice@fwd.org", STR("secret-pass"), &alice,
+					       &error), 0);
+	assert_int_equal(srs_encode(key, STR("carol@c.test"), STR("mx.fwd.org"), now, srs), 0);
+	assert_int_equal(auth_forward_resolve(dir, key, true, "mx.fwd.org", str_c(srs), now, ids, 8,
+					      &n, &fw, &error), DIRECTORY_RESOLVE_FOUND);
+	assert_int_equal(n, 0);
+	assert_int_equal(fw.count, 1);
+	assert_string_equal(fw.address[0], "carol@c.test");
+	assert_int_equal(auth_forward_resolve(dir, key, false, "mx.fwd.org", str_c(srs), now, ids,
+					      8, &n, &fw, &error), DIRECTORY_RESOLVE_UNKNOWN);
+	assert_int_equal(auth_forward_resolve(dir, key, true, "mx.fwd.org", str_c(srs),
+					      now + (SRS_MAX_AGE_DAYS + 1) * 86400, ids, 8, &n, &fw,
+					      &error), DIRECTORY_RESOLVE_UNKNOWN);
+	assert_int_equal(fw.count, 0);
+	assert_int_equal(auth_forward_resolve(dir, key, true, "other.host", str_c(srs), now, ids, 8,
+					      &n, &fw, &error), DIRECTORY_RESOLVE_NOT_LOCAL);
+	assert_int_equal(srs_encode(key, STR("alice@fwd.org"), STR("fwd.org"), now, srs), 0);
+	assert_int_equal(auth_forward_resolve(dir, key, true, "mx.fwd.org", str_c(srs), now, ids, 8,
+					      &n, &fw, &error), DIRECTORY_RESOLVE_FOUND);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], alice);
+	assert_int_equal(fw.count, 0);
+	srs[5] = srs[5] == 'a' ? 'b' : 'a';
+	assert_int_equal(auth_forward_resolve(dir, key, true, "mx.fwd.org", str_c(srs), now, ids, 8,
+					      &n, &fw, &error), DIRECTORY_RESOLVE_UNKNOWN);
+	/* Not SRS: as directory_resolve_forwards. */
+	assert_int_equal(auth_forward_resolve(dir, key, true, "mx.fwd.org", STR("alice@fwd.org"),
+					      now, ids, 8, &n, &fw, &error),
+			 DIRECTORY_RESOLVE_FOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +377,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_relay_loops_postmaster, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dangling_alias, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_senders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forward_srs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,7 +29,17 @@ struct smtp_seal {
 	size_t address_len;
 	uint64_t expires;
 	unsigned char mac[TICKET_RCPT_MAC_SIZE];
+	/* A remote address the recipient via is forwarded to (auth's
+	 * forwards); via_len 0: the recipient's own seal. */
+	char via[IPC_MAX_PATH];
+	size_t via_len;
 };
+
+/* The seals one transaction keeps: one per recipient (smtp.max_recipients)
+ * and this many more for the remote targets of the aliases among them, two
+ * aliases' worth of IPC_RCPT_MAX_FORWARDS (each needs its own seal); a
+ * recipient whose forwards no longer fit is answered 451 (try later). */
+#define SMTP_MAX_FORWARD_SEALS (2 * IPC_RCPT_MAX_FORWARDS)
 
 /* An address a logged-in account may send as, with auth's seal on it. */
 struct smtp_sender {
@@ -92,31 +102,44 @@ static void smtp_free_state(struct conn *c)
 	c->state = NULL;
 }
 
-static struct smtp_seal *seal_find(struct smtp_conn *sc, struct str address)
+/* seal_find finds the seal on address, its own (via empty) or as a
+ * forward of via. */
+static struct smtp_seal *seal_find_via(struct smtp_conn *sc, struct str address, struct str via)
 {
 	for (size_t i = 0; i < sc->seal_count; i++)
-		if (str_eq(str_from(sc->seals[i].address, sc->seals[i].address_len), address))
+		if (str_eq(str_from(sc->seals[i].address, sc->seals[i].address_len), address) &&
+		    str_eq(str_from(sc->seals[i].via, sc->seals[i].via_len), via))
 			return &sc->seals[i];
 	return NULL;
 }
 
-/* seal_keep records auth's seal for the address last asked; at most
- * smtp.max_recipients of them (the session takes no more recipients). */
-static void seal_keep(struct conn *c, uint64_t expires, struct str mac)
+static struct smtp_seal *seal_find(struct smtp_conn *sc, struct str address)
+{
+	return seal_find_via(sc, address, STR(""));
+}
+
+/* seal_keep records auth's seal on address (the address last asked, or a
+ * forward of it); at most smtp.max_recipients of them (the session takes
+ * no more recipients) and SMTP_MAX_FORWARD_SEALS more.  false: not kept. */
+static bool seal_keep(struct conn *c, struct str address, bool forward, uint64_t expires,
+		      struct str mac)
 {
 	struct smtp_conn *sc = smtp_conn_of(c);
-	struct str address = str_from(sc->asked, sc->asked_len);
-	struct smtp_seal *seal = seal_find(sc, address);
+	struct str via = forward ? str_from(sc->asked, sc->asked_len) : STR("");
+	struct smtp_seal *seal = seal_find_via(sc, address, via);
 
-	if (mac.len != TICKET_RCPT_MAC_SIZE)
-		return;
+	if (mac.len != TICKET_RCPT_MAC_SIZE || address.len > IPC_MAX_PATH)
+		return false;
+	size_t limit = c->front->config.smtp_max_recipients + SMTP_MAX_FORWARD_SEALS;
+	if (seal == NULL && sc->seal_count >= limit)
+		return false;
 	if (seal == NULL && sc->seal_count == sc->seal_cap) {
 		size_t cap = sc->seal_cap ? sc->seal_cap * 2 : 4;
-		if (sc->seal_cap >= c->front->config.smtp_max_recipients)
-			return;
+		if (cap > limit)
+			cap = limit;
 		void *p = realloc(sc->seals, cap * sizeof(*sc->seals));
 		if (p == NULL)
-			return;
+			return false;
 		sc->seals = p;
 		sc->seal_cap = cap;
 	}
@@ -124,9 +147,43 @@ static void seal_keep(struct conn *c, uint64_t expires, struct str mac)
 		seal = &sc->seals[sc->seal_count++];
 		memcpy(seal->address, address.ptr, address.len);
 		seal->address_len = address.len;
+		memcpy(seal->via, via.ptr, via.len);
+		seal->via_len = via.len;
 	}
 	seal->expires = expires;
 	memcpy(seal->mac, mac.ptr, TICKET_RCPT_MAC_SIZE);
+	return true;
+}
+
+/* rcpt_send sends the queue one recipient with its accounts and seal. */
+static int rcpt_send(struct front *f, struct conn *c, struct buf *b, struct str address,
+		     const uint64_t *accounts, size_t count, const struct smtp_seal *seal)
+{
+	buf_reset(b);
+	ipc_put_str(b, address);
+	ipc_put_u64(b, count);
+	for (size_t j = 0; j < count; j++)
+		ipc_put_u64(b, accounts[j]);
+	ipc_put_u64(b, seal->expires);
+	ipc_put_str(b, str_from((const char *)seal->mac, sizeof(seal->mac)));
+	return ipc_send_buf(f->queue, IPC_QUEUE_RCPT, c->id, b, -1);
+}
+
+/* forwards_send sends the queue the remote addresses auth forwards the
+ * recipient via to, each under its own seal; the number sent, or -1. */
+static int forwards_send(struct front *f, struct conn *c, struct buf *b, struct str via)
+{
+	struct smtp_conn *sc = smtp_conn_of(c);
+	int n = 0;
+	for (size_t i = 0; i < sc->seal_count; i++) {
+		const struct smtp_seal *seal = &sc->seals[i];
+		if (!str_eq(str_from(seal->via, seal->via_len), via) || seal->via_len == 0)
+			continue;
+		if (rcpt_send(f, c, b, str_from(seal->address, seal->address_len), NULL, 0, seal) < 0)
+			return -1;
+		n++;
+	}
+	return n;
 }
 
 /* Paths from the SMTP parser fit the queue's and auth's messages. */
@@ -208,21 +265,19 @@ static int cb_data_begin(void *ctx, const struct smtp_transaction *t)
 	for (size_t i = 0; r == 0 && i < t->rcpt_count; i++) {
 		const struct smtp_rcpt *rc = &t->rcpts[i];
 		const struct smtp_seal *seal = seal_find(sc, rc->address);
-		if (rc->address.len > IPC_MAX_PATH || rc->account_count > IPC_RCPT_MAX_ACCOUNTS ||
-		    seal == NULL) {
+		/* An alias whose targets are all elsewhere has no seal of its
+		 * own, only its forwards'. */
+		int forwards = rc->address.len > IPC_MAX_PATH ? -1
+							       : forwards_send(f, c, &b, rc->address);
+		if (forwards < 0 || rc->account_count > IPC_RCPT_MAX_ACCOUNTS ||
+		    (seal == NULL && (forwards == 0 || rc->account_count > 0))) {
 			log_error("no seal from auth kept for <%.*s>: message not accepted",
 				  (int)rc->address.len, rc->address.ptr);
 			r = -1;
 			break;
 		}
-		buf_reset(&b);
-		ipc_put_str(&b, rc->address);
-		ipc_put_u64(&b, rc->account_count);
-		for (size_t j = 0; j < rc->account_count; j++)
-			ipc_put_u64(&b, rc->accounts[j]);
-		ipc_put_u64(&b, seal->expires);
-		ipc_put_str(&b, str_from((const char *)seal->mac, sizeof(seal->mac)));
-		if (ipc_send_buf(f->queue, IPC_QUEUE_RCPT, c->id, &b, -1) < 0)
+		if (seal != NULL &&
+		    rcpt_send(f, c, &b, rc->address, rc->accounts, rc->account_count, seal) < 0)
 			r = -1;
 	}
 	/* Seals hold for the transaction just begun only. */
@@ -547,13 +602,28 @@ void front_smtp_auth_message(struct front *f, const struct ipc_msg *msg)
 		ids[i] = ipc_get_u64(&r);
 	uint64_t expires = ipc_get_u64(&r);
 	struct str mac = ipc_get_str(&r, TICKET_RCPT_MAC_SIZE);
+	uint64_t forwards = ipc_get_u64(&r);
+	if (forwards > IPC_RCPT_MAX_FORWARDS)
+		r.bad = true;
 	c->waiting_auth = false;
 	enum smtp_rcpt_status st = SMTP_RCPT_TEMPFAIL;
 	/* No accounts: a remote recipient, which auth seals only for a
-	 * logged-in submission client. */
-	if (ipc_reader_ok(&r) && status == IPC_RCPT_OK && mac.len == TICKET_RCPT_MAC_SIZE) {
+	 * logged-in submission client; or an alias forwarded elsewhere
+	 * (auth's forwards, each sealed). */
+	bool kept = true;
+	for (uint64_t i = 0; i < forwards && !r.bad; i++) {
+		struct str to = ipc_get_str(&r, IPC_MAX_PATH);
+		struct str to_mac = ipc_get_str(&r, TICKET_RCPT_MAC_SIZE);
+		if (!r.bad)
+			kept &= seal_keep(c, to, true, expires, to_mac);
+	}
+	if (ipc_reader_ok(&r) && status == IPC_RCPT_OK && kept &&
+	    (mac.len == TICKET_RCPT_MAC_SIZE || (forwards > 0 && n == 0))) {
 		st = SMTP_RCPT_OK;
-		seal_keep(c, expires, mac);
+		struct smtp_conn *sc = smtp_conn_of(c);
+		if (mac.len > 0 &&
+		    !seal_keep(c, str_from(sc->asked, sc->asked_len), false, expires, mac))
+			st = SMTP_RCPT_TEMPFAIL;
 	} else if (ipc_reader_ok(&r) && status == IPC_RCPT_UNKNOWN)
 		st = SMTP_RCPT_UNKNOWN;
 	else if (ipc_reader_ok(&r) && status == IPC_RCPT_NOT_LOCAL)

@@ -37,6 +37,10 @@
 /* IPC_RCPT_RESULT, IPC_QUEUE_RCPT: accounts one address may expand to (a
  * list alias); more is a mistake in the directory, not a mailing list. */
 #define IPC_RCPT_MAX_ACCOUNTS 1000
+/* IPC_RCPT_RESULT: remote addresses one address is forwarded to (an alias
+ * with targets on other servers).  Each copy leaves under our name; a
+ * list of more people elsewhere is a mailing list's job, not an alias's. */
+#define IPC_RCPT_MAX_FORWARDS 50
 
 /* IPC_SUBMIT_SENDERS: addresses one account may send as (its own and
  * the aliases that lead to it alone).  An account with more is a shared

@@ -1,5 +1,6 @@
 /* ipc: typed, length-checked messages over socketpairs (see ipc.h). */
 #include "ipc.h"
+#include "srs.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -34,9 +35,11 @@ static const struct {
 	[IPC_LISTEN] = { "listen", U64, U64, true, false },
 	[IPC_RCPT_LOOKUP] = { "rcpt-lookup", 2 * U64, IPC_STR_SIZE(IPC_MAX_PATH) + U64, false,
 			      false },
-	[IPC_RCPT_RESULT] = { "rcpt-result", 4 * U64,
+	[IPC_RCPT_RESULT] = { "rcpt-result", 5 * U64,
 			      2 * U64 + U64 * IPC_RCPT_MAX_ACCOUNTS + U64 +
-				      IPC_STR_SIZE(TICKET_RCPT_MAC_SIZE),
+				      IPC_STR_SIZE(TICKET_RCPT_MAC_SIZE) + U64 +
+				      IPC_RCPT_MAX_FORWARDS * (IPC_STR_SIZE(IPC_MAX_PATH) +
+							       IPC_STR_SIZE(TICKET_RCPT_MAC_SIZE)),
 			      false, false },
 	[IPC_QUEUE_BEGIN] = { "queue-begin", 5 * U64,
 			      IPC_STR_SIZE(IPC_MAX_PATH) + 3 * U64 +
@@ -132,6 +135,7 @@ static const struct {
 				       IPC_STR_SIZE(IPC_SPAM_MAX_REPLY),
 			       false, false },
 	[IPC_SPAM_LEARN] = { "spam-learn", U64, U64, true, false },
+	[IPC_SRS_KEY] = { "srs-key", SRS_KEY_SIZE, SRS_KEY_SIZE, false, true },
 };
 _Static_assert(DNS_MAX_ANSWER <= IPC_MAX_PAYLOAD, "a DNS answer fits one message");
 #undef U64

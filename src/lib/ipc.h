@@ -34,7 +34,8 @@ enum ipc_kind {
 	IPC_LISTEN,           /* master -> front: service; fd */
 	IPC_RCPT_LOOKUP,      /* front -> auth: address, transaction number */
 	IPC_RCPT_RESULT,      /* auth -> front: status, count, account ids,
-			       * seal expiry, seal (lib/ticket.h) */
+			       * seal expiry, seal (lib/ticket.h), forwards
+			       * count, count x (remote address, its seal) */
 	IPC_QUEUE_BEGIN,      /* front -> queue: sender, flags, sender's account
 			       * (0: none), auth's seal on it (expiry, MAC) */
 	IPC_QUEUE_RCPT,       /* front -> queue: one recipient, its accounts and
@@ -108,6 +109,7 @@ enum ipc_kind {
 			       * header lines to add, text for the SMTP reply */
 	IPC_SPAM_LEARN,       /* queue or worker -> spam: 1 spam, 0 ham; fd (the
 			       * message, sealed memfd) */
+	IPC_SRS_KEY,          /* master -> auth, queue: the SRS key (lib/srs.h) */
 	IPC_KIND_MAX,
 };
 

@@ -269,7 +269,8 @@ void child_wire(struct child *c)
 		if ((c->role == IPC_ROLE_AUTH &&
 		     ipc_send(c->link, IPC_TICKET_KEY, 0, m->ticket_key, TICKET_KEY_SIZE, -1) < 0) ||
 		    ((c->role == IPC_ROLE_AUTH || c->role == IPC_ROLE_QUEUE) &&
-		     ipc_send(c->link, IPC_RCPT_KEY, 0, m->rcpt_key, TICKET_KEY_SIZE, -1) < 0)) {
+		     (ipc_send(c->link, IPC_RCPT_KEY, 0, m->rcpt_key, TICKET_KEY_SIZE, -1) < 0 ||
+		      ipc_send(c->link, IPC_SRS_KEY, 0, m->srs_key, SRS_KEY_SIZE, -1) < 0))) {
 			child_drop_link(c, "its keys");
 			return;
 		}

@@ -19,6 +19,7 @@
 #include "lib/ev.h"
 #include "lib/ipc.h"
 #include "lib/log.h"
+#include "lib/srs.h"
 #include "lib/str.h"
 #include "lib/ticket.h"
 #include "master-stderr.h"
@@ -77,6 +78,7 @@ struct master {
 	/* Made at start, given to auth (which seals recipient answers) and the
 	 * queue (which checks them) only. */
 	unsigned char rcpt_key[TICKET_KEY_SIZE];
+	unsigned char srs_key[SRS_KEY_SIZE];   /* DATA/srs.key, for auth and queue */
 	/* Tickets already shown: each opens one session. */
 	struct ticket_replay replay;
 	/* Links of pre-auth processes (the spawners' children). */

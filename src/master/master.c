@@ -57,6 +57,7 @@
 #include <unistd.h>
 
 #include "lib/conncount.h"
+#include "lib/io.h"
 #include "lib/process.h"
 #include "lib/uids.h"
 #include "master-private.h"
@@ -79,6 +80,35 @@ void master_write_log(const char *record, size_t len)
 	if (the_master != NULL && the_master->log_fd >= 0 && write(the_master->log_fd, line, n) < 0) {
 		/* the disk is full: nothing better to do than go on */
 	}
+}
+
+/* master_srs_key reads DATA/srs.key, made (random, mode 0600, master's
+ * only) at the first start: SRS addresses made before a restart must
+ * still be taken back after it.  0, or -1 logged. */
+static int master_srs_key(const char *data_dir, unsigned char key[SRS_KEY_SIZE])
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/srs.key", data_dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT) {
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0 && (getrandom(key, SRS_KEY_SIZE, 0) != SRS_KEY_SIZE ||
+				io_write_all(fd, key, SRS_KEY_SIZE) < 0 || fsync(fd) < 0 ||
+				lseek(fd, 0, SEEK_SET) != 0)) {
+			log_error("making %s failed: %m", path);
+			close(fd);
+			unlink(path);
+			return -1;
+		}
+	}
+	if (fd < 0 || read(fd, key, SRS_KEY_SIZE) != SRS_KEY_SIZE) {
+		log_error("reading %s failed (a key of %d bytes): %m", path, SRS_KEY_SIZE);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 static void master_log_sink(enum log_level level, const char *record, size_t len)
@@ -260,6 +290,8 @@ int master_main(const struct config *start_config, const char *config_path)
 		log_error("getrandom() failed: %m");
 		return 1;
 	}
+	if (master_srs_key(config->data, m.srs_key) < 0)
+		return 1;
 	char uids_line[MASTER_UIDS_LINE];
 	/* Once, at start (cli_serve has checked the ids with uids_check): which separations by uid this start could make. */
 	uids_describe(config, uids_line, sizeof(uids_line));

@@ -51,6 +51,24 @@ static int write_message(struct spool *spool, const struct spool_envelope *env, 
 	return 0;
 }
 
+/* forwarded: every recipient reported is a remote one of env, which a
+ * sender that is none of our accounts reaches only through an alias (auth
+ * seals remote recipients for nothing else): its report goes back to that
+ * sender, elsewhere, as the one who forwarded it must (RFC 5321 3.9). */
+static bool forwarded(const struct spool_envelope *env, const struct bounce_rcpt *rcpts,
+		      size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		bool remote = false;
+		for (size_t j = 0; j < env->rcpt_count && !remote; j++)
+			remote = env->rcpts[j].account == 0 &&
+				 str_eq(env->rcpts[j].address, rcpts[i].address);
+		if (!remote)
+			return false;
+	}
+	return count > 0;
+}
+
 int queue_bounce_send(struct spool *spool, const char *hostname, const char *qid,
 		      enum bounce_action action, const struct bounce_rcpt *rcpts, size_t count,
 		      char bounce_qid[SPOOL_QID_SIZE])
@@ -65,7 +83,8 @@ int queue_bounce_send(struct spool *spool, const char *hostname, const char *qid
 	if (fd < 0)
 		return -1;
 	int r = 0;
-	if (env.mail_from.len == 0 || env.sender_account == 0) {
+	if (env.mail_from.len == 0 ||
+	    (env.sender_account == 0 && !forwarded(&env, rcpts, count))) {
 		log_info("%s: no %s: %s", qid, what,
 			 env.mail_from.len == 0 ? "the sender is <> (itself a report)"
 						: "not sent by one of our accounts");

@@ -7,7 +7,9 @@
  * one recipient: the account that sent the original (the envelope's
  * "account <id>", spool.h), whose worker puts it in INBOX.  The queue
  * cannot look addresses up: an original without a sending account, or
- * with the null sender (a bounce itself), gets no bounce (logged).
+ * with the null sender (a bounce itself), gets no bounce (logged), except
+ * one forwarded elsewhere by an alias: its report goes to its sender as a
+ * remote recipient ("rcpt 0").
  * The caller hands the new message to the queue (queue_take, queue.h).
  */
 #include <stddef.h>
@@ -18,7 +20,9 @@
 /* queue_bounce_send queues a DSN of kind action about message qid for
  * rcpts[0..count) (at most BOUNCE_MAX_RCPTS are named).  hostname: ours.
  * Returns 1 with the new message's id in bounce_qid; 0 when no DSN is due
- * (null sender, no sending account: logged, nothing queued); -1 when it
+ * (null sender, no sending account unless every recipient named is a
+ * remote one, which only forwarding makes: logged, nothing queued); -1
+ * when it
  * could not be written (logged; the caller may try again later). */
 int queue_bounce_send(struct spool *spool, const char *hostname, const char *qid,
 		      enum bounce_action action, const struct bounce_rcpt *rcpts, size_t count,

@@ -87,7 +87,29 @@ static struct {
 	uint64_t next_id;
 	bool dispatch_scheduled;
 	uint64_t open_not_before;
+	unsigned char srs_key[SRS_KEY_SIZE];
+	bool have_srs_key;
 } qr;
+
+void queue_remote_srs_key(const unsigned char key[SRS_KEY_SIZE])
+{
+	memcpy(qr.srs_key, key, SRS_KEY_SIZE);
+	qr.have_srs_key = true;
+}
+
+/* envelope_sender is the sender a message goes out with: a logged-in
+ * account's as it is; anyone else's (mail forwarded by an alias, never
+ * the null sender) rewritten to SRS0 at our hostname, so the far side's
+ * SPF looks at us, who send it.  Without the key (or with an address too
+ * long to rewrite) it goes as it came. */
+static struct str envelope_sender(const struct spool_envelope *env, char *out)
+{
+	if (env->sender_account != 0 || env->mail_from.len == 0 || !qr.have_srs_key ||
+	    srs_encode(qr.srs_key, env->mail_from, str_c(qr.config->hostname), time(NULL),
+		       out) < 0)
+		return env->mail_from;
+	return str_c(out);
+}
 
 static void dispatch(void);
 
@@ -386,7 +408,8 @@ static void job_send(struct rlink *l, struct rmsg *m)
 	struct buf b;
 	buf_init(&b, IPC_MAX_PAYLOAD);
 	ipc_put_u64(&b, j->id);
-	ipc_put_str(&b, m->env->mail_from);
+	static char srs[SRS_MAX_ADDRESS + 1];
+	ipc_put_str(&b, envelope_sender(m->env, srs));
 	ipc_put_u64(&b, m->env->flags & (IPC_QUEUE_8BITMIME | IPC_QUEUE_SMTPUTF8));
 	ipc_put_u64(&b, size);
 	ipc_put_u64(&b, j->count);

@@ -18,6 +18,7 @@
 
 #include "lib/config.h"
 #include "lib/ev.h"
+#include "lib/srs.h"
 #include "spool.h"
 
 /* A recipient of msg_ctx is finished (delivered or failed for good); the
@@ -29,6 +30,9 @@ struct queue_dkim;
  * signing) outlive it. */
 void queue_remote_init(struct ev *ev, struct spool *spool, const struct config *config,
 		       struct queue_dkim *dkim, queue_remote_done_fn *done);
+/* queue_remote_srs_key takes the SRS key (IPC_SRS_KEY): from then on a
+ * forwarded message leaves with its sender rewritten (lib/srs.h). */
+void queue_remote_srs_key(const unsigned char key[SRS_KEY_SIZE]);
 /* queue_remote_relay_link takes the link to the relay spawner (IPC_PEER
  * from master); a new one replaces the old. */
 void queue_remote_relay_link(int fd);

@@ -1264,6 +1264,9 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		memcpy(q.rcpt_key, msg->payload, TICKET_KEY_SIZE);
 		q.have_rcpt_key = true;
 		return;
+	case IPC_SRS_KEY:
+		queue_remote_srs_key(msg->payload);
+		return;
 	default:
 		log_error("unexpected %s message from master", ipc_kind_name(msg->kind));
 		if (msg->fd >= 0)

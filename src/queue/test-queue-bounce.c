@@ -80,11 +80,24 @@ static void test_bounces(void **state)
 	assert_true(st.notice_sent);
 	spool_state_free(&st);
 
-	/* No report about a report, nor to a sender that is not ours. */
+	/* No report about a report, nor to a sender that is not ours about
+	 * one of our recipients; about a remote one (forwarded by an alias)
+	 * it goes back to that sender, elsewhere. */
+	size_t local[] = { 0 };
 	spool_message(s, "", 7, qid);
 	assert_int_equal(queue_bounce_failed(s, "mx.a.test", qid, remote, 1, bqid), 0);
 	spool_message(s, "someone@elsewhere.test", 0, qid);
-	assert_int_equal(queue_bounce_failed(s, "mx.a.test", qid, remote, 1, bqid), 0);
+	assert_int_equal(queue_bounce_failed(s, "mx.a.test", qid, local, 1, bqid), 0);
+	assert_int_equal(queue_bounce_failed(s, "mx.a.test", qid, remote, 1, bqid), 1);
+	fd = spool_open_message(s, bqid, &text, &env, &offset);
+	assert_true(fd >= 0);
+	assert_int_equal(env.mail_from.len, 0);
+	assert_int_equal(env.rcpt_count, 1);
+	assert_int_equal(env.rcpts[0].account, 0);
+	assert_true(str_eq(env.rcpts[0].address, STR("someone@elsewhere.test")));
+	close(fd);
+	spool_envelope_free(&env);
+	buf_free(&text);
 	/* No message: nothing to report about. */
 	assert_int_equal(queue_bounce_failed(s, "mx.a.test", "0000000000000000000000", remote, 1,
 					     bqid), -1);
