@@ -1,0 +1,224 @@
+"""TLS on the way out: MTA-STS (RFC 8461) and DANE (RFC 7672) between two
+Ravelin servers.
+
+a.test delivers to b.test as in test_outbound.py; b.test publishes an
+MTA-STS policy (TXT _mta-sts.b.test and an HTTPS server on
+mta-sts.b.test:443, certificate from a test CA that a trusts through
+relay.ca_file) or, in a DNSSEC-signed zone, a TLSA record for its MX host.
+A delivery that the policy forbids is not made: the recipient waits with
+the reason (`queue list`) and bounces with it at expiry.
+"""
+import email
+import os
+import re
+import socketserver
+import stat
+import tempfile
+import threading
+
+import pytest
+
+from conftest import check_no_sanitizer_reports
+from mta_pair import Pair, port25_usable
+from test_outbound import wait_for
+from tlspolicy_util import MtaStsServer, tools_present
+from tlspolicy_util import TestCA as CertAuthority  # (not a test class)
+
+pytestmark = pytest.mark.skipif(not port25_usable() or not tools_present(),
+                                reason="needs root, port 25 free on 127.0.0.2/3 and "
+                                       "openssl, ldnsutils, libunbound")
+
+# The MX of b.test in test (a): an SMTP server offering no STARTTLS.
+PLAIN_IP = "127.0.0.4"
+STS_TXT = "v=STSv1; id=20261206T1"
+
+
+def message(subject):
+    return (f"From: Alice <alice@a.test>\r\nTo: <bob@b.test>\r\nSubject: {subject}\r\n"
+            f"\r\nHello from a.\r\n").encode()
+
+
+def policy(mode="enforce", mx="mx.b.test"):
+    return f"version: STSv1\nmode: {mode}\nmx: {mx}\nmax_age: 86400\n"
+
+
+def sts_records(ip="127.0.0.3"):
+    return {("_mta-sts.b.test", "TXT"): [STS_TXT], ("mta-sts.b.test", "A"): [ip]}
+
+
+class PlainSmtp:
+    """An SMTP server on ip:25 that takes mail and offers no STARTTLS;
+    self.mails counts the messages it was given."""
+
+    def __init__(self, ip):
+        self.ip = ip
+        self.mails = 0
+        self.server = None
+
+    def start(self):
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.wfile.write(b"220 plain.b.test ESMTP\r\n")
+                data = False
+                for line in self.rfile:
+                    if data:
+                        if line == b".\r\n":
+                            data = False
+                            outer.mails += 1
+                            self.wfile.write(b"250 2.0.0 taken\r\n")
+                        continue
+                    verb = line[:4].upper()
+                    if verb == b"EHLO":
+                        self.wfile.write(b"250-plain.b.test\r\n250 8BITMIME\r\n")
+                    elif verb == b"DATA":
+                        data = True
+                        self.wfile.write(b"354 go on\r\n")
+                    elif verb == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self.server = socketserver.ThreadingTCPServer((self.ip, 25), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def tmp():
+    # Read by the servers' processes (their own uids): not private.
+    d = tempfile.mkdtemp(prefix="ravelin-tlsout-")
+    os.chmod(d, 0o755)
+    yield d
+
+
+@pytest.fixture
+def ca(tmp):
+    ca = CertAuthority(tmp)
+    for f in os.listdir(tmp):
+        os.chmod(os.path.join(tmp, f), stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IROTH)
+    return ca
+
+
+def readable(*paths):
+    for p in paths:
+        os.chmod(p, 0o644)
+    return paths
+
+
+def start_pair(**kw):
+    p = Pair(**kw).start()
+    return p
+
+
+def stop_pair(p):
+    p.stop()
+    for site in (p.a, p.b):
+        check_no_sanitizer_reports(site)
+
+
+def queue_answer(site):
+    return site.cli("queue", "list").stdout
+
+
+def test_enforce_policy_and_no_starttls_is_not_delivered_then_bounces(tmp, ca):
+    plain = PlainSmtp(PLAIN_IP).start()
+    records = {("mx.b.test", "A"): [PLAIN_IP]}
+    records.update(sts_records())
+    sts = MtaStsServer(ca, "b.test", policy()).start()
+    pair = start_pair(a_config=f"relay.ca_file = {ca.cert}\nqueue.expire = 20s",
+                      records=records)
+    try:
+        pair.a.submit("alice@a.test", ["bob@b.test"], message("must go under TLS"))
+        reason = "MTA-STS policy requires TLS but mx.b.test offered no STARTTLS"
+        out = wait_for(lambda: (lambda o: o if reason in o else None)(queue_answer(pair.a)),
+                       what="the reason in queue list")
+        assert "4.7.5" in out, out
+        assert sts.requests and sts.requests[0] == "/.well-known/mta-sts.txt", sts.requests
+        # At expiry alice is told, with the reason.
+        pair.a.wait_inbox("alice@a.test", 1, timeout=90)
+        raw = pair.a.inbox_messages("alice@a.test")[0]
+        msg = email.message_from_bytes(raw)
+        assert msg.get_content_type() == "multipart/report", raw[:2000]
+        text = raw.decode(errors="replace")
+        assert "bob@b.test" in text and re.search(r"MTA-STS policy requires TLS\s+but", text), \
+            text[:3000]
+        assert plain.mails == 0
+        assert "policy id 20261206T1: mode enforce" in pair.a.log()
+    finally:
+        stop_pair(pair)
+        sts.stop()
+        plain.stop()
+
+
+def test_without_a_policy_the_plain_server_gets_the_mail(tmp, ca):
+    # The control of the test above: the same MX, no MTA-STS record.
+    plain = PlainSmtp(PLAIN_IP).start()
+    pair = start_pair(records={("mx.b.test", "A"): [PLAIN_IP]})
+    try:
+        pair.a.submit("alice@a.test", ["bob@b.test"], message("opportunistic"))
+        wait_for(lambda: plain.mails == 1, what="the plain server to get the mail")
+    finally:
+        stop_pair(pair)
+        plain.stop()
+
+
+def test_enforce_policy_with_a_verified_certificate_is_delivered(tmp, ca):
+    cert, key = readable(*ca.issue("mx.b.test"))
+    sts = MtaStsServer(ca, "b.test", policy()).start()
+    pair = start_pair(a_config=f"relay.ca_file = {ca.cert}",
+                      b_config=f"tls.cert = {cert}\ntls.key = {key}", records=sts_records())
+    try:
+        pair.a.submit("alice@a.test", ["bob@b.test"], message("under MTA-STS"))
+        pair.b.wait_inbox("bob@b.test", 1, timeout=60)
+        assert sts.requests, "no policy was fetched"
+        assert re.search(r"mta-sts.*enforce", pair.a.log()) or "mode enforce" in pair.a.log()
+        assert re.search(r"TLS TLSv1\.[23], \S+, certificate verified", pair.a.log()), \
+            pair.a.log()[-3000:]
+    finally:
+        stop_pair(pair)
+        sts.stop()
+
+
+def refused_with(ca, sts_policy, reason):
+    """a delivers under sts_policy to b (its own self-signed certificate):
+    nothing arrives, and the recipient waits with reason."""
+    sts = MtaStsServer(ca, "b.test", sts_policy).start()
+    pair = start_pair(a_config=f"relay.ca_file = {ca.cert}", records=sts_records())
+    try:
+        pair.a.submit("alice@a.test", ["bob@b.test"], message("refused"))
+        wait_for(lambda: reason in queue_answer(pair.a), what="the reason in queue list")
+        assert pair.b.inbox_count("bob@b.test") == 0
+    finally:
+        stop_pair(pair)
+        sts.stop()
+
+
+def test_enforce_policy_and_a_certificate_that_does_not_verify(tmp, ca):
+    # b keeps its own self-signed certificate: no CA a trusts vouches for it.
+    refused_with(ca, policy(),
+                 "certificate of mx.b.test does not verify for that name (MTA-STS policy)")
+
+
+def test_enforce_policy_that_does_not_list_the_mx_host(tmp, ca):
+    refused_with(ca, policy(mx="other.b.test"), "MTA-STS policy of b.test does not list mx.b.test")
+
+
+def test_testing_policy_lets_an_unverified_certificate_through(tmp, ca):
+    sts = MtaStsServer(ca, "b.test", policy(mode="testing")).start()
+    pair = start_pair(a_config=f"relay.ca_file = {ca.cert}", records=sts_records())
+    try:
+        pair.a.submit("alice@a.test", ["bob@b.test"], message("testing mode"))
+        pair.b.wait_inbox("bob@b.test", 1, timeout=60)
+        assert "does not verify for that name (MTA-STS policy (testing))" in pair.a.log()
+    finally:
+        stop_pair(pair)
+        sts.stop()
