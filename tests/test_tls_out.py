@@ -19,9 +19,10 @@ import threading
 import pytest
 
 from conftest import check_no_sanitizer_reports
+from dnsserver import DnsServer
 from mta_pair import Pair, port25_usable
 from test_outbound import wait_for
-from tlspolicy_util import MtaStsServer, tools_present
+from tlspolicy_util import MtaStsServer, signed_zone, tools_present
 from tlspolicy_util import TestCA as CertAuthority  # (not a test class)
 
 pytestmark = pytest.mark.skipif(not port25_usable() or not tools_present(),
@@ -222,3 +223,47 @@ def test_testing_policy_lets_an_unverified_certificate_through(tmp, ca):
     finally:
         stop_pair(pair)
         sts.stop()
+
+
+def dane_pair(tmp, b_cert, b_key, tlsa_cert):
+    """The pair with b.test in a DNSSEC-signed zone whose TLSA record for
+    mx.b.test is tlsa_cert's key (3 1 1); a validates with its trust
+    anchor; b presents b_cert."""
+    pair = Pair(b_config=f"tls.cert = {b_cert}\ntls.key = {b_key}")
+    pair.dns.stop()
+    signed = signed_zone(tmp, "b.test", ["@ IN MX 10 mx.b.test.", "mx IN A 127.0.0.3"],
+                         tlsa_cert=tlsa_cert)
+    a_records = {k: v for k, v in pair.records.items() if k[0].endswith("a.test")}
+    pair.dns = DnsServer(a_records, zones=["a.test"], extra_config=signed.config_lines())
+    pair.dns.start()
+    pair.a.extra_config += f"\ndns.trust_anchor = {signed.anchor}"
+    for site in (pair.a, pair.b):
+        site.resolver = pair.dns.address
+        site.write_config()
+    return pair.start()
+
+
+def test_dane_tlsa_that_matches_is_delivered(tmp, ca):
+    cert, key = readable(*ca.issue("mx.b.test"))
+    pair = dane_pair(tmp, cert, key, tlsa_cert=cert)
+    try:
+        pair.a.submit("alice@a.test", ["bob@b.test"], message("under DANE"))
+        pair.b.wait_inbox("bob@b.test", 1, timeout=60)
+        log = pair.a.log()
+        assert "TLSA of mx.b.test: usable, DANE applies" in log, log[-3000:]
+        assert re.search(r"TLS TLSv1\.[23], \S+, certificate verified", log), log[-3000:]
+    finally:
+        stop_pair(pair)
+
+
+def test_dane_tlsa_that_does_not_match_is_not_delivered(tmp, ca):
+    cert, key = readable(*ca.issue("mx.b.test"))
+    other, _ = ca.issue("somewhere.else.test")
+    pair = dane_pair(tmp, cert, key, tlsa_cert=other)
+    try:
+        pair.a.submit("alice@a.test", ["bob@b.test"], message("wrong TLSA"))
+        wait_for(lambda: "DANE TLSA mismatch for mx.b.test" in queue_answer(pair.a),
+                 what="the reason in queue list")
+        assert pair.b.inbox_count("bob@b.test") == 0
+    finally:
+        stop_pair(pair)

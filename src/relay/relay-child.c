@@ -13,9 +13,13 @@
  *	failure (no host answers, a TLS handshake that does not end, garbage,
  *	silence) becomes a made-up 4xx for each recipient with a log line.
  *	When the queue closes the link it QUITs and exits.
+ *	For a domain (not the smarthost) TLS follows the domain's MTA-STS
+ *	policy (fetched once per child) and its MX hosts' DANE TLSA records,
+ *	as tls_policy_decide says at the MX, EHLO and handshake stages
+ *	(docs/tls-out.md); a refusal is a 451 4.7.5 with the policy's reason.
  * SECURITY
  *	Inherits the spawner's jail (no files, its own uid, TCP connect to
- *	port 25 and the smarthost's port only) and narrows the system calls
+ *	ports 25, 443 and the smarthost's only) and narrows the system calls
  *	to its own allow-list.  Holds the descriptors of its link to the
  *	queue, its connection and the standard ones only; sees the messages
  *	for its one destination and nothing else.  What the server says goes
