@@ -401,16 +401,16 @@ static void handshake(void)
 	struct tls_verdict v;
 	if (r == 1) {
 		rc.handshaking = false;
-		if (rc.policy_on)
+		/* Opportunistic TLS records whether the chain verifies; a policy
+		 * asks for its own check. */
+		if (rc.policy_on && rc.verdict.auth != DANE_AUTH_NONE)
 			rc.tls_verified = dane_ssl_verified(rc.ssl, rc.verdict.auth);
 		else
 			rc.tls_verified = SSL_get_verify_result(rc.ssl) == X509_V_OK &&
 					  SSL_get0_peer_certificate(rc.ssl) != NULL;
 		log_info("%s: TLS %s, %s, certificate %s", rc.host, SSL_get_version(rc.ssl),
 			 SSL_get_cipher_name(rc.ssl),
-			 !rc.policy_on || rc.verdict.auth == DANE_AUTH_NONE ? "not checked"
-			 : rc.tls_verified				     ? "verified"
-									     : "not verified");
+			 rc.tls_verified ? "verified" : "not verified");
 		if (rc.policy_on) {
 			decide(TLS_STAGE_HANDSHAKE, true, true, rc.tls_verified, &v);
 			if (v.action != TLS_SEND) {
