@@ -48,11 +48,13 @@ def sts_records(ip="127.0.0.3"):
 
 
 class PlainSmtp:
-    """An SMTP server on ip:25 that takes mail and offers no STARTTLS;
+    """An SMTP server on ip:25 that takes mail and offers no STARTTLS (with
+    broken_tls, offers it and answers the handshake with garbage);
     self.mails counts the messages it was given."""
 
-    def __init__(self, ip):
+    def __init__(self, ip, broken_tls=False):
         self.ip = ip
+        self.broken_tls = broken_tls
         self.mails = 0
         self.server = None
 
@@ -72,7 +74,11 @@ class PlainSmtp:
                         continue
                     verb = line[:4].upper()
                     if verb == b"EHLO":
-                        self.wfile.write(b"250-plain.b.test\r\n250 8BITMIME\r\n")
+                        tls = b"250-STARTTLS\r\n" if outer.broken_tls else b""
+                        self.wfile.write(b"250-plain.b.test\r\n" + tls + b"250 8BITMIME\r\n")
+                    elif verb == b"STAR":
+                        self.wfile.write(b"220 go ahead\r\nthis is not TLS at all\r\n" * 4)
+                        return
                     elif verb == b"DATA":
                         data = True
                         self.wfile.write(b"354 go on\r\n")
@@ -169,6 +175,35 @@ def test_without_a_policy_the_plain_server_gets_the_mail(tmp, ca):
         wait_for(lambda: plain.mails == 1, what="the plain server to get the mail")
     finally:
         stop_pair(pair)
+        plain.stop()
+
+
+def test_a_failed_opportunistic_handshake_is_retried_in_clear(tmp, ca):
+    plain = PlainSmtp(PLAIN_IP, broken_tls=True).start()
+    pair = start_pair(records={("mx.b.test", "A"): [PLAIN_IP]})
+    try:
+        pair.a.submit("alice@a.test", ["bob@b.test"], message("TLS broken"))
+        wait_for(lambda: plain.mails == 1, what="the plain server to get the mail")
+        assert "trying again without TLS" in pair.a.log()
+    finally:
+        stop_pair(pair)
+        plain.stop()
+
+
+def test_enforce_policy_and_a_failed_handshake_is_not_retried_in_clear(tmp, ca):
+    plain = PlainSmtp(PLAIN_IP, broken_tls=True).start()
+    records = {("mx.b.test", "A"): [PLAIN_IP]}
+    records.update(sts_records())
+    sts = MtaStsServer(ca, "b.test", policy()).start()
+    pair = start_pair(a_config=f"relay.ca_file = {ca.cert}", records=records)
+    try:
+        pair.a.submit("alice@a.test", ["bob@b.test"], message("TLS broken, enforce"))
+        reason = "TLS handshake with mx.b.test failed (MTA-STS policy requires TLS)"
+        wait_for(lambda: reason in queue_answer(pair.a), what="the reason in queue list")
+        assert plain.mails == 0
+    finally:
+        stop_pair(pair)
+        sts.stop()
         plain.stop()
 
 

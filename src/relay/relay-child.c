@@ -106,6 +106,8 @@ struct relay_child {
 	const struct relay_target *target; /* the one connected to */
 	struct tls_verdict verdict;        /* its MX stage verdict */
 	bool tls_tried;          /* STARTTLS was answered 220 on this connection */
+	bool retry_plain;        /* its handshake failed, TLS optional: again in clear */
+	size_t clear_target;     /* the target index tried in clear, or SIZE_MAX */
 	/* Why the last attempt ended, for the jobs no connection took. */
 	char why[RELAY_MAX_ANSWER + 64];
 	bool dead;               /* no host could be had: every job gets why */
@@ -440,6 +442,10 @@ static void handshake(void)
 			fail_policy(v.reason);
 			return;
 		}
+		if (v.reason[0] != '\0')
+			log_warn("%s: %s", rc.host, v.reason);
+		/* TLS_RETRY_PLAIN: a new connection to this host, in clear. */
+		rc.retry_plain = v.action == TLS_RETRY_PLAIN && rc.clear_target != rc.next_target - 1;
 	}
 	fail_now(why);
 }
@@ -489,7 +495,7 @@ static void connected(void)
 {
 	struct smtp_client_settings set = {
 		.helo_name = rc.setup->config->hostname,
-		.tls_possible = rc.setup->tls != NULL,
+		.tls_possible = rc.setup->tls != NULL && rc.clear_target != rc.next_target - 1,
 		.tls_required = rc.policy_on ? rc.verdict.tls_required : rc.setup->tls_required,
 		.auth_plain = rc.setup->auth_plain,
 	};
@@ -668,7 +674,13 @@ static void after_close(struct ev_timer *t, void *ctx)
 		finish();
 	}
 	if (!rc.was_ready) {
-		/* This host would not take mail at all: the next one may. */
+		/* This host would not take mail at all: the next one may, or
+		 * this one in clear after a failed opportunistic handshake. */
+		if (rc.retry_plain) {
+			rc.retry_plain = false;
+			rc.clear_target = --rc.next_target;
+			log_info("%s: trying again without TLS", rc.host);
+		}
 		try_next_target();
 		return;
 	}
@@ -870,6 +882,7 @@ void relay_child_main(const struct relay_child_setup *setup)
 	rc.setup = setup;
 	rc.fd = -1;
 	rc.fail_code = 451;
+	rc.clear_target = SIZE_MAX;
 	buf_init(&rc.in, RELAY_CHILD_IN_MAX);
 	buf_init(&rc.out, RELAY_CHILD_OUT_MAX);
 	rc.ev = ev_new();
