@@ -99,6 +99,32 @@ class PlainSmtp:
         self.server.server_close()
 
 
+class Servers:
+    """What one test starts, each stopped at its end whatever happened
+    (a server left running would hold its address for the next test)."""
+
+    def __init__(self, ca):
+        self.ca = ca
+        self.stops = []
+
+    def plain(self, broken_tls=False):
+        server = PlainSmtp(PLAIN_IP, broken_tls)
+        server.start()
+        self.stops.append(server.stop)
+        return server
+
+    def sts(self, sts_policy):
+        server = MtaStsServer(self.ca, "b.test", sts_policy)
+        server.start()
+        self.stops.append(server.stop)
+        return server
+
+    def pair(self, pair):
+        """Starts pair (a mta_pair.Pair)."""
+        self.stops.append(lambda: stop_pair(pair))
+        return pair.start()
+
+
 @pytest.fixture
 def tmp():
     # Read by the servers' processes (their own uids): not private.
@@ -121,146 +147,127 @@ def readable(*paths):
     return paths
 
 
-def start_pair(**kw):
-    p = Pair(**kw).start()
-    return p
-
-
 def stop_pair(p):
     p.stop()
     for site in (p.a, p.b):
-        check_no_sanitizer_reports(site)
+        if os.path.exists(site.log_path):
+            check_no_sanitizer_reports(site)
+
+
+@pytest.fixture
+def run(ca):
+    servers = Servers(ca)
+    yield servers
+    for stop in reversed(servers.stops):
+        stop()
 
 
 def queue_answer(site):
     return site.cli("queue", "list").stdout
 
 
-def test_enforce_policy_and_no_starttls_is_not_delivered_then_bounces(tmp, ca):
-    plain = PlainSmtp(PLAIN_IP).start()
+def wait_reason(site, reason):
+    """Waits for `queue list` to show reason; its output."""
+    return wait_for(lambda: (lambda o: o if reason in o else None)(queue_answer(site)),
+                    what=f"'{reason}' in queue list")
+
+
+def plain_mx_records(with_sts):
     records = {("mx.b.test", "A"): [PLAIN_IP]}
-    records.update(sts_records())
-    sts = MtaStsServer(ca, "b.test", policy()).start()
-    pair = start_pair(a_config=f"relay.ca_file = {ca.cert}\nqueue.expire = 20s",
-                      records=records)
-    try:
-        pair.a.submit("alice@a.test", ["bob@b.test"], message("must go under TLS"))
-        reason = "MTA-STS policy requires TLS but mx.b.test offered no STARTTLS"
-        out = wait_for(lambda: (lambda o: o if reason in o else None)(queue_answer(pair.a)),
-                       what="the reason in queue list")
-        assert "4.7.5" in out, out
-        assert sts.requests and sts.requests[0] == "/.well-known/mta-sts.txt", sts.requests
-        # At expiry alice is told, with the reason.
-        pair.a.wait_inbox("alice@a.test", 1, timeout=90)
-        raw = pair.a.inbox_messages("alice@a.test")[0]
-        msg = email.message_from_bytes(raw)
-        assert msg.get_content_type() == "multipart/report", raw[:2000]
-        text = raw.decode(errors="replace")
-        assert "bob@b.test" in text and re.search(r"MTA-STS policy requires TLS\s+but", text), \
-            text[:3000]
-        assert plain.mails == 0
-        assert "policy id 20261206T1: mode enforce" in pair.a.log()
-    finally:
-        stop_pair(pair)
-        sts.stop()
-        plain.stop()
+    if with_sts:
+        records.update(sts_records())
+    return records
 
 
-def test_without_a_policy_the_plain_server_gets_the_mail(tmp, ca):
+def test_enforce_policy_and_no_starttls_is_not_delivered_then_bounces(run, ca):
+    plain = run.plain()
+    sts = run.sts(policy())
+    pair = run.pair(Pair(a_config=f"relay.ca_file = {ca.cert}\nqueue.expire = 20s",
+                         records=plain_mx_records(True)))
+    pair.a.submit("alice@a.test", ["bob@b.test"], message("must go under TLS"))
+    out = wait_reason(pair.a, "MTA-STS policy requires TLS but mx.b.test offered no STARTTLS")
+    assert "4.7.5" in out, out
+    assert sts.requests and sts.requests[0] == "/.well-known/mta-sts.txt", sts.requests
+    # At expiry alice is told, with the reason.
+    pair.a.wait_inbox("alice@a.test", 1, timeout=90)
+    raw = pair.a.inbox_messages("alice@a.test")[0]
+    msg = email.message_from_bytes(raw)
+    assert msg.get_content_type() == "multipart/report", raw[:2000]
+    text = raw.decode(errors="replace")
+    assert "bob@b.test" in text and re.search(r"MTA-STS policy requires TLS\s+but", text), \
+        text[:3000]
+    assert plain.mails == 0
+    assert "policy id 20261206T1: mode enforce" in pair.a.log()
+
+
+def test_without_a_policy_the_plain_server_gets_the_mail(run):
     # The control of the test above: the same MX, no MTA-STS record.
-    plain = PlainSmtp(PLAIN_IP).start()
-    pair = start_pair(records={("mx.b.test", "A"): [PLAIN_IP]})
-    try:
-        pair.a.submit("alice@a.test", ["bob@b.test"], message("opportunistic"))
-        wait_for(lambda: plain.mails == 1, what="the plain server to get the mail")
-    finally:
-        stop_pair(pair)
-        plain.stop()
+    plain = run.plain()
+    pair = run.pair(Pair(records=plain_mx_records(False)))
+    pair.a.submit("alice@a.test", ["bob@b.test"], message("opportunistic"))
+    wait_for(lambda: plain.mails == 1, what="the plain server to get the mail")
 
 
-def test_a_failed_opportunistic_handshake_is_retried_in_clear(tmp, ca):
-    plain = PlainSmtp(PLAIN_IP, broken_tls=True).start()
-    pair = start_pair(records={("mx.b.test", "A"): [PLAIN_IP]})
-    try:
-        pair.a.submit("alice@a.test", ["bob@b.test"], message("TLS broken"))
-        wait_for(lambda: plain.mails == 1, what="the plain server to get the mail")
-        assert "trying again without TLS" in pair.a.log()
-    finally:
-        stop_pair(pair)
-        plain.stop()
+def test_a_failed_opportunistic_handshake_is_retried_in_clear(run):
+    plain = run.plain(broken_tls=True)
+    pair = run.pair(Pair(records=plain_mx_records(False)))
+    pair.a.submit("alice@a.test", ["bob@b.test"], message("TLS broken"))
+    wait_for(lambda: plain.mails == 1, what="the plain server to get the mail")
+    assert "trying again without TLS" in pair.a.log()
 
 
-def test_enforce_policy_and_a_failed_handshake_is_not_retried_in_clear(tmp, ca):
-    plain = PlainSmtp(PLAIN_IP, broken_tls=True).start()
-    records = {("mx.b.test", "A"): [PLAIN_IP]}
-    records.update(sts_records())
-    sts = MtaStsServer(ca, "b.test", policy()).start()
-    pair = start_pair(a_config=f"relay.ca_file = {ca.cert}", records=records)
-    try:
-        pair.a.submit("alice@a.test", ["bob@b.test"], message("TLS broken, enforce"))
-        reason = "TLS handshake with mx.b.test failed (MTA-STS policy requires TLS)"
-        wait_for(lambda: reason in queue_answer(pair.a), what="the reason in queue list")
-        assert plain.mails == 0
-    finally:
-        stop_pair(pair)
-        sts.stop()
-        plain.stop()
+def test_enforce_policy_and_a_failed_handshake_is_not_retried_in_clear(run, ca):
+    plain = run.plain(broken_tls=True)
+    run.sts(policy())
+    pair = run.pair(Pair(a_config=f"relay.ca_file = {ca.cert}", records=plain_mx_records(True)))
+    pair.a.submit("alice@a.test", ["bob@b.test"], message("TLS broken, enforce"))
+    wait_reason(pair.a, "TLS handshake with mx.b.test failed (MTA-STS policy requires TLS)")
+    assert plain.mails == 0
 
 
-def test_enforce_policy_with_a_verified_certificate_is_delivered(tmp, ca):
+def test_enforce_policy_with_a_verified_certificate_is_delivered(run, ca):
     cert, key = readable(*ca.issue("mx.b.test"))
-    sts = MtaStsServer(ca, "b.test", policy()).start()
-    pair = start_pair(a_config=f"relay.ca_file = {ca.cert}",
-                      b_config=f"tls.cert = {cert}\ntls.key = {key}", records=sts_records())
-    try:
-        pair.a.submit("alice@a.test", ["bob@b.test"], message("under MTA-STS"))
-        pair.b.wait_inbox("bob@b.test", 1, timeout=60)
-        assert sts.requests, "no policy was fetched"
-        assert re.search(r"mta-sts.*enforce", pair.a.log()) or "mode enforce" in pair.a.log()
-        assert re.search(r"TLS TLSv1\.[23], \S+, certificate verified", pair.a.log()), \
-            pair.a.log()[-3000:]
-    finally:
-        stop_pair(pair)
-        sts.stop()
+    sts = run.sts(policy())
+    pair = run.pair(Pair(a_config=f"relay.ca_file = {ca.cert}",
+                         b_config=f"tls.cert = {cert}\ntls.key = {key}", records=sts_records()))
+    pair.a.submit("alice@a.test", ["bob@b.test"], message("under MTA-STS"))
+    pair.b.wait_inbox("bob@b.test", 1, timeout=60)
+    assert sts.requests, "no policy was fetched"
+    log = pair.a.log()
+    assert "mode enforce" in log, log[-3000:]
+    assert re.search(r"TLS TLSv1\.[23], \S+, certificate verified", log), log[-3000:]
 
 
-def refused_with(ca, sts_policy, reason):
+def refused_with(run, ca, sts_policy, reason):
     """a delivers under sts_policy to b (its own self-signed certificate):
     nothing arrives, and the recipient waits with reason."""
-    sts = MtaStsServer(ca, "b.test", sts_policy).start()
-    pair = start_pair(a_config=f"relay.ca_file = {ca.cert}", records=sts_records())
-    try:
-        pair.a.submit("alice@a.test", ["bob@b.test"], message("refused"))
-        wait_for(lambda: reason in queue_answer(pair.a), what="the reason in queue list")
-        assert pair.b.inbox_count("bob@b.test") == 0
-    finally:
-        stop_pair(pair)
-        sts.stop()
+    run.sts(sts_policy)
+    pair = run.pair(Pair(a_config=f"relay.ca_file = {ca.cert}", records=sts_records()))
+    pair.a.submit("alice@a.test", ["bob@b.test"], message("refused"))
+    wait_reason(pair.a, reason)
+    assert pair.b.inbox_count("bob@b.test") == 0
 
 
-def test_enforce_policy_and_a_certificate_that_does_not_verify(tmp, ca):
+def test_enforce_policy_and_a_certificate_that_does_not_verify(run, ca):
     # b keeps its own self-signed certificate: no CA a trusts vouches for it.
-    refused_with(ca, policy(),
+    refused_with(run, ca, policy(),
                  "certificate of mx.b.test does not verify for that name (MTA-STS policy)")
 
 
-def test_enforce_policy_that_does_not_list_the_mx_host(tmp, ca):
-    refused_with(ca, policy(mx="other.b.test"), "MTA-STS policy of b.test does not list mx.b.test")
+def test_enforce_policy_that_does_not_list_the_mx_host(run, ca):
+    refused_with(run, ca, policy(mx="other.b.test"),
+                 "MTA-STS policy of b.test does not list mx.b.test")
 
 
-def test_testing_policy_lets_an_unverified_certificate_through(tmp, ca):
-    sts = MtaStsServer(ca, "b.test", policy(mode="testing")).start()
-    pair = start_pair(a_config=f"relay.ca_file = {ca.cert}", records=sts_records())
-    try:
-        pair.a.submit("alice@a.test", ["bob@b.test"], message("testing mode"))
-        pair.b.wait_inbox("bob@b.test", 1, timeout=60)
-        assert "does not verify for that name (MTA-STS policy (testing))" in pair.a.log()
-    finally:
-        stop_pair(pair)
-        sts.stop()
+def test_testing_policy_lets_an_unverified_certificate_through(run, ca):
+    run.sts(policy(mode="testing"))
+    pair = run.pair(Pair(a_config=f"relay.ca_file = {ca.cert}", records=sts_records()))
+    pair.a.submit("alice@a.test", ["bob@b.test"], message("testing mode"))
+    pair.b.wait_inbox("bob@b.test", 1, timeout=60)
+    assert "does not verify for that name (MTA-STS policy (testing))" in pair.a.log()
 
 
-def dane_pair(tmp, b_cert, b_key, tlsa_cert):
+def dane_pair(run, tmp, b_cert, b_key, tlsa_cert):
     """The pair with b.test in a DNSSEC-signed zone whose TLSA record for
     mx.b.test is tlsa_cert's key (3 1 1); a validates with its trust
     anchor; b presents b_cert."""
@@ -275,30 +282,23 @@ def dane_pair(tmp, b_cert, b_key, tlsa_cert):
     for site in (pair.a, pair.b):
         site.resolver = pair.dns.address
         site.write_config()
-    return pair.start()
+    return run.pair(pair)
 
 
-def test_dane_tlsa_that_matches_is_delivered(tmp, ca):
+def test_dane_tlsa_that_matches_is_delivered(run, tmp, ca):
     cert, key = readable(*ca.issue("mx.b.test"))
-    pair = dane_pair(tmp, cert, key, tlsa_cert=cert)
-    try:
-        pair.a.submit("alice@a.test", ["bob@b.test"], message("under DANE"))
-        pair.b.wait_inbox("bob@b.test", 1, timeout=60)
-        log = pair.a.log()
-        assert "TLSA of mx.b.test: usable, DANE applies" in log, log[-3000:]
-        assert re.search(r"TLS TLSv1\.[23], \S+, certificate verified", log), log[-3000:]
-    finally:
-        stop_pair(pair)
+    pair = dane_pair(run, tmp, cert, key, tlsa_cert=cert)
+    pair.a.submit("alice@a.test", ["bob@b.test"], message("under DANE"))
+    pair.b.wait_inbox("bob@b.test", 1, timeout=60)
+    log = pair.a.log()
+    assert "TLSA of mx.b.test: usable, DANE applies" in log, log[-3000:]
+    assert re.search(r"TLS TLSv1\.[23], \S+, certificate verified", log), log[-3000:]
 
 
-def test_dane_tlsa_that_does_not_match_is_not_delivered(tmp, ca):
+def test_dane_tlsa_that_does_not_match_is_not_delivered(run, tmp, ca):
     cert, key = readable(*ca.issue("mx.b.test"))
     other, _ = ca.issue("somewhere.else.test")
-    pair = dane_pair(tmp, cert, key, tlsa_cert=other)
-    try:
-        pair.a.submit("alice@a.test", ["bob@b.test"], message("wrong TLSA"))
-        wait_for(lambda: "DANE TLSA mismatch for mx.b.test" in queue_answer(pair.a),
-                 what="the reason in queue list")
-        assert pair.b.inbox_count("bob@b.test") == 0
-    finally:
-        stop_pair(pair)
+    pair = dane_pair(run, tmp, cert, key, tlsa_cert=other)
+    pair.a.submit("alice@a.test", ["bob@b.test"], message("wrong TLSA"))
+    wait_reason(pair.a, "DANE TLSA mismatch for mx.b.test")
+    assert pair.b.inbox_count("bob@b.test") == 0
