@@ -13,12 +13,13 @@ import os
 import re
 import socketserver
 import stat
+import subprocess
 import tempfile
 import threading
 
 import pytest
 
-from conftest import check_no_sanitizer_reports
+from conftest import BIN, ENV, Server, check_no_sanitizer_reports
 from dnsserver import DnsServer
 from mta_pair import Pair, port25_usable
 from test_outbound import wait_for
@@ -302,3 +303,13 @@ def test_dane_tlsa_that_does_not_match_is_not_delivered(run, tmp, ca):
     pair.a.submit("alice@a.test", ["bob@b.test"], message("wrong TLSA"))
     wait_reason(pair.a, "DANE TLSA mismatch for mx.b.test")
     assert pair.b.inbox_count("bob@b.test") == 0
+
+
+def test_a_relay_ca_file_that_cannot_be_read_stops_the_start():
+    tmp = tempfile.mkdtemp(prefix="ravelin-badca-")
+    bad = os.path.join(tmp, "no-such-ca.pem")
+    s = Server(tmp, f"relay.ca_file = {bad}")
+    r = subprocess.run([BIN, "serve", "--config", s.config_path], capture_output=True,
+                       text=True, env=ENV, timeout=60)
+    assert r.returncode != 0
+    assert f"relay.ca_file {bad}" in r.stderr, r.stderr

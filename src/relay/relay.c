@@ -141,16 +141,28 @@ static int look_up_smarthost(void)
  * bundle), read now: one for MX connections (DANE enabled, each
  * connection's check set by dane_ssl_prepare; opportunistic TLS takes a
  * certificate that does not verify, RFC 7435) and one for MTA-STS policy
- * fetches (the certificate must verify).  0, or -1 when the first cannot
- * be made (logged); without the second no policy is fetched. */
+ * fetches (the certificate must verify).  0, or -1 (logged) when
+ * relay.ca_file cannot be read or no context can be made; without the
+ * second no policy is fetched. */
 static int make_tls(void)
 {
 	const char *err = "";
 	r.tls = dane_client_ctx_new(r.config.relay_ca_file, &err);
-	if (r.tls == NULL) {
-		log_error("TLS client context (relay.ca_file '%s'): %s", r.config.relay_ca_file,
-			  err);
+	if (r.tls == NULL && r.config.relay_ca_file[0] != '\0') {
+		log_error("relay.ca_file %s: %s", r.config.relay_ca_file, err);
 		return -1;
+	}
+	if (r.tls == NULL) {
+		/* No system bundle: TLS goes on, DANE too; no certificate
+		 * chains (an MTA-STS enforce policy holds its mail). */
+		log_warn("the system's CA bundle could not be loaded (%s): no certificate will verify",
+			 err);
+		r.tls = SSL_CTX_new(TLS_client_method());
+		if (r.tls == NULL || SSL_CTX_set_min_proto_version(r.tls, TLS1_2_VERSION) != 1 ||
+		    dane_ctx_enable(r.tls, &err) < 0) {
+			log_error("TLS client context: %s", err);
+			return -1;
+		}
 	}
 	SSL_CTX_set_mode(r.tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	r.sts_tls = mta_sts_fetch_ctx_new(r.config.relay_ca_file, &err);

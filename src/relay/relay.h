@@ -32,7 +32,9 @@ struct relay_target {
 	const struct dns_answer *tlsa; /* its secure TLSA answer, or NULL */
 };
 
-/* Addresses of mta-sts.<domain> tried for a policy fetch. */
+/* Addresses of mta-sts.<domain> tried for a policy fetch: each one that
+ * does not answer costs relay.connect_timeout of a child that sends
+ * nothing meanwhile; four is two per address family. */
 #define RELAY_STS_MAX_ADDRS 4
 
 /* What DNS said of the destination's MTA-STS policy (RFC 8461 3.1). */
