@@ -130,6 +130,8 @@ static const struct config_param params[] = {
 	  "file of one line \"user password\" for AUTH PLAIN at the smarthost (empty: none)" },
 	{ "relay.max_per_destination", CT_U64, U(relay_max_per_destination), "2", 1, 50,
 	  "connections at once to one destination domain (or the smarthost)" },
+	{ "relay.ca_file", CT_STRING, S(relay_ca_file), "", 0, 0,
+	  "PEM file of the CAs an MTA-STS policy host and MX host must chain to (empty: the system's)" },
 	{ "relay.connect_timeout", CT_U64, U(relay_connect_timeout), "30", 1, 600,
 	  "seconds to wait for an outbound connection, and for a TLS handshake" },
 	{ "relay.reply_timeout", CT_U64, U(relay_reply_timeout), "300", 1, 3600,

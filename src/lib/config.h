@@ -89,6 +89,7 @@ struct config {
 	char relay_smarthost_tls[16];
 	char relay_smarthost_auth_file[CONFIG_MAX_STRING];
 	uint64_t relay_max_per_destination;
+	char relay_ca_file[CONFIG_MAX_STRING]; /* empty: the system's bundle */
 	uint64_t relay_connect_timeout;
 	uint64_t relay_reply_timeout;
 	uint64_t uid_base;

@@ -23,8 +23,9 @@
 #include <sys/types.h>
 
 #define JAIL_MAX_PATHS 4
-/* TCP ports a jail may connect to (relay: 25 and the smarthost's). */
-#define JAIL_MAX_CONNECT_PORTS 2
+/* TCP ports a jail may connect to (relay: 25, 443 for MTA-STS policies
+ * and the smarthost's). */
+#define JAIL_MAX_CONNECT_PORTS 3
 
 /* What the process is; each role has its own system call table. */
 enum jail_role {

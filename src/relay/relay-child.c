@@ -13,9 +13,13 @@
  *	failure (no host answers, a TLS handshake that does not end, garbage,
  *	silence) becomes a made-up 4xx for each recipient with a log line.
  *	When the queue closes the link it QUITs and exits.
+ *	For a domain (not the smarthost) TLS follows the domain's MTA-STS
+ *	policy (fetched once per child) and its MX hosts' DANE TLSA records,
+ *	as tls_policy_decide says at the MX, EHLO and handshake stages
+ *	(docs/tls-out.md); a refusal is a 451 4.7.5 with the policy's reason.
  * SECURITY
  *	Inherits the spawner's jail (no files, its own uid, TCP connect to
- *	port 25 and the smarthost's port only) and narrows the system calls
+ *	ports 25, 443 and the smarthost's only) and narrows the system calls
  *	to its own allow-list.  Holds the descriptors of its link to the
  *	queue, its connection and the standard ones only; sees the messages
  *	for its one destination and nothing else.  What the server says goes
@@ -44,6 +48,7 @@
 #include "lib/jail.h"
 #include "lib/log.h"
 #include "lib/process.h"
+#include "relay/tls-policy.h"
 #include "smtp-client.h"
 
 /* Where the queue and resolver links are moved to in the child (from the
@@ -94,6 +99,15 @@ struct relay_child {
 	bool body_open;
 	char host[INET6_ADDRSTRLEN + 8];
 	const char *tls_name;    /* the host's name, for SNI and the check */
+	/* The TLS policy (MX destinations; docs/tls-out.md). */
+	bool policy_on;
+	bool have_sts;           /* the domain's MTA-STS policy was fetched */
+	struct mta_sts_policy sts;
+	const struct relay_target *target; /* the one connected to */
+	struct tls_verdict verdict;        /* its MX stage verdict */
+	bool tls_tried;          /* STARTTLS was answered 220 on this connection */
+	bool retry_plain;        /* its handshake failed, TLS optional: again in clear */
+	size_t clear_target;     /* the target index tried in clear, or SIZE_MAX */
 	/* Why the last attempt ended, for the jobs no connection took. */
 	char why[RELAY_MAX_ANSWER + 64];
 	bool dead;               /* no host could be had: every job gets why */
@@ -314,18 +328,67 @@ static void cb_output(void *ctx, const char *data, size_t len)
 	io_want(false);
 }
 
-/* tls_start begins the client handshake on the connection. */
+/* decide asks tls_policy_decide about the current MX host at stage. */
+static void decide(enum tls_stage stage, bool offered, bool handshake_ok, bool verified,
+		   struct tls_verdict *v)
+{
+	struct tls_policy_input in = {
+		.stage = stage,
+		.domain = str_c(rc.setup->destination),
+		.mx_host = str_c(rc.target->name),
+		.sts = rc.have_sts ? &rc.sts : NULL,
+		.dane = rc.target->dane,
+		.starttls_offered = offered,
+		.handshake_ok = handshake_ok,
+		.verified = verified,
+	};
+	tls_policy_decide(&in, v);
+}
+
+/* fail_policy ends the connection for a TLS policy's reason. */
+static void fail_policy(const char *reason)
+{
+	char why[TLS_POLICY_MAX_REASON + 16];
+	snprintf(why, sizeof(why), "4.7.5 %s", reason);
+	fail_now(why);
+}
+
+/* tls_setup makes the connection's SSL: under the TLS policy with the
+ * check its verdict asks for (dane_ssl_prepare), for the smarthost with
+ * its name.  0, or -1 with the connection failed. */
+static int tls_setup(void)
+{
+	const char *name = rc.tls_name, *err = "";
+	rc.ssl = SSL_new(rc.setup->tls);
+	if (rc.ssl == NULL || SSL_set_fd(rc.ssl, rc.fd) != 1) {
+		fail_now("4.7.5 TLS could not be started");
+		return -1;
+	}
+	if (rc.policy_on) {
+		if (dane_ssl_prepare(rc.ssl, str_c(name), rc.verdict.auth, rc.target->tlsa, &err) <
+		    0) {
+			char why[TLS_POLICY_MAX_REASON];
+			snprintf(why, sizeof(why), "TLS with %s could not be set up: %s", name, err);
+			fail_policy(why);
+			return -1;
+		}
+		return 0;
+	}
+	if (name != NULL &&
+	    (SSL_set_tlsext_host_name(rc.ssl, name) != 1 || SSL_set1_host(rc.ssl, name) != 1)) {
+		fail_now("4.7.5 TLS could not be started");
+		return -1;
+	}
+	return 0;
+}
+
+/* cb_starttls begins the client handshake on the connection. */
 static void cb_starttls(void *ctx)
 {
 	(void)ctx;
-	const char *name = rc.tls_name;
-	rc.ssl = SSL_new(rc.setup->tls);
-	if (rc.ssl == NULL || SSL_set_fd(rc.ssl, rc.fd) != 1 ||
-	    (name != NULL && (SSL_set_tlsext_host_name(rc.ssl, name) != 1 ||
-			      SSL_set1_host(rc.ssl, name) != 1))) {
-		fail_now("4.7.5 TLS could not be started");
+	rc.tls_tried = true;
+	if (tls_setup() < 0)
 		return;
-	}
 	SSL_set_connect_state(rc.ssl);
 	rc.handshaking = true;
 	arm();
@@ -337,13 +400,28 @@ static void handshake(void)
 {
 	ERR_clear_error();
 	int r = SSL_do_handshake(rc.ssl);
+	struct tls_verdict v;
 	if (r == 1) {
 		rc.handshaking = false;
-		rc.tls_verified = SSL_get_verify_result(rc.ssl) == X509_V_OK &&
-				  SSL_get0_peer_certificate(rc.ssl) != NULL;
+		/* Opportunistic TLS records whether the chain verifies; a policy
+		 * asks for its own check. */
+		if (rc.policy_on && rc.verdict.auth != DANE_AUTH_NONE)
+			rc.tls_verified = dane_ssl_verified(rc.ssl, rc.verdict.auth);
+		else
+			rc.tls_verified = SSL_get_verify_result(rc.ssl) == X509_V_OK &&
+					  SSL_get0_peer_certificate(rc.ssl) != NULL;
 		log_info("%s: TLS %s, %s, certificate %s", rc.host, SSL_get_version(rc.ssl),
 			 SSL_get_cipher_name(rc.ssl),
 			 rc.tls_verified ? "verified" : "not verified");
+		if (rc.policy_on) {
+			decide(TLS_STAGE_HANDSHAKE, true, true, rc.tls_verified, &v);
+			if (v.action != TLS_SEND) {
+				fail_policy(v.reason);
+				return;
+			}
+			if (v.reason[0] != '\0')
+				log_warn("%s: %s", rc.host, v.reason);
+		}
 		arm();
 		smtp_client_tls_started(rc.client);
 		return;
@@ -357,6 +435,18 @@ static void handshake(void)
 	unsigned long err = ERR_get_error();
 	snprintf(why, sizeof(why), "4.7.5 TLS handshake failed: %s",
 		 err ? ERR_reason_error_string(err) : "connection closed");
+	if (rc.policy_on) {
+		decide(TLS_STAGE_HANDSHAKE, true, false, false, &v);
+		if (v.action == TLS_DEFER) {
+			log_warn("%s: %s", rc.host, why);
+			fail_policy(v.reason);
+			return;
+		}
+		if (v.reason[0] != '\0')
+			log_warn("%s: %s", rc.host, v.reason);
+		/* TLS_RETRY_PLAIN: a new connection to this host, in clear. */
+		rc.retry_plain = v.action == TLS_RETRY_PLAIN && rc.clear_target != rc.next_target - 1;
+	}
 	fail_now(why);
 }
 
@@ -405,12 +495,13 @@ static void connected(void)
 {
 	struct smtp_client_settings set = {
 		.helo_name = rc.setup->config->hostname,
-		.tls_possible = rc.setup->tls != NULL,
-		.tls_required = rc.setup->tls_required,
+		.tls_possible = rc.setup->tls != NULL && rc.clear_target != rc.next_target - 1,
+		.tls_required = rc.policy_on ? rc.verdict.tls_required : rc.setup->tls_required,
 		.auth_plain = rc.setup->auth_plain,
 	};
 	rc.connecting = false;
 	rc.was_ready = false;
+	rc.tls_tried = false;
 	rc.client = smtp_client_new(&set, &callbacks, NULL);
 	if (rc.client == NULL) {
 		snprintf(rc.why, sizeof(rc.why), "451 4.3.0 out of memory");
@@ -477,6 +568,17 @@ static void try_next_target(void)
 			port = ntohs(a->sin_port);
 		}
 		snprintf(rc.host, sizeof(rc.host), "%s:%u", ip, port);
+		rc.target = t;
+		if (rc.policy_on) {
+			decide(TLS_STAGE_MX, false, false, false, &rc.verdict);
+			if (rc.verdict.action == TLS_SKIP_MX) {
+				snprintf(rc.why, sizeof(rc.why), "451 4.7.5 %s", rc.verdict.reason);
+				log_warn("%s: not used: %s", rc.host, rc.verdict.reason);
+				continue;
+			}
+			if (rc.verdict.reason[0] != '\0')
+				log_warn("%s: %s", rc.host, rc.verdict.reason);
+		}
 		rc.fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (rc.fd < 0) {
 			snprintf(rc.why, sizeof(rc.why), "451 4.4.1 socket() failed: %s",
@@ -508,6 +610,14 @@ static void try_next_target(void)
 static void cb_ready(void *ctx)
 {
 	(void)ctx;
+	if (rc.policy_on && !rc.was_ready && !smtp_client_tls_active(rc.client)) {
+		/* In clear: only when TLS is optional (a testing policy not met
+		 * is noted). */
+		struct tls_verdict v;
+		decide(TLS_STAGE_EHLO, false, false, false, &v);
+		if (v.reason[0] != '\0')
+			log_warn("%s: %s", rc.host, v.reason);
+	}
 	rc.was_ready = true;
 	start_job();
 }
@@ -564,7 +674,13 @@ static void after_close(struct ev_timer *t, void *ctx)
 		finish();
 	}
 	if (!rc.was_ready) {
-		/* This host would not take mail at all: the next one may. */
+		/* This host would not take mail at all: the next one may, or
+		 * this one in clear after a failed opportunistic handshake. */
+		if (rc.retry_plain) {
+			rc.retry_plain = false;
+			rc.clear_target = --rc.next_target;
+			log_info("%s: trying again without TLS", rc.host);
+		}
 		try_next_target();
 		return;
 	}
@@ -580,6 +696,15 @@ static void cb_closed(void *ctx, unsigned code, struct str why)
 	rc.closing = true;
 	rc.body_open = false;
 	snprintf(rc.why, sizeof(rc.why), "%.*s", (int)why.len, why.ptr);
+	if (rc.policy_on && !rc.was_ready && !rc.tls_tried && rc.verdict.tls_required &&
+	    code >= 400 && memmem(why.ptr, why.len, "does not offer STARTTLS", 23) != NULL) {
+		/* Refused before STARTTLS because the policy requires TLS: its
+		 * words (RFC 8461 5, RFC 7672 2.2). */
+		struct tls_verdict v;
+		decide(TLS_STAGE_EHLO, false, false, false, &v);
+		snprintf(rc.why, sizeof(rc.why), "4.7.5 %s", v.reason);
+		why = str_c(rc.why);
+	}
 	if (code >= 400)
 		log_warn("%s: connection ended: %s", rc.host, rc.why);
 	if (code >= 500 || rc.why[0] != '4')
@@ -707,10 +832,18 @@ static int adopt_links(int queue_fd, int *resolver_fd)
 	return 0;
 }
 
-/* dns_done: the destination's hosts are known (or why not): connect. */
+/* dns_done: the destination's hosts are known (or why not), and its
+ * MTA-STS record: its policy is fetched (blocking: nothing goes there
+ * before it is known), then the hosts are tried. */
 static void dns_done(const struct relay_target *targets, size_t count, unsigned fail_code,
-		     const char *why)
+		     const char *why, const struct relay_sts_lookup *sts)
 {
+	rc.policy_on = true;
+	if (count > 0 && sts->published) {
+		int ms = (int)(rc.setup->config->relay_connect_timeout * 1000);
+		rc.have_sts = relay_tls_fetch_policy(rc.setup->sts_tls, sts, rc.setup->destination,
+						     ms, &rc.sts) == 0;
+	}
 	rc.targets = targets;
 	rc.target_count = count;
 	if (count == 0) {
@@ -749,6 +882,7 @@ void relay_child_main(const struct relay_child_setup *setup)
 	rc.setup = setup;
 	rc.fd = -1;
 	rc.fail_code = 451;
+	rc.clear_target = SIZE_MAX;
 	buf_init(&rc.in, RELAY_CHILD_IN_MAX);
 	buf_init(&rc.out, RELAY_CHILD_OUT_MAX);
 	rc.ev = ev_new();

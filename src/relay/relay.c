@@ -7,14 +7,16 @@
  *	relay-child.c), gives the queue its end of a new link to the child
  *	(IPC_RELAY_READY, same id) and reaps the child when it ends.  At
  *	start it looks up the smarthost's addresses, reads the smarthost's
- *	credentials (relay.smarthost_auth_file) and loads the CA roots, so
- *	that no child ever opens a file.
+ *	credentials (relay.smarthost_auth_file) and loads the CA roots
+ *	(relay.ca_file, or the system's) into the client contexts of MX
+ *	connections and MTA-STS policy fetches, so that no child ever opens a
+ *	file.
  * SECURITY
  *	Holds no key and no mail: the smarthost's credentials only, which
  *	its children need.  Jailed before its loop: no file access, a uid of
- *	its own, TCP connect to port 25 and the smarthost's port only (for
- *	its children; it connects nowhere itself), a system call allow-list
- *	that its children narrow further.  Reads nothing from the network.
+ *	its own, TCP connect to ports 25, 443 (MTA-STS policies) and the
+ *	smarthost's only (for its children; it connects nowhere itself), a
+ *	system call allow-list that its children narrow further.  Reads nothing from the network.
  */
 #include "relay.h"
 
@@ -38,6 +40,8 @@
 #include "lib/log.h"
 #include "lib/process.h"
 #include "lib/uids.h"
+#include "relay/dane.h"
+#include "relay/mta-sts-fetch.h"
 
 /* Relay children at once: relay.max_per_destination per destination is
  * the queue's to keep; this bounds the sum (a queue gone wrong). */
@@ -49,8 +53,8 @@
 /* The resolver's client is there (CONTRACTS 1): children get a link to
  * the resolver, made here and passed to it as a relay's (IPC_PEER). */
 #define RELAY_HAS_RESOLVER __has_include("lib/dns-client.h")
-/* The system's CA roots, loaded whole before the jail shuts. */
-#define RELAY_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
+/* HTTPS: MTA-STS policy fetches (RFC 8461 3.3). */
+#define RELAY_HTTPS_PORT 443
 
 struct relay {
 	struct config config;
@@ -59,7 +63,8 @@ struct relay {
 	struct ipc *queue;
 	struct ipc *resolver;    /* passes the children's links to the resolver */
 	uint64_t serial;         /* children made, naming their resolver links */
-	SSL_CTX *tls;
+	SSL_CTX *tls;            /* MX and smarthost connections */
+	SSL_CTX *sts_tls;        /* MTA-STS policy fetches, or NULL */
 	char smarthost_name[CONFIG_MAX_STRING];
 	struct relay_target targets[RELAY_MAX_ADDRS];
 	size_t target_count;
@@ -132,20 +137,38 @@ static int look_up_smarthost(void)
 	return 0;
 }
 
-/* make_tls makes the client context: TLS 1.2 and up, the system's roots
- * for recording whether a certificate verifies (opportunistic TLS takes
- * one that does not, RFC 7435). */
-static SSL_CTX *make_tls(void)
+/* make_tls makes the client contexts from relay.ca_file (or the system's
+ * bundle), read now: one for MX connections (DANE enabled, each
+ * connection's check set by dane_ssl_prepare; opportunistic TLS takes a
+ * certificate that does not verify, RFC 7435) and one for MTA-STS policy
+ * fetches (the certificate must verify).  0, or -1 (logged) when
+ * relay.ca_file cannot be read or no context can be made; without the
+ * second no policy is fetched. */
+static int make_tls(void)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	if (ctx == NULL)
-		return NULL;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	if (SSL_CTX_load_verify_locations(ctx, RELAY_CA_FILE, NULL) != 1)
-		log_warn("%s could not be loaded: no certificate will verify", RELAY_CA_FILE);
-	return ctx;
+	const char *err = "";
+	r.tls = dane_client_ctx_new(r.config.relay_ca_file, &err);
+	if (r.tls == NULL && r.config.relay_ca_file[0] != '\0') {
+		log_error("relay.ca_file %s: %s", r.config.relay_ca_file, err);
+		return -1;
+	}
+	if (r.tls == NULL) {
+		/* No system bundle: TLS goes on, DANE too; no certificate
+		 * chains (an MTA-STS enforce policy holds its mail). */
+		log_warn("the system's CA bundle could not be loaded (%s): no certificate will verify",
+			 err);
+		r.tls = SSL_CTX_new(TLS_client_method());
+		if (r.tls == NULL || SSL_CTX_set_min_proto_version(r.tls, TLS1_2_VERSION) != 1 ||
+		    dane_ctx_enable(r.tls, &err) < 0) {
+			log_error("TLS client context: %s", err);
+			return -1;
+		}
+	}
+	SSL_CTX_set_mode(r.tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	r.sts_tls = mta_sts_fetch_ctx_new(r.config.relay_ca_file, &err);
+	if (r.sts_tls == NULL)
+		log_error("MTA-STS fetch context: %s: no policy will be fetched", err);
+	return 0;
 }
 
 static void on_sigchld(int signo, void *ctx)
@@ -214,6 +237,7 @@ static void open_relay(uint64_t id, struct str destination)
 		struct relay_child_setup setup = {
 			.config = &r.config,
 			.tls = r.tls,
+			.sts_tls = r.sts_tls,
 			.destination = dest,
 			.host_name = smarthost ? r.smarthost_name : NULL,
 			.targets = r.targets,
@@ -335,16 +359,17 @@ int relay_main(void)
 	if (r.config.relay_smarthost_auth_file[0] != '\0' &&
 	    read_credentials(r.config.relay_smarthost_auth_file) < 0)
 		return PROCESS_EXIT_CANNOT_START;
-	r.tls = make_tls();
-	if (r.tls == NULL)
-		log_warn("TLS is off for outbound mail: no client context");
+	if (make_tls() < 0)
+		return PROCESS_EXIT_CANNOT_START;
 
 	/* Each child adds this table to the spawner's jail. */
 	if (jail_prepare(JAIL_ROLE_RELAY_CHILD) < 0)
 		return 1;
 	struct jail jail = { .name = "relay", .role = JAIL_ROLE_RELAY,
-			     .connect_ports = { RELAY_SMTP_PORT }, .connect_port_count = 1 };
-	if (r.smarthost_port != 0 && r.smarthost_port != RELAY_SMTP_PORT)
+			     .connect_ports = { RELAY_SMTP_PORT, RELAY_HTTPS_PORT },
+			     .connect_port_count = 2 };
+	if (r.smarthost_port != 0 && r.smarthost_port != RELAY_SMTP_PORT &&
+	    r.smarthost_port != RELAY_HTTPS_PORT)
 		jail.connect_ports[jail.connect_port_count++] = r.smarthost_port;
 	if (uids_enter_for(&r.config, jail.role, 0, &jail.ids) < 0 || jail_enter(&jail) < 0)
 		return 1;
