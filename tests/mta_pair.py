@@ -64,12 +64,24 @@ class Site(Server):
 
     def start(self):
         self.write_config()
-        self.logf = open(self.log_path, "a")
-        self.proc = subprocess.Popen([BIN, "serve", "--config", self.config_path],
-                                     stdout=self.logf, stderr=subprocess.STDOUT,
-                                     env=ENV, start_new_session=True)
-        wait_addr(self.ip, 25, self.proc)
-        wait_addr("127.0.0.1", self.submission_port, self.proc)
+        # Port 25 of our address may still be held for a moment by the
+        # last test's server going away: try again a few times.
+        for attempt in range(10):
+            self.logf = open(self.log_path, "a")
+            self.proc = subprocess.Popen([BIN, "serve", "--config", self.config_path],
+                                         stdout=self.logf, stderr=subprocess.STDOUT,
+                                         env=ENV, start_new_session=True)
+            try:
+                wait_addr(self.ip, 25, self.proc)
+                wait_addr("127.0.0.1", self.submission_port, self.proc)
+                return self
+            except AssertionError:
+                self.proc.wait()
+                self.proc = None
+                self.logf.close()
+                if attempt == 9 or "in use" not in self.log()[-2000:]:
+                    raise
+                time.sleep(0.5)
         return self
 
     def dkim_records(self):
@@ -143,11 +155,18 @@ class Pair:
             site.write_config()
 
     def start(self):
-        self.b.start()
-        self.a.start()
+        # A server that does not come up takes down what did: port 25 of
+        # 127.0.0.2/3 must be free for the next test.
+        try:
+            self.b.start()
+            self.a.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self):
         for site in (self.a, self.b):
-            site.stop()
+            if site.proc is not None:
+                site.stop()
         self.dns.stop()

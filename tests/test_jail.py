@@ -1,6 +1,7 @@
 """Every process master starts runs under its role's jail: a seccomp filter,
 no_new_privs, and one start-up line that says what Landlock could confine."""
 import re
+import time
 import smtplib
 import subprocess
 
@@ -29,6 +30,12 @@ def test_every_child_is_filtered_and_says_how(server):
     with smtplib.SMTP("127.0.0.1", server.smtp_port) as c:
         c.sendmail("s@remote.test", ["alice@example.org"], "Subject: jail\r\n\r\nhi\r\n")
     server.wait_inbox("alice@example.org", 1)
+    # Every role has said it is jailed (the relay spawner reads the CA
+    # roots first, and may come last).
+    end = time.monotonic() + 20
+    while time.monotonic() < end and not all(
+            re.search(rf"info: jailed as {role}: ", server.log()) for role in ROLES):
+        time.sleep(0.1)
     found = children(server)
     assert set(found.values()) >= set(ROLES), found
     for pid, role in found.items():

@@ -132,6 +132,10 @@ def write_spool(s, rcpts, body=BODY):
     q = os.path.join(s.data, "spool", "q")
     qid = "%09X%05X%04X%04X" % (int(time.time()), os.getpid() & 0xFFFFF, 0, len(os.listdir(q)))
     head = f"RAVELIN-SPOOL 1\nfrom {SENDER}\nflags 0\narrived {int(time.time())}\n"
+    # Sent by the account (as submission writes it): not forwarded, so
+    # its sender goes out as it is (no SRS).
+    out = s.cli("account", "show", SENDER).stdout
+    head += "account %d\n" % int(out.split("(account ")[1].split(")")[0])
     for account, addr in rcpts:
         head += f"rcpt {account} {addr}\n"
     path = os.path.join(q, qid)
