@@ -12,9 +12,11 @@
  * ending where the written text ends.  A rejected file leaves no
  * descriptor open.
  *
- * spool.c is compiled into this file to reach its parser directly.
+ * spool.c is compiled into this file to reach its parser directly (and
+ * spool-state.c, whose log spool_remove removes with the message).
  */
 #include "queue/spool.c"
+#include "queue/spool-state.c"
 
 #include <stdint.h>
 
