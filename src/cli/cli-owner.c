@@ -40,11 +40,13 @@
 static struct jail_ids walk_owner;
 
 /* own_path gives path (not what a symbolic link points to) to ids unless
- * it has them; 0, also when st says it is already theirs, or -1 (printed). */
+ * it has them; 0, also when st says it is already theirs or the file is
+ * gone since it was listed (SQLite removes a store's -shm and -wal when a
+ * worker closes it), or -1 (printed). */
 static int own_path(const char *path, const struct stat *st, const struct jail_ids *ids)
 {
 	if ((st->st_uid != ids->uid || st->st_gid != ids->gid) &&
-	    lchown(path, ids->uid, ids->gid) < 0) {
+	    lchown(path, ids->uid, ids->gid) < 0 && errno != ENOENT) {
 		fprintf(stderr, "ravelin: chown(%s) failed: %s\n", path, strerror(errno));
 		return -1;
 	}
