@@ -16,6 +16,7 @@
  */
 #include "relay.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,18 @@ static void finish(const struct relay_target *targets, size_t count, unsigned co
 		return;
 	rd.over = true;
 	rd.done(targets, count, code, rd.why, &rd.sts);
+}
+
+/* give_up ends the look-up with no address: why (its reply code first)
+ * is logged and becomes every recipient's answer. */
+__attribute__((format(printf, 2, 3))) static void give_up(unsigned code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rd.why, sizeof(rd.why), fmt, ap);
+	va_end(ap);
+	log_warn("%s", rd.why);
+	finish(NULL, 0, code);
 }
 
 /* all_in: every answer came; the addresses in the hosts' order. */
@@ -254,22 +267,13 @@ static void mx_answered(const struct dns_answer *a, void *ctx)
 	(void)ctx;
 	switch (relay_mx_order(a, str_c(rd.domain), hosts, &count, random_u32, NULL)) {
 	case RELAY_MX_NULL:
-		snprintf(rd.why, sizeof(rd.why), "556 5.1.10 %s accepts no mail (null MX)",
-			 rd.domain);
-		log_warn("%s", rd.why);
-		finish(NULL, 0, 556);
+		give_up(556, "556 5.1.10 %s accepts no mail (null MX)", rd.domain);
 		return;
 	case RELAY_MX_NO_DOMAIN:
-		snprintf(rd.why, sizeof(rd.why), "550 5.1.2 the domain %s does not exist",
-			 rd.domain);
-		log_warn("%s", rd.why);
-		finish(NULL, 0, 550);
+		give_up(550, "550 5.1.2 the domain %s does not exist", rd.domain);
 		return;
 	case RELAY_MX_TEMPFAIL:
-		snprintf(rd.why, sizeof(rd.why), "451 4.4.3 the MX look-up of %s failed for now",
-			 rd.domain);
-		log_warn("%s", rd.why);
-		finish(NULL, 0, 451);
+		give_up(451, "451 4.4.3 the MX look-up of %s failed for now", rd.domain);
 		return;
 	case RELAY_MX_HOSTS:
 	case RELAY_MX_IMPLICIT:
@@ -305,9 +309,7 @@ void relay_dns_find(struct ev *ev, int resolver_fd, const char *domain, relay_dn
 	if (rd.client != NULL)
 		ask(DNS_TYPE_MX, rd.domain, mx_answered, 0);
 	if (rd.waiting == 0) {
-		snprintf(rd.why, sizeof(rd.why), "451 4.4.3 no resolver to look up %s", domain);
-		log_warn("%s", rd.why);
-		finish(NULL, 0, 451);
+		give_up(451, "451 4.4.3 no resolver to look up %s", domain);
 		return;
 	}
 	if (strlen(txt) <= DNS_MAX_NAME)
