@@ -483,7 +483,10 @@ static void conn_read(void)
 		rc.in.len += (size_t)n;
 		arm();
 		smtp_client_input(rc.client, &rc.in);
-		if (rc.closing)
+		/* After STARTTLS's 220 the handshake reads the socket, not
+		 * SSL_read: that would shake hands itself and fail as a broken
+		 * connection, not as the handshake the policy judges. */
+		if (rc.closing || rc.handshaking)
 			return;
 	}
 }
