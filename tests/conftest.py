@@ -61,6 +61,8 @@ class Server:
         self.imaps_port = free_port()
         self.submission_port = free_port()
         self.submissions_port = free_port()
+        self.https_port = free_port()
+        self.http_port = free_port()
         self.config_path = os.path.join(tmp, "ravelin.conf")
         self.extra_config = extra_config
         self.proc = None
@@ -77,6 +79,8 @@ class Server:
                     f"listen.imaps = 127.0.0.1:{self.imaps_port}\n"
                     f"listen.submission = 127.0.0.1:{self.submission_port}\n"
                     f"listen.submissions = 127.0.0.1:{self.submissions_port}\n"
+                    f"listen.https = 127.0.0.1:{self.https_port}\n"
+                    f"listen.http = 127.0.0.1:{self.http_port}\n"
                     f"front.processes = 2\nlog.level = info\n"
                     f"queue.retry_delay = 1\nqueue.retry_schedule = 1s\nworker.idle_timeout = 5\n"
                     f"{self.extra_config}\n")

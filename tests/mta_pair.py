@@ -58,6 +58,8 @@ class Site(Server):
                     f"listen.pop3s = 127.0.0.1:{self.pop3s_port}\n"
                     f"listen.imap = 127.0.0.1:{self.imap_port}\n"
                     f"listen.imaps = 127.0.0.1:{self.imaps_port}\n"
+                    f"listen.https = 127.0.0.1:{self.https_port}\n"
+                    f"listen.http = 127.0.0.1:{self.http_port}\n"
                     f"front.processes = 2\nlog.level = info\n"
                     f"queue.retry_delay = 1\nqueue.retry_schedule = 1s\nworker.idle_timeout = 5\n"
                     f"{resolver}{self.extra_config}\n")

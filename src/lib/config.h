@@ -65,6 +65,8 @@ struct config {
 	struct config_listen listen_imaps;
 	struct config_listen listen_submission;
 	struct config_listen listen_submissions;
+	struct config_listen listen_https;
+	struct config_listen listen_http;
 	uint64_t submission_received_ip; /* 0 or 1 */
 	uint64_t front_processes;
 	uint64_t smtp_max_message_size;

@@ -15,7 +15,11 @@ int handoff_encode(const struct handoff *h, struct buf *out)
 	    ipc_put_str(out, str_from((const char *)h->client_secret, h->secret_len)) < 0 ||
 	    ipc_put_str(out, str_from((const char *)h->server_secret, h->secret_len)) < 0 ||
 	    ipc_put_u64(out, h->read_seq) < 0 || ipc_put_u64(out, h->write_seq) < 0 ||
-	    ipc_put_str(out, h->cipher_in) < 0 || ipc_put_str(out, h->plain_in) < 0)
+	    ipc_put_str(out, h->cipher_in) < 0 || ipc_put_str(out, h->plain_in) < 0 ||
+	    ipc_put_str(out, str_from((const char *)h->http_auth_key,
+				      h->http_auth ? HANDOFF_AUTH_KEY : 0)) < 0 ||
+	    ipc_put_str(out, str_from((const char *)h->http_auth_mac,
+				      h->http_auth ? HANDOFF_AUTH_MAC : 0)) < 0)
 		return -1;
 	return 0;
 }
@@ -50,13 +54,28 @@ int handoff_decode(const unsigned char *payload, size_t len, struct handoff *h,
 	h->write_seq = ipc_get_u64(&r);
 	h->cipher_in = ipc_get_str(&r, HANDOFF_MAX_PENDING);
 	h->plain_in = ipc_get_str(&r, HANDOFF_MAX_PENDING);
+	struct str auth_key = ipc_get_str(&r, HANDOFF_AUTH_KEY);
+	struct str auth_mac = ipc_get_str(&r, HANDOFF_AUTH_MAC);
 	if (!ipc_reader_ok(&r)) {
 		*error_r = "malformed hand-off";
 		return -1;
 	}
-	if (h->protocol != IPC_PROTO_POP3 && h->protocol != IPC_PROTO_IMAP) {
+	if (h->protocol != IPC_PROTO_POP3 && h->protocol != IPC_PROTO_IMAP &&
+	    h->protocol != IPC_PROTO_HTTP) {
 		*error_r = "hand-off of an unknown protocol";
 		return -1;
+	}
+	/* HTTP comes bound to its credentials, and nothing else is. */
+	bool bound = auth_key.len == HANDOFF_AUTH_KEY && auth_mac.len == HANDOFF_AUTH_MAC;
+	if ((h->protocol == IPC_PROTO_HTTP) != bound ||
+	    (!bound && (auth_key.len != 0 || auth_mac.len != 0))) {
+		*error_r = "hand-off with a wrong credential binding";
+		return -1;
+	}
+	h->http_auth = bound;
+	if (bound) {
+		memcpy(h->http_auth_key, auth_key.ptr, HANDOFF_AUTH_KEY);
+		memcpy(h->http_auth_mac, auth_mac.ptr, HANDOFF_AUTH_MAC);
 	}
 	if (h->cipher_in.len + h->plain_in.len > HANDOFF_MAX_PENDING) {
 		*error_r = "hand-off with too many pending bytes";
@@ -94,4 +113,6 @@ void handoff_wipe(struct handoff *h)
 {
 	sodium_memzero(h->client_secret, sizeof(h->client_secret));
 	sodium_memzero(h->server_secret, sizeof(h->server_secret));
+	sodium_memzero(h->http_auth_key, sizeof(h->http_auth_key));
+	sodium_memzero(h->http_auth_mac, sizeof(h->http_auth_mac));
 }

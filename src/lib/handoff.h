@@ -14,6 +14,11 @@
  *    pre-auth process keeps, relaying a session it could not hand over
  *    (TLS 1.2); it already saw that one user's password, so this adds
  *    nothing to what a bug in it could reach.
+ * An HTTP session is bound to the credentials it logged in with: the
+ * pre-auth process sends a fresh random key and the HMAC-SHA-256 under it
+ * of the Authorization field's value, and the worker closes the
+ * connection on a request whose Authorization field gives another MAC
+ * (the worker never sees the password itself).
  * The decoder is the worker's parser of pre-auth bytes: bounded, total.
  */
 #include <stdbool.h>
@@ -34,6 +39,9 @@ enum handoff_mode {
 /* Bytes that travel in the message (ciphertext and plaintext together);
  * more than this and the pre-auth process relays instead. */
 #define HANDOFF_MAX_PENDING (48 * 1024)
+/* The HTTP credential binding: key and MAC sizes (HMAC-SHA-256). */
+#define HANDOFF_AUTH_KEY 32
+#define HANDOFF_AUTH_MAC 32
 
 struct handoff {
 	uint64_t protocol;            /* enum ipc_protocol */
@@ -45,6 +53,9 @@ struct handoff {
 	uint64_t read_seq, write_seq; /* next record numbers */
 	struct str cipher_in;         /* client records not yet decrypted */
 	struct str plain_in;          /* client bytes not yet consumed */
+	bool http_auth;               /* IPC_PROTO_HTTP: the two below are set */
+	unsigned char http_auth_key[HANDOFF_AUTH_KEY];
+	unsigned char http_auth_mac[HANDOFF_AUTH_MAC]; /* of the Authorization value */
 };
 
 /* handoff_encode writes h as an IPC_HANDOFF payload; -1 if it does not fit. */

@@ -188,6 +188,10 @@ const char *ipc_service_name(enum ipc_service service)
 		return "submission";
 	case IPC_SERVICE_SUBMISSIONS:
 		return "submissions";
+	case IPC_SERVICE_HTTPS:
+		return "HTTPS";
+	case IPC_SERVICE_HTTP:
+		return "HTTP";
 	}
 	return "unknown";
 }

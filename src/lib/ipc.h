@@ -136,6 +136,8 @@ enum ipc_service {
 	IPC_SERVICE_IMAPS = 4,
 	IPC_SERVICE_SUBMISSION = 5,  /* RFC 6409, STARTTLS then AUTH */
 	IPC_SERVICE_SUBMISSIONS = 6, /* RFC 8314, implicit TLS */
+	IPC_SERVICE_HTTPS = 7,       /* CalDAV, CardDAV, set-up documents */
+	IPC_SERVICE_HTTP = 8,        /* redirect to HTTPS, autoconfig documents */
 };
 
 const char *ipc_service_name(enum ipc_service service);
@@ -144,6 +146,7 @@ const char *ipc_service_name(enum ipc_service service);
 enum ipc_protocol {
 	IPC_PROTO_POP3 = 1,
 	IPC_PROTO_IMAP = 2,
+	IPC_PROTO_HTTP = 3,
 };
 
 /* IPC_LOGIN_RESULT: auth's verdict on a login. */

@@ -32,7 +32,7 @@
 #define MASTER_MAX_RESTART_DELAY_MS 30000
 /* Listening sockets of all services together: each of SMTP, POP3, POP3S,
  * IMAP, IMAPS, submission and submissions may have CONFIG_MAX_LISTEN. */
-#define MASTER_MAX_LISTENERS (7 * CONFIG_MAX_LISTEN)
+#define MASTER_MAX_LISTENERS (9 * CONFIG_MAX_LISTEN)
 /* Room for the start-up line about uids, or the reason of a refusal. */
 #define MASTER_UIDS_LINE 512
 /* A child's last error record, kept to say why it could not start. */

@@ -311,6 +311,8 @@ int master_main(const struct config *start_config, const char *config_path)
 		{ &config->listen_imaps, IPC_SERVICE_IMAPS },
 		{ &config->listen_submission, IPC_SERVICE_SUBMISSION },
 		{ &config->listen_submissions, IPC_SERVICE_SUBMISSIONS },
+		{ &config->listen_https, IPC_SERVICE_HTTPS },
+		{ &config->listen_http, IPC_SERVICE_HTTP },
 	};
 	_Static_assert(sizeof(services) / sizeof(services[0]) * CONFIG_MAX_LISTEN <=
 			       MASTER_MAX_LISTENERS,
