@@ -50,8 +50,10 @@ enum line_result { LINE_OK = 1, LINE_MORE = 0, LINE_BARE = -1, LINE_LONG = -2 };
 /*
  * next_line finds the CRLF-terminated line starting at pos: LINE_OK with
  * *line (CRLF excluded) and *next past the CRLF; LINE_MORE when no line
- * end yet and the line could still fit in max octets; LINE_BARE on a CR
- * not before LF or an LF not after CR; LINE_LONG when longer than max.
+ * end yet; LINE_BARE on a CR not before LF or an LF not after CR;
+ * LINE_LONG as soon as the line has more than max octets.  Each answer
+ * depends only on the octets before the one that decides it, so feeding
+ * the same bytes in other pieces gives the same answer.
  */
 static enum line_result next_line(struct str in, size_t pos, size_t max, struct str *line,
 				  size_t *next)
@@ -59,23 +61,20 @@ static enum line_result next_line(struct str in, size_t pos, size_t max, struct 
 	for (size_t i = pos; i < in.len; i++) {
 		if (in.ptr[i] == '\n')
 			return LINE_BARE;
-		if (in.ptr[i] != '\r')
+		if (in.ptr[i] != '\r') {
+			if (i - pos + 1 > max)
+				return LINE_LONG;
 			continue;
+		}
 		if (i + 1 == in.len)
 			break;
 		if (in.ptr[i + 1] != '\n')
 			return LINE_BARE;
-		if (i - pos > max)
-			return LINE_LONG;
 		*line = str_from(in.ptr + pos, i - pos);
 		*next = i + 2;
 		return LINE_OK;
 	}
-	/* Still no line end: CR (if it is the last byte) not counted. */
-	size_t have = in.len - pos;
-	if (have > 0 && in.ptr[in.len - 1] == '\r')
-		have--;
-	return have > max ? LINE_LONG : LINE_MORE;
+	return LINE_MORE;
 }
 
 /* line_refusal turns a next_line failure into the refusal: 400 for a
