@@ -202,7 +202,7 @@ static int parse_semantics(const struct http_limits *l, struct http_request *req
 					      error_r);
 			have_te = true;
 			if (!str_case_eq(v, STR("chunked"))) {
-				if (has_list_token(v, STR("chunked")))
+				if (v.len == 0 || has_list_token(v, STR("chunked")))
 					return refuse(400, "chunked is not the only coding",
 						      status_r, error_r);
 				return refuse(501, "transfer coding not implemented", status_r,
@@ -225,6 +225,8 @@ static int parse_semantics(const struct http_limits *l, struct http_request *req
 		return refuse(400, "not exactly one Host", status_r, error_r);
 	if (req->content_length > l->max_body)
 		return refuse(413, "request body too large", status_r, error_r);
+	/* RFC 9110 10.1.1: an HTTP/1.0 client cannot wait for a 100. */
+	req->expect_continue = req->expect_continue && req->version == 11;
 	req->chunked = have_te;
 	req->keep_alive = req->version == 11 ? !close : keep && !close;
 	return 0;
