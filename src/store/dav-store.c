@@ -505,7 +505,7 @@ int dav_collection_update(struct dav_store *s, const struct dav_collection *c, c
 		return -1;
 	int found = collection_kind(s, c->id, &kind, error_r);
 	if (found <= 0)
-		return found < 0 ? (ds_rollback(s), -1) : ds_status(s, 1);
+		return ds_status(s, found < 0 ? -1 : 1);
 	sqlite3_stmt *st = ds_stmt(s, DS_COLL_UPDATE, error_r);
 	if (st == NULL)
 		return ds_status(s, -1);
