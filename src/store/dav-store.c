@@ -46,6 +46,9 @@ static const char schema_v1[] =
 	" first INTEGER NOT NULL, last INTEGER NOT NULL, data BLOB NOT NULL,"
 	" UNIQUE (collection, name));"
 	"CREATE INDEX objects_uid ON objects (collection, uid);"
+	/* Sizes summed from the index alone: a home's PROPFIND and the usage
+	 * never read the rows (a large object's row spans many pages). */
+	"CREATE INDEX objects_size ON objects (collection, size);"
 	/* The log holds each name's latest change: live rows mirror objects,
 	 * deleted ones are the tombstones sync-collection reports. */
 	"CREATE TABLE changes ("
