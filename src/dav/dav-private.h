@@ -115,6 +115,13 @@ struct dav_res {
  * answer), 0 when r has no such property, -1 when the answer is full.
  */
 int dav_prop_write(struct dav_ctx *c, const struct dav_res *r, struct str ns, struct str name, bool write);
+/* A property of a resource as dav_prop_write answers it (1, 0, -1). */
+typedef int dav_prop_fn(struct dav_ctx *c, const struct dav_res *r, const struct dav_xml_node *p, bool write);
+/* dav_ms_prop_response: one whole <D:response> for r answering the
+ * <D:prop> element prop: the properties fn has in a 200 propstat, the
+ * others in a 404 one.  0, or -1 when the answer is full. */
+int dav_ms_prop_response(struct dav_ctx *c, const struct dav_res *r, const struct dav_xml_node *prop,
+			 dav_prop_fn *fn);
 /* dav_ms_href: <D:href>the href of the resource</D:href>. */
 int dav_ms_href(struct dav_ctx *c, enum dav_home home, struct str coll, struct str obj);
 /* dav_ms_response_at: <D:response><D:href> of the resource (home, coll,

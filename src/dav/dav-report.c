@@ -98,30 +98,11 @@ int dav_object_response(struct dav_ctx *c, const struct dav_collection *coll, co
 {
 	enum dav_home home = coll->kind == DAV_ADDRESSBOOK ? DAV_HOME_ADDRESSBOOKS : DAV_HOME_CALENDARS;
 	struct dav_res r = { home, coll, o };
-	if (dav_ms_response_res(c, &r) < 0 || dav_ms_propstat_begin(c) < 0)
+	if (prop != NULL)
+		return dav_ms_prop_response(c, &r, prop, object_prop);
+	if (dav_ms_response_res(c, &r) < 0 || dav_ms_propstat_begin(c) < 0 ||
+	    dav_prop_write(c, &r, STR(DAV_NS_DAV), STR("getetag"), true) < 0 || dav_ms_propstat_end(c, 200) < 0)
 		return -1;
-	size_t missing = 0;
-	if (prop == NULL) {
-		if (dav_prop_write(c, &r, STR(DAV_NS_DAV), STR("getetag"), true) < 0)
-			return -1;
-	}
-	for (const struct dav_xml_node *p = prop ? prop->children : NULL; p != NULL; p = p->next) {
-		int w = object_prop(c, &r, p, true);
-		if (w < 0)
-			return -1;
-		missing += w == 0;
-	}
-	if (dav_ms_propstat_end(c, 200) < 0)
-		return -1;
-	if (missing > 0) {
-		if (dav_ms_propstat_begin(c) < 0)
-			return -1;
-		for (const struct dav_xml_node *p = prop->children; p != NULL; p = p->next)
-			if (object_prop(c, &r, p, false) == 0 && dav_ms_empty(c, p->ns, p->name) < 0)
-				return -1;
-		if (dav_ms_propstat_end(c, 404) < 0)
-			return -1;
-	}
 	return dav_ms_response_end(c);
 }
 

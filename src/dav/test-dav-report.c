@@ -6,7 +6,10 @@
 #include "test-dav.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "lib/buf.h"
 
 static const char *const depth1[] = { "Depth", "1", NULL };
 
@@ -156,6 +159,63 @@ static void test_sync_limit(void **state)
 	assert_int_equal(sync_req(t, "", "<D:limit><D:nresults>x</D:nresults></D:limit>"), 400);
 }
 
+/* big_event: a VEVENT of about size octets (a folded DESCRIPTION). */
+static char *big_event(const char *uid, size_t size)
+{
+	struct buf b;
+	buf_init(&b, size + 4096);
+	buf_printf(&b, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:%s\r\n"
+		   "DTSTAMP:20260101T000000Z\r\nDTSTART:20260102T100000Z\r\nDESCRIPTION:x", uid);
+	while (b.len < size)
+		buf_printf(&b, "\r\n xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	buf_printf(&b, "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+	return b.data;
+}
+
+/* A REPORT whose answer would pass DAV_MAX_RESPONSE is 507, no partial
+ * multistatus; one object less fits. */
+static void test_report_too_large(void **state)
+{
+	struct test_dav *t = *state;
+	const size_t size = DAV_MAX_OBJECT_SIZE - 8192;
+	const size_t fit = DAV_MAX_RESPONSE / DAV_MAX_OBJECT_SIZE - 1;   /* with room for the markup */
+	const char *h[] = { "Content-Type", "text/calendar", NULL };
+	struct buf body;
+	buf_init(&body, 1 << 20);
+	buf_printf(&body, "<C:calendar-multiget xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:prop>"
+		   "<C:calendar-data/></D:prop>");
+	for (size_t i = 0; i <= fit + 1; i++) {
+		char uid[16], target[128];
+		snprintf(uid, sizeof(uid), "big%zu", i);
+		snprintf(target, sizeof(target), TEST_DAV_CAL "%s.ics", uid);
+		char *data = big_event(uid, size);
+		assert_int_equal(test_dav_req(t, "PUT", target, h, data), 201);
+		free(data);
+		if (i == fit) {
+			buf_printf(&body, "</C:calendar-multiget>");
+			assert_int_equal(test_dav_req(t, "REPORT", TEST_DAV_CAL, depth1, body.data), 207);
+			body.len -= strlen("</C:calendar-multiget>");
+		}
+		buf_printf(&body, "<D:href>%s</D:href>", target);
+	}
+	buf_printf(&body, "</C:calendar-multiget>");
+	assert_int_equal(test_dav_req(t, "REPORT", TEST_DAV_CAL, depth1, body.data), 507);
+	assert_int_equal(t->resp.body.len, 0);
+	buf_free(&body);
+}
+
+/* Only properties the resource lacks: one 404 propstat and no empty 200 one. */
+static void test_only_missing(void **state)
+{
+	struct test_dav *t = *state;
+	assert_int_equal(test_dav_put_event(t, "a.ics", "uid-a"), 201);
+	assert_int_equal(test_dav_req(t, "REPORT", TEST_DAV_CAL, depth1,
+		"<C:calendar-multiget xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:prop><D:x/>"
+		"</D:prop><D:href>" TEST_DAV_CAL "a.ics</D:href></C:calendar-multiget>"), 207);
+	assert_lacks(t, "200 OK");
+	assert_has(t, "<D:x/></D:prop><D:status>HTTP/1.1 404 Not Found");
+}
+
 static void test_unsupported_reports(void **state)
 {
 	struct test_dav *t = *state;
@@ -173,6 +233,8 @@ int test_dav_report_run(void)
 		cmocka_unit_test_setup_teardown(test_addressbook_multiget, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_sync_collection, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_sync_limit, test_dav_setup, test_dav_teardown),
+		cmocka_unit_test_setup_teardown(test_report_too_large, test_dav_setup, test_dav_teardown),
+		cmocka_unit_test_setup_teardown(test_only_missing, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_unsupported_reports, test_dav_setup, test_dav_teardown),
 	};
 	return cmocka_run_group_tests_name("dav-report", tests, NULL, NULL);
