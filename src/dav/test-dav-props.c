@@ -220,6 +220,8 @@ static void test_mkcalendar(void **state)
 	assert_has(t, "424 Failed Dependency");
 	assert_int_equal(dav_collection_get(t->store, DAV_CALENDAR, STR("bad"), &c, &error), 0);
 	assert_int_equal(test_dav_req(t, "MKCALENDAR", TEST_DAV_CAL "sub/", NULL, NULL), 405);
+	assert_int_equal(test_dav_req(t, "MKCOL", "/dav/calendars/alice@example.com/weird/", NULL, "afsdfasdfsdf"), 415);
+	assert_int_equal(dav_collection_get(t->store, DAV_CALENDAR, STR("weird"), &c, &error), 0);
 }
 
 static void test_mkcol_extended(void **state)
