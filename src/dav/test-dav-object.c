@@ -81,8 +81,16 @@ static void test_put_preconditions(void **state)
 	assert_has(t, "<CR:valid-address-data/>");
 	/* a VTODO in the VEVENT calendar */
 	assert_int_equal(test_dav_req(t, "PUT", TEST_DAV_CAL "t.ics", ics,
-		"BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nUID:t\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"), 403);
+		"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VTODO\r\nUID:t\r\n"
+		"DTSTAMP:20260101T000000Z\r\nSUMMARY:Task\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"), 403);
 	assert_has(t, "<C:supported-calendar-component/>");
+	assert_int_equal(test_dav_req(t, "PUT", "/dav/calendars/alice@example.com/tasks/t.ics", ics,
+		"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VTODO\r\nUID:t\r\n"
+		"DTSTAMP:20260101T000000Z\r\nSUMMARY:Task\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"), 201);
+	/* If-Match: * wants an existing object */
+	const char *star[] = { "Content-Type", "text/calendar", "If-Match", "*", NULL };
+	assert_int_equal(test_dav_req(t, "PUT", TEST_DAV_CAL "none.ics", star, test_dav_event("uid-none")), 412);
+	assert_int_equal(test_dav_req(t, "PUT", TEST_DAV_CAL "a.ics", star, test_dav_event("uid-a")), 204);
 	/* the same UID under another name */
 	assert_int_equal(test_dav_put_event(t, "dup.ics", "uid-a"), 403);
 	assert_has(t, "<C:no-uid-conflict><D:href>/dav/calendars/alice@example.com/calendar/a.ics</D:href>"
@@ -103,7 +111,7 @@ static void test_put_preconditions(void **state)
 		test_dav_event("i")), 409);
 	assert_int_equal(test_dav_req(t, "PUT", "/dav/calendars/alice@example.com/x.ics", ics,
 		test_dav_event("i")), 405);
-	assert_int_equal(t->change_count, 1);
+	assert_int_equal(t->change_count, 3);   /* a.ics made and replaced, t.ics; nothing refused */
 }
 
 static void test_delete(void **state)
