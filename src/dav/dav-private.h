@@ -171,6 +171,10 @@ int dav_utc_parse(struct str s, int64_t *t);
  * (time-range, expand, limit-recurrence-set; either may be absent: open):
  * 0, or -1 when one is malformed or end is not after start. */
 int dav_time_range_parse(const struct dav_xml_node *n, struct ical_time_range *r);
+/* dav_prop_check: a REPORT's <D:prop> (may be NULL) asks nothing malformed
+ * (a calendar-data expand or limit-recurrence-set range): 0, or -1 with
+ * the answer set (400).  Called before the multistatus begins. */
+int dav_prop_check(struct dav_ctx *c, const struct dav_xml_node *prop);
 /* dav_sync_collection (dav-sync.c): the sync-collection REPORT (RFC 6578). */
 void dav_sync_collection(struct dav_ctx *c, const struct dav_xml_node *root);
 /* dav_report_collection: the REPORT's target is an existing collection of

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dav/dav-private.h"
 #include "lib/buf.h"
 
 static const char *const depth1[] = { "Depth", "1", NULL };
@@ -46,6 +47,10 @@ static void test_calendar_multiget(void **state)
 		"<C:calendar-data><C:expand start=\"20260101T000000Z\" end=\"20260201T000000Z\"/></C:calendar-data>"
 		"</D:prop><D:href>/dav/calendars/alice@example.com/calendar/a.ics</D:href></C:calendar-multiget>"), 207);
 	assert_lacks(t, "404");
+	assert_int_equal(test_dav_req(t, "REPORT", TEST_DAV_CAL, depth1,
+		"<C:calendar-multiget xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:prop>"
+		"<C:calendar-data><C:limit-recurrence-set start=\"2026\" end=\"20260201T000000Z\"/></C:calendar-data>"
+		"</D:prop><D:href>/dav/calendars/alice@example.com/calendar/a.ics</D:href></C:calendar-multiget>"), 400);
 	/* the report on the wrong kind of collection or a non-collection */
 	assert_int_equal(test_dav_req(t, "REPORT", TEST_DAV_BOOK, depth1,
 		"<C:calendar-multiget xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"/>"), 403);
@@ -218,6 +223,36 @@ static void test_only_missing(void **state)
 	assert_has(t, "<D:x/></D:prop><D:status>HTTP/1.1 404 Not Found");
 }
 
+/* The UTC date-times of time-range, expand and limit-recurrence-set. */
+static void test_time_range(void **state)
+{
+	(void)state;
+	int64_t v;
+	assert_int_equal(dav_utc_parse(STR("20060104T000000Z"), &v), 0);
+	assert_int_equal(v, 1136332800);
+	assert_int_equal(dav_utc_parse(STR("20240229T235959Z"), &v), 0);
+	const char *bad[] = { "20060104T000000", "20060104 000000Z", "2006010T000000Z", "20230229T000000Z",
+		"20061304T000000Z", "20060100T000000Z", "20060104T240000Z", "20060104T006000Z", "+0060104T000000Z",
+		"20060104T000000z", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (dav_utc_parse(str_c(bad[i]), &v) == 0)
+			fail_msg("%s accepted", bad[i]);
+	struct dav_xml_doc *doc = NULL;
+	const char *error = NULL;
+	struct ical_time_range r;
+	assert_int_equal(dav_xml_parse(STR("<r><a start=\"20060104T000000Z\"/><b end=\"20060104T000000Z\" "
+		"start=\"20060104T000000Z\"/><c/><d start=\"x\"/></r>"), &doc, &error), 0);
+	const struct dav_xml_node *n = dav_xml_root(doc)->children;
+	assert_int_equal(dav_time_range_parse(n, &r), 0);
+	assert_int_equal(r.start, 1136332800);
+	assert_true(r.end == INT64_MAX);
+	assert_int_equal(dav_time_range_parse(n->next, &r), -1);   /* end not after start */
+	assert_int_equal(dav_time_range_parse(n->next->next, &r), 0);
+	assert_true(r.start == INT64_MIN && r.end == INT64_MAX);
+	assert_int_equal(dav_time_range_parse(n->next->next->next, &r), -1);
+	dav_xml_free(&doc);
+}
+
 static void test_unsupported_reports(void **state)
 {
 	struct test_dav *t = *state;
@@ -237,6 +272,7 @@ int test_dav_report_run(void)
 		cmocka_unit_test_setup_teardown(test_sync_limit, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_report_too_large, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_only_missing, test_dav_setup, test_dav_teardown),
+		cmocka_unit_test(test_time_range),
 		cmocka_unit_test_setup_teardown(test_unsupported_reports, test_dav_setup, test_dav_teardown),
 	};
 	return cmocka_run_group_tests_name("dav-report", tests, NULL, NULL);
