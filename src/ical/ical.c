@@ -23,10 +23,9 @@
 #define ICAL_SUBDAILY_MAX_GAP_MINUTELY 7
 #define ICAL_SUBDAILY_MAX_GAP_HOURLY 62
 
-static bool counted(struct str data, size_t *components, size_t *lines)
+static bool counted(struct str data, size_t *components, size_t *lines, size_t *rules)
 {
-	*components = 0;
-	*lines = 0;
+	*components = *lines = *rules = 0;
 	for (size_t i = 0; i < data.len; i++) {
 		if (data.ptr[i] == '\0')
 			return false;
@@ -34,6 +33,8 @@ static bool counted(struct str data, size_t *components, size_t *lines)
 			(*lines)++;
 			if (data.len - i >= 6 && strncasecmp(data.ptr + i, "BEGIN:", 6) == 0)
 				(*components)++;
+			if (data.len - i >= 5 && strncasecmp(data.ptr + i, "RRULE", 5) == 0)
+				(*rules)++;
 		}
 	}
 	return true;
@@ -55,14 +56,14 @@ static bool has_error_property(icalcomponent *c, size_t depth)
 
 static int parse_one(struct str data, icalcomponent **out, const char **error_r)
 {
-	size_t comps, lines;
+	size_t comps, lines, rules;
 
 	*out = NULL;
 	if (data.len > ICAL_MAX_SIZE) {
 		*error_r = "calendar data too large";
 		return -1;
 	}
-	if (!counted(data, &comps, &lines)) {
+	if (!counted(data, &comps, &lines, &rules)) {
 		*error_r = "NUL in calendar data";
 		return -1;
 	}
@@ -72,6 +73,10 @@ static int parse_one(struct str data, icalcomponent **out, const char **error_r)
 	}
 	if (lines > ICAL_MAX_PROPERTIES) {
 		*error_r = "too many lines (ICAL_MAX_PROPERTIES)";
+		return -1;
+	}
+	if (rules > ICAL_MAX_RULES) {
+		*error_r = "too many RRULEs (ICAL_MAX_RULES)";
 		return -1;
 	}
 	char *copy = malloc(data.len + 1);
@@ -439,12 +444,16 @@ int ical_rrule_check(struct icalrecurrencetype r, struct icaltimetype dtstart, c
 				if (!subdaily)
 					break;
 			}
+			if (subdaily && n - last_fit > ICAL_SUBDAILY_MAX_GAP_HOURLY)
+				break;  /* refused below: no need to look further */
 		}
 	}
 	if (!found) {
 		*error_r = "RRULE that never occurs";
 		return -1;
 	}
+	if (subdaily && n < periods && n - last_fit > max_gap)
+		max_gap = n - last_fit;
 	if ((r.freq == ICAL_MINUTELY_RECURRENCE && max_gap > ICAL_SUBDAILY_MAX_GAP_MINUTELY) ||
 	    (r.freq == ICAL_HOURLY_RECURRENCE && max_gap > ICAL_SUBDAILY_MAX_GAP_HOURLY)) {
 		*error_r = "RRULE by the minute or hour on days too far apart (not supported)";
