@@ -60,6 +60,26 @@ static void test_calendar_multiget(void **state)
 		"<C:calendar-multiget xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"/>"), 404);
 }
 
+/* calendar-data with expand: the instances in the range, as ical_expand
+ * makes them (RFC 4791 9.6.5), inside the multiget answer. */
+static void test_multiget_expand(void **state)
+{
+	struct test_dav *t = *state;
+	const char *h[] = { "Content-Type", "text/calendar", NULL };
+	assert_int_equal(test_dav_req(t, "PUT", TEST_DAV_CAL "r.ics", h,
+		"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:rec\r\n"
+		"DTSTAMP:20260101T000000Z\r\nDTSTART:20260105T100000Z\r\nDURATION:PT1H\r\n"
+		"RRULE:FREQ=DAILY;COUNT=5\r\nSUMMARY:Daily\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"), 201);
+	assert_int_equal(test_dav_req(t, "REPORT", TEST_DAV_CAL, depth1,
+		"<C:calendar-multiget xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:prop>"
+		"<C:calendar-data><C:expand start=\"20260106T000000Z\" end=\"20260108T000000Z\"/></C:calendar-data>"
+		"</D:prop><D:href>" TEST_DAV_CAL "r.ics</D:href></C:calendar-multiget>"), 207);
+	assert_has(t, "RECURRENCE-ID:20260106T100000Z");
+	assert_has(t, "RECURRENCE-ID:20260107T100000Z");
+	assert_lacks(t, "RRULE");
+	assert_lacks(t, "20260105T100000Z");
+}
+
 static void test_addressbook_multiget(void **state)
 {
 	struct test_dav *t = *state;
@@ -267,6 +287,7 @@ int test_dav_report_run(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_calendar_multiget, test_dav_setup, test_dav_teardown),
+		cmocka_unit_test_setup_teardown(test_multiget_expand, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_addressbook_multiget, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_sync_collection, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_sync_limit, test_dav_setup, test_dav_teardown),
