@@ -139,6 +139,35 @@ static int check_rules(icalcomponent *c, bool in_zone, const char **error_r)
 	return 0;
 }
 
+/* The first year a zone's open-ended rules are expanded from.  Outlook
+ * starts its observances in 1601: libical would expand four centuries of
+ * transitions on every parse (about 0.2 s); nothing we answer needs a UTC
+ * offset before 1970. */
+#define ICAL_ZONE_FIRST_YEAR 1970
+
+/* Moves the DTSTART of every open-ended (no UNTIL, no COUNT) observance
+ * of root's VTIMEZONEs up to ICAL_ZONE_FIRST_YEAR: only times before it
+ * (and that one year's first transition date) can read differently. */
+static void zone_starts_clamp(icalcomponent *root)
+{
+	for (icalcomponent *z = icalcomponent_get_first_component(root, ICAL_VTIMEZONE_COMPONENT); z != NULL;
+	     z = icalcomponent_get_next_component(root, ICAL_VTIMEZONE_COMPONENT)) {
+		for (icalcomponent *ob = icalcomponent_get_first_component(z, ICAL_ANY_COMPONENT); ob != NULL;
+		     ob = icalcomponent_get_next_component(z, ICAL_ANY_COMPONENT)) {
+			icalproperty *rule = icalcomponent_get_first_property(ob, ICAL_RRULE_PROPERTY);
+			icalproperty *start = icalcomponent_get_first_property(ob, ICAL_DTSTART_PROPERTY);
+			if (rule == NULL || start == NULL)
+				continue;
+			struct icalrecurrencetype r = icalproperty_get_rrule(rule);
+			struct icaltimetype t = icalproperty_get_dtstart(start);
+			if (!icaltime_is_null_time(r.until) || r.count != 0 || t.year >= ICAL_ZONE_FIRST_YEAR)
+				continue;
+			t.year = ICAL_ZONE_FIRST_YEAR;
+			icalproperty_set_dtstart(start, t);
+		}
+	}
+}
+
 int ical_obj_parse(struct ical_obj *o, struct str data, struct str tz, const char **error_r)
 {
 	memset(o, 0, sizeof(*o));
@@ -149,6 +178,7 @@ int ical_obj_parse(struct ical_obj *o, struct str data, struct str tz, const cha
 		ical_obj_free(o);
 		return -1;
 	}
+	zone_starts_clamp(o->root);
 	if (tz.len == 0)
 		return 0;
 	/* A calendar-timezone we cannot use leaves floating times in UTC. */
@@ -159,6 +189,7 @@ int ical_obj_parse(struct ical_obj *o, struct str data, struct str tz, const cha
 		o->tz_root = NULL;
 		return 0;
 	}
+	zone_starts_clamp(o->tz_root);
 	icalcomponent *vtz = icalcomponent_get_first_component(o->tz_root, ICAL_VTIMEZONE_COMPONENT);
 	icalproperty *id = vtz != NULL ? icalcomponent_get_first_property(vtz, ICAL_TZID_PROPERTY) : NULL;
 	if (id != NULL)
