@@ -34,6 +34,10 @@
 /* Properties in one object (RDATE/EXDATE lines, attendees): thousands of
  * lines are what bombs are made of, a real object has tens. */
 #define ICAL_MAX_PROPERTIES 20000
+/* RRULE lines in one object, time zones' included: each is checked for
+ * rules that never yield by a walk over 29 years of days (about a
+ * millisecond); a real object has one per series and two per zone. */
+#define ICAL_MAX_RULES 100
 /* CPU time one call may spend: ICAL_MAX_ITERATIONS steps cost about 0.1 s,
  * so this bound is what stops an object of many series, or steps slower
  * than they should be; a client waits a second for one object, not minutes. */
