@@ -112,7 +112,7 @@ class Server:
                     raise
                 self.proc = None
                 for name in ("smtp", "pop3", "pop3s", "imap", "imaps", "submission",
-                             "submissions"):
+                             "submissions", "https", "http"):
                     setattr(self, name + "_port", free_port())
                 self.write_config()
         return self
