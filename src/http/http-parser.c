@@ -50,8 +50,10 @@ enum line_result { LINE_OK = 1, LINE_MORE = 0, LINE_BARE = -1, LINE_LONG = -2 };
 /*
  * next_line finds the CRLF-terminated line starting at pos: LINE_OK with
  * *line (CRLF excluded) and *next past the CRLF; LINE_MORE when no line
- * end yet and the line could still fit in max octets; LINE_BARE on a CR
- * not before LF or an LF not after CR; LINE_LONG when longer than max.
+ * end yet; LINE_BARE on a CR not before LF or an LF not after CR;
+ * LINE_LONG as soon as the line has more than max octets.  Each answer
+ * depends only on the octets before the one that decides it, so feeding
+ * the same bytes in other pieces gives the same answer.
  */
 static enum line_result next_line(struct str in, size_t pos, size_t max, struct str *line,
 				  size_t *next)
@@ -59,23 +61,20 @@ static enum line_result next_line(struct str in, size_t pos, size_t max, struct 
 	for (size_t i = pos; i < in.len; i++) {
 		if (in.ptr[i] == '\n')
 			return LINE_BARE;
-		if (in.ptr[i] != '\r')
+		if (in.ptr[i] != '\r') {
+			if (i - pos + 1 > max)
+				return LINE_LONG;
 			continue;
+		}
 		if (i + 1 == in.len)
 			break;
 		if (in.ptr[i + 1] != '\n')
 			return LINE_BARE;
-		if (i - pos > max)
-			return LINE_LONG;
 		*line = str_from(in.ptr + pos, i - pos);
 		*next = i + 2;
 		return LINE_OK;
 	}
-	/* Still no line end: CR (if it is the last byte) not counted. */
-	size_t have = in.len - pos;
-	if (have > 0 && in.ptr[in.len - 1] == '\r')
-		have--;
-	return have > max ? LINE_LONG : LINE_MORE;
+	return LINE_MORE;
 }
 
 /* line_refusal turns a next_line failure into the refusal: 400 for a
@@ -203,7 +202,7 @@ static int parse_semantics(const struct http_limits *l, struct http_request *req
 					      error_r);
 			have_te = true;
 			if (!str_case_eq(v, STR("chunked"))) {
-				if (has_list_token(v, STR("chunked")))
+				if (v.len == 0 || has_list_token(v, STR("chunked")))
 					return refuse(400, "chunked is not the only coding",
 						      status_r, error_r);
 				return refuse(501, "transfer coding not implemented", status_r,
@@ -226,6 +225,8 @@ static int parse_semantics(const struct http_limits *l, struct http_request *req
 		return refuse(400, "not exactly one Host", status_r, error_r);
 	if (req->content_length > l->max_body)
 		return refuse(413, "request body too large", status_r, error_r);
+	/* RFC 9110 10.1.1: an HTTP/1.0 client cannot wait for a 100. */
+	req->expect_continue = req->expect_continue && req->version == 11;
 	req->chunked = have_te;
 	req->keep_alive = req->version == 11 ? !close : keep && !close;
 	return 0;
