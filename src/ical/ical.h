@@ -131,4 +131,11 @@ int ical_busy_add(struct str data, struct ical_time_range r, struct str tz,
 int ical_freebusy_write(const struct ical_busy *list, size_t n, struct ical_time_range r,
 			struct str organizer, struct str attendee, struct buf *out);
 
+/* ical_freebusy_request reads the iTIP free/busy request a client POSTs to
+ * its schedule outbox (METHOD:REQUEST, one VFREEBUSY with DTSTART, DTEND,
+ * ORGANIZER and ATTENDEEs): 0 with *r, organizer (the value, "mailto:...")
+ * and the attendees' values (*n, at most max; more is -1). */
+int ical_freebusy_request(struct str data, struct ical_time_range *r, char organizer[256],
+			  char (*attendees)[256], size_t max, size_t *n, const char **error_r);
+
 #endif
