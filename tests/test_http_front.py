@@ -380,6 +380,19 @@ def test_requests_per_connection(server):
     c.close()
 
 
+def test_head_answers_have_no_body(server):
+    c = Raw(server.https_port)
+    c.send("HEAD /dav/ HTTP/1.1\r\nHost: x\r\n\r\n"
+           "HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+           "HEAD /mail/config-v1.1.xml?emailaddress=alice@example.org HTTP/1.1\r\nHost: x\r\n\r\n"
+           "GET /.well-known/caldav HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert c.answer(head_only=True)[0] == 401
+    assert c.answer(head_only=True)[0] == 404
+    assert c.answer(head_only=True)[0] == 200
+    assert c.answer()[0] == 301
+    c.close()
+
+
 def test_http10_and_connection_close(server):
     a, closed = request(server.https_port, "GET /.well-known/caldav HTTP/1.0\r\n\r\n")
     assert a[0] == 301 and closed
