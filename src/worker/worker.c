@@ -50,6 +50,7 @@
 #include "lib/process.h"
 #include "mail/mime.h"
 #include "store/store.h"
+#include "worker-account.h"
 #include "worker-dedup.h"
 #include "worker-session.h"
 #include "worker-spam.h"
@@ -514,9 +515,17 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		w.last_activity = ev_now(w.ev);
 		return;
 	}
-	case IPC_PEER:
-		worker_spam_link(w.ev, msg);
+	case IPC_PEER: {
+		/* Links to spam (learning) and to auth (the account's
+		 * addresses); the role is master's word. */
+		struct ipc_reader r;
+		ipc_reader_init(&r, msg);
+		if (ipc_get_u64(&r) == IPC_ROLE_AUTH && msg->fd >= 0)
+			worker_account_link(w.ev, msg->fd);
+		else
+			worker_spam_link(w.ev, msg);
 		return;
+	}
 	case IPC_WORKER_RETIRE:
 		w.retiring = true;
 		maybe_exit();
@@ -563,6 +572,7 @@ int worker_main(uint64_t account)
 	if (process_child_init(name, &w.config) < 0)
 		return 1;
 	w.account = account;
+	worker_account_init(account, NULL);
 	w.batch_tail = &w.batch_head;
 	tzset();
 	snprintf(dir, sizeof(dir), "%s/accounts/%llu", w.config.data, (unsigned long long)account);
