@@ -256,6 +256,10 @@ static int info_fill(icalcomponent *cal, struct itip_info *info, const char **er
 	info->first = utc_of(c, ICAL_DTSTART_PROPERTY, INT64_MIN);
 	info->last = utc_of(c, icalcomponent_isa(c) == ICAL_VTODO_COMPONENT ? ICAL_DUE_PROPERTY
 				 : ICAL_DTEND_PROPERTY, info->first);
+	/* A recurring item's span is open: the instances are not expanded here. */
+	if (icalcomponent_get_first_property(c, ICAL_RRULE_PROPERTY) != NULL ||
+	    icalcomponent_get_first_property(c, ICAL_RDATE_PROPERTY) != NULL)
+		info->last = INT64_MAX;
 	if (info->method == ITIP_REPLY && info->attendee[0] == '\0') {
 		*error_r = "a REPLY without a mailto: ATTENDEE";
 		return -1;

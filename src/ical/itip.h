@@ -82,7 +82,8 @@ struct itip_info {
 	char attendee[ITIP_MAX_ADDRESS + 1];   /* REPLY: the replying attendee */
 	size_t attendee_count;
 	char summary[256];
-	int64_t first, last;           /* UTC span of the first component (dtstart..dtend) */
+	int64_t first, last;           /* UTC span of the first component (dtstart..dtend;
+					 * INT64_MIN unknown, last INT64_MAX if recurring) */
 };
 
 /* itip_parse reads an iTIP object (METHOD REQUEST, REPLY or CANCEL; one

@@ -52,8 +52,10 @@
 #include "store/store.h"
 #include "worker-account.h"
 #include "worker-dedup.h"
+#include "worker-schedule.h"
 #include "worker-session.h"
 #include "worker-spam.h"
+#include "worker-submit.h"
 
 /* Connections (queue links, later sessions) one worker holds at once. */
 #define WORKER_MAX_LINKS 1024
@@ -97,6 +99,7 @@ struct pending {
 	bool junk;               /* IPC_DELIVER_JUNK: filed in Junk */
 	char mailbox[256];       /* where it goes (found before the batch: the
 				  * store lists no mailbox inside one) */
+	struct worker_itip *itip; /* its calendar part, applied once durable */
 };
 
 struct worker {
@@ -201,6 +204,8 @@ static enum ipc_deliver_status deliver(struct pending *p)
 	if (duplicate)
 		log_info("delivery %s (%s) was stored before (uid %u): not stored twice", p->key, key,
 			 p->uid);
+	else if (!p->junk)
+		p->itip = worker_schedule_find(str_from(content, size), rp.len, parsed);
 	result = IPC_DELIVER_OK;
 out:
 	mime_parser_free(&parser);
@@ -304,6 +309,10 @@ static void run_batch(struct ev_timer *timer, void *ctx)
 				link_lost_answer(p->link);
 			buf_free(&out);
 		}
+		/* Scheduling after the answer: the mail is filed whatever it does. */
+		if (p->status != IPC_DELIVER_OK)
+			worker_schedule_discard(&p->itip);
+		worker_schedule_received(&p->itip, p->sender);
 		link_unref(p->link);
 		free(p);
 	}
@@ -520,8 +529,11 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		 * addresses); the role is master's word. */
 		struct ipc_reader r;
 		ipc_reader_init(&r, msg);
-		if (ipc_get_u64(&r) == IPC_ROLE_AUTH && msg->fd >= 0)
+		uint64_t role = ipc_get_u64(&r);
+		if (role == IPC_ROLE_AUTH && msg->fd >= 0)
 			worker_account_link(w.ev, msg->fd);
+		else if (role == IPC_ROLE_QUEUE && msg->fd >= 0)
+			worker_submit_link(msg->fd);
 		else
 			worker_spam_link(w.ev, msg);
 		return;
@@ -541,7 +553,7 @@ static void idle_check(struct ev_timer *t, void *ctx)
 {
 	(void)t;
 	(void)ctx;
-	if (w.links == w.released &&
+	if (w.links == w.released && !worker_submit_busy() &&
 	    (w.released > 0 ||
 	     ev_now(w.ev) - w.last_activity >= w.config.worker_idle_timeout * 1000))
 		ask_to_exit();
@@ -600,11 +612,14 @@ int worker_main(uint64_t account)
 	if (master == NULL)
 		return 1;
 	w.master = master;
+	worker_schedule_init(w.ev, dir);
+	worker_submit_init(w.ev);
 	ev_signal_add(w.ev, SIGTERM, on_term, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	w.last_activity = ev_now(w.ev);
 	ev_timer_add(w.ev, 1000, idle_check, master);
 	ev_run(w.ev);
+	worker_schedule_close();
 	store_close(&w.store);
 	return 0;
 }

@@ -1,0 +1,204 @@
+"""Calendar scheduling by mail (iMIP, RFC 6047) at local delivery: an
+invitation that arrives as mail is filed in INBOX and, when its sender is
+the organiser, lands in the attendee's default calendar (PARTSTAT
+NEEDS-ACTION) and schedule inbox; a reply from the attendee it names
+updates the organiser's copy; anything else is only filed.
+
+The calendars are read from the account's dav.db (what a CalDAV client is
+served from).
+"""
+import imaplib
+import os
+import smtplib
+import sqlite3
+import ssl
+import time
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formatdate, make_msgid
+
+from conftest import check_no_sanitizer_reports, make_server
+
+CTX = ssl._create_unverified_context()
+PASSWORD = "secret-pass"
+
+
+def event(method, uid, organizer, attendees, sequence=0, summary="Budget review",
+          status=None):
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Test//Scheduling//EN"]
+    if method:
+        lines.append(f"METHOD:{method}")
+    lines += ["BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20261206T100000Z",
+              "DTSTART:20261210T140000Z", "DTEND:20261210T150000Z",
+              f"SUMMARY:{summary}", f"SEQUENCE:{sequence}",
+              f"ORGANIZER;CN=Organiser:mailto:{organizer}"]
+    for address, partstat in attendees:
+        lines.append(f"ATTENDEE;PARTSTAT={partstat};RSVP=TRUE:mailto:{address}")
+    if status:
+        lines.append(f"STATUS:{status}")
+    lines += ["END:VEVENT", "END:VCALENDAR", ""]
+    return "\r\n".join(lines)
+
+
+def imip(method, sender, to, ical, from_header=None):
+    """An iMIP mail as Thunderbird writes one: text and calendar parts."""
+    m = MIMEMultipart("alternative")
+    m["From"] = from_header or sender
+    m["To"] = to
+    m["Subject"] = f"Invitation ({method})"
+    m["Date"] = formatdate()
+    m["Message-ID"] = make_msgid(domain="test")
+    m.attach(MIMEText("You are invited.\n", "plain"))
+    cal = MIMEText(ical, "calendar", "utf-8")
+    cal.set_param("method", method)
+    m.attach(cal)
+    return m.as_bytes()
+
+
+def deliver(server, sender, rcpt, data):
+    with smtplib.SMTP("127.0.0.1", server.smtp_port) as c:
+        c.sendmail(sender, [rcpt], data)
+
+
+def objects(server, address, collection):
+    """{uid: data} of one calendar-home collection in the account's dav.db."""
+    path = os.path.join(server.account_dir(address), "dav.db")
+    if not os.path.exists(path):
+        return {}
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT o.uid, o.data FROM objects o JOIN collections c ON o.collection = c.id "
+            "WHERE c.name = ? AND c.home = (SELECT home FROM collections "
+            "WHERE name = 'calendar')", (collection,)).fetchall()
+    finally:
+        db.close()
+    return {uid: bytes(data).decode() for uid, data in rows}
+
+
+def wait_for(fn, timeout=20):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    return fn()
+
+
+def attendee_line(data, address):
+    unfolded = data.replace("\r\n ", "")
+    for line in unfolded.splitlines():
+        if line.startswith("ATTENDEE") and line.lower().endswith("mailto:" + address):
+            return line
+    return None
+
+
+def imap_subjects(server, address):
+    c = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=20)
+    try:
+        c.starttls(ssl_context=CTX)
+        c.login(address, PASSWORD)
+        c.select("INBOX")
+        typ, data = c.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        return [d[1].decode() for d in data if isinstance(d, tuple)]
+    finally:
+        c.logout()
+
+
+def test_invitation_by_mail_reaches_calendar():
+    s = make_server().start()
+    try:
+        uid = "inv-1@remote.test"
+        req = event("REQUEST", uid, "dave@remote.test",
+                    [("dave@remote.test", "ACCEPTED"), ("bob@example.org", "NEEDS-ACTION")])
+        deliver(s, "dave@remote.test", "bob@example.org",
+                imip("REQUEST", "dave@remote.test", "bob@example.org", req))
+        s.wait_inbox("bob@example.org", 1)
+        # The mail is in INBOX, as any mail.
+        assert any("Invitation (REQUEST)" in x for x in imap_subjects(s, "bob@example.org"))
+        # And the event in bob's calendar, no METHOD, his answer to give.
+        cal = wait_for(lambda: objects(s, "bob@example.org", "calendar").get(uid))
+        assert cal is not None, s.log()[-3000:]
+        assert "METHOD" not in cal
+        assert "PARTSTAT=NEEDS-ACTION" in attendee_line(cal, "bob@example.org")
+        # The message as it came, in the schedule inbox.
+        inbox = objects(s, "bob@example.org", "inbox")
+        assert "METHOD:REQUEST" in inbox[uid]
+
+        # An update (SEQUENCE 1, new title) replaces it; a CANCEL cancels it.
+        upd = event("REQUEST", uid, "dave@remote.test",
+                    [("dave@remote.test", "ACCEPTED"), ("bob@example.org", "NEEDS-ACTION")],
+                    sequence=1, summary="Budget review (moved)")
+        deliver(s, "dave@remote.test", "bob@example.org",
+                imip("REQUEST", "dave@remote.test", "bob@example.org", upd))
+        assert wait_for(lambda: "moved" in objects(s, "bob@example.org", "calendar")[uid])
+        cancel = event("CANCEL", uid, "dave@remote.test", [("bob@example.org", "NEEDS-ACTION")],
+                       sequence=2, status="CANCELLED")
+        deliver(s, "dave@remote.test", "bob@example.org",
+                imip("CANCEL", "dave@remote.test", "bob@example.org", cancel))
+        assert wait_for(lambda: "STATUS:CANCELLED" in
+                        objects(s, "bob@example.org", "calendar")[uid])
+        assert len(objects(s, "bob@example.org", "calendar")) == 1
+        s.wait_inbox("bob@example.org", 3)
+    finally:
+        s.stop()
+    check_no_sanitizer_reports(s)
+
+
+def test_untrusted_invitations_are_only_filed():
+    s = make_server().start()
+    try:
+        # From: says the organiser, the envelope someone else.
+        req = event("REQUEST", "forged-1@remote.test", "dave@remote.test",
+                    [("bob@example.org", "NEEDS-ACTION")])
+        deliver(s, "mallory@evil.test", "bob@example.org",
+                imip("REQUEST", "mallory@evil.test", "bob@example.org", req,
+                     from_header="dave@remote.test"))
+        # Sender and From: agree, but not with the ORGANIZER.
+        req2 = event("REQUEST", "forged-2@remote.test", "dave@remote.test",
+                     [("bob@example.org", "NEEDS-ACTION")])
+        deliver(s, "mallory@evil.test", "bob@example.org",
+                imip("REQUEST", "mallory@evil.test", "bob@example.org", req2))
+        # Not iCalendar at all, under the calendar type.
+        deliver(s, "dave@remote.test", "bob@example.org",
+                imip("REQUEST", "dave@remote.test", "bob@example.org", "garbage\r\n"))
+        s.wait_inbox("bob@example.org", 3)
+        time.sleep(1)
+        assert objects(s, "bob@example.org", "calendar") == {}
+        log = s.log()
+        assert "only filed" in log and "not applied" in log
+    finally:
+        s.stop()
+    check_no_sanitizer_reports(s)
+
+
+def test_reply_by_mail_updates_organiser_copy():
+    s = make_server().start()
+    try:
+        uid = "meet-1@example.org"
+        # alice's own copy as organiser (put there as a REQUEST she sent herself).
+        mine = event("REQUEST", uid, "alice@example.org",
+                     [("alice@example.org", "ACCEPTED"), ("carol@remote.test", "NEEDS-ACTION"),
+                      ("bob@example.org", "NEEDS-ACTION")])
+        deliver(s, "alice@example.org", "alice@example.org",
+                imip("REQUEST", "alice@example.org", "alice@example.org", mine))
+        assert wait_for(lambda: objects(s, "alice@example.org", "calendar").get(uid))
+        # A REPLY from someone else naming carol: refused.
+        forged = event("REPLY", uid, "alice@example.org", [("carol@remote.test", "DECLINED")])
+        deliver(s, "mallory@evil.test", "alice@example.org",
+                imip("REPLY", "mallory@evil.test", "alice@example.org", forged))
+        # carol's REPLY (Outlook shape: one attendee).
+        reply = event("REPLY", uid, "alice@example.org", [("carol@remote.test", "ACCEPTED")])
+        deliver(s, "carol@remote.test", "alice@example.org",
+                imip("REPLY", "carol@remote.test", "alice@example.org", reply))
+        s.wait_inbox("alice@example.org", 3)
+        cal = wait_for(lambda: "ACCEPTED" in (attendee_line(
+            objects(s, "alice@example.org", "calendar")[uid], "carol@remote.test") or "")
+            and objects(s, "alice@example.org", "calendar")[uid])
+        assert cal, s.log()[-3000:]
+        assert "PARTSTAT=NEEDS-ACTION" in attendee_line(cal, "bob@example.org")
+        assert "DECLINED" not in cal
+    finally:
+        s.stop()
+    check_no_sanitizer_reports(s)
