@@ -202,3 +202,27 @@ def test_reply_by_mail_updates_organiser_copy():
     finally:
         s.stop()
     check_no_sanitizer_reports(s)
+
+
+def test_calendar_part_size_limit():
+    """A calendar part larger than WORKER_SCHEDULE_MAX_PART (about 1.4 MB
+    as it stands in the mail) is not read; a large one within it is."""
+    s = make_server().start()
+    try:
+        def big(uid, size):
+            return event("REQUEST", uid, "dave@remote.test",
+                         [("bob@example.org", "NEEDS-ACTION")]).replace(
+                "SEQUENCE:0", "SEQUENCE:0\r\nX-PAD:" + "x" * size)
+        deliver(s, "dave@remote.test", "bob@example.org",
+                imip("REQUEST", "dave@remote.test", "bob@example.org", big("huge@remote.test",
+                                                                           1_100_000)))
+        deliver(s, "dave@remote.test", "bob@example.org",
+                imip("REQUEST", "dave@remote.test", "bob@example.org", big("large@remote.test",
+                                                                           600_000)))
+        s.wait_inbox("bob@example.org", 2)
+        assert wait_for(lambda: "large@remote.test" in objects(s, "bob@example.org", "calendar"))
+        assert "huge@remote.test" not in objects(s, "bob@example.org", "calendar")
+        assert "is not read" in s.log()
+    finally:
+        s.stop()
+    check_no_sanitizer_reports(s)

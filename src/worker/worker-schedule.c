@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dav/dav.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "mail/mail-decode.h"
@@ -342,4 +343,10 @@ void worker_schedule_calendar_changed(void *ctx, int64_t collection, struct str 
 		buf_free(&text);
 	}
 	itip_messages_free(&m, n);
+}
+
+const struct dav_hooks *worker_schedule_hooks(void)
+{
+	static const struct dav_hooks hooks = { .calendar_changed = worker_schedule_calendar_changed };
+	return &hooks;
 }

@@ -58,6 +58,10 @@ void worker_schedule_received(struct worker_itip **it, const char *sender);
 void worker_schedule_calendar_changed(void *ctx, int64_t collection, struct str name,
 				      struct str old_data, struct str new_data);
 
+/* worker_schedule_hooks: the DAV hooks of scheduling, for dav_env. */
+struct dav_hooks;
+const struct dav_hooks *worker_schedule_hooks(void);
+
 /* worker_schedule_close closes dav.db if open. */
 void worker_schedule_close(void);
 
