@@ -119,10 +119,10 @@ static void senders(const struct ipc_msg *msg)
 	uint64_t expires = ipc_get_u64(&r);
 	uint64_t count = ipc_get_u64(&r);
 	bool found = false;
-	for (uint64_t i = 0; i < count && i < IPC_SUBMIT_MAX_SENDERS && ipc_reader_ok(&r); i++) {
+	for (uint64_t i = 0; i < count && i < IPC_SUBMIT_MAX_SENDERS && !r.bad; i++) {
 		struct str a = ipc_get_str(&r, IPC_MAX_PATH);
 		struct str mac = ipc_get_str(&r, TICKET_RCPT_MAC_SIZE);
-		if (!found && ipc_reader_ok(&r) && mac.len == TICKET_RCPT_MAC_SIZE &&
+		if (!found && !r.bad && mac.len == TICKET_RCPT_MAC_SIZE &&
 		    str_case_eq(a, str_c(ws.head->from))) {
 			snprintf(ws.sender, sizeof(ws.sender), "%.*s", (int)a.len, a.ptr);
 			memcpy(ws.sender_mac, mac.ptr, sizeof(ws.sender_mac));
@@ -197,6 +197,11 @@ static void rcpt_result(const struct ipc_msg *msg)
 	struct str mac = ipc_get_str(&r, TICKET_RCPT_MAC_SIZE);
 	/* An alias's remote targets (forwards) are not followed: an
 	 * invitation goes to the address the attendee line names. */
+	uint64_t forwards = ipc_get_u64(&r);
+	for (uint64_t i = 0; i < forwards && i < IPC_RCPT_MAX_FORWARDS && !r.bad; i++) {
+		ipc_get_str(&r, IPC_MAX_PATH);
+		ipc_get_str(&r, TICKET_RCPT_MAC_SIZE);
+	}
 	if (!ipc_reader_ok(&r) || count > IPC_RCPT_MAX_ACCOUNTS) {
 		done("auth's recipient answer malformed");
 		return;
@@ -247,6 +252,7 @@ static void queue_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 	struct ipc_reader r;
 	ipc_reader_init(&r, msg);
 	uint64_t status = ipc_get_u64(&r);
+	ipc_get_str(&r, IPC_QUEUE_MAX_REPLY);   /* the queue id, or why not */
 	done(ipc_reader_ok(&r) && status == IPC_QUEUE_OK ? NULL : "the queue refused it");
 }
 
@@ -299,4 +305,21 @@ int worker_submit_send(const char *from, const char *to, struct str mail, const 
 	ws.waiting++;
 	next();
 	return 0;
+}
+
+void worker_submit_close(void)
+{
+	if (ws.waiting > 0)
+		log_warn("%u scheduling mails not submitted: the worker is ending", ws.waiting);
+	ev_timer_del(&ws.timer);
+	while (ws.head != NULL) {
+		struct job *j = ws.head;
+		ws.head = j->next;
+		buf_free(&j->mail);
+		free(j);
+	}
+	ws.tail = &ws.head;
+	ws.waiting = 0;
+	ws.step = STEP_IDLE;
+	ipc_close(&ws.queue);
 }

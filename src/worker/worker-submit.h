@@ -46,6 +46,10 @@ void worker_submit_auth_ready(struct ipc *auth);
  * *error_r (too many waiting, too large, out of memory). */
 int worker_submit_send(const char *from, const char *to, struct str mail, const char **error_r);
 
+/* worker_submit_close drops the mail still waiting (logged: the worker
+ * is ending) and closes the queue link. */
+void worker_submit_close(void);
+
 /* worker_submit_busy: mail is waiting or on its way (the worker stays). */
 bool worker_submit_busy(void);
 

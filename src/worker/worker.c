@@ -620,6 +620,7 @@ int worker_main(uint64_t account)
 	ev_timer_add(w.ev, 1000, idle_check, master);
 	ev_run(w.ev);
 	worker_schedule_close();
+	worker_submit_close();
 	store_close(&w.store);
 	return 0;
 }
