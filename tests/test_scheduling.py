@@ -226,3 +226,37 @@ def test_calendar_part_size_limit():
     finally:
         s.stop()
     check_no_sanitizer_reports(s)
+
+
+def test_invitation_and_reply_between_servers():
+    """alice@a.test invites bob@b.test by mail through her submission port
+    (DKIM-signed, relayed to b.test's port 25, DMARC p=reject): the event
+    reaches bob's calendar; bob's REPLY by mail updates alice's copy."""
+    import pytest
+    import mta_pair
+    if not mta_pair.port25_usable():
+        pytest.skip("needs root and port 25 on 127.0.0.2/3")
+    p = mta_pair.Pair().start()
+    try:
+        uid = "pair-1@a.test"
+        attendees = [("alice@a.test", "ACCEPTED"), ("bob@b.test", "NEEDS-ACTION")]
+        req = event("REQUEST", uid, "alice@a.test", attendees)
+        # alice's own copy as organiser, then the invitation to bob.
+        p.a.submit("alice@a.test", ["alice@a.test"],
+                   imip("REQUEST", "alice@a.test", "alice@a.test", req))
+        p.a.submit("alice@a.test", ["bob@b.test"],
+                   imip("REQUEST", "alice@a.test", "bob@b.test", req))
+        cal = wait_for(lambda: objects(p.b, "bob@b.test", "calendar").get(uid), timeout=40)
+        assert cal, p.b.log()[-3000:]
+        assert "PARTSTAT=NEEDS-ACTION" in attendee_line(cal, "bob@b.test")
+        assert wait_for(lambda: objects(p.a, "alice@a.test", "calendar").get(uid))
+        reply = event("REPLY", uid, "alice@a.test", [("bob@b.test", "ACCEPTED")])
+        p.b.submit("bob@b.test", ["alice@a.test"],
+                   imip("REPLY", "bob@b.test", "alice@a.test", reply))
+        ok = wait_for(lambda: "ACCEPTED" in (attendee_line(
+            objects(p.a, "alice@a.test", "calendar")[uid], "bob@b.test") or ""), timeout=40)
+        assert ok, p.a.log()[-3000:]
+    finally:
+        p.stop()
+    check_no_sanitizer_reports(p.a)
+    check_no_sanitizer_reports(p.b)

@@ -44,6 +44,9 @@ void worker_schedule_init(struct ev *ev, const char *dir)
 {
 	ws.ev = ev;
 	snprintf(ws.dir, sizeof(ws.dir), "%s", dir);
+	/* Message-IDs are random (getrandom: no file, inside the jail too). */
+	if (sodium_init() < 0)
+		log_error("scheduling: libsodium cannot start: Message-IDs will be weak");
 }
 
 void worker_schedule_close(void)
