@@ -260,3 +260,103 @@ def test_invitation_and_reply_between_servers():
         p.stop()
     check_no_sanitizer_reports(p.a)
     check_no_sanitizer_reports(p.b)
+
+
+def dav_request(site, method, path, user, body=None, headers=None):
+    """One request to a site's HTTPS port with Basic credentials."""
+    import base64
+    import http.client
+    c = http.client.HTTPSConnection("127.0.0.1", site.https_port, context=CTX, timeout=20)
+    h = dict(headers or {})
+    if user is not None:
+        h["Authorization"] = "Basic " + base64.b64encode(
+            f"{user}:{PASSWORD}".encode()).decode()
+    try:
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        return r.status, dict(r.getheaders()), r.read()
+    finally:
+        c.close()
+
+
+def http_path_built(site):
+    try:
+        status, _, _ = dav_request(site, "GET", "/dav/", None)
+    except OSError:
+        return False
+    return status == 401
+
+
+def test_scheduling_end_to_end_over_caldav():
+    """The issue's scenario: alice@a.test saves an event over CalDAV
+    inviting bob@a.test (local) and carol@b.test (another server); bob's
+    calendar shows it; carol gets a method=REQUEST mail; bob accepts in his
+    calendar and alice's copy shows ACCEPTED; carol's REPLY by mail
+    updates alice's copy too."""
+    import email
+    import pytest
+    import mta_pair
+    if not mta_pair.port25_usable():
+        pytest.skip("needs root and port 25 on 127.0.0.2/3")
+    p = mta_pair.Pair()
+    p.a.add_account("bob@a.test", PASSWORD)
+    p.b.add_account("carol@b.test", PASSWORD)
+    p.start()
+    try:
+        if not http_path_built(p.a):
+            pytest.skip("the HTTPS/CalDAV path is not built in this tree")
+        uid = "caldav-1@a.test"
+        ics = event(None, uid, "alice@a.test",
+                    [("alice@a.test", "ACCEPTED"), ("bob@a.test", "NEEDS-ACTION"),
+                     ("carol@b.test", "NEEDS-ACTION")])
+        status, _, body = dav_request(p.a, "PUT", "/dav/calendars/alice@a.test/calendar/meet.ics",
+                                      "alice@a.test", ics.encode(),
+                                      {"Content-Type": "text/calendar; charset=utf-8",
+                                       "If-None-Match": "*"})
+        assert status == 201, body
+        # bob (local): the mail in INBOX and the event in his calendar.
+        p.a.wait_inbox("bob@a.test", 1, timeout=40)
+        bobs = wait_for(lambda: objects(p.a, "bob@a.test", "calendar").get(uid), timeout=40)
+        assert bobs, p.a.log()[-3000:]
+        assert "PARTSTAT=NEEDS-ACTION" in attendee_line(bobs, "bob@a.test")
+        # carol (remote): a method=REQUEST mail Python's email reads, whose
+        # calendar her server's libical took into her calendar.
+        p.b.wait_inbox("carol@b.test", 1, timeout=60)
+        msg = email.message_from_bytes(p.b.inbox_messages("carol@b.test")[0])
+        parts = [x for x in msg.walk() if x.get_content_type() == "text/calendar"]
+        assert parts and parts[0].get_param("method") == "REQUEST"
+        assert f"UID:{uid}" in parts[0].get_payload(decode=True).decode()
+        assert msg["Subject"].startswith("Invitation: ")
+        assert wait_for(lambda: objects(p.b, "carol@b.test", "calendar").get(uid), timeout=40)
+        # bob accepts in his client (a PUT of his copy).
+        path = os.path.join(p.a.account_dir("bob@a.test"), "dav.db")
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        (name,) = db.execute("SELECT name FROM objects WHERE uid = ?", (uid,)).fetchone()
+        db.close()
+        accepted = bobs.replace("PARTSTAT=NEEDS-ACTION", "PARTSTAT=ACCEPTED", 1)
+        assert "PARTSTAT=ACCEPTED" in attendee_line(accepted, "bob@a.test")
+        status, _, body = dav_request(p.a, "PUT", f"/dav/calendars/bob@a.test/calendar/{name}",
+                                      "bob@a.test", accepted.encode(),
+                                      {"Content-Type": "text/calendar; charset=utf-8"})
+        assert status in (201, 204), body
+        ok = wait_for(lambda: "ACCEPTED" in (attendee_line(
+            objects(p.a, "alice@a.test", "calendar").get(uid, ""), "bob@a.test") or ""),
+            timeout=40)
+        assert ok, p.a.log()[-3000:]
+        # carol answers by mail from her own server.
+        reply = event("REPLY", uid, "alice@a.test", [("carol@b.test", "ACCEPTED")])
+        p.b.submit("carol@b.test", ["alice@a.test"],
+                   imip("REPLY", "carol@b.test", "alice@a.test", reply))
+        ok = wait_for(lambda: "ACCEPTED" in (attendee_line(
+            objects(p.a, "alice@a.test", "calendar").get(uid, ""), "carol@b.test") or ""),
+            timeout=40)
+        assert ok, p.a.log()[-3000:]
+        # alice's copy over CalDAV says so too.
+        status, _, body = dav_request(p.a, "GET", "/dav/calendars/alice@a.test/calendar/meet.ics",
+                                      "alice@a.test")
+        assert status == 200
+        assert "PARTSTAT=ACCEPTED" in attendee_line(body.decode(), "carol@b.test")
+    finally:
+        p.stop()
+    check_no_sanitizer_reports(p.a)
+    check_no_sanitizer_reports(p.b)
