@@ -11,6 +11,7 @@
 #include "dav.h"
 #include "dav-xml.h"
 #include "http/http-path.h"
+#include "ical/ical.h"
 #include "store/dav-store.h"
 
 /* What the path names, below /dav/. */
@@ -48,6 +49,14 @@ int dav_depth(const struct dav_ctx *c, int dflt);
 /* dav_home_kind: the dav-store kind of a home (DAV_CALENDAR for calendars,
  * DAV_ADDRESSBOOK for address books), 0 for the others. */
 enum dav_kind dav_home_kind(enum dav_home h);
+/* dav_resolve fills t from p (the request's path or a Destination):
+ * t->home DAV_HOME_NONE when the path is not ours, or names another
+ * account (404).  Views in t point into p. */
+void dav_resolve(const struct dav_ctx *c, const struct http_path *p, struct dav_target *t);
+/* dav_load_collection loads t's collection when it names one and it
+ * exists (t->coll_exists; freed by the caller with dav_collection_free):
+ * 0, or -1 with the answer set (500). */
+int dav_load_collection(struct dav_ctx *c, struct dav_target *t);
 /* dav_set_status: an answer without body. */
 void dav_set_status(struct dav_ctx *c, int status);
 /* dav_precondition: status with the body <D:error><ns:name/></D:error>
@@ -93,6 +102,74 @@ int dav_xml_escape_append(struct buf *out, struct str text);
  */
 int dav_object_response(struct dav_ctx *c, const struct dav_collection *coll, const struct dav_object *o,
 			const struct dav_xml_node *prop);
+
+/* A resource a property is asked of. */
+struct dav_res {
+	enum dav_home home;
+	const struct dav_collection *coll;  /* the collection (or the object's); NULL for homes */
+	const struct dav_object *obj;       /* NULL unless an object */
+};
+/*
+ * dav_prop_write (dav-props.c): property {ns}name of r.  Returns 1 when r
+ * has it (and, with write, its element and value were written to the
+ * answer), 0 when r has no such property, -1 when the answer is full.
+ */
+int dav_prop_write(struct dav_ctx *c, const struct dav_res *r, struct str ns, struct str name, bool write);
+/* dav_ms_href: <D:href>the href of the resource</D:href>. */
+int dav_ms_href(struct dav_ctx *c, enum dav_home home, struct str coll, struct str obj);
+/* dav_ms_response_at: <D:response><D:href> of the resource (home, coll,
+ * obj as dav_href_append). */
+int dav_ms_response_at(struct dav_ctx *c, enum dav_home home, struct str coll, struct str obj);
+/* dav_ms_response_res: the same for r. */
+int dav_ms_response_res(struct dav_ctx *c, const struct dav_res *r);
+/* An account's calendars and contacts may hold this much: 1 GiB is some
+ * hundred thousand events, far above what a person makes, and keeps one
+ * account from filling the disk through DAV (RFC 4331 quota). */
+#define DAV_ACCOUNT_QUOTA ((uint64_t)1024 * 1024 * 1024)
+/* An href is a path of at most HTTP_MAX_PATH octets, percent-encoded. */
+#define DAV_MAX_HREF (3 * HTTP_MAX_PATH)
+
+/*
+ * dav_props_set (dav-proppatch.c) applies the <D:set>/<D:remove> children
+ * of root (a propertyupdate, mkcol or mkcalendar) to *coll, all or none
+ * (RFC 4918 9.2): 0 with every change made to *coll (its strings then
+ * point into root's tree: write it before freeing the tree, do not free
+ * them), 1 when one was refused: the propstats answering each property
+ * (403, 409, 424 failed-dependency) are written into the answer (the
+ * caller wrapped them), -1 the answer is full.  creating: the protected
+ * supported-calendar-component-set and resourcetype may be given.
+ */
+int dav_props_set(struct dav_ctx *c, const struct dav_xml_node *root, struct dav_collection *coll, bool creating);
+/* The methods, one module each (dav_handle calls them with the target
+ * resolved and, when it names one, the collection loaded). */
+void dav_propfind(struct dav_ctx *c);                /* dav-props.c */
+void dav_proppatch(struct dav_ctx *c);               /* dav-proppatch.c */
+void dav_mkcol(struct dav_ctx *c);                   /* dav-collection.c: MKCOL and MKCALENDAR */
+void dav_collection_delete_req(struct dav_ctx *c);   /* dav-collection.c */
+void dav_object_get_req(struct dav_ctx *c);          /* dav-object.c: GET and HEAD */
+void dav_object_put_req(struct dav_ctx *c);          /* dav-object.c */
+void dav_object_delete_req(struct dav_ctx *c);       /* dav-object.c */
+void dav_object_move_req(struct dav_ctx *c);         /* dav-move.c: MOVE and COPY */
+void dav_report(struct dav_ctx *c);                  /* dav-report.c */
+/* dav_internal_error: 500, the reason logged. */
+void dav_internal_error(struct dav_ctx *c, const char *what, const char *error);
+/* dav_parse_body: the request body as XML; on failure the answer (400) is
+ * set and -1 returned.  An empty body gives 0 and *doc NULL. */
+int dav_parse_body(struct dav_ctx *c, struct dav_xml_doc **doc);
+
+/* dav_utc_parse reads a CalDAV UTC date-time "YYYYMMDDTHHMMSSZ" (RFC 4791
+ * 9.9): 0 with *t (seconds since 1970), -1 otherwise. */
+int dav_utc_parse(struct str s, int64_t *t);
+/* dav_time_range_parse reads the start and end attributes of n
+ * (time-range, expand, limit-recurrence-set; either may be absent: open):
+ * 0, or -1 when one is malformed or end is not after start. */
+int dav_time_range_parse(const struct dav_xml_node *n, struct ical_time_range *r);
+/* dav_sync_collection (dav-sync.c): the sync-collection REPORT (RFC 6578). */
+void dav_sync_collection(struct dav_ctx *c, const struct dav_xml_node *root);
+/* dav_report_collection: the REPORT's target is an existing collection of
+ * one of kinds (a mask of 1 << DAV_*); otherwise the answer is set (404,
+ * 403) and false returned. */
+bool dav_report_collection(struct dav_ctx *c, unsigned kinds);
 
 /*
  * dav_query_report (dav-query.c) answers a calendar-query, free-busy-query

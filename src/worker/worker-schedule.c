@@ -5,7 +5,6 @@
  */
 #include "worker-schedule.h"
 
-#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,31 +34,22 @@ struct worker_itip {
 };
 
 static struct {
-	struct ev *ev;
-	char dir[PATH_MAX];
-	struct dav_store *store;
+	struct dav_store *store;     /* the worker's, not ours to close */
 } ws;
 
-void worker_schedule_init(struct ev *ev, const char *dir)
+void worker_schedule_init(struct dav_store *store)
 {
-	ws.ev = ev;
-	snprintf(ws.dir, sizeof(ws.dir), "%s", dir);
+	ws.store = store;
 	/* Message-IDs are random (getrandom: no file, inside the jail too). */
 	if (sodium_init() < 0)
 		log_error("scheduling: libsodium cannot start: Message-IDs will be weak");
 }
 
-void worker_schedule_close(void)
-{
-	dav_store_close(&ws.store);
-}
-
-/* store_get opens dav.db on first use; NULL (logged) if it cannot. */
+/* store_get: the calendars, or NULL (logged) when dav.db did not open. */
 static struct dav_store *store_get(void)
 {
-	const char *error;
-	if (ws.store == NULL && (ws.store = dav_store_open(ws.dir, &error)) == NULL)
-		log_error("scheduling: opening dav.db failed: %s", error);
+	if (ws.store == NULL)
+		log_error("scheduling: no calendars (dav.db did not open): the mail is only filed");
 	return ws.store;
 }
 

@@ -22,7 +22,6 @@
 #include <stdint.h>
 
 #include "ical/itip.h"
-#include "lib/ev.h"
 #include "lib/str.h"
 #include "mail/mime.h"
 
@@ -32,9 +31,11 @@
 
 struct worker_itip;
 
-/* worker_schedule_init remembers the account's folder (dav.db is opened
- * there on first use) and the loop submissions run on. */
-void worker_schedule_init(struct ev *ev, const char *dir);
+/* worker_schedule_init gives scheduling the account's calendars (the
+ * worker's dav.db, which stays the worker's to close; NULL: it did not
+ * open, and mail is only filed). */
+struct dav_store;
+void worker_schedule_init(struct dav_store *store);
 
 /* worker_schedule_find looks in a delivered message (message: the
  * octets the MIME parser was fed after the first fed_before, parsed: its
@@ -61,8 +62,5 @@ void worker_schedule_calendar_changed(void *ctx, int64_t collection, struct str 
 /* worker_schedule_hooks: the DAV hooks of scheduling, for dav_env. */
 struct dav_hooks;
 const struct dav_hooks *worker_schedule_hooks(void);
-
-/* worker_schedule_close closes dav.db if open. */
-void worker_schedule_close(void);
 
 #endif
