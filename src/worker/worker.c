@@ -383,7 +383,8 @@ static void maybe_exit(void)
  * next idle check if master cannot take it now. */
 static void ask_to_exit(void)
 {
-	if (w.retiring || w.idle_asked)
+	/* Scheduling mail still on its way keeps it (asked again later). */
+	if (w.retiring || w.idle_asked || worker_submit_busy())
 		return;
 	w.idle_asked = ipc_send(w.master, IPC_WORKER_IDLE, 0, NULL, 0, -1) == 0;
 }
@@ -560,7 +561,7 @@ static void idle_check(struct ev_timer *t, void *ctx)
 {
 	(void)t;
 	(void)ctx;
-	if (w.links == w.released && !worker_submit_busy() &&
+	if (w.links == w.released &&
 	    (w.released > 0 ||
 	     ev_now(w.ev) - w.last_activity >= w.config.worker_idle_timeout * 1000))
 		ask_to_exit();
