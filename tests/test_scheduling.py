@@ -146,6 +146,43 @@ def test_invitation_by_mail_reaches_calendar():
     check_no_sanitizer_reports(s)
 
 
+def test_outlook_shaped_invitation():
+    """Outlook's shape: multipart/mixed holding a multipart/alternative
+    (text, HTML, the calendar part in quoted-printable) and the same
+    calendar again as an attachment without a method."""
+    from email import charset
+    from email.mime.base import MIMEBase
+    s = make_server().start()
+    try:
+        uid = "040000008200E00074C5B7101A82E008@remote.test"
+        req = event("REQUEST", uid, "dave@remote.test",
+                    [("bob@example.org", "NEEDS-ACTION")], summary="Quarterly call")
+        outer = MIMEMultipart("mixed")
+        outer["From"] = "Dave <dave@remote.test>"
+        outer["To"] = "bob@example.org"
+        outer["Subject"] = "Quarterly call"
+        alt = MIMEMultipart("alternative")
+        alt.attach(MIMEText("When: ...\n", "plain"))
+        alt.attach(MIMEText("<p>When: ...</p>", "html"))
+        qp = charset.Charset("utf-8")
+        qp.body_encoding = charset.QP
+        cal = MIMEText(req, "calendar", qp)
+        cal.set_param("method", "REQUEST")
+        alt.attach(cal)
+        outer.attach(alt)
+        att = MIMEBase("application", "ics", name="invite.ics")
+        att.set_payload("garbage that is never read\r\n")
+        outer.attach(att)
+        assert "quoted-printable" in outer.as_string()
+        deliver(s, "dave@remote.test", "bob@example.org", outer.as_bytes())
+        s.wait_inbox("bob@example.org", 1)
+        got = wait_for(lambda: objects(s, "bob@example.org", "calendar").get(uid))
+        assert got and "Quarterly call" in got, s.log()[-3000:]
+    finally:
+        s.stop()
+    check_no_sanitizer_reports(s)
+
+
 def test_untrusted_invitations_are_only_filed():
     s = make_server().start()
     try:
