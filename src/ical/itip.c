@@ -256,9 +256,17 @@ static int info_fill(icalcomponent *cal, struct itip_info *info, const char **er
 	info->first = utc_of(c, ICAL_DTSTART_PROPERTY, INT64_MIN);
 	info->last = utc_of(c, icalcomponent_isa(c) == ICAL_VTODO_COMPONENT ? ICAL_DUE_PROPERTY
 				 : ICAL_DTEND_PROPERTY, info->first);
-	/* A recurring item's span is open: the instances are not expanded here. */
+	icalproperty *duration = icalcomponent_get_first_property(c, ICAL_DURATION_PROPERTY);
+	if (info->last == info->first && duration != NULL && info->first != INT64_MIN) {
+		int seconds = icaldurationtype_as_int(icalproperty_get_duration(duration));
+		if (seconds > 0)
+			info->last = info->first + seconds;
+	}
+	/* A recurring item's span is open (the instances are not expanded
+	 * here), and so is one without a start. */
 	if (icalcomponent_get_first_property(c, ICAL_RRULE_PROPERTY) != NULL ||
-	    icalcomponent_get_first_property(c, ICAL_RDATE_PROPERTY) != NULL)
+	    icalcomponent_get_first_property(c, ICAL_RDATE_PROPERTY) != NULL ||
+	    info->first == INT64_MIN)
 		info->last = INT64_MAX;
 	if (info->method == ITIP_REPLY && info->attendee[0] == '\0') {
 		*error_r = "a REPLY without a mailto: ATTENDEE";

@@ -116,6 +116,7 @@ static void test_organizer_new(void **state)
 	assert_string_equal(info.organizer, "alice@a.test");
 	assert_int_equal(info.attendee_count, 3);
 	assert_int_equal(info.first, 1796911200);   /* 2026-12-10 14:00 UTC */
+	assert_int_equal(info.last, 1796911200 + 3600);
 	itip_messages_free(&m, n);
 	assert_null(m);
 
@@ -242,6 +243,16 @@ static void test_apply_request_cancel(void **state)
 	assert_int_equal(itip_parse(STR(apple_request), &info, &error), 0);
 	assert_int_equal(info.method, ITIP_REQUEST);
 	assert_string_equal(info.organizer, "dave@d.test");
+	/* A DURATION instead of DTEND, a rule: the span as a query needs it. */
+	struct itip_info span;
+	char *dur = replace(apple_request, "DTEND:20261212T100000Z", "DURATION:PT90M");
+	assert_int_equal(itip_parse(str_c(dur), &span, &error), 0);
+	assert_int_equal(span.last - span.first, 5400);
+	char *rule = replace(apple_request, "DTEND:20261212T100000Z", "RRULE:FREQ=WEEKLY");
+	assert_int_equal(itip_parse(str_c(rule), &span, &error), 0);
+	assert_true(span.last == INT64_MAX);
+	free(dur);
+	free(rule);
 	/* Not from the organiser: refused. */
 	assert_int_equal(itip_apply(STR(""), STR(apple_request), &info, "mallory@d.test", &bob,
 				    &out, &error), 0);

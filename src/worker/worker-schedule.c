@@ -230,8 +230,9 @@ static void apply(struct worker_itip *it, const char *sender)
 	struct buf out;
 	buf_init(&out, ITIP_MAX_DATA);
 	int r = itip_apply(stored_data, buf_str(&it->part), &info, it->from, &self, &out, &error);
-	if (r == 1 && info.method == ITIP_REPLY && found == 1) {
-		/* The organiser's copy keeps its span: a REPLY says nothing of it. */
+	if (r == 1 && info.method != ITIP_REQUEST && found == 1) {
+		/* The stored copy keeps its span: a REPLY or CANCEL need not
+		 * carry the times. */
 		info.first = stored.first;
 		info.last = stored.last;
 	}
