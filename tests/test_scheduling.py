@@ -71,6 +71,8 @@ def objects(server, address, collection):
             "SELECT o.uid, o.data FROM objects o JOIN collections c ON o.collection = c.id "
             "WHERE c.name = ? AND c.home = (SELECT home FROM collections "
             "WHERE name = 'calendar')", (collection,)).fetchall()
+    except sqlite3.OperationalError:
+        return {}   # the worker is making the file's tables right now
     finally:
         db.close()
     return {uid: bytes(data).decode() for uid, data in rows}
