@@ -54,8 +54,10 @@ void dav_mkcol(struct dav_ctx *c)
 		return;
 	}
 	struct dav_xml_doc *doc = NULL;
-	if (dav_parse_body(c, &doc) < 0)
+	if (dav_parse_body(c, &doc) < 0) {
+		dav_set_status(c, 415);   /* a body that is not our XML (RFC 4918 9.3, RFC 5689 3) */
 		return;
+	}
 	const struct dav_xml_node *root = doc ? dav_xml_root(doc) : NULL;
 	enum dav_kind kind = mkcol_kind(c, root);
 	if (kind == 0) {

@@ -115,6 +115,13 @@ struct dav_res {
  * answer), 0 when r has no such property, -1 when the answer is full.
  */
 int dav_prop_write(struct dav_ctx *c, const struct dav_res *r, struct str ns, struct str name, bool write);
+/* A property of a resource as dav_prop_write answers it (1, 0, -1). */
+typedef int dav_prop_fn(struct dav_ctx *c, const struct dav_res *r, const struct dav_xml_node *p, bool write);
+/* dav_ms_prop_response: one whole <D:response> for r answering the
+ * <D:prop> element prop: the properties fn has in a 200 propstat, the
+ * others in a 404 one.  0, or -1 when the answer is full. */
+int dav_ms_prop_response(struct dav_ctx *c, const struct dav_res *r, const struct dav_xml_node *prop,
+			 dav_prop_fn *fn);
 /* dav_ms_href: <D:href>the href of the resource</D:href>. */
 int dav_ms_href(struct dav_ctx *c, enum dav_home home, struct str coll, struct str obj);
 /* dav_ms_response_at: <D:response><D:href> of the resource (home, coll,
@@ -164,6 +171,10 @@ int dav_utc_parse(struct str s, int64_t *t);
  * (time-range, expand, limit-recurrence-set; either may be absent: open):
  * 0, or -1 when one is malformed or end is not after start. */
 int dav_time_range_parse(const struct dav_xml_node *n, struct ical_time_range *r);
+/* dav_prop_check: a REPORT's <D:prop> (may be NULL) asks nothing malformed
+ * (a calendar-data expand or limit-recurrence-set range): 0, or -1 with
+ * the answer set (400).  Called before the multistatus begins. */
+int dav_prop_check(struct dav_ctx *c, const struct dav_xml_node *prop);
 /* dav_sync_collection (dav-sync.c): the sync-collection REPORT (RFC 6578). */
 void dav_sync_collection(struct dav_ctx *c, const struct dav_xml_node *root);
 /* dav_report_collection: the REPORT's target is an existing collection of

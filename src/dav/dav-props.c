@@ -358,43 +358,64 @@ int dav_prop_write(struct dav_ctx *c, const struct dav_res *r, struct str ns, st
 
 enum propfind_kind { PF_ALLPROP, PF_PROPNAME, PF_PROP };
 
-/* One <D:response> for r: the asked properties it has in a 200 propstat,
- * the others in a 404 one (RFC 4918 9.1). */
-static int propfind_response(struct dav_ctx *c, const struct dav_res *r, enum propfind_kind kind,
-			     const struct dav_xml_node *prop)
+static int table_prop(struct dav_ctx *c, const struct dav_res *r, const struct dav_xml_node *p, bool write)
 {
-	if (dav_ms_response_res(c, r) < 0 || dav_ms_propstat_begin(c) < 0)
-		return -1;
-	size_t missing = 0;
-	if (kind == PF_PROP) {
-		for (const struct dav_xml_node *p = prop->children; p != NULL; p = p->next) {
-			int w = dav_prop_write(c, r, p->ns, p->name, true);
-			if (w < 0)
-				return -1;
-			missing += w == 0;
-		}
-	} else {
-		for (size_t i = 0; i < PROP_COUNT; i++) {
-			if (!has_prop(c, r, props[i].id) || (kind == PF_ALLPROP && !props[i].allprop))
-				continue;
-			int w = kind == PF_PROPNAME ? buf_printf(&c->resp->body, "<%s/>", props[i].qname)
-						    : write_prop(c, r, &props[i]);
-			if (w < 0)
-				return -1;
-		}
+	return dav_prop_write(c, r, p->ns, p->name, write);
+}
+
+int dav_ms_prop_response(struct dav_ctx *c, const struct dav_res *r, const struct dav_xml_node *prop,
+			 dav_prop_fn *fn)
+{
+	size_t found = 0, missing = 0;
+	for (const struct dav_xml_node *p = prop->children; p != NULL; p = p->next) {
+		if (fn(c, r, p, false) == 1)
+			found++;
+		else
+			missing++;
 	}
-	if (dav_ms_propstat_end(c, 200) < 0)
+	if (dav_ms_response_res(c, r) < 0)
 		return -1;
+	if (found > 0) {
+		if (dav_ms_propstat_begin(c) < 0)
+			return -1;
+		for (const struct dav_xml_node *p = prop->children; p != NULL; p = p->next)
+			if (fn(c, r, p, false) == 1 && fn(c, r, p, true) < 0)
+				return -1;
+		if (dav_ms_propstat_end(c, 200) < 0)
+			return -1;
+	}
 	if (missing > 0) {
 		if (dav_ms_propstat_begin(c) < 0)
 			return -1;
 		for (const struct dav_xml_node *p = prop->children; p != NULL; p = p->next)
-			if (prop_find(p->ns, p->name) == NULL || !has_prop(c, r, prop_find(p->ns, p->name)->id))
-				if (dav_ms_empty(c, p->ns, p->name) < 0)
-					return -1;
+			if (fn(c, r, p, false) != 1 && dav_ms_empty(c, p->ns, p->name) < 0)
+				return -1;
 		if (dav_ms_propstat_end(c, 404) < 0)
 			return -1;
 	}
+	return dav_ms_response_end(c);
+}
+
+/* One <D:response> for r: the asked properties it has in a 200 propstat,
+ * the others in a 404 one (RFC 4918 9.1); allprop and propname list what
+ * r has. */
+static int propfind_response(struct dav_ctx *c, const struct dav_res *r, enum propfind_kind kind,
+			     const struct dav_xml_node *prop)
+{
+	if (kind == PF_PROP)
+		return dav_ms_prop_response(c, r, prop, table_prop);
+	if (dav_ms_response_res(c, r) < 0 || dav_ms_propstat_begin(c) < 0)
+		return -1;
+	for (size_t i = 0; i < PROP_COUNT; i++) {
+		if (!has_prop(c, r, props[i].id) || (kind == PF_ALLPROP && !props[i].allprop))
+			continue;
+		int w = kind == PF_PROPNAME ? buf_printf(&c->resp->body, "<%s/>", props[i].qname)
+					    : write_prop(c, r, &props[i]);
+		if (w < 0)
+			return -1;
+	}
+	if (dav_ms_propstat_end(c, 200) < 0)
+		return -1;
 	return dav_ms_response_end(c);
 }
 

@@ -50,9 +50,9 @@ int dav_time_range_parse(const struct dav_xml_node *n, struct ical_time_range *r
 }
 
 /* calendar_data: the content of calendar-data for o as el asks it (the
- * whole object, or expanded / limited to a range); -1 when the answer is
- * full, 1 when el is malformed or the expansion failed (the property is
- * then reported 403... by the caller). */
+ * whole object, or expanded / limited to a range; the range was checked by
+ * dav_prop_check); -1 when the answer is full, 1 when the expansion failed
+ * (the element is then left empty). */
 static int calendar_data(struct dav_ctx *c, const struct dav_collection *coll, const struct dav_object *o,
 			 const struct dav_xml_node *el)
 {
@@ -98,31 +98,26 @@ int dav_object_response(struct dav_ctx *c, const struct dav_collection *coll, co
 {
 	enum dav_home home = coll->kind == DAV_ADDRESSBOOK ? DAV_HOME_ADDRESSBOOKS : DAV_HOME_CALENDARS;
 	struct dav_res r = { home, coll, o };
-	if (dav_ms_response_res(c, &r) < 0 || dav_ms_propstat_begin(c) < 0)
+	if (prop != NULL)
+		return dav_ms_prop_response(c, &r, prop, object_prop);
+	if (dav_ms_response_res(c, &r) < 0 || dav_ms_propstat_begin(c) < 0 ||
+	    dav_prop_write(c, &r, STR(DAV_NS_DAV), STR("getetag"), true) < 0 || dav_ms_propstat_end(c, 200) < 0)
 		return -1;
-	size_t missing = 0;
-	if (prop == NULL) {
-		if (dav_prop_write(c, &r, STR(DAV_NS_DAV), STR("getetag"), true) < 0)
-			return -1;
-	}
-	for (const struct dav_xml_node *p = prop ? prop->children : NULL; p != NULL; p = p->next) {
-		int w = object_prop(c, &r, p, true);
-		if (w < 0)
-			return -1;
-		missing += w == 0;
-	}
-	if (dav_ms_propstat_end(c, 200) < 0)
-		return -1;
-	if (missing > 0) {
-		if (dav_ms_propstat_begin(c) < 0)
-			return -1;
-		for (const struct dav_xml_node *p = prop->children; p != NULL; p = p->next)
-			if (object_prop(c, &r, p, false) == 0 && dav_ms_empty(c, p->ns, p->name) < 0)
-				return -1;
-		if (dav_ms_propstat_end(c, 404) < 0)
-			return -1;
-	}
 	return dav_ms_response_end(c);
+}
+
+int dav_prop_check(struct dav_ctx *c, const struct dav_xml_node *prop)
+{
+	const struct dav_xml_node *cd = dav_xml_child(prop, DAV_NS_CALDAV, "calendar-data");
+	for (const struct dav_xml_node *n = cd ? cd->children : NULL; n != NULL; n = n->next) {
+		struct ical_time_range r;
+		if ((dav_xml_is(n, DAV_NS_CALDAV, "expand") || dav_xml_is(n, DAV_NS_CALDAV, "limit-recurrence-set")) &&
+		    dav_time_range_parse(n, &r) < 0) {
+			dav_set_status(c, 400);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 bool dav_report_collection(struct dav_ctx *c, unsigned kinds)
@@ -177,6 +172,8 @@ static void multiget(struct dav_ctx *c, const struct dav_xml_node *root)
 	if (!dav_report_collection(c, kinds))
 		return;
 	const struct dav_xml_node *prop = dav_xml_child(root, DAV_NS_DAV, "prop");
+	if (dav_prop_check(c, prop) < 0)
+		return;
 	struct http_path *p = malloc(sizeof(*p));
 	if (p == NULL) {
 		dav_set_status(c, 503);

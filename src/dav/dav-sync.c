@@ -112,6 +112,8 @@ void dav_sync_collection(struct dav_ctx *c, const struct dav_xml_node *root)
 		dav_set_status(c, 400);
 		return;
 	}
+	if (dav_prop_check(c, prop) < 0)
+		return;
 	uint64_t since = 0;
 	struct str token = tok ? str_trim(tok->text) : STR("");
 	int64_t token_coll;

@@ -275,7 +275,9 @@ void dav_handle(const struct dav_env *env, const struct http_request *req, struc
 	resp->content_type[0] = '\0';
 	struct str authority;
 	const char *error = NULL;
-	if (http_path_parse(req->target, &c->path, &authority, &error) < 0) {
+	if (req->method == HTTP_M_OPTIONS && str_eq(req->target, STR("*"))) {
+		options(c);   /* the server as a whole (RFC 9110 9.3.7) */
+	} else if (http_path_parse(req->target, &c->path, &authority, &error) < 0) {
 		dav_set_status(c, 400);
 	} else if (!well_known(c)) {
 		dav_resolve(c, &c->path, &c->target);

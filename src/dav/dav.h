@@ -40,8 +40,12 @@ struct dav_env {
 	const struct dav_hooks *hooks;     /* may be NULL */
 };
 
-/* A whole answer: largest is a multistatus, bounded by DAV_MAX_RESPONSE. */
-#define DAV_MAX_RESPONSE (8 * 1024 * 1024)
+/* A whole answer (the largest are multistatus bodies): a Depth 1 listing of
+ * a full collection (DAV_MAX_OBJECTS responses of some 500 octets, a long
+ * name percent-encoded included: about 10 MB) fits with room; a REPORT
+ * asking the data of more objects than that is cut (507) and the client
+ * asks again in parts, as multiget clients do. */
+#define DAV_MAX_RESPONSE (32 * 1024 * 1024)
 /* Extra header lines of one answer (ETag, DAV, Allow, Location...). */
 #define DAV_MAX_RESPONSE_HEADERS 4096
 

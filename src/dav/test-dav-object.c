@@ -5,9 +5,14 @@
  */
 #include "test-dav.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sqlite3.h>
+
+#include "dav/dav-private.h"
 
 static const char *const ics[] = { "Content-Type", "text/calendar; charset=utf-8", NULL };
 
@@ -81,8 +86,16 @@ static void test_put_preconditions(void **state)
 	assert_has(t, "<CR:valid-address-data/>");
 	/* a VTODO in the VEVENT calendar */
 	assert_int_equal(test_dav_req(t, "PUT", TEST_DAV_CAL "t.ics", ics,
-		"BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nUID:t\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"), 403);
+		"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VTODO\r\nUID:t\r\n"
+		"DTSTAMP:20260101T000000Z\r\nSUMMARY:Task\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"), 403);
 	assert_has(t, "<C:supported-calendar-component/>");
+	assert_int_equal(test_dav_req(t, "PUT", "/dav/calendars/alice@example.com/tasks/t.ics", ics,
+		"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VTODO\r\nUID:t\r\n"
+		"DTSTAMP:20260101T000000Z\r\nSUMMARY:Task\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"), 201);
+	/* If-Match: * wants an existing object */
+	const char *star[] = { "Content-Type", "text/calendar", "If-Match", "*", NULL };
+	assert_int_equal(test_dav_req(t, "PUT", TEST_DAV_CAL "none.ics", star, test_dav_event("uid-none")), 412);
+	assert_int_equal(test_dav_req(t, "PUT", TEST_DAV_CAL "a.ics", star, test_dav_event("uid-a")), 204);
 	/* the same UID under another name */
 	assert_int_equal(test_dav_put_event(t, "dup.ics", "uid-a"), 403);
 	assert_has(t, "<C:no-uid-conflict><D:href>/dav/calendars/alice@example.com/calendar/a.ics</D:href>"
@@ -103,7 +116,7 @@ static void test_put_preconditions(void **state)
 		test_dav_event("i")), 409);
 	assert_int_equal(test_dav_req(t, "PUT", "/dav/calendars/alice@example.com/x.ics", ics,
 		test_dav_event("i")), 405);
-	assert_int_equal(t->change_count, 1);
+	assert_int_equal(t->change_count, 3);   /* a.ics made and replaced, t.ics; nothing refused */
 }
 
 static void test_delete(void **state)
@@ -185,6 +198,38 @@ static void test_move_refused(void **state)
 	assert_int_equal(test_dav_req(t, "MOVE", TEST_DAV_CAL, h, NULL), 403);
 }
 
+/* set_usage makes the account's objects weigh used octets, by writing
+ * the size column of one (a gigabyte of real objects would be slow). */
+static void set_usage(struct test_dav *t, uint64_t used, const char *name)
+{
+	char path[sizeof(t->dir) + 16], sql[256];
+	snprintf(path, sizeof(path), "%s/dav.db", t->dir);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "UPDATE objects SET size = %" PRIu64 " - (SELECT coalesce(sum(size), 0) FROM "
+		 "objects WHERE name != '%s') WHERE name = '%s'", used, name, name);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* RFC 4331: a PUT that would take the account past DAV_ACCOUNT_QUOTA is
+ * 507 quota-not-exceeded; one that reaches it exactly is stored. */
+static void test_quota(void **state)
+{
+	struct test_dav *t = *state;
+	assert_int_equal(test_dav_put_event(t, "a.ics", "uid-a"), 201);
+	size_t len = strlen(test_dav_event("uid-b"));
+	set_usage(t, DAV_ACCOUNT_QUOTA - len + 1, "a.ics");
+	assert_int_equal(test_dav_put_event(t, "b.ics", "uid-b"), 507);
+	assert_has(t, "<D:quota-not-exceeded/>");
+	set_usage(t, DAV_ACCOUNT_QUOTA - len, "a.ics");
+	assert_int_equal(test_dav_put_event(t, "b.ics", "uid-b"), 201);
+	const char *d0[] = { "Depth", "0", NULL };
+	assert_int_equal(test_dav_req(t, "PROPFIND", TEST_DAV_CAL, d0, "<D:propfind xmlns:D=\"DAV:\"><D:prop>"
+		"<D:quota-available-bytes/></D:prop></D:propfind>"), 207);
+	assert_has(t, "<D:quota-available-bytes>0</D:quota-available-bytes>");
+}
+
 int test_dav_object_run(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +238,7 @@ int test_dav_object_run(void)
 		cmocka_unit_test_setup_teardown(test_delete, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_move_copy, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_move_refused, test_dav_setup, test_dav_teardown),
+		cmocka_unit_test_setup_teardown(test_quota, test_dav_setup, test_dav_teardown),
 	};
 	return cmocka_run_group_tests_name("dav-object", tests, NULL, NULL);
 }

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/buf.h"
+
 static const char *const depth0[] = { "Depth", "0", NULL };
 static const char *const depth1[] = { "Depth", "1", NULL };
 
@@ -193,6 +195,29 @@ static void test_proppatch_atomic(void **state)
 	assert_int_equal(test_dav_req(t, "PROPPATCH", TEST_DAV_CAL, NULL, "<D:propfind xmlns:D=\"DAV:\"/>"), 400);
 }
 
+/* A property value of DAV_MAX_PROPERTY octets is stored, one more is 409. */
+static void test_property_limit(void **state)
+{
+	struct test_dav *t = *state;
+	struct buf b;
+	buf_init(&b, 2 * DAV_MAX_PROPERTY);
+	for (int over = 0; over < 2; over++) {
+		buf_reset(&b);
+		buf_printf(&b, "<D:propertyupdate xmlns:D=\"DAV:\"><D:set><D:prop><D:displayname>");
+		for (size_t i = 0; i < DAV_MAX_PROPERTY + (size_t)over; i++)
+			buf_putc(&b, 'n');
+		buf_printf(&b, "</D:displayname></D:prop></D:set></D:propertyupdate>");
+		assert_int_equal(test_dav_req(t, "PROPPATCH", TEST_DAV_CAL, NULL, b.data), 207);
+		assert_has(t, over ? "409 Conflict" : "200 OK");
+	}
+	buf_free(&b);
+	struct dav_collection c;
+	const char *error = NULL;
+	assert_int_equal(dav_collection_get(t->store, DAV_CALENDAR, STR("calendar"), &c, &error), 1);
+	assert_int_equal(strlen(c.displayname), DAV_MAX_PROPERTY);
+	dav_collection_free(&c);
+}
+
 static void test_mkcalendar(void **state)
 {
 	struct test_dav *t = *state;
@@ -220,6 +245,8 @@ static void test_mkcalendar(void **state)
 	assert_has(t, "424 Failed Dependency");
 	assert_int_equal(dav_collection_get(t->store, DAV_CALENDAR, STR("bad"), &c, &error), 0);
 	assert_int_equal(test_dav_req(t, "MKCALENDAR", TEST_DAV_CAL "sub/", NULL, NULL), 405);
+	assert_int_equal(test_dav_req(t, "MKCOL", "/dav/calendars/alice@example.com/weird/", NULL, "afsdfasdfsdf"), 415);
+	assert_int_equal(dav_collection_get(t->store, DAV_CALENDAR, STR("weird"), &c, &error), 0);
 }
 
 static void test_mkcol_extended(void **state)
@@ -269,6 +296,7 @@ int test_dav_props_run(void)
 		cmocka_unit_test_setup_teardown(test_depth, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_proppatch, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_proppatch_atomic, test_dav_setup, test_dav_teardown),
+		cmocka_unit_test_setup_teardown(test_property_limit, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_mkcalendar, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_mkcol_extended, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_delete_collections, test_dav_setup, test_dav_teardown),

@@ -6,7 +6,11 @@
 #include "test-dav.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "dav/dav-private.h"
+#include "lib/buf.h"
 
 static const char *const depth1[] = { "Depth", "1", NULL };
 
@@ -43,6 +47,10 @@ static void test_calendar_multiget(void **state)
 		"<C:calendar-data><C:expand start=\"20260101T000000Z\" end=\"20260201T000000Z\"/></C:calendar-data>"
 		"</D:prop><D:href>/dav/calendars/alice@example.com/calendar/a.ics</D:href></C:calendar-multiget>"), 207);
 	assert_lacks(t, "404");
+	assert_int_equal(test_dav_req(t, "REPORT", TEST_DAV_CAL, depth1,
+		"<C:calendar-multiget xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:prop>"
+		"<C:calendar-data><C:limit-recurrence-set start=\"2026\" end=\"20260201T000000Z\"/></C:calendar-data>"
+		"</D:prop><D:href>/dav/calendars/alice@example.com/calendar/a.ics</D:href></C:calendar-multiget>"), 400);
 	/* the report on the wrong kind of collection or a non-collection */
 	assert_int_equal(test_dav_req(t, "REPORT", TEST_DAV_BOOK, depth1,
 		"<C:calendar-multiget xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"/>"), 403);
@@ -50,6 +58,26 @@ static void test_calendar_multiget(void **state)
 		"<C:calendar-multiget xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"/>"), 403);
 	assert_int_equal(test_dav_req(t, "REPORT", "/dav/calendars/alice@example.com/nope/", depth1,
 		"<C:calendar-multiget xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"/>"), 404);
+}
+
+/* calendar-data with expand: the instances in the range, as ical_expand
+ * makes them (RFC 4791 9.6.5), inside the multiget answer. */
+static void test_multiget_expand(void **state)
+{
+	struct test_dav *t = *state;
+	const char *h[] = { "Content-Type", "text/calendar", NULL };
+	assert_int_equal(test_dav_req(t, "PUT", TEST_DAV_CAL "r.ics", h,
+		"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:rec\r\n"
+		"DTSTAMP:20260101T000000Z\r\nDTSTART:20260105T100000Z\r\nDURATION:PT1H\r\n"
+		"RRULE:FREQ=DAILY;COUNT=5\r\nSUMMARY:Daily\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"), 201);
+	assert_int_equal(test_dav_req(t, "REPORT", TEST_DAV_CAL, depth1,
+		"<C:calendar-multiget xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:prop>"
+		"<C:calendar-data><C:expand start=\"20260106T000000Z\" end=\"20260108T000000Z\"/></C:calendar-data>"
+		"</D:prop><D:href>" TEST_DAV_CAL "r.ics</D:href></C:calendar-multiget>"), 207);
+	assert_has(t, "RECURRENCE-ID:20260106T100000Z");
+	assert_has(t, "RECURRENCE-ID:20260107T100000Z");
+	assert_lacks(t, "RRULE");
+	assert_lacks(t, "20260105T100000Z");
 }
 
 static void test_addressbook_multiget(void **state)
@@ -156,6 +184,95 @@ static void test_sync_limit(void **state)
 	assert_int_equal(sync_req(t, "", "<D:limit><D:nresults>x</D:nresults></D:limit>"), 400);
 }
 
+/* big_event: a VEVENT of about size octets (a folded DESCRIPTION). */
+static char *big_event(const char *uid, size_t size)
+{
+	struct buf b;
+	buf_init(&b, size + 4096);
+	buf_printf(&b, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:%s\r\n"
+		   "DTSTAMP:20260101T000000Z\r\nDTSTART:20260102T100000Z\r\nDESCRIPTION:x", uid);
+	while (b.len < size)
+		buf_printf(&b, "\r\n xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	buf_printf(&b, "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+	return b.data;
+}
+
+/* A REPORT whose answer would pass DAV_MAX_RESPONSE is 507, no partial
+ * multistatus; half as much data fits (the escaping of CR as "&#13;"
+ * makes the answer some 5% larger than the data). */
+static void test_report_too_large(void **state)
+{
+	struct test_dav *t = *state;
+	const size_t size = DAV_MAX_OBJECT_SIZE - 8192;
+	const size_t fit = DAV_MAX_RESPONSE / DAV_MAX_OBJECT_SIZE / 2;
+	const size_t over = DAV_MAX_RESPONSE / size + 1;
+	const char *h[] = { "Content-Type", "text/calendar", NULL };
+	struct buf body;
+	buf_init(&body, 1 << 20);
+	buf_printf(&body, "<C:calendar-multiget xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:prop>"
+		   "<C:calendar-data/></D:prop>");
+	for (size_t i = 0; i < over; i++) {
+		char uid[16], target[128];
+		snprintf(uid, sizeof(uid), "big%zu", i);
+		snprintf(target, sizeof(target), TEST_DAV_CAL "%s.ics", uid);
+		char *data = big_event(uid, size);
+		assert_int_equal(test_dav_req(t, "PUT", target, h, data), 201);
+		free(data);
+		if (i == fit) {
+			buf_printf(&body, "</C:calendar-multiget>");
+			assert_int_equal(test_dav_req(t, "REPORT", TEST_DAV_CAL, depth1, body.data), 207);
+			body.len -= strlen("</C:calendar-multiget>");
+		}
+		buf_printf(&body, "<D:href>%s</D:href>", target);
+	}
+	buf_printf(&body, "</C:calendar-multiget>");
+	assert_int_equal(test_dav_req(t, "REPORT", TEST_DAV_CAL, depth1, body.data), 507);
+	assert_int_equal(t->resp.body.len, 0);
+	buf_free(&body);
+}
+
+/* Only properties the resource lacks: one 404 propstat and no empty 200 one. */
+static void test_only_missing(void **state)
+{
+	struct test_dav *t = *state;
+	assert_int_equal(test_dav_put_event(t, "a.ics", "uid-a"), 201);
+	assert_int_equal(test_dav_req(t, "REPORT", TEST_DAV_CAL, depth1,
+		"<C:calendar-multiget xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:prop><D:x/>"
+		"</D:prop><D:href>" TEST_DAV_CAL "a.ics</D:href></C:calendar-multiget>"), 207);
+	assert_lacks(t, "200 OK");
+	assert_has(t, "<D:x/></D:prop><D:status>HTTP/1.1 404 Not Found");
+}
+
+/* The UTC date-times of time-range, expand and limit-recurrence-set. */
+static void test_time_range(void **state)
+{
+	(void)state;
+	int64_t v;
+	assert_int_equal(dav_utc_parse(STR("20060104T000000Z"), &v), 0);
+	assert_int_equal(v, 1136332800);
+	assert_int_equal(dav_utc_parse(STR("20240229T235959Z"), &v), 0);
+	const char *bad[] = { "20060104T000000", "20060104 000000Z", "2006010T000000Z", "20230229T000000Z",
+		"20061304T000000Z", "20060100T000000Z", "20060104T240000Z", "20060104T006000Z", "+0060104T000000Z",
+		"20060104T000000z", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (dav_utc_parse(str_c(bad[i]), &v) == 0)
+			fail_msg("%s accepted", bad[i]);
+	struct dav_xml_doc *doc = NULL;
+	const char *error = NULL;
+	struct ical_time_range r;
+	assert_int_equal(dav_xml_parse(STR("<r><a start=\"20060104T000000Z\"/><b end=\"20060104T000000Z\" "
+		"start=\"20060104T000000Z\"/><c/><d start=\"x\"/></r>"), &doc, &error), 0);
+	const struct dav_xml_node *n = dav_xml_root(doc)->children;
+	assert_int_equal(dav_time_range_parse(n, &r), 0);
+	assert_int_equal(r.start, 1136332800);
+	assert_true(r.end == INT64_MAX);
+	assert_int_equal(dav_time_range_parse(n->next, &r), -1);   /* end not after start */
+	assert_int_equal(dav_time_range_parse(n->next->next, &r), 0);
+	assert_true(r.start == INT64_MIN && r.end == INT64_MAX);
+	assert_int_equal(dav_time_range_parse(n->next->next->next, &r), -1);
+	dav_xml_free(&doc);
+}
+
 static void test_unsupported_reports(void **state)
 {
 	struct test_dav *t = *state;
@@ -170,9 +287,13 @@ int test_dav_report_run(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_calendar_multiget, test_dav_setup, test_dav_teardown),
+		cmocka_unit_test_setup_teardown(test_multiget_expand, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_addressbook_multiget, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_sync_collection, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_sync_limit, test_dav_setup, test_dav_teardown),
+		cmocka_unit_test_setup_teardown(test_report_too_large, test_dav_setup, test_dav_teardown),
+		cmocka_unit_test_setup_teardown(test_only_missing, test_dav_setup, test_dav_teardown),
+		cmocka_unit_test(test_time_range),
 		cmocka_unit_test_setup_teardown(test_unsupported_reports, test_dav_setup, test_dav_teardown),
 	};
 	return cmocka_run_group_tests_name("dav-report", tests, NULL, NULL);

@@ -161,6 +161,28 @@ static void test_attr_limit(void **state)
 	buf_free(&b);
 }
 
+/* A long namespace URI declared once and used by many elements is copied
+ * into each: the pool's bound stops that (no amplification past it). */
+static void test_pool_limit(void **state)
+{
+	(void)state;
+	struct buf b;
+	buf_init(&b, 4 << 20);
+	struct dav_xml_doc *doc = NULL;
+	const char *error = NULL;
+	buf_printf(&b, "<r xmlns:x=\"urn:");
+	for (size_t i = 0; i < 100 * 1000; i++)
+		buf_putc(&b, 'u');
+	buf_printf(&b, "\">");
+	for (size_t i = 0; i < 200; i++)
+		buf_printf(&b, "<x:a/>");
+	buf_printf(&b, "</r>");
+	assert_int_equal(dav_xml_parse(buf_str(&b), &doc, &error), -1);
+	assert_string_equal(error, "XML request too large");
+	assert_null(doc);
+	buf_free(&b);
+}
+
 static void test_billion_laughs(void **state)
 {
 	(void)state;
@@ -216,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_node_limit),
 		cmocka_unit_test(test_text_limit),
 		cmocka_unit_test(test_attr_limit),
+		cmocka_unit_test(test_pool_limit),
 		cmocka_unit_test(test_billion_laughs),
 		cmocka_unit_test(test_xxe),
 		cmocka_unit_test(test_malformed),

@@ -15,6 +15,9 @@ static void test_options(void **state)
 	assert_true(test_dav_header(t, "Allow: "));
 	assert_false(test_dav_header(t, "LOCK"));
 	assert_int_equal(test_dav_req(t, "OPTIONS", TEST_DAV_CAL, NULL, NULL), 200);
+	assert_int_equal(test_dav_req(t, "OPTIONS", "*", NULL, NULL), 200);
+	assert_true(test_dav_header(t, "DAV: 1, 3, calendar-access"));
+	assert_int_equal(test_dav_req(t, "GET", "*", NULL, NULL), 400);
 }
 
 static void test_lock_refused(void **state)

@@ -16,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "lib/buf.h"
 #include "collation.h"
-#include "str.h"
+#include "lib/str.h"
 
 /* A calendar client shows a few hundred instances at most; 5000 covers a
  * daily event over 13 years in one answer and bounds the answer's size. */
@@ -29,12 +29,15 @@
 /* Components in one object: a recurring event with its overrides and time
  * zones stays far below; a thousand keeps the parse tree small. */
 #define ICAL_MAX_COMPONENTS 1000
+/* An object is at most DAV_MAX_OBJECT_SIZE (max-resource-size). */
+#define ICAL_MAX_SIZE (1024 * 1024)
 /* Properties in one object (RDATE/EXDATE lines, attendees): thousands of
  * lines are what bombs are made of, a real object has tens. */
 #define ICAL_MAX_PROPERTIES 20000
-/* CPU time one call may spend walking recurrences: a REPORT over a
- * collection calls once per object, a client waits seconds, not minutes. */
-#define ICAL_MAX_CPU_NS (200 * 1000 * 1000LL)
+/* CPU time one call may spend: ICAL_MAX_ITERATIONS steps cost about 0.1 s,
+ * so this bound is what stops an object of many series, or steps slower
+ * than they should be; a client waits a second for one object, not minutes. */
+#define ICAL_MAX_CPU_NS (1000 * 1000 * 1000LL)
 
 /* The component types of an object (the same values as DAV_COMP_*). */
 #define ICAL_COMP_VEVENT 1u

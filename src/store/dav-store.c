@@ -46,6 +46,9 @@ static const char schema_v1[] =
 	" first INTEGER NOT NULL, last INTEGER NOT NULL, data BLOB NOT NULL,"
 	" UNIQUE (collection, name));"
 	"CREATE INDEX objects_uid ON objects (collection, uid);"
+	/* Sizes summed from the index alone: a home's PROPFIND and the usage
+	 * never read the rows (a large object's row spans many pages). */
+	"CREATE INDEX objects_size ON objects (collection, size);"
 	/* The log holds each name's latest change: live rows mirror objects,
 	 * deleted ones are the tombstones sync-collection reports. */
 	"CREATE TABLE changes ("
@@ -505,7 +508,7 @@ int dav_collection_update(struct dav_store *s, const struct dav_collection *c, c
 		return -1;
 	int found = collection_kind(s, c->id, &kind, error_r);
 	if (found <= 0)
-		return found < 0 ? (ds_rollback(s), -1) : ds_status(s, 1);
+		return ds_status(s, found < 0 ? -1 : 1);
 	sqlite3_stmt *st = ds_stmt(s, DS_COLL_UPDATE, error_r);
 	if (st == NULL)
 		return ds_status(s, -1);

@@ -592,6 +592,49 @@ static void test_collection_delete_objects(void **state)
 	assert_int_equal(dav_object_put(f->s, f->tasks, &p, &o, &created, &error), -1);
 }
 
+/* sql_text runs a query of one text answer on the test's own connection. */
+static void sql_text(struct fixture *f, const char *query, char *out, size_t size)
+{
+	char path[sizeof(f->dir) + 16];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	snprintf(path, sizeof(path), "%s/dav.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, query, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void test_file(void **state)
+{
+	struct fixture *f = *state;
+	char text[32];
+	const char *error = NULL;
+	struct dav_object o;
+
+	sql_text(f, "PRAGMA journal_mode", text, sizeof(text));
+	assert_string_equal(text, "wal");
+	sql_text(f, "PRAGMA user_version", text, sizeof(text));
+	assert_string_equal(text, "1");
+
+	/* A second connection (a command-line tool) sees what the first wrote. */
+	struct dav_store *other = dav_store_open(f->dir, &error);
+	assert_non_null(other);
+	put(f, f->calendar, "a.ics", "a", "A");
+	assert_int_equal(dav_object_get(other, f->calendar, STR("a.ics"), true, &o, &error), 1);
+	dav_object_free(&o);
+	dav_store_close(&other);
+	assert_null(other);
+
+	/* A newer schema is refused. */
+	dav_store_close(&f->s);
+	sql(f, "PRAGMA user_version = 2");
+	assert_null(dav_store_open(f->dir, &error));
+	assert_non_null(strstr(error, "newer"));
+}
+
 static void test_open_error(void **state)
 {
 	(void)state;
@@ -615,6 +658,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_each, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_collection_delete_objects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file, setup, teardown),
 		cmocka_unit_test(test_open_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
