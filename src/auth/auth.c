@@ -466,10 +466,32 @@ static void preauth_client(uint64_t serial, struct str address, void *ctx)
 }
 
 /* A worker's link: master made it for one account's worker, so the
- * account is the link's, whatever the worker sends. */
+ * account is the link's, whatever the worker sends.  The worker submits
+ * its scheduling mail as a submission login of that account would (front
+ * holds the account and the serial the queue gives the same link). */
 struct worker_link {
 	uint64_t account;
+	struct front_link front;
 };
+
+/* worker_senders answers IPC_SUBMIT_SENDERS_ASK: the account's sender
+ * addresses sealed for the worker's submission link. */
+static void worker_senders(struct auth *a, struct worker_link *link, const struct ipc_msg *msg)
+{
+	const char *error = "no recipient key from master yet";
+	struct buf out;
+	buf_init(&out, IPC_MAX_PAYLOAD);
+	uint64_t expires = (uint64_t)time(NULL) + a->config.smtp_session_timeout;
+	if (!a->have_rcpt_key ||
+	    auth_submit_senders(a->dir, a->rcpt_key, link->front.serial, link->account, expires,
+				&out, &error) < 0)
+		log_error("account %llu: its senders cannot be given to its worker: %s",
+			  (unsigned long long)link->account, error);
+	else if (ipc_send_buf(link->front.ipc, IPC_SUBMIT_SENDERS, msg->id, &out, -1) < 0)
+		log_error("worker %llu does not read its answers: senders dropped",
+			  (unsigned long long)link->account);
+	buf_free(&out);
+}
 
 static void worker_closed(struct ipc *ipc, void *ctx)
 {
@@ -486,6 +508,14 @@ static void worker_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 	const char *error;
 	struct buf out;
 
+	if (msg->kind == IPC_RCPT_LOOKUP) {
+		rcpt_lookup(the_auth, &link->front, msg);
+		return;
+	}
+	if (msg->kind == IPC_SUBMIT_SENDERS_ASK) {
+		worker_senders(the_auth, link, msg);
+		return;
+	}
 	if (msg->kind != IPC_ACCOUNT_INFO_ASK) {
 		ipc_reject(&ipc, msg);
 		free(link);
@@ -513,7 +543,10 @@ static void worker_link_new(struct auth *a, int fd, uint64_t account)
 	struct worker_link *link = account != 0 ? calloc(1, sizeof(*link)) : NULL;
 	if (link != NULL) {
 		link->account = account;
-		if (ipc_new(a->ev, fd, name, worker_handler, worker_closed, link) != NULL)
+		link->front.account = account;
+		link->front.serial = IPC_WORKER_SERIAL(account);
+		link->front.ipc = ipc_new(a->ev, fd, name, worker_handler, worker_closed, link);
+		if (link->front.ipc != NULL)
 			return;
 	}
 	free(link);

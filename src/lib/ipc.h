@@ -116,6 +116,10 @@ enum ipc_kind {
 			       * display name (may be empty), count, count x
 			       * address (its own and the aliases that lead to
 			       * it alone) */
+	IPC_SUBMIT_SENDERS_ASK, /* worker -> auth, on the link master made for
+				 * it: empty; answered IPC_SUBMIT_SENDERS for
+				 * the link's account, as for a submission
+				 * login (the worker submits scheduling mail) */
 	IPC_KIND_MAX,
 };
 
@@ -190,6 +194,10 @@ enum ipc_queue_control {
  * never one for a sender.  It holds for every transaction of the
  * pre-auth process that logged in. */
 #define IPC_SENDER_SEAL_TXN (UINT64_C(1) << 63)
+/* The serial auth and the queue give a worker's submission link (its
+ * account's): a space of its own, apart from the serials spawners give
+ * pre-auth processes (index << PREAUTH_SERIAL_SHIFT, the index a handful). */
+#define IPC_WORKER_SERIAL(account) ((UINT64_C(1) << 62) | (uint64_t)(account))
 
 /* IPC_QUEUE_BEGIN: flags of the message. */
 enum ipc_queue_flag {

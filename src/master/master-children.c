@@ -293,7 +293,7 @@ void child_wire(struct child *c)
 		struct child *spam = child_live(IPC_ROLE_SPAM, 0);
 		if (c->role == IPC_ROLE_QUEUE && spam != NULL)
 			child_connect(c, spam);
-		if (c->role == IPC_ROLE_AUTH)
+		if (c->role == IPC_ROLE_AUTH || c->role == IPC_ROLE_QUEUE)
 			worker_link_all(c);
 	} else if (c->role == IPC_ROLE_SPAM) {
 		/* Back after a restart: the queue and every worker get a new

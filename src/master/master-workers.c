@@ -114,11 +114,15 @@ struct child *worker_for(uint64_t account)
 	struct child *auth = child_live(IPC_ROLE_AUTH, 0);
 	if (auth != NULL)
 		child_connect(w, auth);
+	/* And it submits the mail it writes (scheduling) to the queue. */
+	struct child *queue = child_live(IPC_ROLE_QUEUE, 0);
+	if (queue != NULL)
+		child_connect(w, queue);
 	return w;
 }
 
-/* worker_link_all gives every running worker a new link to auth, which
- * is back after a restart (the old links died with it). */
+/* worker_link_all gives every running worker a new link to auth (or the
+ * queue), which is back after a restart (the old links died with it). */
 void worker_link_all(struct child *auth)
 {
 	struct master *m = the_master;

@@ -1224,6 +1224,13 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 			queue_remote_relay_link(msg->fd);
 			return;
 		}
+		/* A worker submits its own mail (scheduling) as a submission
+		 * client would, under auth's seals for its serial; master's
+		 * index is the worker's account. */
+		if (role == IPC_ROLE_WORKER) {
+			preauth_link_new(msg->fd, IPC_WORKER_SERIAL(index), NULL);
+			return;
+		}
 		if (role != IPC_ROLE_SPAWNER ||
 		    ipc_spawner_link_new(q.ev, msg->fd, name, preauth_link_new, NULL, NULL) == NULL)
 			close(msg->fd);

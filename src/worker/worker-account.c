@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "worker-submit.h"
 
 static struct {
 	uint64_t account;
@@ -83,6 +84,7 @@ static void auth_closed(struct ipc *ipc, void *ctx)
 	(void)ipc;
 	(void)ctx;
 	wa.auth = NULL;
+	worker_submit_auth_ready(NULL);
 }
 
 static void auth_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
@@ -91,11 +93,15 @@ static void auth_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 	const char *error;
 	(void)ctx;
 
+	/* Answers to the worker's own submissions (worker-submit.c). */
+	if (worker_submit_auth_message(ipc, msg))
+		return;
 	if (msg->kind != IPC_ACCOUNT_INFO ||
 	    worker_account_decode(msg, wa.account, &fresh, &error) < 0) {
 		if (msg->kind == IPC_ACCOUNT_INFO)
 			log_error("auth's account information refused: %s", error);
 		wa.auth = NULL;
+		worker_submit_auth_ready(NULL);
 		ipc_reject(&ipc, msg);
 		return;
 	}
@@ -111,6 +117,7 @@ static void auth_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 void worker_account_link(struct ev *ev, int fd)
 {
 	ipc_close(&wa.auth);
+	worker_submit_auth_ready(NULL);
 	wa.auth = ipc_new(ev, fd, "auth", auth_message, auth_closed, NULL);
 	if (wa.auth == NULL) {
 		close(fd);
@@ -118,4 +125,5 @@ void worker_account_link(struct ev *ev, int fd)
 	}
 	if (ipc_send(wa.auth, IPC_ACCOUNT_INFO_ASK, 0, NULL, 0, -1) < 0)
 		log_error("auth could not be asked for the account's addresses");
+	worker_submit_auth_ready(wa.auth);
 }

@@ -54,8 +54,10 @@
 #include "store/store.h"
 #include "worker-account.h"
 #include "worker-dedup.h"
+#include "worker-schedule.h"
 #include "worker-session.h"
 #include "worker-spam.h"
+#include "worker-submit.h"
 
 /* Connections (queue links, later sessions) one worker holds at once. */
 #define WORKER_MAX_LINKS 1024
@@ -99,6 +101,7 @@ struct pending {
 	bool junk;               /* IPC_DELIVER_JUNK: filed in Junk */
 	char mailbox[256];       /* where it goes (found before the batch: the
 				  * store lists no mailbox inside one) */
+	struct worker_itip *itip; /* its calendar part, applied once durable */
 };
 
 struct worker {
@@ -206,6 +209,8 @@ static enum ipc_deliver_status deliver(struct pending *p)
 	if (duplicate)
 		log_info("delivery %s (%s) was stored before (uid %u): not stored twice", p->key, key,
 			 p->uid);
+	else if (!p->junk)
+		p->itip = worker_schedule_find(str_from(content, size), rp.len, parsed);
 	result = IPC_DELIVER_OK;
 out:
 	mime_parser_free(&parser);
@@ -309,6 +314,10 @@ static void run_batch(struct ev_timer *timer, void *ctx)
 				link_lost_answer(p->link);
 			buf_free(&out);
 		}
+		/* Scheduling after the answer: the mail is filed whatever it does. */
+		if (p->status != IPC_DELIVER_OK)
+			worker_schedule_discard(&p->itip);
+		worker_schedule_received(&p->itip, p->sender);
 		link_unref(p->link);
 		free(p);
 	}
@@ -374,7 +383,8 @@ static void maybe_exit(void)
  * next idle check if master cannot take it now. */
 static void ask_to_exit(void)
 {
-	if (w.retiring || w.idle_asked)
+	/* Scheduling mail still on its way keeps it (asked again later). */
+	if (w.retiring || w.idle_asked || worker_submit_busy())
 		return;
 	w.idle_asked = ipc_send(w.master, IPC_WORKER_IDLE, 0, NULL, 0, -1) == 0;
 }
@@ -460,7 +470,8 @@ static void handoff_message(struct ipc *ipc, const struct ipc_msg *msg, void *ct
 	env.closed = session_closed;
 	env.max_message_size = w.config.smtp_max_message_size;
 	env.max_imap_sessions = WORKER_MAX_IMAP_SESSIONS;
-	env.http = (struct worker_http_env){ .dav = w.dav, .autoconfig = &w.autoconfig };
+	env.http = (struct worker_http_env){ .dav = w.dav, .autoconfig = &w.autoconfig,
+					     .hooks = worker_schedule_hooks() };
 	/* The session now counts in place of the link that brought it. */
 	if (worker_session_open(&env, msg->fd, &h) < 0)
 		session_closed();
@@ -526,8 +537,11 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		 * addresses); the role is master's word. */
 		struct ipc_reader r;
 		ipc_reader_init(&r, msg);
-		if (ipc_get_u64(&r) == IPC_ROLE_AUTH && msg->fd >= 0)
+		uint64_t role = ipc_get_u64(&r);
+		if (role == IPC_ROLE_AUTH && msg->fd >= 0)
 			worker_account_link(w.ev, msg->fd);
+		else if (role == IPC_ROLE_QUEUE && msg->fd >= 0)
+			worker_submit_link(msg->fd);
 		else
 			worker_spam_link(w.ev, msg);
 		return;
@@ -637,11 +651,14 @@ int worker_main(uint64_t account)
 	if (master == NULL)
 		return 1;
 	w.master = master;
+	worker_schedule_init(w.dav);
+	worker_submit_init(w.ev);
 	ev_signal_add(w.ev, SIGTERM, on_term, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	w.last_activity = ev_now(w.ev);
 	ev_timer_add(w.ev, 1000, idle_check, master);
 	ev_run(w.ev);
+	worker_submit_close();
 	dav_store_close(&w.dav);
 	store_close(&w.store);
 	return 0;
