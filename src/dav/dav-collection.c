@@ -73,7 +73,7 @@ void dav_mkcol(struct dav_ctx *c)
 	if (root != NULL) {
 		int r = mkcol_refused_begin(c, calendar);
 		if (r == 0)
-			r = dav_props_set(c, root, &n, true);
+			r = dav_props_set(c, root, &n, true, NULL);
 		if (r != 0) {
 			if (r == 1 && dav_ms_raw(c, calendar ? "</C:mkcalendar-response>\n" : "</D:mkcol-response>\n") == 0) {
 				c->resp->status = 403;

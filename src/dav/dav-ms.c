@@ -149,6 +149,14 @@ int dav_ms_text(struct dav_ctx *c, struct str ns, struct str name, struct str te
 	return close_tag(&c->resp->body, ns, name);
 }
 
+int dav_ms_markup(struct dav_ctx *c, struct str ns, struct str name, struct str markup)
+{
+	if (open_tag(&c->resp->body, ns, name) < 0 || dav_ms_raw(c, ">") < 0 ||
+	    buf_append_str(&c->resp->body, markup) < 0)
+		return -1;
+	return close_tag(&c->resp->body, ns, name);
+}
+
 void dav_precondition(struct dav_ctx *c, int status, const char *ns, const char *name, struct str href)
 {
 	struct buf *b = &c->resp->body;

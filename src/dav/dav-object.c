@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dav-private.h"
+#include "http/http-response.h"
 #include "ical/ical.h"
 #include "ical/vcard.h"
 
@@ -84,6 +85,11 @@ void dav_object_get_req(struct dav_ctx *c)
 		dav_internal_error(c, "GET", "object larger than an answer");
 	} else {
 		set_etag(c, o.etag);
+		if (o.modified > 0) {
+			char date[HTTP_DATE_SIZE];
+			http_date(o.modified, date);
+			dav_header_add(c, "Last-Modified", str_c(date));
+		}
 		snprintf(c->resp->content_type, sizeof(c->resp->content_type), "%s",
 			 is_calendar_kind(c->target.coll.kind) ? "text/calendar; charset=utf-8"
 								: "text/vcard; charset=utf-8");

@@ -101,6 +101,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *el, const XML_Char **atts
 	if (st->cur == NULL) {
 		st->doc->root = n;
 	} else {
+		n->text_pos = st->text[st->depth - 1].len;
 		if (st->last_child[st->depth - 1] == NULL)
 			st->cur->children = n;
 		else

@@ -49,6 +49,7 @@ struct dav_xml_node {
 	struct str text;  /* character data directly inside (not the children's), NUL-terminated */
 	struct dav_xml_attr *attrs;
 	size_t attr_count;
+	size_t text_pos;  /* where in the parent's text this element stood (mixed content order) */
 	struct dav_xml_node *parent, *children, *next; /* children: first child, in document order */
 	size_t child_count;
 };

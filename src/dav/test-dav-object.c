@@ -44,6 +44,8 @@ static void test_put_get(void **state)
 	char line[80];
 	snprintf(line, sizeof(line), "ETag: %s\r\n", etag);
 	assert_true(test_dav_header(t, line));
+	assert_non_null(strstr(t->resp.headers.data, "Last-Modified: "));
+	assert_non_null(strstr(t->resp.headers.data, " GMT\r\n"));
 	assert_int_equal(test_dav_req(t, "HEAD", TEST_DAV_CAL "a.ics", NULL, NULL), 200);
 	assert_int_equal(test_dav_req(t, "GET", TEST_DAV_CAL "b.ics", NULL, NULL), 404);
 	assert_int_equal(test_dav_req(t, "GET", TEST_DAV_CAL, NULL, NULL), 405);
