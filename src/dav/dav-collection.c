@@ -37,26 +37,50 @@ static enum dav_kind mkcol_kind(const struct dav_ctx *c, const struct dav_xml_no
 	return home;
 }
 
+/* nested_status: the answer to a MKCOL that is not of a new collection
+ * in a home: 405 where a resource is (the home, a collection, an object),
+ * 409 where the collection to hold it is missing, 403 for a new collection
+ * inside a collection.  RFC 4791 4.2 would allow a plain collection in a
+ * calendar, but no calendar or contacts client makes one and what it
+ * holds is not calendar data: the URL space stays home/collection/object
+ * (docs/dav.md). */
+static int nested_status(struct dav_ctx *c)
+{
+	const struct dav_target *t = &c->target;
+	if (t->object_name.len == 0)
+		return 405;
+	if (!t->coll_exists)
+		return 409;
+	struct dav_object o;
+	const char *error = NULL;
+	int g = dav_object_get(c->env->store, t->coll.id, t->object_name, false, &o, &error);
+	if (g == 1)
+		dav_object_free(&o);
+	return g == 1 ? 405 : 403;
+}
+
 void dav_mkcol(struct dav_ctx *c)
 {
 	const struct dav_target *t = &c->target;
-	if (t->coll_name.len == 0 || t->object_name.len > 0) {
-		/* only a collection directly in a home can be made */
-		dav_set_status(c, t->object_name.len > 0 && !t->coll_exists ? 409 : 405);
+	struct dav_xml_doc *doc = NULL;
+	/* a body that is not our XML, wherever it is sent (RFC 4918 9.3,
+	 * RFC 5689 3) */
+	if (dav_parse_body(c, &doc) < 0) {
+		dav_set_status(c, 415);
 		return;
 	}
-	if (t->coll_exists) {
-		dav_set_status(c, 405);
-		return;
+	if (t->coll_name.len == 0 || t->object_name.len > 0 || t->coll_exists) {
+		/* only a collection directly in a home can be made */
+		int st = nested_status(c);
+		if (st == 403 && c->req->method == HTTP_M_MKCALENDAR)
+			dav_precondition(c, 403, DAV_NS_CALDAV, "calendar-collection-location-ok", STR(""));
+		else
+			dav_set_status(c, st);
+		goto out;
 	}
 	if (!dav_name_valid(t->coll_name)) {
 		dav_set_status(c, 403);
-		return;
-	}
-	struct dav_xml_doc *doc = NULL;
-	if (dav_parse_body(c, &doc) < 0) {
-		dav_set_status(c, 415);   /* a body that is not our XML (RFC 4918 9.3, RFC 5689 3) */
-		return;
+		goto out;
 	}
 	const struct dav_xml_node *root = doc ? dav_xml_root(doc) : NULL;
 	enum dav_kind kind = mkcol_kind(c, root);

@@ -292,6 +292,10 @@ static int destination(struct dav_ctx *c, struct http_path *p, struct dav_target
 		return -1;
 	}
 	dav_resolve(c, p, t);
+	if (t->home == c->target.home && t->deep) {
+		dav_set_status(c, 409);   /* no collection to hold it (RFC 4918 9.8.5) */
+		return -1;
+	}
 	if (t->home != c->target.home || t->object_name.len == 0 || !dav_name_valid(t->object_name) ||
 	    t->trailing_slash) {
 		dav_set_status(c, 403);

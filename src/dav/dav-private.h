@@ -29,6 +29,7 @@ struct dav_target {
 	struct str coll_name;          /* the collection segment; empty: the home itself */
 	struct str object_name;        /* the object segment; empty: a collection or home */
 	bool trailing_slash;
+	bool deep;                     /* more segments below the object: nothing we hold */
 	bool coll_exists;              /* coll loaded (coll_name non-empty and found) */
 	struct dav_collection coll;    /* owned by the ctx; freed by dav_handle */
 };

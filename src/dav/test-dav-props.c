@@ -358,7 +358,8 @@ static void test_mkcalendar(void **state)
 	assert_has(t, "<C:mkcalendar-response");
 	assert_has(t, "424 Failed Dependency");
 	assert_int_equal(dav_collection_get(t->store, DAV_CALENDAR, STR("bad"), &c, &error), 0);
-	assert_int_equal(test_dav_req(t, "MKCALENDAR", TEST_DAV_CAL "sub/", NULL, NULL), 405);
+	assert_int_equal(test_dav_req(t, "MKCALENDAR", TEST_DAV_CAL "sub/", NULL, NULL), 403);
+	assert_has(t, "<C:calendar-collection-location-ok/>");
 	assert_int_equal(test_dav_req(t, "MKCOL", "/dav/calendars/alice@example.com/weird/", NULL, "afsdfasdfsdf"), 415);
 	assert_int_equal(dav_collection_get(t->store, DAV_CALENDAR, STR("weird"), &c, &error), 0);
 }
@@ -390,6 +391,30 @@ static void test_mkcol_extended(void **state)
 	dav_collection_free(&c);
 }
 
+/* What is not a new collection in a home, as litmus's basic suite asks:
+ * a body that is not XML 415 wherever it goes; no collection inside a
+ * collection (403), 405 over what exists, 409 below what does not. */
+static void test_mkcol_refused(void **state)
+{
+	struct test_dav *t = *state;
+	static const char *const junk[] = { "Content-Type", "xzy-foo/bar-512", NULL };
+	assert_int_equal(test_dav_req(t, "MKCOL", TEST_DAV_CAL "body/", junk, "afafafaf"), 415);
+	assert_int_equal(test_dav_req(t, "MKCOL", TEST_DAV_CAL "coll/", NULL, NULL), 403);
+	assert_int_equal(test_dav_put_event(t, "a.ics", "uid-a"), 201);
+	assert_int_equal(test_dav_req(t, "MKCOL", TEST_DAV_CAL "a.ics/", NULL, NULL), 405);
+	assert_int_equal(test_dav_req(t, "MKCOL", TEST_DAV_CAL, NULL, NULL), 405);
+	assert_int_equal(test_dav_req(t, "MKCOL", "/dav/calendars/alice@example.com/", NULL, NULL), 405);
+	assert_int_equal(test_dav_req(t, "MKCOL", "/dav/calendars/alice@example.com/none/x/", NULL, NULL), 409);
+	assert_int_equal(test_dav_req(t, "MKCOL", TEST_DAV_CAL "none/x/", NULL, NULL), 409);
+	assert_int_equal(test_dav_req(t, "PUT", TEST_DAV_CAL "none/x.ics", NULL, test_dav_event("uid-x")), 409);
+	assert_int_equal(test_dav_req(t, "GET", TEST_DAV_CAL "none/x.ics", NULL, NULL), 404);
+	static const char *const deep[] = { "Destination", TEST_DAV_CAL "none/b.ics", NULL };
+	assert_int_equal(test_dav_req(t, "COPY", TEST_DAV_CAL "a.ics", deep, NULL), 409);
+	/* another account's deep path is still nothing */
+	assert_int_equal(test_dav_req(t, "PUT", "/dav/calendars/bob@example.com/calendar/a/b.ics", NULL,
+		test_dav_event("uid-y")), 404);
+}
+
 static void test_delete_collections(void **state)
 {
 	struct test_dav *t = *state;
@@ -416,6 +441,7 @@ int test_dav_props_run(void)
 		cmocka_unit_test_setup_teardown(test_dead_props_limits, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_mkcalendar, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_mkcol_extended, test_dav_setup, test_dav_teardown),
+		cmocka_unit_test_setup_teardown(test_mkcol_refused, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_delete_collections, test_dav_setup, test_dav_teardown),
 	};
 	return cmocka_run_group_tests_name("dav-props", tests, NULL, NULL);
