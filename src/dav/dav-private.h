@@ -65,6 +65,8 @@ void dav_set_status(struct dav_ctx *c, int status);
  * (RFC 4918 16); href, when not empty, goes inside the element as a
  * <D:href> (no-uid-conflict). ns is one of the DAV_NS_*. */
 void dav_precondition(struct dav_ctx *c, int status, const char *ns, const char *name, struct str href);
+/* dav_preconditions: the same with n (>= 1) elements of ns, no href. */
+void dav_preconditions(struct dav_ctx *c, int status, const char *ns, const char *const *names, size_t n);
 /* dav_header_add appends "name: value\r\n" to the answer's headers. */
 void dav_header_add(struct dav_ctx *c, const char *name, struct str value);
 /* dav_href_append: the canonical href of a resource of this account:
