@@ -391,6 +391,32 @@ static void test_mkcol_extended(void **state)
 	dav_collection_free(&c);
 }
 
+/* MKCALENDAR as Apple Calendar sends it sets properties we do not
+ * interpret (schedule-calendar-transp): kept as dead ones; past
+ * DAV_MAX_DEAD_PROPS nothing is made. */
+static void test_mkcol_dead(void **state)
+{
+	struct test_dav *t = *state;
+	assert_int_equal(test_dav_req(t, "MKCALENDAR", "/dav/calendars/alice@example.com/home/", NULL,
+		"<C:mkcalendar xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:set><D:prop>"
+		"<D:displayname>Home</D:displayname><C:schedule-calendar-transp><C:opaque/></C:schedule-calendar-transp>"
+		"</D:prop></D:set></C:mkcalendar>"), 201);
+	assert_int_equal(test_dav_req(t, "PROPFIND", "/dav/calendars/alice@example.com/home/", depth0,
+		"<D:propfind xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:prop>"
+		"<C:schedule-calendar-transp/></D:prop></D:propfind>"), 207);
+	assert_has(t, "<C:schedule-calendar-transp><V1:opaque xmlns:V1=\"urn:ietf:params:xml:ns:caldav\"/>"
+		"</C:schedule-calendar-transp>");
+	struct buf b;
+	buf_init(&b, 64 * 1024);
+	buf_printf(&b, "<D:mkcol xmlns:D=\"DAV:\" xmlns:Z=\"urn:z\"><D:set><D:prop>");
+	for (int i = 0; i <= DAV_MAX_DEAD_PROPS; i++)
+		buf_printf(&b, "<Z:p%d>1</Z:p%d>", i, i);
+	buf_printf(&b, "</D:prop></D:set></D:mkcol>");
+	assert_int_equal(test_dav_req(t, "MKCOL", "/dav/calendars/alice@example.com/many/", NULL, b.data), 507);
+	buf_free(&b);
+	assert_int_equal(test_dav_req(t, "PROPFIND", "/dav/calendars/alice@example.com/many/", depth0, NULL), 404);
+}
+
 /* What is not a new collection in a home, as litmus's basic suite asks:
  * a body that is not XML 415 wherever it goes; no collection inside a
  * collection (403), 405 over what exists, 409 below what does not. */
@@ -442,6 +468,7 @@ int test_dav_props_run(void)
 		cmocka_unit_test_setup_teardown(test_mkcalendar, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_mkcol_extended, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_mkcol_refused, test_dav_setup, test_dav_teardown),
+		cmocka_unit_test_setup_teardown(test_mkcol_dead, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_delete_collections, test_dav_setup, test_dav_teardown),
 	};
 	return cmocka_run_group_tests_name("dav-props", tests, NULL, NULL);
