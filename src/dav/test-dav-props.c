@@ -397,13 +397,14 @@ static void test_mkcol_extended(void **state)
 static void test_mkcol_dead(void **state)
 {
 	struct test_dav *t = *state;
-	assert_int_equal(test_dav_req(t, "MKCALENDAR", "/dav/calendars/alice@example.com/home/", NULL,
-		"<C:mkcalendar xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:set><D:prop>"
-		"<D:displayname>Home</D:displayname><C:schedule-calendar-transp><C:opaque/></C:schedule-calendar-transp>"
-		"</D:prop></D:set></C:mkcalendar>"), 201);
-	assert_int_equal(test_dav_req(t, "PROPFIND", "/dav/calendars/alice@example.com/home/", depth0,
-		"<D:propfind xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:prop>"
-		"<C:schedule-calendar-transp/></D:prop></D:propfind>"), 207);
+	const char *home = "/dav/calendars/alice@example.com/home/";
+	const char *mkcalendar = "<C:mkcalendar xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\">"
+		"<D:set><D:prop><D:displayname>Home</D:displayname><C:schedule-calendar-transp><C:opaque/>"
+		"</C:schedule-calendar-transp></D:prop></D:set></C:mkcalendar>";
+	const char *propfind = "<D:propfind xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\">"
+		"<D:prop><C:schedule-calendar-transp/></D:prop></D:propfind>";
+	assert_int_equal(test_dav_req(t, "MKCALENDAR", home, NULL, mkcalendar), 201);
+	assert_int_equal(test_dav_req(t, "PROPFIND", home, depth0, propfind), 207);
 	assert_has(t, "<C:schedule-calendar-transp><V1:opaque xmlns:V1=\"urn:ietf:params:xml:ns:caldav\"/>"
 		"</C:schedule-calendar-transp>");
 	struct buf b;
