@@ -17,6 +17,22 @@
  * never declared, and no other prefix may name it. */
 #define XML_NS "http://www.w3.org/XML/1998/namespace"
 
+/* escape_attr escapes an attribute value: also tab and line feed, which a
+ * parser would otherwise read back as spaces (XML 1.0 3.3.3). */
+static int escape_attr(struct buf *out, struct str v)
+{
+	size_t from = 0;
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.ptr[i] != '\n' && v.ptr[i] != '\t')
+			continue;
+		if (dav_xml_escape_append(out, str_sub(v, from, i - from)) < 0 ||
+		    buf_printf(out, "&#%d;", v.ptr[i]) < 0)
+			return -1;
+		from = i + 1;
+	}
+	return dav_xml_escape_append(out, str_sub(v, from, v.len - from));
+}
+
 /* write_attrs writes n's attributes, declaring a prefix Ai for each
  * namespaced one (xml: stays xml:). */
 static int write_attrs(struct buf *out, const struct dav_xml_node *n)
@@ -30,7 +46,7 @@ static int write_attrs(struct buf *out, const struct dav_xml_node *n)
 			r = buf_printf(out, " xml:%.*s=\"", (int)a->name.len, a->name.ptr);
 		else if ((r = buf_printf(out, " xmlns:A%zu=\"", i)) == 0 && (r = dav_xml_escape_append(out, a->ns)) == 0)
 			r = buf_printf(out, "\" A%zu:%.*s=\"", i, (int)a->name.len, a->name.ptr);
-		if (r < 0 || dav_xml_escape_append(out, a->value) < 0 || buf_putc(out, '"') < 0)
+		if (r < 0 || escape_attr(out, a->value) < 0 || buf_putc(out, '"') < 0)
 			return -1;
 	}
 	return 0;
@@ -46,7 +62,9 @@ static int write_element(struct buf *out, const struct dav_xml_node *n, struct s
 {
 	char prefix[16] = "";
 	bool declare = false;
-	if (n->ns.len > 0) {
+	if (str_eq(n->ns, STR(XML_NS))) {
+		snprintf(prefix, sizeof(prefix), "xml");
+	} else if (n->ns.len > 0) {
 		if (parent_prefix != NULL && str_eq(n->ns, parent_ns)) {
 			snprintf(prefix, sizeof(prefix), "%s", parent_prefix);
 		} else {
