@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dav-private.h"
+#include "lib/log.h"
 
 /* The components of a calendar made without supported-calendar-component-set. */
 #define DAV_DEFAULT_COMPONENTS (DAV_COMP_VEVENT | DAV_COMP_VTODO)
@@ -37,26 +38,66 @@ static enum dav_kind mkcol_kind(const struct dav_ctx *c, const struct dav_xml_no
 	return home;
 }
 
+/* nested_status: the answer to a MKCOL that is not of a new collection
+ * in a home: 405 where a resource is (the home, a collection, an object),
+ * 409 where the collection to hold it is missing, 403 for a new collection
+ * inside a collection.  RFC 4791 4.2 would allow a plain collection in a
+ * calendar, but no calendar or contacts client makes one and what it
+ * holds is not calendar data: the URL space stays home/collection/object
+ * (docs/dav.md). */
+static int nested_status(struct dav_ctx *c)
+{
+	const struct dav_target *t = &c->target;
+	if (t->object_name.len == 0)
+		return 405;
+	if (!t->coll_exists)
+		return 409;
+	struct dav_object o;
+	const char *error = NULL;
+	int g = dav_object_get(c->env->store, t->coll.id, t->object_name, false, &o, &error);
+	if (g == 1)
+		dav_object_free(&o);
+	return g == 1 ? 405 : 403;
+}
+
+/* initial_dead stores the dead properties of a collection just made
+ * (RFC 5689 lets MKCOL set any property): 0, or the collection is deleted
+ * again and DAV_PUT_TOO_MANY (past DAV_MAX_DEAD_PROPS) or -1 returned. */
+static int initial_dead(struct dav_ctx *c, int64_t id, const struct dav_dead_pending *dead)
+{
+	const char *error = NULL, *ignored = NULL;
+	int r = dav_dead_update(c->env->store, id, STR(""), dead->changes, dead->n, &error);
+	if (r == 0)
+		return 0;
+	(void)dav_collection_delete(c->env->store, id, &ignored);
+	if (r < 0)
+		log_error("dav: dav_dead_update failed: %s", error);
+	return r < 0 ? -1 : DAV_PUT_TOO_MANY;
+}
+
 void dav_mkcol(struct dav_ctx *c)
 {
 	const struct dav_target *t = &c->target;
-	if (t->coll_name.len == 0 || t->object_name.len > 0) {
-		/* only a collection directly in a home can be made */
-		dav_set_status(c, t->object_name.len > 0 && !t->coll_exists ? 409 : 405);
+	struct dav_xml_doc *doc = NULL;
+	struct dav_dead_pending dead = { 0 };
+	/* a body that is not our XML, wherever it is sent (RFC 4918 9.3,
+	 * RFC 5689 3) */
+	if (dav_parse_body(c, &doc) < 0) {
+		dav_set_status(c, 415);
 		return;
 	}
-	if (t->coll_exists) {
-		dav_set_status(c, 405);
-		return;
+	if (t->coll_name.len == 0 || t->object_name.len > 0 || t->coll_exists) {
+		/* only a collection directly in a home can be made */
+		int st = nested_status(c);
+		if (st == 403 && c->req->method == HTTP_M_MKCALENDAR)
+			dav_precondition(c, 403, DAV_NS_CALDAV, "calendar-collection-location-ok", STR(""));
+		else
+			dav_set_status(c, st);
+		goto out;
 	}
 	if (!dav_name_valid(t->coll_name)) {
 		dav_set_status(c, 403);
-		return;
-	}
-	struct dav_xml_doc *doc = NULL;
-	if (dav_parse_body(c, &doc) < 0) {
-		dav_set_status(c, 415);   /* a body that is not our XML (RFC 4918 9.3, RFC 5689 3) */
-		return;
+		goto out;
 	}
 	const struct dav_xml_node *root = doc ? dav_xml_root(doc) : NULL;
 	enum dav_kind kind = mkcol_kind(c, root);
@@ -73,7 +114,7 @@ void dav_mkcol(struct dav_ctx *c)
 	if (root != NULL) {
 		int r = mkcol_refused_begin(c, calendar);
 		if (r == 0)
-			r = dav_props_set(c, root, &n, true);
+			r = dav_props_set(c, root, &n, true, &dead);
 		if (r != 0) {
 			if (r == 1 && dav_ms_raw(c, calendar ? "</C:mkcalendar-response>\n" : "</D:mkcol-response>\n") == 0) {
 				c->resp->status = 403;
@@ -88,6 +129,8 @@ void dav_mkcol(struct dav_ctx *c)
 	int64_t id = 0;
 	const char *error = NULL;
 	int r = dav_collection_create(c->env->store, &n, &id, &error);
+	if (r == 0 && dead.n > 0)
+		r = initial_dead(c, id, &dead);
 	if (r == 0)
 		dav_set_status(c, 201);
 	else if (r == 1)
@@ -97,6 +140,7 @@ void dav_mkcol(struct dav_ctx *c)
 	else
 		dav_internal_error(c, "dav_collection_create", error);
 out:
+	dav_dead_pending_free(&dead);
 	dav_xml_free(&doc);
 }
 

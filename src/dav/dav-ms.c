@@ -149,6 +149,33 @@ int dav_ms_text(struct dav_ctx *c, struct str ns, struct str name, struct str te
 	return close_tag(&c->resp->body, ns, name);
 }
 
+int dav_ms_markup(struct dav_ctx *c, struct str ns, struct str name, struct str markup)
+{
+	if (open_tag(&c->resp->body, ns, name) < 0 || dav_ms_raw(c, ">") < 0 ||
+	    buf_append_str(&c->resp->body, markup) < 0)
+		return -1;
+	return close_tag(&c->resp->body, ns, name);
+}
+
+void dav_preconditions(struct dav_ctx *c, int status, const char *ns, const char *const *names, size_t n)
+{
+	struct buf *b = &c->resp->body;
+	dav_precondition(c, status, ns, names[0], STR(""));
+	for (size_t i = 1; i < n; i++) {
+		/* insert before the closing tag: "</D:error>\n" */
+		struct str close = STR("</D:error>\n");
+		if (b->len < close.len)
+			return;
+		b->len -= close.len;
+		if (open_tag(b, str_c(ns), str_c(names[i])) < 0 || buf_printf(b, "/>") < 0 ||
+		    buf_append_str(b, close) < 0) {
+			buf_reset(b);
+			c->resp->content_type[0] = '\0';
+			return;
+		}
+	}
+}
+
 void dav_precondition(struct dav_ctx *c, int status, const char *ns, const char *name, struct str href)
 {
 	struct buf *b = &c->resp->body;

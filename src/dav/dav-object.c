@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dav-private.h"
+#include "http/http-response.h"
 #include "ical/ical.h"
 #include "ical/vcard.h"
 
@@ -84,6 +85,11 @@ void dav_object_get_req(struct dav_ctx *c)
 		dav_internal_error(c, "GET", "object larger than an answer");
 	} else {
 		set_etag(c, o.etag);
+		if (o.modified > 0) {
+			char date[HTTP_DATE_SIZE];
+			http_date(o.modified, date);
+			dav_header_add(c, "Last-Modified", str_c(date));
+		}
 		snprintf(c->resp->content_type, sizeof(c->resp->content_type), "%s",
 			 is_calendar_kind(c->target.coll.kind) ? "text/calendar; charset=utf-8"
 								: "text/vcard; charset=utf-8");
@@ -114,16 +120,25 @@ static void hook(struct dav_ctx *c, const struct dav_collection *coll, struct st
 		c->env->hooks->calendar_changed(c->env->hooks->ctx, coll->id, name, old, new_data);
 }
 
+/* refuse_data: 403 with the precondition the validator named; when the
+ * Content-Type was not the collection's media type either (bad_type), the
+ * answer names both (RFC 4918 16: each violated condition). */
+static void refuse_data(struct dav_ctx *c, bool book, const char *pre, bool bad_type)
+{
+	const char *names[2] = { pre, book ? "supported-address-data" : "supported-calendar-data" };
+	dav_preconditions(c, 403, book ? DAV_NS_CARDDAV : DAV_NS_CALDAV, names, bad_type ? 2 : 1);
+}
+
 /* validate checks the body for the collection: 0 with the UID, component
  * and span in *p, or -1 with the answer (403 and the precondition) set. */
-static int validate(struct dav_ctx *c, struct dav_put *p, char uid[256])
+static int validate(struct dav_ctx *c, struct dav_put *p, char uid[256], bool bad_type)
 {
 	const struct dav_collection *coll = &c->target.coll;
 	const char *pre = NULL, *error = NULL;
 	if (coll->kind == DAV_ADDRESSBOOK) {
 		struct vcard_info vi;
 		if (vcard_validate(p->data, &vi, &pre, &error) < 0) {
-			dav_precondition(c, 403, DAV_NS_CARDDAV, pre ? pre : "valid-address-data", STR(""));
+			refuse_data(c, true, pre ? pre : "valid-address-data", bad_type);
 			return -1;
 		}
 		snprintf(uid, 256, "%s", vi.uid);
@@ -133,7 +148,7 @@ static int validate(struct dav_ctx *c, struct dav_put *p, char uid[256])
 	} else {
 		struct ical_info ii;
 		if (ical_validate(p->data, coll->components, &ii, &pre, &error) < 0) {
-			dav_precondition(c, 403, DAV_NS_CALDAV, pre ? pre : "valid-calendar-data", STR(""));
+			refuse_data(c, false, pre ? pre : "valid-calendar-data", bad_type);
 			return -1;
 		}
 		snprintf(uid, 256, "%s", ii.uid);
@@ -142,11 +157,19 @@ static int validate(struct dav_ctx *c, struct dav_put *p, char uid[256])
 		p->last = ii.last;
 	}
 	p->uid = str_c(uid);
+	if (bad_type) {
+		/* the data is right but was not sent as what it is */
+		const char *name = coll->kind == DAV_ADDRESSBOOK ? "supported-address-data" : "supported-calendar-data";
+		dav_preconditions(c, 403, coll->kind == DAV_ADDRESSBOOK ? DAV_NS_CARDDAV : DAV_NS_CALDAV, &name, 1);
+		return -1;
+	}
 	return 0;
 }
 
-/* put_checks: the preconditions before the data is looked at. */
-static int put_checks(struct dav_ctx *c)
+/* put_checks: the preconditions before the data is looked at; *bad_type:
+ * the Content-Type is not the collection's (refused once the data has
+ * been looked at, so that every violated precondition is named). */
+static int put_checks(struct dav_ctx *c, bool *bad_type)
 {
 	const struct dav_collection *coll = &c->target.coll;
 	bool book = coll->kind == DAV_ADDRESSBOOK;
@@ -157,11 +180,8 @@ static int put_checks(struct dav_ctx *c)
 		return -1;
 	}
 	const struct str *ct = http_header_get(c->req, "Content-Type");
-	if (ct != NULL && !media_type_is(*ct, book ? STR("text/vcard") : STR("text/calendar")) &&
-	    !(book && media_type_is(*ct, STR("text/x-vcard")))) {
-		dav_precondition(c, 403, ns, book ? "supported-address-data" : "supported-calendar-data", STR(""));
-		return -1;
-	}
+	*bad_type = ct != NULL && !media_type_is(*ct, book ? STR("text/vcard") : STR("text/calendar")) &&
+		    !(book && media_type_is(*ct, STR("text/x-vcard")));
 	if (c->req->body.len > DAV_MAX_OBJECT_SIZE) {
 		dav_precondition(c, 403, ns, "max-resource-size", STR(""));
 		return -1;
@@ -192,7 +212,8 @@ static void uid_conflict(struct dav_ctx *c, const struct dav_collection *coll, c
 
 void dav_object_put_req(struct dav_ctx *c)
 {
-	if (!object_target(c) || put_checks(c) < 0)
+	bool bad_type = false;
+	if (!object_target(c) || put_checks(c, &bad_type) < 0)
 		return;
 	const struct dav_collection *coll = &c->target.coll;
 	struct dav_put p = { .name = c->target.object_name, .data = c->req->body };
@@ -205,7 +226,7 @@ void dav_object_put_req(struct dav_ctx *c)
 	p.if_match = m == 1 ? match : NULL;
 	const struct str *inm = http_header_get(c->req, "If-None-Match");
 	p.if_none_match = inm != NULL && str_eq(*inm, STR("*"));
-	if (validate(c, &p, uid) < 0)
+	if (validate(c, &p, uid, bad_type) < 0)
 		return;
 	struct dav_object old, out;
 	old_data(c, coll, p.name, &old);
@@ -286,6 +307,10 @@ static int destination(struct dav_ctx *c, struct http_path *p, struct dav_target
 		return -1;
 	}
 	dav_resolve(c, p, t);
+	if (t->home == c->target.home && t->deep) {
+		dav_set_status(c, 409);   /* no collection to hold it (RFC 4918 9.8.5) */
+		return -1;
+	}
 	if (t->home != c->target.home || t->object_name.len == 0 || !dav_name_valid(t->object_name) ||
 	    t->trailing_slash) {
 		dav_set_status(c, 403);

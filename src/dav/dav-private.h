@@ -29,6 +29,7 @@ struct dav_target {
 	struct str coll_name;          /* the collection segment; empty: the home itself */
 	struct str object_name;        /* the object segment; empty: a collection or home */
 	bool trailing_slash;
+	bool deep;                     /* more segments below the object: nothing we hold */
 	bool coll_exists;              /* coll loaded (coll_name non-empty and found) */
 	struct dav_collection coll;    /* owned by the ctx; freed by dav_handle */
 };
@@ -39,6 +40,7 @@ struct dav_ctx {
 	struct dav_response *resp;
 	struct http_path path;         /* the request's path, decoded */
 	struct dav_target target;
+	const char *store_error;       /* a dav-store error met below a writer's -2 */
 };
 
 /* Request helpers (dav.c). */
@@ -63,6 +65,8 @@ void dav_set_status(struct dav_ctx *c, int status);
  * (RFC 4918 16); href, when not empty, goes inside the element as a
  * <D:href> (no-uid-conflict). ns is one of the DAV_NS_*. */
 void dav_precondition(struct dav_ctx *c, int status, const char *ns, const char *name, struct str href);
+/* dav_preconditions: the same with n (>= 1) elements of ns, no href. */
+void dav_preconditions(struct dav_ctx *c, int status, const char *ns, const char *const *names, size_t n);
 /* dav_header_add appends "name: value\r\n" to the answer's headers. */
 void dav_header_add(struct dav_ctx *c, const char *name, struct str value);
 /* dav_href_append: the canonical href of a resource of this account:
@@ -86,6 +90,9 @@ int dav_ms_propstat_end(struct dav_ctx *c, int status); /* </D:prop><D:status/><
 int dav_ms_empty(struct dav_ctx *c, struct str ns, struct str name);
 /* <prefix:name>escaped text</prefix:name> */
 int dav_ms_text(struct dav_ctx *c, struct str ns, struct str name, struct str text);
+/* <prefix:name>markup</prefix:name>, markup already well-formed XML
+ * declaring its own namespaces (a dead property's value). */
+int dav_ms_markup(struct dav_ctx *c, struct str ns, struct str name, struct str markup);
 /* Raw markup (already well-formed) and escaped character data. */
 int dav_ms_raw(struct dav_ctx *c, const char *markup);
 int dav_ms_escape(struct dav_ctx *c, struct str text);
@@ -108,6 +115,8 @@ struct dav_res {
 	enum dav_home home;
 	const struct dav_collection *coll;  /* the collection (or the object's); NULL for homes */
 	const struct dav_object *obj;       /* NULL unless an object */
+	struct dav_dead_prop *dead;         /* its dead properties when loaded (dav_dead_load), else NULL */
+	size_t dead_count;
 };
 /*
  * dav_prop_write (dav-props.c): property {ns}name of r.  Returns 1 when r
@@ -146,7 +155,36 @@ int dav_ms_response_res(struct dav_ctx *c, const struct dav_res *r);
  * caller wrapped them), -1 the answer is full.  creating: the protected
  * supported-calendar-component-set and resourcetype may be given.
  */
-int dav_props_set(struct dav_ctx *c, const struct dav_xml_node *root, struct dav_collection *coll, bool creating);
+struct dav_dead_pending;
+int dav_props_set(struct dav_ctx *c, const struct dav_xml_node *root, struct dav_collection *coll, bool creating,
+		  struct dav_dead_pending *dead);
+/* dav_prop_is_live (dav-props.c): {ns}name is a property the server
+ * computes or interprets (any of ours, and every DAV: name): never dead. */
+bool dav_prop_is_live(struct str ns, struct str name);
+
+/*
+ * Dead properties (dav-deadprops.c).  The changes a PROPPATCH asks, with
+ * their values serialised (owned), gathered before any is stored, given to
+ * dav_dead_update: dav_props_set adds one per property that is not live
+ * when dead is not NULL (else such a property is 403).
+ */
+struct dav_dead_pending { struct dav_dead_change *changes; size_t n, max; };
+/* dav_dead_pending_add: 200 (added), 507 (the name or the value over its
+ * limit, or out of memory). */
+int dav_dead_pending_add(struct dav_dead_pending *d, const struct dav_xml_node *p, bool remove);
+void dav_dead_pending_free(struct dav_dead_pending *d);
+/* dav_dead_value appends p's content (text and elements in document
+ * order) as XML whose elements declare the namespaces they use: 0, or -1
+ * when out is full. */
+int dav_dead_value(const struct dav_xml_node *p, struct buf *out);
+/* dav_dead_load fills r->dead (free with dav_dead_list_free(r->dead,
+ * r->dead_count)); resources outside a collection have none.  0 or -1. */
+int dav_dead_load(struct dav_ctx *c, struct dav_res *r, const char **error_r);
+/* dav_dead_find: r's loaded dead property {ns}name, or NULL. */
+const struct dav_dead_prop *dav_dead_find(const struct dav_res *r, struct str ns, struct str name);
+/* dav_dead_write writes d as an element, with its value or (propname)
+ * without.  0, or -1 when the answer is full. */
+int dav_dead_write(struct dav_ctx *c, const struct dav_dead_prop *d, bool value);
 /* The methods, one module each (dav_handle calls them with the target
  * resolved and, when it names one, the collection loaded). */
 void dav_propfind(struct dav_ctx *c);                /* dav-props.c */

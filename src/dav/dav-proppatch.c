@@ -2,8 +2,9 @@
  * dav-proppatch: setting and removing collection properties, for
  * PROPPATCH (RFC 4918 9.2) and for the initial properties of MKCALENDAR
  * (RFC 4791 5.3.1) and extended MKCOL (RFC 5689).  All or nothing: one
- * refused property fails the others with 424.  Only the properties a
- * client edits are writable; there are no dead properties.
+ * refused property fails the others with 424.  Of the live properties,
+ * only those a client edits are writable; any other property (of no
+ * namespace of ours) is dead: kept as given (dav-deadprops.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -144,11 +145,14 @@ static char *text_of(const struct dav_xml_node *p)
 	return (char *)p->text.ptr;
 }
 
-/* apply_one: 200 (made in *coll), 403 (not ours to set), 409 (a value we
- * cannot take). */
-static int apply_one(struct dav_collection *coll, const struct dav_xml_node *p, bool remove, bool creating)
+/* apply_one: 200 (made in *coll, or added to dead), 403 (not ours to
+ * set), 409 (a value we cannot take), 507 (a dead one past its limits). */
+static int apply_one(struct dav_collection *coll, const struct dav_xml_node *p, bool remove, bool creating,
+		     struct dav_dead_pending *dead)
 {
 	enum settable s = settable_of(p);
+	if (s == S_NONE && dead != NULL && !dav_prop_is_live(p->ns, p->name))
+		return dav_dead_pending_add(dead, p, remove);
 	bool cal = coll->kind == DAV_CALENDAR, book = coll->kind == DAV_ADDRESSBOOK;
 	if (coll->kind == 0)
 		return 403;
@@ -209,7 +213,8 @@ static size_t count_props(const struct dav_xml_node *root)
 	return n;
 }
 
-int dav_props_set(struct dav_ctx *c, const struct dav_xml_node *root, struct dav_collection *coll, bool creating)
+int dav_props_set(struct dav_ctx *c, const struct dav_xml_node *root, struct dav_collection *coll, bool creating,
+		  struct dav_dead_pending *dead)
 {
 	size_t n = count_props(root), i = 0;
 	int *status = calloc(n ? n : 1, sizeof(*status));
@@ -222,7 +227,7 @@ int dav_props_set(struct dav_ctx *c, const struct dav_xml_node *root, struct dav
 			continue;
 		const struct dav_xml_node *pr = dav_xml_child(op, DAV_NS_DAV, "prop");
 		for (const struct dav_xml_node *p = pr ? pr->children : NULL; p != NULL; p = p->next) {
-			status[i] = apply_one(coll, p, remove, creating);
+			status[i] = apply_one(coll, p, remove, creating, dead);
 			failed |= status[i++] != 200;
 		}
 	}
@@ -230,7 +235,7 @@ int dav_props_set(struct dav_ctx *c, const struct dav_xml_node *root, struct dav
 		free(status);
 		return 0;
 	}
-	static const int order[] = { 403, 409, 424 };
+	static const int order[] = { 403, 409, 507, 424 };
 	int ret = 1;
 	for (size_t s = 0; s < sizeof(order) / sizeof(order[0]) && ret == 1; s++) {
 		bool any = false;
@@ -255,14 +260,94 @@ int dav_props_set(struct dav_ctx *c, const struct dav_xml_node *root, struct dav
 	return ret;
 }
 
-void dav_proppatch(struct dav_ctx *c)
+/* is_dead: p is a property dav_props_set gave to dead (can_dead). */
+static bool is_dead(const struct dav_xml_node *p, bool can_dead)
+{
+	return can_dead && settable_of(p) == S_NONE && !dav_prop_is_live(p->ns, p->name);
+}
+
+/* answer_stored: the multistatus (up to its open response) once the store answered: every property
+ * 200 (dead_status 200), or the dead ones dead_status and the others 424
+ * (nothing stored). */
+static int answer_stored(struct dav_ctx *c, const struct dav_xml_node *root, bool can_dead, int dead_status)
+{
+	const struct dav_target *t = &c->target;
+	buf_reset(&c->resp->body);
+	int r = dav_ms_begin(c);
+	if (r == 0)
+		r = dav_ms_response_at(c, t->home, t->coll_name, t->object_name);
+	for (int pass = 0; pass < (dead_status == 200 ? 1 : 2) && r == 0; pass++) {
+		bool dead_pass = pass == 0;
+		r = dav_ms_propstat_begin(c);
+		for (const struct dav_xml_node *op = root->children; op != NULL && r == 0; op = op->next) {
+			const struct dav_xml_node *pr = dav_xml_child(op, DAV_NS_DAV, "prop");
+			for (const struct dav_xml_node *p = pr ? pr->children : NULL; p != NULL && r == 0; p = p->next)
+				if (dead_status == 200 || is_dead(p, can_dead) == dead_pass)
+					r = dav_ms_empty(c, p->ns, p->name);
+		}
+		if (r == 0)
+			r = dav_ms_propstat_end(c, dead_status == 200 ? 200 : dead_pass ? dead_status : 424);
+	}
+	return r;
+}
+
+/* store: the changes into dav-store, dead ones first (a refusal there
+ * leaves the live ones unmade): 200 stored, 507 refused, -1 error. */
+static int store(struct dav_ctx *c, struct dav_collection *u, const struct dav_dead_pending *dead)
+{
+	const struct dav_target *t = &c->target;
+	const char *error = NULL;
+	if (dead->n > 0) {
+		int up = dav_dead_update(c->env->store, t->coll.id, t->object_name, dead->changes, dead->n, &error);
+		if (up == DAV_PUT_TOO_MANY || up == DAV_PUT_TOO_BIG)
+			return 507;
+		if (up != 0) {
+			dav_internal_error(c, "dav_dead_update", error);
+			return -1;
+		}
+	}
+	int up = u->kind == 0 ? 0 : dav_collection_update(c->env->store, u, &error);
+	if (up == DAV_PUT_TOO_BIG) {
+		dav_set_status(c, 507);
+		return -1;
+	}
+	if (up != 0) {
+		dav_internal_error(c, "dav_collection_update", error);
+		return -1;
+	}
+	return 200;
+}
+
+/* target_ok: the collection, and the object when one is named, exist
+ * (else the answer is set). */
+static bool target_ok(struct dav_ctx *c)
 {
 	const struct dav_target *t = &c->target;
 	if (t->coll_name.len > 0 && !t->coll_exists) {
 		dav_set_status(c, 404);
-		return;
+		return false;
 	}
+	if (t->object_name.len == 0)
+		return true;
+	struct dav_object o;
+	const char *error = NULL;
+	int g = dav_object_get(c->env->store, t->coll.id, t->object_name, false, &o, &error);
+	if (g < 0)
+		dav_internal_error(c, "dav_object_get", error);
+	else if (g == 0)
+		dav_set_status(c, 404);
+	else
+		dav_object_free(&o);
+	return g == 1;
+}
+
+void dav_proppatch(struct dav_ctx *c)
+{
+	const struct dav_target *t = &c->target;
+	if (!target_ok(c))
+		return;
 	struct dav_xml_doc *doc = NULL;
+	struct dav_dead_pending dead = { 0 };
 	if (dav_parse_body(c, &doc) < 0)
 		return;
 	const struct dav_xml_node *root = doc ? dav_xml_root(doc) : NULL;
@@ -271,39 +356,21 @@ void dav_proppatch(struct dav_ctx *c)
 		goto out;
 	}
 	struct dav_collection none = { .kind = 0 };
-	/* homes, principals and objects have no property a client sets: every
-	 * one is refused (403) through a collection of no kind */
+	/* homes, principals and objects have no live property a client sets:
+	 * every one is refused (403) through a collection of no kind; dead
+	 * properties live on collections and objects */
 	struct dav_collection u = t->coll_exists && t->object_name.len == 0 ? t->coll : none;
+	bool can_dead = t->coll_exists;
 	int r = dav_ms_begin(c);
 	if (r == 0)
 		r = dav_ms_response_at(c, t->home, t->coll_name, t->object_name);
 	if (r == 0)
-		r = dav_props_set(c, root, &u, false);
+		r = dav_props_set(c, root, &u, false, can_dead ? &dead : NULL);
 	if (r == 0) {
-		const char *error = NULL;
-		int up = u.kind == 0 ? 0 : dav_collection_update(c->env->store, &u, &error);
-		if (up == DAV_PUT_TOO_BIG) {
-			dav_set_status(c, 507);
+		int st = store(c, &u, &dead);
+		if (st < 0)
 			goto out;
-		}
-		if (up != 0) {
-			dav_internal_error(c, "dav_collection_update", error);
-			goto out;
-		}
-		/* all stored: every property 200 */
-		buf_reset(&c->resp->body);
-		r = dav_ms_begin(c);
-		if (r == 0)
-			r = dav_ms_response_at(c, t->home, t->coll_name, t->object_name);
-		if (r == 0)
-			r = dav_ms_propstat_begin(c);
-		for (const struct dav_xml_node *op = root->children; op != NULL && r == 0; op = op->next) {
-			const struct dav_xml_node *pr = dav_xml_child(op, DAV_NS_DAV, "prop");
-			for (const struct dav_xml_node *p = pr ? pr->children : NULL; p != NULL && r == 0; p = p->next)
-				r = dav_ms_empty(c, p->ns, p->name);
-		}
-		if (r == 0)
-			r = dav_ms_propstat_end(c, 200);
+		r = answer_stored(c, root, can_dead, st);
 	} else if (r == 1) {
 		r = 0;
 	}
@@ -314,5 +381,6 @@ void dav_proppatch(struct dav_ctx *c)
 	if (r < 0)
 		dav_ms_overflow(c);
 out:
+	dav_dead_pending_free(&dead);
 	dav_xml_free(&doc);
 }

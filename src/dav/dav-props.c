@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "dav-private.h"
+#include "http/http-response.h"
 
 enum prop_id {
 	P_RESOURCETYPE, P_DISPLAYNAME, P_GETETAG, P_GETCONTENTTYPE, P_GETCONTENTLENGTH,
@@ -16,7 +17,7 @@ enum prop_id {
 	P_CALENDAR_HOME_SET, P_ADDRESSBOOK_HOME_SET, P_USER_ADDRESS_SET, P_INBOX_URL, P_OUTBOX_URL,
 	P_DEFAULT_CALENDAR, P_USER_TYPE, P_COMPONENT_SET, P_CALENDAR_DATA_SET, P_ADDRESS_DATA_SET,
 	P_CALENDAR_DESCRIPTION, P_ADDRESSBOOK_DESCRIPTION, P_CALENDAR_TIMEZONE, P_CALENDAR_COLOR,
-	P_CALENDAR_ORDER, P_GETCTAG, P_CAL_MAX_SIZE, P_CARD_MAX_SIZE,
+	P_CALENDAR_ORDER, P_GETCTAG, P_CAL_MAX_SIZE, P_CARD_MAX_SIZE, P_GETLASTMODIFIED,
 };
 
 static const struct prop_def {
@@ -29,6 +30,7 @@ static const struct prop_def {
 	{ DAV_NS_DAV, "getetag", "D:getetag", P_GETETAG, true },
 	{ DAV_NS_DAV, "getcontenttype", "D:getcontenttype", P_GETCONTENTTYPE, true },
 	{ DAV_NS_DAV, "getcontentlength", "D:getcontentlength", P_GETCONTENTLENGTH, true },
+	{ DAV_NS_DAV, "getlastmodified", "D:getlastmodified", P_GETLASTMODIFIED, true },
 	{ DAV_NS_DAV, "current-user-principal", "D:current-user-principal", P_CURRENT_USER_PRINCIPAL, false },
 	{ DAV_NS_DAV, "principal-URL", "D:principal-URL", P_PRINCIPAL_URL, false },
 	{ DAV_NS_DAV, "principal-collection-set", "D:principal-collection-set", P_PRINCIPAL_COLLECTION_SET, false },
@@ -65,6 +67,11 @@ static const struct prop_def *prop_find(struct str ns, struct str name)
 		if (str_eq(ns, str_c(props[i].ns)) && str_eq(name, str_c(props[i].name)))
 			return &props[i];
 	return NULL;
+}
+
+bool dav_prop_is_live(struct str ns, struct str name)
+{
+	return prop_find(ns, name) != NULL || str_eq(ns, STR(DAV_NS_DAV));
 }
 
 int dav_ms_href(struct dav_ctx *c, enum dav_home home, struct str coll, struct str obj)
@@ -136,6 +143,8 @@ static bool has_prop(struct dav_ctx *c, const struct dav_res *r, enum prop_id id
 	case P_GETCONTENTTYPE:
 	case P_GETCONTENTLENGTH:
 		return r->obj != NULL;
+	case P_GETLASTMODIFIED:
+		return r->obj != NULL && r->obj->modified > 0;
 	case P_PRINCIPAL_URL:
 	case P_CALENDAR_HOME_SET:
 	case P_ADDRESSBOOK_HOME_SET:
@@ -285,6 +294,11 @@ static int write_value(struct dav_ctx *c, const struct dav_res *r, enum prop_id 
 								    : "text/calendar; charset=utf-8");
 	case P_GETCONTENTLENGTH:
 		return buf_printf(&c->resp->body, "%" PRIu64, r->obj->size);
+	case P_GETLASTMODIFIED: {
+		char date[HTTP_DATE_SIZE];
+		http_date(r->obj->modified, date);
+		return dav_ms_raw(c, date);
+	}
 	case P_CURRENT_USER_PRINCIPAL:
 	case P_PRINCIPAL_URL:
 	case P_OWNER:
@@ -358,9 +372,27 @@ int dav_prop_write(struct dav_ctx *c, const struct dav_res *r, struct str ns, st
 
 enum propfind_kind { PF_ALLPROP, PF_PROPNAME, PF_PROP };
 
+/* table_prop: a live property of r, else one of its dead ones (loaded). */
 static int table_prop(struct dav_ctx *c, const struct dav_res *r, const struct dav_xml_node *p, bool write)
 {
-	return dav_prop_write(c, r, p->ns, p->name, write);
+	int has = dav_prop_write(c, r, p->ns, p->name, write);
+	if (has != 0)
+		return has;
+	const struct dav_dead_prop *d = dav_dead_find(r, p->ns, p->name);
+	if (d == NULL)
+		return 0;
+	return write && dav_dead_write(c, d, true) < 0 ? -1 : 1;
+}
+
+/* wants_dead: the request may name one of r's dead properties. */
+static bool wants_dead(enum propfind_kind kind, const struct dav_xml_node *prop)
+{
+	if (kind != PF_PROP)
+		return true;
+	for (const struct dav_xml_node *p = prop->children; p != NULL; p = p->next)
+		if (!dav_prop_is_live(p->ns, p->name))
+			return true;
+	return false;
 }
 
 int dav_ms_prop_response(struct dav_ctx *c, const struct dav_res *r, const struct dav_xml_node *prop,
@@ -399,11 +431,8 @@ int dav_ms_prop_response(struct dav_ctx *c, const struct dav_res *r, const struc
 /* One <D:response> for r: the asked properties it has in a 200 propstat,
  * the others in a 404 one (RFC 4918 9.1); allprop and propname list what
  * r has. */
-static int propfind_response(struct dav_ctx *c, const struct dav_res *r, enum propfind_kind kind,
-			     const struct dav_xml_node *prop)
+static int listed_response(struct dav_ctx *c, const struct dav_res *r, enum propfind_kind kind)
 {
-	if (kind == PF_PROP)
-		return dav_ms_prop_response(c, r, prop, table_prop);
 	if (dav_ms_response_res(c, r) < 0 || dav_ms_propstat_begin(c) < 0)
 		return -1;
 	for (size_t i = 0; i < PROP_COUNT; i++) {
@@ -414,9 +443,28 @@ static int propfind_response(struct dav_ctx *c, const struct dav_res *r, enum pr
 		if (w < 0)
 			return -1;
 	}
+	/* allprop includes the dead properties (RFC 4918 9.1) */
+	for (size_t i = 0; i < r->dead_count; i++)
+		if (dav_dead_write(c, &r->dead[i], kind == PF_ALLPROP) < 0)
+			return -1;
 	if (dav_ms_propstat_end(c, 200) < 0)
 		return -1;
 	return dav_ms_response_end(c);
+}
+
+/* propfind_response: -2 when the dead properties could not be read (error
+ * in c->store_error). */
+static int propfind_response(struct dav_ctx *c, const struct dav_res *res, enum propfind_kind kind,
+			     const struct dav_xml_node *prop)
+{
+	struct dav_res r = *res;
+	r.dead = NULL;
+	r.dead_count = 0;
+	if (wants_dead(kind, prop) && dav_dead_load(c, &r, &c->store_error) < 0)
+		return -2;
+	int ret = kind == PF_PROP ? dav_ms_prop_response(c, &r, prop, table_prop) : listed_response(c, &r, kind);
+	dav_dead_list_free(r.dead, r.dead_count);
+	return ret;
 }
 
 struct each_ctx {
@@ -430,7 +478,7 @@ struct each_ctx {
 static int each_object(void *ctx, const struct dav_object *o)
 {
 	struct each_ctx *e = ctx;
-	struct dav_res r = { e->c->target.home, e->coll, o };
+	struct dav_res r = { .home = e->c->target.home, .coll = e->coll, .obj = o };
 	e->ret = propfind_response(e->c, &r, e->kind, e->prop);
 	return e->ret < 0;
 }
@@ -441,7 +489,7 @@ static int children(struct dav_ctx *c, enum propfind_kind kind, const struct dav
 	const struct dav_target *t = &c->target;
 	const char *error = NULL;
 	if (t->home == DAV_HOME_PRINCIPALS) {
-		struct dav_res r = { DAV_HOME_PRINCIPAL, NULL, NULL };
+		struct dav_res r = { .home = DAV_HOME_PRINCIPAL, .coll = NULL, .obj = NULL };
 		return propfind_response(c, &r, kind, prop);
 	}
 	if ((t->home == DAV_HOME_CALENDARS || t->home == DAV_HOME_ADDRESSBOOKS) && t->coll_name.len == 0) {
@@ -451,7 +499,7 @@ static int children(struct dav_ctx *c, enum propfind_kind kind, const struct dav
 			return -2;
 		int ret = 0;
 		for (size_t i = 0; i < n && ret == 0; i++) {
-			struct dav_res r = { t->home, &list[i], NULL };
+			struct dav_res r = { .home = t->home, .coll = &list[i], .obj = NULL };
 			ret = propfind_response(c, &r, kind, prop);
 		}
 		dav_collection_list_free(list, n);
@@ -499,7 +547,7 @@ void dav_propfind(struct dav_ctx *c)
 			kind = PF_PROPNAME;
 	}
 	struct dav_object obj = { 0 };
-	struct dav_res r = { t->home, t->coll_exists ? &t->coll : NULL, NULL };
+	struct dav_res r = { .home = t->home, .coll = t->coll_exists ? &t->coll : NULL, .obj = NULL };
 	const char *error = NULL;
 	if (t->object_name.len > 0) {
 		int g = dav_object_get(c->env->store, t->coll.id, t->object_name, false, &obj, &error);
@@ -520,7 +568,7 @@ void dav_propfind(struct dav_ctx *c)
 	if (ret == 0)
 		ret = dav_ms_end(c);
 	if (ret == -2)
-		dav_internal_error(c, "PROPFIND listing", error);
+		dav_internal_error(c, "PROPFIND listing", error ? error : c->store_error);
 	else if (ret < 0)
 		dav_ms_overflow(c);
 	if (r.obj != NULL)

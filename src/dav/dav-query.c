@@ -201,7 +201,7 @@ struct query_walk {
 
 static int limited_response(struct dav_ctx *c, const struct dav_object *o, const char *error)
 {
-	struct dav_res r = { DAV_HOME_CALENDARS, &c->target.coll, o };
+	struct dav_res r = { .home = DAV_HOME_CALENDARS, .coll = &c->target.coll, .obj = o };
 
 	if (dav_ms_response_res(c, &r) < 0 || dav_ms_status(c, 507) < 0 ||
 	    dav_ms_text(c, STR(DAV_NS_DAV), STR("responsedescription"), str_c(error)) < 0)
@@ -447,7 +447,7 @@ static int addressbook_query(struct dav_ctx *c, const struct dav_xml_node *root)
 	/* RFC 6352 8.6.1: more matches than the limit: a 507 response for the
 	 * collection itself says the answer is cut. */
 	if (ret == 0 && w.ret == 0 && w.truncated) {
-		struct dav_res r = { DAV_HOME_ADDRESSBOOKS, &c->target.coll, NULL };
+		struct dav_res r = { .home = DAV_HOME_ADDRESSBOOKS, .coll = &c->target.coll, .obj = NULL };
 		ret = dav_ms_response_res(c, &r);
 		if (ret == 0)
 			ret = dav_ms_status(c, 507);

@@ -97,7 +97,7 @@ int dav_object_response(struct dav_ctx *c, const struct dav_collection *coll, co
 			const struct dav_xml_node *prop)
 {
 	enum dav_home home = coll->kind == DAV_ADDRESSBOOK ? DAV_HOME_ADDRESSBOOKS : DAV_HOME_CALENDARS;
-	struct dav_res r = { home, coll, o };
+	struct dav_res r = { .home = home, .coll = coll, .obj = o };
 	if (prop != NULL)
 		return dav_ms_prop_response(c, &r, prop, object_prop);
 	if (dav_ms_response_res(c, &r) < 0 || dav_ms_propstat_begin(c) < 0 ||

@@ -101,6 +101,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *el, const XML_Char **atts
 	if (st->cur == NULL) {
 		st->doc->root = n;
 	} else {
+		n->text_pos = st->text[st->depth - 1].len;
 		if (st->last_child[st->depth - 1] == NULL)
 			st->cur->children = n;
 		else
@@ -234,6 +235,29 @@ const struct dav_xml_node *dav_xml_child(const struct dav_xml_node *n, const cha
 		if (dav_xml_is(c, ns, name))
 			return c;
 	return NULL;
+}
+
+static bool same_attrs(const struct dav_xml_node *a, const struct dav_xml_node *b)
+{
+	if (a->attr_count != b->attr_count)
+		return false;
+	for (size_t i = 0; i < a->attr_count; i++)
+		if (!str_eq(a->attrs[i].ns, b->attrs[i].ns) || !str_eq(a->attrs[i].name, b->attrs[i].name) ||
+		    !str_eq(a->attrs[i].value, b->attrs[i].value))
+			return false;
+	return true;
+}
+
+bool dav_xml_same_content(const struct dav_xml_node *a, const struct dav_xml_node *b)
+{
+	if (!str_eq(a->text, b->text) || a->child_count != b->child_count)
+		return false;
+	const struct dav_xml_node *x = a->children, *y = b->children;
+	for (; x != NULL && y != NULL; x = x->next, y = y->next)
+		if (!str_eq(x->ns, y->ns) || !str_eq(x->name, y->name) || x->text_pos != y->text_pos ||
+		    !same_attrs(x, y) || !dav_xml_same_content(x, y))
+			return false;
+	return x == NULL && y == NULL;
 }
 
 struct str dav_xml_attr(const struct dav_xml_node *n, const char *name, bool *found_r)

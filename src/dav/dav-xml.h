@@ -49,6 +49,7 @@ struct dav_xml_node {
 	struct str text;  /* character data directly inside (not the children's), NUL-terminated */
 	struct dav_xml_attr *attrs;
 	size_t attr_count;
+	size_t text_pos;  /* where in the parent's text this element stood (mixed content order) */
 	struct dav_xml_node *parent, *children, *next; /* children: first child, in document order */
 	size_t child_count;
 };
@@ -71,6 +72,10 @@ void dav_xml_free(struct dav_xml_doc **doc);
 bool dav_xml_is(const struct dav_xml_node *n, const char *ns, const char *name);
 /* dav_xml_child: the first child {ns}name of n, or NULL. */
 const struct dav_xml_node *dav_xml_child(const struct dav_xml_node *n, const char *ns, const char *name);
+/* dav_xml_same_content: a and b hold the same text and the same child
+ * elements (namespace, name, attributes in order, content, where each
+ * stands in the text), their own names and attributes not compared. */
+bool dav_xml_same_content(const struct dav_xml_node *a, const struct dav_xml_node *b);
 /* dav_xml_attr: the value of n's attribute without namespace called name;
  * *found_r (may be NULL) says whether it was there (the empty str otherwise). */
 struct str dav_xml_attr(const struct dav_xml_node *n, const char *name, bool *found_r);

@@ -148,13 +148,14 @@ void dav_resolve(const struct dav_ctx *c, const struct http_path *p, struct dav_
 	}
 	enum dav_home h = str_eq(top, STR("calendars")) ? DAV_HOME_CALENDARS
 			  : str_eq(top, STR("addressbooks")) ? DAV_HOME_ADDRESSBOOKS : DAV_HOME_NONE;
-	if (h == DAV_HOME_NONE || p->count < 3 || p->count > 5 || !is_account(c, p->seg[2]))
+	if (h == DAV_HOME_NONE || p->count < 3 || !is_account(c, p->seg[2]))
 		return;
 	t->home = h;
 	if (p->count >= 4)
 		t->coll_name = p->seg[3];
-	if (p->count == 5)
+	if (p->count >= 5)
 		t->object_name = p->seg[4];
+	t->deep = p->count > 5;
 }
 
 int dav_load_collection(struct dav_ctx *c, struct dav_target *t)
@@ -196,6 +197,15 @@ static bool well_known(struct dav_ctx *c)
 	dav_set_status(c, 301);
 	dav_header_add(c, "Location", STR("/dav/"));
 	return true;
+}
+
+/* deep_status: the answer for a path below an object of the account's
+ * home: nothing is there (404), and what would make it lacks its parent
+ * collection (409: RFC 4918 9.3.1, 9.7.1). */
+static int deep_status(const struct dav_ctx *c)
+{
+	enum http_method m = c->req->method;
+	return m == HTTP_M_PUT || m == HTTP_M_MKCOL || m == HTTP_M_MKCALENDAR ? 409 : 404;
 }
 
 /* dispatch calls the method's module with the target resolved. */
@@ -283,6 +293,8 @@ void dav_handle(const struct dav_env *env, const struct http_request *req, struc
 		dav_resolve(c, &c->path, &c->target);
 		if (c->target.home == DAV_HOME_NONE)
 			dav_set_status(c, 404);
+		else if (c->target.deep)
+			dav_set_status(c, deep_status(c));
 		else if (dav_load_collection(c, &c->target) == 0)
 			dispatch(c);
 	}

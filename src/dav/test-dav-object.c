@@ -44,6 +44,8 @@ static void test_put_get(void **state)
 	char line[80];
 	snprintf(line, sizeof(line), "ETag: %s\r\n", etag);
 	assert_true(test_dav_header(t, line));
+	assert_non_null(strstr(t->resp.headers.data, "Last-Modified: "));
+	assert_non_null(strstr(t->resp.headers.data, " GMT\r\n"));
 	assert_int_equal(test_dav_req(t, "HEAD", TEST_DAV_CAL "a.ics", NULL, NULL), 200);
 	assert_int_equal(test_dav_req(t, "GET", TEST_DAV_CAL "b.ics", NULL, NULL), 404);
 	assert_int_equal(test_dav_req(t, "GET", TEST_DAV_CAL, NULL, NULL), 405);
@@ -78,6 +80,10 @@ static void test_put_preconditions(void **state)
 	assert_has(t, "<C:supported-calendar-data/>");
 	assert_int_equal(test_dav_req(t, "PUT", TEST_DAV_BOOK "b.vcf", ics, test_dav_event("uid-b")), 403);
 	assert_has(t, "<CR:supported-address-data/>");
+	assert_has(t, "<CR:valid-address-data/>");   /* nor is it a vCard */
+	/* text that is not iCalendar, sent as text (litmus): both are named */
+	assert_int_equal(test_dav_req(t, "PUT", TEST_DAV_CAL "res", txt, "This is\na test file.\n"), 403);
+	assert_has(t, "<C:valid-calendar-data/><C:supported-calendar-data/></D:error>");
 	/* the data */
 	assert_int_equal(test_dav_req(t, "PUT", TEST_DAV_CAL "b.ics", ics, "not a calendar"), 403);
 	assert_has(t, "<D:error");

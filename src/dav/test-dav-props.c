@@ -1,6 +1,6 @@
 /*
  * Unit tests of PROPFIND (bodies as Apple Calendar, Thunderbird and DAVx5
- * send them), PROPPATCH (all or nothing), MKCALENDAR, extended MKCOL and
+ * send them), PROPPATCH (all or nothing), dead properties, MKCALENDAR, extended MKCOL and
  * DELETE of collections.
  */
 #include "test-dav.h"
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dav/dav-xml.h"
 #include "lib/buf.h"
 
 static const char *const depth0[] = { "Depth", "0", NULL };
@@ -157,7 +158,7 @@ static void test_proppatch(void **state)
 }
 
 /* One bad property fails them all: 409 for it, 424 for the others, 403 for
- * the protected and unknown ones; nothing stored. */
+ * the protected ones; nothing stored. */
 static void test_proppatch_atomic(void **state)
 {
 	struct test_dav *t = *state;
@@ -170,7 +171,9 @@ static void test_proppatch_atomic(void **state)
 	assert_int_equal(test_dav_req(t, "PROPPATCH", TEST_DAV_CAL, NULL, "<D:propertyupdate xmlns:D=\"DAV:\">"
 		"<D:set><D:prop><D:displayname>New</D:displayname><D:getetag>x</D:getetag><x:y xmlns:x=\"urn:x\">1</x:y>"
 		"</D:prop></D:set></D:propertyupdate>"), 207);
-	assert_has(t, "<D:getetag/><X:y xmlns:X=\"urn:x\"/></D:prop><D:status>HTTP/1.1 403 Forbidden");
+	assert_has(t, "<D:getetag/></D:prop><D:status>HTTP/1.1 403 Forbidden");
+	/* the dead property would have been kept: 424 with the others */
+	assert_has(t, "<D:displayname/><X:y xmlns:X=\"urn:x\"/></D:prop><D:status>HTTP/1.1 424");
 	/* a calendar property on an address book; a bad order */
 	assert_int_equal(test_dav_req(t, "PROPPATCH", TEST_DAV_BOOK, NULL, "<D:propertyupdate xmlns:D=\"DAV:\" "
 		"xmlns:A=\"http://apple.com/ns/ical/\"><D:set><D:prop><A:calendar-color>#000000</A:calendar-color>"
@@ -195,27 +198,138 @@ static void test_proppatch_atomic(void **state)
 	assert_int_equal(test_dav_req(t, "PROPPATCH", TEST_DAV_CAL, NULL, "<D:propfind xmlns:D=\"DAV:\"/>"), 400);
 }
 
+#define LITMUS_NS "http://example.com/neon/litmus/"
+#define PU_BEGIN "<D:propertyupdate xmlns:D=\"DAV:\" xmlns:Z=\"" LITMUS_NS "\">"
+
+/* value_limit: a PROPPATCH of the calendar setting open + max octets +
+ * close is 200, one octet more gets refused. */
+static void value_limit(struct test_dav *t, const char *open, const char *close, size_t max, const char *refused)
+{
+	struct buf b;
+	buf_init(&b, 2 * max + 4096);
+	for (int over = 0; over < 2; over++) {
+		buf_reset(&b);
+		buf_printf(&b, PU_BEGIN "<D:set><D:prop>%s", open);
+		for (size_t i = 0; i < max + (size_t)over; i++)
+			buf_putc(&b, 'v');
+		buf_printf(&b, "%s</D:prop></D:set></D:propertyupdate>", close);
+		assert_int_equal(test_dav_req(t, "PROPPATCH", TEST_DAV_CAL, NULL, b.data), 207);
+		assert_has(t, over ? refused : "200 OK");
+	}
+	buf_free(&b);
+}
+
 /* A property value of DAV_MAX_PROPERTY octets is stored, one more is 409. */
 static void test_property_limit(void **state)
 {
 	struct test_dav *t = *state;
-	struct buf b;
-	buf_init(&b, 2 * DAV_MAX_PROPERTY);
-	for (int over = 0; over < 2; over++) {
-		buf_reset(&b);
-		buf_printf(&b, "<D:propertyupdate xmlns:D=\"DAV:\"><D:set><D:prop><D:displayname>");
-		for (size_t i = 0; i < DAV_MAX_PROPERTY + (size_t)over; i++)
-			buf_putc(&b, 'n');
-		buf_printf(&b, "</D:displayname></D:prop></D:set></D:propertyupdate>");
-		assert_int_equal(test_dav_req(t, "PROPPATCH", TEST_DAV_CAL, NULL, b.data), 207);
-		assert_has(t, over ? "409 Conflict" : "200 OK");
-	}
-	buf_free(&b);
+	value_limit(t, "<D:displayname>", "</D:displayname>", DAV_MAX_PROPERTY, "409 Conflict");
 	struct dav_collection c;
 	const char *error = NULL;
 	assert_int_equal(dav_collection_get(t->store, DAV_CALENDAR, STR("calendar"), &c, &error), 1);
 	assert_int_equal(strlen(c.displayname), DAV_MAX_PROPERTY);
 	dav_collection_free(&c);
+}
+
+/* Dead properties on an object: any namespace, values with elements of
+ * other namespaces, attributes and mixed content come back as given, in
+ * prop, allprop and propname; remove; they follow a MOVE. */
+static void test_dead_props(void **state)
+{
+	struct test_dav *t = *state;
+	assert_int_equal(test_dav_put_event(t, "a.ics", "uid-a"), 201);
+	assert_int_equal(test_dav_req(t, "PROPPATCH", TEST_DAV_CAL "a.ics", NULL, PU_BEGIN "<D:set><D:prop>"
+		"<Z:foo>bar &amp; &lt;baz&gt;</Z:foo>"
+		"<Z:nested><Y:inner xmlns:Y=\"urn:y\" Y:attr=\"1\" plain=\"2\" xml:lang=\"en\">t<Z:deep/>u</Y:inner>"
+		"tail</Z:nested><e xmlns=\"\">no namespace</e><Z:high>\xf0\x90\x80\x80</Z:high>"
+		"</D:prop></D:set><D:remove><D:prop><Z:never-set/></D:prop></D:remove></D:propertyupdate>"), 207);
+	assert_has(t, "<X:never-set xmlns:X=\"" LITMUS_NS "\"/></D:prop><D:status>HTTP/1.1 200 OK");
+	assert_lacks(t, "403");
+	assert_int_equal(test_dav_req(t, "PROPFIND", TEST_DAV_CAL "a.ics", depth0, "<D:propfind xmlns:D=\"DAV:\" "
+		"xmlns:Z=\"" LITMUS_NS "\"><D:prop><Z:foo/><Z:nested/><e xmlns=\"\"/><Z:high/><Z:missing/>"
+		"<D:getlastmodified/></D:prop></D:propfind>"), 207);
+	assert_has(t, "<X:foo xmlns:X=\"" LITMUS_NS "\">bar &amp; &lt;baz&gt;</X:foo>");
+	assert_has(t, "<X:nested xmlns:X=\"" LITMUS_NS "\"><V1:inner xmlns:V1=\"urn:y\" xmlns:A0=\"urn:y\" A0:attr=\"1\" "
+		"plain=\"2\" xml:lang=\"en\">t<V2:deep xmlns:V2=\"" LITMUS_NS "\"/>u</V1:inner>tail</X:nested>");
+	assert_has(t, "<e xmlns=\"\">no namespace</e>");
+	assert_has(t, "<X:high xmlns:X=\"" LITMUS_NS "\">\xf0\x90\x80\x80</X:high>");
+	assert_has(t, "<D:getlastmodified>");
+	assert_has(t, " GMT</D:getlastmodified>");
+	assert_has(t, "<X:missing xmlns:X=\"" LITMUS_NS "\"/></D:prop><D:status>HTTP/1.1 404");
+	/* the answer is well-formed and the nested value reads back in its namespaces */
+	struct dav_xml_doc *doc = NULL;
+	const char *error = NULL;
+	assert_int_equal(dav_xml_parse(buf_str(&t->resp.body), &doc, &error), 0);
+	dav_xml_free(&doc);
+
+	assert_int_equal(test_dav_req(t, "PROPFIND", TEST_DAV_CAL "a.ics", depth0,
+		"<D:propfind xmlns:D=\"DAV:\"><D:allprop/></D:propfind>"), 207);
+	assert_has(t, "<X:foo xmlns:X=\"" LITMUS_NS "\">bar");
+	assert_has(t, "<D:getetag>");
+	assert_int_equal(test_dav_req(t, "PROPFIND", TEST_DAV_CAL "a.ics", depth0,
+		"<D:propfind xmlns:D=\"DAV:\"><D:propname/></D:propfind>"), 207);
+	assert_has(t, "<X:foo xmlns:X=\"" LITMUS_NS "\"/>");
+	assert_has(t, "<D:getlastmodified/>");
+
+	/* remove one; MOVE takes the others along */
+	assert_int_equal(test_dav_req(t, "PROPPATCH", TEST_DAV_CAL "a.ics", NULL, PU_BEGIN "<D:remove><D:prop>"
+		"<Z:foo/></D:prop></D:remove></D:propertyupdate>"), 207);
+	static const char *const dest[] = { "Destination", TEST_DAV_CAL "b.ics", NULL };
+	assert_int_equal(test_dav_req(t, "MOVE", TEST_DAV_CAL "a.ics", dest, NULL), 201);
+	assert_int_equal(test_dav_req(t, "PROPFIND", TEST_DAV_CAL "b.ics", depth0, "<D:propfind xmlns:D=\"DAV:\" "
+		"xmlns:Z=\"" LITMUS_NS "\"><D:prop><Z:foo/><Z:high/></D:prop></D:propfind>"), 207);
+	assert_has(t, "<X:high xmlns:X=\"" LITMUS_NS "\">\xf0\x90\x80\x80</X:high>");
+	assert_has(t, "<X:foo xmlns:X=\"" LITMUS_NS "\"/></D:prop><D:status>HTTP/1.1 404");
+	/* a missing object has no properties to set */
+	assert_int_equal(test_dav_req(t, "PROPPATCH", TEST_DAV_CAL "a.ics", NULL, PU_BEGIN "<D:set><D:prop>"
+		"<Z:foo>x</Z:foo></D:prop></D:set></D:propertyupdate>"), 404);
+}
+
+/* On a collection, with the live ones in the same request; homes have
+ * none; DAV: names are never dead. */
+static void test_dead_props_collection(void **state)
+{
+	struct test_dav *t = *state;
+	assert_int_equal(test_dav_req(t, "PROPPATCH", TEST_DAV_CAL, NULL, PU_BEGIN "<D:set><D:prop>"
+		"<D:displayname>Mine</D:displayname><Z:colour>blue</Z:colour></D:prop></D:set></D:propertyupdate>"), 207);
+	assert_lacks(t, "403");
+	assert_int_equal(test_dav_req(t, "PROPFIND", TEST_DAV_CAL, depth1, "<D:propfind xmlns:D=\"DAV:\" "
+		"xmlns:Z=\"" LITMUS_NS "\"><D:prop><D:displayname/><Z:colour/></D:prop></D:propfind>"), 207);
+	assert_has(t, "<D:displayname>Mine</D:displayname><X:colour xmlns:X=\"" LITMUS_NS "\">blue</X:colour>");
+	assert_int_equal(test_dav_req(t, "PROPPATCH", "/dav/calendars/alice@example.com/", NULL, PU_BEGIN
+		"<D:set><D:prop><Z:colour>blue</Z:colour></D:prop></D:set></D:propertyupdate>"), 207);
+	assert_has(t, "403 Forbidden");
+	assert_int_equal(test_dav_req(t, "PROPPATCH", TEST_DAV_CAL, NULL, PU_BEGIN "<D:set><D:prop>"
+		"<D:made-up>1</D:made-up></D:prop></D:set></D:propertyupdate>"), 207);
+	assert_has(t, "403 Forbidden");
+}
+
+/* DAV_MAX_DEAD_PROPS per resource and DAV_MAX_DEAD_VALUE per value, each
+ * one past: 507 for the dead ones, 424 for the others, nothing kept. */
+static void test_dead_props_limits(void **state)
+{
+	struct test_dav *t = *state;
+	struct buf b;
+	buf_init(&b, 4 * DAV_MAX_DEAD_VALUE + 4096);
+	for (int over = 0; over < 2; over++) {
+		buf_reset(&b);
+		buf_printf(&b, PU_BEGIN "<D:set><D:prop><D:displayname>N%d</D:displayname>", over);
+		for (int i = 0; i < DAV_MAX_DEAD_PROPS + over; i++)
+			buf_printf(&b, "<Z:p%d>%d</Z:p%d>", i, over, i);
+		buf_printf(&b, "</D:prop></D:set></D:propertyupdate>");
+		assert_int_equal(test_dav_req(t, "PROPPATCH", TEST_DAV_CAL, NULL, b.data), 207);
+		if (over) {
+			assert_has(t, "</D:prop><D:status>HTTP/1.1 507");
+			assert_has(t, "<D:displayname/></D:prop><D:status>HTTP/1.1 424");
+		} else {
+			assert_lacks(t, "424");
+		}
+	}
+	assert_int_equal(test_dav_req(t, "PROPFIND", TEST_DAV_CAL, depth0, "<D:propfind xmlns:D=\"DAV:\" "
+		"xmlns:Z=\"" LITMUS_NS "\"><D:prop><D:displayname/><Z:p0/></D:prop></D:propfind>"), 207);
+	assert_has(t, ">N0</D:displayname><X:p0 xmlns:X=\"" LITMUS_NS "\">0</X:p0>");
+	buf_free(&b);
+	value_limit(t, "<Z:p0>", "</Z:p0>", DAV_MAX_DEAD_VALUE, "507 Insufficient Storage");
 }
 
 static void test_mkcalendar(void **state)
@@ -244,7 +358,8 @@ static void test_mkcalendar(void **state)
 	assert_has(t, "<C:mkcalendar-response");
 	assert_has(t, "424 Failed Dependency");
 	assert_int_equal(dav_collection_get(t->store, DAV_CALENDAR, STR("bad"), &c, &error), 0);
-	assert_int_equal(test_dav_req(t, "MKCALENDAR", TEST_DAV_CAL "sub/", NULL, NULL), 405);
+	assert_int_equal(test_dav_req(t, "MKCALENDAR", TEST_DAV_CAL "sub/", NULL, NULL), 403);
+	assert_has(t, "<C:calendar-collection-location-ok/>");
 	assert_int_equal(test_dav_req(t, "MKCOL", "/dav/calendars/alice@example.com/weird/", NULL, "afsdfasdfsdf"), 415);
 	assert_int_equal(dav_collection_get(t->store, DAV_CALENDAR, STR("weird"), &c, &error), 0);
 }
@@ -276,6 +391,57 @@ static void test_mkcol_extended(void **state)
 	dav_collection_free(&c);
 }
 
+/* MKCALENDAR as Apple Calendar sends it sets properties we do not
+ * interpret (schedule-calendar-transp): kept as dead ones; past
+ * DAV_MAX_DEAD_PROPS nothing is made. */
+static void test_mkcol_dead(void **state)
+{
+	struct test_dav *t = *state;
+	const char *home = "/dav/calendars/alice@example.com/home/";
+	const char *mkcalendar = "<C:mkcalendar xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\">"
+		"<D:set><D:prop><D:displayname>Home</D:displayname><C:schedule-calendar-transp><C:opaque/>"
+		"</C:schedule-calendar-transp></D:prop></D:set></C:mkcalendar>";
+	const char *propfind = "<D:propfind xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\">"
+		"<D:prop><C:schedule-calendar-transp/></D:prop></D:propfind>";
+	assert_int_equal(test_dav_req(t, "MKCALENDAR", home, NULL, mkcalendar), 201);
+	assert_int_equal(test_dav_req(t, "PROPFIND", home, depth0, propfind), 207);
+	assert_has(t, "<C:schedule-calendar-transp><V1:opaque xmlns:V1=\"urn:ietf:params:xml:ns:caldav\"/>"
+		"</C:schedule-calendar-transp>");
+	struct buf b;
+	buf_init(&b, 64 * 1024);
+	buf_printf(&b, "<D:mkcol xmlns:D=\"DAV:\" xmlns:Z=\"urn:z\"><D:set><D:prop>");
+	for (int i = 0; i <= DAV_MAX_DEAD_PROPS; i++)
+		buf_printf(&b, "<Z:p%d>1</Z:p%d>", i, i);
+	buf_printf(&b, "</D:prop></D:set></D:mkcol>");
+	assert_int_equal(test_dav_req(t, "MKCOL", "/dav/calendars/alice@example.com/many/", NULL, b.data), 507);
+	buf_free(&b);
+	assert_int_equal(test_dav_req(t, "PROPFIND", "/dav/calendars/alice@example.com/many/", depth0, NULL), 404);
+}
+
+/* What is not a new collection in a home, as litmus's basic suite asks:
+ * a body that is not XML 415 wherever it goes; no collection inside a
+ * collection (403), 405 over what exists, 409 below what does not. */
+static void test_mkcol_refused(void **state)
+{
+	struct test_dav *t = *state;
+	static const char *const junk[] = { "Content-Type", "xzy-foo/bar-512", NULL };
+	assert_int_equal(test_dav_req(t, "MKCOL", TEST_DAV_CAL "body/", junk, "afafafaf"), 415);
+	assert_int_equal(test_dav_req(t, "MKCOL", TEST_DAV_CAL "coll/", NULL, NULL), 403);
+	assert_int_equal(test_dav_put_event(t, "a.ics", "uid-a"), 201);
+	assert_int_equal(test_dav_req(t, "MKCOL", TEST_DAV_CAL "a.ics/", NULL, NULL), 405);
+	assert_int_equal(test_dav_req(t, "MKCOL", TEST_DAV_CAL, NULL, NULL), 405);
+	assert_int_equal(test_dav_req(t, "MKCOL", "/dav/calendars/alice@example.com/", NULL, NULL), 405);
+	assert_int_equal(test_dav_req(t, "MKCOL", "/dav/calendars/alice@example.com/none/x/", NULL, NULL), 409);
+	assert_int_equal(test_dav_req(t, "MKCOL", TEST_DAV_CAL "none/x/", NULL, NULL), 409);
+	assert_int_equal(test_dav_req(t, "PUT", TEST_DAV_CAL "none/x.ics", NULL, test_dav_event("uid-x")), 409);
+	assert_int_equal(test_dav_req(t, "GET", TEST_DAV_CAL "none/x.ics", NULL, NULL), 404);
+	static const char *const deep[] = { "Destination", TEST_DAV_CAL "none/b.ics", NULL };
+	assert_int_equal(test_dav_req(t, "COPY", TEST_DAV_CAL "a.ics", deep, NULL), 409);
+	/* another account's deep path is still nothing */
+	assert_int_equal(test_dav_req(t, "PUT", "/dav/calendars/bob@example.com/calendar/a/b.ics", NULL,
+		test_dav_event("uid-y")), 404);
+}
+
 static void test_delete_collections(void **state)
 {
 	struct test_dav *t = *state;
@@ -297,8 +463,13 @@ int test_dav_props_run(void)
 		cmocka_unit_test_setup_teardown(test_proppatch, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_proppatch_atomic, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_property_limit, test_dav_setup, test_dav_teardown),
+		cmocka_unit_test_setup_teardown(test_dead_props, test_dav_setup, test_dav_teardown),
+		cmocka_unit_test_setup_teardown(test_dead_props_collection, test_dav_setup, test_dav_teardown),
+		cmocka_unit_test_setup_teardown(test_dead_props_limits, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_mkcalendar, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_mkcol_extended, test_dav_setup, test_dav_teardown),
+		cmocka_unit_test_setup_teardown(test_mkcol_refused, test_dav_setup, test_dav_teardown),
+		cmocka_unit_test_setup_teardown(test_mkcol_dead, test_dav_setup, test_dav_teardown),
 		cmocka_unit_test_setup_teardown(test_delete_collections, test_dav_setup, test_dav_teardown),
 	};
 	return cmocka_run_group_tests_name("dav-props", tests, NULL, NULL);

@@ -13,10 +13,11 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The columns of OBJ_COLUMNS (dav-store.c), data last when asked. */
 enum { OC_ID, OC_COLLECTION, OC_NAME, OC_UID, OC_ETAG, OC_CHANGE, OC_SIZE, OC_COMPONENT,
-       OC_FIRST, OC_LAST, OC_DATA };
+       OC_FIRST, OC_LAST, OC_MODIFIED, OC_DATA };
 
 /* object_view fills o from the current row with views into the statement
  * (valid until it moves on); name and uid are given as views too. */
@@ -38,6 +39,7 @@ static void object_view(sqlite3_stmt *st, bool with_data, struct dav_object *o,
 	o->component = (unsigned)sqlite3_column_int64(st, OC_COMPONENT);
 	o->first = sqlite3_column_int64(st, OC_FIRST);
 	o->last = sqlite3_column_int64(st, OC_LAST);
+	o->modified = sqlite3_column_int64(st, OC_MODIFIED);
 	if (with_data) {
 		const void *p = sqlite3_column_blob(st, OC_DATA);
 		o->data = str_from(p != NULL ? p : "", (size_t)sqlite3_column_bytes(st, OC_DATA));
@@ -271,6 +273,7 @@ static int object_write(struct dav_store *s, int64_t coll, struct str name,
 	sql_bind_i64(&b, body->component);
 	sql_bind_i64(&b, body->first);
 	sql_bind_i64(&b, body->last);
+	sql_bind_i64(&b, (int64_t)time(NULL));
 	if (b.rc == SQLITE_OK)
 		b.rc = sqlite3_bind_blob64(st, ++b.n, body->data.ptr != NULL ? body->data.ptr : "",
 					   body->data.len, SQLITE_STATIC);
@@ -295,6 +298,7 @@ static int object_remove(struct dav_store *s, int64_t coll, struct str name, con
 	sql_bind_i64(&b, coll);
 	sql_bind_str(&b, name);
 	if (ds_bind_run(s, &b, "object delete", error_r) < 0 ||
+	    ds_dead_drop(s, coll, name, error_r) < 0 ||
 	    log_change(s, coll, name, change, true, error_r) < 0)
 		return -1;
 	return prune_deleted(s, coll, error_r);
@@ -457,6 +461,11 @@ static int move_locked(struct dav_store *s, int64_t from, struct str name, int64
 	struct object_body body = { src.data, str_c(src.uid), src.component, src.first, src.last };
 	if (ret == 0)
 		ret = object_write(s, to, new_name, &body, error_r);
+	/* The target's own properties go with it; the source's come along. */
+	if (ret == 0)
+		ret = ds_dead_drop(s, to, new_name, error_r);
+	if (ret == 0)
+		ret = ds_dead_copy(s, from, name, to, new_name, error_r);
 	if (ret == 0 && !copy)
 		ret = object_remove(s, from, name, error_r);
 	dav_object_free(&src);

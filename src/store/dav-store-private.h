@@ -5,6 +5,7 @@
  *
  *   dav-store.c          open, schema, running SQL, collections, tokens
  *   dav-store-object.c   objects, the change log, usage
+ *   dav-store-dead.c     dead properties
  *
  * Nothing here is seen outside src/store.
  */
@@ -54,6 +55,12 @@ enum dav_stmt {
 	DS_DELETED_NTH,
 	DS_DELETED_PRUNE,
 	DS_USAGE,
+	DS_DEAD_LIST,
+	DS_DEAD_COUNT,
+	DS_DEAD_SET,
+	DS_DEAD_REMOVE,
+	DS_DEAD_DROP,
+	DS_DEAD_COPY,
 	DS_COUNT
 };
 
@@ -86,5 +93,12 @@ int ds_status(struct dav_store *s, int status);
 /* ds_column_dup copies a column's text, NUL-terminated (a NULL column gives
  * NULL); out of memory gives NULL and sets *ok to false. */
 char *ds_column_dup(sqlite3_stmt *st, int col, bool *ok);
+
+/* ds_dead_drop deletes the dead properties of object (empty: the
+ * collection's own) of coll; ds_dead_copy copies those of from/name to
+ * to/new_name.  Inside the caller's transaction; 0 or -1. */
+int ds_dead_drop(struct dav_store *s, int64_t coll, struct str object, const char **error_r);
+int ds_dead_copy(struct dav_store *s, int64_t from, struct str name, int64_t to, struct str new_name,
+		 const char **error_r);
 
 #endif

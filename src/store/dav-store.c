@@ -59,13 +59,43 @@ static const char schema_v1[] =
 	"CREATE INDEX changes_deleted ON changes (collection, deleted, change);"
 	"PRAGMA user_version = 1;";
 
+/* Version 2: objects get their modification time (getlastmodified), before
+ * the data so that it stays last in the row, and dead properties (RFC 4918
+ * 4) get their table.  SQLite cannot add a column in the middle: the table
+ * is rebuilt (every row copied, in the same transaction). */
+static const char schema_v2[] =
+	"CREATE TABLE objects_v2 ("
+	" id INTEGER PRIMARY KEY,"
+	" collection INTEGER NOT NULL REFERENCES collections (id) ON DELETE CASCADE,"
+	" name TEXT NOT NULL, uid TEXT NOT NULL, etag TEXT NOT NULL,"
+	" change INTEGER NOT NULL, size INTEGER NOT NULL, component INTEGER NOT NULL,"
+	" first INTEGER NOT NULL, last INTEGER NOT NULL,"
+	" modified INTEGER NOT NULL DEFAULT 0,"   /* seconds since 1970 of the last write */
+	" data BLOB NOT NULL,"
+	" UNIQUE (collection, name));"
+	"INSERT INTO objects_v2 SELECT id, collection, name, uid, etag, change, size, component,"
+	" first, last, 0, data FROM objects;"
+	"DROP TABLE objects;"
+	"ALTER TABLE objects_v2 RENAME TO objects;"
+	"CREATE INDEX objects_uid ON objects (collection, uid);"
+	"CREATE INDEX objects_size ON objects (collection, size);"
+	/* object '' is the collection itself; values are XML fragments. */
+	"CREATE TABLE dead_props ("
+	" collection INTEGER NOT NULL REFERENCES collections (id) ON DELETE CASCADE,"
+	" object TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,"
+	" PRIMARY KEY (collection, object, ns, name)) WITHOUT ROWID;"
+	"PRAGMA user_version = 2;";
+
+/* The schema version this program writes. */
+#define DAV_SCHEMA_VERSION 2
+
 #define COLL_COLUMNS                                                                         \
 	"SELECT c.id, c.kind, c.name, c.displayname, c.color, c.description, c.timezone,"   \
 	" c.sort_order, c.components, c.sync,"                                               \
 	" (SELECT count(*) FROM objects o WHERE o.collection = c.id),"                      \
 	" (SELECT coalesce(sum(o.size), 0) FROM objects o WHERE o.collection = c.id)"       \
 	" FROM collections c "
-#define OBJ_COLUMNS "SELECT id, collection, name, uid, etag, change, size, component, first, last"
+#define OBJ_COLUMNS "SELECT id, collection, name, uid, etag, change, size, component, first, last, modified"
 
 static const char *const stmt_sql[DS_COUNT] = {
 	[DS_BEGIN] = "BEGIN",
@@ -101,8 +131,9 @@ static const char *const stmt_sql[DS_COUNT] = {
 	[DS_OBJ_COUNT] = "SELECT count(*) FROM objects WHERE collection = ?1",
 	[DS_OBJ_UPSERT] =
 		"INSERT INTO objects (collection, name, uid, etag, change, size, component,"
-		" first, last, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+		" first, last, modified, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
 		" ON CONFLICT (collection, name) DO UPDATE SET uid = excluded.uid,"
+		" modified = excluded.modified,"
 		" etag = excluded.etag, change = excluded.change, size = excluded.size,"
 		" component = excluded.component, first = excluded.first,"
 		" last = excluded.last, data = excluded.data",
@@ -121,6 +152,18 @@ static const char *const stmt_sql[DS_COUNT] = {
 	[DS_DELETED_PRUNE] =
 		"DELETE FROM changes WHERE collection = ?1 AND deleted = 1 AND change <= ?2",
 	[DS_USAGE] = "SELECT coalesce(sum(size), 0) FROM objects",
+	[DS_DEAD_LIST] = "SELECT ns, name, value FROM dead_props WHERE collection = ?1 AND object = ?2"
+		" ORDER BY ns, name",
+	[DS_DEAD_COUNT] = "SELECT count(*) FROM dead_props WHERE collection = ?1 AND object = ?2",
+	[DS_DEAD_SET] =
+		"INSERT INTO dead_props (collection, object, ns, name, value) VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT (collection, object, ns, name) DO UPDATE SET value = excluded.value",
+	[DS_DEAD_REMOVE] =
+		"DELETE FROM dead_props WHERE collection = ?1 AND object = ?2 AND ns = ?3 AND name = ?4",
+	[DS_DEAD_DROP] = "DELETE FROM dead_props WHERE collection = ?1 AND object = ?2",
+	[DS_DEAD_COPY] =
+		"INSERT INTO dead_props (collection, object, ns, name, value)"
+		" SELECT ?3, ?4, ns, name, value FROM dead_props WHERE collection = ?1 AND object = ?2",
 };
 
 /* ds_fail: see dav-store-private.h. */
@@ -580,7 +623,7 @@ static int make_defaults(struct dav_store *s, bool fresh, const char **error_r)
 	return 0;
 }
 
-/* migrate brings the schema to version 1 and makes the defaults, under the
+/* migrate brings the schema to DAV_SCHEMA_VERSION and makes the defaults, under the
  * write lock.  *fresh_r: the file was new. */
 static int migrate(struct dav_store *s, bool *fresh_r, const char **error_r)
 {
@@ -594,12 +637,14 @@ static int migrate(struct dav_store *s, bool *fresh_r, const char **error_r)
 	if (sqlite3_step(st) == SQLITE_ROW)
 		version = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	if (version > 1)
+	if (version > DAV_SCHEMA_VERSION)
 		return ds_status(s, ds_fail(s, error_r, "dav-store: schema version %lld is newer "
 					    "than this program's", (long long)version));
 	*fresh_r = version == 0;
 	if (version == 0 && sqlite3_exec(s->db, schema_v1, NULL, NULL, NULL) != SQLITE_OK)
 		return ds_status(s, ds_sql_fail(s, "schema", error_r));
+	if (version < 2 && sqlite3_exec(s->db, schema_v2, NULL, NULL, NULL) != SQLITE_OK)
+		return ds_status(s, ds_sql_fail(s, "schema version 2", error_r));
 	if (make_defaults(s, *fresh_r, error_r) < 0)
 		return ds_status(s, -1);
 	return ds_commit(s, error_r);

@@ -58,6 +58,7 @@ struct dav_collection { int64_t id; enum dav_kind kind; char *name; char *displa
   uint64_t sync; /* last change number */ uint64_t objects, bytes; };
 struct dav_object { int64_t id, collection; char *name, *uid; char etag[48]; /* with quotes */
   uint64_t change; uint64_t size; unsigned component; int64_t first, last; /* UTC span, INT64_MIN/MAX open */
+  int64_t modified; /* seconds since 1970 of its last write (getlastmodified); 0 unknown */
   struct str data; /* only when asked */ };
 
 struct dav_store;
@@ -141,5 +142,39 @@ int dav_changes_since(struct dav_store *s, int64_t coll, uint64_t since, dav_cha
 /* dav_usage: the octets of all objects of the account. */
 int dav_usage(struct dav_store *s, uint64_t *bytes, const char **error_r);
 void dav_object_free(struct dav_object *o);
+
+/*
+ * Dead properties (RFC 4918 4): any property a client sets with PROPPATCH
+ * that is not one the server computes or interprets, on a collection
+ * (object "") or an object, kept as the XML of the property element's
+ * content (self-contained: it declares the namespaces it uses).  They go
+ * with their object on MOVE and COPY and are deleted with it.
+ */
+/* Per resource: clients set a handful (a colour, an order, a sync state);
+ * litmus's props suite sets about twenty.  Every allprop PROPFIND of the
+ * resource carries them all. */
+#define DAV_MAX_DEAD_PROPS 32
+/* One value: a display text or a small XML fragment; 4 KiB x 32 bounds what
+ * one resource adds to every answer about it. */
+#define DAV_MAX_DEAD_VALUE 4096
+/* A property's namespace URI plus its local name. */
+#define DAV_MAX_DEAD_NAME 1024
+
+struct dav_dead_prop { char *ns, *name, *value; };
+/* dav_dead_list: the dead properties of object (empty: coll itself), ordered
+ * by namespace and name, into a new array *out of *n (free with
+ * dav_dead_list_free; NULL when none).  0 or -1. */
+int dav_dead_list(struct dav_store *s, int64_t coll, struct str object, struct dav_dead_prop **out, size_t *n,
+		  const char **error_r);
+void dav_dead_list_free(struct dav_dead_prop *l, size_t n);
+/* One change: set ns/name to value, or remove it (removing one that is
+ * not there is no error: RFC 4918 14.23). */
+struct dav_dead_change { struct str ns, name, value; bool remove; };
+/* dav_dead_update applies changes in order, all or none, on a resource the
+ * caller found to exist: 0, DAV_PUT_TOO_MANY (it would hold more than
+ * DAV_MAX_DEAD_PROPS), DAV_PUT_TOO_BIG (a value over DAV_MAX_DEAD_VALUE or a
+ * name over DAV_MAX_DEAD_NAME), -1. */
+int dav_dead_update(struct dav_store *s, int64_t coll, struct str object, const struct dav_dead_change *changes,
+		    size_t n, const char **error_r);
 
 #endif

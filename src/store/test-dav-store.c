@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include <sqlite3.h>
@@ -617,7 +618,7 @@ static void test_file(void **state)
 	sql_text(f, "PRAGMA journal_mode", text, sizeof(text));
 	assert_string_equal(text, "wal");
 	sql_text(f, "PRAGMA user_version", text, sizeof(text));
-	assert_string_equal(text, "1");
+	assert_string_equal(text, "2");
 
 	/* A second connection (a command-line tool) sees what the first wrote. */
 	struct dav_store *other = dav_store_open(f->dir, &error);
@@ -630,9 +631,165 @@ static void test_file(void **state)
 
 	/* A newer schema is refused. */
 	dav_store_close(&f->s);
-	sql(f, "PRAGMA user_version = 2");
+	sql(f, "PRAGMA user_version = 3");
 	assert_null(dav_store_open(f->dir, &error));
 	assert_non_null(strstr(error, "newer"));
+}
+
+/* dead_set sets (value non-NULL) or removes one dead property. */
+static int dead_set(struct fixture *f, int64_t coll, const char *object, const char *ns, const char *name,
+		    const char *value)
+{
+	struct dav_dead_change ch = { .ns = str_c(ns), .name = str_c(name), .value = str_c(value),
+				      .remove = value == NULL };
+	const char *error = NULL;
+	int ret = dav_dead_update(f->s, coll, str_c(object), &ch, 1, &error);
+	if (ret < 0)
+		fail_msg("dead: %s", error);
+	return ret;
+}
+
+/* dead_get: the value of one dead property, "" when absent (into out). */
+static void dead_get(struct fixture *f, int64_t coll, const char *object, const char *name, char *out,
+		     size_t size)
+{
+	struct dav_dead_prop *l;
+	size_t n;
+	const char *error = NULL;
+	assert_int_equal(dav_dead_list(f->s, coll, str_c(object), &l, &n, &error), 0);
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(l[i].name, name) == 0)
+			snprintf(out, size, "%s", l[i].value);
+	dav_dead_list_free(l, n);
+}
+
+static size_t dead_count(struct fixture *f, int64_t coll, const char *object)
+{
+	struct dav_dead_prop *l;
+	size_t n;
+	const char *error = NULL;
+	assert_int_equal(dav_dead_list(f->s, coll, str_c(object), &l, &n, &error), 0);
+	dav_dead_list_free(l, n);
+	return n;
+}
+
+static void test_dead_props(void **state)
+{
+	struct fixture *f = *state;
+	char v[DAV_MAX_DEAD_VALUE + 2];
+	const char *error = NULL;
+	bool created;
+
+	put(f, f->calendar, "a.ics", "uid-a", "A");
+	assert_int_equal(dead_set(f, f->calendar, "", "urn:x", "c", "on the collection"), 0);
+	assert_int_equal(dead_set(f, f->calendar, "a.ics", "urn:x", "o", "<V1:b xmlns:V1=\"urn:y\"/>"), 0);
+	assert_int_equal(dead_set(f, f->calendar, "a.ics", "urn:x", "o", "replaced"), 0);
+	dead_get(f, f->calendar, "", "c", v, sizeof(v));
+	assert_string_equal(v, "on the collection");
+	dead_get(f, f->calendar, "a.ics", "o", v, sizeof(v));
+	assert_string_equal(v, "replaced");
+	/* removing one that is not there is no error */
+	assert_int_equal(dead_set(f, f->calendar, "a.ics", "urn:x", "none", NULL), 0);
+
+	/* limits, each one past: nothing of the refused change is kept */
+	memset(v, 'v', DAV_MAX_DEAD_VALUE);
+	v[DAV_MAX_DEAD_VALUE] = '\0';
+	assert_int_equal(dead_set(f, f->calendar, "a.ics", "urn:x", "big", v), 0);
+	v[DAV_MAX_DEAD_VALUE] = 'v';
+	v[DAV_MAX_DEAD_VALUE + 1] = '\0';
+	assert_int_equal(dead_set(f, f->calendar, "a.ics", "urn:x", "big", v), DAV_PUT_TOO_BIG);
+	char longname[DAV_MAX_DEAD_NAME + 2];
+	memset(longname, 'n', DAV_MAX_DEAD_NAME + 1);
+	longname[DAV_MAX_DEAD_NAME + 1] = '\0';
+	assert_int_equal(dead_set(f, f->calendar, "a.ics", "", longname, "x"), DAV_PUT_TOO_BIG);
+	longname[DAV_MAX_DEAD_NAME] = '\0';
+	assert_int_equal(dead_set(f, f->calendar, "a.ics", "", longname, "x"), 0);
+	assert_int_equal(dead_set(f, f->calendar, "a.ics", "", longname, NULL), 0);
+	assert_int_equal(dead_count(f, f->calendar, "a.ics"), 2);
+	for (int i = 2; i < DAV_MAX_DEAD_PROPS; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "p%d", i);
+		assert_int_equal(dead_set(f, f->calendar, "a.ics", "urn:x", name, "1"), 0);
+	}
+	assert_int_equal(dead_set(f, f->calendar, "a.ics", "urn:x", "one-past", "1"), DAV_PUT_TOO_MANY);
+	assert_int_equal(dead_count(f, f->calendar, "a.ics"), DAV_MAX_DEAD_PROPS);
+	/* replacing one at the limit is fine */
+	assert_int_equal(dead_set(f, f->calendar, "a.ics", "urn:x", "p2", "2"), 0);
+
+	/* COPY takes them along, MOVE moves them, an overwritten target's go */
+	put(f, f->tasks, "t.ics", "uid-t", "T");
+	assert_int_equal(dead_set(f, f->tasks, "t.ics", "urn:x", "target-own", "1"), 0);
+	assert_int_equal(dav_object_move(f->s, f->calendar, STR("a.ics"), f->tasks, STR("t.ics"), true, true,
+					 &created, &error), 0);
+	assert_int_equal(dead_count(f, f->tasks, "t.ics"), DAV_MAX_DEAD_PROPS);
+	dead_get(f, f->tasks, "t.ics", "target-own", v, sizeof(v));
+	assert_string_equal(v, "");
+	assert_int_equal(dav_object_move(f->s, f->calendar, STR("a.ics"), f->calendar, STR("m.ics"), false, false,
+					 &created, &error), 0);
+	assert_int_equal(dead_count(f, f->calendar, "a.ics"), 0);
+	dead_get(f, f->calendar, "m.ics", "o", v, sizeof(v));
+	assert_string_equal(v, "replaced");
+	/* a PUT over the object keeps them; a DELETE removes them */
+	put(f, f->calendar, "m.ics", "uid-a", "A2");
+	assert_int_equal(dead_count(f, f->calendar, "m.ics"), DAV_MAX_DEAD_PROPS);
+	assert_int_equal(dav_object_delete(f->s, f->calendar, STR("m.ics"), NULL, &error), 0);
+	put(f, f->calendar, "m.ics", "uid-a", "A3");
+	assert_int_equal(dead_count(f, f->calendar, "m.ics"), 0);
+	/* and they go with their collection */
+	assert_int_equal(dav_collection_delete(f->s, f->tasks, &error), 0);
+	assert_int_equal(dead_count(f, f->tasks, "t.ics"), 0);
+	assert_int_equal(dead_count(f, f->calendar, ""), 1);
+}
+
+/* Every write sets the object's modification time (getlastmodified). */
+static void test_modified(void **state)
+{
+	struct fixture *f = *state;
+	struct dav_object o;
+	const char *error = NULL;
+	int64_t before = (int64_t)time(NULL);
+
+	put(f, f->calendar, "a.ics", "uid-a", "A");
+	assert_int_equal(dav_object_get(f->s, f->calendar, STR("a.ics"), false, &o, &error), 1);
+	assert_true(o.modified >= before && o.modified <= (int64_t)time(NULL));
+	dav_object_free(&o);
+	sql(f, "UPDATE objects SET modified = 5");
+	put(f, f->calendar, "a.ics", "uid-a", "B");
+	assert_int_equal(dav_object_get(f->s, f->calendar, STR("a.ics"), false, &o, &error), 1);
+	assert_true(o.modified >= before);
+	dav_object_free(&o);
+}
+
+/* A version 1 file (before modification times and dead properties) is
+ * brought to version 2 with its objects kept. */
+static void test_migrate_v1(void **state)
+{
+	struct fixture *f = *state;
+	struct dav_object o;
+	const char *error = NULL;
+	char text[32];
+
+	put(f, f->calendar, "a.ics", "uid-a", "A");
+	dav_store_close(&f->s);
+	/* back to version 1's shape: no modified column, no dead_props */
+	sql(f, "CREATE TABLE o1 AS SELECT id, collection, name, uid, etag, change, size, component, first, last,"
+	       " data FROM objects; DROP TABLE objects; DROP TABLE dead_props;"
+	       " CREATE TABLE objects (id INTEGER PRIMARY KEY, collection INTEGER NOT NULL REFERENCES"
+	       " collections (id) ON DELETE CASCADE, name TEXT NOT NULL, uid TEXT NOT NULL, etag TEXT NOT NULL,"
+	       " change INTEGER NOT NULL, size INTEGER NOT NULL, component INTEGER NOT NULL,"
+	       " first INTEGER NOT NULL, last INTEGER NOT NULL, data BLOB NOT NULL, UNIQUE (collection, name));"
+	       " INSERT INTO objects SELECT * FROM o1; DROP TABLE o1;"
+	       " CREATE INDEX objects_uid ON objects (collection, uid);"
+	       " CREATE INDEX objects_size ON objects (collection, size); PRAGMA user_version = 1;");
+	reopen(f);
+	sql_text(f, "PRAGMA user_version", text, sizeof(text));
+	assert_string_equal(text, "2");
+	assert_int_equal(dav_object_get(f->s, f->calendar, STR("a.ics"), true, &o, &error), 1);
+	assert_memory_equal(o.data.ptr, "A", 1);
+	assert_int_equal(o.modified, 0);
+	dav_object_free(&o);
+	assert_int_equal(dead_set(f, f->calendar, "a.ics", "urn:x", "p", "1"), 0);
 }
 
 static void test_open_error(void **state)
@@ -659,6 +816,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_move_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_collection_delete_objects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dead_props, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_modified, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test(test_open_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
