@@ -54,11 +54,14 @@ def test_discovery_from_bare_url(dav):
 
 def test_discovery_via_well_known(dav):
     if dav.kind == "ravelin":
+        # Any redirect (RFC 6764 5); python3-caldav (requests) drops the
+        # PROPFIND body on a 301 or 302, so what /dav/ answers to an empty
+        # PROPFIND (allprop) must then name the principal.
         r = dav.http().request("PROPFIND", "/.well-known/caldav", auth=False, headers={"Depth": "0"})
-        assert r.status == 301, r
+        assert r.status in (301, 307, 308), r
         assert path_of(r.header("Location")) == "/dav/", r
         r = dav.http().request("GET", "/.well-known/carddav", auth=False)
-        assert r.status == 301 and path_of(r.header("Location")) == "/dav/", r
+        assert r.status in (301, 307, 308) and path_of(r.header("Location")) == "/dav/", r
     c = client(dav, dav.base + "/.well-known/caldav")
     check_discovered(dav, c.principal())
 

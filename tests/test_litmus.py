@@ -41,7 +41,7 @@ NOT_ICALENDAR = {
     ("props", "propdeletes"), ("props", "propreplace"), ("props", "propnullns"),
     ("props", "prophighunicode"), ("props", "propremoveset"), ("props", "propsetremove"),
     ("props", "propvalnspace"), ("props", "propmanyns"),
-    ("http", "expect100"),              # PUT of a text body after 100-continue
+    ("http", "expect100"),              # PUT of a text body after 100-continue (skipped over TLS)
 }
 
 
