@@ -281,3 +281,56 @@ int ical_freebusy_write(const struct ical_busy *list, size_t n, struct ical_time
 	free(sorted);
 	return ret < 0 ? -1 : 0;
 }
+
+static bool copy_value(char out[256], const char *v)
+{
+	size_t len = v != NULL ? strlen(v) : 0;
+
+	if (len == 0 || len >= 256)
+		return false;
+	memcpy(out, v, len + 1);
+	return true;
+}
+
+int ical_freebusy_request(struct str data, struct ical_time_range *r, char organizer[256],
+			  char (*attendees)[256], size_t max, size_t *n, const char **error_r)
+{
+	struct ical_obj o;
+
+	*n = 0;
+	if (ical_obj_parse(&o, data, STR_NULL, error_r) < 0)
+		return -1;
+	int ret = -1;
+	icalproperty *method = icalcomponent_get_first_property(o.root, ICAL_METHOD_PROPERTY);
+	icalcomponent *fb = icalcomponent_get_first_component(o.root, ICAL_VFREEBUSY_COMPONENT);
+	struct ical_when s = fb != NULL ? ical_when_first(&o, fb, ICAL_DTSTART_PROPERTY) : (struct ical_when){ 0 };
+	struct ical_when e = fb != NULL ? ical_when_first(&o, fb, ICAL_DTEND_PROPERTY) : (struct ical_when){ 0 };
+	icalproperty *org = fb != NULL ? icalcomponent_get_first_property(fb, ICAL_ORGANIZER_PROPERTY) : NULL;
+	if (method == NULL || icalproperty_get_method(method) != ICAL_METHOD_REQUEST || fb == NULL) {
+		*error_r = "not a free/busy request";
+	} else if (!s.set || !e.set || e.utc <= s.utc) {
+		*error_r = "free/busy request without a valid DTSTART and DTEND";
+	} else if (org == NULL || !copy_value(organizer, icalproperty_get_organizer(org))) {
+		*error_r = "free/busy request without ORGANIZER";
+	} else {
+		r->start = s.utc;
+		r->end = e.utc;
+		ret = 0;
+		for (icalproperty *p = icalcomponent_get_first_property(fb, ICAL_ATTENDEE_PROPERTY); p != NULL;
+		     p = icalcomponent_get_next_property(fb, ICAL_ATTENDEE_PROPERTY)) {
+			if (*n >= max) {
+				*error_r = "too many attendees in a free/busy request";
+				ret = -1;
+				break;
+			}
+			if (copy_value(attendees[*n], icalproperty_get_attendee(p)))
+				(*n)++;
+		}
+		if (ret == 0 && *n == 0) {
+			*error_r = "free/busy request without ATTENDEE";
+			ret = -1;
+		}
+	}
+	ical_obj_free(&o);
+	return ret;
+}

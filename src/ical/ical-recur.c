@@ -207,6 +207,9 @@ static int walk_master(struct walk *w, icalcomponent *m, icalcomponent_kind k)
 		struct ical_when x = ical_when_of(w->o, p);
 		int64_t len = dur;
 		if (!icaltime_is_null_time(dp.period.start)) {
+			icalparameter *tzp = icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER);
+			const char *tzid = tzp != NULL ? icalparameter_get_tzid(tzp) : NULL;
+			x.zone = tzid != NULL ? icalcomponent_get_timezone(w->o->root, tzid) : NULL;
 			x.t = dp.period.start;
 			x.utc = ical_utc_of(w->o, x.t, x.zone);
 			int64_t pe = icaltime_is_null_time(dp.period.end)

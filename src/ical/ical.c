@@ -23,10 +23,9 @@
 #define ICAL_SUBDAILY_MAX_GAP_MINUTELY 7
 #define ICAL_SUBDAILY_MAX_GAP_HOURLY 62
 
-static bool counted(struct str data, size_t *components, size_t *lines)
+static bool counted(struct str data, size_t *components, size_t *lines, size_t *rules)
 {
-	*components = 0;
-	*lines = 0;
+	*components = *lines = *rules = 0;
 	for (size_t i = 0; i < data.len; i++) {
 		if (data.ptr[i] == '\0')
 			return false;
@@ -34,6 +33,8 @@ static bool counted(struct str data, size_t *components, size_t *lines)
 			(*lines)++;
 			if (data.len - i >= 6 && strncasecmp(data.ptr + i, "BEGIN:", 6) == 0)
 				(*components)++;
+			if (data.len - i >= 5 && strncasecmp(data.ptr + i, "RRULE", 5) == 0)
+				(*rules)++;
 		}
 	}
 	return true;
@@ -55,14 +56,14 @@ static bool has_error_property(icalcomponent *c, size_t depth)
 
 static int parse_one(struct str data, icalcomponent **out, const char **error_r)
 {
-	size_t comps, lines;
+	size_t comps, lines, rules;
 
 	*out = NULL;
 	if (data.len > ICAL_MAX_SIZE) {
 		*error_r = "calendar data too large";
 		return -1;
 	}
-	if (!counted(data, &comps, &lines)) {
+	if (!counted(data, &comps, &lines, &rules)) {
 		*error_r = "NUL in calendar data";
 		return -1;
 	}
@@ -72,6 +73,10 @@ static int parse_one(struct str data, icalcomponent **out, const char **error_r)
 	}
 	if (lines > ICAL_MAX_PROPERTIES) {
 		*error_r = "too many lines (ICAL_MAX_PROPERTIES)";
+		return -1;
+	}
+	if (rules > ICAL_MAX_RULES) {
+		*error_r = "too many RRULEs (ICAL_MAX_RULES)";
 		return -1;
 	}
 	char *copy = malloc(data.len + 1);
@@ -134,6 +139,35 @@ static int check_rules(icalcomponent *c, bool in_zone, const char **error_r)
 	return 0;
 }
 
+/* The first year a zone's open-ended rules are expanded from.  Outlook
+ * starts its observances in 1601: libical would expand four centuries of
+ * transitions on every parse (about 0.2 s); nothing we answer needs a UTC
+ * offset before 1970. */
+#define ICAL_ZONE_FIRST_YEAR 1970
+
+/* Moves the DTSTART of every open-ended (no UNTIL, no COUNT) observance
+ * of root's VTIMEZONEs up to ICAL_ZONE_FIRST_YEAR: only times before it
+ * (and that one year's first transition date) can read differently. */
+static void zone_starts_clamp(icalcomponent *root)
+{
+	for (icalcomponent *z = icalcomponent_get_first_component(root, ICAL_VTIMEZONE_COMPONENT); z != NULL;
+	     z = icalcomponent_get_next_component(root, ICAL_VTIMEZONE_COMPONENT)) {
+		for (icalcomponent *ob = icalcomponent_get_first_component(z, ICAL_ANY_COMPONENT); ob != NULL;
+		     ob = icalcomponent_get_next_component(z, ICAL_ANY_COMPONENT)) {
+			icalproperty *rule = icalcomponent_get_first_property(ob, ICAL_RRULE_PROPERTY);
+			icalproperty *start = icalcomponent_get_first_property(ob, ICAL_DTSTART_PROPERTY);
+			if (rule == NULL || start == NULL)
+				continue;
+			struct icalrecurrencetype r = icalproperty_get_rrule(rule);
+			struct icaltimetype t = icalproperty_get_dtstart(start);
+			if (!icaltime_is_null_time(r.until) || r.count != 0 || t.year >= ICAL_ZONE_FIRST_YEAR)
+				continue;
+			t.year = ICAL_ZONE_FIRST_YEAR;
+			icalproperty_set_dtstart(start, t);
+		}
+	}
+}
+
 int ical_obj_parse(struct ical_obj *o, struct str data, struct str tz, const char **error_r)
 {
 	memset(o, 0, sizeof(*o));
@@ -144,6 +178,7 @@ int ical_obj_parse(struct ical_obj *o, struct str data, struct str tz, const cha
 		ical_obj_free(o);
 		return -1;
 	}
+	zone_starts_clamp(o->root);
 	if (tz.len == 0)
 		return 0;
 	/* A calendar-timezone we cannot use leaves floating times in UTC. */
@@ -154,6 +189,7 @@ int ical_obj_parse(struct ical_obj *o, struct str data, struct str tz, const cha
 		o->tz_root = NULL;
 		return 0;
 	}
+	zone_starts_clamp(o->tz_root);
 	icalcomponent *vtz = icalcomponent_get_first_component(o->tz_root, ICAL_VTIMEZONE_COMPONENT);
 	icalproperty *id = vtz != NULL ? icalcomponent_get_first_property(vtz, ICAL_TZID_PROPERTY) : NULL;
 	if (id != NULL)
@@ -439,12 +475,16 @@ int ical_rrule_check(struct icalrecurrencetype r, struct icaltimetype dtstart, c
 				if (!subdaily)
 					break;
 			}
+			if (subdaily && n - last_fit > ICAL_SUBDAILY_MAX_GAP_HOURLY)
+				break;  /* refused below: no need to look further */
 		}
 	}
 	if (!found) {
 		*error_r = "RRULE that never occurs";
 		return -1;
 	}
+	if (subdaily && n < periods && n - last_fit > max_gap)
+		max_gap = n - last_fit;
 	if ((r.freq == ICAL_MINUTELY_RECURRENCE && max_gap > ICAL_SUBDAILY_MAX_GAP_MINUTELY) ||
 	    (r.freq == ICAL_HOURLY_RECURRENCE && max_gap > ICAL_SUBDAILY_MAX_GAP_HOURLY)) {
 		*error_r = "RRULE by the minute or hour on days too far apart (not supported)";

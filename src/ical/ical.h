@@ -34,6 +34,10 @@
 /* Properties in one object (RDATE/EXDATE lines, attendees): thousands of
  * lines are what bombs are made of, a real object has tens. */
 #define ICAL_MAX_PROPERTIES 20000
+/* RRULE lines in one object, time zones' included: each is checked for
+ * rules that never yield by a walk over 29 years of days (about a
+ * millisecond); a real object has one per series and two per zone. */
+#define ICAL_MAX_RULES 100
 /* CPU time one call may spend: ICAL_MAX_ITERATIONS steps cost about 0.1 s,
  * so this bound is what stops an object of many series, or steps slower
  * than they should be; a client waits a second for one object, not minutes. */
@@ -130,5 +134,12 @@ int ical_busy_add(struct str data, struct ical_time_range r, struct str tz,
  * periods are list's (any order), merged per type.  0, -1 (out full). */
 int ical_freebusy_write(const struct ical_busy *list, size_t n, struct ical_time_range r,
 			struct str organizer, struct str attendee, struct buf *out);
+
+/* ical_freebusy_request reads the iTIP free/busy request a client POSTs to
+ * its schedule outbox (METHOD:REQUEST, one VFREEBUSY with DTSTART, DTEND,
+ * ORGANIZER and ATTENDEEs): 0 with *r, organizer (the value, "mailto:...")
+ * and the attendees' values (*n, at most max; more is -1). */
+int ical_freebusy_request(struct str data, struct ical_time_range *r, char organizer[256],
+			  char (*attendees)[256], size_t max, size_t *n, const char **error_r);
 
 #endif

@@ -38,6 +38,31 @@ static void test_zones(void **state)
 	assert_int_equal(ical_match(STR(TB_WEEKLY), &top, STR_NULL, &error), 0);
 }
 
+/* Outlook: a Windows zone name, defined by the object's own VTIMEZONE
+ * (rules from 1601), and an RDATE period in that zone. */
+static void test_outlook_zone(void **state)
+{
+	const char *error = NULL;
+	const char *ev =
+		"BEGIN:VCALENDAR\r\nPRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN\r\nVERSION:2.0\r\n"
+		"BEGIN:VTIMEZONE\r\nTZID:W. Europe Standard Time\r\nBEGIN:STANDARD\r\nDTSTART:16011028T030000\r\n"
+		"RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\n"
+		"BEGIN:DAYLIGHT\r\nDTSTART:16010325T020000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\n"
+		"TZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n"
+		"BEGIN:VEVENT\r\nUID:ol\r\nDTSTAMP:20260110T120000Z\r\n"
+		"DTSTART;TZID=\"W. Europe Standard Time\":20260120T100000\r\n"
+		"DTEND;TZID=\"W. Europe Standard Time\":20260120T110000\r\n"
+		"RDATE;VALUE=PERIOD;TZID=\"W. Europe Standard Time\":20260701T100000/PT2H\r\n"
+		"END:VEVENT\r\nEND:VCALENDAR\r\n";
+	(void)state;
+
+	assert_int_equal(t_match_range(ev, "VEVENT", "20260120T090000Z", "20260120T091000Z", "", &error), 1);
+	assert_int_equal(t_match_range(ev, "VEVENT", "20260120T100000Z", "20260120T110000Z", "", &error), 0);
+	/* 1 July 10:00 summer time is 08:00Z, for two hours. */
+	assert_int_equal(t_match_range(ev, "VEVENT", "20260701T093000Z", "20260701T094000Z", "", &error), 1);
+	assert_int_equal(t_match_range(ev, "VEVENT", "20260701T100000Z", "20260701T110000Z", "", &error), 0);
+}
+
 static void test_floating(void **state)
 {
 	const char *error = NULL;
@@ -194,7 +219,7 @@ static void test_cpu_limit(void **state)
 
 	buf_init(&data, 1024 * 1024);
 	buf_printf(&data, "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\n");
-	for (int i = 0; i < 200; i++)
+	for (int i = 0; i < ICAL_MAX_RULES; i++)
 		buf_printf(&data, "BEGIN:VEVENT\nUID:%d\nDTSTART:20260101T000000Z\n"
 				  "RRULE:FREQ=HOURLY;COUNT=1000000000\nEND:VEVENT\n", i);
 	buf_printf(&data, "END:VCALENDAR\n");
@@ -217,6 +242,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_zones),
+		cmocka_unit_test(test_outlook_zone),
 		cmocka_unit_test(test_floating),
 		cmocka_unit_test(test_dates_and_sets),
 		cmocka_unit_test(test_todo_rules),

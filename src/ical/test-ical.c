@@ -209,6 +209,19 @@ static void test_limits(void **state)
 	assert_int_equal(ical_validate(buf_str(&b), ALL, &info, &pre, &error), -1);
 	assert_string_equal(error, "too many lines (ICAL_MAX_PROPERTIES)");
 	buf_free(&b);
+	/* ICAL_MAX_RULES, exactly and one past. */
+	for (int extra = 0; extra <= 1; extra++) {
+		buf_init(&b, 4 * 1024 * 1024);
+		buf_printf(&b, "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\n");
+		for (int i = 0; i < ICAL_MAX_RULES + extra; i++)
+			buf_printf(&b, "RRULE:FREQ=HOURLY;BYDAY=MO\n");
+		buf_printf(&b, "END:VEVENT\nEND:VCALENDAR\n");
+		int ret = ical_validate(buf_str(&b), ALL, &info, &pre, &error);
+		assert_int_equal(ret, extra == 0 ? 0 : -1);
+		if (extra == 1)
+			assert_string_equal(error, "too many RRULEs (ICAL_MAX_RULES)");
+		buf_free(&b);
+	}
 	/* ICAL_MAX_SIZE, one past. */
 	buf_init(&b, 4 * 1024 * 1024);
 	buf_printf(&b, "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:a\nDTSTART:20260101T000000Z\nX-PAD:");
