@@ -57,6 +57,7 @@ bench: build
 	./bench/smtp-in
 	./bench/imap
 	./bench/smtp-out
+	./bench/dav
 
 clean:
 	rm -rf build build-test build-fuzz
