@@ -48,30 +48,11 @@ def check_discovered(t, principal):
     assert {t.calendar, t.tasks} <= found, found
 
 
-# Known server gaps, strict: a fix turns them into failures to remove these.
-BARE_URL_GAP = pytest.mark.xfail(
-    strict=True, reason="PROPFIND / after login is 404: python3-caldav asks the URL it is given "
-    "for current-user-principal and never tries /.well-known (RFC 6764) itself")
-WELL_KNOWN_GAP = pytest.mark.xfail(
-    strict=True, reason="/.well-known/caldav is a 301, on which requests re-sends PROPFIND without "
-    "its body; /dav/'s allprop answer has no current-user-principal (a 308 keeps the body)")
-AUTOCONFIG_GAP = pytest.mark.xfail(
-    strict=True, reason="config-v1.1.xml has no <calendar type=\"caldav\"> nor "
-    "<addressBook type=\"carddav\"> with a serverURL")
-
-
-def gap(mark):
-    """mark on Ravelin only (the peers pass these tests)."""
-    return mark if not os.environ.get("DAV_TEST_PEER") else (lambda f: f)
-
-
-@gap(BARE_URL_GAP)
 def test_discovery_from_bare_url(dav):
     c = client(dav, dav.base + "/")
     check_discovered(dav, c.principal())
 
 
-@gap(WELL_KNOWN_GAP)
 def test_discovery_via_well_known(dav):
     if dav.kind == "ravelin":
         # Any redirect (RFC 6764 5); python3-caldav (requests) drops the
@@ -86,7 +67,6 @@ def test_discovery_via_well_known(dav):
     check_discovered(dav, c.principal())
 
 
-@AUTOCONFIG_GAP
 def test_discovery_from_email_address(dav):
     """What Thunderbird does with only an address: the autoconfig document
     (no login), then its CalDAV server URL."""

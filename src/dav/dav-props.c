@@ -31,7 +31,10 @@ static const struct prop_def {
 	{ DAV_NS_DAV, "getcontenttype", "D:getcontenttype", P_GETCONTENTTYPE, true },
 	{ DAV_NS_DAV, "getcontentlength", "D:getcontentlength", P_GETCONTENTLENGTH, true },
 	{ DAV_NS_DAV, "getlastmodified", "D:getlastmodified", P_GETLASTMODIFIED, true },
-	{ DAV_NS_DAV, "current-user-principal", "D:current-user-principal", P_CURRENT_USER_PRINCIPAL, false },
+	/* In allprop too: a client sent to /dav/ by a 301 may have lost its
+	 * PROPFIND body on the way (RFC 6764's redirect), and an empty
+	 * PROPFIND is allprop; discovery then still finds the principal. */
+	{ DAV_NS_DAV, "current-user-principal", "D:current-user-principal", P_CURRENT_USER_PRINCIPAL, true },
 	{ DAV_NS_DAV, "principal-URL", "D:principal-URL", P_PRINCIPAL_URL, false },
 	{ DAV_NS_DAV, "principal-collection-set", "D:principal-collection-set", P_PRINCIPAL_COLLECTION_SET, false },
 	{ DAV_NS_DAV, "owner", "D:owner", P_OWNER, false },

@@ -132,7 +132,13 @@ void dav_resolve(const struct dav_ctx *c, const struct http_path *p, struct dav_
 {
 	t->home = DAV_HOME_NONE;
 	t->trailing_slash = p->trailing_slash;
-	if (p->count == 0 || !str_eq(p->seg[0], STR("dav")))
+	/* The server's own root is the DAV root too: clients given only the
+	 * server's address ask it (RFC 6764 6). */
+	if (p->count == 0) {
+		t->home = DAV_HOME_ROOT;
+		return;
+	}
+	if (!str_eq(p->seg[0], STR("dav")))
 		return;
 	if (p->count == 1) {
 		t->home = DAV_HOME_ROOT;

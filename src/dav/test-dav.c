@@ -51,7 +51,7 @@ static void test_unknown_paths(void **state)
 {
 	struct test_dav *t = *state;
 	const char *h[] = { "Depth", "0", NULL };
-	const char *paths[] = { "/", "/davx/", "/dav/calendars/", "/dav/other/", "/index.html",
+	const char *paths[] = { "/davx/", "/dav/calendars/", "/dav/other/", "/index.html",
 		"/dav/calendars/alice@example.com/calendar/a/b", "/dav/principals/alice@example.com/x/" };
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		assert_int_equal(test_dav_req(t, "PROPFIND", paths[i], h, NULL), 404);
@@ -59,6 +59,11 @@ static void test_unknown_paths(void **state)
 	assert_int_equal(test_dav_req(t, "PROPFIND", "/dav/calendars/alice@example.com/nope/", h, NULL), 404);
 	assert_int_equal(test_dav_req(t, "GET", "/.well-known/caldav", NULL, NULL), 301);
 	assert_true(test_dav_header(t, "Location: /dav/\r\n"));
+	/* The server's root is the DAV root (RFC 6764 6: clients given only
+	 * the server ask it), and names the principal even to an empty
+	 * PROPFIND (allprop), as a client redirected without its body sends. */
+	assert_int_equal(test_dav_req(t, "PROPFIND", "/", h, NULL), 207);
+	assert_true(strstr(t->resp.body.data, "current-user-principal") != NULL);
 }
 
 /* Dot segments and encoded separators are refused, not normalised: the

@@ -201,7 +201,9 @@ static enum http_route http_route_of(struct str target)
 	if (!p.trailing_slash && p.count == 2 && str_case_eq(p.seg[0], STR("autodiscover")) &&
 	    str_case_eq(p.seg[1], STR("autodiscover.xml")))
 		return ROUTE_AUTODISCOVER;
-	if ((p.count >= 1 && segment_is(&p, 0, "dav")) ||
+	/* The server's root too: a client given only the server's address
+	 * asks it for its principal (RFC 6764 6). */
+	if (p.count == 0 || (p.count >= 1 && segment_is(&p, 0, "dav")) ||
 	    (p.count == 1 && !p.trailing_slash && segment_is(&p, 0, "profile.mobileconfig")))
 		return ROUTE_ACCOUNT;
 	return ROUTE_OTHER;

@@ -93,6 +93,26 @@ static int tb_server(struct buf *out, const char *tag, const char *type, const c
 	return 0;
 }
 
+/* One Thunderbird calendar or addressBook (siblings of emailProvider):
+ * the DAV root, where the client finds the principal. */
+static int tb_dav(struct buf *out, const char *tag, const char *type,
+		  const struct autoconfig_settings *s)
+{
+	char url[300];
+	if (s->https_port == 0)
+		return 0;
+	if (s->https_port == 443)
+		snprintf(url, sizeof(url), "https://%s/dav/", s->hostname);
+	else
+		snprintf(url, sizeof(url), "https://%s:%u/dav/", s->hostname, s->https_port);
+	if (buf_printf(out, "\t<%s type=\"%s\">\n", tag, type) < 0 ||
+	    element(out, 2, "username", STR("%EMAILADDRESS%")) < 0 ||
+	    element(out, 2, "authentication", STR("http-basic")) < 0 ||
+	    element(out, 2, "serverURL", str_c(url)) < 0 || buf_printf(out, "\t</%s>\n", tag) < 0)
+		return -1;
+	return 0;
+}
+
 int autoconfig_thunderbird(const struct autoconfig_settings *s, struct str email,
 			   struct buf *out)
 {
@@ -110,7 +130,9 @@ int autoconfig_thunderbird(const struct autoconfig_settings *s, struct str email
 	    tb_server(out, "outgoingServer", "smtp", s->hostname, s->submissions_port, "SSL") < 0 ||
 	    tb_server(out, "outgoingServer", "smtp", s->hostname, s->submission_port,
 		      "STARTTLS") < 0 ||
-	    buf_append_str(out, STR("\t</emailProvider>\n</clientConfig>\n")) < 0)
+	    buf_append_str(out, STR("\t</emailProvider>\n")) < 0 ||
+	    tb_dav(out, "addressBook", "carddav", s) < 0 || tb_dav(out, "calendar", "caldav", s) < 0 ||
+	    buf_append_str(out, STR("</clientConfig>\n")) < 0)
 		return -1;
 	return 0;
 }
