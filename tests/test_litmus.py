@@ -45,11 +45,16 @@ NOT_ICALENDAR = {
 }
 
 
-# Known server gap, strict (a fix makes this a failure: remove the mark):
-# MKCOL inside a calendar collection is 405, where RFC 4791 4.2 allows plain
-# collections; litmus's basic mkcol, delete_fragment, mkcol_again,
-# delete_coll and mkcol_with_body fail or are skipped on it.
-@pytest.mark.xfail(strict=True, reason="MKCOL of a collection inside a calendar collection is 405")
+# litmus's tests that make a plain collection inside the calendar
+# collection.  RFC 4791 4.2 allows one there; Ravelin refuses it (403,
+# docs/dav.md): no calendar client makes one, and the URL space stays
+# home / collection / object.  A known gap against the RFC, named here.
+NESTED_COLLECTION = {
+    ("basic", "delete_fragment"), ("basic", "mkcol"), ("basic", "mkcol_again"),
+    ("basic", "delete_coll"), ("basic", "mkcol_with_body"),
+}
+
+
 def test_litmus_calendar_collection(dav):
     if dav.kind != "ravelin":
         pytest.skip("peers: bench/dav --litmus")
@@ -58,12 +63,13 @@ def test_litmus_calendar_collection(dav):
                                 timeout=LITMUS_TIMEOUT)
     assert results, out
     assert {r[0] for r in results} == set(SUITES.split()), out
-    bad = [r for r in results if r[3] != "pass" and (r[0], r[2]) not in NOT_ICALENDAR]
+    allowed = NOT_ICALENDAR | NESTED_COLLECTION
+    bad = [r for r in results if r[3] != "pass" and (r[0], r[2]) not in allowed]
     assert not bad, "\n".join(map(str, bad)) + "\n" + out
     # Where an allowed test failed on a status, it is the refusal (or the
     # resource it would have made being absent), never a server error.
     for suite, _, name, result, msg, _ in results:
-        if result == "FAIL" and (suite, name) in NOT_ICALENDAR:
+        if result == "FAIL" and (suite, name) in allowed:
             assert not re.search(r"\b5\d\d\b|timeout|connection", msg), (suite, name, msg)
 
     # The refusal litmus met, seen directly: 403 valid-calendar-data.
