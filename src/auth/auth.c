@@ -18,6 +18,9 @@
  *	addresses it may send as, sealed (IPC_SUBMIT_SENDERS), and from then
  *	on answers a remote recipient from that process with a seal and no
  *	accounts, which is what lets the queue take it (auth-submit.c).
+ *	An account's worker gets, on the link master made for it, the
+ *	account's primary address and the addresses that are its own
+ *	(IPC_ACCOUNT_INFO, auth-account.c); the account is the link's.
  * SECURITY
  *	Confined by Landlock to DATA/directory (read-write) and nothing else;
  *	a seccomp allow-list, no_new_privs, not dumpable; runs as a uid of
@@ -41,6 +44,7 @@
 
 #include <sodium.h>
 
+#include "auth-account.h"
 #include "auth-queue.h"
 #include "auth-forward.h"
 #include "auth-submit.h"
@@ -461,6 +465,61 @@ static void preauth_client(uint64_t serial, struct str address, void *ctx)
 		}
 }
 
+/* A worker's link: master made it for one account's worker, so the
+ * account is the link's, whatever the worker sends. */
+struct worker_link {
+	uint64_t account;
+};
+
+static void worker_closed(struct ipc *ipc, void *ctx)
+{
+	(void)ipc;
+	free(ctx);
+}
+
+/* worker_handler answers IPC_ACCOUNT_INFO_ASK with the link's account;
+ * anything else closes the link (master gives the worker a new one when
+ * it starts again). */
+static void worker_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
+{
+	struct worker_link *link = ctx;
+	const char *error;
+	struct buf out;
+
+	if (msg->kind != IPC_ACCOUNT_INFO_ASK) {
+		ipc_reject(&ipc, msg);
+		free(link);
+		return;
+	}
+	buf_init(&out, IPC_MAX_PAYLOAD);
+	int r = auth_account_info(the_auth->dir, link->account, &out, &error);
+	if (r < 0)
+		log_error("account %llu: its addresses cannot be read: %s",
+			  (unsigned long long)link->account, error);
+	else if (r > 0)
+		log_warn("account %llu is not in the directory: its worker is told nothing",
+			 (unsigned long long)link->account);
+	else if (ipc_send_buf(ipc, IPC_ACCOUNT_INFO, msg->id, &out, -1) < 0)
+		log_error("worker %llu does not read its answers: account information dropped",
+			  (unsigned long long)link->account);
+	buf_free(&out);
+}
+
+/* worker_link_new takes the link master made for account's worker. */
+static void worker_link_new(struct auth *a, int fd, uint64_t account)
+{
+	char name[40];
+	snprintf(name, sizeof(name), "worker %llu", (unsigned long long)account);
+	struct worker_link *link = account != 0 ? calloc(1, sizeof(*link)) : NULL;
+	if (link != NULL) {
+		link->account = account;
+		if (ipc_new(a->ev, fd, name, worker_handler, worker_closed, link) != NULL)
+			return;
+	}
+	free(link);
+	close(fd);
+}
+
 static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
 	struct auth *a = ctx;
@@ -472,8 +531,12 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		uint64_t index = ipc_get_u64(&r);
 		char name[32];
 		snprintf(name, sizeof(name), "spawner %llu", (unsigned long long)index);
-		if (role != IPC_ROLE_SPAWNER ||
-		    ipc_spawner_link_new(a->ev, msg->fd, name, preauth_link_new, preauth_client, a) == NULL)
+		/* A worker's index is its account (master's word). */
+		if (role == IPC_ROLE_WORKER)
+			worker_link_new(a, msg->fd, index);
+		else if (role != IPC_ROLE_SPAWNER ||
+			 ipc_spawner_link_new(a->ev, msg->fd, name, preauth_link_new, preauth_client,
+					      a) == NULL)
 			close(msg->fd);
 		return;
 	}

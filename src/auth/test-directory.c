@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "auth/auth-account.h"
 #include "auth/auth-forward.h"
 #include "auth/auth-submit.h"
 #include "auth/directory.h"
@@ -369,6 +370,82 @@ static void test_forward_srs(void **state)
 			 DIRECTORY_RESOLVE_FOUND);
 }
 
+/* account_info gets auth_account_info's answer for account into out and
+ * reads it up to its address count (checking id and primary address). */
+static uint64_t account_info(struct directory *dir, uint64_t account, const char *primary,
+			     struct buf *out, struct ipc_msg *msg, struct ipc_reader *r)
+{
+	const char *error;
+	buf_init(out, IPC_MAX_PAYLOAD);
+	assert_int_equal(auth_account_info(dir, account, out, &error), 0);
+	*msg = (struct ipc_msg){ .payload = (const unsigned char *)out->data, .len = out->len };
+	ipc_reader_init(r, msg);
+	assert_int_equal(ipc_get_u64(r), account);
+	assert_true(str_eq(ipc_get_str(r, IPC_ACCOUNT_MAX_NAME), str_c(primary)));
+	assert_true(str_eq(ipc_get_str(r, IPC_ACCOUNT_MAX_NAME), str_c("")));
+	return ipc_get_u64(r);
+}
+
+/* auth_account_info (auth-account.c): the account's own address first
+ * (the primary, lower case as stored), then the aliases that lead to it
+ * alone; a list alias with another member is not the account's. */
+static void test_account_info(void **state)
+{
+	struct directory *dir = *state;
+	const char *error;
+	uint64_t alice, bob;
+	struct buf out;
+	struct ipc_msg msg;
+	struct ipc_reader r;
+
+	assert_int_equal(directory_domain_add(dir, "example.org", &error), 0);
+	assert_int_equal(directory_account_add(dir, "Alice@Example.org", STR("pw"), &alice, &error), 0);
+	assert_int_equal(directory_account_add(dir, "bob@example.org", STR("pw"), &bob, &error), 0);
+	const char *to_alice[] = { "alice@example.org" };
+	const char *to_both[] = { "alice@example.org", "bob@example.org" };
+	assert_int_equal(directory_alias_add(dir, "a@example.org", to_alice, 1, &error), 0);
+	assert_int_equal(directory_alias_add(dir, "team@example.org", to_both, 2, &error), 0);
+
+	assert_int_equal(account_info(dir, alice, "alice@example.org", &out, &msg, &r), 2);
+	assert_true(str_eq(ipc_get_str(&r, IPC_MAX_PATH), str_c("alice@example.org")));
+	assert_true(str_eq(ipc_get_str(&r, IPC_MAX_PATH), str_c("a@example.org")));
+	assert_true(ipc_reader_ok(&r));
+	buf_free(&out);
+
+	/* A deleted account: nothing to tell. */
+	uint64_t gone;
+	assert_int_equal(directory_account_del(dir, "bob@example.org", &gone, &error), 0);
+	buf_init(&out, IPC_MAX_PAYLOAD);
+	assert_int_equal(auth_account_info(dir, bob, &out, &error), 1);
+	assert_int_equal(out.len, 0);
+	buf_free(&out);
+}
+
+/* IPC_ACCOUNT_MAX_ADDRESSES: the account and as many aliases, one past
+ * the limit left out, the primary address still first. */
+static void test_account_info_limit(void **state)
+{
+	struct directory *dir = *state;
+	const char *error;
+	uint64_t alice;
+	char name[64];
+	struct buf out;
+	struct ipc_msg msg;
+	struct ipc_reader r;
+
+	assert_int_equal(directory_domain_add(dir, "example.org", &error), 0);
+	assert_int_equal(directory_account_add(dir, "alice@example.org", STR("pw"), &alice, &error), 0);
+	const char *to_alice[] = { "alice@example.org" };
+	for (int i = 0; i < IPC_ACCOUNT_MAX_ADDRESSES; i++) {
+		snprintf(name, sizeof(name), "alias%03d@example.org", i);
+		assert_int_equal(directory_alias_add(dir, name, to_alice, 1, &error), 0);
+	}
+	assert_int_equal(account_info(dir, alice, "alice@example.org", &out, &msg, &r),
+			 IPC_ACCOUNT_MAX_ADDRESSES);
+	assert_true(str_eq(ipc_get_str(&r, IPC_MAX_PATH), str_c("alice@example.org")));
+	buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +455,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dangling_alias, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_senders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forward_srs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_account_info, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_account_info_limit, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

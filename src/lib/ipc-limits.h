@@ -47,6 +47,15 @@
  * mailbox set up by mistake; the rest are not offered. */
 #define IPC_SUBMIT_MAX_SENDERS 64
 
+/* IPC_ACCOUNT_INFO: the account's primary address (what it logs in
+ * with) and its display name, each at most an address long. */
+#define IPC_ACCOUNT_MAX_NAME IPC_MAX_ADDRESS
+/* IPC_ACCOUNT_INFO: the addresses that are the account's (its own and the
+ * aliases leading to it alone, as a calendar user address set lists
+ * them): a person has a handful; a hundred is a shared mailbox at most,
+ * and 100 x IPC_STR_SIZE(IPC_MAX_PATH) fits one message. */
+#define IPC_ACCOUNT_MAX_ADDRESSES 100
+
 /* IPC_QUEUE_RESULT: a queue id as the spool names it (SPOOL_QID_SIZE,
  * which queue.c asserts fits). */
 #define IPC_QUEUE_MAX_ID 32

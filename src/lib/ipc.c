@@ -136,8 +136,17 @@ static const struct {
 			       false, false },
 	[IPC_SPAM_LEARN] = { "spam-learn", U64, U64, true, false },
 	[IPC_SRS_KEY] = { "srs-key", SRS_KEY_SIZE, SRS_KEY_SIZE, false, true },
+	[IPC_ACCOUNT_INFO_ASK] = { "account-info-ask", 0, 0, false, false },
+	[IPC_ACCOUNT_INFO] = { "account-info", 4 * U64,
+			       2 * U64 + 2 * IPC_STR_SIZE(IPC_ACCOUNT_MAX_NAME) +
+				       IPC_ACCOUNT_MAX_ADDRESSES * IPC_STR_SIZE(IPC_MAX_PATH),
+			       false, false },
 };
 _Static_assert(DNS_MAX_ANSWER <= IPC_MAX_PAYLOAD, "a DNS answer fits one message");
+_Static_assert(2 * U64 + 2 * IPC_STR_SIZE(IPC_ACCOUNT_MAX_NAME) +
+			       IPC_ACCOUNT_MAX_ADDRESSES * IPC_STR_SIZE(IPC_MAX_PATH) <=
+		       IPC_MAX_PAYLOAD,
+	       "an account's addresses fit one message");
 #undef U64
 
 struct ipc_out {

@@ -110,6 +110,12 @@ enum ipc_kind {
 	IPC_SPAM_LEARN,       /* queue or worker -> spam: 1 spam, 0 ham; fd (the
 			       * message, sealed memfd) */
 	IPC_SRS_KEY,          /* master -> auth, queue: the SRS key (lib/srs.h) */
+	IPC_ACCOUNT_INFO_ASK, /* worker -> auth, on the link master made for it:
+			       * empty (the account is the link's, never named) */
+	IPC_ACCOUNT_INFO,     /* auth -> worker: account id, primary address,
+			       * display name (may be empty), count, count x
+			       * address (its own and the aliases that lead to
+			       * it alone) */
 	IPC_KIND_MAX,
 };
 

@@ -120,10 +120,12 @@ void child_connect(struct child *a, struct child *b)
 	}
 	buf_init(&pa, sizeof(tmp));
 	buf_init(&pb, sizeof(tmp));
+	/* A worker's index is its account: auth answers a worker's link for
+	 * that account only. */
 	ipc_put_u64(&pa, b->role);
-	ipc_put_u64(&pa, b->index);
+	ipc_put_u64(&pa, b->role == IPC_ROLE_WORKER ? b->account : b->index);
 	ipc_put_u64(&pb, a->role);
-	ipc_put_u64(&pb, a->index);
+	ipc_put_u64(&pb, a->role == IPC_ROLE_WORKER ? a->account : a->index);
 	/* A side that cannot take its end finds the link closed (its peer's
 	 * end is closed below) and asks again, as after a restart. */
 	if (ipc_send_buf(a->link, IPC_PEER, 0, &pa, sv[0]) < 0 ||
@@ -291,6 +293,8 @@ void child_wire(struct child *c)
 		struct child *spam = child_live(IPC_ROLE_SPAM, 0);
 		if (c->role == IPC_ROLE_QUEUE && spam != NULL)
 			child_connect(c, spam);
+		if (c->role == IPC_ROLE_AUTH)
+			worker_link_all(c);
 	} else if (c->role == IPC_ROLE_SPAM) {
 		/* Back after a restart: the queue and every worker get a new
 		 * link (a worker only learns over it). */

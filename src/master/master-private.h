@@ -137,6 +137,8 @@ struct child *child_start(enum ipc_role role, unsigned index);
 /* master-workers.c */
 /* worker_for finds or starts the worker of account, or NULL. */
 struct child *worker_for(uint64_t account);
+/* worker_link_all links every running worker to auth (back after a restart). */
+void worker_link_all(struct child *auth);
 /* worker_start answers the queue's request for a link to account's worker. */
 void worker_start(struct child *requester, uint64_t account);
 /* worker_exited handles the end of a worker's process (c is freed). */

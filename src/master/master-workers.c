@@ -3,7 +3,8 @@
  *	master-workers - the account workers master starts
  * DESCRIPTION
  *	Starts the worker of an account when a session or the queue needs it
- *	(one per account), gives the queue links to it by account id, keeps
+ *	(one per account) with a link to auth (its account's addresses),
+ *	gives the queue links to it by account id, keeps
  *	the back-off of a worker that fails at start (its first wait
  *	MASTER_WORKER_FIRST_DELAY_MS, doubling, the queue told how long and
  *	why), and ends an account's workers on the command line's SIGUSR1.
@@ -108,7 +109,24 @@ struct child *worker_for(uint64_t account)
 	struct child *spam = child_live(IPC_ROLE_SPAM, 0);
 	if (spam != NULL)
 		child_connect(w, spam);
+	/* Its account's addresses come from auth over this link (auth takes
+	 * the account from master, never from the worker). */
+	struct child *auth = child_live(IPC_ROLE_AUTH, 0);
+	if (auth != NULL)
+		child_connect(w, auth);
 	return w;
+}
+
+/* worker_link_all gives every running worker a new link to auth, which
+ * is back after a restart (the old links died with it). */
+void worker_link_all(struct child *auth)
+{
+	struct master *m = the_master;
+	for (size_t i = 0; i < MASTER_MAX_CHILDREN; i++) {
+		struct child *c = &m->children[i];
+		if (c->in_use && c->pid > 0 && c->link != NULL && c->role == IPC_ROLE_WORKER)
+			child_connect(c, auth);
+	}
 }
 
 /* worker_start gives the queue (requester) one end of a new link to the

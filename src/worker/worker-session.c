@@ -16,6 +16,8 @@
 #include "imap/imap-session.h"
 #include "lib/log.h"
 #include "pop3/pop3-session.h"
+#include "worker-account.h"
+#include "worker-http.h"
 #include "worker-transport.h"
 
 /* Client bytes held before the protocol consumes them. */
@@ -34,12 +36,15 @@ struct session {
 	const struct worker_session_env *env;
 	struct transport t;           /* the client, plain or TLS 1.3 */
 	struct ev_io *io;
-	struct ev_timer *timer;       /* IMAP autologout */
-	uint64_t last_input;
+	struct ev_timer *timer;       /* IMAP autologout, HTTP idle timeout */
+	uint64_t last_input;          /* HTTP: or the last output the client took */
 	struct buf in, out;
 	struct pop3_session *pop3;
 	struct imap_session *imap;
-	struct session *next, **prev; /* IMAP sessions, for change notices */
+	struct worker_http *http;
+	struct session *next, **prev; /* IMAP sessions, for change notices;
+				       * HTTP sessions, to go on once the
+				       * account is known */
 	struct store_reader *message; /* POP3: the message being sent, or NULL */
 	uint32_t message_uid;
 	bool closing;
@@ -48,27 +53,47 @@ struct session {
 
 static struct session *imap_sessions;
 static unsigned imap_session_count;
+static struct session *http_sessions;
 
-static void session_free(struct session *s)
+/* session_release frees s and what it holds, whatever part of it exists
+ * (a session whose protocol could not start included). */
+static void session_release(struct session *s)
 {
-	if (s->pop3 != NULL)
-		pop3_sessions--;
-	if (s->imap != NULL) {
-		imap_session_count--;
-		*s->prev = s->next;
-		if (s->next != NULL)
-			s->next->prev = s->prev;
-	}
 	ev_io_del(&s->io);
 	ev_timer_del(&s->timer);
 	transport_close(&s->t);
 	store_reader_close(&s->message);
 	pop3_session_free(&s->pop3);
 	imap_session_free(&s->imap);
+	worker_http_free(&s->http);
 	buf_free(&s->in);
 	buf_free(&s->out);
-	const struct worker_session_env *env = s->env;
 	free(s);
+}
+
+/* session_list_add puts s at the head of list (IMAP or HTTP sessions). */
+static void session_list_add(struct session **list, struct session *s)
+{
+	s->next = *list;
+	if (s->next != NULL)
+		s->next->prev = &s->next;
+	s->prev = list;
+	*list = s;
+}
+
+static void session_free(struct session *s)
+{
+	if (s->pop3 != NULL)
+		pop3_sessions--;
+	if (s->imap != NULL)
+		imap_session_count--;
+	if (s->prev != NULL) {
+		*s->prev = s->next;
+		if (s->next != NULL)
+			s->next->prev = s->prev;
+	}
+	const struct worker_session_env *env = s->env;
+	session_release(s);
 	env->closed();
 }
 
@@ -144,9 +169,26 @@ static const struct pop3_callbacks pop3_callbacks = {
 static void session_flush(struct session *s);
 static void session_ready(struct ev_io *io, unsigned events, void *ctx);
 
+/* http_account is the account as dav sees it, or NULL until auth has
+ * said its addresses. */
+static const struct dav_account *http_account(void)
+{
+	static struct dav_account account;
+	const struct worker_account *info = worker_account_get();
+	if (info == NULL)
+		return NULL;
+	account = (struct dav_account){ .id = info->id, .name = info->name,
+					.display_name = info->display_name,
+					.addresses = info->address_list,
+					.address_count = info->address_count };
+	return &account;
+}
+
 static void session_work(struct session *s, bool readable)
 {
-	if (!s->closing && s->in.len < SESSION_MAX_INPUT) {
+	/* HTTP: no more is read while an answer waits for the client. */
+	bool http_waits = s->http != NULL && cb_unsent(s) > 0;
+	if (!s->closing && s->in.len < SESSION_MAX_INPUT && !http_waits) {
 		size_t before = s->in.len;
 		int r = transport_read(&s->t, &s->in, readable);
 		if (r < 0)
@@ -160,14 +202,21 @@ static void session_work(struct session *s, bool readable)
 		pop3_session_input(s->pop3, &s->in);
 	else if (!s->dead && !s->closing && s->imap != NULL)
 		imap_session_input(s->imap, &s->in);
+	else if (!s->dead && !s->closing && s->http != NULL) {
+		worker_http_input(s->http, http_account(), &s->in);
+		s->closing = worker_http_closing(s->http);
+	}
 	session_flush(s);
 }
 
 /* session_flush sends what is waiting and chooses what to wait for. */
 static void session_flush(struct session *s)
 {
+	size_t before = cb_unsent(s);
 	if (!s->dead && transport_write(&s->t, &s->out) < 0)
 		s->dead = true;
+	if (s->http != NULL && cb_unsent(s) < before)
+		s->last_input = ev_now(s->env->ev);  /* the client is reading */
 	bool unsent = s->out.len > 0 || transport_want_write(&s->t);
 	if (s->dead || (s->closing && !unsent)) {
 		session_free(s);
@@ -181,6 +230,7 @@ static void session_flush(struct session *s)
 	bool more = !s->closing && ((s->imap != NULL && (imap_session_pending(s->imap) ||
 							   s->in.len > 0)) ||
 				    (s->pop3 != NULL && pop3_session_pending(s->pop3)) ||
+				    (s->http != NULL && worker_http_blocked(s->http)) ||
 				    transport_pending(&s->t));
 	ev_io_set(s->io, unsent || more ? EV_WRITE : EV_READ);
 }
@@ -225,19 +275,62 @@ void worker_session_shutdown_all(void)
 	}
 }
 
-static void autologout_check(struct ev_timer *t, void *ctx)
+/* idle_check ends a session its client left idle: an IMAP session past
+ * the autologout (with its BYE), an HTTP connection past
+ * WORKER_HTTP_IDLE_SECONDS (closed, as RFC 9112 9.8 lets a server do). */
+static void idle_check(struct ev_timer *t, void *ctx)
 {
 	struct session *s = ctx;
 	(void)t;
 	s->timer = NULL;
-	uint64_t limit = (uint64_t)IMAP_SESSION_AUTOLOGOUT_SECONDS * 1000;
+	uint64_t limit = (uint64_t)(s->http != NULL ? WORKER_HTTP_IDLE_SECONDS
+						    : IMAP_SESSION_AUTOLOGOUT_SECONDS) * 1000;
 	uint64_t idle = ev_now(s->env->ev) - s->last_input;
 	if (idle >= limit) {
-		imap_session_timeout(s->imap);
+		if (s->imap != NULL)
+			imap_session_timeout(s->imap);
+		else
+			s->closing = true;
 		session_flush(s);
 		return;
 	}
-	s->timer = ev_timer_add(s->env->ev, limit - idle + 100, autologout_check, s);
+	s->timer = ev_timer_add(s->env->ev, limit - idle + 100, idle_check, s);
+}
+
+/* session_new makes a session of the client behind t (whose keys it
+ * takes over) with pending, what the client sent already, as its input;
+ * the protocol is the caller's to add.  NULL when out of memory (t is
+ * closed). */
+static struct session *session_new(const struct worker_session_env *env, struct transport *t,
+				   struct str pending)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		transport_close(t);
+		return NULL;
+	}
+	s->env = env;
+	s->t = *t;
+	sodium_memzero(t, sizeof(*t));  /* the session's copy holds the keys now */
+	s->last_input = ev_now(env->ev);
+	buf_init(&s->in, SESSION_MAX_INPUT + SESSION_READ_CHUNK);
+	buf_init(&s->out, SESSION_MAX_OUTPUT);
+	if (buf_append_str(&s->in, pending) < 0)
+		s->dead = true;
+	s->io = ev_io_add(env->ev, s->t.fd, EV_READ, session_ready, s);
+	if (s->io == NULL) {
+		session_release(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* session_start answers what the client sent with its login, if
+ * anything, and from then on what it sends. */
+static void session_start(struct session *s)
+{
+	if (s->in.len > 0 || transport_pending(&s->t))
+		session_work(s, false);
 }
 
 static int imap_open(const struct worker_session_env *env, struct transport *t,
@@ -249,44 +342,50 @@ static int imap_open(const struct worker_session_env *env, struct transport *t,
 		transport_close(t);
 		return -1;
 	}
-	struct session *s = calloc(1, sizeof(*s));
-	if (s == NULL) {
-		transport_close(t);
+	struct session *s = session_new(env, t, pending);
+	if (s == NULL)
 		return -1;
-	}
-	s->env = env;
-	s->t = *t;
-	sodium_memzero(t, sizeof(*t));  /* the session's copy holds the keys now */
-	s->last_input = ev_now(env->ev);
-	buf_init(&s->in, SESSION_MAX_INPUT + SESSION_READ_CHUNK);
-	buf_init(&s->out, SESSION_MAX_OUTPUT);
 	struct imap_session_settings settings = { .max_append = env->max_message_size };
 	s->imap = imap_session_new(env->store, &s->out, &settings, &imap_callbacks, s);
-	if (buf_append_str(&s->in, pending) < 0)
-		s->dead = true;
-	s->io = ev_io_add(env->ev, s->t.fd, EV_READ, session_ready, s);
 	s->timer = ev_timer_add(env->ev, (uint64_t)IMAP_SESSION_AUTOLOGOUT_SECONDS * 1000,
-				autologout_check, s);
-	if (s->imap == NULL || s->io == NULL || s->timer == NULL) {
-		ev_io_del(&s->io);
-		ev_timer_del(&s->timer);
-		imap_session_free(&s->imap);
-		buf_free(&s->in);
-		buf_free(&s->out);
-		transport_close(&s->t);
-		free(s);
+				idle_check, s);
+	if (s->imap == NULL || s->timer == NULL) {
+		session_release(s);
 		return -1;
 	}
 	imap_session_count++;
-	s->next = imap_sessions;
-	if (s->next != NULL)
-		s->next->prev = &s->next;
-	s->prev = &imap_sessions;
-	imap_sessions = s;
-	/* What the client sent after its login is answered now. */
-	if (s->in.len > 0 || transport_pending(&s->t))
-		session_work(s, false);
+	session_list_add(&imap_sessions, s);
+	session_start(s);
 	return 0;
+}
+
+/* http_open starts an HTTP session bound to the hand-off's credentials;
+ * its requests wait while the account's addresses are not known. */
+static int http_open(const struct worker_session_env *env, struct transport *t,
+		     const struct handoff *h)
+{
+	struct session *s = session_new(env, t, h->plain_in);
+	if (s == NULL)
+		return -1;
+	s->http = worker_http_new(&env->http, h, &s->out);
+	s->timer = ev_timer_add(env->ev, (uint64_t)WORKER_HTTP_IDLE_SECONDS * 1000, idle_check, s);
+	if (s->http == NULL || s->timer == NULL) {
+		log_error("HTTP: the session could not start%s",
+			  h->http_auth ? "" : " (no credential binding came with it)");
+		session_release(s);
+		return -1;
+	}
+	session_list_add(&http_sessions, s);
+	session_start(s);
+	return 0;
+}
+
+void worker_session_account_known(void)
+{
+	for (struct session *s = http_sessions, *next; s != NULL; s = next) {
+		next = s->next;
+		session_work(s, false);
+	}
 }
 
 static void session_ready(struct ev_io *io, unsigned events, void *ctx)
@@ -346,6 +445,8 @@ int worker_session_open(const struct worker_session_env *env, int fd, const stru
 	}
 	if (h->protocol == IPC_PROTO_IMAP)
 		return imap_open(env, &t, h->plain_in);
+	if (h->protocol == IPC_PROTO_HTTP)
+		return http_open(env, &t, h);
 	if (h->protocol != IPC_PROTO_POP3) {
 		transport_close(&t);
 		return -1;
@@ -360,29 +461,15 @@ int worker_session_open(const struct worker_session_env *env, int fd, const stru
 		transport_close(&t);
 		return -1;
 	}
-	struct session *s = calloc(1, sizeof(*s));
+	struct session *s = session_new(env, &t, h->plain_in);
 	if (s == NULL) {
 		free(list);
-		transport_close(&t);
 		return -1;
 	}
-	s->env = env;
-	s->t = t;
-	sodium_memzero(&t, sizeof(t));
-	buf_init(&s->in, SESSION_MAX_INPUT + SESSION_READ_CHUNK);
-	buf_init(&s->out, SESSION_MAX_OUTPUT);
 	s->pop3 = pop3_session_new(&pop3_callbacks, s, uidvalidity, list, count);
 	free(list);
-	if (buf_append_str(&s->in, h->plain_in) < 0)
-		s->dead = true;
-	s->io = ev_io_add(env->ev, s->t.fd, EV_READ, session_ready, s);
-	if (s->pop3 == NULL || s->io == NULL) {
-		ev_io_del(&s->io);
-		pop3_session_free(&s->pop3);
-		buf_free(&s->in);
-		buf_free(&s->out);
-		transport_close(&s->t);
-		free(s);
+	if (s->pop3 == NULL) {
+		session_release(s);
 		return -1;
 	}
 	pop3_sessions++;

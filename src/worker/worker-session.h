@@ -2,7 +2,8 @@
 #define RAVELIN_WORKER_SESSION_H
 /*
  * worker-session: an authenticated client session inside the account's
- * worker.  The descriptor is one end of a byte stream whose other end the
+ * worker: IMAP, POP3 or HTTP (worker-http.h) over one transport and one
+ * loop.  The descriptor is one end of a byte stream whose other end the
  * front holds (it relays the client's decrypted bytes); the protocol runs
  * here, against this account's store only.
  */
@@ -11,6 +12,7 @@
 #include "lib/ev.h"
 #include "lib/handoff.h"
 #include "store/store.h"
+#include "worker-http.h"
 
 struct worker_session_env {
 	struct ev *ev;
@@ -19,6 +21,7 @@ struct worker_session_env {
 	void (*closed)(void);
 	uint64_t max_message_size;    /* APPEND's limit */
 	unsigned max_imap_sessions;   /* IMAP sessions of this account at once */
+	struct worker_http_env http;  /* HTTP sessions: the dav-store, set-up */
 };
 
 /* worker_session_open starts the session a pre-auth process handed over
@@ -26,6 +29,9 @@ struct worker_session_env {
  * fd, which it takes over.  Returns 0, or -1 (fd closed, closed not
  * called). */
 int worker_session_open(const struct worker_session_env *env, int fd, const struct handoff *h);
+/* worker_session_account_known lets HTTP sessions go on once the
+ * account's addresses are known (worker-account.h). */
+void worker_session_account_known(void);
 /* worker_session_notify_all tells every IMAP session the store changed
  * (after a delivery, or a change made by one of them). */
 void worker_session_notify_all(void);

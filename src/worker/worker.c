@@ -3,8 +3,9 @@
  *	worker - serves exactly one account
  * DESCRIPTION
  *	Opens that account's store and does everything that touches it:
- *	local deliveries from the queue, and the account's IMAP and POP3
- *	sessions (DAV and JMAP are not built).  Master starts it when the
+ *	local deliveries from the queue, and the account's IMAP, POP3 and
+ *	HTTP sessions (CalDAV and CardDAV on its dav.db, worker-http.c; JMAP
+ *	is not built).  Master starts it when the
  *	account is needed.  A session comes from master as a link to the
  *	pre-auth process that served the login, which hands over the client's
  *	socket with its TLS 1.3 state, if any (this process then speaks TLS
@@ -49,7 +50,9 @@
 #include "lib/log.h"
 #include "lib/process.h"
 #include "mail/mime.h"
+#include "store/dav-store.h"
 #include "store/store.h"
+#include "worker-account.h"
 #include "worker-dedup.h"
 #include "worker-session.h"
 #include "worker-spam.h"
@@ -103,6 +106,9 @@ struct worker {
 	struct config config;
 	uint64_t account;
 	struct store *store;
+	struct dav_store *dav;   /* the calendars and contacts (dav.db); NULL if
+				  * it cannot be opened (HTTP then answers 503) */
+	struct autoconfig_settings autoconfig; /* what the set-up profile offers */
 	unsigned links;
 	unsigned released;       /* links the queue let go: they keep nobody */
 	struct ipc *master;
@@ -454,6 +460,7 @@ static void handoff_message(struct ipc *ipc, const struct ipc_msg *msg, void *ct
 	env.closed = session_closed;
 	env.max_message_size = w.config.smtp_max_message_size;
 	env.max_imap_sessions = WORKER_MAX_IMAP_SESSIONS;
+	env.http = (struct worker_http_env){ .dav = w.dav, .autoconfig = &w.autoconfig };
 	/* The session now counts in place of the link that brought it. */
 	if (worker_session_open(&env, msg->fd, &h) < 0)
 		session_closed();
@@ -514,9 +521,17 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		w.last_activity = ev_now(w.ev);
 		return;
 	}
-	case IPC_PEER:
-		worker_spam_link(w.ev, msg);
+	case IPC_PEER: {
+		/* Links to spam (learning) and to auth (the account's
+		 * addresses); the role is master's word. */
+		struct ipc_reader r;
+		ipc_reader_init(&r, msg);
+		if (ipc_get_u64(&r) == IPC_ROLE_AUTH && msg->fd >= 0)
+			worker_account_link(w.ev, msg->fd);
+		else
+			worker_spam_link(w.ev, msg);
 		return;
+	}
 	case IPC_WORKER_RETIRE:
 		w.retiring = true;
 		maybe_exit();
@@ -546,6 +561,31 @@ static void idle_check(struct ev_timer *t, void *ctx)
 	ev_timer_add(w.ev, 1000, idle_check, NULL);
 }
 
+/* listen_port is the port of the first address of a listen.* key, or 0
+ * (the service is not offered). */
+static unsigned listen_port(const struct config_listen *l)
+{
+	char host[80];
+	uint16_t port;
+	if (l->count == 0 || config_parse_listen(l->addr[0], host, sizeof(host), &port) < 0)
+		return 0;
+	return port;
+}
+
+/* autoconfig_from_config: the set-up profile names this server and the
+ * ports it listens on (the first of each service). */
+static void autoconfig_from_config(const struct config *c, struct autoconfig_settings *s)
+{
+	*s = (struct autoconfig_settings){
+		.hostname = c->hostname,
+		.imaps_port = listen_port(&c->listen_imaps),
+		.imap_port = listen_port(&c->listen_imap),
+		.submissions_port = listen_port(&c->listen_submissions),
+		.submission_port = listen_port(&c->listen_submission),
+		.https_port = listen_port(&c->listen_https),
+	};
+}
+
 static void on_term(int signo, void *ctx)
 {
 	(void)signo;
@@ -563,6 +603,7 @@ int worker_main(uint64_t account)
 	if (process_child_init(name, &w.config) < 0)
 		return 1;
 	w.account = account;
+	worker_account_init(account, worker_session_account_known);
 	w.batch_tail = &w.batch_head;
 	tzset();
 	snprintf(dir, sizeof(dir), "%s/accounts/%llu", w.config.data, (unsigned long long)account);
@@ -583,6 +624,12 @@ int worker_main(uint64_t account)
 		log_error("opening the store failed: %s", error);
 		return 1;
 	}
+	/* Mail goes on without the calendars: a dav.db that cannot be
+	 * opened fails HTTP only. */
+	w.dav = dav_store_open(dir, &error);
+	if (w.dav == NULL)
+		log_error("opening the calendars and contacts (dav.db) failed: %s", error);
+	autoconfig_from_config(&w.config, &w.autoconfig);
 	w.ev = ev_new();
 	if (w.ev == NULL)
 		return 1;
@@ -595,6 +642,7 @@ int worker_main(uint64_t account)
 	w.last_activity = ev_now(w.ev);
 	ev_timer_add(w.ev, 1000, idle_check, master);
 	ev_run(w.ev);
+	dav_store_close(&w.dav);
 	store_close(&w.store);
 	return 0;
 }
