@@ -34,16 +34,22 @@ static void relay_handoff(struct conn *c, int link_fd, uint64_t protocol)
 		buf_free(&b);
 		return;
 	}
-	if (handoff_encode(&h, &b) < 0 ||
-	    ipc_send_blocking(link_fd, IPC_HANDOFF, c->id, b.data, b.len, sv[0]) < 0) {
+	if (c->proto->handoff_fill != NULL)
+		c->proto->handoff_fill(c, &h);
+	int r = handoff_encode(&h, &b);
+	handoff_wipe(&h);
+	if (r == 0)
+		r = ipc_send_blocking(link_fd, IPC_HANDOFF, c->id, b.data, b.len, sv[0]);
+	if (b.data != NULL)
+		sodium_memzero(b.data, b.cap);
+	buf_free(&b);
+	if (r < 0) {
 		log_error("%s: handing the session to its worker failed", c->ip);
 		close(sv[0]);
 		close(sv[1]);
 		c->dead = true;
-		buf_free(&b);
 		return;
 	}
-	buf_free(&b);
 	close(sv[0]);
 	front_conn_relay(c, sv[1]);
 }
@@ -68,6 +74,8 @@ static int tls13_handoff(struct conn *c, int link_fd, uint64_t protocol)
 		log_debug("%s: session relayed: %s", c->ip, why);
 		return -1;
 	}
+	if (c->proto->handoff_fill != NULL)
+		c->proto->handoff_fill(c, &h);
 	h.plain_in = buf_str(&c->in);
 	if (h.cipher_in.len + h.plain_in.len > HANDOFF_MAX_PENDING) {
 		handoff_wipe(&h);

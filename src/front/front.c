@@ -63,6 +63,8 @@ static const struct {
 	[IPC_SERVICE_IMAPS] = { &front_imap_protocol, true },
 	[IPC_SERVICE_SUBMISSION] = { &front_submission_protocol, false },
 	[IPC_SERVICE_SUBMISSIONS] = { &front_submission_protocol, true },
+	[IPC_SERVICE_HTTPS] = { &front_http_protocol, true },
+	[IPC_SERVICE_HTTP] = { &front_http_protocol, false },
 };
 #define FRONT_SERVICES (sizeof(front_services) / sizeof(front_services[0]))
 

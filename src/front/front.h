@@ -36,6 +36,7 @@
 
 struct front;
 struct conn;
+struct handoff;
 
 /* What a connection speaks before login; the front calls these. */
 struct front_protocol {
@@ -61,12 +62,16 @@ struct front_protocol {
 	/* The login is for this process's own use (submission): asked with
 	 * IPC_SUBMIT_LOGIN, and no worker session follows. */
 	bool login_only;
+	/* Adds what the protocol's session needs to the hand-off (HTTP: the
+	 * credential binding); NULL for none. */
+	void (*handoff_fill)(struct conn *c, struct handoff *h);
 };
 
 extern const struct front_protocol front_smtp_protocol;
 extern const struct front_protocol front_pop3_protocol;
 extern const struct front_protocol front_imap_protocol;
 extern const struct front_protocol front_submission_protocol;
+extern const struct front_protocol front_http_protocol;
 
 struct conn {
 	struct conn *next, *prev;     /* all connections */

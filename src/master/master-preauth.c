@@ -80,7 +80,8 @@ static void preauth_open_session(struct preauth *p, const struct ipc_msg *msg)
 	uint64_t protocol = ipc_get_u64(&r);
 	struct str sealed = ipc_get_str(&r, TICKET_SIZE);
 	uint64_t now = (uint64_t)time(NULL);
-	if (!ipc_reader_ok(&r) || (protocol != IPC_PROTO_POP3 && protocol != IPC_PROTO_IMAP) ||
+	if (!ipc_reader_ok(&r) ||
+	    (protocol != IPC_PROTO_POP3 && protocol != IPC_PROTO_IMAP && protocol != IPC_PROTO_HTTP) ||
 	    ticket_open(m->ticket_key, (const unsigned char *)sealed.ptr, sealed.len, now, &t) < 0) {
 		log_error("%s showed an invalid or expired ticket: no session", p->name);
 		preauth_refuse(p, msg->id, refused);
