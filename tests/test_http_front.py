@@ -380,6 +380,19 @@ def test_requests_per_connection(server):
     c.close()
 
 
+def test_head_answers_have_no_body(server):
+    c = Raw(server.https_port)
+    c.send("HEAD /dav/ HTTP/1.1\r\nHost: x\r\n\r\n"
+           "HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+           "HEAD /mail/config-v1.1.xml?emailaddress=alice@example.org HTTP/1.1\r\nHost: x\r\n\r\n"
+           "GET /.well-known/caldav HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert c.answer(head_only=True)[0] == 401
+    assert c.answer(head_only=True)[0] == 404
+    assert c.answer(head_only=True)[0] == 200
+    assert c.answer()[0] == 301
+    c.close()
+
+
 def test_http10_and_connection_close(server):
     a, closed = request(server.https_port, "GET /.well-known/caldav HTTP/1.0\r\n\r\n")
     assert a[0] == 301 and closed
@@ -400,3 +413,24 @@ def test_pipelined_login_request_stays_whole(server):
     assert c.answer()[0] == 401
     assert c.answer()[0] == 301
     c.close()
+
+
+def test_connections_per_address_limit(make):
+    """Refused at accept: plain HTTP hears a 503, HTTPS (TLS first) only
+    sees the connection end."""
+    server = make("front.max_connections_per_ip = 2\nfront.processes = 2")
+    time.sleep(0.5)  # the start-up probe's connection must be gone first
+    first = [Raw(server.http_port, tls=False), Raw(server.https_port)]
+    s = socket.create_connection(("127.0.0.1", server.http_port), timeout=10)
+    f = s.makefile("rb")
+    assert f.readline() == b"HTTP/1.1 503 Service Unavailable\r\n"
+    assert b"Connection: close\r\n" in f.read()
+    s.close()
+    with pytest.raises((ssl.SSLError, OSError)):
+        Raw(server.https_port)
+    for r in first:
+        r.sock.shutdown(socket.SHUT_RDWR)
+        r.close()
+    time.sleep(0.5)
+    r, _ = ask(https(server), "GET", "/.well-known/caldav")
+    assert r.status == 301

@@ -75,6 +75,7 @@ struct http_conn {
 	bool waiting;            /* its login or session is pending */
 	bool handed;             /* the session is the worker's */
 	bool draining;           /* closing: input is dropped */
+	bool head_request;       /* the request answered is a HEAD: no body */
 	uint64_t drained;
 	struct ev_timer *linger;
 	/* The request that carried the credentials. */
@@ -145,8 +146,8 @@ static void http_answer(struct conn *c, int status, const char *content_type,
 	if (h->answered >= FRONT_HTTP_MAX_REQUESTS)
 		keep_alive = false;
 	buf_init(&out, FRONT_HTTP_MAX_ANSWER);
-	if (http_response_write(&out, status, str_c(content_type), extra, body, head_only,
-				keep_alive) < 0)
+	if (http_response_write(&out, status, str_c(content_type), extra, body,
+				head_only || h->head_request, keep_alive) < 0)
 		c->dead = true;
 	else
 		front_conn_output(c, out.data, out.len);
@@ -427,6 +428,8 @@ static bool http_serve(struct conn *c, const struct http_request *req, size_t he
 	struct http_conn *h = http_of(c);
 	bool tls = c->service == IPC_SERVICE_HTTPS;
 	enum http_route route = http_route_of(req->target);
+
+	h->head_request = req->method == HTTP_M_HEAD;
 	const struct str *authorization = http_header_get(req, "Authorization");
 
 	if (tls && route == ROUTE_ACCOUNT && authorization != NULL &&
@@ -452,6 +455,7 @@ static bool http_serve(struct conn *c, const struct http_request *req, size_t he
 			  req->keep_alive, false);
 	buf_consume(&c->in, h->need);
 	h->need = 0;
+	h->head_request = false;
 	h->scanned = 0;
 	return !c->closing && !c->dead && !h->draining;
 }
@@ -495,6 +499,7 @@ static void http_input(struct conn *c)
 			return;
 		}
 		if (r < 0) {
+			h->head_request = false;
 			log_info("%s: %s request refused (%d): %s", c->ip, ipc_service_name(c->service),
 				 status, error);
 			http_answer_text(c, status, STR(""), http_reason(status), false, false, true);
@@ -516,8 +521,10 @@ static void http_tls_started(struct conn *c)
 static void http_timeout(struct conn *c)
 {
 	struct http_conn *h = http_of(c);
-	if (h != NULL && !h->waiting && !h->handed && !h->draining && c->in.len > 0)
+	if (h != NULL && !h->waiting && !h->handed && !h->draining && c->in.len > 0) {
+		h->head_request = false;
 		http_answer_text(c, 408, STR(""), "Request timeout.\n", false, false, false);
+	}
 }
 
 static bool http_waiting(struct conn *c)
