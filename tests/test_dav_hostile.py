@@ -624,3 +624,17 @@ def test_object_size_limit(server):
                     headers={"Content-Type": "text/vcard"})
     assert r.status == 403 and b"max-resource-size" in data, (r.status, data)
     still_answers(c)
+
+
+def test_free_busy_bomb_hides_no_other_event(server):
+    """An object past the busy-period limit adds nothing: the account's
+    other events stay busy in the answer."""
+    c = login(server)
+    r, _ = put(c, CAL + "bomb.ics", event("bomb", BOMBS["secondly-billion"]))
+    assert r.status == 201
+    meeting = event("meeting").replace("20260101T100000Z", "20300601T080000Z")
+    r, _ = put(c, CAL + "meeting.ics", meeting)
+    assert r.status == 201
+    r, data = timed(c, "REPORT", CAL, body=FREE_BUSY, headers={"Depth": "1"})
+    assert r.status == 200
+    assert b"FREEBUSY;FBTYPE=BUSY:20300601T080000Z/20300601T090000Z" in data, data
