@@ -190,19 +190,6 @@ LIMIT_SET = ('<?xml version="1.0"?><C:calendar-query xmlns:D="DAV:" '
              'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-data>'
              f"<C:limit-recurrence-set {CENTURY}/></C:calendar-data></D:prop>"
              '<C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>')
-# The bombs whose expand is still too slow (src/ical/ical-expand.c
-# expand_instance clones the master component, all its EXDATE or RDATE
-# lines included, for each instance, and checks no CPU bound meanwhile).
-SLOW_EXPAND = {
-    "exdates": "the expand REPORT takes 6 to 11 s where ICAL_MAX_CPU_NS is 1 s: each of "
-               "ICAL_MAX_INSTANCES instances is a clone of the master with its 6000 EXDATEs",
-    "rdates": "the expand REPORT takes some 22 s, and grows as n^2.2 with the RDATE count "
-              "(250: 0.3 s, 1000: 5 s, 6000: over 5 minutes), the account's worker "
-              "answering nothing else meanwhile: each instance is a clone of the master "
-              "with all its RDATEs",
-}
-
-
 @pytest.fixture
 def lean_server(monkeypatch):
     """The server fixture with a small sanitizer quarantine (LEAN_QUARANTINE)."""
@@ -213,11 +200,7 @@ def lean_server(monkeypatch):
     check_no_sanitizer_reports(s)
 
 
-@pytest.mark.parametrize("name", [
-    *[n for n in BOMBS if n not in SLOW_EXPAND],
-    *[pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=why))
-      for n, why in SLOW_EXPAND.items()],
-])
+@pytest.mark.parametrize("name", list(BOMBS))
 def test_recurrence_bomb(lean_server, name):
     server = lean_server
     before = bob_with_event(server)

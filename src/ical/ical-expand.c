@@ -65,7 +65,27 @@ struct expand_walk {
 	struct ical_obj *o;
 	icalcomponent *out;
 	struct ical_time_range r;
+	/* The instance being walked, without its recurrence set: cloned
+	 * once per component, not once per instance (a series with
+	 * thousands of RDATEs or EXDATEs otherwise costs their number
+	 * squared, and more, to expand). */
+	icalcomponent *template_of, *template;
 };
+
+/* expand_template is c without RRULE, RDATE and EXDATE, kept in w. */
+static icalcomponent *expand_template(struct expand_walk *w, icalcomponent *c)
+{
+	if (w->template_of == c)
+		return w->template;
+	if (w->template != NULL)
+		icalcomponent_free(w->template);
+	w->template = icalcomponent_new_clone(c);
+	w->template_of = c;
+	remove_all(w->template, ICAL_RRULE_PROPERTY);
+	remove_all(w->template, ICAL_RDATE_PROPERTY);
+	remove_all(w->template, ICAL_EXDATE_PROPERTY);
+	return w->template;
+}
 
 static int expand_instance(void *ctx, const struct ical_instance *in)
 {
@@ -74,10 +94,7 @@ static int expand_instance(void *ctx, const struct ical_instance *in)
 
 	if (!ical_instance_in_range(w->o, in, w->r))
 		return 0;
-	icalcomponent *copy = icalcomponent_new_clone(c);
-	remove_all(copy, ICAL_RRULE_PROPERTY);
-	remove_all(copy, ICAL_RDATE_PROPERTY);
-	remove_all(copy, ICAL_EXDATE_PROPERTY);
+	icalcomponent *copy = icalcomponent_new_clone(expand_template(w, c));
 	if (icalcomponent_get_first_property(c, ICAL_DTSTART_PROPERTY) != NULL)
 		set_time(copy, ICAL_DTSTART_PROPERTY, ical_time_from_utc(w->o, in->start, in->is_date));
 	if (icalcomponent_get_first_property(c, ICAL_DTEND_PROPERTY) != NULL)
@@ -102,6 +119,8 @@ int ical_expand(struct str data, struct ical_time_range r, struct str tz, struct
 		ret = ical_instances_each(&o, kinds[i], NULL, r, expand_instance, &w, error_r);
 	if (ret == 0)
 		ret = append_root(w.out, out, error_r);
+	if (w.template != NULL)
+		icalcomponent_free(w.template);
 	icalcomponent_free(w.out);
 	ical_obj_free(&o);
 	return ret < 0 ? -1 : 0;
