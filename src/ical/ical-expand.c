@@ -193,6 +193,9 @@ static bool prop_is(icalcomponent *c, icalproperty_kind k, const char *value)
 	return v != NULL && strcasecmp(v, value) == 0;
 }
 
+/* The first room of a busy list, in periods. */
+#define BUSY_FIRST_ROOM 16
+
 static int busy_instance(void *ctx, const struct ical_instance *in)
 {
 	struct busy_walk *w = ctx;
@@ -206,13 +209,19 @@ static int busy_instance(void *ctx, const struct ical_instance *in)
 		*w->error_r = "too many busy periods";
 		return -1;
 	}
-	struct ical_busy *grown = realloc(*w->list, (*w->n + 1) * sizeof(**w->list));
-	if (grown == NULL) {
-		*w->error_r = "out of memory";
-		return -1;
+	/* The list doubles (its room is implied by its length: 16, then the
+	 * next power of two), so n periods cost n copies, not n squared. */
+	size_t n = *w->n;
+	if (n == 0 || (n >= BUSY_FIRST_ROOM && (n & (n - 1)) == 0)) {
+		size_t room = n == 0 ? BUSY_FIRST_ROOM : 2 * n;
+		struct ical_busy *grown = realloc(*w->list, room * sizeof(**w->list));
+		if (grown == NULL) {
+			*w->error_r = "out of memory";
+			return -1;
+		}
+		*w->list = grown;
 	}
-	*w->list = grown;
-	struct ical_busy *b = &grown[(*w->n)++];
+	struct ical_busy *b = &(*w->list)[(*w->n)++];
 	b->start = in->start < w->r.start ? w->r.start : in->start;
 	b->end = in->end > w->r.end ? w->r.end : in->end;
 	b->type = prop_is(in->comp, ICAL_STATUS_PROPERTY, "TENTATIVE") ? 1 : 0;

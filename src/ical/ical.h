@@ -122,7 +122,8 @@ struct ical_busy {
 	unsigned type; /* 0 BUSY, 1 BUSY-TENTATIVE, 2 BUSY-UNAVAILABLE */
 };
 
-/* ical_busy_add appends to *list (realloc'd, the caller frees; *n entries)
+/* ical_busy_add appends to *list (grown by it alone, doubling; the caller
+ * frees it and never changes *n; *n entries)
  * the busy periods of data's VEVENTs within r (clipped to r), skipping
  * TRANSP:TRANSPARENT and STATUS:CANCELLED; at most max entries in all
  * (-1 past it).  0, -1. */
