@@ -524,35 +524,43 @@ struct span_walk {
 	int64_t first, last;
 };
 
-/* The latest end a recurrence can reach: UNTIL, or open. */
-static int64_t rule_end(const struct ical_obj *o, icalcomponent *c, bool *open)
+/* Whether a rule of c repeats without end (neither COUNT nor UNTIL). */
+static bool rule_unbounded(icalcomponent *c)
 {
-	int64_t end = INT64_MIN;
-
 	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_RRULE_PROPERTY); p != NULL;
 	     p = icalcomponent_get_next_property(c, ICAL_RRULE_PROPERTY)) {
 		struct icalrecurrencetype r = icalproperty_get_rrule(p);
-		if (icaltime_is_null_time(r.until)) {
-			*open = true;
-			continue;
-		}
-		int64_t u = ical_utc_of(o, r.until, NULL);
-		if (u > end)
-			end = u;
+		if (r.count == 0 && icaltime_is_null_time(r.until))
+			return true;
 	}
-	return end;
+	return false;
 }
 
+static int span_instance(void *ctx, const struct ical_instance *in)
+{
+	struct span_walk *w = ctx;
+
+	if (in->start < w->first)
+		w->first = in->start;
+	if (in->end > w->last)
+		w->last = in->end;
+	return 0;
+}
+
+/*
+ * fill_span: the UTC span every instance of the object lies in, widened by
+ * ICAL_SPAN_MARGIN.  A series whose every rule has COUNT or UNTIL is walked
+ * to its end (RDATEs, EXDATEs and moved overrides included) under the
+ * walk's own caps; an unbounded rule, an undated component or a walk that
+ * hits a cap leaves the span open at that end.
+ */
 static void fill_span(struct ical_obj *o, icalcomponent_kind kind, struct ical_info *info)
 {
 	struct span_walk w = { INT64_MAX, INT64_MIN };
-	bool open = false, undated = false;
-	int64_t until = INT64_MIN, longest = 0;
+	bool unbounded = false, undated = false;
 
 	for (icalcomponent *c = icalcomponent_get_first_component(o->root, kind); c != NULL;
 	     c = icalcomponent_get_next_component(o->root, kind)) {
-		int64_t s, e;
-		ical_comp_span(o, c, &s, &e);
 		bool dated = icalcomponent_get_first_property(c, ICAL_DTSTART_PROPERTY) != NULL ||
 			     icalcomponent_get_first_property(c, ICAL_DUE_PROPERTY) != NULL;
 		if (!dated)
@@ -562,36 +570,24 @@ static void fill_span(struct ical_obj *o, icalcomponent_kind kind, struct ical_i
 		    (icalcomponent_get_first_property(c, ICAL_COMPLETED_PROPERTY) != NULL ||
 		     icalcomponent_get_first_property(c, ICAL_CREATED_PROPERTY) != NULL))
 			undated = true;
-		if (dated && e - s > longest)
-			longest = e - s;
-		int64_t u = rule_end(o, c, &open);
-		if (u > until)
-			until = u;
-		for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_RDATE_PROPERTY); p != NULL;
-		     p = icalcomponent_get_next_property(c, ICAL_RDATE_PROPERTY)) {
-			struct icaldatetimeperiodtype dp = icalproperty_get_rdate(p);
-			struct icaltimetype t = icaltime_is_null_time(dp.time) ? dp.period.end : dp.time;
-			if (icaltime_is_null_time(t))
-				continue;
-			int64_t v = ical_utc_of(o, t, NULL);
-			if (v > until)
-				until = v;
-		}
-		if (dated && s < w.first)
-			w.first = s;
-		if (dated && e > w.last)
-			w.last = e;
+		if (rule_unbounded(c))
+			unbounded = true;
+		int64_t s, e;
+		ical_comp_span(o, c, &s, &e);
+		if (dated)
+			span_instance(&w, &(struct ical_instance){ .start = s, .end = e });
 	}
 	if (undated || w.first == INT64_MAX) {
 		info->first = INT64_MIN;
 		info->last = INT64_MAX;
 		return;
 	}
-	if (open)
+	const char *error = NULL;
+	struct ical_time_range all = { INT64_MIN, INT64_MAX };
+	if (unbounded || ical_instances_each(o, kind, NULL, all, span_instance, &w, &error) != 0)
 		w.last = INT64_MAX;
-	else if (until != INT64_MIN && ical_add_sat(until, longest) > w.last)
-		w.last = ical_add_sat(until, longest);
-	/* RDATEs in other zones, EXDATE-free margins: the margin covers both. */
+	o->instances = 0;
+	/* Floating times read in another zone later: the margin covers it. */
 	info->first = ical_add_sat(w.first, -ICAL_SPAN_MARGIN);
 	info->last = ical_add_sat(w.last, ICAL_SPAN_MARGIN);
 }
