@@ -10,6 +10,12 @@
 
 #include "ical.h"
 
+/* A margin added around every span: floating times are read in a zone that
+ * may change (UTC offsets run from -12 to +14 hours), and a day more covers
+ * the end-inclusive rules of RFC 4791 9.9.  ical_match_span relies on it:
+ * a span inside a range, margin included, holds its instance there. */
+#define ICAL_SPAN_MARGIN (2 * 86400LL)
+
 /* One parsed object.  floating: the zone floating times (and TZIDs the
  * object does not define) are read in; NULL is UTC. */
 struct ical_obj {

@@ -9,10 +9,6 @@
 
 #include "ical-private.h"
 
-/* A margin added around every span: floating times are read in a zone that
- * may change (UTC offsets run from -12 to +14 hours), and a day more covers
- * the end-inclusive rules of RFC 4791 9.9. */
-#define ICAL_SPAN_MARGIN (2 * 86400LL)
 /* Days ical_rrule_check looks at for a day a rule can fall on: 29 years
  * hold every combination of weekday, month day and leap year within a
  * century (the 28-year solar cycle). */
