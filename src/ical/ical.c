@@ -164,6 +164,75 @@ static void zone_starts_clamp(icalcomponent *root)
 	}
 }
 
+/* The largest VTIMEZONE text cached: real zones are a few kilobytes. */
+#define ICAL_ZONE_CACHE_TEXT (16 * 1024)
+
+static struct {
+	char *text;
+	icaltimezone *zone;
+} zone_cache[ICAL_ZONE_CACHE];
+static size_t zone_cache_count;
+
+/* zone_cached: the cached zone of the same text as vtz, added when there
+ * is room; NULL when not cached. */
+static icaltimezone *zone_cached(icalcomponent *vtz)
+{
+	char *text = icalcomponent_as_ical_string_r(vtz);
+	icaltimezone *z = NULL;
+
+	if (text == NULL || strlen(text) > ICAL_ZONE_CACHE_TEXT) {
+		free(text);
+		return NULL;
+	}
+	for (size_t i = 0; i < zone_cache_count; i++) {
+		if (strcmp(zone_cache[i].text, text) == 0) {
+			free(text);
+			return zone_cache[i].zone;
+		}
+	}
+	if (zone_cache_count < ICAL_ZONE_CACHE && (z = icaltimezone_new()) != NULL) {
+		icalcomponent *copy = icalcomponent_new_clone(vtz);
+		if (copy == NULL || !icaltimezone_set_component(z, copy)) {
+			if (copy != NULL)
+				icalcomponent_free(copy);
+			icaltimezone_free(z, 1);
+			free(text);
+			return NULL;
+		}
+		zone_cache[zone_cache_count].text = text;
+		zone_cache[zone_cache_count++].zone = z;
+		return z;
+	}
+	free(text);
+	return NULL;
+}
+
+/* zones_take fills o->zones from the cache for root's VTIMEZONEs. */
+static void zones_take(struct ical_obj *o, icalcomponent *root)
+{
+	for (icalcomponent *z = icalcomponent_get_first_component(root, ICAL_VTIMEZONE_COMPONENT);
+	     z != NULL && o->zone_count < ICAL_OBJ_ZONES;
+	     z = icalcomponent_get_next_component(root, ICAL_VTIMEZONE_COMPONENT)) {
+		icaltimezone *c = zone_cached(z);
+		const char *tzid = c != NULL ? icaltimezone_get_tzid(c) : NULL;
+		icaltimezone *own = tzid != NULL ? icalcomponent_get_timezone(root, tzid) : NULL;
+		/* Only the VTIMEZONE the object's own look-up would take. */
+		if (own != NULL && icaltimezone_get_component(own) == z) {
+			o->zones[o->zone_count].tzid = tzid;
+			o->zones[o->zone_count++].zone = c;
+		}
+	}
+}
+
+icaltimezone *ical_zone(const struct ical_obj *o, const char *tzid)
+{
+	for (size_t i = 0; i < o->zone_count; i++) {
+		if (strcmp(o->zones[i].tzid, tzid) == 0)
+			return o->zones[i].zone;
+	}
+	return icalcomponent_get_timezone(o->root, tzid);
+}
+
 int ical_obj_parse(struct ical_obj *o, struct str data, struct str tz, const char **error_r)
 {
 	memset(o, 0, sizeof(*o));
@@ -175,6 +244,7 @@ int ical_obj_parse(struct ical_obj *o, struct str data, struct str tz, const cha
 		return -1;
 	}
 	zone_starts_clamp(o->root);
+	zones_take(o, o->root);
 	if (tz.len == 0)
 		return 0;
 	/* A calendar-timezone we cannot use leaves floating times in UTC. */
@@ -188,8 +258,10 @@ int ical_obj_parse(struct ical_obj *o, struct str data, struct str tz, const cha
 	zone_starts_clamp(o->tz_root);
 	icalcomponent *vtz = icalcomponent_get_first_component(o->tz_root, ICAL_VTIMEZONE_COMPONENT);
 	icalproperty *id = vtz != NULL ? icalcomponent_get_first_property(vtz, ICAL_TZID_PROPERTY) : NULL;
-	if (id != NULL)
-		o->floating = icalcomponent_get_timezone(o->tz_root, icalproperty_get_tzid(id));
+	if (id != NULL) {
+		icaltimezone *c = zone_cached(vtz);
+		o->floating = c != NULL ? c : icalcomponent_get_timezone(o->tz_root, icalproperty_get_tzid(id));
+	}
 	return 0;
 }
 
@@ -248,7 +320,7 @@ struct ical_when ical_when_of(const struct ical_obj *o, icalproperty *prop)
 		const char *tzid = icalparameter_get_tzid(tzp);
 		/* Only the object's own VTIMEZONEs: no zoneinfo in the jail. */
 		if (tzid != NULL)
-			w.zone = icalcomponent_get_timezone(o->root, tzid);
+			w.zone = ical_zone(o, tzid);
 	}
 	w.t.zone = NULL;
 	w.utc = ical_utc_of(o, w.t, w.zone);
