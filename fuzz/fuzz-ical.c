@@ -1,6 +1,7 @@
 /*
  * fuzz-ical: ical_validate on any bytes; what it accepts is matched
- * against a fixed time-range filter, expanded over a year and limited to
+ * against a fixed time-range filter (outside its span nothing may match;
+ * ical_match_span may not disagree), expanded over a year and limited to
  * it, and its busy time taken: each must end (within the limits of
  * ical.h) and leave nothing behind.
  */
@@ -27,6 +28,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ical_comp_filter top = { .name = STR("VCALENDAR"), .comps = &comp, .comp_count = 1 };
 	int m = ical_match(in, &top, STR_NULL, &error);
 	assert(m >= -1 && m <= 1);
+	/* The span is what dav-store prefilters on: nothing outside it matches;
+	 * ical_match_span, when it decides, agrees with ical_match. */
+	if (info.last < year.start || info.first > year.end)
+		assert(m <= 0);
+	int s = ical_match_span(in, info.first, info.last, &top);
+	assert(s == -1 || m == -1 || s == m);
 	comp.name = STR("VTODO");
 	(void)ical_match(in, &top, STR_NULL, &error);
 	struct buf out;

@@ -214,7 +214,10 @@ static int query_object(void *ctx, const struct dav_object *o)
 	struct query_walk *w = ctx;
 	const char *error = NULL;
 
-	int m = ical_match(o->data, w->filter, w->tz, &error);
+	/* Most objects of a time-range query are decided by their span alone. */
+	int m = ical_match_span(o->data, o->first, o->last, w->filter);
+	if (m < 0)
+		m = ical_match(o->data, w->filter, w->tz, &error);
 	if (m < 0) {
 		w->ret = limited_response(w->c, o, error != NULL ? error : "calendar data not readable");
 		if (++w->limited >= DAV_QUERY_MAX_LIMITED && w->ret == 0)

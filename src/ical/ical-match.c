@@ -308,3 +308,75 @@ int ical_match(struct str data, const struct ical_comp_filter *f, struct str tz,
 	ical_obj_free(&o);
 	return ret;
 }
+
+/* Room for the start of one unfolded content line: enough for
+ * "BEGIN:VTIMEZONE" and "RECURRENCE-ID;"; longer lines are cut there. */
+#define ICAL_LINE_HEAD 24
+
+/* line_head copies the start of the content line at data[*i] into head,
+ * unfolding (CRLF or LF then a space or tab), and moves *i past the line. */
+static size_t line_head(struct str data, size_t *i, char head[ICAL_LINE_HEAD])
+{
+	size_t n = 0, at = *i;
+
+	while (at < data.len) {
+		char c = data.ptr[at];
+		if (c == '\r' || c == '\n') {
+			size_t nl = at + (c == '\r' && at + 1 < data.len && data.ptr[at + 1] == '\n' ? 2 : 1);
+			if (nl < data.len && (data.ptr[nl] == ' ' || data.ptr[nl] == '\t')) {
+				at = nl + 1;
+				continue;
+			}
+			at = nl;
+			break;
+		}
+		if (n < ICAL_LINE_HEAD)
+			head[n++] = c;
+		at++;
+	}
+	*i = at;
+	return n;
+}
+
+/* single_vevent: data holds one VEVENT and, outside VTIMEZONEs, no line
+ * that makes it recur.  Any doubt answers false. */
+static bool single_vevent(struct str data)
+{
+	static const char *const recurs[] = { "RRULE", "RDATE", "RECURRENCE-ID" };
+	char head[ICAL_LINE_HEAD];
+	size_t i = 0, events = 0;
+	bool in_tz = false;
+
+	while (i < data.len) {
+		struct str h = { head, line_head(data, &i, head) };
+		if (str_case_eq(h, STR("BEGIN:VTIMEZONE")))
+			in_tz = true;
+		else if (str_case_eq(h, STR("END:VTIMEZONE")))
+			in_tz = false;
+		if (in_tz)
+			continue;
+		if (str_case_eq(h, STR("BEGIN:VEVENT")))
+			events++;
+		for (size_t k = 0; k < sizeof(recurs) / sizeof(recurs[0]); k++) {
+			struct str name = str_c(recurs[k]);
+			if (str_case_prefix(h, name) && (h.len == name.len || h.ptr[name.len] == ':' ||
+							 h.ptr[name.len] == ';'))
+				return false;
+		}
+	}
+	return events == 1;
+}
+
+int ical_match_span(struct str data, int64_t first, int64_t last, const struct ical_comp_filter *f)
+{
+	if (f->is_not_defined || f->has_time_range || f->prop_count != 0 || f->comp_count != 1 ||
+	    !str_case_eq(f->name, STR("VCALENDAR")))
+		return -1;
+	const struct ical_comp_filter *ev = &f->comps[0];
+	if (ev->is_not_defined || !ev->has_time_range || ev->prop_count != 0 || ev->comp_count != 0 ||
+	    !str_case_eq(ev->name, STR("VEVENT")))
+		return -1;
+	if (first == INT64_MIN || last == INT64_MAX || first <= ev->range.start || last >= ev->range.end)
+		return -1;
+	return single_vevent(data) ? 1 : -1;
+}

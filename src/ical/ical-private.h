@@ -10,6 +10,23 @@
 
 #include "ical.h"
 
+/* A margin added around every span: floating times are read in a zone that
+ * may change (UTC offsets run from -12 to +14 hours), and a day more covers
+ * the end-inclusive rules of RFC 4791 9.9.  ical_match_span relies on it:
+ * a span inside a range, margin included, holds its instance there. */
+#define ICAL_SPAN_MARGIN (2 * 86400LL)
+
+/* Distinct VTIMEZONEs the process keeps, expanded, for every later parse:
+ * libical expands a zone's transitions from ICAL_ZONE_FIRST_YEAR on first
+ * use (about a millisecond for a zone with yearly rules), and the objects
+ * of one account share a handful of zones.  Entries are never evicted (an
+ * object being read may hold any of them); once full, zones are read from
+ * each object as before. */
+#define ICAL_ZONE_CACHE 32
+/* VTIMEZONEs of one object looked up in the zone cache; more are read
+ * from the object itself (correct, only slower): clients send one or two. */
+#define ICAL_OBJ_ZONES 8
+
 /* One parsed object.  floating: the zone floating times (and TZIDs the
  * object does not define) are read in; NULL is UTC. */
 struct ical_obj {
@@ -17,6 +34,10 @@ struct ical_obj {
 	icalcomponent *tz_root;  /* the parsed calendar-timezone, or NULL */
 	icaltimezone *floating;
 	struct timespec cpu_start;
+	/* The object's VTIMEZONEs as zones of the process-wide cache (whose
+	 * expanded transitions outlive the object); see ical_zone. */
+	struct { const char *tzid; icaltimezone *zone; } zones[ICAL_OBJ_ZONES];
+	size_t zone_count;
 	size_t instances;        /* handed out in this call, all walks together */
 };
 
@@ -40,6 +61,9 @@ struct ical_when ical_when_of(const struct ical_obj *o, icalproperty *prop);
 struct ical_when ical_when_first(const struct ical_obj *o, icalcomponent *comp, icalproperty_kind k);
 /* ical_utc_of: t in zone (NULL: floating, read in o->floating; t.is_utc: UTC). */
 int64_t ical_utc_of(const struct ical_obj *o, struct icaltimetype t, icaltimezone *zone);
+/* ical_zone: the zone tzid names among o's VTIMEZONEs (the cached twin
+ * when there is one), or NULL: never the system's zoneinfo. */
+icaltimezone *ical_zone(const struct ical_obj *o, const char *tzid);
 /* ical_add_sat: a + b, saturating at INT64_MIN / INT64_MAX. */
 int64_t ical_add_sat(int64_t a, int64_t b);
 /* ical_time_write: "YYYYMMDDTHHMMSSZ" of UTC seconds t (years clamped to 0..9999). */

@@ -209,7 +209,7 @@ static int walk_master(struct walk *w, icalcomponent *m, icalcomponent_kind k)
 		if (!icaltime_is_null_time(dp.period.start)) {
 			icalparameter *tzp = icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER);
 			const char *tzid = tzp != NULL ? icalparameter_get_tzid(tzp) : NULL;
-			x.zone = tzid != NULL ? icalcomponent_get_timezone(w->o->root, tzid) : NULL;
+			x.zone = tzid != NULL ? ical_zone(w->o, tzid) : NULL;
 			x.t = dp.period.start;
 			x.utc = ical_utc_of(w->o, x.t, x.zone);
 			int64_t pe = icaltime_is_null_time(dp.period.end)

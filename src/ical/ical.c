@@ -9,10 +9,6 @@
 
 #include "ical-private.h"
 
-/* A margin added around every span: floating times are read in a zone that
- * may change (UTC offsets run from -12 to +14 hours), and a day more covers
- * the end-inclusive rules of RFC 4791 9.9. */
-#define ICAL_SPAN_MARGIN (2 * 86400LL)
 /* Days ical_rrule_check looks at for a day a rule can fall on: 29 years
  * hold every combination of weekday, month day and leap year within a
  * century (the 28-year solar cycle). */
@@ -168,6 +164,75 @@ static void zone_starts_clamp(icalcomponent *root)
 	}
 }
 
+/* The largest VTIMEZONE text cached: real zones are a few kilobytes. */
+#define ICAL_ZONE_CACHE_TEXT (16 * 1024)
+
+static struct {
+	char *text;
+	icaltimezone *zone;
+} zone_cache[ICAL_ZONE_CACHE];
+static size_t zone_cache_count;
+
+/* zone_cached: the cached zone of the same text as vtz, added when there
+ * is room; NULL when not cached. */
+static icaltimezone *zone_cached(icalcomponent *vtz)
+{
+	char *text = icalcomponent_as_ical_string_r(vtz);
+	icaltimezone *z = NULL;
+
+	if (text == NULL || strlen(text) > ICAL_ZONE_CACHE_TEXT) {
+		free(text);
+		return NULL;
+	}
+	for (size_t i = 0; i < zone_cache_count; i++) {
+		if (strcmp(zone_cache[i].text, text) == 0) {
+			free(text);
+			return zone_cache[i].zone;
+		}
+	}
+	if (zone_cache_count < ICAL_ZONE_CACHE && (z = icaltimezone_new()) != NULL) {
+		icalcomponent *copy = icalcomponent_new_clone(vtz);
+		if (copy == NULL || !icaltimezone_set_component(z, copy)) {
+			if (copy != NULL)
+				icalcomponent_free(copy);
+			icaltimezone_free(z, 1);
+			free(text);
+			return NULL;
+		}
+		zone_cache[zone_cache_count].text = text;
+		zone_cache[zone_cache_count++].zone = z;
+		return z;
+	}
+	free(text);
+	return NULL;
+}
+
+/* zones_take fills o->zones from the cache for root's VTIMEZONEs. */
+static void zones_take(struct ical_obj *o, icalcomponent *root)
+{
+	for (icalcomponent *z = icalcomponent_get_first_component(root, ICAL_VTIMEZONE_COMPONENT);
+	     z != NULL && o->zone_count < ICAL_OBJ_ZONES;
+	     z = icalcomponent_get_next_component(root, ICAL_VTIMEZONE_COMPONENT)) {
+		icaltimezone *c = zone_cached(z);
+		const char *tzid = c != NULL ? icaltimezone_get_tzid(c) : NULL;
+		icaltimezone *own = tzid != NULL ? icalcomponent_get_timezone(root, tzid) : NULL;
+		/* Only the VTIMEZONE the object's own look-up would take. */
+		if (own != NULL && icaltimezone_get_component(own) == z) {
+			o->zones[o->zone_count].tzid = tzid;
+			o->zones[o->zone_count++].zone = c;
+		}
+	}
+}
+
+icaltimezone *ical_zone(const struct ical_obj *o, const char *tzid)
+{
+	for (size_t i = 0; i < o->zone_count; i++) {
+		if (strcmp(o->zones[i].tzid, tzid) == 0)
+			return o->zones[i].zone;
+	}
+	return icalcomponent_get_timezone(o->root, tzid);
+}
+
 int ical_obj_parse(struct ical_obj *o, struct str data, struct str tz, const char **error_r)
 {
 	memset(o, 0, sizeof(*o));
@@ -179,6 +244,7 @@ int ical_obj_parse(struct ical_obj *o, struct str data, struct str tz, const cha
 		return -1;
 	}
 	zone_starts_clamp(o->root);
+	zones_take(o, o->root);
 	if (tz.len == 0)
 		return 0;
 	/* A calendar-timezone we cannot use leaves floating times in UTC. */
@@ -192,8 +258,10 @@ int ical_obj_parse(struct ical_obj *o, struct str data, struct str tz, const cha
 	zone_starts_clamp(o->tz_root);
 	icalcomponent *vtz = icalcomponent_get_first_component(o->tz_root, ICAL_VTIMEZONE_COMPONENT);
 	icalproperty *id = vtz != NULL ? icalcomponent_get_first_property(vtz, ICAL_TZID_PROPERTY) : NULL;
-	if (id != NULL)
-		o->floating = icalcomponent_get_timezone(o->tz_root, icalproperty_get_tzid(id));
+	if (id != NULL) {
+		icaltimezone *c = zone_cached(vtz);
+		o->floating = c != NULL ? c : icalcomponent_get_timezone(o->tz_root, icalproperty_get_tzid(id));
+	}
 	return 0;
 }
 
@@ -252,7 +320,7 @@ struct ical_when ical_when_of(const struct ical_obj *o, icalproperty *prop)
 		const char *tzid = icalparameter_get_tzid(tzp);
 		/* Only the object's own VTIMEZONEs: no zoneinfo in the jail. */
 		if (tzid != NULL)
-			w.zone = icalcomponent_get_timezone(o->root, tzid);
+			w.zone = ical_zone(o, tzid);
 	}
 	w.t.zone = NULL;
 	w.utc = ical_utc_of(o, w.t, w.zone);
@@ -524,35 +592,43 @@ struct span_walk {
 	int64_t first, last;
 };
 
-/* The latest end a recurrence can reach: UNTIL, or open. */
-static int64_t rule_end(const struct ical_obj *o, icalcomponent *c, bool *open)
+/* Whether a rule of c repeats without end (neither COUNT nor UNTIL). */
+static bool rule_unbounded(icalcomponent *c)
 {
-	int64_t end = INT64_MIN;
-
 	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_RRULE_PROPERTY); p != NULL;
 	     p = icalcomponent_get_next_property(c, ICAL_RRULE_PROPERTY)) {
 		struct icalrecurrencetype r = icalproperty_get_rrule(p);
-		if (icaltime_is_null_time(r.until)) {
-			*open = true;
-			continue;
-		}
-		int64_t u = ical_utc_of(o, r.until, NULL);
-		if (u > end)
-			end = u;
+		if (r.count == 0 && icaltime_is_null_time(r.until))
+			return true;
 	}
-	return end;
+	return false;
 }
 
+static int span_instance(void *ctx, const struct ical_instance *in)
+{
+	struct span_walk *w = ctx;
+
+	if (in->start < w->first)
+		w->first = in->start;
+	if (in->end > w->last)
+		w->last = in->end;
+	return 0;
+}
+
+/*
+ * fill_span: the UTC span every instance of the object lies in, widened by
+ * ICAL_SPAN_MARGIN.  A series whose every rule has COUNT or UNTIL is walked
+ * to its end (RDATEs, EXDATEs and moved overrides included) under the
+ * walk's own caps; an unbounded rule, an undated component or a walk that
+ * hits a cap leaves the span open at that end.
+ */
 static void fill_span(struct ical_obj *o, icalcomponent_kind kind, struct ical_info *info)
 {
 	struct span_walk w = { INT64_MAX, INT64_MIN };
-	bool open = false, undated = false;
-	int64_t until = INT64_MIN, longest = 0;
+	bool unbounded = false, undated = false;
 
 	for (icalcomponent *c = icalcomponent_get_first_component(o->root, kind); c != NULL;
 	     c = icalcomponent_get_next_component(o->root, kind)) {
-		int64_t s, e;
-		ical_comp_span(o, c, &s, &e);
 		bool dated = icalcomponent_get_first_property(c, ICAL_DTSTART_PROPERTY) != NULL ||
 			     icalcomponent_get_first_property(c, ICAL_DUE_PROPERTY) != NULL;
 		if (!dated)
@@ -562,36 +638,24 @@ static void fill_span(struct ical_obj *o, icalcomponent_kind kind, struct ical_i
 		    (icalcomponent_get_first_property(c, ICAL_COMPLETED_PROPERTY) != NULL ||
 		     icalcomponent_get_first_property(c, ICAL_CREATED_PROPERTY) != NULL))
 			undated = true;
-		if (dated && e - s > longest)
-			longest = e - s;
-		int64_t u = rule_end(o, c, &open);
-		if (u > until)
-			until = u;
-		for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_RDATE_PROPERTY); p != NULL;
-		     p = icalcomponent_get_next_property(c, ICAL_RDATE_PROPERTY)) {
-			struct icaldatetimeperiodtype dp = icalproperty_get_rdate(p);
-			struct icaltimetype t = icaltime_is_null_time(dp.time) ? dp.period.end : dp.time;
-			if (icaltime_is_null_time(t))
-				continue;
-			int64_t v = ical_utc_of(o, t, NULL);
-			if (v > until)
-				until = v;
-		}
-		if (dated && s < w.first)
-			w.first = s;
-		if (dated && e > w.last)
-			w.last = e;
+		if (rule_unbounded(c))
+			unbounded = true;
+		int64_t s, e;
+		ical_comp_span(o, c, &s, &e);
+		if (dated)
+			span_instance(&w, &(struct ical_instance){ .start = s, .end = e });
 	}
 	if (undated || w.first == INT64_MAX) {
 		info->first = INT64_MIN;
 		info->last = INT64_MAX;
 		return;
 	}
-	if (open)
+	const char *error = NULL;
+	struct ical_time_range all = { INT64_MIN, INT64_MAX };
+	if (unbounded || ical_instances_each(o, kind, NULL, all, span_instance, &w, &error) != 0)
 		w.last = INT64_MAX;
-	else if (until != INT64_MIN && ical_add_sat(until, longest) > w.last)
-		w.last = ical_add_sat(until, longest);
-	/* RDATEs in other zones, EXDATE-free margins: the margin covers both. */
+	o->instances = 0;
+	/* Floating times read in another zone later: the margin covers it. */
 	info->first = ical_add_sat(w.first, -ICAL_SPAN_MARGIN);
 	info->last = ical_add_sat(w.last, ICAL_SPAN_MARGIN);
 }

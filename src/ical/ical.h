@@ -105,6 +105,14 @@ struct ical_comp_filter {
 int ical_match(struct str data, const struct ical_comp_filter *f, struct str tz,
 	       const char **error_r);
 
+/* ical_match_span decides the common filter "VCALENDAR > VEVENT with a
+ * time-range" without parsing: 1 when data (as stored: validated, span
+ * first..last from ical_info) is one VEVENT without RRULE, RDATE or
+ * RECURRENCE-ID whose span, margin included, lies inside the range, so its
+ * one instance overlaps it whatever zone floating times are read in.  -1
+ * when it cannot tell: ical_match decides. */
+int ical_match_span(struct str data, int64_t first, int64_t last, const struct ical_comp_filter *f);
+
 /* ical_expand appends to out the object with its recurrences expanded
  * within r (CALDAV:expand): one component per instance overlapping r, in
  * UTC, with RECURRENCE-ID, without RRULE/RDATE/EXDATE; VTIMEZONEs dropped.

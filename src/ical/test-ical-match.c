@@ -120,6 +120,58 @@ static void test_bad_data(void **state)
 	assert_int_equal(ical_match(STR(OUTLOOK), &top, STR("garbage"), &error), 1);
 }
 
+/* span_says: ical_match_span of data (validated for its span) against
+ * VCALENDAR > comp with [a, b); when it decides, ical_match agrees. */
+static int span_says(const char *data, const char *comp, const char *a, const char *b)
+{
+	struct ical_info info;
+	const char *pre = NULL, *error = NULL;
+	struct ical_comp_filter sub = { .name = str_c(comp), .has_time_range = true, .range = t_range(a, b) };
+	struct ical_comp_filter top = { .name = STR("VCALENDAR"), .comps = &sub, .comp_count = 1 };
+
+	assert_int_equal(ical_validate(str_c(data), ICAL_COMP_VEVENT | ICAL_COMP_VTODO, &info, &pre, &error), 0);
+	int m = ical_match_span(str_c(data), info.first, info.last, &top);
+	if (m >= 0)
+		assert_int_equal(ical_match(str_c(data), &top, STR(""), &error), m);
+	return m;
+}
+
+/* One VEVENT well inside the range is decided without parsing; anything
+ * that recurs, sits near an edge or is not a VEVENT is left to ical_match. */
+static void test_match_span(void **state)
+{
+	(void)state;
+	const char *one = CAL("BEGIN:VEVENT\nUID:a\nDTSTAMP:20260101T000000Z\n"
+			      "DTSTART:20260110T090000Z\nDTEND:20260110T100000Z\nEND:VEVENT\n");
+	assert_int_equal(span_says(one, "VEVENT", "20260101T000000Z", "20260201T000000Z"), 1);
+	assert_int_equal(span_says(one, "VEVENT", "20260110T000000Z", "20260201T000000Z"), -1); /* near the start */
+	assert_int_equal(span_says(one, "VEVENT", "20260101T000000Z", "20260111T000000Z"), -1); /* near the end */
+	assert_int_equal(span_says(one, "VTODO", "20260101T000000Z", "20260201T000000Z"), -1);
+	/* A zone's own rules do not make the event recur. */
+	const char *zoned = CAL(BERLIN_TZ "BEGIN:VEVENT\nUID:b\nDTSTAMP:20260101T000000Z\n"
+				"DTSTART;TZID=Europe/Berlin:20260110T090000\nDURATION:PT1H\nEND:VEVENT\n");
+	assert_int_equal(span_says(zoned, "VEVENT", "20260101T000000Z", "20260201T000000Z"), 1);
+	assert_int_equal(span_says(TB_WEEKLY, "VEVENT", "20251201T000000Z", "20270101T000000Z"), -1);
+	/* A rule folded inside its name is still seen. */
+	const char *folded = CAL("BEGIN:VEVENT\nUID:c\nDTSTAMP:20260101T000000Z\n"
+				 "DTSTART:20260110T090000Z\nDTEND:20260110T100000Z\nRR\r\n ULE:FREQ=DAILY;COUNT=2\n"
+				 "END:VEVENT\n");
+	assert_int_equal(span_says(folded, "VEVENT", "20260101T000000Z", "20260201T000000Z"), -1);
+	const char *rdate = CAL("BEGIN:VEVENT\nUID:d\nDTSTAMP:20260101T000000Z\n"
+				"DTSTART:20260110T090000Z\nrdate:20260111T090000Z\nEND:VEVENT\n");
+	assert_int_equal(span_says(rdate, "VEVENT", "20260101T000000Z", "20260201T000000Z"), -1);
+	/* Only the plain filter shape is decided. */
+	struct ical_prop_filter pf = { .name = STR("SUMMARY"), .is_not_defined = true };
+	struct ical_comp_filter sub = { .name = STR("VEVENT"), .has_time_range = true,
+					.range = t_range("20260101T000000Z", "20260201T000000Z"), .props = &pf,
+					.prop_count = 1 };
+	struct ical_comp_filter top = { .name = STR("VCALENDAR"), .comps = &sub, .comp_count = 1 };
+	assert_int_equal(ical_match_span(str_c(one), t_utc("20260108T000000Z"), t_utc("20260112T000000Z"), &top), -1);
+	sub.prop_count = 0;
+	assert_int_equal(ical_match_span(str_c(one), t_utc("20260108T000000Z"), t_utc("20260112T000000Z"), &top), 1);
+	assert_int_equal(ical_match_span(str_c(one), INT64_MIN, t_utc("20260112T000000Z"), &top), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +180,7 @@ int main(void)
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_prop_time),
 		cmocka_unit_test(test_bad_data),
+		cmocka_unit_test(test_match_span),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "ical-private.h"
 #include "lib/buf.h"
 #include "test-ical-common.h"
 
@@ -238,10 +239,40 @@ static void test_cpu_limit(void **state)
 	buf_free(&data);
 }
 
+/* zone_first: the span start of an event at 12:00 in a zone TZID:X/Zone
+ * of fixed offset +HHMM, margin taken off. */
+static int64_t zone_first(int offset_minutes)
+{
+	char data[1024];
+	struct ical_info info;
+	const char *pre = NULL, *error = NULL;
+
+	snprintf(data, sizeof(data),
+		 CAL("BEGIN:VTIMEZONE\nTZID:X/Zone\nBEGIN:STANDARD\nDTSTART:19700101T000000\n"
+		     "TZOFFSETFROM:+%02d%02d\nTZOFFSETTO:+%02d%02d\nEND:STANDARD\nEND:VTIMEZONE\n"
+		     "BEGIN:VEVENT\nUID:z\nDTSTAMP:20260101T000000Z\nDTSTART;TZID=X/Zone:20260110T120000\n"
+		     "END:VEVENT\n"),
+		 offset_minutes / 60, offset_minutes % 60, offset_minutes / 60, offset_minutes % 60);
+	assert_int_equal(ical_validate(str_c(data), ICAL_COMP_VEVENT, &info, &pre, &error), 0);
+	return info.first + ICAL_SPAN_MARGIN;
+}
+
+/* Zones are cached by their whole text: one TZID with two definitions
+ * reads each its own way, before and after the cache is full. */
+static void test_zone_cache(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i <= ICAL_ZONE_CACHE; i++)
+			assert_int_equal(zone_first(i), t_utc("20260110T120000Z") - i * 60);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_zones),
+		cmocka_unit_test(test_zone_cache),
 		cmocka_unit_test(test_outlook_zone),
 		cmocka_unit_test(test_floating),
 		cmocka_unit_test(test_dates_and_sets),

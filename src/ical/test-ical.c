@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "ical/ical.h"
+#include "ical/test-ical-common.h"
 #include "lib/buf.h"
 
 #define THUNDERBIRD                                                                   \
@@ -95,6 +96,61 @@ static void test_clients(void **state)
 
 	assert_int_equal(ical_validate(STR(GOOGLE_ALLDAY), ICAL_COMP_VEVENT, &info, &pre, &error), 0);
 	assert_true(info.recurring);
+	assert_int_equal(info.last, INT64_MAX);
+}
+
+/* span_finds: data validates with a closed span that the store's prefilter
+ * (last >= start, first <= end) keeps for [a, b), and ical_match finds it
+ * there. */
+static void span_finds(const char *data, const char *a, const char *b)
+{
+	struct ical_info info;
+	const char *pre = NULL, *error = NULL;
+	struct ical_time_range r = t_range(a, b);
+
+	assert_int_equal(ical_validate(str_c(data), ALL, &info, &pre, &error), 0);
+	assert_true(info.last < INT64_MAX);
+	assert_true(info.last >= r.start && info.first <= r.end);
+	assert_int_equal(t_match_range(data, "VEVENT", a, b, "", &error), 1);
+}
+
+/* A series bounded by COUNT or UNTIL gets a closed span that still holds
+ * its last instance, its RDATEs and its moved overrides. */
+static void test_bounded_span(void **state)
+{
+	struct ical_info info;
+	const char *pre = NULL, *error = NULL;
+	(void)state;
+
+	const char *count = EV("BEGIN:VEVENT\nUID:c\nDTSTAMP:20260101T000000Z\n"
+			       "DTSTART:20260105T090000Z\nDTEND:20260105T100000Z\n"
+			       "RRULE:FREQ=DAILY;COUNT=10\nEND:VEVENT\n");
+	span_finds(count, "20260114T093000Z", "20260114T094000Z");
+	assert_int_equal(ical_validate(str_c(count), ALL, &info, &pre, &error), 0);
+	assert_true(info.last <= t_utc("20260114T100000Z") + 2 * 86400);
+	span_finds(EV("BEGIN:VEVENT\nUID:d\nDTSTAMP:20260101T000000Z\n"
+		      "DTSTART;VALUE=DATE:20260301\nRRULE:FREQ=WEEKLY;UNTIL=20260329\nEND:VEVENT\n"),
+		   "20260329T120000Z", "20260329T130000Z");
+	span_finds(CAL(BERLIN_TZ "BEGIN:VEVENT\nUID:z\nDTSTAMP:20260101T000000Z\n"
+		       "DTSTART;TZID=Europe/Berlin:20260105T230000\nDTEND;TZID=Europe/Berlin:20260106T000000\n"
+		       "RRULE:FREQ=DAILY;UNTIL=20260110T220000Z\nEND:VEVENT\n"),
+		   "20260110T221000Z", "20260110T222000Z");
+	const char *moved = EV("BEGIN:VEVENT\nUID:m\nDTSTAMP:20260101T000000Z\n"
+			       "DTSTART:20260105T090000Z\nDTEND:20260105T100000Z\n"
+			       "RRULE:FREQ=DAILY;COUNT=3\nRDATE:20260401T090000Z\nEND:VEVENT\n"
+			       "BEGIN:VEVENT\nUID:m\nDTSTAMP:20260101T000000Z\nRECURRENCE-ID:20260106T090000Z\n"
+			       "DTSTART:20260601T090000Z\nDTEND:20260601T100000Z\nEND:VEVENT\n");
+	span_finds(moved, "20260601T093000Z", "20260601T094000Z");
+	span_finds(moved, "20260401T093000Z", "20260401T094000Z");
+	/* No end, or more than the walk may take: open as before. */
+	assert_int_equal(ical_validate(STR(EV("BEGIN:VEVENT\nUID:o\nDTSTAMP:20260101T000000Z\n"
+					      "DTSTART:20260105T090000Z\nRRULE:FREQ=DAILY;COUNT=4\n"
+					      "RRULE:FREQ=WEEKLY\nEND:VEVENT\n")),
+				       ALL, &info, &pre, &error), 0);
+	assert_int_equal(info.last, INT64_MAX);
+	assert_int_equal(ical_validate(STR(EV("BEGIN:VEVENT\nUID:h\nDTSTAMP:20260101T000000Z\n"
+					      "DTSTART:20260105T090000Z\nRRULE:FREQ=HOURLY;COUNT=5001\nEND:VEVENT\n")),
+				       ALL, &info, &pre, &error), 0);
 	assert_int_equal(info.last, INT64_MAX);
 }
 
@@ -240,6 +296,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clients),
+		cmocka_unit_test(test_bounded_span),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_bomb_rules),
 		cmocka_unit_test(test_limits),
