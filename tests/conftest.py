@@ -96,6 +96,13 @@ class Server:
     def add_account(self, address, password="secret-pass"):
         return self.cli("account", "add", address, input=password + "\n")
 
+    def pick_ports(self):
+        """New free loopback ports for every listener (one picked before
+        may have been taken since, by a client's source port)."""
+        for name in ("smtp", "pop3", "pop3s", "imap", "imaps", "submission",
+                     "submissions", "https", "http"):
+            setattr(self, name + "_port", free_port())
+
     def start(self):
         # A port picked free can be taken by another process before the
         # server binds it (the server then stops): pick new ones and retry.
@@ -111,9 +118,7 @@ class Server:
                 if self.proc.poll() is None or attempt == 2:
                     raise
                 self.proc = None
-                for name in ("smtp", "pop3", "pop3s", "imap", "imaps", "submission",
-                             "submissions", "https", "http"):
-                    setattr(self, name + "_port", free_port())
+                self.pick_ports()
                 self.write_config()
         return self
 

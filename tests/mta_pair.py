@@ -83,6 +83,8 @@ class Site(Server):
                 self.logf.close()
                 if attempt == 9 or "in use" not in self.log()[-2000:]:
                     raise
+                self.pick_ports()
+                self.write_config()
                 time.sleep(0.5)
         return self
 
