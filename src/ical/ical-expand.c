@@ -236,7 +236,12 @@ int ical_busy_add(struct str data, struct ical_time_range r, struct str tz, stru
 	if (ical_obj_parse(&o, data, tz, error_r) < 0)
 		return -1;
 	struct busy_walk w = { .o = &o, .r = r, .list = list, .n = n, .max = max, .error_r = error_r };
+	size_t before = *n;
 	int ret = ical_instances_each(&o, ICAL_VEVENT_COMPONENT, NULL, r, busy_instance, &w, error_r);
+	/* An object that fails adds nothing: the periods it added before its
+	 * limit would otherwise take the room of the other objects'. */
+	if (ret < 0)
+		*n = before;
 	ical_obj_free(&o);
 	return ret < 0 ? -1 : 0;
 }

@@ -134,7 +134,7 @@ struct ical_busy {
  * frees it and never changes *n; *n entries)
  * the busy periods of data's VEVENTs within r (clipped to r), skipping
  * TRANSP:TRANSPARENT and STATUS:CANCELLED; at most max entries in all
- * (-1 past it).  0, -1. */
+ * (-1 past it, having added nothing).  0, -1. */
 int ical_busy_add(struct str data, struct ical_time_range r, struct str tz,
 		  struct ical_busy **list, size_t *n, size_t max, const char **error_r);
 

@@ -111,6 +111,12 @@ static void test_freebusy(void **state)
 	/* max, one past. */
 	assert_int_equal(ical_busy_add(STR(CAL("BEGIN:VEVENT\nUID:m\nDTSTART:20260105T160000Z\n"
 					       "DTEND:20260105T170000Z\nEND:VEVENT\n")), r, STR_NULL, &list, &n, 4, &error), -1);
+	assert_int_equal(n, 4);
+	/* An object that passes max part way adds none of its periods. */
+	assert_int_equal(ical_busy_add(STR(CAL("BEGIN:VEVENT\nUID:h\nDTSTART:20260105T000000Z\n"
+					       "DTEND:20260105T000100Z\nRRULE:FREQ=HOURLY;COUNT=24\nEND:VEVENT\n")),
+				       r, STR_NULL, &list, &n, 10, &error), -1);
+	assert_int_equal(n, 4);
 	struct buf out;
 	buf_init(&out, 64 * 1024);
 	assert_int_equal(ical_freebusy_write(list, n, r, STR_NULL, STR_NULL, &out), 0);
