@@ -31,10 +31,19 @@
 struct worker_itip {
 	struct buf part;                         /* the decoded calendar text */
 	char from[ITIP_MAX_ADDRESS + 1];         /* From:'s address, "" if none */
+	char sender[ITIP_MAX_ADDRESS + 1];       /* the envelope's, once received */
+	struct worker_itip *next;                /* waiting for the account's addresses */
 };
+
+/* Calendar parts delivered before auth has told a new worker its
+ * account's addresses (a delivery can start the worker and arrive first):
+ * kept, in order, until it has; past this many the oldest is only filed. */
+#define WORKER_SCHEDULE_MAX_WAITING 64
 
 static struct {
 	struct dav_store *store;     /* the worker's, not ours to close */
+	struct worker_itip *waiting, **waiting_tail;
+	size_t waiting_count;
 } ws;
 
 void worker_schedule_init(struct dav_store *store)
@@ -272,8 +281,42 @@ void worker_schedule_received(struct worker_itip **it, const char *sender)
 {
 	if (*it == NULL)
 		return;
+	if (worker_account_get() == NULL) {
+		/* Applied by worker_schedule_account_known, in order. */
+		if (ws.waiting_count == WORKER_SCHEDULE_MAX_WAITING) {
+			struct worker_itip *oldest = ws.waiting;
+			ws.waiting = oldest->next;
+			ws.waiting_count--;
+			if (ws.waiting == NULL)
+				ws.waiting_tail = &ws.waiting;
+			log_warn("scheduling: more than %d calendar mails before the account's "
+				 "addresses came: the oldest is only filed", WORKER_SCHEDULE_MAX_WAITING);
+			worker_schedule_discard(&oldest);
+		}
+		snprintf((*it)->sender, sizeof((*it)->sender), "%s", sender);
+		(*it)->next = NULL;
+		if (ws.waiting_tail == NULL)
+			ws.waiting_tail = &ws.waiting;
+		*ws.waiting_tail = *it;
+		ws.waiting_tail = &(*it)->next;
+		ws.waiting_count++;
+		*it = NULL;
+		return;
+	}
 	apply(*it, sender);
 	worker_schedule_discard(it);
+}
+
+void worker_schedule_account_known(void)
+{
+	while (ws.waiting != NULL) {
+		struct worker_itip *it = ws.waiting;
+		ws.waiting = it->next;
+		ws.waiting_count--;
+		apply(it, it->sender);
+		worker_schedule_discard(&it);
+	}
+	ws.waiting_tail = &ws.waiting;
 }
 
 /* ---------- sending ---------- */

@@ -54,6 +54,11 @@ void worker_schedule_discard(struct worker_itip **it);
  * sender, now durable, and frees it (*it set to NULL). */
 void worker_schedule_received(struct worker_itip **it, const char *sender);
 
+/* worker_schedule_account_known applies, in order, the calendar parts that
+ * arrived before auth told the account's addresses (at most
+ * WORKER_SCHEDULE_MAX_WAITING are kept); called once it has. */
+void worker_schedule_account_known(void);
+
 /* worker_schedule_calendar_changed is dav_hooks.calendar_changed: the
  * messages the change calls for are submitted (ctx unused). */
 void worker_schedule_calendar_changed(void *ctx, int64_t collection, struct str name,

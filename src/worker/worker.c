@@ -608,6 +608,14 @@ static void on_term(int signo, void *ctx)
 	ev_stop(w.ev);
 }
 
+/* account_known: auth has told the account's addresses; what waited for
+ * them goes on (HTTP requests, calendar mails delivered first). */
+static void account_known(void)
+{
+	worker_session_account_known();
+	worker_schedule_account_known();
+}
+
 int worker_main(uint64_t account)
 {
 	char name[48], dir[PATH_MAX];
@@ -617,7 +625,7 @@ int worker_main(uint64_t account)
 	if (process_child_init(name, &w.config) < 0)
 		return 1;
 	w.account = account;
-	worker_account_init(account, worker_session_account_known);
+	worker_account_init(account, account_known);
 	w.batch_tail = &w.batch_head;
 	tzset();
 	snprintf(dir, sizeof(dir), "%s/accounts/%llu", w.config.data, (unsigned long long)account);
