@@ -209,16 +209,6 @@ static enum http_route http_route_of(struct str target)
 	return ROUTE_OTHER;
 }
 
-/* listen_port is the port of the first listener of a service, 0 if none. */
-static unsigned listen_port(const struct config_listen *l)
-{
-	char host[sizeof(l->addr[0])];
-	uint16_t port;
-	if (l->count == 0 || config_parse_listen(l->addr[0], host, sizeof(host), &port) < 0)
-		return 0;
-	return port;
-}
-
 /* query_email finds emailaddress= in the target's query, percent-decoded
  * into email (NUL-terminated, empty if absent); -1 if it is malformed or
  * not an address autoconfig_email_check takes. */
@@ -257,22 +247,6 @@ static int query_email(struct str target, char email[FRONT_HTTP_MAX_EMAIL + 1])
 	return 0;
 }
 
-/* http_settings fills what the set-up documents advertise: this server's
- * name and the ports it listens on (the first listener of each). */
-static void http_settings(const struct conn *c, struct autoconfig_settings *s, const char *domain)
-{
-	const struct config *cfg = &c->front->config;
-	*s = (struct autoconfig_settings){
-		.hostname = cfg->hostname,
-		.domain = domain,
-		.imaps_port = listen_port(&cfg->listen_imaps),
-		.imap_port = listen_port(&cfg->listen_imap),
-		.submissions_port = listen_port(&cfg->listen_submissions),
-		.submission_port = listen_port(&cfg->listen_submission),
-		.https_port = listen_port(&cfg->listen_https),
-	};
-}
-
 static void http_autoconfig(struct conn *c, const struct http_request *req, bool keep_alive)
 {
 	char email[FRONT_HTTP_MAX_EMAIL + 1];
@@ -285,7 +259,8 @@ static void http_autoconfig(struct conn *c, const struct http_request *req, bool
 		return;
 	}
 	/* Without an address, the document is for this server's own name. */
-	http_settings(c, &s, email[0] != '\0' ? NULL : c->front->config.hostname);
+	autoconfig_settings_from(&c->front->config, email[0] != '\0' ? NULL : c->front->config.hostname,
+				 &s);
 	buf_init(&doc, FRONT_HTTP_MAX_ANSWER);
 	if (autoconfig_thunderbird(&s, str_c(email), &doc) < 0)
 		http_answer_text(c, 500, STR(""), "The document could not be made.\n", false,
@@ -302,7 +277,7 @@ static void http_autodiscover(struct conn *c, const struct http_request *req, st
 	struct autoconfig_settings s;
 	struct buf doc;
 
-	http_settings(c, &s, c->front->config.hostname);
+	autoconfig_settings_from(&c->front->config, c->front->config.hostname, &s);
 	buf_init(&doc, FRONT_HTTP_MAX_ANSWER);
 	if (autoconfig_autodiscover(&s, body, &doc) < 0)
 		http_answer_text(c, 400, STR(""), "Not an autodiscover request.\n", false,
@@ -332,7 +307,9 @@ static void http_redirect_https(struct conn *c, const struct http_request *req, 
 	for (size_t i = 0; i < path.len; i++)
 		if ((unsigned char)path.ptr[i] <= ' ' || (unsigned char)path.ptr[i] >= 0x7f)
 			path = STR("/");
-	unsigned port = listen_port(&cfg->listen_https);
+	struct autoconfig_settings ours;
+	autoconfig_settings_from(cfg, NULL, &ours);
+	unsigned port = ours.https_port;
 	buf_init(&loc, FRONT_HTTP_MAX_ANSWER / 2);
 	int r = buf_printf(&loc, "Location: https://%s", cfg->hostname);
 	if (r == 0 && port != 0 && port != 443)

@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "http/http-path.h"
+#include "lib/config.h"
 
 /* xml_append writes s with the five XML special characters escaped and
  * control octets (not allowed in XML 1.0 text) left out. */
@@ -72,6 +73,30 @@ static struct str email_domain(const struct autoconfig_settings *s, struct str e
 		return str_c(s->domain);
 	long at = str_chr(email, '@');
 	return at < 0 ? STR("") : str_sub(email, (size_t)at + 1, email.len);
+}
+
+/* listen_port is the port of the first listener of l, 0 if none. */
+static unsigned listen_port(const struct config_listen *l)
+{
+	char host[sizeof(l->addr[0])];
+	uint16_t port;
+	if (l->count == 0 || config_parse_listen(l->addr[0], host, sizeof(host), &port) < 0)
+		return 0;
+	return port;
+}
+
+void autoconfig_settings_from(const struct config *c, const char *domain,
+			      struct autoconfig_settings *s)
+{
+	*s = (struct autoconfig_settings){
+		.hostname = c->hostname,
+		.domain = domain,
+		.imaps_port = listen_port(&c->listen_imaps),
+		.imap_port = listen_port(&c->listen_imap),
+		.submissions_port = listen_port(&c->listen_submissions),
+		.submission_port = listen_port(&c->listen_submission),
+		.https_port = listen_port(&c->listen_https),
+	};
 }
 
 /* One Thunderbird incomingServer or outgoingServer. */

@@ -29,6 +29,13 @@ struct autoconfig_settings {
 	unsigned imaps_port, imap_port, submissions_port, submission_port, https_port;
 };
 
+struct config;
+/* autoconfig_settings_from: this server as c says it is (its hostname and
+ * the first listener of each service; 0 for one not offered), for
+ * addresses of domain (NULL: the address's own). */
+void autoconfig_settings_from(const struct config *c, const char *domain,
+			      struct autoconfig_settings *s);
+
 /* autoconfig_email_check: local@domain, printable ASCII without blanks,
  * quotes or angle brackets, one '@', a domain of letters, digits, '-' and
  * dots between non-empty labels, within AUTOCONFIG_MAX_EMAIL and

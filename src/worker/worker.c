@@ -575,31 +575,6 @@ static void idle_check(struct ev_timer *t, void *ctx)
 	ev_timer_add(w.ev, 1000, idle_check, NULL);
 }
 
-/* listen_port is the port of the first address of a listen.* key, or 0
- * (the service is not offered). */
-static unsigned listen_port(const struct config_listen *l)
-{
-	char host[80];
-	uint16_t port;
-	if (l->count == 0 || config_parse_listen(l->addr[0], host, sizeof(host), &port) < 0)
-		return 0;
-	return port;
-}
-
-/* autoconfig_from_config: the set-up profile names this server and the
- * ports it listens on (the first of each service). */
-static void autoconfig_from_config(const struct config *c, struct autoconfig_settings *s)
-{
-	*s = (struct autoconfig_settings){
-		.hostname = c->hostname,
-		.imaps_port = listen_port(&c->listen_imaps),
-		.imap_port = listen_port(&c->listen_imap),
-		.submissions_port = listen_port(&c->listen_submissions),
-		.submission_port = listen_port(&c->listen_submission),
-		.https_port = listen_port(&c->listen_https),
-	};
-}
-
 static void on_term(int signo, void *ctx)
 {
 	(void)signo;
@@ -651,7 +626,7 @@ int worker_main(uint64_t account)
 	w.dav = dav_store_open(dir, &error);
 	if (w.dav == NULL)
 		log_error("opening the calendars and contacts (dav.db) failed: %s", error);
-	autoconfig_from_config(&w.config, &w.autoconfig);
+	autoconfig_settings_from(&w.config, NULL, &w.autoconfig);
 	w.ev = ev_new();
 	if (w.ev == NULL)
 		return 1;
