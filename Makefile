@@ -41,8 +41,11 @@ lint:
 unit:
 	meson test -C build-test --suite unit --print-errorlogs
 
+# Integration test files run in TEST_JOBS processes at once (a file's tests
+# stay together); TEST_JOBS=1 runs them one after another.
+TEST_JOBS ?= 3
 integration:
-	RAVELIN_BIN=$(CURDIR)/build-test/ravelin $(PYTHON) -m pytest -q tests
+	RAVELIN_BIN=$(CURDIR)/build-test/ravelin $(PYTHON) -m pytest -q $(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile) tests
 
 fuzz-smoke:
 	ninja -C build-fuzz

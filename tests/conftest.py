@@ -4,6 +4,7 @@ Each test gets its own data directory and ports; the server is started
 exactly as an administrator would (ravelin domain/account add, then
 ravelin serve --config FILE) and stopped with SIGTERM afterwards.
 """
+import fcntl
 import os
 import re
 import signal
@@ -26,6 +27,27 @@ ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=1",
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "slow(reason): a test that takes long on purpose (the reason says why)")
+
+
+# Test files that bind fixed addresses (port 25 of 127.0.0.2 and .3, the
+# MTA-STS web server's 443, a plain SMTP peer): under `pytest -n`, one test of
+# these at a time on the whole machine, whichever process runs it.
+FIXED_ADDRESS_MODULES = {"test_forward", "test_outbound", "test_scheduling",
+                         "test_tls_out", "test_tlspolicy_tools"}
+FIXED_ADDRESS_LOCK = "/tmp/ravelin-tests-fixed-addresses.lock"
+
+
+@pytest.fixture(autouse=True)
+def fixed_addresses(request):
+    if request.module.__name__.rsplit(".", 1)[-1] not in FIXED_ADDRESS_MODULES:
+        yield
+        return
+    with open(FIXED_ADDRESS_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def free_port():
