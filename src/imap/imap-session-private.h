@@ -35,6 +35,7 @@ enum imap_command_result {
 };
 
 struct imap_fetch_job;
+struct imap_search_updates;
 
 struct imap_session {
 	struct store *store;
@@ -73,6 +74,7 @@ struct imap_session {
 	size_t keywords_known;         /* keywords the client was told of in FLAGS */
 	uint32_t *saved;               /* SEARCHRES "$", UIDs */
 	size_t saved_count;
+	struct imap_search_updates *search_updates; /* CONTEXT=SEARCH (imap-search-update.c) */
 };
 
 /* Writing answers. */
@@ -188,6 +190,7 @@ enum imap_command_result cmd_store(struct imap_session *s, const struct imap_com
 enum imap_command_result cmd_copy(struct imap_session *s, const struct imap_command *cmd);
 /* cmd-search.c: SEARCH, SORT, THREAD and their UID forms. */
 enum imap_command_result cmd_search(struct imap_session *s, const struct imap_command *cmd);
+enum imap_command_result cmd_cancelupdate(struct imap_session *s, const struct imap_command *cmd);
 /* cmd-idle.c: IDLE; cmd_idle_line takes the line that ends it. */
 enum imap_command_result cmd_idle(struct imap_session *s, const struct imap_command *cmd);
 void cmd_idle_line(struct imap_session *s, struct str line);

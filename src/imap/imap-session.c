@@ -15,6 +15,8 @@
 #include "imap-proto/imap-quote.h"
 #include "imap-proto/imap-seqset.h"
 #include "imap-proto/imap-utf7.h"
+#include "imap-search-return.h"
+#include "imap-search-update.h"
 #include "lib/log.h"
 
 /* Literals outside APPEND: passwords, search strings, mailbox names. */
@@ -261,18 +263,7 @@ void session_remember_own(struct imap_session *s, uint64_t modseq)
 
 int session_write_uid_set(struct buf *out, const uint32_t *uids, size_t n)
 {
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
-			j++;
-		if (i > 0 && buf_putc(out, ',') < 0)
-			return -1;
-		if (j == i ? buf_printf(out, "%u", uids[i]) < 0
-			   : buf_printf(out, "%u:%u", uids[i], uids[j]) < 0)
-			return -1;
-		i = j + 1;
-	}
-	return 0;
+	return imap_search_return_write_set(out, uids, n);
 }
 
 int session_cmp_u32(const void *a, const void *b)
@@ -428,8 +419,10 @@ void session_sync(struct imap_session *s, bool expunge)
 		if (idx >= 0 && !own_modseq(s, m->modseq))
 			session_write_flags_fetch(s, (uint32_t)idx + 1, m, true);
 	}
-	if (expunge)
+	if (expunge) {
+		imap_search_update_expunged(s);
 		session_report_expunges(s);
+	}
 	if (fresh > 0 && session_view_reserve(s, s->count + fresh) == 0) {
 		for (size_t i = 0; i < nchanged; i++)
 			if (changed[i].uid > maxuid)
@@ -440,6 +433,8 @@ void session_sync(struct imap_session *s, bool expunge)
 			session_untagged(s, "%zu RECENT", session_recent_in_view(s));
 		}
 	}
+	if (nchanged > 0 || nexpunged > 0)
+		imap_search_update_refresh(s);
 	s->modseq = highest > s->modseq ? highest : s->modseq;
 	s->own_count = 0;
 	free(changed);
@@ -457,6 +452,7 @@ void session_unselect(struct imap_session *s)
 	free(s->saved);
 	s->saved = NULL;
 	s->saved_count = 0;
+	imap_search_update_clear(s);
 }
 
 /* ---------- sequence sets ---------- */
@@ -610,6 +606,7 @@ static const struct {
 	{ "UID SORT", cmd_search, SELECTED },
 	{ "THREAD", cmd_search, SELECTED },
 	{ "UID THREAD", cmd_search, SELECTED },
+	{ "CANCELUPDATE", cmd_cancelupdate, SELECTED },
 	{ "IDLE", cmd_idle, ANY },
 	{ "LIST", cmd_list, ANY },
 	{ "LSUB", cmd_lsub, ANY },
