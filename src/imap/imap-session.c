@@ -287,6 +287,7 @@ void session_report_expunges(struct imap_session *s)
 {
 	if (s->pending_count == 0)
 		return;
+	imap_search_update_expunged(s);
 	qsort(s->pending_expunges, s->pending_count, sizeof(uint32_t), session_cmp_u32);
 	if (s->qresync) {
 		buf_append(s->out, "* VANISHED ", 11);
@@ -419,10 +420,8 @@ void session_sync(struct imap_session *s, bool expunge)
 		if (idx >= 0 && !own_modseq(s, m->modseq))
 			session_write_flags_fetch(s, (uint32_t)idx + 1, m, true);
 	}
-	if (expunge) {
-		imap_search_update_expunged(s);
+	if (expunge)
 		session_report_expunges(s);
-	}
 	if (fresh > 0 && session_view_reserve(s, s->count + fresh) == 0) {
 		for (size_t i = 0; i < nchanged; i++)
 			if (changed[i].uid > maxuid)
