@@ -811,9 +811,11 @@ struct imap_search_kept *search_keep_new(const struct imap_search_program *prog,
 		if (kept != NULL && (kept->pool = pool_new(IMAP_SEARCH_KEPT_PROGRAM_MAX)) != NULL &&
 		    imap_search_program_copy(kept->pool, prog, &kept->prog) == 0 &&
 		    (kept->uids = malloc((n + 1) * sizeof(*kept->uids))) != NULL) {
-			memcpy(kept->uids, uids, n * sizeof(*uids));
+			if (n > 0)
+				memcpy(kept->uids, uids, n * sizeof(*uids));
 			kept->count = n;
-			memcpy(kept->crit, crit, ncrit * sizeof(*crit));
+			if (ncrit > 0)
+				memcpy(kept->crit, crit, ncrit * sizeof(*crit));
 			kept->crit_count = ncrit;
 			return kept;
 		}

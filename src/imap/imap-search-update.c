@@ -152,7 +152,7 @@ static void write_search_set(struct imap_session *s, const struct imap_search_up
 static uint32_t *sorted_copy(const uint32_t *uids, size_t n)
 {
 	uint32_t *c = malloc((n + 1) * sizeof(*c));
-	if (c != NULL) {
+	if (c != NULL && n > 0) {
 		memcpy(c, uids, n * sizeof(*c));
 		qsort(c, n, sizeof(*c), session_cmp_u32);
 	}
