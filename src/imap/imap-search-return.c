@@ -107,7 +107,7 @@ int imap_search_return_write(struct buf *out, struct str tag, bool uid,
 	}
 	if ((opts & IMAP_SEARCH_RETURN_COUNT) && buf_printf(out, " COUNT %zu", n) < 0)
 		return -1;
-	if (with_modseq && n > 0 && buf_printf(out, " MODSEQ %llu", (unsigned long long)modseq) < 0)
+	if (with_modseq && modseq > 0 && buf_printf(out, " MODSEQ %llu", (unsigned long long)modseq) < 0)
 		return -1;
 	return buf_printf(out, "\r\n");
 }

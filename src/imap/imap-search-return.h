@@ -42,8 +42,8 @@ void imap_search_return_partial(const struct imap_search_partial *partial, size_
  * ALL come only when something matched, COUNT and PARTIAL always (an
  * empty window is NIL).  With with_modseq, MODSEQ is the highest of
  * modseqs[] over the numbers returned: MIN and/or MAX alone when only
- * those were asked, the window for PARTIAL, else all.  Returns 0, or -1
- * when out is full.
+ * those were asked, the window for PARTIAL, else all (none returned: no
+ * MODSEQ).  Returns 0, or -1 when out is full.
  */
 int imap_search_return_write(struct buf *out, struct str tag, bool uid,
 			     const struct imap_search_program *prog, const uint32_t *nums,
