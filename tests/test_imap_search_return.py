@@ -236,3 +236,25 @@ def test_context_limits(c):
     for i in range(MAX_UPDATES):
         r = c.ok("SEARCH RETURN (UPDATE) ALL")
         assert "NOUPDATE" not in " ".join(r.codes()), r.exchange()
+
+
+def test_context_with_sequence_numbers(server, c):
+    """A program that reads sequence numbers is evaluated whole again: an
+    expunge that moves a flagged message into 2:3 adds it."""
+    append_many(c, "INBOX", [small_message(i) for i in range(1, 6)])
+    c.select_box()
+    r = c.ok("SEARCH RETURN (UPDATE) 2:3 FLAGGED")
+    tag = one_esearch(r)[0]
+    r = c.ok("STORE 3 +FLAGS (\\Flagged)")
+    assert one_esearch(r) == (tag, False, "ADDTO (0 3)"), r.exchange()
+    r = c.ok("STORE 4 +FLAGS (\\Flagged)")
+    assert not esearch_lines(r), r.exchange()
+    other = connect(server)
+    try:
+        other.select_box()
+        other.ok("STORE 1 +FLAGS (\\Deleted)")
+        other.ok("EXPUNGE")
+    finally:
+        close(other)
+    r = c.ok("NOOP")
+    assert r.has("1 EXPUNGE") and one_esearch(r) == (tag, False, "ADDTO (0 3)"), r.exchange()

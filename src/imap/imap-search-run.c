@@ -791,6 +791,17 @@ void search_truncate_out(struct buf *out, size_t len)
 		out->data[len] = '\0';
 }
 
+/* reads_seqnums: does a key of the tree read sequence numbers? */
+static bool reads_seqnums(const struct imap_search_key *key)
+{
+	if (key->type == IMAP_SEARCH_SEQSET)
+		return true;
+	for (size_t i = 0; i < key->child_count; i++)
+		if (reads_seqnums(&key->children[i]))
+			return true;
+	return false;
+}
+
 /*
  * keep_new makes the kept result of prog (copied) with uids[0..n) in
  * answer order, or writes "* NO [NOUPDATE "tag"]" when it cannot be kept
@@ -817,6 +828,7 @@ struct imap_search_kept *search_keep_new(const struct imap_search_program *prog,
 			if (ncrit > 0)
 				memcpy(kept->crit, crit, ncrit * sizeof(*crit));
 			kept->crit_count = ncrit;
+			kept->per_message = !reads_seqnums(&prog->root);
 			return kept;
 		}
 		imap_search_kept_free(&kept);

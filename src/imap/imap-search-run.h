@@ -73,6 +73,9 @@ struct imap_search_kept {
 	size_t crit_count;                 /* 0: a SEARCH */
 	uint32_t *uids;                    /* the result, in answer order (malloc'd) */
 	size_t count;
+	/* no key reads sequence numbers: whether a message matches depends
+	 * on that message alone, so changed messages can be tried alone */
+	bool per_message;
 };
 
 /* imap_search_kept_free frees *kept (NULL is fine) and sets it to NULL. */
@@ -81,11 +84,15 @@ void imap_search_kept_free(struct imap_search_kept **kept);
 /*
  * imap_search_kept_rerun evaluates kept's program (and sort) again over
  * view: the UIDs in answer order in *uids_r (malloc'd, the caller frees)
- * and *count_r.  Returns IMAP_RUN_OK, or another status with *error_r.
+ * and *count_r.  With only (kept->per_message must hold), just the view's
+ * messages only[0..only_count) (ascending) are tried and those that match
+ * are given, ascending, without sorting.  Returns IMAP_RUN_OK, or another
+ * status with *error_r.
  */
 int imap_search_kept_rerun(const struct imap_search_kept *kept,
-			   const struct imap_search_view *view, uint32_t **uids_r,
-			   size_t *count_r, const char **error_r);
+			   const struct imap_search_view *view, const uint32_t *only,
+			   size_t only_count, uint32_t **uids_r, size_t *count_r,
+			   const char **error_r);
 
 /*
  * imap_search_command runs SEARCH (uid false) or UID SEARCH with the

@@ -290,20 +290,127 @@ out:
 	free(list);
 }
 
-void imap_search_update_refresh(struct imap_session *s)
+/*
+ * touched_uids gives the view's messages among changed and expunged,
+ * ascending and each once (malloc'd; NULL without memory).
+ */
+static uint32_t *touched_uids(const struct imap_session *s, const struct store_message *changed,
+			      size_t nchanged, const uint32_t *expunged, size_t nexpunged,
+			      size_t *count_r)
+{
+	uint32_t *t = malloc((nchanged + nexpunged + 1) * sizeof(*t));
+	size_t n = 0, k = 0;
+
+	*count_r = 0;
+	if (t == NULL)
+		return NULL;
+	for (size_t i = 0; i < nchanged; i++)
+		if (session_view_find(s, changed[i].uid) >= 0)
+			t[n++] = changed[i].uid;
+	for (size_t i = 0; i < nexpunged; i++)
+		if (session_view_find(s, expunged[i]) >= 0)
+			t[n++] = expunged[i];
+	qsort(t, n, sizeof(*t), session_cmp_u32);
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || t[k - 1] != t[i])
+			t[k++] = t[i];
+	*count_r = k;
+	return t;
+}
+
+/*
+ * merge_touched gives the kept SEARCH result (ascending) with the touched
+ * messages replaced by hit, those of them that match now (malloc'd, NULL
+ * without memory).
+ */
+static uint32_t *merge_touched(const struct imap_search_kept *k, const uint32_t *touched,
+			       size_t nt, const uint32_t *hit, size_t nh, size_t *count_r)
+{
+	uint32_t *out = malloc((k->count + nh + 1) * sizeof(*out));
+	size_t i = 0, j = 0, n = 0;
+
+	while (out != NULL && (i < k->count || j < nh)) {
+		if (i < k->count && has(touched, nt, k->uids[i])) {
+			i++;
+		} else if (j == nh || (i < k->count && k->uids[i] < hit[j])) {
+			out[n++] = k->uids[i++];
+		} else {
+			if (i < k->count && k->uids[i] == hit[j])
+				i++;
+			out[n++] = hit[j++];
+		}
+	}
+	*count_r = n;
+	return out;
+}
+
+/* same_members: do the touched messages enter or leave the kept result? */
+static bool same_members(const struct imap_search_kept *k, const uint32_t *touched, size_t nt,
+			 const uint32_t *hit, size_t nh)
+{
+	uint32_t *before = sorted_copy(k->uids, k->count);
+	bool same = before != NULL;
+
+	for (size_t i = 0; same && i < nt; i++)
+		same = has(before, k->count, touched[i]) == has(hit, nh, touched[i]);
+	free(before);
+	return same;
+}
+
+/* rerun gives the result of u now: of the touched messages alone when
+ * the program allows (touched NULL: all). */
+static int rerun(struct imap_search_update *u, const struct imap_search_view *view,
+		 const uint32_t *touched, size_t nt, uint32_t **uids_r, size_t *count_r,
+		 const char **error_r)
+{
+	struct imap_search_kept *k = u->kept;
+	uint32_t *hit;
+	size_t nh;
+
+	if (!k->per_message || touched == NULL)
+		return imap_search_kept_rerun(k, view, NULL, 0, uids_r, count_r, error_r);
+	int ret = imap_search_kept_rerun(k, view, touched, nt, &hit, &nh, error_r);
+	if (ret != IMAP_RUN_OK)
+		return ret;
+	if (k->crit_count > 0 && !same_members(k, touched, nt, hit, nh)) {
+		free(hit);
+		return imap_search_kept_rerun(k, view, NULL, 0, uids_r, count_r, error_r);
+	}
+	if (k->crit_count > 0) {
+		/* the same members: the sort order stands */
+		*uids_r = malloc((k->count + 1) * sizeof(**uids_r));
+		if (*uids_r != NULL && k->count > 0)
+			memcpy(*uids_r, k->uids, k->count * sizeof(**uids_r));
+		*count_r = k->count;
+	} else {
+		*uids_r = merge_touched(k, touched, nt, hit, nh, count_r);
+	}
+	free(hit);
+	if (*uids_r == NULL) {
+		*error_r = "Out of memory";
+		return IMAP_RUN_ERROR;
+	}
+	return IMAP_RUN_OK;
+}
+
+void imap_search_update_refresh(struct imap_session *s, const struct store_message *changed,
+				size_t nchanged, const uint32_t *expunged, size_t nexpunged)
 {
 	struct imap_search_updates *us = s->search_updates;
 	struct imap_search_view view;
+	uint32_t *touched;
+	size_t nt;
 
-	if (us == NULL)
+	if (us == NULL || us->count == 0)
 		return;
 	imap_search_update_view(s, &view);
+	touched = touched_uids(s, changed, nchanged, expunged, nexpunged, &nt);
 	for (size_t i = 0; i < us->count;) {
 		struct imap_search_update *u = &us->list[i];
 		uint32_t *uids = NULL;
 		size_t n = 0;
 		const char *error = "";
-		int ret = imap_search_kept_rerun(u->kept, &view, &uids, &n, &error);
+		int ret = rerun(u, &view, touched, nt, &uids, &n, &error);
 		if (ret != IMAP_RUN_OK) {
 			if (ret == IMAP_RUN_ERROR)
 				log_error("IMAP: updating a search failed: %s", error);
@@ -321,4 +428,5 @@ void imap_search_update_refresh(struct imap_session *s)
 		u->kept->count = n;
 		i++;
 	}
+	free(touched);
 }

@@ -38,9 +38,15 @@ int imap_search_update_cancel(struct imap_session *s, struct str tag);
  * kept messages the pending expunges remove (while their sequence
  * numbers still hold). */
 void imap_search_update_expunged(struct imap_session *s);
-/* imap_search_update_refresh evaluates every kept result again and tells
- * the difference; a result that fails is dropped with NO [NOUPDATE]. */
-void imap_search_update_refresh(struct imap_session *s);
+/*
+ * imap_search_update_refresh evaluates every kept result again and tells
+ * the difference; a result that fails is dropped with NO [NOUPDATE].
+ * changed[0..nchanged) and expunged[0..nexpunged) are what the store
+ * reported: a result whose keys read no sequence numbers tries just
+ * those messages (a SORT is sorted again only when they enter or leave).
+ */
+void imap_search_update_refresh(struct imap_session *s, const struct store_message *changed,
+				size_t nchanged, const uint32_t *expunged, size_t nexpunged);
 /* imap_search_update_clear drops every kept result (no answer). */
 void imap_search_update_clear(struct imap_session *s);
 

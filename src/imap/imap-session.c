@@ -433,7 +433,7 @@ void session_sync(struct imap_session *s, bool expunge)
 		}
 	}
 	if (nchanged > 0 || nexpunged > 0)
-		imap_search_update_refresh(s);
+		imap_search_update_refresh(s, changed, nchanged, expunged, nexpunged);
 	s->modseq = highest > s->modseq ? highest : s->modseq;
 	s->own_count = 0;
 	free(changed);

@@ -7,6 +7,7 @@
 #include "imap-search-run.h"
 #include "imap-search-run-private.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -285,10 +286,12 @@ int imap_sort_command(struct pool *pool, const struct imap_search_view *view,
 }
 
 int imap_search_kept_rerun(const struct imap_search_kept *kept,
-			   const struct imap_search_view *view, uint32_t **uids_r,
-			   size_t *count_r, const char **error_r)
+			   const struct imap_search_view *view, const uint32_t *only,
+			   size_t only_count, uint32_t **uids_r, size_t *count_r,
+			   const char **error_r)
 {
 	struct pool *pool = pool_new(IMAP_SEARCH_KEPT_PROGRAM_MAX);
+	struct imap_search_view part;
 	struct search_result res;
 	struct sorted so;
 	int ret;
@@ -299,8 +302,15 @@ int imap_search_kept_rerun(const struct imap_search_kept *kept,
 		*error_r = ERR_MEMORY;
 		return IMAP_RUN_ERROR;
 	}
+	if (only != NULL) {
+		assert(kept->per_message);
+		part = *view;
+		part.uids = only;
+		part.count = only_count;
+		view = &part;
+	}
 	ret = search_run(pool, view, &kept->prog, &res, error_r);
-	if (ret == IMAP_RUN_OK && kept->crit_count == 0) {
+	if (ret == IMAP_RUN_OK && (kept->crit_count == 0 || only != NULL)) {
 		if ((*uids_r = search_result_uids(view, &res)) == NULL) {
 			*error_r = ERR_MEMORY;
 			ret = IMAP_RUN_ERROR;
