@@ -139,6 +139,7 @@ static void sqlite_close(struct store *store)
 	/* An open batch is dropped: nothing of it was promised durable. */
 	sqlite_batch_abort(store);
 	keywords_forget(s);
+	gc_close(s);
 	free(s->pending);
 	free(s->texts);
 	for (int i = 0; i < STMT_COUNT; i++)
@@ -346,4 +347,6 @@ const struct store_backend store_backend_sqlite = {
 	.quota_get = sqlite_quota_get,
 	.quota_set = sqlite_quota_set,
 	.release_memory = sqlite_release_memory,
+	.gc_step = sqlite_gc_step,
+	.usage = sqlite_usage,
 };
