@@ -72,6 +72,8 @@ static const char *const gc_sql[GC_STMT_COUNT] = {
 	[GC_STMT_USAGE] =
 		"SELECT count(*), coalesce(sum(size), 0), (SELECT count(*) FROM blob_orphans)"
 		" FROM messages",
+	[GC_STMT_FREELIST] = "PRAGMA freelist_count",
+	[GC_STMT_PAGE_SIZE] = "PRAGMA page_size",
 };
 
 /* gc_stmt returns kept statement id of the pass, prepared on first use;
@@ -201,6 +203,7 @@ static int orphans_step(struct sqlite_store *s, bool *more_r, const char **error
 	}
 	if (db_commit(s, error_r) < 0)
 		return -1;
+	s->gc.removed = true;
 	*more_r = count == GC_ORPHANS_PER_STEP;
 	return 0;
 failed:
@@ -241,6 +244,7 @@ static int prune_step(struct sqlite_store *s, int64_t now, bool *more_r, const c
 	int changed = sqlite3_changes(s->db);
 	if (db_commit(s, error_r) < 0)
 		return -1;
+	s->gc.removed = true;
 	if (changed < GC_DELIVERIES_PER_STEP)
 		s->gc.prune_due = now + GC_PRUNE_INTERVAL_SECONDS;
 	else
@@ -349,8 +353,20 @@ static int sweep_step(struct sqlite_store *s, int64_t now, bool *more_r, const c
 	return 0;
 }
 
+/* wal_truncate checkpoints the whole WAL into the database and truncates
+ * it, if that can be done at once: with another connection reading or
+ * writing it is left for a later pass rather than waited for. */
+static void wal_truncate(struct sqlite_store *s)
+{
+	sqlite3_busy_timeout(s->db, 0);
+	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	if (rc == SQLITE_OK)
+		s->gc.removed = false;
+}
+
 /* sqlite_gc_step: see store.h.  The orphans first (what an expunge just
- * left), then old delivery keys, then the sweep. */
+ * left), then old delivery keys, then the sweep; the WAL last. */
 int sqlite_gc_step(struct store *store, int64_t now, bool *more_r, const char **error_r)
 {
 	struct sqlite_store *s = sqlite_store(store);
@@ -365,6 +381,8 @@ int sqlite_gc_step(struct store *store, int64_t now, bool *more_r, const char **
 		return STORE_ERROR;
 	if (!more && sweep_step(s, now, &more, error_r) < 0)
 		return STORE_ERROR;
+	if (!more && s->gc.removed)
+		wal_truncate(s);
 	*more_r = more;
 	return STORE_OK;
 }
@@ -398,6 +416,11 @@ int sqlite_usage(struct store *store, struct store_usage *usage_r, const char **
 		return db_sql_fail(s, "usage", error_r);
 	if (blob_usage(&s->blobs, &usage_r->files, &usage_r->file_bytes, error_r) < 0)
 		return STORE_ERROR;
+	int64_t free_pages, page_size;
+	if (gc_query_int(s, GC_STMT_FREELIST, NULL, 0, &free_pages, error_r) < 0 ||
+	    gc_query_int(s, GC_STMT_PAGE_SIZE, NULL, 0, &page_size, error_r) < 0)
+		return STORE_ERROR;
+	usage_r->db_free_bytes = (uint64_t)(free_pages * page_size);
 	file_size(s, "store.db", &usage_r->db_bytes);
 	file_size(s, "store.db-wal", &usage_r->wal_bytes);
 	file_size(s, "store.db-shm", &usage_r->wal_bytes);

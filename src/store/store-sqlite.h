@@ -115,6 +115,8 @@ enum gc_stmt_id {
 	GC_STMT_DELIVERY_PRUNE,
 	GC_STMT_META_GET,
 	GC_STMT_USAGE,
+	GC_STMT_FREELIST,
+	GC_STMT_PAGE_SIZE,
 	GC_STMT_COUNT
 };
 struct sqlite_gc {
@@ -128,6 +130,7 @@ struct sqlite_gc {
 	char (*names)[BLOB_HASH_SIZE];
 	size_t name_count, name_next, name_cap;
 	int64_t prune_due;       /* when old delivery keys are looked for next */
+	bool removed;            /* rows went since the WAL was last truncated */
 };
 
 /* Index text kept for the commit: the text held past this (a batch of

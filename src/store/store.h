@@ -444,7 +444,10 @@ int store_quota_set(struct store *store, uint64_t limit, const char **error_r);
  *     a failed batch) left unnamed: only files changed since the last
  *     completed sweep (less an hour's margin) are looked at;
  *   - forgets delivery keys (store_deliver) older than
- *     STORE_DELIVERY_KEEP_SECONDS at now (Unix time).
+ *     STORE_DELIVERY_KEEP_SECONDS at now (Unix time);
+ *   - once work is done, truncates the WAL when nobody is using it (a
+ *     large expunge grows it by megabytes; SQLite keeps its size).
+ * The database file does not shrink: pages freed are reused by new mail.
  * Fails while a batch is open.  STORE_OK or STORE_ERROR.
  *
  * store_usage says what the account takes on disk against what its mail
@@ -456,6 +459,7 @@ struct store_usage {
 	uint64_t files;           /* message files on disk (each content once) */
 	uint64_t file_bytes;      /* the blocks they take on disk */
 	uint64_t db_bytes;        /* store.db */
+	uint64_t db_free_bytes;   /* of which pages free for new rows */
 	uint64_t wal_bytes;       /* store.db-wal and store.db-shm */
 	uint64_t orphans;         /* files waiting for the clean-up to look */
 };
