@@ -25,6 +25,10 @@
  * bench-store.c); the index and its copy of the text take about four
  * times the text (22 KB per such message).
  *
+ * Files no message names any more (expunged, or left by a failed batch)
+ * are removed by the clean-up pass of store-sqlite-gc.c, in bounded steps
+ * the worker runs on idle time.
+ *
  * A store is one connection (opened SQLITE_OPEN_NOMUTEX): one thread uses
  * it at a time.  Other processes may open the same account concurrently;
  * SQLite's locks and BEGIN IMMEDIATE keep UID allocation serial.
