@@ -465,9 +465,10 @@ struct store_usage {
 };
 /*
  * A repeated delivery (the queue lost the answer to one that was stored)
- * comes at the queue's next attempt, at most its longest lifetime after
- * the first: queue.expire, at most CONFIG_MAX_DURATION (30 days).  A week
- * more covers a server that was down for that long in between.
+ * comes at the queue's next attempt: local retries are at most an hour
+ * apart (QUEUE_MAX_RETRY_DELAY_S) while the server runs, and nothing stays
+ * queued longer than queue.expire, at most CONFIG_MAX_DURATION (30 days).
+ * A week more covers a server that was down for that long in between.
  */
 #define STORE_DELIVERY_KEEP_SECONDS ((30 + 7) * 86400)
 int store_gc_step(struct store *store, int64_t now, bool *more_r, const char **error_r);
