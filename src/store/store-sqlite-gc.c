@@ -116,6 +116,14 @@ static int gc_query_int(struct sqlite_store *s, enum gc_stmt_id id, const char *
 	return ret;
 }
 
+/* names_free drops the names a sweep read. */
+static void names_free(struct sqlite_gc *gc)
+{
+	free(gc->names);
+	gc->names = NULL;
+	gc->name_count = gc->name_next = gc->name_cap = 0;
+}
+
 /* gc_sweep_again: a batch failed after renaming files into place; they are
  * swept for from the start (the next store_gc_step). */
 void gc_sweep_again(struct sqlite_store *s)
@@ -130,9 +138,7 @@ void gc_close(struct sqlite_store *s)
 		sqlite3_finalize(s->gc.stmts[i]);
 		s->gc.stmts[i] = NULL;
 	}
-	free(s->gc.names);
-	s->gc.names = NULL;
-	s->gc.name_count = s->gc.name_next = s->gc.name_cap = 0;
+	names_free(&s->gc);
 }
 
 static int64_t monotonic_us(void)
@@ -143,22 +149,17 @@ static int64_t monotonic_us(void)
 }
 
 /* remove_unnamed unlinks the file of hash if no message names it; the
- * caller holds the write lock.  *removed_r says whether it went. */
-static int remove_unnamed(struct sqlite_store *s, const char *hash, bool *removed_r,
-			  const char **error_r)
+ * caller holds the write lock. */
+static int remove_unnamed(struct sqlite_store *s, const char *hash, const char **error_r)
 {
 	int64_t named;
-	*removed_r = false;
 	if (!blob_hash_valid(hash))
 		return 0; /* never a file of ours: nothing to remove */
 	if (gc_query_int(s, GC_STMT_BLOB_NAMED, hash, 0, &named, error_r) < 0)
 		return -1;
 	if (named)
 		return 0;
-	if (blob_remove(&s->blobs, hash, error_r) < 0)
-		return -1;
-	*removed_r = true;
-	return 0;
+	return blob_remove(&s->blobs, hash, error_r);
 }
 
 /* orphans_step looks at up to GC_ORPHANS_PER_STEP names of blob_orphans in
@@ -204,8 +205,7 @@ static int orphans_step(struct sqlite_store *s, bool *more_r, const char **error
 	size_t done = 0;
 	for (; done < count && monotonic_us() < deadline; done++) {
 		const char *name = names[done];
-		bool removed;
-		if (remove_unnamed(s, name, &removed, error_r) < 0)
+		if (remove_unnamed(s, name, error_r) < 0)
 			goto failed;
 		st = gc_stmt(s, GC_STMT_ORPHAN_DELETE, error_r);
 		if (st == NULL)
@@ -314,8 +314,7 @@ static int sweep_check(struct sqlite_store *s, const char **error_r)
 		return -1;
 	int64_t deadline = monotonic_us() + GC_STEP_BUDGET_US;
 	for (; gc->name_next < end && monotonic_us() < deadline; gc->name_next++) {
-		bool removed;
-		if (remove_unnamed(s, gc->names[gc->name_next], &removed, error_r) < 0) {
+		if (remove_unnamed(s, gc->names[gc->name_next], error_r) < 0) {
 			db_rollback(s);
 			return -1;
 		}
@@ -335,6 +334,8 @@ static int sweep_finish(struct sqlite_store *s, const char **error_r)
 	if (db_commit(s, error_r) < 0)
 		return -1;
 	s->gc.sweep_dir = BLOB_DIRS + 1;
+	/* An idle worker keeps as little as it can. */
+	names_free(&s->gc);
 	return 0;
 }
 
