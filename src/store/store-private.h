@@ -108,6 +108,9 @@ struct store_backend {
 			 const char **error_r);
 	int (*quota_set)(struct store *store, uint64_t limit, const char **error_r);
 	void (*release_memory)(struct store *store);
+	/* Hygiene (store.h); NULL: the backend keeps nothing to clean (store-mem). */
+	int (*gc_step)(struct store *store, int64_t now, bool *more_r, const char **error_r);
+	int (*usage)(struct store *store, struct store_usage *usage_r, const char **error_r);
 };
 
 struct store {

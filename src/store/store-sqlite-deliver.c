@@ -350,6 +350,7 @@ int sqlite_batch_commit(struct store *store, const char **error_r)
 	    blob_write_finish(&s->blobs, s->pending, s->pending_count, error_r) < 0 ||
 	    db_run(s, STMT_COMMIT, error_r) < 0) {
 		sqlite_batch_abort(store);
+		gc_sweep_again(s);
 		return -1;
 	}
 	s->in_batch = false;

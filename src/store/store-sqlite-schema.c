@@ -295,9 +295,27 @@ static const char schema_v2[] =
 	"CREATE VIRTUAL TABLE fts USING fts5(subject, from_addr, to_addr, cc_addr, bcc, body, header,"
 	" tokenize = 'trigram case_sensitive 0');";
 
+/*
+ * Schema version 3, the store's hygiene (store-sqlite-gc.c): every message
+ * row deleted (expunge, a deleted mailbox's rows through its cascade;
+ * MOVE keeps its row) leaves its file's name in blob_orphans, in the same
+ * transaction, so the clean-up pass knows which files to look at without
+ * scanning.  A name there is a candidate only: the pass removes the file
+ * when no message names it any more (a COPY or a later identical delivery
+ * shares it).  Files left by older versions are found by the first sweep.
+ */
+static const char schema_v3[] =
+	"CREATE TABLE blob_orphans ("
+	" blob TEXT PRIMARY KEY"
+	") WITHOUT ROWID;"
+	"CREATE TRIGGER messages_orphan AFTER DELETE ON messages BEGIN"
+	" INSERT OR IGNORE INTO blob_orphans (blob) SELECT OLD.blob WHERE length(OLD.blob) = 64;"
+	" END;";
+
 const struct sqlite_migration sqlite_migrations[] = {
 	{ schema_v1, create_default_mailboxes },
 	{ schema_v2, fts_backfill },
+	{ schema_v3, NULL },
 };
 const int64_t sqlite_schema_version =
 	(int64_t)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]));

@@ -25,6 +25,10 @@
  * bench-store.c); the index and its copy of the text take about four
  * times the text (22 KB per such message).
  *
+ * Files no message names any more (expunged, or left by a failed batch)
+ * are removed by the clean-up pass of store-sqlite-gc.c, in bounded steps
+ * the worker runs on idle time.
+ *
  * A store is one connection (opened SQLITE_OPEN_NOMUTEX): one thread uses
  * it at a time.  Other processes may open the same account concurrently;
  * SQLite's locks and BEGIN IMMEDIATE keep UID allocation serial.
@@ -139,6 +143,7 @@ static void sqlite_close(struct store *store)
 	/* An open batch is dropped: nothing of it was promised durable. */
 	sqlite_batch_abort(store);
 	keywords_forget(s);
+	gc_close(s);
 	free(s->pending);
 	free(s->texts);
 	for (int i = 0; i < STMT_COUNT; i++)
@@ -346,4 +351,6 @@ const struct store_backend store_backend_sqlite = {
 	.quota_get = sqlite_quota_get,
 	.quota_set = sqlite_quota_set,
 	.release_memory = sqlite_release_memory,
+	.gc_step = sqlite_gc_step,
+	.usage = sqlite_usage,
 };

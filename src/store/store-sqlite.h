@@ -14,6 +14,7 @@
  *   store-sqlite-message.c  reading messages, expunge, changes
  *   store-sqlite-flags.c    keywords and flag updates
  *   store-sqlite-copy.c     COPY and MOVE
+ *   store-sqlite-gc.c       hygiene: unnamed files, old delivery keys, usage
  *
  * Nothing here is seen outside src/store.
  */
@@ -103,6 +104,35 @@ enum stmt_id {
 	STMT_COUNT
 };
 
+/* The clean-up pass's kept statements (store-sqlite-gc.c) and where its
+ * sweep of blobs/ stands. */
+enum gc_stmt_id {
+	GC_STMT_ORPHAN_ANY,
+	GC_STMT_ORPHAN_LIST,
+	GC_STMT_ORPHAN_DELETE,
+	GC_STMT_BLOB_NAMED,
+	GC_STMT_DELIVERY_OLD,
+	GC_STMT_DELIVERY_PRUNE,
+	GC_STMT_META_GET,
+	GC_STMT_USAGE,
+	GC_STMT_FREELIST,
+	GC_STMT_PAGE_SIZE,
+	GC_STMT_COUNT
+};
+struct sqlite_gc {
+	sqlite3_stmt *stmts[GC_STMT_COUNT];
+	/* The sweep: the next blobs/xx to read (BLOB_DIRS: all read; past
+	 * it: done), files changed since sweep_since only, the names read
+	 * and not checked yet. */
+	bool sweep_planned;
+	unsigned sweep_dir;
+	int64_t sweep_since, sweep_started;
+	char (*names)[BLOB_HASH_SIZE];
+	size_t name_count, name_next, name_cap;
+	int64_t prune_due;       /* when old delivery keys are looked for next */
+	bool removed;            /* rows went since the WAL was last truncated */
+};
+
 /* Index text kept for the commit: the text held past this (a batch of
  * large text messages) is indexed before the next delivery instead. */
 #define STORE_BATCH_TEXT_MAX (32u * 1024 * 1024)
@@ -136,6 +166,7 @@ struct sqlite_store {
 	bool keywords_loaded;
 	char *keywords[STORE_KEYWORDS_MAX];
 	size_t keyword_count;     /* highest bit in use + 1 */
+	struct sqlite_gc gc;
 };
 
 struct mailbox_row {
@@ -294,6 +325,12 @@ int sqlite_flags_update(struct store *store, const char *mailbox, const uint32_t
 			uint64_t keywords, uint64_t unchangedsince,
 			struct store_message **changed_r, size_t *changed_count_r,
 			uint32_t **failed_r, size_t *failed_count_r, const char **error_r);
+
+/* store-sqlite-gc.c */
+void gc_sweep_again(struct sqlite_store *s);
+void gc_close(struct sqlite_store *s);
+int sqlite_gc_step(struct store *store, int64_t now, bool *more_r, const char **error_r);
+int sqlite_usage(struct store *store, struct store_usage *usage_r, const char **error_r);
 
 /* store-sqlite-copy.c */
 void copy_set_free(struct copy_set *c);

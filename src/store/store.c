@@ -632,6 +632,27 @@ int store_quota_set(struct store *store, uint64_t limit, const char **error_r)
 	return store->backend->quota_set(store, limit, error_r);
 }
 
+/* store_gc_step: see store.h. */
+int store_gc_step(struct store *store, int64_t now, bool *more_r, const char **error_r)
+{
+	assert(store != NULL && more_r != NULL && error_r != NULL);
+	*more_r = false;
+	if (store->backend->gc_step == NULL)
+		return STORE_OK;
+	return store->backend->gc_step(store, now, more_r, error_r);
+}
+
+/* store_usage: see store.h; a backend without files has its sizes only. */
+int store_usage(struct store *store, struct store_usage *usage_r, const char **error_r)
+{
+	assert(store != NULL && usage_r != NULL && error_r != NULL);
+	memset(usage_r, 0, sizeof(*usage_r));
+	if (store->backend->usage != NULL)
+		return store->backend->usage(store, usage_r, error_r);
+	uint64_t limit;
+	return store->backend->quota_get(store, &limit, &usage_r->live_bytes, error_r);
+}
+
 /* store_reader_open: see store.h; *reader_r is NULL unless STORE_OK. */
 int store_reader_open(struct store *store, const char *mailbox, uint32_t uid,
 		      struct store_reader **reader_r, uint64_t *size_r, const char **error_r)

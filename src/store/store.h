@@ -427,4 +427,51 @@ int store_quota_get(struct store *store, uint64_t *limit_r, uint64_t *used_r,
 		    const char **error_r);
 int store_quota_set(struct store *store, uint64_t limit, const char **error_r);
 
+/* ---------------------------------------------------------------------
+ * Hygiene: what no message needs any more goes, in small steps.
+ *
+ * store_gc_step does one bounded step of the clean-up (a few milliseconds
+ * at most; the worker calls it on idle time) and sets *more_r when work is
+ * left for another step.  A step
+ *   - removes the files of expunged messages (and of deleted mailboxes)
+ *     that no message names any more: files are shared by COPY and by
+ *     identical deliveries, so each goes only with the last message
+ *     naming it.  The check and the unlink happen under the account's
+ *     write lock, which a delivery holds from before it decides to reuse
+ *     an existing file until its commit: no file a message (or a delivery
+ *     in progress) names is ever removed, whatever is killed when;
+ *   - sweeps blobs/ once per store opened, in steps, for files a crash (or
+ *     a failed batch) left unnamed: only files changed since the last
+ *     completed sweep (less an hour's margin) are looked at;
+ *   - forgets delivery keys (store_deliver) older than
+ *     STORE_DELIVERY_KEEP_SECONDS at now (Unix time);
+ *   - once work is done, truncates the WAL when nobody is using it (a
+ *     large expunge grows it by megabytes; SQLite keeps its size).
+ * The database file does not shrink: pages freed are reused by new mail.
+ * Fails while a batch is open.  STORE_OK or STORE_ERROR.
+ *
+ * store_usage says what the account takes on disk against what its mail
+ * weighs (`ravelin account show`).
+ */
+struct store_usage {
+	uint64_t messages;        /* message rows (a copy counts again) */
+	uint64_t live_bytes;      /* their sizes summed: the mail itself */
+	uint64_t files;           /* message files on disk (each content once) */
+	uint64_t file_bytes;      /* the blocks they take on disk */
+	uint64_t db_bytes;        /* store.db */
+	uint64_t db_free_bytes;   /* of which pages free for new rows */
+	uint64_t wal_bytes;       /* store.db-wal and store.db-shm */
+	uint64_t orphans;         /* files waiting for the clean-up to look */
+};
+/*
+ * A repeated delivery (the queue lost the answer to one that was stored)
+ * comes at the queue's next attempt: local retries are at most an hour
+ * apart (QUEUE_MAX_RETRY_DELAY_S) while the server runs, and nothing stays
+ * queued longer than queue.expire, at most CONFIG_MAX_DURATION (30 days).
+ * A week more covers a server that was down for that long in between.
+ */
+#define STORE_DELIVERY_KEEP_SECONDS ((30 + 7) * 86400)
+int store_gc_step(struct store *store, int64_t now, bool *more_r, const char **error_r);
+int store_usage(struct store *store, struct store_usage *usage_r, const char **error_r);
+
 #endif

@@ -53,6 +53,8 @@ int test_store_imap_run(void);
 int test_store_backends_run(void);
 /* test_store_search_run runs the tests of test-store-search.c. */
 int test_store_search_run(void);
+/* test_store_gc_run runs the tests of test-store-gc.c. */
+int test_store_gc_run(void);
 
 /* test-store-util.c: what the IMAP and search tests share. */
 struct test_dir;
