@@ -108,6 +108,10 @@ struct store_backend {
 			 const char **error_r);
 	int (*quota_set)(struct store *store, uint64_t limit, const char **error_r);
 	void (*release_memory)(struct store *store);
+	/* The full-text backlog (store.h); NULL in a backend without one. */
+	int (*index_backlog)(struct store *store, size_t max, bool *more_r,
+			     const char **error_r);
+	uint64_t (*index_marks)(struct store *store);
 };
 
 struct store {

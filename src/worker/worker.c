@@ -54,6 +54,7 @@
 #include "store/store.h"
 #include "worker-account.h"
 #include "worker-dedup.h"
+#include "worker-index.h"
 #include "worker-schedule.h"
 #include "worker-session.h"
 #include "worker-spam.h"
@@ -572,6 +573,7 @@ static void idle_check(struct ev_timer *t, void *ctx)
 		malloc_trim(0);
 		w.last_trim = ev_now(w.ev);
 	}
+	worker_index_check();
 	ev_timer_add(w.ev, 1000, idle_check, NULL);
 }
 
@@ -636,6 +638,7 @@ int worker_main(uint64_t account)
 	w.master = master;
 	worker_schedule_init(w.dav);
 	worker_submit_init(w.ev);
+	worker_index_start(w.ev, w.store);
 	ev_signal_add(w.ev, SIGTERM, on_term, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	w.last_activity = ev_now(w.ev);
