@@ -435,8 +435,9 @@ int store_quota_set(struct store *store, uint64_t limit, const char **error_r);
  * turns on its idle time, and store_text_search first indexes what of its
  * mailbox is still marked, so answers stay exact.
  */
-/* Messages one turn indexes at most: each costs some 0.5 ms per 8 KB of
- * text, so 64 keeps a turn near 30 ms between a worker's events. */
+/* Messages one turn indexes at most: an 8 KB message costs 0.5-1 ms of
+ * CPU (bench-store), so 64 keeps a turn near 30-60 ms between a worker's
+ * events, while a turn's commit (one WAL fsync) is shared by many. */
 #define STORE_INDEX_TURN_MAX 64
 /* Content bytes one turn reads at most (it indexes at least one message):
  * a turn of large text messages stops early; attachments that are not

@@ -17,31 +17,36 @@ static struct {
 	struct worker_index_state state;
 } wi;
 
-void worker_index_state_init(struct worker_index_state *st, uint64_t now, uint64_t marks)
+void worker_index_state_init(struct worker_index_state *st, uint64_t now, uint64_t marks,
+			     uint64_t calls)
 {
-	*st = (struct worker_index_state){ .marks_seen = marks, .quiet_since = now,
-					   .backlog = true };
+	*st = (struct worker_index_state){ .marks_seen = marks, .calls_seen = calls,
+					   .quiet_since = now, .backlog = true };
 }
 
 enum worker_index_step worker_index_next(struct worker_index_state *st, uint64_t now,
-					 uint64_t marks, uint64_t *wait_ms_r)
+					 uint64_t marks, uint64_t calls, uint64_t *wait_ms_r)
 {
 	*wait_ms_r = 0;
-	if (marks != st->marks_seen) {
-		st->marks_seen = marks;
-		st->quiet_since = now;
+	if (marks != st->marks_seen)
 		st->backlog = true;
-		if (st->busy_since == 0)
-			st->busy_since = now;
-	}
+	if (marks != st->marks_seen || calls != st->calls_seen)
+		st->quiet_since = now;
+	st->marks_seen = marks;
+	st->calls_seen = calls;
 	if (!st->backlog)
 		return WORKER_INDEX_STOP;
+	/* The deferral counts from the backlog's first wait or last quiet turn. */
+	if (st->busy_since == 0)
+		st->busy_since = now;
 	uint64_t quiet = now - st->quiet_since;
-	if (quiet >= WORKER_INDEX_QUIET_MS)
+	if (quiet >= WORKER_INDEX_QUIET_MS) {
+		st->busy_since = now;
 		return WORKER_INDEX_RUN;
-	/* Writes going on: a turn now and then once they have held the
-	 * backlog back long enough. */
-	if (st->busy_since != 0 && now - st->busy_since >= WORKER_INDEX_DEFER_MAX_MS &&
+	}
+	/* Work going on: a turn now and then once it has held the backlog
+	 * back long enough. */
+	if (now - st->busy_since >= WORKER_INDEX_DEFER_MAX_MS &&
 	    now - st->last_turn >= WORKER_INDEX_BUSY_EVERY_MS)
 		return WORKER_INDEX_RUN;
 	*wait_ms_r = WORKER_INDEX_QUIET_MS - quiet;
@@ -69,7 +74,8 @@ static void arm(void)
 	const char *error;
 	bool more;
 
-	switch (worker_index_next(&wi.state, ev_now(wi.ev), store_index_marks(wi.store), &wait)) {
+	switch (worker_index_next(&wi.state, ev_now(wi.ev), store_index_marks(wi.store),
+				  ev_io_calls(wi.ev), &wait)) {
 	case WORKER_INDEX_STOP:
 		return;
 	case WORKER_INDEX_WAIT:
@@ -103,7 +109,7 @@ void worker_index_start(struct ev *ev, struct store *store)
 {
 	wi.ev = ev;
 	wi.store = store;
-	worker_index_state_init(&wi.state, ev_now(ev), store_index_marks(store));
+	worker_index_state_init(&wi.state, ev_now(ev), store_index_marks(store), ev_io_calls(ev));
 	wi.timer = ev_timer_add(ev, WORKER_INDEX_QUIET_MS, index_timer, NULL);
 }
 
