@@ -111,6 +111,10 @@ struct store_backend {
 	/* Hygiene (store.h); NULL: the backend keeps nothing to clean (store-mem). */
 	int (*gc_step)(struct store *store, int64_t now, bool *more_r, const char **error_r);
 	int (*usage)(struct store *store, struct store_usage *usage_r, const char **error_r);
+	/* The full-text backlog (store.h); NULL in a backend without one. */
+	int (*index_backlog)(struct store *store, size_t max, bool *more_r,
+			     const char **error_r);
+	uint64_t (*index_marks)(struct store *store);
 };
 
 struct store {

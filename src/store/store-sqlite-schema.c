@@ -76,6 +76,16 @@ const char *const sqlite_stmt_sql[STMT_COUNT] = {
 	[STMT_MESSAGE_FIELDS] =
 		"SELECT subject, from_addr, to_addr, cc_addr FROM messages WHERE id = ?1",
 	[STMT_FTS_DELETE] = "DELETE FROM fts WHERE rowid = ?1",
+	[STMT_FTS_MARK] = "INSERT OR IGNORE INTO fts_pending (id) VALUES (?1)",
+	[STMT_FTS_UNMARK] = "DELETE FROM fts_pending WHERE id = ?1",
+	/* The backlog, oldest first: all of it (?2 NULL) or one mailbox's.
+	 * The pending rows are the outer loop (the backlog is small next to
+	 * the mailbox), each joined to its message by rowid. */
+	[STMT_FTS_BACKLOG] =
+		"SELECT p.id, m.blob, m.size FROM fts_pending p CROSS JOIN messages m"
+		" ON m.id = p.id WHERE ?2 IS NULL"
+		" OR m.mailbox_id = (SELECT id FROM mailboxes WHERE name = ?2)"
+		" ORDER BY p.id LIMIT ?1",
 	/* After nearly every IMAP command: only the rows changed since. */
 	[STMT_META_MESSAGE] =
 		"SELECT id, uid, flags, modseq, size, internal_date, blob, keywords, envelope, body,"
@@ -312,10 +322,24 @@ static const char schema_v3[] =
 	" INSERT OR IGNORE INTO blob_orphans (blob) SELECT OLD.blob WHERE length(OLD.blob) = 64;"
 	" END;";
 
+/*
+ * Schema version 4: the full-text index's backlog.  A delivery, APPEND or
+ * COPY of an unindexed message marks its row here in its own transaction
+ * instead of indexing it; the worker indexes the backlog on idle time and
+ * a search first indexes what of its mailbox is still marked
+ * (store-sqlite-fts.c).  The mark goes with its message (ON DELETE
+ * CASCADE), so an expunge or a mailbox deletion leaves none behind.
+ */
+static const char schema_v4[] =
+	"CREATE TABLE fts_pending ("
+	" id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE"
+	");";
+
 const struct sqlite_migration sqlite_migrations[] = {
 	{ schema_v1, create_default_mailboxes },
 	{ schema_v2, fts_backfill },
 	{ schema_v3, NULL },
+	{ schema_v4, NULL },
 };
 const int64_t sqlite_schema_version =
 	(int64_t)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]));

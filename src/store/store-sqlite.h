@@ -61,6 +61,9 @@ enum stmt_id {
 	STMT_FTS_INSERT,
 	STMT_MESSAGE_FIELDS,
 	STMT_FTS_DELETE,
+	STMT_FTS_MARK,
+	STMT_FTS_UNMARK,
+	STMT_FTS_BACKLOG,
 	STMT_MESSAGE_CHANGED,
 	STMT_EXPUNGED_SINCE,
 	STMT_EXPUNGED_ADD,
@@ -133,15 +136,6 @@ struct sqlite_gc {
 	bool removed;            /* rows went since the WAL was last truncated */
 };
 
-/* Index text kept for the commit: the text held past this (a batch of
- * large text messages) is indexed before the next delivery instead. */
-#define STORE_BATCH_TEXT_MAX (32u * 1024 * 1024)
-
-struct batch_text {
-	int64_t rowid;
-	struct index_text text;
-};
-
 struct sqlite_store {
 	struct store store; /* first: store.c sees only this */
 	sqlite3 *db;
@@ -157,11 +151,9 @@ struct sqlite_store {
 	 * batch's own deliveries: no sum over the messages per delivery. */
 	bool quota_read;
 	uint64_t quota_limit, quota_used;
-	/* The index text of the batch's deliveries, indexed at the commit:
-	 * FTS5 writes out its pending terms at every SAVEPOINT, so indexing
-	 * inside each delivery's savepoint costs twice as much. */
-	struct batch_text *texts;
-	size_t text_count, text_cap, text_bytes;
+	/* Messages marked for the full-text index since the store was
+	 * opened (store_index_marks). */
+	uint64_t index_marks;
 	/* Keyword names by bit (NULL: free), loaded on first use. */
 	bool keywords_loaded;
 	char *keywords[STORE_KEYWORDS_MAX];
@@ -272,10 +264,9 @@ int sqlite_append(struct store *store, const char *mailbox,
 		  uint32_t *uids_r, const char **error_r);
 
 /* store-sqlite-fts.c */
-void batch_texts_drop(struct sqlite_store *s, size_t first);
-int batch_text_add(struct sqlite_store *s, int64_t rowid, const struct mime_message *msg,
-		   const struct iovec *iov, int iovcnt, const char **error_r);
-int batch_index(struct sqlite_store *s, const char **error_r);
+int fts_mark(struct sqlite_store *s, int64_t rowid, const char **error_r);
+int sqlite_index_backlog(struct store *store, size_t max, bool *more_r, const char **error_r);
+uint64_t sqlite_index_marks(struct store *store);
 int fts_delete(struct sqlite_store *s, int64_t rowid, const char **error_r);
 int fts_backfill(struct sqlite_store *s, const char **error_r);
 int copy_fts(struct sqlite_store *s, int64_t from, int64_t to_row, const char **error_r);

@@ -612,6 +612,23 @@ int store_text_search(struct store *store, const char *mailbox, enum store_text_
 	return store->backend->text_search(store, n, field, text, uids_r, count_r, error_r);
 }
 
+int store_index_backlog(struct store *store, size_t max, bool *more_r, const char **error_r)
+{
+	assert(store != NULL && more_r != NULL && error_r != NULL);
+	*more_r = false;
+	if (store->backend->index_backlog == NULL || max == 0)
+		return STORE_OK;
+	if (max > STORE_INDEX_TURN_MAX)
+		max = STORE_INDEX_TURN_MAX;
+	return store->backend->index_backlog(store, max, more_r, error_r);
+}
+
+uint64_t store_index_marks(struct store *store)
+{
+	assert(store != NULL);
+	return store->backend->index_marks == NULL ? 0 : store->backend->index_marks(store);
+}
+
 int store_quota_get(struct store *store, uint64_t *limit_r, uint64_t *used_r,
 		    const char **error_r)
 {

@@ -167,6 +167,7 @@ static void test_mailbox_delete(void **state)
 	put(store, "Old", plain);
 	put(store, "Old", alternative);
 	put(store, "Old/Child", latin1);
+	index_all(store);
 	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts"), 3);
 	int files = count_files(blobs);
 

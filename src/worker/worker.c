@@ -55,6 +55,7 @@
 #include "worker-account.h"
 #include "worker-dedup.h"
 #include "worker-hygiene.h"
+#include "worker-index.h"
 #include "worker-schedule.h"
 #include "worker-session.h"
 #include "worker-spam.h"
@@ -574,6 +575,7 @@ static void idle_check(struct ev_timer *t, void *ctx)
 		w.last_trim = ev_now(w.ev);
 	}
 	worker_hygiene_kick();
+	worker_index_check();
 	ev_timer_add(w.ev, 1000, idle_check, NULL);
 }
 
@@ -639,6 +641,7 @@ int worker_main(uint64_t account)
 	worker_schedule_init(w.dav);
 	worker_submit_init(w.ev);
 	worker_hygiene_init(w.ev, w.store);
+	worker_index_start(w.ev, w.store);
 	ev_signal_add(w.ev, SIGTERM, on_term, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	w.last_activity = ev_now(w.ev);
