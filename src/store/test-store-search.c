@@ -322,7 +322,8 @@ static void test_upgrade_from_v1(void **state)
 		    " UPDATE meta SET value = 1 WHERE key = 'schema_version';");
 
 	store = new_store(d);
-	assert_int_equal(sql_int(d, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+	/* Version 3 or a later one: each later step is ALTER/CREATE only. */
+	assert_true(sql_int(d, "SELECT value FROM meta WHERE key = 'schema_version'") >= 3);
 	/* Version 2 indexed what was there: version 3's backlog is empty. */
 	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts_pending"), 0);
 	assert_int_equal(store_message_list(store, "INBOX", &list, &count, &error), 0);
