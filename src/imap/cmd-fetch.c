@@ -192,6 +192,10 @@ static bool message_continue(struct imap_session *s, struct imap_fetch_job *job)
 	const char *error = "";
 	size_t nk = 0;
 
+	/* A keyword another session made since this one last heard must reach
+	 * the client in FLAGS before a FETCH shows it (RFC 9051 7.3.5). */
+	if (!cur->resume.started)
+		session_announce_flags(s, true);
 	if (store_keyword_list(s->store, &names, &nk, &error) < 0)
 		nk = 0;
 	struct imap_fetch_input in = {

@@ -71,7 +71,7 @@ struct imap_session {
 		uint32_t first, next;
 	} recent[IMAP_RECENT_RANGES];      /* UIDs \Recent for this session */
 	size_t recent_count;
-	size_t keywords_known;         /* keywords the client was told of in FLAGS */
+	size_t keywords_known;         /* keywords told of in FLAGS, plus one; 0: none yet */
 	uint32_t *saved;               /* SEARCHRES "$", UIDs */
 	size_t saved_count;
 	struct imap_search_updates *search_updates; /* CONTEXT=SEARCH (imap-search-update.c) */

@@ -361,15 +361,16 @@ void session_announce_flags(struct imap_session *s, bool permanent)
 	const char *const *names = NULL;
 	size_t n = 0;
 	const char *error;
-	if (store_keyword_list(s->store, &names, &n, &error) < 0 ||
-	    (n <= s->keywords_known && s->keywords_known > 0))
+	/* keywords_known is one more than the keywords announced (0: never),
+	 * so that a first keyword after an announcement of none is news. */
+	if (store_keyword_list(s->store, &names, &n, &error) < 0 || n < s->keywords_known)
 		return;
 	buf_append(s->out, "* FLAGS (" IMAP_SYSTEM_FLAGS, 9 + sizeof(IMAP_SYSTEM_FLAGS) - 1);
 	write_keyword_list(s);
 	buf_append(s->out, ")\r\n", 3);
 	if (permanent)
 		session_announce_permanent(s);
-	s->keywords_known = n > 0 ? n : 1;
+	s->keywords_known = n + 1;
 }
 
 int session_add_pending(struct imap_session *s, uint32_t uid)
