@@ -207,23 +207,7 @@ static int flags_locked(struct sqlite_store *s, const struct mailbox_row *mb, co
 	return ret;
 }
 
-/*
- * Flag changes commit without waiting for the disk: WAL with
- * synchronous=NORMAL for their transaction only.  The commit is atomic
- * and survives the crash of any process (the WAL is in the page cache);
- * a power loss can undo the flag changes made since the WAL was last
- * synced, which the next durable commit (APPEND, delivery, EXPUNGE, COPY)
- * or checkpoint does.  Sessions of an account share one worker, and a
- * WAL sync per STORE made every session of it wait on the disk
- * (docs/design-notes.md, "Flag changes and the disk").  Mail, and whether
- * a message exists, stay durable before the client hears OK.
- */
-#define FLAGS_SYNCHRONOUS "PRAGMA synchronous = NORMAL"
-/* What every other transaction of the connection uses (db_configure). */
-#define DEFAULT_SYNCHRONOUS "PRAGMA synchronous = FULL"
-
-/* sqlite_flags_update: one write transaction, atomic on STORE_OK and
- * crash-safe, durable at the next synced commit (above). */
+/* sqlite_flags_update: one write transaction, durable on STORE_OK. */
 int sqlite_flags_update(struct store *store, const char *mailbox, const uint32_t *uids,
 			       size_t count, enum store_flags_mode mode, uint32_t flags,
 			       uint64_t keywords, uint64_t unchangedsince,
@@ -234,27 +218,16 @@ int sqlite_flags_update(struct store *store, const char *mailbox, const uint32_t
 	struct flags_result r = { NULL, NULL, 0, 0 };
 	struct mailbox_row mb;
 
-	if (db_exec(s, FLAGS_SYNCHRONOUS, error_r) < 0)
-		return STORE_ERROR;
 	int opened = mailbox_write(s, mailbox, &mb, error_r);
-	int ret = opened;
-	if (opened == STORE_OK &&
-	    (flags_locked(s, &mb, uids, count, mode, flags, keywords, unchangedsince, &r,
-			  error_r) < 0 ||
-	     db_commit(s, error_r) < 0)) {
+	if (opened != STORE_OK)
+		return opened;
+	if (flags_locked(s, &mb, uids, count, mode, flags, keywords, unchangedsince, &r,
+			 error_r) < 0 ||
+	    db_commit(s, error_r) < 0) {
 		db_rollback(s);
-		ret = STORE_ERROR;
-	}
-	/* Back to synced commits for everything else, whatever happened. */
-	const char *restore_error;
-	if (db_exec(s, DEFAULT_SYNCHRONOUS, &restore_error) < 0) {
-		*error_r = restore_error;
-		ret = STORE_ERROR;
-	}
-	if (ret != STORE_OK) {
 		free(r.changed);
 		free(r.failed);
-		return ret;
+		return STORE_ERROR;
 	}
 	*changed_r = r.changed;
 	*changed_count_r = r.changed_count;

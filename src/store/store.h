@@ -315,9 +315,7 @@ enum store_flags_mode {
  * leaves alone every message whose MODSEQ is above it and lists its UID in
  * *failed_r.  *changed_r lists the messages that changed, with their new
  * state, in UID order.  Free both lists with free(); either may be
- * empty (NULL, 0).  Atomic on STORE_OK and kept through the crash of any
- * process; a power loss may undo it until the next durable commit of the
- * account (SQLite backend: see store-sqlite-flags.c).
+ * empty (NULL, 0).  Durable on STORE_OK.
  */
 int store_flags_update(struct store *store, const char *mailbox, const uint32_t *uids,
 		       size_t count, enum store_flags_mode mode, uint32_t flags,

@@ -20,7 +20,6 @@
 
 #include "mail/mime.h"
 #include "store/store.h"
-#include "store/store-sqlite.h"
 #include "store/test-store.h"
 
 /* ---------- keywords ---------- */
@@ -361,23 +360,6 @@ static void test_message_range_and_meta(void **state)
 	store_close(&store);
 }
 
-/* synchronous_of: the sqlite backend's PRAGMA synchronous now in force
- * (2, FULL, for another backend: it has no such setting). */
-static int synchronous_of(struct store *store)
-{
-	sqlite3_stmt *st;
-	int value = -1;
-	if (store->backend != &store_backend_sqlite)
-		return 2;
-	if (sqlite3_prepare_v2(sqlite_store(store)->db, "PRAGMA synchronous", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		value = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return value;
-}
-
 static void test_flags_update(void **state)
 {
 	struct test_dir *d = *state;
@@ -458,12 +440,9 @@ static void test_flags_update(void **state)
 
 	assert_int_equal(store_flags_update(store, "Nowhere", both, 2, STORE_FLAGS_ADD, 1, 0, 0,
 					    &changed, &nc, &failed, &nf, &error), STORE_NOT_FOUND);
-	/* Flags commit unsynced; everything after them syncs again, after a
-	 * success and after a failure alike. */
-	assert_int_equal(synchronous_of(store), 2 /* FULL */);
 	store_close(&store);
 
-	/* Kept: a new connection sees it. */
+	/* Durable: a new connection sees it. */
 	store = new_store(d);
 	assert_int_equal(store_message_list(store, "INBOX", &list, &count, &error), 0);
 	assert_int_equal(list[3].flags, STORE_FLAG_ANSWERED);
