@@ -308,6 +308,43 @@ static void test_authenticate_plain(void **state)
 	stop(&x);
 }
 
+/* The largest ID RFC 2971 allows (30 pairs, 30-octet fields, 1024-octet
+ * values) is answered; one octet more per value makes the line too long
+ * only past IMAP_LOGIN_MAX_LINE. */
+static void test_id_largest(void **state)
+{
+	struct ctx x;
+	struct buf line;
+	(void)state;
+
+	start(&x, true, true);
+	buf_init(&line, IMAP_LOGIN_MAX_LINE * 2);
+	buf_printf(&line, "a ID (");
+	for (int i = 0; i < IMAP_ID_MAX_PAIRS; i++) {
+		buf_printf(&line, "%s\"%c", i > 0 ? " " : "", 'a' + i % 26);
+		for (int k = 1; k < IMAP_ID_MAX_FIELD; k++)
+			buf_putc(&line, '0' + k % 10);
+		buf_printf(&line, "\" \"");
+		for (int k = 0; k < IMAP_ID_MAX_VALUE; k++)
+			buf_putc(&line, '0' + k % 10);
+		buf_putc(&line, '"');
+	}
+	buf_printf(&line, ")\r\n");
+	assert_true(line.len <= IMAP_ID_MAX_LINE);
+	assert_string_equal(send_n(&x, line.data, line.len),
+			    "* ID (\"name\" \"Ravelin\")\r\na OK ID completed\r\n");
+	/* One past the line limit is refused, and the connection goes on. */
+	buf_reset(&line);
+	buf_printf(&line, "b ID (\"x\" \"");
+	while (line.len < IMAP_LOGIN_MAX_LINE)
+		buf_putc(&line, 'v');
+	buf_printf(&line, "\")\r\n");
+	assert_string_equal(send_n(&x, line.data, line.len), "b BAD Command line too long\r\n");
+	assert_string_equal(send(&x, "c NOOP\r\n"), "c OK NOOP completed\r\n");
+	buf_free(&line);
+	stop(&x);
+}
+
 static void test_limits(void **state)
 {
 	struct ctx x;
@@ -428,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_login_and_pipelined_bytes),
 		cmocka_unit_test(test_login_refused),
 		cmocka_unit_test(test_authenticate_plain),
+		cmocka_unit_test(test_id_largest),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_too_many_errors),
 		cmocka_unit_test(test_timeout),
