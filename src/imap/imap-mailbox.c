@@ -2,7 +2,8 @@
  * imap-mailbox: the commands on mailboxes rather than messages: LIST
  * (RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS, RFC 6154 SPECIAL-USE),
  * LSUB, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS, APPEND
- * (MULTIAPPEND, UIDPLUS), NAMESPACE and QUOTA (RFC 9208).
+ * (MULTIAPPEND, UIDPLUS, CATENATE: imap-catenate.c), NAMESPACE and QUOTA
+ * (RFC 9208).
  */
 #include "imap-session-private.h"
 
@@ -12,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "imap-catenate.h"
 #include "imap-flags.h"
 #include "imap-match.h"
 #include "imap-format/imap-message.h"
@@ -588,6 +590,7 @@ static int parse_date_time(struct str v, int64_t *time_r)
 struct append_one {
 	struct mime_parser *parser;
 	struct imap_message_opaque *opaque; /* a message the parser refuses */
+	char *catenated;                    /* CATENATE's message, malloc'd */
 	struct iovec iov;
 };
 
@@ -596,6 +599,7 @@ static void append_free(struct append_one *a, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		mime_parser_free(&a[i].parser);
 		free(a[i].opaque);
+		free(a[i].catenated);
 	}
 }
 
@@ -627,6 +631,24 @@ static int append_parse(struct append_one *a, struct str content, struct store_a
 	return 0;
 }
 
+/* append_target_exists: false, with NO [TRYCREATE] or the store's
+ * failure written, when APPEND's mailbox is not there. */
+static bool append_target_exists(struct imap_session *s, const char *name)
+{
+	struct store_mailbox box;
+	const char *error;
+	int ret = store_mailbox_get(s->store, name, &box, &error);
+	if (ret == STORE_OK) {
+		free(box.name);
+		return true;
+	}
+	if (ret == STORE_NOT_FOUND)
+		session_tagged(s, "NO", "[TRYCREATE] No such mailbox");
+	else
+		session_store_failed(s, ret, error);
+	return false;
+}
+
 enum imap_command_result cmd_append(struct imap_session *s, const struct imap_command *cmd)
 {
 	const struct imap_arg *args = cmd->args;
@@ -635,6 +657,9 @@ enum imap_command_result cmd_append(struct imap_session *s, const struct imap_co
 	struct append_one *parts = pool_alloc(s->pool, APPEND_MAX_MESSAGES * sizeof(*parts));
 	size_t n = 0;
 	const char *error = "";
+	/* What CATENATE messages may add up to: what literals may. */
+	uint64_t budget = s->settings.max_append + IMAP_DEFAULT_MAX_COMMAND;
+	bool target_checked = false;
 
 	if (argc < 2 || msgs == NULL || parts == NULL) {
 		session_tagged(s, "BAD", "APPEND takes a mailbox and a message");
@@ -675,6 +700,31 @@ enum imap_command_result cmd_append(struct imap_session *s, const struct imap_co
 			i++;
 		}
 		const struct imap_arg *lit = i < argc ? &args[i] : NULL;
+		if (lit != NULL && imap_arg_is_atom(lit, "CATENATE") && i + 1 < argc &&
+		    args[i + 1].type == IMAP_ARG_LIST) {
+			/* RFC 4469 5: a missing mailbox is TRYCREATE, whatever the
+			 * URLs say. */
+			if (!target_checked && !append_target_exists(s, name)) {
+				append_free(parts, n);
+				return CMD_DONE;
+			}
+			target_checked = true;
+			struct append_one *a = &parts[n];
+			size_t len;
+			if (imap_catenate_build(s, args[i + 1].list, args[i + 1].list_count, &budget,
+						&a->catenated, &len) < 0) {
+				append_free(parts, n);
+				return CMD_DONE;
+			}
+			i += 2;
+			if (append_parse(a, str_from(a->catenated, len), m) < 0) {
+				append_free(parts, n + 1);
+				session_tagged(s, "NO", "[LIMIT] Out of memory");
+				return CMD_DONE;
+			}
+			n++;
+			continue;
+		}
 		if (lit != NULL && imap_arg_is_atom(lit, "UTF8") && i + 1 < argc) {
 			const struct imap_arg *inner;
 			size_t ni;
