@@ -90,9 +90,10 @@ void imap_login_result(struct imap_login *login, bool ok, bool temporary);
 /* imap_login_session_ready writes the tagged OK of the login; the caller
  * then hands the connection to the worker (imap_login_done is true). */
 void imap_login_session_ready(struct imap_login *login);
-/* imap_login_session_refused answers the login "NO [UNAVAILABLE]" and goes
- * back to the not-authenticated state. */
-void imap_login_session_refused(struct imap_login *login);
+/* imap_login_session_refused answers the login "NO [UNAVAILABLE]" (or,
+ * with limit, "NO [LIMIT]": the account has all the sessions it may) and
+ * goes back to the not-authenticated state. */
+void imap_login_session_refused(struct imap_login *login, bool limit);
 void imap_login_tls_started(struct imap_login *login);
 /* imap_login_timeout says goodbye ("* BYE Autologout") and closes. */
 void imap_login_timeout(struct imap_login *login);

@@ -251,11 +251,18 @@ static void test_login_refused(void **state)
 	send(&x, "e LOGIN alice right\r\nf SELECT INBOX\r\n");
 	imap_login_result(x.login, true, false);
 	buf_reset(&x.out);
-	imap_login_session_refused(x.login);
+	imap_login_session_refused(x.login, false);
 	assert_string_equal(x.out.data,
 			    "e NO [UNAVAILABLE] Mailbox not available now, try again later\r\n");
 	assert_false(imap_login_waiting(x.login));
 	assert_string_equal(send(&x, ""), "f BAD Log in first\r\n");
+	/* One session too many for the account: NO [LIMIT], never an OK. */
+	send(&x, "g LOGIN alice right\r\n");
+	imap_login_result(x.login, true, false);
+	buf_reset(&x.out);
+	imap_login_session_refused(x.login, true);
+	assert_string_equal(x.out.data, "g NO [LIMIT] Too many sessions for this account\r\n");
+	assert_false(imap_login_waiting(x.login));
 	assert_int_equal(x.closes, 0);
 	stop(&x);
 }
