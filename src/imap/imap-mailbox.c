@@ -62,13 +62,21 @@ static const char *const special_names[] = {
 	[STORE_SPECIAL_ARCHIVE] = "\\Archive",
 };
 
-/* One row of a listing: a mailbox, or a parent level that does not exist. */
+/* One row of a listing: a mailbox, a parent level that does not exist, or
+ * a subscribed name that is no mailbox. */
 struct list_entry {
 	const char *name;
-	const struct store_mailbox *box; /* NULL: \NonExistent parent */
+	const struct store_mailbox *box; /* NULL: \NonExistent */
+	bool kept;                       /* subscribed, no mailbox (box NULL) */
 	bool children;
 	bool subscribed_child;           /* a descendant is subscribed */
 };
+
+/* entry_subscribed: the mailbox, or the name without one, is subscribed. */
+static bool entry_subscribed(const struct list_entry *e)
+{
+	return e->kept || (e->box != NULL && e->box->subscribed);
+}
 
 static int entry_cmp(const void *a, const void *b)
 {
@@ -76,11 +84,12 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* build_entries lists the mailboxes and their missing parent levels. */
+/* build_entries lists the mailboxes, their missing parent levels and the
+ * subscribed names that are no mailbox (kept; they make no parents). */
 static struct list_entry *build_entries(struct imap_session *s, struct store_mailbox *boxes,
-					size_t n, size_t *count_r)
+					size_t n, char **kept, size_t nkept, size_t *count_r)
 {
-	size_t cap = n * 2 + 8, count = 0;
+	size_t cap = n * 2 + nkept + 8, count = 0;
 	struct list_entry *e = pool_alloc(s->pool, cap * sizeof(*e));
 	if (e == NULL)
 		return NULL;
@@ -88,6 +97,8 @@ static struct list_entry *build_entries(struct imap_session *s, struct store_mai
 		e[count++] = (struct list_entry){ .name = boxes[i].name, .box = &boxes[i] };
 	qsort(e, count, sizeof(*e), entry_cmp);
 	size_t real = count;
+	for (size_t i = 0; i < nkept; i++)
+		e[count++] = (struct list_entry){ .name = kept[i], .kept = true };
 	for (size_t i = 0; i < real; i++) {
 		const char *name = e[i].name;
 		for (const char *slash = strchr(name, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
@@ -125,8 +136,8 @@ static struct list_entry *build_entries(struct imap_session *s, struct store_mai
 		for (size_t k = 0; k < count; k++) {
 			if (strncmp(e[k].name, e[i].name, len) != 0 || e[k].name[len] != '/')
 				continue;
-			e[i].children = true;
-			if (e[k].box != NULL && e[k].box->subscribed)
+			e[i].children = e[i].children || !e[k].kept;
+			if (entry_subscribed(&e[k]))
 				e[i].subscribed_child = true;
 		}
 	}
@@ -253,7 +264,7 @@ static void write_entry(struct imap_session *s, const struct list_entry *e, unsi
 		ATTR((opts & LIST_EXTENDED) || s->rev2 ? "\\NonExistent" : "\\Noselect");
 	if (!lsub)
 		ATTR(e->children ? "\\HasChildren" : "\\HasNoChildren");
-	if (e->box != NULL && (opts & RET_SUBSCRIBED) && e->box->subscribed)
+	if ((opts & RET_SUBSCRIBED) && entry_subscribed(e))
 		ATTR("\\Subscribed");
 	if (e->box != NULL && special_names[e->box->special_use] != NULL)
 		ATTR(special_names[e->box->special_use]);
@@ -271,6 +282,28 @@ static const char *pattern_arg(struct imap_session *s, const struct imap_arg *ar
 	if (!imap_arg_get_astring(arg, &v))
 		return NULL;
 	return session_decode_name(s, v, &invalid);
+}
+
+/* matches_any: name matches one of the patterns. */
+static bool matches_any(const char *name, const char *const *patterns, size_t np)
+{
+	for (size_t p = 0; p < np; p++)
+		if (name_matches(name, patterns[p]))
+			return true;
+	return false;
+}
+
+/* subscribed_outside: entry k has a subscribed descendant that matches no
+ * pattern (so RECURSIVEMATCH lists k with CHILDINFO in its place). */
+static bool subscribed_outside(const struct list_entry *e, size_t count, size_t k,
+			       const char *const *patterns, size_t np)
+{
+	size_t len = strlen(e[k].name);
+	for (size_t i = 0; i < count; i++)
+		if (strncmp(e[i].name, e[k].name, len) == 0 && e[i].name[len] == '/' &&
+		    entry_subscribed(&e[i]) && !matches_any(e[i].name, patterns, np))
+			return true;
+	return false;
 }
 
 static enum imap_command_result list_common(struct imap_session *s,
@@ -343,21 +376,22 @@ static enum imap_command_result list_common(struct imap_session *s,
 	}
 
 	struct store_mailbox *boxes = NULL;
-	size_t nboxes = 0, count = 0;
+	char **kept = NULL;
+	size_t nboxes = 0, nkept = 0, count = 0;
 	const char *error;
 	int ret = store_mailbox_list(s->store, &boxes, &nboxes, &error);
+	if (ret == STORE_OK && (opts & SEL_SUBSCRIBED))
+		ret = store_subscription_list(s->store, &kept, &nkept, &error);
 	if (ret != STORE_OK) {
+		store_mailbox_list_free(&boxes, nboxes);
 		session_store_failed(s, ret, error);
 		return CMD_DONE;
 	}
-	struct list_entry *e = build_entries(s, boxes, nboxes, &count);
+	struct list_entry *e = build_entries(s, boxes, nboxes, kept, nkept, &count);
 	for (size_t k = 0; e != NULL && k < count; k++) {
-		bool match = false;
-		for (size_t p = 0; p < np && !match; p++)
-			match = name_matches(e[k].name, patterns[p]);
-		if (!match)
+		if (!matches_any(e[k].name, patterns, np))
 			continue;
-		bool subscribed = e[k].box != NULL && e[k].box->subscribed;
+		bool subscribed = entry_subscribed(&e[k]);
 		if (lsub && !subscribed && e[k].subscribed_child) {
 			/* RFC 3501 6.3.9: "foo" with \Noselect when only "foo/bar"
 			 * is subscribed and "%" stops at the level of foo. */
@@ -367,7 +401,10 @@ static enum imap_command_result list_common(struct imap_session *s,
 			continue;
 		}
 		if ((opts & SEL_RECURSIVE) && !subscribed && e[k].subscribed_child) {
-			/* RFC 5258 3.5: a parent of subscribed mailboxes. */
+			/* RFC 5258 3.5: a parent of subscribed mailboxes that
+			 * are not listed themselves (none matches a pattern). */
+			if (!subscribed_outside(e, count, k, patterns, np))
+				continue;
 			struct list_entry parent = e[k];
 			write_entry(s, &parent, opts & ~RET_SUBSCRIBED, false);
 			s->out->len -= 2; /* the CRLF */
@@ -384,7 +421,8 @@ static enum imap_command_result list_common(struct imap_session *s,
 			write_status(s, e[k].box, items);
 	}
 	store_mailbox_list_free(&boxes, nboxes);
-	if (e == NULL && nboxes > 0) {
+	store_subscription_list_free(&kept, nkept);
+	if (e == NULL && nboxes + nkept > 0) {
 		session_tagged(s, "NO", "[LIMIT] Out of memory");
 		return CMD_DONE;
 	}
@@ -513,11 +551,11 @@ static enum imap_command_result subscribe(struct imap_session *s, const struct i
 	const char *name = session_mailbox_arg(s, &cmd->args[0]);
 	if (name == NULL)
 		return CMD_DONE;
+	/* A name that is no mailbox is subscribed all the same (RFC 9051
+	 * 6.3.7); LIST (SUBSCRIBED) shows it \NonExistent. */
 	int ret = store_mailbox_subscribe(s->store, name, on, &error);
-	if (ret == STORE_NOT_FOUND && !on)
-		ret = STORE_OK; /* unsubscribing what is gone is fine */
 	if (ret != STORE_OK) {
-		session_store_failed(s, ret, ret == STORE_NOT_FOUND ? "No such mailbox" : error);
+		session_store_failed(s, ret, error);
 		return CMD_DONE;
 	}
 	session_tagged(s, "OK", "%s completed", on ? "Subscribe" : "Unsubscribe");

@@ -198,14 +198,16 @@ static void test_upgrade_from_v1(void **state)
 	put(store, "INBOX", alternative);
 	put(store, "Sent", latin1);
 	store_close(&store);
-	sql_exec(d, "DROP TABLE fts; DROP TABLE keywords;"
+	sql_exec(d, "DROP TRIGGER subscription_kept; DROP TRIGGER subscription_taken;"
+		    " DROP TRIGGER subscription_renamed; DROP TABLE subscriptions;"
+		    " DROP TABLE fts; DROP TABLE keywords;"
 		    " ALTER TABLE mailboxes DROP COLUMN first_recent;"
 		    " ALTER TABLE messages DROP COLUMN sent_zone;"
 		    " UPDATE messages SET keywords = '';"
 		    " UPDATE meta SET value = 1 WHERE key = 'schema_version';");
 
 	store = new_store(d);
-	assert_int_equal(sql_int(d, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+	assert_int_equal(sql_int(d, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
 	assert_int_equal(store_message_list(store, "INBOX", &list, &count, &error), 0);
 	assert_int_equal(count, 2);
 	assert_int_equal(list[0].keywords, 0);
