@@ -37,10 +37,11 @@
 /* Command text before login: LOGIN with a 254-octet address and a 1 KiB
  * password, or the base64 of both after AUTHENTICATE PLAIN, is under
  * 2 KiB; the longest is the largest ID RFC 2971 allows (31,872 octets),
- * so 32 KiB.  Longer lines are refused (read to their end without being
- * kept).  The parser's token buffer is reserved at this size (it may hold
- * a password), 32 KiB per connection before login. */
-#define IMAP_LOGIN_MAX_LINE (32u * 1024)
+ * so 32 KiB less one: the parser reserves its token buffer at this size
+ * plus a NUL (it may hold a password), 32 KiB per connection before login,
+ * of which a command touches (and wipes) only what its line reached.
+ * Longer lines are refused (read to their end without being kept). */
+#define IMAP_LOGIN_MAX_LINE (32u * 1024 - 1)
 _Static_assert(IMAP_LOGIN_MAX_LINE >= IMAP_ID_MAX_LINE, "the largest ID must fit a line");
 /* A literal before login is a user name, a password or an ID value.  A
  * bigger announcement ({4000000000}) is refused before a byte of it is

@@ -189,8 +189,12 @@ static void wipe_secrets(struct imap_parser *p)
 	if (!p->limits.secret)
 		return;
 	pool_wipe(p->pool);
+	/* Only what the command can have written: tokens come from its line
+	 * (line_len octets) or are a raw line (tok.len), so the pages of the
+	 * buffer a short command never reached stay untouched. */
+	size_t used = p->line_len > p->tok.len ? p->line_len : p->tok.len;
 	if (p->tok.data != NULL)
-		sodium_memzero(p->tok.data, p->tok.cap);
+		sodium_memzero(p->tok.data, used < p->tok.cap ? used : p->tok.cap);
 }
 
 /* command_reset forgets the last command and frees its memory. */
