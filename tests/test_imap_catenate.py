@@ -123,6 +123,11 @@ def test_bad_urls(server, c):
     # A missing target mailbox is TRYCREATE, even with a bad URL in it.
     r = c.run(b'APPEND Nowhere CATENATE (URL "/INBOX;UIDVALIDITY=1/;UID=1")')
     assert r.status == "NO" and r.code == "TRYCREATE", r.exchange()
+    # TEXT may be a literal8 (BINARY is offered).
+    r = c.ok(b"APPEND INBOX CATENATE (TEXT ~{11+}\r\nA: b\r\n\r\nc\r\n)")
+    _, (out,) = appended_uid(r)
+    assert body_of(c, "INBOX", out) == b"A: b\r\n\r\nc\r\n"
+    c.ok("SELECT INBOX")
     # Malformed parts are BAD.
     for parts in (b"()", b"(TEXT)", b'(URL "/INBOX/;UID=1" TEXT)', b"(FOO " + lit(b"x") + b")",
                   b'(TEXT "quoted")'):

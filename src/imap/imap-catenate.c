@@ -173,8 +173,9 @@ int imap_catenate_build(struct imap_session *s, const struct imap_arg *parts, si
 		const struct imap_arg *value = &parts[i + 1];
 		struct str text;
 		int r = 0;
-		if (imap_arg_is_atom(&parts[i], "TEXT") && value->type == IMAP_ARG_LITERAL &&
-		    !value->literal8) {
+		/* A literal8 too: APPEND takes one with BINARY (RFC 3516), and
+		 * RFC 4469 5 lets TEXT do the same. */
+		if (imap_arg_is_atom(&parts[i], "TEXT") && value->type == IMAP_ARG_LITERAL) {
 			if (buf_append_str(&msg, value->text) < 0) {
 				session_tagged(s, "NO", "[TOOBIG] The message would be too large");
 				r = -1;
