@@ -498,12 +498,6 @@ int sqlite_mailbox_subscribe(struct store *store, const char *name, bool subscri
 	}
 	/* No such mailbox: the name itself is kept, or no longer. */
 	if (sqlite3_changes(s->db) == 0 || !subscribed) {
-		if (subscribed && db_query_int(s, STMT_SUBSCRIPTION_COUNT, NULL, &kept, error_r) < 0) {
-			db_rollback(s);
-			return STORE_ERROR;
-		}
-		if (subscribed && kept >= STORE_SUBSCRIPTIONS_MAX)
-			return db_status_fail(s, STORE_LIMIT, error_r, "Too many subscriptions");
 		st = db_stmt(s, subscribed ? STMT_SUBSCRIPTION_ADD : STMT_SUBSCRIPTION_REMOVE,
 			     error_r);
 		b = sql_binder(st);
@@ -512,6 +506,16 @@ int sqlite_mailbox_subscribe(struct store *store, const char *name, bool subscri
 		if (st == NULL || db_bind_run(s, &b, "subscribe", error_r) < 0) {
 			db_rollback(s);
 			return STORE_ERROR;
+		}
+		/* Counted once a new name is in: one already kept stays OK. */
+		if (subscribed && sqlite3_changes(s->db) > 0) {
+			if (db_query_int(s, STMT_SUBSCRIPTION_COUNT, NULL, &kept, error_r) < 0) {
+				db_rollback(s);
+				return STORE_ERROR;
+			}
+			if (kept > STORE_SUBSCRIPTIONS_MAX)
+				return db_status_fail(s, STORE_LIMIT, error_r,
+						      "Too many subscriptions");
 		}
 	}
 	return db_commit(s, error_r) < 0 ? STORE_ERROR : STORE_OK;

@@ -331,22 +331,42 @@ static void test_subscribe(void **state)
 }
 
 /* STORE_SUBSCRIPTIONS_MAX names without a mailbox are kept; one more is
- * STORE_LIMIT. */
-static void test_subscribe_limit(void **state)
+ * STORE_LIMIT, one of them again is fine.  The SQLite store is filled by
+ * SQL: ten thousand SUBSCRIBEs are ten thousand fsynced transactions. */
+static void test_subscribe_limit(void **state, bool sqlite)
 {
 	struct test_dir *d = *state;
 	struct store *store = new_store(d);
 	const char *error = NULL;
 	char name[32];
 
-	for (unsigned i = 0; i < STORE_SUBSCRIPTIONS_MAX; i++) {
+	if (sqlite) {
+		char sql[256];
+		snprintf(sql, sizeof(sql),
+			 "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n"
+			 " WHERE i + 1 < %u) INSERT INTO subscriptions SELECT 'gone/' || i FROM n",
+			 (unsigned)STORE_SUBSCRIPTIONS_MAX);
+		sql_exec(d, sql);
+	}
+	for (unsigned i = 0; !sqlite && i < STORE_SUBSCRIPTIONS_MAX; i++) {
 		snprintf(name, sizeof(name), "gone/%u", i);
 		assert_int_equal(store_mailbox_subscribe(store, name, true, &error), STORE_OK);
 	}
 	assert_int_equal(store_mailbox_subscribe(store, "gone/more", true, &error), STORE_LIMIT);
+	assert_int_equal(store_mailbox_subscribe(store, "gone/7", true, &error), STORE_OK);
 	/* A mailbox's own subscription does not count. */
 	assert_int_equal(store_mailbox_subscribe(store, "INBOX", true, &error), STORE_OK);
 	store_close(&store);
+}
+
+static void test_subscribe_limit_sqlite(void **state)
+{
+	test_subscribe_limit(state, true);
+}
+
+static void test_subscribe_limit_mem(void **state)
+{
+	test_subscribe_limit(state, false);
 }
 
 /* ---------- messages ---------- */
@@ -1001,7 +1021,7 @@ int test_store_imap_run(void)
 		cmocka_unit_test_setup_teardown(test_mailbox_rename, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_rename_inbox, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_subscribe, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_subscribe_limit, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_subscribe_limit_sqlite, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_message_range_and_meta, setup_dir,
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_flags_update, setup_dir, teardown_dir),
@@ -1022,7 +1042,7 @@ int test_store_imap_run(void)
 						teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_rename_inbox, setup_dir_mem, teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_subscribe, setup_dir_mem, teardown_dir_mem),
-		cmocka_unit_test_setup_teardown(test_subscribe_limit, setup_dir_mem,
+		cmocka_unit_test_setup_teardown(test_subscribe_limit_mem, setup_dir_mem,
 						teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_message_range_and_meta, setup_dir_mem,
 						teardown_dir_mem),
