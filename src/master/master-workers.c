@@ -121,6 +121,27 @@ struct child *worker_for(uint64_t account)
 	return w;
 }
 
+bool worker_imap_full(const struct child *w)
+{
+	/* Given but not yet taken: on their way, so counted as held.  The
+	 * sum may be one high for as long as a report of a session's end is
+	 * on its way, never for longer. */
+	return w->imap_held + (w->imap_given - w->imap_taken) >= IPC_ACCOUNT_MAX_IMAP_SESSIONS;
+}
+
+void worker_imap_report(struct child *w, const struct ipc_msg *msg)
+{
+	struct ipc_reader r;
+	ipc_reader_init(&r, msg);
+	uint64_t taken = ipc_get_u64(&r), held = ipc_get_u64(&r);
+	if (!ipc_reader_ok(&r))
+		return;
+	/* A worker cannot have taken more than it was given; believing one
+	 * that says so would let its account past the limit. */
+	w->imap_taken = taken < w->imap_given ? taken : w->imap_given;
+	w->imap_held = held;
+}
+
 /* worker_link_all gives every running worker a new link to auth (or the
  * queue), which is back after a restart (the old links died with it). */
 void worker_link_all(struct child *auth)

@@ -78,6 +78,8 @@ struct store_backend {
 	int (*mailbox_delete)(struct store *store, const char *name, const char **error_r);
 	int (*mailbox_rename)(struct store *store, const char *from, const char *to,
 			      const char **error_r);
+	int (*subscription_list)(struct store *store, char ***names_r, size_t *count_r,
+				 const char **error_r);
 	int (*mailbox_subscribe)(struct store *store, const char *name, bool subscribed,
 				 const char **error_r);
 	int (*message_range)(struct store *store, const char *mailbox, uint32_t first,

@@ -483,6 +483,7 @@ int sqlite_mailbox_subscribe(struct store *store, const char *name, bool subscri
 				    const char **error_r)
 {
 	struct sqlite_store *s = sqlite_store(store);
+	int64_t kept;
 	if (db_begin_write(s, error_r) < 0)
 		return STORE_ERROR;
 	sqlite3_stmt *st = db_stmt(s, STMT_MAILBOX_SUBSCRIBE, error_r);
@@ -495,8 +496,64 @@ int sqlite_mailbox_subscribe(struct store *store, const char *name, bool subscri
 		db_rollback(s);
 		return STORE_ERROR;
 	}
-	if (sqlite3_changes(s->db) == 0)
-		return db_status_fail(s, STORE_NOT_FOUND, error_r, "No such mailbox");
+	/* No such mailbox: the name itself is kept, or no longer. */
+	if (sqlite3_changes(s->db) == 0 || !subscribed) {
+		st = db_stmt(s, subscribed ? STMT_SUBSCRIPTION_ADD : STMT_SUBSCRIPTION_REMOVE,
+			     error_r);
+		b = sql_binder(st);
+		if (st != NULL)
+			sql_bind_cstr(&b, name);
+		if (st == NULL || db_bind_run(s, &b, "subscribe", error_r) < 0) {
+			db_rollback(s);
+			return STORE_ERROR;
+		}
+		/* Counted once a new name is in: one already kept stays OK. */
+		if (subscribed && sqlite3_changes(s->db) > 0) {
+			if (db_query_int(s, STMT_SUBSCRIPTION_COUNT, NULL, &kept, error_r) < 0) {
+				db_rollback(s);
+				return STORE_ERROR;
+			}
+			if (kept > STORE_SUBSCRIPTIONS_MAX)
+				return db_status_fail(s, STORE_LIMIT, error_r,
+						      "Too many subscriptions");
+		}
+	}
 	return db_commit(s, error_r) < 0 ? STORE_ERROR : STORE_OK;
+}
+
+int sqlite_subscription_list(struct store *store, char ***names_r, size_t *count_r,
+			     const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	char **names = NULL;
+	size_t count = 0;
+	int rc, ret = 0;
+
+	if (db_no_batch(s, error_r) < 0)
+		return STORE_ERROR;
+	sqlite3_stmt *st = db_stmt(s, STMT_SUBSCRIPTION_LIST, error_r);
+	if (st == NULL)
+		return STORE_ERROR;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && count < STORE_SUBSCRIPTIONS_MAX) {
+		char **p = reallocarray(names, count + 1, sizeof(*names));
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		if (p != NULL)
+			names = p;
+		if (p == NULL || (names[count] = strdup(name != NULL ? name : "")) == NULL) {
+			ret = db_fail(s, error_r, "store: out of memory");
+			break;
+		}
+		count++;
+	}
+	if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = db_sql_fail(s, "list subscriptions", error_r);
+	sql_stmt_done(st);
+	if (ret < 0) {
+		store_subscription_list_free(&names, count);
+		return STORE_ERROR;
+	}
+	*names_r = names;
+	*count_r = count;
+	return STORE_OK;
 }
 

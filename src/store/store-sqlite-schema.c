@@ -161,6 +161,10 @@ const char *const sqlite_stmt_sql[STMT_COUNT] = {
 		" OR substr(CAST(name AS BLOB), 1, ?2) = CAST(?1 || '/' AS BLOB)",
 	[STMT_MAILBOX_RENAME] = "UPDATE mailboxes SET name = ?2 WHERE id = ?1",
 	[STMT_MAILBOX_SUBSCRIBE] = "UPDATE mailboxes SET subscribed = ?2 WHERE name = ?1",
+	[STMT_SUBSCRIPTION_ADD] = "INSERT OR IGNORE INTO subscriptions (name) VALUES (?1)",
+	[STMT_SUBSCRIPTION_REMOVE] = "DELETE FROM subscriptions WHERE name = ?1",
+	[STMT_SUBSCRIPTION_COUNT] = "SELECT count(*) FROM subscriptions",
+	[STMT_SUBSCRIPTION_LIST] = "SELECT name FROM subscriptions ORDER BY name",
 	[STMT_MAILBOX_MODSEQ] = "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1",
 	[STMT_RECENT_UNCHANGED] =
 		"SELECT CASE WHEN first_recent < uidnext THEN 0 ELSE uidnext END"
@@ -334,12 +338,32 @@ static const char schema_v4[] =
 	"CREATE TABLE fts_pending ("
 	" id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE"
 	");";
+ * Schema version 5: subscriptions of names that are no mailbox (RFC 9051
+ * 6.3.7 and 6.3.9: SUBSCRIBE of a name that does not exist is kept, and
+ * deleting a mailbox does not unsubscribe it; LIST shows such a name
+ * \Subscribed \NonExistent).  A mailbox's own subscription stays
+ * mailboxes.subscribed; the triggers move a name between the two as
+ * mailboxes come and go, whichever statement makes or removes them.
+ */
+static const char schema_subscriptions[] =
+	"CREATE TABLE subscriptions (name TEXT PRIMARY KEY) WITHOUT ROWID;"
+	"CREATE TRIGGER subscription_kept AFTER DELETE ON mailboxes WHEN OLD.subscribed"
+	" BEGIN INSERT OR IGNORE INTO subscriptions (name) VALUES (OLD.name); END;"
+	"CREATE TRIGGER subscription_taken AFTER INSERT ON mailboxes"
+	" WHEN EXISTS (SELECT 1 FROM subscriptions WHERE name = NEW.name)"
+	" BEGIN UPDATE mailboxes SET subscribed = 1 WHERE id = NEW.id;"
+	" DELETE FROM subscriptions WHERE name = NEW.name; END;"
+	"CREATE TRIGGER subscription_renamed AFTER UPDATE OF name ON mailboxes"
+	" WHEN EXISTS (SELECT 1 FROM subscriptions WHERE name = NEW.name)"
+	" BEGIN UPDATE mailboxes SET subscribed = 1 WHERE id = NEW.id;"
+	" DELETE FROM subscriptions WHERE name = NEW.name; END;";
 
 const struct sqlite_migration sqlite_migrations[] = {
 	{ schema_v1, create_default_mailboxes },
 	{ schema_v2, fts_backfill },
 	{ schema_v3, NULL },
 	{ schema_v4, NULL },
+	{ schema_subscriptions, NULL },
 };
 const int64_t sqlite_schema_version =
 	(int64_t)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]));

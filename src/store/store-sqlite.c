@@ -340,6 +340,7 @@ const struct store_backend store_backend_sqlite = {
 	.mailbox_delete = sqlite_mailbox_delete,
 	.mailbox_rename = sqlite_mailbox_rename,
 	.mailbox_subscribe = sqlite_mailbox_subscribe,
+	.subscription_list = sqlite_subscription_list,
 	.message_range = sqlite_message_range,
 	.message_meta = sqlite_message_meta,
 	.message_meta_free = sqlite_message_meta_free,

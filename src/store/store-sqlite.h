@@ -91,6 +91,10 @@ enum stmt_id {
 	STMT_MAILBOX_FAMILY,
 	STMT_MAILBOX_RENAME,
 	STMT_MAILBOX_SUBSCRIBE,
+	STMT_SUBSCRIPTION_ADD,
+	STMT_SUBSCRIPTION_REMOVE,
+	STMT_SUBSCRIPTION_COUNT,
+	STMT_SUBSCRIPTION_LIST,
 	STMT_MAILBOX_MODSEQ,
 	STMT_RECENT_UNCHANGED,
 	STMT_RECENT_FIRST,
@@ -247,6 +251,8 @@ int sqlite_mailbox_create(struct store *store, const char *name, const char **er
 int sqlite_mailbox_delete(struct store *store, const char *name, const char **error_r);
 int sqlite_mailbox_rename(struct store *store, const char *from, const char *to,
 			  const char **error_r);
+int sqlite_subscription_list(struct store *store, char ***names_r, size_t *count_r,
+			     const char **error_r);
 int sqlite_mailbox_subscribe(struct store *store, const char *name, bool subscribed,
 			     const char **error_r);
 

@@ -449,6 +449,25 @@ int store_mailbox_subscribe(struct store *store, const char *name, bool subscrib
 	return store->backend->mailbox_subscribe(store, n, subscribed, error_r);
 }
 
+int store_subscription_list(struct store *store, char ***names_r, size_t *count_r,
+			    const char **error_r)
+{
+	assert(store != NULL && names_r != NULL && count_r != NULL && error_r != NULL);
+	*names_r = NULL;
+	*count_r = 0;
+	return store->backend->subscription_list(store, names_r, count_r, error_r);
+}
+
+void store_subscription_list_free(char ***names, size_t count)
+{
+	if (*names == NULL)
+		return;
+	for (size_t i = 0; i < count; i++)
+		free((*names)[i]);
+	free(*names);
+	*names = NULL;
+}
+
 int store_message_range(struct store *store, const char *mailbox, uint32_t first,
 			uint32_t last, struct store_message **list_r, size_t *count_r,
 			const char **error_r)

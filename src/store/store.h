@@ -257,10 +257,25 @@ int store_mailbox_delete(struct store *store, const char *name, const char **err
  * from, or to is INBOX). */
 int store_mailbox_rename(struct store *store, const char *from, const char *to,
 			 const char **error_r);
-/* store_mailbox_subscribe sets or clears the subscription.  Subscribing to
- * a mailbox that does not exist is STORE_NOT_FOUND. */
+/* store_mailbox_subscribe sets or clears the subscription.  A name that is
+ * no mailbox is subscribed all the same (RFC 9051 6.3.7), and a deleted
+ * mailbox stays subscribed: store_subscription_list gives such names;
+ * STORE_LIMIT past STORE_SUBSCRIPTIONS_MAX of them. */
 int store_mailbox_subscribe(struct store *store, const char *name, bool subscribed,
 			    const char **error_r);
+
+/* ---------- Subscriptions of names that are no mailbox ---------- */
+
+/* Subscribed names without a mailbox: as many as there may be mailboxes,
+ * so a client that subscribes a whole other server's tree still fits. */
+#define STORE_SUBSCRIPTIONS_MAX STORE_MAILBOXES_MAX
+/* store_subscription_list gives the subscribed names that are no mailbox
+ * (sorted by their octets; a name becomes a subscribed mailbox when it is
+ * created).  Free with store_subscription_list_free. */
+int store_subscription_list(struct store *store, char ***names_r, size_t *count_r,
+			    const char **error_r);
+/* store_subscription_list_free frees the list and sets *names NULL. */
+void store_subscription_list_free(char ***names, size_t count);
 
 /* store_message_range gives the messages of mailbox whose UID lies in
  * first..last (inclusive), in UID order, with flags, keywords and MODSEQ.

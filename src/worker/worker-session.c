@@ -333,6 +333,11 @@ static void session_start(struct session *s)
 		session_work(s, false);
 }
 
+unsigned worker_session_imap_count(void)
+{
+	return imap_session_count;
+}
+
 static int imap_open(const struct worker_session_env *env, struct transport *t,
 		     struct str pending)
 {

@@ -32,6 +32,8 @@ int worker_session_open(const struct worker_session_env *env, int fd, const stru
 /* worker_session_account_known lets HTTP sessions go on once the
  * account's addresses are known (worker-account.h). */
 void worker_session_account_known(void);
+/* worker_session_imap_count: the IMAP sessions open now. */
+unsigned worker_session_imap_count(void);
 /* worker_session_notify_all tells every IMAP session the store changed
  * (after a delivery, or a change made by one of them). */
 void worker_session_notify_all(void);

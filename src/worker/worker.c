@@ -63,11 +63,6 @@
 
 /* Connections (queue links, later sessions) one worker holds at once. */
 #define WORKER_MAX_LINKS 1024
-/* IMAP sessions of one account at once: a person's phone, laptop and
- * desktop keep a few each (Thunderbird up to 5 per account); Dovecot's
- * default per user and address is 10.  100 covers a shared mailbox used
- * by a team while one runaway client cannot take the worker's descriptors. */
-#define WORKER_MAX_IMAP_SESSIONS 100
 /* How often the worker returns cached memory (SQLite's page cache, free
  * heap) to the system. */
 #define WORKER_TRIM_INTERVAL_MS 30000
@@ -128,6 +123,11 @@ struct worker {
 	 * accepted; the store refuses it anyway. */
 	uint64_t quota_limit, quota_used;
 	uint64_t quota_read_at;
+	/* IMAP sessions as master counts them (IPC_WORKER_SESSIONS): hand-offs
+	 * taken since the start, hand-offs waiting, and what master last heard. */
+	uint64_t imap_taken;
+	unsigned imap_pending;
+	uint64_t imap_told_taken, imap_told_held;
 };
 
 static struct worker w;
@@ -430,8 +430,24 @@ static void link_closed(struct ipc *ipc, void *ctx)
 	link_gone(ctx);
 }
 
+/* sessions_report tells master how many IMAP sessions the worker has
+ * taken and holds, when that changed since it last did, so that master
+ * refuses the login of one session too many before its OK.  The two are
+ * totals, so a report lost to a full link is made good by the next. */
+static void sessions_report(void)
+{
+	uint64_t report[2] = { w.imap_taken, w.imap_pending + worker_session_imap_count() };
+	if (report[0] == w.imap_told_taken && report[1] == w.imap_told_held)
+		return;
+	if (ipc_send(w.master, IPC_WORKER_SESSIONS, 0, report, sizeof(report), -1) == 0) {
+		w.imap_told_taken = report[0];
+		w.imap_told_held = report[1];
+	}
+}
+
 static void session_closed(void)
 {
+	sessions_report();
 	w.links--;
 	w.last_activity = ev_now(w.ev);
 	maybe_exit();
@@ -452,6 +468,9 @@ static void handoff_message(struct ipc *ipc, const struct ipc_msg *msg, void *ct
 	const char *error = msg->kind == IPC_HANDOFF ? NULL : "unexpected message";
 	static struct worker_session_env env;
 
+	if (p->protocol == IPC_PROTO_IMAP)
+		w.imap_pending--; /* an open session or none from here on */
+
 	if (msg->kind == IPC_HANDOFF && handoff_decode(msg->payload, msg->len, &h, &error) == 0 &&
 	    h.protocol != p->protocol)
 		error = "a protocol other than the ticket's";
@@ -471,7 +490,7 @@ static void handoff_message(struct ipc *ipc, const struct ipc_msg *msg, void *ct
 	env.store = w.store;
 	env.closed = session_closed;
 	env.max_message_size = w.config.smtp_max_message_size;
-	env.max_imap_sessions = WORKER_MAX_IMAP_SESSIONS;
+	env.max_imap_sessions = IPC_ACCOUNT_MAX_IMAP_SESSIONS;
 	env.http = (struct worker_http_env){ .dav = w.dav, .autoconfig = &w.autoconfig,
 					     .hooks = worker_schedule_hooks() };
 	/* The session now counts in place of the link that brought it. */
@@ -480,12 +499,15 @@ static void handoff_message(struct ipc *ipc, const struct ipc_msg *msg, void *ct
 	handoff_wipe(&h);
 	ipc_close(&p->link);
 	free(p);
+	sessions_report();
 }
 
 static void handoff_closed(struct ipc *ipc, void *ctx)
 {
 	struct pending_session *p = ctx;
 	(void)ipc;
+	if (p->protocol == IPC_PROTO_IMAP)
+		w.imap_pending--;
 	log_warn("a pre-auth process closed its session link without handing over");
 	free(p);
 	session_closed();
@@ -519,19 +541,29 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 	case IPC_SESSION: {
 		/* The session arrives on this link: one IPC_HANDOFF from the
 		 * pre-auth process that served the login. */
+		uint64_t protocol;
+		memcpy(&protocol, msg->payload, sizeof(protocol));
+		/* Taken, whatever becomes of it: master stops counting it as
+		 * on its way here. */
+		if (protocol == IPC_PROTO_IMAP)
+			w.imap_taken++;
 		struct pending_session *p = calloc(1, sizeof(*p));
 		if (p != NULL) {
-			memcpy(&p->protocol, msg->payload, sizeof(p->protocol));
+			p->protocol = protocol;
 			p->link = ipc_new(w.ev, msg->fd, "pre-auth", handoff_message, handoff_closed, p);
 		}
 		if (p == NULL || p->link == NULL) {
 			free(p);
 			close(msg->fd);
+			sessions_report();
 			return;
 		}
 		w.links++;
 		w.idle_asked = false;
 		w.last_activity = ev_now(w.ev);
+		if (protocol == IPC_PROTO_IMAP)
+			w.imap_pending++;
+		sessions_report();
 		return;
 	}
 	case IPC_PEER: {
