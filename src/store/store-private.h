@@ -108,6 +108,9 @@ struct store_backend {
 			 const char **error_r);
 	int (*quota_set)(struct store *store, uint64_t limit, const char **error_r);
 	void (*release_memory)(struct store *store);
+	/* Optional (NULL: store.c answers from mailbox_get and message_list). */
+	int (*mailbox_view)(struct store *store, const char *name, struct store_mailbox *box_r,
+			    uint32_t **uids_r, uint32_t *first_unseen_r, const char **error_r);
 };
 
 struct store {

@@ -335,6 +335,7 @@ const struct store_backend store_backend_sqlite = {
 	.mailbox_delete = sqlite_mailbox_delete,
 	.mailbox_rename = sqlite_mailbox_rename,
 	.mailbox_subscribe = sqlite_mailbox_subscribe,
+	.mailbox_view = sqlite_mailbox_view,
 	.message_range = sqlite_message_range,
 	.message_meta = sqlite_message_meta,
 	.message_meta_free = sqlite_message_meta_free,

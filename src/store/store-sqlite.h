@@ -100,6 +100,9 @@ enum stmt_id {
 	/* STMT_SEARCH_SCAN + field (enum store_text_field), in its order. */
 	STMT_SEARCH_SCAN,
 	STMT_SEARCH_SCAN_LAST = STMT_SEARCH_SCAN + STORE_TEXT_ANY,
+	STMT_VIEW_MAILBOX,
+	STMT_VIEW_UIDS,
+	STMT_VIEW_FIRST_UNSEEN,
 	STMT_COUNT
 };
 
@@ -226,6 +229,8 @@ int sqlite_mailbox_rename(struct store *store, const char *from, const char *to,
 			  const char **error_r);
 int sqlite_mailbox_subscribe(struct store *store, const char *name, bool subscribed,
 			     const char **error_r);
+int sqlite_mailbox_view(struct store *store, const char *name, struct store_mailbox *box_r,
+		       uint32_t **uids_r, uint32_t *first_unseen_r, const char **error_r);
 
 /* store-sqlite-deliver.c */
 int batch_usable(struct sqlite_store *s, const char **error_r);

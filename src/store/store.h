@@ -417,6 +417,22 @@ int store_reader_read(struct store_reader *reader, uint64_t offset, void *buf, s
 		      size_t *read_r, const char **error_r);
 void store_reader_close(struct store_reader **reader);
 
+/* ---------------------------------------------------------------------
+ * Opening a mailbox (IMAP SELECT and EXAMINE) at any size.
+ *
+ * store_mailbox_view fills *box_r as store_mailbox_get does (box_r->name
+ * malloc'd: free it; messages, unseen and recent counted, bytes left 0)
+ * and gives the mailbox's UIDs ascending in *uids_r (box_r->messages of
+ * them; free(), NULL when empty) and in *first_unseen_r the UID of the
+ * first message without \Seen (0: none), all as of one moment (one read
+ * transaction), without reading the messages' rows: the UIDs come from
+ * the (mailbox, UID) index and the unseen ones from an index of their own,
+ * so its cost grows with the number of UIDs only (a 100,000-message
+ * mailbox in a few milliseconds).  STORE_NOT_FOUND for an unknown mailbox.
+ */
+int store_mailbox_view(struct store *store, const char *name, struct store_mailbox *box_r,
+		       uint32_t **uids_r, uint32_t *first_unseen_r, const char **error_r);
+
 /* store_release_memory gives back the caches an idle store holds (SQLite's
  * page cache); they refill from the kernel's page cache on the next call. */
 void store_release_memory(struct store *store);

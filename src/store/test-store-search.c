@@ -205,7 +205,7 @@ static void test_upgrade_from_v1(void **state)
 		    " UPDATE meta SET value = 1 WHERE key = 'schema_version';");
 
 	store = new_store(d);
-	assert_int_equal(sql_int(d, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+	assert_int_equal(sql_int(d, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
 	assert_int_equal(store_message_list(store, "INBOX", &list, &count, &error), 0);
 	assert_int_equal(count, 2);
 	assert_int_equal(list[0].keywords, 0);
