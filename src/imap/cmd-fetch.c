@@ -171,9 +171,14 @@ static bool message_start(struct imap_session *s, struct imap_fetch_job *job, si
 		job->failed = true;
 		return false;
 	}
-	if (job->needs.content &&
-	    store_reader_open(s->store, s->mailbox, m.uid, &cur->reader, &size, &error) !=
-		    STORE_OK) {
+	/* With the meta read, its file is known: no second look-up. */
+	int opened = !job->needs.content ? STORE_OK
+		     : cur->meta != NULL
+			     ? store_reader_open_meta(s->store, s->mailbox, cur->meta, &cur->reader,
+						      &size, &error)
+			     : store_reader_open(s->store, s->mailbox, m.uid, &cur->reader, &size,
+						 &error);
+	if (opened != STORE_OK) {
 		log_error("IMAP FETCH: opening message %u failed: %s", m.uid, error);
 		message_release(cur);
 		job->failed = true;

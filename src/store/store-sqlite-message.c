@@ -480,6 +480,24 @@ struct sqlite_reader {
 /* sqlite_reader_open finds the message's row in one snapshot and opens its
  * file (content files never change: the reader sees the content as it
  * was, whatever happens to the message later). */
+/* reader_of opens a reader of the content file hash, of size bytes. */
+static int reader_of(struct sqlite_store *s, const char *hash, uint64_t size,
+		     struct store_reader **reader_r, const char **error_r)
+{
+	struct sqlite_reader *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return db_fail(s, error_r, "store: out of memory");
+	/* blob_open refuses anything but a hash as a file name. */
+	if ((r->fd = blob_open(&s->blobs, hash, error_r)) < 0) {
+		free(r);
+		return STORE_ERROR;
+	}
+	r->reader.backend = &store_backend_sqlite;
+	r->reader.size = size;
+	*reader_r = &r->reader;
+	return STORE_OK;
+}
+
 int sqlite_reader_open(struct store *store, const char *mailbox, uint32_t uid,
 		       struct store_reader **reader_r, const char **error_r)
 {
@@ -501,18 +519,15 @@ int sqlite_reader_open(struct store *store, const char *mailbox, uint32_t uid,
 		return STORE_ERROR;
 	if (!found)
 		return db_status_fail(s, STORE_NOT_FOUND, error_r, "No such message");
-	struct sqlite_reader *r = calloc(1, sizeof(*r));
-	if (r == NULL)
-		return db_fail(s, error_r, "store: out of memory");
-	/* blob_open refuses anything but a hash as a file name. */
-	if ((r->fd = blob_open(&s->blobs, m.hash, error_r)) < 0) {
-		free(r);
-		return STORE_ERROR;
-	}
-	r->reader.backend = &store_backend_sqlite;
-	r->reader.size = m.size;
-	*reader_r = &r->reader;
-	return STORE_OK;
+	return reader_of(s, m.hash, m.size, reader_r, error_r);
+}
+
+/* sqlite_reader_open_meta: the meta's row gave its file, which never
+ * changes: no lookup, no transaction. */
+int sqlite_reader_open_meta(struct store *store, const struct store_message_meta *meta,
+			    struct store_reader **reader_r, const char **error_r)
+{
+	return reader_of(sqlite_store(store), meta->msg.hash, meta->msg.size, reader_r, error_r);
 }
 
 /* sqlite_reader_read reads the window with pread (no file position is

@@ -705,6 +705,25 @@ int store_reader_open(struct store *store, const char *mailbox, uint32_t uid,
 	return ret;
 }
 
+/* store_reader_open_meta: see store.h. */
+int store_reader_open_meta(struct store *store, const char *mailbox,
+			   const struct store_message_meta *meta, struct store_reader **reader_r,
+			   uint64_t *size_r, const char **error_r)
+{
+	assert(store != NULL && meta != NULL);
+	if (store->backend->reader_open_meta == NULL)
+		return store_reader_open(store, mailbox, meta->msg.uid, reader_r, size_r, error_r);
+	assert(reader_r != NULL && size_r != NULL && error_r != NULL);
+	*reader_r = NULL;
+	*size_r = 0;
+	int ret = store->backend->reader_open_meta(store, meta, reader_r, error_r);
+	if (ret == STORE_OK) {
+		assert((*reader_r)->backend == store->backend);
+		*size_r = (*reader_r)->size;
+	}
+	return ret;
+}
+
 /* store_reader_read: see store.h; reads past the end give 0 bytes without
  * asking the backend. */
 int store_reader_read(struct store_reader *reader, uint64_t offset, void *buf, size_t len,

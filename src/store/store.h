@@ -433,6 +433,20 @@ void store_reader_close(struct store_reader **reader);
 int store_mailbox_view(struct store *store, const char *name, struct store_mailbox *box_r,
 		       uint32_t **uids_r, uint32_t *first_unseen_r, const char **error_r);
 
+/*
+ * store_reader_open_meta is store_reader_open for the message meta (from
+ * store_message_meta on mailbox, not yet freed) describes, without finding
+ * the message again: FETCH reads a message's pre-parsed answers and then,
+ * for header fields or a body section, its content, and the content a
+ * message names never changes.  The SQLite backend opens the content the
+ * meta names, even if the message was expunged since (as a reader opened
+ * then would); one without a way of its own finds the UID again
+ * (STORE_NOT_FOUND once expunged).  Same statuses as store_reader_open.
+ */
+int store_reader_open_meta(struct store *store, const char *mailbox,
+			   const struct store_message_meta *meta, struct store_reader **reader_r,
+			   uint64_t *size_r, const char **error_r);
+
 /* store_release_memory gives back the caches an idle store holds (SQLite's
  * page cache); they refill from the kernel's page cache on the next call. */
 void store_release_memory(struct store *store);

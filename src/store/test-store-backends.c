@@ -1,9 +1,9 @@
 /*
  * Unit tests for what every store backend does alike, run against both
- * (SQLite and store-mem): the message reader (store_reader_*), INBOX as
- * the first level of a mailbox name, substring search, the view SELECT
- * reads (store_mailbox_view); and store-mem's own
- * calls for tests (store-mem.h).
+ * (SQLite and store-mem): the message reader (store_reader_*, also from a
+ * meta), INBOX as the first level of a mailbox name, substring search, the
+ * view SELECT reads (store_mailbox_view); and store-mem's own calls for
+ * tests (store-mem.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -121,6 +121,44 @@ static void test_reader(void **state)
 	assert_int_equal(store_reader_read(reader, 0, buf, sizeof(buf), &n, &error), STORE_OK);
 	assert_int_equal(n, 0);
 	store_reader_close(&reader);
+	store_close(&store);
+}
+
+/* store_reader_open_meta reads the content of the message a meta
+ * describes, as store_reader_open does (SQLite: also after its expunge). */
+static void test_reader_from_meta(void **state)
+{
+	bool dup;
+	struct store *store = new_store(*state);
+	struct store_message_meta *meta = NULL;
+	struct store_reader *reader = NULL;
+	const char *error = NULL;
+	uint64_t size = 0;
+
+	deliver_text(store, "INBOX", "m0", "Subject: other\r\n\r\nnot this one\r\n", &dup);
+	uint32_t uid = deliver_text(store, "INBOX", "m1", message, &dup);
+	assert_int_equal(store_message_meta(store, "inbox", uid, &meta, &error), STORE_OK);
+	assert_int_equal(store_reader_open_meta(store, "inbox", meta, &reader, &size, &error),
+			 STORE_OK);
+	assert_int_equal(size, strlen(message));
+	char *all = read_windows(reader, size, 7);
+	assert_string_equal(all, message);
+	free(all);
+	store_reader_close(&reader);
+	/* Expunged after its meta was read: still the content it described
+	 * (store-mem has no way of its own and finds the UID again). */
+	assert_int_equal(store_expunge(store, "INBOX", &uid, 1, &error), 0);
+	int ret = store_reader_open_meta(store, "INBOX", meta, &reader, &size, &error);
+	if (store->backend->reader_open_meta == NULL) {
+		assert_int_equal(ret, STORE_NOT_FOUND);
+	} else {
+		assert_int_equal(ret, STORE_OK);
+		all = read_windows(reader, size, 64);
+		assert_string_equal(all, message);
+		free(all);
+		store_reader_close(&reader);
+	}
+	store_message_meta_free(&meta);
 	store_close(&store);
 }
 
@@ -375,6 +413,9 @@ int test_store_backends_run(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reader, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_reader_from_meta, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_reader_from_meta, setup_dir_mem,
+						teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_inbox_hierarchy, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_search_alike, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_mailbox_view, setup_dir, teardown_dir),
