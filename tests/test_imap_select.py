@@ -3,9 +3,9 @@ UIDNEXT, HIGHESTMODSEQ) agrees with the messages a client then fetches, in
 a mailbox with expunged, seen and unseen messages and in a larger one, and
 the header fields a client lists a folder with come back exactly as
 stored.  SELECT reads its view from the store's indexes
-(store_mailbox_view), and FETCH opens each message's content from the row
-it has just read (store_reader_open_meta): these tests hold both to what
-the messages say.
+(store_mailbox_view), and FETCH reads the metas of 32 messages at a time
+(store_message_meta_list) and opens each one's content from its meta
+(store_reader_open_meta): these tests hold both to what the messages say.
 """
 import pytest
 

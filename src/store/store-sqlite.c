@@ -337,6 +337,7 @@ const struct store_backend store_backend_sqlite = {
 	.mailbox_subscribe = sqlite_mailbox_subscribe,
 	.mailbox_view = sqlite_mailbox_view,
 	.reader_open_meta = sqlite_reader_open_meta,
+	.message_meta_list = sqlite_message_meta_list,
 	.message_range = sqlite_message_range,
 	.message_meta = sqlite_message_meta,
 	.message_meta_free = sqlite_message_meta_free,

@@ -278,6 +278,9 @@ int sqlite_reader_open(struct store *store, const char *mailbox, uint32_t uid,
 int sqlite_reader_read(struct store_reader *reader, uint64_t offset, void *buf, size_t len,
 		       size_t *read_r, const char **error_r);
 void sqlite_reader_close(struct store_reader *reader);
+int sqlite_message_meta_list(struct store *store, const char *mailbox, const uint32_t *uids,
+			     size_t count, struct store_message_meta **metas_r,
+			     const char **error_r);
 int sqlite_reader_open_meta(struct store *store, const struct store_message_meta *meta,
 			    struct store_reader **reader_r, const char **error_r);
 int message_row_get(struct sqlite_store *s, sqlite3_stmt *st, int64_t mailbox_id,

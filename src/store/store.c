@@ -526,6 +526,43 @@ int store_message_meta(struct store *store, const char *mailbox, uint32_t uid,
 	return ret;
 }
 
+/* store_message_meta_list: see store.h. */
+int store_message_meta_list(struct store *store, const char *mailbox, const uint32_t *uids,
+			    size_t count, struct store_message_meta **metas_r,
+			    const char **error_r)
+{
+	assert(store != NULL && mailbox != NULL && (uids != NULL || count == 0));
+	assert((metas_r != NULL || count == 0) && error_r != NULL);
+	for (size_t i = 0; i < count; i++)
+		metas_r[i] = NULL;
+	NAME_OR_FAIL(n, mailbox);
+	int ret = STORE_OK;
+	if (store->backend->message_meta_list != NULL) {
+		ret = store->backend->message_meta_list(store, n, uids, count, metas_r, error_r);
+		for (size_t i = 0; ret == STORE_OK && i < count; i++)
+			if (metas_r[i] != NULL)
+				((struct store_meta_head *)metas_r[i])->free =
+					store->backend->message_meta_free;
+		return ret;
+	}
+	/* A missing message is NULL, a missing mailbox the call's failure. */
+	struct store_mailbox box;
+	memset(&box, 0, sizeof(box));
+	ret = store->backend->mailbox_get(store, n, &box, error_r);
+	if (ret != STORE_OK)
+		return ret;
+	free(box.name);
+	for (size_t i = 0; ret == STORE_OK && i < count; i++) {
+		ret = store_message_meta(store, n, uids[i], &metas_r[i], error_r);
+		if (ret == STORE_NOT_FOUND)
+			ret = STORE_OK;
+	}
+	if (ret != STORE_OK)
+		for (size_t i = 0; i < count; i++)
+			store_message_meta_free(&metas_r[i]);
+	return ret;
+}
+
 /* store_message_meta_free: the backend that made the meta frees it. */
 void store_message_meta_free(struct store_message_meta **meta)
 {

@@ -447,6 +447,18 @@ int store_reader_open_meta(struct store *store, const char *mailbox,
 			   const struct store_message_meta *meta, struct store_reader **reader_r,
 			   uint64_t *size_r, const char **error_r);
 
+/*
+ * store_message_meta_list is store_message_meta for uids[0..count) of
+ * mailbox at once, in one read transaction (the SQLite backend's cost per
+ * message is then its rows, not a transaction each): metas_r[i] (the
+ * caller's array of count) is message uids[i]'s meta, or NULL for one that
+ * is not there; free each with store_message_meta_free.  On failure none
+ * is kept.  The caller bounds count (FETCH: a step, FETCH_STEP_MAX).
+ */
+int store_message_meta_list(struct store *store, const char *mailbox, const uint32_t *uids,
+			    size_t count, struct store_message_meta **metas_r,
+			    const char **error_r);
+
 /* store_release_memory gives back the caches an idle store holds (SQLite's
  * page cache); they refill from the kernel's page cache on the next call. */
 void store_release_memory(struct store *store);

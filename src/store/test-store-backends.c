@@ -1,9 +1,9 @@
 /*
  * Unit tests for what every store backend does alike, run against both
  * (SQLite and store-mem): the message reader (store_reader_*, also from a
- * meta), INBOX as the first level of a mailbox name, substring search, the
- * view SELECT reads (store_mailbox_view); and store-mem's own calls for
- * tests (store-mem.h).
+ * meta), the metas of several messages at once, INBOX as the first level
+ * of a mailbox name, substring search, the view SELECT reads
+ * (store_mailbox_view); and store-mem's own calls for tests (store-mem.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -159,6 +159,46 @@ static void test_reader_from_meta(void **state)
 		store_reader_close(&reader);
 	}
 	store_message_meta_free(&meta);
+	store_close(&store);
+}
+
+/* store_message_meta_list: the metas of several messages at once, NULL
+ * for those not there, each as store_message_meta gives it. */
+static void test_meta_list(void **state)
+{
+	bool dup;
+	struct store *store = new_store(*state);
+	struct store_message_meta *metas[4], *one = NULL;
+	const char *error = NULL;
+	uint32_t u[4];
+
+	u[0] = deliver_text(store, "INBOX", "l0", message, &dup);
+	u[1] = deliver_text(store, "INBOX", "l1", "Subject: two\r\n\r\nsecond\r\n", &dup);
+	u[2] = deliver_text(store, "INBOX", "l2", "Subject: three\r\n\r\nthird\r\n", &dup);
+	u[3] = 777;
+	assert_int_equal(store_expunge(store, "INBOX", &u[1], 1, &error), 0);
+	assert_int_equal(store_message_meta_list(store, "inbox", u, 4, metas, &error), STORE_OK);
+	assert_non_null(metas[0]);
+	assert_null(metas[1]);
+	assert_non_null(metas[2]);
+	assert_null(metas[3]);
+	assert_int_equal(metas[2]->msg.uid, u[2]);
+	assert_int_equal(metas[2]->msg.size, strlen("Subject: three\r\n\r\nthird\r\n"));
+	assert_int_equal(store_message_meta(store, "INBOX", u[0], &one, &error), STORE_OK);
+	assert_int_equal(metas[0]->msg.uid, one->msg.uid);
+	assert_int_equal(metas[0]->msg.size, one->msg.size);
+	assert_string_equal(metas[0]->envelope, one->envelope);
+	assert_string_equal(metas[0]->bodystructure, one->bodystructure);
+	assert_int_equal(metas[0]->part_count, one->part_count);
+	assert_int_equal(metas[0]->parts[0].header_size, one->parts[0].header_size);
+	store_message_meta_free(&one);
+	for (size_t i = 0; i < 4; i++)
+		store_message_meta_free(&metas[i]);
+	assert_int_equal(store_message_meta_list(store, "Nowhere", u, 4, metas, &error),
+			 STORE_NOT_FOUND);
+	for (size_t i = 0; i < 4; i++)
+		assert_null(metas[i]);
+	assert_int_equal(store_message_meta_list(store, "INBOX", u, 0, metas, &error), STORE_OK);
 	store_close(&store);
 }
 
@@ -414,6 +454,8 @@ int test_store_backends_run(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reader, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_reader_from_meta, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_meta_list, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_meta_list, setup_dir_mem, teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_reader_from_meta, setup_dir_mem,
 						teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_inbox_hierarchy, setup_dir, teardown_dir),
