@@ -117,6 +117,16 @@ struct store_backend {
 	int (*index_backlog)(struct store *store, size_t max, bool *more_r,
 			     const char **error_r);
 	uint64_t (*index_marks)(struct store *store);
+	/* Optional (NULL: store.c answers from mailbox_get and message_list). */
+	int (*mailbox_view)(struct store *store, const char *name, struct store_mailbox *box_r,
+			    uint32_t **uids_r, uint32_t *first_unseen_r, const char **error_r);
+	/* Optional (NULL: store.c calls message_meta for each). */
+	int (*message_meta_list)(struct store *store, const char *mailbox, const uint32_t *uids,
+				 size_t count, struct store_message_meta **metas_r,
+				 const char **error_r);
+	/* Optional (NULL: store.c calls reader_open with the meta's UID). */
+	int (*reader_open_meta)(struct store *store, const struct store_message_meta *meta,
+				struct store_reader **reader_r, const char **error_r);
 };
 
 struct store {

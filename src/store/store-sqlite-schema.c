@@ -199,6 +199,17 @@ const char *const sqlite_stmt_sql[STMT_COUNT] = {
 	[STMT_SEARCH_SCAN + STORE_TEXT_ANY] = SEARCH_SCAN(
 		SEARCH_IN("subject") SEARCH_IN("from_addr") SEARCH_IN("to_addr")
 		SEARCH_IN("cc_addr") SEARCH_IN("bcc") SEARCH_IN("body") SEARCH_IN("header")),
+	/* SELECT (sqlite_mailbox_view): the mailbox row, then its UIDs from
+	 * the (mailbox_id, uid) index alone and the first unseen one from the
+	 * partial index messages_unseen (schema version 6; the WHERE term is
+	 * written as in the index, so that the planner can use it). */
+	[STMT_VIEW_MAILBOX] =
+		"SELECT id, name, special_use, uidvalidity, uidnext, highestmodseq, subscribed,"
+		" first_recent FROM mailboxes WHERE name = ?1",
+	[STMT_VIEW_UIDS] = "SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid",
+	[STMT_VIEW_FIRST_UNSEEN] =
+		"SELECT uid FROM messages WHERE mailbox_id = ?1 AND (flags & 1) = 0"
+		" ORDER BY uid LIMIT 1",
 };
 
 /*
@@ -357,6 +368,15 @@ static const char schema_subscriptions[] =
 	" WHEN EXISTS (SELECT 1 FROM subscriptions WHERE name = NEW.name)"
 	" BEGIN UPDATE mailboxes SET subscribed = 1 WHERE id = NEW.id;"
 	" DELETE FROM subscriptions WHERE name = NEW.name; END;";
+ * Schema version 6, for SELECT at any size: the unseen messages of a
+ * mailbox by UID, so that SELECT finds the first one (IMAP4rev1's
+ * [UNSEEN n]) without reading every message's row.  Partial: a mailbox
+ * that is mostly read keeps a small index, and marking a message \Seen
+ * removes its entry.
+ */
+static const char schema_v6[] =
+	"CREATE INDEX IF NOT EXISTS messages_unseen ON messages(mailbox_id, uid)"
+	" WHERE (flags & 1) = 0;";
 
 const struct sqlite_migration sqlite_migrations[] = {
 	{ schema_v1, create_default_mailboxes },
@@ -364,6 +384,7 @@ const struct sqlite_migration sqlite_migrations[] = {
 	{ schema_v3, NULL },
 	{ schema_v4, NULL },
 	{ schema_subscriptions, NULL },
+	{ schema_v6, NULL },
 };
 const int64_t sqlite_schema_version =
 	(int64_t)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]));

@@ -108,6 +108,9 @@ enum stmt_id {
 	/* STMT_SEARCH_SCAN + field (enum store_text_field), in its order. */
 	STMT_SEARCH_SCAN,
 	STMT_SEARCH_SCAN_LAST = STMT_SEARCH_SCAN + STORE_TEXT_ANY,
+	STMT_VIEW_MAILBOX,
+	STMT_VIEW_UIDS,
+	STMT_VIEW_FIRST_UNSEEN,
 	STMT_COUNT
 };
 
@@ -255,6 +258,8 @@ int sqlite_subscription_list(struct store *store, char ***names_r, size_t *count
 			     const char **error_r);
 int sqlite_mailbox_subscribe(struct store *store, const char *name, bool subscribed,
 			     const char **error_r);
+int sqlite_mailbox_view(struct store *store, const char *name, struct store_mailbox *box_r,
+		       uint32_t **uids_r, uint32_t *first_unseen_r, const char **error_r);
 
 /* store-sqlite-deliver.c */
 int batch_usable(struct sqlite_store *s, const char **error_r);
@@ -301,6 +306,11 @@ int sqlite_reader_open(struct store *store, const char *mailbox, uint32_t uid,
 int sqlite_reader_read(struct store_reader *reader, uint64_t offset, void *buf, size_t len,
 		       size_t *read_r, const char **error_r);
 void sqlite_reader_close(struct store_reader *reader);
+int sqlite_message_meta_list(struct store *store, const char *mailbox, const uint32_t *uids,
+			     size_t count, struct store_message_meta **metas_r,
+			     const char **error_r);
+int sqlite_reader_open_meta(struct store *store, const struct store_message_meta *meta,
+			    struct store_reader **reader_r, const char **error_r);
 int message_row_get(struct sqlite_store *s, sqlite3_stmt *st, int64_t mailbox_id,
 		    uint32_t uid, struct store_message *m, int64_t *rowid_r, bool *found_r,
 		    const char **error_r);

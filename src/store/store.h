@@ -433,6 +433,48 @@ int store_reader_read(struct store_reader *reader, uint64_t offset, void *buf, s
 		      size_t *read_r, const char **error_r);
 void store_reader_close(struct store_reader **reader);
 
+/* ---------------------------------------------------------------------
+ * Opening a mailbox (IMAP SELECT and EXAMINE) at any size.
+ *
+ * store_mailbox_view fills *box_r as store_mailbox_get does (box_r->name
+ * malloc'd: free it; messages, unseen and recent counted, bytes left 0)
+ * and gives the mailbox's UIDs ascending in *uids_r (box_r->messages of
+ * them; free(), NULL when empty) and in *first_unseen_r the UID of the
+ * first message without \Seen (0: none), all as of one moment (one read
+ * transaction), without reading the messages' rows: the UIDs come from
+ * the (mailbox, UID) index and the unseen ones from an index of their own,
+ * so its cost grows with the number of UIDs only (a 100,000-message
+ * mailbox in a few milliseconds).  STORE_NOT_FOUND for an unknown mailbox.
+ */
+int store_mailbox_view(struct store *store, const char *name, struct store_mailbox *box_r,
+		       uint32_t **uids_r, uint32_t *first_unseen_r, const char **error_r);
+
+/*
+ * store_reader_open_meta is store_reader_open for the message meta (from
+ * store_message_meta on mailbox, not yet freed) describes, without finding
+ * the message again: FETCH reads a message's pre-parsed answers and then,
+ * for header fields or a body section, its content, and the content a
+ * message names never changes.  The SQLite backend opens the content the
+ * meta names, even if the message was expunged since (as a reader opened
+ * then would); one without a way of its own finds the UID again
+ * (STORE_NOT_FOUND once expunged).  Same statuses as store_reader_open.
+ */
+int store_reader_open_meta(struct store *store, const char *mailbox,
+			   const struct store_message_meta *meta, struct store_reader **reader_r,
+			   uint64_t *size_r, const char **error_r);
+
+/*
+ * store_message_meta_list is store_message_meta for uids[0..count) of
+ * mailbox at once, in one read transaction (the SQLite backend's cost per
+ * message is then its rows, not a transaction each): metas_r[i] (the
+ * caller's array of count) is message uids[i]'s meta, or NULL for one that
+ * is not there; free each with store_message_meta_free.  On failure none
+ * is kept.  The caller bounds count (FETCH: a step, FETCH_STEP_MAX).
+ */
+int store_message_meta_list(struct store *store, const char *mailbox, const uint32_t *uids,
+			    size_t count, struct store_message_meta **metas_r,
+			    const char **error_r);
+
 /* store_release_memory gives back the caches an idle store holds (SQLite's
  * page cache); they refill from the kernel's page cache on the next call. */
 void store_release_memory(struct store *store);

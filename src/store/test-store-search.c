@@ -325,7 +325,7 @@ static void test_upgrade_from_v1(void **state)
 		    " UPDATE meta SET value = 1 WHERE key = 'schema_version';");
 
 	store = new_store(d);
-	assert_int_equal(sql_int(d, "SELECT value FROM meta WHERE key = 'schema_version'"), 5);
+	assert_int_equal(sql_int(d, "SELECT value FROM meta WHERE key = 'schema_version'"), 6);
 	/* Version 2 indexed what was there: version 4's backlog is empty. */
 	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts_pending"), 0);
 	assert_int_equal(store_message_list(store, "INBOX", &list, &count, &error), 0);
