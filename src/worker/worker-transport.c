@@ -107,6 +107,8 @@ int transport_read(struct transport *t, struct buf *in, bool readable)
 	int r = read_layer(t, &t->z_in, readable);
 	if (r < 0 || inflate_into(t, in) < 0)
 		return -1;
+	if (t->z_in.len == 0)
+		buf_free(&t->z_in);  /* an idle session holds zlib's state only */
 	/* The client has finished once its last bytes are inflated. */
 	return r == 0 && t->z_in.len == 0 ? 0 : 1;
 }
@@ -162,6 +164,7 @@ int transport_write(struct transport *t, struct buf *out)
 		return -1;
 	if (t->z_before.len > 0)
 		return 0;
+	buf_free(&t->z_before);
 	/* Deflate while the socket takes what is made: the client reads a
 	 * sync-flushed stream, so each burst of answers is whole at its end. */
 	for (;;) {
@@ -169,8 +172,10 @@ int transport_write(struct transport *t, struct buf *out)
 			return -1;
 		if (t->z_out.len > 0 || t->failed)
 			return 0;
-		if (out->len == 0 && !compress_flush_pending(t->z))
+		if (out->len == 0 && !compress_flush_pending(t->z)) {
+			buf_free(&t->z_out);  /* all sent: an idle session keeps none */
 			return 0;
+		}
 		if (compress_deflate(t->z, out, &t->z_out) < 0) {
 			log_error("COMPRESS: deflate failed");
 			return -1;
@@ -192,13 +197,21 @@ int transport_compress_start(struct transport *t, struct buf *in, struct buf *ou
 			     const char **error_r)
 {
 	assert(t->z == NULL);
-	t->z = compress_new(error_r);
-	if (t->z == NULL)
+	struct compress *z = compress_new(error_r);
+	if (z == NULL)
 		return -1;
-	/* Handing the buffers over moves no byte and cannot fail: in's
-	 * bytes were compressed by the client, out's must not be. */
-	t->z_in = *in;
-	buf_init(in, in->max);
+	/* in's bytes were compressed by the client: they are copied (in
+	 * keeps its memory for the inflated text); out's must not be
+	 * compressed: handing the buffer over moves no byte. */
+	buf_init(&t->z_in, in->max);
+	if (buf_append(&t->z_in, in->data, in->len) < 0) {
+		*error_r = "out of memory";
+		compress_free(&z);
+		buf_free(&t->z_in);
+		return -1;
+	}
+	buf_reset(in);
+	t->z = z;
 	t->z_before = *out;
 	buf_init(out, out->max);
 	buf_init(&t->z_out, TRANSPORT_COMPRESS_OUT);

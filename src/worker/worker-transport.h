@@ -23,9 +23,11 @@
 #define TRANSPORT_MAX_RAW_OUT (256 * 1024)
 #define TRANSPORT_READ_CHUNK (16 * 1024)
 /* Compressed output held before it goes to the record layer or socket:
- * what one deflate call may write (most answers compress 5-10x, so this
- * is a few steps of COMPRESS_DEFLATE_STEP plaintext). */
-#define TRANSPORT_COMPRESS_OUT (32 * 1024)
+ * what one deflate call may write, one full TLS record (answers compress
+ * 5-10x, so it holds a good part of a COMPRESS_DEFLATE_STEP).  One less
+ * than 16 KiB: struct buf keeps a NUL after its data, and its allocation
+ * then stays at 16 KiB.  Freed whenever all is sent. */
+#define TRANSPORT_COMPRESS_OUT (16 * 1024 - 1)
 
 struct compress;
 
