@@ -50,6 +50,7 @@ struct imap_session {
 
 	/* ENABLEd */
 	bool rev2, utf8, condstore, qresync;
+	bool compressed;               /* COMPRESS DEFLATE is active */
 
 	bool closed;                   /* close was called */
 	bool idling;
@@ -166,6 +167,9 @@ enum imap_command_result cmd_noop(struct imap_session *s, const struct imap_comm
 enum imap_command_result cmd_logout(struct imap_session *s, const struct imap_command *cmd);
 enum imap_command_result cmd_id(struct imap_session *s, const struct imap_command *cmd);
 enum imap_command_result cmd_enable(struct imap_session *s, const struct imap_command *cmd);
+/* cmd-compress.c: COMPRESS DEFLATE (RFC 4978), through the compress
+ * callback. */
+enum imap_command_result cmd_compress(struct imap_session *s, const struct imap_command *cmd);
 /* cmd-select.c: SELECT, EXAMINE, CLOSE, UNSELECT. */
 enum imap_command_result cmd_select(struct imap_session *s, const struct imap_command *cmd);
 enum imap_command_result cmd_unselect(struct imap_session *s, const struct imap_command *cmd);

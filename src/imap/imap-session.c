@@ -621,6 +621,7 @@ static const struct {
 	{ "GETQUOTAROOT", cmd_getquotaroot, ANY },
 	{ "GETQUOTA", cmd_getquota, ANY },
 	{ "SETQUOTA", cmd_setquota, ANY },
+	{ "COMPRESS", cmd_compress, ANY },
 };
 
 static void set_tag(struct imap_session *s, struct str tag)

@@ -109,7 +109,7 @@ static void cb_output(void *ctx, const char *data, size_t len)
 static size_t cb_unsent(void *ctx)
 {
 	struct session *s = ctx;
-	return s->out.len + s->t.raw_out.len;
+	return s->out.len + transport_unsent(&s->t);
 }
 
 /* cb_read_message reads a window of a message, keeping the message open
@@ -249,10 +249,24 @@ static void imap_cb_changed(void *ctx)
 	worker_session_notify_all();
 }
 
+/* imap_cb_compress: COMPRESS DEFLATE was answered OK (the answer is the
+ * last of s->out); the rest of s->in came compressed. */
+static int imap_cb_compress(void *ctx)
+{
+	struct session *s = ctx;
+	const char *error;
+	if (transport_compress_start(&s->t, &s->in, &s->out, &error) < 0) {
+		log_error("COMPRESS could not start: %s", error);
+		return -1;
+	}
+	return 0;
+}
+
 static const struct imap_session_callbacks imap_callbacks = {
 	.close = imap_cb_close,
 	.changed = imap_cb_changed,
 	.copied = worker_spam_copied,
+	.compress = imap_cb_compress,
 };
 
 void worker_session_notify_all(void)
