@@ -349,6 +349,8 @@ static const char schema_v4[] =
 	"CREATE TABLE fts_pending ("
 	" id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE"
 	");";
+
+/*
  * Schema version 5: subscriptions of names that are no mailbox (RFC 9051
  * 6.3.7 and 6.3.9: SUBSCRIBE of a name that does not exist is kept, and
  * deleting a mailbox does not unsubscribe it; LIST shows such a name
@@ -368,6 +370,8 @@ static const char schema_subscriptions[] =
 	" WHEN EXISTS (SELECT 1 FROM subscriptions WHERE name = NEW.name)"
 	" BEGIN UPDATE mailboxes SET subscribed = 1 WHERE id = NEW.id;"
 	" DELETE FROM subscriptions WHERE name = NEW.name; END;";
+
+/*
  * Schema version 6, for SELECT at any size: the unseen messages of a
  * mailbox by UID, so that SELECT finds the first one (IMAP4rev1's
  * [UNSEEN n]) without reading every message's row.  Partial: a mailbox
