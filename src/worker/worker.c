@@ -63,8 +63,8 @@
 
 /* Connections (queue links, later sessions) one worker holds at once. */
 #define WORKER_MAX_LINKS 1024
-/* How often the worker returns cached memory (SQLite's page cache, free
- * heap) to the system. */
+/* How often, at most, the worker returns cached memory (SQLite's page
+ * cache, free heap) to the system: only in a second without work. */
 #define WORKER_TRIM_INTERVAL_MS 30000
 /* How stale the worker lets its quota figures get while it has no limit
  * (then it skips the sum of sizes after each batch): a quota the
@@ -116,6 +116,7 @@ struct worker {
 	bool idle_asked;
 	uint64_t last_activity;
 	uint64_t last_trim;
+	uint64_t io_calls_seen;         /* ev_io_calls at the last idle check */
 	struct pending *batch_head, **batch_tail;
 	unsigned batch_count;
 	/* The account's quota as the queue is told it (IPC_WORKER_QUOTA,
@@ -600,8 +601,13 @@ static void idle_check(struct ev_timer *t, void *ctx)
 	     ev_now(w.ev) - w.last_activity >= w.config.worker_idle_timeout * 1000))
 		ask_to_exit();
 	/* A worker kept only by idle IMAP sessions gives its caches back, so
-	 * an account whose clients sit in IDLE costs as little as it can. */
-	if (ev_now(w.ev) - w.last_trim >= WORKER_TRIM_INTERVAL_MS) {
+	 * an account whose clients sit in IDLE costs as little as it can; a
+	 * worker that served a socket since the last check keeps them (it
+	 * would only read the same pages again). */
+	uint64_t io_calls = ev_io_calls(w.ev);
+	bool quiet = io_calls == w.io_calls_seen;
+	w.io_calls_seen = io_calls;
+	if (quiet && ev_now(w.ev) - w.last_trim >= WORKER_TRIM_INTERVAL_MS) {
 		store_release_memory(w.store);
 		malloc_trim(0);
 		w.last_trim = ev_now(w.ev);
