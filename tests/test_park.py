@@ -9,7 +9,7 @@ import time
 import pytest
 
 from imap_util import ALICE, close, connect, deliver, wait_for
-from test_handoff import group_processes
+from test_handoff import TLS12, group_processes, pinned_login
 
 # Parked after 300 ms in IDLE; a worker without sessions exits after 1 s.
 PARK_CONFIG = "log.level = debug\nimap.park_delay = 300\nworker.idle_timeout = 1\n"
@@ -135,3 +135,17 @@ def test_client_that_leaves_while_parked_leaves_nothing(pserver):
     assert "parked client of account" in pserver.log()
     # No worker was started for it.
     assert count(pserver, "parked session taken up") == 0
+
+
+def test_relayed_tls12_session_is_not_parked(pserver):
+    """A TLS 1.2 session is relayed by its pre-auth process, which holds
+    its keys: it stays in its worker, and IDLE works as before."""
+    c = pinned_login(pserver, TLS12)
+    c.select_box("INBOX")
+    c.idle_start()
+    time.sleep(1.5)
+    assert count(pserver, "session parked") == 0, pserver.log()[-3000:]
+    deliver(pserver, "to a relayed session")
+    assert next_untagged(c, 10) == b"* 1 EXISTS", c.exchange()
+    c.idle_done()
+    close(c)
