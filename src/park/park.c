@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -49,6 +50,7 @@ static struct {
 	struct ipc *master;
 	struct parked *list;
 	unsigned count;
+	unsigned max;           /* PARK_MAX_SESSIONS, or fewer if descriptors are */
 } pk;
 
 /* parked_free wipes and frees p, closing the client's socket. */
@@ -95,7 +97,7 @@ static void client_ready(struct ev_io *io, unsigned events, void *ctx)
 /* park_take holds the session master gives (msg->fd is ours). */
 static void park_take(const struct ipc_msg *msg)
 {
-	struct parked *p = pk.count < PARK_MAX_SESSIONS ? calloc(1, sizeof(*p)) : NULL;
+	struct parked *p = pk.count < pk.max ? calloc(1, sizeof(*p)) : NULL;
 	if (p != NULL)
 		p->state = malloc(msg->len);
 	if (p == NULL || p->state == NULL) {
@@ -182,6 +184,12 @@ int park_main(void)
 		return 1;
 	if (sodium_init() < 0)
 		return 1;
+	/* A descriptor passed past the limit would be lost with its message
+	 * (and the link with it): park holds at most what the limit leaves. */
+	struct rlimit nofile;
+	pk.max = PARK_MAX_SESSIONS;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < PARK_MAX_SESSIONS + PARK_FD_SPARE)
+		pk.max = nofile.rlim_cur > PARK_FD_SPARE ? (unsigned)(nofile.rlim_cur - PARK_FD_SPARE) : 0;
 	/* The jail: no files, no network; the sockets it is given only. */
 	struct jail jail = { .name = "park", .path_count = 0, .role = JAIL_ROLE_PARK };
 	if (uids_enter_for(&pk.config, jail.role, 0, &jail.ids) < 0 || jail_enter(&jail) < 0)

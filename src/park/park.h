@@ -19,6 +19,9 @@
  * figure it is built for; room for six times that, within the
  * descriptors a process gets (master raises its limit for its children). */
 #define PARK_MAX_SESSIONS (64 * 1024)
+/* Descriptors park keeps for itself (its link, epoll, signalfd, the
+ * standard ones, one being received) below its limit. */
+#define PARK_FD_SPARE 32
 /* A session comes back to its worker after this long parked, so that the
  * worker's autologout (RFC 9051 5.4: 30 minutes) applies to it: a client
  * in IDLE is asked to renew it every 29 minutes (RFC 2177). */
