@@ -4,7 +4,9 @@
  * parking process: the UID runs alone (what decodes must encode back to
  * the same UIDs), then the whole state taken up on a real, empty store.
  */
+#include <ftw.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,22 @@
 #include "store/store.h"
 
 static struct store *store;
+static char dir[] = "/tmp/ravelin-fuzz-park-XXXXXX";
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* cleanup removes the store when the fuzzer exits. */
+static void cleanup(void)
+{
+	store_close(&store);
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static void nothing(void *ctx)
 {
@@ -42,10 +60,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(uids);
 
 	if (store == NULL) {
-		char dir[] = "/tmp/ravelin-fuzz-park-XXXXXX";
 		if (mkdtemp(dir) == NULL || store_create(dir, &error) < 0 ||
 		    store_open(dir, &store, &error) < 0)
 			abort();
+		atexit(cleanup);
 	}
 	struct buf out;
 	struct imap_session_settings settings = { .max_append = 1 << 20 };
