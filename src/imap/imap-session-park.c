@@ -27,6 +27,7 @@ bool imap_session_parkable(const struct imap_session *s)
 	       s->pending_count == 0 && s->own_count == 0;
 }
 
+/* put_varint appends v, seven bits a byte, low first; -1 when out is full. */
 static int put_varint(struct buf *out, uint32_t v)
 {
 	unsigned char b[PARK_VARINT_MAX];
@@ -159,7 +160,9 @@ int imap_session_park(const struct imap_session *s, struct buf *out)
 	return r < 0 ? -1 : 0;
 }
 
-/* read_state fills s from the state's fields; -1 with *error_r. */
+/* read_state fills s from the state's fields, each checked against its
+ * bound; -1 with *error_r (s then holds what it got: imap_session_free
+ * frees it). */
 static int read_state(struct imap_session *s, struct str state, const char **error_r)
 {
 	struct ipc_msg msg = { .payload = (const unsigned char *)state.ptr, .len = state.len };

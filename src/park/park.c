@@ -94,7 +94,8 @@ static void client_ready(struct ev_io *io, unsigned events, void *ctx)
 	unpark(p);
 }
 
-/* park_take holds the session master gives (msg->fd is ours). */
+/* park_take holds the session master gives (msg->fd is ours); past
+ * pk.max, or without memory, it goes straight back. */
 static void park_take(const struct ipc_msg *msg)
 {
 	struct parked *p = pk.count < pk.max ? calloc(1, sizeof(*p)) : NULL;
@@ -135,6 +136,8 @@ static void park_wake(uint64_t account)
 	}
 }
 
+/* sweep gives back the sessions parked PARK_HOLD_MS ago or more (their
+ * worker's autologout then applies) and comes again in PARK_SWEEP_MS. */
 static void sweep(struct ev_timer *t, void *ctx)
 {
 	(void)t;
@@ -148,6 +151,8 @@ static void sweep(struct ev_timer *t, void *ctx)
 	ev_timer_add(pk.ev, PARK_SWEEP_MS, sweep, NULL);
 }
 
+/* master_handler takes master's messages, the only ones park gets: a
+ * session to hold, or an account whose sessions go back. */
 static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
 	(void)ctx;
@@ -171,6 +176,7 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		close(msg->fd);
 }
 
+/* on_term (SIGTERM, the server stops): the parked clients are closed. */
 static void on_term(int signo, void *ctx)
 {
 	(void)signo;

@@ -538,6 +538,7 @@ static void session_park(struct session *s)
 	session_free(s);
 }
 
+/* park_fired: the session's park delay passed in IDLE; park it if it still may be. */
 static void park_fired(struct ev_timer *t, void *ctx)
 {
 	struct session *s = ctx;
