@@ -54,6 +54,7 @@ struct imap_session {
 
 	bool closed;                   /* close was called */
 	bool idling;
+	bool idle_input;               /* the client sent bytes during this IDLE */
 	bool no_expunge;               /* the running command may not report EXPUNGE */
 	struct imap_fetch_job *job;    /* a FETCH going on in steps */
 

@@ -724,6 +724,8 @@ void imap_session_input(struct imap_session *s, struct buf *in)
 		}
 		if (in->len == 0)
 			return;
+		if (s->idling)
+			s->idle_input = true;   /* it may hold part of DONE: not parked */
 		size_t used = 0;
 		int r = imap_parser_feed(s->parser, in->data, in->len, &used);
 		buf_consume(in, used);

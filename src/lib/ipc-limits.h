@@ -104,4 +104,9 @@
 /* IPC_QUEUE_RESULT: its text, a queue id or a refusal's text. */
 #define IPC_QUEUE_MAX_REPLY IPC_SPAM_MAX_REPLY
 
+/* IPC_PARK, IPC_UNPARK: a parked session's state (its transport and its
+ * IMAP view, src/park/park.h): what one message carries with its two
+ * length fields.  A session whose state does not fit is not parked. */
+#define IPC_PARK_MAX_STATE (60 * 1024)
+
 #endif

@@ -125,6 +125,12 @@ enum ipc_kind {
 			       * sessions it holds now (open or being handed
 			       * over): master counts an account's sessions
 			       * with them and refuses one too many at login */
+	IPC_PARK,             /* worker -> master: state (src/park/park.h); fd (the
+			       * client); master -> park, id the account: the same */
+	IPC_PARK_WAKE,        /* worker -> master: empty (its account changed);
+			       * master -> park, id the account: empty */
+	IPC_UNPARK,           /* park -> master, id the account: state; fd;
+			       * master -> that account's worker: the same */
 	IPC_KIND_MAX,
 };
 
@@ -140,6 +146,7 @@ enum ipc_role {
 	IPC_ROLE_RESOLVER,
 	IPC_ROLE_RELAY,
 	IPC_ROLE_SPAM,
+	IPC_ROLE_PARK,
 };
 
 /* What a listening socket serves (IPC_LISTEN). */

@@ -154,6 +154,18 @@ void worker_exited(struct child *c, const char *name, const char *how, int statu
 /* worker_end_sessions (SIGUSR1) ends the workers the command line names. */
 void worker_end_sessions(int signo, void *ctx);
 
+/* master-workers.c: parking (src/park) */
+/* park_from_worker passes a worker's IPC_PARK (msg->fd is master's to
+ * close) or IPC_PARK_WAKE on to the parking process, naming the worker's
+ * account; without one, a session goes straight back to its worker. */
+void park_from_worker(struct child *worker, const struct ipc_msg *msg);
+/* park_to_worker passes park's IPC_UNPARK to the account's worker,
+ * starting it if need be (msg->fd is master's to close). */
+void park_to_worker(const struct ipc_msg *msg);
+/* park_wake_account tells the parking process that account's worker
+ * started: its parked sessions come back to it. */
+void park_wake_account(uint64_t account);
+
 /* master-preauth.c */
 /* preauth_add takes the link of a spare a spawner made (msg's fd). */
 void preauth_add(struct child *spawner, const struct ipc_msg *msg);

@@ -18,6 +18,7 @@ int transport_init(struct transport *t, int fd, const struct handoff *h, const c
 	memset(t, 0, sizeof(*t));
 	t->fd = fd;
 	t->tls = h->mode == HANDOFF_TLS13;
+	t->relayed = h->mode == HANDOFF_RELAY;
 	buf_init(&t->raw_in, TRANSPORT_MAX_RAW_IN);
 	buf_init(&t->raw_out, TRANSPORT_MAX_RAW_OUT);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -259,4 +260,42 @@ void transport_close(struct transport *t)
 	buf_free(&t->z_in);
 	buf_free(&t->z_out);
 	buf_free(&t->z_before);
+}
+
+int transport_park(const struct transport *t, struct handoff *h)
+{
+	/* A compressed session's zlib state is not carried: it stays. */
+	if (t->relayed || t->failed || t->peer_closed || t->raw_in.len > 0 ||
+	    t->raw_out.len > 0 || t->fd < 0 || transport_compressed(t))
+		return -1;
+	memset(h, 0, sizeof(*h));
+	h->protocol = IPC_PROTO_IMAP;
+	h->mode = t->tls ? HANDOFF_TLS13 : HANDOFF_PLAIN;
+	if (!t->tls)
+		return 0;
+	const struct tls13 *s = &t->tls13;
+	/* A KeyUpdate half received, or a state that is closing, stays. */
+	if (s->dead || s->peer_closed || s->write_closed || s->handshake_len > 0 ||
+	    s->secret_len > HANDOFF_MAX_SECRET)
+		return -1;
+	h->suite = s->suite;
+	h->secret_len = s->secret_len;
+	memcpy(h->client_secret, s->read.secret, s->secret_len);
+	memcpy(h->server_secret, s->write.secret, s->secret_len);
+	h->read_seq = s->read.seq;
+	h->write_seq = s->write.seq;
+	return 0;
+}
+
+void transport_forget(struct transport *t)
+{
+	if (t->tls)
+		tls13_clear(&t->tls13);
+	if (t->fd >= 0)
+		close(t->fd);
+	buf_free(&t->raw_in);
+	buf_free(&t->raw_out);
+	/* transport_close of what is left does nothing. */
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
 }

@@ -38,6 +38,7 @@ struct transport {
 	struct buf raw_in, raw_out;   /* ciphertext from and to the client */
 	bool peer_closed;             /* close_notify or end of stream */
 	bool failed;                  /* a TLS error: only the alert goes out */
+	bool relayed;                 /* a stream a pre-auth process relays (TLS 1.2) */
 	/* COMPRESS DEFLATE: NULL until it starts; then the client's
 	 * compressed bytes not yet inflated, our compressed bytes not yet
 	 * sent, and what was said before compression began (the tagged OK),
@@ -82,6 +83,16 @@ size_t transport_compress_memory(const struct transport *t);
 /* transport_say writes text to the client now, best effort (a refusal
  * before the session exists). */
 void transport_say(struct transport *t, const char *text);
+/* transport_park writes t's state into h (a TLS 1.3 hand-off, or a plain
+ * one) so that the client can be parked (src/park) and taken up again by
+ * transport_init: only between records, with nothing read and not yet
+ * decrypted and nothing waiting to go out.  A relayed session (its
+ * pre-auth process holds the TLS 1.2 state) is never parked.  0, or -1
+ * when t cannot be parked now.  h holds keys: handoff_wipe it. */
+int transport_park(const struct transport *t, struct handoff *h);
+/* transport_forget lets the client go without a word (it is parked: no
+ * close_notify): closes the socket, wipes the keys. */
+void transport_forget(struct transport *t);
 /* transport_close says close_notify (best effort), closes the socket and
  * wipes the keys. */
 void transport_close(struct transport *t);

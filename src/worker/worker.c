@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "imap-format/imap-message.h"
 #include "lib/buf.h"
 #include "lib/ev.h"
@@ -461,13 +463,48 @@ struct pending_session {
 	uint64_t protocol;            /* what master's ticket check allowed */
 };
 
+/* park_session gives a session in IDLE to master for the parking process. */
+static int park_session(const struct buf *state, int fd)
+{
+	struct buf out;
+	buf_init(&out, IPC_STR_SIZE(IPC_PARK_MAX_STATE));
+	int r = ipc_put_str(&out, buf_str(state));
+	if (r == 0)
+		r = ipc_send_buf(w.master, IPC_PARK, 0, &out, fd);
+	sodium_memzero(out.data, out.len);
+	buf_free(&out);
+	return r;
+}
+
+/* park_wake: the account changed; its parked sessions come back. */
+static void park_wake(void)
+{
+	(void)ipc_send(w.master, IPC_PARK_WAKE, 0, NULL, 0, -1);
+}
+
+/* session_env is what every session of this worker is run with. */
+static const struct worker_session_env *session_env(void)
+{
+	static struct worker_session_env env;
+	env.ev = w.ev;
+	env.store = w.store;
+	env.closed = session_closed;
+	env.max_message_size = w.config.smtp_max_message_size;
+	env.max_imap_sessions = IPC_ACCOUNT_MAX_IMAP_SESSIONS;
+	env.http = (struct worker_http_env){ .dav = w.dav, .autoconfig = &w.autoconfig,
+					     .hooks = worker_schedule_hooks() };
+	env.park_delay_ms = w.config.imap_park_delay;
+	env.park = park_session;
+	env.wake = park_wake;
+	return &env;
+}
+
 static void handoff_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
 	struct pending_session *p = ctx;
 	struct handoff h = { 0 };
 	(void)ipc;
 	const char *error = msg->kind == IPC_HANDOFF ? NULL : "unexpected message";
-	static struct worker_session_env env;
 
 	if (p->protocol == IPC_PROTO_IMAP)
 		w.imap_pending--; /* an open session or none from here on */
@@ -487,15 +524,8 @@ static void handoff_message(struct ipc *ipc, const struct ipc_msg *msg, void *ct
 		session_closed();
 		return;
 	}
-	env.ev = w.ev;
-	env.store = w.store;
-	env.closed = session_closed;
-	env.max_message_size = w.config.smtp_max_message_size;
-	env.max_imap_sessions = IPC_ACCOUNT_MAX_IMAP_SESSIONS;
-	env.http = (struct worker_http_env){ .dav = w.dav, .autoconfig = &w.autoconfig,
-					     .hooks = worker_schedule_hooks() };
 	/* The session now counts in place of the link that brought it. */
-	if (worker_session_open(&env, msg->fd, &h) < 0)
+	if (worker_session_open(session_env(), msg->fd, &h) < 0)
 		session_closed();
 	handoff_wipe(&h);
 	ipc_close(&p->link);
@@ -579,6 +609,24 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 			worker_submit_link(msg->fd);
 		else
 			worker_spam_link(w.ev, msg);
+		return;
+	}
+	case IPC_UNPARK: {
+		/* A parked session of this account comes back (its client
+		 * wrote, or the account changed): master's word that it is. */
+		struct ipc_reader r;
+		ipc_reader_init(&r, msg);
+		struct str state = ipc_get_str(&r, IPC_PARK_MAX_STATE);
+		if (!ipc_reader_ok(&r)) {
+			log_error("a malformed parked session from master: dropped");
+			close(msg->fd);
+			return;
+		}
+		w.links++;
+		w.idle_asked = false;
+		w.last_activity = ev_now(w.ev);
+		if (worker_session_unpark(session_env(), msg->fd, state) < 0)
+			session_closed();
 		return;
 	}
 	case IPC_WORKER_RETIRE:
