@@ -18,7 +18,7 @@ import zlib
 import pytest
 
 from imap_util import (ALICE, PASSWORD, Client, ImapError, append_many, fetches,
-                       small_message)
+                       small_message, write_mbsyncrc)
 
 
 def message(i, body):
@@ -252,34 +252,8 @@ def test_mbsync_uses_compress(make, version):
     local = os.path.join(tmp, "mail")
     os.makedirs(local)
     rc = os.path.join(tmp, "mbsyncrc")
-    with open(rc, "w") as f:
-        f.write(f"""IMAPAccount ravelin
-Host 127.0.0.1
-Port {server.imaps_port}
-User {ALICE}
-Pass {PASSWORD}
-AuthMechs LOGIN
-SSLType IMAPS
-SSLVersions {"TLSv1.3" if version == TLS13 else "TLSv1.2"}
-SystemCertificates no
-CertificateFile {cert}
-
-IMAPStore remote
-Account ravelin
-
-MaildirStore local
-Path {local}/
-Inbox {local}/INBOX
-
-Channel sync
-Far :remote:
-Near :local:
-Patterns INBOX
-Create Both
-Expunge Both
-SyncState *
-Sync All
-""")
+    write_mbsyncrc(rc, server.imaps_port, cert, local,
+                   ssl_versions="TLSv1.3" if version == TLS13 else "TLSv1.2")
     env = dict(os.environ, HOME=tmp)
     r = subprocess.run(["mbsync", "-D", "-c", rc, "sync"], capture_output=True, text=True,
                        timeout=120, env=env)

@@ -11,7 +11,7 @@ import os
 import tempfile
 import time
 
-from imap_util import ALICE, PASSWORD, append_many, close, connect, search_result, small_message
+from imap_util import append_many, close, connect, search_result, small_message, write_mbsyncrc
 from test_imap_clients import (corpus_index, maildir_files, maildir_flags, make_certificate, need,
                                run)
 
@@ -29,35 +29,7 @@ def message(i, origin="server"):
 
 
 def write_config(path, port, cert, local):
-    with open(path, "w") as f:
-        f.write(f"""IMAPAccount ravelin
-Host 127.0.0.1
-Port {port}
-User {ALICE}
-Pass {PASSWORD}
-AuthMechs LOGIN
-SSLType IMAPS
-SystemCertificates no
-CertificateFile {cert}
-PipelineDepth 50
-
-IMAPStore remote
-Account ravelin
-
-MaildirStore local
-Path {local}/
-Inbox {local}/INBOX
-SubFolders Verbatim
-
-Channel sync
-Far :remote:
-Near :local:
-Patterns INBOX
-Create Both
-Expunge Both
-SyncState *
-Sync All
-""")
+    write_mbsyncrc(path, port, cert, local, pipeline=50)
 
 
 def set_local_flag(path, flag):
