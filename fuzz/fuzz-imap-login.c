@@ -45,7 +45,7 @@
 enum answer {
 	ANSWER_OK,        /* auth says yes; master has the session */
 	ANSWER_NO,        /* wrong password, or master refuses the session */
-	ANSWER_TEMPORARY, /* auth cannot check now */
+	ANSWER_TEMPORARY, /* auth cannot check now; master: the account is at its limit */
 };
 
 struct fuzz_run {
@@ -131,8 +131,9 @@ static void answer(struct fuzz_run *r)
 		if (a == ANSWER_OK) {
 			if (!imap_login_waiting(r->login))
 				abort();
-			if (next_answer(r, r->logins + 7) == ANSWER_NO)
-				imap_login_session_refused(r->login);
+			a = next_answer(r, r->logins + 7);
+			if (a == ANSWER_NO || a == ANSWER_TEMPORARY)
+				imap_login_session_refused(r->login, a == ANSWER_TEMPORARY);
 			else
 				imap_login_session_ready(r->login);
 		}

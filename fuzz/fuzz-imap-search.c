@@ -7,7 +7,8 @@
  * command and a program, must be accepted and print the same: the printer
  * and the parser agree on the language.  Checked too: the tree respects the
  * depth and key limits, dates are real dates and results are one of the
- * three documented.
+ * three documented, and a copy of an accepted program (what a result kept
+ * up to date holds) prints the same as the original.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -73,6 +74,23 @@ static size_t check_key(const struct imap_search_key *key, unsigned depth,
 	return n;
 }
 
+/* check_copy copies prog into a pool of its own and checks that the
+ * copy prints as printed once the original's pool is gone. */
+static void check_copy(const struct imap_search_program *prog, struct str printed)
+{
+	struct pool *pool = pool_new(FUZZ_POOL_MAX);
+	struct imap_search_program copy;
+	struct buf again;
+
+	if (pool == NULL || imap_search_program_copy(pool, prog, &copy) < 0)
+		abort();
+	buf_init(&again, FUZZ_MAX_PRINT);
+	if (imap_search_print(&copy, &again) < 0 || !str_eq(buf_str(&again), printed))
+		abort();
+	buf_free(&again);
+	pool_free(&pool);
+}
+
 /* parse_print parses the program in args and prints it to out; returns
  * the search result. */
 static int parse_print(const struct imap_arg *args, size_t count, struct buf *out)
@@ -90,6 +108,7 @@ static int parse_print(const struct imap_arg *args, size_t count, struct buf *ou
 			abort();
 		if (imap_search_print(&prog, out) < 0)
 			abort();
+		check_copy(&prog, buf_str(out));
 	} else if ((r != IMAP_SEARCH_BAD && r != IMAP_SEARCH_NO) || error == NULL || error[0] == '\0') {
 		abort();
 	}

@@ -596,3 +596,39 @@ def wait_for(predicate, timeout=10, interval=0.05):
             return v
         time.sleep(interval)
     return predicate()
+
+
+def write_mbsyncrc(path, port, cert, local, user=ALICE, password=PASSWORD,
+                   ssl_versions=None, pipeline=None):
+    """An mbsync configuration: INBOX over implicit TLS on port (the server's
+    certificate pinned), synced both ways with the Maildir local."""
+    versions = f"SSLVersions {ssl_versions}\n" if ssl_versions else ""
+    depth = f"PipelineDepth {pipeline}\n" if pipeline else ""
+    with open(path, "w") as f:
+        f.write(f"""IMAPAccount ravelin
+Host 127.0.0.1
+Port {port}
+User {user}
+Pass {password}
+AuthMechs LOGIN
+SSLType IMAPS
+{versions}SystemCertificates no
+CertificateFile {cert}
+{depth}
+IMAPStore remote
+Account ravelin
+
+MaildirStore local
+Path {local}/
+Inbox {local}/INBOX
+SubFolders Verbatim
+
+Channel sync
+Far :remote:
+Near :local:
+Patterns INBOX
+Create Both
+Expunge Both
+SyncState *
+Sync All
+""")

@@ -32,7 +32,7 @@ import time
 
 import pytest
 
-from imap_util import ALICE, PASSWORD, Client, append_many, fetches, small_message, wait_for
+from imap_util import ALICE, PASSWORD, Client, append_many, fetches, small_message, wait_for, write_mbsyncrc
 from test_imap_clients import (corpus_index, maildir_files, make_certificate, run_on_pty,
                                server_certificate)
 
@@ -784,36 +784,8 @@ def test_mbsync_through_the_handoff(make, version):
     local = os.path.join(tmp, "mail")
     os.makedirs(local)
     rc = os.path.join(tmp, "mbsyncrc")
-    with open(rc, "w") as f:
-        f.write(f"""IMAPAccount ravelin
-Host 127.0.0.1
-Port {server.imaps_port}
-User {ALICE}
-Pass {PASSWORD}
-AuthMechs LOGIN
-SSLType IMAPS
-SSLVersions {MBSYNC_VERSION[version]}
-SystemCertificates no
-CertificateFile {cert}
-PipelineDepth 20
-
-IMAPStore remote
-Account ravelin
-
-MaildirStore local
-Path {local}/
-Inbox {local}/INBOX
-SubFolders Verbatim
-
-Channel sync
-Far :remote:
-Near :local:
-Patterns INBOX
-Create Both
-Expunge Both
-SyncState *
-Sync All
-""")
+    write_mbsyncrc(rc, server.imaps_port, cert, local, ssl_versions=MBSYNC_VERSION[version],
+                   pipeline=20)
     env = dict(os.environ, HOME=tmp)
 
     def sync():

@@ -23,7 +23,7 @@ import time
 import pytest
 
 from imap_util import (ALICE, PASSWORD, append_many, close, connect, corpus, deliver,
-                       fetches, search_result, small_message)
+                       fetches, search_result, small_message, write_mbsyncrc)
 
 MAILBOX_SIZE = 2000
 
@@ -92,35 +92,7 @@ def test_mbsync_two_way_and_incremental(make):
     local = os.path.join(tmp, "mail")
     os.makedirs(local)
     rc = os.path.join(tmp, "mbsyncrc")
-    with open(rc, "w") as f:
-        f.write(f"""IMAPAccount ravelin
-Host 127.0.0.1
-Port {server.imaps_port}
-User {ALICE}
-Pass {PASSWORD}
-AuthMechs LOGIN
-SSLType IMAPS
-SystemCertificates no
-CertificateFile {cert}
-PipelineDepth 50
-
-IMAPStore remote
-Account ravelin
-
-MaildirStore local
-Path {local}/
-Inbox {local}/INBOX
-SubFolders Verbatim
-
-Channel sync
-Far :remote:
-Near :local:
-Patterns INBOX
-Create Both
-Expunge Both
-SyncState *
-Sync All
-""")
+    write_mbsyncrc(rc, server.imaps_port, cert, local, pipeline=50)
     env = dict(os.environ, HOME=tmp)
 
     def sync():

@@ -186,6 +186,29 @@ static const char *special_name(enum store_special_use s)
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "";
 }
 
+/* print_usage says what the account takes on disk against what its mail
+ * weighs: the difference is the database's indexes and pre-parsed answers,
+ * and whatever the clean-up has not removed yet. */
+static void print_usage(struct store *store)
+{
+	struct store_usage u;
+	const char *error;
+
+	if (store_usage(store, &u, &error) != STORE_OK) {
+		fprintf(stderr, "ravelin: disk usage: %s\n", error);
+		return;
+	}
+	unsigned long long disk = u.file_bytes + u.db_bytes + u.wal_bytes;
+	printf("  disk %llu bytes: %llu message files %llu bytes, database %llu bytes "
+	       "(%llu free), WAL %llu bytes\n",
+	       disk, (unsigned long long)u.files, (unsigned long long)u.file_bytes,
+	       (unsigned long long)u.db_bytes, (unsigned long long)u.db_free_bytes,
+	       (unsigned long long)u.wal_bytes);
+	printf("  live mail %llu bytes in %llu messages, %llu files waiting for clean-up\n",
+	       (unsigned long long)u.live_bytes, (unsigned long long)u.messages,
+	       (unsigned long long)u.orphans);
+}
+
 static int account_show(struct cli_options *opts, struct directory *dir, const char *address)
 {
 	struct directory_account a;
@@ -225,6 +248,7 @@ static int account_show(struct cli_options *opts, struct directory *dir, const c
 		else
 			printf("  quota none, %llu bytes used\n", (unsigned long long)used);
 	}
+	print_usage(store);
 	store_mailbox_list_free(&boxes, count);
 	store_close(&store);
 	return 0;

@@ -36,6 +36,7 @@
 #include "queue/queue.h"
 #include "resolver/resolver.h"
 #include "relay/relay.h"
+#include "park/park.h"
 #include "spam/spam.h"
 #include "worker/worker.h"
 
@@ -104,6 +105,8 @@ static int run_role(int argc, char **argv)
 		return relay_main();
 	if (strcmp(role, "spam") == 0 && argc == 3)
 		return spam_main();
+	if (strcmp(role, "park") == 0 && argc == 3)
+		return park_main();
 	if (strcmp(role, "worker") == 0 && argc == 5 && strcmp(argv[3], "--account") == 0 && n > 0)
 		return worker_main(n);
 	fprintf(stderr, "ravelin: unknown role\n");

@@ -86,11 +86,12 @@ static void imap_session_ready(struct conn *c)
 	imap_free_state(c);
 }
 
-/* The client hears NO [UNAVAILABLE] and may try again on this connection;
+/* The client hears NO [UNAVAILABLE] (or NO [LIMIT] when the account has
+ * all the IMAP sessions it may) and may try again on this connection;
  * what it pipelined after LOGIN is then answered as before login. */
 static void imap_session_refused(struct conn *c)
 {
-	imap_login_session_refused(imap_of(c));
+	imap_login_session_refused(imap_of(c), c->session_refusal == IPC_SESSION_LIMIT);
 }
 
 /* Seconds a relayed IMAP session may stay silent.  The worker's autologout

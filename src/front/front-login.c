@@ -157,7 +157,13 @@ void front_login_session_message(struct front *f, const struct ipc_msg *msg)
 		front_conn_resume(c);
 		return;
 	}
-	log_warn("%s: logged in, but no session could be started", c->ip);
+	struct ipc_reader r;
+	ipc_reader_init(&r, msg);
+	c->session_refusal = ipc_get_u64(&r);
+	if (c->session_refusal == IPC_SESSION_LIMIT)
+		log_info("%s: logged in, but the account has too many sessions", c->ip);
+	else
+		log_warn("%s: logged in, but no session could be started", c->ip);
 	c->proto->session_refused(c);
 	front_conn_resume(c);
 }

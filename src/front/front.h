@@ -99,6 +99,7 @@ struct conn {
 	bool tls_pending;             /* start TLS once output is flushed */
 	bool waiting_auth;
 	bool waiting_session;         /* a ticket went to master */
+	uint64_t session_refusal;     /* why master refused it (enum ipc_session_refusal) */
 	bool greet_after_tls;         /* implicit TLS: greet once it is up */
 	bool in_txn;                  /* a queue transaction is open */
 	bool txn_ended;               /* ... and its end was sent */

@@ -41,11 +41,10 @@ static int decode_segment(struct str raw, struct http_path *p, size_t *used,
 	for (size_t i = 0; i < raw.len; i++) {
 		unsigned char c = (unsigned char)raw.ptr[i];
 		if (c == '%') {
-			int hi = i + 2 < raw.len ? str_hex_digit(raw.ptr[i + 1]) : -1;
-			int lo = i + 2 < raw.len ? str_hex_digit(raw.ptr[i + 2]) : -1;
-			if (hi < 0 || lo < 0)
+			int octet = str_percent_octet(raw, i);
+			if (octet < 0)
 				return fail("malformed percent-encoding", error_r);
-			c = (unsigned char)(hi * 16 + lo);
+			c = (unsigned char)octet;
 			i += 2;
 			if (c == '/')
 				return fail("encoded slash in path", error_r);

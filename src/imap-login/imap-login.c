@@ -496,12 +496,16 @@ void imap_login_session_ready(struct imap_login *l)
 	l->state = ST_DONE;
 }
 
-void imap_login_session_refused(struct imap_login *l)
+void imap_login_session_refused(struct imap_login *l, bool limit)
 {
 	if (l->state != ST_WAIT_SESSION)
 		return;
 	l->state = ST_COMMAND;
-	reply(l, saved_tag(l), "NO", "[UNAVAILABLE] Mailbox not available now, try again later");
+	if (limit)
+		reply(l, saved_tag(l), "NO", "[LIMIT] Too many sessions for this account");
+	else
+		reply(l, saved_tag(l), "NO",
+		      "[UNAVAILABLE] Mailbox not available now, try again later");
 }
 
 void imap_login_tls_started(struct imap_login *l)

@@ -24,17 +24,32 @@
 #include "lib/buf.h"
 #include "lib/str.h"
 
+/* RFC 2971 3.3: ID has at most 30 field-value pairs, a field at most 30
+ * octets and a value at most 1024.  A client may send all of it (imaptest
+ * does), and must get an answer, not a BAD. */
+#define IMAP_ID_MAX_PAIRS 30
+#define IMAP_ID_MAX_FIELD 30
+#define IMAP_ID_MAX_VALUE 1024
+/* Octets of the longest ID line RFC 2971 allows, quoted strings: the tag,
+ * " ID (" and ")\r\n", and per pair two quoted strings and two spaces. */
+#define IMAP_ID_MAX_LINE \
+	(64u + 8u + IMAP_ID_MAX_PAIRS * (IMAP_ID_MAX_FIELD + IMAP_ID_MAX_VALUE + 6u))
 /* Command text before login: LOGIN with a 254-octet address and a 1 KiB
  * password, or the base64 of both after AUTHENTICATE PLAIN, is under
- * 2 KiB; ID's field-value list from real clients is a few hundred octets.
+ * 2 KiB; the longest is the largest ID RFC 2971 allows (31,872 octets),
+ * so 32 KiB less one: the parser reserves its token buffer at this size
+ * plus a NUL (it may hold a password), 32 KiB per connection before login,
+ * of which a command touches (and wipes) only what its line reached.
  * Longer lines are refused (read to their end without being kept). */
-#define IMAP_LOGIN_MAX_LINE (8u * 1024)
+#define IMAP_LOGIN_MAX_LINE (32u * 1024 - 1)
+_Static_assert(IMAP_LOGIN_MAX_LINE >= IMAP_ID_MAX_LINE, "the largest ID must fit a line");
 /* A literal before login is a user name, a password or an ID value.  A
  * bigger announcement ({4000000000}) is refused before a byte of it is
  * reserved. */
 #define IMAP_LOGIN_MAX_LITERAL (8u * 1024)
-/* Line text and literals of one command: LOGIN with two full literals. */
-#define IMAP_LOGIN_MAX_COMMAND (32u * 1024)
+/* Line text and literals of one command: a full line, or LOGIN with two
+ * full literals. */
+#define IMAP_LOGIN_MAX_COMMAND (IMAP_LOGIN_MAX_LINE + 2 * IMAP_LOGIN_MAX_LITERAL)
 /* Before login only ID takes a list, one level deep; a little room for
  * clients that nest an ID value by mistake, and "((((..." ends at once. */
 #define IMAP_LOGIN_MAX_DEPTH 4
@@ -76,9 +91,10 @@ void imap_login_result(struct imap_login *login, bool ok, bool temporary);
 /* imap_login_session_ready writes the tagged OK of the login; the caller
  * then hands the connection to the worker (imap_login_done is true). */
 void imap_login_session_ready(struct imap_login *login);
-/* imap_login_session_refused answers the login "NO [UNAVAILABLE]" and goes
- * back to the not-authenticated state. */
-void imap_login_session_refused(struct imap_login *login);
+/* imap_login_session_refused answers the login "NO [UNAVAILABLE]" (or,
+ * with limit, "NO [LIMIT]": the account has all the sessions it may) and
+ * goes back to the not-authenticated state. */
+void imap_login_session_refused(struct imap_login *login, bool limit);
 void imap_login_tls_started(struct imap_login *login);
 /* imap_login_timeout says goodbye ("* BYE Autologout") and closes. */
 void imap_login_timeout(struct imap_login *login);

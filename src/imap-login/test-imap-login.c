@@ -251,11 +251,18 @@ static void test_login_refused(void **state)
 	send(&x, "e LOGIN alice right\r\nf SELECT INBOX\r\n");
 	imap_login_result(x.login, true, false);
 	buf_reset(&x.out);
-	imap_login_session_refused(x.login);
+	imap_login_session_refused(x.login, false);
 	assert_string_equal(x.out.data,
 			    "e NO [UNAVAILABLE] Mailbox not available now, try again later\r\n");
 	assert_false(imap_login_waiting(x.login));
 	assert_string_equal(send(&x, ""), "f BAD Log in first\r\n");
+	/* One session too many for the account: NO [LIMIT], never an OK. */
+	send(&x, "g LOGIN alice right\r\n");
+	imap_login_result(x.login, true, false);
+	buf_reset(&x.out);
+	imap_login_session_refused(x.login, true);
+	assert_string_equal(x.out.data, "g NO [LIMIT] Too many sessions for this account\r\n");
+	assert_false(imap_login_waiting(x.login));
 	assert_int_equal(x.closes, 0);
 	stop(&x);
 }
@@ -305,6 +312,43 @@ static void test_authenticate_plain(void **state)
 	free(long_line);
 	assert_int_equal(x.logins, 2);
 	assert_string_equal(send(&x, "j NOOP\r\n"), "j OK NOOP completed\r\n");
+	stop(&x);
+}
+
+/* The largest ID RFC 2971 allows (30 pairs, 30-octet fields, 1024-octet
+ * values) is answered; one octet more per value makes the line too long
+ * only past IMAP_LOGIN_MAX_LINE. */
+static void test_id_largest(void **state)
+{
+	struct ctx x;
+	struct buf line;
+	(void)state;
+
+	start(&x, true, true);
+	buf_init(&line, IMAP_LOGIN_MAX_LINE * 2);
+	buf_printf(&line, "a ID (");
+	for (int i = 0; i < IMAP_ID_MAX_PAIRS; i++) {
+		buf_printf(&line, "%s\"%c", i > 0 ? " " : "", 'a' + i % 26);
+		for (int k = 1; k < IMAP_ID_MAX_FIELD; k++)
+			buf_putc(&line, '0' + k % 10);
+		buf_printf(&line, "\" \"");
+		for (int k = 0; k < IMAP_ID_MAX_VALUE; k++)
+			buf_putc(&line, '0' + k % 10);
+		buf_putc(&line, '"');
+	}
+	buf_printf(&line, ")\r\n");
+	assert_true(line.len <= IMAP_ID_MAX_LINE);
+	assert_string_equal(send_n(&x, line.data, line.len),
+			    "* ID (\"name\" \"Ravelin\")\r\na OK ID completed\r\n");
+	/* One past the line limit is refused, and the connection goes on. */
+	buf_reset(&line);
+	buf_printf(&line, "b ID (\"x\" \"");
+	while (line.len < IMAP_LOGIN_MAX_LINE)
+		buf_putc(&line, 'v');
+	buf_printf(&line, "\")\r\n");
+	assert_string_equal(send_n(&x, line.data, line.len), "b BAD Command line too long\r\n");
+	assert_string_equal(send(&x, "c NOOP\r\n"), "c OK NOOP completed\r\n");
+	buf_free(&line);
 	stop(&x);
 }
 
@@ -428,6 +472,7 @@ int main(void)
 		cmocka_unit_test(test_login_and_pipelined_bytes),
 		cmocka_unit_test(test_login_refused),
 		cmocka_unit_test(test_authenticate_plain),
+		cmocka_unit_test(test_id_largest),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_too_many_errors),
 		cmocka_unit_test(test_timeout),

@@ -189,8 +189,12 @@ static void wipe_secrets(struct imap_parser *p)
 	if (!p->limits.secret)
 		return;
 	pool_wipe(p->pool);
+	/* Only what the command can have written: tokens come from its line
+	 * (line_len octets) or are a raw line (tok.len), so the pages of the
+	 * buffer a short command never reached stay untouched. */
+	size_t used = p->line_len > p->tok.len ? p->line_len : p->tok.len;
 	if (p->tok.data != NULL)
-		sodium_memzero(p->tok.data, p->tok.cap);
+		sodium_memzero(p->tok.data, used < p->tok.cap ? used : p->tok.cap);
 }
 
 /* command_reset forgets the last command and frees its memory. */
@@ -508,6 +512,22 @@ static void start_literal(struct imap_parser *p, bool binary)
 	p->state = ST_LITERAL_SIZE;
 }
 
+/* opens_section: a "[" after tok starts a FETCH section, inside which
+ * spaces and parentheses belong to the item, only after the names of the
+ * items that take one (BODY, BODY.PEEK, BINARY, BINARY.PEEK, BINARY.SIZE).
+ * Anywhere else "[" is an ATOM-CHAR like any other (RFC 9051 has only "]"
+ * in resp-specials), so "a[b" and "[Gmail]/Sent" are plain atoms. */
+static bool opens_section(const struct buf *tok)
+{
+	static const char *const items[] = { "BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK",
+					     "BINARY.SIZE" };
+	struct str name = buf_str(tok);
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++)
+		if (str_case_eq(name, str_c(items[i])))
+			return true;
+	return false;
+}
+
 /* step_args is between arguments: spaces, line end, list brackets, or the
  * first octet of a quoted string, literal announcement or atom. */
 static int step_args(struct imap_parser *p, unsigned char c)
@@ -557,7 +577,7 @@ static int step_args(struct imap_parser *p, unsigned char c)
 		return fail(p, ERR_CHAR, c);
 	if (buf_putc(&p->tok, (char)c) < 0)
 		return fail(p, ERR_LINE_LONG, c);
-	p->state = c == '[' ? ST_SECTION : ST_ATOM;
+	p->state = ST_ATOM;
 	return IMAP_PARSE_MORE;
 }
 
@@ -574,10 +594,10 @@ static int step_atom(struct imap_parser *p, unsigned char c)
 	}
 	if (!imap_syntax_is_atom_char(c))
 		return fail(p, ERR_ATOM_CHAR, c);
+	if (c == '[' && opens_section(&p->tok))
+		p->state = ST_SECTION;
 	if (buf_putc(&p->tok, (char)c) < 0)
 		return fail(p, ERR_LINE_LONG, c);
-	if (c == '[')
-		p->state = ST_SECTION;
 	return IMAP_PARSE_MORE;
 }
 

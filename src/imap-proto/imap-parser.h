@@ -37,7 +37,9 @@
  *    argument of type IMAP_ARG_SECTION, with the section parsed (parts,
  *    HEADER.FIELDS list, partial).  Inside the brackets spaces, parentheses
  *    and quoted strings belong to the item; a literal there is refused.
- *    Any other atom holding "[...]" (a mailbox "[Gmail]/Sent") stays an atom.
+ *    Elsewhere "[" is an ATOM-CHAR like any other (RFC 9051: only "]" is a
+ *    resp-special), so "[Gmail]/Sent" and "a[b" are plain atoms, ended by
+ *    a space like any atom.
  *  - Leniency real clients need: runs of spaces count as one, a bare LF ends
  *    a line like CRLF, empty lines are ignored.
  *
@@ -58,8 +60,8 @@
  *
  * Refused on purpose: 8-bit octets outside quoted strings and literals
  * (RFC 9051 has UTF-8 only in quoted strings), a literal inside a section,
- * "\" inside an atom, and an atom that opens "[" without closing it before
- * the line ends (so an unquoted mailbox "a[b" is a BAD; clients quote it).
+ * "\" inside an atom, and a FETCH item whose "[" is not closed before the
+ * line ends.
  *
  * Memory: each command's arguments and literals live in a pool of their
  * own, freed when the next command starts; the line itself is copied token

@@ -334,9 +334,46 @@ static bool parse_key(struct search_parser *sp, struct arg_cursor *c, unsigned d
 	return set_error(sp, ERR_UNKNOWN_KEY);
 }
 
-/* parse_return reads the RFC 4731 option list of RETURN. */
-static bool parse_return(struct search_parser *sp, const struct imap_arg *list,
-			 struct imap_search_program *prog)
+/*
+ * parse_partial_number reads one end of a partial range: an nz-number,
+ * with a leading "-" when from_end.  Returns false when it is not one.
+ */
+static bool parse_partial_number(struct str text, bool *from_end_r, uint32_t *n_r)
+{
+	uint64_t n;
+
+	*from_end_r = text.len > 0 && text.ptr[0] == '-';
+	if (*from_end_r)
+		text = str_from(text.ptr + 1, text.len - 1);
+	if (str_to_u64(text, UINT32_MAX, &n) < 0 || n == 0)
+		return false;
+	*n_r = (uint32_t)n;
+	return true;
+}
+
+/* parse_partial reads RFC 9394's partial-range "a:b" or "-a:-b". */
+static bool parse_partial(const struct imap_arg *arg, struct imap_search_partial *partial_r)
+{
+	const char *colon;
+	bool end_a, end_b;
+	uint32_t a, b;
+
+	if (arg->type != IMAP_ARG_ATOM ||
+	    (colon = memchr(arg->text.ptr, ':', arg->text.len)) == NULL)
+		return false;
+	size_t first_len = (size_t)(colon - arg->text.ptr);
+	if (!parse_partial_number(str_from(arg->text.ptr, first_len), &end_a, &a) ||
+	    !parse_partial_number(str_from(colon + 1, arg->text.len - first_len - 1), &end_b, &b) ||
+	    end_a != end_b)
+		return false;
+	partial_r->from_end = end_a;
+	partial_r->first = a < b ? a : b;
+	partial_r->last = a < b ? b : a;
+	return true;
+}
+
+bool imap_search_parse_return(const struct imap_arg *list, struct imap_search_program *prog,
+			      const char **error_r)
 {
 	static const struct {
 		const char *name;
@@ -347,25 +384,38 @@ static bool parse_return(struct search_parser *sp, const struct imap_arg *list,
 		{ "ALL", IMAP_SEARCH_RETURN_ALL },
 		{ "COUNT", IMAP_SEARCH_RETURN_COUNT },
 		{ "SAVE", IMAP_SEARCH_RETURN_SAVE },
+		{ "UPDATE", IMAP_SEARCH_RETURN_UPDATE },
+		{ "PARTIAL", IMAP_SEARCH_RETURN_PARTIAL },
 	};
 	const struct imap_arg *items;
 	size_t count;
 
+	*error_r = ERR_RETURN;
 	if (!imap_arg_get_list(list, &items, &count))
-		return set_error(sp, ERR_RETURN);
+		return false;
 	prog->has_return = true;
 	for (size_t i = 0; i < count; i++) {
 		size_t o;
 		for (o = 0; o < sizeof(options) / sizeof(options[0]); o++)
 			if (imap_arg_is_atom(&items[i], options[o].name))
 				break;
-		if (o == sizeof(options) / sizeof(options[0]))
-			return set_error(sp, ERR_RETURN);
+		if (o == sizeof(options) / sizeof(options[0]) ||
+		    (prog->return_options & options[o].bit))
+			return false;
 		prog->return_options |= options[o].bit;
+		if (options[o].bit == IMAP_SEARCH_RETURN_PARTIAL &&
+		    (++i == count || !parse_partial(&items[i], &prog->partial)))
+			return false;
 	}
-	/* RFC 4731 3.1: "RETURN ()" means RETURN (ALL). */
-	if (prog->return_options == 0)
-		prog->return_options = IMAP_SEARCH_RETURN_ALL;
+	/* RFC 9394 3: PARTIAL and ALL together make no sense. */
+	if ((prog->return_options & IMAP_SEARCH_RETURN_PARTIAL) &&
+	    (prog->return_options & IMAP_SEARCH_RETURN_ALL))
+		return false;
+	/* RFC 4731 3.1: "RETURN ()" means RETURN (ALL); UPDATE alone
+	 * first answers the whole result too (RFC 5267 4.2). */
+	if ((prog->return_options & ~IMAP_SEARCH_RETURN_UPDATE) == 0)
+		prog->return_options |= IMAP_SEARCH_RETURN_ALL;
+	*error_r = NULL;
 	return true;
 }
 
@@ -382,10 +432,8 @@ int imap_search_parse(struct pool *pool, const struct imap_arg *args, size_t cou
 	memset(prog_r, 0, sizeof(*prog_r));
 	*error_r = NULL;
 	if (c.pos + 1 < c.count && imap_arg_is_atom(&args[c.pos], "RETURN")) {
-		if (!parse_return(&sp, &args[c.pos + 1], prog_r)) {
-			*error_r = sp.error;
+		if (!imap_search_parse_return(&args[c.pos + 1], prog_r, error_r))
 			return IMAP_SEARCH_BAD;
-		}
 		c.pos += 2;
 	}
 	if (c.pos < c.count && imap_arg_is_atom(&args[c.pos], "CHARSET")) {
@@ -486,19 +534,25 @@ static int print_key(const struct imap_search_key *key, struct buf *out, bool to
 
 int imap_search_print(const struct imap_search_program *prog, struct buf *out)
 {
-	static const char *const options[] = { "MIN", "MAX", "ALL", "COUNT", "SAVE" };
+	static const char *const options[] = { "MIN", "MAX", "ALL", "COUNT", "SAVE", "UPDATE",
+					       "PARTIAL" };
 
 	if (prog->has_return) {
 		if (buf_printf(out, "RETURN (") < 0)
 			return -1;
 		bool first = true;
-		for (unsigned i = 0; i < 5; i++) {
+		for (unsigned i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
 			if (!(prog->return_options & (1u << i)))
 				continue;
 			if (buf_printf(out, "%s%s", first ? "" : " ", options[i]) < 0)
 				return -1;
 			first = false;
 		}
+		const struct imap_search_partial *pa = &prog->partial;
+		if ((prog->return_options & IMAP_SEARCH_RETURN_PARTIAL) &&
+		    buf_printf(out, pa->from_end ? " -%u:-%u" : " %u:%u", (unsigned)pa->first,
+			       (unsigned)pa->last) < 0)
+			return -1;
 		if (buf_printf(out, ") ") < 0)
 			return -1;
 	}
@@ -507,4 +561,38 @@ int imap_search_print(const struct imap_search_program *prog, struct buf *out)
 		       prog->charset == IMAP_SEARCH_CHARSET_UTF8 ? "UTF-8" : "US-ASCII") < 0)
 		return -1;
 	return print_key(&prog->root, out, true);
+}
+
+/* copy_key copies key and what it points to into pool. */
+static int copy_key(struct pool *pool, const struct imap_search_key *key,
+		    struct imap_search_key *copy)
+{
+	*copy = *key;
+	copy->field = pool_str(pool, key->field);
+	copy->value = pool_str(pool, key->value);
+	if ((key->field.ptr != NULL && copy->field.ptr == NULL) ||
+	    (key->value.ptr != NULL && copy->value.ptr == NULL))
+		return -1;
+	if (key->seqset.count > 0) {
+		size_t n = key->seqset.count * sizeof(*key->seqset.ranges);
+		if ((copy->seqset.ranges = pool_alloc(pool, n)) == NULL)
+			return -1;
+		memcpy(copy->seqset.ranges, key->seqset.ranges, n);
+	}
+	if (key->child_count > 0) {
+		copy->children = pool_alloc(pool, key->child_count * sizeof(*copy->children));
+		if (copy->children == NULL)
+			return -1;
+		for (size_t i = 0; i < key->child_count; i++)
+			if (copy_key(pool, &key->children[i], &copy->children[i]) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+int imap_search_program_copy(struct pool *pool, const struct imap_search_program *prog,
+			     struct imap_search_program *copy_r)
+{
+	*copy_r = *prog;
+	return copy_key(pool, &prog->root, &copy_r->root);
 }

@@ -2,7 +2,8 @@
 #define RAVELIN_IMAP_SEARCH_H
 /*
  * imap-search: a SEARCH program (RFC 9051 6.4.4, RFC 3501 6.4.4, ESEARCH
- * RETURN options of RFC 4731, "$" of RFC 5182) from the argument tree of
+ * RETURN options of RFC 4731, UPDATE of RFC 5267, PARTIAL of RFC 9394,
+ * "$" of RFC 5182) from the argument tree of
  * imap-parser into a tree of keys.  No I/O, no evaluation: the store
  * evaluates the tree.  Everything is allocated from the caller's pool and
  * the strings point into the command's arguments, so the program lives as
@@ -121,6 +122,18 @@ struct imap_search_key {
 #define IMAP_SEARCH_RETURN_ALL 0x04u
 #define IMAP_SEARCH_RETURN_COUNT 0x08u
 #define IMAP_SEARCH_RETURN_SAVE 0x10u
+/* RFC 5267 CONTEXT=SEARCH: keep the result up to date (ADDTO/REMOVEFROM). */
+#define IMAP_SEARCH_RETURN_UPDATE 0x20u
+/* RFC 9394: one window of the result, by position (partial below). */
+#define IMAP_SEARCH_RETURN_PARTIAL 0x40u
+
+/* RFC 9394 partial-range: positions first..last (1-based, first <= last)
+ * of the result, counted from its end when from_end ("-1:-100" is the
+ * last 100).  "4:2" is read as 2:4. */
+struct imap_search_partial {
+	uint32_t first, last;
+	bool from_end;
+};
 
 enum imap_search_charset {
 	IMAP_SEARCH_CHARSET_NONE,       /* not given: US-ASCII, UTF-8 in rev2 */
@@ -131,6 +144,7 @@ enum imap_search_charset {
 struct imap_search_program {
 	bool has_return;                /* RETURN given: answer with ESEARCH */
 	unsigned return_options;        /* "RETURN ()" is RETURN (ALL) */
+	struct imap_search_partial partial; /* with IMAP_SEARCH_RETURN_PARTIAL */
 	enum imap_search_charset charset;
 	struct imap_search_key root;    /* AND of the top-level keys */
 };
@@ -152,10 +166,30 @@ int imap_search_parse(struct pool *pool, const struct imap_arg *args, size_t cou
 		      struct imap_search_program *prog_r, const char **error_r);
 
 /*
+ * imap_search_parse_return reads the parenthesised option list that
+ * follows RETURN (list) into prog's has_return, return_options and
+ * partial: SEARCH's, and SORT's of RFC 5267 ESORT.  PARTIAL takes a
+ * range and excludes ALL (RFC 9394 3); "()" means ALL, and so does
+ * UPDATE alone for the first answer.  Returns true, or false with a
+ * static text for BAD in *error_r.
+ */
+bool imap_search_parse_return(const struct imap_arg *list, struct imap_search_program *prog,
+			      const char **error_r);
+
+/*
+ * imap_search_program_copy copies prog, with every string, set and child
+ * it points to, into pool, so that the copy outlives the command's
+ * arguments (a CONTEXT=SEARCH result kept up to date).  Returns 0, or -1
+ * when the pool is full.
+ */
+int imap_search_program_copy(struct pool *pool, const struct imap_search_program *prog,
+			     struct imap_search_program *copy_r);
+
+/*
  * imap_search_print writes the program in one canonical form, for tests
  * and logs: keys upper-case, strings quoted (a literal when they hold CR,
  * LF, NUL or 8-bit octets), dates as 1-Feb-1994, groups in parentheses,
- * the RETURN options in the order MIN MAX ALL COUNT SAVE.  Returns 0, or -1
+ * the RETURN options in the order MIN MAX ALL COUNT SAVE UPDATE PARTIAL.  Returns 0, or -1
  * when out is full.
  */
 int imap_search_print(const struct imap_search_program *prog, struct buf *out);

@@ -337,7 +337,19 @@ static void test_sections(void **state)
 	/* Not a FETCH item: stays an atom, brackets and all. */
 	expect("a SELECT [Gmail]/Sent\r\n", "CMD a SELECT [Gmail]/Sent\n");
 	expect("a LIST \"\" [Gmail]/%\r\n", "CMD a LIST \"\" [Gmail]/%\n");
-	expect("a SELECT X[a b]\r\n", "CMD a SELECT X[a b]\n");
+	/* "[" opens a section only after a FETCH item's name: elsewhere it is
+	 * an ATOM-CHAR (imaptest's atoms group), and a space ends the atom. */
+	expect("a SELECT a[b\r\n", "CMD a SELECT a[b\n");
+	expect("a LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*\r\n",
+	       "CMD a LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*\n");
+	struct imap_parser *pa;
+	const struct imap_command *ca = one_command(&pa, "a SELECT X[a b]\r\n");
+	assert_int_equal(ca->arg_count, 2);
+	assert_str(ca->args[0].text, "X[a");
+	assert_str(ca->args[1].text, "b]");
+	imap_parser_free(&pa);
+	expect("a FETCH 1 BODY.PEEK[HEADER.FIELDS (A B)]\r\n",
+	       "CMD a FETCH 1 BODY.PEEK[HEADER.FIELDS (A B)]\n");
 	/* Malformed sections. */
 	static const char *const bad[] = {
 		"BODY[1.]", "BODY[0]", "BODY[01]", "BODY[MIME]", "BODY[1.FOO]", "BINARY[TEXT]",

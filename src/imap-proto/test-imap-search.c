@@ -272,12 +272,78 @@ static void test_limits(void **state)
 	buf_free(&p);
 }
 
+/* RFC 5267 UPDATE and RFC 9394 PARTIAL: ranges normalised, one of each
+ * option, PARTIAL without ALL. */
+static void test_return_context(void **state)
+{
+	(void)state;
+	ok("RETURN (UPDATE) SEEN", "RETURN (ALL UPDATE) SEEN");
+	ok("RETURN (UPDATE COUNT) SEEN", "RETURN (COUNT UPDATE) SEEN");
+	ok("RETURN (PARTIAL 1:100) ALL", "RETURN (PARTIAL 1:100) ALL");
+	ok("RETURN (PARTIAL 4:2) ALL", "RETURN (PARTIAL 2:4) ALL");
+	ok("RETURN (PARTIAL -1:-100 COUNT) ALL", "RETURN (COUNT PARTIAL -1:-100) ALL");
+	ok("RETURN (partial -100:-1) ALL", "RETURN (PARTIAL -1:-100) ALL");
+	ok("RETURN (PARTIAL 4294967295:1) ALL", "RETURN (PARTIAL 1:4294967295) ALL");
+	bad("RETURN (PARTIAL 1) ALL", IMAP_SEARCH_BAD, "Invalid RETURN option");
+	bad("RETURN (PARTIAL 1:*) ALL", IMAP_SEARCH_BAD, "Invalid RETURN option");
+	bad("RETURN (PARTIAL *:1) ALL", IMAP_SEARCH_BAD, "Invalid RETURN option");
+	bad("RETURN (PARTIAL 0:5) ALL", IMAP_SEARCH_BAD, "Invalid RETURN option");
+	bad("RETURN (PARTIAL -1:5) ALL", IMAP_SEARCH_BAD, "Invalid RETURN option");
+	bad("RETURN (PARTIAL 1:4294967296) ALL", IMAP_SEARCH_BAD, "Invalid RETURN option");
+	bad("RETURN (PARTIAL \"1:2\") ALL", IMAP_SEARCH_BAD, "Invalid RETURN option");
+	bad("RETURN (PARTIAL) ALL", IMAP_SEARCH_BAD, "Invalid RETURN option");
+	bad("RETURN (PARTIAL 1:2 ALL) ALL", IMAP_SEARCH_BAD, "Invalid RETURN option");
+	bad("RETURN (PARTIAL 1:2 PARTIAL 3:4) ALL", IMAP_SEARCH_BAD, "Invalid RETURN option");
+	bad("RETURN (MIN MIN) ALL", IMAP_SEARCH_BAD, "Invalid RETURN option");
+}
+
+/* imap_search_program_copy: the copy lives on after the arguments and
+ * the pool they were parsed into are gone. */
+static void test_copy(void **state)
+{
+	(void)state;
+	const char *program = "RETURN (UPDATE) OR (SUBJECT \"a b\" UID 1:3,7) "
+			      "NOT HEADER X-Y \"z\" KEYWORD $k 2:*";
+	struct imap_parser_limits pl = IMAP_PARSER_DEFAULT_LIMITS;
+	struct imap_parser *p = imap_parser_new(&pl);
+	struct buf line, out1, out2;
+	size_t used;
+
+	buf_init(&line, 4096);
+	buf_init(&out1, 4096);
+	buf_init(&out2, 4096);
+	buf_printf(&line, "t SEARCH %s\r\n", program);
+	assert_int_equal(imap_parser_feed(p, line.data, line.len, &used), IMAP_PARSE_COMMAND);
+	const struct imap_command *cmd = imap_parser_command(p);
+	struct pool *pool = pool_new(1024 * 1024), *keep = pool_new(1024 * 1024);
+	struct imap_search_program prog, copy;
+	const char *error;
+	assert_int_equal(imap_search_parse(pool, cmd->args, cmd->arg_count, NULL, &prog, &error),
+			 IMAP_SEARCH_OK);
+	assert_int_equal(imap_search_print(&prog, &out1), 0);
+	assert_int_equal(imap_search_program_copy(keep, &prog, &copy), 0);
+	pool_free(&pool);
+	imap_parser_free(&p);
+	assert_int_equal(imap_search_print(&copy, &out2), 0);
+	assert_string_equal(out1.data, out2.data);
+	/* a pool too small for the copy */
+	struct pool *tiny = pool_new(64);
+	assert_int_equal(imap_search_program_copy(tiny, &copy, &prog), -1);
+	pool_free(&tiny);
+	pool_free(&keep);
+	buf_free(&line);
+	buf_free(&out1);
+	buf_free(&out2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_clients),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_return_context),
+		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_modseq),
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_limits),

@@ -9,6 +9,7 @@ enum imap_command_result cmd_idle(struct imap_session *s, const struct imap_comm
 	session_sync(s, true);
 	buf_append(s->out, "+ idling\r\n", 10);
 	s->idling = true;
+	s->idle_input = false;
 	imap_parser_expect_line(s->parser);
 	return CMD_PENDING;
 }

@@ -1,6 +1,8 @@
 /*
  * cmd-search: SEARCH, SORT and THREAD and their UID forms over the
- * selected view (the programs run in imap-search-run.c).
+ * selected view (the programs run in imap-search-run.c), and
+ * CANCELUPDATE (RFC 5267) of the results kept up to date
+ * (imap-search-update.c).
  */
 #include "imap-session-private.h"
 
@@ -8,11 +10,7 @@
 #include <string.h>
 
 #include "imap-search-run.h"
-
-static bool view_is_recent(const void *ctx, uint32_t uid)
-{
-	return session_is_recent(ctx, uid);
-}
+#include "imap-search-update.h"
 
 /*
  * search_to_esearch: RFC 9051 has no SEARCH response; an IMAP4rev2 client
@@ -68,23 +66,24 @@ enum imap_command_result cmd_search(struct imap_session *s, const struct imap_co
 	bool uid = strncmp(cmd->name.ptr, "UID ", 4) == 0;
 	const char *name = uid ? cmd->name.ptr + 4 : cmd->name.ptr;
 	const char *error = "";
-	struct imap_search_view view = {
-		.store = s->store, .mailbox = s->mailbox, .uids = s->uids, .count = s->count,
-		.condstore = s->condstore, .utf8 = s->utf8, .saved_uids = &s->saved,
-		.saved_count = &s->saved_count, .is_recent = view_is_recent, .recent_ctx = s,
-	};
+	struct imap_search_view view;
+	struct imap_search_kept *kept = NULL;
+	struct imap_search_kept **kept_r = imap_search_update_room(s) ? &kept : NULL;
 	int ret;
 	size_t start = s->out->len;
 
+	imap_search_update_view(s, &view);
 	if (strcmp(name, "SORT") == 0)
 		ret = imap_sort_command(s->pool, &view, cmd->args, cmd->arg_count, uid, cmd->tag,
-					s->out, &error);
+					s->out, kept_r, &error);
 	else if (strcmp(name, "THREAD") == 0)
 		ret = imap_thread_command(s->pool, &view, cmd->args, cmd->arg_count, uid, cmd->tag,
 					  s->out, &error);
 	else
 		ret = imap_search_command(s->pool, &view, cmd->args, cmd->arg_count, uid, cmd->tag,
-					  s->out, &error);
+					  s->out, kept_r, &error);
+	if (kept != NULL)
+		imap_search_update_add(s, kept, uid, cmd->tag);
 	if (ret == IMAP_RUN_OK && s->rev2 && strcmp(name, "SEARCH") == 0)
 		search_to_esearch(s, start, uid);
 	switch (ret) {
@@ -100,5 +99,26 @@ enum imap_command_result cmd_search(struct imap_session *s, const struct imap_co
 	default:
 		session_store_failed(s, STORE_ERROR, error);
 	}
+	return CMD_DONE;
+}
+
+/* CANCELUPDATE tag *(SP tag) (RFC 5267 4.3): each a quoted string that
+ * names a result kept up to date; an unknown one is BAD. */
+enum imap_command_result cmd_cancelupdate(struct imap_session *s, const struct imap_command *cmd)
+{
+	struct str tag;
+
+	if (cmd->arg_count == 0) {
+		session_tagged(s, "BAD", "Missing search tag");
+		return CMD_DONE;
+	}
+	for (size_t i = 0; i < cmd->arg_count; i++) {
+		if (!imap_arg_get_string(&cmd->args[i], &tag) ||
+		    imap_search_update_cancel(s, tag) < 0) {
+			session_tagged(s, "BAD", "Unknown search tag");
+			return CMD_DONE;
+		}
+	}
+	session_tagged(s, "OK", "CANCELUPDATE completed");
 	return CMD_DONE;
 }

@@ -81,42 +81,36 @@ static int select_parameters(struct imap_session *s, const struct imap_command *
 
 /* select_load makes name the selected mailbox and reads its view; box is
  * filled (box->name is the caller's to free), *first_unseen_r is the
- * sequence number of the first message without \Seen (0 if none).
+ * sequence number of the first message without \Seen (0 if none).  The
+ * store gives the UIDs and counts from its indexes (store_mailbox_view),
+ * so the cost follows the number of messages, not their rows.
  * Returns 0, or -1 after answering NO. */
 static int select_load(struct imap_session *s, const char *name, bool examine,
 		       struct store_mailbox *box, uint32_t *first_unseen_r)
 {
-	struct store_message *list = NULL;
-	size_t count = 0;
+	uint32_t *uids = NULL, first_unseen_uid = 0;
 	const char *error;
-	int ret = store_mailbox_get(s->store, name, box, &error);
+	int ret = store_mailbox_view(s->store, name, box, &uids, &first_unseen_uid, &error);
 	if (ret != STORE_OK) {
 		session_store_failed(s, ret, ret == STORE_NOT_FOUND ? "No such mailbox" : error);
 		return -1;
 	}
-	ret = store_message_list(s->store, box->name, &list, &count, &error);
-	if (ret != STORE_OK || session_view_reserve(s, count + 1) < 0 ||
-	    (s->mailbox = strdup(box->name)) == NULL) {
-		free(list);
+	size_t count = (size_t)box->messages;
+	if (session_view_reserve(s, count + 1) < 0 || (s->mailbox = strdup(box->name)) == NULL) {
+		free(uids);
 		free(box->name);
-		session_store_failed(s, STORE_ERROR, ret != STORE_OK ? error : "out of memory");
+		session_store_failed(s, STORE_ERROR, "out of memory");
 		return -1;
 	}
-	uint32_t first_unseen = 0;
-	uint64_t highest = box->highestmodseq;
-	for (size_t i = 0; i < count; i++) {
-		s->uids[i] = list[i].uid;
-		if (first_unseen == 0 && (list[i].flags & STORE_FLAG_SEEN) == 0)
-			first_unseen = (uint32_t)i + 1;
-		if (list[i].modseq > highest)
-			highest = list[i].modseq;
-	}
+	if (count > 0)
+		memcpy(s->uids, uids, count * sizeof(*uids));
+	free(uids);
 	s->count = count;
-	free(list);
+	long unseen = first_unseen_uid != 0 ? session_view_find(s, first_unseen_uid) : -1;
 	s->selected = true;
 	s->readonly = examine;
 	s->uidvalidity = box->uidvalidity;
-	s->modseq = highest;
+	s->modseq = box->highestmodseq;
 	s->pending_count = 0;
 	s->own_count = 0;
 	s->recent_count = 0;
@@ -128,7 +122,7 @@ static int select_load(struct imap_session *s, const char *name, bool examine,
 		s->recent[0].next = box->uidnext;
 		s->recent_count = 1;
 	}
-	*first_unseen_r = first_unseen;
+	*first_unseen_r = unseen >= 0 ? (uint32_t)unseen + 1 : 0;
 	return 0;
 }
 

@@ -2,7 +2,8 @@
  * imap-mailbox: the commands on mailboxes rather than messages: LIST
  * (RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS, RFC 6154 SPECIAL-USE),
  * LSUB, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS, APPEND
- * (MULTIAPPEND, UIDPLUS), NAMESPACE and QUOTA (RFC 9208).
+ * (MULTIAPPEND, UIDPLUS, CATENATE: imap-catenate.c), NAMESPACE and QUOTA
+ * (RFC 9208).
  */
 #include "imap-session-private.h"
 
@@ -12,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "imap-catenate.h"
 #include "imap-flags.h"
 #include "imap-match.h"
 #include "imap-format/imap-message.h"
@@ -60,13 +62,21 @@ static const char *const special_names[] = {
 	[STORE_SPECIAL_ARCHIVE] = "\\Archive",
 };
 
-/* One row of a listing: a mailbox, or a parent level that does not exist. */
+/* One row of a listing: a mailbox, a parent level that does not exist, or
+ * a subscribed name that is no mailbox. */
 struct list_entry {
 	const char *name;
-	const struct store_mailbox *box; /* NULL: \NonExistent parent */
+	const struct store_mailbox *box; /* NULL: \NonExistent */
+	bool kept;                       /* subscribed, no mailbox (box NULL) */
 	bool children;
 	bool subscribed_child;           /* a descendant is subscribed */
 };
+
+/* entry_subscribed: the mailbox, or the name without one, is subscribed. */
+static bool entry_subscribed(const struct list_entry *e)
+{
+	return e->kept || (e->box != NULL && e->box->subscribed);
+}
 
 static int entry_cmp(const void *a, const void *b)
 {
@@ -74,11 +84,12 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* build_entries lists the mailboxes and their missing parent levels. */
+/* build_entries lists the mailboxes, their missing parent levels and the
+ * subscribed names that are no mailbox (kept; they make no parents). */
 static struct list_entry *build_entries(struct imap_session *s, struct store_mailbox *boxes,
-					size_t n, size_t *count_r)
+					size_t n, char **kept, size_t nkept, size_t *count_r)
 {
-	size_t cap = n * 2 + 8, count = 0;
+	size_t cap = n * 2 + nkept + 8, count = 0;
 	struct list_entry *e = pool_alloc(s->pool, cap * sizeof(*e));
 	if (e == NULL)
 		return NULL;
@@ -86,6 +97,8 @@ static struct list_entry *build_entries(struct imap_session *s, struct store_mai
 		e[count++] = (struct list_entry){ .name = boxes[i].name, .box = &boxes[i] };
 	qsort(e, count, sizeof(*e), entry_cmp);
 	size_t real = count;
+	for (size_t i = 0; i < nkept; i++)
+		e[count++] = (struct list_entry){ .name = kept[i], .kept = true };
 	for (size_t i = 0; i < real; i++) {
 		const char *name = e[i].name;
 		for (const char *slash = strchr(name, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
@@ -123,8 +136,8 @@ static struct list_entry *build_entries(struct imap_session *s, struct store_mai
 		for (size_t k = 0; k < count; k++) {
 			if (strncmp(e[k].name, e[i].name, len) != 0 || e[k].name[len] != '/')
 				continue;
-			e[i].children = true;
-			if (e[k].box != NULL && e[k].box->subscribed)
+			e[i].children = e[i].children || !e[k].kept;
+			if (entry_subscribed(&e[k]))
 				e[i].subscribed_child = true;
 		}
 	}
@@ -251,7 +264,7 @@ static void write_entry(struct imap_session *s, const struct list_entry *e, unsi
 		ATTR((opts & LIST_EXTENDED) || s->rev2 ? "\\NonExistent" : "\\Noselect");
 	if (!lsub)
 		ATTR(e->children ? "\\HasChildren" : "\\HasNoChildren");
-	if (e->box != NULL && (opts & RET_SUBSCRIBED) && e->box->subscribed)
+	if ((opts & RET_SUBSCRIBED) && entry_subscribed(e))
 		ATTR("\\Subscribed");
 	if (e->box != NULL && special_names[e->box->special_use] != NULL)
 		ATTR(special_names[e->box->special_use]);
@@ -269,6 +282,28 @@ static const char *pattern_arg(struct imap_session *s, const struct imap_arg *ar
 	if (!imap_arg_get_astring(arg, &v))
 		return NULL;
 	return session_decode_name(s, v, &invalid);
+}
+
+/* matches_any: name matches one of the patterns. */
+static bool matches_any(const char *name, const char *const *patterns, size_t np)
+{
+	for (size_t p = 0; p < np; p++)
+		if (name_matches(name, patterns[p]))
+			return true;
+	return false;
+}
+
+/* subscribed_outside: entry k has a subscribed descendant that matches no
+ * pattern (so RECURSIVEMATCH lists k with CHILDINFO in its place). */
+static bool subscribed_outside(const struct list_entry *e, size_t count, size_t k,
+			       const char *const *patterns, size_t np)
+{
+	size_t len = strlen(e[k].name);
+	for (size_t i = 0; i < count; i++)
+		if (strncmp(e[i].name, e[k].name, len) == 0 && e[i].name[len] == '/' &&
+		    entry_subscribed(&e[i]) && !matches_any(e[i].name, patterns, np))
+			return true;
+	return false;
 }
 
 static enum imap_command_result list_common(struct imap_session *s,
@@ -341,21 +376,22 @@ static enum imap_command_result list_common(struct imap_session *s,
 	}
 
 	struct store_mailbox *boxes = NULL;
-	size_t nboxes = 0, count = 0;
+	char **kept = NULL;
+	size_t nboxes = 0, nkept = 0, count = 0;
 	const char *error;
 	int ret = store_mailbox_list(s->store, &boxes, &nboxes, &error);
+	if (ret == STORE_OK && (opts & SEL_SUBSCRIBED))
+		ret = store_subscription_list(s->store, &kept, &nkept, &error);
 	if (ret != STORE_OK) {
+		store_mailbox_list_free(&boxes, nboxes);
 		session_store_failed(s, ret, error);
 		return CMD_DONE;
 	}
-	struct list_entry *e = build_entries(s, boxes, nboxes, &count);
+	struct list_entry *e = build_entries(s, boxes, nboxes, kept, nkept, &count);
 	for (size_t k = 0; e != NULL && k < count; k++) {
-		bool match = false;
-		for (size_t p = 0; p < np && !match; p++)
-			match = name_matches(e[k].name, patterns[p]);
-		if (!match)
+		if (!matches_any(e[k].name, patterns, np))
 			continue;
-		bool subscribed = e[k].box != NULL && e[k].box->subscribed;
+		bool subscribed = entry_subscribed(&e[k]);
 		if (lsub && !subscribed && e[k].subscribed_child) {
 			/* RFC 3501 6.3.9: "foo" with \Noselect when only "foo/bar"
 			 * is subscribed and "%" stops at the level of foo. */
@@ -365,7 +401,10 @@ static enum imap_command_result list_common(struct imap_session *s,
 			continue;
 		}
 		if ((opts & SEL_RECURSIVE) && !subscribed && e[k].subscribed_child) {
-			/* RFC 5258 3.5: a parent of subscribed mailboxes. */
+			/* RFC 5258 3.5: a parent of subscribed mailboxes that
+			 * are not listed themselves (none matches a pattern). */
+			if (!subscribed_outside(e, count, k, patterns, np))
+				continue;
 			struct list_entry parent = e[k];
 			write_entry(s, &parent, opts & ~RET_SUBSCRIBED, false);
 			s->out->len -= 2; /* the CRLF */
@@ -382,7 +421,8 @@ static enum imap_command_result list_common(struct imap_session *s,
 			write_status(s, e[k].box, items);
 	}
 	store_mailbox_list_free(&boxes, nboxes);
-	if (e == NULL && nboxes > 0) {
+	store_subscription_list_free(&kept, nkept);
+	if (e == NULL && nboxes + nkept > 0) {
 		session_tagged(s, "NO", "[LIMIT] Out of memory");
 		return CMD_DONE;
 	}
@@ -511,11 +551,11 @@ static enum imap_command_result subscribe(struct imap_session *s, const struct i
 	const char *name = session_mailbox_arg(s, &cmd->args[0]);
 	if (name == NULL)
 		return CMD_DONE;
+	/* A name that is no mailbox is subscribed all the same (RFC 9051
+	 * 6.3.7); LIST (SUBSCRIBED) shows it \NonExistent. */
 	int ret = store_mailbox_subscribe(s->store, name, on, &error);
-	if (ret == STORE_NOT_FOUND && !on)
-		ret = STORE_OK; /* unsubscribing what is gone is fine */
 	if (ret != STORE_OK) {
-		session_store_failed(s, ret, ret == STORE_NOT_FOUND ? "No such mailbox" : error);
+		session_store_failed(s, ret, error);
 		return CMD_DONE;
 	}
 	session_tagged(s, "OK", "%s completed", on ? "Subscribe" : "Unsubscribe");
@@ -588,6 +628,7 @@ static int parse_date_time(struct str v, int64_t *time_r)
 struct append_one {
 	struct mime_parser *parser;
 	struct imap_message_opaque *opaque; /* a message the parser refuses */
+	char *catenated;                    /* CATENATE's message, malloc'd */
 	struct iovec iov;
 };
 
@@ -596,6 +637,7 @@ static void append_free(struct append_one *a, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		mime_parser_free(&a[i].parser);
 		free(a[i].opaque);
+		free(a[i].catenated);
 	}
 }
 
@@ -627,6 +669,24 @@ static int append_parse(struct append_one *a, struct str content, struct store_a
 	return 0;
 }
 
+/* append_target_exists: false, with NO [TRYCREATE] or the store's
+ * failure written, when APPEND's mailbox is not there. */
+static bool append_target_exists(struct imap_session *s, const char *name)
+{
+	struct store_mailbox box;
+	const char *error;
+	int ret = store_mailbox_get(s->store, name, &box, &error);
+	if (ret == STORE_OK) {
+		free(box.name);
+		return true;
+	}
+	if (ret == STORE_NOT_FOUND)
+		session_tagged(s, "NO", "[TRYCREATE] No such mailbox");
+	else
+		session_store_failed(s, ret, error);
+	return false;
+}
+
 enum imap_command_result cmd_append(struct imap_session *s, const struct imap_command *cmd)
 {
 	const struct imap_arg *args = cmd->args;
@@ -635,6 +695,9 @@ enum imap_command_result cmd_append(struct imap_session *s, const struct imap_co
 	struct append_one *parts = pool_alloc(s->pool, APPEND_MAX_MESSAGES * sizeof(*parts));
 	size_t n = 0;
 	const char *error = "";
+	/* What CATENATE messages may add up to: what literals may. */
+	uint64_t budget = s->settings.max_append + IMAP_DEFAULT_MAX_COMMAND;
+	bool target_checked = false;
 
 	if (argc < 2 || msgs == NULL || parts == NULL) {
 		session_tagged(s, "BAD", "APPEND takes a mailbox and a message");
@@ -675,6 +738,31 @@ enum imap_command_result cmd_append(struct imap_session *s, const struct imap_co
 			i++;
 		}
 		const struct imap_arg *lit = i < argc ? &args[i] : NULL;
+		if (lit != NULL && imap_arg_is_atom(lit, "CATENATE") && i + 1 < argc &&
+		    args[i + 1].type == IMAP_ARG_LIST) {
+			/* RFC 4469 5: a missing mailbox is TRYCREATE, whatever the
+			 * URLs say. */
+			if (!target_checked && !append_target_exists(s, name)) {
+				append_free(parts, n);
+				return CMD_DONE;
+			}
+			target_checked = true;
+			struct append_one *a = &parts[n];
+			size_t len;
+			if (imap_catenate_build(s, args[i + 1].list, args[i + 1].list_count, &budget,
+						&a->catenated, &len) < 0) {
+				append_free(parts, n);
+				return CMD_DONE;
+			}
+			i += 2;
+			if (append_parse(a, str_from(a->catenated, len), m) < 0) {
+				append_free(parts, n + 1);
+				session_tagged(s, "NO", "[LIMIT] Out of memory");
+				return CMD_DONE;
+			}
+			n++;
+			continue;
+		}
 		if (lit != NULL && imap_arg_is_atom(lit, "UTF8") && i + 1 < argc) {
 			const struct imap_arg *inner;
 			size_t ni;

@@ -35,6 +35,7 @@
  *    MODSEQ key (RFC 7162 3.1.5; using the key enables CONDSTORE).
  */
 #include "imap-search-run.h"
+#include "imap-search-run-private.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +43,8 @@
 
 #include "imap-proto/imap-search.h"
 #include "imap-proto/imap-seqset.h"
+#include "imap-search-return.h"
 #include "imap-sort.h"
-#include "imap-thread.h"
 #include "lib/date.h"
 #include "mail/mail-decode.h"
 #include "mail/rfc2047.h"
@@ -54,11 +55,7 @@
 #define SEARCH_HEADER_MAX (1024u * 1024)
 /* The decoded value of one header field, for HEADER matching. */
 #define SEARCH_FIELD_MAX SEARCH_HEADER_MAX
-/* Collation keys of one SORT: four per message at most. */
-#define SORT_KEYS_PER_MESSAGE 4
 
-#define ERR_MEMORY "Out of memory"
-#define ERR_TOO_LARGE "[LIMIT] Result too large"
 #define ERR_GONE "[NONEXISTENT] Mailbox no longer exists"
 #define ERR_STRING_LIMIT "[LIMIT] Search string too long"
 #define ERR_CPU_LIMIT "[LIMIT] Search takes too long; narrow it down"
@@ -108,16 +105,8 @@ struct search_run {
 	struct buf decoded;         /* scratch: the value decoded, lower-cased */
 };
 
-/* What a search found: view positions (ascending) and their messages. */
-struct search_result {
-	struct store_message *list; /* store_message_range's answer (owned) */
-	uint32_t *positions;        /* 0-based, in view->uids */
-	const struct store_message **msgs;
-	size_t count;
-	bool has_modseq;
-};
 
-static void result_free(struct search_result *res)
+void search_result_free(struct search_result *res)
 {
 	free(res->list);
 	free(res->positions);
@@ -126,7 +115,7 @@ static void result_free(struct search_result *res)
 }
 
 /* store_status maps a failed store call to a run status. */
-static int store_status(int status)
+int search_store_status(int status)
 {
 	return status == STORE_ERROR ? IMAP_RUN_ERROR : IMAP_RUN_NO;
 }
@@ -228,7 +217,7 @@ static int compile_text(struct search_run *r, const struct imap_search_key *key,
 				    &node->uids, &node->uid_count, &error);
 	if (ret != STORE_OK) {
 		r->error = error;
-		return store_status(ret);
+		return search_store_status(ret);
 	}
 	return IMAP_RUN_OK;
 }
@@ -249,7 +238,7 @@ static int compile_keyword(struct search_run *r, const struct imap_search_key *k
 		return IMAP_RUN_OK;
 	if (ret != STORE_OK) {
 		r->error = error;
-		return store_status(ret);
+		return search_store_status(ret);
 	}
 	node->keyword_known = true;
 	return IMAP_RUN_OK;
@@ -632,7 +621,7 @@ static int eval(struct search_run *r, const struct search_node *node)
  * search_run evaluates prog over the view into *res.  Returns
  * IMAP_RUN_OK, or another status with the text in *error_r.
  */
-static int search_run(struct pool *pool, const struct imap_search_view *view,
+int search_run(struct pool *pool, const struct imap_search_view *view,
 		      const struct imap_search_program *prog, struct search_result *res,
 		      const char **error_r)
 {
@@ -656,7 +645,7 @@ static int search_run(struct pool *pool, const struct imap_search_view *view,
 	if (ret != STORE_OK) {
 		node_free(&root);
 		*error_r = ret == STORE_NOT_FOUND ? ERR_GONE : error;
-		return store_status(ret);
+		return search_store_status(ret);
 	}
 	res->positions = malloc(view->count * sizeof(*res->positions));
 	res->msgs = malloc(view->count * sizeof(*res->msgs));
@@ -698,7 +687,7 @@ static int search_run(struct pool *pool, const struct imap_search_view *view,
 	node_free(&root);
 	if (ret != IMAP_RUN_OK) {
 		*error_r = r.error;
-		result_free(res);
+		search_result_free(res);
 		res->has_modseq = r.has_modseq;
 	}
 	return ret;
@@ -712,77 +701,29 @@ static uint32_t number_of(const struct imap_search_view *view, const struct sear
 	return uid ? view->uids[res->positions[i]] : res->positions[i] + 1;
 }
 
-/* write_set writes the found numbers (ascending) as a sequence set, runs
- * as ranges: "2:4,7" (RFC 4731 ALL). */
-static int write_set(struct buf *out, const struct imap_search_view *view,
-		     const struct search_result *res, bool uid)
-{
-	for (size_t i = 0; i < res->count;) {
-		uint32_t first = number_of(view, res, i, uid), last = first;
-		size_t k = i + 1;
-		while (k < res->count && number_of(view, res, k, uid) == last + 1)
-			last = number_of(view, res, k++, uid);
-		if (buf_printf(out, "%s%u", i > 0 ? "," : "", (unsigned)first) < 0 ||
-		    (last != first && buf_printf(out, ":%u", (unsigned)last) < 0))
-			return -1;
-		i = k;
-	}
-	return 0;
-}
-
-/* write_tag writes the tag as a quoted string (it is an atom, so
- * escaping never happens in practice). */
-static int write_tag(struct buf *out, struct str tag)
-{
-	if (buf_printf(out, "* ESEARCH (TAG \"") < 0)
-		return -1;
-	for (size_t i = 0; i < tag.len; i++) {
-		if ((tag.ptr[i] == '"' || tag.ptr[i] == '\\') && buf_putc(out, '\\') < 0)
-			return -1;
-		if (buf_putc(out, tag.ptr[i]) < 0)
-			return -1;
-	}
-	return buf_printf(out, "\")");
-}
-
 /*
- * write_esearch writes the RFC 4731 answer.  MIN, MAX and ALL only when
- * something matched, COUNT always; MODSEQ (RFC 4731 3.2) is the highest
- * of the messages returned: of MIN and/or MAX alone when only those were
- * asked, else of all.
+ * write_esearch writes the RFC 4731 answer of a SEARCH: the found numbers
+ * ascending, with their MODSEQ when the program has a MODSEQ key.
  */
 static int write_esearch(struct buf *out, const struct imap_search_view *view,
-			 const struct search_result *res, unsigned opts, bool uid, struct str tag)
+			 const struct search_result *res, const struct imap_search_program *prog,
+			 bool uid, struct str tag)
 {
-	bool all = (opts & (IMAP_SEARCH_RETURN_ALL | IMAP_SEARCH_RETURN_COUNT)) != 0;
-	uint64_t modseq = 0;
+	uint32_t *nums = malloc((res->count + 1) * sizeof(*nums));
+	uint64_t *modseqs = malloc((res->count + 1) * sizeof(*modseqs));
+	int ret = -1;
 
-	if (write_tag(out, tag) < 0 || (uid && buf_printf(out, " UID") < 0))
-		return -1;
-	if (res->count > 0) {
-		size_t last = res->count - 1;
-		if ((opts & IMAP_SEARCH_RETURN_MIN) &&
-		    buf_printf(out, " MIN %u", (unsigned)number_of(view, res, 0, uid)) < 0)
-			return -1;
-		if ((opts & IMAP_SEARCH_RETURN_MAX) &&
-		    buf_printf(out, " MAX %u", (unsigned)number_of(view, res, last, uid)) < 0)
-			return -1;
-		if ((opts & IMAP_SEARCH_RETURN_ALL) &&
-		    (buf_printf(out, " ALL ") < 0 || write_set(out, view, res, uid) < 0))
-			return -1;
+	if (nums != NULL && modseqs != NULL) {
 		for (size_t i = 0; i < res->count; i++) {
-			bool returned = all || (i == 0 && (opts & IMAP_SEARCH_RETURN_MIN)) ||
-					(i == last && (opts & IMAP_SEARCH_RETURN_MAX));
-			if (returned && res->msgs[i]->modseq > modseq)
-				modseq = res->msgs[i]->modseq;
+			nums[i] = number_of(view, res, i, uid);
+			modseqs[i] = res->msgs[i]->modseq;
 		}
+		ret = imap_search_return_write(out, tag, uid, prog, nums, modseqs, res->count,
+					       res->has_modseq);
 	}
-	if ((opts & IMAP_SEARCH_RETURN_COUNT) && buf_printf(out, " COUNT %zu", res->count) < 0)
-		return -1;
-	if (res->has_modseq && res->count > 0 &&
-	    buf_printf(out, " MODSEQ %llu", (unsigned long long)modseq) < 0)
-		return -1;
-	return buf_printf(out, "\r\n");
+	free(nums);
+	free(modseqs);
+	return ret;
 }
 
 /* write_search writes "* SEARCH n ... [(MODSEQ m)]". */
@@ -843,21 +784,88 @@ static int save_result(const struct imap_search_view *view, const struct search_
 }
 
 /* truncate_out cuts out back to len (a partly written answer). */
-static void truncate_out(struct buf *out, size_t len)
+void search_truncate_out(struct buf *out, size_t len)
 {
 	out->len = len;
 	if (out->data != NULL)
 		out->data[len] = '\0';
 }
 
+/* reads_seqnums: does a key of the tree read sequence numbers? */
+static bool reads_seqnums(const struct imap_search_key *key)
+{
+	if (key->type == IMAP_SEARCH_SEQSET)
+		return true;
+	for (size_t i = 0; i < key->child_count; i++)
+		if (reads_seqnums(&key->children[i]))
+			return true;
+	return false;
+}
+
+/*
+ * keep_new makes the kept result of prog (copied) with uids[0..n) in
+ * answer order, or writes "* NO [NOUPDATE "tag"]" when it cannot be kept
+ * (no room at the caller, PARTIAL, too large a program, no memory).
+ * Returns the kept result or NULL.
+ */
+struct imap_search_kept *search_keep_new(const struct imap_search_program *prog,
+					 const struct imap_sort_criterion *crit, size_t ncrit,
+					 const uint32_t *uids, size_t n, bool can_keep,
+					 struct str tag, struct buf *out)
+{
+	struct imap_search_kept *kept = NULL;
+	const char *why = "Updates are not kept for this search";
+
+	if (can_keep && !(prog->return_options & IMAP_SEARCH_RETURN_PARTIAL)) {
+		kept = calloc(1, sizeof(*kept));
+		why = "Search program too large to keep up to date";
+		if (kept != NULL && (kept->pool = pool_new(IMAP_SEARCH_KEPT_PROGRAM_MAX)) != NULL &&
+		    imap_search_program_copy(kept->pool, prog, &kept->prog) == 0 &&
+		    (kept->uids = malloc((n + 1) * sizeof(*kept->uids))) != NULL) {
+			if (n > 0)
+				memcpy(kept->uids, uids, n * sizeof(*uids));
+			kept->count = n;
+			if (ncrit > 0)
+				memcpy(kept->crit, crit, ncrit * sizeof(*crit));
+			kept->crit_count = ncrit;
+			kept->per_message = !reads_seqnums(&prog->root);
+			return kept;
+		}
+		imap_search_kept_free(&kept);
+	}
+	buf_printf(out, "* NO [NOUPDATE \"%.*s\"] %s\r\n", (int)tag.len, tag.ptr, why);
+	return NULL;
+}
+
+void imap_search_kept_free(struct imap_search_kept **kept)
+{
+	if (*kept == NULL)
+		return;
+	pool_free(&(*kept)->pool);
+	free((*kept)->uids);
+	free(*kept);
+	*kept = NULL;
+}
+
+/* result_uids gives the found UIDs, ascending (malloc'd), or NULL. */
+uint32_t *search_result_uids(const struct imap_search_view *view, const struct search_result *res)
+{
+	uint32_t *uids = malloc((res->count + 1) * sizeof(*uids));
+	for (size_t i = 0; uids != NULL && i < res->count; i++)
+		uids[i] = number_of(view, res, i, true);
+	return uids;
+}
+
 int imap_search_command(struct pool *pool, const struct imap_search_view *view,
 			const struct imap_arg *args, size_t count, bool uid, struct str tag,
-			struct buf *out, const char **error_r)
+			struct buf *out, struct imap_search_kept **kept_r, const char **error_r)
 {
 	struct imap_search_program prog;
 	struct search_result res;
 	size_t start = out->len;
 
+	if (kept_r != NULL)
+		*kept_r = NULL;
 	int ret = imap_search_parse(pool, args, count, NULL, &prog, error_r);
 	if (ret != IMAP_SEARCH_OK)
 		return ret == IMAP_SEARCH_NO ? IMAP_RUN_NO : IMAP_RUN_BAD;
@@ -869,263 +877,31 @@ int imap_search_command(struct pool *pool, const struct imap_search_view *view,
 		if (!prog.has_return)
 			w = write_search(out, view, &res, uid);
 		else if (opts != 0) /* SAVE alone answers nothing (RFC 5182) */
-			w = write_esearch(out, view, &res, opts, uid, tag);
+			w = write_esearch(out, view, &res, &prog, uid, tag);
 		if (w < 0) {
-			truncate_out(out, start);
+			search_truncate_out(out, start);
 			*error_r = ERR_TOO_LARGE;
 			ret = IMAP_RUN_NO;
 		} else if (save && save_result(view, &res, prog.return_options) < 0) {
-			truncate_out(out, start);
+			search_truncate_out(out, start);
 			*error_r = ERR_MEMORY;
 			ret = IMAP_RUN_ERROR;
 		}
+	}
+	if (ret == IMAP_RUN_OK && (prog.return_options & IMAP_SEARCH_RETURN_UPDATE)) {
+		uint32_t *uids = search_result_uids(view, &res);
+		struct imap_search_kept *kept =
+			search_keep_new(&prog, NULL, 0, uids, uids != NULL ? res.count : 0,
+				 kept_r != NULL && uids != NULL, tag, out);
+		if (kept_r != NULL)
+			*kept_r = kept;
+		free(uids);
 	}
 	/* RFC 5182 2.1: a SEARCH with SAVE that fails empties the variable
 	 * (a BAD, above, leaves it alone). */
 	if (ret != IMAP_RUN_OK && ret != IMAP_RUN_BAD && save)
 		set_saved(view, NULL, 0);
-	result_free(&res);
+	search_result_free(&res);
 	return ret;
 }
 
-/* ---------- SORT and THREAD ---------- */
-
-/*
- * parse_charset_program reads "charset program" (SORT and THREAD have no
- * RETURN, and their charset is not optional).
- */
-static int parse_charset_program(struct pool *pool, const struct imap_arg *args, size_t count,
-				 struct imap_search_program *prog, const char **error_r)
-{
-	struct str charset;
-
-	if (count < 2 || !imap_arg_get_astring(&args[0], &charset)) {
-		*error_r = "Missing charset or search program";
-		return IMAP_RUN_BAD;
-	}
-	if (!str_case_eq(charset, STR("UTF-8")) && !str_case_eq(charset, STR("US-ASCII"))) {
-		*error_r = "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset";
-		return IMAP_RUN_NO;
-	}
-	int ret = imap_search_parse(pool, &args[1], count - 1, NULL, prog, error_r);
-	if (ret != IMAP_SEARCH_OK)
-		return ret == IMAP_SEARCH_NO ? IMAP_RUN_NO : IMAP_RUN_BAD;
-	if (prog->has_return || prog->charset != IMAP_SEARCH_CHARSET_NONE) {
-		*error_r = "Unknown search key";
-		return IMAP_RUN_BAD;
-	}
-	return IMAP_RUN_OK;
-}
-
-/* The scratch space of one SORT: keys live in a pool (they never move),
- * text is prepared in the two buffers. */
-struct sort_space {
-	struct pool *keys;
-	struct buf text;            /* a base subject or an addr-mailbox */
-	struct buf key;             /* its collation key */
-};
-
-/* sort_key makes the collation key of text (of its base subject with
- * subject) in the pool. */
-static int sort_key(struct sort_space *sp, struct str text, bool subject, struct str *key_r)
-{
-	bool refwd;
-
-	if (subject) {
-		buf_reset(&sp->text);
-		if (imap_sort_base_subject(text, &sp->text, &refwd) < 0)
-			return -1;
-		text = buf_str(&sp->text);
-	}
-	buf_reset(&sp->key);
-	if (imap_sort_collate_key(text, &sp->key) < 0)
-		return -1;
-	*key_r = pool_str(sp->keys, buf_str(&sp->key));
-	return key_r->ptr != NULL ? 0 : -1;
-}
-
-/* sort_fill reads what the criteria need of one found message: STORE_OK,
- * STORE_NOT_FOUND (expunged since the search) or an error. */
-static int sort_fill(const struct imap_search_view *view, const struct store_message *msg,
-		     const struct imap_sort_criterion *crit, size_t ncrit, struct imap_sort_msg *sm,
-		     struct sort_space *sp, const char **error_r)
-{
-	static const enum imap_sort_field addr_field[] = { IMAP_SORT_FROM, IMAP_SORT_TO,
-							   IMAP_SORT_CC };
-	struct str *addr_key[] = { &sm->from, &sm->to, &sm->cc };
-	struct store_message_meta *meta = NULL;
-	bool want[3] = { false, false, false }, subject = false;
-
-	sm->uid = msg->uid;
-	sm->arrival = msg->internal_date;
-	sm->sent_date = msg->internal_date;
-	sm->size = msg->size;
-	if (!imap_sort_needs_meta(crit, ncrit))
-		return STORE_OK;
-	int ret = store_message_meta(view->store, view->mailbox, msg->uid, &meta, error_r);
-	if (ret != STORE_OK)
-		return ret;
-	/* RFC 5256 2.2: without a Date:, the internal date is the sent date. */
-	if (meta->sent_date >= 0)
-		sm->sent_date = meta->sent_date;
-	for (size_t i = 0; i < ncrit; i++) {
-		subject |= crit[i].field == IMAP_SORT_SUBJECT;
-		for (size_t a = 0; a < 3; a++)
-			want[a] |= crit[i].field == addr_field[a];
-	}
-	if (subject && sort_key(sp, str_c(meta->subject), true, &sm->subject) < 0)
-		ret = STORE_ERROR;
-	for (size_t a = 0; a < 3 && ret == STORE_OK; a++) {
-		if (!want[a])
-			continue;
-		buf_reset(&sp->text);
-		/* A broken ENVELOPE sorts as no address. */
-		if (!imap_sort_envelope_mailbox(str_c(meta->envelope), addr_field[a], &sp->text))
-			buf_reset(&sp->text);
-		if (sort_key(sp, buf_str(&sp->text), false, addr_key[a]) < 0)
-			ret = STORE_ERROR;
-	}
-	if (ret != STORE_OK)
-		*error_r = ERR_MEMORY;
-	store_message_meta_free(&meta);
-	return ret;
-}
-
-int imap_sort_command(struct pool *pool, const struct imap_search_view *view,
-		      const struct imap_arg *args, size_t count, bool uid, struct str tag,
-		      struct buf *out, const char **error_r)
-{
-	struct imap_sort_criterion crit[IMAP_SORT_MAX_CRITERIA];
-	struct imap_search_program prog;
-	struct search_result res;
-	size_t ncrit, n = 0, start = out->len;
-
-	(void)tag;
-	if (count < 1) {
-		*error_r = "Missing sort criteria";
-		return IMAP_RUN_BAD;
-	}
-	if (imap_sort_parse_criteria(&args[0], crit, &ncrit, error_r) < 0)
-		return IMAP_RUN_BAD;
-	int ret = parse_charset_program(pool, &args[1], count - 1, &prog, error_r);
-	if (ret != IMAP_RUN_OK)
-		return ret;
-	if ((ret = search_run(pool, view, &prog, &res, error_r)) != IMAP_RUN_OK)
-		return ret;
-
-	/* Each key is at most IMAP_SORT_KEY_MAX octets, plus the pool's
-	 * rounding; a view of n messages needs at most this much. */
-	struct sort_space sp = {
-		.keys = pool_new((res.count + 1) * SORT_KEYS_PER_MESSAGE * (IMAP_SORT_KEY_MAX + 32)),
-	};
-	struct imap_sort_msg *msgs = calloc(res.count + 1, sizeof(*msgs));
-	buf_init(&sp.text, 4 * IMAP_SORT_KEY_MAX + 1);
-	buf_init(&sp.key, IMAP_SORT_KEY_MAX + 1);
-	if (msgs == NULL || sp.keys == NULL) {
-		*error_r = ERR_MEMORY;
-		ret = IMAP_RUN_ERROR;
-	}
-	for (size_t i = 0; i < res.count && ret == IMAP_RUN_OK; i++) {
-		int s = sort_fill(view, res.msgs[i], crit, ncrit, &msgs[n], &sp, error_r);
-		if (s == STORE_NOT_FOUND)
-			continue;
-		if (s != STORE_OK) {
-			ret = store_status(s);
-			break;
-		}
-		msgs[n++].seq = res.positions[i] + 1;
-	}
-	if (ret == IMAP_RUN_OK) {
-		imap_sort_msgs(msgs, n, crit, ncrit);
-		int w = buf_printf(out, "* SORT");
-		for (size_t i = 0; i < n && w == 0; i++)
-			w = buf_printf(out, " %u", (unsigned)(uid ? msgs[i].uid : msgs[i].seq));
-		if (w < 0 || buf_printf(out, "\r\n") < 0) {
-			truncate_out(out, start);
-			*error_r = ERR_TOO_LARGE;
-			ret = IMAP_RUN_NO;
-		}
-	}
-	pool_free(&sp.keys);
-	buf_free(&sp.text);
-	buf_free(&sp.key);
-	free(msgs);
-	result_free(&res);
-	return ret;
-}
-
-int imap_thread_command(struct pool *pool, const struct imap_search_view *view,
-			const struct imap_arg *args, size_t count, bool uid, struct str tag,
-			struct buf *out, const char **error_r)
-{
-	struct imap_search_program prog;
-	struct search_result res;
-	enum imap_thread_algorithm alg;
-	size_t start = out->len;
-
-	(void)tag;
-	if (count >= 1 && imap_arg_is_atom(&args[0], "REFERENCES")) {
-		alg = IMAP_THREAD_REFERENCES;
-	} else if (count >= 1 && imap_arg_is_atom(&args[0], "ORDEREDSUBJECT")) {
-		alg = IMAP_THREAD_ORDEREDSUBJECT;
-	} else {
-		*error_r = "Unknown threading algorithm";
-		return IMAP_RUN_BAD;
-	}
-	int ret = parse_charset_program(pool, &args[1], count - 1, &prog, error_r);
-	if (ret != IMAP_RUN_OK)
-		return ret;
-	if ((ret = search_run(pool, view, &prog, &res, error_r)) != IMAP_RUN_OK)
-		return ret;
-
-	struct imap_thread *t = imap_thread_new(alg, res.count);
-	if (t == NULL) {
-		*error_r = ERR_MEMORY;
-		ret = IMAP_RUN_ERROR;
-	}
-	for (size_t i = 0; i < res.count && ret == IMAP_RUN_OK; i++) {
-		struct store_message_meta *meta = NULL;
-		int s = store_message_meta(view->store, view->mailbox, res.msgs[i]->uid, &meta,
-					   error_r);
-		if (s == STORE_NOT_FOUND)
-			continue; /* expunged since the search */
-		if (s != STORE_OK) {
-			ret = store_status(s);
-			break;
-		}
-		struct imap_thread_msg m = {
-			.uid = res.msgs[i]->uid,
-			.seq = res.positions[i] + 1,
-			.subject = str_c(meta->subject),
-			.message_id = str_c(meta->message_id),
-			.in_reply_to = str_c(meta->in_reply_to),
-			.references = str_c(meta->references),
-			.sent_date = meta->sent_date >= 0 ? meta->sent_date : res.msgs[i]->internal_date,
-		};
-		if (imap_thread_add(t, &m) < 0) {
-			*error_r = ERR_MEMORY;
-			ret = IMAP_RUN_ERROR;
-		}
-		store_message_meta_free(&meta);
-	}
-	if (ret == IMAP_RUN_OK) {
-		size_t before;
-		int w = buf_printf(out, "* THREAD");
-		before = out->len;
-		if (w == 0 && buf_putc(out, ' ') == 0) {
-			w = imap_thread_write(t, uid, out);
-			if (w == 0 && out->len == before + 1)
-				truncate_out(out, before); /* no thread: "* THREAD" alone */
-		} else {
-			w = -1;
-		}
-		if (w < 0 || buf_printf(out, "\r\n") < 0) {
-			truncate_out(out, start);
-			*error_r = ERR_TOO_LARGE;
-			ret = IMAP_RUN_NO;
-		}
-	}
-	imap_thread_free(&t);
-	result_free(&res);
-	return ret;
-}

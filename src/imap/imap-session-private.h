@@ -35,6 +35,7 @@ enum imap_command_result {
 };
 
 struct imap_fetch_job;
+struct imap_search_updates;
 
 struct imap_session {
 	struct store *store;
@@ -49,9 +50,11 @@ struct imap_session {
 
 	/* ENABLEd */
 	bool rev2, utf8, condstore, qresync;
+	bool compressed;               /* COMPRESS DEFLATE is active */
 
 	bool closed;                   /* close was called */
 	bool idling;
+	bool idle_input;               /* the client sent bytes during this IDLE */
 	bool no_expunge;               /* the running command may not report EXPUNGE */
 	struct imap_fetch_job *job;    /* a FETCH going on in steps */
 
@@ -70,9 +73,10 @@ struct imap_session {
 		uint32_t first, next;
 	} recent[IMAP_RECENT_RANGES];      /* UIDs \Recent for this session */
 	size_t recent_count;
-	size_t keywords_known;         /* keywords the client was told of in FLAGS */
+	size_t keywords_known;         /* keywords told of in FLAGS, plus one; 0: none yet */
 	uint32_t *saved;               /* SEARCHRES "$", UIDs */
 	size_t saved_count;
+	struct imap_search_updates *search_updates; /* CONTEXT=SEARCH (imap-search-update.c) */
 };
 
 /* Writing answers. */
@@ -164,6 +168,9 @@ enum imap_command_result cmd_noop(struct imap_session *s, const struct imap_comm
 enum imap_command_result cmd_logout(struct imap_session *s, const struct imap_command *cmd);
 enum imap_command_result cmd_id(struct imap_session *s, const struct imap_command *cmd);
 enum imap_command_result cmd_enable(struct imap_session *s, const struct imap_command *cmd);
+/* cmd-compress.c: COMPRESS DEFLATE (RFC 4978), through the compress
+ * callback. */
+enum imap_command_result cmd_compress(struct imap_session *s, const struct imap_command *cmd);
 /* cmd-select.c: SELECT, EXAMINE, CLOSE, UNSELECT. */
 enum imap_command_result cmd_select(struct imap_session *s, const struct imap_command *cmd);
 enum imap_command_result cmd_unselect(struct imap_session *s, const struct imap_command *cmd);
@@ -188,6 +195,7 @@ enum imap_command_result cmd_store(struct imap_session *s, const struct imap_com
 enum imap_command_result cmd_copy(struct imap_session *s, const struct imap_command *cmd);
 /* cmd-search.c: SEARCH, SORT, THREAD and their UID forms. */
 enum imap_command_result cmd_search(struct imap_session *s, const struct imap_command *cmd);
+enum imap_command_result cmd_cancelupdate(struct imap_session *s, const struct imap_command *cmd);
 /* cmd-idle.c: IDLE; cmd_idle_line takes the line that ends it. */
 enum imap_command_result cmd_idle(struct imap_session *s, const struct imap_command *cmd);
 void cmd_idle_line(struct imap_session *s, struct str line);

@@ -15,6 +15,8 @@
 #include "imap-proto/imap-quote.h"
 #include "imap-proto/imap-seqset.h"
 #include "imap-proto/imap-utf7.h"
+#include "imap-search-return.h"
+#include "imap-search-update.h"
 #include "lib/log.h"
 
 /* Literals outside APPEND: passwords, search strings, mailbox names. */
@@ -261,18 +263,7 @@ void session_remember_own(struct imap_session *s, uint64_t modseq)
 
 int session_write_uid_set(struct buf *out, const uint32_t *uids, size_t n)
 {
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
-			j++;
-		if (i > 0 && buf_putc(out, ',') < 0)
-			return -1;
-		if (j == i ? buf_printf(out, "%u", uids[i]) < 0
-			   : buf_printf(out, "%u:%u", uids[i], uids[j]) < 0)
-			return -1;
-		i = j + 1;
-	}
-	return 0;
+	return imap_search_return_write_set(out, uids, n);
 }
 
 int session_cmp_u32(const void *a, const void *b)
@@ -296,6 +287,7 @@ void session_report_expunges(struct imap_session *s)
 {
 	if (s->pending_count == 0)
 		return;
+	imap_search_update_expunged(s);
 	qsort(s->pending_expunges, s->pending_count, sizeof(uint32_t), session_cmp_u32);
 	if (s->qresync) {
 		buf_append(s->out, "* VANISHED ", 11);
@@ -369,15 +361,16 @@ void session_announce_flags(struct imap_session *s, bool permanent)
 	const char *const *names = NULL;
 	size_t n = 0;
 	const char *error;
-	if (store_keyword_list(s->store, &names, &n, &error) < 0 ||
-	    (n <= s->keywords_known && s->keywords_known > 0))
+	/* keywords_known is one more than the keywords announced (0: never),
+	 * so that a first keyword after an announcement of none is news. */
+	if (store_keyword_list(s->store, &names, &n, &error) < 0 || n < s->keywords_known)
 		return;
 	buf_append(s->out, "* FLAGS (" IMAP_SYSTEM_FLAGS, 9 + sizeof(IMAP_SYSTEM_FLAGS) - 1);
 	write_keyword_list(s);
 	buf_append(s->out, ")\r\n", 3);
 	if (permanent)
 		session_announce_permanent(s);
-	s->keywords_known = n > 0 ? n : 1;
+	s->keywords_known = n + 1;
 }
 
 int session_add_pending(struct imap_session *s, uint32_t uid)
@@ -440,6 +433,8 @@ void session_sync(struct imap_session *s, bool expunge)
 			session_untagged(s, "%zu RECENT", session_recent_in_view(s));
 		}
 	}
+	if (nchanged > 0 || nexpunged > 0)
+		imap_search_update_refresh(s, changed, nchanged, expunged, nexpunged);
 	s->modseq = highest > s->modseq ? highest : s->modseq;
 	s->own_count = 0;
 	free(changed);
@@ -457,6 +452,7 @@ void session_unselect(struct imap_session *s)
 	free(s->saved);
 	s->saved = NULL;
 	s->saved_count = 0;
+	imap_search_update_clear(s);
 }
 
 /* ---------- sequence sets ---------- */
@@ -610,6 +606,7 @@ static const struct {
 	{ "UID SORT", cmd_search, SELECTED },
 	{ "THREAD", cmd_search, SELECTED },
 	{ "UID THREAD", cmd_search, SELECTED },
+	{ "CANCELUPDATE", cmd_cancelupdate, SELECTED },
 	{ "IDLE", cmd_idle, ANY },
 	{ "LIST", cmd_list, ANY },
 	{ "LSUB", cmd_lsub, ANY },
@@ -624,6 +621,7 @@ static const struct {
 	{ "GETQUOTAROOT", cmd_getquotaroot, ANY },
 	{ "GETQUOTA", cmd_getquota, ANY },
 	{ "SETQUOTA", cmd_setquota, ANY },
+	{ "COMPRESS", cmd_compress, ANY },
 };
 
 static void set_tag(struct imap_session *s, struct str tag)
@@ -726,6 +724,8 @@ void imap_session_input(struct imap_session *s, struct buf *in)
 		}
 		if (in->len == 0)
 			return;
+		if (s->idling)
+			s->idle_input = true;   /* it may hold part of DONE: not parked */
 		size_t used = 0;
 		int r = imap_parser_feed(s->parser, in->data, in->len, &used);
 		buf_consume(in, used);

@@ -42,6 +42,13 @@ struct imap_session_callbacks {
 	 * to to, where they have the UIDs given (the spam filter learns). */
 	void (*copied)(void *ctx, struct store *store, const char *from, const char *to,
 		       const uint32_t *uids, size_t count);
+	/* COMPRESS DEFLATE (RFC 4978): the tagged OK is the last thing in
+	 * out; from here on both directions are deflated.  The callee takes
+	 * what out holds (it goes out uncompressed) and what remains of the
+	 * input given to imap_session_input (it came compressed), leaving
+	 * both empty.  0, or -1 (nothing changed: the session answers NO).
+	 * NULL: COMPRESS is refused. */
+	int (*compress)(void *ctx);
 };
 
 struct imap_session_settings {

@@ -37,6 +37,8 @@ static const struct {
 	{ "ARRIVAL", IMAP_SORT_ARRIVAL },
 	{ "CC", IMAP_SORT_CC },
 	{ "DATE", IMAP_SORT_DATE },
+	{ "DISPLAYFROM", IMAP_SORT_DISPLAYFROM },
+	{ "DISPLAYTO", IMAP_SORT_DISPLAYTO },
 	{ "FROM", IMAP_SORT_FROM },
 	{ "SIZE", IMAP_SORT_SIZE },
 	{ "SUBJECT", IMAP_SORT_SUBJECT },
@@ -338,9 +340,12 @@ static bool env_nstring(struct env_reader *r, struct buf *out)
 	return false;
 }
 
-/* env_addresses reads an address list (NIL or "(" 1*address ")"); with
- * out, the first address's mailbox is appended. */
-static bool env_addresses(struct env_reader *r, struct buf *out)
+/*
+ * env_addresses reads an address list (NIL or "(" 1*address ")"); with
+ * out, the first address's mailbox is appended, or with display its
+ * name, or when that is empty its mailbox@host.
+ */
+static bool env_addresses(struct env_reader *r, struct buf *out, bool display)
 {
 	if (r->end - r->p >= 3 && str_case_eq(str_from(r->p, 3), STR("NIL"))) {
 		r->p += 3;
@@ -349,34 +354,60 @@ static bool env_addresses(struct env_reader *r, struct buf *out)
 	if (!env_char(r, '('))
 		return false;
 	bool first = true;
+	size_t start = out != NULL ? out->len : 0;
 	do {
+		struct buf *name = first && display ? out : NULL;
 		/* address = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")" */
-		if (!env_char(r, '(') || !env_nstring(r, NULL) || !env_char(r, ' ') ||
-		    !env_nstring(r, NULL) || !env_char(r, ' ') ||
-		    !env_nstring(r, first ? out : NULL) || !env_char(r, ' ') ||
-		    !env_nstring(r, NULL) || !env_char(r, ')'))
+		if (!env_char(r, '(') || !env_nstring(r, name) || !env_char(r, ' ') ||
+		    !env_nstring(r, NULL) || !env_char(r, ' '))
 			return false;
+		bool spec = first && out != NULL && (!display || out->len == start);
+		if (!env_nstring(r, spec ? out : NULL) || !env_char(r, ' '))
+			return false;
+		size_t at = spec ? out->len : 0;
+		if (spec && display && buf_putc(out, '@') < 0)
+			return false;
+		if (!env_nstring(r, spec && display ? out : NULL) || !env_char(r, ')'))
+			return false;
+		if (spec && display && out->len == at + 1) {
+			out->len = at; /* no host: the mailbox alone */
+			out->data[at] = '\0';
+		}
 		first = false;
 		env_char(r, ' ');
 	} while (r->p < r->end && *r->p == '(');
 	return env_char(r, ')');
 }
 
-bool imap_sort_envelope_mailbox(struct str envelope, enum imap_sort_field field, struct buf *out)
+/* envelope_address reads the ENVELOPE up to the address list of field. */
+static bool envelope_address(struct str envelope, enum imap_sort_field field, struct buf *out,
+			     bool display)
 {
 	struct env_reader r = { envelope.ptr, envelope.ptr + envelope.len };
 	/* ENVELOPE: date subject from sender reply-to to cc ... */
-	unsigned want = field == IMAP_SORT_FROM ? 2 : field == IMAP_SORT_TO ? 5 : 6;
+	unsigned want = field == IMAP_SORT_FROM || field == IMAP_SORT_DISPLAYFROM ? 2
+			: field == IMAP_SORT_CC ? 6 : 5;
 
-	assert(field == IMAP_SORT_FROM || field == IMAP_SORT_TO || field == IMAP_SORT_CC);
 	if (!env_char(&r, '(') || !env_nstring(&r, NULL) || !env_char(&r, ' ') ||
 	    !env_nstring(&r, NULL))
 		return false;
 	for (unsigned i = 2; i <= want; i++) {
-		if (!env_char(&r, ' ') || !env_addresses(&r, i == want ? out : NULL))
+		if (!env_char(&r, ' ') || !env_addresses(&r, i == want ? out : NULL, display))
 			return false;
 	}
 	return true;
+}
+
+bool imap_sort_envelope_mailbox(struct str envelope, enum imap_sort_field field, struct buf *out)
+{
+	assert(field == IMAP_SORT_FROM || field == IMAP_SORT_TO || field == IMAP_SORT_CC);
+	return envelope_address(envelope, field, out, false);
+}
+
+bool imap_sort_envelope_display(struct str envelope, enum imap_sort_field field, struct buf *out)
+{
+	assert(field == IMAP_SORT_DISPLAYFROM || field == IMAP_SORT_DISPLAYTO);
+	return envelope_address(envelope, field, out, true);
 }
 
 /* ---------- ordering ---------- */
@@ -432,6 +463,12 @@ static int compare_msgs(const void *pa, const void *pb, void *ctx_ptr)
 			break;
 		case IMAP_SORT_CC:
 			c = compare_key(a->cc, b->cc);
+			break;
+		case IMAP_SORT_DISPLAYFROM:
+			c = compare_key(a->display_from, b->display_from);
+			break;
+		case IMAP_SORT_DISPLAYTO:
+			c = compare_key(a->display_to, b->display_to);
 			break;
 		}
 		if (c != 0)

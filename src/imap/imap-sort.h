@@ -34,6 +34,11 @@ enum imap_sort_field {
 	IMAP_SORT_SIZE,
 	IMAP_SORT_SUBJECT,   /* base subject */
 	IMAP_SORT_TO,
+	/* RFC 5957 SORT=DISPLAY: the display name of the first From/To
+	 * address (RFC 2047 decoded), its addr-spec when it has none, a
+	 * group's name for a group */
+	IMAP_SORT_DISPLAYFROM,
+	IMAP_SORT_DISPLAYTO,
 };
 
 struct imap_sort_criterion {
@@ -82,6 +87,14 @@ int imap_sort_collate_key(struct str text, struct buf *out);
  * out is full.
  */
 bool imap_sort_envelope_mailbox(struct str envelope, enum imap_sort_field field, struct buf *out);
+/*
+ * imap_sort_envelope_display is the same for IMAP_SORT_DISPLAYFROM and
+ * _DISPLAYTO (RFC 5957 3): the addr-name of the first address as the
+ * ENVELOPE holds it (still RFC 2047 encoded), or when that is NIL or
+ * empty its addr-mailbox "@" addr-host (the mailbox alone when the host
+ * is NIL, which is how a group's name comes).
+ */
+bool imap_sort_envelope_display(struct str envelope, enum imap_sort_field field, struct buf *out);
 
 /* One message to sort; the string fields are collation keys. */
 struct imap_sort_msg {
@@ -90,7 +103,8 @@ struct imap_sort_msg {
 	int64_t arrival;       /* internal date */
 	int64_t sent_date;     /* Date:, or arrival when it has none (RFC 5256 2.2) */
 	uint64_t size;
-	struct str subject, from, to, cc;
+	uint64_t modseq;       /* carried for the answer, not a criterion */
+	struct str subject, from, to, cc, display_from, display_to;
 };
 
 /* imap_sort_msgs orders msgs by the criteria, then by sequence number

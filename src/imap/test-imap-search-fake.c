@@ -173,19 +173,21 @@ static int run(const char *line, char **text_r)
 		.saved_uids = &saved, .saved_count = &saved_count,
 	};
 	const char *error = NULL;
+	struct imap_search_kept *kept = NULL;
 	struct str name = cmd->name;
 	bool uid = str_case_prefix(name, STR("UID "));
 	if (uid)
 		name = str_sub(name, 4, SIZE_MAX);
 	if (str_eq(name, STR("SORT")))
 		r = imap_sort_command(pool, &view, cmd->args, cmd->arg_count, uid, cmd->tag, &out,
-				      &error);
+				      &kept, &error);
 	else if (str_eq(name, STR("THREAD")))
 		r = imap_thread_command(pool, &view, cmd->args, cmd->arg_count, uid, cmd->tag, &out,
 					&error);
 	else
 		r = imap_search_command(pool, &view, cmd->args, cmd->arg_count, uid, cmd->tag,
-					&out, &error);
+					&out, &kept, &error);
+	imap_search_kept_free(&kept);
 	if (r == IMAP_RUN_OK) {
 		assert_null(strstr(out.data != NULL ? out.data : "", "\r\n\r\n"));
 		*text_r = strdup(out.data != NULL ? out.data : "");

@@ -220,19 +220,21 @@ static int run(struct fixture *f, const char *line, char **text_r)
 		.saved_count = &f->saved_count,
 	};
 	const char *error = NULL;
+	struct imap_search_kept *kept = NULL;
 	struct str name = cmd->name;
 	bool uid = str_case_prefix(name, STR("UID "));
 	if (uid)
 		name = str_sub(name, 4, SIZE_MAX);
 	if (str_eq(name, STR("SORT")))
 		r = imap_sort_command(pool, &view, cmd->args, cmd->arg_count, uid, cmd->tag, &out,
-				      &error);
+				      &kept, &error);
 	else if (str_eq(name, STR("THREAD")))
 		r = imap_thread_command(pool, &view, cmd->args, cmd->arg_count, uid, cmd->tag, &out,
 					&error);
 	else
 		r = imap_search_command(pool, &view, cmd->args, cmd->arg_count, uid, cmd->tag,
-					&out, &error);
+					&out, &kept, &error);
+	imap_search_kept_free(&kept);
 	*text_r = strdup(r == IMAP_RUN_OK ? (out.data != NULL ? out.data : "")
 					  : (error != NULL ? error : "(no error text)"));
 	pool_free(&pool);

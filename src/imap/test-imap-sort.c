@@ -115,12 +115,14 @@ static void test_collate(void **state)
 }
 
 /* mailbox: the first address of field in envelope must be want (NULL:
- * the envelope is refused). */
+ * the envelope is refused); for DISPLAYFROM/DISPLAYTO its RFC 5957 text. */
 static void mailbox(const char *envelope, enum imap_sort_field field, const char *want)
 {
 	struct buf out;
 	buf_init(&out, 4096);
-	bool ok = imap_sort_envelope_mailbox(str_c(envelope), field, &out);
+	bool ok = field == IMAP_SORT_DISPLAYFROM || field == IMAP_SORT_DISPLAYTO
+			  ? imap_sort_envelope_display(str_c(envelope), field, &out)
+			  : imap_sort_envelope_mailbox(str_c(envelope), field, &out);
 	if (want == NULL) {
 		if (ok)
 			fail_msg("'%s' accepted", envelope);
@@ -157,6 +159,27 @@ static void test_envelope(void **state)
 	mailbox("(NIL NIL {99}\r\nab", IMAP_SORT_FROM, NULL);
 	mailbox("(NIL \"x NIL NIL", IMAP_SORT_FROM, NULL);
 	mailbox("(NIL NIL ())", IMAP_SORT_FROM, NULL);
+}
+
+/* SORT=DISPLAY (RFC 5957): the name, else mailbox@host, else the
+ * mailbox alone (a group's name). */
+static void test_display(void **state)
+{
+	(void)state;
+	const char *env = "(NIL NIL "
+			  "((\"=?iso-8859-1?q?foo_aar?=\" NIL \"e\" \"f.g\")) NIL NIL "
+			  "((\"\" NIL \"b\" \"c.d\")(\"Second\" NIL \"s\" \"x\")) "
+			  "NIL NIL NIL NIL NIL)";
+	mailbox(env, IMAP_SORT_DISPLAYFROM, "=?iso-8859-1?q?foo_aar?=");
+	mailbox(env, IMAP_SORT_DISPLAYTO, "b@c.d");
+	const char *group = "(NIL NIL ((NIL NIL \"d\" NIL)) NIL NIL "
+			    "((NIL NIL \"team\" NIL)(NIL NIL \"a\" \"b\")(NIL NIL NIL NIL)) "
+			    "NIL NIL NIL NIL NIL)";
+	mailbox(group, IMAP_SORT_DISPLAYFROM, "d");
+	mailbox(group, IMAP_SORT_DISPLAYTO, "team");
+	mailbox("(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)", IMAP_SORT_DISPLAYTO, "");
+	mailbox("(NIL NIL ((\"x\" NIL \"a\"", IMAP_SORT_DISPLAYFROM, NULL);
+	mailbox("(NIL NIL ((NIL NIL \"a\" \"b\"", IMAP_SORT_DISPLAYFROM, NULL);
 }
 
 /* criteria parses a list of atoms separated by spaces. */
@@ -271,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_base_subject),
 		cmocka_unit_test(test_collate),
 		cmocka_unit_test(test_envelope),
+		cmocka_unit_test(test_display),
 		cmocka_unit_test(test_criteria),
 		cmocka_unit_test(test_order),
 	};

@@ -94,6 +94,9 @@ static const struct config_param params[] = {
 	  "seconds a POP3 client may stay silent (RFC 1939: at least 600)" },
 	{ "imap.login_timeout", CT_U64, U(imap_login_timeout), "180", 1, 1800,
 	  "seconds an IMAP client may stay silent before it logs in (after it: 30 minutes)" },
+	{ "imap.park_delay", CT_U64, U(imap_park_delay), "10000", 0, 3600000,
+	  "milliseconds an IMAP session waits in IDLE with nothing to do before its worker "
+	  "parks it (0: never)" },
 	{ "worker.idle_timeout", CT_U64, U(worker_idle_timeout), "60", 1, 86400,
 	  "seconds an account's worker stays without work before it exits" },
 	{ "queue.retry_delay", CT_U64, U(queue_retry_delay), "60", 1, 86400,

@@ -41,6 +41,7 @@ struct ev {
 	bool stop;
 	uint64_t now;
 	uint64_t seq;
+	uint64_t io_calls; /* io callbacks made (ev_io_calls) */
 	struct ev_timer **heap;
 	size_t heap_len, heap_cap;
 	struct ev_io *dead;
@@ -54,6 +55,11 @@ struct ev {
 	} signals[EV_MAX_SIGNALS];
 	unsigned signal_count;
 };
+
+uint64_t ev_io_calls(struct ev *ev)
+{
+	return ev->io_calls;
+}
 
 static uint64_t monotonic_ms(void)
 {
@@ -323,6 +329,7 @@ int ev_run(struct ev *ev)
 				what |= EV_READ;
 			if (events[i].events & (EPOLLOUT | EPOLLERR))
 				what |= EV_WRITE;
+			ev->io_calls++;
 			io->fn(io, what, io->ctx);
 		}
 		reap_dead(ev);

@@ -26,6 +26,9 @@ int ev_run(struct ev *ev);
 void ev_stop(struct ev *ev);
 /* Monotonic milliseconds, refreshed each loop iteration. */
 uint64_t ev_now(struct ev *ev);
+/* ev_io_calls counts the io callbacks made so far: a loop whose count
+ * stands still has had nothing to read or write (timers do not count). */
+uint64_t ev_io_calls(struct ev *ev);
 
 /* ev_io_add watches fd for events (EV_READ|EV_WRITE); NULL on failure. */
 struct ev_io *ev_io_add(struct ev *ev, int fd, unsigned events, ev_io_fn *fn, void *ctx);

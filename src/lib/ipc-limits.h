@@ -55,6 +55,13 @@
  * them): a person has a handful; a hundred is a shared mailbox at most,
  * and 100 x IPC_STR_SIZE(IPC_MAX_PATH) fits one message. */
 #define IPC_ACCOUNT_MAX_ADDRESSES 100
+/* IMAP sessions of one account at once: a person's phone, laptop and
+ * desktop keep a few each (Thunderbird up to 5 per account); Dovecot's
+ * default per user and address is 10.  100 covers a shared mailbox used
+ * by a team while one runaway client cannot take the worker's
+ * descriptors.  Master refuses the login of one more (IPC_SESSION_LIMIT,
+ * counting with IPC_WORKER_SESSIONS); the worker checks it again. */
+#define IPC_ACCOUNT_MAX_IMAP_SESSIONS 100
 
 /* IPC_QUEUE_RESULT: a queue id as the spool names it (SPOOL_QID_SIZE,
  * which queue.c asserts fits). */
@@ -96,5 +103,10 @@
 #define IPC_SPAM_MAX_REPLY 200
 /* IPC_QUEUE_RESULT: its text, a queue id or a refusal's text. */
 #define IPC_QUEUE_MAX_REPLY IPC_SPAM_MAX_REPLY
+
+/* IPC_PARK, IPC_UNPARK: a parked session's state (its transport and its
+ * IMAP view, src/park/park.h): what one message carries with its two
+ * length fields.  A session whose state does not fit is not parked. */
+#define IPC_PARK_MAX_STATE (60 * 1024)
 
 #endif

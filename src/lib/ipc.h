@@ -120,6 +120,17 @@ enum ipc_kind {
 				 * it: empty; answered IPC_SUBMIT_SENDERS for
 				 * the link's account, as for a submission
 				 * login (the worker submits scheduling mail) */
+	IPC_WORKER_SESSIONS,  /* worker -> master: IMAP sessions master gave it
+			       * (IPC_SESSION) that it has taken so far, IMAP
+			       * sessions it holds now (open or being handed
+			       * over): master counts an account's sessions
+			       * with them and refuses one too many at login */
+	IPC_PARK,             /* worker -> master: state (src/park/park.h); fd (the
+			       * client); master -> park, id the account: the same */
+	IPC_PARK_WAKE,        /* worker -> master: empty (its account changed);
+			       * master -> park, id the account: empty */
+	IPC_UNPARK,           /* park -> master, id the account: state; fd;
+			       * master -> that account's worker: the same */
 	IPC_KIND_MAX,
 };
 
@@ -135,6 +146,7 @@ enum ipc_role {
 	IPC_ROLE_RESOLVER,
 	IPC_ROLE_RELAY,
 	IPC_ROLE_SPAM,
+	IPC_ROLE_PARK,
 };
 
 /* What a listening socket serves (IPC_LISTEN). */
@@ -256,6 +268,8 @@ enum ipc_relay_refusal {
 enum ipc_session_refusal {
 	IPC_SESSION_BAD_TICKET = 1, /* invalid, expired or already used */
 	IPC_SESSION_NO_WORKER = 2,  /* the account's worker cannot be had now */
+	IPC_SESSION_LIMIT = 3,      /* the account has IPC_ACCOUNT_MAX_IMAP_SESSIONS
+				     * IMAP sessions already */
 };
 
 /* IPC_KEY_SIGN: what the keys process is asked to do with the TLS key.

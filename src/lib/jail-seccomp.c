@@ -147,6 +147,12 @@ static const int jail_syscalls_spam[] = {
 	JAIL_KILL_SELF,
 };
 
+/* park: the parked sessions' sockets it watches (epoll, FIONREAD) and
+ * passes on; no file, no network of its own. */
+static const int jail_syscalls_park[] = {
+	JAIL_SYSCALLS_BASE,
+	JAIL_KILL_SELF,
+};
 /* relay spawner: forks a relay child per destination and reaps it; what
  * its children do must be allowed here too (both filters apply). */
 #define JAIL_SYSCALLS_RELAY_CHILD                                                             \
@@ -207,6 +213,7 @@ static const struct {
 	[JAIL_ROLE_RELAY_CHILD] = { jail_syscalls_relay_child,
 				    JAIL_COUNT(jail_syscalls_relay_child) },
 	[JAIL_ROLE_SPAM] = { jail_syscalls_spam, JAIL_COUNT(jail_syscalls_spam) },
+	[JAIL_ROLE_PARK] = { jail_syscalls_park, JAIL_COUNT(jail_syscalls_park) },
 };
 
 /* arg_equal: the comparison "argument index equals value" (every field

@@ -26,7 +26,7 @@ const char *jail_role_name(enum jail_role role)
 		[JAIL_ROLE_KEYS] = "keys", [JAIL_ROLE_WORKER] = "worker",
 		[JAIL_ROLE_RESOLVER] = "resolver",
 		[JAIL_ROLE_RELAY] = "relay", [JAIL_ROLE_RELAY_CHILD] = "relay-child",
-		[JAIL_ROLE_SPAM] = "spam",
+		[JAIL_ROLE_SPAM] = "spam", [JAIL_ROLE_PARK] = "park",
 	};
 	if ((size_t)role >= sizeof(names) / sizeof(names[0]) || names[role] == NULL)
 		return "?";

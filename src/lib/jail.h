@@ -40,6 +40,7 @@ enum jail_role {
 	JAIL_ROLE_RELAY,      /* relay spawner: forks one relay child per destination */
 	JAIL_ROLE_RELAY_CHILD, /* one outbound SMTP connection */
 	JAIL_ROLE_SPAM,       /* asks rspamd over TCP, to its connect_ports only */
+	JAIL_ROLE_PARK,       /* holds parked IMAP sessions' sockets, never reads them */
 };
 
 struct jail_path {

@@ -169,7 +169,7 @@ const char *process_role_name(enum ipc_role role)
 		[IPC_ROLE_PREAUTH] = "preauth", [IPC_ROLE_KEYS] = "keys",
 		[IPC_ROLE_RESOLVER] = "resolver",
 		[IPC_ROLE_RELAY] = "relay",
-		[IPC_ROLE_SPAM] = "spam",
+		[IPC_ROLE_SPAM] = "spam", [IPC_ROLE_PARK] = "park",
 	};
 	return (unsigned)role < sizeof(names) / sizeof(names[0]) ? names[role] : "unknown";
 }

@@ -127,3 +127,11 @@ int str_hex_digit(char c)
 		return c - 'A' + 10;
 	return -1;
 }
+
+int str_percent_octet(struct str s, size_t i)
+{
+	if (i >= s.len || s.ptr[i] != '%' || s.len - i < 3)
+		return -1;
+	int hi = str_hex_digit(s.ptr[i + 1]), lo = str_hex_digit(s.ptr[i + 2]);
+	return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}

@@ -55,5 +55,9 @@ long str_chr(struct str s, char c);
 int str_to_u64(struct str s, uint64_t max, uint64_t *out);
 /* str_hex_digit gives the value of one hex digit (either case), or -1. */
 int str_hex_digit(char c);
+/* str_percent_octet gives the octet "%XX" at s.ptr[i] stands for (RFC 3986
+ * pct-encoded, hex digits of either case), or -1 when s holds no valid
+ * escape there.  The caller then skips three octets. */
+int str_percent_octet(struct str s, size_t i);
 
 #endif

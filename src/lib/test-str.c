@@ -78,6 +78,19 @@ static void test_to_u64(void **state)
 	assert_int_equal(str_to_u64(STR(" 1"), 10, &v), -1);
 }
 
+/* "%XX" with hex digits of either case, nothing shorter or else. */
+static void test_percent_octet(void **state)
+{
+	(void)state;
+	assert_int_equal(str_percent_octet(STR("%41"), 0), 0x41);
+	assert_int_equal(str_percent_octet(STR("a%fF"), 1), 0xff);
+	assert_int_equal(str_percent_octet(STR("%00"), 0), 0);
+	assert_int_equal(str_percent_octet(STR("%4"), 0), -1);
+	assert_int_equal(str_percent_octet(STR("%4g"), 0), -1);
+	assert_int_equal(str_percent_octet(STR("a41"), 0), -1);
+	assert_int_equal(str_percent_octet(STR("%41"), 3), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -85,6 +98,7 @@ int main(void)
 		cmocka_unit_test(test_lower_and_cmp),
 		cmocka_unit_test(test_trim_sub_chr),
 		cmocka_unit_test(test_to_u64),
+		cmocka_unit_test(test_percent_octet),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

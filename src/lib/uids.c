@@ -11,8 +11,8 @@
 /* Room for an error or the start-up line. */
 #define UIDS_ERROR_MAX 256
 /* Role uids handed out today (spawner, auth, queue, keys, resolver, relay,
- * spam). */
-#define UIDS_ROLES_IN_USE 7
+ * spam, park). */
+#define UIDS_ROLES_IN_USE 8
 
 _Static_assert(CONFIG_UID_MAX < 0x80000000u, "uids stay below 2^31");
 
@@ -42,6 +42,8 @@ static long role_offset(enum jail_role role)
 		return 5;
 	case JAIL_ROLE_SPAM:
 		return 6;
+	case JAIL_ROLE_PARK:
+		return 7;
 	case JAIL_ROLE_MASTER:
 	case JAIL_ROLE_WORKER:
 		break;
@@ -203,7 +205,8 @@ void uids_describe(const struct config *config, char *out, size_t size)
 	case UIDS_PER_PROCESS:
 		snprintf(out, size,
 			 "children run as uids of their own: spawner %llu, auth %llu, queue "
-			 "%llu, keys %llu, resolver %llu, relay %llu, spam %llu, account N's worker %llu+N",
+			 "%llu, keys %llu, resolver %llu, relay %llu, spam %llu, park %llu, "
+			 "account N's worker %llu+N",
 			 (unsigned long long)config->uid_base,
 			 (unsigned long long)config->uid_base + 1,
 			 (unsigned long long)config->uid_base + 2,
@@ -211,6 +214,7 @@ void uids_describe(const struct config *config, char *out, size_t size)
 			 (unsigned long long)config->uid_base + 4,
 			 (unsigned long long)config->uid_base + 5,
 			 (unsigned long long)config->uid_base + 6,
+			 (unsigned long long)config->uid_base + 7,
 			 (unsigned long long)config->worker_uid_base);
 		break;
 	}

@@ -394,6 +394,22 @@ static void child_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 			break;
 		worker_start(c, ipc_get_u64(&r));
 		return;
+	case IPC_WORKER_SESSIONS:
+		if (c->role != IPC_ROLE_WORKER)
+			break;
+		worker_imap_report(c, msg);
+		return;
+	case IPC_PARK:
+	case IPC_PARK_WAKE:
+		if (c->role != IPC_ROLE_WORKER)
+			break;
+		park_from_worker(c, msg);
+		return;
+	case IPC_UNPARK:
+		if (c->role != IPC_ROLE_PARK)
+			break;
+		park_to_worker(msg);
+		return;
 	case IPC_WORKER_IDLE:
 		if (c->role != IPC_ROLE_WORKER)
 			break;

@@ -93,6 +93,13 @@ static void preauth_open_session(struct preauth *p, const struct ipc_msg *msg)
 		return;
 	}
 	struct child *w = worker_for(t.account);
+	if (w != NULL && protocol == IPC_PROTO_IMAP && worker_imap_full(w)) {
+		/* Refused before the front says OK to the login. */
+		log_info("%s: account %llu has %u IMAP sessions already: no session", p->name,
+			 (unsigned long long)t.account, IPC_ACCOUNT_MAX_IMAP_SESSIONS);
+		preauth_refuse(p, msg->id, IPC_SESSION_LIMIT);
+		return;
+	}
 	if (w == NULL || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		preauth_refuse(p, msg->id, IPC_SESSION_NO_WORKER);
 		return;
@@ -107,6 +114,8 @@ static void preauth_open_session(struct preauth *p, const struct ipc_msg *msg)
 	}
 	close(sv[0]);
 	close(sv[1]);
+	if (protocol == IPC_PROTO_IMAP)
+		w->imap_given++;
 	/* Its spawner spares it when places run out (a relayed session); a
 	 * spawner that cannot hear it now merely may end it under pressure. */
 	struct child *spawner = child_live_spawner((unsigned)(p->serial >> PREAUTH_SERIAL_SHIFT));

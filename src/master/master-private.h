@@ -52,6 +52,9 @@ struct child {
 	struct child_stderr *err;   /* its standard error, logged as its own */
 	bool in_use;
 	char last_error[MASTER_LAST_ERROR];
+	/* A worker's IMAP sessions: given it (IPC_SESSION), and as it last
+	 * reported (IPC_WORKER_SESSIONS) taken and held. */
+	uint64_t imap_given, imap_taken, imap_held;
 };
 
 struct master {
@@ -141,10 +144,27 @@ struct child *worker_for(uint64_t account);
 void worker_link_all(struct child *auth);
 /* worker_start answers the queue's request for a link to account's worker. */
 void worker_start(struct child *requester, uint64_t account);
+/* worker_imap_full: the worker holds (or has on its way) its account's
+ * IPC_ACCOUNT_MAX_IMAP_SESSIONS IMAP sessions: the next login is refused. */
+bool worker_imap_full(const struct child *w);
+/* worker_imap_report takes a worker's IPC_WORKER_SESSIONS. */
+void worker_imap_report(struct child *w, const struct ipc_msg *msg);
 /* worker_exited handles the end of a worker's process (c is freed). */
 void worker_exited(struct child *c, const char *name, const char *how, int status);
 /* worker_end_sessions (SIGUSR1) ends the workers the command line names. */
 void worker_end_sessions(int signo, void *ctx);
+
+/* master-workers.c: parking (src/park) */
+/* park_from_worker passes a worker's IPC_PARK (msg->fd is master's to
+ * close) or IPC_PARK_WAKE on to the parking process, naming the worker's
+ * account; without one, a session goes straight back to its worker. */
+void park_from_worker(struct child *worker, const struct ipc_msg *msg);
+/* park_to_worker passes park's IPC_UNPARK to the account's worker,
+ * starting it if need be (msg->fd is master's to close). */
+void park_to_worker(const struct ipc_msg *msg);
+/* park_wake_account tells the parking process that account's worker
+ * started: its parked sessions come back to it. */
+void park_wake_account(uint64_t account);
 
 /* master-preauth.c */
 /* preauth_add takes the link of a spare a spawner made (msg's fd). */

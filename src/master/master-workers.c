@@ -118,7 +118,31 @@ struct child *worker_for(uint64_t account)
 	struct child *queue = child_live(IPC_ROLE_QUEUE, 0);
 	if (queue != NULL)
 		child_connect(w, queue);
+	/* Sessions an earlier worker parked come to this one: it knows
+	 * nothing of them, and must tell them what it changes. */
+	park_wake_account(account);
 	return w;
+}
+
+bool worker_imap_full(const struct child *w)
+{
+	/* Given but not yet taken: on their way, so counted as held.  The
+	 * sum may be one high for as long as a report of a session's end is
+	 * on its way, never for longer. */
+	return w->imap_held + (w->imap_given - w->imap_taken) >= IPC_ACCOUNT_MAX_IMAP_SESSIONS;
+}
+
+void worker_imap_report(struct child *w, const struct ipc_msg *msg)
+{
+	struct ipc_reader r;
+	ipc_reader_init(&r, msg);
+	uint64_t taken = ipc_get_u64(&r), held = ipc_get_u64(&r);
+	if (!ipc_reader_ok(&r))
+		return;
+	/* A worker cannot have taken more than it was given; believing one
+	 * that says so would let its account past the limit. */
+	w->imap_taken = taken < w->imap_given ? taken : w->imap_given;
+	w->imap_held = held;
 }
 
 /* worker_link_all gives every running worker a new link to auth (or the
@@ -259,3 +283,38 @@ void worker_end_sessions(int signo, void *ctx)
 	closedir(d);
 }
 
+
+/* park_from_worker: see master-private.h. */
+void park_from_worker(struct child *worker, const struct ipc_msg *msg)
+{
+	struct child *park = child_live(IPC_ROLE_PARK, 0);
+	if (park != NULL &&
+	    ipc_send(park->link, msg->kind, worker->account, msg->payload, msg->len, msg->fd) == 0) {
+		if (msg->fd >= 0)
+			close(msg->fd);
+		return;
+	}
+	if (msg->kind == IPC_PARK_WAKE)
+		return;
+	if (ipc_send(worker->link, IPC_UNPARK, 0, msg->payload, msg->len, msg->fd) < 0)
+		child_drop_link(worker, "a session it parked");
+	close(msg->fd);
+}
+
+/* park_to_worker: see master-private.h. */
+void park_to_worker(const struct ipc_msg *msg)
+{
+	struct child *w = worker_for(msg->id);
+	if (w == NULL || ipc_send(w->link, IPC_UNPARK, 0, msg->payload, msg->len, msg->fd) < 0)
+		log_error("a parked session of account %llu has no worker to go to: closed",
+			  (unsigned long long)msg->id);
+	close(msg->fd);
+}
+
+/* park_wake_account: see master-private.h. */
+void park_wake_account(uint64_t account)
+{
+	struct child *park = child_live(IPC_ROLE_PARK, 0);
+	if (park != NULL)
+		(void)ipc_send(park->link, IPC_PARK_WAKE, account, NULL, 0, -1);
+}

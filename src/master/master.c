@@ -361,6 +361,9 @@ int master_main(const struct config *start_config, const char *config_path)
 		return 1;
 	child_wire(auth);
 	child_wire(queue);
+	/* Without it sessions stay in their workers (master hands each back). */
+	if (child_start(IPC_ROLE_PARK, 0) == NULL)
+		log_error("the parking process could not start: IMAP sessions are not parked");
 	struct child *relay = child_start(IPC_ROLE_RELAY, 0);
 	if (relay == NULL)
 		return 1;

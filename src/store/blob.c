@@ -64,18 +64,29 @@ static int open_subdir(int parent, const char *name, bool create, bool *created_
 	return fd;
 }
 
+/* dir_stream reads the entries of the directory fd through a duplicate
+ * of it (closedir closes the duplicate, fd stays open).  NULL with errno. */
+static DIR *dir_stream(int fd)
+{
+	int dup_fd = dup(fd);
+	if (dup_fd < 0)
+		return NULL;
+	DIR *d = fdopendir(dup_fd);
+	if (d == NULL) {
+		int saved = errno;
+		close(dup_fd);
+		errno = saved;
+	}
+	return d;
+}
+
 /* remove_stale_tmp unlinks the temporaries older than the stale age.  Errors
  * are ignored: a leftover costs disk space, never correctness. */
 static void remove_stale_tmp(struct blob_store *bs)
 {
-	int fd = dup(bs->tmp_fd);
-	if (fd < 0)
+	DIR *d = dir_stream(bs->tmp_fd);
+	if (d == NULL)
 		return;
-	DIR *d = fdopendir(fd);
-	if (d == NULL) {
-		close(fd);
-		return;
-	}
 	time_t now = time(NULL);
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
@@ -215,7 +226,7 @@ int blob_write_start(struct blob_store *bs, const char *hash, uint64_t size,
 int blob_write_finish(struct blob_store *bs, struct blob_pending *pending, size_t count,
 		      const char **error_r)
 {
-	bool touched[256] = { false };
+	bool touched[BLOB_DIRS] = { false };
 	bool created_any = false;
 
 	for (size_t i = 0; i < count; i++) {
@@ -242,7 +253,7 @@ int blob_write_finish(struct blob_store *bs, struct blob_pending *pending, size_
 	}
 	/* After the renames: the first directory fsync commits the journal
 	 * with all of them, the others find little left to do. */
-	for (unsigned idx = 0; idx < 256; idx++) {
+	for (unsigned idx = 0; idx < BLOB_DIRS; idx++) {
 		if (!touched[idx])
 			continue;
 		char dir_name[3];
@@ -285,4 +296,123 @@ int blob_open(struct blob_store *bs, const char *hash, const char **error_r)
 	if (fd < 0)
 		return fail(bs, error_r, "open(blobs/%s) failed: %m", rel);
 	return fd;
+}
+
+/* blob_remove: see blob.h. */
+int blob_remove(struct blob_store *bs, const char *hash, const char **error_r)
+{
+	char rel[BLOB_REL_PATH_MAX];
+
+	if (!blob_hash_valid(hash))
+		return fail(bs, error_r, "store: invalid blob name in database");
+	snprintf(rel, sizeof(rel), "%c%c/%s", hash[0], hash[1], hash);
+	if (unlinkat(bs->blobs_fd, rel, 0) < 0 && errno != ENOENT)
+		return fail(bs, error_r, "unlink(blobs/%s) failed: %m", rel);
+	return 0;
+}
+
+/* open_dir_stream opens blobs/<name> for reading its entries; NULL with
+ * errno (ENOENT: no such directory). */
+static DIR *open_dir_stream(struct blob_store *bs, const char *name, int *fd_r)
+{
+	int fd = open_subdir(bs->blobs_fd, name, false, NULL);
+	if (fd < 0)
+		return NULL;
+	DIR *d = dir_stream(fd);
+	if (d == NULL) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return NULL;
+	}
+	*fd_r = fd;
+	return d;
+}
+
+/* blob_dir_list: see blob.h. */
+int blob_dir_list(struct blob_store *bs, unsigned dir, int64_t since, blob_list_fn *fn,
+		  void *ctx, const char **error_r)
+{
+	char name[3];
+	struct stat st;
+	int fd;
+
+	assert(dir < BLOB_DIRS);
+	snprintf(name, sizeof(name), "%02x", dir);
+	DIR *d = open_dir_stream(bs, name, &fd);
+	if (d == NULL)
+		return errno == ENOENT ? 0 : fail(bs, error_r, "open(blobs/%s) failed: %m", name);
+	int ret = 0;
+	if (fstat(fd, &st) < 0)
+		ret = fail(bs, error_r, "fstat(blobs/%s) failed: %m", name);
+	else if (since > 0 && (int64_t)st.st_mtime < since)
+		goto done; /* nothing added or removed since */
+	struct dirent *e;
+	while (ret == 0 && (e = readdir(d)) != NULL) {
+		if (strlen(e->d_name) != BLOB_HASH_SIZE - 1 || !blob_hash_valid(e->d_name) ||
+		    e->d_name[0] != name[0] || e->d_name[1] != name[1])
+			continue;
+		if (since > 0) {
+			if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+				if (errno == ENOENT)
+					continue;
+				ret = fail(bs, error_r, "stat(blobs/%s/%s) failed: %m", name,
+					   e->d_name);
+				break;
+			}
+			if ((int64_t)st.st_mtime < since)
+				continue;
+		}
+		ret = fn(e->d_name, ctx);
+	}
+done:
+	closedir(d);
+	close(fd);
+	return ret;
+}
+
+/* usage_add adds the regular files of the directory fd to the counts. */
+static int usage_add(int fd, uint64_t *files, uint64_t *bytes)
+{
+	DIR *d = dir_stream(fd);
+	if (d == NULL)
+		return -1;
+	struct dirent *e;
+	struct stat st;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' ||
+		    fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		*files += 1;
+		*bytes += (uint64_t)st.st_blocks * 512;
+	}
+	closedir(d);
+	return 0;
+}
+
+/* blob_usage: see blob.h. */
+int blob_usage(struct blob_store *bs, uint64_t *files_r, uint64_t *bytes_r,
+	       const char **error_r)
+{
+	uint64_t files = 0, bytes = 0;
+
+	if (usage_add(bs->tmp_fd, &files, &bytes) < 0)
+		return fail(bs, error_r, "reading blobs/tmp failed: %m");
+	for (unsigned i = 0; i < BLOB_DIRS; i++) {
+		char name[3];
+		snprintf(name, sizeof(name), "%02x", i);
+		int fd = open_subdir(bs->blobs_fd, name, false, NULL);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue;
+			return fail(bs, error_r, "open(blobs/%s) failed: %m", name);
+		}
+		int r = usage_add(fd, &files, &bytes);
+		close(fd);
+		if (r < 0)
+			return fail(bs, error_r, "reading blobs/%s failed: %m", name);
+	}
+	*files_r = files;
+	*bytes_r = bytes;
+	return 0;
 }

@@ -90,4 +90,31 @@ void blob_write_cancel(struct blob_store *bs, struct blob_pending *pending, size
  */
 int blob_open(struct blob_store *bs, const char *hash, const char **error_r);
 
+/*
+ * Clean-up (store-sqlite-gc.c decides what goes; these only touch files).
+ * The files live in BLOB_DIRS directories blobs/00 .. blobs/ff.
+ *
+ * blob_remove unlinks the file of hash; one that is not there is no error
+ * (a pass that crashed after the unlink runs again).  The directory is not
+ * synced: an unlink a crash undoes leaves a file nothing names, which the
+ * next sweep finds.  Returns 0, or -1 with *error_r pointing into bs.
+ *
+ * blob_dir_list calls fn(hash, ctx) for each file of blobs/<dir> (dir in
+ * 0 .. BLOB_DIRS - 1) whose name is a hash and whose mtime is since or
+ * later; a directory changed last before since is not read at all (no
+ * file in it is that new).  A missing directory has no files.  fn returns
+ * 0 to go on, -1 to stop (blob_dir_list then returns -1 and leaves
+ * *error_r alone).  Returns 0, or -1 with *error_r pointing into bs.
+ *
+ * blob_usage counts the message files (tmp/ included) and the bytes they
+ * take on disk (allocated blocks, as du counts them).
+ */
+#define BLOB_DIRS 256
+typedef int blob_list_fn(const char *hash, void *ctx);
+int blob_remove(struct blob_store *bs, const char *hash, const char **error_r);
+int blob_dir_list(struct blob_store *bs, unsigned dir, int64_t since, blob_list_fn *fn,
+		  void *ctx, const char **error_r);
+int blob_usage(struct blob_store *bs, uint64_t *files_r, uint64_t *bytes_r,
+	       const char **error_r);
+
 #endif

@@ -239,6 +239,75 @@ int mem_mailbox_claim_recent(struct store *store, const char *name, uint32_t *fi
 	return STORE_OK;
 }
 
+/* kept_find: where name is (*found_r) or would go in the account's sorted
+ * list of subscribed names that are no mailbox. */
+static size_t kept_find(const struct mem_account *a, const char *name, bool *found_r)
+{
+	size_t lo = 0, hi = a->kept_count;
+	*found_r = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(a->kept[mid], name);
+		if (c == 0) {
+			*found_r = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* kept_set keeps name subscribed without a mailbox, or no longer.
+ * STORE_OK, STORE_LIMIT or STORE_ERROR (memory). */
+static int kept_set(struct mem_store *s, const char *name, bool keep, const char **error_r)
+{
+	struct mem_account *a = s->account;
+	bool found;
+	size_t at = kept_find(a, name, &found);
+	if (found && !keep) {
+		free(a->kept[at]);
+		memmove(a->kept + at, a->kept + at + 1, (a->kept_count - at - 1) * sizeof(*a->kept));
+		a->kept_count--;
+	}
+	if (found || !keep)
+		return STORE_OK;
+	if (a->kept_count >= STORE_SUBSCRIPTIONS_MAX)
+		return mem_status(s, STORE_LIMIT, error_r, "Too many subscriptions");
+	char **p = reallocarray(a->kept, a->kept_count + 1, sizeof(*p));
+	if (p == NULL)
+		return mem_no_memory(s, error_r);
+	a->kept = p;
+	char *copy = strdup(name);
+	if (copy == NULL)
+		return mem_no_memory(s, error_r);
+	memmove(a->kept + at + 1, a->kept + at, (a->kept_count - at) * sizeof(*a->kept));
+	a->kept[at] = copy;
+	a->kept_count++;
+	return STORE_OK;
+}
+
+int mem_subscription_list(struct store *store, char ***names_r, size_t *count_r,
+			  const char **error_r)
+{
+	struct mem_store *s = mem_store(store);
+	const struct mem_account *a = s->account;
+	char **names = calloc(a->kept_count + 1, sizeof(*names));
+	if (names == NULL)
+		return mem_no_memory(s, error_r);
+	for (size_t i = 0; i < a->kept_count; i++) {
+		if ((names[i] = strdup(a->kept[i])) == NULL) {
+			store_subscription_list_free(&names, i);
+			return mem_no_memory(s, error_r);
+		}
+	}
+	*names_r = names;
+	*count_r = a->kept_count;
+	return STORE_OK;
+}
+
 int mem_mailbox_create(struct store *store, const char *name, const char **error_r)
 {
 	struct mem_store *s = mem_store(store);
@@ -249,9 +318,12 @@ int mem_mailbox_create(struct store *store, const char *name, const char **error
 		return mem_status(s, STORE_EXISTS, error_r, "Mailbox already exists");
 	if (s->account->state.box_count >= STORE_MAILBOXES_MAX)
 		return mem_status(s, STORE_LIMIT, error_r, "Too many mailboxes");
-	if (mem_mailbox_add(&s->account->state, name, STORE_SPECIAL_NONE, false) == NULL)
+	bool kept;
+	(void)kept_find(s->account, name, &kept);
+	if (mem_mailbox_add(&s->account->state, name, STORE_SPECIAL_NONE, kept) == NULL)
 		return mem_no_memory(s, error_r);
-	return STORE_OK;
+	/* A subscribed name becomes a subscribed mailbox. */
+	return kept ? kept_set(s, name, false, error_r) : STORE_OK;
 }
 
 int mem_mailbox_delete(struct store *store, const char *name, const char **error_r)
@@ -266,6 +338,9 @@ int mem_mailbox_delete(struct store *store, const char *name, const char **error
 	}
 	struct mem_mailbox *b = mem_mailbox_reach(s, name, &ret, error_r);
 	if (b == NULL)
+		return ret;
+	/* Its subscription stays (RFC 9051 6.3.9). */
+	if (b->subscribed && (ret = kept_set(s, name, true, error_r)) != STORE_OK)
 		return ret;
 	mem_mailbox_free(b);
 	size_t i = (size_t)(b - st->boxes);
@@ -393,6 +468,14 @@ int mem_mailbox_rename(struct store *store, const char *from, const char *to,
 		if (ret == STORE_OK && names[i] != NULL) {
 			free(st->boxes[i].name);
 			st->boxes[i].name = names[i];
+			/* Renamed onto a subscribed name: it takes the
+			 * subscription (as the SQLite trigger does). */
+			bool kept;
+			(void)kept_find(s->account, names[i], &kept);
+			if (kept) {
+				st->boxes[i].subscribed = true;
+				(void)kept_set(s, names[i], false, error_r);
+			}
 		} else {
 			free(names[i]);
 		}
@@ -407,9 +490,13 @@ int mem_mailbox_subscribe(struct store *store, const char *name, bool subscribed
 	struct mem_store *s = mem_store(store);
 	int ret = STORE_OK;
 
-	struct mem_mailbox *b = mem_mailbox_reach(s, name, &ret, error_r);
+	if (mem_no_batch(s, error_r) < 0)
+		return STORE_ERROR;
+	struct mem_mailbox *b = mem_mailbox_find(s, name);
 	if (b != NULL)
 		b->subscribed = subscribed;
+	if (b == NULL || !subscribed)
+		ret = kept_set(s, name, subscribed, error_r);
 	return ret;
 }
 

@@ -106,7 +106,7 @@ int mem_message_meta(struct store *store, const char *mailbox, uint32_t uid,
 			    struct store_message_meta **meta_r, const char **error_r)
 {
 	struct mem_store *s = mem_store(store);
-	struct mem_message *mm;
+	struct mem_message *mm = NULL;
 
 	s->calls[STORE_MEM_MESSAGE_META]++;
 	int ret = message_visible(s, mailbox, uid, &mm, error_r);
@@ -154,7 +154,7 @@ int mem_message_open(struct store *store, const char *mailbox, uint32_t uid,
 			    const char **error_r)
 {
 	struct mem_store *s = mem_store(store);
-	struct mem_message *m;
+	struct mem_message *m = NULL;
 
 	s->calls[STORE_MEM_CONTENT_OPEN]++;
 	if (message_visible(s, mailbox, uid, &m, error_r) != STORE_OK)
@@ -177,7 +177,7 @@ int mem_reader_open(struct store *store, const char *mailbox, uint32_t uid,
 			   struct store_reader **reader_r, const char **error_r)
 {
 	struct mem_store *s = mem_store(store);
-	struct mem_message *m;
+	struct mem_message *m = NULL;
 
 	s->calls[STORE_MEM_CONTENT_OPEN]++;
 	int ret = message_visible(s, mailbox, uid, &m, error_r);

@@ -84,6 +84,8 @@ struct mem_state {
 struct mem_account {
 	char *dir;
 	struct mem_state state;
+	char **kept;               /* subscribed names that are no mailbox, sorted */
+	size_t kept_count;
 	struct mem_account *next;
 };
 
@@ -144,6 +146,8 @@ int mem_copy_locked(struct mem_store *s, struct mem_mailbox *src, struct mem_mai
 		    uint32_t **dst_r, size_t *copied_r, const char **error_r);
 int mem_mailbox_rename(struct store *store, const char *from, const char *to,
 		       const char **error_r);
+int mem_subscription_list(struct store *store, char ***names_r, size_t *count_r,
+			  const char **error_r);
 int mem_mailbox_subscribe(struct store *store, const char *name, bool subscribed,
 			  const char **error_r);
 int mem_keyword_list(struct store *store, const char *const **names_r, size_t *count_r,

@@ -635,6 +635,7 @@ const struct store_backend store_backend_mem = {
 	.mailbox_delete = mem_mailbox_delete,
 	.mailbox_rename = mem_mailbox_rename,
 	.mailbox_subscribe = mem_mailbox_subscribe,
+	.subscription_list = mem_subscription_list,
 	.message_range = mem_message_range,
 	.message_meta = mem_message_meta,
 	.message_meta_free = mem_message_meta_free,

@@ -78,6 +78,8 @@ struct store_backend {
 	int (*mailbox_delete)(struct store *store, const char *name, const char **error_r);
 	int (*mailbox_rename)(struct store *store, const char *from, const char *to,
 			      const char **error_r);
+	int (*subscription_list)(struct store *store, char ***names_r, size_t *count_r,
+				 const char **error_r);
 	int (*mailbox_subscribe)(struct store *store, const char *name, bool subscribed,
 				 const char **error_r);
 	int (*message_range)(struct store *store, const char *mailbox, uint32_t first,
@@ -108,6 +110,23 @@ struct store_backend {
 			 const char **error_r);
 	int (*quota_set)(struct store *store, uint64_t limit, const char **error_r);
 	void (*release_memory)(struct store *store);
+	/* Hygiene (store.h); NULL: the backend keeps nothing to clean (store-mem). */
+	int (*gc_step)(struct store *store, int64_t now, bool *more_r, const char **error_r);
+	int (*usage)(struct store *store, struct store_usage *usage_r, const char **error_r);
+	/* The full-text backlog (store.h); NULL in a backend without one. */
+	int (*index_backlog)(struct store *store, size_t max, bool *more_r,
+			     const char **error_r);
+	uint64_t (*index_marks)(struct store *store);
+	/* Optional (NULL: store.c answers from mailbox_get and message_list). */
+	int (*mailbox_view)(struct store *store, const char *name, struct store_mailbox *box_r,
+			    uint32_t **uids_r, uint32_t *first_unseen_r, const char **error_r);
+	/* Optional (NULL: store.c calls message_meta for each). */
+	int (*message_meta_list)(struct store *store, const char *mailbox, const uint32_t *uids,
+				 size_t count, struct store_message_meta **metas_r,
+				 const char **error_r);
+	/* Optional (NULL: store.c calls reader_open with the meta's UID). */
+	int (*reader_open_meta)(struct store *store, const struct store_message_meta *meta,
+				struct store_reader **reader_r, const char **error_r);
 };
 
 struct store {

@@ -3,6 +3,8 @@
  * is a batch of one) and APPEND, which is a batch without delivery keys.
  * A batch is one transaction; each delivery in it a savepoint; its files
  * are written as it goes and synced together at the commit (blob.c).
+ * Nothing is indexed here: each new message is marked for the full-text
+ * index in its savepoint (fts_mark), and indexed later (store-sqlite-fts.c).
  */
 #include "store-sqlite.h"
 
@@ -123,7 +125,8 @@ static int parts_insert(struct sqlite_store *s, int64_t rowid, const struct mime
 /* deliver_locked does the database part of a delivery of a key not stored
  * yet, inside the batch's transaction (the caller releases or rolls back its
  * savepoint): the next UID and MODSEQ of the mailbox, message, parts and
- * delivery rows.  *rowid_r is the message row's id (indexed at the commit). */
+ * delivery rows, and the mark for the full-text index.  *rowid_r is the
+ * message row's id. */
 static int deliver_locked(struct sqlite_store *s, const char *mailbox, const char *key,
 			  const char *hash, const struct mime_message *msg,
 			  int64_t internal_date, uint32_t flags, uint64_t keywords,
@@ -144,7 +147,7 @@ static int deliver_locked(struct sqlite_store *s, const char *mailbox, const cha
 		return -1;
 	if (message_insert(s, &mb, uid, modseq, hash, msg, internal_date, flags, keywords, &rowid,
 			   error_r) < 0 ||
-	    parts_insert(s, rowid, msg, error_r) < 0)
+	    parts_insert(s, rowid, msg, error_r) < 0 || fts_mark(s, rowid, error_r) < 0)
 		return -1;
 	*rowid_r = rowid;
 	if (key == NULL) {
@@ -277,8 +280,6 @@ static int batch_add(struct sqlite_store *s, const char *mailbox, const char *de
 	/* Checked before any file is written (deliver_locked checks again). */
 	if (mailbox_require(s, mailbox, &mb, error_r) < 0 || pending_reserve(s, error_r) < 0)
 		return -1;
-	if (s->text_bytes >= STORE_BATCH_TEXT_MAX && batch_index(s, error_r) < 0)
-		return -1;
 	struct blob_pending *p = &s->pending[s->pending_count];
 	if (blob_hash(iov, iovcnt, hash, &size, error_r) < 0 ||
 	    blob_write_start(&s->blobs, hash, size, iov, iovcnt, p, error_r) < 0)
@@ -289,17 +290,14 @@ static int batch_add(struct sqlite_store *s, const char *mailbox, const char *de
 		return -1;
 	}
 	int64_t rowid = 0;
-	size_t texts = s->text_count;
 	if (deliver_locked(s, mailbox, delivery_key, hash, msg, internal_date, flags, keywords,
 			   uid_r, &rowid, error_r) < 0 ||
-	    batch_text_add(s, rowid, msg, iov, iovcnt, error_r) < 0 ||
 	    db_run(s, STMT_RELEASE, error_r) < 0) {
 		/* Undo this delivery only; if SQLite rolled the whole
 		 * transaction back, batch_usable refuses what follows. */
 		const char *ignored;
 		if (!sqlite3_get_autocommit(s->db) && db_run(s, STMT_ROLLBACK_TO, &ignored) == 0)
 			(void)db_run(s, STMT_RELEASE, &ignored);
-		batch_texts_drop(s, texts);
 		blob_write_cancel(&s->blobs, p, 1);
 		*uid_r = 0;
 		*duplicate_r = false;
@@ -329,14 +327,12 @@ void sqlite_batch_abort(struct store *store)
 	if (!s->in_batch)
 		return;
 	blob_write_cancel(&s->blobs, s->pending, s->pending_count);
-	batch_texts_drop(s, 0);
 	db_rollback(s);
 	s->in_batch = false;
 	s->pending_count = 0;
 }
 
-/* sqlite_batch_commit: the batch's index rows first (while the files'
- * writeback runs), then the files (synced, renamed, directories synced),
+/* sqlite_batch_commit: the files (synced, renamed, directories synced),
  * then the COMMIT's one WAL fsync, so that no committed row ever names a
  * file that is not durable.  A failure anywhere rolls the batch back (files
  * renamed already stay, unnamed by any row, for a clean-up pass). */
@@ -346,10 +342,11 @@ int sqlite_batch_commit(struct store *store, const char **error_r)
 
 	if (!s->in_batch)
 		return db_fail(s, error_r, "store: no batch is open");
-	if (batch_usable(s, error_r) < 0 || batch_index(s, error_r) < 0 ||
+	if (batch_usable(s, error_r) < 0 ||
 	    blob_write_finish(&s->blobs, s->pending, s->pending_count, error_r) < 0 ||
 	    db_run(s, STMT_COMMIT, error_r) < 0) {
 		sqlite_batch_abort(store);
+		gc_sweep_again(s);
 		return -1;
 	}
 	s->in_batch = false;

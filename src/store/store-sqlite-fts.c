@@ -1,7 +1,9 @@
 /*
- * store-sqlite-fts: the full-text index (FTS5, trigram): filling it at
- * delivery (in a batch, just before the commit), at COPY and at the
- * upgrade to schema version 2, removing rows with their message, and
+ * store-sqlite-fts: the full-text index (FTS5, trigram): the backlog a
+ * delivery or APPEND marks instead of indexing (fts_pending), indexing it
+ * in turns (the worker's idle time, store_index_backlog) and before each
+ * search of a mailbox (so answers stay exact), copying rows at COPY,
+ * the upgrade to schema version 2, removing rows with their message, and
  * answering IMAP's substring SEARCH.
  */
 #include "store-sqlite.h"
@@ -50,55 +52,19 @@ static int fts_insert(struct sqlite_store *s, int64_t rowid, const struct index_
 	return ret;
 }
 
-/* text_size is what a kept index text holds, for STORE_BATCH_TEXT_MAX. */
-static size_t text_size(const struct index_text *text)
+/* fts_mark puts message rowid in the index's backlog (in the caller's
+ * transaction: the message and its mark are committed together). */
+int fts_mark(struct sqlite_store *s, int64_t rowid, const char **error_r)
 {
-	return text->header.len + text->bcc.len + text->body.len;
-}
-
-/* batch_texts_drop frees the batch's index texts from the first on. */
-void batch_texts_drop(struct sqlite_store *s, size_t first)
-{
-	for (size_t i = first; i < s->text_count; i++) {
-		s->text_bytes -= text_size(&s->texts[i].text);
-		index_text_free(&s->texts[i].text);
-	}
-	s->text_count = first;
-}
-
-/* batch_text_add reads the index text of a delivery of the open batch,
- * kept for batch_index. */
-int batch_text_add(struct sqlite_store *s, int64_t rowid, const struct mime_message *msg,
-			  const struct iovec *iov, int iovcnt, const char **error_r)
-{
-	if (s->text_count == s->text_cap) {
-		size_t cap = s->text_cap == 0 ? 16 : s->text_cap * 2;
-		struct batch_text *t = reallocarray(s->texts, cap, sizeof(*t));
-		if (t == NULL)
-			return db_fail(s, error_r, "store: out of memory");
-		s->texts = t;
-		s->text_cap = cap;
-	}
-	struct batch_text *t = &s->texts[s->text_count++];
-	t->rowid = rowid;
-	index_text_extract(&t->text, msg, iov, iovcnt);
-	s->text_bytes += text_size(&t->text);
+	sqlite3_stmt *st = db_stmt(s, STMT_FTS_MARK, error_r);
+	if (st == NULL)
+		return -1;
+	struct sql_binder b = sql_binder(st);
+	sql_bind_i64(&b, rowid);
+	if (db_bind_run(s, &b, "mark message for the index", error_r) < 0)
+		return -1;
+	s->index_marks++;
 	return 0;
-}
-
-/* batch_index adds the kept texts to the index and drops them.  A failure
- * rolls the whole transaction back, so that no message of the batch is
- * committed unindexed (batch_usable refuses what follows). */
-int batch_index(struct sqlite_store *s, const char **error_r)
-{
-	int ret = 0;
-
-	for (size_t i = 0; ret == 0 && i < s->text_count; i++)
-		ret = fts_insert(s, s->texts[i].rowid, &s->texts[i].text, error_r);
-	batch_texts_drop(s, 0);
-	if (ret < 0)
-		db_rollback(s);
-	return ret;
 }
 
 /* fts_delete removes message rowid from the index. */
@@ -113,10 +79,9 @@ int fts_delete(struct sqlite_store *s, int64_t rowid, const char **error_r)
 }
 
 /* ---------------------------------------------------------------------
- * Upgrade to schema version 2: the messages a version 1 store holds go
- * into the new full-text index, each read back from its parts rows and its
- * file.  It runs once, inside the upgrade's transaction, at about the cost
- * of indexing at delivery per message.
+ * Indexing a stored message: read back from its parts rows and its file.
+ * The backlog (fts_pending) is indexed this way on idle time and before a
+ * search; the upgrade to schema version 2 indexed every message so, once.
  */
 
 /* Content type bytes kept per part: the index only asks "text/...?". */
@@ -191,18 +156,18 @@ static int backfill_parts(struct sqlite_store *s, struct backfill *bf, int64_t i
 	return 0;
 }
 
-/* backfill_one indexes the message of row (id, blob, size): its decoded
- * fields, and its content when its file is there and whole. */
-static int backfill_one(struct sqlite_store *s, struct backfill *bf, sqlite3_stmt *row,
-			const char **error_r)
+/* backfill_one indexes message id, whose file is hash (NULL: none) of
+ * size bytes: its decoded fields, and its content when its file is there
+ * and whole. */
+static int backfill_one(struct sqlite_store *s, struct backfill *bf, int64_t id,
+			const char *hash, uint64_t size, const char **error_r)
 {
 	struct mime_message msg = { 0 };
 	struct index_text text;
-	int64_t id = sqlite3_column_int64(row, 0);
 	int ret = 0;
 
-	msg.size = (uint64_t)sqlite3_column_int64(row, 2);
-	void *map = backfill_map(s, (const char *)sqlite3_column_text(row, 1), msg.size);
+	msg.size = size;
+	void *map = backfill_map(s, hash, msg.size);
 	struct iovec iov = { map, map != NULL ? (size_t)msg.size : 0 };
 	if (map != NULL) {
 		msg.parts = bf->part;
@@ -233,7 +198,9 @@ int fts_backfill(struct sqlite_store *s, const char **error_r)
 	if (row != NULL) {
 		ret = 0;
 		while (ret == 0 && (rc = sqlite3_step(row)) == SQLITE_ROW)
-			ret = backfill_one(s, bf, row, error_r);
+			ret = backfill_one(s, bf, sqlite3_column_int64(row, 0),
+					   (const char *)sqlite3_column_text(row, 1),
+					   (uint64_t)sqlite3_column_int64(row, 2), error_r);
 		if (ret == 0 && rc != SQLITE_DONE)
 			ret = db_sql_fail(s, "index old messages", error_r);
 	}
@@ -243,8 +210,175 @@ int fts_backfill(struct sqlite_store *s, const char **error_r)
 	return ret;
 }
 
+/* ---------------------------------------------------------------------
+ * The backlog: messages stored but not yet indexed (fts_pending).  Each
+ * turn is one write transaction that indexes some of them and removes
+ * their marks, so a crash at any point leaves every unindexed message
+ * marked; store_open needs no recovery step.
+ */
+
+/* Messages a search indexes per transaction while it catches up with the
+ * backlog of its mailbox: large enough that a backlog of thousands costs
+ * few commits (one WAL fsync each), small enough to keep a transaction's
+ * pending FTS5 terms (some 20 KB a message) modest. */
+#define FTS_CATCHUP_MAX 1024
+/* Content bytes per catch-up transaction (at least one message). */
+#define FTS_CATCHUP_BYTES (64u * 1024 * 1024)
+
+/* One marked message: its row, size and file. */
+struct backlog_item {
+	int64_t id;
+	uint64_t size;
+	char hash[BLOB_HASH_SIZE];
+};
+
+/* backlog_read lists up to max marked messages (of mailbox, or of every
+ * mailbox for NULL) in items, oldest first, stopping once their content
+ * reaches max_bytes; *more_r says whether more are marked. */
+static int backlog_read(struct sqlite_store *s, const char *mailbox, size_t max,
+			uint64_t max_bytes, struct backlog_item *items, size_t *count_r,
+			bool *more_r, const char **error_r)
+{
+	sqlite3_stmt *st = db_stmt(s, STMT_FTS_BACKLOG, error_r);
+	size_t n = 0;
+	uint64_t bytes = 0;
+	int rc;
+
+	*count_r = 0;
+	*more_r = false;
+	if (st == NULL)
+		return -1;
+	struct sql_binder b = sql_binder(st);
+	sql_bind_i64(&b, (int64_t)max + 1);
+	if (mailbox == NULL)
+		sql_bind_null(&b);
+	else
+		sql_bind_cstr(&b, mailbox);
+	if (db_bind_check(s, &b, error_r) < 0) {
+		sql_stmt_done(st);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == max || bytes >= max_bytes) {
+			*more_r = true;
+			break;
+		}
+		struct backlog_item *it = &items[n++];
+		it->id = sqlite3_column_int64(st, 0);
+		it->size = (uint64_t)sqlite3_column_int64(st, 2);
+		/* A name that does not fit is no file: the fields alone go in. */
+		struct str hash = sql_column_str(st, 1);
+		it->hash[0] = '\0';
+		if (hash.len < sizeof(it->hash)) {
+			memcpy(it->hash, hash.ptr, hash.len);
+			it->hash[hash.len] = '\0';
+		}
+		bytes += it->size;
+	}
+	sql_stmt_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_sql_fail(s, "read the index backlog", error_r);
+	*count_r = n;
+	return 0;
+}
+
+/* backlog_index_one indexes one marked message and removes its mark.  A
+ * row already there (none should be) is replaced, so that it cannot hold
+ * the backlog up for ever. */
+static int backlog_index_one(struct sqlite_store *s, struct backfill *bf,
+			     const struct backlog_item *it, const char **error_r)
+{
+	if (fts_delete(s, it->id, error_r) < 0 ||
+	    backfill_one(s, bf, it->id, it->hash, it->size, error_r) < 0)
+		return -1;
+	sqlite3_stmt *st = db_stmt(s, STMT_FTS_UNMARK, error_r);
+	if (st == NULL)
+		return -1;
+	struct sql_binder b = sql_binder(st);
+	sql_bind_i64(&b, it->id);
+	return db_bind_run(s, &b, "unmark message", error_r);
+}
+
+/*
+ * fts_index_turn indexes up to max marked messages (of mailbox, or of any
+ * for NULL), stopping once their content reaches max_bytes, in one write
+ * transaction; *more_r says whether more are marked.  The backlog is
+ * looked at first without the write lock, so that an empty one (the usual
+ * case before a search) costs one read.
+ */
+static int fts_index_turn(struct sqlite_store *s, const char *mailbox, size_t max,
+			  uint64_t max_bytes, bool *more_r, const char **error_r)
+{
+	struct backlog_item *items = calloc(max, sizeof(*items));
+	struct backfill *bf = NULL;
+	size_t n = 0;
+	int ret = -1;
+
+	*more_r = false;
+	if (items == NULL) {
+		db_fail(s, error_r, "store: out of memory");
+		goto out;
+	}
+	if (db_no_batch(s, error_r) < 0 ||
+	    backlog_read(s, mailbox, 1, UINT64_MAX, items, &n, more_r, error_r) < 0)
+		goto out;
+	if (n == 0) {
+		ret = 0;
+		goto out;
+	}
+	bf = calloc(1, sizeof(*bf));
+	if (bf == NULL) {
+		db_fail(s, error_r, "store: out of memory");
+		goto out;
+	}
+	if (db_begin_write(s, error_r) < 0)
+		goto out;
+	/* Read again under the lock: another connection may have indexed. */
+	ret = backlog_read(s, mailbox, max, max_bytes, items, &n, more_r, error_r);
+	if (ret == 0 && n > 0 && (bf->parts = db_stmt(s, STMT_BACKFILL_PARTS, error_r)) == NULL)
+		ret = -1;
+	for (size_t i = 0; ret == 0 && i < n; i++)
+		ret = backlog_index_one(s, bf, &items[i], error_r);
+	if (ret == 0)
+		ret = db_commit(s, error_r);
+	else
+		db_rollback(s);
+	if (ret < 0)
+		*more_r = true;
+out:
+	free(bf);
+	free(items);
+	return ret;
+}
+
+/* sqlite_index_backlog: see store_index_backlog (store.h). */
+int sqlite_index_backlog(struct store *store, size_t max, bool *more_r, const char **error_r)
+{
+	return fts_index_turn(sqlite_store(store), NULL, max, STORE_INDEX_TURN_BYTES, more_r,
+			      error_r) < 0 ? STORE_ERROR : STORE_OK;
+}
+
+/* sqlite_index_marks: see store_index_marks (store.h). */
+uint64_t sqlite_index_marks(struct store *store)
+{
+	return sqlite_store(store)->index_marks;
+}
+
+/* fts_catch_up indexes every marked message of mailbox, so that a search
+ * of it is answered from a complete index. */
+static int fts_catch_up(struct sqlite_store *s, const char *mailbox, const char **error_r)
+{
+	bool more = true;
+	while (more)
+		if (fts_index_turn(s, mailbox, FTS_CATCHUP_MAX, FTS_CATCHUP_BYTES, &more,
+				   error_r) < 0)
+			return -1;
+	return 0;
+}
+
 /* copy_fts gives the copy to_row the index row of from (the text is not
- * read again); a message without one is left without. */
+ * read again); the copy of a message without one (in the backlog) is
+ * marked too. */
 int copy_fts(struct sqlite_store *s, int64_t from, int64_t to_row, const char **error_r)
 {
 	sqlite3_stmt *get = db_stmt(s, STMT_FTS_ROW, error_r);
@@ -265,6 +399,8 @@ int copy_fts(struct sqlite_store *s, int64_t from, int64_t to_row, const char **
 		ret = db_sql_fail(s, "read index row", error_r);
 	}
 	sql_stmt_done(get);
+	if (rc == SQLITE_DONE)
+		ret = fts_mark(s, to_row, error_r);
 	return ret;
 }
 
@@ -311,7 +447,9 @@ static sqlite3_stmt *search_stmt(struct sqlite_store *s, enum store_text_field f
 	return db_stmt(s, STMT_SEARCH_MATCH, error_r);
 }
 
-/* sqlite_text_search: see search_stmt for how each search runs. */
+/* sqlite_text_search: the mailbox's backlog is indexed first (the answer
+ * is exact however far the idle indexing has got); see search_stmt for how
+ * each search runs. */
 int sqlite_text_search(struct store *store, const char *mailbox,
 			      enum store_text_field field, const char *text, uint32_t **uids_r,
 			      size_t *count_r, const char **error_r)
@@ -320,6 +458,8 @@ int sqlite_text_search(struct store *store, const char *mailbox,
 	struct mailbox_row mb;
 	struct buf query;
 
+	if (fts_catch_up(s, mailbox, error_r) < 0)
+		return STORE_ERROR;
 	int ret = mailbox_read(s, mailbox, &mb, error_r);
 	if (ret != STORE_OK)
 		return ret;

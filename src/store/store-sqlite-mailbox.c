@@ -220,24 +220,23 @@ int mailbox_write(struct sqlite_store *s, const char *name, struct mailbox_row *
 	return mailbox_open(s, name, true, mb, error_r);
 }
 
-int sqlite_mailbox_get(struct store *store, const char *name, struct store_mailbox *box_r,
-			      const char **error_r)
+/* mailbox_row_read runs statement id (its ?1 the name; its columns 0..6
+ * id, name, special_use, uidvalidity, uidnext, highestmodseq, subscribed)
+ * and fills those of box_r (zeroed by the caller; the name malloc'd).
+ * STORE_OK with *st_r on the row (the caller reads the other columns,
+ * then sql_stmt_done), STORE_NOT_FOUND or STORE_ERROR with *st_r NULL. */
+static int mailbox_row_read(struct sqlite_store *s, enum stmt_id id, const char *name,
+			    struct store_mailbox *box_r, sqlite3_stmt **st_r, const char **error_r)
 {
-	struct sqlite_store *s = sqlite_store(store);
-	if (db_no_batch(s, error_r) < 0)
-		return STORE_ERROR;
-	sqlite3_stmt *st = db_stmt(s, STMT_MAILBOX_STATUS, error_r);
+	*st_r = NULL;
+	sqlite3_stmt *st = db_stmt(s, id, error_r);
 	if (st == NULL)
 		return STORE_ERROR;
 	struct sql_binder b = sql_binder(st);
 	sql_bind_cstr(&b, name);
-	if (db_bind_check(s, &b, error_r) < 0) {
-		sql_stmt_done(st);
-		return STORE_ERROR;
-	}
-	int rc = sqlite3_step(st), ret = STORE_OK;
+	int rc = db_bind_check(s, &b, error_r) < 0 ? SQLITE_ERROR : sqlite3_step(st);
+	int ret = STORE_OK;
 	if (rc == SQLITE_ROW) {
-		memset(box_r, 0, sizeof(*box_r));
 		box_r->id = sqlite3_column_int64(st, 0);
 		box_r->name = strdup((const char *)sqlite3_column_text(st, 1));
 		box_r->special_use = (enum store_special_use)sqlite3_column_int(st, 2);
@@ -245,19 +244,39 @@ int sqlite_mailbox_get(struct store *store, const char *name, struct store_mailb
 		box_r->uidnext = (uint32_t)sqlite3_column_int64(st, 4);
 		box_r->highestmodseq = (uint64_t)sqlite3_column_int64(st, 5);
 		box_r->subscribed = sqlite3_column_int(st, 6) != 0;
-		box_r->messages = (uint64_t)sqlite3_column_int64(st, 7);
-		box_r->unseen = (uint64_t)sqlite3_column_int64(st, 8);
-		box_r->bytes = (uint64_t)sqlite3_column_int64(st, 9);
-		box_r->recent = (uint64_t)sqlite3_column_int64(st, 10);
 		if (box_r->name == NULL)
 			ret = db_fail(s, error_r, "store: out of memory");
 	} else if (rc == SQLITE_DONE) {
 		*error_r = "No such mailbox";
 		ret = STORE_NOT_FOUND;
-	} else {
+	} else if (b.rc == SQLITE_OK) {
 		ret = db_sql_fail(s, "mailbox", error_r);
+	} else {
+		ret = STORE_ERROR;   /* db_bind_check said why */
 	}
-	sql_stmt_done(st);
+	if (ret != STORE_OK) {
+		sql_stmt_done(st);
+		return ret;
+	}
+	*st_r = st;
+	return STORE_OK;
+}
+
+int sqlite_mailbox_get(struct store *store, const char *name, struct store_mailbox *box_r,
+			      const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	if (db_no_batch(s, error_r) < 0)
+		return STORE_ERROR;
+	sqlite3_stmt *st;
+	int ret = mailbox_row_read(s, STMT_MAILBOX_STATUS, name, box_r, &st, error_r);
+	if (ret == STORE_OK) {
+		box_r->messages = (uint64_t)sqlite3_column_int64(st, 7);
+		box_r->unseen = (uint64_t)sqlite3_column_int64(st, 8);
+		box_r->bytes = (uint64_t)sqlite3_column_int64(st, 9);
+		box_r->recent = (uint64_t)sqlite3_column_int64(st, 10);
+		sql_stmt_done(st);
+	}
 	return ret;
 }
 
@@ -483,6 +502,7 @@ int sqlite_mailbox_subscribe(struct store *store, const char *name, bool subscri
 				    const char **error_r)
 {
 	struct sqlite_store *s = sqlite_store(store);
+	int64_t kept;
 	if (db_begin_write(s, error_r) < 0)
 		return STORE_ERROR;
 	sqlite3_stmt *st = db_stmt(s, STMT_MAILBOX_SUBSCRIBE, error_r);
@@ -495,8 +515,146 @@ int sqlite_mailbox_subscribe(struct store *store, const char *name, bool subscri
 		db_rollback(s);
 		return STORE_ERROR;
 	}
-	if (sqlite3_changes(s->db) == 0)
-		return db_status_fail(s, STORE_NOT_FOUND, error_r, "No such mailbox");
+	/* No such mailbox: the name itself is kept, or no longer. */
+	if (sqlite3_changes(s->db) == 0 || !subscribed) {
+		st = db_stmt(s, subscribed ? STMT_SUBSCRIPTION_ADD : STMT_SUBSCRIPTION_REMOVE,
+			     error_r);
+		b = sql_binder(st);
+		if (st != NULL)
+			sql_bind_cstr(&b, name);
+		if (st == NULL || db_bind_run(s, &b, "subscribe", error_r) < 0) {
+			db_rollback(s);
+			return STORE_ERROR;
+		}
+		/* Counted once a new name is in: one already kept stays OK. */
+		if (subscribed && sqlite3_changes(s->db) > 0) {
+			if (db_query_int(s, STMT_SUBSCRIPTION_COUNT, NULL, &kept, error_r) < 0) {
+				db_rollback(s);
+				return STORE_ERROR;
+			}
+			if (kept > STORE_SUBSCRIPTIONS_MAX)
+				return db_status_fail(s, STORE_LIMIT, error_r,
+						      "Too many subscriptions");
+		}
+	}
 	return db_commit(s, error_r) < 0 ? STORE_ERROR : STORE_OK;
 }
 
+int sqlite_subscription_list(struct store *store, char ***names_r, size_t *count_r,
+			     const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	char **names = NULL;
+	size_t count = 0;
+	int rc, ret = 0;
+
+	if (db_no_batch(s, error_r) < 0)
+		return STORE_ERROR;
+	sqlite3_stmt *st = db_stmt(s, STMT_SUBSCRIPTION_LIST, error_r);
+	if (st == NULL)
+		return STORE_ERROR;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && count < STORE_SUBSCRIPTIONS_MAX) {
+		char **p = reallocarray(names, count + 1, sizeof(*names));
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		if (p != NULL)
+			names = p;
+		if (p == NULL || (names[count] = strdup(name != NULL ? name : "")) == NULL) {
+			ret = db_fail(s, error_r, "store: out of memory");
+			break;
+		}
+		count++;
+	}
+	if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = db_sql_fail(s, "list subscriptions", error_r);
+	sql_stmt_done(st);
+	if (ret < 0) {
+		store_subscription_list_free(&names, count);
+		return STORE_ERROR;
+	}
+	*names_r = names;
+	*count_r = count;
+	return STORE_OK;
+}
+
+
+/* view_query gives statement id with mailbox_id bound as ?1, or NULL. */
+static sqlite3_stmt *view_query(struct sqlite_store *s, enum stmt_id id, int64_t mailbox_id,
+				const char **error_r)
+{
+	sqlite3_stmt *st = db_stmt(s, id, error_r);
+	if (st == NULL)
+		return NULL;
+	struct sql_binder b = sql_binder(st);
+	sql_bind_i64(&b, mailbox_id);
+	if (db_bind_check(s, &b, error_r) < 0) {
+		sql_stmt_done(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* view_first_unseen sets *uid_r to the first UID without \Seen (0: none). */
+static int view_first_unseen(struct sqlite_store *s, int64_t mailbox_id, uint32_t *uid_r,
+			     const char **error_r)
+{
+	sqlite3_stmt *st = view_query(s, STMT_VIEW_FIRST_UNSEEN, mailbox_id, error_r);
+	if (st == NULL)
+		return -1;
+	int rc = sqlite3_step(st), ret = 0;
+	if (rc == SQLITE_ROW)
+		*uid_r = (uint32_t)sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		ret = db_sql_fail(s, "first unseen", error_r);
+	sql_stmt_done(st);
+	return ret;
+}
+
+/* sqlite_mailbox_view: see store_mailbox_view; one read transaction for the
+ * mailbox row, its UIDs (from the (mailbox_id, uid) index, never the
+ * rows) and the first unseen (from messages_unseen). */
+int sqlite_mailbox_view(struct store *store, const char *name, struct store_mailbox *box_r,
+			uint32_t **uids_r, uint32_t *first_unseen_r, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	int64_t first_recent = 0;
+	uint32_t *uids = NULL;
+	size_t count = 0;
+
+	if (db_read_begin(s, error_r) < 0)
+		return STORE_ERROR;
+	sqlite3_stmt *st;
+	int ret = mailbox_row_read(s, STMT_VIEW_MAILBOX, name, box_r, &st, error_r);
+	if (ret == STORE_OK) {
+		first_recent = sqlite3_column_int64(st, 7);
+		sql_stmt_done(st);
+	}
+	if (ret == STORE_OK) {
+		/* The UIDs from the (mailbox_id, uid) index, never the rows. */
+		sqlite3_stmt *uq = view_query(s, STMT_VIEW_UIDS, box_r->id, error_r);
+		if (uq == NULL || uids_collect(s, uq, &uids, &count, error_r) < 0 ||
+		    view_first_unseen(s, box_r->id, first_unseen_r, error_r) < 0 ||
+		    db_run(s, STMT_COMMIT, error_r) < 0)
+			ret = STORE_ERROR;
+	}
+	if (ret != STORE_OK) {
+		db_rollback(s);
+		free(uids);
+		free(box_r->name);
+		box_r->name = NULL;
+		*first_unseen_r = 0;
+		return ret;
+	}
+	/* The UIDs from first_recent on are not yet claimed (\Recent). */
+	size_t lo = 0, hi = count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((int64_t)uids[mid] < first_recent)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	box_r->messages = count;
+	box_r->recent = count - lo;
+	*uids_r = uids;
+	return STORE_OK;
+}

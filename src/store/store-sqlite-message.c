@@ -239,23 +239,21 @@ struct meta_block {
 	char *strings;
 };
 
-int sqlite_message_meta(struct store *store, const char *mailbox, uint32_t uid,
-			       struct store_message_meta **meta_r, const char **error_r)
+/* meta_read reads message uid of mailbox mailbox_id into a new meta,
+ * inside the caller's read transaction: STORE_OK, STORE_NOT_FOUND or
+ * STORE_ERROR. */
+static int meta_read(struct sqlite_store *s, int64_t mailbox_id, uint32_t uid,
+		     struct store_message_meta **meta_r, const char **error_r)
 {
-	struct sqlite_store *s = sqlite_store(store);
-	struct mailbox_row mb;
-	int ret = mailbox_read(s, mailbox, &mb, error_r);
-	if (ret != STORE_OK)
-		return ret;
 	/* Kept statements: FETCH asks this once per message. */
 	sqlite3_stmt *st = db_stmt(s, STMT_META_MESSAGE, error_r);
 	sqlite3_stmt *ps = st == NULL ? NULL : db_stmt(s, STMT_META_PARTS, error_r);
 	struct meta_block *mbk = NULL;
-	ret = STORE_ERROR;
+	int ret = STORE_ERROR;
 	if (ps == NULL)
 		goto out;
 	struct sql_binder b = sql_binder(st);
-	sql_bind_i64(&b, mb.id);
+	sql_bind_i64(&b, mailbox_id);
 	sql_bind_i64(&b, uid);
 	int rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
 	if (rc == SQLITE_DONE) {
@@ -353,7 +351,48 @@ out:
 		sql_stmt_done(st);
 	if (ps != NULL)
 		sql_stmt_done(ps);
-	db_rollback(s);
+	return ret;
+}
+
+int sqlite_message_meta(struct store *store, const char *mailbox, uint32_t uid,
+			       struct store_message_meta **meta_r, const char **error_r)
+{
+	*meta_r = NULL;
+	int ret = sqlite_message_meta_list(store, mailbox, &uid, 1, meta_r, error_r);
+	if (ret == STORE_OK && *meta_r == NULL) {
+		*error_r = "No such message";
+		return STORE_NOT_FOUND;
+	}
+	return ret;
+}
+
+/* sqlite_message_meta_list: see store_message_meta_list; one read
+ * transaction for them all (its start and end cost about as much as
+ * reading one message's meta). */
+int sqlite_message_meta_list(struct store *store, const char *mailbox, const uint32_t *uids,
+			     size_t count, struct store_message_meta **metas_r,
+			     const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	struct mailbox_row mb;
+	int ret = mailbox_read(s, mailbox, &mb, error_r);
+	if (ret != STORE_OK)
+		return ret;
+	for (size_t i = 0; i < count; i++) {
+		ret = meta_read(s, mb.id, uids[i], &metas_r[i], error_r);
+		if (ret == STORE_NOT_FOUND) {
+			metas_r[i] = NULL;   /* expunged meanwhile */
+			ret = STORE_OK;
+		} else if (ret != STORE_OK) {
+			while (i-- > 0) {
+				if (metas_r[i] != NULL)
+					sqlite_message_meta_free(metas_r[i]);
+				metas_r[i] = NULL;
+			}
+			break;
+		}
+	}
+	db_rollback(s); /* read only: ending it is all */
 	return ret;
 }
 
@@ -480,6 +519,24 @@ struct sqlite_reader {
 /* sqlite_reader_open finds the message's row in one snapshot and opens its
  * file (content files never change: the reader sees the content as it
  * was, whatever happens to the message later). */
+/* reader_of opens a reader of the content file hash, of size bytes. */
+static int reader_of(struct sqlite_store *s, const char *hash, uint64_t size,
+		     struct store_reader **reader_r, const char **error_r)
+{
+	struct sqlite_reader *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return db_fail(s, error_r, "store: out of memory");
+	/* blob_open refuses anything but a hash as a file name. */
+	if ((r->fd = blob_open(&s->blobs, hash, error_r)) < 0) {
+		free(r);
+		return STORE_ERROR;
+	}
+	r->reader.backend = &store_backend_sqlite;
+	r->reader.size = size;
+	*reader_r = &r->reader;
+	return STORE_OK;
+}
+
 int sqlite_reader_open(struct store *store, const char *mailbox, uint32_t uid,
 		       struct store_reader **reader_r, const char **error_r)
 {
@@ -501,18 +558,15 @@ int sqlite_reader_open(struct store *store, const char *mailbox, uint32_t uid,
 		return STORE_ERROR;
 	if (!found)
 		return db_status_fail(s, STORE_NOT_FOUND, error_r, "No such message");
-	struct sqlite_reader *r = calloc(1, sizeof(*r));
-	if (r == NULL)
-		return db_fail(s, error_r, "store: out of memory");
-	/* blob_open refuses anything but a hash as a file name. */
-	if ((r->fd = blob_open(&s->blobs, m.hash, error_r)) < 0) {
-		free(r);
-		return STORE_ERROR;
-	}
-	r->reader.backend = &store_backend_sqlite;
-	r->reader.size = m.size;
-	*reader_r = &r->reader;
-	return STORE_OK;
+	return reader_of(s, m.hash, m.size, reader_r, error_r);
+}
+
+/* sqlite_reader_open_meta: the meta's row gave its file, which never
+ * changes: no lookup, no transaction. */
+int sqlite_reader_open_meta(struct store *store, const struct store_message_meta *meta,
+			    struct store_reader **reader_r, const char **error_r)
+{
+	return reader_of(sqlite_store(store), meta->msg.hash, meta->msg.size, reader_r, error_r);
 }
 
 /* sqlite_reader_read reads the window with pread (no file position is

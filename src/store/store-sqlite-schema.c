@@ -76,6 +76,16 @@ const char *const sqlite_stmt_sql[STMT_COUNT] = {
 	[STMT_MESSAGE_FIELDS] =
 		"SELECT subject, from_addr, to_addr, cc_addr FROM messages WHERE id = ?1",
 	[STMT_FTS_DELETE] = "DELETE FROM fts WHERE rowid = ?1",
+	[STMT_FTS_MARK] = "INSERT OR IGNORE INTO fts_pending (id) VALUES (?1)",
+	[STMT_FTS_UNMARK] = "DELETE FROM fts_pending WHERE id = ?1",
+	/* The backlog, oldest first: all of it (?2 NULL) or one mailbox's.
+	 * The pending rows are the outer loop (the backlog is small next to
+	 * the mailbox), each joined to its message by rowid. */
+	[STMT_FTS_BACKLOG] =
+		"SELECT p.id, m.blob, m.size FROM fts_pending p CROSS JOIN messages m"
+		" ON m.id = p.id WHERE ?2 IS NULL"
+		" OR m.mailbox_id = (SELECT id FROM mailboxes WHERE name = ?2)"
+		" ORDER BY p.id LIMIT ?1",
 	/* After nearly every IMAP command: only the rows changed since. */
 	[STMT_META_MESSAGE] =
 		"SELECT id, uid, flags, modseq, size, internal_date, blob, keywords, envelope, body,"
@@ -151,6 +161,10 @@ const char *const sqlite_stmt_sql[STMT_COUNT] = {
 		" OR substr(CAST(name AS BLOB), 1, ?2) = CAST(?1 || '/' AS BLOB)",
 	[STMT_MAILBOX_RENAME] = "UPDATE mailboxes SET name = ?2 WHERE id = ?1",
 	[STMT_MAILBOX_SUBSCRIBE] = "UPDATE mailboxes SET subscribed = ?2 WHERE name = ?1",
+	[STMT_SUBSCRIPTION_ADD] = "INSERT OR IGNORE INTO subscriptions (name) VALUES (?1)",
+	[STMT_SUBSCRIPTION_REMOVE] = "DELETE FROM subscriptions WHERE name = ?1",
+	[STMT_SUBSCRIPTION_COUNT] = "SELECT count(*) FROM subscriptions",
+	[STMT_SUBSCRIPTION_LIST] = "SELECT name FROM subscriptions ORDER BY name",
 	[STMT_MAILBOX_MODSEQ] = "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1",
 	[STMT_RECENT_UNCHANGED] =
 		"SELECT CASE WHEN first_recent < uidnext THEN 0 ELSE uidnext END"
@@ -185,6 +199,17 @@ const char *const sqlite_stmt_sql[STMT_COUNT] = {
 	[STMT_SEARCH_SCAN + STORE_TEXT_ANY] = SEARCH_SCAN(
 		SEARCH_IN("subject") SEARCH_IN("from_addr") SEARCH_IN("to_addr")
 		SEARCH_IN("cc_addr") SEARCH_IN("bcc") SEARCH_IN("body") SEARCH_IN("header")),
+	/* SELECT (sqlite_mailbox_view): the mailbox row, then its UIDs from
+	 * the (mailbox_id, uid) index alone and the first unseen one from the
+	 * partial index messages_unseen (schema version 6; the WHERE term is
+	 * written as in the index, so that the planner can use it). */
+	[STMT_VIEW_MAILBOX] =
+		"SELECT id, name, special_use, uidvalidity, uidnext, highestmodseq, subscribed,"
+		" first_recent FROM mailboxes WHERE name = ?1",
+	[STMT_VIEW_UIDS] = "SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid",
+	[STMT_VIEW_FIRST_UNSEEN] =
+		"SELECT uid FROM messages WHERE mailbox_id = ?1 AND (flags & 1) = 0"
+		" ORDER BY uid LIMIT 1",
 };
 
 /*
@@ -295,9 +320,75 @@ static const char schema_v2[] =
 	"CREATE VIRTUAL TABLE fts USING fts5(subject, from_addr, to_addr, cc_addr, bcc, body, header,"
 	" tokenize = 'trigram case_sensitive 0');";
 
+/*
+ * Schema version 3, the store's hygiene (store-sqlite-gc.c): every message
+ * row deleted (expunge, a deleted mailbox's rows through its cascade;
+ * MOVE keeps its row) leaves its file's name in blob_orphans, in the same
+ * transaction, so the clean-up pass knows which files to look at without
+ * scanning.  A name there is a candidate only: the pass removes the file
+ * when no message names it any more (a COPY or a later identical delivery
+ * shares it).  Files left by older versions are found by the first sweep.
+ */
+static const char schema_v3[] =
+	"CREATE TABLE blob_orphans ("
+	" blob TEXT PRIMARY KEY"
+	") WITHOUT ROWID;"
+	"CREATE TRIGGER messages_orphan AFTER DELETE ON messages BEGIN"
+	" INSERT OR IGNORE INTO blob_orphans (blob) SELECT OLD.blob WHERE length(OLD.blob) = 64;"
+	" END;";
+
+/*
+ * Schema version 4: the full-text index's backlog.  A delivery, APPEND or
+ * COPY of an unindexed message marks its row here in its own transaction
+ * instead of indexing it; the worker indexes the backlog on idle time and
+ * a search first indexes what of its mailbox is still marked
+ * (store-sqlite-fts.c).  The mark goes with its message (ON DELETE
+ * CASCADE), so an expunge or a mailbox deletion leaves none behind.
+ */
+static const char schema_v4[] =
+	"CREATE TABLE fts_pending ("
+	" id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE"
+	");";
+
+/*
+ * Schema version 5: subscriptions of names that are no mailbox (RFC 9051
+ * 6.3.7 and 6.3.9: SUBSCRIBE of a name that does not exist is kept, and
+ * deleting a mailbox does not unsubscribe it; LIST shows such a name
+ * \Subscribed \NonExistent).  A mailbox's own subscription stays
+ * mailboxes.subscribed; the triggers move a name between the two as
+ * mailboxes come and go, whichever statement makes or removes them.
+ */
+static const char schema_subscriptions[] =
+	"CREATE TABLE subscriptions (name TEXT PRIMARY KEY) WITHOUT ROWID;"
+	"CREATE TRIGGER subscription_kept AFTER DELETE ON mailboxes WHEN OLD.subscribed"
+	" BEGIN INSERT OR IGNORE INTO subscriptions (name) VALUES (OLD.name); END;"
+	"CREATE TRIGGER subscription_taken AFTER INSERT ON mailboxes"
+	" WHEN EXISTS (SELECT 1 FROM subscriptions WHERE name = NEW.name)"
+	" BEGIN UPDATE mailboxes SET subscribed = 1 WHERE id = NEW.id;"
+	" DELETE FROM subscriptions WHERE name = NEW.name; END;"
+	"CREATE TRIGGER subscription_renamed AFTER UPDATE OF name ON mailboxes"
+	" WHEN EXISTS (SELECT 1 FROM subscriptions WHERE name = NEW.name)"
+	" BEGIN UPDATE mailboxes SET subscribed = 1 WHERE id = NEW.id;"
+	" DELETE FROM subscriptions WHERE name = NEW.name; END;";
+
+/*
+ * Schema version 6, for SELECT at any size: the unseen messages of a
+ * mailbox by UID, so that SELECT finds the first one (IMAP4rev1's
+ * [UNSEEN n]) without reading every message's row.  Partial: a mailbox
+ * that is mostly read keeps a small index, and marking a message \Seen
+ * removes its entry.
+ */
+static const char schema_v6[] =
+	"CREATE INDEX IF NOT EXISTS messages_unseen ON messages(mailbox_id, uid)"
+	" WHERE (flags & 1) = 0;";
+
 const struct sqlite_migration sqlite_migrations[] = {
 	{ schema_v1, create_default_mailboxes },
 	{ schema_v2, fts_backfill },
+	{ schema_v3, NULL },
+	{ schema_v4, NULL },
+	{ schema_subscriptions, NULL },
+	{ schema_v6, NULL },
 };
 const int64_t sqlite_schema_version =
 	(int64_t)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]));

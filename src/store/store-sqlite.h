@@ -14,6 +14,7 @@
  *   store-sqlite-message.c  reading messages, expunge, changes
  *   store-sqlite-flags.c    keywords and flag updates
  *   store-sqlite-copy.c     COPY and MOVE
+ *   store-sqlite-gc.c       hygiene: unnamed files, old delivery keys, usage
  *
  * Nothing here is seen outside src/store.
  */
@@ -60,6 +61,9 @@ enum stmt_id {
 	STMT_FTS_INSERT,
 	STMT_MESSAGE_FIELDS,
 	STMT_FTS_DELETE,
+	STMT_FTS_MARK,
+	STMT_FTS_UNMARK,
+	STMT_FTS_BACKLOG,
 	STMT_MESSAGE_CHANGED,
 	STMT_EXPUNGED_SINCE,
 	STMT_EXPUNGED_ADD,
@@ -87,6 +91,10 @@ enum stmt_id {
 	STMT_MAILBOX_FAMILY,
 	STMT_MAILBOX_RENAME,
 	STMT_MAILBOX_SUBSCRIBE,
+	STMT_SUBSCRIPTION_ADD,
+	STMT_SUBSCRIPTION_REMOVE,
+	STMT_SUBSCRIPTION_COUNT,
+	STMT_SUBSCRIPTION_LIST,
 	STMT_MAILBOX_MODSEQ,
 	STMT_RECENT_UNCHANGED,
 	STMT_RECENT_FIRST,
@@ -100,16 +108,39 @@ enum stmt_id {
 	/* STMT_SEARCH_SCAN + field (enum store_text_field), in its order. */
 	STMT_SEARCH_SCAN,
 	STMT_SEARCH_SCAN_LAST = STMT_SEARCH_SCAN + STORE_TEXT_ANY,
+	STMT_VIEW_MAILBOX,
+	STMT_VIEW_UIDS,
+	STMT_VIEW_FIRST_UNSEEN,
 	STMT_COUNT
 };
 
-/* Index text kept for the commit: the text held past this (a batch of
- * large text messages) is indexed before the next delivery instead. */
-#define STORE_BATCH_TEXT_MAX (32u * 1024 * 1024)
-
-struct batch_text {
-	int64_t rowid;
-	struct index_text text;
+/* The clean-up pass's kept statements (store-sqlite-gc.c) and where its
+ * sweep of blobs/ stands. */
+enum gc_stmt_id {
+	GC_STMT_ORPHAN_ANY,
+	GC_STMT_ORPHAN_LIST,
+	GC_STMT_ORPHAN_DELETE,
+	GC_STMT_BLOB_NAMED,
+	GC_STMT_DELIVERY_OLD,
+	GC_STMT_DELIVERY_PRUNE,
+	GC_STMT_META_GET,
+	GC_STMT_USAGE,
+	GC_STMT_FREELIST,
+	GC_STMT_PAGE_SIZE,
+	GC_STMT_COUNT
+};
+struct sqlite_gc {
+	sqlite3_stmt *stmts[GC_STMT_COUNT];
+	/* The sweep: the next blobs/xx to read (BLOB_DIRS: all read; past
+	 * it: done), files changed since sweep_since only, the names read
+	 * and not checked yet. */
+	bool sweep_planned;
+	unsigned sweep_dir;
+	int64_t sweep_since, sweep_started;
+	char (*names)[BLOB_HASH_SIZE];
+	size_t name_count, name_next, name_cap;
+	int64_t prune_due;       /* when old delivery keys are looked for next */
+	bool removed;            /* rows went since the WAL was last truncated */
 };
 
 struct sqlite_store {
@@ -127,15 +158,14 @@ struct sqlite_store {
 	 * batch's own deliveries: no sum over the messages per delivery. */
 	bool quota_read;
 	uint64_t quota_limit, quota_used;
-	/* The index text of the batch's deliveries, indexed at the commit:
-	 * FTS5 writes out its pending terms at every SAVEPOINT, so indexing
-	 * inside each delivery's savepoint costs twice as much. */
-	struct batch_text *texts;
-	size_t text_count, text_cap, text_bytes;
+	/* Messages marked for the full-text index since the store was
+	 * opened (store_index_marks). */
+	uint64_t index_marks;
 	/* Keyword names by bit (NULL: free), loaded on first use. */
 	bool keywords_loaded;
 	char *keywords[STORE_KEYWORDS_MAX];
 	size_t keyword_count;     /* highest bit in use + 1 */
+	struct sqlite_gc gc;
 };
 
 struct mailbox_row {
@@ -224,8 +254,12 @@ int sqlite_mailbox_create(struct store *store, const char *name, const char **er
 int sqlite_mailbox_delete(struct store *store, const char *name, const char **error_r);
 int sqlite_mailbox_rename(struct store *store, const char *from, const char *to,
 			  const char **error_r);
+int sqlite_subscription_list(struct store *store, char ***names_r, size_t *count_r,
+			     const char **error_r);
 int sqlite_mailbox_subscribe(struct store *store, const char *name, bool subscribed,
 			     const char **error_r);
+int sqlite_mailbox_view(struct store *store, const char *name, struct store_mailbox *box_r,
+		       uint32_t **uids_r, uint32_t *first_unseen_r, const char **error_r);
 
 /* store-sqlite-deliver.c */
 int batch_usable(struct sqlite_store *s, const char **error_r);
@@ -241,10 +275,9 @@ int sqlite_append(struct store *store, const char *mailbox,
 		  uint32_t *uids_r, const char **error_r);
 
 /* store-sqlite-fts.c */
-void batch_texts_drop(struct sqlite_store *s, size_t first);
-int batch_text_add(struct sqlite_store *s, int64_t rowid, const struct mime_message *msg,
-		   const struct iovec *iov, int iovcnt, const char **error_r);
-int batch_index(struct sqlite_store *s, const char **error_r);
+int fts_mark(struct sqlite_store *s, int64_t rowid, const char **error_r);
+int sqlite_index_backlog(struct store *store, size_t max, bool *more_r, const char **error_r);
+uint64_t sqlite_index_marks(struct store *store);
 int fts_delete(struct sqlite_store *s, int64_t rowid, const char **error_r);
 int fts_backfill(struct sqlite_store *s, const char **error_r);
 int copy_fts(struct sqlite_store *s, int64_t from, int64_t to_row, const char **error_r);
@@ -273,6 +306,11 @@ int sqlite_reader_open(struct store *store, const char *mailbox, uint32_t uid,
 int sqlite_reader_read(struct store_reader *reader, uint64_t offset, void *buf, size_t len,
 		       size_t *read_r, const char **error_r);
 void sqlite_reader_close(struct store_reader *reader);
+int sqlite_message_meta_list(struct store *store, const char *mailbox, const uint32_t *uids,
+			     size_t count, struct store_message_meta **metas_r,
+			     const char **error_r);
+int sqlite_reader_open_meta(struct store *store, const struct store_message_meta *meta,
+			    struct store_reader **reader_r, const char **error_r);
 int message_row_get(struct sqlite_store *s, sqlite3_stmt *st, int64_t mailbox_id,
 		    uint32_t uid, struct store_message *m, int64_t *rowid_r, bool *found_r,
 		    const char **error_r);
@@ -294,6 +332,12 @@ int sqlite_flags_update(struct store *store, const char *mailbox, const uint32_t
 			uint64_t keywords, uint64_t unchangedsince,
 			struct store_message **changed_r, size_t *changed_count_r,
 			uint32_t **failed_r, size_t *failed_count_r, const char **error_r);
+
+/* store-sqlite-gc.c */
+void gc_sweep_again(struct sqlite_store *s);
+void gc_close(struct sqlite_store *s);
+int sqlite_gc_step(struct store *store, int64_t now, bool *more_r, const char **error_r);
+int sqlite_usage(struct store *store, struct store_usage *usage_r, const char **error_r);
 
 /* store-sqlite-copy.c */
 void copy_set_free(struct copy_set *c);

@@ -410,6 +410,58 @@ int store_mailbox_get(struct store *store, const char *name, struct store_mailbo
 	return store->backend->mailbox_get(store, n, box_r, error_r);
 }
 
+/* view_from_list is store_mailbox_view for a backend without its own:
+ * the whole message list, read after the mailbox (a backend that is not
+ * shared between processes cannot change between the two calls). */
+static int view_from_list(struct store *store, const char *name, struct store_mailbox *box_r,
+			  uint32_t **uids_r, uint32_t *first_unseen_r, const char **error_r)
+{
+	struct store_message *list = NULL;
+	size_t count = 0;
+	int ret = store->backend->mailbox_get(store, name, box_r, error_r);
+	if (ret != STORE_OK)
+		return ret;
+	if (store->backend->message_list(store, name, &list, &count, error_r) < 0) {
+		free(box_r->name);
+		box_r->name = NULL;
+		return STORE_ERROR;
+	}
+	uint32_t *uids = count > 0 ? malloc(count * sizeof(*uids)) : NULL;
+	if (count > 0 && uids == NULL) {
+		free(list);
+		free(box_r->name);
+		box_r->name = NULL;
+		*error_r = "store: out of memory";
+		return STORE_ERROR;
+	}
+	for (size_t i = 0; i < count; i++) {
+		uids[i] = list[i].uid;
+		if (*first_unseen_r == 0 && (list[i].flags & STORE_FLAG_SEEN) == 0)
+			*first_unseen_r = list[i].uid;
+	}
+	free(list);
+	box_r->messages = count;
+	box_r->bytes = 0;
+	*uids_r = uids;
+	return STORE_OK;
+}
+
+/* store_mailbox_view: see store.h; on failure box_r->name and *uids_r are
+ * NULL. */
+int store_mailbox_view(struct store *store, const char *name, struct store_mailbox *box_r,
+		       uint32_t **uids_r, uint32_t *first_unseen_r, const char **error_r)
+{
+	assert(store != NULL && name != NULL && box_r != NULL && uids_r != NULL);
+	assert(first_unseen_r != NULL && error_r != NULL);
+	memset(box_r, 0, sizeof(*box_r));
+	*uids_r = NULL;
+	*first_unseen_r = 0;
+	NAME_OR_FAIL(n, name);
+	if (store->backend->mailbox_view == NULL)
+		return view_from_list(store, n, box_r, uids_r, first_unseen_r, error_r);
+	return store->backend->mailbox_view(store, n, box_r, uids_r, first_unseen_r, error_r);
+}
+
 int store_mailbox_claim_recent(struct store *store, const char *name, uint32_t *first_r,
 			       uint32_t *next_r, const char **error_r)
 {
@@ -449,6 +501,25 @@ int store_mailbox_subscribe(struct store *store, const char *name, bool subscrib
 	return store->backend->mailbox_subscribe(store, n, subscribed, error_r);
 }
 
+int store_subscription_list(struct store *store, char ***names_r, size_t *count_r,
+			    const char **error_r)
+{
+	assert(store != NULL && names_r != NULL && count_r != NULL && error_r != NULL);
+	*names_r = NULL;
+	*count_r = 0;
+	return store->backend->subscription_list(store, names_r, count_r, error_r);
+}
+
+void store_subscription_list_free(char ***names, size_t count)
+{
+	if (*names == NULL)
+		return;
+	for (size_t i = 0; i < count; i++)
+		free((*names)[i]);
+	free(*names);
+	*names = NULL;
+}
+
 int store_message_range(struct store *store, const char *mailbox, uint32_t first,
 			uint32_t last, struct store_message **list_r, size_t *count_r,
 			const char **error_r)
@@ -471,6 +542,43 @@ int store_message_meta(struct store *store, const char *mailbox, uint32_t uid,
 	int ret = store->backend->message_meta(store, n, uid, meta_r, error_r);
 	if (ret == STORE_OK)
 		((struct store_meta_head *)*meta_r)->free = store->backend->message_meta_free;
+	return ret;
+}
+
+/* store_message_meta_list: see store.h. */
+int store_message_meta_list(struct store *store, const char *mailbox, const uint32_t *uids,
+			    size_t count, struct store_message_meta **metas_r,
+			    const char **error_r)
+{
+	assert(store != NULL && mailbox != NULL && (uids != NULL || count == 0));
+	assert((metas_r != NULL || count == 0) && error_r != NULL);
+	for (size_t i = 0; i < count; i++)
+		metas_r[i] = NULL;
+	NAME_OR_FAIL(n, mailbox);
+	int ret = STORE_OK;
+	if (store->backend->message_meta_list != NULL) {
+		ret = store->backend->message_meta_list(store, n, uids, count, metas_r, error_r);
+		for (size_t i = 0; ret == STORE_OK && i < count; i++)
+			if (metas_r[i] != NULL)
+				((struct store_meta_head *)metas_r[i])->free =
+					store->backend->message_meta_free;
+		return ret;
+	}
+	/* A missing message is NULL, a missing mailbox the call's failure. */
+	struct store_mailbox box;
+	memset(&box, 0, sizeof(box));
+	ret = store->backend->mailbox_get(store, n, &box, error_r);
+	if (ret != STORE_OK)
+		return ret;
+	free(box.name);
+	for (size_t i = 0; ret == STORE_OK && i < count; i++) {
+		ret = store_message_meta(store, n, uids[i], &metas_r[i], error_r);
+		if (ret == STORE_NOT_FOUND)
+			ret = STORE_OK;
+	}
+	if (ret != STORE_OK)
+		for (size_t i = 0; i < count; i++)
+			store_message_meta_free(&metas_r[i]);
 	return ret;
 }
 
@@ -612,6 +720,23 @@ int store_text_search(struct store *store, const char *mailbox, enum store_text_
 	return store->backend->text_search(store, n, field, text, uids_r, count_r, error_r);
 }
 
+int store_index_backlog(struct store *store, size_t max, bool *more_r, const char **error_r)
+{
+	assert(store != NULL && more_r != NULL && error_r != NULL);
+	*more_r = false;
+	if (store->backend->index_backlog == NULL || max == 0)
+		return STORE_OK;
+	if (max > STORE_INDEX_TURN_MAX)
+		max = STORE_INDEX_TURN_MAX;
+	return store->backend->index_backlog(store, max, more_r, error_r);
+}
+
+uint64_t store_index_marks(struct store *store)
+{
+	assert(store != NULL);
+	return store->backend->index_marks == NULL ? 0 : store->backend->index_marks(store);
+}
+
 int store_quota_get(struct store *store, uint64_t *limit_r, uint64_t *used_r,
 		    const char **error_r)
 {
@@ -632,6 +757,27 @@ int store_quota_set(struct store *store, uint64_t limit, const char **error_r)
 	return store->backend->quota_set(store, limit, error_r);
 }
 
+/* store_gc_step: see store.h. */
+int store_gc_step(struct store *store, int64_t now, bool *more_r, const char **error_r)
+{
+	assert(store != NULL && more_r != NULL && error_r != NULL);
+	*more_r = false;
+	if (store->backend->gc_step == NULL)
+		return STORE_OK;
+	return store->backend->gc_step(store, now, more_r, error_r);
+}
+
+/* store_usage: see store.h; a backend without files has its sizes only. */
+int store_usage(struct store *store, struct store_usage *usage_r, const char **error_r)
+{
+	assert(store != NULL && usage_r != NULL && error_r != NULL);
+	memset(usage_r, 0, sizeof(*usage_r));
+	if (store->backend->usage != NULL)
+		return store->backend->usage(store, usage_r, error_r);
+	uint64_t limit;
+	return store->backend->quota_get(store, &limit, &usage_r->live_bytes, error_r);
+}
+
 /* store_reader_open: see store.h; *reader_r is NULL unless STORE_OK. */
 int store_reader_open(struct store *store, const char *mailbox, uint32_t uid,
 		      struct store_reader **reader_r, uint64_t *size_r, const char **error_r)
@@ -646,6 +792,25 @@ int store_reader_open(struct store *store, const char *mailbox, uint32_t uid,
 		return STORE_NOT_FOUND;
 	}
 	int ret = store->backend->reader_open(store, name, uid, reader_r, error_r);
+	if (ret == STORE_OK) {
+		assert((*reader_r)->backend == store->backend);
+		*size_r = (*reader_r)->size;
+	}
+	return ret;
+}
+
+/* store_reader_open_meta: see store.h. */
+int store_reader_open_meta(struct store *store, const char *mailbox,
+			   const struct store_message_meta *meta, struct store_reader **reader_r,
+			   uint64_t *size_r, const char **error_r)
+{
+	assert(store != NULL && meta != NULL);
+	if (store->backend->reader_open_meta == NULL)
+		return store_reader_open(store, mailbox, meta->msg.uid, reader_r, size_r, error_r);
+	assert(reader_r != NULL && size_r != NULL && error_r != NULL);
+	*reader_r = NULL;
+	*size_r = 0;
+	int ret = store->backend->reader_open_meta(store, meta, reader_r, error_r);
 	if (ret == STORE_OK) {
 		assert((*reader_r)->backend == store->backend);
 		*size_r = (*reader_r)->size;

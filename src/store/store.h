@@ -257,10 +257,25 @@ int store_mailbox_delete(struct store *store, const char *name, const char **err
  * from, or to is INBOX). */
 int store_mailbox_rename(struct store *store, const char *from, const char *to,
 			 const char **error_r);
-/* store_mailbox_subscribe sets or clears the subscription.  Subscribing to
- * a mailbox that does not exist is STORE_NOT_FOUND. */
+/* store_mailbox_subscribe sets or clears the subscription.  A name that is
+ * no mailbox is subscribed all the same (RFC 9051 6.3.7), and a deleted
+ * mailbox stays subscribed: store_subscription_list gives such names;
+ * STORE_LIMIT past STORE_SUBSCRIPTIONS_MAX of them. */
 int store_mailbox_subscribe(struct store *store, const char *name, bool subscribed,
 			    const char **error_r);
+
+/* ---------- Subscriptions of names that are no mailbox ---------- */
+
+/* Subscribed names without a mailbox: as many as there may be mailboxes,
+ * so a client that subscribes a whole other server's tree still fits. */
+#define STORE_SUBSCRIPTIONS_MAX STORE_MAILBOXES_MAX
+/* store_subscription_list gives the subscribed names that are no mailbox
+ * (sorted by their octets; a name becomes a subscribed mailbox when it is
+ * created).  Free with store_subscription_list_free. */
+int store_subscription_list(struct store *store, char ***names_r, size_t *count_r,
+			    const char **error_r);
+/* store_subscription_list_free frees the list and sets *names NULL. */
+void store_subscription_list_free(char ***names, size_t count);
 
 /* store_message_range gives the messages of mailbox whose UID lies in
  * first..last (inclusive), in UID order, with flags, keywords and MODSEQ.
@@ -370,7 +385,8 @@ int store_changes(struct store *store, const char *mailbox, uint64_t modseq,
 		  uint32_t **expunged_r, size_t *expunged_count_r, uint64_t *highestmodseq_r,
 		  const char **error_r);
 
-/* Full-text search (SQLite FTS5), filled at delivery, APPEND and COPY. */
+/* Full-text search (SQLite FTS5), filled after delivery, APPEND and COPY
+ * (store_index_backlog below) and before each search. */
 enum store_text_field {
 	STORE_TEXT_SUBJECT,
 	STORE_TEXT_FROM,
@@ -417,6 +433,48 @@ int store_reader_read(struct store_reader *reader, uint64_t offset, void *buf, s
 		      size_t *read_r, const char **error_r);
 void store_reader_close(struct store_reader **reader);
 
+/* ---------------------------------------------------------------------
+ * Opening a mailbox (IMAP SELECT and EXAMINE) at any size.
+ *
+ * store_mailbox_view fills *box_r as store_mailbox_get does (box_r->name
+ * malloc'd: free it; messages, unseen and recent counted, bytes left 0)
+ * and gives the mailbox's UIDs ascending in *uids_r (box_r->messages of
+ * them; free(), NULL when empty) and in *first_unseen_r the UID of the
+ * first message without \Seen (0: none), all as of one moment (one read
+ * transaction), without reading the messages' rows: the UIDs come from
+ * the (mailbox, UID) index and the unseen ones from an index of their own,
+ * so its cost grows with the number of UIDs only (a 100,000-message
+ * mailbox in a few milliseconds).  STORE_NOT_FOUND for an unknown mailbox.
+ */
+int store_mailbox_view(struct store *store, const char *name, struct store_mailbox *box_r,
+		       uint32_t **uids_r, uint32_t *first_unseen_r, const char **error_r);
+
+/*
+ * store_reader_open_meta is store_reader_open for the message meta (from
+ * store_message_meta on mailbox, not yet freed) describes, without finding
+ * the message again: FETCH reads a message's pre-parsed answers and then,
+ * for header fields or a body section, its content, and the content a
+ * message names never changes.  The SQLite backend opens the content the
+ * meta names, even if the message was expunged since (as a reader opened
+ * then would); one without a way of its own finds the UID again
+ * (STORE_NOT_FOUND once expunged).  Same statuses as store_reader_open.
+ */
+int store_reader_open_meta(struct store *store, const char *mailbox,
+			   const struct store_message_meta *meta, struct store_reader **reader_r,
+			   uint64_t *size_r, const char **error_r);
+
+/*
+ * store_message_meta_list is store_message_meta for uids[0..count) of
+ * mailbox at once, in one read transaction (the SQLite backend's cost per
+ * message is then its rows, not a transaction each): metas_r[i] (the
+ * caller's array of count) is message uids[i]'s meta, or NULL for one that
+ * is not there; free each with store_message_meta_free.  On failure none
+ * is kept.  The caller bounds count (FETCH: a step, FETCH_STEP_MAX).
+ */
+int store_message_meta_list(struct store *store, const char *mailbox, const uint32_t *uids,
+			    size_t count, struct store_message_meta **metas_r,
+			    const char **error_r);
+
 /* store_release_memory gives back the caches an idle store holds (SQLite's
  * page cache); they refill from the kernel's page cache on the next call. */
 void store_release_memory(struct store *store);
@@ -426,5 +484,84 @@ void store_release_memory(struct store *store);
 int store_quota_get(struct store *store, uint64_t *limit_r, uint64_t *used_r,
 		    const char **error_r);
 int store_quota_set(struct store *store, uint64_t limit, const char **error_r);
+
+/* ---------------------------------------------------------------------
+ * Hygiene: what no message needs any more goes, in small steps.
+ *
+ * store_gc_step does one bounded step of the clean-up (a few milliseconds
+ * at most; the worker calls it on idle time) and sets *more_r when work is
+ * left for another step.  A step
+ *   - removes the files of expunged messages (and of deleted mailboxes)
+ *     that no message names any more: files are shared by COPY and by
+ *     identical deliveries, so each goes only with the last message
+ *     naming it.  The check and the unlink happen under the account's
+ *     write lock, which a delivery holds from before it decides to reuse
+ *     an existing file until its commit: no file a message (or a delivery
+ *     in progress) names is ever removed, whatever is killed when;
+ *   - sweeps blobs/ once per store opened, in steps, for files a crash (or
+ *     a failed batch) left unnamed: only files changed since the last
+ *     completed sweep (less an hour's margin) are looked at;
+ *   - forgets delivery keys (store_deliver) older than
+ *     STORE_DELIVERY_KEEP_SECONDS at now (Unix time);
+ *   - once work is done, truncates the WAL when nobody is using it (a
+ *     large expunge grows it by megabytes; SQLite keeps its size).
+ * The database file does not shrink: pages freed are reused by new mail.
+ * Fails while a batch is open.  STORE_OK or STORE_ERROR.
+ *
+ * store_usage says what the account takes on disk against what its mail
+ * weighs (`ravelin account show`).
+ */
+struct store_usage {
+	uint64_t messages;        /* message rows (a copy counts again) */
+	uint64_t live_bytes;      /* their sizes summed: the mail itself */
+	uint64_t files;           /* message files on disk (each content once) */
+	uint64_t file_bytes;      /* the blocks they take on disk */
+	uint64_t db_bytes;        /* store.db */
+	uint64_t db_free_bytes;   /* of which pages free for new rows */
+	uint64_t wal_bytes;       /* store.db-wal and store.db-shm */
+	uint64_t orphans;         /* files waiting for the clean-up to look */
+};
+/*
+ * A repeated delivery (the queue lost the answer to one that was stored)
+ * comes at the queue's next attempt: local retries are at most an hour
+ * apart (QUEUE_MAX_RETRY_DELAY_S) while the server runs, and nothing stays
+ * queued longer than queue.expire, at most CONFIG_MAX_DURATION (30 days).
+ * A week more covers a server that was down for that long in between.
+ */
+#define STORE_DELIVERY_KEEP_SECONDS ((30 + 7) * 86400)
+int store_gc_step(struct store *store, int64_t now, bool *more_r, const char **error_r);
+int store_usage(struct store *store, struct store_usage *usage_r, const char **error_r);
+/*
+ * Full-text indexing off the delivery path.  A delivery, APPEND or COPY
+ * stores the message and marks it "to index" in the same transaction; the
+ * marks survive a crash.  The account's worker indexes the backlog in
+ * turns on its idle time, and store_text_search first indexes what of its
+ * mailbox is still marked, so answers stay exact.
+ */
+/* Messages one turn indexes at most: an 8 KB message costs 0.5-1 ms of
+ * CPU (bench-store), so 64 keeps a turn near 30-60 ms between a worker's
+ * events, while a turn's commit (one WAL fsync) is shared by many. */
+#define STORE_INDEX_TURN_MAX 64
+/* Content bytes one turn reads at most (it indexes at least one message):
+ * a turn of large text messages stops early; attachments that are not
+ * text cost only their mapping. */
+#define STORE_INDEX_TURN_BYTES (1024u * 1024)
+
+/*
+ * store_index_backlog indexes up to max (at most STORE_INDEX_TURN_MAX)
+ * marked messages, oldest first, fewer when their content passes
+ * STORE_INDEX_TURN_BYTES, in one transaction, and sets *more_r when more
+ * are marked (also after a failure: the marks stay).  Not while a batch
+ * is open.  STORE_OK or STORE_ERROR.  A backend without a backlog (the
+ * memory store indexes nothing) answers STORE_OK, *more_r false.
+ */
+int store_index_backlog(struct store *store, size_t max, bool *more_r, const char **error_r);
+/*
+ * store_index_marks counts the messages this store has marked since it was
+ * opened: it moves with every delivery, APPEND and COPY of an unindexed
+ * message (those of other connections are not counted), so a worker can
+ * tell writes from quiet without asking the database.
+ */
+uint64_t store_index_marks(struct store *store);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * Unit tests for what every store backend does alike, run against both
- * (SQLite and store-mem): the message reader (store_reader_*), INBOX as
- * the first level of a mailbox name, substring search; and store-mem's own
- * calls for tests (store-mem.h).
+ * (SQLite and store-mem): the message reader (store_reader_*, also from a
+ * meta), the metas of several messages at once, INBOX as the first level
+ * of a mailbox name, substring search, the view SELECT reads
+ * (store_mailbox_view); and store-mem's own calls for tests (store-mem.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -123,6 +124,84 @@ static void test_reader(void **state)
 	store_close(&store);
 }
 
+/* store_reader_open_meta reads the content of the message a meta
+ * describes, as store_reader_open does (SQLite: also after its expunge). */
+static void test_reader_from_meta(void **state)
+{
+	bool dup;
+	struct store *store = new_store(*state);
+	struct store_message_meta *meta = NULL;
+	struct store_reader *reader = NULL;
+	const char *error = NULL;
+	uint64_t size = 0;
+
+	deliver_text(store, "INBOX", "m0", "Subject: other\r\n\r\nnot this one\r\n", &dup);
+	uint32_t uid = deliver_text(store, "INBOX", "m1", message, &dup);
+	assert_int_equal(store_message_meta(store, "inbox", uid, &meta, &error), STORE_OK);
+	assert_int_equal(store_reader_open_meta(store, "inbox", meta, &reader, &size, &error),
+			 STORE_OK);
+	assert_int_equal(size, strlen(message));
+	char *all = read_windows(reader, size, 7);
+	assert_string_equal(all, message);
+	free(all);
+	store_reader_close(&reader);
+	/* Expunged after its meta was read: still the content it described
+	 * (store-mem has no way of its own and finds the UID again). */
+	assert_int_equal(store_expunge(store, "INBOX", &uid, 1, &error), 0);
+	int ret = store_reader_open_meta(store, "INBOX", meta, &reader, &size, &error);
+	if (store->backend->reader_open_meta == NULL) {
+		assert_int_equal(ret, STORE_NOT_FOUND);
+	} else {
+		assert_int_equal(ret, STORE_OK);
+		all = read_windows(reader, size, 64);
+		assert_string_equal(all, message);
+		free(all);
+		store_reader_close(&reader);
+	}
+	store_message_meta_free(&meta);
+	store_close(&store);
+}
+
+/* store_message_meta_list: the metas of several messages at once, NULL
+ * for those not there, each as store_message_meta gives it. */
+static void test_meta_list(void **state)
+{
+	bool dup;
+	struct store *store = new_store(*state);
+	struct store_message_meta *metas[4], *one = NULL;
+	const char *error = NULL;
+	uint32_t u[4];
+
+	u[0] = deliver_text(store, "INBOX", "l0", message, &dup);
+	u[1] = deliver_text(store, "INBOX", "l1", "Subject: two\r\n\r\nsecond\r\n", &dup);
+	u[2] = deliver_text(store, "INBOX", "l2", "Subject: three\r\n\r\nthird\r\n", &dup);
+	u[3] = 777;
+	assert_int_equal(store_expunge(store, "INBOX", &u[1], 1, &error), 0);
+	assert_int_equal(store_message_meta_list(store, "inbox", u, 4, metas, &error), STORE_OK);
+	assert_non_null(metas[0]);
+	assert_null(metas[1]);
+	assert_non_null(metas[2]);
+	assert_null(metas[3]);
+	assert_int_equal(metas[2]->msg.uid, u[2]);
+	assert_int_equal(metas[2]->msg.size, strlen("Subject: three\r\n\r\nthird\r\n"));
+	assert_int_equal(store_message_meta(store, "INBOX", u[0], &one, &error), STORE_OK);
+	assert_int_equal(metas[0]->msg.uid, one->msg.uid);
+	assert_int_equal(metas[0]->msg.size, one->msg.size);
+	assert_string_equal(metas[0]->envelope, one->envelope);
+	assert_string_equal(metas[0]->bodystructure, one->bodystructure);
+	assert_int_equal(metas[0]->part_count, one->part_count);
+	assert_int_equal(metas[0]->parts[0].header_size, one->parts[0].header_size);
+	store_message_meta_free(&one);
+	for (size_t i = 0; i < 4; i++)
+		store_message_meta_free(&metas[i]);
+	assert_int_equal(store_message_meta_list(store, "Nowhere", u, 4, metas, &error),
+			 STORE_NOT_FOUND);
+	for (size_t i = 0; i < 4; i++)
+		assert_null(metas[i]);
+	assert_int_equal(store_message_meta_list(store, "INBOX", u, 0, metas, &error), STORE_OK);
+	store_close(&store);
+}
+
 /* One INBOX (RFC 9051 5.1): "inbox/sub" is INBOX's child, however INBOX
  * is spelled, and the rest of the name keeps its case. */
 static void test_inbox_hierarchy(void **state)
@@ -211,6 +290,90 @@ static void test_search_alike(void **state)
 	store_close(&store);
 }
 
+/* mark_seen adds \Seen to uids[0..n) of INBOX. */
+static void mark_seen(struct store *store, const uint32_t *uids, size_t n)
+{
+	struct store_message *changed;
+	uint32_t *failed;
+	size_t nchanged, nfailed;
+	const char *error = NULL;
+	assert_int_equal(store_flags_update(store, "INBOX", uids, n, STORE_FLAGS_ADD,
+					    STORE_FLAG_SEEN, 0, 0, &changed, &nchanged, &failed,
+					    &nfailed, &error),
+			 STORE_OK);
+	free(changed);
+	free(failed);
+}
+
+/* store_mailbox_view: the UIDs, counts and first unseen message of a
+ * mailbox as SELECT needs them, agreeing with store_mailbox_get and
+ * store_message_list, on both backends alike. */
+static void test_mailbox_view(void **state)
+{
+	bool dup;
+	struct store *store = new_store(*state);
+	struct store_mailbox box, got;
+	const char *error = NULL;
+	uint32_t *uids, first_unseen, u[5];
+
+	/* Empty: no UIDs, nothing unseen. */
+	assert_int_equal(store_mailbox_view(store, "inbox", &box, &uids, &first_unseen, &error),
+			 STORE_OK);
+	assert_string_equal(box.name, "INBOX");
+	assert_int_equal(box.messages, 0);
+	assert_null(uids);
+	assert_int_equal(first_unseen, 0);
+	free(box.name);
+
+	char key[8];
+	for (unsigned i = 0; i < 5; i++) {
+		snprintf(key, sizeof(key), "v%u", i);
+		u[i] = deliver_text(store, "INBOX", key, message, &dup);
+	}
+	/* 2 expunged, 1 and 3 seen: 4 is the first unseen. */
+	assert_int_equal(store_expunge(store, "INBOX", &u[1], 1, &error), STORE_OK);
+	uint32_t seen[] = { u[0], u[2] };
+	mark_seen(store, seen, 2);
+	assert_int_equal(store_mailbox_get(store, "INBOX", &got, &error), STORE_OK);
+	assert_int_equal(store_mailbox_view(store, "INBOX", &box, &uids, &first_unseen, &error),
+			 STORE_OK);
+	assert_int_equal(box.messages, 4);
+	assert_int_equal(uids[0], u[0]);
+	assert_int_equal(uids[1], u[2]);
+	assert_int_equal(uids[2], u[3]);
+	assert_int_equal(uids[3], u[4]);
+	assert_int_equal(first_unseen, u[3]);
+	assert_int_equal(box.uidvalidity, got.uidvalidity);
+	assert_int_equal(box.uidnext, got.uidnext);
+	assert_int_equal(box.highestmodseq, got.highestmodseq);
+	assert_int_equal(box.recent, got.recent);
+	assert_int_equal(box.recent, 4);
+	free(uids);
+	free(box.name);
+	free(got.name);
+
+	/* Claimed \Recent is no longer counted; all seen: no first unseen. */
+	uint32_t first, next;
+	assert_int_equal(store_mailbox_claim_recent(store, "INBOX", &first, &next, &error),
+			 STORE_OK);
+	uint32_t rest[] = { u[3], u[4] };
+	mark_seen(store, rest, 2);
+	u[0] = deliver_text(store, "INBOX", "v5", message, &dup);
+	assert_int_equal(store_mailbox_view(store, "INBOX", &box, &uids, &first_unseen, &error),
+			 STORE_OK);
+	assert_int_equal(box.messages, 5);
+	assert_int_equal(box.recent, 1);
+	assert_int_equal(first_unseen, u[0]);
+	free(uids);
+	free(box.name);
+
+	assert_int_equal(store_mailbox_view(store, "Nowhere", &box, &uids, &first_unseen, &error),
+			 STORE_NOT_FOUND);
+	assert_null(box.name);
+	assert_null(uids);
+	store_close(&store);
+}
+
 /* store-mem's calls for tests: counters, a failing search, hidden
  * messages, messages put as given. */
 static void test_mem_hooks(void **state)
@@ -290,8 +453,15 @@ int test_store_backends_run(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reader, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_reader_from_meta, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_meta_list, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_meta_list, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_reader_from_meta, setup_dir_mem,
+						teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_inbox_hierarchy, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_search_alike, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_mailbox_view, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_mailbox_view, setup_dir_mem, teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_reader, setup_dir_mem, teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_inbox_hierarchy, setup_dir_mem,
 						teardown_dir_mem),

@@ -167,6 +167,7 @@ static void test_mailbox_delete(void **state)
 	put(store, "Old", plain);
 	put(store, "Old", alternative);
 	put(store, "Old/Child", latin1);
+	index_all(store);
 	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts"), 3);
 	int files = count_files(blobs);
 
@@ -296,10 +297,77 @@ static void test_subscribe(void **state)
 	assert_int_equal(store_mailbox_subscribe(store, "Lists", true, &error), STORE_OK);
 	assert_int_equal(store_mailbox_subscribe(store, "Lists", false, &error), STORE_OK);
 	assert_false(box(store, "Lists").subscribed);
-	assert_int_equal(store_mailbox_subscribe(store, "Nowhere", true, &error),
-			 STORE_NOT_FOUND);
-	assert_non_null(error);
+	/* A name that is no mailbox is kept (RFC 9051 6.3.7), listed apart. */
+	char **kept = NULL;
+	size_t nkept = 0;
+	assert_int_equal(store_mailbox_subscribe(store, "Nowhere", true, &error), STORE_OK);
+	assert_int_equal(store_mailbox_subscribe(store, "Nowhere", true, &error), STORE_OK);
+	assert_int_equal(store_subscription_list(store, &kept, &nkept, &error), STORE_OK);
+	assert_int_equal(nkept, 1);
+	assert_string_equal(kept[0], "Nowhere");
+	store_subscription_list_free(&kept, nkept);
+	/* Created, it is a subscribed mailbox and no longer kept apart. */
+	assert_int_equal(store_mailbox_create(store, "Nowhere", &error), STORE_OK);
+	assert_true(box(store, "Nowhere").subscribed);
+	assert_int_equal(store_subscription_list(store, &kept, &nkept, &error), STORE_OK);
+	assert_int_equal(nkept, 0);
+	store_subscription_list_free(&kept, nkept);
+	/* Deleted, it stays subscribed (RFC 9051 6.3.9), until unsubscribed. */
+	assert_int_equal(store_mailbox_delete(store, "Nowhere", &error), STORE_OK);
+	assert_int_equal(store_subscription_list(store, &kept, &nkept, &error), STORE_OK);
+	assert_int_equal(nkept, 1);
+	store_subscription_list_free(&kept, nkept);
+	/* Renamed onto a kept name, the mailbox takes the subscription. */
+	assert_int_equal(store_mailbox_create(store, "Other", &error), STORE_OK);
+	assert_int_equal(store_mailbox_rename(store, "Other", "Nowhere", &error), STORE_OK);
+	assert_true(box(store, "Nowhere").subscribed);
+	assert_int_equal(store_mailbox_delete(store, "Nowhere", &error), STORE_OK);
+	assert_int_equal(store_mailbox_subscribe(store, "Nowhere", false, &error), STORE_OK);
+	assert_int_equal(store_subscription_list(store, &kept, &nkept, &error), STORE_OK);
+	assert_int_equal(nkept, 0);
+	store_subscription_list_free(&kept, nkept);
+	/* Unsubscribing a name nobody subscribed is fine too. */
+	assert_int_equal(store_mailbox_subscribe(store, "Never", false, &error), STORE_OK);
 	store_close(&store);
+}
+
+/* STORE_SUBSCRIPTIONS_MAX names without a mailbox are kept; one more is
+ * STORE_LIMIT, one of them again is fine.  The SQLite store is filled by
+ * SQL: ten thousand SUBSCRIBEs are ten thousand fsynced transactions. */
+static void test_subscribe_limit(void **state, bool sqlite)
+{
+	struct test_dir *d = *state;
+	struct store *store = new_store(d);
+	const char *error = NULL;
+	char name[32];
+
+	if (sqlite) {
+		char sql[256];
+		snprintf(sql, sizeof(sql),
+			 "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n"
+			 " WHERE i + 1 < %u) INSERT INTO subscriptions SELECT 'gone/' || i FROM n",
+			 (unsigned)STORE_SUBSCRIPTIONS_MAX);
+		sql_exec(d, sql);
+	}
+	for (unsigned i = 0; !sqlite && i < STORE_SUBSCRIPTIONS_MAX; i++) {
+		snprintf(name, sizeof(name), "gone/%u", i);
+		assert_int_equal(store_mailbox_subscribe(store, name, true, &error), STORE_OK);
+	}
+	assert_int_equal(store_mailbox_subscribe(store, "gone/more", true, &error), STORE_LIMIT);
+	assert_int_equal(store_mailbox_subscribe(store, "gone/7", true, &error), STORE_OK);
+	/* A mailbox's own subscription does not count. */
+	assert_int_equal(store_mailbox_subscribe(store, "INBOX", true, &error), STORE_OK);
+	store_close(&store);
+}
+
+static void test_subscribe_limit_sqlite(void **state)
+{
+	test_subscribe_limit(state, true);
+}
+
+static void test_subscribe_limit_mem(void **state)
+{
+	test_subscribe_limit(state, false);
 }
 
 /* ---------- messages ---------- */
@@ -954,6 +1022,7 @@ int test_store_imap_run(void)
 		cmocka_unit_test_setup_teardown(test_mailbox_rename, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_rename_inbox, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_subscribe, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_subscribe_limit_sqlite, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_message_range_and_meta, setup_dir,
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_flags_update, setup_dir, teardown_dir),
@@ -974,6 +1043,8 @@ int test_store_imap_run(void)
 						teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_rename_inbox, setup_dir_mem, teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_subscribe, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_subscribe_limit_mem, setup_dir_mem,
+						teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_message_range_and_meta, setup_dir_mem,
 						teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_flags_update, setup_dir_mem, teardown_dir_mem),

@@ -1,7 +1,7 @@
 /*
  * Unit tests for the store's full-text search (store_text_search: fields,
- * case, short texts, query syntax taken literally, the index's caps, a
- * batch's indexing) and the upgrade of a version 1 store, which indexes
+ * case, short texts, query syntax taken literally, the index's caps, the
+ * backlog deliveries mark and its indexing) and the upgrade of a version 1 store, which indexes
  * the messages it holds.  They look into store.db, so they run on the
  * SQLite backend only (test-store-backends.c searches on both).
  */
@@ -104,8 +104,9 @@ static void test_text_search_cap(void **state)
 	store_close(&store);
 }
 
-/* A batch indexes its deliveries at the commit: the ones that failed or
- * were aborted leave nothing in the index. */
+/* A batch marks its deliveries for the index, which a search of their
+ * mailbox or store_index_backlog fills: the ones that failed or were
+ * aborted leave no mark. */
 static void test_batch_index(void **state)
 {
 	struct test_dir *d = *state;
@@ -126,8 +127,11 @@ static void test_batch_index(void **state)
 	assert_int_equal(store_batch_deliver(store, "INBOX", "c", &p[2].iov, 1, p[2].msg, 0, &uid,
 					     &dup, &error), 0);
 	assert_int_equal(store_batch_commit(store, &error), 0);
-	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts"), 2);
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts"), 0);
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts_pending"), 2);
 	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "budget"), "1");
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts"), 2);
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts_pending"), 0);
 	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "brûlée"), "2");
 	assert_string_equal(search(store, "INBOX", STORE_TEXT_SUBJECT, "grüße"), "");
 
@@ -135,10 +139,123 @@ static void test_batch_index(void **state)
 	assert_int_equal(store_batch_deliver(store, "INBOX", "d", &p[1].iov, 1, p[1].msg, 0, &uid,
 					     &dup, &error), 0);
 	store_batch_abort(store);
-	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts"), 2);
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts_pending"), 0);
 	assert_string_equal(search(store, "INBOX", STORE_TEXT_SUBJECT, "grüße"), "");
 	for (int i = 0; i < 3; i++)
 		parsed_free(&p[i]);
+	store_close(&store);
+}
+
+/* The backlog: indexed in turns of at most STORE_INDEX_TURN_MAX messages
+ * (one past it takes two), oldest first, each turn all or nothing; a
+ * search indexes its own mailbox's backlog only; marks survive a close
+ * (a crash) and go with an expunged message; a COPY of an unindexed
+ * message is marked, of an indexed one copies its row. */
+static void test_index_backlog(void **state)
+{
+	struct test_dir *d = *state;
+	struct store *store = new_store(d);
+	const char *error = NULL;
+	uint32_t *src, *dst, uidvalidity;
+	size_t copied;
+	bool more;
+
+	uint64_t marks = store_index_marks(store);
+	for (int i = 0; i <= STORE_INDEX_TURN_MAX; i++)
+		put(store, "INBOX", plain);
+	put(store, "Archive", alternative);
+	put(store, "Archive", latin1);
+	assert_int_equal(store_index_marks(store), marks + STORE_INDEX_TURN_MAX + 3);
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts_pending"), STORE_INDEX_TURN_MAX + 3);
+
+	/* A search of Archive indexes Archive's two, not INBOX's. */
+	assert_string_equal(search(store, "Archive", STORE_TEXT_BODY, "köln"), "1");
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts"), 2);
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts_pending"), STORE_INDEX_TURN_MAX + 1);
+
+	/* Closed with a backlog (as by a crash): the marks are still there. */
+	store_close(&store);
+	store = new_store(d);
+	assert_int_equal(store_index_marks(store), 0);
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts_pending"), STORE_INDEX_TURN_MAX + 1);
+
+	/* An expunge takes the message's mark with it. */
+	uint32_t one = 1;
+	assert_int_equal(store_expunge(store, "INBOX", &one, 1, &error), 0);
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts_pending"), STORE_INDEX_TURN_MAX);
+	/* COPY of an unindexed message marks the copy. */
+	uint32_t two = 2;
+	assert_int_equal(store_copy(store, "INBOX", &two, 1, "Trash", false, &uidvalidity, &src,
+				    &dst, &copied, &error), STORE_OK);
+	free(src);
+	free(dst);
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts_pending"), STORE_INDEX_TURN_MAX + 1);
+
+	/* One turn: STORE_INDEX_TURN_MAX, the oldest; then the last one. */
+	assert_int_equal(store_index_backlog(store, 1000, &more, &error), STORE_OK);
+	assert_true(more);
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts_pending"), 1);
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts_pending p JOIN messages m"
+				    " ON m.id = p.id JOIN mailboxes b ON b.id = m.mailbox_id"
+				    " WHERE b.name = 'Trash'"), 1);
+	assert_int_equal(store_index_backlog(store, 1000, &more, &error), STORE_OK);
+	assert_false(more);
+	assert_int_equal(store_index_backlog(store, 1000, &more, &error), STORE_OK);
+	assert_false(more);
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts_pending"), 0);
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts"), STORE_INDEX_TURN_MAX + 3);
+
+	/* COPY of an indexed message copies its index row: no mark. */
+	assert_int_equal(store_copy(store, "INBOX", &two, 1, "Trash", false, &uidvalidity, &src,
+				    &dst, &copied, &error), STORE_OK);
+	free(src);
+	free(dst);
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts_pending"), 0);
+	assert_string_equal(search(store, "Trash", STORE_TEXT_BODY, "budget"), "1,2");
+	assert_string_equal(search(store, "Archive", STORE_TEXT_ANY, "zebra"), "");
+	store_close(&store);
+}
+
+/* A turn stops once the content it read reaches STORE_INDEX_TURN_BYTES
+ * (at least one message a turn). */
+static void test_index_backlog_bytes(void **state)
+{
+	struct test_dir *d = *state;
+	struct store *store = new_store(d);
+	const char *error = NULL;
+	size_t size = STORE_INDEX_TURN_BYTES / 2 + 1;
+	char *text = malloc(size + 64);
+	bool more;
+
+	assert_non_null(text);
+	int n = snprintf(text, 64, "Subject: big\r\n\r\n");
+	memset(text + n, 'x', size);
+	memcpy(text + n + size - 2, "\r\n", 3);
+	for (int i = 0; i < 3; i++)
+		put(store, "INBOX", text);
+	free(text);
+	/* Two of them pass the bound: the turn ends after the second. */
+	assert_int_equal(store_index_backlog(store, STORE_INDEX_TURN_MAX, &more, &error),
+			 STORE_OK);
+	assert_true(more);
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts_pending"), 1);
+	assert_int_equal(index_all(store), 1);
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts"), 3);
+	store_close(&store);
+}
+
+/* The memory backend has no backlog. */
+static void test_index_backlog_mem(void **state)
+{
+	struct test_dir *d = *state;
+	struct store *store = new_store(d);
+	const char *error = NULL;
+	bool more = true;
+
+	put(store, "INBOX", plain);
+	assert_int_equal(store_index_backlog(store, 10, &more, &error), STORE_OK);
+	assert_false(more);
+	assert_int_equal(store_index_marks(store), 0);
 	store_close(&store);
 }
 
@@ -168,10 +285,10 @@ static void test_text_index_cap_utf8(void **state)
 	*p = '\0';
 	put(store, "INBOX", text);
 	free(text);
+	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "ÖÖÖÖ"), "1");
 	int64_t len = sql_int(d, "SELECT length(CAST(body AS BLOB)) FROM fts");
 	assert_true(len > 1000 * 1000 && len <= 1024 * 1024);
 	assert_int_equal(len % 2, 0);
-	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "ÖÖÖÖ"), "1");
 
 	put(store, "INBOX", "Subject: uu\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n"
 			    "begin 644 hidden\r\nplainwords\r\n");
@@ -198,14 +315,19 @@ static void test_upgrade_from_v1(void **state)
 	put(store, "INBOX", alternative);
 	put(store, "Sent", latin1);
 	store_close(&store);
-	sql_exec(d, "DROP TABLE fts; DROP TABLE keywords;"
+	sql_exec(d, "DROP TRIGGER subscription_kept; DROP TRIGGER subscription_taken;"
+		    " DROP TRIGGER subscription_renamed; DROP TABLE subscriptions;"
+		    " DROP TABLE fts_pending; DROP TABLE fts; DROP TABLE keywords;"
+		    " DROP TRIGGER messages_orphan; DROP TABLE blob_orphans;"
 		    " ALTER TABLE mailboxes DROP COLUMN first_recent;"
 		    " ALTER TABLE messages DROP COLUMN sent_zone;"
 		    " UPDATE messages SET keywords = '';"
 		    " UPDATE meta SET value = 1 WHERE key = 'schema_version';");
 
 	store = new_store(d);
-	assert_int_equal(sql_int(d, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+	assert_int_equal(sql_int(d, "SELECT value FROM meta WHERE key = 'schema_version'"), 6);
+	/* Version 2 indexed what was there: version 4's backlog is empty. */
+	assert_int_equal(sql_int(d, "SELECT count(*) FROM fts_pending"), 0);
 	assert_int_equal(store_message_list(store, "INBOX", &list, &count, &error), 0);
 	assert_int_equal(count, 2);
 	assert_int_equal(list[0].keywords, 0);
@@ -236,6 +358,10 @@ int test_store_search_run(void)
 		cmocka_unit_test_setup_teardown(test_text_search, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_text_search_cap, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_batch_index, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_index_backlog, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_index_backlog_bytes, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_index_backlog_mem, setup_dir_mem,
+						teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_text_index_cap_utf8, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_upgrade_from_v1, setup_dir, teardown_dir),
 	};

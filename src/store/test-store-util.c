@@ -113,6 +113,21 @@ const char *search(struct store *store, const char *mailbox,
 	return out;
 }
 
+/* index_all: see test-store.h. */
+unsigned index_all(struct store *store)
+{
+	const char *error = NULL;
+	unsigned turns = 0;
+	bool more = true;
+
+	while (more) {
+		if (store_index_backlog(store, STORE_INDEX_TURN_MAX, &more, &error) != STORE_OK)
+			fail_msg("store_index_backlog: %s", error);
+		turns++;
+	}
+	return turns;
+}
+
 /* sql_int runs a query on the store's database with its own connection. */
 int64_t sql_int(const struct test_dir *d, const char *sql)
 {

@@ -53,6 +53,8 @@ int test_store_imap_run(void);
 int test_store_backends_run(void);
 /* test_store_search_run runs the tests of test-store-search.c. */
 int test_store_search_run(void);
+/* test_store_gc_run runs the tests of test-store-gc.c. */
+int test_store_gc_run(void);
 
 /* test-store-util.c: what the IMAP and search tests share. */
 struct test_dir;
@@ -76,6 +78,9 @@ struct store_mailbox box(struct store *store, const char *name);
 /* search runs store_text_search and gives "1,3,7" ("" for none; static). */
 const char *search(struct store *store, const char *mailbox, enum store_text_field field,
 		   const char *text);
+/* index_all indexes the whole full-text backlog (store_index_backlog in
+ * turns): the number of turns it took. */
+unsigned index_all(struct store *store);
 /* sql_int and sql_exec run SQL on the store's database with a connection
  * of their own (sql_int: the first column of the first row, -1 none). */
 int64_t sql_int(const struct test_dir *d, const char *sql);

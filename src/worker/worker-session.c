@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <time.h>
 
 #include "lib/buf.h"
 #include "lib/ipc.h"
 #include "imap/imap-session.h"
+#include "imap/imap-session-park.h"
 #include "lib/log.h"
 #include "pop3/pop3-session.h"
 #include "worker-account.h"
@@ -37,6 +39,7 @@ struct session {
 	struct transport t;           /* the client, plain or TLS 1.3 */
 	struct ev_io *io;
 	struct ev_timer *timer;       /* IMAP autologout, HTTP idle timeout */
+	struct ev_timer *park_timer;  /* IMAP in IDLE: parked when it fires */
 	uint64_t last_input;          /* HTTP: or the last output the client took */
 	struct buf in, out;
 	struct pop3_session *pop3;
@@ -54,6 +57,9 @@ struct session {
 static struct session *imap_sessions;
 static unsigned imap_session_count;
 static struct session *http_sessions;
+/* A session was parked by this worker: changes to the account wake the
+ * parked sessions (a new worker's start wakes those of an earlier one). */
+static const struct worker_session_env *parked_env;
 
 /* session_release frees s and what it holds, whatever part of it exists
  * (a session whose protocol could not start included). */
@@ -61,6 +67,7 @@ static void session_release(struct session *s)
 {
 	ev_io_del(&s->io);
 	ev_timer_del(&s->timer);
+	ev_timer_del(&s->park_timer);
 	transport_close(&s->t);
 	store_reader_close(&s->message);
 	pop3_session_free(&s->pop3);
@@ -109,7 +116,7 @@ static void cb_output(void *ctx, const char *data, size_t len)
 static size_t cb_unsent(void *ctx)
 {
 	struct session *s = ctx;
-	return s->out.len + s->t.raw_out.len;
+	return s->out.len + transport_unsent(&s->t);
 }
 
 /* cb_read_message reads a window of a message, keeping the message open
@@ -167,6 +174,7 @@ static const struct pop3_callbacks pop3_callbacks = {
 };
 
 static void session_flush(struct session *s);
+static void park_arm(struct session *s, bool unsent);
 static void session_ready(struct ev_io *io, unsigned events, void *ctx);
 
 /* http_account is the account as dav sees it, or NULL until auth has
@@ -222,6 +230,8 @@ static void session_flush(struct session *s)
 		session_free(s);
 		return;
 	}
+	if (s->imap != NULL)
+		park_arm(s, unsent);
 	/* Pipelined commands wait while earlier answers are still going out;
 	 * an IMAP session goes on with a long FETCH once its output is sent. */
 	/* A FETCH stopped at the output mark, or commands it held back, go on
@@ -249,14 +259,30 @@ static void imap_cb_changed(void *ctx)
 	worker_session_notify_all();
 }
 
+/* imap_cb_compress: COMPRESS DEFLATE was answered OK (the answer is the
+ * last of s->out); the rest of s->in came compressed. */
+static int imap_cb_compress(void *ctx)
+{
+	struct session *s = ctx;
+	const char *error;
+	if (transport_compress_start(&s->t, &s->in, &s->out, &error) < 0) {
+		log_error("COMPRESS could not start: %s", error);
+		return -1;
+	}
+	return 0;
+}
+
 static const struct imap_session_callbacks imap_callbacks = {
 	.close = imap_cb_close,
 	.changed = imap_cb_changed,
 	.copied = worker_spam_copied,
+	.compress = imap_cb_compress,
 };
 
 void worker_session_notify_all(void)
 {
+	if (parked_env != NULL && parked_env->wake != NULL)
+		parked_env->wake();
 	for (struct session *s = imap_sessions, *next; s != NULL; s = next) {
 		next = s->next;
 		size_t before = s->out.len;
@@ -331,6 +357,11 @@ static void session_start(struct session *s)
 {
 	if (s->in.len > 0 || transport_pending(&s->t))
 		session_work(s, false);
+}
+
+unsigned worker_session_imap_count(void)
+{
+	return imap_session_count;
 }
 
 static int imap_open(const struct worker_session_env *env, struct transport *t,
@@ -475,5 +506,130 @@ int worker_session_open(const struct worker_session_env *env, int fd, const stru
 	pop3_sessions++;
 	pop3_session_start(s->pop3);
 	session_work(s, false);
+	return 0;
+}
+
+/* ---------- parking ---------- */
+
+/* wall_ms is the time of day in milliseconds (a parked session's last
+ * input crosses processes, whose monotonic clocks agree but whose loops
+ * refresh them at different moments: either serves). */
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* session_park hands s's client to the parking process with its state
+ * and frees s; nothing happens if s cannot be parked now. */
+static void session_park(struct session *s)
+{
+	const struct worker_session_env *env = s->env;
+	struct handoff h;
+	struct buf transport, state;
+
+	if (cb_unsent(s) > 0 || s->in.len > 0 || !imap_session_parkable(s->imap) ||
+	    transport_park(&s->t, &h) < 0)
+		return;
+	buf_init(&transport, IPC_PARK_MAX_STATE);
+	buf_init(&state, IPC_PARK_MAX_STATE);
+	uint64_t silent = ev_now(env->ev) - s->last_input;
+	int r = handoff_encode(&h, &transport);
+	handoff_wipe(&h);
+	if (r == 0)
+		r = ipc_put_u64(&state, wall_ms() - silent) | ipc_put_str(&state, buf_str(&transport));
+	if (r == 0)
+		r = imap_session_park(s->imap, &state);
+	if (r == 0)
+		r = env->park(&state, s->t.fd);
+	sodium_memzero(transport.data, transport.len);
+	sodium_memzero(state.data, state.len);
+	buf_free(&transport);
+	buf_free(&state);
+	if (r < 0)
+		return;
+	parked_env = env;
+	log_debug("IMAP: session parked");
+	/* Out of epoll before the close: the socket lives on elsewhere. */
+	ev_io_del(&s->io);
+	transport_forget(&s->t);
+	session_free(s);
+}
+
+/* park_fired: the session's park delay passed in IDLE; park it if it still may be. */
+static void park_fired(struct ev_timer *t, void *ctx)
+{
+	struct session *s = ctx;
+	(void)t;
+	s->park_timer = NULL;
+	session_park(s);
+}
+
+/* park_arm (re)starts s's park delay when it is in IDLE with nothing to
+ * send or read, and stops it otherwise. */
+static void park_arm(struct session *s, bool unsent)
+{
+	const struct worker_session_env *env = s->env;
+	ev_timer_del(&s->park_timer);
+	if (env->park_delay_ms == 0 || env->park == NULL || unsent || s->in.len > 0 ||
+	    s->closing || !imap_session_parkable(s->imap))
+		return;
+	s->park_timer = ev_timer_add(env->ev, env->park_delay_ms, park_fired, s);
+}
+
+int worker_session_unpark(const struct worker_session_env *env, int fd, struct str state)
+{
+	struct ipc_msg msg = { .payload = (const unsigned char *)state.ptr, .len = state.len };
+	struct ipc_reader r;
+	struct handoff h = { 0 };
+	struct transport t;
+	const char *error = NULL;
+
+	ipc_reader_init(&r, &msg);
+	uint64_t last_input = ipc_get_u64(&r);
+	struct str transport = ipc_get_str(&r, IPC_PARK_MAX_STATE);
+	struct str rest = str_from((const char *)r.p, r.left);
+	if (r.bad || handoff_decode((const unsigned char *)transport.ptr, transport.len, &h,
+				    &error) < 0 ||
+	    h.protocol != IPC_PROTO_IMAP || h.mode == HANDOFF_RELAY || h.plain_in.len > 0 ||
+	    h.cipher_in.len > 0) {
+		log_error("a parked session came back unusable: %s",
+			  error != NULL ? error : "malformed state");
+		handoff_wipe(&h);
+		close(fd);
+		return -1;
+	}
+	int ret = transport_init(&t, fd, &h, &error);
+	handoff_wipe(&h);
+	if (ret < 0) {
+		log_error("a parked session's TLS state is unusable: %s", error);
+		close(fd);
+		return -1;
+	}
+	if (imap_session_count >= env->max_imap_sessions) {
+		transport_say(&t, "* BYE [LIMIT] Too many sessions for this account\r\n");
+		transport_close(&t);
+		return -1;
+	}
+	struct session *s = session_new(env, &t, STR(""));
+	if (s == NULL)
+		return -1;
+	uint64_t now = wall_ms(), silent = now > last_input ? now - last_input : 0;
+	s->last_input = ev_now(env->ev) > silent ? ev_now(env->ev) - silent : 0;
+	struct imap_session_settings settings = { .max_append = env->max_message_size };
+	s->imap = imap_session_unpark(env->store, &s->out, &settings, &imap_callbacks, s, rest,
+				      &error);
+	s->timer = ev_timer_add(env->ev, 1000, idle_check, s);
+	if (s->imap == NULL || s->timer == NULL) {
+		log_error("a parked session could not be taken up: %s",
+			  s->imap == NULL ? error : "out of memory");
+		session_release(s);
+		return -1;
+	}
+	imap_session_count++;
+	session_list_add(&imap_sessions, s);
+	log_debug("IMAP: parked session taken up");
+	session_flush(s);
 	return 0;
 }

@@ -22,6 +22,14 @@ struct worker_session_env {
 	uint64_t max_message_size;    /* APPEND's limit */
 	unsigned max_imap_sessions;   /* IMAP sessions of this account at once */
 	struct worker_http_env http;  /* HTTP sessions: the dav-store, set-up */
+	/* IMAP sessions in IDLE with nothing pending for park_delay_ms are
+	 * parked (0: never): park gets the state (a payload of IPC_PARK, the
+	 * caller's to free) and the client's socket (which it passes on and
+	 * closes).  0, or -1 if it could not take them (the session stays). */
+	uint64_t park_delay_ms;
+	int (*park)(const struct buf *state, int fd);
+	/* The account changed while sessions of it may be parked. */
+	void (*wake)(void);
 };
 
 /* worker_session_open starts the session a pre-auth process handed over
@@ -29,9 +37,15 @@ struct worker_session_env {
  * fd, which it takes over.  Returns 0, or -1 (fd closed, closed not
  * called). */
 int worker_session_open(const struct worker_session_env *env, int fd, const struct handoff *h);
+/* worker_session_unpark takes up a parked IMAP session again: state as
+ * env->park got it, fd the client's socket (taken over).  It reports what
+ * changed meanwhile.  0, or -1 (fd closed, closed not called). */
+int worker_session_unpark(const struct worker_session_env *env, int fd, struct str state);
 /* worker_session_account_known lets HTTP sessions go on once the
  * account's addresses are known (worker-account.h). */
 void worker_session_account_known(void);
+/* worker_session_imap_count: the IMAP sessions open now. */
+unsigned worker_session_imap_count(void);
 /* worker_session_notify_all tells every IMAP session the store changed
  * (after a delivery, or a change made by one of them). */
 void worker_session_notify_all(void);

@@ -1,12 +1,14 @@
 /* worker-transport: a session's bytes to and from its client (see worker-transport.h). */
 #include "worker-transport.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "worker-compress.h"
 
 /* Plaintext encrypted per round: four full records. */
 #define TRANSPORT_ENCRYPT_STEP (4 * TLS13_MAX_PLAINTEXT)
@@ -16,6 +18,7 @@ int transport_init(struct transport *t, int fd, const struct handoff *h, const c
 	memset(t, 0, sizeof(*t));
 	t->fd = fd;
 	t->tls = h->mode == HANDOFF_TLS13;
+	t->relayed = h->mode == HANDOFF_RELAY;
 	buf_init(&t->raw_in, TRANSPORT_MAX_RAW_IN);
 	buf_init(&t->raw_out, TRANSPORT_MAX_RAW_OUT);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -51,7 +54,9 @@ static int decrypt(struct transport *t, struct buf *in)
 	return r;
 }
 
-int transport_read(struct transport *t, struct buf *in, bool readable)
+/* read_layer reads once from the socket (or decrypts what is held) into
+ * in, as transport_read without compression. */
+static int read_layer(struct transport *t, struct buf *in, bool readable)
 {
 	char chunk[TRANSPORT_READ_CHUNK];
 
@@ -80,8 +85,39 @@ int transport_read(struct transport *t, struct buf *in, bool readable)
 	return r < 0 ? -1 : r;
 }
 
+/* inflate_into moves what the client's compressed stream holds into in,
+ * as far as in's maximum allows; 0, or -1 (logged). */
+static int inflate_into(struct transport *t, struct buf *in)
+{
+	const char *error;
+	size_t room = in->max > in->len ? in->max - in->len : 0;
+	if (compress_inflate(t->z, &t->z_in, in, room, &error) < 0) {
+		log_info("COMPRESS: the client's stream is unusable: %s", error);
+		return -1;
+	}
+	return 0;
+}
+
+int transport_read(struct transport *t, struct buf *in, bool readable)
+{
+	if (t->z == NULL)
+		return read_layer(t, in, readable);
+	/* Inflate first: what is held may already fill in. */
+	if (inflate_into(t, in) < 0)
+		return -1;
+	int r = read_layer(t, &t->z_in, readable);
+	if (r < 0 || inflate_into(t, in) < 0)
+		return -1;
+	if (t->z_in.len == 0)
+		buf_free(&t->z_in);  /* an idle session holds zlib's state only */
+	/* The client has finished once its last bytes are inflated. */
+	return r == 0 && t->z_in.len == 0 ? 0 : 1;
+}
+
 bool transport_pending(const struct transport *t)
 {
+	if (t->z != NULL && t->z_in.len > 0 && !t->failed)
+		return true;
 	if (!t->tls || t->failed || t->peer_closed || t->raw_in.len < TLS13_HEADER_SIZE)
 		return false;
 	const unsigned char *p = (const unsigned char *)t->raw_in.data;
@@ -101,7 +137,9 @@ static int send_raw(struct transport *t, struct buf *b)
 	return 0;
 }
 
-int transport_write(struct transport *t, struct buf *out)
+/* write_layer is transport_write without compression: b is what the
+ * record layer or the socket gets. */
+static int write_layer(struct transport *t, struct buf *out)
 {
 	if (!t->tls)
 		return send_raw(t, out);
@@ -119,9 +157,78 @@ int transport_write(struct transport *t, struct buf *out)
 	return 0;
 }
 
+int transport_write(struct transport *t, struct buf *out)
+{
+	if (t->z == NULL)
+		return write_layer(t, out);
+	if (write_layer(t, &t->z_before) < 0)
+		return -1;
+	if (t->z_before.len > 0)
+		return 0;
+	buf_free(&t->z_before);
+	/* Deflate while the socket takes what is made: the client reads a
+	 * sync-flushed stream, so each burst of answers is whole at its end. */
+	for (;;) {
+		if (write_layer(t, &t->z_out) < 0)
+			return -1;
+		if (t->z_out.len > 0 || t->failed)
+			return 0;
+		if (out->len == 0 && !compress_flush_pending(t->z)) {
+			buf_free(&t->z_out);  /* all sent: an idle session keeps none */
+			return 0;
+		}
+		if (compress_deflate(t->z, out, &t->z_out) < 0) {
+			log_error("COMPRESS: deflate failed");
+			return -1;
+		}
+	}
+}
+
 bool transport_want_write(const struct transport *t)
 {
-	return t->raw_out.len > 0;
+	return transport_unsent(t) > 0 || (t->z != NULL && compress_flush_pending(t->z));
+}
+
+size_t transport_unsent(const struct transport *t)
+{
+	return t->raw_out.len + t->z_out.len + t->z_before.len;
+}
+
+int transport_compress_start(struct transport *t, struct buf *in, struct buf *out,
+			     const char **error_r)
+{
+	assert(t->z == NULL);
+	struct compress *z = compress_new(error_r);
+	if (z == NULL)
+		return -1;
+	/* in's bytes were compressed by the client: they are copied (in
+	 * keeps its memory for the inflated text); out's must not be
+	 * compressed: handing the buffer over moves no byte. */
+	buf_init(&t->z_in, in->max);
+	if (buf_append(&t->z_in, in->data, in->len) < 0) {
+		*error_r = "out of memory";
+		compress_free(&z);
+		buf_free(&t->z_in);
+		return -1;
+	}
+	buf_reset(in);
+	t->z = z;
+	t->z_before = *out;
+	buf_init(out, out->max);
+	buf_init(&t->z_out, TRANSPORT_COMPRESS_OUT);
+	return 0;
+}
+
+bool transport_compressed(const struct transport *t)
+{
+	return t->z != NULL;
+}
+
+size_t transport_compress_memory(const struct transport *t)
+{
+	if (t->z == NULL)
+		return 0;
+	return compress_memory(t->z) + t->z_in.cap + t->z_out.cap + t->z_before.cap;
 }
 
 void transport_say(struct transport *t, const char *text)
@@ -141,9 +248,54 @@ void transport_close(struct transport *t)
 		(void)send_raw(t, &t->raw_out); /* the alert */
 	if (t->tls)
 		tls13_clear(&t->tls13);
+	if (t->z != NULL)
+		log_info("COMPRESS: the session held %zu KiB for its deflate layer",
+			 (transport_compress_memory(t) + 1023) / 1024);
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
 	buf_free(&t->raw_in);
 	buf_free(&t->raw_out);
+	compress_free(&t->z);
+	buf_free(&t->z_in);
+	buf_free(&t->z_out);
+	buf_free(&t->z_before);
+}
+
+int transport_park(const struct transport *t, struct handoff *h)
+{
+	/* A compressed session's zlib state is not carried: it stays. */
+	if (t->relayed || t->failed || t->peer_closed || t->raw_in.len > 0 ||
+	    t->raw_out.len > 0 || t->fd < 0 || transport_compressed(t))
+		return -1;
+	memset(h, 0, sizeof(*h));
+	h->protocol = IPC_PROTO_IMAP;
+	h->mode = t->tls ? HANDOFF_TLS13 : HANDOFF_PLAIN;
+	if (!t->tls)
+		return 0;
+	const struct tls13 *s = &t->tls13;
+	/* A KeyUpdate half received, or a state that is closing, stays. */
+	if (s->dead || s->peer_closed || s->write_closed || s->handshake_len > 0 ||
+	    s->secret_len > HANDOFF_MAX_SECRET)
+		return -1;
+	h->suite = s->suite;
+	h->secret_len = s->secret_len;
+	memcpy(h->client_secret, s->read.secret, s->secret_len);
+	memcpy(h->server_secret, s->write.secret, s->secret_len);
+	h->read_seq = s->read.seq;
+	h->write_seq = s->write.seq;
+	return 0;
+}
+
+void transport_forget(struct transport *t)
+{
+	if (t->tls)
+		tls13_clear(&t->tls13);
+	if (t->fd >= 0)
+		close(t->fd);
+	buf_free(&t->raw_in);
+	buf_free(&t->raw_out);
+	/* transport_close of what is left does nothing. */
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
 }

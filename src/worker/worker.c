@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "imap-format/imap-message.h"
 #include "lib/buf.h"
 #include "lib/ev.h"
@@ -54,6 +56,8 @@
 #include "store/store.h"
 #include "worker-account.h"
 #include "worker-dedup.h"
+#include "worker-hygiene.h"
+#include "worker-index.h"
 #include "worker-schedule.h"
 #include "worker-session.h"
 #include "worker-spam.h"
@@ -61,13 +65,8 @@
 
 /* Connections (queue links, later sessions) one worker holds at once. */
 #define WORKER_MAX_LINKS 1024
-/* IMAP sessions of one account at once: a person's phone, laptop and
- * desktop keep a few each (Thunderbird up to 5 per account); Dovecot's
- * default per user and address is 10.  100 covers a shared mailbox used
- * by a team while one runaway client cannot take the worker's descriptors. */
-#define WORKER_MAX_IMAP_SESSIONS 100
-/* How often the worker returns cached memory (SQLite's page cache, free
- * heap) to the system. */
+/* How often, at most, the worker returns cached memory (SQLite's page
+ * cache, free heap) to the system: only in a second without work. */
 #define WORKER_TRIM_INTERVAL_MS 30000
 /* How stale the worker lets its quota figures get while it has no limit
  * (then it skips the sum of sizes after each batch): a quota the
@@ -119,6 +118,7 @@ struct worker {
 	bool idle_asked;
 	uint64_t last_activity;
 	uint64_t last_trim;
+	uint64_t io_calls_seen;         /* ev_io_calls at the last idle check */
 	struct pending *batch_head, **batch_tail;
 	unsigned batch_count;
 	/* The account's quota as the queue is told it (IPC_WORKER_QUOTA,
@@ -126,6 +126,11 @@ struct worker {
 	 * accepted; the store refuses it anyway. */
 	uint64_t quota_limit, quota_used;
 	uint64_t quota_read_at;
+	/* IMAP sessions as master counts them (IPC_WORKER_SESSIONS): hand-offs
+	 * taken since the start, hand-offs waiting, and what master last heard. */
+	uint64_t imap_taken;
+	unsigned imap_pending;
+	uint64_t imap_told_taken, imap_told_held;
 };
 
 static struct worker w;
@@ -428,8 +433,24 @@ static void link_closed(struct ipc *ipc, void *ctx)
 	link_gone(ctx);
 }
 
+/* sessions_report tells master how many IMAP sessions the worker has
+ * taken and holds, when that changed since it last did, so that master
+ * refuses the login of one session too many before its OK.  The two are
+ * totals, so a report lost to a full link is made good by the next. */
+static void sessions_report(void)
+{
+	uint64_t report[2] = { w.imap_taken, w.imap_pending + worker_session_imap_count() };
+	if (report[0] == w.imap_told_taken && report[1] == w.imap_told_held)
+		return;
+	if (ipc_send(w.master, IPC_WORKER_SESSIONS, 0, report, sizeof(report), -1) == 0) {
+		w.imap_told_taken = report[0];
+		w.imap_told_held = report[1];
+	}
+}
+
 static void session_closed(void)
 {
+	sessions_report();
 	w.links--;
 	w.last_activity = ev_now(w.ev);
 	maybe_exit();
@@ -442,13 +463,51 @@ struct pending_session {
 	uint64_t protocol;            /* what master's ticket check allowed */
 };
 
+/* park_session gives a session in IDLE to master for the parking process. */
+static int park_session(const struct buf *state, int fd)
+{
+	struct buf out;
+	buf_init(&out, IPC_STR_SIZE(IPC_PARK_MAX_STATE));
+	int r = ipc_put_str(&out, buf_str(state));
+	if (r == 0)
+		r = ipc_send_buf(w.master, IPC_PARK, 0, &out, fd);
+	sodium_memzero(out.data, out.len);
+	buf_free(&out);
+	return r;
+}
+
+/* park_wake: the account changed; its parked sessions come back. */
+static void park_wake(void)
+{
+	(void)ipc_send(w.master, IPC_PARK_WAKE, 0, NULL, 0, -1);
+}
+
+/* session_env is what every session of this worker is run with. */
+static const struct worker_session_env *session_env(void)
+{
+	static struct worker_session_env env;
+	env.ev = w.ev;
+	env.store = w.store;
+	env.closed = session_closed;
+	env.max_message_size = w.config.smtp_max_message_size;
+	env.max_imap_sessions = IPC_ACCOUNT_MAX_IMAP_SESSIONS;
+	env.http = (struct worker_http_env){ .dav = w.dav, .autoconfig = &w.autoconfig,
+					     .hooks = worker_schedule_hooks() };
+	env.park_delay_ms = w.config.imap_park_delay;
+	env.park = park_session;
+	env.wake = park_wake;
+	return &env;
+}
+
 static void handoff_message(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 {
 	struct pending_session *p = ctx;
 	struct handoff h = { 0 };
 	(void)ipc;
 	const char *error = msg->kind == IPC_HANDOFF ? NULL : "unexpected message";
-	static struct worker_session_env env;
+
+	if (p->protocol == IPC_PROTO_IMAP)
+		w.imap_pending--; /* an open session or none from here on */
 
 	if (msg->kind == IPC_HANDOFF && handoff_decode(msg->payload, msg->len, &h, &error) == 0 &&
 	    h.protocol != p->protocol)
@@ -465,25 +524,21 @@ static void handoff_message(struct ipc *ipc, const struct ipc_msg *msg, void *ct
 		session_closed();
 		return;
 	}
-	env.ev = w.ev;
-	env.store = w.store;
-	env.closed = session_closed;
-	env.max_message_size = w.config.smtp_max_message_size;
-	env.max_imap_sessions = WORKER_MAX_IMAP_SESSIONS;
-	env.http = (struct worker_http_env){ .dav = w.dav, .autoconfig = &w.autoconfig,
-					     .hooks = worker_schedule_hooks() };
 	/* The session now counts in place of the link that brought it. */
-	if (worker_session_open(&env, msg->fd, &h) < 0)
+	if (worker_session_open(session_env(), msg->fd, &h) < 0)
 		session_closed();
 	handoff_wipe(&h);
 	ipc_close(&p->link);
 	free(p);
+	sessions_report();
 }
 
 static void handoff_closed(struct ipc *ipc, void *ctx)
 {
 	struct pending_session *p = ctx;
 	(void)ipc;
+	if (p->protocol == IPC_PROTO_IMAP)
+		w.imap_pending--;
 	log_warn("a pre-auth process closed its session link without handing over");
 	free(p);
 	session_closed();
@@ -517,19 +572,29 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 	case IPC_SESSION: {
 		/* The session arrives on this link: one IPC_HANDOFF from the
 		 * pre-auth process that served the login. */
+		uint64_t protocol;
+		memcpy(&protocol, msg->payload, sizeof(protocol));
+		/* Taken, whatever becomes of it: master stops counting it as
+		 * on its way here. */
+		if (protocol == IPC_PROTO_IMAP)
+			w.imap_taken++;
 		struct pending_session *p = calloc(1, sizeof(*p));
 		if (p != NULL) {
-			memcpy(&p->protocol, msg->payload, sizeof(p->protocol));
+			p->protocol = protocol;
 			p->link = ipc_new(w.ev, msg->fd, "pre-auth", handoff_message, handoff_closed, p);
 		}
 		if (p == NULL || p->link == NULL) {
 			free(p);
 			close(msg->fd);
+			sessions_report();
 			return;
 		}
 		w.links++;
 		w.idle_asked = false;
 		w.last_activity = ev_now(w.ev);
+		if (protocol == IPC_PROTO_IMAP)
+			w.imap_pending++;
+		sessions_report();
 		return;
 	}
 	case IPC_PEER: {
@@ -544,6 +609,24 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 			worker_submit_link(msg->fd);
 		else
 			worker_spam_link(w.ev, msg);
+		return;
+	}
+	case IPC_UNPARK: {
+		/* A parked session of this account comes back (its client
+		 * wrote, or the account changed): master's word that it is. */
+		struct ipc_reader r;
+		ipc_reader_init(&r, msg);
+		struct str state = ipc_get_str(&r, IPC_PARK_MAX_STATE);
+		if (!ipc_reader_ok(&r)) {
+			log_error("a malformed parked session from master: dropped");
+			close(msg->fd);
+			return;
+		}
+		w.links++;
+		w.idle_asked = false;
+		w.last_activity = ev_now(w.ev);
+		if (worker_session_unpark(session_env(), msg->fd, state) < 0)
+			session_closed();
 		return;
 	}
 	case IPC_WORKER_RETIRE:
@@ -566,12 +649,19 @@ static void idle_check(struct ev_timer *t, void *ctx)
 	     ev_now(w.ev) - w.last_activity >= w.config.worker_idle_timeout * 1000))
 		ask_to_exit();
 	/* A worker kept only by idle IMAP sessions gives its caches back, so
-	 * an account whose clients sit in IDLE costs as little as it can. */
-	if (ev_now(w.ev) - w.last_trim >= WORKER_TRIM_INTERVAL_MS) {
+	 * an account whose clients sit in IDLE costs as little as it can; a
+	 * worker that served a socket since the last check keeps them (it
+	 * would only read the same pages again). */
+	uint64_t io_calls = ev_io_calls(w.ev);
+	bool quiet = io_calls == w.io_calls_seen;
+	w.io_calls_seen = io_calls;
+	if (quiet && ev_now(w.ev) - w.last_trim >= WORKER_TRIM_INTERVAL_MS) {
 		store_release_memory(w.store);
 		malloc_trim(0);
 		w.last_trim = ev_now(w.ev);
 	}
+	worker_hygiene_kick();
+	worker_index_check();
 	ev_timer_add(w.ev, 1000, idle_check, NULL);
 }
 
@@ -636,6 +726,8 @@ int worker_main(uint64_t account)
 	w.master = master;
 	worker_schedule_init(w.dav);
 	worker_submit_init(w.ev);
+	worker_hygiene_init(w.ev, w.store);
+	worker_index_start(w.ev, w.store);
 	ev_signal_add(w.ev, SIGTERM, on_term, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	w.last_activity = ev_now(w.ev);

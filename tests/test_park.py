@@ -1,0 +1,151 @@
+"""Parking: IMAP sessions in IDLE leave their worker for the parking
+process, which hands them back when the client writes or the account
+changes, so that an account whose clients all sit in IDLE has no worker."""
+import os
+import re
+import socket
+import time
+
+import pytest
+
+from imap_util import ALICE, close, connect, deliver, wait_for
+from test_handoff import TLS12, group_processes, pinned_login
+
+# Parked after 300 ms in IDLE; a worker without sessions exits after 1 s.
+PARK_CONFIG = "log.level = debug\nimap.park_delay = 300\nworker.idle_timeout = 1\n"
+
+
+@pytest.fixture
+def pserver(make):
+    return make(PARK_CONFIG)
+
+
+def count(server, needle):
+    return server.log().count(needle)
+
+
+def processes(server):
+    return group_processes(server)
+
+
+def workers(server):
+    return [p for p, args in processes(server) if args.startswith("ravelin --role worker")]
+
+
+def park_pid(server):
+    pids = [p for p, args in processes(server) if args.startswith("ravelin --role park")]
+    assert len(pids) == 1, processes(server)
+    return pids[0]
+
+
+def sockets_of(pid):
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"):
+                n += 1
+        except OSError:
+            pass
+    return n
+
+
+def park_idle(server, c, parked_before):
+    """c selects INBOX and goes into IDLE; returns once it is parked."""
+    c.select_box("INBOX")
+    c.idle_start()
+    assert wait_for(lambda: count(server, "session parked") > parked_before, timeout=10), \
+        server.log()[-3000:]
+
+
+def next_untagged(c, timeout):
+    r = c.idle_wait(timeout)
+    while r is not None and r.startswith(b"* OK"):
+        r = c.idle_wait(timeout)
+    return r
+
+
+def test_delivery_reaches_parked_session_with_worker_gone(pserver):
+    c = connect(pserver)
+    park_idle(pserver, c, 0)
+    # Nothing keeps the account's worker now: it exits.
+    assert wait_for(lambda: not workers(pserver), timeout=15), processes(pserver)
+    start = time.monotonic()
+    deliver(pserver, "to a parked session")
+    assert next_untagged(c, 10) == b"* 1 EXISTS", c.exchange()
+    assert time.monotonic() - start < 5
+    assert count(pserver, "parked session taken up") >= 1
+    # Parked again; DONE wakes it, and the session goes on.
+    parked = count(pserver, "session parked")
+    assert wait_for(lambda: count(pserver, "session parked") > parked, timeout=10)
+    c.idle_done()
+    r = c.ok("FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert r.has(b"Subject: to a parked session"), r.exchange()
+    close(c)
+
+
+def test_done_after_parking_gets_ok(pserver):
+    c = connect(pserver)
+    park_idle(pserver, c, 0)
+    c.idle_done()
+    c.ok("NOOP")
+    # IDLE again, parked again, and a second DONE.
+    c.idle_start()
+    assert wait_for(lambda: count(pserver, "session parked") >= 2, timeout=10)
+    c.idle_done()
+    close(c)
+
+
+def test_sessions_of_one_account_all_come_back(pserver):
+    clients = [connect(pserver) for _ in range(3)]
+    for i, c in enumerate(clients):
+        park_idle(pserver, c, i)
+    deliver(pserver, "for all three")
+    for c in clients:
+        assert next_untagged(c, 10) == b"* 1 EXISTS", c.exchange()
+    for c in clients:
+        c.idle_done()
+        close(c)
+
+
+def test_flag_change_reaches_parked_session(pserver):
+    deliver(pserver, "flag me")
+    assert pserver.wait_inbox(ALICE, 1)
+    a = connect(pserver)
+    park_idle(pserver, a, 0)
+    b = connect(pserver)
+    b.select_box("INBOX")
+    b.ok("STORE 1 +FLAGS (\\Flagged)")
+    r = next_untagged(a, 10)
+    assert r is not None and b"FETCH" in r and b"\\Flagged" in r, a.exchange()
+    a.idle_done()
+    close(a)
+    close(b)
+
+
+def test_client_that_leaves_while_parked_leaves_nothing(pserver):
+    pid = park_pid(pserver)
+    before = sockets_of(pid)
+    c = connect(pserver)
+    park_idle(pserver, c, 0)
+    assert wait_for(lambda: sockets_of(pid) == before + 1, timeout=5), sockets_of(pid)
+    # Gone without a word (no LOGOUT, no close_notify): the socket ends.
+    c.sock.shutdown(socket.SHUT_RDWR)
+    c.sock.close()
+    assert wait_for(lambda: sockets_of(pid) == before, timeout=5), sockets_of(pid)
+    assert "parked client of account" in pserver.log()
+    # No worker was started for it.
+    assert count(pserver, "parked session taken up") == 0
+
+
+def test_relayed_tls12_session_is_not_parked(pserver):
+    """A TLS 1.2 session is relayed by its pre-auth process, which holds
+    its keys: it stays in its worker, and IDLE works as before."""
+    c = pinned_login(pserver, TLS12)
+    c.select_box("INBOX")
+    c.idle_start()
+    time.sleep(1.5)
+    assert count(pserver, "session parked") == 0, pserver.log()[-3000:]
+    deliver(pserver, "to a relayed session")
+    assert next_untagged(c, 10) == b"* 1 EXISTS", c.exchange()
+    c.idle_done()
+    close(c)
