@@ -13,7 +13,7 @@ from conftest import check_no_sanitizer_reports
 from imap_util import (ALICE, BOB, PASSWORD, Client, ImapError, append_many, close, connect,
                        deliver, esearch, fetches, small_message)
 
-# The worker's WORKER_MAX_IMAP_SESSIONS (src/worker/worker.c).
+# IPC_ACCOUNT_MAX_IMAP_SESSIONS (src/lib/ipc-limits.h): master refuses the login past it.
 MAX_SESSIONS_PER_ACCOUNT = 100
 # Resident memory of all the server's processes together, after an attack.
 MAX_TREE_RSS = 1536 * 1024 * 1024
