@@ -174,12 +174,34 @@ static void part_text(const struct mime_part *p, const struct iovec *iov, int io
 	buf_free(&utf8);
 }
 
+/* embedded_header appends the header of a forwarded message (p: the
+ * message inside a message/rfc822 part), encoded words decoded, to body:
+ * it is part of the outer message's body, which IMAP's BODY and TEXT
+ * search (a forwarded message's Subject). */
+static void embedded_header(const struct mime_part *p, const struct iovec *iov, int iovcnt,
+			    struct buf *body)
+{
+	struct buf header;
+
+	if (body->len > 0 && buf_putc(body, '\n') < 0)
+		return;
+	buf_init(&header, INDEX_TEXT_HEADER_MAX);
+	struct str head = content_view(iov, iovcnt, p->header_offset,
+				       min_u64(p->header_size, INDEX_TEXT_HEADER_MAX), &header);
+	struct buf decoded;
+	buf_init(&decoded, body->max - body->len);
+	if (rfc2047_decode(&decoded, head) == 0)
+		append_cut(body, buf_str(&decoded));
+	buf_free(&decoded);
+	buf_free(&header);
+}
+
 /* is_text_leaf says whether a part's own body is text to index: a leaf
- * (not a multipart, not an embedded message) of type text/... */
+ * (not a multipart, not a message/rfc822 part) of type text/..., the
+ * body of a forwarded message that is one text part included. */
 static bool is_text_leaf(const struct mime_part *p)
 {
-	return p->child_count == 0 && !p->is_embedded_message &&
-	       str_case_prefix(p->content_type, STR("text/"));
+	return p->child_count == 0 && str_case_prefix(p->content_type, STR("text/"));
 }
 
 /* index_text_extract: see index-text.h. */
@@ -204,9 +226,12 @@ void index_text_extract(struct index_text *text, const struct mime_message *msg,
 	if (mail_header_field(buf_str(&text->header), "Bcc", &bcc))
 		(void)rfc2047_decode(&text->bcc, buf_str(&bcc));
 	buf_free(&bcc);
-	for (size_t i = 0; i < msg->part_count && text->body.len < text->body.max; i++)
+	for (size_t i = 0; i < msg->part_count && text->body.len < text->body.max; i++) {
+		if (msg->parts[i].is_embedded_message)
+			embedded_header(&msg->parts[i], iov, iovcnt, &text->body);
 		if (is_text_leaf(&msg->parts[i]))
 			part_text(&msg->parts[i], iov, iovcnt, &text->body);
+	}
 }
 
 /* index_text_free releases the three buffers. */

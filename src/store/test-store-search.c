@@ -78,6 +78,28 @@ static void test_text_search(void **state)
 	store_close(&store);
 }
 
+/* A forwarded message's header is in the outer message's body: BODY and
+ * TEXT find its Subject, SUBJECT (the outer one's) does not. */
+static void test_text_search_forwarded(void **state)
+{
+	struct test_dir *d = *state;
+	struct store *store = new_store(d);
+
+	put(store, "INBOX",
+	    "From: a@example.org\r\nSubject: Fwd: report\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+	    "--b\r\nContent-Type: text/plain\r\n\r\nSee below.\r\n"
+	    "--b\r\nContent-Type: message/rfc822\r\n\r\n"
+	    "From: c@example.net\r\nSubject: =?utf-8?q?Kilimanjaro_Gr=C3=BC=C3=9Fe?=\r\n\r\n"
+	    "Inner text.\r\n"
+	    "--b--\r\n");
+	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "kilimanjaro"), "1");
+	assert_string_equal(search(store, "INBOX", STORE_TEXT_ANY, "kilimanjaro grüße"), "1");
+	assert_string_equal(search(store, "INBOX", STORE_TEXT_BODY, "inner text"), "1");
+	assert_string_equal(search(store, "INBOX", STORE_TEXT_SUBJECT, "kilimanjaro"), "");
+	store_close(&store);
+}
+
 /* A text part is indexed up to the cap, not dropped for being long. */
 static void test_text_search_cap(void **state)
 {
@@ -356,6 +378,8 @@ int test_store_search_run(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_text_search, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_text_search_forwarded, setup_dir,
+						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_text_search_cap, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_batch_index, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_index_backlog, setup_dir, teardown_dir),
