@@ -17,7 +17,7 @@
 
 /* Sessions parked at once: 10,000 idle clients over 1,000 accounts is the
  * figure it is built for; room for six times that, within the
- * descriptors a process gets (master raises its limit for its children). */
+ * descriptors a process may hold (master raises its limit for its children). */
 #define PARK_MAX_SESSIONS (64 * 1024)
 /* Descriptors park keeps for itself (its link, epoll, signalfd, the
  * standard ones, one being received) below its limit. */
