@@ -9,14 +9,13 @@ size limit.  The limits are the named constants of the C sources."""
 import os
 import socket
 import subprocess
-import threading
 import time
 
 import pytest
 
 import conftest
 from conftest import check_no_sanitizer_reports, make_server
-from test_http_front import ALICE, PASSWORD, Raw, ask, basic, https
+from test_http_front import ALICE, PASSWORD, Raw, ask, basic, https, refused_while_sending
 
 BOB = "bob@example.org"
 CAL = f"/dav/calendars/{ALICE}/calendar/"
@@ -461,24 +460,6 @@ def test_huge_content_length_after_login(server):
     assert r.status == 404
 
 
-def refused_while_sending(c, parts, status):
-    """Sends parts from a thread (the server may stop reading and close
-    before the last) while the answer is read: it is status, then EOF."""
-    def send():
-        try:
-            for part in parts:
-                c.send(part)
-        except OSError:
-            pass
-    t = threading.Thread(target=send)
-    t.start()
-    a = c.answer()
-    assert a is not None and a[0] == status, a
-    assert c.closed()
-    t.join(10)
-    c.close()
-
-
 def test_chunked_body_past_the_limit(server):
     c = raw_login(server)
     pid = worker_pid(server)
@@ -500,6 +481,24 @@ def test_many_headers_after_login(server):
     head = (f"GET {CAL} HTTP/1.1\r\nHost: x\r\nAuthorization: {basic(ALICE, PASSWORD)}\r\n"
             + "".join(f"X-H{i}: v\r\n" for i in range(100000)) + "\r\n")
     refused_while_sending(c, [head], 431)
+    still_answers(login(server))
+
+
+def test_refused_request_sent_whole_before_reading(server):
+    """A client that writes all of a refused request before it reads
+    still hears why: the server drops the rest instead of resetting the
+    connection, and ends it at once after the answer."""
+    c = raw_login(server)
+    head = (f"GET {CAL} HTTP/1.1\r\nHost: x\r\nAuthorization: {basic(ALICE, PASSWORD)}\r\n"
+            + "".join(f"X-H{i}: v\r\n" for i in range(100000)) + "\r\n")
+    c.send(head)
+    a = c.answer()
+    assert a is not None and a[0] == 431, a
+    assert a[1].get("connection") == "close"
+    start = time.monotonic()
+    assert c.closed()
+    assert time.monotonic() - start < 1
+    c.close()
     still_answers(login(server))
 
 

@@ -435,7 +435,7 @@ static void preauth_link_new(int fd, uint64_t serial, void *ctx)
 {
 	struct auth *a = ctx;
 	char name[40];
-	snprintf(name, sizeof(name), "preauth %llu", (unsigned long long)serial);
+	preauth_name(serial, name, sizeof(name));
 	struct front_link *link = calloc(1, sizeof(*link));
 	if (link != NULL)
 		link->ipc = ipc_new(a->ev, fd, name, front_handler, front_closed, link);

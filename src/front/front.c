@@ -619,7 +619,7 @@ void preauth_main(const struct config *config, SSL_CTX *tls, uint64_t serial,
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() == 1)
 		_exit(0);
-	snprintf(name, sizeof(name), "preauth %llu", (unsigned long long)serial);
+	preauth_name(serial, name, sizeof(name));
 	log_init(name);
 	process_set_title("ravelin preauth (spare)");
 	/* The spawner's jail, and this role's smaller system call table. */

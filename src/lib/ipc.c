@@ -754,3 +754,13 @@ bool ipc_reader_ok(const struct ipc_reader *r)
 {
 	return !r->bad && r->left == 0;
 }
+
+void preauth_name(uint64_t serial, char *out, size_t size)
+{
+	unsigned spawner = (unsigned)(serial >> PREAUTH_SERIAL_SHIFT);
+	unsigned long long count = serial & PREAUTH_SERIAL_COUNT;
+	if (spawner == 0)
+		snprintf(out, size, "preauth %llu", count);
+	else
+		snprintf(out, size, "preauth %u.%llu", spawner, count);
+}

@@ -307,6 +307,9 @@ enum ipc_preauth_state {
  * spawner's count of processes made below (unique among all spawners). */
 #define PREAUTH_SERIAL_SHIFT 48
 #define PREAUTH_SERIAL_COUNT ((UINT64_C(1) << PREAUTH_SERIAL_SHIFT) - 1)
+/* preauth_name writes how logs name the pre-auth process serial:
+ * "preauth 17" (the first spawner's), "preauth 1.17" (another's). */
+void preauth_name(uint64_t serial, char *out, size_t size);
 
 struct ipc_header {
 	uint32_t kind;

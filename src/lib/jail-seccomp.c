@@ -136,6 +136,7 @@ static const int jail_syscalls_worker[] = {
 	JAIL_SYSCALLS_BASE, JAIL_SYSCALLS_SQLITE,
 	SCMP_SYS(getdents64), SCMP_SYS(mkdirat), SCMP_SYS(renameat), SCMP_SYS(sync_file_range),
 	SCMP_SYS(memfd_create), /* a message for the spam filter to learn */
+	SCMP_SYS(shutdown),     /* an HTTP answer ends while the request is dropped */
 	JAIL_KILL_SELF,
 };
 

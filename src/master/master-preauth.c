@@ -206,7 +206,7 @@ void preauth_add(struct child *spawner, const struct ipc_msg *msg)
 	p->serial = serial;
 	p->log_tokens = MASTER_PREAUTH_LOG_BURST;
 	p->log_time = ev_now(m->ev);
-	snprintf(p->name, sizeof(p->name), "preauth %llu", (unsigned long long)serial);
+	preauth_name(serial, p->name, sizeof(p->name));
 	p->link = ipc_new(m->ev, msg->fd, p->name, preauth_handler, preauth_closed, p);
 	if (p->link == NULL) {
 		close(msg->fd);

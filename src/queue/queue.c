@@ -1191,7 +1191,7 @@ static void preauth_link_new(int fd, uint64_t serial, void *ctx)
 {
 	char name[40];
 	(void)ctx;
-	snprintf(name, sizeof(name), "preauth %llu", (unsigned long long)serial);
+	preauth_name(serial, name, sizeof(name));
 	struct front_link *link = calloc(1, sizeof(*link));
 	if (link == NULL) {
 		close(fd);

@@ -29,6 +29,14 @@
  * keeps a worker from holding sockets (and a 4 MB body buffer) for
  * clients that went away. */
 #define WORKER_HTTP_IDLE_SECONDS 60
+/* A connection that ends while the client may still be sending (a refused
+ * request, a body left unread) is not closed at once: closing a socket
+ * with input unread resets it, and the reset can overtake the answer on
+ * its way.  Its write side is shut after the answer, and what the client
+ * still sends is read and dropped until it stops, for at most this long
+ * or this much (RFC 9112 9.6; the pre-auth process does the same). */
+#define WORKER_HTTP_LINGER_MS 2000
+#define WORKER_HTTP_LINGER_BYTES (8 * 1024 * 1024)
 
 /* The realm of the challenge; pre-auth answers the same one. */
 #define WORKER_HTTP_CHALLENGE "WWW-Authenticate: Basic realm=\"Ravelin\", charset=\"UTF-8\"\r\n"

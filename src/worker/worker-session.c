@@ -52,6 +52,10 @@ struct session {
 	uint32_t message_uid;
 	bool closing;
 	bool dead;
+	/* HTTP, closing: the answer is out and the client's input is
+	 * dropped (WORKER_HTTP_LINGER_MS). */
+	bool draining;
+	size_t drained;
 };
 
 static struct session *imap_sessions;
@@ -192,8 +196,51 @@ static const struct dav_account *http_account(void)
 	return &account;
 }
 
+static void linger_over(struct ev_timer *t, void *ctx)
+{
+	struct session *s = ctx;
+	(void)t;
+	s->timer = NULL;
+	session_free(s);
+}
+
+/* linger_start: s's answer is out and the connection ends; the client
+ * sees the end at once, and what it still sends is dropped for a while
+ * (see WORKER_HTTP_LINGER_MS).  False if that cannot start. */
+static bool linger_start(struct session *s)
+{
+	ev_timer_del(&s->timer);
+	s->timer = ev_timer_add(s->env->ev, WORKER_HTTP_LINGER_MS, linger_over, s);
+	if (s->timer == NULL)
+		return false;
+	transport_finish(&s->t);
+	s->draining = true;
+	buf_reset(&s->in);
+	ev_io_set(s->io, EV_READ);
+	return true;
+}
+
+/* drain reads what the client still sends and drops it; the session ends
+ * when the client stops, fails, or sends too much. */
+static void drain(struct session *s, bool readable)
+{
+	int r;
+	do {
+		r = transport_read(&s->t, &s->in, readable);
+		readable = false;
+		s->drained += s->in.len;
+		buf_reset(&s->in);
+	} while (r > 0 && transport_pending(&s->t));
+	if (r <= 0 || s->drained > WORKER_HTTP_LINGER_BYTES)
+		session_free(s);
+}
+
 static void session_work(struct session *s, bool readable)
 {
+	if (s->draining) {
+		drain(s, readable);
+		return;
+	}
 	/* HTTP: no more is read while an answer waits for the client. */
 	bool http_waits = s->http != NULL && cb_unsent(s) > 0;
 	if (!s->closing && s->in.len < SESSION_MAX_INPUT && !http_waits) {
@@ -227,7 +274,8 @@ static void session_flush(struct session *s)
 		s->last_input = ev_now(s->env->ev);  /* the client is reading */
 	bool unsent = s->out.len > 0 || transport_want_write(&s->t);
 	if (s->dead || (s->closing && !unsent)) {
-		session_free(s);
+		if (s->dead || s->http == NULL || !linger_start(s))
+			session_free(s);
 		return;
 	}
 	if (s->imap != NULL)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -240,11 +241,23 @@ void transport_say(struct transport *t, const char *text)
 	buf_free(&b);
 }
 
-void transport_close(struct transport *t)
+void transport_finish(struct transport *t)
 {
+	if (t->write_closed || t->relayed || t->fd < 0)
+		return;
 	if (t->tls && !t->failed && tls13_close_notify(&t->tls13, &t->raw_out) == 0)
 		(void)send_raw(t, &t->raw_out);
-	else if (t->tls && t->failed)
+	(void)shutdown(t->fd, SHUT_WR);
+	t->write_closed = true;
+}
+
+void transport_close(struct transport *t)
+{
+	/* After transport_finish, close_notify is out already. */
+	bool say = t->tls && !t->write_closed;
+	if (say && !t->failed && tls13_close_notify(&t->tls13, &t->raw_out) == 0)
+		(void)send_raw(t, &t->raw_out);
+	else if (say && t->failed)
 		(void)send_raw(t, &t->raw_out); /* the alert */
 	if (t->tls)
 		tls13_clear(&t->tls13);

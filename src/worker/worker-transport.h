@@ -39,6 +39,7 @@ struct transport {
 	bool peer_closed;             /* close_notify or end of stream */
 	bool failed;                  /* a TLS error: only the alert goes out */
 	bool relayed;                 /* a stream a pre-auth process relays (TLS 1.2) */
+	bool write_closed;            /* transport_finish: nothing more goes out */
 	/* COMPRESS DEFLATE: NULL until it starts; then the client's
 	 * compressed bytes not yet inflated, our compressed bytes not yet
 	 * sent, and what was said before compression began (the tagged OK),
@@ -93,6 +94,12 @@ int transport_park(const struct transport *t, struct handoff *h);
 /* transport_forget lets the client go without a word (it is parked: no
  * close_notify): closes the socket, wipes the keys. */
 void transport_forget(struct transport *t);
+/* transport_finish ends what goes to the client while its input can
+ * still be read (and dropped): close_notify (best effort), then the
+ * socket's write side is shut, so the client sees the end at once.  A
+ * relayed session's stream is left as it is: its pre-auth process ends
+ * the client's connection when the stream ends. */
+void transport_finish(struct transport *t);
 /* transport_close says close_notify (best effort), closes the socket and
  * wipes the keys. */
 void transport_close(struct transport *t);
