@@ -16,8 +16,9 @@
  * consumed; the *_result calls give the reply but never consume input
  * themselves: the caller calls smtp_session_input again after them.
  *
- * Submission mode (settings.submission) adds AUTH (a SASL exchange reads
- * its response lines in COMMAND state, auth_step saying which comes next)
+ * Submission mode (settings.submission) adds AUTH (smtp-session-auth.c: a
+ * SASL exchange reads its response lines in COMMAND state, auth_step
+ * saying which comes next)
  * and holds each message's header section (smtp-submit.c collects and
  * checks it) until it is whole.
  *
@@ -26,7 +27,7 @@
  * of the message and smtp_session_free; the staging buffer exists only
  * while a message is being received.
  */
-#include "smtp-session.h"
+#include "smtp-session-private.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -36,11 +37,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <sodium.h>
-
 #include "lib/log.h"
 #include "lib/pool.h"
-#include "lib/sasl-plain.h"
 #include "smtp-parser.h"
 #include "smtp-submit.h"
 
@@ -57,102 +55,8 @@
 #define SMTP_TXN_POOL_MAX (16u * 1024 * 1024)
 /* The longest reply line we make: a 256-octet path and fixed text. */
 #define SMTP_MAX_REPLY 1024
-/* Longer than any textual IPv6 address (INET6_ADDRSTRLEN is 46). */
-#define SMTP_MAX_IP 63
-/* The caller's session ids are short; a longer one is cut. */
-#define SMTP_MAX_SESSION_ID 63
 /* Queue ids echoed in the 250 reply are cut to this length. */
 #define SMTP_MAX_QUEUE_ID 63
-
-enum session_state {
-	ST_COMMAND,
-	ST_DISCARD_LINE,
-	ST_DATA,
-	ST_BDAT,
-	ST_CLOSED,
-};
-
-enum session_wait {
-	WAIT_NONE,
-	WAIT_RCPT,    /* rcpt_lookup: smtp_session_rcpt_result */
-	WAIT_DATA,    /* data_end after a message: smtp_session_data_result */
-	WAIT_ABORT,   /* data_end(false) for an abandoned BDAT message */
-	WAIT_TLS,     /* starttls: smtp_session_tls_started */
-	WAIT_AUTH,    /* auth: smtp_session_auth_result */
-};
-
-/* Where a SASL exchange is (submission): which response line comes next. */
-enum auth_step {
-	AUTH_NONE,
-	AUTH_PLAIN,       /* the PLAIN message after "334 " */
-	AUTH_LOGIN_USER,  /* the user name after "334 VXNlcm5hbWU6" */
-	AUTH_LOGIN_PASS,  /* the password after "334 UGFzc3dvcmQ6" */
-};
-
-/* Where the DATA machine is within the current line. */
-enum data_state {
-	DS_LINE_START, /* after a real CRLF, or the 354 */
-	DS_DOT,        /* "." at a line start */
-	DS_DOT_CR,     /* "." CR at a line start */
-	DS_MID,        /* inside a line (also after a bare CR or bare LF) */
-	DS_CR,         /* a CR that may begin a real CRLF */
-};
-
-/* Why a message being received will be refused at its end. */
-enum refusal {
-	REFUSE_NONE,
-	REFUSE_SIZE,   /* over max_message_size: 552 */
-	REFUSE_FAILED, /* data_chunk failed: 451 */
-	REFUSE_HEADER, /* submission: header section over its limit: 552 */
-	REFUSE_FROM,   /* submission: From: not the account's: 553 */
-};
-
-/* What the main loop does with the command line after handling it. */
-enum consume {
-	CONSUME_LINE, /* drop the line */
-	CONSUME_NONE, /* keep it: it is handled again after an answer */
-	CONSUME_DONE, /* the handler already consumed what it had to */
-};
-
-struct smtp_session {
-	struct smtp_settings set;
-	struct smtp_callbacks cb;
-	void *ctx;
-	char remote_ip[SMTP_MAX_IP + 1];
-	char session_id[SMTP_MAX_SESSION_ID + 1];
-	char helo[SMTP_MAX_DOMAIN + 1]; /* empty until HELO/EHLO */
-	bool ehlo;
-	unsigned errors;
-	/* Submission: the login, and a SASL exchange under way. */
-	bool authenticated;
-	enum auth_step auth_step;
-	char auth_user[SMTP_SUBMIT_MAX_SASL];
-	size_t auth_user_len;
-	/* Submission: the message's header section, held until it is checked. */
-	bool in_header;
-	struct smtp_header_collector header;
-	enum session_state state;
-	enum session_wait wait;
-
-	/* The transaction: txn_pool is NULL when there is none. */
-	struct pool *txn_pool;
-	struct smtp_transaction txn;
-	struct smtp_rcpt *rcpts;
-	size_t rcpt_cap;
-	struct str pending_rcpt;  /* being looked up */
-	bool message_begun;       /* data_begin done, data_end not yet */
-	bool used_bdat;
-	enum refusal refused;
-	uint64_t message_size;    /* content octets, without Received: */
-	struct buf chunk;         /* staging for data_chunk */
-
-	enum data_state dstate;
-	uint64_t bdat_size;       /* the current chunk's announced size */
-	uint64_t bdat_left;       /* its octets still to read */
-	bool bdat_last;
-	const char *bdat_error;   /* reply for a chunk that is only skipped */
-	bool bdat_error_is_client; /* counts as a client error */
-};
 
 /* copy_bounded copies the C string src into dst of size n, cutting it. */
 static void copy_bounded(char *dst, size_t n, const char *src)
@@ -163,11 +67,9 @@ static void copy_bounded(char *dst, size_t n, const char *src)
 	dst[len] = '\0';
 }
 
-/* output_line sends one reply line; CRLF is added.  Nothing is sent after
+/* smtp_session_output sends one reply line; CRLF is added.  Nothing is sent after
  * the session closed. */
-static void output_line(struct smtp_session *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void output_line(struct smtp_session *s, const char *fmt, ...)
+void smtp_session_output(struct smtp_session *s, const char *fmt, ...)
 {
 	char line[SMTP_MAX_REPLY + 2];
 	va_list ap;
@@ -194,11 +96,9 @@ static void session_close(struct smtp_session *s)
 	s->cb.close(s->ctx);
 }
 
-/* reply_error sends a reply for a client mistake and counts it; the
+/* smtp_session_error sends a reply for a client mistake and counts it; the
  * SMTP_MAX_ERRORS-th closes the session with 421. */
-static void reply_error(struct smtp_session *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void reply_error(struct smtp_session *s, const char *fmt, ...)
+void smtp_session_error(struct smtp_session *s, const char *fmt, ...)
 {
 	char line[SMTP_MAX_REPLY];
 	va_list ap;
@@ -206,9 +106,9 @@ static void reply_error(struct smtp_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	output_line(s, "%s", line);
+	smtp_session_output(s, "%s", line);
 	if (++s->errors >= SMTP_MAX_ERRORS) {
-		output_line(s, "421 4.7.0 %s Too many errors", s->set.hostname);
+		smtp_session_output(s, "421 4.7.0 %s Too many errors", s->set.hostname);
 		session_close(s);
 	}
 }
@@ -261,7 +161,6 @@ static void stage(struct smtp_session *s, const char *p, size_t n)
 }
 
 static void header_done(struct smtp_session *s);
-static void auth_forget(struct smtp_session *s);
 
 /* content_put counts message octets and stages them while the message is
  * within its size and nothing failed; past that they are only counted.
@@ -408,8 +307,8 @@ static void forget_helo(struct smtp_session *s)
 	s->ehlo = false;
 }
 
-/* have_helo: HELO or EHLO was given (since the start or STARTTLS). */
-static bool have_helo(const struct smtp_session *s)
+/* smtp_session_has_helo: HELO or EHLO was given (since the start or STARTTLS). */
+bool smtp_session_has_helo(const struct smtp_session *s)
 {
 	return s->helo[0] != '\0';
 }
@@ -426,7 +325,7 @@ static enum consume cmd_helo(struct smtp_session *s, const struct smtp_command *
 	s->helo[n] = '\0';
 	s->ehlo = cmd->verb == SMTP_VERB_EHLO;
 	if (!s->ehlo) {
-		output_line(s, "250 %s", s->set.hostname);
+		smtp_session_output(s, "250 %s", s->set.hostname);
 		return CONSUME_LINE;
 	}
 
@@ -448,7 +347,7 @@ static enum consume cmd_helo(struct smtp_session *s, const struct smtp_command *
 	if (r == 0)
 		s->cb.output(s->ctx, b.data, b.len);
 	else
-		output_line(s, "451 4.3.0 Error: internal error");
+		smtp_session_output(s, "451 4.3.0 Error: internal error");
 	buf_free(&b);
 	return CONSUME_LINE;
 }
@@ -457,27 +356,27 @@ static enum consume cmd_helo(struct smtp_session *s, const struct smtp_command *
  * sequence, SMTPUTF8 and the declared SIZE. */
 static enum consume cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
 {
-	if (!have_helo(s)) {
-		reply_error(s, "503 5.5.1 Error: send HELO/EHLO first");
+	if (!smtp_session_has_helo(s)) {
+		smtp_session_error(s, "503 5.5.1 Error: send HELO/EHLO first");
 		return CONSUME_LINE;
 	}
 	if (s->txn_pool != NULL) {
-		reply_error(s, "503 5.5.1 Error: nested MAIL command");
+		smtp_session_error(s, "503 5.5.1 Error: nested MAIL command");
 		return CONSUME_LINE;
 	}
 	if (s->set.submission && !s->authenticated) {
-		reply_error(s, "530 5.7.0 Authentication required");
+		smtp_session_error(s, "530 5.7.0 Authentication required");
 		return CONSUME_LINE;
 	}
 	if (cmd->address_utf8 && !cmd->smtputf8) {
-		reply_error(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+		smtp_session_error(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
 		return CONSUME_LINE;
 	}
 	if (cmd->size_given && cmd->size > s->set.max_message_size) {
 		log_info("%s: message refused: SIZE=%" PRIu64 " is over the %" PRIu64
 			 "-byte limit (smtp.max_message_size)",
 			 s->remote_ip, (uint64_t)cmd->size, (uint64_t)s->set.max_message_size);
-		output_line(s, "552 5.3.4 Message size exceeds fixed maximum message size");
+		smtp_session_output(s, "552 5.3.4 Message size exceeds fixed maximum message size");
 		return CONSUME_LINE;
 	}
 	/* The sender is the account's, as auth listed it (never <>: a
@@ -486,7 +385,7 @@ static enum consume cmd_mail(struct smtp_session *s, const struct smtp_command *
 	    (cmd->null_path || !s->cb.sender_allowed(s->ctx, cmd->address))) {
 		log_info("%s: sender <%.*s> refused: not the account's", s->remote_ip,
 			 (int)cmd->address.len, cmd->address.ptr);
-		reply_error(s, "553 5.7.1 <%.*s>: Sender address rejected: not owned by user",
+		smtp_session_error(s, "553 5.7.1 <%.*s>: Sender address rejected: not owned by user",
 			    (int)cmd->address.len, cmd->address.ptr);
 		return CONSUME_LINE;
 	}
@@ -494,7 +393,7 @@ static enum consume cmd_mail(struct smtp_session *s, const struct smtp_command *
 	struct str from = s->txn_pool == NULL ? STR_NULL : pool_str(s->txn_pool, cmd->address);
 	if (from.ptr == NULL) {
 		txn_reset(s);
-		output_line(s, "451 4.3.0 Error: insufficient resources");
+		smtp_session_output(s, "451 4.3.0 Error: insufficient resources");
 		return CONSUME_LINE;
 	}
 	s->txn.mail_from = from;
@@ -502,7 +401,7 @@ static enum consume cmd_mail(struct smtp_session *s, const struct smtp_command *
 	s->txn.smtputf8 = cmd->smtputf8;
 	s->txn.declared_size = cmd->size_given ? (uint64_t)cmd->size : 0;
 	s->txn.helo = str_c(s->helo);
-	output_line(s, "250 2.1.0 Ok");
+	smtp_session_output(s, "250 2.1.0 Ok");
 	return CONSUME_LINE;
 }
 
@@ -512,24 +411,24 @@ static enum consume cmd_mail(struct smtp_session *s, const struct smtp_command *
 static enum consume cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 {
 	if (s->txn_pool == NULL) {
-		reply_error(s, "503 5.5.1 Error: need MAIL command");
+		smtp_session_error(s, "503 5.5.1 Error: need MAIL command");
 		return CONSUME_LINE;
 	}
 	if (s->used_bdat) {
-		reply_error(s, "503 5.5.1 Error: RCPT after BDAT");
+		smtp_session_error(s, "503 5.5.1 Error: RCPT after BDAT");
 		return CONSUME_LINE;
 	}
 	if (cmd->address_utf8 && !s->txn.smtputf8) {
-		reply_error(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+		smtp_session_error(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
 		return CONSUME_LINE;
 	}
 	if (s->txn.rcpt_count >= s->set.max_recipients) {
-		output_line(s, "452 4.5.3 Error: too many recipients");
+		smtp_session_output(s, "452 4.5.3 Error: too many recipients");
 		return CONSUME_LINE;
 	}
 	s->pending_rcpt = pool_str(s->txn_pool, cmd->address);
 	if (s->pending_rcpt.ptr == NULL) {
-		output_line(s, "452 4.5.3 Error: too many recipients");
+		smtp_session_output(s, "452 4.5.3 Error: too many recipients");
 		return CONSUME_LINE;
 	}
 	s->wait = WAIT_RCPT;
@@ -541,25 +440,25 @@ static enum consume cmd_rcpt(struct smtp_session *s, const struct smtp_command *
 static enum consume cmd_data(struct smtp_session *s)
 {
 	if (s->txn_pool == NULL) {
-		reply_error(s, "503 5.5.1 Error: need MAIL command");
+		smtp_session_error(s, "503 5.5.1 Error: need MAIL command");
 		return CONSUME_LINE;
 	}
 	if (s->used_bdat) {
-		reply_error(s, "503 5.5.1 Error: DATA after BDAT");
+		smtp_session_error(s, "503 5.5.1 Error: DATA after BDAT");
 		return CONSUME_LINE;
 	}
 	if (s->txn.rcpt_count == 0) {
-		output_line(s, "554 5.5.1 Error: no valid recipients");
+		smtp_session_output(s, "554 5.5.1 Error: no valid recipients");
 		return CONSUME_LINE;
 	}
 	if (s->cb.data_begin(s->ctx, &s->txn) < 0) {
-		output_line(s, "451 4.3.0 Error: queue not available, try again later");
+		smtp_session_output(s, "451 4.3.0 Error: queue not available, try again later");
 		return CONSUME_LINE;
 	}
 	message_begin(s);
 	s->dstate = DS_LINE_START;
 	s->state = ST_DATA;
-	output_line(s, "354 End data with <CR><LF>.<CR><LF>");
+	smtp_session_output(s, "354 End data with <CR><LF>.<CR><LF>");
 	return CONSUME_LINE;
 }
 
@@ -575,10 +474,10 @@ static void bdat_chunk_done(struct smtp_session *s)
 		const char *err = s->bdat_error;
 		s->bdat_error = NULL;
 		if (s->bdat_error_is_client) {
-			reply_error(s, "%s", err);
+			smtp_session_error(s, "%s", err);
 		} else {
 			txn_reset(s);
-			output_line(s, "%s", err);
+			smtp_session_output(s, "%s", err);
 		}
 		return;
 	}
@@ -586,7 +485,7 @@ static void bdat_chunk_done(struct smtp_session *s)
 		message_end(s);
 		return;
 	}
-	output_line(s, "250 2.0.0 %" PRIu64 " octets received", s->bdat_size);
+	smtp_session_output(s, "250 2.0.0 %" PRIu64 " octets received", s->bdat_size);
 }
 
 /* cmd_bdat starts reading one chunk: to the message when the transaction
@@ -624,19 +523,19 @@ static enum consume cmd_bdat(struct smtp_session *s, const struct smtp_command *
 static enum consume cmd_starttls(struct smtp_session *s, struct buf *in)
 {
 	if (s->set.tls_active) {
-		reply_error(s, "503 5.5.1 Error: TLS already active");
+		smtp_session_error(s, "503 5.5.1 Error: TLS already active");
 		return CONSUME_LINE;
 	}
 	if (!s->set.tls_offered) {
-		reply_error(s, "502 5.5.1 Error: command not implemented");
+		smtp_session_error(s, "502 5.5.1 Error: command not implemented");
 		return CONSUME_LINE;
 	}
 	if (abort_if_begun(s))
 		return CONSUME_NONE;
 	txn_reset(s);
 	forget_helo(s);
-	auth_forget(s);
-	output_line(s, "220 2.0.0 Ready to start TLS");
+	smtp_session_auth_forget(s);
+	smtp_session_output(s, "220 2.0.0 Ready to start TLS");
 	/* RFC 3207 / CVE-2011-0411: whatever followed STARTTLS in the same
 	 * read was sent in clear and must not be taken as commands under
 	 * TLS.  Drop it before the callback, which may finish the handshake
@@ -647,121 +546,6 @@ static enum consume cmd_starttls(struct smtp_session *s, struct buf *in)
 	return CONSUME_DONE;
 }
 
-/* auth_forget ends a SASL exchange and wipes the user name kept for it. */
-static void auth_forget(struct smtp_session *s)
-{
-	s->auth_step = AUTH_NONE;
-	sodium_memzero(s->auth_user, sizeof(s->auth_user));
-	s->auth_user_len = 0;
-}
-
-/* auth_ask hands a login to the auth callback; its answer comes in
- * smtp_session_auth_result. */
-static void auth_ask(struct smtp_session *s, struct str user, struct str password)
-{
-	s->auth_step = AUTH_NONE;
-	s->wait = WAIT_AUTH;
-	s->cb.auth(s->ctx, user, password);
-}
-
-/* auth_plain decodes a SASL PLAIN message (RFC 4616) and asks for it. */
-static void auth_plain(struct smtp_session *s, struct str b64)
-{
-	static struct sasl_plain plain;
-	enum sasl_plain_result r = sasl_plain_decode(&plain, b64, true);
-	if (r == SASL_PLAIN_OK)
-		auth_ask(s, plain.authcid, plain.password);
-	else if (r == SASL_PLAIN_AUTHZID)
-		reply_error(s, "535 5.7.8 Error: authentication failed");
-	else
-		reply_error(s, "501 5.5.2 Error: cannot decode the response");
-	sasl_plain_wipe(&plain);
-}
-
-/* auth_response takes one line of a SASL exchange: "*" cancels it
- * (RFC 4954 4). */
-static void auth_response(struct smtp_session *s, struct str line)
-{
-	char pass[SMTP_SUBMIT_MAX_SASL];
-	size_t len;
-	enum auth_step step = s->auth_step;
-
-	if (str_eq(line, STR("*"))) {
-		auth_forget(s);
-		reply_error(s, "501 5.0.0 Authentication aborted");
-		return;
-	}
-	switch (step) {
-	case AUTH_PLAIN:
-		s->auth_step = AUTH_NONE;
-		auth_plain(s, line);
-		return;
-	case AUTH_LOGIN_USER:
-		if (smtp_submit_base64(line, s->auth_user, sizeof(s->auth_user),
-				       &s->auth_user_len) < 0)
-			break;
-		s->auth_step = AUTH_LOGIN_PASS;
-		output_line(s, "334 UGFzc3dvcmQ6");
-		return;
-	case AUTH_LOGIN_PASS:
-		if (smtp_submit_base64(line, pass, sizeof(pass), &len) < 0)
-			break;
-		auth_ask(s, str_from(s->auth_user, s->auth_user_len), str_from(pass, len));
-		sodium_memzero(pass, sizeof(pass));
-		auth_forget(s);
-		return;
-	case AUTH_NONE:
-		return;
-	}
-	auth_forget(s);
-	reply_error(s, "501 5.5.2 Error: cannot decode the response");
-}
-
-/* cmd_auth starts AUTH PLAIN or LOGIN (RFC 4954), in submission only,
- * only under TLS and once per session. */
-static void cmd_auth(struct smtp_session *s, const struct smtp_command *cmd)
-{
-	struct str initial;
-
-	if (!s->set.tls_active) {
-		reply_error(s, "530 5.7.0 Must issue a STARTTLS command first");
-		return;
-	}
-	if (!have_helo(s)) {
-		reply_error(s, "503 5.5.1 Error: send HELO/EHLO first");
-		return;
-	}
-	if (s->authenticated) {
-		reply_error(s, "503 5.5.1 Error: already authenticated");
-		return;
-	}
-	if (s->txn_pool != NULL) {
-		reply_error(s, "503 5.5.1 Error: MAIL transaction in progress");
-		return;
-	}
-	switch (smtp_submit_parse_auth(cmd->arg, &initial)) {
-	case SMTP_AUTH_MECH_PLAIN:
-		if (initial.ptr != NULL) {
-			auth_plain(s, initial);
-			return;
-		}
-		s->auth_step = AUTH_PLAIN;
-		output_line(s, "334 ");
-		return;
-	case SMTP_AUTH_MECH_LOGIN:
-		s->auth_step = AUTH_LOGIN_USER;
-		if (initial.ptr != NULL) {
-			auth_response(s, initial);
-			return;
-		}
-		output_line(s, "334 VXNlcm5hbWU6");
-		return;
-	case SMTP_AUTH_MECH_UNKNOWN:
-		break;
-	}
-	reply_error(s, "504 5.5.4 Unrecognized authentication type");
-}
-
 /* handle_line parses and executes one command line (without line end). */
 static enum consume handle_line(struct smtp_session *s, struct buf *in, struct str line)
 {
@@ -769,11 +553,11 @@ static enum consume handle_line(struct smtp_session *s, struct buf *in, struct s
 	const char *error = NULL;
 
 	if (s->auth_step != AUTH_NONE) {
-		auth_response(s, line);
+		smtp_session_auth_line(s, line);
 		return CONSUME_LINE;
 	}
 	if (smtp_parse_command(line, &cmd, &error) < 0) {
-		reply_error(s, "%s", error);
+		smtp_session_error(s, "%s", error);
 		return CONSUME_LINE;
 	}
 	switch (cmd.verb) {
@@ -792,38 +576,38 @@ static enum consume handle_line(struct smtp_session *s, struct buf *in, struct s
 		if (abort_if_begun(s))
 			return CONSUME_NONE;
 		txn_reset(s);
-		output_line(s, "250 2.0.0 Ok");
+		smtp_session_output(s, "250 2.0.0 Ok");
 		return CONSUME_LINE;
 	case SMTP_VERB_NOOP:
-		output_line(s, "250 2.0.0 Ok");
+		smtp_session_output(s, "250 2.0.0 Ok");
 		return CONSUME_LINE;
 	case SMTP_VERB_QUIT:
 		if (abort_if_begun(s))
 			return CONSUME_NONE;
 		txn_reset(s);
-		output_line(s, "221 2.0.0 Bye");
+		smtp_session_output(s, "221 2.0.0 Bye");
 		session_close(s);
 		return CONSUME_LINE;
 	case SMTP_VERB_VRFY:
-		output_line(s, "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery");
+		smtp_session_output(s, "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery");
 		return CONSUME_LINE;
 	case SMTP_VERB_EXPN:
-		reply_error(s, "502 5.5.1 Error: EXPN not available");
+		smtp_session_error(s, "502 5.5.1 Error: EXPN not available");
 		return CONSUME_LINE;
 	case SMTP_VERB_HELP:
-		output_line(s, "214 2.0.0 Ravelin ESMTP, see RFC 5321");
+		smtp_session_output(s, "214 2.0.0 Ravelin ESMTP, see RFC 5321");
 		return CONSUME_LINE;
 	case SMTP_VERB_STARTTLS:
 		return cmd_starttls(s, in);
 	case SMTP_VERB_AUTH:
 		if (!s->set.submission)
 			break;
-		cmd_auth(s, &cmd);
+		smtp_session_auth_command(s, &cmd);
 		return CONSUME_LINE;
 	case SMTP_VERB_UNKNOWN:
 		break;
 	}
-	reply_error(s, "500 5.5.2 Error: command not recognized");
+	smtp_session_error(s, "500 5.5.2 Error: command not recognized");
 	return CONSUME_LINE;
 }
 
@@ -842,7 +626,7 @@ static bool step_command(struct smtp_session *s, struct buf *in)
 			return false;
 		/* The line's bytes are dropped up to its LF as they come
 		 * (step_discard), never collected. */
-		reply_error(s, "500 5.5.2 Line too long");
+		smtp_session_error(s, "500 5.5.2 Line too long");
 		if (s->state != ST_CLOSED)
 			s->state = ST_DISCARD_LINE;
 		return true;
@@ -1001,14 +785,14 @@ void smtp_session_free(struct smtp_session **session)
 		return;
 	s->message_begun = false;
 	txn_reset(s);
-	auth_forget(s);
+	smtp_session_auth_forget(s);
 	free(s);
 	*session = NULL;
 }
 
 void smtp_session_start(struct smtp_session *s)
 {
-	output_line(s, "220 %s ESMTP Ravelin", s->set.hostname);
+	smtp_session_output(s, "220 %s ESMTP Ravelin", s->set.hostname);
 }
 
 void smtp_session_input(struct smtp_session *s, struct buf *in)
@@ -1068,26 +852,26 @@ void smtp_session_rcpt_result(struct smtp_session *s, enum smtp_rcpt_status stat
 	case SMTP_RCPT_OK:
 		break;
 	case SMTP_RCPT_UNKNOWN:
-		reply_error(s, "550 5.1.1 <%.*s>: Recipient address rejected: User unknown",
+		smtp_session_error(s, "550 5.1.1 <%.*s>: Recipient address rejected: User unknown",
 			    (int)addr.len, addr.ptr);
 		return;
 	case SMTP_RCPT_RELAY_DENIED:
 		/* Not our domain: only a client that logged in may relay, and
 		 * none can before submission exists. */
-		reply_error(s, "554 5.7.1 <%.*s>: Relay access denied", (int)addr.len, addr.ptr);
+		smtp_session_error(s, "554 5.7.1 <%.*s>: Relay access denied", (int)addr.len, addr.ptr);
 		return;
 	case SMTP_RCPT_LOOP:
 		/* Permanent: retrying would meet the same aliases. */
-		reply_error(s, "550 5.4.6 <%.*s>: Recipient address rejected: aliases loop",
+		smtp_session_error(s, "550 5.4.6 <%.*s>: Recipient address rejected: aliases loop",
 			    (int)addr.len, addr.ptr);
 		return;
 	case SMTP_RCPT_OVER_QUOTA:
 		/* Temporary (RFC 1870 6.1): room may be made in the mailbox. */
-		output_line(s, "452 4.2.2 <%.*s>: Mailbox full", (int)addr.len, addr.ptr);
+		smtp_session_output(s, "452 4.2.2 <%.*s>: Mailbox full", (int)addr.len, addr.ptr);
 		return;
 	case SMTP_RCPT_TEMPFAIL:
 	default:
-		output_line(s, "451 4.3.0 <%.*s>: Temporary lookup failure", (int)addr.len,
+		smtp_session_output(s, "451 4.3.0 <%.*s>: Temporary lookup failure", (int)addr.len,
 			    addr.ptr);
 		return;
 	}
@@ -1099,7 +883,7 @@ void smtp_session_rcpt_result(struct smtp_session *s, enum smtp_rcpt_status stat
 		struct smtp_rcpt *grown = cap > SIZE_MAX / sizeof(*grown) ? NULL :
 			pool_alloc(s->txn_pool, cap * sizeof(*grown));
 		if (grown == NULL) {
-			output_line(s, "452 4.5.3 Error: too many recipients");
+			smtp_session_output(s, "452 4.5.3 Error: too many recipients");
 			return;
 		}
 		if (s->txn.rcpt_count > 0)
@@ -1113,7 +897,7 @@ void smtp_session_rcpt_result(struct smtp_session *s, enum smtp_rcpt_status stat
 		ids = account_count > SIZE_MAX / sizeof(*ids) ? NULL :
 			pool_alloc(s->txn_pool, account_count * sizeof(*ids));
 		if (ids == NULL) {
-			output_line(s, "452 4.5.3 Error: too many recipients");
+			smtp_session_output(s, "452 4.5.3 Error: too many recipients");
 			return;
 		}
 		memcpy(ids, accounts, account_count * sizeof(*ids));
@@ -1122,7 +906,7 @@ void smtp_session_rcpt_result(struct smtp_session *s, enum smtp_rcpt_status stat
 	r->address = addr;
 	r->accounts = ids;
 	r->account_count = ids == NULL ? 0 : account_count;
-	output_line(s, "250 2.1.5 Ok");
+	smtp_session_output(s, "250 2.1.5 Ok");
 }
 
 /* queue_id_ok: only printable ASCII without spaces is echoed. */
@@ -1152,18 +936,18 @@ void smtp_session_data_result(struct smtp_session *s, bool ok, const char *queue
 		log_info("%s: message refused: %" PRIu64 " bytes or more, over the %" PRIu64
 			 "-byte limit (smtp.max_message_size)",
 			 s->remote_ip, size, (uint64_t)s->set.max_message_size);
-		output_line(s, "552 5.3.4 Message size exceeds fixed maximum message size");
+		smtp_session_output(s, "552 5.3.4 Message size exceeds fixed maximum message size");
 	}
 	else if (refused == REFUSE_HEADER)
-		output_line(s, "552 5.3.4 Message header size exceeds limit");
+		smtp_session_output(s, "552 5.3.4 Message header size exceeds limit");
 	else if (refused == REFUSE_FROM)
-		output_line(s, "553 5.7.1 Sender address rejected: From: header not owned by user");
+		smtp_session_output(s, "553 5.7.1 Sender address rejected: From: header not owned by user");
 	else if (refused != REFUSE_NONE || !ok)
-		output_line(s, "451 4.3.0 Error: message not accepted, try again later");
+		smtp_session_output(s, "451 4.3.0 Error: message not accepted, try again later");
 	else if (queue_id_ok(queue_id))
-		output_line(s, "250 2.0.0 Ok: queued as %.*s", SMTP_MAX_QUEUE_ID, queue_id);
+		smtp_session_output(s, "250 2.0.0 Ok: queued as %.*s", SMTP_MAX_QUEUE_ID, queue_id);
 	else
-		output_line(s, "250 2.0.0 Ok: queued");
+		smtp_session_output(s, "250 2.0.0 Ok: queued");
 	if (refused == REFUSE_NONE && ok)
 		log_info("%s: message %.*s accepted: %" PRIu64 " bytes, %zu recipients, %s",
 			 s->remote_ip, SMTP_MAX_QUEUE_ID, queue_id_ok(queue_id) ? queue_id : "",
@@ -1182,7 +966,7 @@ void smtp_session_data_refused(struct smtp_session *s, const char *reply)
 	}
 	s->wait = WAIT_NONE;
 	txn_reset(s);
-	output_line(s, "%.*s", SMTP_MAX_LINE, reply);
+	smtp_session_output(s, "%.*s", SMTP_MAX_LINE, reply);
 	log_info("%s: message refused: %s", s->remote_ip, reply);
 }
 
@@ -1197,7 +981,7 @@ void smtp_session_data_over_quota(struct smtp_session *s)
 	txn_reset(s);
 	log_info("%s: message refused: %" PRIu64 " bytes do not fit any recipient's quota",
 		 s->remote_ip, size);
-	output_line(s, "552 5.2.2 Mailbox full");
+	smtp_session_output(s, "552 5.2.2 Mailbox full");
 }
 
 uint64_t smtp_session_declared_size(const struct smtp_session *s)
@@ -1215,26 +999,11 @@ void smtp_session_tls_started(struct smtp_session *s)
 	txn_reset(s);
 }
 
-void smtp_session_auth_result(struct smtp_session *s, enum smtp_auth_status status)
-{
-	if (s->wait != WAIT_AUTH)
-		return;
-	s->wait = WAIT_NONE;
-	if (status == SMTP_AUTH_OK) {
-		s->authenticated = true;
-		output_line(s, "235 2.7.0 Authentication successful");
-	} else if (status == SMTP_AUTH_REFUSED) {
-		reply_error(s, "535 5.7.8 Error: authentication failed");
-	} else {
-		output_line(s, "454 4.7.0 Temporary authentication failure");
-	}
-}
-
 void smtp_session_timeout(struct smtp_session *s)
 {
 	if (s->state == ST_CLOSED)
 		return;
-	output_line(s, "421 4.4.2 %s Error: timeout exceeded", s->set.hostname);
+	smtp_session_output(s, "421 4.4.2 %s Error: timeout exceeded", s->set.hostname);
 	session_close(s);
 }
 
