@@ -46,11 +46,30 @@ static int fail_full(struct fetch_ctx *ctx)
 	return fail_text(ctx, IMAP_FETCH_FULL, "The answer does not fit in the output buffer");
 }
 
-/* read_at fills dst with n bytes of the message at offset off. */
+/* header_copied gives the n bytes of the message at off from the header
+ * copy the store kept (store.h, "Header copies"), or NULL when they are
+ * not all in it. */
+static const char *header_copied(const struct fetch_ctx *ctx, uint64_t off, uint64_t n)
+{
+	const struct store_message_meta *meta = ctx->in->meta;
+
+	if (meta == NULL || meta->header_copy == NULL || off > meta->header_copy_size ||
+	    n > meta->header_copy_size - off)
+		return NULL;
+	return meta->header_copy + off;
+}
+
+/* read_at fills dst with n bytes of the message at offset off: from the
+ * header copy when it holds them, else through the reader. */
 static int read_at(struct fetch_ctx *ctx, uint64_t off, char *dst, size_t n)
 {
 	const struct imap_fetch_input *in = ctx->in;
+	const char *copied = header_copied(ctx, off, n);
 
+	if (copied != NULL) {
+		memcpy(dst, copied, n);
+		return IMAP_FETCH_OK;
+	}
 	while (n > 0) {
 		size_t got = 0;
 		if (in->read(in->read_ctx, off, dst, n, &got, ctx->error_r) < 0)
@@ -696,7 +715,11 @@ static int write_literal(struct fetch_ctx *ctx, struct str name, const struct im
 		return fail_full(ctx);
 	size_t prefix_at = out->len;
 	window_init(&w, s, out->len);
-	if (c->kind == CONTENT_FIELDS) {
+	const char *copied = c->kind == CONTENT_FIELDS ? header_copied(ctx, c->off, c->len) : NULL;
+	if (copied != NULL) {
+		/* The fields are picked from the copy where it lies. */
+		r = header_fields(ctx, &w, s, str_from(copied, (size_t)c->len));
+	} else if (c->kind == CONTENT_FIELDS) {
 		struct buf block;
 		if (c->len > IMAP_FETCH_MAX_HEADER)
 			return fail_text(ctx, IMAP_FETCH_ERROR, "Header block too large");

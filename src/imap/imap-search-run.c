@@ -14,8 +14,9 @@
  * Evaluation is per message, cheapest first: the children of AND and OR
  * are ordered so that keys answered by struct store_message (flags,
  * size, dates, MODSEQ, sets, index hits) come before SENT* (which load
- * the message's meta from the store) and HEADER (which reads the header
- * from the message file); both loads are lazy and at most once per
+ * the message's meta from the store) and HEADER (which takes the header
+ * from the copy in the meta, or from the message file for a message
+ * stored without one); both loads are lazy and at most once per
  * message, so "SEEN SENTSINCE x" loads the meta of seen messages only.
  *
  * Semantics worth knowing:
@@ -421,10 +422,19 @@ static int load_header(struct search_run *r)
 	const struct store_part *whole = &r->meta->parts[0];
 	size_t size = whole->header_size < SEARCH_HEADER_MAX ? (size_t)whole->header_size
 							     : SEARCH_HEADER_MAX;
+	/* The copy the store kept at delivery, when it holds the header. */
+	if (r->meta->header_copy != NULL && whole->header_offset <= r->meta->header_copy_size &&
+	    size <= r->meta->header_copy_size - whole->header_offset) {
+		if (buf_append(&r->header, r->meta->header_copy + whole->header_offset, size) < 0) {
+			r->error = ERR_MEMORY;
+			return -1;
+		}
+		return 1;
+	}
 	struct store_reader *reader = NULL;
 	uint64_t content_size;
-	if (store_reader_open(r->view->store, r->view->mailbox, r->msg->uid, &reader,
-			      &content_size, &error) != STORE_OK) {
+	if (store_reader_open_meta(r->view->store, r->view->mailbox, r->meta, &reader,
+				   &content_size, &error) != STORE_OK) {
 		r->error = error;
 		return -1;
 	}

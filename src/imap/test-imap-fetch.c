@@ -784,6 +784,67 @@ static void test_header_fields(void **state)
 	message_close(&m);
 }
 
+/* fetch_text fetches items of m into a new string (the test fails unless
+ * it succeeds). */
+static char *fetch_text(struct message *m, const char *items)
+{
+	struct buf out;
+	const char *error = NULL;
+
+	buf_init(&out, 1024 * 1024);
+	if (run(m, items, &plain, &out, &error) != IMAP_FETCH_OK)
+		fail_msg("FETCH %s failed: %s", items, error);
+	char *text = strndup(out.data, out.len);
+	assert_non_null(text);
+	buf_free(&out);
+	return text;
+}
+
+/* With the header copy of the store in the meta, header answers come
+ * from it, byte for byte as from the file, and need no file; what lies
+ * past it (a nested message's header, the text) still comes from the
+ * file. */
+static void test_header_copy(void **state)
+{
+	static const char *const items[] = {
+		"BODY.PEEK[HEADER.FIELDS (From Subject received)]",
+		"BODY.PEEK[HEADER.FIELDS.NOT (From)]",
+		"BODY.PEEK[HEADER]",
+		"BODY.PEEK[HEADER]<5.20>",
+		"RFC822.HEADER",
+		"(UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (TO CC MESSAGE-ID)])",
+	};
+	struct message m;
+
+	(void)state;
+	OPEN(&m, msg_nested);
+	char *want[sizeof(items) / sizeof(items[0])];
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++)
+		want[i] = fetch_text(&m, items[i]);
+	/* The copy, and a file that can no longer be read. */
+	m.meta.header_copy = m.data;
+	m.meta.header_copy_size = (size_t)m.meta.parts[0].header_size;
+	int fd = m.fd;
+	m.fd = -1;
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+		char *got = fetch_text(&m, items[i]);
+		assert_string_equal(got, want[i]);
+		free(got);
+		free(want[i]);
+	}
+	expect_error(&m, "BODY.PEEK[3.HEADER.FIELDS (Subject)]", IMAP_FETCH_ERROR);
+	expect_error(&m, "BODY.PEEK[TEXT]", IMAP_FETCH_ERROR);
+	/* A copy shorter than the header: the file answers. */
+	m.fd = fd;
+	m.meta.header_copy_size = 10;
+	EXPECT(&m, "BODY.PEEK[HEADER.FIELDS (\"from\" X-None)]",
+	       "* 12 FETCH (BODY[HEADER.FIELDS (\"FROM\" X-NONE)] {35}\r\n"
+	       "From: Alice <alice@example.org>\r\n"
+	       "\r\n"
+	       ")\r\n");
+	message_close(&m);
+}
+
 static void test_partial(void **state)
 {
 	struct message m;
@@ -1208,6 +1269,7 @@ int main(void)
 		cmocka_unit_test(test_sections_nested),
 		cmocka_unit_test(test_message_rfc822_body),
 		cmocka_unit_test(test_header_fields),
+		cmocka_unit_test(test_header_copy),
 		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_binary),
 		cmocka_unit_test(test_nul),

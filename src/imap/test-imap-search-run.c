@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "imap-proto/imap-parser.h"
 #include "imap/imap-search-run.h"
@@ -290,6 +291,48 @@ static void test_message_keys(void **state)
 	found(f, "OR 1 *", "1 6");
 }
 
+/* header_keys checks the answers of HEADER keys. */
+static void header_keys(struct fixture *f)
+{
+	found(f, "HEADER X-Spam yes", "2");
+	found(f, "HEADER x-spam \"\"", "2");
+	found(f, "HEADER References \"\"", "2 3 4");
+	found(f, "HEADER Message-ID \"<3@x>\"", "3");
+	found(f, "HEADER Subject \"gr\xc3\xbc\xc3\x9f" "e\"", "3");
+	found(f, "UNSEEN HEADER Subject hello", "2");
+}
+
+/* sql_exec runs sql on the fixture's store database with a connection of
+ * its own. */
+static void sql_exec(struct fixture *f, const char *sql)
+{
+	char path[sizeof(f->dir) + 16];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/store.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/* HEADER keys take the header from the copy the store kept at delivery:
+ * the same answers with the message files out of reach; and from the
+ * files for messages stored without a copy. */
+static void test_header_sources(void **state)
+{
+	struct fixture *f = *state;
+	char blobs[sizeof(f->dir) + 16], away[sizeof(f->dir) + 16];
+
+	snprintf(blobs, sizeof(blobs), "%s/blobs", f->dir);
+	snprintf(away, sizeof(away), "%s/blobs-away", f->dir);
+	assert_int_equal(rename(blobs, away), 0);
+	header_keys(f);
+	assert_int_equal(rename(away, blobs), 0);
+	sql_exec(f, "DELETE FROM headers");
+	header_keys(f);
+}
+
 static void test_meta_keys(void **state)
 {
 	struct fixture *f = *state;
@@ -299,12 +342,7 @@ static void test_meta_keys(void **state)
 	/* Message 3 has no Date: it matches no SENT* key. */
 	found(f, "SENTSINCE 1-Jan-2024", "1 2 4 6");
 	found(f, "NOT SENTSINCE 1-Jan-2024", "3");
-	found(f, "HEADER X-Spam yes", "2");
-	found(f, "HEADER x-spam \"\"", "2");
-	found(f, "HEADER References \"\"", "2 3 4");
-	found(f, "HEADER Message-ID \"<3@x>\"", "3");
-	found(f, "HEADER Subject \"gr\xc3\xbc\xc3\x9f" "e\"", "3");
-	found(f, "UNSEEN HEADER Subject hello", "2");
+	header_keys(f);
 }
 
 static void test_text_keys(void **state)
@@ -377,6 +415,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_message_keys),
 		cmocka_unit_test(test_meta_keys),
+		cmocka_unit_test(test_header_sources),
 		cmocka_unit_test(test_text_keys),
 		cmocka_unit_test(test_modseq_esearch_save),
 		cmocka_unit_test(test_sort),

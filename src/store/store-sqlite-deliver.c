@@ -292,6 +292,7 @@ static int batch_add(struct sqlite_store *s, const char *mailbox, const char *de
 	int64_t rowid = 0;
 	if (deliver_locked(s, mailbox, delivery_key, hash, msg, internal_date, flags, keywords,
 			   uid_r, &rowid, error_r) < 0 ||
+	    header_keep(s, hash, iov, iovcnt, msg, error_r) < 0 ||
 	    db_run(s, STMT_RELEASE, error_r) < 0) {
 		/* Undo this delivery only; if SQLite rolled the whole
 		 * transaction back, batch_usable refuses what follows. */

@@ -159,6 +159,8 @@ static int remove_unnamed(struct sqlite_store *s, const char *hash, const char *
 		return -1;
 	if (named)
 		return 0;
+	if (header_forget(s, hash, error_r) < 0)
+		return -1;
 	return blob_remove(&s->blobs, hash, error_r);
 }
 

@@ -265,10 +265,13 @@ static int meta_read(struct sqlite_store *s, int64_t mailbox_id, uint32_t uid,
 		db_sql_fail(s, "message", error_r);
 		goto out;
 	}
-	/* Strings: columns 8..17, then the parts' section and content type. */
+	/* Strings: columns 8..17, the header copy (21), then the parts'
+	 * section and content type. */
 	size_t total = 0;
 	for (int c = 8; c <= 17; c++)
 		total += (size_t)sqlite3_column_bytes(st, c) + 1;
+	size_t copy_size = (size_t)sqlite3_column_bytes(st, 21);
+	total += copy_size + 1;
 	size_t nparts = 0, parts_text = 0;
 	b = sql_binder(ps);
 	sql_bind_i64(&b, sqlite3_column_int64(st, 0));
@@ -316,6 +319,14 @@ static int meta_read(struct sqlite_store *s, int64_t mailbox_id, uint32_t uid,
 		*fields[c - 8] = p;
 		p += n + 1;
 	}
+	const void *copy = copy_size > 0 ? sqlite3_column_blob(st, 21) : NULL;
+	if (copy != NULL) {
+		memcpy(p, copy, copy_size);
+		p[copy_size] = '\0';
+		m->header_copy = p;
+		m->header_copy_size = copy_size;
+		p += copy_size + 1;
+	}
 	m->sent_date = sqlite3_column_type(st, 18) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 18);
 	m->lines = (uint64_t)sqlite3_column_int64(st, 19);
 	m->sent_zone = sqlite3_column_int(st, 20);
@@ -341,6 +352,13 @@ static int meta_read(struct sqlite_store *s, int64_t mailbox_id, uint32_t uid,
 		pt->depth = (unsigned)sqlite3_column_int(ps, 7);
 		pt->child_count = (unsigned)sqlite3_column_int(ps, 8);
 		pt->is_message = sqlite3_column_int(ps, 9) != 0;
+	}
+	/* A copy that does not cover the header the parts name is not used. */
+	if (m->header_copy != NULL &&
+	    (nparts == 0 || parts[0].header_offset + parts[0].header_size > copy_size ||
+	     copy_size > m->msg.size)) {
+		m->header_copy = NULL;
+		m->header_copy_size = 0;
 	}
 	*meta_r = m;
 	mbk = NULL;
@@ -510,24 +528,36 @@ int sqlite_changes(struct store *store, const char *mailbox, uint64_t modseq,
 	return ret;
 }
 
-/* The reader of a message: its content file, open. */
+/* The reader of a message: its content file, opened on the first read
+ * that a header copy does not answer. */
 struct sqlite_reader {
 	struct store_reader reader; /* first: store.c sees only this */
-	int fd;
+	struct sqlite_store *s;
+	int fd;                     /* -1 until opened */
+	char hash[BLOB_HASH_SIZE];
+	char *copy;                 /* the content's first copy_size octets */
+	size_t copy_size;
 };
 
-/* sqlite_reader_open finds the message's row in one snapshot and opens its
- * file (content files never change: the reader sees the content as it
- * was, whatever happens to the message later). */
-/* reader_of opens a reader of the content file hash, of size bytes. */
-static int reader_of(struct sqlite_store *s, const char *hash, uint64_t size,
-		     struct store_reader **reader_r, const char **error_r)
+/* reader_of makes a reader of the content file hash, of size bytes; with
+ * a header copy (copy_size > 0) the file is opened only for a read past
+ * it, else now. */
+static int reader_of(struct sqlite_store *s, const char *hash, uint64_t size, const char *copy,
+		     size_t copy_size, struct store_reader **reader_r, const char **error_r)
 {
 	struct sqlite_reader *r = calloc(1, sizeof(*r));
-	if (r == NULL)
+	if (r == NULL || (copy_size > 0 && (r->copy = malloc(copy_size)) == NULL)) {
+		free(r);
 		return db_fail(s, error_r, "store: out of memory");
-	/* blob_open refuses anything but a hash as a file name. */
-	if ((r->fd = blob_open(&s->blobs, hash, error_r)) < 0) {
+	}
+	r->s = s;
+	r->fd = -1;
+	memcpy(r->hash, hash, BLOB_HASH_SIZE);
+	if (copy_size > 0) {
+		memcpy(r->copy, copy, copy_size);
+		r->copy_size = copy_size;
+	} else if ((r->fd = blob_open(&s->blobs, hash, error_r)) < 0) {
+		/* blob_open refuses anything but a hash as a file name. */
 		free(r);
 		return STORE_ERROR;
 	}
@@ -537,6 +567,9 @@ static int reader_of(struct sqlite_store *s, const char *hash, uint64_t size,
 	return STORE_OK;
 }
 
+/* sqlite_reader_open finds the message's row in one snapshot and opens its
+ * file (content files never change: the reader sees the content as it
+ * was, whatever happens to the message later). */
 int sqlite_reader_open(struct store *store, const char *mailbox, uint32_t uid,
 		       struct store_reader **reader_r, const char **error_r)
 {
@@ -558,15 +591,19 @@ int sqlite_reader_open(struct store *store, const char *mailbox, uint32_t uid,
 		return STORE_ERROR;
 	if (!found)
 		return db_status_fail(s, STORE_NOT_FOUND, error_r, "No such message");
-	return reader_of(s, m.hash, m.size, reader_r, error_r);
+	return reader_of(s, m.hash, m.size, NULL, 0, reader_r, error_r);
 }
 
 /* sqlite_reader_open_meta: the meta's row gave its file, which never
- * changes: no lookup, no transaction. */
+ * changes: no lookup, no transaction.  With the meta's header copy, the
+ * file is opened at the first read past the header: a FETCH of header
+ * fields opens none, and one that reads further opens it before its first
+ * octet is sent, so an answer written in steps reads one file throughout. */
 int sqlite_reader_open_meta(struct store *store, const struct store_message_meta *meta,
 			    struct store_reader **reader_r, const char **error_r)
 {
-	return reader_of(sqlite_store(store), meta->msg.hash, meta->msg.size, reader_r, error_r);
+	return reader_of(sqlite_store(store), meta->msg.hash, meta->msg.size, meta->header_copy,
+			 meta->header_copy_size, reader_r, error_r);
 }
 
 /* sqlite_reader_read reads the window with pread (no file position is
@@ -577,6 +614,16 @@ int sqlite_reader_read(struct store_reader *reader, uint64_t offset, void *buf, 
 	struct sqlite_reader *r = (struct sqlite_reader *)reader;
 	size_t done = 0;
 
+	if (offset < r->copy_size && len <= r->copy_size - offset) {
+		memcpy(buf, r->copy + offset, len);
+		*read_r = len;
+		return STORE_OK;
+	}
+	if (r->fd < 0 && (r->fd = blob_open(&r->s->blobs, r->hash, error_r)) < 0) {
+		snprintf(reader->error, sizeof(reader->error), "%s", *error_r);
+		*error_r = reader->error;
+		return STORE_ERROR;
+	}
 	while (done < len) {
 		ssize_t n = pread(r->fd, (char *)buf + done, len - done, (off_t)(offset + done));
 		if (n < 0 && errno == EINTR)
@@ -600,7 +647,9 @@ int sqlite_reader_read(struct store_reader *reader, uint64_t offset, void *buf, 
 void sqlite_reader_close(struct store_reader *reader)
 {
 	struct sqlite_reader *r = (struct sqlite_reader *)reader;
-	close(r->fd);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->copy);
 	free(r);
 }
 

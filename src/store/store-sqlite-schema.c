@@ -87,10 +87,14 @@ const char *const sqlite_stmt_sql[STMT_COUNT] = {
 		" OR m.mailbox_id = (SELECT id FROM mailboxes WHERE name = ?2)"
 		" ORDER BY p.id LIMIT ?1",
 	/* After nearly every IMAP command: only the rows changed since. */
+	/* The header copy (schema version 7) comes with the row: FETCH of
+	 * header fields then opens no file. */
 	[STMT_META_MESSAGE] =
 		"SELECT id, uid, flags, modseq, size, internal_date, blob, keywords, envelope, body,"
 		" bodystructure, subject, from_addr, to_addr, cc_addr, message_id, in_reply_to,"
-		" refs, sent_date, lines, sent_zone FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+		" refs, sent_date, lines, sent_zone,"
+		" (SELECT h.header FROM headers h WHERE h.blob = messages.blob)"
+		" FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
 	[STMT_META_PARTS] =
 		"SELECT section, header_offset, header_size, body_offset, body_size, body_lines,"
 		" content_type, depth, child_count, is_message FROM parts WHERE message_id = ?1"
@@ -210,6 +214,10 @@ const char *const sqlite_stmt_sql[STMT_COUNT] = {
 	[STMT_VIEW_FIRST_UNSEEN] =
 		"SELECT uid FROM messages WHERE mailbox_id = ?1 AND (flags & 1) = 0"
 		" ORDER BY uid LIMIT 1",
+	/* Header copies (store-sqlite-header.c): a content's is written
+	 * once, whoever delivers it again. */
+	[STMT_HEADER_KEEP] = "INSERT OR IGNORE INTO headers (blob, header) VALUES (?1, ?2)",
+	[STMT_HEADER_FORGET] = "DELETE FROM headers WHERE blob = ?1",
 };
 
 /*
@@ -382,6 +390,25 @@ static const char schema_v6[] =
 	"CREATE INDEX IF NOT EXISTS messages_unseen ON messages(mailbox_id, uid)"
 	" WHERE (flags & 1) = 0;";
 
+/*
+ * Schema version 7: a copy of each content's header section (its first
+ * octets up to and including the blank line), so that FETCH of header
+ * fields and SEARCH HEADER open no file (store-sqlite-header.c).  Keyed by
+ * the content's hash, as its file is: a COPY, a MOVE or a second identical
+ * delivery adds nothing, an expunge deletes nothing, and the row goes with
+ * the file, in the clean-up's transaction that finds no message naming it.
+ * Rows of a few KiB (up to STORE_HEADER_KEEP_MAX) want a rowid table: one
+ * keyed by the hash alone (WITHOUT ROWID) would put whole rows in its
+ * interior pages and branch a few ways per page; the unique index on the
+ * hash is one probe before the row.  Messages stored before have no row:
+ * their headers are read from the file.
+ */
+static const char schema_v7[] =
+	"CREATE TABLE headers ("
+	" blob TEXT NOT NULL UNIQUE,"
+	" header BLOB NOT NULL"
+	");";
+
 const struct sqlite_migration sqlite_migrations[] = {
 	{ schema_v1, create_default_mailboxes },
 	{ schema_v2, fts_backfill },
@@ -389,6 +416,7 @@ const struct sqlite_migration sqlite_migrations[] = {
 	{ schema_v4, NULL },
 	{ schema_subscriptions, NULL },
 	{ schema_v6, NULL },
+	{ schema_v7, NULL },
 };
 const int64_t sqlite_schema_version =
 	(int64_t)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]));

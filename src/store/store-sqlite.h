@@ -111,6 +111,8 @@ enum stmt_id {
 	STMT_VIEW_MAILBOX,
 	STMT_VIEW_UIDS,
 	STMT_VIEW_FIRST_UNSEEN,
+	STMT_HEADER_KEEP,
+	STMT_HEADER_FORGET,
 	STMT_COUNT
 };
 
@@ -338,6 +340,14 @@ void gc_sweep_again(struct sqlite_store *s);
 void gc_close(struct sqlite_store *s);
 int sqlite_gc_step(struct store *store, int64_t now, bool *more_r, const char **error_r);
 int sqlite_usage(struct store *store, struct store_usage *usage_r, const char **error_r);
+
+/* store-sqlite-header.c: header_keep keeps the header section of a
+ * content (hash, iov, its parse msg) in the caller's transaction, unless
+ * one is kept already or it is over STORE_HEADER_KEEP_MAX; header_forget
+ * deletes the copy of hash (its file is going).  0 or -1 with *error_r. */
+int header_keep(struct sqlite_store *s, const char *hash, const struct iovec *iov, int iovcnt,
+		const struct mime_message *msg, const char **error_r);
+int header_forget(struct sqlite_store *s, const char *hash, const char **error_r);
 
 /* store-sqlite-copy.c */
 void copy_set_free(struct copy_set *c);

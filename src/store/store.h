@@ -308,6 +308,11 @@ struct store_message_meta {
 	uint64_t lines;
 	struct store_part *parts;      /* parts[0] is the whole message */
 	size_t part_count;
+	/* The header section kept at delivery ("Header copies" below): the
+	 * content's first header_copy_size octets, all of parts[0]'s header
+	 * and its blank line; NULL and 0 when none is kept. */
+	const char *header_copy;
+	size_t header_copy_size;
 };
 
 int store_message_meta(struct store *store, const char *mailbox, uint32_t uid,
@@ -563,5 +568,29 @@ int store_index_backlog(struct store *store, size_t max, bool *more_r, const cha
  * tell writes from quiet without asking the database.
  */
 uint64_t store_index_marks(struct store *store);
+
+/* ---------------------------------------------------------------------
+ * Header copies: FETCH of header fields (BODY[HEADER], HEADER.FIELDS,
+ * RFC822.HEADER) and SEARCH HEADER read a message's header section many
+ * times over its life, and a list view asks it of a hundred messages at
+ * once.  A delivery, APPEND (CATENATE included) keeps a copy of the
+ * header section in the database, in the transaction that adds the
+ * message, kept with the content (COPY and MOVE share it as they share
+ * the file; it goes when the clean-up removes the file).  A message's
+ * meta (store_message_meta, store_message_meta_list) carries it as
+ * header_copy, and a reader opened from such a meta
+ * (store_reader_open_meta) answers reads inside the copy from it and
+ * opens the content only for a read past it.
+ *
+ * Copies are absent for messages stored before they were kept (the
+ * reader then reads the file as before), for headers over
+ * STORE_HEADER_KEEP_MAX, and in backends that keep none (the memory
+ * store): callers fall back to the reader.
+ */
+/* Real headers are 1-4 KiB; a long Received chain or a large mail
+ * system's own fields (DKIM, ARC, anti-spam reports) reach 10-20 KiB.
+ * Past 32 KiB a header is rare and the file is read as before, which
+ * bounds what a FETCH step's metas hold (FETCH_STEP_MAX of them). */
+#define STORE_HEADER_KEEP_MAX (32u * 1024)
 
 #endif

@@ -1121,5 +1121,5 @@ int main(void)
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	failed += cmocka_run_group_tests_name("store-mem", mem_tests, NULL, NULL);
 	return failed + test_store_imap_run() + test_store_search_run() +
-	       test_store_backends_run() + test_store_gc_run();
+	       test_store_backends_run() + test_store_gc_run() + test_store_header_run();
 }

@@ -55,6 +55,8 @@ int test_store_backends_run(void);
 int test_store_search_run(void);
 /* test_store_gc_run runs the tests of test-store-gc.c. */
 int test_store_gc_run(void);
+/* test_store_header_run runs the tests of test-store-header.c. */
+int test_store_header_run(void);
 
 /* test-store-util.c: what the IMAP and search tests share. */
 struct test_dir;
