@@ -392,6 +392,10 @@ int sqlite_gc_step(struct store *store, int64_t now, bool *more_r, const char **
 	*more_r = false;
 	if (db_no_batch(s, error_r) < 0)
 		return STORE_ERROR;
+	/* A file is unlinked only once the expunge that left it unnamed is
+	 * durable: with deferred syncs it may not be yet. */
+	if (sqlite_sync(store, error_r) < 0)
+		return STORE_ERROR;
 	if (orphans_step(s, &more, error_r) < 0)
 		return STORE_ERROR;
 	if (!more && prune_step(s, now, &more, error_r) < 0)

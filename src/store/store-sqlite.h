@@ -15,6 +15,7 @@
  *   store-sqlite-flags.c    keywords and flag updates
  *   store-sqlite-copy.c     COPY and MOVE
  *   store-sqlite-gc.c       hygiene: unnamed files, old delivery keys, usage
+ *   store-sqlite-sync.c     group commit: deferred WAL syncs
  *
  * Nothing here is seen outside src/store.
  */
@@ -166,6 +167,10 @@ struct sqlite_store {
 	char *keywords[STORE_KEYWORDS_MAX];
 	size_t keyword_count;     /* highest bit in use + 1 */
 	struct sqlite_gc gc;
+	/* Group commit (store-sqlite-sync.c): commits do not wait for the
+	 * disk, and unsynced says one since the last sync has not reached it. */
+	bool sync_deferred;
+	bool unsynced;
 };
 
 struct mailbox_row {
@@ -347,5 +352,10 @@ int copy_locked(struct sqlite_store *s, const struct mailbox_row *src,
 int sqlite_copy(struct store *store, const char *from, const uint32_t *uids, size_t count,
 		const char *to, bool move, uint32_t *uidvalidity_r, uint32_t **src_r,
 		uint32_t **dst_r, size_t *copied_r, const char **error_r);
+
+/* Group commit (store-sqlite-sync.c; store.h, store_sync_defer). */
+int sqlite_sync_defer(struct store *store, bool defer, const char **error_r);
+bool sqlite_sync_pending(struct store *store);
+int sqlite_sync(struct store *store, const char **error_r);
 
 #endif

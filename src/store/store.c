@@ -737,6 +737,28 @@ uint64_t store_index_marks(struct store *store)
 	return store->backend->index_marks == NULL ? 0 : store->backend->index_marks(store);
 }
 
+/* store_sync_defer: see store.h. */
+int store_sync_defer(struct store *store, bool defer, const char **error_r)
+{
+	assert(store != NULL && error_r != NULL);
+	return store->backend->sync_defer == NULL ? 0 :
+						    store->backend->sync_defer(store, defer, error_r);
+}
+
+/* store_sync_pending: see store.h. */
+bool store_sync_pending(struct store *store)
+{
+	assert(store != NULL);
+	return store->backend->sync_pending != NULL && store->backend->sync_pending(store);
+}
+
+/* store_sync: see store.h. */
+int store_sync(struct store *store, const char **error_r)
+{
+	assert(store != NULL && error_r != NULL);
+	return store->backend->sync == NULL ? 0 : store->backend->sync(store, error_r);
+}
+
 int store_quota_get(struct store *store, uint64_t *limit_r, uint64_t *used_r,
 		    const char **error_r)
 {

@@ -3,7 +3,8 @@
  * (SQLite and store-mem): the message reader (store_reader_*, also from a
  * meta), the metas of several messages at once, INBOX as the first level
  * of a mailbox name, substring search, the view SELECT reads
- * (store_mailbox_view); and store-mem's own calls for tests (store-mem.h).
+ * (store_mailbox_view), deferred syncs (group commit); and store-mem's own
+ * calls for tests (store-mem.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -449,6 +450,66 @@ static void test_mem_hooks(void **state)
 	store_close(&store);
 }
 
+/* Group commit: with syncs deferred, the IMAP writes leave a sync pending
+ * and store_sync ends it; a delivery (a batch) and the full-text index
+ * leave nothing pending; what was committed is there for the next reader
+ * either way, and a store that keeps everything as it is made (store-mem)
+ * never pends. */
+static void test_sync_deferred(void **state)
+{
+	const struct test_dir *d = *state;
+	struct store *store = new_store(d);
+	const char *error = NULL;
+	bool sqlite = strcmp(store->backend->name, "sqlite") == 0;
+	bool more;
+
+	assert_false(store_sync_pending(store));
+	assert_int_equal(store_sync_defer(store, true, &error), 0);
+	assert_int_equal(store_sync_defer(store, true, &error), 0); /* again: no change */
+	/* A delivery is durable on return even now. */
+	uint32_t a = put(store, "INBOX", message), b = put(store, "INBOX", message);
+	assert_false(store_sync_pending(store));
+	assert_int_equal(store_index_backlog(store, STORE_INDEX_TURN_MAX, &more, &error), STORE_OK);
+	assert_false(store_sync_pending(store));
+
+	struct store_message *changed = NULL;
+	uint32_t *failed = NULL;
+	size_t nchanged = 0, nfailed = 0;
+	assert_int_equal(store_flags_update(store, "INBOX", &a, 1, STORE_FLAGS_ADD,
+					    STORE_FLAG_SEEN | STORE_FLAG_DELETED, 0, 0, &changed,
+					    &nchanged, &failed, &nfailed, &error),
+			 STORE_OK);
+	free(changed);
+	free(failed);
+	assert_int_equal(store_sync_pending(store), sqlite);
+	assert_int_equal(store_sync(store, &error), 0);
+	assert_false(store_sync_pending(store));
+	assert_int_equal(store_sync(store, &error), 0); /* nothing pending: nothing done */
+
+	assert_int_equal(store_expunge(store, "INBOX", &a, 1, &error), 0);
+	assert_int_equal(store_sync_pending(store), sqlite);
+	/* The index's own commit leaves the expunge's sync pending. */
+	assert_int_equal(store_index_backlog(store, STORE_INDEX_TURN_MAX, &more, &error), STORE_OK);
+	assert_int_equal(store_sync_pending(store), sqlite);
+	/* Back to a sync per commit: what was pending is synced first. */
+	assert_int_equal(store_sync_defer(store, false, &error), 0);
+	assert_false(store_sync_pending(store));
+	assert_int_equal(store_mailbox_create(store, "Later", &error), STORE_OK);
+	assert_false(store_sync_pending(store));
+	store_close(&store);
+
+	store = new_store(d);
+	struct store_mailbox inbox = box(store, "INBOX");
+	assert_int_equal(inbox.messages, 1);
+	struct store_message *list = NULL;
+	size_t n = 0;
+	assert_int_equal(store_message_range(store, "INBOX", 1, b, &list, &n, &error), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(list[0].uid, b);
+	free(list);
+	store_close(&store);
+}
+
 int test_store_backends_run(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +528,8 @@ int test_store_backends_run(void)
 						teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_search_alike, setup_dir_mem, teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_mem_hooks, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_sync_deferred, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_sync_deferred, setup_dir_mem, teardown_dir_mem),
 	};
 	return cmocka_run_group_tests_name("store-backends", tests, NULL, NULL);
 }
