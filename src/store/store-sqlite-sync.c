@@ -12,12 +12,15 @@
 #include "store-sqlite.h"
 
 /* commit_noted: SQLite's commit hook (write transactions only); 0 lets
- * the commit go on. */
+ * the commit go on.  A write transaction that changed no row (a STORE of
+ * flags a message had already) writes nothing to the WAL: no sync. */
 static int commit_noted(void *ctx)
 {
 	struct sqlite_store *s = ctx;
-	if (s->sync_deferred)
+	int64_t changes = sqlite3_total_changes64(s->db);
+	if (s->sync_deferred && changes != s->changes_seen)
 		s->unsynced = true;
+	s->changes_seen = changes;
 	return 0;
 }
 
@@ -31,6 +34,7 @@ int sqlite_sync_defer(struct store *store, bool defer, const char **error_r)
 	if (db_exec(s, defer ? "PRAGMA synchronous = NORMAL;" : "PRAGMA synchronous = FULL;",
 		    error_r) < 0)
 		return -1;
+	s->changes_seen = sqlite3_total_changes64(s->db);
 	sqlite3_commit_hook(s->db, defer ? commit_noted : NULL, s);
 	s->sync_deferred = defer;
 	return 0;

@@ -171,6 +171,7 @@ struct sqlite_store {
 	 * disk, and unsynced says one since the last sync has not reached it. */
 	bool sync_deferred;
 	bool unsynced;
+	int64_t changes_seen;     /* sqlite3_total_changes64 at the last commit */
 };
 
 struct mailbox_row {

@@ -485,6 +485,14 @@ static void test_sync_deferred(void **state)
 	assert_int_equal(store_sync(store, &error), 0);
 	assert_false(store_sync_pending(store));
 	assert_int_equal(store_sync(store, &error), 0); /* nothing pending: nothing done */
+	/* Flags the message has already: no row changes, nothing to sync. */
+	assert_int_equal(store_flags_update(store, "INBOX", &a, 1, STORE_FLAGS_ADD, STORE_FLAG_SEEN,
+					    0, 0, &changed, &nchanged, &failed, &nfailed, &error),
+			 STORE_OK);
+	assert_int_equal(nchanged, 0);
+	free(changed);
+	free(failed);
+	assert_false(store_sync_pending(store));
 
 	assert_int_equal(store_expunge(store, "INBOX", &a, 1, &error), 0);
 	assert_int_equal(store_sync_pending(store), sqlite);
