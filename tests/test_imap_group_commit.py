@@ -9,7 +9,8 @@ import threading
 import time
 
 from conftest import make_server
-from imap_util import append_many, close, connect, fetches_by_uid, flags_of, small_message
+from imap_util import (append_many, close, connect, fetches_by_uid, flags_of, search_result,
+                       small_message)
 
 SESSIONS = 6
 # Messages each session owns (it alone changes them), appended first.
@@ -120,3 +121,39 @@ def test_sessions_see_each_others_changes_after_the_shared_sync(server):
     finally:
         for c in sessions:
             close(c)
+
+
+def search_uids(r):
+    return sorted(search_result(r))
+
+
+def test_expunge_and_unseen_keep_to_the_view(server):
+    """EXPUNGE removes the \\Deleted messages of the session's view (one
+    another session added included, once announced), UID EXPUNGE those
+    of its set; SEARCH UNSEEN (answered from the unseen alone) agrees with
+    a search that reads every message."""
+    a, b = connect(server), connect(server)
+    try:
+        uids = append_many(a, "INBOX", [small_message(i) for i in range(10)])
+        a.ok("SELECT INBOX")
+        a.ok(f"UID STORE {uids[1]},{uids[3]},{uids[5]} +FLAGS (\\Seen)")
+        assert search_uids(a.ok("UID SEARCH UNSEEN")) == \
+            sorted(set(uids) - {uids[1], uids[3], uids[5]})
+        assert search_uids(a.ok("UID SEARCH UNSEEN")) == search_uids(a.ok("UID SEARCH NOT SEEN"))
+        assert search_uids(a.ok("UID SEARCH UNSEEN UID %d:%d" % (uids[2], uids[6]))) == \
+            [uids[2], uids[4], uids[6]]
+        a.ok(f"UID STORE {uids[0]},{uids[2]},{uids[4]} +FLAGS (\\Deleted)")
+        r = a.ok(f"UID EXPUNGE {uids[2]}:{uids[9]}")
+        assert search_uids(a.ok("UID SEARCH ALL")) == \
+            [u for u in uids if u not in (uids[2], uids[4])], r.exchange()
+        # Another session's \\Deleted message, announced before EXPUNGE.
+        b.ok("SELECT INBOX")
+        (late,) = append_many(b, "INBOX", [small_message(99)], flags=["(\\Deleted)"])
+        a.ok("NOOP")
+        r = a.ok("EXPUNGE")
+        left = search_uids(a.ok("UID SEARCH ALL"))
+        assert uids[0] not in left and late not in left, r.exchange()
+        assert left == [u for u in uids if u not in (uids[0], uids[2], uids[4])], r.exchange()
+    finally:
+        close(a)
+        close(b)

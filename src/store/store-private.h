@@ -122,6 +122,11 @@ struct store_backend {
 	int (*sync_defer)(struct store *store, bool defer, const char **error_r);
 	bool (*sync_pending)(struct store *store);
 	int (*sync)(struct store *store, const char **error_r);
+	/* Optional (NULL: store.c filters message_range's answer). */
+	int (*message_range_filtered)(struct store *store, const char *mailbox, uint32_t first,
+				      uint32_t last, enum store_range_filter filter,
+				      struct store_message **list_r, size_t *count_r,
+				      const char **error_r);
 	/* Optional (NULL: store.c answers from mailbox_get and message_list). */
 	int (*mailbox_view)(struct store *store, const char *name, struct store_mailbox *box_r,
 			    uint32_t **uids_r, uint32_t *first_unseen_r, const char **error_r);

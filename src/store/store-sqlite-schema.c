@@ -210,6 +210,15 @@ const char *const sqlite_stmt_sql[STMT_COUNT] = {
 	[STMT_VIEW_FIRST_UNSEEN] =
 		"SELECT uid FROM messages WHERE mailbox_id = ?1 AND (flags & 1) = 0"
 		" ORDER BY uid LIMIT 1",
+	/* store_message_range_filtered: the unseen from messages_unseen (the
+	 * same WHERE term as the index), the deleted from the rows of the
+	 * range (no index: a mailbox holds few at a time). */
+	[STMT_RANGE_UNSEEN] =
+		"SELECT uid, flags, modseq, size, internal_date, blob, keywords FROM messages"
+		" WHERE mailbox_id = ?1 AND (flags & 1) = 0 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
+	[STMT_RANGE_DELETED] =
+		"SELECT uid, flags, modseq, size, internal_date, blob, keywords FROM messages"
+		" WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 AND (flags & 8) != 0 ORDER BY uid",
 };
 
 /*

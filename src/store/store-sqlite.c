@@ -362,4 +362,5 @@ const struct store_backend store_backend_sqlite = {
 	.sync_defer = sqlite_sync_defer,
 	.sync_pending = sqlite_sync_pending,
 	.sync = sqlite_sync,
+	.message_range_filtered = sqlite_message_range_filtered,
 };

@@ -112,6 +112,8 @@ enum stmt_id {
 	STMT_VIEW_MAILBOX,
 	STMT_VIEW_UIDS,
 	STMT_VIEW_FIRST_UNSEEN,
+	STMT_RANGE_UNSEEN,
+	STMT_RANGE_DELETED,
 	STMT_COUNT
 };
 
@@ -354,6 +356,10 @@ int sqlite_copy(struct store *store, const char *from, const uint32_t *uids, siz
 		const char *to, bool move, uint32_t *uidvalidity_r, uint32_t **src_r,
 		uint32_t **dst_r, size_t *copied_r, const char **error_r);
 
+int sqlite_message_range_filtered(struct store *store, const char *mailbox, uint32_t first,
+				  uint32_t last, enum store_range_filter filter,
+				  struct store_message **list_r, size_t *count_r,
+				  const char **error_r);
 /* Group commit (store-sqlite-sync.c; store.h, store_sync_defer). */
 int sqlite_sync_defer(struct store *store, bool defer, const char **error_r);
 bool sqlite_sync_pending(struct store *store);

@@ -593,4 +593,20 @@ int store_sync_defer(struct store *store, bool defer, const char **error_r);
 bool store_sync_pending(struct store *store);
 int store_sync(struct store *store, const char **error_r);
 
+/*
+ * store_message_range_filtered is store_message_range (first..last, UID
+ * order, free() the list) kept to the messages without \Seen
+ * (STORE_RANGE_UNSEEN) or with \Deleted (STORE_RANGE_DELETED): what
+ * SEARCH UNSEEN and EXPUNGE ask, without reading every message of the
+ * range (SQLite answers the unseen from its index of them).
+ */
+enum store_range_filter {
+	STORE_RANGE_UNSEEN,
+	STORE_RANGE_DELETED,
+};
+int store_message_range_filtered(struct store *store, const char *mailbox, uint32_t first,
+				 uint32_t last, enum store_range_filter filter,
+				 struct store_message **list_r, size_t *count_r,
+				 const char **error_r);
+
 #endif
