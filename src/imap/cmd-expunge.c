@@ -3,6 +3,7 @@
  */
 #include "imap-session-private.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 enum imap_command_result cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
@@ -27,21 +28,29 @@ enum imap_command_result cmd_expunge(struct imap_session *s, const struct imap_c
 		session_tagged(s, "BAD", "EXPUNGE takes no arguments");
 		return CMD_DONE;
 	}
-	struct store_message *msgs = pool_alloc(s->pool, (n + 1) * sizeof(*msgs));
 	uint32_t *del = pool_alloc(s->pool, (n + 1) * sizeof(*del));
-	if (msgs == NULL || del == NULL) {
+	if (del == NULL) {
 		session_tagged(s, "NO", "[LIMIT] Too many messages");
 		return CMD_DONE;
 	}
-	int ret = session_load_messages(s, uids, n, msgs, &error);
+	/* Only the \Deleted messages of the span are read, not every one. */
+	struct store_message *list = NULL;
+	size_t count = 0, nd = 0;
+	int ret = n == 0 ? STORE_OK :
+			   store_message_range_filtered(s->store, s->mailbox, uids[0], uids[n - 1],
+							STORE_RANGE_DELETED, &list, &count, &error);
 	if (ret != STORE_OK) {
 		session_store_failed(s, ret, error);
 		return CMD_DONE;
 	}
-	size_t nd = 0;
-	for (size_t i = 0; i < n; i++)
-		if (msgs[i].uid != 0 && (msgs[i].flags & STORE_FLAG_DELETED))
-			del[nd++] = msgs[i].uid;
+	/* Those of the set asked (the view, or UID EXPUNGE's UIDs). */
+	for (size_t i = 0, k = 0; i < count; i++) {
+		while (k < n && uids[k] < list[i].uid)
+			k++;
+		if (k < n && uids[k] == list[i].uid)
+			del[nd++] = list[i].uid;
+	}
+	free(list);
 	if (nd > 0) {
 		ret = store_expunge(s->store, s->mailbox, del, nd, &error);
 		if (ret != STORE_OK) {

@@ -650,8 +650,19 @@ int search_run(struct pool *pool, const struct imap_search_view *view,
 		node_free(&root);
 		return ret;
 	}
-	ret = store_message_range(view->store, view->mailbox, view->uids[0],
-				  view->uids[view->count - 1], &res->list, &list_count, &error);
+	/* UNSEEN alone (a client's unread count): only the unseen are read
+	 * (the others are left out of the list, so match nothing). */
+	const struct imap_search_key *top = &prog->root;
+	while (top->type == IMAP_SEARCH_AND && top->child_count == 1)
+		top = &top->children[0];
+	if (top->type == IMAP_SEARCH_UNSEEN)
+		ret = store_message_range_filtered(view->store, view->mailbox, view->uids[0],
+						   view->uids[view->count - 1], STORE_RANGE_UNSEEN,
+						   &res->list, &list_count, &error);
+	else
+		ret = store_message_range(view->store, view->mailbox, view->uids[0],
+					  view->uids[view->count - 1], &res->list, &list_count,
+					  &error);
 	if (ret != STORE_OK) {
 		node_free(&root);
 		*error_r = ret == STORE_NOT_FOUND ? ERR_GONE : error;

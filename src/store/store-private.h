@@ -117,6 +117,16 @@ struct store_backend {
 	int (*index_backlog)(struct store *store, size_t max, bool *more_r,
 			     const char **error_r);
 	uint64_t (*index_marks)(struct store *store);
+	/* Group commit (store.h); NULL: every commit is durable on return
+	 * and nothing ever waits for a sync (store-mem). */
+	int (*sync_defer)(struct store *store, bool defer, const char **error_r);
+	bool (*sync_pending)(struct store *store);
+	int (*sync)(struct store *store, const char **error_r);
+	/* Optional (NULL: store.c filters message_range's answer). */
+	int (*message_range_filtered)(struct store *store, const char *mailbox, uint32_t first,
+				      uint32_t last, enum store_range_filter filter,
+				      struct store_message **list_r, size_t *count_r,
+				      const char **error_r);
 	/* Optional (NULL: store.c answers from mailbox_get and message_list). */
 	int (*mailbox_view)(struct store *store, const char *name, struct store_mailbox *box_r,
 			    uint32_t **uids_r, uint32_t *first_unseen_r, const char **error_r);

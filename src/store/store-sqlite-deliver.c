@@ -352,7 +352,8 @@ int sqlite_batch_commit(struct store *store, const char **error_r)
 	}
 	s->in_batch = false;
 	s->pending_count = 0;
-	return 0;
+	/* Deferred syncs (group commit): a batch is still durable on return. */
+	return sqlite_sync(store, error_r);
 }
 
 int sqlite_append(struct store *store, const char *mailbox,

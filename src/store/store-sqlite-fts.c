@@ -339,10 +339,14 @@ static int fts_index_turn(struct sqlite_store *s, const char *mailbox, size_t ma
 		ret = -1;
 	for (size_t i = 0; ret == 0 && i < n; i++)
 		ret = backlog_index_one(s, bf, &items[i], error_r);
+	/* The index is no answer's promise: its commit alone leaves the
+	 * group commit with nothing new to sync (store_sync_pending). */
+	bool unsynced = s->unsynced;
 	if (ret == 0)
 		ret = db_commit(s, error_r);
 	else
 		db_rollback(s);
+	s->unsynced = unsynced;
 	if (ret < 0)
 		*more_r = true;
 out:

@@ -394,16 +394,24 @@ int sqlite_gc_step(struct store *store, int64_t now, bool *more_r, const char **
 	*more_r = false;
 	if (db_no_batch(s, error_r) < 0)
 		return STORE_ERROR;
-	if (orphans_step(s, &more, error_r) < 0)
+	/* A file is unlinked only once the expunge that left it unnamed is
+	 * durable: with deferred syncs it may not be yet. */
+	if (sqlite_sync(store, error_r) < 0)
 		return STORE_ERROR;
-	if (!more && prune_step(s, now, &more, error_r) < 0)
-		return STORE_ERROR;
-	if (!more && sweep_step(s, now, &more, error_r) < 0)
-		return STORE_ERROR;
-	if (!more && s->gc.removed)
-		wal_truncate(s);
-	*more_r = more;
-	return STORE_OK;
+	int ret = STORE_ERROR;
+	if (orphans_step(s, &more, error_r) == 0 &&
+	    (more || prune_step(s, now, &more, error_r) == 0) &&
+	    (more || sweep_step(s, now, &more, error_r) == 0)) {
+		if (!more && s->gc.removed)
+			wal_truncate(s);
+		*more_r = more;
+		ret = STORE_OK;
+	}
+	/* Its own commits answer nobody: one lost to a crash is only done
+	 * again (a name left in blob_orphans whose file is gone is passed
+	 * over), so they leave nothing for the group commit to sync. */
+	s->unsynced = false;
+	return ret;
 }
 
 /* file_size adds the size of the account directory's file name, if any. */

@@ -19,7 +19,8 @@
 #include <unistd.h>
 
 /* message_query runs one of the message-listing statements: LIST (mailbox),
- * RANGE (mailbox, first UID, last UID) or CHANGED (mailbox, modseq). */
+ * RANGE, RANGE_UNSEEN, RANGE_DELETED (mailbox, first UID, last UID) or
+ * CHANGED (mailbox, modseq). */
 static int message_query(struct sqlite_store *s, enum stmt_id id, int64_t mailbox_id, int64_t p2,
 			 int64_t p3, struct store_message **list_r, size_t *count_r,
 			 const char **error_r)
@@ -35,7 +36,7 @@ static int message_query(struct sqlite_store *s, enum stmt_id id, int64_t mailbo
 	sql_bind_i64(&b, mailbox_id);
 	if (id != STMT_MESSAGE_LIST)
 		sql_bind_i64(&b, p2);
-	if (id == STMT_MESSAGE_RANGE)
+	if (id == STMT_MESSAGE_RANGE || id == STMT_RANGE_UNSEEN || id == STMT_RANGE_DELETED)
 		sql_bind_i64(&b, p3);
 	if (db_bind_check(s, &b, error_r) < 0) {
 		sql_stmt_done(st);
@@ -227,6 +228,28 @@ int sqlite_message_range(struct store *store, const char *mailbox, uint32_t firs
 	if (ret != STORE_OK)
 		return ret;
 	if (message_query(s, STMT_MESSAGE_RANGE, mb.id, first, last, list_r, count_r, error_r) < 0) {
+		db_rollback(s);
+		return STORE_ERROR;
+	}
+	db_rollback(s); /* read only: ending it is all */
+	return STORE_OK;
+}
+
+/* sqlite_message_range_filtered: store_message_range_filtered (store.h). */
+int sqlite_message_range_filtered(struct store *store, const char *mailbox, uint32_t first,
+				  uint32_t last, enum store_range_filter filter,
+				  struct store_message **list_r, size_t *count_r,
+				  const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	struct mailbox_row mb;
+	int ret = mailbox_read(s, mailbox, &mb, error_r);
+	*list_r = NULL;
+	*count_r = 0;
+	if (ret != STORE_OK)
+		return ret;
+	enum stmt_id id = filter == STORE_RANGE_UNSEEN ? STMT_RANGE_UNSEEN : STMT_RANGE_DELETED;
+	if (message_query(s, id, mb.id, first, last, list_r, count_r, error_r) < 0) {
 		db_rollback(s);
 		return STORE_ERROR;
 	}

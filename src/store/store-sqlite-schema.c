@@ -218,6 +218,15 @@ const char *const sqlite_stmt_sql[STMT_COUNT] = {
 	 * once, whoever delivers it again. */
 	[STMT_HEADER_KEEP] = "INSERT OR IGNORE INTO headers (blob, header) VALUES (?1, ?2)",
 	[STMT_HEADER_FORGET] = "DELETE FROM headers WHERE blob = ?1",
+	/* store_message_range_filtered: the unseen from messages_unseen (the
+	 * same WHERE term as the index), the deleted from the rows of the
+	 * range (no index: a mailbox holds few at a time). */
+	[STMT_RANGE_UNSEEN] =
+		"SELECT uid, flags, modseq, size, internal_date, blob, keywords FROM messages"
+		" WHERE mailbox_id = ?1 AND (flags & 1) = 0 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
+	[STMT_RANGE_DELETED] =
+		"SELECT uid, flags, modseq, size, internal_date, blob, keywords FROM messages"
+		" WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 AND (flags & 8) != 0 ORDER BY uid",
 };
 
 /*

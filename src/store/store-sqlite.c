@@ -359,4 +359,8 @@ const struct store_backend store_backend_sqlite = {
 	.usage = sqlite_usage,
 	.index_backlog = sqlite_index_backlog,
 	.index_marks = sqlite_index_marks,
+	.sync_defer = sqlite_sync_defer,
+	.sync_pending = sqlite_sync_pending,
+	.sync = sqlite_sync,
+	.message_range_filtered = sqlite_message_range_filtered,
 };

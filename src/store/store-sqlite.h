@@ -15,6 +15,7 @@
  *   store-sqlite-flags.c    keywords and flag updates
  *   store-sqlite-copy.c     COPY and MOVE
  *   store-sqlite-gc.c       hygiene: unnamed files, old delivery keys, usage
+ *   store-sqlite-sync.c     group commit: deferred WAL syncs
  *
  * Nothing here is seen outside src/store.
  */
@@ -113,6 +114,8 @@ enum stmt_id {
 	STMT_VIEW_FIRST_UNSEEN,
 	STMT_HEADER_KEEP,
 	STMT_HEADER_FORGET,
+	STMT_RANGE_UNSEEN,
+	STMT_RANGE_DELETED,
 	STMT_COUNT
 };
 
@@ -168,6 +171,11 @@ struct sqlite_store {
 	char *keywords[STORE_KEYWORDS_MAX];
 	size_t keyword_count;     /* highest bit in use + 1 */
 	struct sqlite_gc gc;
+	/* Group commit (store-sqlite-sync.c): commits do not wait for the
+	 * disk, and unsynced says one since the last sync has not reached it. */
+	bool sync_deferred;
+	bool unsynced;
+	int64_t changes_seen;     /* sqlite3_total_changes64 at the last commit */
 };
 
 struct mailbox_row {
@@ -357,5 +365,14 @@ int copy_locked(struct sqlite_store *s, const struct mailbox_row *src,
 int sqlite_copy(struct store *store, const char *from, const uint32_t *uids, size_t count,
 		const char *to, bool move, uint32_t *uidvalidity_r, uint32_t **src_r,
 		uint32_t **dst_r, size_t *copied_r, const char **error_r);
+
+int sqlite_message_range_filtered(struct store *store, const char *mailbox, uint32_t first,
+				  uint32_t last, enum store_range_filter filter,
+				  struct store_message **list_r, size_t *count_r,
+				  const char **error_r);
+/* Group commit (store-sqlite-sync.c; store.h, store_sync_defer). */
+int sqlite_sync_defer(struct store *store, bool defer, const char **error_r);
+bool sqlite_sync_pending(struct store *store);
+int sqlite_sync(struct store *store, const char **error_r);
 
 #endif

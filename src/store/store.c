@@ -533,6 +533,35 @@ int store_message_range(struct store *store, const char *mailbox, uint32_t first
 	return store->backend->message_range(store, n, first, last, list_r, count_r, error_r);
 }
 
+/* store_message_range_filtered: see store.h. */
+int store_message_range_filtered(struct store *store, const char *mailbox, uint32_t first,
+				 uint32_t last, enum store_range_filter filter,
+				 struct store_message **list_r, size_t *count_r,
+				 const char **error_r)
+{
+	assert(store != NULL && mailbox != NULL && list_r != NULL && count_r != NULL);
+	if (store->backend->message_range_filtered == NULL) {
+		int ret = store_message_range(store, mailbox, first, last, list_r, count_r,
+					      error_r);
+		size_t n = 0;
+		for (size_t i = 0; ret == STORE_OK && i < *count_r; i++) {
+			uint32_t f = (*list_r)[i].flags;
+			if (filter == STORE_RANGE_UNSEEN ? (f & STORE_FLAG_SEEN) == 0 :
+							   (f & STORE_FLAG_DELETED) != 0)
+				(*list_r)[n++] = (*list_r)[i];
+		}
+		*count_r = n;
+		return ret;
+	}
+	*list_r = NULL;
+	*count_r = 0;
+	NAME_OR_FAIL(n, mailbox);
+	if (first > last)
+		return STORE_OK;
+	return store->backend->message_range_filtered(store, n, first, last, filter, list_r,
+						      count_r, error_r);
+}
+
 int store_message_meta(struct store *store, const char *mailbox, uint32_t uid,
 		       struct store_message_meta **meta_r, const char **error_r)
 {
@@ -735,6 +764,28 @@ uint64_t store_index_marks(struct store *store)
 {
 	assert(store != NULL);
 	return store->backend->index_marks == NULL ? 0 : store->backend->index_marks(store);
+}
+
+/* store_sync_defer: see store.h. */
+int store_sync_defer(struct store *store, bool defer, const char **error_r)
+{
+	assert(store != NULL && error_r != NULL);
+	return store->backend->sync_defer == NULL ? 0 :
+						    store->backend->sync_defer(store, defer, error_r);
+}
+
+/* store_sync_pending: see store.h. */
+bool store_sync_pending(struct store *store)
+{
+	assert(store != NULL);
+	return store->backend->sync_pending != NULL && store->backend->sync_pending(store);
+}
+
+/* store_sync: see store.h. */
+int store_sync(struct store *store, const char **error_r)
+{
+	assert(store != NULL && error_r != NULL);
+	return store->backend->sync == NULL ? 0 : store->backend->sync(store, error_r);
 }
 
 int store_quota_get(struct store *store, uint64_t *limit_r, uint64_t *used_r,

@@ -593,4 +593,49 @@ uint64_t store_index_marks(struct store *store);
  * bounds what a FETCH step's metas hold (FETCH_STEP_MAX of them). */
 #define STORE_HEADER_KEEP_MAX (32u * 1024)
 
+/* ---------------------------------------------------------------------
+ * Group commit: a process that serves many clients from one store (the
+ * worker) lets its commits return without waiting for the disk and makes
+ * them durable together, answering each client only after the sync that
+ * holds its change.
+ *
+ * store_sync_defer(store, true) starts that: from then on, every call in
+ * this header that is "durable on return" is durable after the next
+ * store_sync instead (store_batch_commit excepted: it still syncs before
+ * it returns).  store_sync_defer(store, false) syncs what is pending and
+ * goes back to a sync per commit.  0, or -1 with *error_r.
+ *
+ * store_sync_pending: a commit made since the last sync is not durable
+ * yet (always false without deferral).  Commits of the full-text index
+ * alone (store_index_backlog, a search's catching up) leave it as it was:
+ * losing them loses no answer, only work done again.
+ *
+ * store_sync makes every commit so far durable: 0 (also when nothing was
+ * pending), or -1 with *error_r: the disk refused, and what was committed
+ * since the last sync may be lost, so nothing that depends on it may be
+ * acknowledged.
+ *
+ * A backend without deferral (store-mem) keeps every commit as it is
+ * made: defer succeeds, nothing ever pends, sync does nothing.
+ */
+int store_sync_defer(struct store *store, bool defer, const char **error_r);
+bool store_sync_pending(struct store *store);
+int store_sync(struct store *store, const char **error_r);
+
+/*
+ * store_message_range_filtered is store_message_range (first..last, UID
+ * order, free() the list) kept to the messages without \Seen
+ * (STORE_RANGE_UNSEEN) or with \Deleted (STORE_RANGE_DELETED): what
+ * SEARCH UNSEEN and EXPUNGE ask, without reading every message of the
+ * range (SQLite answers the unseen from its index of them).
+ */
+enum store_range_filter {
+	STORE_RANGE_UNSEEN,
+	STORE_RANGE_DELETED,
+};
+int store_message_range_filtered(struct store *store, const char *mailbox, uint32_t first,
+				 uint32_t last, enum store_range_filter filter,
+				 struct store_message **list_r, size_t *count_r,
+				 const char **error_r);
+
 #endif

@@ -3,7 +3,9 @@
  * (SQLite and store-mem): the message reader (store_reader_*, also from a
  * meta), the metas of several messages at once, INBOX as the first level
  * of a mailbox name, substring search, the view SELECT reads
- * (store_mailbox_view); and store-mem's own calls for tests (store-mem.h).
+ * (store_mailbox_view), deferred syncs (group commit), the unseen or
+ * deleted of a span; and store-mem's own
+ * calls for tests (store-mem.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -449,6 +451,125 @@ static void test_mem_hooks(void **state)
 	store_close(&store);
 }
 
+/* Group commit: with syncs deferred, the IMAP writes leave a sync pending
+ * and store_sync ends it; a delivery (a batch) and the full-text index
+ * leave nothing pending; what was committed is there for the next reader
+ * either way, and a store that keeps everything as it is made (store-mem)
+ * never pends. */
+static void test_sync_deferred(void **state)
+{
+	const struct test_dir *d = *state;
+	struct store *store = new_store(d);
+	const char *error = NULL;
+	bool sqlite = strcmp(store->backend->name, "sqlite") == 0;
+	bool more;
+
+	assert_false(store_sync_pending(store));
+	assert_int_equal(store_sync_defer(store, true, &error), 0);
+	assert_int_equal(store_sync_defer(store, true, &error), 0); /* again: no change */
+	/* A delivery is durable on return even now. */
+	uint32_t a = put(store, "INBOX", message), b = put(store, "INBOX", message);
+	assert_false(store_sync_pending(store));
+	assert_int_equal(store_index_backlog(store, STORE_INDEX_TURN_MAX, &more, &error), STORE_OK);
+	assert_false(store_sync_pending(store));
+
+	struct store_message *changed = NULL;
+	uint32_t *failed = NULL;
+	size_t nchanged = 0, nfailed = 0;
+	assert_int_equal(store_flags_update(store, "INBOX", &a, 1, STORE_FLAGS_ADD,
+					    STORE_FLAG_SEEN | STORE_FLAG_DELETED, 0, 0, &changed,
+					    &nchanged, &failed, &nfailed, &error),
+			 STORE_OK);
+	free(changed);
+	free(failed);
+	assert_int_equal(store_sync_pending(store), sqlite);
+	assert_int_equal(store_sync(store, &error), 0);
+	assert_false(store_sync_pending(store));
+	assert_int_equal(store_sync(store, &error), 0); /* nothing pending: nothing done */
+	/* Flags the message has already: no row changes, nothing to sync. */
+	assert_int_equal(store_flags_update(store, "INBOX", &a, 1, STORE_FLAGS_ADD, STORE_FLAG_SEEN,
+					    0, 0, &changed, &nchanged, &failed, &nfailed, &error),
+			 STORE_OK);
+	assert_int_equal(nchanged, 0);
+	free(changed);
+	free(failed);
+	assert_false(store_sync_pending(store));
+
+	assert_int_equal(store_expunge(store, "INBOX", &a, 1, &error), 0);
+	assert_int_equal(store_sync_pending(store), sqlite);
+	/* The index's own commit leaves the expunge's sync pending. */
+	assert_int_equal(store_index_backlog(store, STORE_INDEX_TURN_MAX, &more, &error), STORE_OK);
+	assert_int_equal(store_sync_pending(store), sqlite);
+	/* Back to a sync per commit: what was pending is synced first. */
+	assert_int_equal(store_sync_defer(store, false, &error), 0);
+	assert_false(store_sync_pending(store));
+	assert_int_equal(store_mailbox_create(store, "Later", &error), STORE_OK);
+	assert_false(store_sync_pending(store));
+	store_close(&store);
+
+	store = new_store(d);
+	struct store_mailbox inbox = box(store, "INBOX");
+	assert_int_equal(inbox.messages, 1);
+	struct store_message *list = NULL;
+	size_t n = 0;
+	assert_int_equal(store_message_range(store, "INBOX", 1, b, &list, &n, &error), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(list[0].uid, b);
+	free(list);
+	store_close(&store);
+}
+
+/* store_message_range_filtered: the unseen, or the deleted, of a span, in
+ * UID order, alike in both backends. */
+static void test_range_filtered(void **state)
+{
+	const struct test_dir *d = *state;
+	struct store *store = new_store(d);
+	const char *error = NULL;
+	uint32_t u[5];
+	for (size_t i = 0; i < 5; i++)
+		u[i] = put(store, "INBOX", message);
+	struct store_message *changed = NULL, *list = NULL;
+	uint32_t *failed = NULL;
+	size_t nchanged = 0, nfailed = 0, n = 0;
+	uint32_t seen[] = { u[0], u[2] }, deleted[] = { u[2], u[4] };
+	assert_int_equal(store_flags_update(store, "INBOX", seen, 2, STORE_FLAGS_ADD,
+					    STORE_FLAG_SEEN, 0, 0, &changed, &nchanged, &failed,
+					    &nfailed, &error),
+			 STORE_OK);
+	free(changed);
+	free(failed);
+	assert_int_equal(store_flags_update(store, "INBOX", deleted, 2, STORE_FLAGS_ADD,
+					    STORE_FLAG_DELETED, 0, 0, &changed, &nchanged, &failed,
+					    &nfailed, &error),
+			 STORE_OK);
+	free(changed);
+	free(failed);
+
+	assert_int_equal(store_message_range_filtered(store, "INBOX", u[0], u[4],
+						      STORE_RANGE_UNSEEN, &list, &n, &error),
+			 STORE_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(list[0].uid, u[1]);
+	assert_int_equal(list[1].uid, u[3]);
+	assert_int_equal(list[2].uid, u[4]);
+	assert_int_equal(list[2].flags, STORE_FLAG_DELETED);
+	free(list);
+	/* A span that leaves the first and last out. */
+	assert_int_equal(store_message_range_filtered(store, "INBOX", u[1], u[3],
+						      STORE_RANGE_DELETED, &list, &n, &error),
+			 STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(list[0].uid, u[2]);
+	assert_int_equal(list[0].flags, STORE_FLAG_SEEN | STORE_FLAG_DELETED);
+	free(list);
+	assert_int_equal(store_message_range_filtered(store, "Nowhere", 1, 9, STORE_RANGE_DELETED,
+						      &list, &n, &error),
+			 STORE_NOT_FOUND);
+	assert_int_equal(n, 0);
+	store_close(&store);
+}
+
 int test_store_backends_run(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +588,10 @@ int test_store_backends_run(void)
 						teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_search_alike, setup_dir_mem, teardown_dir_mem),
 		cmocka_unit_test_setup_teardown(test_mem_hooks, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_sync_deferred, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_sync_deferred, setup_dir_mem, teardown_dir_mem),
+		cmocka_unit_test_setup_teardown(test_range_filtered, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_range_filtered, setup_dir_mem, teardown_dir_mem),
 	};
 	return cmocka_run_group_tests_name("store-backends", tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 #include "lib/log.h"
 #include "pop3/pop3-session.h"
 #include "worker-account.h"
+#include "worker-commit.h"
 #include "worker-http.h"
 #include "worker-transport.h"
 
@@ -52,6 +53,8 @@ struct session {
 	uint32_t message_uid;
 	bool closing;
 	bool dead;
+	/* IMAP: output waits for the sync of a commit (worker-commit.h). */
+	bool held;
 	/* HTTP, closing: the answer is out and the client's input is
 	 * dropped (WORKER_HTTP_LINGER_MS). */
 	bool draining;
@@ -64,6 +67,8 @@ static struct session *http_sessions;
 /* A session was parked by this worker: changes to the account wake the
  * parked sessions (a new worker's start wakes those of an earlier one). */
 static const struct worker_session_env *parked_env;
+/* A change notice waits for the sync of the change (worker-commit.h). */
+static bool notify_held;
 
 /* session_release frees s and what it holds, whatever part of it exists
  * (a session whose protocol could not start included). */
@@ -155,7 +160,9 @@ static int cb_expunge(void *ctx, const uint32_t *uids, size_t n)
 {
 	struct session *s = ctx;
 	const char *error;
-	if (store_expunge(s->env->store, "INBOX", uids, n, &error) < 0) {
+	/* POP3 answers are not held (worker-commit.h): durable before +OK. */
+	if (store_expunge(s->env->store, "INBOX", uids, n, &error) < 0 ||
+	    store_sync(s->env->store, &error) < 0) {
 		log_error("POP3 deletions failed: %s", error);
 		return -1;
 	}
@@ -267,6 +274,12 @@ static void session_work(struct session *s, bool readable)
 /* session_flush sends what is waiting and chooses what to wait for. */
 static void session_flush(struct session *s)
 {
+	/* Group commit: an IMAP session's answers wait until the changes
+	 * made before them are durable (worker_session_synced sends them). */
+	if (s->imap != NULL && !s->dead && (s->held || worker_commit_hold())) {
+		s->held = true;
+		return;
+	}
 	size_t before = cb_unsent(s);
 	if (!s->dead && transport_write(&s->t, &s->out) < 0)
 		s->dead = true;
@@ -329,6 +342,12 @@ static const struct imap_session_callbacks imap_callbacks = {
 
 void worker_session_notify_all(void)
 {
+	/* Sessions learn of a change once it is durable, all at once for
+	 * every change of the turn. */
+	if (worker_commit_hold()) {
+		notify_held = true;
+		return;
+	}
 	if (parked_env != NULL && parked_env->wake != NULL)
 		parked_env->wake();
 	for (struct session *s = imap_sessions, *next; s != NULL; s = next) {
@@ -340,8 +359,26 @@ void worker_session_notify_all(void)
 	}
 }
 
+void worker_session_synced(bool ok)
+{
+	if (notify_held && ok) {
+		notify_held = false;
+		worker_session_notify_all();
+	}
+	for (struct session *s = imap_sessions, *next; s != NULL; s = next) {
+		next = s->next;
+		if (!s->held)
+			continue;
+		s->held = false;
+		if (!ok)
+			s->dead = true; /* nothing of what it was told may go out */
+		session_flush(s);
+	}
+}
+
 void worker_session_shutdown_all(void)
 {
+	worker_commit_now();
 	for (struct session *s = imap_sessions, *next; s != NULL; s = next) {
 		next = s->next;
 		imap_session_shutdown(s->imap);

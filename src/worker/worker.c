@@ -57,6 +57,7 @@
 #include "worker-account.h"
 #include "worker-dedup.h"
 #include "worker-hygiene.h"
+#include "worker-commit.h"
 #include "worker-index.h"
 #include "worker-schedule.h"
 #include "worker-session.h"
@@ -728,11 +729,14 @@ int worker_main(uint64_t account)
 	worker_submit_init(w.ev);
 	worker_hygiene_init(w.ev, w.store);
 	worker_index_start(w.ev, w.store);
+	if (worker_commit_start(w.ev, w.store, worker_session_synced, &error) < 0)
+		log_error("group commit is off (every commit syncs): %s", error);
 	ev_signal_add(w.ev, SIGTERM, on_term, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	w.last_activity = ev_now(w.ev);
 	ev_timer_add(w.ev, 1000, idle_check, master);
 	ev_run(w.ev);
+	worker_commit_now();
 	worker_submit_close();
 	dav_store_close(&w.dav);
 	store_close(&w.store);
