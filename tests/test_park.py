@@ -3,7 +3,9 @@ process, which hands them back when the client writes or the account
 changes, so that an account whose clients all sit in IDLE has no worker."""
 import os
 import re
+import smtplib
 import socket
+import threading
 import time
 
 import pytest
@@ -149,3 +151,75 @@ def test_relayed_tls12_session_is_not_parked(pserver):
     assert next_untagged(c, 10) == b"* 1 EXISTS", c.exchange()
     c.idle_done()
     close(c)
+
+
+# Accounts of the many-deliveries tests: more than the queue's worker
+# places (QUEUE_MAX_WORKERS, 16), so that the deliveries outlast them.
+PARK_MANY_ACCOUNTS = 20
+# What "at once" means in a functional test (a debug build with the
+# sanitizers, on a busy machine): the benchmark's median is 7 ms.
+PARK_WAKE_BOUND_S = 3.0
+# Long enough for the sessions woken to stay in their new workers for the
+# whole test, as a client's would with the default delay of 10 s.
+PARK_MANY_CONFIG = "log.level = debug\nimap.park_delay = 8000\nworker.idle_timeout = 1\n"
+
+
+def parked_accounts(s, n):
+    """n accounts, each with one session parked in IDLE and no worker."""
+    users = [f"idle{i}@example.org" for i in range(n)]
+    for u in users:
+        s.add_account(u)
+    clients = []
+    for u in users:
+        c = connect(s, user=u)
+        c.select_box("INBOX")
+        c.idle_start()
+        clients.append(c)
+    assert wait_for(lambda: count(s, "session parked") >= n, timeout=30), s.log()[-3000:]
+    assert wait_for(lambda: not workers(s), timeout=30), processes(s)
+    return users, clients
+
+
+def wait_exists(c, n, timeout):
+    """True once c says "* n EXISTS" (its RECENT and OKs skipped)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        r = c.idle_wait(end - time.monotonic())
+        if r == b"* %d EXISTS" % n:
+            return True
+    return False
+
+
+def told_after(clients, n, start):
+    """For each client (read at the same time), the seconds from start to
+    its "* n EXISTS", or None if it did not come within 30 s."""
+    took = [None] * len(clients)
+
+    def watch(i):
+        if wait_exists(clients[i], n, 30):
+            took[i] = round(time.monotonic() - start, 2)
+    threads = [threading.Thread(target=watch, args=(i,)) for i in range(len(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return took
+
+
+def test_one_message_to_many_parked_accounts_each_told_at_once(make):
+    """One message to more accounts than the queue has worker places, each
+    with its session parked and its worker retired: every session is told
+    within PARK_WAKE_BOUND_S, although the woken sessions keep their new
+    workers (a place held until its worker exits let the last accounts'
+    deliveries wait for the park delay)."""
+    s = make(PARK_MANY_CONFIG)
+    users, clients = parked_accounts(s, PARK_MANY_ACCOUNTS)
+    with smtplib.SMTP("127.0.0.1", s.smtp_port, timeout=20) as smtp:
+        smtp.sendmail("s@remote.test", users, "From: s@remote.test\r\nSubject: all\r\n\r\nhi\r\n")
+        start = time.monotonic()  # its 250
+    took = told_after(clients, 1, start)
+    late = [(u, t) for u, t in zip(users, took) if t is None or t > PARK_WAKE_BOUND_S]
+    assert not late, (late, s.log()[-3000:])
+    for c in clients:
+        c.idle_done()
+        close(c)

@@ -114,6 +114,8 @@ struct worker {
 	struct autoconfig_settings autoconfig; /* what the set-up profile offers */
 	unsigned links;
 	unsigned released;       /* links the queue let go: they keep nobody */
+	bool let_go;             /* the queue let go of a link it closed: exits
+				  * once nothing else keeps it */
 	struct ipc *master;
 	bool retiring;
 	bool idle_asked;
@@ -418,6 +420,16 @@ static void link_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 	if (msg->kind == IPC_WORKER_RELEASE && !l->released) {
 		/* The queue bounds the workers it keeps: one it lets go with
 		 * nothing else to do exits at once, not after the idle time. */
+		if (w.links > w.released + 1 && l->refs == 0) {
+			/* Sessions keep it (clients a delivery woke from
+			 * parking, say): the link goes now, so that its place
+			 * in the queue serves another account at once, not
+			 * when they leave; and they leave nothing behind. */
+			w.let_go = true;
+			ipc_close(&l->ipc);
+			link_gone(l);
+			return;
+		}
 		l->released = true;
 		w.released++;
 		if (w.links == w.released && w.batch_count == 0)
@@ -561,6 +573,7 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		}
 		w.links++;
 		w.idle_asked = false;
+		w.let_go = false;
 		w.last_activity = ev_now(w.ev);
 		/* The queue learns the quota before its first delivery (it may
 		 * be asked at RCPT); a batch may be open only inside run_batch. */
@@ -646,7 +659,7 @@ static void idle_check(struct ev_timer *t, void *ctx)
 	(void)t;
 	(void)ctx;
 	if (w.links == w.released &&
-	    (w.released > 0 ||
+	    (w.released > 0 || w.let_go ||
 	     ev_now(w.ev) - w.last_activity >= w.config.worker_idle_timeout * 1000))
 		ask_to_exit();
 	/* A worker kept only by idle IMAP sessions gives its caches back, so
