@@ -59,8 +59,8 @@ static int selector_parts(const char *s, unsigned *year, const char **suffix)
 
 int queue_dkim_selector_cmp(const char *a, const char *b)
 {
-	unsigned ya, yb;
-	const char *sa, *sb;
+	unsigned ya = 0, yb = 0;
+	const char *sa = "", *sb = "";
 	int oka = selector_parts(a, &ya, &sa) == 0, okb = selector_parts(b, &yb, &sb) == 0;
 
 	if (!oka || !okb)
