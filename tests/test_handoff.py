@@ -70,10 +70,10 @@ def dserver(make):
 # ---------- which path a session took ----------
 
 SESSION_RE = re.compile(
-    r"preauth (\d+)\[(\d+)\]: debug: \S+: session "
+    r"preauth (\d+(?:\.\d+)?)\[(\d+)\]: debug: \S+: session "
     r"(handed to the worker|relayed: (.*))$", re.M)
-TLS_RE = re.compile(r"preauth (\d+)\[\d+\]: debug: \S+: TLS established \((\S+), ", re.M)
-CONNECTED_RE = re.compile(r"preauth (\d+)\[\d+\]: debug: \S+: connected \((\w+)\)", re.M)
+TLS_RE = re.compile(r"preauth (\d+(?:\.\d+)?)\[\d+\]: debug: \S+: TLS established \((\S+), ", re.M)
+CONNECTED_RE = re.compile(r"preauth (\d+(?:\.\d+)?)\[\d+\]: debug: \S+: connected \((\w+)\)", re.M)
 
 
 def sessions(server):

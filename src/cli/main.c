@@ -32,6 +32,7 @@
 #include "keys/keys.h"
 #include "lib/log.h"
 #include "lib/process.h"
+#include "lib/sqlite-vfs.h"
 #include "lib/str.h"
 #include "queue/queue.h"
 #include "resolver/resolver.h"
@@ -91,6 +92,13 @@ static int run_role(int argc, char **argv)
 	}
 	if (argc == 5 && str_to_u64(str_c(argv[4]), UINT32_MAX, &n) < 0)
 		return 2;
+	/* The roles' databases are opened relative to DATA (process_child_init
+	 * enters it).  Here, not in process_child_init: the spawners'
+	 * executable (ravelin-front) links no SQLite. */
+	if (sqlite_vfs_keep_relative() < 0) {
+		fprintf(stderr, "ravelin: setting up SQLite for relative paths failed\n");
+		return 1;
+	}
 	if (strcmp(role, "spawner") == 0 && argc == 5 && strcmp(argv[3], "--index") == 0)
 		return spawner_main((unsigned)n);
 	if (strcmp(role, "auth") == 0 && argc == 3)

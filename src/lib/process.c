@@ -10,7 +10,6 @@
 
 #include "buf.h"
 #include "log.h"
-#include "sqlite-vfs.h"
 
 /* The configuration master hands down is small (the table's keys). */
 #define PROCESS_MAX_CONFIG (64 * 1024)
@@ -110,10 +109,6 @@ int process_child_init(const char *name, struct config *config)
 		return -1;
 	}
 	snprintf(config->data, sizeof(config->data), ".");
-	if (sqlite_vfs_keep_relative() < 0) {
-		log_error("setting up SQLite for relative paths failed");
-		return -1;
-	}
 	return 0;
 }
 

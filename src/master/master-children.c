@@ -205,7 +205,7 @@ int child_spawn(struct child *c)
 		    dup2(link, PROCESS_FD_MASTER) < 0 || dup2(conf, PROCESS_FD_CONFIG) < 0)
 			_exit(127);
 		close_range(PROCESS_FD_CONFIG + 1, ~0U, 0);
-		execv(m->exe, argv);
+		execv(c->role == IPC_ROLE_SPAWNER ? m->front_exe : m->exe, argv);
 		_exit(127);
 	}
 	close(sv[1]);

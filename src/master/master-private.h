@@ -65,6 +65,7 @@ struct master {
 	enum log_level level;    /* records below it are not written */
 	bool cert_pending;       /* spawners get the certificate when keys is back */
 	char exe[PATH_MAX];
+	char front_exe[PATH_MAX];   /* the spawners': ravelin-front beside exe, else exe */
 	int config_fd;
 	int log_fd;
 	unsigned spawner_count;

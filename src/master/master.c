@@ -263,6 +263,22 @@ int master_config_fd(const struct config *config)
 	return fd;
 }
 
+/* master_front_exe chooses what the spawners run: ravelin-front, the
+ * front's slim executable, from the folder of m->exe (a fork of it copies
+ * far fewer mappings per connection); m->exe itself when it is not there,
+ * with a warning (the front then works, at a higher cost per connection). */
+static void master_front_exe(struct master *m)
+{
+	const char *slash = strrchr(m->exe, '/');
+	int dir = slash == NULL ? 0 : (int)(slash - m->exe);
+	int n = snprintf(m->front_exe, sizeof(m->front_exe), "%.*s/ravelin-front", dir, m->exe);
+	if (n > 0 && (size_t)n < sizeof(m->front_exe) && access(m->front_exe, X_OK) == 0)
+		return;
+	log_warn("%s is missing: the spawners run %s (dearer per connection)", m->front_exe,
+		 m->exe);
+	snprintf(m->front_exe, sizeof(m->front_exe), "%s", m->exe);
+}
+
 int master_main(const struct config *start_config, const char *config_path)
 {
 	static struct master m;
@@ -285,6 +301,7 @@ int master_main(const struct config *start_config, const char *config_path)
 		return 1;
 	}
 	m.exe[n] = '\0';
+	master_front_exe(&m);
 	if (getrandom(m.ticket_key, sizeof(m.ticket_key), 0) != (ssize_t)sizeof(m.ticket_key) ||
 	    getrandom(m.rcpt_key, sizeof(m.rcpt_key), 0) != (ssize_t)sizeof(m.rcpt_key)) {
 		log_error("getrandom() failed: %m");
