@@ -146,6 +146,7 @@ static const struct {
 	[IPC_PARK] = { "park", U64, IPC_STR_SIZE(IPC_PARK_MAX_STATE), true, true },
 	[IPC_PARK_WAKE] = { "park-wake", 0, 0, false, false },
 	[IPC_UNPARK] = { "unpark", U64, IPC_STR_SIZE(IPC_PARK_MAX_STATE), true, true },
+	[IPC_PARK_GONE] = { "park-gone", 0, 0, false, false },
 };
 _Static_assert(DNS_MAX_ANSWER <= IPC_MAX_PAYLOAD, "a DNS answer fits one message");
 _Static_assert(2 * U64 + 2 * IPC_STR_SIZE(IPC_ACCOUNT_MAX_NAME) +

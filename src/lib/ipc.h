@@ -131,6 +131,8 @@ enum ipc_kind {
 			       * master -> park, id the account: empty */
 	IPC_UNPARK,           /* park -> master, id the account: state; fd;
 			       * master -> that account's worker: the same */
+	IPC_PARK_GONE,        /* park -> master, id the account: empty (a parked
+			       * session ended there: its client left) */
 	IPC_KIND_MAX,
 };
 

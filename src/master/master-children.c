@@ -410,6 +410,11 @@ static void child_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx)
 			break;
 		park_to_worker(msg);
 		return;
+	case IPC_PARK_GONE:
+		if (c->role != IPC_ROLE_PARK)
+			break;
+		park_gone(msg->id);
+		return;
 	case IPC_WORKER_IDLE:
 		if (c->role != IPC_ROLE_WORKER)
 			break;
@@ -456,6 +461,8 @@ void child_exited(struct child *c, int status)
 	if (c->link != NULL)
 		ipc_close(&c->link);
 	c->pid = 0;
+	if (c->role == IPC_ROLE_PARK)
+		park_exited();  /* its clients' connections ended with it */
 	if (c->role == IPC_ROLE_WORKER) {
 		worker_exited(c, name, how, status);
 		return;

@@ -164,8 +164,17 @@ void park_from_worker(struct child *worker, const struct ipc_msg *msg);
  * starting it if need be (msg->fd is master's to close). */
 void park_to_worker(const struct ipc_msg *msg);
 /* park_wake_account tells the parking process that account's worker
- * started: its parked sessions come back to it. */
+ * started: its parked sessions come back to it (if it has any). */
 void park_wake_account(uint64_t account);
+/* park_count is how many of account's IMAP sessions are parked (passed
+ * to park and neither back nor gone); they count against the account's
+ * IPC_ACCOUNT_MAX_IMAP_SESSIONS. */
+uint64_t park_count(uint64_t account);
+/* park_gone counts one parked session of account fewer (IPC_PARK_GONE:
+ * its client left while parked). */
+void park_gone(uint64_t account);
+/* park_exited forgets every count: park's sessions went with it. */
+void park_exited(void);
 
 /* master-preauth.c */
 /* preauth_add takes the link of a spare a spawner made (msg's fd). */

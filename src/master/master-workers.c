@@ -16,6 +16,7 @@
  */
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -126,10 +127,13 @@ struct child *worker_for(uint64_t account)
 
 bool worker_imap_full(const struct child *w)
 {
-	/* Given but not yet taken: on their way, so counted as held.  The
-	 * sum may be one high for as long as a report of a session's end is
-	 * on its way, never for longer. */
-	return w->imap_held + (w->imap_given - w->imap_taken) >= IPC_ACCOUNT_MAX_IMAP_SESSIONS;
+	/* Given but not yet taken: on their way, so counted as held; and
+	 * the account's sessions parked (a session parked is counted there
+	 * before its worker reports it gone).  The sum may be one high for
+	 * as long as a report of a session's end is on its way, never for
+	 * longer. */
+	return w->imap_held + (w->imap_given - w->imap_taken) + park_count(w->account) >=
+	       IPC_ACCOUNT_MAX_IMAP_SESSIONS;
 }
 
 void worker_imap_report(struct child *w, const struct ipc_msg *msg)
@@ -284,30 +288,147 @@ void worker_end_sessions(int signo, void *ctx)
 }
 
 
+/* ---------- parked sessions, counted per account ---------- */
+
+/* The accounts' parked sessions: passed to park (IPC_PARK) and not yet
+ * back (IPC_UNPARK) nor gone (IPC_PARK_GONE).  An open-addressing table;
+ * an entry come down to 0 stays until the table is next rebuilt. */
+struct parked_count {
+	uint64_t account;        /* 0: a free slot */
+	uint64_t n;
+};
+/* Slots at first; rebuilt when half are taken, twice the size if over a
+ * quarter hold sessions, so at most 4 slots per account with sessions
+ * parked (PARK_MAX_SESSIONS of them at most: 4 MiB). */
+#define MASTER_PARKED_FIRST_SLOTS 256
+
+static struct {
+	struct parked_count *slots;
+	size_t size, used;
+} parked;
+
+/* parked_slot is account's slot, or the free one where it would go. */
+static struct parked_count *parked_slot(uint64_t account)
+{
+	size_t mask = parked.size - 1;
+	size_t i = (size_t)((account * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+	while (parked.slots[i].account != account && parked.slots[i].account != 0)
+		i = (i + 1) & mask;
+	return &parked.slots[i];
+}
+
+/* parked_rebuild makes room for one more account (dropping those at 0);
+ * -1 without memory, the table as it was. */
+static int parked_rebuild(void)
+{
+	size_t live = 0;
+	for (size_t i = 0; i < parked.size; i++)
+		live += parked.slots[i].n > 0;
+	size_t size = parked.size == 0 ? MASTER_PARKED_FIRST_SLOTS
+		      : live * 4 > parked.size ? parked.size * 2 : parked.size;
+	struct parked_count *old = parked.slots;
+	size_t old_size = parked.size;
+	parked.slots = calloc(size, sizeof(*parked.slots));
+	if (parked.slots == NULL) {
+		parked.slots = old;
+		return -1;
+	}
+	parked.size = size;
+	parked.used = 0;
+	for (size_t i = 0; i < old_size; i++)
+		if (old[i].n > 0) {
+			*parked_slot(old[i].account) = old[i];
+			parked.used++;
+		}
+	free(old);
+	return 0;
+}
+
+/* park_count: see master-private.h. */
+uint64_t park_count(uint64_t account)
+{
+	if (parked.size == 0)
+		return 0;
+	return parked_slot(account)->n;
+}
+
+/* parked_add counts one more parked session of account. */
+static void parked_add(uint64_t account)
+{
+	if (parked.size == 0 || (parked_slot(account)->account == 0 &&
+				 (parked.used + 1) * 2 > parked.size)) {
+		if (parked_rebuild() < 0) {
+			log_error("out of memory: a parked session of account %llu is not counted",
+				  (unsigned long long)account);
+			return;
+		}
+	}
+	struct parked_count *c = parked_slot(account);
+	if (c->account == 0) {
+		c->account = account;
+		parked.used++;
+	}
+	c->n++;
+}
+
+/* park_gone: see master-private.h. */
+void park_gone(uint64_t account)
+{
+	if (parked.size == 0)
+		return;
+	struct parked_count *c = parked_slot(account);
+	if (c->n > 0)
+		c->n--;
+}
+
+/* park_exited: see master-private.h. */
+void park_exited(void)
+{
+	free(parked.slots);
+	memset(&parked, 0, sizeof(parked));
+}
+
 /* park_from_worker: see master-private.h. */
 void park_from_worker(struct child *worker, const struct ipc_msg *msg)
 {
 	struct child *park = child_live(IPC_ROLE_PARK, 0);
-	if (park != NULL &&
-	    ipc_send(park->link, msg->kind, worker->account, msg->payload, msg->len, msg->fd) == 0) {
-		if (msg->fd >= 0)
-			close(msg->fd);
+	if (msg->kind == IPC_PARK_WAKE) {
+		/* Nothing parked, nothing to wake (park would look through
+		 * every session it holds for none). */
+		if (park != NULL && park_count(worker->account) > 0)
+			(void)ipc_send(park->link, IPC_PARK_WAKE, worker->account, NULL, 0, -1);
 		return;
 	}
-	if (msg->kind == IPC_PARK_WAKE)
+	if (park != NULL &&
+	    ipc_send(park->link, msg->kind, worker->account, msg->payload, msg->len, msg->fd) == 0) {
+		close(msg->fd);
+		parked_add(worker->account);
+		/* Parked by a worker on its way out while a newer one serves
+		 * the account: the newer one does not know of it, so it does
+		 * not wake it; it goes to that one now. */
+		if (worker->retiring && child_live(IPC_ROLE_WORKER, worker->account) != NULL)
+			park_wake_account(worker->account);
 		return;
+	}
 	if (ipc_send(worker->link, IPC_UNPARK, 0, msg->payload, msg->len, msg->fd) < 0)
 		child_drop_link(worker, "a session it parked");
+	else
+		worker->imap_given++;
 	close(msg->fd);
 }
 
 /* park_to_worker: see master-private.h. */
 void park_to_worker(const struct ipc_msg *msg)
 {
+	/* Out of park: from here on it counts where it goes (IMAP sessions
+	 * given the worker, until the worker says it took it). */
+	park_gone(msg->id);
 	struct child *w = worker_for(msg->id);
 	if (w == NULL || ipc_send(w->link, IPC_UNPARK, 0, msg->payload, msg->len, msg->fd) < 0)
 		log_error("a parked session of account %llu has no worker to go to: closed",
 			  (unsigned long long)msg->id);
+	else
+		w->imap_given++;
 	close(msg->fd);
 }
 
@@ -315,6 +436,6 @@ void park_to_worker(const struct ipc_msg *msg)
 void park_wake_account(uint64_t account)
 {
 	struct child *park = child_live(IPC_ROLE_PARK, 0);
-	if (park != NULL)
+	if (park != NULL && park_count(account) > 0)
 		(void)ipc_send(park->link, IPC_PARK_WAKE, account, NULL, 0, -1);
 }

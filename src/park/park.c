@@ -6,7 +6,8 @@
  *	the state and the client's socket); it watches the socket and gives
  *	the session back (IPC_UNPARK, same fields) when the client writes,
  *	when master says the account changed (IPC_PARK_WAKE), or after
- *	PARK_HOLD_MS.  Nothing else reaches it.
+ *	PARK_HOLD_MS; it says IPC_PARK_GONE when a client leaves (master
+ *	counts each account's parked sessions).  Nothing else reaches it.
  * SECURITY
  *	It holds the TLS keys of every parked session, so it takes no input
  *	from the network at all: it never reads a client's socket (FIONREAD
@@ -88,6 +89,10 @@ static void client_ready(struct ev_io *io, unsigned events, void *ctx)
 	if (ioctl(p->fd, FIONREAD, &n) < 0 || n <= 0) {
 		log_debug("a parked client of account %llu left",
 			  (unsigned long long)p->account);
+		/* Master counts the account's sessions: one fewer. */
+		if (ipc_send(pk.master, IPC_PARK_GONE, p->account, NULL, 0, -1) < 0)
+			log_error("master was not told a parked client of account %llu left",
+				  (unsigned long long)p->account);
 		parked_free(p);
 		return;
 	}

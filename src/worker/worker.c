@@ -639,8 +639,10 @@ static void master_handler(struct ipc *ipc, const struct ipc_msg *msg, void *ctx
 		w.links++;
 		w.idle_asked = false;
 		w.last_activity = ev_now(w.ev);
+		w.imap_taken++; /* master counts it as given, as a login's */
 		if (worker_session_unpark(session_env(), msg->fd, state) < 0)
 			session_closed();
+		sessions_report();
 		return;
 	}
 	case IPC_WORKER_RETIRE:
