@@ -3,7 +3,7 @@
  * backend): kept at delivery and APPEND, served by the meta and by a
  * reader without the file, shared by COPY and MOVE, absent for older
  * messages and oversized headers (the file answers), gone with the file
- * at the clean-up.
+ * at the clean-up; and the covering index of the same schema version.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
+#include "store/store-sqlite.h"
 #include "store/store.h"
 #include "store/test-store.h"
 
@@ -309,6 +311,41 @@ static void test_header_failed_and_twice(void **state)
 	store_close(&store);
 }
 
+/* plan_uses says whether the query plan of statement id names index. */
+static bool plan_uses(const struct test_dir *d, enum stmt_id id, const char *index)
+{
+	char path[4096], sql[2048];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "%s/store.db", d->path);
+	snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", sqlite_stmt_sql[id]);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		found = found || strstr((const char *)sqlite3_column_text(st, 3), index) != NULL;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return found;
+}
+
+/* A range of messages (every SEARCH and FETCH step) is read from the
+ * covering index of version 7, not the fat message rows; SELECT's first
+ * unseen message still comes from its partial index. */
+static void test_state_index(void **state)
+{
+	struct test_dir *d = *state;
+	struct store *store = new_store(d);
+
+	for (int i = 0; i < 3; i++)
+		put(store, "INBOX", folded);
+	store_close(&store);
+	assert_true(plan_uses(d, STMT_MESSAGE_RANGE, "COVERING INDEX messages_state"));
+	assert_true(plan_uses(d, STMT_MESSAGE_LIST, "COVERING INDEX messages_state"));
+	assert_true(plan_uses(d, STMT_VIEW_FIRST_UNSEEN, "messages_unseen"));
+}
+
 int test_store_header_run(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +359,7 @@ int test_store_header_run(void)
 		cmocka_unit_test_setup_teardown(test_header_copy_move_gc, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_header_failed_and_twice, setup_dir,
 						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_state_index, setup_dir, teardown_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -337,7 +337,7 @@ static void test_upgrade_from_v1(void **state)
 	put(store, "INBOX", alternative);
 	put(store, "Sent", latin1);
 	store_close(&store);
-	sql_exec(d, "DROP TABLE headers;"
+	sql_exec(d, "DROP TABLE headers; DROP INDEX messages_state;"
 		    " DROP TRIGGER subscription_kept; DROP TRIGGER subscription_taken;"
 		    " DROP TRIGGER subscription_renamed; DROP TABLE subscriptions;"
 		    " DROP TABLE fts_pending; DROP TABLE fts; DROP TABLE keywords;"
