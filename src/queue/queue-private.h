@@ -2,12 +2,19 @@
 #define RAVELIN_QUEUE_PRIVATE_H
 /* queue-private: what the queue's modules share inside the queue process
  * (queue.c owns it all; queue-control.c acts on it). */
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lib/buf.h"
 #include "lib/config.h"
 #include "lib/ev.h"
+#include "lib/ipc.h"
 #include "spool.h"
+
+/* A path as fronts send it (IPC_QUEUE_BEGIN, IPC_QUEUE_RCPT) and as it
+ * goes on to workers (IPC_DELIVER). */
+#define QUEUE_MAX_ADDRESS IPC_MAX_PATH
 
 /* RCPT_REMOTE: account 0, a remote recipient, left to remote delivery. */
 enum rcpt_state { RCPT_PENDING, RCPT_INFLIGHT, RCPT_DONE, RCPT_WAITING, RCPT_REMOTE };
@@ -43,6 +50,15 @@ void queue_dispatch(void);
  * and outcome log) and frees it; how is logged.  No delivery of it may be
  * under way (RCPT_INFLIGHT). */
 void queue_msg_remove(struct qmsg *m, const char *how);
+/* queue_msg_load takes the committed spool message qid into the queue,
+ * for delivery. */
+void queue_msg_load(const char *qid);
+/* queue_worker_warm asks for account's worker ahead of a delivery (its
+ * quota figures come with it); false when none can be asked for now. */
+bool queue_worker_warm(uint64_t account);
+/* queue_rcpt_key: the key auth seals recipients with (queue-rcpt.h), or
+ * NULL before master has sent it. */
+const unsigned char *queue_rcpt_key(void);
 /* queue_wake_workers ends every account's back-off: their workers are
  * asked for again at the next dispatch. */
 void queue_wake_workers(void);
