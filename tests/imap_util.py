@@ -598,6 +598,19 @@ def wait_for(predicate, timeout=10, interval=0.05):
     return predicate()
 
 
+def login_when_room(c, timeout, user=ALICE, password=PASSWORD):
+    """LOGIN on c again while the account's session limit refuses it
+    ([LIMIT]), until it is let in or timeout seconds pass; the last
+    answer (a refusal other than [LIMIT] fails at once)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = c.run(f'LOGIN "{user}" "{password}"')
+        if r.status == "OK" or time.monotonic() > deadline:
+            return r
+        assert r.code == "LIMIT", r.exchange()
+        time.sleep(0.2)
+
+
 def write_mbsyncrc(path, port, cert, local, user=ALICE, password=PASSWORD,
                    ssl_versions=None, pipeline=None):
     """An mbsync configuration: INBOX over implicit TLS on port (the server's

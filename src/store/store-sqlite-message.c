@@ -216,9 +216,12 @@ int sqlite_message_open(struct store *store, const char *mailbox, uint32_t uid,
 	return blob_open(&s->blobs, hash, error_r);
 }
 
-int sqlite_message_range(struct store *store, const char *mailbox, uint32_t first,
-				 uint32_t last, struct store_message **list_r, size_t *count_r,
-				 const char **error_r)
+/* range_read lists mailbox's messages first..last that statement id
+ * selects (STMT_MESSAGE_RANGE, or a filtered one), in one read
+ * transaction: STORE_OK, or a store status with *error_r. */
+static int range_read(struct store *store, const char *mailbox, enum stmt_id id, uint32_t first,
+		      uint32_t last, struct store_message **list_r, size_t *count_r,
+		      const char **error_r)
 {
 	struct sqlite_store *s = sqlite_store(store);
 	struct mailbox_row mb;
@@ -227,12 +230,20 @@ int sqlite_message_range(struct store *store, const char *mailbox, uint32_t firs
 	*count_r = 0;
 	if (ret != STORE_OK)
 		return ret;
-	if (message_query(s, STMT_MESSAGE_RANGE, mb.id, first, last, list_r, count_r, error_r) < 0) {
+	if (message_query(s, id, mb.id, first, last, list_r, count_r, error_r) < 0) {
 		db_rollback(s);
 		return STORE_ERROR;
 	}
 	db_rollback(s); /* read only: ending it is all */
 	return STORE_OK;
+}
+
+int sqlite_message_range(struct store *store, const char *mailbox, uint32_t first,
+				 uint32_t last, struct store_message **list_r, size_t *count_r,
+				 const char **error_r)
+{
+	return range_read(store, mailbox, STMT_MESSAGE_RANGE, first, last, list_r, count_r,
+			  error_r);
 }
 
 /* sqlite_message_range_filtered: store_message_range_filtered (store.h). */
@@ -241,20 +252,8 @@ int sqlite_message_range_filtered(struct store *store, const char *mailbox, uint
 				  struct store_message **list_r, size_t *count_r,
 				  const char **error_r)
 {
-	struct sqlite_store *s = sqlite_store(store);
-	struct mailbox_row mb;
-	int ret = mailbox_read(s, mailbox, &mb, error_r);
-	*list_r = NULL;
-	*count_r = 0;
-	if (ret != STORE_OK)
-		return ret;
 	enum stmt_id id = filter == STORE_RANGE_UNSEEN ? STMT_RANGE_UNSEEN : STMT_RANGE_DELETED;
-	if (message_query(s, id, mb.id, first, last, list_r, count_r, error_r) < 0) {
-		db_rollback(s);
-		return STORE_ERROR;
-	}
-	db_rollback(s); /* read only: ending it is all */
-	return STORE_OK;
+	return range_read(store, mailbox, id, first, last, list_r, count_r, error_r);
 }
 
 struct meta_block {
