@@ -22,6 +22,11 @@ struct fetch_message {
 	bool flags_changed;
 	struct store_message_meta *meta;
 	struct store_reader *reader;
+	/* With a meta, the reader is opened at the first read the meta's
+	 * header copy does not answer (none for a header FETCH): the content
+	 * a meta names never changes, so when does not matter. */
+	struct imap_session *session;
+	bool open_failed;
 	struct imap_fetch_resume resume;
 };
 
@@ -64,7 +69,9 @@ static void metas_free(struct imap_fetch_job *job)
 
 /* metas_load reads the metas of uids[i..] up to the step's end, at most
  * FETCH_METAS_MAX; without them (no memory, a failure) message_start reads
- * each by itself. */
+ * each by itself.  A FETCH of state and header fields reads heads
+ * (store_message_head_list): message_start reads the meta of a message
+ * without one. */
 static void metas_load(struct imap_session *s, struct imap_fetch_job *job, size_t i)
 {
 	const char *error;
@@ -73,8 +80,10 @@ static void metas_load(struct imap_session *s, struct imap_fetch_job *job, size_
 	metas_free(job);
 	job->metas = calloc(n, sizeof(*job->metas));
 	if (job->metas != NULL &&
-	    store_message_meta_list(s->store, s->mailbox, job->uids + i, n, job->metas,
-				    &error) != STORE_OK) {
+	    (job->needs.head ? store_message_head_list(s->store, s->mailbox, job->uids + i, n,
+						       job->metas, &error)
+			     : store_message_meta_list(s->store, s->mailbox, job->uids + i, n,
+						       job->metas, &error)) != STORE_OK) {
 		free(job->metas);
 		job->metas = NULL;
 	}
@@ -178,10 +187,22 @@ static bool step_load(struct imap_session *s, struct imap_fetch_job *job)
 	return true;
 }
 
+/* reader_read reads cur's content, opening the reader from cur's meta
+ * at the first read when it is not open yet. */
 static int reader_read(void *ctx, uint64_t offset, void *buf, size_t len, size_t *read_r,
 		       const char **error_r)
 {
-	return store_reader_read(ctx, offset, buf, len, read_r, error_r) == STORE_OK ? 0 : -1;
+	struct fetch_message *cur = ctx;
+	uint64_t size;
+
+	if (cur->reader == NULL &&
+	    store_reader_open_meta(cur->session->store, cur->session->mailbox, cur->meta,
+				   &cur->reader, &size, error_r) != STORE_OK) {
+		cur->open_failed = true;
+		return -1;
+	}
+	return store_reader_read(cur->reader, offset, buf, len, read_r, error_r) == STORE_OK
+		       ? 0 : -1;
 }
 
 /* message_start loads what the plan needs of message i of the job into
@@ -219,11 +240,11 @@ static bool message_start(struct imap_session *s, struct imap_fetch_job *job, si
 		job->failed = true;
 		return false;
 	}
-	/* With the meta read, its file is known: no second look-up. */
-	int opened = !job->needs.content ? STORE_OK
-		     : cur->meta != NULL
-			     ? store_reader_open_meta(s->store, s->mailbox, cur->meta, &cur->reader,
-						      &size, &error)
+	/* With the meta read, its file is known: no look-up, and it is
+	 * opened when first read (reader_read). */
+	cur->session = s;
+	int opened = !job->needs.content || cur->meta != NULL
+			     ? STORE_OK
 			     : store_reader_open(s->store, s->mailbox, m.uid, &cur->reader, &size,
 						 &error);
 	if (opened != STORE_OK) {
@@ -253,7 +274,7 @@ static bool message_continue(struct imap_session *s, struct imap_fetch_job *job)
 		nk = 0;
 	struct imap_fetch_input in = {
 		.seq = cur->seq, .msg = &cur->msg, .meta = cur->meta,
-		.read = cur->reader != NULL ? reader_read : NULL, .read_ctx = cur->reader,
+		.read = job->needs.content ? reader_read : NULL, .read_ctx = cur,
 		.keywords = names, .keyword_count = nk, .condstore = s->condstore,
 		.flags_changed = cur->flags_changed,
 	};
@@ -262,7 +283,7 @@ static bool message_continue(struct imap_session *s, struct imap_fetch_job *job)
 					&cur->resume, &error);
 	if (ret == IMAP_FETCH_MORE)
 		return false;
-	if (ret == IMAP_FETCH_UNKNOWN_CTE)
+	if (ret == IMAP_FETCH_UNKNOWN_CTE || cur->open_failed)
 		job->failed = true;
 	else if (ret != IMAP_FETCH_OK)
 		log_error("IMAP FETCH: message %u: %s", cur->msg.uid, error);

@@ -314,8 +314,33 @@ int imap_fetch_parse(struct pool *pool, const struct imap_arg *args, size_t coun
 	return 0;
 }
 
+/* item_is_head: does item need of the meta at most the message's own
+ * header section (what a head from store_message_head_list holds)? */
+static bool item_is_head(const struct fetch_item *item)
+{
+	const struct imap_section *s = item->section;
+
+	switch (item->kind) {
+	case FETCH_ENVELOPE:
+	case FETCH_BODY:
+	case FETCH_BODYSTRUCTURE:
+	case FETCH_RFC822:
+	case FETCH_RFC822_TEXT:
+		return false;
+	case FETCH_SECTION:
+		return s->part_count == 0 && s->att < IMAP_SECTION_ATT_BINARY &&
+		       (s->text == IMAP_SECTION_HEADER || s->text == IMAP_SECTION_HEADER_FIELDS ||
+			s->text == IMAP_SECTION_HEADER_FIELDS_NOT);
+	default:
+		return true;
+	}
+}
+
 void imap_fetch_plan_needs(const struct imap_fetch_plan *plan, struct imap_fetch_needs *needs_r)
 {
 	*needs_r = plan->needs;
+	needs_r->head = plan->needs.meta;
+	for (size_t i = 0; i < plan->count && needs_r->head; i++)
+		needs_r->head = item_is_head(&plan->items[i]);
 }
 

@@ -26,6 +26,9 @@ struct imap_fetch_plan;
 /* What the session must load for each message, and the modifiers. */
 struct imap_fetch_needs {
 	bool meta;            /* store_message_meta (ENVELOPE, BODY*, sections) */
+	bool head;            /* meta needed only for the message's own header
+			       * (BODY[HEADER], HEADER.FIELDS(.NOT),
+			       * RFC822.HEADER): store_message_head_list serves */
 	bool content;         /* a reader of the content (BODY[...], BINARY, RFC822*) */
 	bool sets_seen;       /* a non-PEEK BODY[...] / RFC822 / RFC822.TEXT: set \Seen */
 	bool modseq;          /* MODSEQ item asked for (the session enables CONDSTORE) */

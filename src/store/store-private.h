@@ -137,6 +137,12 @@ struct store_backend {
 	/* Optional (NULL: store.c calls reader_open with the meta's UID). */
 	int (*reader_open_meta)(struct store *store, const struct store_message_meta *meta,
 				struct store_reader **reader_r, const char **error_r);
+	/* Optional (NULL: store_message_head_list gives full metas);
+	 * message_head_free frees what it gives. */
+	int (*message_head_list)(struct store *store, const char *mailbox, const uint32_t *uids,
+				 size_t count, struct store_message_meta **metas_r,
+				 const char **error_r);
+	void (*message_head_free)(struct store_message_meta *meta);
 };
 
 struct store {

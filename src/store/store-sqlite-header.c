@@ -9,6 +9,7 @@
  */
 #include "store-sqlite.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* header_span gives how many first octets of msg's content the copy
@@ -72,4 +73,93 @@ int header_forget(struct sqlite_store *s, const char *hash, const char **error_r
 	struct sql_binder b = sql_binder(st);
 	sql_bind_cstr(&b, hash);
 	return db_bind_run(s, &b, "forget header", error_r);
+}
+
+/* A message's head (store_message_head_list): its meta, its one part and
+ * its header copy in one allocation. */
+struct head_block {
+	struct store_meta_head head; /* first: store.c sees only this */
+	struct store_part part;
+	char copy[];
+};
+
+/* head_new makes the head of the message st stands on (STMT_HEAD_RANGE),
+ * or NULL when it has no usable copy or memory is short. */
+static struct store_message_meta *head_new(sqlite3_stmt *st)
+{
+	size_t n = (size_t)sqlite3_column_bytes(st, 7);
+	const void *copy = n > 0 ? sqlite3_column_blob(st, 7) : NULL;
+	uint64_t size = (uint64_t)sqlite3_column_int64(st, 3);
+	/* A copy longer than its content, or than any kept, is not used. */
+	if (copy == NULL || n > STORE_HEADER_KEEP_MAX || n > size)
+		return NULL;
+	struct head_block *hb = malloc(sizeof(*hb) + n + 1);
+	if (hb == NULL)
+		return NULL;
+	memset(hb, 0, sizeof(*hb));
+	struct store_message_meta *m = &hb->head.meta;
+	message_columns(st, &m->msg);
+	memcpy(hb->copy, copy, n);
+	hb->copy[n] = '\0';
+	m->header_copy = hb->copy;
+	m->header_copy_size = n;
+	m->sent_date = -1;
+	hb->part = (struct store_part){
+		.section = "", .header_size = n, .body_offset = n, .body_size = size - n,
+	};
+	m->parts = &hb->part;
+	m->part_count = 1;
+	return m;
+}
+
+/* sqlite_message_head_list: one range read over messages_state from the
+ * first UID asked to the last, its rows matched to uids in order (a UID
+ * out of order gets NULL: its caller reads the meta). */
+int sqlite_message_head_list(struct store *store, const char *mailbox, const uint32_t *uids,
+			     size_t count, struct store_message_meta **metas_r,
+			     const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	struct mailbox_row mb;
+	int ret = mailbox_read(s, mailbox, &mb, error_r);
+	if (ret != STORE_OK)
+		return ret;
+	sqlite3_stmt *st = db_stmt(s, STMT_HEAD_RANGE, error_r);
+	if (st == NULL) {
+		db_rollback(s);
+		return STORE_ERROR;
+	}
+	struct sql_binder b = sql_binder(st);
+	sql_bind_i64(&b, mb.id);
+	sql_bind_i64(&b, uids[0]);
+	sql_bind_i64(&b, uids[count - 1]);
+	int rc = b.rc;
+	size_t i = 0;
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+			break;
+		uint32_t uid = (uint32_t)sqlite3_column_int64(st, 0);
+		while (i < count && uids[i] < uid)
+			i++;
+		if (i == count)
+			break;
+		if (uids[i] == uid)
+			metas_r[i++] = head_new(st);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		ret = db_sql_fail(s, "message heads", error_r);
+		for (size_t k = 0; k < count; k++) {
+			if (metas_r[k] != NULL)
+				sqlite_message_head_free(metas_r[k]);
+			metas_r[k] = NULL;
+		}
+	}
+	sql_stmt_done(st);
+	db_rollback(s); /* read only: ending it is all */
+	return ret;
+}
+
+void sqlite_message_head_free(struct store_message_meta *meta)
+{
+	free(meta);
 }

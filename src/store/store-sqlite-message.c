@@ -18,6 +18,21 @@
 #include <time.h>
 #include <unistd.h>
 
+/* message_columns: see store-sqlite.h. */
+void message_columns(sqlite3_stmt *st, struct store_message *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->uid = (uint32_t)sqlite3_column_int64(st, 0);
+	m->flags = (uint32_t)sqlite3_column_int64(st, 1);
+	m->modseq = (uint64_t)sqlite3_column_int64(st, 2);
+	m->size = (uint64_t)sqlite3_column_int64(st, 3);
+	m->internal_date = sqlite3_column_int64(st, 4);
+	const char *hash = (const char *)sqlite3_column_text(st, 5);
+	if (hash != NULL && sqlite3_column_bytes(st, 5) == BLOB_HASH_SIZE - 1)
+		memcpy(m->hash, hash, BLOB_HASH_SIZE);
+	m->keywords = (uint64_t)sqlite3_column_int64(st, 6);
+}
+
 /* message_query runs one of the message-listing statements: LIST (mailbox),
  * RANGE, RANGE_UNSEEN, RANGE_DELETED (mailbox, first UID, last UID) or
  * CHANGED (mailbox, modseq). */
@@ -53,17 +68,7 @@ static int message_query(struct sqlite_store *s, enum stmt_id id, int64_t mailbo
 			list = p;
 			cap = new_cap;
 		}
-		struct store_message *m = &list[count++];
-		memset(m, 0, sizeof(*m));
-		m->uid = (uint32_t)sqlite3_column_int64(st, 0);
-		m->flags = (uint32_t)sqlite3_column_int64(st, 1);
-		m->modseq = (uint64_t)sqlite3_column_int64(st, 2);
-		m->size = (uint64_t)sqlite3_column_int64(st, 3);
-		m->internal_date = sqlite3_column_int64(st, 4);
-		const char *hash = (const char *)sqlite3_column_text(st, 5);
-		if (hash != NULL && sqlite3_column_bytes(st, 5) == BLOB_HASH_SIZE - 1)
-			memcpy(m->hash, hash, BLOB_HASH_SIZE);
-		m->keywords = (uint64_t)sqlite3_column_int64(st, 6);
+		message_columns(st, &list[count++]);
 	}
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = db_sql_fail(s, "list messages", error_r);

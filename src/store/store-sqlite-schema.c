@@ -228,6 +228,13 @@ const char *const sqlite_stmt_sql[STMT_COUNT] = {
 	[STMT_RANGE_DELETED] =
 		"SELECT uid, flags, modseq, size, internal_date, blob, keywords FROM messages"
 		" WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 AND (flags & 8) != 0 ORDER BY uid",
+	/* store_message_head_list: the state from messages_state (no row of
+	 * messages read), the header copy by its blob. */
+	[STMT_HEAD_RANGE] =
+		"SELECT m.uid, m.flags, m.modseq, m.size, m.internal_date, m.blob, m.keywords,"
+		" h.header FROM messages m INDEXED BY messages_state"
+		" LEFT JOIN headers h ON h.blob = m.blob"
+		" WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid",
 };
 
 /*

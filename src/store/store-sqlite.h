@@ -116,6 +116,7 @@ enum stmt_id {
 	STMT_HEADER_FORGET,
 	STMT_RANGE_UNSEEN,
 	STMT_RANGE_DELETED,
+	STMT_HEAD_RANGE,
 	STMT_COUNT
 };
 
@@ -356,6 +357,16 @@ int sqlite_usage(struct store *store, struct store_usage *usage_r, const char **
 int header_keep(struct sqlite_store *s, const char *hash, const struct iovec *iov, int iovcnt,
 		const struct mime_message *msg, const char **error_r);
 int header_forget(struct sqlite_store *s, const char *hash, const char **error_r);
+/* message_columns reads a message's state from the row st stands on:
+ * uid, flags, modseq, size, internal_date, blob, keywords (columns 0-6),
+ * as the message-listing statements give them. */
+void message_columns(sqlite3_stmt *st, struct store_message *m);
+/* store-sqlite-header.c: store_message_head_list (store.h) and the
+ * freeing of what it gives. */
+int sqlite_message_head_list(struct store *store, const char *mailbox, const uint32_t *uids,
+			     size_t count, struct store_message_meta **metas_r,
+			     const char **error_r);
+void sqlite_message_head_free(struct store_message_meta *meta);
 
 /* store-sqlite-copy.c */
 void copy_set_free(struct copy_set *c);

@@ -574,10 +574,16 @@ int store_message_meta(struct store *store, const char *mailbox, uint32_t uid,
 	return ret;
 }
 
-/* store_message_meta_list: see store.h. */
-int store_message_meta_list(struct store *store, const char *mailbox, const uint32_t *uids,
-			    size_t count, struct store_message_meta **metas_r,
-			    const char **error_r)
+typedef int metas_fn(struct store *store, const char *mailbox, const uint32_t *uids,
+		     size_t count, struct store_message_meta **metas_r, const char **error_r);
+
+/* metas_of calls a backend's list of metas (fn, or when NULL
+ * message_meta for each) and marks those it gives to be freed by
+ * free_fn. */
+static int metas_of(struct store *store, metas_fn *fn,
+		    void (*free_fn)(struct store_message_meta *meta), const char *mailbox,
+		    const uint32_t *uids, size_t count, struct store_message_meta **metas_r,
+		    const char **error_r)
 {
 	assert(store != NULL && mailbox != NULL && (uids != NULL || count == 0));
 	assert((metas_r != NULL || count == 0) && error_r != NULL);
@@ -585,12 +591,11 @@ int store_message_meta_list(struct store *store, const char *mailbox, const uint
 		metas_r[i] = NULL;
 	NAME_OR_FAIL(n, mailbox);
 	int ret = STORE_OK;
-	if (store->backend->message_meta_list != NULL) {
-		ret = store->backend->message_meta_list(store, n, uids, count, metas_r, error_r);
+	if (fn != NULL) {
+		ret = fn(store, n, uids, count, metas_r, error_r);
 		for (size_t i = 0; ret == STORE_OK && i < count; i++)
 			if (metas_r[i] != NULL)
-				((struct store_meta_head *)metas_r[i])->free =
-					store->backend->message_meta_free;
+				((struct store_meta_head *)metas_r[i])->free = free_fn;
 		return ret;
 	}
 	/* A missing message is NULL, a missing mailbox the call's failure. */
@@ -609,6 +614,28 @@ int store_message_meta_list(struct store *store, const char *mailbox, const uint
 		for (size_t i = 0; i < count; i++)
 			store_message_meta_free(&metas_r[i]);
 	return ret;
+}
+
+/* store_message_meta_list: see store.h. */
+int store_message_meta_list(struct store *store, const char *mailbox, const uint32_t *uids,
+			    size_t count, struct store_message_meta **metas_r,
+			    const char **error_r)
+{
+	assert(store != NULL);
+	return metas_of(store, store->backend->message_meta_list,
+			store->backend->message_meta_free, mailbox, uids, count, metas_r,
+			error_r);
+}
+
+/* store_message_head_list: see store.h. */
+int store_message_head_list(struct store *store, const char *mailbox, const uint32_t *uids,
+			    size_t count, struct store_message_meta **metas_r,
+			    const char **error_r)
+{
+	assert(store != NULL);
+	return metas_of(store, store->backend->message_head_list,
+			store->backend->message_head_free, mailbox, uids, count, metas_r,
+			error_r);
 }
 
 /* store_message_meta_free: the backend that made the meta frees it. */

@@ -638,4 +638,29 @@ int store_message_range_filtered(struct store *store, const char *mailbox, uint3
 				 struct store_message **list_r, size_t *count_r,
 				 const char **error_r);
 
+/*
+ * Header FETCH without the meta: a message list asks of many messages
+ * their state and some fields of their header, which the header copies
+ * ("Header copies" above) hold; reading the whole meta (ENVELOPE,
+ * BODYSTRUCTURE, the part table) for that costs several times more.
+ *
+ * store_message_head_list is store_message_meta_list for uids[0..count)
+ * (ascending) of mailbox, reading only each message's state and header
+ * copy, in one read transaction: metas_r[i] (the caller's array of count)
+ * has msg, header_copy and one part, parts[0], the whole message (its
+ * header the copy's octets from 0, its body the rest; section "",
+ * content_type NULL, body_lines 0); its other fields are NULL or 0.  So
+ * it answers exactly what the full meta answers for the message's own
+ * header (BODY[HEADER], HEADER.FIELDS(.NOT), RFC822.HEADER) and state,
+ * and nothing else.  metas_r[i] is NULL for a message that is not there
+ * or has no copy (stored before copies were kept, a header over
+ * STORE_HEADER_KEEP_MAX): the caller reads its meta with
+ * store_message_meta.  A backend without heads of its own (the memory
+ * store) gives full metas, which answer the same.  Free each with
+ * store_message_meta_free.  On failure none is kept.
+ */
+int store_message_head_list(struct store *store, const char *mailbox, const uint32_t *uids,
+			    size_t count, struct store_message_meta **metas_r,
+			    const char **error_r);
+
 #endif

@@ -3,7 +3,8 @@
  * backend): kept at delivery and APPEND, served by the meta and by a
  * reader without the file, shared by COPY and MOVE, absent for older
  * messages and oversized headers (the file answers), gone with the file
- * at the clean-up; and the covering index of the same schema version.
+ * at the clean-up; and the covering index of the same schema version;
+ * the heads a header FETCH reads (store_message_head_list).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -150,6 +151,19 @@ static void test_header_append_and_pieces(void **state)
 	store_close(&store);
 }
 
+/* header_text makes a message whose header is size octets ("X: aaa...",
+ * the blank line included) followed by "body\r\n"; free() it. */
+static char *header_text(size_t size)
+{
+	size_t filler = size - 3 - 2 - 2;
+	char *text = malloc(size + 7);
+	assert_non_null(text);
+	memcpy(text, "X: ", 3);
+	memset(text + 3, 'a', filler);
+	memcpy(text + 3 + filler, "\r\n\r\nbody\r\n", 11);
+	return text;
+}
+
 /* A header of STORE_HEADER_KEEP_MAX octets is kept; one octet more is
  * not, and FETCH's reader reads it from the file. */
 static void test_header_cap(void **state)
@@ -162,14 +176,8 @@ static void test_header_cap(void **state)
 	size_t n;
 
 	for (size_t extra = 0; extra <= 1; extra++) {
-		/* "X: " + filler + "\r\n" + "\r\n" + "body\r\n" */
 		size_t header = STORE_HEADER_KEEP_MAX + extra;
-		size_t filler = header - 3 - 2 - 2;
-		char *text = malloc(header + 7);
-		assert_non_null(text);
-		memcpy(text, "X: ", 3);
-		memset(text + 3, 'a', filler);
-		memcpy(text + 3 + filler, "\r\n\r\nbody\r\n", 11);
+		char *text = header_text(header);
 		uint32_t uid = put(store, "INBOX", text);
 		struct store_message_meta *meta = meta_of(store, "INBOX", uid);
 		assert_int_equal(meta->parts[0].header_size, header);
@@ -346,6 +354,101 @@ static void test_state_index(void **state)
 	assert_true(plan_uses(d, STMT_VIEW_FIRST_UNSEEN, "messages_unseen"));
 }
 
+/* check_head says that head (store_message_head_list) holds what the
+ * full meta of the same message says of its state and own header. */
+static void check_head(const struct store_message_meta *head,
+		       const struct store_message_meta *full)
+{
+	assert_non_null(head);
+	assert_int_equal(head->msg.uid, full->msg.uid);
+	assert_int_equal(head->msg.flags, full->msg.flags);
+	assert_int_equal(head->msg.modseq, full->msg.modseq);
+	assert_int_equal(head->msg.size, full->msg.size);
+	assert_int_equal(head->msg.internal_date, full->msg.internal_date);
+	assert_int_equal(head->msg.keywords, full->msg.keywords);
+	assert_string_equal(head->msg.hash, full->msg.hash);
+	assert_int_equal(head->header_copy_size, full->header_copy_size);
+	assert_memory_equal(head->header_copy, full->header_copy, full->header_copy_size);
+	assert_int_equal(head->part_count, 1);
+	assert_int_equal(head->parts[0].header_offset, full->parts[0].header_offset);
+	assert_int_equal(head->parts[0].header_size, full->parts[0].header_size);
+	assert_int_equal(head->parts[0].body_offset, full->parts[0].body_offset);
+	assert_int_equal(head->parts[0].body_size, full->parts[0].body_size);
+	assert_null(head->envelope);
+	assert_null(head->bodystructure);
+}
+
+/* store_message_head_list gives the state and header copy of the UIDs
+ * asked (a sparse set, one expunged), the same as the full metas; NULL
+ * for a message without a copy (a header one octet over
+ * STORE_HEADER_KEEP_MAX, one stored before copies were kept) and for
+ * one that is gone; the range is read from the covering index. */
+static void test_head_list(void **state)
+{
+	struct test_dir *d = *state;
+	struct store *store = new_store(d);
+	const char *error = NULL;
+	uint32_t uids[7];
+
+	uids[0] = put(store, "INBOX", folded);
+	char *at_max = header_text(STORE_HEADER_KEEP_MAX);
+	char *over_max = header_text(STORE_HEADER_KEEP_MAX + 1);
+	uids[1] = put(store, "INBOX", at_max);
+	uids[2] = put(store, "INBOX", over_max);
+	uids[3] = put(store, "INBOX", "Subject: no copy\r\n\r\nbody\r\n");
+	put(store, "INBOX", "Subject: not asked\r\n\r\nbody\r\n");
+	uids[4] = put(store, "INBOX", "Subject: expunged\r\n\r\nbody\r\n");
+	uids[5] = put(store, "INBOX", "Subject: no body, no blank line\r\n");
+	uids[6] = uids[5] + 5;  /* never was */
+	free(at_max);
+	free(over_max);
+	struct store_message *changed = NULL;
+	uint32_t *failed = NULL;
+	size_t nchanged, nfailed;
+	assert_int_equal(store_flags_update(store, "INBOX", &uids[0], 1, STORE_FLAGS_ADD,
+					    STORE_FLAG_FLAGGED, 1, 0, &changed, &nchanged, &failed,
+					    &nfailed, &error),
+			 STORE_OK);
+	free(changed);
+	free(failed);
+	struct store_message_meta *full[7] = { 0 };
+	for (size_t i = 0; i < 6; i++)
+		full[i] = meta_of(store, "INBOX", uids[i]);
+	assert_int_equal(store_expunge(store, "INBOX", &uids[4], 1, &error), 0);
+	store_close(&store);
+	char forget[200];
+	snprintf(forget, sizeof(forget), "DELETE FROM headers WHERE blob = '%s'",
+		 full[3]->msg.hash);
+	sql_exec(d, forget);
+	store = new_store(d);
+
+	struct store_message_meta *heads[7];
+	assert_int_equal(store_message_head_list(store, "INBOX", uids, 7, heads, &error),
+			 STORE_OK);
+	check_head(heads[0], full[0]);
+	check_head(heads[1], full[1]);
+	assert_null(heads[2]);
+	assert_null(full[2]->header_copy);
+	assert_null(heads[3]);
+	assert_null(heads[4]);
+	check_head(heads[5], full[5]);
+	assert_null(heads[6]);
+	for (size_t i = 0; i < 7; i++) {
+		store_message_meta_free(&heads[i]);
+		store_message_meta_free(&full[i]);
+	}
+	/* One message; a mailbox that is not there. */
+	assert_int_equal(store_message_head_list(store, "INBOX", &uids[1], 1, heads, &error),
+			 STORE_OK);
+	assert_non_null(heads[0]);
+	store_message_meta_free(&heads[0]);
+	assert_int_equal(store_message_head_list(store, "Nowhere", uids, 2, heads, &error),
+			 STORE_NOT_FOUND);
+	assert_null(heads[0]);
+	store_close(&store);
+	assert_true(plan_uses(d, STMT_HEAD_RANGE, "COVERING INDEX messages_state"));
+}
+
 int test_store_header_run(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +463,7 @@ int test_store_header_run(void)
 		cmocka_unit_test_setup_teardown(test_header_failed_and_twice, setup_dir,
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_state_index, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_head_list, setup_dir, teardown_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
