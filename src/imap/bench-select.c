@@ -2,16 +2,17 @@
  * bench-select: how long opening a mailbox (SELECT, and SELECT with
  * CONDSTORE as clients that sync send it) and listing a folder's headers
  * (FETCH of 100 messages' common header fields, as a client's message list
- * asks) take in an IMAP session over a real store, with no network in the
- * way.  Not a test: it prints figures.  Fill the store first with
+ * asks) and downloading messages (FETCH of 100 bodies, and of one as
+ * mbsync asks each) take in an IMAP session over a real store, with no
+ * network in the way.  Not a test: it prints figures.  Fill the store first with
  * bench-store (src/store/bench-store DIR MESSAGE-FILE N 512).
  *
  *   ninja -C build src/imap/bench-select
- *   build/src/imap/bench-select DIR [ROUNDS [select|fetch]]
+ *   build/src/imap/bench-select DIR [ROUNDS [select|fetch|body]]
  *
  * Each figure is the median and the fastest of ROUNDS runs (default 20)
  * after one untimed run, so it is the warm cost (the store's pages in the
- * kernel's cache and SQLite's).  "select" or "fetch" runs only those
+ * kernel's cache and SQLite's).  "select", "fetch" or "body" runs only those
  * (for a profiler).
  */
 #include <stdbool.h>
@@ -103,12 +104,13 @@ int main(int argc, char **argv)
 	struct store *store = NULL;
 
 	if (argc < 2 || argc > 4) {
-		fprintf(stderr, "usage: bench-select DIR [ROUNDS [select|fetch]]\n");
+		fprintf(stderr, "usage: bench-select DIR [ROUNDS [select|fetch|body]]\n");
 		return 2;
 	}
 	unsigned rounds = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 20;
 	bool selects = argc < 4 || strcmp(argv[3], "select") == 0;
 	bool fetches = argc < 4 || strcmp(argv[3], "fetch") == 0;
+	bool bodies = argc < 4 || strcmp(argv[3], "body") == 0;
 	if (rounds == 0 || rounds > BENCH_ROUNDS_MAX)
 		return 2;
 	if (store_preinit(&error) < 0 || store_open(argv[1], &store, &error) < 0) {
@@ -140,6 +142,15 @@ int main(int argc, char **argv)
 		if (ret == 0 && fetches &&
 		    (run(session, &in, &out, "x EXAMINE INBOX\r\n", &cpu) < 0 ||
 		     measure(session, &in, &out, "FETCH 100 headers", fetch, rounds) < 0))
+			ret = -1;
+		/* A full download as mbsync makes it: each message by itself. */
+		snprintf(fetch, sizeof(fetch), "b FETCH %llu:* (UID FLAGS BODY.PEEK[])\r\n",
+			 (unsigned long long)first);
+		if (ret == 0 && bodies &&
+		    (run(session, &in, &out, "x EXAMINE INBOX\r\n", &cpu) < 0 ||
+		     measure(session, &in, &out, "FETCH 100 bodies", fetch, rounds) < 0 ||
+		     measure(session, &in, &out, "FETCH 1 body",
+			     "o UID FETCH 1 (UID FLAGS BODY.PEEK[])\r\n", rounds) < 0))
 			ret = -1;
 	}
 	imap_session_free(&session);

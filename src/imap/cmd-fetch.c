@@ -21,10 +21,13 @@ struct fetch_message {
 	struct store_message msg;
 	bool flags_changed;
 	struct store_message_meta *meta;
+	/* Without a meta (BODY[] alone), what the step read of the message
+	 * names its content: the reader is opened from it, with no look-up. */
+	struct store_message_meta named;
 	struct store_reader *reader;
-	/* With a meta, the reader is opened at the first read the meta's
-	 * header copy does not answer (none for a header FETCH): the content
-	 * a meta names never changes, so when does not matter. */
+	/* The reader is opened at the first read the meta's header copy does
+	 * not answer (none for a header FETCH): the content a meta names
+	 * never changes, so when does not matter. */
 	struct imap_session *session;
 	bool open_failed;
 	struct imap_fetch_resume resume;
@@ -188,7 +191,8 @@ static bool step_load(struct imap_session *s, struct imap_fetch_job *job)
 }
 
 /* reader_read reads cur's content, opening the reader from cur's meta
- * at the first read when it is not open yet. */
+ * (or the content the step's list named) at the first read when it is
+ * not open yet. */
 static int reader_read(void *ctx, uint64_t offset, void *buf, size_t len, size_t *read_r,
 		       const char **error_r)
 {
@@ -196,8 +200,9 @@ static int reader_read(void *ctx, uint64_t offset, void *buf, size_t len, size_t
 	uint64_t size;
 
 	if (cur->reader == NULL &&
-	    store_reader_open_meta(cur->session->store, cur->session->mailbox, cur->meta,
-				   &cur->reader, &size, error_r) != STORE_OK) {
+	    store_reader_open_meta(cur->session->store, cur->session->mailbox,
+				   cur->meta != NULL ? cur->meta : &cur->named, &cur->reader, &size,
+				   error_r) != STORE_OK) {
 		cur->open_failed = true;
 		return -1;
 	}
@@ -240,10 +245,13 @@ static bool message_start(struct imap_session *s, struct imap_fetch_job *job, si
 		job->failed = true;
 		return false;
 	}
-	/* With the meta read, its file is known: no look-up, and it is
-	 * opened when first read (reader_read). */
+	/* The content is known (the meta's, or the one the step's list
+	 * names): no look-up, and it is opened when first read
+	 * (reader_read).  A list without it (a backend that gives no hash)
+	 * has the message found again. */
 	cur->session = s;
-	int opened = !job->needs.content || cur->meta != NULL
+	cur->named.msg = m;
+	int opened = !job->needs.content || cur->meta != NULL || m.hash[0] != '\0'
 			     ? STORE_OK
 			     : store_reader_open(s->store, s->mailbox, m.uid, &cur->reader, &size,
 						 &error);
