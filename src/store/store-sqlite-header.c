@@ -83,6 +83,13 @@ struct head_block {
 	char copy[];
 };
 
+/* ends_blank_line: do the n octets at p end with an empty line? */
+static bool ends_blank_line(const char *p, size_t n)
+{
+	return (n >= 2 && p[n - 2] == '\n' && p[n - 1] == '\n') ||
+	       (n >= 3 && p[n - 3] == '\n' && p[n - 2] == '\r' && p[n - 1] == '\n');
+}
+
 /* head_new makes the head of the message st stands on (STMT_HEAD_RANGE),
  * or NULL when it has no usable copy or memory is short. */
 static struct store_message_meta *head_new(sqlite3_stmt *st)
@@ -90,8 +97,12 @@ static struct store_message_meta *head_new(sqlite3_stmt *st)
 	size_t n = (size_t)sqlite3_column_bytes(st, 7);
 	const void *copy = n > 0 ? sqlite3_column_blob(st, 7) : NULL;
 	uint64_t size = (uint64_t)sqlite3_column_int64(st, 3);
-	/* A copy longer than its content, or than any kept, is not used. */
-	if (copy == NULL || n > STORE_HEADER_KEEP_MAX || n > size)
+	/* A copy longer than its content, or than any kept, is not used;
+	 * nor one that is not a whole header section (it ends at the blank
+	 * line, or with the content): the meta's check of it against the
+	 * part table then decides. */
+	if (copy == NULL || n > STORE_HEADER_KEEP_MAX || n > size ||
+	    !(n == size || ends_blank_line(copy, n)))
 		return NULL;
 	struct head_block *hb = malloc(sizeof(*hb) + n + 1);
 	if (hb == NULL)

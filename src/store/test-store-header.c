@@ -381,8 +381,9 @@ static void check_head(const struct store_message_meta *head,
 /* store_message_head_list gives the state and header copy of the UIDs
  * asked (a sparse set, one expunged), the same as the full metas; NULL
  * for a message without a copy (a header one octet over
- * STORE_HEADER_KEEP_MAX, one stored before copies were kept) and for
- * one that is gone; the range is read from the covering index. */
+ * STORE_HEADER_KEEP_MAX, one stored before copies were kept, one not a
+ * whole header) and for one that is gone; the range is read from the
+ * covering index. */
 static void test_head_list(void **state)
 {
 	struct test_dir *d = *state;
@@ -445,6 +446,14 @@ static void test_head_list(void **state)
 	assert_int_equal(store_message_head_list(store, "Nowhere", uids, 2, heads, &error),
 			 STORE_NOT_FOUND);
 	assert_null(heads[0]);
+	/* A copy that is not a whole header section is not a head. */
+	store_close(&store);
+	sql_exec(d, "UPDATE headers SET header = x'5375626a'");
+	store = new_store(d);
+	assert_int_equal(store_message_head_list(store, "INBOX", uids, 2, heads, &error),
+			 STORE_OK);
+	assert_null(heads[0]);
+	assert_null(heads[1]);
 	store_close(&store);
 	assert_true(plan_uses(d, STMT_HEAD_RANGE, "COVERING INDEX messages_state"));
 }
