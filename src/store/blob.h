@@ -42,7 +42,8 @@ int blob_preinit(const char **error_r);
 
 /*
  * blob_store_open opens <account>/blobs below account_fd (the account
- * directory), creating blobs/ and blobs/tmp/ if create is set, and removes
+ * directory), creating blobs/, blobs/tmp/ and blobs/00 .. blobs/ff if
+ * create is set, and removes
  * temporaries left by a crash more than BLOB_TMP_STALE_SECONDS ago.
  * Returns 0, or -1 with *error_r pointing into bs (valid until the next
  * call on bs).  On -1 nothing stays open.
