@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -127,6 +128,18 @@ int blob_store_open(int account_fd, bool create, struct blob_store *bs, const ch
 		blob_store_close(bs);
 		return -1;
 	}
+	/* The fan-out directories are made with the store: made on demand,
+	 * the first file into each would cost a sync of blobs/ too (about
+	 * one APPEND in two of a new account's first few hundred). */
+	for (unsigned i = 0; create && i < BLOB_DIRS; i++) {
+		char name[3];
+		snprintf(name, sizeof(name), "%02x", i);
+		if (mkdirat(bs->blobs_fd, name, 0700) < 0 && errno != EEXIST) {
+			fail(bs, error_r, "mkdir(blobs/%s) failed: %m", name);
+			blob_store_close(bs);
+			return -1;
+		}
+	}
 	if (create && (fsync(bs->blobs_fd) < 0 || fsync(account_fd) < 0)) {
 		fail(bs, error_r, "fsync(blobs) failed: %m");
 		blob_store_close(bs);
@@ -139,6 +152,14 @@ int blob_store_open(int account_fd, bool create, struct blob_store *bs, const ch
 /* blob_store_close: see blob.h. */
 void blob_store_close(struct blob_store *bs)
 {
+	if (bs->deferred_count > 0 && bs->blobs_fd >= 0 && bs->tmp_fd >= 0) {
+		const char *ignored;
+		(void)blob_sync_deferred(bs, &ignored);
+	}
+	free(bs->deferred);
+	bs->deferred = NULL;
+	bs->deferred_count = 0;
+	bs->deferred_cap = 0;
 	if (bs->tmp_fd >= 0)
 		close(bs->tmp_fd);
 	if (bs->blobs_fd >= 0)
@@ -284,6 +305,69 @@ void blob_write_cancel(struct blob_store *bs, struct blob_pending *pending, size
 	}
 }
 
+/* blob_write_defer: see blob.h. */
+int blob_write_defer(struct blob_store *bs, const struct blob_pending *pending, size_t count,
+		     const char **error_r)
+{
+	if (count > BLOB_DEFERRED_MAX - bs->deferred_count)
+		return fail(bs, error_r, "%zu message files wait for their sync already",
+			    bs->deferred_count);
+	if (bs->deferred_count + count > bs->deferred_cap) {
+		size_t cap = BLOB_DEFERRED_MAX;
+		struct blob_pending *d = reallocarray(bs->deferred, cap, sizeof(*d));
+		if (d == NULL)
+			return fail(bs, error_r, "out of memory");
+		bs->deferred = d;
+		bs->deferred_cap = cap;
+	}
+	memcpy(bs->deferred + bs->deferred_count, pending, count * sizeof(*pending));
+	bs->deferred_count += count;
+	return 0;
+}
+
+/* blob_deferred_count: see blob.h. */
+size_t blob_deferred_count(const struct blob_store *bs)
+{
+	return bs->deferred_count;
+}
+
+/* blob_sync_deferred: see blob.h. */
+int blob_sync_deferred(struct blob_store *bs, const char **error_r)
+{
+	if (bs->deferred_count == 0)
+		return 0;
+	int ret = blob_write_finish(bs, bs->deferred, bs->deferred_count, error_r);
+	if (ret < 0)
+		blob_write_cancel(bs, bs->deferred, bs->deferred_count);
+	bs->deferred_count = 0;
+	return ret;
+}
+
+/* blob_exists: see blob.h. */
+bool blob_exists(struct blob_store *bs, const char *hash, uint64_t size)
+{
+	char rel[BLOB_REL_PATH_MAX];
+	struct stat st;
+
+	if (!blob_hash_valid(hash))
+		return false;
+	snprintf(rel, sizeof(rel), "%c%c/%s", hash[0], hash[1], hash);
+	return fstatat(bs->blobs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	       (uint64_t)st.st_size == size;
+}
+
+/* deferred_open opens a file still waiting under its temporary name
+ * (blob_write_defer); -1 when hash is not waiting. */
+static int deferred_open(struct blob_store *bs, const char *hash)
+{
+	for (size_t i = bs->deferred_count; i-- > 0;) {
+		const struct blob_pending *p = &bs->deferred[i];
+		if (p->tmp[0] != '\0' && strcmp(p->hash, hash) == 0)
+			return openat(bs->tmp_fd, p->tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	}
+	return -1;
+}
+
 /* blob_open: see blob.h. */
 int blob_open(struct blob_store *bs, const char *hash, const char **error_r)
 {
@@ -293,6 +377,11 @@ int blob_open(struct blob_store *bs, const char *hash, const char **error_r)
 		return fail(bs, error_r, "store: invalid blob name in database");
 	snprintf(rel, sizeof(rel), "%c%c/%s", hash[0], hash[1], hash);
 	int fd = openat(bs->blobs_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT && bs->deferred_count > 0) {
+		fd = deferred_open(bs, hash);
+		if (fd < 0)
+			errno = ENOENT;
+	}
 	if (fd < 0)
 		return fail(bs, error_r, "open(blobs/%s) failed: %m", rel);
 	return fd;

@@ -22,10 +22,14 @@
 /* Room for one error message with a system error in it. */
 #define BLOB_ERROR_MAX 256
 
+struct blob_pending;
+
 struct blob_store {
 	int blobs_fd;   /* <account>/blobs */
 	int tmp_fd;     /* <account>/blobs/tmp */
 	uint32_t counter;
+	struct blob_pending *deferred;   /* written, not synced (blob_write_defer) */
+	size_t deferred_count, deferred_cap;
 	char error[BLOB_ERROR_MAX];
 };
 
@@ -38,13 +42,16 @@ int blob_preinit(const char **error_r);
 
 /*
  * blob_store_open opens <account>/blobs below account_fd (the account
- * directory), creating blobs/ and blobs/tmp/ if create is set, and removes
+ * directory), creating blobs/, blobs/tmp/ and blobs/00 .. blobs/ff if
+ * create is set, and removes
  * temporaries left by a crash more than BLOB_TMP_STALE_SECONDS ago.
  * Returns 0, or -1 with *error_r pointing into bs (valid until the next
  * call on bs).  On -1 nothing stays open.
  */
 int blob_store_open(int account_fd, bool create, struct blob_store *bs, const char **error_r);
-/* blob_store_close closes the directories (safe on a closed store). */
+/* blob_store_close puts the deferred files in place (blob_write_defer;
+ * best effort, unsynced) and closes the directories (safe on a closed
+ * store). */
 void blob_store_close(struct blob_store *bs);
 
 /*
@@ -82,6 +89,33 @@ int blob_write_start(struct blob_store *bs, const char *hash, uint64_t size,
 int blob_write_finish(struct blob_store *bs, struct blob_pending *pending, size_t count,
 		      const char **error_r);
 void blob_write_cancel(struct blob_store *bs, struct blob_pending *pending, size_t count);
+
+/*
+ * Deferred syncs (the group commit of APPEND, store-sqlite-sync.c): a
+ * batch's files, written by blob_write_start, are handed over with
+ * blob_write_defer instead of being finished, and stay under their
+ * temporary names; blob_sync_deferred later finishes all of them at once
+ * (blob_write_finish: their file syncs overlap, each directory touched is
+ * synced once however many files went into it).  Until then nothing of
+ * them is durable and blob_open finds them under their temporary names.
+ * At most BLOB_DEFERRED_MAX wait: blob_write_defer refuses more (and on
+ * lack of memory), returning -1 with *error_r and keeping nothing, and the
+ * caller then finishes the batch itself.  blob_deferred_count says how
+ * many wait.  blob_sync_deferred returns 0 (none waits any more), or -1
+ * with *error_r pointing into bs: the files not finished are removed.
+ *
+ * blob_exists says whether the file of hash is in place with size bytes
+ * (a file in place is durable: it is renamed there only once synced).
+ */
+/* A turn of the worker's loop rarely stores more than a message per
+ * session; each waiting file holds a descriptor, so the bound is also the
+ * descriptors this may hold (a batch may hold STORE_BATCH_MAX = 512). */
+#define BLOB_DEFERRED_MAX 256
+int blob_write_defer(struct blob_store *bs, const struct blob_pending *pending, size_t count,
+		     const char **error_r);
+size_t blob_deferred_count(const struct blob_store *bs);
+int blob_sync_deferred(struct blob_store *bs, const char **error_r);
+bool blob_exists(struct blob_store *bs, const char *hash, uint64_t size);
 
 /*
  * blob_open opens the file of hash read-only (O_CLOEXEC, no symlinks).

@@ -254,7 +254,7 @@ static int pending_reserve(struct sqlite_store *s, const char **error_r)
 static int batch_add(struct sqlite_store *s, const char *mailbox, const char *delivery_key,
 		     const struct iovec *iov, int iovcnt, const struct mime_message *msg,
 		     int64_t internal_date, uint32_t flags, uint64_t keywords, uint32_t *uid_r,
-		     bool *duplicate_r, const char **error_r)
+		     int64_t *rowid_r, bool *duplicate_r, const char **error_r)
 {
 	char hash[BLOB_HASH_SIZE];
 	struct mailbox_row mb;
@@ -307,6 +307,7 @@ static int batch_add(struct sqlite_store *s, const char *mailbox, const char *de
 	s->pending_count++;
 	if (s->quota_read)
 		s->quota_used += size;
+	*rowid_r = rowid;
 	return 0;
 }
 
@@ -315,8 +316,9 @@ int sqlite_batch_deliver(struct store *store, const char *mailbox,
 				const struct mime_message *msg, int64_t internal_date,
 				uint32_t *uid_r, bool *duplicate_r, const char **error_r)
 {
+	int64_t rowid;
 	return batch_add(sqlite_store(store), mailbox, delivery_key, iov, iovcnt, msg,
-			 internal_date, 0, 0, uid_r, duplicate_r, error_r);
+			 internal_date, 0, 0, uid_r, &rowid, duplicate_r, error_r);
 }
 
 /* sqlite_batch_abort rolls the batch's transaction back and removes the
@@ -356,6 +358,47 @@ int sqlite_batch_commit(struct store *store, const char **error_r)
 	return sqlite_sync(store, error_r);
 }
 
+/*
+ * append_commit commits an APPEND's batch.  With the syncs deferred (the
+ * worker's group commit) its files are handed to the sync
+ * (blob_write_defer) rather than synced here, and its rows marked as
+ * naming files that wait for it (sqlite_sync_mark): the held answer goes
+ * out after store_sync has made files and rows durable, the files first.
+ * Otherwise, or when the files cannot wait, a batch's commit.  Deliveries
+ * keep that commit: the queue drops its copy once the worker has answered,
+ * and that answer is not held.  low_rowid is the batch's lowest message
+ * row.
+ */
+static int append_commit(struct sqlite_store *s, int64_t low_rowid, const char **error_r)
+{
+	const char *ignored;
+	int64_t marked = s->unsynced_from;
+
+	if (!s->sync_deferred ||
+	    s->pending_count > BLOB_DEFERRED_MAX - blob_deferred_count(&s->blobs))
+		return sqlite_batch_commit(&s->store, error_r);
+	if (batch_usable(s, error_r) < 0 || sqlite_sync_mark(s, low_rowid, error_r) < 0) {
+		sqlite_batch_abort(&s->store);
+		s->unsynced_from = marked;
+		return -1;
+	}
+	if (blob_write_defer(&s->blobs, s->pending, s->pending_count, &ignored) < 0)
+		return sqlite_batch_commit(&s->store, error_r);
+	/* The files are the sync's now: the batch no longer removes them. */
+	s->pending_count = 0;
+	if (db_run(s, STMT_COMMIT, error_r) < 0) {
+		/* The files still go into place at the sync, named by no row:
+		 * the clean-up's sweep finds them. */
+		sqlite_batch_abort(&s->store);
+		s->unsynced_from = marked; /* the mark went with the rows */
+		gc_sweep_again(s);
+		return -1;
+	}
+	s->in_batch = false;
+	s->unsynced = true;
+	return 0;
+}
+
 int sqlite_append(struct store *store, const char *mailbox,
 			 const struct store_append_msg *msgs, size_t count, uint32_t *uidvalidity_r,
 			 uint32_t *uids_r, const char **error_r)
@@ -391,16 +434,20 @@ int sqlite_append(struct store *store, const char *mailbox,
 		sqlite_batch_abort(store);
 		return ret;
 	}
+	int64_t low_rowid = INT64_MAX;
 	for (size_t i = 0; i < count; i++) {
 		bool dup = false;
+		int64_t rowid;
 		if (batch_add(s, mailbox, NULL, msgs[i].iov, msgs[i].iovcnt, msgs[i].msg,
 			      msgs[i].internal_date, msgs[i].flags & STORE_FLAGS_KEPT,
-			      msgs[i].keywords, &uids_r[i], &dup, error_r) < 0) {
+			      msgs[i].keywords, &uids_r[i], &rowid, &dup, error_r) < 0) {
 			sqlite_batch_abort(store);
 			return STORE_ERROR;
 		}
+		if (rowid < low_rowid)
+			low_rowid = rowid;
 	}
-	if (sqlite_batch_commit(store, error_r) < 0)
+	if (append_commit(s, low_rowid, error_r) < 0)
 		return STORE_ERROR;
 	*uidvalidity_r = (uint32_t)uidvalidity;
 	return STORE_OK;

@@ -8,8 +8,25 @@
  * syncs the WAL before it copies anything (SQLite's own rule in WAL
  * mode), so the database file never runs ahead of a WAL that is not
  * durable.
+ *
+ * APPEND's message files wait for the same sync (store-sqlite-deliver.c,
+ * blob_write_defer): sqlite_sync first syncs every file written since the
+ * last sync (and each directory they went into, once), then the WAL, so
+ * a row is durable only with its file, and an answer held until the sync
+ * promises both.  A crash before the sync may still find such a row in
+ * the database without its file: SQLite writes the WAL as it commits, the
+ * kernel may write it back early, and a checkpoint syncs it.  That row
+ * was never acknowledged (its answer waited for the sync), so it is
+ * removed at the next start of the group commit (sync_repair), which
+ * looks only at the rows since the mark APPEND kept in meta for that
+ * (sqlite_sync_mark, in the same transaction as the rows).
  */
 #include "store-sqlite.h"
+
+#include <stdlib.h>
+
+/* The meta key of the lowest message row whose file may not be durable. */
+#define SYNC_META_UNSYNCED "append_unsynced_from"
 
 /* commit_noted: SQLite's commit hook (write transactions only); 0 lets
  * the commit go on.  A write transaction that changed no row (a STORE of
@@ -24,11 +41,114 @@ static int commit_noted(void *ctx)
 	return 0;
 }
 
+/* sqlite_sync_mark: rows from rowid up may name a file that waits for the
+ * sync; written once per sync (or lower), inside the caller's
+ * transaction.  0, or -1 with *error_r. */
+int sqlite_sync_mark(struct sqlite_store *s, int64_t rowid, const char **error_r)
+{
+	if (s->unsynced_from != 0 && s->unsynced_from <= rowid)
+		return 0;
+	if (db_meta_set(s, SYNC_META_UNSYNCED, rowid, error_r) < 0)
+		return -1;
+	s->unsynced_from = rowid;
+	return 0;
+}
+
+/* missing_collect adds to *ids_r the message rows from `from` up whose
+ * file is not in place; *count_r says how many. */
+static int missing_collect(struct sqlite_store *s, int64_t from, int64_t **ids_r,
+			   size_t *count_r, const char **error_r)
+{
+	sqlite3_stmt *st;
+	size_t count = 0, cap = 0;
+	int64_t *ids = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT id, blob, size FROM messages WHERE id >= ?1", -1,
+			       &st, NULL) != SQLITE_OK)
+		return db_sql_fail(s, "unsynced rows", error_r);
+	sqlite3_bind_int64(st, 1, from);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *hash = (const char *)sqlite3_column_text(st, 1);
+		if (hash != NULL && blob_exists(&s->blobs, hash, (uint64_t)sqlite3_column_int64(st, 2)))
+			continue;
+		if (count == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			int64_t *more = reallocarray(ids, cap, sizeof(*ids));
+			if (more == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			ids = more;
+		}
+		ids[count++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(ids);
+		return db_fail(s, error_r, "store: reading the unsynced rows failed (%s)",
+			       sqlite3_errstr(rc));
+	}
+	*ids_r = ids;
+	*count_r = count;
+	return 0;
+}
+
+/* sync_repair removes the message rows a crash left without their file
+ * (see the top of this file), then the mark.  Nothing to do without a
+ * mark.  0, or -1 with *error_r (nothing changed). */
+static int sync_repair(struct sqlite_store *s, const char **error_r)
+{
+	sqlite3_stmt *st;
+	int64_t from = 0;
+	int64_t *ids = NULL;
+	size_t count = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_sql_fail(s, "unsynced mark", error_r);
+	sqlite3_bind_text(st, 1, SYNC_META_UNSYNCED, -1, SQLITE_STATIC);
+	bool marked = sqlite3_step(st) == SQLITE_ROW;
+	if (marked)
+		from = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (!marked)
+		return 0;
+	if (db_begin_write(s, error_r) < 0)
+		return -1;
+	sqlite3_stmt *del = NULL;
+	int ret = missing_collect(s, from, &ids, &count, error_r);
+	if (ret == 0 && count > 0 &&
+	    sqlite3_prepare_v2(s->db, "DELETE FROM messages WHERE id = ?1", -1, &del, NULL) !=
+		    SQLITE_OK)
+		ret = db_sql_fail(s, "unsynced rows", error_r);
+	for (size_t i = 0; ret == 0 && i < count; i++) {
+		sqlite3_bind_int64(del, 1, ids[i]);
+		if (sqlite3_step(del) != SQLITE_DONE)
+			ret = db_sql_fail(s, "removing a row without its file", error_r);
+		sqlite3_reset(del);
+	}
+	sqlite3_finalize(del);
+	free(ids);
+	if (ret == 0 && db_exec(s, "DELETE FROM meta WHERE key = '" SYNC_META_UNSYNCED "';",
+				error_r) < 0)
+		ret = -1;
+	if (ret < 0) {
+		db_rollback(s);
+		return -1;
+	}
+	s->unsynced_from = 0;
+	return db_commit(s, error_r);
+}
+
 int sqlite_sync_defer(struct store *store, bool defer, const char **error_r)
 {
 	struct sqlite_store *s = sqlite_store(store);
 	if (defer == s->sync_deferred)
 		return 0;
+	/* Before APPEND defers anything again: what an earlier crash left. */
+	if (defer && sync_repair(s, error_r) < 0)
+		return -1;
 	if (!defer && sqlite_sync(store, error_r) < 0)
 		return -1;
 	if (db_exec(s, defer ? "PRAGMA synchronous = NORMAL;" : "PRAGMA synchronous = FULL;",
@@ -42,12 +162,21 @@ int sqlite_sync_defer(struct store *store, bool defer, const char **error_r)
 
 bool sqlite_sync_pending(struct store *store)
 {
-	return sqlite_store(store)->unsynced;
+	struct sqlite_store *s = sqlite_store(store);
+	return s->unsynced || blob_deferred_count(&s->blobs) > 0;
 }
 
 int sqlite_sync(struct store *store, const char **error_r)
 {
 	struct sqlite_store *s = sqlite_store(store);
+	/* The files first: the WAL's sync makes their rows durable. */
+	if (blob_sync_deferred(&s->blobs, error_r) < 0) {
+		/* Their rows name files that are gone: removed now (none was
+		 * acknowledged), or at the next start if this fails too. */
+		const char *ignored;
+		(void)sync_repair(s, &ignored);
+		return -1;
+	}
 	if (!s->unsynced)
 		return 0;
 	sqlite3_file *wal = NULL;
@@ -58,5 +187,6 @@ int sqlite_sync(struct store *store, const char **error_r)
 	if (rc != SQLITE_OK)
 		return db_fail(s, error_r, "store: syncing the WAL failed (%s)", sqlite3_errstr(rc));
 	s->unsynced = false;
+	s->unsynced_from = 0; /* the next APPEND marks its rows anew */
 	return 0;
 }

@@ -177,6 +177,9 @@ struct sqlite_store {
 	bool sync_deferred;
 	bool unsynced;
 	int64_t changes_seen;     /* sqlite3_total_changes64 at the last commit */
+	/* The lowest message row committed since the last sync whose file
+	 * waits for it too (APPEND), kept in meta as well; 0: none. */
+	int64_t unsynced_from;
 };
 
 struct mailbox_row {
@@ -384,6 +387,7 @@ int sqlite_message_range_filtered(struct store *store, const char *mailbox, uint
 /* Group commit (store-sqlite-sync.c; store.h, store_sync_defer). */
 int sqlite_sync_defer(struct store *store, bool defer, const char **error_r);
 bool sqlite_sync_pending(struct store *store);
+int sqlite_sync_mark(struct sqlite_store *s, int64_t rowid, const char **error_r);
 int sqlite_sync(struct store *store, const char **error_r);
 
 #endif

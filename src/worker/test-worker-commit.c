@@ -2,7 +2,9 @@
  * Unit tests for worker-commit: with a store of its own (SQLite, in a
  * temporary directory) and a loop, a commit is held until the sync at the
  * end of the loop's turn, one sync serves every commit made in the turn,
- * and nothing is held once all is durable.
+ * and nothing is held once all is durable.  An APPEND's message file
+ * waits for that sync too: not in place until it, readable all the same,
+ * and a row a crash left without its file is removed at the next start.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +12,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <unistd.h>
+
 #include "lib/ev.h"
+#include "mail/mime.h"
 #include "store/store.h"
 #include "worker/worker-commit.h"
 
@@ -82,10 +89,156 @@ static void test_commits_held_until_one_sync(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static const char appended_text[] = "From: a@example.org\r\n"
+				    "Subject: appended\r\n"
+				    "\r\n"
+				    "Body of the appended message.\r\n";
+
+/* append_one APPENDs text to INBOX and returns its UID. */
+static uint32_t append_one(struct store *store, const char *text)
+{
+	struct mime_limits limits;
+	const struct mime_message *msg = NULL;
+	const char *error = NULL;
+	uint32_t uidvalidity = 0, uid = 0;
+
+	mime_limits_default(&limits);
+	struct mime_parser *parser = mime_parser_new(&limits);
+	assert_non_null(parser);
+	size_t len = strlen(text);
+	assert_int_equal(mime_parser_feed(parser, text, len, &error), 0);
+	assert_int_equal(mime_parser_finish(parser, &msg, &error), 0);
+	struct iovec iov = { .iov_base = (void *)text, .iov_len = len };
+	struct store_append_msg m = { .iov = &iov, .iovcnt = 1, .msg = msg, .internal_date = 1 };
+	assert_int_equal(store_append(store, "INBOX", &m, 1, &uidvalidity, &uid, &error), STORE_OK);
+	mime_parser_free(&parser);
+	return uid;
+}
+
+/* files_in counts the entries of dir/sub that are not dot files. */
+static unsigned files_in(const char *dir, const char *sub)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	DIR *d = opendir(path);
+	unsigned n = 0;
+	if (d == NULL)
+		return 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* placed counts the message files in place (blobs/00 .. blobs/ff). */
+static unsigned placed(const char *dir)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < 256; i++) {
+		char sub[16];
+		snprintf(sub, sizeof(sub), "blobs/%02x", i);
+		n += files_in(dir, sub);
+	}
+	return n;
+}
+
+static void test_append_file_waits_for_the_sync(void **state)
+{
+	char dir[] = "/tmp/ravelin-worker-commit-XXXXXX";
+	struct store *store = NULL;
+	const char *error = NULL;
+	char buf[64];
+	size_t got = 0;
+	uint64_t size = 0;
+	(void)state;
+
+	synced_calls = 0;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(store_create(dir, &error), 0);
+	assert_int_equal(store_open(dir, &store, &error), 0);
+	loop = ev_new();
+	assert_non_null(loop);
+	assert_int_equal(worker_commit_start(loop, store, synced, &error), 0);
+
+	/* Appended: held, its file not in place yet but readable. */
+	uint32_t uid = append_one(store, appended_text);
+	assert_true(worker_commit_hold());
+	assert_int_equal(placed(dir), 0);
+	assert_int_equal(files_in(dir, "blobs/tmp"), 1);
+	struct store_reader *r = NULL;
+	assert_int_equal(store_reader_open(store, "INBOX", uid, &r, &size, &error), STORE_OK);
+	assert_int_equal(size, strlen(appended_text));
+	assert_int_equal(store_reader_read(r, 0, buf, 4, &got, &error), STORE_OK);
+	assert_memory_equal(buf, "From", 4);
+	store_reader_close(&r);
+
+	/* The turn's sync: the file is in place, then the answer may go. */
+	struct ev_timer *guard = ev_timer_add(loop, 10000, too_long, NULL);
+	assert_int_equal(ev_run(loop), 0);
+	ev_timer_del(&guard);
+	assert_int_equal(synced_calls, 1);
+	assert_true(synced_ok);
+	assert_false(worker_commit_hold());
+	assert_int_equal(placed(dir), 1);
+	assert_int_equal(files_in(dir, "blobs/tmp"), 0);
+
+	store_close(&store);
+	ev_free(&loop);
+	snprintf(buf, sizeof(buf), "rm -rf %s", dir);
+	assert_int_equal(system(buf), 0);
+}
+
+/* A crash between the commit and the sync, as the disk may keep it: the
+ * row durable, its file not.  The next start removes the row. */
+static void test_row_without_file_removed_at_start(void **state)
+{
+	char dir[] = "/tmp/ravelin-worker-commit-XXXXXX";
+	struct store *store = NULL;
+	struct store_mailbox box;
+	const char *error = NULL;
+	char path[256];
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(store_create(dir, &error), 0);
+	assert_int_equal(store_open(dir, &store, &error), 0);
+	assert_int_equal(store_sync_defer(store, true, &error), 0);
+	(void)append_one(store, appended_text); /* durable: synced below */
+	assert_int_equal(store_sync(store, &error), 0);
+	(void)append_one(store, "Subject: lost\r\n\r\nIts file is lost.\r\n");
+	snprintf(path, sizeof(path), "%s/blobs/tmp", dir);
+	DIR *d = opendir(path);
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		if (e->d_name[0] != '.')
+			assert_int_equal(unlinkat(dirfd(d), e->d_name, 0), 0);
+	}
+	closedir(d);
+	store_close(&store); /* the rows reach the database, one file does not */
+
+	assert_int_equal(store_open(dir, &store, &error), 0);
+	assert_int_equal(store_mailbox_get(store, "INBOX", &box, &error), STORE_OK);
+	free(box.name);
+	assert_int_equal(box.messages, 2);
+	assert_int_equal(store_sync_defer(store, true, &error), 0);
+	assert_int_equal(store_mailbox_get(store, "INBOX", &box, &error), STORE_OK);
+	free(box.name);
+	assert_int_equal(box.messages, 1);
+	struct store_reader *r = NULL;
+	uint64_t size = 0;
+	assert_int_equal(store_reader_open(store, "INBOX", 1, &r, &size, &error), STORE_OK);
+	store_reader_close(&r);
+	store_close(&store);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commits_held_until_one_sync),
+		cmocka_unit_test(test_append_file_waits_for_the_sync),
+		cmocka_unit_test(test_row_without_file_removed_at_start),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
