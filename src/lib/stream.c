@@ -36,13 +36,19 @@ void stream_drop_tls(struct stream *s)
 
 void stream_close(struct stream *s)
 {
-	if (s->ssl != NULL && !s->handshaking && !s->handed_off)
+	bool tls = s->ssl != NULL;
+	if (tls && !s->handshaking && !s->handed_off)
 		SSL_shutdown(s->ssl);
 	stream_drop_tls(s);
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
-	ERR_clear_error();
+	/* What SSL_shutdown left.  A plain stream leaves nothing (every TLS
+	 * call here clears the queue first), and the queue's first use sets
+	 * OpenSSL's per-thread state up: a pre-auth process serving plain
+	 * SMTP would pay that just to close. */
+	if (tls)
+		ERR_clear_error();
 }
 
 
