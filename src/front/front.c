@@ -570,9 +570,10 @@ static void on_term(int signo, void *ctx)
 /* set_title shows what this process serves in ps (argv is overwritten). */
 static void set_title(struct front *f, uint64_t service)
 {
-	char title[64];
-	snprintf(title, sizeof(title), "ravelin preauth %s %llu", ipc_service_name(service),
-		 (unsigned long long)f->serial);
+	char name[48], title[80];
+	preauth_name(f->serial, name, sizeof(name)); /* "preauth N" or "preauth S.N" */
+	snprintf(title, sizeof(title), "ravelin preauth %s %s", ipc_service_name(service),
+		 name + strlen("preauth "));
 	process_set_title(title);
 }
 
