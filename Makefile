@@ -1,7 +1,8 @@
 # Ravelin: the two commands are `make run` and `make test`.
 #   make run    install what is missing, build, start on the embedded defaults
 #   make test   unit tests, lint, integration tests, fuzz smoke (ASan+UBSan)
-#   make fuzz   longer fuzzing runs (FUZZ_SECONDS each, default 300)
+#   make fuzz   longer fuzzing runs (FUZZ_SECONDS each, default 300; FUZZ_JOBS
+#               targets at once, default 2)
 #   make bench  benchmarks against the peers Debian ships (not a test)
 PYTHON      ?= /usr/bin/python3
 FUZZ_SMOKE  ?= 5

@@ -49,15 +49,35 @@ def send(server, subject):
         c.sendmail("s@remote.test", ["alice@example.org"], f"Subject: {subject}\r\n\r\nhi\r\n")
 
 
+def process_view(pid):
+    """pid's executable, mapped files and status, or None if it ended
+    meanwhile (a spawner renews its spares as the long-lived processes
+    link up after a start)."""
+    try:
+        return (os.path.realpath(os.readlink(f"/proc/{pid}/exe")), mapped_files(pid),
+                status(pid))
+    except OSError:
+        return None
+
+
+def live_views(server):
+    """Views of the spawners and two spares, all taken while they lived."""
+    end = time.monotonic() + 20
+    while True:
+        spawners, spares = wait_spares(server)
+        views = {pid: process_view(pid) for pid in spawners + spares[:2]}
+        if None not in views.values():
+            return views
+        assert time.monotonic() < end, "spares kept ending before they could be looked at"
+        time.sleep(0.1)
+
+
 def test_spawner_and_spares_map_only_the_front(server):
-    spawners, spares = wait_spares(server)
     front = os.path.join(os.path.dirname(os.path.realpath(conftest.BIN)), "ravelin-front")
-    for pid in spawners + spares[:2]:
-        assert os.path.realpath(f"/proc/{pid}/exe") == front, pid
-        files = mapped_files(pid)
+    for pid, (exe, files, st) in live_views(server).items():
+        assert exe == front, pid
         extra = [f for f in files if any(name in f for name in NOT_IN_FRONT)]
         assert not extra, (pid, extra)
-        st = status(pid)
         # A spare is jailed before it is given a connection.
         assert st["Seccomp"].strip() == "2" and st["NoNewPrivs"].strip() == "1", pid
     # ... and it serves mail as before.

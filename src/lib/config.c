@@ -97,6 +97,8 @@ static const struct config_param params[] = {
 	{ "imap.park_delay", CT_U64, U(imap_park_delay), "10000", 0, 3600000,
 	  "milliseconds an IMAP session waits in IDLE with nothing to do before its worker "
 	  "parks it (0: never)" },
+	{ "http.idle_timeout", CT_U64, U(http_idle_timeout), "60", 1, 3600,
+	  "seconds an HTTP connection after login may stay silent before its worker closes it" },
 	{ "worker.idle_timeout", CT_U64, U(worker_idle_timeout), "60", 1, 86400,
 	  "seconds an account's worker stays without work before it exits" },
 	{ "queue.retry_delay", CT_U64, U(queue_retry_delay), "60", 1, 86400,

@@ -79,6 +79,7 @@ struct config {
 	uint64_t imap_login_timeout;
 	uint64_t worker_idle_timeout;
 	uint64_t imap_park_delay;     /* ms in IDLE before a session is parked; 0 never */
+	uint64_t http_idle_timeout;   /* seconds; WORKER_HTTP_IDLE_SECONDS by default */
 	uint64_t queue_retry_delay;
 	char spam_rspamd[80];
 	char spam_rspamd_controller[80];

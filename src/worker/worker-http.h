@@ -27,7 +27,7 @@
  * requests or inside one: a calendar client polls every few minutes and
  * opens a new connection for it; nginx keeps an idle one 75 s.  60 s
  * keeps a worker from holding sockets (and a 4 MB body buffer) for
- * clients that went away. */
+ * clients that went away.  The default of http.idle_timeout (config.c). */
 #define WORKER_HTTP_IDLE_SECONDS 60
 /* A connection that ends while the client may still be sending (a refused
  * request, a body left unread) is not closed at once: closing a socket

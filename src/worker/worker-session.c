@@ -386,16 +386,24 @@ void worker_session_shutdown_all(void)
 	}
 }
 
+/* http_idle_ms: how long an HTTP connection may stay silent (env's
+ * setting, else WORKER_HTTP_IDLE_SECONDS), in ms. */
+static uint64_t http_idle_ms(const struct worker_session_env *env)
+{
+	return (env->http_idle_seconds != 0 ? env->http_idle_seconds
+					    : (uint64_t)WORKER_HTTP_IDLE_SECONDS) * 1000;
+}
+
 /* idle_check ends a session its client left idle: an IMAP session past
- * the autologout (with its BYE), an HTTP connection past
- * WORKER_HTTP_IDLE_SECONDS (closed, as RFC 9112 9.8 lets a server do). */
+ * the autologout (with its BYE), an HTTP connection past http_idle_ms
+ * (closed, as RFC 9112 9.8 lets a server do). */
 static void idle_check(struct ev_timer *t, void *ctx)
 {
 	struct session *s = ctx;
 	(void)t;
 	s->timer = NULL;
-	uint64_t limit = (uint64_t)(s->http != NULL ? WORKER_HTTP_IDLE_SECONDS
-						    : IMAP_SESSION_AUTOLOGOUT_SECONDS) * 1000;
+	uint64_t limit = s->http != NULL ? http_idle_ms(s->env)
+					 : (uint64_t)IMAP_SESSION_AUTOLOGOUT_SECONDS * 1000;
 	uint64_t idle = ev_now(s->env->ev) - s->last_input;
 	if (idle >= limit) {
 		if (s->imap != NULL)
@@ -484,7 +492,7 @@ static int http_open(const struct worker_session_env *env, struct transport *t,
 	if (s == NULL)
 		return -1;
 	s->http = worker_http_new(&env->http, h, &s->out);
-	s->timer = ev_timer_add(env->ev, (uint64_t)WORKER_HTTP_IDLE_SECONDS * 1000, idle_check, s);
+	s->timer = ev_timer_add(env->ev, http_idle_ms(env), idle_check, s);
 	if (s->http == NULL || s->timer == NULL) {
 		log_error("HTTP: the session could not start%s",
 			  h->http_auth ? "" : " (no credential binding came with it)");

@@ -27,6 +27,9 @@ struct worker_session_env {
 	 * caller's to free) and the client's socket (which it passes on and
 	 * closes).  0, or -1 if it could not take them (the session stays). */
 	uint64_t park_delay_ms;
+	/* An HTTP connection silent this long is closed (0:
+	 * WORKER_HTTP_IDLE_SECONDS). */
+	uint64_t http_idle_seconds;
 	int (*park)(const struct buf *state, int fd);
 	/* The account changed while sessions of it may be parked. */
 	void (*wake)(void);

@@ -507,6 +507,7 @@ static const struct worker_session_env *session_env(void)
 	env.http = (struct worker_http_env){ .dav = w.dav, .autoconfig = &w.autoconfig,
 					     .hooks = worker_schedule_hooks() };
 	env.park_delay_ms = w.config.imap_park_delay;
+	env.http_idle_seconds = w.config.http_idle_timeout;
 	env.park = park_session;
 	env.wake = park_wake;
 	return &env;
