@@ -251,10 +251,10 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* spares_fill forks spares up to the pool size, within the process bound. */
-static void spares_fill(void)
+/* spares_make forks spares until `want` are ready, within the process bound. */
+static void spares_make(unsigned want)
 {
-	while (!sp.stopping && sp.master != NULL && sp.spare_count < SPAWNER_SPARES &&
+	while (!sp.stopping && sp.master != NULL && sp.spare_count < want &&
 	       sp.spare_count + live_count() < sp.config.front_max_connections + SPAWNER_SPARES) {
 		uint64_t start = now_us();
 		if (spare_make() < 0)
@@ -263,6 +263,17 @@ static void spares_fill(void)
 		sp.spawn_us[sp.spawned++ % SPAWNER_TIMES] = took > UINT32_MAX ? UINT32_MAX
 									  : (uint32_t)took;
 	}
+}
+
+/* spares_fill keeps SPAWNER_SPARES ready once every long-lived peer is
+ * linked.  Until then (start-up, a peer restarting) a spare is made only
+ * when a connection needs one: each peer's arrival ends the spares made
+ * without its link (spares_renew), and making the pool four times over at
+ * start-up cost a spawner about 20 forks. */
+static void spares_fill(void)
+{
+	bool linked = sp.auth != NULL && sp.queue != NULL && sp.keys != NULL && sp.resolver != NULL;
+	spares_make(linked ? SPAWNER_SPARES : 0);
 }
 
 static int compare_u32(const void *a, const void *b)
@@ -463,7 +474,7 @@ static void accept_one(struct listener *l, int fd, const struct sockaddr_storage
 	 * and the next one is tried. */
 	for (unsigned tries = 0;; tries++) {
 		if (sp.spares == NULL && tries <= SPAWNER_SPARES)
-			spares_fill();
+			spares_make(1);
 		c = sp.spares;
 		/* auth hears the client's address from here, not from the
 		 * pre-auth process, and before the process has the client. */
