@@ -88,6 +88,9 @@ def relay_ca_file():
                         "-subj", "/CN=Ravelin tests, trusted by nothing",
                         "-keyout", os.path.join(tmp, "ca.key"), "-out", cert],
                        check=True, capture_output=True)
+        # A server run as nobody (test_admin) reads it too.
+        os.chmod(tmp, 0o755)
+        os.chmod(cert, 0o644)
         RELAY_CA = cert
     return RELAY_CA
 
