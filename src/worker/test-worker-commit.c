@@ -4,6 +4,7 @@
  * end of the loop's turn, one sync serves every commit made in the turn,
  * and nothing is held once all is durable.  An APPEND's message file
  * waits for that sync too: not in place until it, readable all the same,
+ * at most BLOB_DEFERRED_MAX of them (the APPEND past them syncs them all),
  * and a row a crash left without its file is removed at the next start.
  */
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 
 #include "lib/ev.h"
 #include "mail/mime.h"
+#include "store/blob.h"
 #include "store/store.h"
 #include "worker/worker-commit.h"
 
@@ -188,6 +190,49 @@ static void test_append_file_waits_for_the_sync(void **state)
 	assert_int_equal(system(buf), 0);
 }
 
+/* BLOB_DEFERRED_MAX files wait for the turn's sync; the APPEND one past
+ * them commits with a sync of its own, which puts every file in place. */
+static void test_one_past_the_files_that_may_wait(void **state)
+{
+	char dir[] = "/tmp/ravelin-worker-commit-XXXXXX";
+	struct store *store = NULL;
+	const char *error = NULL;
+	char text[160], cmd[64];
+	(void)state;
+
+	synced_calls = 0;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(store_create(dir, &error), 0);
+	assert_int_equal(store_open(dir, &store, &error), 0);
+	loop = ev_new();
+	assert_non_null(loop);
+	assert_int_equal(worker_commit_start(loop, store, synced, &error), 0);
+
+	for (unsigned i = 0; i <= BLOB_DEFERRED_MAX; i++) {
+		snprintf(text, sizeof(text),
+			 "From: a@example.org\r\nSubject: wait %u\r\n\r\nbody %u\r\n", i, i);
+		append_one(store, text);
+		if (i + 1 == BLOB_DEFERRED_MAX) {
+			assert_int_equal(files_in(dir, "blobs/tmp"), BLOB_DEFERRED_MAX);
+			assert_int_equal(placed(dir), 0);
+			assert_true(store_sync_pending(store));
+		}
+	}
+	/* The one past them commits with a sync of its own, and that sync
+	 * makes the earlier rows durable too: every waiting file went into
+	 * place before it. */
+	assert_int_equal(files_in(dir, "blobs/tmp"), 0);
+	assert_int_equal(placed(dir), BLOB_DEFERRED_MAX + 1);
+	/* Nothing is left for the turn's sync: the answers may go. */
+	assert_false(store_sync_pending(store));
+	assert_false(worker_commit_hold());
+
+	store_close(&store);
+	ev_free(&loop);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* A crash between the commit and the sync, as the disk may keep it: the
  * row durable, its file not.  The next start removes the row. */
 static void test_row_without_file_removed_at_start(void **state)
@@ -238,6 +283,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commits_held_until_one_sync),
 		cmocka_unit_test(test_append_file_waits_for_the_sync),
+		cmocka_unit_test(test_one_past_the_files_that_may_wait),
 		cmocka_unit_test(test_row_without_file_removed_at_start),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
