@@ -144,6 +144,23 @@ static unsigned placed(const char *dir)
 	return n;
 }
 
+/* committing_store makes a store in dir (a mkdtemp template), a loop,
+ * and starts the group commit on them. */
+static struct store *committing_store(char *dir)
+{
+	struct store *store = NULL;
+	const char *error = NULL;
+
+	synced_calls = 0;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(store_create(dir, &error), 0);
+	assert_int_equal(store_open(dir, &store, &error), 0);
+	loop = ev_new();
+	assert_non_null(loop);
+	assert_int_equal(worker_commit_start(loop, store, synced, &error), 0);
+	return store;
+}
+
 static void test_append_file_waits_for_the_sync(void **state)
 {
 	char dir[] = "/tmp/ravelin-worker-commit-XXXXXX";
@@ -154,13 +171,7 @@ static void test_append_file_waits_for_the_sync(void **state)
 	uint64_t size = 0;
 	(void)state;
 
-	synced_calls = 0;
-	assert_non_null(mkdtemp(dir));
-	assert_int_equal(store_create(dir, &error), 0);
-	assert_int_equal(store_open(dir, &store, &error), 0);
-	loop = ev_new();
-	assert_non_null(loop);
-	assert_int_equal(worker_commit_start(loop, store, synced, &error), 0);
+	store = committing_store(dir);
 
 	/* Appended: held, its file not in place yet but readable. */
 	uint32_t uid = append_one(store, appended_text);
@@ -195,18 +206,11 @@ static void test_append_file_waits_for_the_sync(void **state)
 static void test_one_past_the_files_that_may_wait(void **state)
 {
 	char dir[] = "/tmp/ravelin-worker-commit-XXXXXX";
-	struct store *store = NULL;
-	const char *error = NULL;
+	struct store *store;
 	char text[160], cmd[64];
 	(void)state;
 
-	synced_calls = 0;
-	assert_non_null(mkdtemp(dir));
-	assert_int_equal(store_create(dir, &error), 0);
-	assert_int_equal(store_open(dir, &store, &error), 0);
-	loop = ev_new();
-	assert_non_null(loop);
-	assert_int_equal(worker_commit_start(loop, store, synced, &error), 0);
+	store = committing_store(dir);
 
 	for (unsigned i = 0; i <= BLOB_DEFERRED_MAX; i++) {
 		snprintf(text, sizeof(text),
