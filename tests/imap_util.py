@@ -645,3 +645,19 @@ Expunge Both
 SyncState *
 Sync All
 """)
+
+
+def kill9_midway(server, done, errors, stop, threads, low, high, poll=0.01):
+    """Kill -9 the server at a random moment while threads change its store:
+    once done() has reached a random count in [low, high] (or 90 s have
+    passed), stop them and wait for them; the count reached is asserted."""
+    target = random.randint(low, high)
+    deadline = time.monotonic() + 90
+    while done() < target and time.monotonic() < deadline and not errors:
+        time.sleep(poll)
+    assert not errors, errors
+    stop.set()
+    server.kill9()
+    for t in threads:
+        t.join()
+    assert done() >= target, "the sessions did too little before the kill"

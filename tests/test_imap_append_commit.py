@@ -11,7 +11,7 @@ import threading
 import time
 
 from conftest import make_server
-from imap_util import ALICE, append_many, close, connect, fetches_by_uid
+from imap_util import ALICE, append_many, close, connect, fetches_by_uid, kill9_midway
 
 SESSIONS = 8
 
@@ -78,16 +78,7 @@ def test_kill9_while_sessions_append_to_one_account_loses_nothing_acknowledged()
         return sum(len(a) for a in acked)
 
     # A random moment while every session appends.
-    target = random.randint(80, 300)
-    deadline = time.monotonic() + 90
-    while done() < target and time.monotonic() < deadline and not errors:
-        time.sleep(0.005)
-    assert not errors, errors
-    stop.set()
-    server.kill9()
-    for t in threads:
-        t.join()
-    assert done() >= target, "the sessions did too little before the kill"
+    kill9_midway(server, done, errors, stop, threads, 80, 300, poll=0.005)
 
     server.start()
     c = connect(server)

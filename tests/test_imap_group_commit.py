@@ -9,7 +9,7 @@ import threading
 import time
 
 from conftest import make_server
-from imap_util import (append_many, close, connect, fetches_by_uid, flags_of, search_result,
+from imap_util import (append_many, close, connect, fetches_by_uid, kill9_midway, flags_of, search_result,
                        small_message)
 
 SESSIONS = 6
@@ -65,16 +65,7 @@ def test_kill9_while_sessions_change_one_mailbox_loses_nothing_acknowledged():
         return sum(len(a["flags"]) + len(a["appended"]) + len(a["expunged"]) for a in acked)
 
     # A random moment while all sessions change the mailbox.
-    target = random.randint(60, 240)
-    deadline = time.monotonic() + 90
-    while done() < target and time.monotonic() < deadline and not errors:
-        time.sleep(0.01)
-    assert not errors, errors
-    stop.set()
-    server.kill9()
-    for t in threads:
-        t.join()
-    assert done() >= target, "the sessions did too little before the kill"
+    kill9_midway(server, done, errors, stop, threads, 60, 240)
 
     server.start()
     c = connect(server)
