@@ -8,7 +8,6 @@ import os
 import random
 import sqlite3
 import threading
-import time
 
 from conftest import make_server
 from imap_util import ALICE, append_many, close, connect, fetches_by_uid, kill9_midway

@@ -6,7 +6,6 @@ import imaplib
 import random
 import re
 import threading
-import time
 
 from conftest import make_server
 from imap_util import (append_many, close, connect, fetches_by_uid, kill9_midway, flags_of, search_result,
