@@ -239,3 +239,32 @@ def test_ids_a_user_namespace_lacks_are_refused_at_start():
     assert r.returncode != 0
     assert "id 2000000000 is not mapped in this user namespace" in r.stderr, r.stderr
     assert not os.path.exists(os.path.join(s.data, "directory")), "nothing is made first"
+
+
+
+def test_a_new_account_folder_is_its_workers_alone():
+    """`account add` run as root makes the account's store, then gives the
+    folder to the account's worker, fan-out folders of its message files
+    included, also when the folder's top is the worker's already: another
+    `account add` run at the same moment walks every account's folder
+    first and may give the top away while the store is still being made."""
+    s = make_server()
+    try:
+        s.add_account("first@example.org")
+        accounts = os.path.join(s.data, "accounts")
+        first = max(int(n) for n in os.listdir(accounts) if n.isdigit())
+        first_uid = os.lstat(os.path.join(accounts, str(first))).st_uid
+        assert first_uid != 0
+        # What the other command's walk leaves: the next account's folder,
+        # empty and already its worker's.
+        nxt = os.path.join(accounts, str(first + 1))
+        os.mkdir(nxt, 0o700)
+        os.chown(nxt, first_uid + 1, first_uid + 1)
+        s.add_account("second@example.org")
+        assert s.account_dir("second@example.org") == nxt
+        for root, dirs, files in os.walk(nxt):
+            for f in dirs + files:
+                st = os.lstat(os.path.join(root, f))
+                assert (st.st_uid, st.st_gid) == (first_uid + 1,) * 2, os.path.join(root, f)
+    finally:
+        s.stop()

@@ -351,7 +351,7 @@ static int account_add(struct cli_options *opts, struct directory *dir, const ch
 			errno ? strerror(errno) : error);
 		return 1;
 	}
-	if (cli_own_account(&opts->config, id) < 0)
+	if (cli_own_new_account(&opts->config, id) < 0)
 		return 1;
 	printf("account %s added (id %llu)\n", address, (unsigned long long)id);
 	return 0;

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -61,17 +62,18 @@ static int own_walked(const char *path, const struct stat *st, int flag, struct 
 	return own_path(path, st, &walk_owner);
 }
 
-/* own_folder gives folder to ids: all of it if its top is someone else's,
- * else the names listed (relative to it, NULL-terminated).  A folder that
- * does not exist is fine.  0 or -1 (printed). */
-static int own_folder(const char *folder, const char *const *names, const struct jail_ids *ids)
+/* own_folder gives folder to ids: all of it if whole is set or its top is
+ * someone else's, else the names listed (relative to it, NULL-terminated).
+ * A folder that does not exist is fine.  0 or -1 (printed). */
+static int own_folder(const char *folder, const char *const *names, bool whole,
+		      const struct jail_ids *ids)
 {
 	struct stat st;
 	char path[PATH_MAX];
 
 	if (lstat(folder, &st) < 0)
 		return errno == ENOENT ? 0 : -1;
-	if (st.st_uid != ids->uid || st.st_gid != ids->gid) {
+	if (whole || st.st_uid != ids->uid || st.st_gid != ids->gid) {
 		walk_owner = *ids;
 		return nftw(folder, own_walked, OWNER_WALK_FDS, FTW_PHYS) == 0 ? 0 : -1;
 	}
@@ -140,7 +142,9 @@ static int own_passage(const struct config *config, const char *path)
 	return 0;
 }
 
-int cli_own_account(const struct config *config, uint64_t account)
+/* own_account gives one account's folder to its worker (whole: walked
+ * all through).  0 or -1 (printed). */
+static int own_account(const struct config *config, uint64_t account, bool whole)
 {
 	/* What the command line makes in a store; the rest is the worker's. */
 	static const char *const made_here[] = { "store.db", "store.db-wal", "store.db-shm",
@@ -153,7 +157,17 @@ int cli_own_account(const struct config *config, uint64_t account)
 		return r;
 	snprintf(path, sizeof(path), "%s/accounts/%llu", config->data,
 		 (unsigned long long)account);
-	return own_folder(path, made_here, &ids);
+	return own_folder(path, made_here, whole, &ids);
+}
+
+int cli_own_account(const struct config *config, uint64_t account)
+{
+	return own_account(config, account, false);
+}
+
+int cli_own_new_account(const struct config *config, uint64_t account)
+{
+	return own_account(config, account, true);
 }
 
 /* own_accounts gives each account's folder to its worker.  An account
@@ -217,10 +231,10 @@ int cli_own_data(const struct config *config)
 	if (own_passage(config, config->data) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/directory", config->data);
-	if (own_folder(path, auth_files, &auth) < 0)
+	if (own_folder(path, auth_files, false, &auth) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/spool", config->data);
-	if (own_folder(path, queue_files, &queue) < 0)
+	if (own_folder(path, queue_files, false, &queue) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/accounts", config->data);
 	if (own_passage(config, path) < 0 || cli_own_dkim(config) < 0)

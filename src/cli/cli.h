@@ -66,6 +66,11 @@ int cli_own_data(const struct config *config);
 /* cli_own_account does that for one account's folder, after the command
  * line made or changed files in it; -1 too if the account has no uid. */
 int cli_own_account(const struct config *config, uint64_t account);
+/* cli_own_new_account does it for a folder the command line has just made
+ * a store in, walking all of it: another command run at the same moment
+ * may have given the top away while the store was being made, so the top's
+ * owner says nothing of what is inside.  0 or -1 (printed). */
+int cli_own_new_account(const struct config *config, uint64_t account);
 /* cli_own_dkim gives DATA/dkim and every key in it to the queue's uid,
  * the only process that reads them; 0 or -1 (printed). */
 int cli_own_dkim(const struct config *config);
