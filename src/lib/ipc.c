@@ -275,14 +275,21 @@ static void update_events(struct ipc *ipc)
 	ev_io_set(ipc->io, EV_READ | (ipc->out_head != NULL ? EV_WRITE : 0));
 }
 
-static int send_one(int fd, const unsigned char *data, size_t len, int pass_fd)
+/* send_one sends one message made of head and payload (payload may be
+ * NULL), gathered by the kernel: no copy of the payload is made first,
+ * nor a stack frame of IPC_MAX_PAYLOAD to hold it (in a pre-auth process
+ * each call reached 64 KB down its stack, a page fault or two more per
+ * connection). */
+static int send_one(int fd, const void *head, size_t head_len, const void *payload, size_t len,
+		    int pass_fd)
 {
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	struct iovec iov[2] = { { .iov_base = (void *)head, .iov_len = head_len },
+				{ .iov_base = (void *)payload, .iov_len = len } };
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = payload != NULL && len > 0 ? 2 : 1 };
 
 	if (pass_fd >= 0) {
 		memset(&u, 0, sizeof(u));
@@ -304,7 +311,7 @@ static int flush_out(struct ipc *ipc)
 {
 	while (ipc->out_head != NULL) {
 		struct ipc_out *o = ipc->out_head;
-		if (send_one(ipc->fd, o->data, o->len, o->fd) < 0) {
+		if (send_one(ipc->fd, o->data, o->len, NULL, 0, o->fd) < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
 				break;
 			return -1;
@@ -535,15 +542,8 @@ int ipc_send(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const void *paylo
 	struct ipc_header h = { .kind = (uint32_t)kind, .len = (uint32_t)len, .id = id };
 	size_t total = sizeof(h) + len;
 	if (ipc->out_head == NULL) {
-		unsigned char tmp[sizeof(h) + IPC_MAX_PAYLOAD];
-		memcpy(tmp, &h, sizeof(h));
-		if (len > 0)
-			memcpy(tmp + sizeof(h), payload, len);
-		int sent = send_one(ipc->fd, tmp, total, fd);
-		int saved = errno;
-		if (kind_secret(kind))
-			sodium_memzero(tmp, total);
-		errno = saved;
+		/* Straight from the caller's payload: no copy to wipe. */
+		int sent = send_one(ipc->fd, &h, sizeof(h), payload, len, fd);
 		if (sent == 0)
 			return 0;
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
@@ -591,17 +591,13 @@ int ipc_send_buf(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const struct 
 int ipc_send_blocking(int fd, enum ipc_kind kind, uint64_t id, const void *payload, size_t len,
 		      int pass_fd)
 {
-	unsigned char tmp[sizeof(struct ipc_header) + IPC_MAX_PAYLOAD];
 	struct ipc_header h = { .kind = (uint32_t)kind, .len = (uint32_t)len, .id = id };
 
 	if (len > IPC_MAX_PAYLOAD)
 		return -1;
-	memcpy(tmp, &h, sizeof(h));
-	if (len > 0)
-		memcpy(tmp + sizeof(h), payload, len);
 	int r = -1;
 	for (;;) {
-		if (send_one(fd, tmp, sizeof(h) + len, pass_fd) == 0) {
+		if (send_one(fd, &h, sizeof(h), payload, len, pass_fd) == 0) {
 			r = 0;
 			break;
 		}
@@ -611,8 +607,6 @@ int ipc_send_blocking(int fd, enum ipc_kind kind, uint64_t id, const void *paylo
 		if (poll(&p, 1, 1000) <= 0)
 			break;
 	}
-	if (kind_secret(kind))
-		sodium_memzero(tmp, sizeof(h) + len);
 	return r;
 }
 

@@ -392,6 +392,12 @@ int jail_seccomp_enter(const struct jail *jail)
 /* Instructions a prepared filter may have (the largest table is a few
  * hundred). */
 #define JAIL_MAX_FILTER 4096
+/* Instructions of a prepared filter a child copies onto its stack to put
+ * its pid in (the pre-auth table's program is about 130): a frame sized
+ * for JAIL_MAX_FILTER reached 32 KB down the stack of every pre-auth
+ * process, a page fault per connection.  A longer program is not kept:
+ * the child builds its filter itself. */
+#define JAIL_MAX_INSTALL 512
 
 /* Filters prepared by a parent for the children it will fork. */
 static struct {
@@ -428,9 +434,16 @@ int jail_seccomp_prepare(enum jail_role role)
 		rc = -EINVAL;
 	if (rc == 0) {
 		free(prepared[role].prog);
-		prepared[role].prog = prog;
-		prepared[role].len = (unsigned short)(got / sizeof(*prog));
-		prog = NULL;
+		prepared[role].prog = NULL;
+		prepared[role].len = 0;
+		if (got / sizeof(*prog) > JAIL_MAX_INSTALL) {
+			log_info("the %s allow-list has %zu instructions: each child builds its own",
+				 jail_role_name(role), got / sizeof(*prog));
+		} else {
+			prepared[role].prog = prog;
+			prepared[role].len = (unsigned short)(got / sizeof(*prog));
+			prog = NULL;
+		}
 	}
 out:
 	if (pipefd[0] >= 0)
@@ -454,7 +467,9 @@ int jail_seccomp_install_prepared(enum jail_role role)
 	if ((size_t)role >= JAIL_COUNT(jail_tables) || prepared[role].prog == NULL)
 		return 0;
 	unsigned short len = prepared[role].len;
-	struct sock_filter prog[JAIL_MAX_FILTER];
+	struct sock_filter prog[JAIL_MAX_INSTALL];
+	if (len > JAIL_MAX_INSTALL)
+		return 0;
 	memcpy(prog, prepared[role].prog, len * sizeof(prog[0]));
 	pid_t self = getpid();
 	for (unsigned short i = 0; i < len; i++)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "lib/jail-private.h"
 #include "lib/jail.h"
 #include "lib/log.h"
 
@@ -540,7 +541,9 @@ static void test_threads_and_fork(void **state)
  * accept (the spawner's) no. */
 static int probe_spawned(void *arg)
 {
-	(void)arg;
+	/* arg non-NULL: the prepared program itself must be installed (it
+	 * fits JAIL_MAX_INSTALL), not one the child builds. */
+	bool prepared_only = arg != NULL;
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0)
@@ -548,7 +551,8 @@ static int probe_spawned(void *arg)
 	if (pid == 0) {
 		struct jail j = { .name = "spawned", .role = JAIL_ROLE_PREAUTH };
 		int sv[2];
-		if (jail_narrow(&j) < 0)
+		if (prepared_only ? jail_seccomp_install_prepared(JAIL_ROLE_PREAUTH) != 1
+				  : jail_narrow(&j) < 0)
 			_exit(21);
 		if (kill(getpid(), 0) != 0)
 			_exit(22);
@@ -572,21 +576,36 @@ static int probe_spawned(void *arg)
 
 /* A spawner prepares the pre-auth table once; each pre-auth process forked
  * from it installs it (with its own pid where it says "this process"). */
-static void test_prepared_preauth_filter(void **state)
+static void check_prepared_preauth_filter(bool prepared_only)
 {
-	(void)state;
+	static int yes = 1;
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct jail j = { .name = "spawner", .role = JAIL_ROLE_SPAWNER };
 		if (jail_prepare(JAIL_ROLE_PREAUTH) < 0 || jail_enter(&j) < 0)
 			_exit(JAILED_ENTER_FAILED);
-		_exit(probe_spawned(NULL));
+		_exit(probe_spawned(prepared_only ? &yes : NULL));
 	}
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_prepared_preauth_filter(void **state)
+{
+	(void)state;
+	check_prepared_preauth_filter(false);
+}
+
+/* The pre-auth program is short enough to be installed from the copy the
+ * spawner made (a bounded frame on the child's stack), and it confines
+ * the child as the one it would build. */
+static void test_prepared_preauth_filter_installed_as_made(void **state)
+{
+	(void)state;
+	check_prepared_preauth_filter(true);
 }
 
 /* A uid no account or user has, for the test of dropping ids. */
@@ -638,6 +657,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prepared_preauth_filter),
+		cmocka_unit_test(test_prepared_preauth_filter_installed_as_made),
 		cmocka_unit_test_setup_teardown(test_confinement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_io_uring_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_sockets, setup, teardown),

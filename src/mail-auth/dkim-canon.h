@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include <openssl/evp.h>
+#include <sodium.h>
 
 #include "lib/buf.h"
 #include "lib/str.h"
@@ -38,7 +39,12 @@ int dkim_canon_header(enum dkim_canon c, struct str field, struct buf *out);
 #define DKIM_BODY_CHUNK 4096
 
 struct dkim_body_hash {
-	EVP_MD_CTX *md;
+	/* libsodium's SHA-256: no allocation and no shared state, where
+	 * OpenSSL's fetched its implementation and counted references in
+	 * objects a pre-auth process shares with its spawner (pages copied
+	 * for each message). */
+	crypto_hash_sha256_state md;
+	bool md_open;         /* md is started and not yet finished */
 	enum dkim_canon canon;
 	uint64_t limit;       /* octets of canonical body to hash (l=) */
 	uint64_t length;      /* canonical octets so far, hashed or not */
