@@ -265,12 +265,16 @@ static void conn_work(struct conn *c, bool readable)
 			break;
 		/* Read straight into the input: no copy, and no 16 KB frame
 		 * here under all that the protocol's input calls (each such
-		 * page of stack was a page fault per connection). */
-		if (buf_reserve(&c->in, FRONT_READ_CHUNK) < 0) {
+		 * page of stack was a page fault per connection).  The read
+		 * is cut to the room left, so a nearly full input fails only
+		 * when the client sends past FRONT_MAX_INPUT, as before. */
+		size_t room = c->in.max - c->in.len;
+		size_t want = room < FRONT_READ_CHUNK ? room : FRONT_READ_CHUNK;
+		if (want == 0 || buf_reserve(&c->in, want) < 0) {
 			c->dead = true;
 			break;
 		}
-		ssize_t n = stream_read(&c->stream, c->in.data + c->in.len, FRONT_READ_CHUNK);
+		ssize_t n = stream_read(&c->stream, c->in.data + c->in.len, want);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			readable = false;
 			if (!c->stream.want_write)
