@@ -42,6 +42,21 @@ static int fail(struct blob_store *bs, const char **error_r, const char *fmt, ..
 	return -1;
 }
 
+/* fail_in formats an error into error (a sync's own buffer: it may run
+ * beside the loop, which owns bs->error) and returns -1. */
+static int fail_in(char error[BLOB_ERROR_MAX], const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int fail_in(char error[BLOB_ERROR_MAX], const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(error, BLOB_ERROR_MAX, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
 /* open_subdir opens name below parent as a directory (creating it with mode
  * 0700 if create is set and it is missing; *created_r says whether it was
  * made now).  It opens first and creates only on ENOENT: the directories
@@ -160,6 +175,10 @@ void blob_store_close(struct blob_store *bs)
 	bs->deferred = NULL;
 	bs->deferred_count = 0;
 	bs->deferred_cap = 0;
+	/* A flight not ended (its sync never ran): not promised, removed. */
+	blob_flight_end(bs, false);
+	free(bs->flight);
+	bs->flight = NULL;
 	if (bs->tmp_fd >= 0)
 		close(bs->tmp_fd);
 	if (bs->blobs_fd >= 0)
@@ -243,9 +262,15 @@ int blob_write_start(struct blob_store *bs, const char *hash, uint64_t size,
 	return 0;
 }
 
-/* blob_write_finish: see blob.h. */
-int blob_write_finish(struct blob_store *bs, struct blob_pending *pending, size_t count,
-		      const char **error_r)
+/* finish_files waits for each of pending's files (fdatasync), renames it
+ * into place and fsyncs each directory touched once.  It reads only the
+ * two directory descriptors and the names, and writes only the files'
+ * descriptors (closed: -1) and error, so it may run beside the loop on
+ * files the loop no longer changes (blob_flight_sync).  A name is kept
+ * after its rename: a cancel's unlink of it finds nothing.  0, or -1 with
+ * error. */
+static int finish_files(int blobs_fd, int tmp_fd, struct blob_pending *pending, size_t count,
+			char error[BLOB_ERROR_MAX])
 {
 	bool touched[BLOB_DIRS] = { false };
 	bool created_any = false;
@@ -258,19 +283,18 @@ int blob_write_finish(struct blob_store *bs, struct blob_pending *pending, size_
 		if (p->fd < 0)
 			continue;
 		if (fdatasync(p->fd) < 0)
-			return fail(bs, error_r, "fdatasync(blobs/tmp/%s) failed: %m", p->tmp);
+			return fail_in(error, "fdatasync(blobs/tmp/%s) failed: %m", p->tmp);
 		close(p->fd);
 		p->fd = -1;
 		bool created;
-		int dir_fd = open_subdir(bs->blobs_fd, dir_name, true, &created);
+		int dir_fd = open_subdir(blobs_fd, dir_name, true, &created);
 		if (dir_fd < 0)
-			return fail(bs, error_r, "open(blobs/%s) failed: %m", dir_name);
+			return fail_in(error, "open(blobs/%s) failed: %m", dir_name);
 		created_any |= created;
-		int r = renameat(bs->tmp_fd, p->tmp, dir_fd, p->hash);
+		int r = renameat(tmp_fd, p->tmp, dir_fd, p->hash);
 		close(dir_fd);
 		if (r < 0)
-			return fail(bs, error_r, "rename(blobs/tmp/%s) failed: %m", p->tmp);
-		p->tmp[0] = '\0';
+			return fail_in(error, "rename(blobs/tmp/%s) failed: %m", p->tmp);
 	}
 	/* After the renames: the first directory fsync commits the journal
 	 * with all of them, the others find little left to do. */
@@ -279,16 +303,27 @@ int blob_write_finish(struct blob_store *bs, struct blob_pending *pending, size_
 			continue;
 		char dir_name[3];
 		snprintf(dir_name, sizeof(dir_name), "%02x", idx);
-		int dir_fd = open_subdir(bs->blobs_fd, dir_name, false, NULL);
+		int dir_fd = open_subdir(blobs_fd, dir_name, false, NULL);
 		if (dir_fd < 0 || fsync(dir_fd) < 0) {
 			if (dir_fd >= 0)
 				close(dir_fd);
-			return fail(bs, error_r, "fsync(blobs/%s) failed: %m", dir_name);
+			return fail_in(error, "fsync(blobs/%s) failed: %m", dir_name);
 		}
 		close(dir_fd);
 	}
-	if (created_any && fsync(bs->blobs_fd) < 0)
-		return fail(bs, error_r, "fsync(blobs) failed: %m");
+	if (created_any && fsync(blobs_fd) < 0)
+		return fail_in(error, "fsync(blobs) failed: %m");
+	return 0;
+}
+
+/* blob_write_finish: see blob.h. */
+int blob_write_finish(struct blob_store *bs, struct blob_pending *pending, size_t count,
+		      const char **error_r)
+{
+	if (finish_files(bs->blobs_fd, bs->tmp_fd, pending, count, bs->error) < 0) {
+		*error_r = bs->error;
+		return -1;
+	}
 	return 0;
 }
 
@@ -343,6 +378,55 @@ int blob_sync_deferred(struct blob_store *bs, const char **error_r)
 	return ret;
 }
 
+/* blob_flight_take: see blob.h. */
+int blob_flight_take(struct blob_store *bs, const char **error_r)
+{
+	if (bs->flight_count > 0)
+		return fail(bs, error_r, "%zu message files are being synced already",
+			    bs->flight_count);
+	free(bs->flight);
+	bs->flight = bs->deferred;
+	bs->flight_count = bs->deferred_count;
+	bs->deferred = NULL;
+	bs->deferred_count = 0;
+	bs->deferred_cap = 0;
+	return 0;
+}
+
+/* blob_flight_count: see blob.h. */
+size_t blob_flight_count(const struct blob_store *bs)
+{
+	return bs->flight_count;
+}
+
+/* blob_flight_sync: see blob.h. */
+int blob_flight_sync(const struct blob_store *bs, char error[BLOB_ERROR_MAX])
+{
+	return finish_files(bs->blobs_fd, bs->tmp_fd, bs->flight, bs->flight_count, error);
+}
+
+/* blob_flight_end: see blob.h. */
+void blob_flight_end(struct blob_store *bs, bool ok)
+{
+	if (!ok)
+		blob_write_cancel(bs, bs->flight, bs->flight_count);
+	bs->flight_count = 0;
+}
+
+/* blob_waiting: see blob.h. */
+bool blob_waiting(const struct blob_store *bs, const char *hash)
+{
+	for (size_t i = 0; i < bs->deferred_count; i++) {
+		if (strcmp(bs->deferred[i].hash, hash) == 0)
+			return true;
+	}
+	for (size_t i = 0; i < bs->flight_count; i++) {
+		if (strcmp(bs->flight[i].hash, hash) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* blob_exists: see blob.h. */
 bool blob_exists(struct blob_store *bs, const char *hash, uint64_t size)
 {
@@ -365,6 +449,13 @@ static int deferred_open(struct blob_store *bs, const char *hash)
 		if (p->tmp[0] != '\0' && strcmp(p->hash, hash) == 0)
 			return openat(bs->tmp_fd, p->tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	}
+	/* Being synced beside the loop: under its temporary name until the
+	 * sync renames it (the caller then finds it in place). */
+	for (size_t i = bs->flight_count; i-- > 0;) {
+		const struct blob_pending *p = &bs->flight[i];
+		if (p->tmp[0] != '\0' && strcmp(p->hash, hash) == 0)
+			return openat(bs->tmp_fd, p->tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	}
 	return -1;
 }
 
@@ -377,8 +468,12 @@ int blob_open(struct blob_store *bs, const char *hash, const char **error_r)
 		return fail(bs, error_r, "store: invalid blob name in database");
 	snprintf(rel, sizeof(rel), "%c%c/%s", hash[0], hash[1], hash);
 	int fd = openat(bs->blobs_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 && errno == ENOENT && bs->deferred_count > 0) {
+	if (fd < 0 && errno == ENOENT && (bs->deferred_count > 0 || bs->flight_count > 0)) {
 		fd = deferred_open(bs, hash);
+		/* Renamed into place between the two opens by the sync beside
+		 * the loop: it is there now. */
+		if (fd < 0 && bs->flight_count > 0)
+			fd = openat(bs->blobs_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)
 			errno = ENOENT;
 	}
