@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <openssl/evp.h>
 
 /* A temporary older than this belongs to a delivery that crashed (a real
@@ -399,10 +401,131 @@ size_t blob_flight_count(const struct blob_store *bs)
 	return bs->flight_count;
 }
 
-/* blob_flight_sync: see blob.h. */
-int blob_flight_sync(const struct blob_store *bs, char error[BLOB_ERROR_MAX])
+/* One part of a sync_together: fds[first, first + count) synced one after
+ * another by one thread (fsync below whole, fdatasync from there);
+ * failed is the index of the one that failed (its errno in err), or -1. */
+struct sync_part {
+	const int *fds;
+	size_t first, count, whole;
+	ssize_t failed;
+	int err;
+};
+
+static void *sync_part_run(void *arg)
 {
-	return finish_files(bs->blobs_fd, bs->tmp_fd, bs->flight, bs->flight_count, error);
+	struct sync_part *part = arg;
+	for (size_t i = part->first; i < part->first + part->count; i++) {
+		if ((i < part->whole ? fsync(part->fds[i]) : fdatasync(part->fds[i])) < 0) {
+			part->failed = (ssize_t)i;
+			part->err = errno;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* sync_together syncs fds[0, count) (fsync below whole: directories,
+ * whose entries are what matters; fdatasync from there) on up to
+ * BLOB_SYNC_THREADS threads at once (the calling one among them): a
+ * journaling file system joins syncs that wait at the same time into one
+ * commit and one flush of the disk's cache, where syncs one after another
+ * pay for one each.  A thread that cannot be made leaves its part to the
+ * caller.  0, or -1 with *failed_r (the index) and errno. */
+static int sync_together(const int *fds, size_t count, size_t whole, size_t *failed_r)
+{
+	struct sync_part parts[BLOB_SYNC_THREADS];
+	pthread_t threads[BLOB_SYNC_THREADS];
+	bool started[BLOB_SYNC_THREADS] = { false };
+	size_t n = count < BLOB_SYNC_THREADS ? count : BLOB_SYNC_THREADS;
+
+	for (size_t t = 0, first = 0; t < n; t++) {
+		size_t size = count / n + (t < count % n);
+		parts[t] = (struct sync_part){ .fds = fds, .first = first, .count = size,
+					       .whole = whole, .failed = -1 };
+		first += size;
+		if (t > 0)
+			started[t] = pthread_create(&threads[t], NULL, sync_part_run, &parts[t]) == 0;
+	}
+	for (size_t t = 0; t < n; t++) {
+		if (!started[t])
+			sync_part_run(&parts[t]);
+	}
+	for (size_t t = 1; t < n; t++) {
+		if (started[t])
+			pthread_join(threads[t], NULL);
+	}
+	for (size_t t = 0; t < n; t++) {
+		if (parts[t].failed >= 0) {
+			*failed_r = (size_t)parts[t].failed;
+			errno = parts[t].err;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* blob_flight_sync: see blob.h.  finish_files' steps, each one's syncs
+ * together (sync_together): the files' data, then (after the renames)
+ * the directories with also_fd. */
+int blob_flight_sync(const struct blob_store *bs, int also_fd, char error[BLOB_ERROR_MAX])
+{
+	struct blob_pending *flight = bs->flight;
+	size_t count = bs->flight_count, n = 0, failed = 0;
+	bool touched[BLOB_DIRS] = { false };
+	int fds[BLOB_DEFERRED_MAX + BLOB_DIRS + 1] = { 0 };
+	bool created_any = false;
+
+	for (size_t i = 0; i < count; i++) {
+		if (flight[i].fd >= 0)
+			fds[n++] = flight[i].fd;
+	}
+	if (sync_together(fds, n, 0, &failed) < 0) {
+		for (size_t i = 0; i < count; i++) {
+			if (flight[i].fd == fds[failed])
+				return fail_in(error, "fdatasync(blobs/tmp/%s) failed: %m", flight[i].tmp);
+		}
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct blob_pending *p = &flight[i];
+		char dir_name[3] = { p->hash[0], p->hash[1], '\0' };
+		touched[str_hex_digit(p->hash[0]) * 16 + str_hex_digit(p->hash[1])] = true;
+		if (p->fd < 0)
+			continue;
+		close(p->fd);
+		p->fd = -1;
+		bool created;
+		int dir_fd = open_subdir(bs->blobs_fd, dir_name, true, &created);
+		if (dir_fd < 0)
+			return fail_in(error, "open(blobs/%s) failed: %m", dir_name);
+		created_any |= created;
+		int r = renameat(bs->tmp_fd, p->tmp, dir_fd, p->hash);
+		close(dir_fd);
+		if (r < 0)
+			return fail_in(error, "rename(blobs/tmp/%s) failed: %m", p->tmp);
+	}
+	n = 0;
+	int ret = 0;
+	for (unsigned idx = 0; ret == 0 && idx < BLOB_DIRS; idx++) {
+		char dir_name[3];
+		snprintf(dir_name, sizeof(dir_name), "%02x", idx);
+		if (touched[idx] && (fds[n] = open_subdir(bs->blobs_fd, dir_name, false, NULL)) < 0)
+			ret = fail_in(error, "open(blobs/%s) failed: %m", dir_name);
+		n += touched[idx] && ret == 0;
+	}
+	size_t dirs = n;
+	if (ret == 0 && created_any)
+		fds[n++] = bs->blobs_fd;
+	size_t whole = n;
+	if (ret == 0 && also_fd >= 0)
+		fds[n++] = also_fd;
+	if (ret == 0 && sync_together(fds, n, whole, &failed) < 0)
+		ret = fail_in(error, "%s failed: %m",
+			      failed < dirs    ? "fsync(blobs/xx)" :
+			      failed < whole ? "fsync(blobs)" :
+						 "fdatasync(the store's WAL)");
+	for (size_t i = 0; i < dirs; i++)
+		close(fds[i]);
+	return ret;
 }
 
 /* blob_flight_end: see blob.h. */

@@ -261,14 +261,11 @@ int sqlite_sync_begin(struct store *store, const char **error_r)
 int sqlite_sync_run(struct store *store, char *error)
 {
 	struct sqlite_store *s = sqlite_store(store);
-	/* The files first: the WAL's sync makes their rows durable. */
-	if (blob_flight_sync(&s->blobs, error) < 0)
-		return -1;
-	if (s->out_wal && fdatasync(s->wal_fd) < 0) {
-		snprintf(error, STORE_SYNC_ERROR_MAX, "fdatasync(WAL) failed: %m");
-		return -1;
-	}
-	return 0;
+	/* The WAL with the files' directories, after the files' data: a
+	 * crash between may leave a row durable without its file, which
+	 * was not acknowledged and which the repair removes (the mark is in
+	 * the same commits as the rows). */
+	return blob_flight_sync(&s->blobs, s->out_wal ? s->wal_fd : -1, error);
 }
 
 int sqlite_sync_end(struct store *store, bool ok, const char **error_r)

@@ -448,6 +448,27 @@ static void test_one_past_the_syncs_out(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A sync's files are synced BLOB_SYNC_THREADS at a time at most: one
+ * past them shares a thread, and every file still goes into place. */
+static void test_one_past_the_sync_threads(void **state)
+{
+	char dir[] = "/tmp/ravelin-worker-commit-XXXXXX";
+	char text[160];
+	(void)state;
+
+	struct store *store = committing_store(dir);
+	for (unsigned i = 0; i <= BLOB_SYNC_THREADS; i++) {
+		snprintf(text, sizeof(text), "Subject: thread %u\r\n\r\nbody %u\r\n", i, i);
+		append_one(store, text);
+	}
+	assert_true(worker_commit_hold());
+	run_until_synced();
+	assert_true(synced_ok);
+	assert_int_equal(placed(dir), BLOB_SYNC_THREADS + 1);
+	assert_int_equal(files_in(dir, "blobs/tmp"), 0);
+	committing_store_end(&store, dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_commit_during_a_sync_waits_for_the_next),
 		cmocka_unit_test(test_failed_sync_drops_only_its_answers),
 		cmocka_unit_test(test_one_past_the_syncs_out),
+		cmocka_unit_test(test_one_past_the_sync_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
