@@ -18,9 +18,10 @@ static struct {
 	/* Syncs started, ended, and the highest ticket handed out. */
 	uint64_t begun, done, issued;
 	bool out;                 /* sync number begun is out (store_sync_begin) */
-	/* The thread that runs store_sync_run; without it (threaded false)
-	 * the loop runs it itself. */
-	bool threaded;
+	/* The thread that runs store_sync_run, made at the first sync (a
+	 * worker that never writes has none); without it (threaded false,
+	 * tried) the loop runs it itself. */
+	bool threaded, tried;
 	pthread_t thread;
 	int wake_fd;              /* eventfd: the thread tells the loop it is done */
 	struct ev_io *wake_io;
@@ -34,6 +35,7 @@ static struct {
 } wc = { .wake_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 static void advance(void);
+static bool thread_start(void);
 
 /* sync_thread waits for a sync to run, runs it (file descriptors only:
  * the loop keeps SQLite to itself) and wakes the loop. */
@@ -111,6 +113,10 @@ static void flight_begin(void)
 	}
 	wc.out = true;
 	wc.begun++;
+	if (!wc.tried) {
+		wc.tried = true;
+		wc.threaded = thread_start();
+	}
 	if (!wc.threaded) {
 		char run_error[STORE_SYNC_ERROR_MAX] = "";
 		bool ok = store_sync_run(wc.store, run_error) == 0;
@@ -212,7 +218,7 @@ int worker_commit_start(struct ev *ev, struct store *store,
 	wc.synced = synced;
 	wc.begun = wc.done = wc.issued = 0;
 	wc.out = false;
-	wc.threaded = thread_start();
+	wc.threaded = wc.tried = false;
 	return 0;
 }
 
@@ -283,6 +289,7 @@ void worker_commit_stop(void)
 		wc.wake_fd = -1;
 		wc.threaded = false;
 	}
+	wc.tried = false;
 	const char *error;
 	if (store_sync_defer(wc.store, false, &error) < 0)
 		log_error("syncing the store failed: %s", error);
