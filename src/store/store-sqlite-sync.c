@@ -20,6 +20,15 @@
  * removed at the next start of the group commit (sync_repair), which
  * looks only at the rows since the mark APPEND kept in meta for that
  * (sqlite_sync_mark, in the same transaction as the rows).
+ *
+ * The same sync may run beside the loop (sqlite_sync_begin, _run, _end;
+ * store.h): begin takes what is pending (the files: blob_flight_take;
+ * the WAL's need of a sync), run syncs the files, then the directories
+ * with the WAL (a second descriptor of it, wal_fd) on any thread without
+ * a SQLite call, and end, on the loop again, gives the files back or
+ * repairs.  Commits made meanwhile pend for the next sync; the mark is
+ * never raised above a row whose file is in the flight (out_from) or
+ * not taken yet (uncut_from).
  */
 #include "store-sqlite.h"
 
