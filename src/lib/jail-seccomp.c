@@ -137,6 +137,9 @@ static const int jail_syscalls_worker[] = {
 	SCMP_SYS(getdents64), SCMP_SYS(mkdirat), SCMP_SYS(renameat), SCMP_SYS(sync_file_range),
 	SCMP_SYS(memfd_create), /* a message for the spam filter to learn */
 	SCMP_SYS(shutdown),     /* an HTTP answer ends while the request is dropped */
+	/* The store's sync thread (worker-commit.c) and the eventfd it wakes the loop by. */
+	SCMP_SYS(eventfd2), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(sched_getaffinity),
+	JAIL_CLONE_THREAD,
 	JAIL_KILL_SELF,
 };
 

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <openssl/evp.h>
 
 /* A temporary older than this belongs to a delivery that crashed (a real
@@ -39,6 +41,21 @@ static int fail(struct blob_store *bs, const char **error_r, const char *fmt, ..
 	vsnprintf(bs->error, sizeof(bs->error), fmt, ap);
 	va_end(ap);
 	*error_r = bs->error;
+	return -1;
+}
+
+/* fail_in formats an error into error (a sync's own buffer: it may run
+ * beside the loop, which owns bs->error) and returns -1. */
+static int fail_in(char error[BLOB_ERROR_MAX], const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int fail_in(char error[BLOB_ERROR_MAX], const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(error, BLOB_ERROR_MAX, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -160,6 +177,10 @@ void blob_store_close(struct blob_store *bs)
 	bs->deferred = NULL;
 	bs->deferred_count = 0;
 	bs->deferred_cap = 0;
+	/* A flight not ended (its sync never ran): not promised, removed. */
+	blob_flight_end(bs, false);
+	free(bs->flight);
+	bs->flight = NULL;
 	if (bs->tmp_fd >= 0)
 		close(bs->tmp_fd);
 	if (bs->blobs_fd >= 0)
@@ -243,9 +264,15 @@ int blob_write_start(struct blob_store *bs, const char *hash, uint64_t size,
 	return 0;
 }
 
-/* blob_write_finish: see blob.h. */
-int blob_write_finish(struct blob_store *bs, struct blob_pending *pending, size_t count,
-		      const char **error_r)
+/* finish_files waits for each of pending's files (fdatasync), renames it
+ * into place and fsyncs each directory touched once.  It reads only the
+ * two directory descriptors and the names, and writes only the files'
+ * descriptors (closed: -1) and error, so it may run beside the loop on
+ * files the loop no longer changes (blob_flight_sync).  A name is kept
+ * after its rename: a cancel's unlink of it finds nothing.  0, or -1 with
+ * error. */
+static int finish_files(int blobs_fd, int tmp_fd, struct blob_pending *pending, size_t count,
+			char error[BLOB_ERROR_MAX])
 {
 	bool touched[BLOB_DIRS] = { false };
 	bool created_any = false;
@@ -258,19 +285,18 @@ int blob_write_finish(struct blob_store *bs, struct blob_pending *pending, size_
 		if (p->fd < 0)
 			continue;
 		if (fdatasync(p->fd) < 0)
-			return fail(bs, error_r, "fdatasync(blobs/tmp/%s) failed: %m", p->tmp);
+			return fail_in(error, "fdatasync(blobs/tmp/%s) failed: %m", p->tmp);
 		close(p->fd);
 		p->fd = -1;
 		bool created;
-		int dir_fd = open_subdir(bs->blobs_fd, dir_name, true, &created);
+		int dir_fd = open_subdir(blobs_fd, dir_name, true, &created);
 		if (dir_fd < 0)
-			return fail(bs, error_r, "open(blobs/%s) failed: %m", dir_name);
+			return fail_in(error, "open(blobs/%s) failed: %m", dir_name);
 		created_any |= created;
-		int r = renameat(bs->tmp_fd, p->tmp, dir_fd, p->hash);
+		int r = renameat(tmp_fd, p->tmp, dir_fd, p->hash);
 		close(dir_fd);
 		if (r < 0)
-			return fail(bs, error_r, "rename(blobs/tmp/%s) failed: %m", p->tmp);
-		p->tmp[0] = '\0';
+			return fail_in(error, "rename(blobs/tmp/%s) failed: %m", p->tmp);
 	}
 	/* After the renames: the first directory fsync commits the journal
 	 * with all of them, the others find little left to do. */
@@ -279,16 +305,27 @@ int blob_write_finish(struct blob_store *bs, struct blob_pending *pending, size_
 			continue;
 		char dir_name[3];
 		snprintf(dir_name, sizeof(dir_name), "%02x", idx);
-		int dir_fd = open_subdir(bs->blobs_fd, dir_name, false, NULL);
+		int dir_fd = open_subdir(blobs_fd, dir_name, false, NULL);
 		if (dir_fd < 0 || fsync(dir_fd) < 0) {
 			if (dir_fd >= 0)
 				close(dir_fd);
-			return fail(bs, error_r, "fsync(blobs/%s) failed: %m", dir_name);
+			return fail_in(error, "fsync(blobs/%s) failed: %m", dir_name);
 		}
 		close(dir_fd);
 	}
-	if (created_any && fsync(bs->blobs_fd) < 0)
-		return fail(bs, error_r, "fsync(blobs) failed: %m");
+	if (created_any && fsync(blobs_fd) < 0)
+		return fail_in(error, "fsync(blobs) failed: %m");
+	return 0;
+}
+
+/* blob_write_finish: see blob.h. */
+int blob_write_finish(struct blob_store *bs, struct blob_pending *pending, size_t count,
+		      const char **error_r)
+{
+	if (finish_files(bs->blobs_fd, bs->tmp_fd, pending, count, bs->error) < 0) {
+		*error_r = bs->error;
+		return -1;
+	}
 	return 0;
 }
 
@@ -343,6 +380,176 @@ int blob_sync_deferred(struct blob_store *bs, const char **error_r)
 	return ret;
 }
 
+/* blob_flight_take: see blob.h. */
+int blob_flight_take(struct blob_store *bs, const char **error_r)
+{
+	if (bs->flight_count > 0)
+		return fail(bs, error_r, "%zu message files are being synced already",
+			    bs->flight_count);
+	free(bs->flight);
+	bs->flight = bs->deferred;
+	bs->flight_count = bs->deferred_count;
+	bs->deferred = NULL;
+	bs->deferred_count = 0;
+	bs->deferred_cap = 0;
+	return 0;
+}
+
+/* blob_flight_count: see blob.h. */
+size_t blob_flight_count(const struct blob_store *bs)
+{
+	return bs->flight_count;
+}
+
+/* One part of a sync_together: fds[first, first + count) synced one after
+ * another by one thread (fsync below whole, fdatasync from there);
+ * failed is the index of the one that failed (its errno in err), or -1. */
+struct sync_part {
+	const int *fds;
+	size_t first, count, whole;
+	ssize_t failed;
+	int err;
+};
+
+static void *sync_part_run(void *arg)
+{
+	struct sync_part *part = arg;
+	for (size_t i = part->first; i < part->first + part->count; i++) {
+		if ((i < part->whole ? fsync(part->fds[i]) : fdatasync(part->fds[i])) < 0) {
+			part->failed = (ssize_t)i;
+			part->err = errno;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* sync_together syncs fds[0, count) (fsync below whole: directories,
+ * whose entries are what matters; fdatasync from there) on up to
+ * BLOB_SYNC_THREADS threads at once (the calling one among them): a
+ * journaling file system joins syncs that wait at the same time into one
+ * commit and one flush of the disk's cache, where syncs one after another
+ * pay for one each.  A thread that cannot be made leaves its part to the
+ * caller.  0, or -1 with *failed_r (the index) and errno. */
+static int sync_together(const int *fds, size_t count, size_t whole, size_t *failed_r)
+{
+	struct sync_part parts[BLOB_SYNC_THREADS];
+	pthread_t threads[BLOB_SYNC_THREADS];
+	bool started[BLOB_SYNC_THREADS] = { false };
+	size_t n = count < BLOB_SYNC_THREADS ? count : BLOB_SYNC_THREADS;
+
+	for (size_t t = 0, first = 0; t < n; t++) {
+		size_t size = count / n + (t < count % n);
+		parts[t] = (struct sync_part){ .fds = fds, .first = first, .count = size,
+					       .whole = whole, .failed = -1 };
+		first += size;
+		if (t > 0)
+			started[t] = pthread_create(&threads[t], NULL, sync_part_run, &parts[t]) == 0;
+	}
+	for (size_t t = 0; t < n; t++) {
+		if (!started[t])
+			sync_part_run(&parts[t]);
+	}
+	for (size_t t = 1; t < n; t++) {
+		if (started[t])
+			pthread_join(threads[t], NULL);
+	}
+	for (size_t t = 0; t < n; t++) {
+		if (parts[t].failed >= 0) {
+			*failed_r = (size_t)parts[t].failed;
+			errno = parts[t].err;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* blob_flight_sync: see blob.h.  finish_files' steps, each one's syncs
+ * together (sync_together): the files' data, then (after the renames)
+ * the directories with also_fd. */
+int blob_flight_sync(const struct blob_store *bs, int also_fd, char error[BLOB_ERROR_MAX])
+{
+	struct blob_pending *flight = bs->flight;
+	size_t count = bs->flight_count, n = 0, failed = 0;
+	bool touched[BLOB_DIRS] = { false };
+	int fds[BLOB_DEFERRED_MAX + BLOB_DIRS + 1] = { 0 };
+	bool created_any = false;
+
+	for (size_t i = 0; i < count; i++) {
+		if (flight[i].fd >= 0)
+			fds[n++] = flight[i].fd;
+	}
+	if (sync_together(fds, n, 0, &failed) < 0) {
+		for (size_t i = 0; i < count; i++) {
+			if (flight[i].fd == fds[failed])
+				return fail_in(error, "fdatasync(blobs/tmp/%s) failed: %m", flight[i].tmp);
+		}
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct blob_pending *p = &flight[i];
+		char dir_name[3] = { p->hash[0], p->hash[1], '\0' };
+		touched[str_hex_digit(p->hash[0]) * 16 + str_hex_digit(p->hash[1])] = true;
+		if (p->fd < 0)
+			continue;
+		close(p->fd);
+		p->fd = -1;
+		bool created;
+		int dir_fd = open_subdir(bs->blobs_fd, dir_name, true, &created);
+		if (dir_fd < 0)
+			return fail_in(error, "open(blobs/%s) failed: %m", dir_name);
+		created_any |= created;
+		int r = renameat(bs->tmp_fd, p->tmp, dir_fd, p->hash);
+		close(dir_fd);
+		if (r < 0)
+			return fail_in(error, "rename(blobs/tmp/%s) failed: %m", p->tmp);
+	}
+	n = 0;
+	int ret = 0;
+	for (unsigned idx = 0; ret == 0 && idx < BLOB_DIRS; idx++) {
+		char dir_name[3];
+		snprintf(dir_name, sizeof(dir_name), "%02x", idx);
+		if (touched[idx] && (fds[n] = open_subdir(bs->blobs_fd, dir_name, false, NULL)) < 0)
+			ret = fail_in(error, "open(blobs/%s) failed: %m", dir_name);
+		n += touched[idx] && ret == 0;
+	}
+	size_t dirs = n;
+	if (ret == 0 && created_any)
+		fds[n++] = bs->blobs_fd;
+	size_t whole = n;
+	if (ret == 0 && also_fd >= 0)
+		fds[n++] = also_fd;
+	if (ret == 0 && sync_together(fds, n, whole, &failed) < 0)
+		ret = fail_in(error, "%s failed: %m",
+			      failed < dirs    ? "fsync(blobs/xx)" :
+			      failed < whole ? "fsync(blobs)" :
+						 "fdatasync(the store's WAL)");
+	for (size_t i = 0; i < dirs; i++)
+		close(fds[i]);
+	return ret;
+}
+
+/* blob_flight_end: see blob.h. */
+void blob_flight_end(struct blob_store *bs, bool ok)
+{
+	if (!ok)
+		blob_write_cancel(bs, bs->flight, bs->flight_count);
+	bs->flight_count = 0;
+}
+
+/* blob_waiting: see blob.h. */
+bool blob_waiting(const struct blob_store *bs, const char *hash)
+{
+	for (size_t i = 0; i < bs->deferred_count; i++) {
+		if (strcmp(bs->deferred[i].hash, hash) == 0)
+			return true;
+	}
+	for (size_t i = 0; i < bs->flight_count; i++) {
+		if (strcmp(bs->flight[i].hash, hash) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* blob_exists: see blob.h. */
 bool blob_exists(struct blob_store *bs, const char *hash, uint64_t size)
 {
@@ -365,6 +572,13 @@ static int deferred_open(struct blob_store *bs, const char *hash)
 		if (p->tmp[0] != '\0' && strcmp(p->hash, hash) == 0)
 			return openat(bs->tmp_fd, p->tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	}
+	/* Being synced beside the loop: under its temporary name until the
+	 * sync renames it (the caller then finds it in place). */
+	for (size_t i = bs->flight_count; i-- > 0;) {
+		const struct blob_pending *p = &bs->flight[i];
+		if (p->tmp[0] != '\0' && strcmp(p->hash, hash) == 0)
+			return openat(bs->tmp_fd, p->tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	}
 	return -1;
 }
 
@@ -377,8 +591,12 @@ int blob_open(struct blob_store *bs, const char *hash, const char **error_r)
 		return fail(bs, error_r, "store: invalid blob name in database");
 	snprintf(rel, sizeof(rel), "%c%c/%s", hash[0], hash[1], hash);
 	int fd = openat(bs->blobs_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 && errno == ENOENT && bs->deferred_count > 0) {
+	if (fd < 0 && errno == ENOENT && (bs->deferred_count > 0 || bs->flight_count > 0)) {
 		fd = deferred_open(bs, hash);
+		/* Renamed into place between the two opens by the sync beside
+		 * the loop: it is there now. */
+		if (fd < 0 && bs->flight_count > 0)
+			fd = openat(bs->blobs_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)
 			errno = ENOENT;
 	}

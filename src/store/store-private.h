@@ -122,6 +122,10 @@ struct store_backend {
 	int (*sync_defer)(struct store *store, bool defer, const char **error_r);
 	bool (*sync_pending)(struct store *store);
 	int (*sync)(struct store *store, const char **error_r);
+	/* The sync beside the loop (store.h, store_sync_begin); NULL: none. */
+	int (*sync_begin)(struct store *store, const char **error_r);
+	int (*sync_run)(struct store *store, char *error);
+	int (*sync_end)(struct store *store, bool ok, const char **error_r);
 	/* Optional (NULL: store.c filters message_range's answer). */
 	int (*message_range_filtered)(struct store *store, const char *mailbox, uint32_t first,
 				      uint32_t last, enum store_range_filter filter,

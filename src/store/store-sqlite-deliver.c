@@ -372,7 +372,7 @@ int sqlite_batch_commit(struct store *store, const char **error_r)
 static int append_commit(struct sqlite_store *s, int64_t low_rowid, const char **error_r)
 {
 	const char *ignored;
-	int64_t marked = s->unsynced_from;
+	int64_t marked = s->unsynced_from, uncut = s->uncut_from;
 
 	if (!s->sync_deferred ||
 	    s->pending_count > BLOB_DEFERRED_MAX - blob_deferred_count(&s->blobs))
@@ -380,6 +380,7 @@ static int append_commit(struct sqlite_store *s, int64_t low_rowid, const char *
 	if (batch_usable(s, error_r) < 0 || sqlite_sync_mark(s, low_rowid, error_r) < 0) {
 		sqlite_batch_abort(&s->store);
 		s->unsynced_from = marked;
+		s->uncut_from = uncut;
 		return -1;
 	}
 	if (blob_write_defer(&s->blobs, s->pending, s->pending_count, &ignored) < 0)
@@ -391,6 +392,7 @@ static int append_commit(struct sqlite_store *s, int64_t low_rowid, const char *
 		 * the clean-up's sweep finds them. */
 		sqlite_batch_abort(&s->store);
 		s->unsynced_from = marked; /* the mark went with the rows */
+		s->uncut_from = uncut;
 		gc_sweep_again(s);
 		return -1;
 	}

@@ -20,10 +20,22 @@
  * removed at the next start of the group commit (sync_repair), which
  * looks only at the rows since the mark APPEND kept in meta for that
  * (sqlite_sync_mark, in the same transaction as the rows).
+ *
+ * The same sync may run beside the loop (sqlite_sync_begin, _run, _end;
+ * store.h): begin takes what is pending (the files: blob_flight_take;
+ * the WAL's need of a sync), run syncs the files, then the directories
+ * with the WAL (a second descriptor of it, wal_fd) on any thread without
+ * a SQLite call, and end, on the loop again, gives the files back or
+ * repairs.  Commits made meanwhile pend for the next sync; the mark is
+ * never raised above a row whose file is in the flight (out_from) or
+ * not taken yet (uncut_from).
  */
 #include "store-sqlite.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* The meta key of the lowest message row whose file may not be durable. */
 #define SYNC_META_UNSYNCED "append_unsynced_from"
@@ -46,11 +58,22 @@ static int commit_noted(void *ctx)
  * transaction.  0, or -1 with *error_r. */
 int sqlite_sync_mark(struct sqlite_store *s, int64_t rowid, const char **error_r)
 {
-	if (s->unsynced_from != 0 && s->unsynced_from <= rowid)
-		return 0;
-	if (db_meta_set(s, SYNC_META_UNSYNCED, rowid, error_r) < 0)
-		return -1;
-	s->unsynced_from = rowid;
+	/* The mark may be written again, higher, after a sync; never above
+	 * a row whose file still waits: one not taken yet (uncut_from), or
+	 * being synced beside the loop (out_from), whose sync may end after
+	 * this commit reaches the disk. */
+	int64_t want = rowid;
+	if (s->uncut_from != 0 && s->uncut_from < want)
+		want = s->uncut_from;
+	if (s->out && s->out_from != 0 && s->out_from < want)
+		want = s->out_from;
+	if (s->unsynced_from == 0 || s->unsynced_from > want) {
+		if (db_meta_set(s, SYNC_META_UNSYNCED, want, error_r) < 0)
+			return -1;
+		s->unsynced_from = want;
+	}
+	if (s->uncut_from == 0 || s->uncut_from > rowid)
+		s->uncut_from = rowid;
 	return 0;
 }
 
@@ -71,6 +94,9 @@ static int missing_collect(struct sqlite_store *s, int64_t from, int64_t **ids_r
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *hash = (const char *)sqlite3_column_text(st, 1);
 		if (hash != NULL && blob_exists(&s->blobs, hash, (uint64_t)sqlite3_column_int64(st, 2)))
+			continue;
+		/* Waiting for a later sync (its answer too): not lost. */
+		if (hash != NULL && blob_waiting(&s->blobs, hash))
 			continue;
 		if (count == cap) {
 			cap = cap == 0 ? 16 : cap * 2;
@@ -130,14 +156,20 @@ static int sync_repair(struct sqlite_store *s, const char **error_r)
 	}
 	sqlite3_finalize(del);
 	free(ids);
-	if (ret == 0 && db_exec(s, "DELETE FROM meta WHERE key = '" SYNC_META_UNSYNCED "';",
-				error_r) < 0)
+	/* Rows whose files still wait for a sync keep a mark below them. */
+	int64_t keep = s->uncut_from;
+	if (s->out && s->out_from != 0 && (keep == 0 || s->out_from < keep))
+		keep = s->out_from;
+	if (ret == 0 && keep != 0)
+		ret = db_meta_set(s, SYNC_META_UNSYNCED, keep, error_r);
+	else if (ret == 0 &&
+		 db_exec(s, "DELETE FROM meta WHERE key = '" SYNC_META_UNSYNCED "';", error_r) < 0)
 		ret = -1;
 	if (ret < 0) {
 		db_rollback(s);
 		return -1;
 	}
-	s->unsynced_from = 0;
+	s->unsynced_from = keep;
 	return db_commit(s, error_r);
 }
 
@@ -174,6 +206,7 @@ int sqlite_sync(struct store *store, const char **error_r)
 		/* Their rows name files that are gone: removed now (none was
 		 * acknowledged), or at the next start if this fails too. */
 		const char *ignored;
+		s->uncut_from = 0;
 		(void)sync_repair(s, &ignored);
 		return -1;
 	}
@@ -188,5 +221,84 @@ int sqlite_sync(struct store *store, const char **error_r)
 		return db_fail(s, error_r, "store: syncing the WAL failed (%s)", sqlite3_errstr(rc));
 	s->unsynced = false;
 	s->unsynced_from = 0; /* the next APPEND marks its rows anew */
+	s->uncut_from = 0;
 	return 0;
+}
+
+/* wal_open opens the WAL a second time for the sync beside the loop
+ * (once: SQLite neither deletes nor replaces it while this connection is
+ * open; it rewrites it from its start after a checkpoint, in the same
+ * file).  A sync of any descriptor of the file syncs the file.  0, or -1
+ * with *error_r. */
+static int wal_open(struct sqlite_store *s, const char **error_r)
+{
+	if (s->wal_fd >= 0)
+		return 0;
+	const char *db = sqlite3_db_filename(s->db, "main");
+	const char *wal = db == NULL ? NULL : sqlite3_filename_wal(db);
+	if (wal == NULL || wal[0] == '\0')
+		return db_fail(s, error_r, "store: the WAL has no name to sync it by");
+	s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (s->wal_fd < 0)
+		return db_fail(s, error_r, "open(%s) failed: %m", wal);
+	return 0;
+}
+
+int sqlite_sync_begin(struct store *store, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	_Static_assert(STORE_SYNC_OUT_MAX == 1, "one flight of files (blob_flight_take)");
+	_Static_assert(STORE_SYNC_ERROR_MAX >= BLOB_ERROR_MAX, "a blob error fits");
+	if (s->out)
+		return db_fail(s, error_r, "store: %d sync is out already", STORE_SYNC_OUT_MAX);
+	if (!sqlite_sync_pending(store))
+		return 0;
+	if (s->unsynced && wal_open(s, error_r) < 0)
+		return -1;
+	if (blob_flight_take(&s->blobs, error_r) < 0)
+		return -1;
+	s->out = true;
+	s->out_wal = s->unsynced;
+	s->out_from = s->uncut_from;
+	s->unsynced = false;
+	s->uncut_from = 0;
+	return 1;
+}
+
+/* sqlite_sync_run: beside the loop, so no SQLite call and nothing of s
+ * the loop writes meanwhile (see store.h, store_sync_run). */
+int sqlite_sync_run(struct store *store, char *error)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	/* The WAL with the files' directories, after the files' data: a
+	 * crash between may leave a row durable without its file, which
+	 * was not acknowledged and which the repair removes (the mark is in
+	 * the same commits as the rows). */
+	return blob_flight_sync(&s->blobs, s->out_wal ? s->wal_fd : -1, error);
+}
+
+int sqlite_sync_end(struct store *store, bool ok, const char **error_r)
+{
+	struct sqlite_store *s = sqlite_store(store);
+	if (!s->out)
+		return db_fail(s, error_r, "store: no sync is out");
+	blob_flight_end(&s->blobs, ok);
+	s->out = false;
+	if (!ok) {
+		/* Its rows name files that are gone: removed now (none was
+		 * acknowledged; rows whose files wait for the next sync stay),
+		 * or at the next start if this fails too.  The mark stays. */
+		const char *ignored;
+		(void)sync_repair(s, &ignored);
+		return 0;
+	}
+	s->unsynced_from = 0; /* marked anew, never above uncut_from */
+	return 0;
+}
+
+void sqlite_sync_close(struct sqlite_store *s)
+{
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
+	s->wal_fd = -1;
 }

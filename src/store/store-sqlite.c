@@ -150,6 +150,7 @@ static void sqlite_close(struct store *store)
 		sqlite3_finalize(s->stmts[i]);
 	/* Every statement is finalized, so close cannot be refused. */
 	sqlite3_close(s->db);
+	sqlite_sync_close(s);
 	blob_store_close(&s->blobs);
 	if (s->dir_fd >= 0)
 		close(s->dir_fd);
@@ -185,6 +186,7 @@ static int open_store(const char *dir, bool create, struct sqlite_store **s_r,
 	}
 	s->store.backend = &store_backend_sqlite;
 	s->blobs.blobs_fd = -1;
+	s->wal_fd = -1;
 	s->blobs.tmp_fd = -1;
 	s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dir_fd < 0) {
@@ -364,5 +366,8 @@ const struct store_backend store_backend_sqlite = {
 	.sync_defer = sqlite_sync_defer,
 	.sync_pending = sqlite_sync_pending,
 	.sync = sqlite_sync,
+	.sync_begin = sqlite_sync_begin,
+	.sync_run = sqlite_sync_run,
+	.sync_end = sqlite_sync_end,
 	.message_range_filtered = sqlite_message_range_filtered,
 };

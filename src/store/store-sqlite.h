@@ -180,6 +180,13 @@ struct sqlite_store {
 	/* The lowest message row committed since the last sync whose file
 	 * waits for it too (APPEND), kept in meta as well; 0: none. */
 	int64_t unsynced_from;
+	/* The sync beside the loop (store_sync_begin): out says one runs,
+	 * with the WAL's sync if out_wal, and out_from is its lowest row
+	 * naming a file (0: none); uncut_from is the lowest such row since
+	 * the begin.  wal_fd: the WAL, opened again for that sync (-1). */
+	bool out, out_wal;
+	int64_t out_from, uncut_from;
+	int wal_fd;
 };
 
 struct mailbox_row {
@@ -389,5 +396,9 @@ int sqlite_sync_defer(struct store *store, bool defer, const char **error_r);
 bool sqlite_sync_pending(struct store *store);
 int sqlite_sync_mark(struct sqlite_store *s, int64_t rowid, const char **error_r);
 int sqlite_sync(struct store *store, const char **error_r);
+int sqlite_sync_begin(struct store *store, const char **error_r);
+int sqlite_sync_run(struct store *store, char *error);
+int sqlite_sync_end(struct store *store, bool ok, const char **error_r);
+void sqlite_sync_close(struct sqlite_store *s);
 
 #endif

@@ -815,6 +815,27 @@ int store_sync(struct store *store, const char **error_r)
 	return store->backend->sync == NULL ? 0 : store->backend->sync(store, error_r);
 }
 
+/* store_sync_begin: see store.h. */
+int store_sync_begin(struct store *store, const char **error_r)
+{
+	assert(store != NULL && error_r != NULL);
+	return store->backend->sync_begin == NULL ? 0 : store->backend->sync_begin(store, error_r);
+}
+
+/* store_sync_run: see store.h. */
+int store_sync_run(struct store *store, char error[STORE_SYNC_ERROR_MAX])
+{
+	assert(store != NULL && store->backend->sync_run != NULL);
+	return store->backend->sync_run(store, error);
+}
+
+/* store_sync_end: see store.h. */
+int store_sync_end(struct store *store, bool ok, const char **error_r)
+{
+	assert(store != NULL && error_r != NULL && store->backend->sync_end != NULL);
+	return store->backend->sync_end(store, ok, error_r);
+}
+
 int store_quota_get(struct store *store, uint64_t *limit_r, uint64_t *used_r,
 		    const char **error_r)
 {

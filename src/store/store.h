@@ -623,6 +623,36 @@ bool store_sync_pending(struct store *store);
 int store_sync(struct store *store, const char **error_r);
 
 /*
+ * The sync beside the loop (worker-commit.c): the store's sync split in
+ * three, so that the disk waits run on another thread while the owner's
+ * thread goes on committing (the commits it makes meanwhile pend for the
+ * next sync).
+ *
+ * store_sync_begin (the owner's thread) takes everything pending as one
+ * sync: 1 (then store_sync_run, then store_sync_end), 0 (nothing pending:
+ * neither), or -1 with *error_r (nothing taken; one sync is out already
+ * is refused: STORE_SYNC_OUT_MAX).
+ * store_sync_run (any thread, once, while the owner goes on) does the
+ * sync's waits: only fdatasync, rename and fsync on descriptors the store
+ * opened for it, never SQLite.  0, or -1 with error.
+ * store_sync_end (the owner's thread, after store_sync_run returned or
+ * instead of it with ok false) finishes: with ok, what was pending at the
+ * begin is durable; without, it may be lost (its rows without their
+ * files are removed) and nothing that depended on it may be answered.
+ * store_sync and store_sync_pending leave a sync that is out alone: its
+ * files are its own until its end.
+ * A backend without deferral: begin returns 0.
+ */
+/* One sync out at a time: the next one starts at its end, with all that
+ * was committed meanwhile (two out would only split that batch). */
+#define STORE_SYNC_OUT_MAX 1
+/* Room for a sync's error (a path and a system error). */
+#define STORE_SYNC_ERROR_MAX 256
+int store_sync_begin(struct store *store, const char **error_r);
+int store_sync_run(struct store *store, char error[STORE_SYNC_ERROR_MAX]);
+int store_sync_end(struct store *store, bool ok, const char **error_r);
+
+/*
  * store_message_range_filtered is store_message_range (first..last, UID
  * order, free() the list) kept to the messages without \Seen
  * (STORE_RANGE_UNSEEN) or with \Deleted (STORE_RANGE_DELETED): what

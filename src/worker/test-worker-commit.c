@@ -6,6 +6,9 @@
  * waits for that sync too: not in place until it, readable all the same,
  * at most BLOB_DEFERRED_MAX of them (the APPEND past them syncs them all),
  * and a row a crash left without its file is removed at the next start.
+ * The sync runs beside the loop: a commit made while it is out waits for
+ * the next one, a failed sync drops only the answers that waited for it,
+ * and one sync is out at a time (STORE_SYNC_OUT_MAX).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,12 +30,14 @@
 
 static unsigned synced_calls;
 static bool synced_ok;
+static uint64_t synced_done;
 static struct ev *loop;
 
-static void synced(bool ok)
+static void synced(bool ok, uint64_t done)
 {
 	synced_calls++;
 	synced_ok = ok;
+	synced_done = done;
 	ev_stop(loop);
 }
 
@@ -84,6 +89,7 @@ static void test_commits_held_until_one_sync(void **state)
 	worker_commit_now(); /* nothing pending: no call */
 	assert_int_equal(synced_calls, 2);
 
+	worker_commit_stop();
 	store_close(&store);
 	ev_free(&loop);
 	char cmd[64];
@@ -161,6 +167,33 @@ static struct store *committing_store(char *dir)
 	return store;
 }
 
+/* committing_store_end stops the group commit, closes the store and the
+ * loop and removes dir. */
+static void committing_store_end(struct store **store, const char *dir)
+{
+	char cmd[64];
+	worker_commit_stop();
+	store_close(store);
+	ev_free(&loop);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* remove_tmp_files removes what waits in dir/blobs/tmp (as a crash
+ * before the sync may lose it; a sync then fails at the rename). */
+static void remove_tmp_files(const char *dir)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/blobs/tmp", dir);
+	DIR *d = opendir(path);
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		if (e->d_name[0] != '.')
+			assert_int_equal(unlinkat(dirfd(d), e->d_name, 0), 0);
+	}
+	closedir(d);
+}
+
 static void test_append_file_waits_for_the_sync(void **state)
 {
 	char dir[] = "/tmp/ravelin-worker-commit-XXXXXX";
@@ -195,10 +228,7 @@ static void test_append_file_waits_for_the_sync(void **state)
 	assert_int_equal(placed(dir), 1);
 	assert_int_equal(files_in(dir, "blobs/tmp"), 0);
 
-	store_close(&store);
-	ev_free(&loop);
-	snprintf(buf, sizeof(buf), "rm -rf %s", dir);
-	assert_int_equal(system(buf), 0);
+	committing_store_end(&store, dir);
 }
 
 /* BLOB_DEFERRED_MAX files wait for the turn's sync; the APPEND one past
@@ -207,7 +237,7 @@ static void test_one_past_the_files_that_may_wait(void **state)
 {
 	char dir[] = "/tmp/ravelin-worker-commit-XXXXXX";
 	struct store *store;
-	char text[160], cmd[64];
+	char text[160];
 	(void)state;
 
 	store = committing_store(dir);
@@ -231,10 +261,7 @@ static void test_one_past_the_files_that_may_wait(void **state)
 	assert_false(store_sync_pending(store));
 	assert_false(worker_commit_hold());
 
-	store_close(&store);
-	ev_free(&loop);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	committing_store_end(&store, dir);
 }
 
 /* A crash between the commit and the sync, as the disk may keep it: the
@@ -255,14 +282,7 @@ static void test_row_without_file_removed_at_start(void **state)
 	(void)append_one(store, appended_text); /* durable: synced below */
 	assert_int_equal(store_sync(store, &error), 0);
 	(void)append_one(store, "Subject: lost\r\n\r\nIts file is lost.\r\n");
-	snprintf(path, sizeof(path), "%s/blobs/tmp", dir);
-	DIR *d = opendir(path);
-	assert_non_null(d);
-	for (struct dirent *e; (e = readdir(d)) != NULL;) {
-		if (e->d_name[0] != '.')
-			assert_int_equal(unlinkat(dirfd(d), e->d_name, 0), 0);
-	}
-	closedir(d);
+	remove_tmp_files(dir);
 	store_close(&store); /* the rows reach the database, one file does not */
 
 	assert_int_equal(store_open(dir, &store, &error), 0);
@@ -282,6 +302,173 @@ static void test_row_without_file_removed_at_start(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* stop_turn ends ev_run after this turn's timers: a sync the turn
+ * started is out, and the loop has not heard of its end. */
+static void stop_turn(struct ev_timer *t, void *ctx)
+{
+	(void)t;
+	(void)ctx;
+	ev_stop(loop);
+}
+
+/* run_until_synced runs the loop until synced is called once more. */
+static void run_until_synced(void)
+{
+	unsigned before = synced_calls;
+	struct ev_timer *guard = ev_timer_add(loop, 10000, too_long, NULL);
+	assert_int_equal(ev_run(loop), 0);
+	ev_timer_del(&guard);
+	assert_int_equal(synced_calls, before + 1);
+}
+
+/* A command that commits while a sync is out waits for the next sync:
+ * the loop keeps serving, and its answer does not go with the first. */
+static void test_commit_during_a_sync_waits_for_the_next(void **state)
+{
+	char dir[] = "/tmp/ravelin-worker-commit-XXXXXX";
+	(void)state;
+
+	struct store *store = committing_store(dir);
+	append_one(store, appended_text);
+	uint64_t first = worker_commit_ticket();
+	assert_int_equal(first, 1);
+	/* One turn: the sync of the first starts beside the loop. */
+	struct ev_timer *stop = ev_timer_add(loop, 0, stop_turn, NULL);
+	assert_non_null(stop);
+	assert_int_equal(ev_run(loop), 0);
+	assert_int_equal(synced_calls, 0);
+	assert_false(worker_commit_covered(first));
+	assert_false(store_sync_pending(store)); /* taken by the sync out */
+
+	/* The second arrives during that sync: not taken by it. */
+	uint32_t uid = append_one(store, "Subject: second\r\n\r\nDuring the sync.\r\n");
+	uint64_t second = worker_commit_ticket();
+	assert_int_equal(second, 2);
+	assert_true(store_sync_pending(store));
+	struct store_reader *r = NULL;
+	uint64_t size = 0;
+	const char *error = NULL;
+	assert_int_equal(store_reader_open(store, "INBOX", uid, &r, &size, &error), STORE_OK);
+	store_reader_close(&r);
+
+	/* The first sync ends: the first answer may go, the second waits;
+	 * the next sync started at once with the second. */
+	run_until_synced();
+	assert_true(synced_ok);
+	assert_int_equal(synced_done, 1);
+	assert_true(worker_commit_covered(first));
+	assert_false(worker_commit_covered(second));
+	assert_false(store_sync_pending(store));
+	assert_int_equal(worker_commit_ticket(), second);
+
+	run_until_synced();
+	assert_true(synced_ok);
+	assert_int_equal(synced_done, 2);
+	assert_true(worker_commit_covered(second));
+	assert_false(worker_commit_hold());
+	assert_int_equal(placed(dir), 2);
+	assert_int_equal(files_in(dir, "blobs/tmp"), 0);
+
+	committing_store_end(&store, dir);
+}
+
+/* A sync that fails reports its own number only: the answers that waited
+ * for it are dropped, those of commits made during it wait for theirs;
+ * its rows are removed (their files are gone), the later ones kept. */
+static void test_failed_sync_drops_only_its_answers(void **state)
+{
+	char dir[] = "/tmp/ravelin-worker-commit-XXXXXX";
+	struct store_mailbox box;
+	const char *error = NULL;
+	(void)state;
+
+	struct store *store = committing_store(dir);
+	append_one(store, appended_text);
+	uint64_t first = worker_commit_ticket();
+	remove_tmp_files(dir); /* its sync cannot put it in place */
+	struct ev_timer *stop = ev_timer_add(loop, 0, stop_turn, NULL);
+	assert_non_null(stop);
+	assert_int_equal(ev_run(loop), 0);
+	uint32_t uid = append_one(store, "Subject: second\r\n\r\nDuring the sync.\r\n");
+	uint64_t second = worker_commit_ticket();
+	assert_int_equal(second, first + 1);
+
+	run_until_synced();
+	assert_false(synced_ok);
+	assert_int_equal(synced_done, first);
+	assert_false(worker_commit_covered(second));
+
+	run_until_synced();
+	assert_true(synced_ok);
+	assert_int_equal(synced_done, second);
+	assert_int_equal(store_mailbox_get(store, "INBOX", &box, &error), STORE_OK);
+	free(box.name);
+	assert_int_equal(box.messages, 1);
+	struct store_reader *r = NULL;
+	uint64_t size = 0;
+	assert_int_equal(store_reader_open(store, "INBOX", uid, &r, &size, &error), STORE_OK);
+	store_reader_close(&r);
+	assert_int_equal(placed(dir), 1);
+
+	committing_store_end(&store, dir);
+}
+
+/* STORE_SYNC_OUT_MAX syncs may be out; one past them is refused, and
+ * the commits made meanwhile go with the next. */
+static void test_one_past_the_syncs_out(void **state)
+{
+	char dir[] = "/tmp/ravelin-worker-commit-XXXXXX";
+	struct store *store = NULL;
+	const char *error = NULL;
+	char sync_error[STORE_SYNC_ERROR_MAX];
+	char cmd[64];
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(store_create(dir, &error), 0);
+	assert_int_equal(store_open(dir, &store, &error), 0);
+	assert_int_equal(store_sync_defer(store, true, &error), 0);
+	assert_int_equal(store_sync_begin(store, &error), 0); /* nothing pending */
+	for (unsigned i = 0; i < STORE_SYNC_OUT_MAX; i++) {
+		append_one(store, appended_text);
+		assert_int_equal(store_sync_begin(store, &error), 1);
+	}
+	append_one(store, "Subject: later\r\n\r\nOne past.\r\n");
+	assert_int_equal(store_sync_begin(store, &error), -1);
+	assert_true(store_sync_pending(store));
+	assert_int_equal(store_sync_run(store, sync_error), 0);
+	assert_int_equal(store_sync_end(store, true, &error), 0);
+	assert_int_equal(store_sync_begin(store, &error), 1);
+	assert_int_equal(store_sync_run(store, sync_error), 0);
+	assert_int_equal(store_sync_end(store, true, &error), 0);
+	assert_false(store_sync_pending(store));
+	assert_int_equal(placed(dir), 2);
+	store_close(&store);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* A sync's files are synced BLOB_SYNC_THREADS at a time at most: one
+ * past them shares a thread, and every file still goes into place. */
+static void test_one_past_the_sync_threads(void **state)
+{
+	char dir[] = "/tmp/ravelin-worker-commit-XXXXXX";
+	char text[160];
+	(void)state;
+
+	struct store *store = committing_store(dir);
+	for (unsigned i = 0; i <= BLOB_SYNC_THREADS; i++) {
+		snprintf(text, sizeof(text), "Subject: thread %u\r\n\r\nbody %u\r\n", i, i);
+		append_one(store, text);
+	}
+	assert_true(worker_commit_hold());
+	run_until_synced();
+	assert_true(synced_ok);
+	assert_int_equal(placed(dir), BLOB_SYNC_THREADS + 1);
+	assert_int_equal(files_in(dir, "blobs/tmp"), 0);
+	committing_store_end(&store, dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +476,10 @@ int main(void)
 		cmocka_unit_test(test_append_file_waits_for_the_sync),
 		cmocka_unit_test(test_one_past_the_files_that_may_wait),
 		cmocka_unit_test(test_row_without_file_removed_at_start),
+		cmocka_unit_test(test_commit_during_a_sync_waits_for_the_next),
+		cmocka_unit_test(test_failed_sync_drops_only_its_answers),
+		cmocka_unit_test(test_one_past_the_syncs_out),
+		cmocka_unit_test(test_one_past_the_sync_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

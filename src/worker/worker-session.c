@@ -53,8 +53,9 @@ struct session {
 	uint32_t message_uid;
 	bool closing;
 	bool dead;
-	/* IMAP: output waits for the sync of a commit (worker-commit.h). */
-	bool held;
+	/* IMAP: output waits for this sync of commits (worker-commit.h,
+	 * a ticket); 0: none. */
+	uint64_t held_for;
 	/* HTTP, closing: the answer is out and the client's input is
 	 * dropped (WORKER_HTTP_LINGER_MS). */
 	bool draining;
@@ -67,8 +68,9 @@ static struct session *http_sessions;
 /* A session was parked by this worker: changes to the account wake the
  * parked sessions (a new worker's start wakes those of an earlier one). */
 static const struct worker_session_env *parked_env;
-/* A change notice waits for the sync of the change (worker-commit.h). */
-static bool notify_held;
+/* Change notices wait for this sync of the change (worker-commit.h, a
+ * ticket); 0: none. */
+static uint64_t notify_for;
 
 /* session_release frees s and what it holds, whatever part of it exists
  * (a session whose protocol could not start included). */
@@ -185,6 +187,7 @@ static const struct pop3_callbacks pop3_callbacks = {
 };
 
 static void session_flush(struct session *s);
+static void session_send(struct session *s);
 static void park_arm(struct session *s, bool unsent);
 static void session_ready(struct ev_io *io, unsigned events, void *ctx);
 
@@ -275,11 +278,23 @@ static void session_work(struct session *s, bool readable)
 static void session_flush(struct session *s)
 {
 	/* Group commit: an IMAP session's answers wait until the changes
-	 * made before them are durable (worker_session_synced sends them). */
-	if (s->imap != NULL && !s->dead && (s->held || worker_commit_hold())) {
-		s->held = true;
-		return;
+	 * made before them are durable, so until the sync that covers every
+	 * commit made so far has ended (worker_session_synced sends them);
+	 * all of its output waits for the latest of those syncs. */
+	if (s->imap != NULL && !s->dead) {
+		uint64_t ticket = worker_commit_ticket();
+		if (ticket > s->held_for)
+			s->held_for = ticket;
+		if (!worker_commit_covered(s->held_for))
+			return;
+		s->held_for = 0;
 	}
+	session_send(s);
+}
+
+/* session_send: session_flush once nothing of the output waits. */
+static void session_send(struct session *s)
+{
 	size_t before = cb_unsent(s);
 	if (!s->dead && transport_write(&s->t, &s->out) < 0)
 		s->dead = true;
@@ -344,8 +359,10 @@ void worker_session_notify_all(void)
 {
 	/* Sessions learn of a change once it is durable, all at once for
 	 * every change of the turn. */
-	if (worker_commit_hold()) {
-		notify_held = true;
+	uint64_t ticket = worker_commit_ticket();
+	if (ticket != 0) {
+		if (ticket > notify_for)
+			notify_for = ticket;
 		return;
 	}
 	if (parked_env != NULL && parked_env->wake != NULL)
@@ -359,20 +376,22 @@ void worker_session_notify_all(void)
 	}
 }
 
-void worker_session_synced(bool ok)
+void worker_session_synced(bool ok, uint64_t done)
 {
-	if (notify_held && ok) {
-		notify_held = false;
-		worker_session_notify_all();
-	}
+	/* The answers held for syncs up to done go out, or, that sync
+	 * failed, their sessions close without them; later ones wait on. */
 	for (struct session *s = imap_sessions, *next; s != NULL; s = next) {
 		next = s->next;
-		if (!s->held)
+		if (s->held_for == 0 || s->held_for > done)
 			continue;
-		s->held = false;
+		s->held_for = 0;
 		if (!ok)
 			s->dead = true; /* nothing of what it was told may go out */
-		session_flush(s);
+		session_send(s);
+	}
+	if (notify_for != 0 && notify_for <= done && ok) {
+		notify_for = 0;
+		worker_session_notify_all();
 	}
 }
 

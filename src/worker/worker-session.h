@@ -52,10 +52,12 @@ unsigned worker_session_imap_count(void);
 /* worker_session_notify_all tells every IMAP session the store changed
  * (after a delivery, or a change made by one of them). */
 void worker_session_notify_all(void);
-/* worker_session_synced: the store's sync (worker-commit.h) is done; ok:
- * the answers and change notices held for it go out; not ok: the sessions
- * that held answers are closed without them. */
-void worker_session_synced(bool ok);
+/* worker_session_synced: the store's syncs up to number done
+ * (worker-commit.h) have ended; ok: the answers and change notices held
+ * for them go out; not ok (sync done failed): the sessions whose answers
+ * waited for it are closed without them.  Answers held for later syncs
+ * wait on. */
+void worker_session_synced(bool ok, uint64_t done);
 /* worker_session_shutdown_all says BYE to every IMAP session and sends
  * what it can of it now (the worker is about to exit). */
 void worker_session_shutdown_all(void);
