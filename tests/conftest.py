@@ -306,6 +306,44 @@ def make():
         check_no_sanitizer_reports(s)
 
 
+def server_pids(server, pattern):
+    """The pids of server's live processes (its process group, zombies
+    left out) whose command line matches the regular expression pattern.
+    Read from /proc, where a process may end while it is read: it is
+    left out then.  Under `pytest -n` several servers run at once, so a
+    look by name alone (pgrep) finds other servers' processes too, which
+    may be gone a moment later."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if fields[0] == "Z" or int(fields[2]) != server.proc.pid:
+                continue
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmd = f.read().rstrip(b"\0").replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            continue
+        if re.search(pattern, cmd):
+            found.append(int(name))
+    return found
+
+
+def server_pid(server, pattern, timeout=60):
+    """The one live process of server whose command line matches pattern,
+    waited for until it is the only one (a worker that retired may still
+    be ending beside the one that took its place)."""
+    end = time.monotonic() + timeout
+    while True:
+        pids = server_pids(server, pattern)
+        if len(pids) == 1 or time.monotonic() > end:
+            assert len(pids) == 1, f"{pattern}: {pids}"
+            return pids[0]
+        time.sleep(0.1)
+
+
 def check_no_sanitizer_reports(s):
     log = s.log()
     assert "ERROR: AddressSanitizer" not in log, log[-4000:]
