@@ -138,17 +138,17 @@ def memory_kb(pid, field):
 
 
 def workers_cpu(server):
-    """pid -> CPU seconds (utime + stime) of each of server's workers."""
-    return {pid: cpu_seconds(pid) for pid in server_pids(server, "--role worker")}
-
-
-def cpu_seconds(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """pid -> CPU seconds (utime + stime) of each of server's workers (one
+    that ends while it is read is left out)."""
+    found = {}
+    for pid in server_pids(server, "--role worker"):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
 
 
 def timed(server, c, method, path, body=None, headers=None):
