@@ -95,6 +95,12 @@ def relay_ca_file():
     return RELAY_CA
 
 
+# How long one command of the CLI may take: only a wait for one that hangs.
+# `account add` (argon2id under the sanitizers), eight at once, took over
+# 60 s at load 25.
+CLI_WAIT = 300
+
+
 class Server:
     def __init__(self, tmp, extra_config=""):
         self.tmp = tmp
@@ -136,7 +142,7 @@ class Server:
     def cli(self, *args, input=None, check=True):
         r = subprocess.run([BIN, *args, "--config", self.config_path],
                            input=input, capture_output=True, text=True, env=ENV,
-                           timeout=60)
+                           timeout=CLI_WAIT)
         if check and r.returncode != 0:
             raise AssertionError(f"ravelin {' '.join(args)} failed: {r.stderr}")
         return r
@@ -193,8 +199,12 @@ class Server:
         self.logf.close()
 
     def log(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
+        """What the server wrote; nothing if it never started."""
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
 
     def account_dir(self, address):
         out = self.cli("account", "show", address).stdout
@@ -304,6 +314,44 @@ def make():
     for s in made:
         s.stop()
         check_no_sanitizer_reports(s)
+
+
+def server_pids(server, pattern):
+    """The pids of server's live processes (its process group, zombies
+    left out) whose command line matches the regular expression pattern.
+    Read from /proc, where a process may end while it is read: it is
+    left out then.  Under `pytest -n` several servers run at once, so a
+    look by name alone (pgrep) finds other servers' processes too, which
+    may be gone a moment later."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if fields[0] == "Z" or int(fields[2]) != server.proc.pid:
+                continue
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmd = f.read().rstrip(b"\0").replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            continue
+        if re.search(pattern, cmd):
+            found.append(int(name))
+    return found
+
+
+def server_pid(server, pattern, timeout=60):
+    """The one live process of server whose command line matches pattern,
+    waited for until it is the only one (a worker that retired may still
+    be ending beside the one that took its place)."""
+    end = time.monotonic() + timeout
+    while True:
+        pids = server_pids(server, pattern)
+        if len(pids) == 1 or time.monotonic() > end:
+            assert len(pids) == 1, f"{pattern}: {pids}"
+            return pids[0]
+        time.sleep(0.1)
 
 
 def check_no_sanitizer_reports(s):

@@ -131,7 +131,8 @@ class DnsServer:
         lines += ["remote-control:", "  control-enable: no"]
         return "\n".join(lines) + "\n"
 
-    def start(self, timeout=60):
+    # Only a wait: unbound loading 10,000 records took over 60 s at load 25.
+    def start(self, timeout=180):
         conf = os.path.join(self.tmp, "unbound.conf")
         with open(conf, "w") as f:
             f.write(self.config_text())
@@ -210,7 +211,7 @@ class SignedZone(DnsServer):
             f.write(ds + "\n")
         return path + ".signed"
 
-    def start(self, timeout=60):
+    def start(self, timeout=180):
         signed = self.sign()
         self.extra_config = "\n".join([
             "auth-zone:",

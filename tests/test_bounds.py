@@ -10,9 +10,9 @@ import poplib
 import re
 import socket
 import ssl
-import subprocess
 import time
 
+from conftest import server_pid
 from imap_util import (Client, append_many, close, connect, fetches, lit, parse, pairs,
                        search_result, small_message)
 
@@ -39,11 +39,7 @@ LIST_MAX_PATTERN = 1024
 # ---------- the worker, seen from /proc ----------
 
 def worker_pid(server):
-    out = subprocess.run(["pgrep", "-f", "--", "--role worker"], capture_output=True,
-                         text=True).stdout
-    pids = [int(p) for p in out.split() if os.getpgid(int(p)) == server.proc.pid]
-    assert len(pids) == 1, f"workers: {pids}"
-    return pids[0]
+    return server_pid(server, "--role worker")
 
 
 def rss(pid):
@@ -59,17 +55,39 @@ def cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def settle(pid, timeout=60):
-    """Wait until the worker stops using CPU (it produced all it will
-    before the clients read)."""
+def state(pid):
+    """The scheduler's state of pid: R running or waiting for a CPU, S
+    asleep (here: waiting on its sockets), D in the disk."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def settle(pid, timeout=300):
+    """Wait until the worker has stopped working (it produced all it will
+    before the clients read): asleep at each of ten looks over a second,
+    and its CPU time still over that second.  CPU time alone is not
+    enough on a loaded machine: a worker that waits for a CPU spends
+    little of it in a second but is not done."""
     end = time.monotonic() + timeout
     last = cpu(pid)
     while time.monotonic() < end:
-        time.sleep(1.0)
+        asleep = True
+        for _ in range(10):
+            time.sleep(0.1)
+            asleep = asleep and state(pid) == "S"
         now = cpu(pid)
-        if now - last < 0.05:
+        if asleep and now - last < 0.05:
             return
         last = now
+
+
+def index_now(c):
+    """The full-text index of what was appended is built on the worker's
+    idle time, which output to clients that do not read leaves it (on a
+    loaded machine, after the RSS before the output was read): a search
+    builds it now, so that what is measured is the output's."""
+    c.ok("SELECT INBOX")
+    c.ok('SEARCH TEXT "line 7 "')
 
 
 def big_message(i, size):
@@ -99,11 +117,7 @@ def test_fetch_waits_for_clients_that_do_not_read(server):
     msgs = [big_message(i, 1024 * 1024) for i in range(count)]
     c = connect(server, timeout=120)
     append_many(c, "INBOX", msgs, batch=5)
-    # The full-text index of what was appended is built on the worker's
-    # idle time, which a FETCH to clients that do not read leaves it:
-    # a search builds it now, so that what is measured is the FETCH's.
-    c.ok("SELECT INBOX")
-    c.ok('SEARCH TEXT "line 7 "')
+    index_now(c)
     close(c)
     sessions = []
     for _ in range(3):
@@ -112,6 +126,7 @@ def test_fetch_waits_for_clients_that_do_not_read(server):
         s.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
         sessions.append(s)
     pid = worker_pid(server)
+    settle(pid)
     before = rss(pid)
     tags = [s.run("FETCH 1:* (BODY[] RFC822 BINARY[])", wait=False) for s in sessions]
     settle(pid)
@@ -148,11 +163,13 @@ def test_fetch_of_one_large_message_waits_inside_the_message(server):
     msg = big_message(0, 40 * 1024 * 1024)
     c = connect(server, timeout=120)
     append_many(c, "INBOX", [msg])
+    index_now(c)
     close(c)
     s = connect(server, timeout=120)
     s.ok("SELECT INBOX")
     s.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
     pid = worker_pid(server)
+    settle(pid)
     before = rss(pid)
     tag = s.run("FETCH 1 (BODY[] RFC822 BINARY[])", wait=False)
     settle(pid)
@@ -199,11 +216,13 @@ def test_pop3_pipelined_retr_waits_for_the_client(server):
     msg = big_message(0, 30 * 1024 * 1024)
     c = connect(server, timeout=120)
     append_many(c, "INBOX", [msg])
+    index_now(c)
     close(c)
     p = pop3_login(server)
     assert p.stat()[0] == 1
     p.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
     pid = worker_pid(server)
+    settle(pid)
     before = rss(pid)
     p.sock.sendall(b"RETR 1\r\n" * 4)
     settle(pid)

@@ -5,7 +5,6 @@ the number of pre-auth processes stays bounded."""
 import errno
 import imaplib
 import resource
-import selectors
 import smtplib
 import socket
 import subprocess
@@ -49,6 +48,53 @@ def preauth_processes(server):
     return [line for line in out.splitlines() if line.startswith("ravelin preauth")]
 
 
+def connections_waiting(ports):
+    """Connections to ports the server has not accepted yet: in its
+    listeners' accept queues, half-open (SYN-RECV), or whose SYN was
+    dropped on a full queue and is to be sent again (SYN-SENT)."""
+    out = subprocess.run(["ss", "-Htna"], capture_output=True, text=True,
+                         check=True).stdout
+    waiting = 0
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) < 5:
+            continue
+        local = int(f[3].rsplit(":", 1)[1]) if ":" in f[3] else 0
+        peer = f[4].rsplit(":", 1)[1] if ":" in f[4] else ""
+        if f[0] == "LISTEN" and local in ports:
+            waiting += int(f[1])
+        elif f[0] == "SYN-RECV" and local in ports:
+            waiting += 1
+        elif f[0] == "SYN-SENT" and peer.isdigit() and int(peer) in ports:
+            waiting += 1
+    return waiting
+
+
+# How long the flood may take to land: every one of its 5,000 connections
+# accepted (and given a place, or turned away at accept).  The spawners
+# fork a pre-auth process for each place they give and end one to make
+# room: at load 25-30 the accept queues were still full 40 s after the
+# flood began (the test waited 30 s at most before, and its first read
+# then took 5 s).
+FLOOD_LANDING = 600
+
+
+def wait_flood_landed(ports):
+    """Waits until no connection to ports waits to be accepted, twice a
+    second apart.  Until then the flood is still arriving: a new client's
+    SYN meets full accept queues and is dropped, and is sent again only
+    a second or three later; that is a flood of connections, not the
+    slow connections holding every place that this test is about."""
+    start = time.monotonic()
+    calm = 0
+    while calm < 2:
+        waiting = connections_waiting(ports)
+        calm = calm + 1 if waiting == 0 else 0
+        assert time.monotonic() - start < FLOOD_LANDING, f"{waiting} connections not accepted"
+        time.sleep(1)
+    return time.monotonic() - start
+
+
 def read_one_message():
     start = time.monotonic()
     c = imaplib.IMAP4_SSL("127.0.0.1", PORT[0], ssl_context=CTX, timeout=10)
@@ -62,6 +108,18 @@ def read_one_message():
 
 
 PORT = [0]
+# A read under the flood takes less than this (a client that waits for a
+# place would wait SPAWNER_STRESS_TIMEOUT, 10 s, or for its SYN to be sent
+# again, 1 s) ...
+READ_LIMIT = 1.0
+# ... or, on a machine so loaded that a read without the flood is slower
+# than half of READ_LIMIT, less than this many times the median of three
+# such reads made just before the flood.
+READ_SLOWER = 2
+
+
+def read_limit(quiet):
+    return max(READ_LIMIT, READ_SLOWER * quiet[len(quiet) // 2])
 
 
 def test_slow_connections_from_many_addresses_do_not_lock_out_a_client(make):
@@ -70,27 +128,20 @@ def test_slow_connections_from_many_addresses_do_not_lock_out_a_client(make):
     with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=10) as c:
         c.sendmail("s@remote.test", [ALICE], "Subject: x\r\n\r\nbefore the flood\r\n")
     server.wait_inbox(ALICE, 1)
-    quiet = read_one_message()
-    socks = open_slow_connections([server.imap_port, server.imaps_port, server.smtp_port])
+    quiet = sorted(read_one_message() for _ in range(3))
+    limit = read_limit(quiet)
+    ports = [server.imap_port, server.imaps_port, server.smtp_port]
+    socks = open_slow_connections(ports)
     try:
-        # Let the flood land: every place is taken, the rest wait in the
-        # listen queues or were ended to make room.  Landing is forking a
-        # process per place (400 here), so it takes as long as the
-        # machine's forks do: wait until the count of pre-auth processes
-        # holds still for a second (at least 3 s, at most 30 s).
-        time.sleep(3)
+        # Let the flood land: every place is taken, the rest were turned
+        # away at accept or ended to make room.
+        landed = wait_flood_landed(ports)
         busy = len(preauth_processes(server))
-        end = time.monotonic() + 30
-        while time.monotonic() < end:
-            time.sleep(1)
-            now = len(preauth_processes(server))
-            if now == busy:
-                break
-            busy = now
         assert busy <= 2 * (PLACES + 8) + 16, busy
         times = [read_one_message() for _ in range(3)]
-        print("read one message: quiet %.3f s, under the flood %s" % (quiet, times))
-        assert max(times) < 1.0, (quiet, times)
+        print("the flood landed in %.0f s; read one message: quiet %s, under the flood %s, "
+              "limit %.3f s" % (landed, quiet, times, limit))
+        assert max(times) < limit, (quiet, times, limit)
     finally:
         for s in socks:
             s.close()
@@ -98,4 +149,4 @@ def test_slow_connections_from_many_addresses_do_not_lock_out_a_client(make):
     assert "places taken: ending the oldest connection without a login" in log
     # Once the flood is gone, everything is as before.
     time.sleep(1)
-    assert read_one_message() < 1.0
+    assert read_one_message() < limit

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import BIN, ENV
+from conftest import BIN, ENV, server_pids
 from dnsserver import DnsServer, SignedZone, free_udp_tcp_port
 
 HERE = os.path.dirname(__file__)
@@ -370,8 +370,7 @@ def test_server_starts_the_resolver_and_restarts_it(make, dns):
     import signal as sig
     s = make(extra_config=f"dns.resolver = {dns.address}\n")
     assert wait_for(lambda: "resolver" in s.log() and "jailed as resolver" in s.log()), s.log()
-    out = subprocess.run(["pgrep", "-f", "--", "--role resolver"], capture_output=True, text=True)
-    mine = [int(p) for p in out.stdout.split() if os.getpgid(int(p)) == s.proc.pid]
+    mine = server_pids(s, "--role resolver")
     assert len(mine) == 1
     os.kill(mine[0], sig.SIGKILL)
     assert wait_for(lambda: re.search(r"resolver was killed by signal 9.*restarting", s.log()))

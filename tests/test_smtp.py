@@ -9,6 +9,7 @@ from email.message import EmailMessage
 
 import pytest
 
+from conftest import server_pids
 from imap_util import wait_for
 
 
@@ -318,9 +319,7 @@ def test_front_killed_is_restarted(server):
     import os
     import re
     import signal as sig
-    out = subprocess.run(["pgrep", "-f", "--", "--role spawner"], capture_output=True, text=True)
-    pids = [int(p) for p in out.stdout.split()]
-    mine = [p for p in pids if os.getpgid(p) == server.proc.pid]
+    mine = server_pids(server, "--role spawner")
     assert mine
     for p in mine:
         os.kill(p, sig.SIGKILL)
