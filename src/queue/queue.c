@@ -73,8 +73,12 @@
  * about 160 MB; the others' deliveries wait for a place. */
 #define QUEUE_MAX_WORKERS 16
 /* A worker let go (IPC_WORKER_RELEASE) keeps its place until it exits and
- * closes the link; one that has not after this long is cut off. */
-#define QUEUE_RELEASE_GRACE_MS 10000
+ * closes the link; one that has not after this long is cut off.  Its exit
+ * (master's answer, the store's last checkpoint and sync) took over 10 s
+ * with 16 workers ending at once on a loaded machine, and a place freed
+ * before the process ends lets more than QUEUE_MAX_WORKERS live at once:
+ * this only guards against a worker that never ends. */
+#define QUEUE_RELEASE_GRACE_MS 60000
 
 /* An answer can wait for every worker the queue may ask for at once. */
 _Static_assert(QUEUE_QUOTA_WAIT_ACCOUNTS >= QUEUE_MAX_WORKERS, "a wait holds every worker asked");
