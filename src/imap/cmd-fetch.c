@@ -59,6 +59,13 @@ struct imap_fetch_job {
  * meta can be large (a message of MIME_MAX_PARTS parts: a few hundred KB),
  * so this bounds what a FETCH holds. */
 #define FETCH_METAS_MAX 32
+/* Heads read from the store at a time (store_message_head_list).  A head
+ * is the message's state and its header copy, at most
+ * STORE_HEADER_KEEP_MAX octets and about 2 KB in practice, so a client's
+ * 100-message list view is one read (a read transaction costs the worker
+ * about as much as answering ten messages); 128 bounds what a step holds
+ * at 4 MB. */
+#define FETCH_HEADS_MAX 128
 
 /* metas_free drops the metas read and not yet answered. */
 static void metas_free(struct imap_fetch_job *job)
@@ -78,7 +85,8 @@ static void metas_free(struct imap_fetch_job *job)
 static void metas_load(struct imap_session *s, struct imap_fetch_job *job, size_t i)
 {
 	const char *error;
-	size_t n = job->end - i < FETCH_METAS_MAX ? job->end - i : FETCH_METAS_MAX;
+	size_t max = job->needs.head ? FETCH_HEADS_MAX : FETCH_METAS_MAX;
+	size_t n = job->end - i < max ? job->end - i : max;
 
 	metas_free(job);
 	job->metas = calloc(n, sizeof(*job->metas));
@@ -176,8 +184,12 @@ static bool step_load(struct imap_session *s, struct imap_fetch_job *job)
 		job->next = job->count;
 		return false;
 	}
-	/* Bodies: output waits for the client after about a buffer's worth. */
-	if (job->needs.content)
+	/* Bodies: output waits for the client after about a buffer's worth.
+	 * A head plan reads no more than each message's header, whatever its
+	 * size: its step is not cut by the message sizes (that made a
+	 * 100-message list view of 20 KB messages nine steps, each two read
+	 * transactions); cmd_fetch_step stops between messages instead. */
+	if (job->needs.content && !job->needs.head)
 		end = imap_fetch_batch_end(job->uids, start, end, job->list, job->list_count,
 					   IMAP_SESSION_OUTPUT_HIGH);
 	/* Non-PEEK body items set \Seen (not in a read-only mailbox), on the
@@ -304,7 +316,10 @@ static bool message_continue(struct imap_session *s, struct imap_fetch_job *job)
 	return true;
 }
 
-/* cmd_fetch_step answers the next messages of the running FETCH. */
+/* cmd_fetch_step answers the next messages of the running FETCH, until
+ * the step's end or until the output passes IMAP_SESSION_OUTPUT_HIGH
+ * between two messages (the step then goes on at the next call, with
+ * what it read). */
 void cmd_fetch_step(struct imap_session *s)
 {
 	struct imap_fetch_job *job = s->job;
@@ -314,6 +329,8 @@ void cmd_fetch_step(struct imap_session *s)
 	if (!job->in_step && !step_load(s, job))
 		return;
 	while (job->next < job->end && !s->closed) {
+		if (s->out->len >= IMAP_SESSION_OUTPUT_HIGH)
+			return;
 		size_t i = job->next++;
 		if (message_start(s, job, i) && !message_continue(s, job))
 			return;
