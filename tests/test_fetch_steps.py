@@ -6,7 +6,9 @@ byte for byte the same whatever the steps: each FETCH here over many
 messages is compared with the same items fetched one message at a time,
 over messages with large bodies (which cut a body FETCH's steps), large
 headers (whose answers pass the output mark within one step), messages
-without a header copy and an expunged message inside the range."""
+without a header copy and an expunged message inside the range.  A list
+view's step takes the messages' state from their heads: its answers are
+compared with the full path's too (flags, keywords, MODSEQ)."""
 from imap_util import append_many, close, connect
 
 from test_fetch_head import BENCH_ITEMS, compare, filler, message
@@ -68,9 +70,16 @@ def test_head_fetch_steps_answer_as_one_by_one(server):
         # The header answers pass the output mark within one step.
         total = sum(len(u) for u in c.ok("FETCH 1:* (BODY.PEEK[HEADER])").untagged)
         assert total > 3 * OUTPUT_HIGH
-        # And the light answers are still the full path's.
+        # And the light answers are still the full path's, the state the
+        # heads gave (flags, keywords, MODSEQ, size, date) included.
+        c.ok(f"UID STORE {uids[1]},{uids[40]}:{uids[44]} +FLAGS (\\Answered $Work)")
+        c.ok(f"UID STORE {uids[2]} +FLAGS (\\Seen \\Flagged)")
         compare(c, f"UID FETCH {uids[0]}:{uids[-1]}", BENCH_ITEMS)
         compare(c, "FETCH 1:*", "UID FLAGS BODY.PEEK[HEADER]")
+        compare(c, f"UID FETCH {uids[0]}:{uids[-1]}",
+                "UID FLAGS MODSEQ RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (Subject)]")
+        compare(c, f"UID FETCH {uids[0]}:{uids[-1]}", "UID FLAGS BODY.PEEK[HEADER]",
+                " (CHANGEDSINCE 1)")
     finally:
         close(c)
 

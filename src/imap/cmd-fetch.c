@@ -163,21 +163,54 @@ static void mark_seen(struct imap_session *s, struct store_message *list, size_t
 	free(unseen);
 }
 
+/* list_from_heads reads the heads of the step's messages uids[start..
+ * job->end) and, when every one has its head, makes the step's list of
+ * their states (the same columns store_message_range reads), so a list
+ * view's step is one read of the store.  False when one has none
+ * (expunged meanwhile, no header copy) or the read failed: the caller
+ * reads the list (heads read stay for message_start). */
+static bool list_from_heads(struct imap_session *s, struct imap_fetch_job *job, size_t start)
+{
+	size_t n = job->end - start;
+
+	metas_load(s, job, start);
+	if (job->meta_first != start || job->meta_count != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (job->metas[i] == NULL)
+			return false;
+	struct store_message *list = calloc(n, sizeof(*list));
+	if (list == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		list[i] = job->metas[i]->msg;
+	job->list = list;
+	job->list_count = n;
+	return true;
+}
+
 /* step_load reads the store's state of the next step's messages and sets
- * \Seen where asked; false when the store failed (the job then ends). */
+ * \Seen where asked; false when the store failed (the job then ends).  A
+ * head plan that sets no \Seen takes the state from the heads
+ * (list_from_heads), its step at most FETCH_HEADS_MAX messages. */
 static bool step_load(struct imap_session *s, struct imap_fetch_job *job)
 {
 	const char *error = "";
 	size_t start = job->next;
 	size_t end = start;
+	bool seen = job->needs.sets_seen && !s->readonly;
+	bool heads = job->needs.head && !seen;
+	size_t max = heads ? FETCH_HEADS_MAX : FETCH_STEP_MAX;
 
-	while (end < job->count && end - start < FETCH_STEP_MAX &&
+	while (end < job->count && end - start < max &&
 	       (uint64_t)job->uids[end] - job->uids[start] <
 		       (uint64_t)(end - start + 1) * FETCH_SPAN_FACTOR + 64)
 		end++;
 	job->list = NULL;
 	job->list_count = 0;
-	if (store_message_range(s->store, s->mailbox, job->uids[start], job->uids[end - 1],
+	job->end = end;
+	if (!(heads && list_from_heads(s, job, start)) &&
+	    store_message_range(s->store, s->mailbox, job->uids[start], job->uids[end - 1],
 				&job->list, &job->list_count, &error) != STORE_OK) {
 		log_error("IMAP FETCH: %s", error);
 		job->failed = true;
@@ -194,7 +227,7 @@ static bool step_load(struct imap_session *s, struct imap_fetch_job *job)
 					   IMAP_SESSION_OUTPUT_HIGH);
 	/* Non-PEEK body items set \Seen (not in a read-only mailbox), on the
 	 * step's messages only. */
-	if (job->needs.sets_seen && !s->readonly)
+	if (seen)
 		mark_seen(s, job->list, job->list_count, job->uids + start, end - start);
 	job->end = end;
 	job->k = 0;
