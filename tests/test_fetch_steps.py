@@ -8,7 +8,8 @@ over messages with large bodies (which cut a body FETCH's steps), large
 headers (whose answers pass the output mark within one step), messages
 without a header copy and an expunged message inside the range.  A list
 view's step takes the messages' state from their heads: its answers are
-compared with the full path's too (flags, keywords, MODSEQ)."""
+compared with the full path's too (flags, keywords, MODSEQ), and so are
+those of state and ENVELOPE, read from envelopes."""
 from imap_util import append_many, close, connect
 
 from test_fetch_head import BENCH_ITEMS, compare, filler, message
@@ -50,6 +51,7 @@ def test_head_fetch_steps_answer_as_one_by_one(server):
                 contents.append(message(n, filler(HEADER_KEEP_MAX - 100)))
             else:
                 contents.append(message(n))
+        contents += [b"Subject: only a header, no body\r\n", b"\r\nno header at all\r\n"]
         uids = append_many(c, "INBOX", contents, batch=20)
         assert len(uids) == len(contents)
         c.ok(f"UID STORE {uids[5]} +FLAGS.SILENT (\\Deleted)")
@@ -80,6 +82,15 @@ def test_head_fetch_steps_answer_as_one_by_one(server):
                 "UID FLAGS MODSEQ RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (Subject)]")
         compare(c, f"UID FETCH {uids[0]}:{uids[-1]}", "UID FLAGS BODY.PEEK[HEADER]",
                 " (CHANGEDSINCE 1)")
+        # A message list's ENVELOPEs come from envelopes, not metas: the
+        # same answers as the full path's and as one message at a time.
+        compare(c, "FETCH 1:*", "FLAGS UID RFC822.SIZE ENVELOPE")
+        compare(c, f"UID FETCH {uids[0]}:{uids[-1]}", "UID FLAGS MODSEQ INTERNALDATE ENVELOPE",
+                " (CHANGEDSINCE 1)")
+        items = "FLAGS UID RFC822.SIZE ENVELOPE"
+        whole = [u for u in c.ok(f"UID FETCH {uids[0]}:{uids[-1]} ({items})").untagged
+                 if b" FETCH (" in u]
+        assert whole == one_by_one(c, kept, items)
     finally:
         close(c)
 

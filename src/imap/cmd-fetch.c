@@ -64,7 +64,7 @@ struct imap_fetch_job {
  * STORE_HEADER_KEEP_MAX octets and about 2 KB in practice, so a client's
  * 100-message list view is one read (a read transaction costs the worker
  * about as much as answering ten messages); 128 bounds what a step holds
- * at 4 MB. */
+ * at 4 MB.  Envelopes (store_message_envelope_list) are smaller still. */
 #define FETCH_HEADS_MAX 128
 
 /* metas_free drops the metas read and not yet answered. */
@@ -80,21 +80,24 @@ static void metas_free(struct imap_fetch_job *job)
 /* metas_load reads the metas of uids[i..] up to the step's end, at most
  * FETCH_METAS_MAX; without them (no memory, a failure) message_start reads
  * each by itself.  A FETCH of state and header fields reads heads
- * (store_message_head_list): message_start reads the meta of a message
- * without one. */
+ * (store_message_head_list), one of state and ENVELOPE envelopes
+ * (store_message_envelope_list), FETCH_HEADS_MAX at a time: message_start
+ * reads the meta of a message without one. */
 static void metas_load(struct imap_session *s, struct imap_fetch_job *job, size_t i)
 {
 	const char *error;
-	size_t max = job->needs.head ? FETCH_HEADS_MAX : FETCH_METAS_MAX;
+	bool light = job->needs.head || job->needs.envelope;
+	size_t max = light ? FETCH_HEADS_MAX : FETCH_METAS_MAX;
 	size_t n = job->end - i < max ? job->end - i : max;
+	int (*read)(struct store *store, const char *mailbox, const uint32_t *uids, size_t count,
+		    struct store_message_meta **metas_r, const char **error_r) =
+		job->needs.head ? store_message_head_list
+		: job->needs.envelope ? store_message_envelope_list : store_message_meta_list;
 
 	metas_free(job);
 	job->metas = calloc(n, sizeof(*job->metas));
 	if (job->metas != NULL &&
-	    (job->needs.head ? store_message_head_list(s->store, s->mailbox, job->uids + i, n,
-						       job->metas, &error)
-			     : store_message_meta_list(s->store, s->mailbox, job->uids + i, n,
-						       job->metas, &error)) != STORE_OK) {
+	    read(s->store, s->mailbox, job->uids + i, n, job->metas, &error) != STORE_OK) {
 		free(job->metas);
 		job->metas = NULL;
 	}
@@ -163,12 +166,12 @@ static void mark_seen(struct imap_session *s, struct store_message *list, size_t
 	free(unseen);
 }
 
-/* list_from_heads reads the heads of the step's messages uids[start..
- * job->end) and, when every one has its head, makes the step's list of
- * their states (the same columns store_message_range reads), so a list
- * view's step is one read of the store.  False when one has none
- * (expunged meanwhile, no header copy) or the read failed: the caller
- * reads the list (heads read stay for message_start). */
+/* list_from_heads reads the heads (or envelopes) of the step's messages
+ * uids[start..job->end) and, when every one has its own, makes the
+ * step's list of their states (the same columns store_message_range
+ * reads), so a list view's step is one read of the store.  False when
+ * one has none (expunged meanwhile, no header copy) or the read failed:
+ * the caller reads the list (what was read stays for message_start). */
 static bool list_from_heads(struct imap_session *s, struct imap_fetch_job *job, size_t start)
 {
 	size_t n = job->end - start;
@@ -191,15 +194,15 @@ static bool list_from_heads(struct imap_session *s, struct imap_fetch_job *job, 
 
 /* step_load reads the store's state of the next step's messages and sets
  * \Seen where asked; false when the store failed (the job then ends).  A
- * head plan that sets no \Seen takes the state from the heads
- * (list_from_heads), its step at most FETCH_HEADS_MAX messages. */
+ * head or envelope plan that sets no \Seen takes the state from what it
+ * reads (list_from_heads), its step at most FETCH_HEADS_MAX messages. */
 static bool step_load(struct imap_session *s, struct imap_fetch_job *job)
 {
 	const char *error = "";
 	size_t start = job->next;
 	size_t end = start;
 	bool seen = job->needs.sets_seen && !s->readonly;
-	bool heads = job->needs.head && !seen;
+	bool heads = (job->needs.head || job->needs.envelope) && !seen;
 	size_t max = heads ? FETCH_HEADS_MAX : FETCH_STEP_MAX;
 
 	while (end < job->count && end - start < max &&
