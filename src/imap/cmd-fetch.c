@@ -59,6 +59,13 @@ struct imap_fetch_job {
  * meta can be large (a message of MIME_MAX_PARTS parts: a few hundred KB),
  * so this bounds what a FETCH holds. */
 #define FETCH_METAS_MAX 32
+/* Heads read from the store at a time (store_message_head_list).  A head
+ * is the message's state and its header copy, at most
+ * STORE_HEADER_KEEP_MAX octets and about 2 KB in practice, so a client's
+ * 100-message list view is one read (a read transaction costs the worker
+ * about as much as answering ten messages); 128 bounds what a step holds
+ * at 4 MB.  Envelopes (store_message_envelope_list) are smaller still. */
+#define FETCH_HEADS_MAX 128
 
 /* metas_free drops the metas read and not yet answered. */
 static void metas_free(struct imap_fetch_job *job)
@@ -73,20 +80,24 @@ static void metas_free(struct imap_fetch_job *job)
 /* metas_load reads the metas of uids[i..] up to the step's end, at most
  * FETCH_METAS_MAX; without them (no memory, a failure) message_start reads
  * each by itself.  A FETCH of state and header fields reads heads
- * (store_message_head_list): message_start reads the meta of a message
- * without one. */
+ * (store_message_head_list), one of state and ENVELOPE envelopes
+ * (store_message_envelope_list), FETCH_HEADS_MAX at a time: message_start
+ * reads the meta of a message without one. */
 static void metas_load(struct imap_session *s, struct imap_fetch_job *job, size_t i)
 {
 	const char *error;
-	size_t n = job->end - i < FETCH_METAS_MAX ? job->end - i : FETCH_METAS_MAX;
+	bool light = job->needs.head || job->needs.envelope;
+	size_t max = light ? FETCH_HEADS_MAX : FETCH_METAS_MAX;
+	size_t n = job->end - i < max ? job->end - i : max;
+	int (*read)(struct store *store, const char *mailbox, const uint32_t *uids, size_t count,
+		    struct store_message_meta **metas_r, const char **error_r) =
+		job->needs.head ? store_message_head_list
+		: job->needs.envelope ? store_message_envelope_list : store_message_meta_list;
 
 	metas_free(job);
 	job->metas = calloc(n, sizeof(*job->metas));
 	if (job->metas != NULL &&
-	    (job->needs.head ? store_message_head_list(s->store, s->mailbox, job->uids + i, n,
-						       job->metas, &error)
-			     : store_message_meta_list(s->store, s->mailbox, job->uids + i, n,
-						       job->metas, &error)) != STORE_OK) {
+	    read(s->store, s->mailbox, job->uids + i, n, job->metas, &error) != STORE_OK) {
 		free(job->metas);
 		job->metas = NULL;
 	}
@@ -155,34 +166,71 @@ static void mark_seen(struct imap_session *s, struct store_message *list, size_t
 	free(unseen);
 }
 
+/* list_from_heads reads the heads (or envelopes) of the step's messages
+ * uids[start..job->end) and, when every one has its own, makes the
+ * step's list of their states (the same columns store_message_range
+ * reads), so a list view's step is one read of the store.  False when
+ * one has none (expunged meanwhile, no header copy) or the read failed:
+ * the caller reads the list (what was read stays for message_start). */
+static bool list_from_heads(struct imap_session *s, struct imap_fetch_job *job, size_t start)
+{
+	size_t n = job->end - start;
+
+	metas_load(s, job, start);
+	if (job->meta_first != start || job->meta_count != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (job->metas[i] == NULL)
+			return false;
+	struct store_message *list = calloc(n, sizeof(*list));
+	if (list == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		list[i] = job->metas[i]->msg;
+	job->list = list;
+	job->list_count = n;
+	return true;
+}
+
 /* step_load reads the store's state of the next step's messages and sets
- * \Seen where asked; false when the store failed (the job then ends). */
+ * \Seen where asked; false when the store failed (the job then ends).  A
+ * head or envelope plan that sets no \Seen takes the state from what it
+ * reads (list_from_heads), its step at most FETCH_HEADS_MAX messages. */
 static bool step_load(struct imap_session *s, struct imap_fetch_job *job)
 {
 	const char *error = "";
 	size_t start = job->next;
 	size_t end = start;
+	bool seen = job->needs.sets_seen && !s->readonly;
+	bool heads = (job->needs.head || job->needs.envelope) && !seen;
+	size_t max = heads ? FETCH_HEADS_MAX : FETCH_STEP_MAX;
 
-	while (end < job->count && end - start < FETCH_STEP_MAX &&
+	while (end < job->count && end - start < max &&
 	       (uint64_t)job->uids[end] - job->uids[start] <
 		       (uint64_t)(end - start + 1) * FETCH_SPAN_FACTOR + 64)
 		end++;
 	job->list = NULL;
 	job->list_count = 0;
-	if (store_message_range(s->store, s->mailbox, job->uids[start], job->uids[end - 1],
+	job->end = end;
+	if (!(heads && list_from_heads(s, job, start)) &&
+	    store_message_range(s->store, s->mailbox, job->uids[start], job->uids[end - 1],
 				&job->list, &job->list_count, &error) != STORE_OK) {
 		log_error("IMAP FETCH: %s", error);
 		job->failed = true;
 		job->next = job->count;
 		return false;
 	}
-	/* Bodies: output waits for the client after about a buffer's worth. */
-	if (job->needs.content)
+	/* Bodies: output waits for the client after about a buffer's worth.
+	 * A head plan reads no more than each message's header, whatever its
+	 * size: its step is not cut by the message sizes (that made a
+	 * 100-message list view of 20 KB messages nine steps, each two read
+	 * transactions); cmd_fetch_step stops between messages instead. */
+	if (job->needs.content && !job->needs.head)
 		end = imap_fetch_batch_end(job->uids, start, end, job->list, job->list_count,
 					   IMAP_SESSION_OUTPUT_HIGH);
 	/* Non-PEEK body items set \Seen (not in a read-only mailbox), on the
 	 * step's messages only. */
-	if (job->needs.sets_seen && !s->readonly)
+	if (seen)
 		mark_seen(s, job->list, job->list_count, job->uids + start, end - start);
 	job->end = end;
 	job->k = 0;
@@ -304,7 +352,10 @@ static bool message_continue(struct imap_session *s, struct imap_fetch_job *job)
 	return true;
 }
 
-/* cmd_fetch_step answers the next messages of the running FETCH. */
+/* cmd_fetch_step answers the next messages of the running FETCH, until
+ * the step's end or until the output passes IMAP_SESSION_OUTPUT_HIGH
+ * between two messages (the step then goes on at the next call, with
+ * what it read). */
 void cmd_fetch_step(struct imap_session *s)
 {
 	struct imap_fetch_job *job = s->job;
@@ -314,6 +365,8 @@ void cmd_fetch_step(struct imap_session *s)
 	if (!job->in_step && !step_load(s, job))
 		return;
 	while (job->next < job->end && !s->closed) {
+		if (s->out->len >= IMAP_SESSION_OUTPUT_HIGH)
+			return;
 		size_t i = job->next++;
 		if (message_start(s, job, i) && !message_continue(s, job))
 			return;

@@ -336,11 +336,32 @@ static bool item_is_head(const struct fetch_item *item)
 	}
 }
 
+/* item_is_envelope: is item ENVELOPE or one that reads only the message's
+ * state (what store_message_envelope_list gives)? */
+static bool item_is_envelope(const struct fetch_item *item)
+{
+	switch (item->kind) {
+	case FETCH_ENVELOPE:
+	case FETCH_FLAGS:
+	case FETCH_UID:
+	case FETCH_INTERNALDATE:
+	case FETCH_RFC822_SIZE:
+	case FETCH_MODSEQ:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void imap_fetch_plan_needs(const struct imap_fetch_plan *plan, struct imap_fetch_needs *needs_r)
 {
 	*needs_r = plan->needs;
 	needs_r->head = plan->needs.meta;
-	for (size_t i = 0; i < plan->count && needs_r->head; i++)
-		needs_r->head = item_is_head(&plan->items[i]);
+	needs_r->envelope = plan->needs.meta;
+	for (size_t i = 0; i < plan->count; i++) {
+		const struct fetch_item *item = &plan->items[i];
+		needs_r->head = needs_r->head && item_is_head(item);
+		needs_r->envelope = needs_r->envelope && item_is_envelope(item);
+	}
 }
 

@@ -352,6 +352,22 @@ static bool is_blank_line(struct str block, size_t line)
 	       (block.ptr[line] == '\r' && line + 1 < block.len && block.ptr[line + 1] == '\n');
 }
 
+/* field_named: is name one of names[0..count), ASCII case-insensitively?
+ * A list view asks for about ten names of each of a header's fifteen or
+ * so fields, most of which match none: the length and the first octet
+ * (equal but for the case bit, which equal letters in any case and
+ * equal octets of any kind pass) rule out nearly all before a compare. */
+static bool field_named(struct str name, const struct str *names, size_t count)
+{
+	if (name.len == 0)
+		return false;
+	for (size_t i = 0; i < count; i++)
+		if (names[i].len == name.len && ((names[i].ptr[0] ^ name.ptr[0]) & ~0x20) == 0 &&
+		    str_case_eq(name, names[i]))
+			return true;
+	return false;
+}
+
 /* header_fields passes the fields of block named (or, with not, not named)
  * in s->fields, as they are in the message, then the blank line. */
 static int header_fields(struct fetch_ctx *ctx, struct window *w, const struct imap_section *s,
@@ -363,11 +379,7 @@ static int header_fields(struct fetch_ctx *ctx, struct window *w, const struct i
 	while (line < block.len && !is_blank_line(block, line)) {
 		size_t end = field_end(block, line);
 		struct str field = str_from(block.ptr + line, end - line), name;
-		bool named = false;
-		if (field_name(field, &name)) {
-			for (size_t i = 0; i < s->field_count && !named; i++)
-				named = str_case_eq(name, s->fields[i]);
-		}
+		bool named = field_name(field, &name) && field_named(name, s->fields, s->field_count);
 		if (named != not) {
 			int r = window_data(ctx, w, field.ptr, field.len);
 			if (r != IMAP_FETCH_OK)

@@ -29,6 +29,8 @@ struct imap_fetch_needs {
 	bool head;            /* meta needed only for the message's own header
 			       * (BODY[HEADER], HEADER.FIELDS(.NOT),
 			       * RFC822.HEADER): store_message_head_list serves */
+	bool envelope;        /* meta needed only for ENVELOPE (and the state):
+			       * store_message_envelope_list serves */
 	bool content;         /* a reader of the content (BODY[...], BINARY, RFC822*) */
 	bool sets_seen;       /* a non-PEEK BODY[...] / RFC822 / RFC822.TEXT: set \Seen */
 	bool modseq;          /* MODSEQ item asked for (the session enables CONDSTORE) */

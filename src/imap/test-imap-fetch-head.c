@@ -106,10 +106,63 @@ static void test_head(void **state)
 		message_close(&m);
 	}
 }
+
+/* A FETCH of state and ENVELOPE is answered from an envelope
+ * (store_message_envelope_list: state and ENVELOPE, nothing else) byte
+ * for byte as from the full meta; any other item needs more. */
+static void test_envelope(void **state)
+{
+	static const char *const envelopes[] = {
+		"(FLAGS UID RFC822.SIZE ENVELOPE)", "ENVELOPE", "(ENVELOPE MODSEQ INTERNALDATE)",
+	};
+	static const char *const others[] = {
+		"(ENVELOPE BODY.PEEK[HEADER])", "(ENVELOPE RFC822.HEADER)", "(ENVELOPE BODYSTRUCTURE)",
+		"(ENVELOPE BODY)", "(RFC822.HEADER FLAGS)", "BODY.PEEK[HEADER]", "(ENVELOPE RFC822)",
+	};
+	const size_t n_env = sizeof(envelopes) / sizeof(envelopes[0]);
+	struct imap_fetch_needs n;
+
+	(void)state;
+	for (size_t i = 0; i < n_env; i++) {
+		needs_of(envelopes[i], false, &n);
+		assert_true(n.envelope && n.meta);
+		assert_false(n.head || n.content);
+	}
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		needs_of(others[i], false, &n);
+		assert_false(n.envelope);
+	}
+	needs_of("(UID FLAGS RFC822.SIZE INTERNALDATE)", true, &n);
+	assert_false(n.envelope || n.meta);
+
+	struct message m;
+	message_open(&m, msg_nested, sizeof(msg_nested) - 1, false);
+	char *want[sizeof(envelopes) / sizeof(envelopes[0])];
+	for (size_t i = 0; i < n_env; i++)
+		want[i] = fetch_text(&m, envelopes[i]);
+	struct store_message_meta full = m.meta;
+	int fd = m.fd;
+	memset(&m.meta, 0, sizeof(m.meta));
+	m.meta.msg = full.msg;
+	m.meta.envelope = full.envelope;
+	m.meta.sent_date = -1;
+	m.fd = -1;
+	for (size_t i = 0; i < n_env; i++) {
+		char *got = fetch_text(&m, envelopes[i]);
+		assert_string_equal(got, want[i]);
+		free(got);
+		free(want[i]);
+	}
+	m.meta = full;
+	m.fd = fd;
+	message_close(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_head),
+		cmocka_unit_test(test_envelope),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -408,6 +408,36 @@ static void test_header_fields(void **state)
 	       "\r\n"
 	       ")\r\n");
 	message_close(&m);
+
+	/* Names are matched whole and by every octet: one of the same length
+	 * whose first octet differs by the case bit alone ('@' and '`') or
+	 * by a letter, one that is longer, are other names. */
+	static const char near[] =
+		"`Tick: grave\r\n"
+		"@Tick: at\r\n"
+		"Tock: upper\r\n"
+		"tOCK: mixed\r\n"
+		"Sock: other\r\n"
+		"Tocks: longer\r\n"
+		"\r\n"
+		"body\r\n";
+	OPEN_RAW(&m, near);
+	EXPECT(&m, "BODY.PEEK[HEADER.FIELDS (@tick tock)]",
+	       "* 12 FETCH (BODY[HEADER.FIELDS (@TICK TOCK)] {39}\r\n"
+	       "@Tick: at\r\n"
+	       "Tock: upper\r\n"
+	       "tOCK: mixed\r\n"
+	       "\r\n"
+	       ")\r\n");
+	EXPECT(&m, "BODY.PEEK[HEADER.FIELDS.NOT (`TICK TOCKS)]",
+	       "* 12 FETCH (BODY[HEADER.FIELDS.NOT (`TICK TOCKS)] {52}\r\n"
+	       "@Tick: at\r\n"
+	       "Tock: upper\r\n"
+	       "tOCK: mixed\r\n"
+	       "Sock: other\r\n"
+	       "\r\n"
+	       ")\r\n");
+	message_close(&m);
 }
 
 

@@ -147,6 +147,11 @@ struct store_backend {
 				 size_t count, struct store_message_meta **metas_r,
 				 const char **error_r);
 	void (*message_head_free)(struct store_message_meta *meta);
+	/* Optional (NULL: store_message_envelope_list gives full metas);
+	 * message_head_free frees what it gives. */
+	int (*message_envelope_list)(struct store *store, const char *mailbox,
+				     const uint32_t *uids, size_t count,
+				     struct store_message_meta **metas_r, const char **error_r);
 };
 
 struct store {

@@ -9,6 +9,7 @@
  */
 #include "store-sqlite.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,25 @@ static bool ends_blank_line(const char *p, size_t n)
 	       (n >= 3 && p[n - 3] == '\n' && p[n - 2] == '\r' && p[n - 1] == '\n');
 }
 
+/* row_block allocates fixed octets (a block whose first member is a
+ * struct store_meta_head; zeroed) and n + 1 behind them, fills the meta's
+ * state from the row st stands on and copies src[0..n) behind fixed,
+ * NUL-terminated; NULL when memory is short. */
+static void *row_block(sqlite3_stmt *st, size_t fixed, const void *src, size_t n)
+{
+	char *p = malloc(fixed + n + 1);
+	if (p == NULL)
+		return NULL;
+	memset(p, 0, fixed);
+	struct store_meta_head *h = (struct store_meta_head *)p;
+	message_columns(st, &h->meta.msg);
+	h->meta.sent_date = -1;
+	if (n > 0)
+		memcpy(p + fixed, src, n);
+	p[fixed + n] = '\0';
+	return p;
+}
+
 /* head_new makes the head of the message st stands on (STMT_HEAD_RANGE),
  * or NULL when it has no usable copy or memory is short. */
 static struct store_message_meta *head_new(sqlite3_stmt *st)
@@ -104,17 +124,12 @@ static struct store_message_meta *head_new(sqlite3_stmt *st)
 	if (copy == NULL || n > STORE_HEADER_KEEP_MAX || n > size ||
 	    !(n == size || ends_blank_line(copy, n)))
 		return NULL;
-	struct head_block *hb = malloc(sizeof(*hb) + n + 1);
+	struct head_block *hb = row_block(st, offsetof(struct head_block, copy), copy, n);
 	if (hb == NULL)
 		return NULL;
-	memset(hb, 0, sizeof(*hb));
 	struct store_message_meta *m = &hb->head.meta;
-	message_columns(st, &m->msg);
-	memcpy(hb->copy, copy, n);
-	hb->copy[n] = '\0';
 	m->header_copy = hb->copy;
 	m->header_copy_size = n;
-	m->sent_date = -1;
 	hb->part = (struct store_part){
 		.section = "", .header_size = n, .body_offset = n, .body_size = size - n,
 	};
@@ -123,19 +138,43 @@ static struct store_message_meta *head_new(sqlite3_stmt *st)
 	return m;
 }
 
-/* sqlite_message_head_list: one range read over messages_state from the
- * first UID asked to the last, its rows matched to uids in order (a UID
- * out of order gets NULL: its caller reads the meta). */
-int sqlite_message_head_list(struct store *store, const char *mailbox, const uint32_t *uids,
-			     size_t count, struct store_message_meta **metas_r,
-			     const char **error_r)
+/* An envelope (store_message_envelope_list): its meta and the ENVELOPE
+ * text in one allocation, freed by sqlite_message_head_free. */
+struct envelope_block {
+	struct store_meta_head head; /* first: store.c sees only this */
+	char text[];
+};
+
+/* envelope_new makes the envelope of the message st stands on
+ * (STMT_ENVELOPE_RANGE), or NULL when memory is short. */
+static struct store_message_meta *envelope_new(sqlite3_stmt *st)
+{
+	const char *text = (const char *)sqlite3_column_text(st, 7);
+	size_t n = text != NULL ? (size_t)sqlite3_column_bytes(st, 7) : 0;
+	struct envelope_block *eb = row_block(st, offsetof(struct envelope_block, text), text, n);
+	if (eb == NULL)
+		return NULL;
+	if (text != NULL)
+		eb->head.meta.envelope = eb->text;
+	return &eb->head.meta;
+}
+
+typedef struct store_message_meta *range_meta_fn(sqlite3_stmt *st);
+
+/* range_metas: one range read of statement id (?1 the mailbox, ?2..?3 the
+ * UIDs) from the first UID asked to the last, its rows matched to uids
+ * in order and made metas by make (a UID out of order gets NULL: its
+ * caller reads the meta). */
+static int range_metas(struct store *store, const char *mailbox, enum stmt_id id,
+		       range_meta_fn *make, const uint32_t *uids, size_t count,
+		       struct store_message_meta **metas_r, const char **error_r)
 {
 	struct sqlite_store *s = sqlite_store(store);
 	struct mailbox_row mb;
 	int ret = mailbox_read(s, mailbox, &mb, error_r);
 	if (ret != STORE_OK)
 		return ret;
-	sqlite3_stmt *st = db_stmt(s, STMT_HEAD_RANGE, error_r);
+	sqlite3_stmt *st = db_stmt(s, id, error_r);
 	if (st == NULL) {
 		db_rollback(s);
 		return STORE_ERROR;
@@ -155,10 +194,10 @@ int sqlite_message_head_list(struct store *store, const char *mailbox, const uin
 		if (i == count)
 			break;
 		if (uids[i] == uid)
-			metas_r[i++] = head_new(st);
+			metas_r[i++] = make(st);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		ret = db_sql_fail(s, "message heads", error_r);
+		ret = db_sql_fail(s, "message range", error_r);
 		for (size_t k = 0; k < count; k++) {
 			if (metas_r[k] != NULL)
 				sqlite_message_head_free(metas_r[k]);
@@ -168,6 +207,24 @@ int sqlite_message_head_list(struct store *store, const char *mailbox, const uin
 	sql_stmt_done(st);
 	db_rollback(s); /* read only: ending it is all */
 	return ret;
+}
+
+/* sqlite_message_head_list: one range read over messages_state. */
+int sqlite_message_head_list(struct store *store, const char *mailbox, const uint32_t *uids,
+			     size_t count, struct store_message_meta **metas_r,
+			     const char **error_r)
+{
+	return range_metas(store, mailbox, STMT_HEAD_RANGE, head_new, uids, count, metas_r,
+			   error_r);
+}
+
+/* sqlite_message_envelope_list: one range read of the messages' rows. */
+int sqlite_message_envelope_list(struct store *store, const char *mailbox, const uint32_t *uids,
+				 size_t count, struct store_message_meta **metas_r,
+				 const char **error_r)
+{
+	return range_metas(store, mailbox, STMT_ENVELOPE_RANGE, envelope_new, uids, count,
+			   metas_r, error_r);
 }
 
 void sqlite_message_head_free(struct store_message_meta *meta)

@@ -235,6 +235,10 @@ const char *const sqlite_stmt_sql[STMT_COUNT] = {
 		" h.header FROM messages m INDEXED BY messages_state"
 		" LEFT JOIN headers h ON h.blob = m.blob"
 		" WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid",
+	/* store_message_envelope_list: the state and the ENVELOPE, no parts. */
+	[STMT_ENVELOPE_RANGE] =
+		"SELECT uid, flags, modseq, size, internal_date, blob, keywords, envelope"
+		" FROM messages WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
 };
 
 /*

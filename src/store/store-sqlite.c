@@ -348,6 +348,7 @@ const struct store_backend store_backend_sqlite = {
 	.message_meta_list = sqlite_message_meta_list,
 	.message_head_list = sqlite_message_head_list,
 	.message_head_free = sqlite_message_head_free,
+	.message_envelope_list = sqlite_message_envelope_list,
 	.message_range = sqlite_message_range,
 	.message_meta = sqlite_message_meta,
 	.message_meta_free = sqlite_message_meta_free,

@@ -117,6 +117,7 @@ enum stmt_id {
 	STMT_RANGE_UNSEEN,
 	STMT_RANGE_DELETED,
 	STMT_HEAD_RANGE,
+	STMT_ENVELOPE_RANGE,
 	STMT_COUNT
 };
 
@@ -377,6 +378,11 @@ int sqlite_message_head_list(struct store *store, const char *mailbox, const uin
 			     size_t count, struct store_message_meta **metas_r,
 			     const char **error_r);
 void sqlite_message_head_free(struct store_message_meta *meta);
+/* store-sqlite-header.c: store_message_envelope_list (store.h); what it
+ * gives is freed with sqlite_message_head_free. */
+int sqlite_message_envelope_list(struct store *store, const char *mailbox, const uint32_t *uids,
+				 size_t count, struct store_message_meta **metas_r,
+				 const char **error_r);
 
 /* store-sqlite-copy.c */
 void copy_set_free(struct copy_set *c);

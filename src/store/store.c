@@ -638,6 +638,17 @@ int store_message_head_list(struct store *store, const char *mailbox, const uint
 			error_r);
 }
 
+/* store_message_envelope_list: see store.h. */
+int store_message_envelope_list(struct store *store, const char *mailbox, const uint32_t *uids,
+				size_t count, struct store_message_meta **metas_r,
+				const char **error_r)
+{
+	assert(store != NULL);
+	return metas_of(store, store->backend->message_envelope_list,
+			store->backend->message_head_free, mailbox, uids, count, metas_r,
+			error_r);
+}
+
 /* store_message_meta_free: the backend that made the meta frees it. */
 void store_message_meta_free(struct store_message_meta **meta)
 {

@@ -693,4 +693,25 @@ int store_message_head_list(struct store *store, const char *mailbox, const uint
 			    size_t count, struct store_message_meta **metas_r,
 			    const char **error_r);
 
+/*
+ * Envelopes: a message list's FETCH of state and ENVELOPE (bench/imap's
+ * fetch-list, a client's first look at a folder) needs of the meta only
+ * the pre-parsed ENVELOPE; the full meta is two statements a message,
+ * the part table and the header copy among what it reads.
+ *
+ * store_message_envelope_list is store_message_meta_list for
+ * uids[0..count) (ascending) of mailbox, reading only each message's
+ * state and ENVELOPE, in one read transaction over the UID range:
+ * metas_r[i] has msg and envelope (NULL when the message has none, as
+ * in its full meta); its other fields are NULL or 0, so it answers
+ * ENVELOPE and the state items exactly as the full meta does, and
+ * nothing else.  metas_r[i] is NULL for a message that is not there.  A
+ * backend without envelopes of its own (the memory store) gives full
+ * metas.  Free each with store_message_meta_free.  On failure none is
+ * kept.
+ */
+int store_message_envelope_list(struct store *store, const char *mailbox,
+				const uint32_t *uids, size_t count,
+				struct store_message_meta **metas_r, const char **error_r);
+
 #endif

@@ -458,6 +458,63 @@ static void test_head_list(void **state)
 	assert_true(plan_uses(d, STMT_HEAD_RANGE, "COVERING INDEX messages_state"));
 }
 
+/* store_message_envelope_list gives the state and ENVELOPE of the UIDs
+ * asked (a sparse set, one expunged, one never there), the same as the
+ * full metas, and nothing else; the range is read in one query. */
+static void test_envelope_list(void **state)
+{
+	struct test_dir *d = *state;
+	struct store *store = new_store(d);
+	const char *error = NULL;
+	uint32_t uids[5];
+
+	uids[0] = put(store, "INBOX", folded);
+	put(store, "INBOX", "Subject: not asked\r\n\r\nbody\r\n");
+	uids[1] = put(store, "INBOX", "Subject: expunged\r\n\r\nbody\r\n");
+	uids[2] = put(store, "INBOX", "\r\nno header at all\r\n");
+	uids[3] = put(store, "INBOX", "From: a@example.org\r\nSubject: last\r\n\r\nb\r\n");
+	uids[4] = uids[3] + 5;  /* never was */
+	struct store_message *changed = NULL;
+	uint32_t *failed = NULL;
+	size_t nchanged, nfailed;
+	assert_int_equal(store_flags_update(store, "INBOX", &uids[3], 1, STORE_FLAGS_ADD,
+					    STORE_FLAG_SEEN, 2, 0, &changed, &nchanged, &failed,
+					    &nfailed, &error),
+			 STORE_OK);
+	free(changed);
+	free(failed);
+	struct store_message_meta *full[5] = { 0 };
+	for (size_t i = 0; i < 4; i++)
+		full[i] = meta_of(store, "INBOX", uids[i]);
+	assert_int_equal(store_expunge(store, "INBOX", &uids[1], 1, &error), 0);
+
+	struct store_message_meta *env[5];
+	assert_int_equal(store_message_envelope_list(store, "INBOX", uids, 5, env, &error),
+			 STORE_OK);
+	assert_null(env[1]);
+	assert_null(env[4]);
+	for (size_t i = 0; i < 4; i++) {
+		if (i == 1)
+			continue;
+		assert_non_null(env[i]);
+		assert_memory_equal(&env[i]->msg, &full[i]->msg, sizeof(env[i]->msg));
+		assert_non_null(full[i]->envelope);
+		assert_string_equal(env[i]->envelope, full[i]->envelope);
+		assert_null(env[i]->header_copy);
+		assert_null(env[i]->bodystructure);
+		assert_int_equal(env[i]->part_count, 0);
+	}
+	for (size_t i = 0; i < 5; i++) {
+		store_message_meta_free(&env[i]);
+		store_message_meta_free(&full[i]);
+	}
+	assert_int_equal(store_message_envelope_list(store, "Nowhere", uids, 2, env, &error),
+			 STORE_NOT_FOUND);
+	assert_null(env[0]);
+	store_close(&store);
+	assert_true(plan_uses(d, STMT_ENVELOPE_RANGE, "mailbox_id=? AND uid>? AND uid<?"));
+}
+
 int test_store_header_run(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -473,6 +530,7 @@ int test_store_header_run(void)
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_state_index, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_head_list, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_envelope_list, setup_dir, teardown_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
