@@ -35,13 +35,26 @@ def status(pid):
 
 
 def wait_spares(server):
-    end = time.monotonic() + 20
+    """The spawners and their spares once every spawner has made one: a
+    spawner makes spares only when it is jailed and linked, so one still
+    starting (loading its certificate, before its jail) is not looked at
+    too early."""
+    end = time.monotonic() + 60
     while time.monotonic() < end:
         spawners, spares = spawner_pids(server)
-        if spawners and spares:
+        parents = {ppid_of(pid) for pid in spares}
+        if spawners and spares and parents.issuperset(spawners):
             return spawners, spares
         time.sleep(0.1)
-    raise AssertionError("no spawner with a spare pre-auth process")
+    raise AssertionError("no spare pre-auth process from every spawner")
+
+
+def ppid_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
 
 
 def send(server, subject):
