@@ -21,7 +21,8 @@ def spawner_pids(server):
     rows = [line.split(None, 2) for line in ps.splitlines()]
     spawners = [int(pid) for pid, _, args in rows if "--role spawner" in args]
     spares = [int(pid) for pid, ppid, _ in rows if int(ppid) in spawners]
-    return spawners, spares
+    parents = {int(ppid) for _, ppid, _ in rows if int(ppid) in spawners}
+    return spawners, spares, parents
 
 
 def mapped_files(pid):
@@ -41,20 +42,11 @@ def wait_spares(server):
     too early."""
     end = time.monotonic() + 60
     while time.monotonic() < end:
-        spawners, spares = spawner_pids(server)
-        parents = {ppid_of(pid) for pid in spares}
+        spawners, spares, parents = spawner_pids(server)
         if spawners and spares and parents.issuperset(spawners):
             return spawners, spares
         time.sleep(0.1)
     raise AssertionError("no spare pre-auth process from every spawner")
-
-
-def ppid_of(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return None
 
 
 def send(server, subject):
