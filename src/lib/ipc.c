@@ -370,6 +370,12 @@ static enum recv_result recv_message(int fd, unsigned char *buf, size_t size, co
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf) };
 	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	/* A peer that closed with messages of ours unread leaves ECONNRESET,
+	 * which a SOCK_SEQPACKET socket reports before the messages it sent
+	 * first (a child's last log record, why it could not start).  The
+	 * report clears the error: read again, and the queue comes, then 0. */
+	if (n < 0 && errno == ECONNRESET)
+		n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return RECV_NONE;
 	if (n < 0)

@@ -119,6 +119,43 @@ static void test_payload_limit(void **state)
 	ev_free(&r.ev);
 }
 
+/* A peer that writes its last message and exits without reading what it
+ * was sent: the kernel reports ECONNRESET on a SOCK_SEQPACKET link before
+ * the messages still queued.  They are read first (a child's last log
+ * record says why it could not start), then the link closes. */
+static void test_last_words_before_a_reset(void **state)
+{
+	int sv[2];
+	struct result r = { .fd = -1 };
+	struct buf b;
+	(void)state;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	r.ev = ev_new();
+	struct ipc *a = ipc_new(r.ev, sv[0], "a", handler, closed, &r);
+	buf_init(&b, 1024);
+	ipc_put_u64(&b, 9);
+	ipc_put_str(&b, STR("cannot start"));
+	/* a sends to the peer, which never reads it... */
+	assert_int_equal(ipc_send(a, IPC_LOG, 0, b.data, b.len, -1), 0);
+	/* ...and the peer sends its last words and closes. */
+	struct ipc_header h = { .kind = IPC_LOG, .len = (uint32_t)b.len };
+	unsigned char out[sizeof(h) + 64];
+	memcpy(out, &h, sizeof(h));
+	memcpy(out + sizeof(h), b.data, b.len);
+	assert_int_equal(send(sv[1], out, sizeof(h) + b.len, 0), (ssize_t)(sizeof(h) + b.len));
+	close(sv[1]);
+	ev_timer_add(r.ev, 2000, timeout, r.ev);
+	ev_run(r.ev);
+	assert_int_equal(r.got, 1);
+	assert_string_equal(r.text, "cannot start");
+	assert_int_equal(r.value, 9);
+	ev_run(r.ev);
+	assert_int_equal(r.closed, 1); /* and a is freed with its link */
+	buf_free(&b);
+	ev_free(&r.ev);
+}
+
 static void test_reader_bounds(void **state)
 {
 	unsigned char payload[16];
@@ -257,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_reader_bounds),
 		cmocka_unit_test(test_payload_limit),
 		cmocka_unit_test(test_recv_blocking),
+		cmocka_unit_test(test_last_words_before_a_reset),
 		cmocka_unit_test(test_login_bounds_and_wipe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
