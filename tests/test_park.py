@@ -85,6 +85,39 @@ def test_delivery_reaches_parked_session_with_worker_gone(pserver):
     close(c)
 
 
+# WORKER_PARKED_EXIT_MS in src/worker/worker.c: how long a worker stays
+# once its last session left by parking (worker.idle_timeout otherwise).
+WORKER_PARKED_EXIT_S = 5
+
+
+def test_worker_whose_sessions_all_parked_exits_soon(make):
+    """With the default worker.idle_timeout (60 s), a worker whose last
+    session was parked exits after WORKER_PARKED_EXIT_S: a renewal (DONE,
+    IDLE) woke it, and its clients will not need it for 25 minutes.  One
+    whose last session logged out stays its idle time."""
+    s = make("log.level = debug\nimap.park_delay = 300\nworker.idle_timeout = 60\n")
+    c = connect(s)
+    park_idle(s, c, 0)
+    parked_at = time.monotonic()
+    assert wait_for(lambda: not workers(s), timeout=WORKER_PARKED_EXIT_S + 15), processes(s)
+    assert time.monotonic() - parked_at >= WORKER_PARKED_EXIT_S - 1.5
+    # A renewal: the session comes back to a new worker, is parked again,
+    # and that worker goes too.
+    c.idle_done()
+    c.idle_start()
+    assert wait_for(lambda: count(s, "session parked") >= 2, timeout=10), s.log()[-3000:]
+    assert wait_for(lambda: not workers(s), timeout=WORKER_PARKED_EXIT_S + 15), processes(s)
+    # A delivery still reaches it.
+    deliver(s, "after the renewal")
+    assert next_untagged(c, 10) == b"* 1 EXISTS", c.exchange()
+    c.idle_done()
+    close(c)
+    # The last session logged out: the worker stays.
+    assert wait_for(lambda: workers(s), timeout=10), processes(s)
+    time.sleep(WORKER_PARKED_EXIT_S + 3)
+    assert workers(s), processes(s)
+
+
 def test_done_after_parking_gets_ok(pserver):
     c = connect(pserver)
     park_idle(pserver, c, 0)
