@@ -612,11 +612,13 @@ def login_when_room(c, timeout, user=ALICE, password=PASSWORD):
 
 
 def write_mbsyncrc(path, port, cert, local, user=ALICE, password=PASSWORD,
-                   ssl_versions=None, pipeline=None):
+                   ssl_versions=None, pipeline=None, disable=None):
     """An mbsync configuration: INBOX over implicit TLS on port (the server's
-    certificate pinned), synced both ways with the Maildir local."""
+    certificate pinned), synced both ways with the Maildir local; disable
+    names IMAP extensions mbsync must not use (say "COMPRESS=DEFLATE")."""
     versions = f"SSLVersions {ssl_versions}\n" if ssl_versions else ""
     depth = f"PipelineDepth {pipeline}\n" if pipeline else ""
+    depth += f"DisableExtensions {disable}\n" if disable else ""
     with open(path, "w") as f:
         f.write(f"""IMAPAccount ravelin
 Host 127.0.0.1
