@@ -135,3 +135,22 @@ def test_kill9_during_appends_leaves_backlog_marked(make):
     finally:
         close(c)
     assert wait_indexed(server)[0] == before[0]
+
+
+def test_a_worker_indexes_its_backlog_before_it_exits(make):
+    """A worker does not exit with a full-text backlog its idle time is
+    getting through: one that did left its next start's first search to
+    index it all at once (after 200,000 messages appended over four
+    accounts, each first SUBJECT search caught up with tens of thousands
+    and was answered NO [LIMIT])."""
+    from test_handoff import group_processes
+    s = make("worker.idle_timeout = 1\n")
+    c = connect(s)
+    n = 3000
+    append_many(c, "INBOX", [message(i, "wombat") for i in range(n)], batch=500)
+    close(c)
+    end = time.monotonic() + 120
+    while time.monotonic() < end and any(
+            a.startswith("ravelin --role worker") for _, a in group_processes(s)):
+        time.sleep(0.2)
+    assert store_counts(s) == (n, n, 0)

@@ -117,6 +117,7 @@ struct store_backend {
 	int (*index_backlog)(struct store *store, size_t max, bool *more_r,
 			     const char **error_r);
 	uint64_t (*index_marks)(struct store *store);
+	int (*text_catch_up)(struct store *store, const char *mailbox, const char **error_r);
 	/* Group commit (store.h); NULL: every commit is durable on return
 	 * and nothing ever waits for a sync (store-mem). */
 	int (*sync_defer)(struct store *store, bool defer, const char **error_r);

@@ -451,6 +451,12 @@ static sqlite3_stmt *search_stmt(struct sqlite_store *s, enum store_text_field f
 	return db_stmt(s, STMT_SEARCH_MATCH, error_r);
 }
 
+/* sqlite_text_catch_up: see store_text_catch_up (store.h). */
+int sqlite_text_catch_up(struct store *store, const char *mailbox, const char **error_r)
+{
+	return fts_catch_up(sqlite_store(store), mailbox, error_r) < 0 ? STORE_ERROR : STORE_OK;
+}
+
 /* sqlite_text_search: the mailbox's backlog is indexed first (the answer
  * is exact however far the idle indexing has got); see search_stmt for how
  * each search runs. */

@@ -364,6 +364,7 @@ const struct store_backend store_backend_sqlite = {
 	.usage = sqlite_usage,
 	.index_backlog = sqlite_index_backlog,
 	.index_marks = sqlite_index_marks,
+	.text_catch_up = sqlite_text_catch_up,
 	.sync_defer = sqlite_sync_defer,
 	.sync_pending = sqlite_sync_pending,
 	.sync = sqlite_sync,

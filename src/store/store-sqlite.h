@@ -300,6 +300,7 @@ int sqlite_append(struct store *store, const char *mailbox,
 int fts_mark(struct sqlite_store *s, int64_t rowid, const char **error_r);
 int sqlite_index_backlog(struct store *store, size_t max, bool *more_r, const char **error_r);
 uint64_t sqlite_index_marks(struct store *store);
+int sqlite_text_catch_up(struct store *store, const char *mailbox, const char **error_r);
 int fts_delete(struct sqlite_store *s, int64_t rowid, const char **error_r);
 int fts_backfill(struct sqlite_store *s, const char **error_r);
 int copy_fts(struct sqlite_store *s, int64_t from, int64_t to_row, const char **error_r);

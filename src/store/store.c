@@ -787,6 +787,15 @@ int store_text_search(struct store *store, const char *mailbox, enum store_text_
 	return store->backend->text_search(store, n, field, text, uids_r, count_r, error_r);
 }
 
+int store_text_catch_up(struct store *store, const char *mailbox, const char **error_r)
+{
+	assert(store != NULL && mailbox != NULL && error_r != NULL);
+	if (store->backend->text_catch_up == NULL)
+		return STORE_OK;
+	NAME_OR_FAIL(n, mailbox);
+	return store->backend->text_catch_up(store, n, error_r);
+}
+
 int store_index_backlog(struct store *store, size_t max, bool *more_r, const char **error_r)
 {
 	assert(store != NULL && more_r != NULL && error_r != NULL);

@@ -409,6 +409,11 @@ enum store_text_field {
 int store_text_search(struct store *store, const char *mailbox, enum store_text_field field,
 		      const char *text, uint32_t **uids_r, size_t *count_r,
 		      const char **error_r);
+/* store_text_catch_up indexes what of mailbox is still in the backlog, as
+ * store_text_search does first: a caller that bounds a search's cost
+ * calls it first and leaves the catching up (the account's own deferred
+ * work) out of the count. */
+int store_text_catch_up(struct store *store, const char *mailbox, const char **error_r);
 
 /*
  * Reading a message's content, the one way to it that names no file and

@@ -98,6 +98,30 @@ static void test_failure_retries(void **state)
 	assert_int_equal(worker_index_next(&st, 6000, 3, 0, &wait), WORKER_INDEX_RUN);
 }
 
+/* A worker stays while its backlog is being indexed, not past a failed
+ * turn (which may fail again), and not once the backlog is done. */
+static void test_backlog_keeps_the_worker(void **state)
+{
+	struct worker_index_state st;
+	uint64_t wait;
+	(void)state;
+
+	worker_index_state_init(&st, 0, 3, 0);
+	assert_true(worker_index_keeps(&st)); /* not known yet */
+	assert_int_equal(worker_index_next(&st, WORKER_INDEX_QUIET_MS, 3, 0, &wait),
+			 WORKER_INDEX_RUN);
+	worker_index_turned(&st, WORKER_INDEX_QUIET_MS, true, true);
+	assert_true(worker_index_keeps(&st));
+	worker_index_turned(&st, WORKER_INDEX_QUIET_MS + 1, false, false);
+	assert_false(worker_index_keeps(&st));
+	assert_int_equal(worker_index_next(&st, 6000, 3, 0, &wait), WORKER_INDEX_RUN);
+	worker_index_turned(&st, 6000, true, false);
+	assert_false(worker_index_keeps(&st));
+	/* A new mark: kept again until it is indexed. */
+	assert_int_equal(worker_index_next(&st, 7000, 4, 0, &wait), WORKER_INDEX_WAIT);
+	assert_true(worker_index_keeps(&st));
+}
+
 static void test_busy_writes_still_indexed(void **state)
 {
 	struct worker_index_state st;
@@ -130,6 +154,7 @@ int main(void)
 		cmocka_unit_test(test_commands_hold_back),
 		cmocka_unit_test(test_failure_retries),
 		cmocka_unit_test(test_busy_writes_still_indexed),
+		cmocka_unit_test(test_backlog_keeps_the_worker),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

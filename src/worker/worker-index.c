@@ -57,6 +57,7 @@ uint64_t worker_index_turned(struct worker_index_state *st, uint64_t now, bool o
 {
 	st->last_turn = now;
 	st->backlog = more || !ok;
+	st->failed = !ok;
 	if (!st->backlog)
 		st->busy_since = 0;
 	if (!ok)
@@ -111,6 +112,16 @@ void worker_index_start(struct ev *ev, struct store *store)
 	wi.store = store;
 	worker_index_state_init(&wi.state, ev_now(ev), store_index_marks(store), ev_io_calls(ev));
 	wi.timer = ev_timer_add(ev, WORKER_INDEX_QUIET_MS, index_timer, NULL);
+}
+
+bool worker_index_keeps(const struct worker_index_state *st)
+{
+	return st->backlog && !st->failed;
+}
+
+bool worker_index_busy(void)
+{
+	return wi.store != NULL && worker_index_keeps(&wi.state);
 }
 
 void worker_index_check(void)

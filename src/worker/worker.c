@@ -400,8 +400,9 @@ static void maybe_exit(void)
  * next idle check if master cannot take it now. */
 static void ask_to_exit(void)
 {
-	/* Scheduling mail still on its way keeps it (asked again later). */
-	if (w.retiring || w.idle_asked || worker_submit_busy())
+	/* Scheduling mail still on its way keeps it, and a full-text
+	 * backlog its idle time is getting through (asked again later). */
+	if (w.retiring || w.idle_asked || worker_submit_busy() || worker_index_busy())
 		return;
 	w.idle_asked = ipc_send(w.master, IPC_WORKER_IDLE, 0, NULL, 0, -1) == 0;
 }
