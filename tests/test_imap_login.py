@@ -6,6 +6,7 @@ import imaplib
 import smtplib
 import socket
 import ssl
+import threading
 import time
 
 import pytest
@@ -390,3 +391,47 @@ def test_connections_per_address_limit(make):
     again = Raw(server.imap_port)
     assert again.greeting.startswith(b"* OK ")
     again.close()
+
+
+# Clients that log in at once just after the server starts, from one
+# address, each then logging in again at once on its next connection
+# (under the per-address limit of 50 connections).
+BURST_CLIENTS = 8
+BURST_LOGINS = 5
+
+
+def test_a_burst_of_logins_is_not_passed_by_later_ones(make):
+    """Logins from one address queued before any of its logins worked must
+    not wait behind the ones that come after the first success.  The first
+    connections of a fresh server once waited, unanswered, until their
+    login timeout: the first clients through kept logging in again, and
+    each of their new logins went ahead of the old ones."""
+    server = make()
+    start = threading.Barrier(BURST_CLIENTS)
+    done = [[] for _ in range(BURST_CLIENTS)]
+    errors = []
+
+    def client(i):
+        try:
+            conns = [Raw(server.imaps_port, tls=True, timeout=120) for _ in range(BURST_LOGINS)]
+            start.wait()
+            for r in conns:
+                assert_logged_in(r.cmd("a", f"LOGIN {ALICE} {PASSWORD}")[1], "a")
+                done[i].append(time.monotonic())
+            for r in conns:
+                r.close()
+        except Exception as e:  # reported in the test's thread
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(BURST_CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert not errors, errors
+    # One check at a time per address, in arrival order: every client's
+    # first login is answered before anyone's third.
+    last_first = max(times[0] for times in done)
+    ahead = max(sum(1 for t in times if t < last_first) for times in done)
+    print(f"logins of one client answered before every client's first: at most {ahead}")
+    assert ahead <= 2, ahead

@@ -44,6 +44,7 @@ struct auth_queue {
 	size_t waiting, in_flight;
 	uint64_t next_seq;
 	uint64_t turns;        /* checks given out so far */
+	unsigned known_run;    /* known good checks in a row while a stranger waited */
 	struct known known[AUTH_KNOWN_GOOD];
 	struct failure failures[AUTH_PENALTY_TRACKED];
 };
@@ -206,13 +207,12 @@ static bool busy(const struct auth_queue *q, const struct auth_client *client)
 	return false;
 }
 
-/* better: should a be checked before b (both may start now)?  Known good
- * first, in arrival order; then the network served longest ago (round
- * robin), and within it arrival order. */
+/* better: should a be checked before b (both may start now, both known
+ * good or both strangers)?  Known good ones in arrival order; strangers
+ * by the network served longest ago (round robin), and within it in
+ * arrival order. */
 static bool better(const struct slot *a, const struct slot *b)
 {
-	if (a->known_good != b->known_good)
-		return a->known_good;
 	if (!a->known_good && a->net_turn != b->net_turn)
 		return a->net_turn < b->net_turn;
 	return a->seq < b->seq;
@@ -220,17 +220,23 @@ static bool better(const struct slot *a, const struct slot *b)
 
 void *auth_queue_next(struct auth_queue *q)
 {
-	struct slot *best = NULL;
+	/* The best of the clients known good, and of the strangers. */
+	struct slot *known = NULL, *stranger = NULL;
 
 	for (size_t i = 0; i < AUTH_QUEUE_MAX; i++) {
 		struct slot *s = &q->slots[i];
 		if (!s->used || s->in_flight || busy(q, &s->client))
 			continue;
-		if (best == NULL || better(s, best))
-			best = s;
+		struct slot **best = s->known_good ? &known : &stranger;
+		if (*best == NULL || better(s, *best))
+			*best = s;
 	}
+	struct slot *best = known;
+	if (known == NULL || (stranger != NULL && q->known_run >= AUTH_KNOWN_GOOD_RUN))
+		best = stranger;
 	if (best == NULL)
 		return NULL;
+	q->known_run = best == known && stranger != NULL ? q->known_run + 1 : 0;
 	/* Its network's other requests wait for the other networks' turns. */
 	uint64_t turn = ++q->turns;
 	for (size_t i = 0; i < AUTH_QUEUE_MAX; i++) {
@@ -261,6 +267,10 @@ uint64_t auth_queue_done(struct auth_queue *q, void *request, bool ok, time_t no
 		if (f != NULL)
 			f->count = 0;
 		known_add(q, &client.penalty, now);
+		/* Its requests waiting meanwhile are a known client's too. */
+		for (size_t i = 0; i < AUTH_QUEUE_MAX; i++)
+			if (q->slots[i].used && auth_key_eq(&q->slots[i].client.penalty, &client.penalty))
+				q->slots[i].known_good = true;
 		if (failures_r != NULL)
 			*failures_r = 0;
 		return 0;

@@ -8,7 +8,9 @@
  *     /24 for IPv4, a /64 for IPv6: what one site or one host usually
  *     holds), so a guesser with many connections still gets one checker;
  *   - a client that logged in successfully in the last AUTH_KNOWN_GOOD_S
- *     goes first, so a password guessing storm does not lock users out;
+ *     goes first (its requests already waiting too), so a password
+ *     guessing storm does not lock users out; but not for ever: while a
+ *     stranger waits it gets a turn after AUTH_KNOWN_GOOD_RUN of them;
  *   - the rest round-robin by network (the oldest request of the network
  *     with the fewest requests ahead of it);
  *   - waiting is bounded (AUTH_QUEUE_MAX, and AUTH_QUEUE_MAX_PER_NETWORK
@@ -39,6 +41,11 @@
  * a day covers the clients of one working day at a big site. */
 #define AUTH_KNOWN_GOOD 4096
 #define AUTH_KNOWN_GOOD_S (24 * 3600)
+/* While a client not known good waits, clients known good get at most
+ * this many checks in a row: a busy office logging in all day cannot
+ * lock a new client out, and a guessing storm still gets only one check
+ * in AUTH_KNOWN_GOOD_RUN + 1 while users wait. */
+#define AUTH_KNOWN_GOOD_RUN 3
 /* Clients whose failed logins are counted at once (the oldest entry makes
  * room), and how long a failure counts. */
 #define AUTH_PENALTY_TRACKED 4096

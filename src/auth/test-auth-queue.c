@@ -159,6 +159,62 @@ static void test_known_good_first(void **state)
 	auth_queue_free(&q);
 }
 
+/* Requests that waited while their client logged in are known good from
+ * then on: the next login of that client must not pass them (a burst of
+ * logins from one address, the first check a success). */
+static void test_waiting_requests_become_known_good(void **state)
+{
+	(void)state;
+	struct auth_queue *q = auth_queue_new();
+	struct request a[8];
+	char names[8][8];
+	for (int i = 0; i < 8; i++) {
+		snprintf(names[i], sizeof(names[i]), "a%d", i + 1);
+		a[i] = (struct request){ .name = names[i] };
+	}
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(push(q, &a[i], "127.0.0.1"), 0);
+	/* Each success brings a new login of the same client: the waiting
+	 * ones still go in arrival order. */
+	const char *order[] = { "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8" };
+	for (int i = 0; i < 8; i++) {
+		struct request *r = auth_queue_next(q);
+		assert_non_null(r);
+		assert_string_equal(r->name, order[i]);
+		auth_queue_done(q, r, true, NOW, NULL);
+		if (i + 4 < 8)
+			assert_int_equal(push(q, &a[i + 4], "127.0.0.1"), 0);
+	}
+	assert_null(auth_queue_next(q));
+	auth_queue_free(&q);
+}
+
+/* Clients known good go first, but not for ever: while a stranger waits,
+ * it gets a check after AUTH_KNOWN_GOOD_RUN known good ones. */
+static void test_strangers_are_not_starved(void **state)
+{
+	(void)state;
+	struct auth_queue *q = auth_queue_new();
+	struct request first = { .name = "first" }, stranger = { .name = "stranger" };
+	struct request good[AUTH_KNOWN_GOOD_RUN + 1];
+	assert_int_equal(push(q, &first, "198.51.100.9"), 0);
+	assert_ptr_equal(auth_queue_next(q), &first);
+	auth_queue_done(q, &first, true, NOW, NULL);
+	assert_int_equal(push(q, &stranger, "203.0.113.7"), 0);
+	for (int i = 0; i <= AUTH_KNOWN_GOOD_RUN; i++) {
+		good[i] = (struct request){ .name = "good" };
+		assert_int_equal(push(q, &good[i], "198.51.100.9"), 0);
+	}
+	for (int i = 0; i < AUTH_KNOWN_GOOD_RUN; i++) {
+		struct request *r = auth_queue_next(q);
+		assert_ptr_equal(r, &good[i]);
+		auth_queue_done(q, r, true, NOW, NULL);
+	}
+	assert_string_equal(next_name(q), "stranger");
+	assert_string_equal(next_name(q), "good");
+	auth_queue_free(&q);
+}
+
 /* The queue and each network's share of it are bounded. */
 static void test_bounds(void **state)
 {
@@ -256,6 +312,8 @@ int main(void)
 		cmocka_unit_test(test_one_in_flight_per_network),
 		cmocka_unit_test(test_round_robin),
 		cmocka_unit_test(test_known_good_first),
+		cmocka_unit_test(test_waiting_requests_become_known_good),
+		cmocka_unit_test(test_strangers_are_not_starved),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_penalties),
 		cmocka_unit_test(test_penalty_table_is_bounded),
