@@ -1,12 +1,14 @@
 """IMAP with real clients, driven without a person: mbsync (isync) syncs a
 2,000-message mailbox both ways and then incrementally; mutt reads a message
-and saves it to another folder; curl fetches over imaps:// and over
+and saves it to another folder, and waits in IDLE with COMPRESS (parked)
+until new mail shows in its index; curl fetches over imaps:// and over
 imap:// with STARTTLS; fetchmail downloads over IMAP.
 
 mutt has no batch mode for its index: it needs a terminal even when every
-key comes from `push`.  It runs here on a pseudo-terminal that nobody reads
-from, with the keys pushed from the command line and the server's
-certificate in its certificate_file so that it asks nothing.
+key comes from `push`.  It runs here on a pseudo-terminal, with the keys
+pushed from the command line (or typed once its screen shows what the test
+waits for) and the server's certificate in its certificate_file so that it
+asks nothing.
 """
 import glob
 import os
@@ -23,7 +25,7 @@ import time
 import pytest
 
 from imap_util import (ALICE, PASSWORD, append_many, close, connect, corpus, deliver,
-                       fetches, search_result, small_message, write_mbsyncrc)
+                       fetches, search_result, small_message, wait_for, write_mbsyncrc)
 
 MAILBOX_SIZE = 2000
 
@@ -185,11 +187,8 @@ def run_on_pty(argv, env, timeout=45):
     return status, out.decode(errors="replace")
 
 
-def test_mutt_reads_and_moves_a_message(server):
-    need("mutt")
-    tmp = tempfile.mkdtemp(prefix="ravelin-mutt-")
-    c = connect(server)
-    append_many(c, "INBOX", [small_message(1, "for mutt"), small_message(2, "stays here")])
+def write_muttrc(server, tmp, extra=""):
+    """A muttrc for alice over IMAPS that asks nothing; extra lines last."""
     rc = os.path.join(tmp, "muttrc")
     with open(rc, "w") as f:
         f.write(f"""set folder = "imaps://{ALICE}@127.0.0.1:{server.imaps_port}/"
@@ -213,7 +212,16 @@ set beep = no
 set sort = date-received
 set imap_check_subscribed = no
 set mailcap_path = /dev/null
-""")
+""" + extra)
+    return rc
+
+
+def test_mutt_reads_and_moves_a_message(server):
+    need("mutt")
+    tmp = tempfile.mkdtemp(prefix="ravelin-mutt-")
+    c = connect(server)
+    append_many(c, "INBOX", [small_message(1, "for mutt"), small_message(2, "stays here")])
+    rc = write_muttrc(server, tmp)
     # Open the first message (it becomes \\Seen), leave the pager, save it to
     # =Archive (which marks the original deleted), expunge and quit.
     keys = "<display-message><exit><save-message>=Archive<enter><sync-mailbox><quit>"
@@ -231,6 +239,81 @@ set mailcap_path = /dev/null
     assert len(f) == 1 and b"for mutt" in f[1]["BODY[HEADER.FIELDS (SUBJECT)]"], r.exchange()
     assert "\\Seen" in f[1]["FLAGS"], r.exchange()
     close(c)
+
+
+class Terminal:
+    """A program on a pseudo-terminal that a test types into: its screen
+    output is gathered as it comes."""
+
+    def __init__(self, argv, env):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            try:
+                os.execvpe(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        self.screen = bytearray()
+        self.status = None
+
+    def read(self, seconds):
+        """Gathers output for up to seconds, or until the program exits."""
+        end = time.monotonic() + seconds
+        while self.status is None and time.monotonic() < end:
+            ready, _, _ = select.select([self.fd], [], [], 0.1)
+            if ready:
+                try:
+                    self.screen += os.read(self.fd, 65536)
+                except OSError:
+                    pass
+            done, st = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                self.status = os.waitstatus_to_exitcode(st)
+
+    def wait_for(self, text, seconds):
+        """True once text has been on the screen (within seconds)."""
+        end = time.monotonic() + seconds
+        while text.encode() not in self.screen and self.status is None and \
+                time.monotonic() < end:
+            self.read(0.2)
+        return text.encode() in self.screen
+
+    def type(self, keys):
+        os.write(self.fd, keys.encode())
+
+    def close(self):
+        if self.status is None:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+
+def test_mutt_in_idle_with_compress_is_parked_and_sees_new_mail(make):
+    """mutt with IDLE and COMPRESS=DEFLATE, as a phone's client would hold
+    a session all day: parked while it waits, and new mail still reaches
+    its index through the compressed stream."""
+    need("mutt")
+    server = make("log.level = debug\nimap.park_delay = 300\nworker.idle_timeout = 1\n")
+    tmp = tempfile.mkdtemp(prefix="ravelin-mutt-")
+    deliver(server, "waiting for more")
+    server.wait_inbox(ALICE, 1)
+    rc = write_muttrc(server, tmp, "set imap_idle = yes\nset imap_deflate = yes\n"
+                                   "set timeout = 1\nset mail_check = 1\n")
+    env = dict(os.environ, HOME=tmp, TERM="vt100", MAIL="", LANG="C.UTF-8")
+    term = Terminal(["mutt", "-n", "-F", rc], env)
+    try:
+        assert term.wait_for("waiting for more", 30), term.screen.decode(errors="replace")
+        assert wait_for(lambda: "session parked (COMPRESS)" in server.log(), timeout=30), \
+            server.log()[-3000:]
+        deliver(server, "arrived while parked")
+        assert term.wait_for("arrived while parked", 30), \
+            term.screen.decode(errors="replace")[-3000:]
+        term.type("q")
+        term.read(15)
+        assert term.status == 0, term.screen.decode(errors="replace")[-3000:]
+    finally:
+        term.close()
+    log = server.log()
+    assert "parked session taken up" in log and "unusable" not in log, log[-3000:]
 
 
 # ---------- curl ----------

@@ -12,6 +12,7 @@ import pytest
 from imap_util import (ALICE, BOB, PASSWORD, Client, close, connect, deliver, login_when_room,
                        wait_for)
 from test_handoff import TLS12, group_processes, pinned_login
+from test_imap_compress import CompressClient
 
 # Parked after 300 ms in IDLE; a worker without sessions exits after 1 s.
 PARK_CONFIG = "log.level = debug\nimap.park_delay = 300\nworker.idle_timeout = 1\n"
@@ -184,6 +185,36 @@ def test_relayed_tls12_session_is_not_parked(pserver):
     assert next_untagged(c, 10) == b"* 1 EXISTS", c.exchange()
     c.idle_done()
     close(c)
+
+
+def test_compressed_session_is_parked_and_goes_on(pserver):
+    """A session with COMPRESS=DEFLATE (phones ask for it) is parked too:
+    the deflate layer's windows go with it, and both streams go on where
+    they stopped, pointing back at what was said before the park."""
+    deliver(pserver, "before the park")
+    pserver.wait_inbox(ALICE, 1)
+    c = CompressClient(pserver.imaps_port)
+    assert c.login(ALICE, PASSWORD)[0] == "OK", c.exchange()
+    assert c.compress().ok, c.exchange()
+    subjects = "FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])"
+    c.select_box("INBOX")
+    assert c.ok(subjects).has(b"Subject: before the park")
+    park_idle(pserver, c, 0)
+    assert "session parked (COMPRESS)" in pserver.log()
+    assert wait_for(lambda: not workers(pserver), timeout=15), processes(pserver)
+    deliver(pserver, "to a compressed parked session")
+    assert next_untagged(c, 10) == b"* 2 EXISTS", c.exchange()
+    # Parked again, and woken by DONE this time.
+    parked = count(pserver, "session parked (COMPRESS)")
+    assert wait_for(lambda: count(pserver, "session parked (COMPRESS)") > parked, timeout=10)
+    c.idle_done()
+    r = c.ok(subjects)
+    assert r.has(b"Subject: before the park") and \
+        r.has(b"Subject: to a compressed parked session"), r.exchange()
+    r = c.ok(subjects)
+    assert r.has(b"Subject: to a compressed parked session"), r.exchange()
+    close(c)
+    assert "unusable" not in pserver.log()
 
 
 # Accounts of the many-deliveries tests: more than the queue's worker

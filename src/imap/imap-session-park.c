@@ -18,8 +18,14 @@ enum park_flag {
 	PARK_QRESYNC = 8,
 	PARK_SELECTED = 16,
 	PARK_READONLY = 32,
-	PARK_FLAGS_ALL = 63,
+	PARK_COMPRESSED = 64,
+	PARK_FLAGS_ALL = 127,
 };
+
+bool imap_session_compressed(const struct imap_session *s)
+{
+	return s->compressed;
+}
 
 bool imap_session_parkable(const struct imap_session *s)
 {
@@ -144,7 +150,8 @@ int imap_session_park(const struct imap_session *s, struct buf *out)
 		return -1;
 	uint64_t flags = (s->rev2 ? PARK_REV2 : 0) | (s->utf8 ? PARK_UTF8 : 0) |
 			 (s->condstore ? PARK_CONDSTORE : 0) | (s->qresync ? PARK_QRESYNC : 0) |
-			 (s->selected ? PARK_SELECTED : 0) | (s->readonly ? PARK_READONLY : 0);
+			 (s->selected ? PARK_SELECTED : 0) | (s->readonly ? PARK_READONLY : 0) |
+			 (s->compressed ? PARK_COMPRESSED : 0);
 	int r = ipc_put_u64(out, IMAP_PARK_VERSION);
 	r |= ipc_put_u64(out, flags);
 	r |= ipc_put_str(out, str_c(s->tag));
@@ -207,6 +214,7 @@ static int read_state(struct imap_session *s, struct str state, const char **err
 	s->condstore = (flags & PARK_CONDSTORE) != 0;
 	s->qresync = (flags & PARK_QRESYNC) != 0;
 	s->readonly = (flags & PARK_READONLY) != 0;
+	s->compressed = (flags & PARK_COMPRESSED) != 0;
 	s->uidvalidity = (uint32_t)uidvalidity;
 	s->keywords_known = (size_t)keywords;
 	memcpy(s->tag, tag.ptr, tag.len);

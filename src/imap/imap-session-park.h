@@ -6,10 +6,12 @@
  * of the same account may take it up again later: the ENABLEd extensions,
  * the IDLE command's tag, the selected mailbox, its UIDVALIDITY, the view
  * (the UIDs, as runs), the MODSEQ known, the keywords announced, the
- * \Recent ranges and the SEARCHRES result.  The state comes back through
- * two other processes, so it is read with a bounded parser that checks
- * every field (a fuzz target feeds it), and a restored session checks the
- * mailbox against the store before it answers anything.
+ * \Recent ranges, the SEARCHRES result and whether COMPRESS is active
+ * (the deflate layer's own state is the transport's).  The state comes
+ * back through two other processes, so it is read with a bounded parser
+ * that checks every field (a fuzz target feeds it), and a restored
+ * session checks the mailbox against the store before it answers
+ * anything.
  */
 #include <stdbool.h>
 
@@ -28,6 +30,9 @@
  * (no FETCH in steps, no expunge not yet told, nothing buffered by the
  * parser), so that writing it down loses nothing. */
 bool imap_session_parkable(const struct imap_session *s);
+/* imap_session_compressed: COMPRESS DEFLATE is active (as the session
+ * knows it: its transport must have the deflate layer too). */
+bool imap_session_compressed(const struct imap_session *s);
 /* imap_session_park appends s's state to out (the caller then frees s).
  * 0, or -1 if it does not fit out's maximum (the session is not parked). */
 int imap_session_park(const struct imap_session *s, struct buf *out);

@@ -239,6 +239,101 @@ static void test_corrupt_and_ended_streams(void **state)
 	buf_free(&got);
 }
 
+
+/* exchange: the client sends `command` (deflated, sync-flushed) and c
+ * answers `answer`; both sides must read exactly what the other wrote. */
+static void exchange(struct compress *c, z_stream *client_out, z_stream *client_in,
+		     const char *command, const char *answer)
+{
+	const char *error = NULL;
+	struct buf raw, got, plain, text;
+	buf_init(&raw, 1 << 20);
+	buf_init(&got, 1 << 20);
+	buf_init(&plain, 1 << 20);
+	buf_init(&text, 1 << 20);
+	client_compress(client_out, command, strlen(command), &raw);
+	while (raw.len > 0)
+		assert_int_equal(compress_inflate(c, &raw, &got, got.max - got.len, &error), 0);
+	assert_string_equal(got.data, command);
+	assert_int_equal(buf_append(&plain, answer, strlen(answer)), 0);
+	while (plain.len > 0 || compress_flush_pending(c))
+		assert_int_equal(compress_deflate(c, &plain, &raw), 0);
+	client_inflate(client_in, &raw, &text);
+	assert_string_equal(text.data, answer);
+	buf_free(&raw);
+	buf_free(&got);
+	buf_free(&plain);
+	buf_free(&text);
+}
+
+/* A parked session's deflate layer: both windows written down, the
+ * streams freed, new ones made from the windows, and both clients'
+ * streams go on, pointing back into what was said before the park. */
+static void test_park_and_resume(void **state)
+{
+	(void)state;
+	const char *error = NULL;
+	struct compress *c = compress_new(&error);
+	z_stream out, in = { 0 };
+	client_deflate(&out);
+	assert_int_equal(inflateInit2(&in, -15), Z_OK);
+	static const char select[] = "s SELECT \"Archive/2026 with a long name\"\r\n";
+	static const char listed[] = "* 3 EXISTS\r\n* OK [UIDVALIDITY 1765000000] UIDs valid\r\n"
+				     "s OK [READ-WRITE] SELECT completed\r\n";
+	exchange(c, &out, &in, select, listed);
+	exchange(c, &out, &in, "i IDLE\r\n", "+ idling\r\n");
+
+	struct buf sent, received;
+	buf_init(&sent, COMPRESS_PARK_SENT_MAX);
+	buf_init(&received, COMPRESS_PARK_RECEIVED_MAX);
+	assert_int_equal(compress_park(c, &sent, &received), 0);
+	assert_int_equal(received.len, strlen(select) + strlen("i IDLE\r\n"));
+	assert_int_equal(sent.len, strlen(listed) + strlen("+ idling\r\n"));
+	compress_free(&c);
+	c = compress_unpark(buf_str(&sent), buf_str(&received), &error);
+	assert_non_null(c);
+	/* The same words again: both deflates point back past the park. */
+	exchange(c, &out, &in, "DONE\r\n", "i OK IDLE terminated\r\n");
+	size_t before = out.total_out;
+	exchange(c, &out, &in, select, listed);
+	assert_true(out.total_out - before < strlen(select) / 2);
+
+	/* A client's stream stopped inside a block (no flush) is not parked. */
+	struct buf raw, got;
+	buf_init(&raw, 1 << 16);
+	buf_init(&got, 1 << 16);
+	assert_int_equal(buf_reserve(&raw, 1024), 0);
+	out.next_in = (Bytef *)"a NOOP\r\n";
+	out.avail_in = 9;
+	out.next_out = (Bytef *)raw.data;
+	out.avail_out = 1024;
+	assert_int_equal(deflate(&out, Z_PARTIAL_FLUSH), Z_OK);
+	raw.len = 1024 - out.avail_out;
+	while (raw.len > 0)
+		assert_int_equal(compress_inflate(c, &raw, &got, got.max - got.len, &error), 0);
+	assert_string_equal(got.data, "a NOOP\r\n");
+	buf_reset(&sent);
+	buf_reset(&received);
+	assert_int_equal(compress_park(c, &sent, &received), -1);
+
+	/* Windows longer than the streams' are refused. */
+	char big[COMPRESS_PARK_RECEIVED_MAX + 1];
+	memset(big, 'x', sizeof(big));
+	assert_null(compress_unpark(str_from(big, COMPRESS_PARK_SENT_MAX + 1), STR(""), &error));
+	assert_null(compress_unpark(STR(""), str_from(big, sizeof(big)), &error));
+	struct compress *fresh = compress_unpark(STR(""), STR(""), &error);
+	assert_non_null(fresh);
+	compress_free(&fresh);
+
+	deflateEnd(&out);
+	inflateEnd(&in);
+	compress_free(&c);
+	buf_free(&sent);
+	buf_free(&received);
+	buf_free(&raw);
+	buf_free(&got);
+}
+
 /* read_all reads what the peer end holds (with a short wait). */
 static void read_all(int fd, struct buf *into)
 {
@@ -347,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_bomb_is_fed_in_bounded_steps),
 		cmocka_unit_test(test_corrupt_and_ended_streams),
 		cmocka_unit_test(test_transport_layer),
+		cmocka_unit_test(test_park_and_resume),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -159,6 +159,66 @@ int compress_inflate(struct compress *c, struct buf *raw, struct buf *plain, siz
 	}
 }
 
+/* window_room makes room in b for a window of n octets (n at most max):
+ * where to copy it, or NULL. */
+static Bytef *window_room(struct buf *b, uInt n, size_t max)
+{
+	if (n > max || buf_reserve(b, (size_t)n) < 0)
+		return NULL;
+	return (Bytef *)b->data + b->len;
+}
+
+/* window_taken counts the n octets copied into b. */
+static void window_taken(struct buf *b, uInt n)
+{
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+int compress_park(struct compress *c, struct buf *sent, struct buf *received)
+{
+	/* zlib's data_type after inflate: the bits left over in the last
+	 * byte, +64 in the last block, +128 between blocks. */
+	int at = c->inflate.data_type;
+	bool boundary = c->inflate.total_in == 0 ||
+			((at & 128) != 0 && (at & 64) == 0 && (at & 63) == 0);
+	uInt ours = 0, theirs = 0;
+	if (c->flushing || c->deflate.avail_in != 0 || !boundary ||
+	    deflateGetDictionary(&c->deflate, Z_NULL, &ours) != Z_OK ||
+	    inflateGetDictionary(&c->inflate, Z_NULL, &theirs) != Z_OK)
+		return -1;
+	Bytef *to_sent = window_room(sent, ours, COMPRESS_PARK_SENT_MAX);
+	Bytef *to_received = window_room(received, theirs, COMPRESS_PARK_RECEIVED_MAX);
+	if (to_sent == NULL || to_received == NULL ||
+	    deflateGetDictionary(&c->deflate, to_sent, &ours) != Z_OK ||
+	    inflateGetDictionary(&c->inflate, to_received, &theirs) != Z_OK)
+		return -1;
+	window_taken(sent, ours);
+	window_taken(received, theirs);
+	return 0;
+}
+
+struct compress *compress_unpark(struct str sent, struct str received, const char **error_r)
+{
+	if (sent.len > COMPRESS_PARK_SENT_MAX || received.len > COMPRESS_PARK_RECEIVED_MAX) {
+		*error_r = "a window longer than its stream's";
+		return NULL;
+	}
+	struct compress *c = compress_new(error_r);
+	if (c == NULL)
+		return NULL;
+	/* Raw streams take a dictionary at any time; an empty one is none. */
+	if ((sent.len > 0 && deflateSetDictionary(&c->deflate, (const Bytef *)sent.ptr,
+						  (uInt)sent.len) != Z_OK) ||
+	    (received.len > 0 && inflateSetDictionary(&c->inflate, (const Bytef *)received.ptr,
+						      (uInt)received.len) != Z_OK)) {
+		*error_r = "zlib refused a window";
+		compress_free(&c);
+		return NULL;
+	}
+	return c;
+}
+
 size_t compress_memory(const struct compress *c)
 {
 	return sizeof(*c) + c->allocated;

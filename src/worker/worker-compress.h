@@ -24,6 +24,7 @@
 #include <stddef.h>
 
 #include "lib/buf.h"
+#include "lib/str.h"
 
 /* Our deflate window: 2^12 = 4 KiB (zlib's minimum for raw deflate is
  * 2^9).  IMAP answers repeat within a few lines (FETCH items, addresses,
@@ -49,6 +50,12 @@
  * the margin covers other zlib builds. */
 #define COMPRESS_MAX_MEMORY (128 * 1024)
 
+/* A parked session's deflate layer is its two windows: the last
+ * plaintext we sent (as far back as our deflate may point, 4 KiB) and the
+ * last the client sent (as far back as its stream may point, 32 KiB). */
+#define COMPRESS_PARK_SENT_MAX (1U << COMPRESS_WINDOW_BITS)
+#define COMPRESS_PARK_RECEIVED_MAX (1U << COMPRESS_INFLATE_WINDOW_BITS)
+
 struct compress;
 
 /* compress_new makes both streams of one session.  NULL with *error_r
@@ -73,6 +80,19 @@ bool compress_flush_pending(const struct compress *c);
  * stream, which RFC 4978 has no use for). */
 int compress_inflate(struct compress *c, struct buf *raw, struct buf *plain, size_t room,
 		     const char **error_r);
+/* compress_park appends both windows to sent and received, so that
+ * compress_unpark can make streams that go on where these stopped: ours
+ * ended on a sync flush (a fresh deflate's first block follows it, its
+ * distances into the window set as its dictionary, which the client's
+ * inflate holds), and the client's stream stopped between blocks on a
+ * byte boundary (its sync flush) with every byte inflated.  -1 when that
+ * is not so (a flush pending, the client's stream inside a block or off
+ * a byte boundary: the session is not parked now), or out of memory. */
+int compress_park(struct compress *c, struct buf *sent, struct buf *received);
+/* compress_unpark makes both streams with those windows as dictionaries.
+ * NULL with *error_r (a window longer than its stream's, out of memory,
+ * zlib refused). */
+struct compress *compress_unpark(struct str sent, struct str received, const char **error_r);
 /* compress_memory is what the two streams hold now (zlib's memory and
  * their own), in octets. */
 size_t compress_memory(const struct compress *c);

@@ -639,30 +639,40 @@ static void session_park(struct session *s)
 {
 	const struct worker_session_env *env = s->env;
 	struct handoff h;
-	struct buf transport, state;
+	struct buf transport, z, state;
 
-	if (cb_unsent(s) > 0 || s->in.len > 0 || !imap_session_parkable(s->imap) ||
-	    transport_park(&s->t, &h) < 0)
+	if (cb_unsent(s) > 0 || s->in.len > 0 || !imap_session_parkable(s->imap))
 		return;
+	buf_init(&z, IPC_PARK_MAX_STATE);
+	if (transport_park(&s->t, &h, &z) < 0) {
+		sodium_memzero(z.data, z.cap);
+		buf_free(&z);
+		return;
+	}
 	buf_init(&transport, IPC_PARK_MAX_STATE);
 	buf_init(&state, IPC_PARK_MAX_STATE);
 	uint64_t silent = ev_now(env->ev) - s->last_input;
 	int r = handoff_encode(&h, &transport);
 	handoff_wipe(&h);
+	/* The time of the last input, the transport, the deflate layer's
+	 * windows (empty without COMPRESS), then the IMAP state. */
 	if (r == 0)
-		r = ipc_put_u64(&state, wall_ms() - silent) | ipc_put_str(&state, buf_str(&transport));
+		r = ipc_put_u64(&state, wall_ms() - silent) |
+		    ipc_put_str(&state, buf_str(&transport)) | ipc_put_str(&state, buf_str(&z));
 	if (r == 0)
 		r = imap_session_park(s->imap, &state);
 	if (r == 0)
 		r = env->park(&state, s->t.fd);
 	sodium_memzero(transport.data, transport.len);
+	sodium_memzero(z.data, z.cap);
 	sodium_memzero(state.data, state.len);
 	buf_free(&transport);
+	buf_free(&z);
 	buf_free(&state);
 	if (r < 0)
 		return;
 	parked_env = env;
-	log_debug("IMAP: session parked");
+	log_debug("IMAP: session parked%s", transport_compressed(&s->t) ? " (COMPRESS)" : "");
 	/* Out of epoll before the close: the socket lives on elsewhere. */
 	ev_io_del(&s->io);
 	transport_forget(&s->t);
@@ -701,6 +711,7 @@ int worker_session_unpark(const struct worker_session_env *env, int fd, struct s
 	ipc_reader_init(&r, &msg);
 	uint64_t last_input = ipc_get_u64(&r);
 	struct str transport = ipc_get_str(&r, IPC_PARK_MAX_STATE);
+	struct str z = ipc_get_str(&r, IPC_PARK_MAX_STATE);
 	struct str rest = str_from((const char *)r.p, r.left);
 	if (r.bad || handoff_decode((const unsigned char *)transport.ptr, transport.len, &h,
 				    &error) < 0 ||
@@ -719,6 +730,12 @@ int worker_session_unpark(const struct worker_session_env *env, int fd, struct s
 		close(fd);
 		return -1;
 	}
+	if (z.len > 0 && transport_compress_resume(&t, z, SESSION_MAX_INPUT + SESSION_READ_CHUNK,
+						   &error) < 0) {
+		log_error("a parked session's COMPRESS state is unusable: %s", error);
+		transport_forget(&t);
+		return -1;
+	}
 	if (imap_session_count >= env->max_imap_sessions) {
 		transport_say(&t, "* BYE [LIMIT] Too many sessions for this account\r\n");
 		transport_close(&t);
@@ -732,6 +749,10 @@ int worker_session_unpark(const struct worker_session_env *env, int fd, struct s
 	struct imap_session_settings settings = { .max_append = env->max_message_size };
 	s->imap = imap_session_unpark(env->store, &s->out, &settings, &imap_callbacks, s, rest,
 				      &error);
+	if (s->imap != NULL && imap_session_compressed(s->imap) != transport_compressed(&s->t)) {
+		imap_session_free(&s->imap);
+		error = "its COMPRESS state and its IMAP state disagree";
+	}
 	s->timer = ev_timer_add(env->ev, 1000, idle_check, s);
 	if (s->imap == NULL || s->timer == NULL) {
 		log_error("a parked session could not be taken up: %s",

@@ -8,6 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "lib/ipc.h"
 #include "lib/log.h"
 #include "worker-compress.h"
 
@@ -275,22 +278,64 @@ void transport_close(struct transport *t)
 	buf_free(&t->z_before);
 }
 
-int transport_park(const struct transport *t, struct handoff *h)
+/* park_compress writes the deflate layer's windows into z (see
+ * transport_park); -1 if it cannot be parked now. */
+static int park_compress(struct transport *t, struct buf *z)
 {
-	/* A compressed session's zlib state is not carried: it stays. */
+	struct buf sent, received;
+	if (t->z_in.len > 0 || t->z_out.len > 0 || t->z_before.len > 0)
+		return -1;
+	buf_init(&sent, COMPRESS_PARK_SENT_MAX);
+	buf_init(&received, COMPRESS_PARK_RECEIVED_MAX);
+	int r = compress_park(t->z, &sent, &received);
+	if (r == 0)
+		r = ipc_put_str(z, buf_str(&sent)) | ipc_put_str(z, buf_str(&received));
+	sodium_memzero(sent.data, sent.cap);
+	sodium_memzero(received.data, received.cap);
+	buf_free(&sent);
+	buf_free(&received);
+	return r < 0 ? -1 : 0;
+}
+
+int transport_compress_resume(struct transport *t, struct str z, size_t in_max,
+			      const char **error_r)
+{
+	struct ipc_msg msg = { .payload = (const unsigned char *)z.ptr, .len = z.len };
+	struct ipc_reader r;
+	ipc_reader_init(&r, &msg);
+	struct str sent = ipc_get_str(&r, COMPRESS_PARK_SENT_MAX);
+	struct str received = ipc_get_str(&r, COMPRESS_PARK_RECEIVED_MAX);
+	if (!ipc_reader_ok(&r)) {
+		*error_r = "malformed COMPRESS state";
+		return -1;
+	}
+	assert(t->z == NULL);
+	t->z = compress_unpark(sent, received, error_r);
+	if (t->z == NULL)
+		return -1;
+	buf_init(&t->z_in, in_max);
+	buf_init(&t->z_out, TRANSPORT_COMPRESS_OUT);
+	buf_init(&t->z_before, 0);
+	return 0;
+}
+
+int transport_park(struct transport *t, struct handoff *h, struct buf *z)
+{
+	const struct tls13 *s = &t->tls13;
 	if (t->relayed || t->failed || t->peer_closed || t->raw_in.len > 0 ||
-	    t->raw_out.len > 0 || t->fd < 0 || transport_compressed(t))
+	    t->raw_out.len > 0 || t->fd < 0)
+		return -1;
+	/* A KeyUpdate half received, or a state that is closing, stays. */
+	if (t->tls && (s->dead || s->peer_closed || s->write_closed || s->handshake_len > 0 ||
+		       s->secret_len > HANDOFF_MAX_SECRET))
+		return -1;
+	if (t->z != NULL && park_compress(t, z) < 0)
 		return -1;
 	memset(h, 0, sizeof(*h));
 	h->protocol = IPC_PROTO_IMAP;
 	h->mode = t->tls ? HANDOFF_TLS13 : HANDOFF_PLAIN;
 	if (!t->tls)
 		return 0;
-	const struct tls13 *s = &t->tls13;
-	/* A KeyUpdate half received, or a state that is closing, stays. */
-	if (s->dead || s->peer_closed || s->write_closed || s->handshake_len > 0 ||
-	    s->secret_len > HANDOFF_MAX_SECRET)
-		return -1;
 	h->suite = s->suite;
 	h->secret_len = s->secret_len;
 	memcpy(h->client_secret, s->read.secret, s->secret_len);
@@ -308,6 +353,10 @@ void transport_forget(struct transport *t)
 		close(t->fd);
 	buf_free(&t->raw_in);
 	buf_free(&t->raw_out);
+	compress_free(&t->z);
+	buf_free(&t->z_in);
+	buf_free(&t->z_out);
+	buf_free(&t->z_before);
 	/* transport_close of what is left does nothing. */
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;

@@ -75,8 +75,7 @@ size_t transport_unsent(const struct transport *t);
  * with *error_r and nothing changed (out of memory). */
 int transport_compress_start(struct transport *t, struct buf *in, struct buf *out,
 			     const char **error_r);
-/* transport_compressed: COMPRESS is active (such a session cannot be
- * handed elsewhere: the deflate state lives here). */
+/* transport_compressed: COMPRESS is active. */
 bool transport_compressed(const struct transport *t);
 /* transport_compress_memory is what the deflate layer holds now, in
  * octets (zlib and its buffers); 0 without compression. */
@@ -88,9 +87,18 @@ void transport_say(struct transport *t, const char *text);
  * one) so that the client can be parked (src/park) and taken up again by
  * transport_init: only between records, with nothing read and not yet
  * decrypted and nothing waiting to go out.  A relayed session (its
- * pre-auth process holds the TLS 1.2 state) is never parked.  0, or -1
- * when t cannot be parked now.  h holds keys: handoff_wipe it. */
-int transport_park(const struct transport *t, struct handoff *h);
+ * pre-auth process holds the TLS 1.2 state) is never parked.  With
+ * COMPRESS, z gets the deflate layer's windows (two strings: what we
+ * sent, what the client sent; worker-compress.h) for
+ * transport_compress_resume; without, nothing.  0, or -1 when t cannot
+ * be parked now.  h holds keys: handoff_wipe it; z holds plaintext:
+ * wipe it too. */
+int transport_park(struct transport *t, struct handoff *h, struct buf *z);
+/* transport_compress_resume puts back the deflate layer of a parked
+ * session from what transport_park wrote into z (not empty); in_max is
+ * the session's input buffer's maximum.  0, or -1 with *error_r. */
+int transport_compress_resume(struct transport *t, struct str z, size_t in_max,
+			      const char **error_r);
 /* transport_forget lets the client go without a word (it is parked: no
  * close_notify): closes the socket, wipes the keys. */
 void transport_forget(struct transport *t);
