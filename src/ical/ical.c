@@ -620,12 +620,14 @@ static int span_instance(void *ctx, const struct ical_instance *in)
  * ICAL_SPAN_MARGIN.  A series whose every rule has COUNT or UNTIL is walked
  * to its end (RDATEs, EXDATEs and moved overrides included) under the
  * walk's own caps; an unbounded rule, an undated component or a walk that
- * hits a cap leaves the span open at that end.
+ * hits a cap leaves the span open at that end, and at the start too if
+ * the series has RDATEs (one may come before DTSTART, and the walk did
+ * not reach it).
  */
 static void fill_span(struct ical_obj *o, icalcomponent_kind kind, struct ical_info *info)
 {
 	struct span_walk w = { INT64_MAX, INT64_MIN };
-	bool unbounded = false, undated = false;
+	bool unbounded = false, undated = false, rdates = false;
 
 	for (icalcomponent *c = icalcomponent_get_first_component(o->root, kind); c != NULL;
 	     c = icalcomponent_get_next_component(o->root, kind)) {
@@ -640,6 +642,8 @@ static void fill_span(struct ical_obj *o, icalcomponent_kind kind, struct ical_i
 			undated = true;
 		if (rule_unbounded(c))
 			unbounded = true;
+		if (icalcomponent_get_first_property(c, ICAL_RDATE_PROPERTY) != NULL)
+			rdates = true;
 		int64_t s, e;
 		ical_comp_span(o, c, &s, &e);
 		if (dated)
@@ -652,8 +656,11 @@ static void fill_span(struct ical_obj *o, icalcomponent_kind kind, struct ical_i
 	}
 	const char *error = NULL;
 	struct ical_time_range all = { INT64_MIN, INT64_MAX };
-	if (unbounded || ical_instances_each(o, kind, NULL, all, span_instance, &w, &error) != 0)
+	if (unbounded || ical_instances_each(o, kind, NULL, all, span_instance, &w, &error) != 0) {
 		w.last = INT64_MAX;
+		if (rdates)
+			w.first = INT64_MIN;
+	}
 	o->instances = 0;
 	/* Floating times read in another zone later: the margin covers it. */
 	info->first = ical_add_sat(w.first, -ICAL_SPAN_MARGIN);

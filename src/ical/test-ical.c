@@ -152,6 +152,20 @@ static void test_bounded_span(void **state)
 					      "DTSTART:20260105T090000Z\nRRULE:FREQ=HOURLY;COUNT=5001\nEND:VEVENT\n")),
 				       ALL, &info, &pre, &error), 0);
 	assert_int_equal(info.last, INT64_MAX);
+	/* An RDATE before DTSTART is an instance too, also when the rule's
+	 * walk is not done (no end) or stops at a cap (found by fuzz-ical). */
+	const char *early[] = {
+		EV("BEGIN:VEVENT\nUID:e\nDTSTART:20520202T000000Z\nRRULE:FREQ=DAILY\n"
+		   "RDATE:20260301T000000Z\nEND:VEVENT\n"),
+		EV("BEGIN:VEVENT\nUID:f\nDTSTART:20520202T000000Z\n"
+		   "RRULE:FREQ=SECONDLY;COUNT=1000000000\nRDATE:20260301T000000Z\nEND:VEVENT\n"),
+	};
+	for (size_t i = 0; i < sizeof(early) / sizeof(early[0]); i++) {
+		assert_int_equal(ical_validate(str_c(early[i]), ALL, &info, &pre, &error), 0);
+		assert_true(info.first <= t_utc("20260301T000000Z"));
+		assert_int_equal(t_match_range(early[i], "VEVENT", "20260301T000000Z",
+					       "20260302T000000Z", "", &error), 1);
+	}
 }
 
 static void refused(const char *data, unsigned allowed, const char *want_pre)
