@@ -2,6 +2,7 @@
  * committed (see queue-spam.h). */
 #include "queue-spam.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -13,6 +14,10 @@ struct check {
 	queue_spam_fn *fn;
 	void *ctx;
 	struct ev_timer *timer;
+	/* Made while there was no link (start-up, the spam process
+	 * restarting): the request and the message wait for the link. */
+	struct buf waiting;
+	int waiting_fd;
 };
 
 static struct {
@@ -22,6 +27,16 @@ static struct {
 	uint64_t next_id;
 } qs;
 
+/* check_free frees c (unlinked) and what it holds. */
+static void check_free(struct check *c)
+{
+	ev_timer_del(&c->timer);
+	buf_free(&c->waiting);
+	if (c->waiting_fd >= 0)
+		close(c->waiting_fd);
+	free(c);
+}
+
 /* check_answer unlinks c, calls its function once and frees it. */
 static void check_answer(struct check *c, const struct queue_spam_answer *a)
 {
@@ -29,10 +44,9 @@ static void check_answer(struct check *c, const struct queue_spam_answer *a)
 	while (*pp != c)
 		pp = &(*pp)->next;
 	*pp = c->next;
-	ev_timer_del(&c->timer);
 	queue_spam_fn *fn = c->fn;
 	void *ctx = c->ctx;
-	free(c);
+	check_free(c);
 	fn(ctx, a);
 }
 
@@ -48,8 +62,9 @@ static void check_timeout(struct ev_timer *t, void *ctx)
 	struct check *c = ctx;
 	(void)t;
 	c->timer = NULL;
-	check_unchecked(c, c->id == 0 ? "the spam filter is not connected"
-				      : "the spam filter did not answer in time");
+	check_unchecked(c, c->id == 0	       ? "it could not be sent to the spam filter"
+			   : c->waiting_fd >= 0 ? "the spam filter is not connected"
+						: "the spam filter did not answer in time");
 }
 
 /* all_unchecked answers every check waiting on the link that went. */
@@ -101,6 +116,22 @@ void queue_spam_init(struct ev *ev)
 	qs.ev = ev;
 }
 
+/* send_waiting sends the checks made while there was no link. */
+static void send_waiting(void)
+{
+	for (struct check *c = qs.checks, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->waiting_fd < 0)
+			continue;
+		int r = ipc_send_buf(qs.link, IPC_SPAM_CHECK, c->id, &c->waiting, c->waiting_fd);
+		buf_free(&c->waiting);
+		close(c->waiting_fd);
+		c->waiting_fd = -1;
+		if (r < 0)
+			check_unchecked(c, "it could not be sent to the spam filter");
+	}
+}
+
 /* queue_spam_link: see queue-spam.h. */
 void queue_spam_link(int fd)
 {
@@ -111,27 +142,47 @@ void queue_spam_link(int fd)
 	qs.link = ipc_new(qs.ev, fd, "spam", link_message, link_closed, NULL);
 	if (qs.link == NULL)
 		close(fd);
+	else
+		send_waiting();
 }
 
-/* send_check writes IPC_SPAM_CHECK; 0 or -1. */
-static int send_check(const struct queue_spam_request *req, uint64_t id)
+/* encode_check writes IPC_SPAM_CHECK's payload into b; 0 or -1. */
+static int encode_check(const struct queue_spam_request *req, struct buf *b)
+{
+	size_t n = req->rcpt_count < IPC_SPAM_MAX_RCPTS ? req->rcpt_count : IPC_SPAM_MAX_RCPTS;
+	int r = ipc_put_str(b, str_sub(req->client_ip, 0, IPC_LOGIN_MAX_IP)) |
+		ipc_put_str(b, str_sub(req->helo, 0, IPC_SPAM_MAX_HELO)) |
+		ipc_put_str(b, str_sub(req->sender, 0, IPC_MAX_PATH)) | ipc_put_u64(b, n);
+	for (size_t i = 0; i < n; i++)
+		r |= ipc_put_str(b, str_sub(req->rcpts[i].address, 0, IPC_MAX_PATH));
+	return r < 0 ? -1 : 0;
+}
+
+/* send_check writes IPC_SPAM_CHECK now, or keeps it in c until the link
+ * comes; 0 or -1. */
+static int send_check(const struct queue_spam_request *req, struct check *c)
 {
 	struct buf b;
-	size_t n = req->rcpt_count < IPC_SPAM_MAX_RCPTS ? req->rcpt_count : IPC_SPAM_MAX_RCPTS;
 	buf_init(&b, IPC_MAX_PAYLOAD);
-	ipc_put_str(&b, str_sub(req->client_ip, 0, IPC_LOGIN_MAX_IP));
-	ipc_put_str(&b, str_sub(req->helo, 0, IPC_SPAM_MAX_HELO));
-	ipc_put_str(&b, str_sub(req->sender, 0, IPC_MAX_PATH));
-	ipc_put_u64(&b, n);
-	for (size_t i = 0; i < n; i++)
-		ipc_put_str(&b, str_sub(req->rcpts[i].address, 0, IPC_MAX_PATH));
-	int r = ipc_send_buf(qs.link, IPC_SPAM_CHECK, id, &b, req->message_fd);
-	buf_free(&b);
+	int r = encode_check(req, &b);
+	if (r == 0 && qs.link != NULL) {
+		r = ipc_send_buf(qs.link, IPC_SPAM_CHECK, c->id, &b, req->message_fd);
+		buf_free(&b);
+		return r;
+	}
+	if (r == 0 && (c->waiting_fd = fcntl(req->message_fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		r = -1;
+	if (r < 0)
+		buf_free(&b);
+	else
+		c->waiting = b;
 	return r;
 }
 
-/* queue_spam_check: see queue-spam.h.  Without a link (or when it cannot
- * be sent) the answer comes from a timer of 0 ms: never from inside. */
+/* queue_spam_check: see queue-spam.h.  Without a link (start-up, the spam
+ * process restarting) the check waits for one within its time; when it
+ * cannot be sent the answer comes from a timer of 0 ms: never from
+ * inside. */
 void queue_spam_check(const struct queue_spam_request *req, queue_spam_fn *fn, void *ctx)
 {
 	struct check *c = calloc(1, sizeof(*c));
@@ -143,7 +194,8 @@ void queue_spam_check(const struct queue_spam_request *req, queue_spam_fn *fn, v
 	c->fn = fn;
 	c->ctx = ctx;
 	c->id = ++qs.next_id;
-	if (qs.link == NULL || req->message_fd < 0 || send_check(req, c->id) < 0)
+	c->waiting_fd = -1;
+	if (req->message_fd < 0 || send_check(req, c) < 0)
 		c->id = 0;
 	c->next = qs.checks;
 	qs.checks = c;
@@ -157,8 +209,7 @@ void queue_spam_cancel(void *ctx)
 		struct check *c = *pp;
 		if (c->ctx == ctx) {
 			*pp = c->next;
-			ev_timer_del(&c->timer);
-			free(c);
+			check_free(c);
 		} else {
 			pp = &c->next;
 		}

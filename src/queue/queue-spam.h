@@ -40,10 +40,13 @@ typedef void queue_spam_fn(void *ctx, const struct queue_spam_answer *answer);
 /* queue_spam_init: ev is the queue's loop. */
 void queue_spam_init(struct ev *ev);
 /* queue_spam_link takes the link to spam that master gives (IPC_PEER);
- * checks waiting on an old link are answered unchecked. */
+ * checks waiting on an old link are answered unchecked, and checks made
+ * while there was none are sent on it. */
 void queue_spam_link(int fd);
-/* queue_spam_check sends one message to be checked; fn gets the answer
- * (IPC_SPAM_UNCHECKED when there is no link, it breaks or time runs out). */
+/* queue_spam_check sends one message to be checked (without a link yet,
+ * at start-up or while the spam process restarts, when the link comes);
+ * fn gets the answer (IPC_SPAM_UNCHECKED when the link breaks or time
+ * runs out). */
 void queue_spam_check(const struct queue_spam_request *req, queue_spam_fn *fn, void *ctx);
 /* queue_spam_cancel: no answer for ctx will come (its transaction ended). */
 void queue_spam_cancel(void *ctx);
