@@ -157,14 +157,16 @@ class Server:
                      "submissions", "https", "http"):
             setattr(self, name + "_port", free_port())
 
-    def start(self):
+    def start(self, **popen):
+        """Starts `ravelin serve` (popen: more of subprocess.Popen's
+        arguments, such as the user to run as)."""
         # A port picked free can be taken by another process before the
         # server binds it (the server then stops): pick new ones and retry.
         for attempt in range(3):
             self.logf = open(self.log_path, "a")
             self.proc = subprocess.Popen([BIN, "serve", "--config", self.config_path],
                                          stdout=self.logf, stderr=subprocess.STDOUT,
-                                         env=ENV, start_new_session=True)
+                                         env=ENV, start_new_session=True, **popen)
             try:
                 wait_port(self.smtp_port, proc=self.proc)
                 return self

@@ -245,12 +245,9 @@ def test_root_commands_give_files_to_an_unprivileged_server(tmp_path):
     os.chmod(tmp, 0o755)
     nobody = pwd.getpwnam("nobody")
     os.chown(tmp, nobody.pw_uid, -1)
-    logf = open(s.log_path, "a")
-    proc = subprocess.Popen([BIN, "serve", "--config", s.config_path], user=nobody.pw_uid,
-                            group=nobody.pw_gid, extra_groups=[], stdout=logf,
-                            stderr=subprocess.STDOUT, env=ENV, start_new_session=True, cwd=tmp)
+    # Started as Server.start does (new ports if one was taken meanwhile).
+    s.start(user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[], cwd=tmp)
     try:
-        wait_port(s.smtp_port, proc=proc)
         s.cli("domain", "add", "example.org")
         s.add_account("carol@example.org")
         d = s.account_dir("carol@example.org")
@@ -266,9 +263,7 @@ def test_root_commands_give_files_to_an_unprivileged_server(tmp_path):
         s.cli("account", "passwd", "carol@example.org", input="new-pass\n")
         assert b"* BYE" in wait_bye(carol)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=15)
-        logf.close()
+        s.stop()
 
 
 def rcpt_reply(server, address):
