@@ -6,7 +6,6 @@ unprivileged, the log says which separations could not be made."""
 import imaplib
 import os
 import re
-import signal
 import smtplib
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import tempfile
 
 import pytest
 
-from conftest import BIN, ENV, Server, make_server, wait_port
+from conftest import BIN, ENV, Server, make_server
 from imap_util import CTX
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
@@ -211,20 +210,14 @@ def test_unprivileged_start_says_what_is_not_separated():
     nobody = int(subprocess.run(["id", "-u", "nobody"], capture_output=True, text=True).stdout)
     os.chown(tmp, nobody, -1)
     os.chown(s.config_path, nobody, -1)
-    logf = open(s.log_path, "a")
-    proc = subprocess.Popen([BIN, "serve", "--config", s.config_path], user=nobody,
-                            group="nogroup", extra_groups=[], stdout=logf,
-                            stderr=subprocess.STDOUT, env=ENV, start_new_session=True, cwd=tmp)
+    # Started as Server.start does (new ports if one was taken meanwhile).
+    s.start(user=nobody, group="nogroup", extra_groups=[], cwd=tmp)
     try:
-        wait_port(s.smtp_port, proc=proc)
-        s.proc = proc
         assert uids_by_kind(s)["master"] == {nobody}
         assert f"info: running unprivileged as uid {nobody}: processes and accounts are " \
                "not separated by uid (Landlock and seccomp still confine them)" in s.log()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=15)
-        logf.close()
+        s.stop()
 
 
 def test_ids_a_user_namespace_lacks_are_refused_at_start():
