@@ -167,15 +167,13 @@ static int send_check(const struct queue_spam_request *req, struct check *c)
 	int r = encode_check(req, &b);
 	if (r == 0 && qs.link != NULL) {
 		r = ipc_send_buf(qs.link, IPC_SPAM_CHECK, c->id, &b, req->message_fd);
-		buf_free(&b);
-		return r;
-	}
-	if (r == 0 && (c->waiting_fd = fcntl(req->message_fd, F_DUPFD_CLOEXEC, 0)) < 0)
+	} else if (r == 0 && (c->waiting_fd = fcntl(req->message_fd, F_DUPFD_CLOEXEC, 0)) >= 0) {
+		c->waiting = b;  /* sent by send_waiting */
+		return 0;
+	} else {
 		r = -1;
-	if (r < 0)
-		buf_free(&b);
-	else
-		c->waiting = b;
+	}
+	buf_free(&b);
 	return r;
 }
 

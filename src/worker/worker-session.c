@@ -31,6 +31,9 @@
  * answer of the largest message with several body items still fits. */
 #define SESSION_MAX_OUTPUT ((size_t)2 * 1024 * 1024 * 1024)
 #define SESSION_READ_CHUNK (16 * 1024)
+/* The session's input buffer (and, with COMPRESS, the compressed bytes
+ * held below it) may hold one read past the input limit. */
+#define SESSION_INPUT_BUF (SESSION_MAX_INPUT + SESSION_READ_CHUNK)
 
 /* RFC 1939 4: a POP3 session holds the maildrop exclusively. */
 static unsigned pop3_sessions;
@@ -451,7 +454,7 @@ static struct session *session_new(const struct worker_session_env *env, struct 
 	s->t = *t;
 	sodium_memzero(t, sizeof(*t));  /* the session's copy holds the keys now */
 	s->last_input = ev_now(env->ev);
-	buf_init(&s->in, SESSION_MAX_INPUT + SESSION_READ_CHUNK);
+	buf_init(&s->in, SESSION_INPUT_BUF);
 	buf_init(&s->out, SESSION_MAX_OUTPUT);
 	if (buf_append_str(&s->in, pending) < 0)
 		s->dead = true;
@@ -730,8 +733,7 @@ int worker_session_unpark(const struct worker_session_env *env, int fd, struct s
 		close(fd);
 		return -1;
 	}
-	if (z.len > 0 && transport_compress_resume(&t, z, SESSION_MAX_INPUT + SESSION_READ_CHUNK,
-						   &error) < 0) {
+	if (z.len > 0 && transport_compress_resume(&t, z, SESSION_INPUT_BUF, &error) < 0) {
 		log_error("a parked session's COMPRESS state is unusable: %s", error);
 		transport_forget(&t);
 		return -1;
