@@ -73,7 +73,23 @@ classifier "bayes" {{
 """)
         self.proc = None
 
+    # Each of the two workers opens both Bayes databases.
+    BACKENDS = 4
+
     def start(self):
+        """Starts rspamd and waits until both workers have their Bayes
+        databases. The two create them at once on a first start, and on a
+        loaded machine one can lose that race to SQLite's lock ("cannot
+        init backend"): that worker then never learns. A second start
+        finds the databases made."""
+        for attempt in range(3):
+            if self._start_once():
+                return self
+            self.stop()
+            os.rename(self.log_path, f"{self.log_path}.{attempt}")
+        raise TimeoutError("rspamd did not open its Bayes databases\n" + self.read_log())
+
+    def _start_once(self):
         args = [RSPAMD, "-c", os.path.join(self.dir, "rspamd.conf"), "-f"]
         if os.geteuid() == 0:
             args += ["-u", "nobody", "-g", "nogroup"]
@@ -82,11 +98,17 @@ classifier "bayes" {{
         end = time.monotonic() + 60
         while time.monotonic() < end:
             assert self.proc.poll() is None, self.read_log()
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=2):
-                    return self
-            except OSError:
-                time.sleep(0.2)
+            log = self.read_log(whole=True)
+            if "cannot init backend" in log:
+                return False
+            if log.count("added backend sqlite3 for symbol") >= self.BACKENDS:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ping",
+                                                timeout=2):
+                        return True
+                except OSError:
+                    pass
+            time.sleep(0.2)
         raise TimeoutError("rspamd did not start\n" + self.read_log())
 
     def stop(self):
@@ -105,10 +127,10 @@ classifier "bayes" {{
                                     timeout=5) as r:
             return json.load(r)
 
-    def read_log(self):
+    def read_log(self, whole=False):
         try:
             with open(self.log_path, errors="replace") as f:
-                return f.read()[-4000:]
+                return f.read() if whole else f.read()[-4000:]
         except OSError:
             return ""
 
