@@ -180,6 +180,8 @@ int blob_open(struct blob_store *bs, const char *hash, const char **error_r);
  * take on disk (allocated blocks, as du counts them).
  */
 #define BLOB_DIRS 256
+/* The fan-out directory made last: the others exist when it does. */
+#define BLOB_LAST_DIR "ff"
 typedef int blob_list_fn(const char *hash, void *ctx);
 int blob_remove(struct blob_store *bs, const char *hash, const char **error_r);
 int blob_dir_list(struct blob_store *bs, unsigned dir, int64_t since, blob_list_fn *fn,

@@ -9,9 +9,15 @@
  *     as the row's deletion, so a crash cannot lose it;
  *   - a batch whose files were renamed into place but whose COMMIT never
  *     came (a failure, or kill -9 in between): no row ever named them.
- *     A sweep of blobs/ finds those: each store opened sweeps once, in
- *     steps, looking only at files changed since the last sweep that
- *     completed (meta 'gc_swept_at') less GC_SWEEP_MARGIN_SECONDS.
+ *     A sweep of blobs/ finds those, in steps, looking only at files
+ *     changed since the last sweep that completed (meta 'gc_swept_at')
+ *     less GC_SWEEP_MARGIN_SECONDS. A store opened sweeps once when such
+ *     files can be there: its WAL was left (the last process to write did
+ *     not close it: killed, or still open elsewhere), a batch of this
+ *     process failed, or the last sweep is GC_SWEEP_INTERVAL_SECONDS old.
+ *     A worker starts for each login to an idle account: reading the 256
+ *     directories each time (with the store's mkdirs) was about a quarter
+ *     of its start's CPU.
  *
  * Why removing is safe: a file is unlinked only inside a BEGIN IMMEDIATE
  * transaction (the account's write lock) in which no message row names it.
@@ -53,6 +59,9 @@
  * commits (or dies) within seconds; an hour also covers a clock set back
  * a little.  A clock set back further starts a full sweep. */
 #define GC_SWEEP_MARGIN_SECONDS 3600
+/* A store closed cleanly since its last sweep is swept again after this
+ * long anyway: what a power loss might leave without a WAL waits a day. */
+#define GC_SWEEP_INTERVAL_SECONDS 86400
 /* Delivery keys removed per step, and how often old ones are looked for
  * (a key past its keep time costs a hundred bytes, nothing more). */
 #define GC_DELIVERIES_PER_STEP 1024
@@ -129,6 +138,7 @@ static void names_free(struct sqlite_gc *gc)
 void gc_sweep_again(struct sqlite_store *s)
 {
 	s->gc.sweep_planned = false;
+	s->gc.sweep_forced = true;
 }
 
 /* gc_close finalizes the pass's statements and frees its names. */
@@ -276,13 +286,20 @@ static int sweep_plan(struct sqlite_store *s, int64_t now, const char **error_r)
 	int64_t swept_at;
 	if (gc_query_int(s, GC_STMT_META_GET, "gc_swept_at", 0, &swept_at, error_r) < 0)
 		return -1;
-	s->gc.sweep_since = swept_at > GC_SWEEP_MARGIN_SECONDS && swept_at <= now
-				    ? swept_at - GC_SWEEP_MARGIN_SECONDS
-				    : 0;
+	int64_t marked;
+	if (gc_query_int(s, GC_STMT_META_GET, "gc_sweep_due", 0, &marked, error_r) < 0)
+		return -1;
+	s->gc.unclean = s->gc.unclean || marked != 0;
+	bool known = swept_at > GC_SWEEP_MARGIN_SECONDS && swept_at <= now;
+	s->gc.sweep_since = known ? swept_at - GC_SWEEP_MARGIN_SECONDS : 0;
 	s->gc.sweep_started = now;
-	s->gc.sweep_dir = 0;
 	s->gc.name_count = s->gc.name_next = 0;
 	s->gc.sweep_planned = true;
+	bool due = !known || s->gc.unclean || s->gc.sweep_forced ||
+		   now - swept_at >= GC_SWEEP_INTERVAL_SECONDS;
+	s->gc.sweep_forced = false;
+	/* Not due: done for this opening, nothing read. */
+	s->gc.sweep_dir = due ? 0 : BLOB_DIRS + 1;
 	return 0;
 }
 
@@ -329,7 +346,8 @@ static int sweep_finish(struct sqlite_store *s, const char **error_r)
 {
 	if (db_begin_write(s, error_r) < 0)
 		return -1;
-	if (db_meta_set(s, "gc_swept_at", s->gc.sweep_started, error_r) < 0) {
+	if (db_meta_set(s, "gc_swept_at", s->gc.sweep_started, error_r) < 0 ||
+	    (s->gc.unclean && db_meta_set(s, "gc_sweep_due", 0, error_r) < 0)) {
 		db_rollback(s);
 		return -1;
 	}

@@ -195,6 +195,11 @@ static int open_store(const char *dir, bool create, struct sqlite_store **s_r,
 	}
 	if (blob_store_open(s->dir_fd, create, &s->blobs, error_r) < 0)
 		goto failed;
+	/* A WAL left means the last process to have the store did not close
+	 * it (a crash, or it is still open elsewhere): the clean-up sweeps. */
+	struct stat st;
+	s->gc.unclean = fstatat(s->dir_fd, "store.db-wal", &st, AT_SYMLINK_NOFOLLOW) == 0;
+	bool existed = fstatat(s->dir_fd, "store.db", &st, AT_SYMLINK_NOFOLLOW) == 0;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	if (create)
 		flags |= SQLITE_OPEN_CREATE;
@@ -208,9 +213,15 @@ static int open_store(const char *dir, bool create, struct sqlite_store **s_r,
 	if (db_configure(s, error_r) < 0 || migrate(s, create, error_r) < 0)
 		goto failed;
 	/* The new store.db entry (and its -wal) must survive a crash too. */
-	if (create && fsync(s->dir_fd) < 0) {
+	if (create && !existed && fsync(s->dir_fd) < 0) {
 		db_fail(s, error_r, "fsync(%s) failed: %m", dir);
 		goto failed;
+	}
+	/* Written down, so that an opening that closes cleanly before any
+	 * clean-up ran (a command's, say) does not lose it with the WAL. */
+	if (s->gc.unclean && db_begin_write(s, error_r) == 0) {
+		if (db_meta_set(s, "gc_sweep_due", 1, error_r) < 0 || db_commit(s, error_r) < 0)
+			goto failed;
 	}
 	*s_r = s;
 	return 0;
@@ -236,12 +247,32 @@ static int sqlite_preinit(const char **error_r)
 	return blob_preinit(error_r);
 }
 
+/* store_made says whether dir holds a store made whole: store.db with a
+ * page written and blobs/ with its last fan-out directory. */
+static bool store_made(const char *dir)
+{
+	char path[STORE_PATH_MAX];
+	struct stat st;
+	int n = snprintf(path, sizeof(path), "%s/store.db", dir);
+	if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size == 0)
+		return false;
+	n = snprintf(path, sizeof(path), "%s/blobs/%s", dir, BLOB_LAST_DIR);
+	return n >= 0 && (size_t)n < sizeof(path) && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* sqlite_create makes (or completes, or finds) the store in dir and closes
  * it again. */
 static int sqlite_create(const char *dir, const char **error_r)
 {
 	struct sqlite_store *s;
 
+	/* Made already (a database written, the last fan-out directory
+	 * there): sqlite_open does the rest, migrating included. Opening and
+	 * closing it here would also checkpoint and remove a WAL a crash
+	 * left, which tells sqlite_open's clean-up to sweep. */
+	if (store_made(dir))
+		return 0;
 	if (open_store(dir, true, &s, error_r) < 0)
 		return -1;
 	sqlite_close(&s->store);

@@ -142,6 +142,8 @@ struct sqlite_gc {
 	 * it: done), files changed since sweep_since only, the names read
 	 * and not checked yet. */
 	bool sweep_planned;
+	bool unclean;            /* a WAL was left when the store was opened */
+	bool sweep_forced;       /* a batch failed after renaming its files */
 	unsigned sweep_dir;
 	int64_t sweep_since, sweep_started;
 	char (*names)[BLOB_HASH_SIZE];

@@ -203,12 +203,25 @@ static void write_stray(const struct test_dir *d, const char *hash, time_t mtime
 	}
 }
 
+/* leave_wal leaves the store's WAL behind, as the killed process that
+ * left strays does (its connection never closed); the store is closed. */
+static void leave_wal(const struct test_dir *d)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/store.db-wal", d->path);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+}
+
 #define STRAY_A "ab00000000000000000000000000000000000000000000000000000000000001"
 #define STRAY_B "ab00000000000000000000000000000000000000000000000000000000000002"
 #define STRAY_C "cd00000000000000000000000000000000000000000000000000000000000003"
 
-/* What a crash left is swept once per opening; a later sweep looks only at
- * what changed since the last one (less the margin). */
+/* What a crash left is swept at the next opening (the killed process left
+ * its WAL), once; a clean close since the last sweep sweeps again only a
+ * day later; a later sweep looks only at what changed since the last one
+ * (less the margin). */
 static void test_gc_sweep(void **state)
 {
 	struct test_dir *d = *state;
@@ -237,16 +250,37 @@ static void test_gc_sweep(void **state)
 	assert_int_equal(access(path, F_OK), 0);
 	store_close(&store);
 
-	/* A stray older than the last sweep (less the margin) is not looked
-	 * at again; a new one is. */
+	/* Closed cleanly since the last sweep: not swept at the next opening. */
+	store = new_store(d);
+	gc_all(store, time(NULL));
+	assert_int_equal(access(path, F_OK), 0);
+	store_close(&store);
+
+	/* After a crash (its WAL left), a stray older than the last sweep
+	 * (less the margin) is not looked at again; a new one is. */
 	write_stray(d, STRAY_B, 1000000000);
+	leave_wal(d);
 	store = new_store(d);
 	gc_all(store, time(NULL));
 	assert_int_equal(access(path, F_OK), -1);
 	blob_path(d, STRAY_B, path, sizeof(path));
 	assert_int_equal(access(path, F_OK), 0);
-	/* A clock gone back before the last sweep sweeps everything. */
 	store_close(&store);
+
+	/* Closed cleanly again: a new stray waits a day for its sweep. */
+	write_stray(d, STRAY_C, 0);
+	blob_path(d, STRAY_C, path, sizeof(path));
+	store = new_store(d);
+	gc_all(store, time(NULL));
+	assert_int_equal(access(path, F_OK), 0);
+	store_close(&store);
+	store = new_store(d);
+	gc_all(store, time(NULL) + 86400);
+	assert_int_equal(access(path, F_OK), -1);
+	store_close(&store);
+
+	/* A clock gone back before the last sweep sweeps everything. */
+	blob_path(d, STRAY_B, path, sizeof(path));
 	store = new_store(d);
 	gc_all(store, 1000000000);
 	assert_int_equal(access(path, F_OK), -1);
@@ -413,6 +447,7 @@ static void test_gc_crash(void **state)
 		if (round % 4 == 3)
 			deliver_batch(store, (unsigned)round * 10, 10);
 		store_close(&store);
+		leave_wal(d); /* as the batch killed that left the strays */
 
 		/* The first pass runs to its end and gives the time a pass
 		 * takes here; the others are killed at a random point of it
