@@ -15,9 +15,8 @@
  *     files can be there: its WAL was left (the last process to write did
  *     not close it: killed, or still open elsewhere), a batch of this
  *     process failed, or the last sweep is GC_SWEEP_INTERVAL_SECONDS old.
- *     A worker starts for each login to an idle account: reading the 256
- *     directories each time (with the store's mkdirs) was about a quarter
- *     of its start's CPU.
+ *     A worker starts for each login to an idle account, and each start
+ *     read the 256 directories again (docs/store-hygiene.md).
  *
  * Why removing is safe: a file is unlinked only inside a BEGIN IMMEDIATE
  * transaction (the account's write lock) in which no message row names it.
