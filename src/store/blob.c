@@ -149,12 +149,7 @@ int blob_store_open(int account_fd, bool create, struct blob_store *bs, const ch
 	 * the first file into each would cost a sync of blobs/ too (about
 	 * one APPEND in two of a new account's first few hundred). They are
 	 * made in order and synced after, so the last one there means all
-	 * are. Every worker start opens the store to create, and remade
-	 * them (256 mkdirs and two syncs) each time. */
-	struct stat last;
-	if (create && fstatat(bs->blobs_fd, BLOB_LAST_DIR, &last, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISDIR(last.st_mode))
-		create = false;
+	 * are (BLOB_LAST_DIR). */
 	for (unsigned i = 0; create && i < BLOB_DIRS; i++) {
 		char name[3];
 		snprintf(name, sizeof(name), "%02x", i);

@@ -199,7 +199,6 @@ static int open_store(const char *dir, bool create, struct sqlite_store **s_r,
 	 * it (a crash, or it is still open elsewhere): the clean-up sweeps. */
 	struct stat st;
 	s->gc.unclean = fstatat(s->dir_fd, "store.db-wal", &st, AT_SYMLINK_NOFOLLOW) == 0;
-	bool existed = fstatat(s->dir_fd, "store.db", &st, AT_SYMLINK_NOFOLLOW) == 0;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	if (create)
 		flags |= SQLITE_OPEN_CREATE;
@@ -213,7 +212,7 @@ static int open_store(const char *dir, bool create, struct sqlite_store **s_r,
 	if (db_configure(s, error_r) < 0 || migrate(s, create, error_r) < 0)
 		goto failed;
 	/* The new store.db entry (and its -wal) must survive a crash too. */
-	if (create && !existed && fsync(s->dir_fd) < 0) {
+	if (create && fsync(s->dir_fd) < 0) {
 		db_fail(s, error_r, "fsync(%s) failed: %m", dir);
 		goto failed;
 	}
