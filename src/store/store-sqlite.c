@@ -218,15 +218,18 @@ static int open_store(const char *dir, bool create, struct sqlite_store **s_r,
 	}
 	/* Written down, so that an opening that closes cleanly before any
 	 * clean-up ran (a command's, say) does not lose it with the WAL. At
-	 * best: a store busy past the timeout still opens (the daily sweep
-	 * covers what the mark would have). */
+	 * best, without waiting: a store another process is writing opens at
+	 * once (that process's own opening marked it, or the daily sweep
+	 * covers it). */
 	const char *ignored;
+	sqlite3_busy_timeout(s->db, 0);
 	if (s->gc.unclean && db_begin_write(s, &ignored) == 0) {
 		if (db_meta_set(s, "gc_sweep_due", 1, &ignored) < 0)
 			db_rollback(s);
 		else
 			(void)db_commit(s, &ignored); /* rolls back itself */
 	}
+	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 	*s_r = s;
 	return 0;
 failed:
