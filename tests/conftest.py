@@ -208,6 +208,18 @@ class Server:
         except FileNotFoundError:
             return ""
 
+    def wait_log(self, text, timeout=15):
+        """Whether TEXT shows in the log within TIMEOUT seconds. Children's
+        records reach the log through master, so a line a child wrote
+        before it answered the client may land a moment after the answer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if text in self.log():
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
     def account_dir(self, address):
         out = self.cli("account", "show", address).stdout
         m = re.search(r"\(account (\d+)\)", out)

@@ -161,7 +161,7 @@ def test_other_credentials_close(server):
     r, _ = b.request("GET", path)
     assert r.status == 404, r.status
     b.close()
-    assert "other credentials than the login's" in server.log()
+    assert server.wait_log("other credentials than the login's"), server.log()[-3000:]
 
 
 def test_wrong_password_on_session_closes(server):

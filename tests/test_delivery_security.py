@@ -158,6 +158,8 @@ def test_one_message_to_200_accounts_starts_a_bounded_number_of_workers(make):
         done.set()
         t.join()
     assert s.spool_empty()
+    for name in names:
+        s.wait_log(f"delivered to <{name}>")
     log = s.log()
     for name in names:
         assert f"delivered to <{name}>" in log, name
@@ -180,7 +182,7 @@ def test_worker_that_cannot_open_its_folder_backs_off_and_says_why(make):
         starts = s.log().count("worker 1 exited with status")
         # 1 s, 2 s, 4 s...: a few attempts in 5 s, not hundreds.
         assert 1 <= starts <= 5, starts
-        assert "not started again for" in s.log()
+        assert s.wait_log("not started again for"), s.log()[-3000:]
         out = s.cli("queue", "list").stdout
         assert "deferred: <alice@example.org> (account 1)" in out, out
         assert "fails at start" in out, out

@@ -749,7 +749,7 @@ def test_curl_each_tls13_cipher_suite(dserver, suite):
     assert r.returncode == 0, r.stderr.decode(errors="replace")
     assert r.stdout == msg
     check_sessions(dserver, since, TLS13, "IMAPS")
-    assert f"TLS established (TLSv1.3, {suite})" in dserver.log()
+    assert dserver.wait_log(f"TLS established (TLSv1.3, {suite})"), dserver.log()[-3000:]
 
 
 @both_versions

@@ -264,7 +264,7 @@ def test_wrong_password_after_the_delay(server):
     # The connection goes on: another try on it.
     r, _ = ask(c, "GET", "/dav/", headers={"Authorization": basic("nobody@example.org", "x")})
     assert r.status == 401
-    assert "HTTPS login refused" in server.log()
+    assert server.wait_log("HTTPS login refused"), server.log()[-3000:]
     # Credentials that do not decode are no login.
     r, _ = ask(https(server), "GET", "/dav/", headers={"Authorization": "Basic !!!"})
     assert r.status == 401
@@ -285,7 +285,7 @@ def test_correct_login_leaves_the_front(server):
     deadline = time.time() + 10
     while "HTTPS login accepted" not in server.log() and time.time() < deadline:
         time.sleep(0.1)
-    assert "HTTPS login accepted (TLS)" in server.log()
+    assert server.wait_log("HTTPS login accepted (TLS)"), server.log()[-3000:]
     # Master took the ticket and gave the front its session link.
     assert "no session could be started" not in server.log()
     assert "invalid or expired ticket" not in server.log()

@@ -312,8 +312,8 @@ def test_mutt_in_idle_with_compress_is_parked_and_sees_new_mail(make):
         assert term.status == 0, term.screen.decode(errors="replace")[-3000:]
     finally:
         term.close()
-    log = server.log()
-    assert "parked session taken up" in log and "unusable" not in log, log[-3000:]
+    assert server.wait_log("parked session taken up"), server.log()[-3000:]
+    assert "unusable" not in server.log(), server.log()[-3000:]
 
 
 # ---------- curl ----------

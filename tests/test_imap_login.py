@@ -286,8 +286,8 @@ def test_failed_login_delay_is_per_client_address(server):
     assert wrong(two, "c") >= 1.9
     two.close()
     three.close()
-    log = server.log()
-    assert "from 127.0.0.2 (2 failures" in log and "from 127.0.0.3 (1 failures" in log, log
+    assert server.wait_log("from 127.0.0.2 (2 failures"), server.log()
+    assert server.wait_log("from 127.0.0.3 (1 failures"), server.log()
 
 
 def test_huge_literal_before_login(server):

@@ -118,9 +118,9 @@ def test_password_and_mail_only_in_the_accounts_worker(version):
         assert password.encode() not in worker
         assert len(seen) >= 6  # master, spawners, spares, auth, queue, keys
         if version == ssl.TLSVersion.TLSv1_3:
-            assert "session handed to the worker" in server.log()
+            assert server.wait_log("session handed to the worker"), server.log()[-3000:]
         else:
-            assert "session relayed: not TLS 1.3" in server.log()
+            assert server.wait_log("session relayed: not TLS 1.3"), server.log()[-3000:]
         c.logout()
     finally:
         server.stop()

@@ -168,7 +168,7 @@ def test_client_that_leaves_while_parked_leaves_nothing(pserver):
     c.sock.shutdown(socket.SHUT_RDWR)
     c.sock.close()
     assert wait_for(lambda: sockets_of(pid) == before, timeout=5), sockets_of(pid)
-    assert "parked client of account" in pserver.log()
+    assert pserver.wait_log("parked client of account"), pserver.log()[-3000:]
     # No worker was started for it.
     assert count(pserver, "parked session taken up") == 0
 
@@ -200,7 +200,7 @@ def test_compressed_session_is_parked_and_goes_on(pserver):
     c.select_box("INBOX")
     assert c.ok(subjects).has(b"Subject: before the park")
     park_idle(pserver, c, 0)
-    assert "session parked (COMPRESS)" in pserver.log()
+    assert pserver.wait_log("session parked (COMPRESS)"), pserver.log()[-3000:]
     assert wait_for(lambda: not workers(pserver), timeout=15), processes(pserver)
     deliver(pserver, "to a compressed parked session")
     assert next_untagged(c, 10) == b"* 2 EXISTS", c.exchange()

@@ -191,7 +191,7 @@ def test_delivered_to_smarthost(relay_server):
     assert rcpts == [f"RCPT TO:<{REMOTE}>", "RCPT TO:<dave@remote.test>"]
     assert body == BODY
     wait_for(lambda: not queued(s), what="the spool to empty")
-    assert f"delivered to <{REMOTE}> via 127.0.0.1:{fake.port}" in s.log()
+    assert s.wait_log(f"delivered to <{REMOTE}> via 127.0.0.1:{fake.port}"), s.log()[-3000:]
 
 
 def test_local_and_remote_recipients(relay_server):
@@ -217,8 +217,7 @@ def test_temporary_then_delivered(relay_server):
     s.start()
     wait_for(lambda: len(fake.messages) == 1, timeout=40, what="delivery on retry")
     wait_for(lambda: not queued(s), what="the spool to empty")
-    log = s.log()
-    assert "failed for now via" in log and "451 4.7.1 greylisted" in log
+    assert s.wait_log("failed for now via") and s.wait_log("451 4.7.1 greylisted"), s.log()
     assert fake.connections >= 2
 
 
@@ -229,7 +228,7 @@ def test_permanent_failure(relay_server):
     write_spool(s, [(0, REMOTE)])
     s.start()
     wait_for(lambda: "failed for good" in s.log(), what="the failure")
-    assert "550 5.1.1 no such user" in s.log()
+    assert s.wait_log("550 5.1.1 no such user"), s.log()[-3000:]
     # Failed for good: it leaves the spool (the bounce is bounce.c's).
     wait_for(lambda: not queued(s), what="the spool to empty")
     assert fake.messages == []
@@ -299,7 +298,7 @@ def test_arrives_at_second_ravelin():
         got = b.inbox_messages("bob@b.test")[0]
         assert got.endswith(BODY)
         wait_for(lambda: not queued(a), what="a's spool to empty")
-        assert "certificate not verified" in a.log()
+        assert a.wait_log("certificate not verified"), a.log()[-3000:]
     finally:
         a.stop()
         b.stop()
@@ -378,7 +377,7 @@ def test_smarthost_tls_and_auth(relay_server, tmp_path):
     wait_for(lambda: len(fake.messages) == 1, what="the message at the smarthost")
     assert logins == [b"\0relay-user\0s3cret pass phrase"]
     wait_for(lambda: not queued(s), what="the spool to empty")
-    assert "certificate not verified" in s.log()
+    assert s.wait_log("certificate not verified"), s.log()[-3000:]
     assert "s3cret" not in s.log()
 
 

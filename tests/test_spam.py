@@ -207,7 +207,7 @@ def test_gtube_refused_normal_accepted_junk_filed(rspamd, make):
     assert len(junk) == 1, s.log()[-3000:]
     assert b"X-Spam-Status: Yes, score=6.00" in on_top(junk[0]), junk[0][:300]
     assert s.inbox_count("bob@example.org") == 1
-    assert "refused from <carol@sender.test> by the spam filter: Gtube pattern" in s.log()
+    assert s.wait_log("refused from <carol@sender.test> by the spam filter: Gtube pattern"), s.log()[-3000:]
 
 
 def test_rspamd_down_accepts_tagged_or_defers(make):
@@ -272,11 +272,11 @@ def test_moving_to_junk_and_back_trains_rspamd(rspamd, make):
     assert typ == "OK"
     wait_learns(learned + 2)
     c.logout()
-    assert "1 of 1 messages sent to be learnt as ham" in s.log()
+    assert s.wait_log("1 of 1 messages sent to be learnt as ham"), s.log()[-3000:]
     ham = [f for f in rspamd.stat()["statfiles"] if f["symbol"] == "BAYES_HAM"][0]
     assert ham["revision"] >= 1, rspamd.stat()
-    assert "1 of 1 messages sent to be learnt as spam" in s.log()
-    assert "rspamd learned a message as ham" in s.log()
+    assert s.wait_log("1 of 1 messages sent to be learnt as spam"), s.log()[-3000:]
+    assert s.wait_log("rspamd learned a message as ham"), s.log()[-3000:]
 
     # APPEND into Junk is learnt as spam too; into INBOX, not at all.
     c = imaplib.IMAP4("127.0.0.1", s.imap_port, timeout=20)
@@ -360,7 +360,7 @@ def test_silent_rspamd_times_out_unchecked(make):
         assert 9 <= took < 13, took
         s.wait_inbox("bob@example.org", 1)
         assert b"X-Spam-Status: unchecked" in on_top(s.inbox_messages("bob@example.org")[0])
-        assert "rspamd did not answer in time" in s.log()
+        assert s.wait_log("rspamd did not answer in time"), s.log()[-3000:]
     finally:
         fake.close()
 
@@ -380,7 +380,7 @@ def test_hostile_rspamd_answers(make):
         send(s, message("big", "Hello."))
         s.wait_inbox("bob@example.org", 1)
         assert b"X-Spam-Status: unchecked" in on_top(s.inbox_messages("bob@example.org")[0])
-        assert "response too long" in s.log()
+        assert s.wait_log("response too long"), s.log()[-3000:]
 
         t = make(f"spam.rspamd = 127.0.0.1:{inject.port}\n")
         with smtplib.SMTP("127.0.0.1", t.smtp_port, timeout=30) as c:
@@ -422,7 +422,7 @@ def test_learning_is_bounded_per_command(make):
     end = time.monotonic() + 20
     while "messages sent to be learnt" not in s.log() and time.monotonic() < end:
         time.sleep(0.2)
-    assert "50 of 51 messages sent to be learnt as spam" in s.log()
+    assert s.wait_log("50 of 51 messages sent to be learnt as spam"), s.log()[-3000:]
 
 
 def test_checks_under_way_are_bounded(make):
@@ -462,7 +462,7 @@ def test_checks_under_way_are_bounded(make):
         code, _ = sessions[64].data(message("over", "Hello."))
         took = time.monotonic() - start
         assert code == 250 and took < 5, (code, took, s.log()[-3000:])
-        assert "too many checks under way" in s.log()
+        assert s.wait_log("too many checks under way"), s.log()[-3000:]
         for t in threads:
             t.join(60)
         assert results == [250] * 64, results
