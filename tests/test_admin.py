@@ -454,3 +454,29 @@ def test_log_names_client_tls_size_refusals_and_login_protocol(make):
     assert re.search(r"127\.0\.0\.1: message refused: \d+ bytes or more, over the "
                      r"100000-byte limit", log)
     assert "127.0.0.1: IMAPS login refused: wrong user name or password (TLS)" in log
+
+
+def test_a_plain_stop_warns_of_nothing(make):
+    """A stop an administrator asked for is not a fault: the processes that
+    end first (spawners, relay) must not leave the others' warnings about
+    links closing or sends failing in the log."""
+    import imaplib
+    import smtplib
+    import ssl
+    for _ in range(3):
+        s = make()
+        with smtplib.SMTP("127.0.0.1", s.smtp_port, timeout=30) as c:
+            c.sendmail("carol@sender.test", ["alice@example.org"],
+                       b"Subject: before the stop\r\n\r\nhello\r\n")
+        assert s.wait_inbox("alice@example.org", 1)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        imap = imaplib.IMAP4_SSL("127.0.0.1", s.imaps_port, ssl_context=ctx)
+        imap.login("alice@example.org", "secret-pass")
+        imap.logout()
+        s.stop()
+        log = s.log()
+        assert "stopping (signal 15)" in log and "info: stopped" in log, log[-2000:]
+        noisy = [l for l in log.splitlines() if ": warn:" in l or ": error:" in l]
+        assert noisy == [], "\n".join(noisy)

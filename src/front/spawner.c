@@ -224,7 +224,8 @@ static int spare_make(void)
 		      { sp.keys, PREAUTH_LINK_KEYS },
 		      { sp.resolver, PREAUTH_LINK_RESOLVER } };
 	for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++)
-		if (peers[i].to != NULL && send_peer(peers[i].to, c->serial, pair[peers[i].link][0]) < 0)
+		if (peers[i].to != NULL && send_peer(peers[i].to, c->serial, pair[peers[i].link][0]) < 0 &&
+		    !ev_term_asked())
 			log_warn("%s takes no link now: pre-auth process %llu goes without it",
 				 ipc_peer_name(peers[i].to), (unsigned long long)c->serial);
 	for (unsigned i = 0; i < PREAUTH_LINK_CONTROL; i++)
@@ -254,7 +255,7 @@ static uint64_t now_us(void)
 /* spares_make forks spares until `want` are ready, within the process bound. */
 static void spares_make(unsigned want)
 {
-	while (!sp.stopping && sp.master != NULL && sp.spare_count < want &&
+	while (!sp.stopping && !ev_term_asked() && sp.master != NULL && sp.spare_count < want &&
 	       sp.spare_count + live_count() < sp.config.front_max_connections + SPAWNER_SPARES) {
 		uint64_t start = now_us();
 		if (spare_make() < 0)

@@ -109,7 +109,7 @@ static void link_free(struct keys_link *link)
 	if (link->refusals > 1)
 		log_warn("%s: %llu requests refused, %llu signed", link->name,
 			 (unsigned long long)link->refusals, (unsigned long long)link->signatures);
-	if (link->role == IPC_ROLE_SPAWNER)
+	if (link->role == IPC_ROLE_SPAWNER && !ev_term_asked())
 		log_warn("the spawner's link is closed: no new pre-auth links until master "
 			 "connects it again");
 	link_unlink(link);

@@ -253,6 +253,17 @@ void ev_timer_del(struct ev_timer **tp)
 	*tp = NULL;
 }
 
+/* Set once a loop has read SIGTERM (ev_term_asked). */
+static bool term_read;
+
+bool ev_term_asked(void)
+{
+	sigset_t pending;
+	if (term_read)
+		return true;
+	return sigpending(&pending) == 0 && sigismember(&pending, SIGTERM) == 1;
+}
+
 static void signal_ready(struct ev_io *io, unsigned events, void *ctx)
 {
 	struct ev *ev = ctx;
@@ -260,6 +271,8 @@ static void signal_ready(struct ev_io *io, unsigned events, void *ctx)
 	(void)io;
 	(void)events;
 	while (read(ev->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGTERM)
+			term_read = true;
 		for (unsigned i = 0; i < ev->signal_count; i++)
 			if (ev->signals[i].signo == (int)si.ssi_signo)
 				ev->signals[i].fn((int)si.ssi_signo, ev->signals[i].ctx);

@@ -44,5 +44,10 @@ void ev_timer_del(struct ev_timer **timer);
 
 /* ev_signal_add blocks signo and calls fn when it arrives. */
 int ev_signal_add(struct ev *ev, int signo, ev_signal_fn *fn, void *ctx);
+/* ev_term_asked: has SIGTERM reached this process, read by a loop or
+ * still waiting for one?  At a stop every process gets it at once, and
+ * those that end first close links and refuse sends to the others: a
+ * process told to stop need not warn of that. */
+bool ev_term_asked(void);
 
 #endif

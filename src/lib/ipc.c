@@ -553,7 +553,11 @@ int ipc_send(struct ipc *ipc, enum ipc_kind kind, uint64_t id, const void *paylo
 		if (sent == 0)
 			return 0;
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
-			log_warn("sendmsg(%s) failed: %m", ipc->peer);
+			/* Told to stop, the peer may well have gone first. */
+			if (ev_term_asked())
+				log_debug("sendmsg(%s) failed: %m", ipc->peer);
+			else
+				log_warn("sendmsg(%s) failed: %m", ipc->peer);
 			return -1;
 		}
 	}

@@ -58,7 +58,8 @@ enum jail_checked {
 	SCMP_SYS(fcntl), SCMP_SYS(dup), SCMP_SYS(fstat), SCMP_SYS(newfstatat),                \
 	SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_wait),                   \
 	SCMP_SYS(epoll_pwait), SCMP_SYS(signalfd4), SCMP_SYS(rt_sigaction),                   \
-	SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack),              \
+	SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigpending),            \
+	SCMP_SYS(sigaltstack),                                                                \
 	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),                 \
 	SCMP_SYS(futex), SCMP_SYS(sched_yield), SCMP_SYS(clock_gettime),                      \
 	SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday),               \

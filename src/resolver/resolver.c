@@ -143,7 +143,7 @@ static void link_free(struct resolver_link *link)
 	if (link->refused > 0)
 		log_warn("%s: %llu questions refused over the cap of %d outstanding", link->name,
 			 (unsigned long long)link->refused, RESOLVER_MAX_OUTSTANDING);
-	if (!link->asker)
+	if (!link->asker && !ev_term_asked())
 		log_warn("%s's link is closed: no new asker links from it until master "
 			 "connects it again", link->name);
 	else
