@@ -143,11 +143,11 @@ static void link_free(struct resolver_link *link)
 	if (link->refused > 0)
 		log_warn("%s: %llu questions refused over the cap of %d outstanding", link->name,
 			 (unsigned long long)link->refused, RESOLVER_MAX_OUTSTANDING);
-	if (!link->asker && !ev_term_asked())
+	if (link->asker)
+		s->asker_links--;
+	else if (!ev_term_asked())
 		log_warn("%s's link is closed: no new asker links from it until master "
 			 "connects it again", link->name);
-	else
-		s->asker_links--;
 	*link->prev = link->next;
 	if (link->next != NULL)
 		link->next->prev = link->prev;
